@@ -1,0 +1,34 @@
+# Two commands: `make demo` and `make test`. Each builds .venv when missing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP_DEMO := $(VENV)/.stamp-demo
+STAMP_TEST := $(VENV)/.stamp-test
+
+.PHONY: demo test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(STAMP_DEMO): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(STAMP_TEST): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e ".[dev,bench,deep]"
+	touch $@ $(STAMP_DEMO)
+
+demo: $(STAMP_DEMO)
+	$(BIN)/normalcy demo --out demo-output
+
+test: $(STAMP_TEST)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP_TEST)
+	$(BIN)/python benchmarks/speed.py
+
+clean:
+	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache

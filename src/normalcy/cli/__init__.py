@@ -1,0 +1,1 @@
+"""The ``normalcy`` command line."""

@@ -1,0 +1,6 @@
+"""The data layer: reading sensor tables and validating them once at the boundary."""
+
+from normalcy.data.tables import Table, read_table
+from normalcy.data.validation import Series, as_series
+
+__all__ = ["Series", "Table", "as_series", "read_table"]

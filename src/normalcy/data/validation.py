@@ -1,0 +1,196 @@
+"""Validate sensor data once, at the boundary, and describe its runs and gaps.
+
+Input is a DataFrame (sensors in columns, time in rows), a 2-D array, or a list
+of them (separate runs). Rows holding NaN are *gaps*: no transition or window
+crosses a gap or the border between two runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from normalcy.exceptions import InputError
+
+
+@dataclass
+class Series:
+    """Validated sensor values and the contiguous segments they form.
+
+    Attributes
+    ----------
+    values : ndarray of shape (T, ns), float64; rows of gaps hold NaN.
+    sensors : list of sensor names, in column order.
+    segment : ndarray of shape (T,), int; the segment each row belongs to, -1 in gaps.
+    seg_start, seg_stop : ndarray of shape (T,), the first row and one past the last
+        row of the row's segment (undefined in gaps).
+    index : the original row index (of the concatenated input).
+    """
+
+    values: np.ndarray
+    sensors: list[str]
+    segment: np.ndarray
+    seg_start: np.ndarray
+    seg_stop: np.ndarray
+    index: pd.Index
+    run_lengths: list[int] = field(default_factory=list)
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.values.shape[0])
+
+    def valid_starts(self, before: int, after: int) -> np.ndarray:
+        """Boolean mask of rows ``t`` with rows ``t-before .. t+after`` in one segment."""
+        t = np.arange(self.n_rows)
+        ok = self.segment >= 0
+        ok &= t - before >= self.seg_start
+        ok &= t + after < self.seg_stop
+        return ok
+
+
+def _to_frame(X: object, i: int | None, sensors: Sequence[str] | None) -> pd.DataFrame:
+    where = "" if i is None else f" (run {i} of the list)"
+    if isinstance(X, pd.DataFrame):
+        return X
+    if isinstance(X, pd.Series):
+        return X.to_frame()
+    try:
+        arr = np.asarray(X)
+    except Exception as e:  # pragma: no cover - exotic objects
+        raise InputError(f"cannot read the data{where} as a table: {e}") from None
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2:
+        raise InputError(
+            f"expected a 2-D table (time in rows, sensors in columns){where}; "
+            f"got an array of shape {arr.shape}. Reshape it to (n_samples, n_sensors)."
+        )
+    cols = list(sensors) if sensors is not None and len(sensors) == arr.shape[1] else [
+        f"s{j}" for j in range(arr.shape[1])
+    ]
+    return pd.DataFrame(arr, columns=cols)
+
+
+def _numeric(df: pd.DataFrame, where: str) -> np.ndarray:
+    out = np.empty(df.shape, dtype=np.float64)
+    for j, col in enumerate(df.columns):
+        s = df[col]
+        if s.dtype == bool:
+            s = s.astype(np.float64)
+        if not (pd.api.types.is_numeric_dtype(s.dtype)):
+            conv = pd.to_numeric(s, errors="coerce")
+            bad = conv.isna() & s.notna()
+            if bad.any():
+                row = s.index[int(np.argmax(bad.to_numpy()))]
+                raise InputError(
+                    f"sensor column {col!r}{where} is not numeric: row {row!r} holds "
+                    f"{s.loc[row]!r}. Remove the column (or pick sensors explicitly) or "
+                    "fix the value."
+                )
+            s = conv
+        out[:, j] = s.to_numpy(dtype=np.float64, na_value=np.nan)
+    inf = np.isinf(out)
+    if inf.any():
+        r, c = (int(v) for v in np.argwhere(inf)[0])
+        raise InputError(
+            f"sensor {df.columns[c]!r}{where} holds an infinite value at row "
+            f"{df.index[r]!r}; replace it with a finite value or NaN (a gap)."
+        )
+    return out
+
+
+def as_series(
+    X: object,
+    sensors: Sequence[str] | None = None,
+    *,
+    what: str = "data",
+) -> Series:
+    """Validate ``X`` and return a :class:`Series`.
+
+    Parameters
+    ----------
+    X : DataFrame, 2-D array, or list of them (separate runs).
+    sensors : the sensor columns to use, in order. ``None`` uses every column of a
+        DataFrame (names ``s0, s1, ...`` for arrays). Missing sensors raise
+        :class:`InputError`; other columns are ignored.
+    what : how the data is named in error messages ("training data", ...).
+
+    Examples
+    --------
+    >>> s = as_series([[0.0, 1.0], [1.0, float("nan")], [2.0, 3.0], [3.0, 4.0]])
+    >>> s.segment.tolist()
+    [0, -1, 1, 1]
+    """
+    runs: list[object]
+    if isinstance(X, (list, tuple)) and len(X) > 0 and not np.isscalar(X[0]) and (
+        isinstance(X[0], (pd.DataFrame, np.ndarray, list, tuple))
+        and np.ndim(X[0]) == 2
+    ):
+        runs = list(X)
+    else:
+        runs = [X]
+    frames: list[pd.DataFrame] = []
+    for i, run in enumerate(runs):
+        where = f" in {what}" + ("" if len(runs) == 1 else f" (run {i} of the list)")
+        df = _to_frame(run, i if len(runs) > 1 else None, sensors)
+        if df.shape[0] == 0:
+            raise InputError(f"{what} is empty{where[len(' in ' + what):]}: it has no rows.")
+        if sensors is not None:
+            missing = [s for s in sensors if s not in df.columns]
+            if missing:
+                raise InputError(
+                    f"{what} lacks the sensor column(s) {missing}"
+                    f"{where[len(' in ' + what):]}; it has {list(map(str, df.columns))}. "
+                    "Rename the columns or choose other sensors."
+                )
+            df = df[list(sensors)]
+        if df.shape[1] == 0:
+            raise InputError(f"{what} has no sensor columns.")
+        if len(set(map(str, df.columns))) != df.shape[1]:
+            raise InputError(f"{what} has duplicate column names: {list(df.columns)}")
+        frames.append(df)
+    names = [str(c) for c in frames[0].columns]
+    for i, df in enumerate(frames[1:], 1):
+        if [str(c) for c in df.columns] != names:
+            raise InputError(
+                f"run {i} of {what} has columns {list(df.columns)}, run 0 has {names}; "
+                "all runs must hold the same sensors."
+            )
+    blocks = []
+    run_id = []
+    for i, df in enumerate(frames):
+        where = f" in {what}" + ("" if len(frames) == 1 else f" (run {i})")
+        blocks.append(_numeric(df, where))
+        run_id.append(np.full(len(df), i))
+    values = np.concatenate(blocks, axis=0)
+    runs_arr = np.concatenate(run_id)
+    finite_row = np.isfinite(values).all(axis=1)
+    if not finite_row.any():
+        bad = [n for j, n in enumerate(names) if np.isnan(values[:, j]).all()]
+        hint = f" (column(s) {bad} hold only NaN)" if bad else ""
+        raise InputError(f"{what} has no complete row: every row holds a NaN{hint}.")
+    # segments: maximal runs of finite rows inside one run
+    T = len(values)
+    new_seg = finite_row.copy()
+    new_seg[1:] &= ~finite_row[:-1] | (runs_arr[1:] != runs_arr[:-1])
+    segment = np.cumsum(new_seg) - 1
+    segment[~finite_row] = -1
+    seg_start = np.zeros(T, dtype=np.int64)
+    seg_stop = np.zeros(T, dtype=np.int64)
+    if finite_row.any():
+        ids = segment[finite_row]
+        rows = np.flatnonzero(finite_row)
+        starts = np.full(ids.max() + 1, T, dtype=np.int64)
+        stops = np.zeros(ids.max() + 1, dtype=np.int64)
+        np.minimum.at(starts, ids, rows)
+        np.maximum.at(stops, ids, rows + 1)
+        seg_start[finite_row] = starts[ids]
+        seg_stop[finite_row] = stops[ids]
+    if len(frames) == 1:
+        index = frames[0].index
+    else:
+        index = pd.RangeIndex(T)
+    return Series(values, names, segment, seg_start, seg_stop, index, [len(f) for f in frames])

@@ -1,0 +1,80 @@
+"""Reference levels of the residuals on healthy data not used to learn (SPEC §1.11).
+
+In-sample bound residuals are 0 by construction and in-sample configuration
+residuals are below ``1 - eta``, so the levels that make ``score <= 1`` mean "as
+normal as healthy data" must come from held-out data. We cross-fit: the valid
+training instants are cut into ``folds`` contiguous blocks; for each block the
+normality parameters are learned on the other blocks (minus a margin of
+``delta`` instants around the block, so no held-out sample is seen), and the
+block's window residuals are computed with them. A reference level is the
+``quantile`` of the pooled held-out window residuals, floored:
+
+- ``A`` (unseen transitions per sensor in a window): at least 1, the paper's
+  scale (more than one unseen transition per sensor per window is abnormal);
+- ``B`` (bound residual): at least ``BOUND_FLOOR``;
+- ``C`` (configuration residual): at least ``1 - eta``, the largest value any
+  training sample has in-sample.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+BOUND_FLOOR = 0.01
+
+
+@dataclass
+class HeldOut:
+    """Pooled held-out window residuals: unseen count per sensor, bound, conf."""
+
+    trans: np.ndarray
+    bound: np.ndarray
+    conf: np.ndarray
+
+
+def fold_blocks(rows: np.ndarray, folds: int) -> list[np.ndarray]:
+    """Cut the sorted valid instants into ``folds`` contiguous blocks of equal count."""
+    return [b for b in np.array_split(rows, folds) if b.size]
+
+
+def cross_fit(
+    rows: np.ndarray,
+    folds: int,
+    margin: int,
+    learn: Callable[[np.ndarray], Any],
+    held_out_windows: Callable[[Any, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]],
+) -> HeldOut:
+    """Learn on all blocks but one, score that one; pool the window residuals.
+
+    ``learn(train_rows) -> model``; ``held_out_windows(model, block_rows)`` returns
+    the block's full-window ``(r_trans_count_per_sensor, r_bound, r_conf)``.
+    """
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for block in fold_blocks(rows, folds):
+        lo, hi = block[0] - margin, block[-1] + margin
+        train = rows[(rows < lo) | (rows > hi)]
+        if train.size == 0:
+            continue
+        parts.append(held_out_windows(learn(train), block))
+    if not parts:
+        empty = np.zeros(0)
+        return HeldOut(empty, empty, empty)
+    return HeldOut(*(np.concatenate([p[k] for p in parts]) for k in range(3)))
+
+
+def reference_levels(held: HeldOut, quantile: float, eta: float) -> dict[str, float]:
+    """``{"trans": A, "bound": B, "conf": C}`` from held-out residuals (floored)."""
+
+    def q(x: np.ndarray) -> float:
+        x = x[np.isfinite(x)]
+        return float(np.quantile(x, quantile)) if x.size else 0.0
+
+    return {
+        "trans": max(1.0, q(held.trans)),
+        "bound": max(BOUND_FLOOR, q(held.bound)),
+        "conf": max(1.0 - eta, q(held.conf)),
+    }

@@ -1,0 +1,117 @@
+"""Per-sample contributions and windowed residuals, SPEC §1.8-1.9.
+
+For each sensor ``i`` and instant ``t`` (the transition's start):
+
+- ``e_trans = 1`` when the transition ``c[t, i]`` was never seen, else 0;
+- ``e_bound = mean_j dist(w_i(t)_j, [lo_j, hi_j])`` with
+  ``dist(x, [a, b]) = ((max(0, a-x) + max(0, x-b)) / (b - a + eps)) ** nu``;
+- ``e_conf = 1 - max_v corr(w_i(t), v)`` over the kept configurations.
+
+The last two are 0 for an unseen transition. Residuals are means over a window
+of ``N`` contributions ending at ``t``; a window that reaches outside a gap-free
+segment has no value (NaN).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from normalcy.detector.correlation import znormalise
+from normalcy.detector.extended import chunks, extended_vectors, transition_codes
+from normalcy.detector.normality import SensorNormality
+
+
+@dataclass
+class ScoringTables:
+    """Lookup tables of one sensor, prepared once per model version."""
+
+    lookup: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    zconf: np.ndarray
+    flat: np.ndarray
+    pad: np.ndarray
+
+    @classmethod
+    def of(cls, state: SensorNormality, n_codes: int) -> ScoringTables:
+        z, flat, pad = state.zconf()
+        return cls(state.lookup(n_codes), state.lo, state.hi, z, flat, pad)
+
+
+def bound_distance(w: np.ndarray, lo: np.ndarray, hi: np.ndarray, eps: float,
+                   nu: float) -> np.ndarray:
+    """Component-wise ``dist(w_j, [lo_j, hi_j])`` (same shapes in, same shape out)."""
+    d = (np.maximum(0.0, lo - w) + np.maximum(0.0, w - hi)) / (hi - lo + eps)
+    return d if nu == 1.0 else d**nu
+
+
+def contributions(
+    tables: ScoringTables,
+    scaled: np.ndarray,
+    levels: np.ndarray,
+    rows: np.ndarray,
+    sensor: int,
+    *,
+    delta: int,
+    n_levels: int,
+    nu: float,
+    eps: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(e_trans, e_bound, e_conf, position)`` at ``rows`` seen from ``sensor``.
+
+    ``position`` is the seen transition's index in the sensor's tables (-1 unseen).
+    """
+    m = rows.size
+    e_trans = np.zeros(m)
+    e_bound = np.zeros(m)
+    e_conf = np.zeros(m)
+    pos = tables.lookup[transition_codes(levels, rows, sensor, delta, n_levels)]
+    nse = scaled.shape[1] + delta - 1
+    vmax = tables.zconf.shape[1]
+    for sl in chunks(m, nse * (vmax + 3)):
+        r = rows[sl]
+        k = pos[sl]
+        seen = k >= 0
+        e_trans[sl] = (~seen).astype(np.float64)
+        if not seen.any():
+            continue
+        w = extended_vectors(scaled, r[seen], sensor, delta)
+        ks = k[seen]
+        d = bound_distance(w, tables.lo[ks], tables.hi[ks], eps, nu)
+        eb = np.zeros(r.size)
+        eb[seen] = d.mean(axis=1)
+        e_bound[sl] = eb
+        zw, fw = znormalise(w)
+        c = np.einsum("mvk,mk->mv", tables.zconf[ks], zw)
+        c = np.where(tables.flat[ks] & fw[:, None], 1.0, c)
+        c[tables.pad[ks]] = -np.inf
+        ec = np.zeros(r.size)
+        ec[seen] = 1.0 - c.max(axis=1)
+        e_conf[sl] = ec
+    return e_trans, e_bound, e_conf, pos
+
+
+def window_mean(contrib: np.ndarray, window: int) -> np.ndarray:
+    """Mean of the last ``window`` values at every row; NaN unless all are defined.
+
+    Works along axis 0 of a (T,) or (T, k) array, with cumulative sums.
+
+    Examples
+    --------
+    >>> window_mean(np.array([1.0, 2.0, np.nan, 4.0, 6.0, 8.0]), 2).tolist()
+    [nan, 1.5, nan, nan, 5.0, 7.0]
+    """
+    valid = ~np.isnan(contrib)
+    filled = np.where(valid, contrib, 0.0)
+    zero = np.zeros((1, *contrib.shape[1:]))
+    cs = np.concatenate([zero, np.cumsum(filled, axis=0)])
+    cn = np.concatenate([zero, np.cumsum(valid, axis=0)])
+    out = np.full(contrib.shape, np.nan)
+    if contrib.shape[0] >= window:
+        s = cs[window:] - cs[:-window]
+        n = cn[window:] - cn[:-window]
+        full = n == window
+        out[window - 1 :] = np.where(full, s / window, np.nan)
+    return out

@@ -1,0 +1,38 @@
+"""Per-sensor robust scaling (median / IQR), SPEC §1.1."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from normalcy.exceptions import InputError
+
+
+def fit_robust_scale(values: np.ndarray, sensors: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Return per-sensor ``center`` (median) and ``scale`` (IQR) of the finite rows.
+
+    A sensor whose IQR is 0 but which still varies (e.g. mostly one value) is
+    scaled by its standard deviation instead; a constant sensor is rejected.
+
+    Examples
+    --------
+    >>> c, s = fit_robust_scale(np.array([[1.0], [2.0], [3.0], [4.0], [5.0]]), ["a"])
+    >>> float(c[0]), float(s[0])
+    (3.0, 2.0)
+    """
+    rows = values[np.isfinite(values).all(axis=1)]
+    center = np.median(rows, axis=0)
+    q75, q25 = np.percentile(rows, [75, 25], axis=0)
+    scale = q75 - q25
+    std = rows.std(axis=0)
+    spread = rows.max(axis=0) - rows.min(axis=0)
+    for j, name in enumerate(sensors):
+        if not spread[j] > 0:
+            raise InputError(
+                f"sensor {name!r} is constant in the training data (always "
+                f"{rows[0, j]:g}); it carries no information. Drop it from the sensors."
+            )
+        if not scale[j] > 1e-12 * max(1.0, abs(center[j])):
+            scale[j] = std[j]
+    return center.astype(np.float64), scale.astype(np.float64)

@@ -1,0 +1,473 @@
+"""The transition detector of Alamir & Dion as a scikit-learn style estimator."""
+
+from __future__ import annotations
+
+import os
+from numbers import Integral, Real
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from normalcy.data.validation import Series, as_series
+from normalcy.detector import calibration, settings
+from normalcy.detector.extended import chunks, extended_vectors, transition_codes
+from normalcy.detector.normality import SensorNormality, update
+from normalcy.detector.quantizer import fit_edges, quantize
+from normalcy.detector.residuals import ScoringTables, contributions, window_mean
+from normalcy.detector.scaling import fit_robust_scale
+from normalcy.exceptions import InputError
+
+Alignment = Literal["offline", "streaming"]
+
+
+class TransitionDetector(BaseEstimator):  # type: ignore[misc]
+    """Model-free, explainable anomaly detector learned from healthy data only.
+
+    Each sensor's signal is quantized into levels; a *transition* is the pair
+    (level now, level ``delta`` samples later). For every sensor and every
+    transition seen in healthy data the detector keeps the bounds and the
+    (correlation-pruned) configurations of the *extended vector* - all sensors
+    now plus the sensor's own last ``delta - 1`` values. New data is abnormal
+    when it makes unseen transitions, leaves the bounds, or matches no learned
+    configuration (SPEC §1). Nothing of the training data is kept.
+
+    Parameters
+    ----------
+    n_levels : int or "auto", default="auto"
+        Quantization levels per sensor (the paper's ``nq``; 20 for Lorenz). "auto"
+        derives it from the training length (see :mod:`normalcy.detector.settings`).
+    delta : int or "auto", default="auto"
+        Transition step ``Δ`` in samples (the paper's 20 for Lorenz). "auto" derives
+        it from the signals' autocorrelation.
+    eta : float, default=0.95
+        Correlation threshold of the correlation remover.
+    nu : float, default=1.0
+        Exponent of the bound distance.
+    window : int or "auto", default="auto"
+        Residual window ``N`` in samples (100, the paper's value, unless the
+        training series is short).
+    bound_quantiles : (float, float) or None, default=None
+        None keeps the true min/max as bounds; e.g. ``(0.01, 0.99)`` gives robust
+        bounds.
+    eps : float, default=0.05
+        The ``ε`` of the bound distance, in robust-scaled units (IQR = 1).
+    calibration_folds : int, default=5
+        Contiguous cross-fitting folds for the reference levels ``B`` and ``C``.
+    calibration_quantile : float, default=0.95
+        Quantile of the held-out window residuals taken as reference level. The
+        held-out residuals come from models that saw ``(folds-1)/folds`` of the
+        data, so fresh healthy data exceed the levels less often than
+        ``1 - calibration_quantile`` (measured in ``docs/benchmarks.md``).
+    threshold : float, default=1.0
+        Alarm when ``score > threshold``; 1 means "less normal than the
+        calibration data".
+
+    Attributes
+    ----------
+    sensors_ : list of str
+    n_levels_, delta_, window_ : int, the settings in force.
+    center_, scale_ : ndarray (ns,), the robust scaler.
+    edges_ : ndarray (ns, n_levels_ - 1), the quantizers' inner edges (scaled).
+    normality_ : list of SensorNormality, the normality parameters per sensor.
+    reference_ : dict, the reference levels ``trans``, ``bound``, ``conf``.
+    threshold_ : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.arange(4000) * 0.05
+    >>> X = np.c_[np.sin(t), np.cos(1.3 * t)]
+    >>> det = TransitionDetector(n_levels=8, delta=10, window=50).fit(X)
+    >>> bad = X.copy(); bad[3000:3200, 0] += 1.5
+    >>> s = det.score_samples(bad)
+    >>> bool(np.nanmax(s[:2900]) < np.nanmax(s[3000:3300]))
+    True
+    """
+
+    def __init__(
+        self,
+        *,
+        n_levels: int | str = "auto",
+        delta: int | str = "auto",
+        eta: float = 0.95,
+        nu: float = 1.0,
+        window: int | str = "auto",
+        bound_quantiles: tuple[float, float] | None = None,
+        eps: float = 0.05,
+        calibration_folds: int = 5,
+        calibration_quantile: float = 0.95,
+        threshold: float = 1.0,
+    ) -> None:
+        self.n_levels = n_levels
+        self.delta = delta
+        self.eta = eta
+        self.nu = nu
+        self.window = window
+        self.bound_quantiles = bound_quantiles
+        self.eps = eps
+        self.calibration_folds = calibration_folds
+        self.calibration_quantile = calibration_quantile
+        self.threshold = threshold
+
+    # ------------------------------------------------------------------ params
+    def _check_params(self) -> None:
+        def bad(name: str, expected: str) -> InputError:
+            return InputError(
+                f"The {name!r} parameter of TransitionDetector must be {expected}. "
+                f"Got {getattr(self, name)!r} instead."
+            )
+
+        for name in ("n_levels", "delta", "window"):
+            v = getattr(self, name)
+            if v == "auto":
+                continue
+            low = 2 if name == "n_levels" else 1
+            if not isinstance(v, Integral) or isinstance(v, bool) or v < low:
+                raise bad(name, f"an int >= {low} or 'auto'")
+        if not isinstance(self.eta, Real) or not 0.0 < self.eta <= 1.0:
+            raise bad("eta", "a float in (0, 1]")
+        if not isinstance(self.nu, Real) or not self.nu > 0:
+            raise bad("nu", "a float > 0")
+        if not isinstance(self.eps, Real) or not self.eps > 0:
+            raise bad("eps", "a float > 0")
+        bq = self.bound_quantiles
+        if bq is not None and not (
+            len(bq) == 2 and 0.0 <= float(bq[0]) < float(bq[1]) <= 1.0
+        ):
+            raise bad("bound_quantiles", "None or a pair (low, high) with 0 <= low < high <= 1")
+        f = self.calibration_folds
+        if not isinstance(f, Integral) or isinstance(f, bool) or f < 2:
+            raise bad("calibration_folds", "an int >= 2")
+        if not isinstance(self.calibration_quantile, Real) or not (
+            0.0 < self.calibration_quantile <= 1.0
+        ):
+            raise bad("calibration_quantile", "a float in (0, 1]")
+        if not isinstance(self.threshold, Real) or not self.threshold > 0:
+            raise bad("threshold", "a float > 0")
+
+    # --------------------------------------------------------------------- fit
+    def fit(self, X: Any, y: Any = None) -> TransitionDetector:
+        """Learn the normality parameters from healthy data.
+
+        Parameters
+        ----------
+        X : DataFrame, 2-D array, or list of them
+            Healthy history, sensors in columns, time in rows. A list holds
+            separate runs; rows holding NaN are gaps. No transition or window
+            crosses a gap or a run border.
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        self._check_params()
+        series = as_series(X, what="training data")
+        values = series.values
+        sensors = series.sensors
+        center, scale = fit_robust_scale(values, sensors)
+        scaled = (values - center) / scale
+        segments = [scaled[series.segment == s] for s in range(series.segment.max() + 1)]
+        longest = max(len(s) for s in segments)
+
+        delta = settings.auto_delta(segments) if self.delta == "auto" else int(self.delta)
+        rows = np.flatnonzero(series.valid_starts(delta - 1, delta))
+        longest_tr = max(0, longest - 2 * delta + 1)
+        window = settings.auto_window(longest_tr) if self.window == "auto" else int(self.window)
+        need = 2 * delta - 1 + window
+        if longest < need + window:
+            raise InputError(
+                f"training data is too short: its longest gap-free stretch has {longest} rows, "
+                f"but delta={delta} and window={window} need at least {need + window} "
+                f"(2*delta - 1 + 2*window). Give more healthy rows, or lower delta/window."
+            )
+        n_levels = settings.auto_levels(rows.size) if self.n_levels == "auto" else int(
+            self.n_levels)
+
+        edges = fit_edges(scaled, n_levels)
+        levels = quantize(scaled, edges)
+
+        self.sensors_ = sensors
+        self.n_features_in_ = len(sensors)
+        self.center_, self.scale_, self.edges_ = center, scale, edges
+        self.n_levels_, self.delta_, self.window_ = n_levels, delta, window
+        self.normality_ = self._learn(scaled, levels, rows)
+        self._tables: list[ScoringTables] | None = None
+
+        margin = delta + window
+        folds = int(min(self.calibration_folds, max(2, rows.size // (4 * window))))
+        held = calibration.cross_fit(
+            rows,
+            folds,
+            margin,
+            learn=lambda tr: self._learn(scaled, levels, tr),
+            held_out_windows=lambda model, block: self._held_out(
+                model, scaled, levels, series, block),
+        )
+        self.reference_ = calibration.reference_levels(
+            held, float(self.calibration_quantile), float(self.eta))
+        self.threshold_ = float(self.threshold)
+        return self
+
+    def _learn(self, scaled: np.ndarray, levels: np.ndarray,
+               rows: np.ndarray) -> list[SensorNormality]:
+        ns = scaled.shape[1]
+        delta, nq = self.delta_, self.n_levels_
+        nse = ns + delta - 1
+        out = []
+        for i in range(ns):
+            state = SensorNormality.empty(nse)
+            codes = transition_codes(levels, rows, i, delta, nq)
+            if self.bound_quantiles is not None:
+                w = extended_vectors(scaled, rows, i, delta)
+                state = update(state, codes, w, float(self.eta),
+                               bounds=self._quantile_boxes(codes, w))
+            else:
+                for sl in chunks(rows.size, nse, budget=2e7):
+                    w = extended_vectors(scaled, rows[sl], i, delta)
+                    state = update(state, codes[sl], w, float(self.eta))
+            out.append(state)
+        return out
+
+    def _quantile_boxes(self, codes: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per-sample copies of the per-transition quantile bounds (robust NP-2)."""
+        assert self.bound_quantiles is not None  # noqa: S101 - internal invariant
+        qlo, qhi = (float(v) for v in self.bound_quantiles)
+        lo = np.empty_like(w)
+        hi = np.empty_like(w)
+        order = np.argsort(codes, kind="stable")
+        starts = np.flatnonzero(np.r_[True, codes[order][1:] != codes[order][:-1]])
+        bounds = np.r_[starts, codes.size]
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+            idx = order[a:b]
+            ql, qh = np.quantile(w[idx], [qlo, qhi], axis=0)
+            lo[idx], hi[idx] = ql, qh
+        return lo, hi
+
+    def _held_out(self, model: list[SensorNormality], scaled: np.ndarray, levels: np.ndarray,
+                  series: Series, block: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        T, ns = scaled.shape
+        tables = [ScoringTables.of(s, self.n_levels_**2) for s in model]
+        e = np.full((3, T, ns), np.nan)
+        for i in range(ns):
+            et, eb, ec, _ = contributions(tables[i], scaled, levels, block, i, delta=self.delta_,
+                                          n_levels=self.n_levels_, nu=float(self.nu),
+                                          eps=float(self.eps))
+            e[0, block, i], e[1, block, i], e[2, block, i] = et, eb, ec
+        r = window_mean(e.transpose(1, 0, 2).reshape(T, 3 * ns),
+                        self.window_).reshape(T, 3, ns).mean(axis=2)
+        ok = np.isfinite(r).all(axis=1)
+        return r[ok, 0] * self.window_, r[ok, 1], r[ok, 2]
+
+    # ----------------------------------------------------------------- scoring
+    def _scoring_tables(self) -> list[ScoringTables]:
+        if getattr(self, "_tables", None) is None:
+            self._tables = [ScoringTables.of(s, self.n_levels_**2) for s in self.normality_]
+        assert self._tables is not None  # noqa: S101
+        return self._tables
+
+    def _prepare(self, X: Any, what: str = "data") -> tuple[Series, np.ndarray, np.ndarray]:
+        check_is_fitted(self, "normality_")
+        if isinstance(X, pd.DataFrame):
+            missing = [s for s in self.sensors_ if s not in X.columns]
+            if missing:
+                raise InputError(
+                    f"{what} lacks the model's sensor column(s) {missing}; the model was "
+                    f"trained on {self.sensors_}. Rename the columns or use another model."
+                )
+            series = as_series(X, self.sensors_, what=what)
+        else:
+            series = as_series(X, what=what)
+            if len(series.sensors) != len(self.sensors_):
+                raise InputError(
+                    f"{what} has {len(series.sensors)} columns but the model has "
+                    f"{len(self.sensors_)} sensors {self.sensors_}; pass a DataFrame with "
+                    "those columns, or an array with them in that order."
+                )
+            series.sensors = list(self.sensors_)
+        scaled = (series.values - self.center_) / self.scale_
+        levels = quantize(scaled, self.edges_)
+        return series, scaled, levels
+
+    def contributions(self, X: Any) -> dict[str, np.ndarray]:
+        """Per-sample contributions ``e_trans``, ``e_bound``, ``e_conf`` (T, ns).
+
+        Indexed by the transition's start ``t`` (offline alignment); NaN where no
+        transition is defined. Also returns ``position`` (-1 unseen, or the seen
+        transition's index in ``normality_[i]``).
+        """
+        series, scaled, levels = self._prepare(X)
+        return self._contributions(series, scaled, levels)
+
+    def _contributions(self, series: Series, scaled: np.ndarray,
+                       levels: np.ndarray) -> dict[str, np.ndarray]:
+        T, ns = scaled.shape
+        rows = np.flatnonzero(series.valid_starts(self.delta_ - 1, self.delta_))
+        out = {k: np.full((T, ns), np.nan) for k in ("e_trans", "e_bound", "e_conf")}
+        out["position"] = np.full((T, ns), -1, dtype=np.int64)
+        tables = self._scoring_tables()
+        for i in range(ns):
+            et, eb, ec, pos = contributions(tables[i], scaled, levels, rows, i,
+                                            delta=self.delta_, n_levels=self.n_levels_,
+                                            nu=float(self.nu), eps=float(self.eps))
+            out["e_trans"][rows, i] = et
+            out["e_bound"][rows, i] = eb
+            out["e_conf"][rows, i] = ec
+            out["position"][rows, i] = pos
+        return out
+
+    def residuals(self, X: Any, *, alignment: Alignment = "offline") -> pd.DataFrame:
+        """Window residuals and the aggregated score, indexed like ``X``.
+
+        Columns: ``score``, ``r_trans``, ``r_bound``, ``r_conf`` (means over sensors)
+        and, per sensor ``s``, ``r_trans[s]``, ``r_bound[s]``, ``r_conf[s]`` (the
+        residuals "seen from" ``s``).
+
+        ``alignment="offline"``: the value at row ``t`` covers the transitions that
+        *start* at ``t-N+1 .. t`` (they end at ``t+Δ``): the first ``N+Δ-2`` rows of
+        a segment and its last ``Δ`` rows have no value. ``alignment="streaming"``:
+        the same values, emitted at ``t+Δ`` when the last transition is complete -
+        what a live monitor can know at that row. Rows without a value are NaN.
+
+        ========  ==========================  ============================
+        row       offline value covers        streaming value covers
+        ========  ==========================  ============================
+        t         transitions t-N+1 .. t      transitions t-Δ-N+1 .. t-Δ
+        ========  ==========================  ============================
+        """
+        if alignment not in ("offline", "streaming"):
+            raise InputError(
+                f"alignment must be 'offline' or 'streaming'. Got {alignment!r} instead.")
+        series, scaled, levels = self._prepare(X)
+        need = 2 * self.delta_ - 1 + self.window_
+        longest = int((series.seg_stop - series.seg_start)[series.segment >= 0].max())
+        if longest < need:
+            raise InputError(
+                f"data is too short to score: its longest gap-free stretch has {longest} "
+                f"rows, the model (delta={self.delta_}, window={self.window_}) needs at "
+                f"least {need} (2*delta - 1 + window) for one score."
+            )
+        e = self._contributions(series, scaled, levels)
+        return self._residual_frame(e, series.index, alignment)
+
+    def _residual_frame(self, e: dict[str, np.ndarray], index: pd.Index,
+                        alignment: Alignment) -> pd.DataFrame:
+        T, ns = e["e_trans"].shape
+        N = self.window_
+        stacked = np.concatenate([e["e_trans"], e["e_bound"], e["e_conf"]], axis=1)
+        r = window_mean(stacked, N)
+        rt, rb, rc = r[:, :ns], r[:, ns: 2 * ns], r[:, 2 * ns:]
+        g_t, g_b, g_c = rt.mean(axis=1), rb.mean(axis=1), rc.mean(axis=1)
+        ref = self.reference_
+        score = np.maximum.reduce([g_t * N / ref["trans"], g_b / ref["bound"], g_c / ref["conf"]])
+        cols: dict[str, np.ndarray] = {
+            "score": score, "r_trans": g_t, "r_bound": g_b, "r_conf": g_c,
+        }
+        for name, block in (("r_trans", rt), ("r_bound", rb), ("r_conf", rc)):
+            for j, s in enumerate(self.sensors_):
+                cols[f"{name}[{s}]"] = block[:, j]
+        frame = pd.DataFrame(cols)
+        if alignment == "streaming":
+            frame = frame.shift(self.delta_)
+        frame.index = index
+        return frame
+
+    def score_samples(self, X: Any, *, alignment: Alignment = "offline") -> np.ndarray:
+        """Aggregated anomaly score per row (higher = more anomalous; NaN = undefined).
+
+        ``score = max(r_trans' / A, r_bound / B, r_conf / C)`` where ``r_trans'`` is the
+        count of unseen transitions in the window per sensor and ``A``, ``B``, ``C``
+        are the reference levels (``reference_``); ``score <= 1`` means "as normal as
+        held-out healthy data". See :meth:`residuals` for ``alignment``.
+        """
+        return self.residuals(X, alignment=alignment)["score"].to_numpy()
+
+    def decision_function(self, X: Any, *, alignment: Alignment = "offline") -> np.ndarray:
+        """Alias of :meth:`score_samples` (PyOD convention: higher = more anomalous)."""
+        return self.score_samples(X, alignment=alignment)
+
+    def predict(self, X: Any, *, alignment: Alignment = "offline") -> np.ndarray:
+        """1 where the score exceeds ``threshold_``, else 0 (also where undefined)."""
+        s = self.score_samples(X, alignment=alignment)
+        return (np.nan_to_num(s, nan=-np.inf) > self.threshold_).astype(np.int64)
+
+    # ---------------------------------------------------------- learned views
+    @property
+    def transitions_(self) -> dict[str, np.ndarray]:
+        """Per sensor, the seen transitions as ``(level now, level later)`` rows."""
+        check_is_fitted(self, "normality_")
+        nq = self.n_levels_
+        return {s: np.c_[st.codes // nq, st.codes % nq]
+                for s, st in zip(self.sensors_, self.normality_, strict=True)}
+
+    @property
+    def bounds_(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Per sensor, ``(lo, hi)`` of shape (n_transitions, nse), scaled units."""
+        check_is_fitted(self, "normality_")
+        return {s: (st.lo, st.hi) for s, st in zip(self.sensors_, self.normality_, strict=True)}
+
+    @property
+    def configurations_(self) -> dict[str, list[np.ndarray]]:
+        """Per sensor, the kept configurations of each transition (scaled units)."""
+        check_is_fitted(self, "normality_")
+        return {s: [st.configurations(k) for k in range(st.codes.size)]
+                for s, st in zip(self.sensors_, self.normality_, strict=True)}
+
+    # ------------------------------------------------------------- persistence
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the model to ``path`` atomically (JSON header + arrays, no pickle)."""
+        from normalcy.models import save
+
+        check_is_fitted(self, "normality_")
+        save(self, path)
+
+    def _to_file(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        header = {
+            "params": {k: (list(v) if isinstance(v, tuple) else v)
+                       for k, v in self.get_params().items()},
+            "sensors": list(self.sensors_),
+            "n_levels": self.n_levels_,
+            "delta": self.delta_,
+            "window": self.window_,
+            "reference": self.reference_,
+            "threshold": self.threshold_,
+        }
+        arrays: dict[str, np.ndarray] = {
+            "center": self.center_, "scale": self.scale_, "edges": self.edges_,
+        }
+        for i, st in enumerate(self.normality_):
+            for field in ("codes", "lo", "hi", "conf", "n_conf", "counts"):
+                arrays[f"s{i}.{field}"] = getattr(st, field)
+        return header, arrays
+
+    @classmethod
+    def _from_file(cls, header: dict[str, Any],
+                   arrays: dict[str, np.ndarray]) -> TransitionDetector:
+        params = dict(header["params"])
+        if params.get("bound_quantiles") is not None:
+            params["bound_quantiles"] = tuple(params["bound_quantiles"])
+        det = cls(**params)
+        det.sensors_ = [str(s) for s in header["sensors"]]
+        det.n_features_in_ = len(det.sensors_)
+        det.n_levels_ = int(header["n_levels"])
+        det.delta_ = int(header["delta"])
+        det.window_ = int(header["window"])
+        det.reference_ = {k: float(v) for k, v in header["reference"].items()}
+        det.threshold_ = float(header["threshold"])
+        det.center_ = arrays["center"]
+        det.scale_ = arrays["scale"]
+        det.edges_ = arrays["edges"]
+        ns = len(det.sensors_)
+        nse = ns + det.delta_ - 1
+        det.normality_ = []
+        for i in range(ns):
+            st = SensorNormality(*(arrays[f"s{i}.{f}"] for f in
+                                   ("codes", "lo", "hi", "conf", "n_conf", "counts")))
+            if st.lo.shape[1:] != (nse,) or st.conf.shape[2] != nse:
+                raise ValueError(f"sensor {i}: arrays do not match delta and sensors")
+            det.normality_.append(st)
+        det._tables = None
+        return det
