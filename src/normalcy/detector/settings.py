@@ -66,4 +66,4 @@ def auto_delta(segments: list[np.ndarray]) -> int:
 
 def auto_window(longest_segment_transitions: int) -> int:
     """100, or a fifth of the transitions of the longest segment when shorter."""
-    return int(max(2, min(100, longest_segment_transitions // 5)))
+    return int(max(10, min(100, longest_segment_transitions // 5)))

@@ -22,6 +22,9 @@ from normalcy.exceptions import InputError
 
 Alignment = Literal["offline", "streaming"]
 
+#: fewer healthy rows than this in one stretch cannot describe normal behaviour
+MIN_TRAIN_ROWS = 100
+
 
 class TransitionDetector(BaseEstimator):  # type: ignore[misc]
     """Model-free, explainable anomaly detector learned from healthy data only.
@@ -178,11 +181,12 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
         longest_tr = max(0, longest - 2 * delta + 1)
         window = settings.auto_window(longest_tr) if self.window == "auto" else int(self.window)
         need = 2 * delta - 1 + window
-        if longest < need + window:
+        if longest < max(need + window, MIN_TRAIN_ROWS):
             raise InputError(
                 f"training data is too short: its longest gap-free stretch has {longest} rows, "
                 f"but delta={delta} and window={window} need at least {need + window} "
-                f"(2*delta - 1 + 2*window). Give more healthy rows, or lower delta/window."
+                f"(2*delta - 1 + 2*window, and never fewer than {MIN_TRAIN_ROWS}). Give more "
+                "healthy rows, or lower delta/window."
             )
         n_levels = settings.auto_levels(rows.size) if self.n_levels == "auto" else int(
             self.n_levels)

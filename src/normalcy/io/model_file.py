@@ -59,8 +59,16 @@ def read_model_file(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[
         raise ModelFileError(f"model file {p} does not exist; check the path")
     if os.path.isdir(p):
         raise ModelFileError(f"{p} is a folder, not a model file")
+    with open(p, "rb") as fh:
+        magic = fh.read(4)
+    if magic != b"PK\x03\x04":
+        kind = "empty" if not magic else "not an .npz archive"
+        raise ModelFileError(
+            f"{p} is not a readable normalcy model file ({kind}); model files are written by "
+            "`normalcy fit` or TransitionDetector.save. Nothing was unpickled."
+        )
     try:
-        with np.load(p, allow_pickle=False) as z:
+        with open(p, "rb") as fh, np.load(fh, allow_pickle=False) as z:
             if _HEADER not in z.files:
                 raise ModelFileError(
                     f"{p} is an .npz archive but not a normalcy model (no header); "

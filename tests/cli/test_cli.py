@@ -1,0 +1,105 @@
+"""The CLI: fit, score, info, and one clear error (exit 2) per kind of bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from normalcy.cli.main import main
+from tests.conftest import smooth_signals
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "normalcy.cli.main", *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cli")
+    X = smooth_signals(1800, 3, seed=5)
+    X.insert(0, "time", pd.date_range("2026-01-01", periods=len(X), freq="s").astype(str))
+    train, test = X.iloc[:1200], X.iloc[1200:]
+    train.to_csv(d / "train.csv", index=False)
+    test.assign(extra=1.0).to_csv(d / "test.csv", sep=";", index=False)
+    return d
+
+
+def test_fit_score_info_roundtrip(files, capsys) -> None:
+    model, out = files / "m.normalcy", files / "scores.csv"
+    assert main(["fit", str(files / "train.csv"), "-o", str(model), "--n-levels", "6",
+                 "--delta", "5", "--window", "30"]) == 0
+    assert main(["score", str(model), str(files / "test.csv"), "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "ignored" in err and "extra" in err  # extra columns noted
+    scores = pd.read_csv(out)
+    assert list(scores.columns[:6]) == ["time", "score", "alarm", "r_trans", "r_bound", "r_conf"]
+    assert "r_conf[s2]" in scores.columns
+    assert len(scores) == 600 and scores["time"].iloc[0] == "2026-01-01 00:20:00"
+    assert main(["info", str(model), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["sensors"] == ["s0", "s1", "s2"]
+    assert info["in_force"] == {"n_levels": 6, "delta": 5, "window": 30}
+    assert set(info["per_sensor"]["s0"]) >= {"transitions", "configurations_mean"}
+    assert main(["info", str(model)]) == 0
+    assert "reference levels" in capsys.readouterr().out
+
+
+def test_streaming_alignment_via_cli(files) -> None:
+    model = files / "m2.normalcy"
+    main(["fit", str(files / "train.csv"), "-o", str(model), "--delta", "5", "--window", "30"])
+    a, b = files / "a.csv", files / "b.csv"
+    main(["score", str(model), str(files / "test.csv"), "-o", str(a)])
+    main(["score", str(model), str(files / "test.csv"), "-o", str(b), "--alignment",
+          "streaming"])
+    sa, sb = pd.read_csv(a)["score"].to_numpy(), pd.read_csv(b)["score"].to_numpy()
+    np.testing.assert_allclose(sb[5:], sa[:-5], equal_nan=True)
+
+
+def _bad_cases(d):
+    X = smooth_signals(600, 2, seed=2)
+    (d / "empty.csv").write_text("")
+    X.assign(s1=["a"] * len(X)).to_csv(d / "text.csv", index=False)
+    X.assign(s1=np.r_[np.inf, X.s1.iloc[1:]]).to_csv(d / "inf.csv", index=False)
+    X.assign(s1=2.0).to_csv(d / "const.csv", index=False)
+    X.iloc[:30].to_csv(d / "short.csv", index=False)
+    X.to_csv(d / "ok.csv", index=False)
+    X.drop(columns="s1").to_csv(d / "missing.csv", index=False)
+    (d / "corrupt.normalcy").write_bytes(b"PK\x03\x04garbage")
+    return {
+        "missing file": (["fit", str(d / "nope.csv")], "does not exist"),
+        "empty file": (["fit", str(d / "empty.csv")], "empty"),
+        "non-numeric": (["fit", str(d / "text.csv"), "--sensors", "s0,s1"], "not numeric"),
+        "inf": (["fit", str(d / "inf.csv")], "infinite"),
+        "constant": (["fit", str(d / "const.csv")], "constant"),
+        "too short": (["fit", str(d / "short.csv")], "too short"),
+        "unknown sensor": (["fit", str(d / "ok.csv"), "--sensors", "s0,zz"], "zz"),
+        "corrupt model": (["score", str(d / "corrupt.normalcy"), str(d / "ok.csv")],
+                          "not a readable normalcy model"),
+        "missing sensor at scoring": (["score", "MODEL", str(d / "missing.csv")], "s1"),
+    }
+
+
+def test_errors_exit_2_with_one_message_and_write_nothing(tmp_path) -> None:
+    model = tmp_path / "model.normalcy"
+    assert run("fit", str(_write_ok(tmp_path)), "-o", str(model)).returncode == 0
+    for name, (args, needle) in _bad_cases(tmp_path).items():
+        args = [str(model) if a == "MODEL" else a for a in args]
+        out = tmp_path / f"out-{name.replace(' ', '_')}"
+        p = run(*args, "-o", str(out))
+        assert p.returncode == 2, (name, p.stderr)
+        assert needle in p.stderr, (name, p.stderr)
+        assert "Traceback" not in p.stderr, name
+        assert p.stderr.startswith("normalcy: error:"), name
+        assert not out.exists(), name
+
+
+def _write_ok(d):
+    path = d / "train_ok.csv"
+    smooth_signals(600, 2, seed=2).to_csv(path, index=False)
+    return path

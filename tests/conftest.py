@@ -1,0 +1,31 @@
+"""Shared fixtures: healthy data of several shapes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+
+def smooth_signals(n: int, n_sensors: int, seed: int, period: float = 60.0) -> pd.DataFrame:
+    """Cross-coupled noisy oscillations: a stand-in for a healthy plant."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    phase = rng.uniform(0, 2 * np.pi, n_sensors)
+    freq = (1.0 + 0.5 * rng.random(n_sensors)) / period
+    base = np.sin(2 * np.pi * freq[None, :] * t[:, None] + phase[None, :])
+    mix = np.eye(n_sensors) + 0.3 * rng.normal(size=(n_sensors, n_sensors)) / np.sqrt(n_sensors)
+    x = base @ mix + 0.05 * rng.normal(size=(n, n_sensors))
+    return pd.DataFrame(x, columns=[f"s{i}" for i in range(n_sensors)])
+
+
+@pytest.fixture
+def small_plant() -> pd.DataFrame:
+    return smooth_signals(1500, 3, seed=1)
+
+
+@pytest.fixture(scope="session")
+def lorenz():
+    from normalcy.datasets import load_lorenz
+
+    return load_lorenz(seed=0)

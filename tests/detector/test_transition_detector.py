@@ -1,0 +1,123 @@
+"""TransitionDetector behaviour beyond the shared contract."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from normalcy import InputError, TransitionDetector
+from tests.conftest import smooth_signals
+
+
+def test_lorenz_structure_matches_paper(lorenz) -> None:
+    train, _, _ = lorenz
+    det = TransitionDetector(n_levels=20, delta=20).fit(train)
+    counts = {s: v.shape[0] for s, v in det.transitions_.items()}
+    assert counts == {"x1": 281, "x3": 311}  # the paper's Figure 5 counts
+    # the paper reports mostly single configurations, rarely more than 6
+    n_conf = np.concatenate([st.n_conf for st in det.normality_])
+    assert np.median(n_conf) <= 2
+
+
+def test_auto_settings_on_lorenz_are_the_papers(lorenz) -> None:
+    det = TransitionDetector().fit(lorenz[0])
+    assert (det.n_levels_, det.delta_, det.window_) == (20, 20, 100)
+
+
+def test_list_of_runs_and_gaps_never_crossed() -> None:
+    X = smooth_signals(1200, 2, seed=3)
+    a, b = X.iloc[:600], X.iloc[600:]
+    det = TransitionDetector(n_levels=5, delta=4, window=20).fit([a, b])
+    gap = X.copy()
+    gap.iloc[500] = np.nan
+    s = det.score_samples(gap)
+    # no window covers the gap: rows after it wait for a full new window
+    assert np.isnan(s[500: 500 + det.window_ + det.delta_ - 1]).all()
+    assert np.isfinite(s[500 + det.window_ + det.delta_:]).any()
+    # a transition never spans two runs: a list fit has no transitions that cross
+    glued = TransitionDetector(n_levels=5, delta=4, window=20).fit(X)
+    assert sum(st.counts.sum() for st in det.normality_) < sum(
+        st.counts.sum() for st in glued.normality_)
+
+
+def test_streaming_alignment_is_offline_shifted_by_delta(small_plant) -> None:
+    det = TransitionDetector(n_levels=6, delta=7, window=25).fit(small_plant)
+    off = det.score_samples(small_plant)
+    live = det.score_samples(small_plant, alignment="streaming")
+    np.testing.assert_array_equal(live[7:], off[:-7])
+    assert np.isnan(live[:7]).all()
+
+
+def test_residual_columns(small_plant) -> None:
+    det = TransitionDetector(n_levels=6, delta=5, window=25).fit(small_plant)
+    r = det.residuals(small_plant)
+    expected = ["score", "r_trans", "r_bound", "r_conf"] + [
+        f"{k}[{s}]" for k in ("r_trans", "r_bound", "r_conf") for s in small_plant.columns]
+    assert list(r.columns) == expected
+    assert r.index.equals(small_plant.index)
+    np.testing.assert_allclose(r["r_bound"], r[[f"r_bound[{s}]" for s in small_plant]].mean(axis=1))
+
+
+def test_nothing_of_the_training_data_is_kept(small_plant) -> None:
+    det = TransitionDetector(n_levels=6, delta=5, window=25).fit(small_plant)
+    kept = sum(int(st.n_conf.sum()) for st in det.normality_)
+    taught = sum(int(st.counts.sum()) for st in det.normality_)
+    assert kept < taught / 2  # the remover keeps representatives, not the samples
+    for v in vars(det).values():
+        assert not (isinstance(v, (np.ndarray, pd.DataFrame)) and len(v) == len(small_plant))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "word"),
+    [({"n_levels": 1}, "n_levels"), ({"delta": 0}, "delta"), ({"eta": 1.5}, "eta"),
+     ({"window": "big"}, "window"), ({"bound_quantiles": (0.9, 0.1)}, "bound_quantiles"),
+     ({"nu": -1.0}, "nu"), ({"calibration_folds": 1}, "calibration_folds")],
+)
+def test_bad_parameters_name_the_parameter(kwargs, word, small_plant) -> None:
+    with pytest.raises(InputError, match=rf"'{word}' parameter of TransitionDetector.*Got"):
+        TransitionDetector(**kwargs).fit(small_plant)
+
+
+def test_bad_input_messages(small_plant) -> None:
+    det = TransitionDetector(n_levels=5, delta=4, window=20)
+    with pytest.raises(InputError, match="constant"):
+        det.fit(small_plant.assign(s1=3.0))
+    with pytest.raises(InputError, match="infinite"):
+        det.fit(small_plant.assign(s1=np.r_[np.inf, small_plant.s1.iloc[1:]]))
+    with pytest.raises(InputError, match="not numeric"):
+        det.fit(small_plant.assign(s1=["x"] * len(small_plant)))
+    with pytest.raises(InputError, match="too short"):
+        det.fit(small_plant.iloc[:40])
+    with pytest.raises(InputError, match="empty"):
+        det.fit(small_plant.iloc[:0])
+    with pytest.raises(InputError, match="no complete row"):
+        det.fit(small_plant.assign(s1=np.nan))
+    with pytest.raises(InputError, match="2-D"):
+        det.fit(np.zeros((3, 3, 3)))
+    det.fit(small_plant)
+    with pytest.raises(InputError, match=r"lacks the model's sensor column\(s\) \['s2'\]"):
+        det.score_samples(small_plant.drop(columns="s2"))
+    with pytest.raises(InputError, match="columns but the model has 3 sensors"):
+        det.score_samples(small_plant.to_numpy()[:, :2])
+    with pytest.raises(InputError, match="too short to score"):
+        det.score_samples(small_plant.iloc[:20])
+    with pytest.raises(InputError, match="alignment"):
+        det.score_samples(small_plant, alignment="live")  # type: ignore[arg-type]
+    # extra columns are ignored when scoring
+    extra = small_plant.assign(other=1.0)
+    np.testing.assert_array_equal(det.score_samples(extra), det.score_samples(small_plant))
+
+
+@pytest.mark.slow
+def test_lorenz_acceptance(lorenz) -> None:
+    """Issue acceptance: default settings, paper protocol, no oracle threshold."""
+    from sklearn.metrics import f1_score, roc_auc_score
+
+    from normalcy.demo import paper_windows
+
+    train, test, labels = lorenz
+    det = TransitionDetector().fit(train)
+    ws, wl = paper_windows(det.score_samples(test), labels)
+    assert roc_auc_score(wl, ws) >= 0.98
+    assert f1_score(wl, ws > det.threshold_) >= 0.90
