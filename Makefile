@@ -23,12 +23,12 @@ demo: $(STAMP_DEMO)
 	$(BIN)/normalcy demo --out demo-output
 
 test: $(STAMP_TEST)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP_TEST)
-	$(BIN)/python benchmarks/speed.py
+	$(BIN)/normalcy bench speed
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache

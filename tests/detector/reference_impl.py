@@ -28,9 +28,11 @@ def corr(a: list[float], b: list[float]) -> float:
     return sum(x * y for x, y in zip(ca, cb, strict=True)) / (na * nb)
 
 
-def remover(vectors: list[list[float]], eta: float) -> list[list[float]]:
+def remover(vectors: list[list[float]], eta: float, limit: int | None) -> list[list[float]]:
     kept: list[list[float]] = []
     for v in vectors:
+        if limit is not None and len(kept) >= limit:
+            break
         if not kept or max(corr(v, k) for k in kept) < eta:
             kept.append(v)
     return kept
@@ -42,7 +44,7 @@ def level(x: float, edges: np.ndarray) -> int:
 
 def literal(det, train: np.ndarray, test: np.ndarray) -> dict[str, np.ndarray]:
     """Contributions, residuals and score of ``test`` by the literal equations."""
-    nq, d, N = det.n_levels_, det.delta_, det.window_
+    d, N = det.delta_, det.window_
     eta, nu, eps = det.eta, det.nu, det.eps
 
     def prep(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -67,7 +69,7 @@ def literal(det, train: np.ndarray, test: np.ndarray) -> dict[str, np.ndarray]:
         for c, vs in groups.items():
             lo = [min(v[j] for v in vs) for j in range(len(vs[0]))]
             hi = [max(v[j] for v in vs) for j in range(len(vs[0]))]
-            params[c] = (lo, hi, remover(vs, eta))
+            params[c] = (lo, hi, remover(vs, eta, det.max_configurations))
         np_params.append(params)
 
     s_te, q_te = prep(test)

@@ -9,12 +9,14 @@ from normalcy import TransitionDetector
 from tests.detector.reference_impl import literal
 
 
-@pytest.mark.parametrize(("seed", "nu", "n_sensors"), [(0, 1.0, 2), (1, 2.0, 3), (2, 0.5, 1)])
-def test_vectorised_equals_literal(seed: int, nu: float, n_sensors: int) -> None:
+@pytest.mark.parametrize(("seed", "nu", "n_sensors", "cap"),
+                         [(0, 1.0, 2, None), (1, 2.0, 3, 8), (2, 0.5, 1, 2)])
+def test_vectorised_equals_literal(seed: int, nu: float, n_sensors: int, cap) -> None:
     rng = np.random.default_rng(seed)
     train = np.cumsum(rng.normal(size=(260, n_sensors)), axis=0)
     test = np.cumsum(rng.normal(size=(120, n_sensors)), axis=0) + rng.normal(size=n_sensors)
-    det = TransitionDetector(n_levels=4, delta=3, window=10, nu=nu, eta=0.9).fit(train)
+    det = TransitionDetector(n_levels=4, delta=3, window=10, nu=nu, eta=0.9,
+                            max_configurations=cap).fit(train)
     ref = literal(det, train, test)
 
     assert [st.codes.size for st in det.normality_] == ref["n_transitions"].tolist()

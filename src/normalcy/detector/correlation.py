@@ -36,7 +36,8 @@ def corr_rows(za: np.ndarray, fa: np.ndarray, zb: np.ndarray, fb: np.ndarray) ->
     return np.where(fa & fb, 1.0, c)
 
 
-def remove_correlated(groups: np.ndarray, vectors: np.ndarray, eta: float) -> np.ndarray:
+def remove_correlated(groups: np.ndarray, vectors: np.ndarray, eta: float,
+                      limit: int | None = None) -> np.ndarray:
     """The greedy correlation remover R_eta, run independently inside each group.
 
     Within a group, vectors are taken in the given (time) order and one is kept
@@ -46,6 +47,7 @@ def remove_correlated(groups: np.ndarray, vectors: np.ndarray, eta: float) -> np
     Vectorised over groups: each round keeps the first undecided vector of every
     group and discards all later vectors of the group that correlate ``>= eta``
     with it, so the number of rounds is the largest number kept in a group.
+    ``limit`` caps the vectors kept per group (the later ones are dropped).
 
     Examples
     --------
@@ -64,7 +66,11 @@ def remove_correlated(groups: np.ndarray, vectors: np.ndarray, eta: float) -> np
     alive = np.ones(n, dtype=bool)
     kept_sorted = np.zeros(n, dtype=bool)
     idx = np.arange(n)
+    rounds = 0
     while idx.size:
+        if limit is not None and rounds >= limit:
+            break
+        rounds += 1
         gi = g[idx]
         first = np.ones(idx.size, dtype=bool)
         first[1:] = gi[1:] != gi[:-1]

@@ -72,7 +72,8 @@ class SensorNormality:
         return self.conf[position, : self.n_conf[position]]
 
 
-def _pad(groups: np.ndarray, vectors: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+def pad_configurations(groups: np.ndarray, vectors: np.ndarray,
+                       n_groups: int) -> tuple[np.ndarray, np.ndarray]:
     """Pack vectors (sorted stably by group) into a NaN-padded (n_groups, vmax, nse)."""
     order = np.argsort(groups, kind="stable")
     g = groups[order]
@@ -92,12 +93,14 @@ def update(
     eta: float,
     *,
     bounds: tuple[np.ndarray, np.ndarray] | None = None,
+    max_configurations: int | None = None,
 ) -> SensorNormality:
     """Teach ``state`` the healthy samples ``(codes, vectors)`` (in time order).
 
     Unseen transitions join NP-1 (eq. 14); bounds widen to include the vectors
     (eq. 17) - or, when ``bounds`` gives per-sample ``(lo, hi)`` boxes, to include
-    those boxes; configurations become ``R_eta(V ∪ new)`` (eqs. 20-21).
+    those boxes; configurations become ``R_eta(V ∪ new)`` (eqs. 20-21), at most
+    ``max_configurations`` per transition (kept ones are never dropped).
     """
     if codes.size == 0:
         return state
@@ -130,8 +133,11 @@ def update(
     old_vecs = state.conf[have]
     all_groups = np.concatenate([old_groups, pos])
     all_vecs = np.concatenate([old_vecs, vectors])
-    keep = remove_correlated(all_groups, all_vecs, eta)
-    conf, n_conf = _pad(all_groups[keep], all_vecs[keep], n)
+    limit = None
+    if max_configurations is not None:
+        limit = max(int(max_configurations), int(state.n_conf.max(initial=0)))
+    keep = remove_correlated(all_groups, all_vecs, eta, limit)
+    conf, n_conf = pad_configurations(all_groups[keep], all_vecs[keep], n)
     return SensorNormality(new_codes, lo, hi, conf, n_conf, counts)
 
 

@@ -5,9 +5,11 @@ The paper's defaults (``n_levels=20``, ``delta=20``) suit its Lorenz example
 (SPEC §1.11). ``"auto"`` derives them from the data instead:
 
 - ``n_levels``: with ``n`` training transitions per sensor and ``n_levels**2``
-  codes, a transition is seen about ``n / n_levels**2`` times. We ask for about
-  ``SAMPLES_PER_CODE`` samples per code: ``n_levels = sqrt(n / 50)``, clipped to
-  ``[4, 20]``. (20 000 Lorenz samples give 20, the paper's value.)
+  codes, a transition is seen about ``n / n_levels**2`` times, and its bounds and
+  configurations live in ``nse = ns + delta - 1`` dimensions. We ask for about
+  ``max(SAMPLES_PER_CODE, SAMPLES_PER_DIM * nse)`` samples per code:
+  ``n_levels = sqrt(n / that)``, clipped to ``[4, 20]``. (20 000 Lorenz samples,
+  ``nse = 21``, give 20, the paper's value; 50 sensors need more samples per code.)
 - ``delta``: the time scale of the signals. A transition says most when the
   signal has moved appreciably but not forgotten where it was: we take the
   smallest lag at which the autocorrelation of the fastest-moving sensor
@@ -22,19 +24,23 @@ from __future__ import annotations
 import numpy as np
 
 SAMPLES_PER_CODE = 50
+SAMPLES_PER_DIM = 2
 ACF_LEVEL = 0.0
 MAX_DELTA = 50
 
 
-def auto_levels(n_transitions: int) -> int:
-    """``round(sqrt(n / SAMPLES_PER_CODE))`` clipped to ``[4, 20]``.
+def auto_levels(n_transitions: int, nse: int = 1) -> int:
+    """``round(sqrt(n / max(SAMPLES_PER_CODE, SAMPLES_PER_DIM * nse)))`` in ``[4, 20]``.
 
     Examples
     --------
-    >>> auto_levels(20000), auto_levels(400), auto_levels(10**7)
+    >>> auto_levels(20000, 21), auto_levels(400, 9), auto_levels(10**7, 60)
     (20, 4, 20)
+    >>> auto_levels(20000, 60)
+    13
     """
-    return int(np.clip(round(np.sqrt(n_transitions / SAMPLES_PER_CODE)), 4, 20))
+    per_code = max(SAMPLES_PER_CODE, SAMPLES_PER_DIM * nse)
+    return int(np.clip(round(np.sqrt(n_transitions / per_code)), 4, 20))
 
 
 def autocorrelation(x: np.ndarray, max_lag: int) -> np.ndarray:

@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 from normalcy.data.validation import Series, as_series
 from normalcy.detector import calibration, settings
 from normalcy.detector.extended import chunks, extended_vectors, transition_codes
-from normalcy.detector.normality import SensorNormality, update
+from normalcy.detector.normality import SensorNormality, pad_configurations, update
 from normalcy.detector.quantizer import fit_edges, quantize
 from normalcy.detector.residuals import ScoringTables, contributions, window_mean
 from normalcy.detector.scaling import fit_robust_scale
@@ -57,6 +57,11 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
         bounds.
     eps : float, default=0.05
         The ``ε`` of the bound distance, in robust-scaled units (IQR = 1).
+    max_configurations : int or None, default=None
+        Most configurations kept per transition (None: no limit). The paper's
+        Lorenz transitions keep 1-6; on noisy, many-sensor data the remover keeps
+        nearly every sample (extended vectors rarely correlate above ``eta``), and
+        the cap bounds the model's size and scoring cost.
     calibration_folds : int, default=5
         Contiguous cross-fitting folds for the reference levels ``B`` and ``C``.
     calibration_quantile : float, default=0.95
@@ -100,6 +105,7 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
         window: int | str = "auto",
         bound_quantiles: tuple[float, float] | None = None,
         eps: float = 0.05,
+        max_configurations: int | None = None,
         calibration_folds: int = 5,
         calibration_quantile: float = 0.95,
         threshold: float = 1.0,
@@ -111,6 +117,7 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
         self.window = window
         self.bound_quantiles = bound_quantiles
         self.eps = eps
+        self.max_configurations = max_configurations
         self.calibration_folds = calibration_folds
         self.calibration_quantile = calibration_quantile
         self.threshold = threshold
@@ -136,6 +143,9 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
             raise bad("nu", "a float > 0")
         if not isinstance(self.eps, Real) or not self.eps > 0:
             raise bad("eps", "a float > 0")
+        mc = self.max_configurations
+        if mc is not None and (not isinstance(mc, Integral) or isinstance(mc, bool) or mc < 1):
+            raise bad("max_configurations", "None or an int >= 1")
         bq = self.bound_quantiles
         if bq is not None and not (
             len(bq) == 2 and 0.0 <= float(bq[0]) < float(bq[1]) <= 1.0
@@ -188,7 +198,8 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
                 f"(2*delta - 1 + 2*window, and never fewer than {MIN_TRAIN_ROWS}). Give more "
                 "healthy rows, or lower delta/window."
             )
-        n_levels = settings.auto_levels(rows.size) if self.n_levels == "auto" else int(
+        nse = len(sensors) + delta - 1
+        n_levels = settings.auto_levels(rows.size, nse) if self.n_levels == "auto" else int(
             self.n_levels)
 
         edges = fit_edges(scaled, n_levels)
@@ -214,6 +225,9 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
         self.reference_ = calibration.reference_levels(
             held, float(self.calibration_quantile), float(self.eta))
         self.threshold_ = float(self.threshold)
+        from normalcy.operator.lifecycle import after_fit
+
+        after_fit(self, values)
         return self
 
     def _learn(self, scaled: np.ndarray, levels: np.ndarray,
@@ -221,6 +235,7 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
         ns = scaled.shape[1]
         delta, nq = self.delta_, self.n_levels_
         nse = ns + delta - 1
+        cap = self.max_configurations
         out = []
         for i in range(ns):
             state = SensorNormality.empty(nse)
@@ -228,11 +243,12 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
             if self.bound_quantiles is not None:
                 w = extended_vectors(scaled, rows, i, delta)
                 state = update(state, codes, w, float(self.eta),
-                               bounds=self._quantile_boxes(codes, w))
+                               bounds=self._quantile_boxes(codes, w), max_configurations=cap)
             else:
                 for sl in chunks(rows.size, nse, budget=2e7):
                     w = extended_vectors(scaled, rows[sl], i, delta)
-                    state = update(state, codes[sl], w, float(self.eta))
+                    state = update(state, codes[sl], w, float(self.eta),
+                                   max_configurations=cap)
             out.append(state)
         return out
 
@@ -354,8 +370,18 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
                 f"rows, the model (delta={self.delta_}, window={self.window_}) needs at "
                 f"least {need} (2*delta - 1 + window) for one score."
             )
+        return self._scored_frame(series, scaled, levels, alignment)
+
+    def _scored_frame(self, series: Series, scaled: np.ndarray, levels: np.ndarray,
+                      alignment: Alignment) -> pd.DataFrame:
         e = self._contributions(series, scaled, levels)
-        return self._residual_frame(e, series.index, alignment)
+        frame = self._residual_frame(e, series.index, alignment)
+        if getattr(self, "signatures_", None):  # fault signatures taught by feedback
+            from normalcy.operator.signatures import add_fault_columns
+
+            rows = np.flatnonzero(series.valid_starts(self.delta_ - 1, self.delta_))
+            frame = add_fault_columns(self, frame, scaled, levels, rows, e, alignment)
+        return frame
 
     def _residual_frame(self, e: dict[str, np.ndarray], index: pd.Index,
                         alignment: Alignment) -> pd.DataFrame:
@@ -420,6 +446,99 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
         return {s: [st.configurations(k) for k in range(st.codes.size)]
                 for s, st in zip(self.sensors_, self.normality_, strict=True)}
 
+    # ---------------------------------------------------------- operator loop
+    def feedback(self, X: Any, start: int, end: int, verdict: str, fault: str | None = None,
+                 by: str | None = None, note: str | None = None) -> int:
+        """Teach the model an operator's verdict on rows ``[start, end)`` of ``X``.
+
+        ``verdict="normal"`` (a false alarm) applies the precise update of SPEC §2 to
+        the transitions starting in the range, with no training data: afterwards
+        they contribute no unseen transition, no bound violation and at most
+        ``1 - eta`` configuration residual. ``verdict="fault"`` stores the range's
+        configurations as the signature of ``fault``; later matches score as
+        anomalous and carry the name (``residuals()`` gains ``r_fault`` and
+        ``fault`` columns). See :mod:`normalcy.operator.feedback`.
+
+        Parameters
+        ----------
+        X : DataFrame or 2-D array with the model's sensors.
+        start, end : int, row positions; transitions starting in ``[start, end)``.
+        verdict : "normal" or "fault".
+        fault : str, the fault's name (required for "fault").
+        by, note : str, who gives the verdict and why (kept in the history).
+
+        Returns
+        -------
+        int, the model's new version.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> t = np.arange(3000) * 0.05
+        >>> X = np.c_[np.sin(t), np.cos(1.3 * t)]
+        >>> det = TransitionDetector(n_levels=6, delta=8, window=40).fit(X[:2000])
+        >>> Y = X[2000:].copy(); Y[400:500, 0] += 1.0
+        >>> det.feedback(Y, 400, 500, "normal", by="ana")
+        2
+        >>> bool(np.nanmax(det.contributions(Y)["e_trans"][400:500]) == 0)
+        True
+        """
+        from normalcy.operator import feedback as fb
+
+        return fb.feedback(self, X, start, end, verdict, fault=fault, by=by, note=note)
+
+    def partial_fit(self, X: Any, y: Any = None, *, by: str | None = None,
+                    note: str | None = None) -> TransitionDetector:
+        """Teach a batch of new healthy data, as a "normal" feedback over all of it.
+
+        The reference levels (calibration) are not changed: there is no held-out
+        data to re-estimate them. Returns ``self``.
+        """
+        from normalcy.operator import feedback as fb
+
+        check_is_fitted(self, "normality_")
+        fb.partial_fit(self, X, by=by, note=note)
+        return self
+
+    def history(self) -> pd.DataFrame:
+        """The change log: version, time (UTC), action, by, range, verdict, fault, note,
+        data hash (sha256 of the raw rows read), and the target of reverts."""
+        from normalcy.operator.history import History
+
+        check_is_fitted(self, "normality_")
+        h = getattr(self, "history_", None) or History()
+        return h.frame()
+
+    def revert(self, version: int, *, by: str | None = None, note: str | None = None) -> int:
+        """Bring the model back to the state of ``version`` (logged as a new version).
+
+        The state is rebuilt by replaying the log from its last checkpoint, so its
+        scores are bit-identical to those the model gave at ``version``.
+        """
+        from normalcy.operator import feedback as fb
+
+        check_is_fitted(self, "normality_")
+        return fb.revert(self, version, by=by, note=note)
+
+    def undo(self, *, by: str | None = None, note: str | None = None) -> int:
+        """Revert the latest change (see :meth:`revert`); returns the new version."""
+        from normalcy.operator import feedback as fb
+
+        check_is_fitted(self, "normality_")
+        return fb.undo(self, by=by, note=note)
+
+    def explain(self, X: Any, start: int, end: int, top: int = 5, *,
+                period: float | None = None) -> Any:
+        """Rank what made rows ``[start, end)`` abnormal, in the sensors' own units.
+
+        Returns an :class:`normalcy.operator.explain.Explanation` with ``records``
+        (a DataFrame) and ``text``; see :mod:`normalcy.operator.explain`.
+        ``period`` (seconds per row) turns ``delta`` into a duration.
+        """
+        from normalcy.operator.explain import explain
+
+        return explain(self, X, start, end, top=top, period=period)
+
     # ------------------------------------------------------------- persistence
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the model to ``path`` atomically (JSON header + arrays, no pickle)."""
@@ -443,8 +562,14 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
             "center": self.center_, "scale": self.scale_, "edges": self.edges_,
         }
         for i, st in enumerate(self.normality_):
-            for field in ("codes", "lo", "hi", "conf", "n_conf", "counts"):
+            for field in ("codes", "lo", "hi", "n_conf", "counts"):
                 arrays[f"s{i}.{field}"] = getattr(st, field)
+            # configurations stored ragged (only the kept ones), re-padded on load
+            have = np.arange(st.conf.shape[1])[None, :] < st.n_conf[:, None]
+            arrays[f"s{i}.conf"] = st.conf[have]
+        from normalcy.operator.lifecycle import operator_to_file
+
+        operator_to_file(self, header, arrays)
         return header, arrays
 
     @classmethod
@@ -468,10 +593,19 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
         nse = ns + det.delta_ - 1
         det.normality_ = []
         for i in range(ns):
-            st = SensorNormality(*(arrays[f"s{i}.{f}"] for f in
-                                   ("codes", "lo", "hi", "conf", "n_conf", "counts")))
-            if st.lo.shape[1:] != (nse,) or st.conf.shape[2] != nse:
+            n_conf = arrays[f"s{i}.n_conf"].astype(np.int64)
+            flat = arrays[f"s{i}.conf"]
+            if flat.shape != (int(n_conf.sum()), nse):
+                raise ValueError(f"sensor {i}: configurations do not match delta and sensors")
+            groups = np.repeat(np.arange(n_conf.size), n_conf)
+            conf, _ = pad_configurations(groups, flat, n_conf.size)
+            st = SensorNormality(arrays[f"s{i}.codes"], arrays[f"s{i}.lo"], arrays[f"s{i}.hi"],
+                                 conf, n_conf, arrays[f"s{i}.counts"])
+            if st.lo.shape[1:] != (nse,) or st.codes.shape != n_conf.shape:
                 raise ValueError(f"sensor {i}: arrays do not match delta and sensors")
             det.normality_.append(st)
         det._tables = None
+        from normalcy.operator.lifecycle import operator_from_file
+
+        operator_from_file(det, header, arrays)
         return det

@@ -1,0 +1,1 @@
+"""Benchmarks: speed and memory against peers measured in the same run."""

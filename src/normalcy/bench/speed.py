@@ -1,0 +1,158 @@
+"""``normalcy bench speed``: fit time, scoring rate, peak memory and model size of
+the TransitionDetector beside scikit-learn's IsolationForest and a RandomForest
+reconstruction baseline, measured in the same run and reported as ratios.
+
+Peak memory is the peak of Python-tracked allocations (``tracemalloc``, which
+numpy reports to) during the call. Model size is the saved file for normalcy and
+the length of ``pickle.dumps`` for the scikit-learn peers (written, never read).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import platform
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+def smooth_plant(n: int, n_sensors: int, seed: int) -> pd.DataFrame:
+    """Cross-coupled noisy oscillations with periods of 60-90 samples."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    phase = rng.uniform(0, 2 * np.pi, n_sensors)
+    freq = (1.0 + 0.5 * rng.random(n_sensors)) / 60.0
+    base = np.sin(2 * np.pi * freq[None, :] * t[:, None] + phase[None, :])
+    mix = np.eye(n_sensors) + 0.3 * rng.normal(size=(n_sensors, n_sensors)) / np.sqrt(n_sensors)
+    x = base @ mix + 0.05 * rng.normal(size=(n, n_sensors))
+    return pd.DataFrame(x, columns=[f"s{i}" for i in range(n_sensors)])
+
+
+def _measure(fn: Callable[[], Any]) -> tuple[Any, float, float]:
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    out = fn()
+    dt = time.perf_counter() - t0
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return out, dt, peak / 2**20
+
+
+def _const(model: Any) -> Callable[[], Any]:
+    return lambda: model
+
+
+def _call(make: Callable[[], Any], method: str, data: pd.DataFrame) -> Callable[[], Any]:
+    return lambda: getattr(make(), method)(data)
+
+
+def _size_mb(model: Any) -> float:
+    if hasattr(model, "save"):
+        with tempfile.TemporaryDirectory() as d:
+            p = os.path.join(d, "m")
+            model.save(p)
+            return os.path.getsize(p) / 2**20
+    return len(pickle.dumps(model)) / 2**20
+
+
+class _IForest:
+    """scikit-learn IsolationForest on the sensor vectors (its plain use)."""
+
+    name = "IsolationForest"
+
+    def fit(self, X: pd.DataFrame) -> _IForest:
+        from sklearn.ensemble import IsolationForest
+
+        self.model = IsolationForest(random_state=0).fit(X.to_numpy())
+        return self
+
+    def score_samples(self, X: pd.DataFrame) -> np.ndarray:
+        return -self.model.score_samples(X.to_numpy())
+
+    def save(self, path: str) -> None:
+        with open(path, "wb") as f:
+            f.write(pickle.dumps(self.model))
+
+
+def _methods(ns: int, quick: bool) -> list[tuple[str, Callable[[], Any]]]:
+    from normalcy import TransitionDetector
+
+    out: list[tuple[str, Callable[[], Any]]] = [
+        ("normalcy TransitionDetector", lambda: TransitionDetector()),
+        ("IsolationForest", _IForest),
+    ]
+    if ns <= 2 or (ns <= 10 and not quick):
+        from normalcy.baselines import ReconstructionBaseline
+
+        out.append(("RandomForest reconstruction",
+                    lambda: ReconstructionBaseline(regressor="randomforest", n_jobs=2)))
+    return out
+
+
+def run_speed(out: str = "bench-results", quick: bool = False) -> pd.DataFrame:
+    """Run the benchmark, print the tables and write ``speed.md`` / ``speed.json``."""
+    from normalcy.datasets import load_lorenz
+
+    os.makedirs(out, exist_ok=True)
+    n = 4000 if quick else 20000
+    cases: list[tuple[str, pd.DataFrame, pd.DataFrame]] = []
+    tr, te, _ = load_lorenz()
+    cases.append(("Lorenz (2 sensors)", tr.iloc[:n] if quick else tr, te.iloc[:2 * n]))
+    for ns in (2, 10) if quick else (2, 10, 50):
+        X = smooth_plant(2 * n, ns, seed=ns)
+        cases.append((f"smooth {ns} sensors", X.iloc[:n], X.iloc[n:].reset_index(drop=True)))
+    rows = []
+    for case, train, test in cases:
+        for name, make in _methods(train.shape[1], quick):
+            model, fit_s, fit_mb = _measure(_call(make, "fit", train))
+            _, score_s, score_mb = _measure(_call(_const(model), "score_samples", test))
+            rows.append({
+                "data": case, "method": name, "train rows": len(train),
+                "fit s": fit_s, "score samples/s": len(test) / score_s,
+                "peak MiB (fit)": fit_mb, "peak MiB (score)": score_mb,
+                "model MiB": _size_mb(model),
+            })
+            print(f"  {case:<20} {name:<28} fit {fit_s:7.2f} s  "
+                  f"score {len(test) / score_s:>10,.0f}/s  model {rows[-1]['model MiB']:.2f} MiB",
+                  flush=True)
+    df = pd.DataFrame(rows)
+    ref = df[df.method == "normalcy TransitionDetector"].set_index("data")
+    df["fit time vs normalcy"] = [r["fit s"] / ref.loc[r["data"], "fit s"]
+                                  for _, r in df.iterrows()]
+    df["scoring rate vs normalcy"] = [r["score samples/s"] / ref.loc[r["data"], "score samples/s"]
+                                      for _, r in df.iterrows()]
+    table = markdown_table(df)
+    env = {"python": platform.python_version(), "machine": platform.machine(),
+           "cpus": os.cpu_count(), "quick": quick}
+    text = ("# Speed and memory (`normalcy bench speed" + (" --quick" if quick else "") + "`)\n\n"
+            f"Environment: {env}\n\n" + table + "\n\n"
+            "Ratios: `fit time vs normalcy` > 1 means the peer is slower to fit; "
+            "`scoring rate vs normalcy` < 1 means the peer scores fewer samples per second.\n")
+    with open(os.path.join(out, "speed.md"), "w") as f:
+        f.write(text)
+    with open(os.path.join(out, "speed.json"), "w") as f:
+        json.dump({"env": env, "rows": df.to_dict(orient="records")}, f, indent=2)
+    print(text)
+    return df
+
+
+def markdown_table(df: pd.DataFrame) -> str:
+    """A GitHub-flavoured Markdown table, numbers to 3 significant digits."""
+
+    def cell(v: Any) -> str:
+        if isinstance(v, (float, np.floating)):
+            v = float(v)
+            return f"{v:,.3g}" if abs(v) < 1000 else f"{v:,.0f}"
+        return str(v)
+
+    head = "| " + " | ".join(map(str, df.columns)) + " |"
+    sep = "|" + "---|" * df.shape[1]
+    body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    return "\n".join([head, sep, *body])
