@@ -19,6 +19,10 @@ from normalcy.io.model_file import read_model_file, write_model_file
 KINDS: dict[str, str] = {
     "TransitionDetector": "normalcy.detector.transition_detector:TransitionDetector",
     "WindowAutoencoder": "normalcy.deep.autoencoder:WindowAutoencoder",
+    "InstanceTransfer": "normalcy.transfer.instance:InstanceTransfer",
+    "ParameterTransfer": "normalcy.transfer.parameter:ParameterTransfer",
+    "MappingTransfer": "normalcy.transfer.mapping:MappingTransfer",
+    "AdversarialTransfer": "normalcy.transfer.adversarial:AdversarialTransfer",
 }
 
 

@@ -1,0 +1,156 @@
+"""What the four transfer families share: ``fit(source, target)`` and target scoring.
+
+``source`` is plenty of healthy data of another machine or operating regime,
+``target`` a little healthy data of the machine to watch; both hold the same
+sensors. A family trains one :class:`~normalcy.deep.networks.WindowNetwork` with
+the shared loop of :mod:`normalcy.deep.training`, differing only in what it
+trains on and which hook it adds. Early stopping and the alarm threshold use
+only target data: the last ``validation_fraction`` of the target windows (time
+order) is held out of training, validates each epoch and calibrates
+``threshold_`` (see :mod:`normalcy.deep.window_detector`). Scoring
+(``score_samples``, ``predict``) is for target data.
+
+Scaling (``scaling``): ``"target"`` standardises both domains with the mean and
+standard deviation of the target data, so that source windows are compared with
+target windows in the target's units (the domain shift stays visible);
+``"per_domain"`` standardises each domain with its own statistics, which removes
+offset and gain differences between machines before any transfer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from normalcy.data.validation import as_series
+from normalcy.deep.networks import WindowNetwork
+from normalcy.deep.parameters import check_choice
+from normalcy.deep.training import TrainingHook, TrainingResult, deterministic
+from normalcy.deep.window_detector import Settings, WindowDetector, WindowSet, _check_width
+from normalcy.deep.windows import Standardiser
+
+SCALINGS = ("target", "per_domain")
+
+
+class TargetHook(TrainingHook):
+    """Adds the reconstruction error of a random target batch at every step.
+
+    Subclasses add an alignment term between the latent codes of the source batch
+    and of the target batch with :meth:`alignment`. Target batches are drawn with
+    replacement (the target is small) from ``generator``, so training stays
+    deterministic.
+    """
+
+    def __init__(
+        self, target: torch.Tensor, generator: torch.Generator, device: torch.device
+    ) -> None:
+        self.target = target
+        self.generator = generator
+        self.device = device
+
+    def alignment(
+        self, source_code: torch.Tensor, target_code: torch.Tensor, progress: float
+    ) -> torch.Tensor | None:
+        """Loss term aligning the two batches of codes (none by default)."""
+        return None
+
+    def extra_loss(
+        self, network: WindowNetwork, code: torch.Tensor, progress: float
+    ) -> torch.Tensor | None:
+        idx = torch.randint(len(self.target), (len(code),), generator=self.generator)
+        xt = self.target[idx].to(self.device)
+        recon, target_code = network(xt)
+        loss = ((recon - xt) ** 2).mean()
+        term = self.alignment(code, target_code, progress)
+        return loss if term is None else loss + term
+
+
+class TransferEstimator(WindowDetector):
+    """Base class of the transfer families: ``fit(source, target)``, target scoring.
+
+    Subclasses store their parameters in ``__init__``, check their own ones in
+    :meth:`_check_family` and train in :meth:`_train`.
+    """
+
+    scaling: str
+    source_scaler_mean_: np.ndarray
+    source_scaler_scale_: np.ndarray
+
+    def _check_family(self) -> None:
+        """Check the family's own parameters (raise :class:`InputError`)."""
+
+    def _train(
+        self,
+        network: WindowNetwork,
+        source: WindowSet,
+        target: WindowSet,
+        validation: WindowSet | None,
+        s: Settings,
+        generator: torch.Generator,
+    ) -> TrainingResult:
+        raise NotImplementedError
+
+    def fit(self, source: object, target: object, y: object = None) -> TransferEstimator:
+        """Train with plenty of healthy ``source`` data and a little healthy ``target`` data.
+
+        Parameters
+        ----------
+        source : DataFrame, 2-D array or list of them (separate runs)
+            Healthy data of another machine or regime.
+        target : same, with the same sensors
+            Healthy data of the machine to watch; it alone validates and calibrates
+            the threshold.
+        y : ignored
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        InputError
+            Unusable data: different sensors, no complete row, too short for the window
+            (the target needs at least two windows when ``validation_fraction > 0``),
+            or a parameter is out of range.
+        """
+        s = self._settings()
+        check_choice(self, "scaling", self.scaling, SCALINGS)
+        self._check_family()
+        src = as_series(source, what="source data")
+        _check_width(target, len(src.sensors), src.sensors, "target data")
+        tgt = as_series(target, src.sensors, what="target data")
+        target_scaler = Standardiser.fit(tgt.values)
+        source_scaler = (
+            target_scaler if self.scaling == "target" else Standardiser.fit(src.values)
+        )
+        source_windows = self._windows(src, source_scaler, s, "source data", needed=2)
+        needed = 2 if s.validation_fraction > 0 else 1
+        target_windows = self._windows(tgt, target_scaler, s, "target data", needed=needed)
+        target_train, validation = self._split(target_windows, s)
+        network = self._new_network(s, len(src.sensors))
+        generator = torch.Generator().manual_seed(s.seed)
+        with deterministic(s.device):
+            result = self._train(network, source_windows, target_train, validation, s, generator)
+        self.source_scaler_mean_ = source_scaler.mean
+        self.source_scaler_scale_ = source_scaler.scale
+        calibration = validation if validation is not None else target_train
+        self._finish(network, tgt, target_scaler, result, calibration, s)
+        return self
+
+    def _domain_scaler(self, domain: str) -> Standardiser:
+        if domain == "source":
+            return Standardiser(self.source_scaler_mean_, self.source_scaler_scale_)
+        return self._scaler
+
+    def _extra_to_file(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        header = {"source_scaler": {"mean": self.source_scaler_mean_.tolist(),
+                                    "scale": self.source_scaler_scale_.tolist()}}
+        return header, {}
+
+    def _extra_from_file(self, header: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        self.source_scaler_mean_ = np.asarray(header["source_scaler"]["mean"], dtype=np.float64)
+        self.source_scaler_scale_ = np.asarray(
+            header["source_scaler"]["scale"], dtype=np.float64
+        )

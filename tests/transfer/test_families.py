@@ -1,0 +1,248 @@
+"""The four transfer families: each mechanism on tiny data, then the shared contract."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+import pytest
+
+torch = pytest.importorskip("torch", reason="the deep extra (torch) is not installed")
+
+from sklearn.base import clone  # noqa: E402
+
+from normalcy import models  # noqa: E402
+from normalcy.exceptions import InputError  # noqa: E402
+from normalcy.transfer import (  # noqa: E402
+    AdversarialTransfer,
+    InstanceTransfer,
+    MappingTransfer,
+    ParameterTransfer,
+    TransferEstimator,
+    latent_discrepancy,
+    latent_domain_accuracy,
+)
+
+SENSORS = ["speed", "torque"]
+WINDOW = 16
+SMALL = {"window": WINDOW, "latent": 4, "hidden": 32, "epochs": 15, "batch_size": 64,
+         "max_windows": 3000}
+FAMILIES = [InstanceTransfer, ParameterTransfer, MappingTransfer, AdversarialTransfer]
+# the target machine: larger, faster and offset compared with the source machine
+SHIFT = {"amp": 1.6, "freq": 1.3, "offset": 0.8}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread() -> Iterator[None]:
+    """Tiny networks: one thread is as fast and immune to a busy machine."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def machine(
+    n: int, *, seed: int, amp: float = 1.0, freq: float = 1.0, offset: float = 0.0
+) -> pd.DataFrame:
+    """Healthy data of a rotating machine: two coupled sinusoid mixtures with noise.
+
+    ``amp``, ``freq`` and ``offset`` make another machine or operating regime.
+    """
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    phase = rng.uniform(0, 2 * np.pi, 2)
+    speed = amp * np.sin(2 * np.pi * freq * t / 40 + phase[0]) + offset
+    torque = 0.6 * amp * np.sin(2 * np.pi * freq * t / 17 + phase[1]) + 0.4 * speed
+    values = np.c_[speed, torque] + 0.05 * rng.normal(size=(n, 2))
+    return pd.DataFrame(values, columns=SENSORS)
+
+
+@pytest.fixture(scope="module")
+def domains() -> dict[str, pd.DataFrame]:
+    """Training source and target, and held-out data of both machines."""
+    return {
+        "source": machine(3000, seed=6),
+        "target": machine(400, seed=7, **SHIFT),
+        "source_test": machine(1500, seed=8),
+        "target_test": machine(1500, seed=9, **SHIFT),
+    }
+
+
+# ------------------------------------------------------------------ mechanisms
+@pytest.mark.parametrize("method", ["classifier", "kmm"])
+def test_instance_weights_favour_source_windows_like_the_target(method: str) -> None:
+    like = machine(1500, seed=1)  # same regime as the target
+    unlike = machine(1500, seed=2, amp=2.0, freq=2.2, offset=1.0)
+    source = pd.concat([like, unlike], ignore_index=True)
+    model = InstanceTransfer(method=method, **SMALL).fit(source, machine(400, seed=3))
+    weights, ends = model.source_weights_, model.source_window_ends_
+    assert weights.shape == ends.shape
+    assert weights.mean() == pytest.approx(1.0)
+    assert weights.max() <= model.weight_clip + 1e-9
+    first = weights[ends < 1500]
+    second = weights[ends >= 1500 + WINDOW]  # windows wholly in the unlike regime
+    assert first.mean() > 10 * second.mean()
+    assert np.median(first) > np.median(second)
+
+
+def test_freezing_keeps_the_encoder_bit_equal(domains: dict[str, pd.DataFrame]) -> None:
+    frozen = ParameterTransfer(freeze="encoder", **SMALL).fit(domains["source"],
+                                                              domains["target"])
+    final = {k: v.numpy() for k, v in frozen.network_.state_dict().items()}
+    pre = frozen.pretrained_state_
+    encoder = [k for k in final if k.startswith("encoder.")]
+    decoder = [k for k in final if k.startswith("decoder.")]
+    assert encoder and decoder
+    for k in encoder:
+        np.testing.assert_array_equal(final[k], pre[k])
+    assert any(not np.array_equal(final[k], pre[k]) for k in decoder)
+    assert all(p.requires_grad for p in frozen.network_.parameters())
+
+    free = ParameterTransfer(freeze="none", **SMALL).fit(domains["source"], domains["target"])
+    free_final = free.network_.state_dict()
+    assert any(not np.array_equal(free_final[k].numpy(), free.pretrained_state_[k])
+               for k in encoder)
+
+
+@pytest.fixture(scope="module")
+def unaligned(domains: dict[str, pd.DataFrame]) -> MappingTransfer:
+    """Both domains reconstructed, no alignment penalty (the reference)."""
+    return MappingTransfer(penalty_weight=0.0, **SMALL).fit(domains["source"], domains["target"])
+
+
+@pytest.mark.parametrize("penalty", ["mmd", "coral"])
+def test_alignment_penalty_lowers_latent_discrepancy(
+    penalty: str, unaligned: MappingTransfer, domains: dict[str, pd.DataFrame]
+) -> None:
+    aligned = MappingTransfer(penalty=penalty, penalty_weight=1.0, **SMALL)
+    aligned.fit(domains["source"], domains["target"])
+    held_out = (domains["source_test"], domains["target_test"])
+    before = latent_discrepancy(unaligned, *held_out, kind=penalty)
+    after = latent_discrepancy(aligned, *held_out, kind=penalty)
+    assert after < 0.5 * before
+
+
+def test_dann_discriminator_is_near_chance(
+    unaligned: MappingTransfer, domains: dict[str, pd.DataFrame]
+) -> None:
+    source, target = domains["source"], domains["target"]
+    held_out = (domains["source_test"], domains["target_test"])
+    dann = AdversarialTransfer(adversary_weight=2.0, **SMALL).fit(source, target)
+    assert abs(dann.domain_accuracy(*held_out) - 0.5) <= 0.15
+    # the same discriminator trained without gradient reversal tells the domains apart
+    plain = AdversarialTransfer(adversary_weight=0.0, **SMALL).fit(source, target)
+    assert plain.domain_accuracy(*held_out) > 0.9
+    # and a fresh probe finds less domain information in the DANN codes
+    probe_plain = latent_domain_accuracy(unaligned, *held_out)
+    assert probe_plain > 0.9
+    assert latent_domain_accuracy(dann, *held_out) < probe_plain - 0.05
+
+
+# ------------------------------------------------------------------ contract
+@pytest.fixture(scope="module", params=FAMILIES, ids=lambda c: c.__name__)
+def fitted(
+    request: pytest.FixtureRequest, domains: dict[str, pd.DataFrame]
+) -> TransferEstimator:
+    model: TransferEstimator = request.param(**{**SMALL, "epochs": 6})
+    assert model.fit(domains["source"], domains["target"]) is model
+    return model
+
+
+def test_fitted_state_and_scores(
+    fitted: TransferEstimator, domains: dict[str, pd.DataFrame]
+) -> None:
+    assert fitted.sensors_ == SENSORS
+    assert fitted.threshold_ > 0
+    test = domains["target_test"]
+    scores = fitted.score_samples(test)
+    assert scores.shape == (len(test),)
+    assert np.isnan(scores[: WINDOW - 1]).all() and np.isfinite(scores[WINDOW - 1 :]).all()
+    assert set(np.unique(fitted.predict(test))) <= {0, 1}
+
+
+def test_clone_keeps_parameters(fitted: TransferEstimator) -> None:
+    copy = clone(fitted)
+    assert copy.get_params() == fitted.get_params()
+    assert not hasattr(copy, "network_")
+
+
+def test_injected_fault_on_the_target_scores_higher(
+    fitted: TransferEstimator, domains: dict[str, pd.DataFrame]
+) -> None:
+    test = machine(600, seed=12, **SHIFT)
+    test.iloc[400:440, 1] += 2.0
+    scores = fitted.score_samples(test)
+    assert np.median(scores[410:440]) > np.quantile(scores[WINDOW:400], 0.99)
+
+
+def test_same_random_state_same_scores(
+    fitted: TransferEstimator, domains: dict[str, pd.DataFrame]
+) -> None:
+    again = clone(fitted).fit(domains["source"], domains["target"])
+    test = domains["target_test"].iloc[:300]
+    np.testing.assert_array_equal(again.score_samples(test), fitted.score_samples(test))
+
+
+def test_save_load_gives_identical_scores(
+    fitted: TransferEstimator, domains: dict[str, pd.DataFrame], tmp_path
+) -> None:
+    path = tmp_path / "transfer.normalcy"
+    fitted.save(str(path))
+    loaded = models.load(path)
+    assert type(loaded) is type(fitted)
+    assert loaded.get_params() == fitted.get_params()
+    test = domains["target_test"].iloc[:300]
+    np.testing.assert_array_equal(loaded.score_samples(test), fitted.score_samples(test))
+    np.testing.assert_array_equal(loaded.source_scaler_mean_, fitted.source_scaler_mean_)
+    if isinstance(fitted, AdversarialTransfer):
+        assert loaded.domain_accuracy(test, test) == fitted.domain_accuracy(test, test)
+
+
+@pytest.mark.parametrize("cls", FAMILIES, ids=lambda c: c.__name__)
+def test_models_registry_knows_the_family(cls: type) -> None:
+    assert models.KINDS[cls.__name__] == f"{cls.__module__}:{cls.__name__}"
+
+
+def test_per_domain_scaling_uses_each_domain_statistics(
+    domains: dict[str, pd.DataFrame]
+) -> None:
+    model = ParameterTransfer(scaling="per_domain", **{**SMALL, "epochs": 2})
+    model.fit(domains["source"], domains["target"])
+    np.testing.assert_allclose(model.source_scaler_mean_, domains["source"].mean().to_numpy())
+    np.testing.assert_allclose(model.scaler_mean_, domains["target"].mean().to_numpy())
+
+
+# ------------------------------------------------------------------ bad input
+def test_target_with_other_sensors_is_refused(domains: dict[str, pd.DataFrame]) -> None:
+    other = domains["target"].rename(columns={"torque": "current"})
+    with pytest.raises(InputError, match=r"target data lacks the sensor column\(s\) \['torque'\]"):
+        MappingTransfer(**SMALL).fit(domains["source"], other)
+    with pytest.raises(InputError, match="target data has 3 columns"):
+        MappingTransfer(**SMALL).fit(domains["source"].to_numpy(), np.zeros((400, 3)))
+
+
+def test_target_too_short_is_refused(domains: dict[str, pd.DataFrame]) -> None:
+    with pytest.raises(InputError, match="target data is too short for the window"):
+        ParameterTransfer(**SMALL).fit(domains["source"], domains["target"].iloc[:WINDOW])
+
+
+@pytest.mark.parametrize(
+    ("cls", "name", "value"),
+    [(InstanceTransfer, "method", "nearest"), (InstanceTransfer, "weight_clip", 0.0),
+     (ParameterTransfer, "freeze", "decoder"), (ParameterTransfer, "fine_tune_epochs", 0),
+     (MappingTransfer, "penalty", "wasserstein"), (MappingTransfer, "penalty_weight", -1.0),
+     (AdversarialTransfer, "adversary_weight", -0.5), (AdversarialTransfer, "scaling", "none")],
+)
+def test_bad_family_parameters_name_themselves(
+    cls: type, name: str, value: object, domains: dict[str, pd.DataFrame]
+) -> None:
+    with pytest.raises(InputError, match=f"'{name}' parameter of {cls.__name__}.*Got"):
+        cls(**{**SMALL, name: value}).fit(domains["source"], domains["target"])
+
+
+def test_latent_discrepancy_kind_is_checked(
+    unaligned: MappingTransfer, domains: dict[str, pd.DataFrame]
+) -> None:
+    with pytest.raises(InputError, match="kind must be one of"):
+        latent_discrepancy(unaligned, domains["source"], domains["target"], kind="kl")
