@@ -9,12 +9,16 @@ __version__ = "0.1.0"
 from normalcy.detector import TransitionDetector  # noqa: E402
 from normalcy.exceptions import InputError, ModelFileError, NormalcyError  # noqa: E402
 from normalcy.models import load  # noqa: E402
+from normalcy.monitor import Monitor  # noqa: E402
+from normalcy.operator.feedback import merge  # noqa: E402
 
 __all__ = [
     "InputError",
+    "Monitor",
     "ModelFileError",
     "NormalcyError",
     "TransitionDetector",
     "__version__",
     "load",
+    "merge",
 ]

@@ -209,6 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", default="bench-results")
     sp.add_argument("--quick", action="store_true")
     sp.set_defaults(func=cmd_bench_speed)
+    from normalcy.cli.operator import add_operator_commands
+
+    add_operator_commands(sub)
     return p
 
 

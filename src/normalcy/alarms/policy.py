@@ -1,0 +1,257 @@
+"""Alarm policies: from a residual frame to alarm *episodes* (STYLE rule 3).
+
+A policy is separate from the detector: the detector says how abnormal each row
+is, the policy says when an operator is called. An episode opens when the
+score exceeds the threshold, stays open while it remains above
+``threshold - hysteresis``, absorbs a return of the alarm within ``merge_gap``
+rows, and is reported when it lasted ``min_duration`` rows or more.
+
+Each episode carries its start and end rows, the peak score, the *dominant
+residual type* (the normalised term - unseen transitions, bounds,
+configurations or a fault signature - with the largest sum over the episode),
+the sensors whose own residual of that type is largest, and the name of a
+matched fault signature, if any. The defaults need no labels: the detector's
+threshold (1 = "less normal than its calibration data"), no hysteresis, no
+minimum duration, no merging.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from numbers import Integral, Real
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from normalcy.exceptions import InputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from normalcy.detector.transition_detector import TransitionDetector
+
+KINDS = ("trans", "bound", "conf", "fault")
+
+
+@dataclass
+class Episode:
+    """One alarm episode; rows are positions in the scored data (``end`` included)."""
+
+    start: int
+    end: int
+    peak: float
+    peak_row: int
+    kind: str = ""
+    sensors: list[str] = field(default_factory=list)
+    fault: str | None = None
+    closed: bool = False
+
+    @property
+    def duration(self) -> int:
+        """Rows from start to end, both included."""
+        return self.end - self.start + 1
+
+
+@dataclass
+class AlarmPolicy:
+    """Turn scores into episodes.
+
+    Parameters
+    ----------
+    threshold : float or None, default=None
+        Alarm when ``score > threshold``; None uses the detector's ``threshold_``
+        (or 1.0 without a detector).
+    min_duration : int, default=1
+        Episodes shorter than this many rows are dropped.
+    merge_gap : int, default=0
+        An alarm returning within this many rows continues the same episode.
+    hysteresis : float, default=0.0
+        An open episode closes only when the score falls to
+        ``threshold - hysteresis`` or below.
+    top_sensors : int, default=3
+        How many sensors an episode names.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> res = pd.DataFrame({"score": [0.1, 2.0, 1.5, 0.2, 1.2, 0.1]})
+    >>> AlarmPolicy(merge_gap=1).episodes(res)[["start", "end"]].values.tolist()
+    [[1, 4]]
+    >>> AlarmPolicy().episodes(res)[["start", "end"]].values.tolist()
+    [[1, 2], [4, 4]]
+    """
+
+    threshold: float | None = None
+    min_duration: int = 1
+    merge_gap: int = 0
+    hysteresis: float = 0.0
+    top_sensors: int = 3
+
+    def check(self) -> None:
+        """Validate the parameters (InputError naming the bad one)."""
+        def bad(name: str, expected: str) -> InputError:
+            return InputError(f"The {name!r} parameter of AlarmPolicy must be {expected}. "
+                              f"Got {getattr(self, name)!r} instead.")
+
+        if self.threshold is not None and not (
+                isinstance(self.threshold, Real) and self.threshold > 0):
+            raise bad("threshold", "None or a float > 0")
+        for name, low in (("min_duration", 1), ("merge_gap", 0), ("top_sensors", 1)):
+            v = getattr(self, name)
+            if not isinstance(v, Integral) or isinstance(v, bool) or v < low:
+                raise bad(name, f"an int >= {low}")
+        if not isinstance(self.hysteresis, Real) or self.hysteresis < 0:
+            raise bad("hysteresis", "a float >= 0")
+
+    def tracker(self, detector: TransitionDetector | None = None) -> EpisodeTracker:
+        """A streaming tracker applying this policy (used by :class:`normalcy.Monitor`)."""
+        self.check()
+        return EpisodeTracker(self, detector)
+
+    def episodes(self, residuals: pd.DataFrame,
+                 detector: TransitionDetector | None = None) -> pd.DataFrame:
+        """The episodes of a residual frame (``detector.residuals(X)``), one row each.
+
+        Columns: ``start``, ``end`` (row positions, end included), ``start_label``,
+        ``end_label`` (the frame's index), ``duration``, ``peak``, ``peak_row``,
+        ``kind``, ``sensors``, ``fault``, ``closed`` (False: still in alarm at the end).
+        """
+        tr = self.tracker(detector)
+        done = tr.feed(residuals)[1]
+        if tr.current is not None and tr.current.duration >= self.min_duration:
+            last = tr.summarise(tr.current)
+            last.closed = tr.current.end < tr.row - 1  # the data ended after it
+            done.append(last)
+        rows = []
+        for e in done:
+            d = asdict(e)
+            d["sensors"] = ",".join(e.sensors)
+            d["duration"] = e.duration
+            d["start_label"] = residuals.index[e.start - tr.offset0]
+            d["end_label"] = residuals.index[e.end - tr.offset0]
+            rows.append(d)
+        cols = ["start", "end", "start_label", "end_label", "duration", "peak", "peak_row",
+                "kind", "sensors", "fault", "closed"]
+        return pd.DataFrame(rows, columns=cols)
+
+
+class EpisodeTracker:
+    """The policy's state machine, fed chunk by chunk; constant memory."""
+
+    def __init__(self, policy: AlarmPolicy, detector: TransitionDetector | None) -> None:
+        self.policy = policy
+        thr = policy.threshold
+        if thr is None:
+            thr = float(detector.threshold_) if detector is not None else 1.0
+        self.threshold = float(thr)
+        if detector is not None:
+            ref = detector.reference_
+            self.scale = np.array([detector.window_ / ref["trans"], 1 / ref["bound"],
+                                   1 / ref["conf"]])
+        else:
+            self.scale = np.ones(3)
+        self.sensors: list[str] | None = list(detector.sensors_) if detector else None
+        self.current: Episode | None = None
+        self.last_in = -1
+        self.opened_sent = False
+        self.row = 0  # position of the next row fed
+        self.offset0 = 0
+        self._sums = np.zeros(4)
+        self._per_sensor: np.ndarray | None = None
+        self._faults: dict[str, int] = {}
+
+    def _terms(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+        from normalcy.operator.signatures import MATCH_FRACTION
+
+        n = len(frame)
+        t = np.zeros((n, 4))
+        for k, name in enumerate(("r_trans", "r_bound", "r_conf")):
+            if name in frame:
+                t[:, k] = frame[name].to_numpy(dtype=float) * self.scale[k]
+        if "r_fault" in frame:
+            t[:, 3] = frame["r_fault"].to_numpy(dtype=float) * self.threshold / MATCH_FRACTION
+        sensors = self.sensors
+        if sensors is None:
+            sensors = [c[len("r_trans["):-1] for c in frame.columns
+                       if c.startswith("r_trans[")]
+            self.sensors = sensors
+        per = None
+        if sensors:
+            per = np.zeros((n, 4, len(sensors)))
+            for k, name in enumerate(("r_trans", "r_bound", "r_conf", "r_fault")):
+                for j, s in enumerate(sensors):
+                    col = f"{name}[{s}]"
+                    if col in frame:
+                        per[:, k, j] = frame[col].to_numpy(dtype=float)
+        return np.nan_to_num(t), None if per is None else np.nan_to_num(per)
+
+    def feed(self, frame: pd.DataFrame) -> tuple[list[Episode], list[Episode]]:
+        """Feed the next rows of a residual frame; return ``(opened, closed)`` episodes."""
+        p = self.policy
+        score = np.nan_to_num(frame["score"].to_numpy(dtype=float), nan=-np.inf)
+        terms, per = self._terms(frame)
+        faults = frame["fault"].to_numpy() if "fault" in frame else None
+        opened: list[Episode] = []
+        closed: list[Episode] = []
+        low = self.threshold - float(p.hysteresis)
+        for k in range(score.size):
+            r = self.row + k
+            s = score[k]
+            cur = self.current
+            if cur is None:
+                if s > self.threshold:
+                    cur = self.current = Episode(start=r, end=r, peak=s, peak_row=r)
+                    self.opened_sent = False
+                    self._sums = np.zeros(4)
+                    self._per_sensor = None
+                    self._faults = {}
+                else:
+                    continue
+            gap = r - cur.end
+            if (s > low and gap <= 1) or (s > self.threshold and gap <= p.merge_gap + 1):
+                cur.end = r
+                if s > cur.peak:
+                    cur.peak, cur.peak_row = float(s), r
+                self._sums += terms[k]
+                if per is not None:
+                    self._per_sensor = per[k] if self._per_sensor is None \
+                        else self._per_sensor + per[k]
+                if faults is not None and faults[k]:
+                    self._faults[str(faults[k])] = self._faults.get(str(faults[k]), 0) + 1
+                if not self.opened_sent and cur.duration >= p.min_duration:
+                    self.opened_sent = True
+                    opened.append(self.summarise(cur))
+            elif gap > p.merge_gap:
+                if cur.duration >= p.min_duration:
+                    done = self.summarise(cur)
+                    done.closed = True
+                    closed.append(done)
+                self.current = None
+                if s > self.threshold:  # a new episode starts on this very row
+                    self.current = Episode(start=r, end=r, peak=s, peak_row=r)
+                    self.opened_sent = False
+                    self._sums = terms[k].copy()
+                    self._per_sensor = None if per is None else per[k].copy()
+                    self._faults = {}
+                    if p.min_duration <= 1:
+                        self.opened_sent = True
+                        opened.append(self.summarise(self.current))
+        self.row += score.size
+        return opened, closed
+
+    def summarise(self, e: Episode) -> Episode:
+        """A copy of ``e`` with its dominant type, top sensors and fault name."""
+        kind = KINDS[int(np.argmax(self._sums))] if self._sums.any() else ""
+        sensors: list[str] = []
+        if kind and self._per_sensor is not None and self.sensors:
+            v = self._per_sensor[KINDS.index(kind)]
+            order = np.argsort(-v, kind="stable")[: self.policy.top_sensors]
+            sensors = [self.sensors[j] for j in order if v[j] > 0]
+        fault = max(self._faults, key=lambda f: self._faults[f]) if self._faults else None
+        return Episode(e.start, e.end, float(e.peak), e.peak_row, kind, sensors, fault,
+                       e.closed)
+
+
+def episodes(residuals: pd.DataFrame, detector: TransitionDetector | None = None,
+             **policy: Any) -> pd.DataFrame:
+    """Shorthand for ``AlarmPolicy(**policy).episodes(residuals, detector)``."""
+    return AlarmPolicy(**policy).episodes(residuals, detector)

@@ -1,0 +1,230 @@
+"""Explanations of alarms in operator words and the sensors' own units (SPEC §3).
+
+Every residual is a sum of ``(type, viewpoint i, component j, sample t)``
+terms. Over the rows ``[start, end)`` (transition starts) this module weighs
+each term by its share of the aggregated score:
+
+- unseen transition of ``i`` at ``t``: ``1 / (ns * A)``;
+- bound: ``dist(w_i(t)_j, [lo_j, hi_j]) / (nse * ns * N * B)``;
+- configuration: ``e_conf[t, i] / (ns * N * C)``;
+- fault signature match: ``threshold / (MATCH_FRACTION * ns * N)``;
+
+groups the terms (unseen transitions by sensor and transition; bounds by
+viewpoint and component; configurations by viewpoint; faults by name), sums
+their weights, ranks the groups and states the top ones. The *sensor* of a
+record is the physical sensor the term is about: for a bound term, the
+sensor of component ``j`` (a bias on ``u`` shows in every viewpoint's ``u``
+component); for a configuration term, the sensor of its most different
+component. Values are unscaled (``x * scale_ + center_``); a level becomes the
+value range of its quantizer bin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from normalcy.detector.correlation import znormalise
+from normalcy.detector.extended import extended_vectors, transition_codes
+from normalcy.detector.residuals import bound_distance
+from normalcy.operator.feedback import range_rows
+
+if TYPE_CHECKING:  # pragma: no cover
+    from normalcy.detector.transition_detector import TransitionDetector
+
+
+@dataclass
+class Explanation:
+    """Ranked terms (``records``) and their statement in words (``text``)."""
+
+    records: pd.DataFrame
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: ``{"text": ..., "records": [...]}``."""
+        recs = self.records.astype(object).where(self.records.notna(), None)
+        return {"text": self.text, "records": recs.to_dict("records")}
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.3g}"
+
+
+class _Units:
+    def __init__(self, det: TransitionDetector, period: float | None) -> None:
+        self.det, self.period = det, period
+
+    def value(self, k: int, scaled: float) -> float:
+        return float(scaled * self.det.scale_[k] + self.det.center_[k])
+
+    def level(self, k: int, a: int) -> str:
+        e = self.det.edges_[k]
+        lo = e[a - 1] if a > 0 else -np.inf
+        hi = e[a] if a < e.size else np.inf
+        if not np.isfinite(lo):
+            return f"below {_fmt(self.value(k, hi))}"
+        if not np.isfinite(hi):
+            return f"above {_fmt(self.value(k, lo))}"
+        return f"[{_fmt(self.value(k, lo))}, {_fmt(self.value(k, hi))}]"
+
+    def move(self, k: int, a: int, b: int) -> str:
+        if a == b:
+            where = self.level(k, a)
+            return f"stayed {'in ' if where.startswith('[') else ''}{where}"
+        return f"moved from {self.level(k, a)} to {self.level(k, b)}"
+
+    def within(self) -> str:
+        d = self.det.delta_
+        s = f"{d} samples"
+        return s + (f" ({_fmt(d * self.period)} s)" if self.period else "")
+
+    def component(self, i: int, j: int) -> tuple[int, str]:
+        ns = len(self.det.sensors_)
+        if j < ns:
+            return j, f"`{self.det.sensors_[j]}`"
+        return i, f"`{self.det.sensors_[i]}` {j - ns + 1} samples earlier"
+
+
+def explain(det: TransitionDetector, X: Any, start: int, end: int, top: int = 5,
+            period: float | None = None) -> Explanation:
+    """See :meth:`TransitionDetector.explain`."""
+    series, scaled, levels = det._prepare(X, what="data to explain")
+    rows = range_rows(det, series, start, end)
+    tables = det._scoring_tables()
+    ns, d, nq, N = scaled.shape[1], det.delta_, det.n_levels_, det.window_
+    nse = ns + d - 1
+    ref = det.reference_
+    u = _Units(det, period)
+    names = det.sensors_
+    recs: list[dict[str, Any]] = []
+    for i in range(ns):
+        code = transition_codes(levels, rows, i, d, nq)
+        pos = tables[i].lookup[code]
+        unseen = pos < 0
+        for c in np.unique(code[unseen]):
+            at = rows[unseen & (code == c)]
+            a, b = divmod(int(c), nq)
+            recs.append({
+                "type": "trans", "sensor": names[i], "viewpoint": names[i],
+                "component": names[i], "sample": int(at[0]), "count": int(at.size),
+                "weight": at.size / (ns * ref["trans"]),
+                "text": f"`{names[i]}` went from {u.level(i, a)} to {u.level(i, b)} within "
+                        f"{u.within()} - never seen in training ({at.size} time(s))"})
+        seen = ~unseen
+        if not seen.any():
+            continue
+        r, k = rows[seen], pos[seen]
+        w = extended_vectors(scaled, r, i, d)
+        lo, hi = tables[i].lo[k], tables[i].hi[k]
+        dist = bound_distance(w, lo, hi, float(det.eps), float(det.nu))
+        wb = dist / (nse * ns * N * ref["bound"])
+        for j in np.flatnonzero(wb.sum(axis=0) > 0):
+            m = int(np.argmax(dist[:, j]))
+            sensor, comp = u.component(i, int(j))
+            excess = max(lo[m, j] - w[m, j], w[m, j] - hi[m, j])
+            side = "above its upper" if w[m, j] > hi[m, j] else "below its lower"
+            edge = hi[m, j] if w[m, j] > hi[m, j] else lo[m, j]
+            width = hi[m, j] - lo[m, j]
+            pct = (f"{100 * excess / width:.0f}% of its normal range" if width > 0
+                   else "outside a zero-width normal range")
+            a, b = divmod(int(code[seen][m]), nq)
+            recs.append({
+                "type": "bound", "sensor": names[sensor], "viewpoint": names[i],
+                "component": comp.strip("`"), "sample": int(r[m]),
+                "count": int((dist[:, j] > 0).sum()), "weight": float(wb[:, j].sum()),
+                "text": f"while `{names[i]}` {u.move(i, a, b)}, "
+                        f"{comp} was {_fmt(excess * det.scale_[sensor])} ({pct}) {side} "
+                        f"bound {_fmt(u.value(sensor, edge))} (value "
+                        f"{_fmt(u.value(sensor, w[m, j]))})"})
+        zw, fw = znormalise(w)
+        corr = np.einsum("mvk,mk->mv", tables[i].zconf[k], zw)
+        corr = np.where(tables[i].flat[k] & fw[:, None], 1.0, corr)
+        corr[tables[i].pad[k]] = -np.inf
+        best = corr.max(axis=1)
+        ec = 1.0 - best
+        if ec.max() > 1.0 - float(det.eta):
+            m = int(np.argmax(ec))
+            # most different components: in scaled units against the best-matching
+            # configuration (a z-normalised difference blames the unbiased components)
+            v = det.normality_[i].conf[k[m], int(np.argmax(corr[m]))]
+            diff = np.abs(w[m] - v)
+            comps = [u.component(i, int(j)) for j in np.argsort(-diff)[:2]]
+            recs.append({
+                "type": "conf", "sensor": names[i], "viewpoint": names[i],
+                "component": comps[0][1].strip("`"), "sample": int(r[m]),
+                "count": int((ec > 1.0 - float(det.eta)).sum()),
+                "weight": float(ec.sum() / (ns * N * ref["conf"])),
+                "text": f"the joint pattern of {', '.join(f'`{s}`' for s in names)} and the "
+                        f"last {d - 1} samples of `{names[i]}` matched no learned pattern "
+                        f"(best correlation {best[m]:.2f} < {float(det.eta):.2f}); most "
+                        f"different: {' and '.join(c[1] for c in comps)}"})
+    sigs = getattr(det, "signatures_", None)
+    if sigs:
+        from normalcy.operator.signatures import MATCH_FRACTION
+
+        e = det._contributions(series, scaled, levels)
+        all_rows = np.flatnonzero(series.valid_starts(d - 1, d))
+        for name, mt in sigs.matches(det, scaled, levels, all_rows, e).items():
+            hits = np.nan_to_num(mt[rows])
+            if hits.sum() > 0:
+                per = hits.sum(axis=0)
+                recs.append({
+                    "type": "fault", "sensor": names[int(np.argmax(per))], "viewpoint": "",
+                    "component": "", "sample": int(rows[np.argmax(hits.sum(axis=1))]),
+                    "count": int(hits.sum()),
+                    "weight": float(hits.sum() * det.threshold_ / (MATCH_FRACTION * ns * N)),
+                    "fault": name,
+                    "text": f"matched the signature of fault '{name}' ({int(hits.sum())} "
+                            "sample-sensor pairs)"})
+    cols = ["type", "sensor", "viewpoint", "component", "sample", "count", "weight", "fault",
+            "text"]
+    frame = pd.DataFrame(recs, columns=cols)
+    frame = frame.sort_values("weight", ascending=False, kind="stable").head(int(top))
+    frame = frame.reset_index(drop=True)
+    if frame.empty:
+        text = f"rows [{start}, {end}): nothing abnormal - every transition, bound and " \
+               "configuration was seen in training."
+    else:
+        lines = [f"rows [{start}, {end}): the largest contributions to the score"]
+        lines += [f"{n + 1}. {t}" for n, t in enumerate(frame["text"])]
+        text = "\n".join(lines)
+    return Explanation(frame, text)
+
+
+def plot_explanation(det: TransitionDetector, X: Any, start: int, end: int,
+                     explanation: Explanation, path: str) -> None:
+    """PNG of the explained rows of the top sensors with their normal bounds (in units)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    series, scaled, levels = det._prepare(X, what="data to explain")
+    rows = range_rows(det, series, start, end)
+    tops = list(dict.fromkeys(explanation.records["sensor"])) or [det.sensors_[0]]
+    tops = tops[:3]
+    tables = det._scoring_tables()
+    fig, axes = plt.subplots(len(tops), 1, figsize=(9, 2.6 * len(tops)), squeeze=False)
+    for ax, s in zip(axes[:, 0], tops, strict=True):
+        k = det.sensors_.index(s)
+        pos = tables[k].lookup[transition_codes(levels, rows, k, det.delta_, det.n_levels_)]
+        lo = np.where(pos >= 0, tables[k].lo[pos, k], np.nan) * det.scale_[k] + det.center_[k]
+        hi = np.where(pos >= 0, tables[k].hi[pos, k], np.nan) * det.scale_[k] + det.center_[k]
+        ax.fill_between(rows, lo, hi, color="tab:green", alpha=0.25, label="normal bounds")
+        ax.plot(rows, series.values[rows, k], color="k", lw=1, label=s)
+        unseen = pos < 0
+        ax.plot(rows[unseen], series.values[rows[unseen], k], "r.", ms=3,
+                label="unseen transition")
+        ax.set_ylabel(s)
+        ax.legend(loc="upper right", fontsize=7)
+    axes[-1, 0].set_xlabel("row")
+    fig.suptitle(f"rows [{start}, {end})")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

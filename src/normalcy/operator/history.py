@@ -1,0 +1,236 @@
+"""The model's change log: who changed what, when, on which data - and how to undo it.
+
+Every change of a :class:`~normalcy.TransitionDetector` (fit, feedback,
+partial_fit, merge, revert) is an :class:`Entry` with a version number. To undo
+without training data the log keeps:
+
+- *checkpoints*: the full learned state (normality parameters, reference
+  levels, fault signatures) right after ``fit`` (the base model), after
+  ``partial_fit`` and after ``merge`` - the changes whose inputs are large or
+  belong to another model;
+- *payloads* of feedback: the operator-marked range's transition codes and
+  extended vectors per sensor (the range only, a few hundred rows at most).
+  This is operator-marked data, not training data: the detector still keeps
+  nothing of what it was fitted on.
+
+The state at version ``v`` is rebuilt by replaying the feedback payloads since
+the last checkpoint on that checkpoint, with the same deterministic update as
+the live change: the rebuilt scores are bit-identical.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from normalcy.detector.normality import SensorNormality, pad_configurations
+from normalcy.exceptions import InputError
+from normalcy.operator.signatures import SignatureLibrary
+
+NORMALITY_FIELDS = ("codes", "lo", "hi", "n_conf", "counts")
+
+
+def normality_arrays(st: SensorNormality, prefix: str) -> dict[str, np.ndarray]:
+    """One sensor's normality as arrays; configurations stored ragged (kept ones only)."""
+    out = {f"{prefix}.{f}": getattr(st, f) for f in NORMALITY_FIELDS}
+    have = np.arange(st.conf.shape[1])[None, :] < st.n_conf[:, None]
+    out[f"{prefix}.conf"] = st.conf[have]
+    return out
+
+
+def normality_from(arrays: dict[str, np.ndarray], prefix: str) -> SensorNormality:
+    """Inverse of :func:`normality_arrays`."""
+    n_conf = arrays[f"{prefix}.n_conf"].astype(np.int64)
+    groups = np.repeat(np.arange(n_conf.size), n_conf)
+    conf, _ = pad_configurations(groups, arrays[f"{prefix}.conf"], n_conf.size)
+    return SensorNormality(arrays[f"{prefix}.codes"], arrays[f"{prefix}.lo"],
+                           arrays[f"{prefix}.hi"], conf, n_conf, arrays[f"{prefix}.counts"])
+
+#: actions whose entry carries a checkpoint (the full state after the change)
+CHECKPOINTED = ("fit", "base", "partial_fit", "merge")
+
+
+@dataclass
+class Entry:
+    """One change of the model.
+
+    Attributes
+    ----------
+    version : int, 1 for the fit, then +1 per change.
+    time : ISO 8601 time (UTC) of the change.
+    action : "fit", "base" (a model loaded without history), "feedback",
+        "partial_fit", "merge" or "revert".
+    by, note : who made the change and why (free text), or None.
+    start, end : the row range ``[start, end)`` of the data the change used.
+    verdict : "normal" or "fault" for feedback, else None.
+    fault : the fault's name for a "fault" verdict, else None.
+    data_hash : sha256 of the raw values the change read (hex), or None.
+    target : for "revert", the version whose state was restored.
+    """
+
+    version: int
+    time: str
+    action: str
+    by: str | None = None
+    start: int | None = None
+    end: int | None = None
+    verdict: str | None = None
+    fault: str | None = None
+    note: str | None = None
+    data_hash: str | None = None
+    target: int | None = None
+
+
+@dataclass
+class Snapshot:
+    """The learned state that changes: normality, reference levels, signatures."""
+
+    normality: list[SensorNormality]
+    reference: dict[str, float]
+    signatures: SignatureLibrary
+
+
+@dataclass
+class Payload:
+    """What a feedback needs to be replayed: per sensor, codes and extended vectors.
+
+    ``strict`` (fault verdicts only): per sensor, whether each stored vector
+    matches only samples the model already finds abnormal.
+    """
+
+    codes: list[np.ndarray]
+    vectors: list[np.ndarray]
+    strict: list[np.ndarray] | None = None
+
+
+def now_utc() -> str:
+    """The current time, ISO 8601 in UTC, to the second."""
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()  # noqa: UP017
+
+
+def data_hash(values: np.ndarray) -> str:
+    """sha256 (hex) of a float64 block of raw sensor values."""
+    return hashlib.sha256(np.ascontiguousarray(values, dtype=np.float64).tobytes()).hexdigest()
+
+
+@dataclass
+class History:
+    """The ordered log of changes, with checkpoints and feedback payloads."""
+
+    entries: list[Entry] = field(default_factory=list)
+    checkpoints: dict[int, Snapshot] = field(default_factory=dict)
+    payloads: dict[int, Payload] = field(default_factory=dict)
+
+    @property
+    def version(self) -> int:
+        """The current version (0 when the log is empty)."""
+        return self.entries[-1].version if self.entries else 0
+
+    def record(self, action: str, *, snapshot: Snapshot | None = None,
+               payload: Payload | None = None, **fields: Any) -> Entry:
+        """Append an entry (version = current + 1); return it."""
+        entry = Entry(version=self.version + 1, time=now_utc(), action=action, **fields)
+        self.entries.append(entry)
+        if snapshot is not None:
+            self.checkpoints[entry.version] = snapshot
+        if payload is not None:
+            self.payloads[entry.version] = payload
+        return entry
+
+    def entry(self, version: int) -> Entry:
+        """The entry of ``version``; InputError when there is none."""
+        for e in self.entries:
+            if e.version == version:
+                return e
+        known = [e.version for e in self.entries]
+        raise InputError(f"the model has no version {version!r}; its versions are {known}.")
+
+    def frame(self) -> pd.DataFrame:
+        """The log as a DataFrame, one row per entry (payloads left out)."""
+        cols = list(Entry.__dataclass_fields__)
+        frame = pd.DataFrame([asdict(e) for e in self.entries], columns=cols)
+        for c in ("version", "start", "end", "target"):
+            frame[c] = frame[c].astype("Int64")
+        return frame
+
+    def plan(self, version: int) -> tuple[Snapshot, list[tuple[Entry, Payload]]]:
+        """The checkpoint to start from and the feedbacks to replay to reach ``version``."""
+        todo: list[tuple[Entry, Payload]] = []
+        v = version
+        while True:
+            e = self.entry(v)
+            if e.action in CHECKPOINTED:
+                todo.reverse()
+                return self.checkpoints[v], todo
+            if e.action == "revert":
+                if e.target is None:  # pragma: no cover - written by revert() only
+                    raise InputError(f"revert entry {v} names no target version")
+                v = e.target
+                continue
+            todo.append((e, self.payloads[v]))
+            v -= 1
+
+    # -------------------------------------------------------------- model file
+    def to_file(self, current: list[SensorNormality]) -> tuple[list[dict[str, Any]],
+                                                              dict[str, np.ndarray]]:
+        """JSON entries and arrays; a checkpoint equal to ``current`` is not duplicated."""
+        header = []
+        arrays: dict[str, np.ndarray] = {}
+        for e in self.entries:
+            d = asdict(e)
+            cp = self.checkpoints.get(e.version)
+            if cp is not None:
+                same = len(cp.normality) == len(current) and all(
+                    a is b for a, b in zip(cp.normality, current, strict=True))
+                d["checkpoint"] = {"reference": cp.reference, "same_as_current": same,
+                                   "signatures": cp.signatures.names()}
+                if not same:
+                    for i, st in enumerate(cp.normality):
+                        arrays.update(normality_arrays(st, f"h{e.version}.s{i}"))
+                arrays.update(cp.signatures.to_arrays(prefix=f"h{e.version}.sig"))
+            p = self.payloads.get(e.version)
+            if p is not None:
+                d["payload"] = {"strict": p.strict is not None}
+                for i, (c, w) in enumerate(zip(p.codes, p.vectors, strict=True)):
+                    arrays[f"h{e.version}.p{i}.codes"] = c
+                    arrays[f"h{e.version}.p{i}.vectors"] = w
+                    if p.strict is not None:
+                        arrays[f"h{e.version}.p{i}.strict"] = p.strict[i]
+            header.append(d)
+        return header, arrays
+
+    @classmethod
+    def from_file(cls, header: list[dict[str, Any]], arrays: dict[str, np.ndarray],
+                  current: list[SensorNormality]) -> History:
+        """Inverse of :meth:`to_file`."""
+        h = cls()
+        ns = len(current)
+        names = set(Entry.__dataclass_fields__)
+        for d in header:
+            e = Entry(**{k: v for k, v in d.items() if k in names})
+            h.entries.append(e)
+            cp = d.get("checkpoint")
+            if cp is not None:
+                if cp["same_as_current"]:
+                    normality = list(current)
+                else:
+                    normality = [normality_from(arrays, f"h{e.version}.s{i}")
+                                 for i in range(ns)]
+                sig = SignatureLibrary.from_arrays(cp["signatures"], arrays,
+                                                   prefix=f"h{e.version}.sig", n_sensors=ns)
+                h.checkpoints[e.version] = Snapshot(
+                    normality, {k: float(v) for k, v in cp["reference"].items()}, sig)
+            p = d.get("payload")
+            if p is not None:
+                h.payloads[e.version] = Payload(
+                    [arrays[f"h{e.version}.p{i}.codes"] for i in range(ns)],
+                    [arrays[f"h{e.version}.p{i}.vectors"] for i in range(ns)],
+                    [arrays[f"h{e.version}.p{i}.strict"].astype(bool) for i in range(ns)]
+                    if p["strict"] else None,
+                )
+        return h

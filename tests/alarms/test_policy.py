@@ -1,0 +1,55 @@
+"""Alarm policies: episodes from scores, with duration, merging and hysteresis."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from normalcy import InputError, TransitionDetector
+from normalcy.alarms import AlarmPolicy
+from tests.conftest import smooth_signals
+
+SCORES = [0.1, 2.0, 1.5, 0.2, 1.2, 0.1, 0.9, 0.95, 3.0, 0.5]
+
+
+def spans(policy: AlarmPolicy, scores=SCORES) -> list[tuple[int, int]]:
+    ep = policy.episodes(pd.DataFrame({"score": scores}))
+    return list(zip(ep["start"], ep["end"], strict=True))
+
+
+def test_default_threshold_one() -> None:
+    assert spans(AlarmPolicy()) == [(1, 2), (4, 4), (8, 8)]
+
+
+def test_min_duration_merge_gap_hysteresis() -> None:
+    assert spans(AlarmPolicy(min_duration=2)) == [(1, 2)]
+    assert spans(AlarmPolicy(merge_gap=1)) == [(1, 4), (8, 8)]
+    assert spans(AlarmPolicy(merge_gap=3)) == [(1, 8)]
+    assert spans(AlarmPolicy(hysteresis=0.15)) == [(1, 2), (4, 4), (8, 8)]
+    assert spans(AlarmPolicy(hysteresis=0.9)) == [(1, 9)]
+    assert spans(AlarmPolicy(threshold=2.5)) == [(8, 8)]
+
+
+def test_nan_scores_close_episodes() -> None:
+    assert spans(AlarmPolicy(), [2.0, np.nan, 2.0]) == [(0, 0), (2, 2)]
+
+
+@pytest.mark.parametrize("kw", [{"min_duration": 0}, {"merge_gap": -1}, {"hysteresis": -1.0},
+                                {"threshold": 0.0}])
+def test_bad_parameters(kw) -> None:
+    with pytest.raises(InputError, match="parameter of AlarmPolicy"):
+        AlarmPolicy(**kw).episodes(pd.DataFrame({"score": SCORES}))
+
+
+def test_episodes_name_type_and_sensors() -> None:
+    X = smooth_signals(3000, 3, seed=8)
+    det = TransitionDetector(n_levels=6, delta=5, window=30).fit(X.iloc[:2000])
+    test = X.iloc[2000:].reset_index(drop=True)
+    test.iloc[400:520, 1] += 1.0
+    ep = AlarmPolicy(merge_gap=10).episodes(det.residuals(test), det)
+    main = ep.loc[ep["duration"].idxmax()]
+    assert main["start"] <= 420 and main["end"] >= 500
+    assert main["kind"] in ("trans", "bound", "conf")
+    assert main["peak"] > det.threshold_
+    assert main["sensors"]

@@ -1,0 +1,65 @@
+"""Explanations: ranking right, words in the sensors' units."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+
+from normalcy import TransitionDetector
+from tests.conftest import smooth_signals
+
+
+@pytest.fixture(scope="module")
+def case():
+    X = smooth_signals(4000, 3, seed=13) * np.array([10.0, 1.0, 100.0]) + np.array([50, 0, -3])
+    train, test = X.iloc[:2500].reset_index(drop=True), X.iloc[2500:].reset_index(drop=True)
+    return TransitionDetector(n_levels=6, delta=5, window=30).fit(train), test
+
+
+@pytest.mark.parametrize("sensor, bias", [("s0", 8.0), ("s1", 0.8), ("s2", 90.0)])
+def test_biased_sensor_ranks_first(case, sensor, bias) -> None:
+    det, test = case[0], case[1].copy()
+    test.loc[600:800, sensor] += bias
+    ex = det.explain(test, 620, 780, top=5)
+    assert ex.records["sensor"].iloc[0] == sensor
+    assert len(ex.records) <= 5 and ex.records["weight"].is_monotonic_decreasing
+    assert sensor in ex.text
+
+
+def test_words_in_units(case) -> None:
+    det, test = case[0], case[1].copy()
+    # s0 jumps between its extremes every delta samples: transitions never seen
+    lo, hi = test["s0"].min(), test["s0"].max()
+    test.loc[600:660, "s0"] = np.where((np.arange(61) // 5) % 2 == 0, lo, hi)
+    ex = det.explain(test, 600, 650, top=100, period=0.02)
+    types = set(ex.records["type"])
+    assert "trans" in types
+    line = ex.records.loc[ex.records["type"] == "trans", "text"].iloc[0]
+    assert "never seen in training" in line and "(0.1 s)" in line
+    bound = ex.records.loc[ex.records["type"] == "bound", "text"]
+    if len(bound):
+        assert "% of its normal range" in bound.iloc[0]
+    d = ex.to_dict()
+    assert d["text"] == ex.text and len(d["records"]) == len(ex.records)
+
+
+def test_healthy_range_and_fault_names(case) -> None:
+    det, test = copy.deepcopy(case[0]), case[1].copy()
+    test.loc[300:450, "s1"] += 0.8
+    test.loc[1000:1150, "s1"] += 0.8
+    det.feedback(test, 300, 450, "fault", fault="sensor drift")
+    ex = det.explain(test, 1020, 1140)
+    assert "sensor drift" in ex.text
+    assert (ex.records["fault"] == "sensor drift").any()
+
+
+def test_plot(case, tmp_path) -> None:
+    from normalcy.operator.explain import plot_explanation
+
+    det, test = case[0], case[1].copy()
+    test.loc[600:800, "s0"] += 8.0
+    ex = det.explain(test, 620, 780)
+    plot_explanation(det, test, 620, 780, ex, str(tmp_path / "x.png"))
+    assert (tmp_path / "x.png").stat().st_size > 1000

@@ -1,0 +1,178 @@
+"""False-alarm feedback, partial_fit and merge (SPEC §2, eqs. 14, 17, 20, 21)."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from normalcy import InputError, TransitionDetector, merge
+from tests.conftest import smooth_signals
+
+KW = {"n_levels": 6, "delta": 5, "window": 40}
+
+
+@pytest.fixture(scope="module")
+def plant() -> tuple[pd.DataFrame, pd.DataFrame]:
+    X = smooth_signals(5000, 3, seed=11)
+    return X.iloc[:2500].reset_index(drop=True), X.iloc[2500:].reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def fitted(plant) -> dict[str, TransitionDetector]:
+    train = plant[0]
+    return {"minmax": TransitionDetector(**KW).fit(train),
+            "robust": TransitionDetector(**KW, bound_quantiles=(0.01, 0.99)).fit(train)}
+
+
+def new_regime(test: pd.DataFrame, a: int, b: int) -> pd.DataFrame:
+    """A healthy but unseen operating regime: sensor s0 runs larger and higher."""
+    out = test.copy()
+    out.iloc[a:b, 0] = out.iloc[a:b, 0] * 1.7 + 0.4
+    return out
+
+
+def assert_taught(det: TransitionDetector, data: pd.DataFrame, start: int, end: int) -> None:
+    c = det.contributions(data)
+    rows = np.arange(start, end)
+    rows = rows[~np.isnan(c["e_trans"][rows, 0])]
+    assert rows.size > 0
+    assert np.all(c["e_trans"][rows] == 0)
+    assert np.all(c["e_bound"][rows] == 0)
+    assert np.all(c["e_conf"][rows] <= 1 - det.eta + 1e-12)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                HealthCheck.function_scoped_fixture])
+@given(kind=st.sampled_from(["minmax", "robust"]), start=st.integers(0, 2400),
+       length=st.integers(1, 300), gain=st.floats(0.5, 2.5), shift=st.floats(-1.5, 1.5),
+       sensor=st.integers(0, 2))
+def test_after_normal_feedback_the_range_is_normal(fitted, plant, kind, start, length, gain,
+                                                   shift, sensor) -> None:
+    det = copy.deepcopy(fitted[kind])
+    data = plant[1].copy()
+    end = min(start + length, len(data))
+    data.iloc[start:end, sensor] = data.iloc[start:end, sensor] * gain + shift
+    lo, hi = max(start, det.delta_ - 1), min(end, len(data) - det.delta_)
+    if hi <= lo:
+        with pytest.raises(InputError, match="no transition starts"):
+            det.feedback(data, start, end, "normal")
+        return
+    det.feedback(data, start, end, "normal")
+    assert_taught(det, data, lo, hi)
+
+
+def test_random_walk_data_shape(plant) -> None:
+    rng = np.random.default_rng(3)
+    X = np.cumsum(rng.normal(size=(2000, 2)), axis=0)
+    det = TransitionDetector(n_levels=8, delta=3, window=30).fit(X[:1200])
+    Y = X[1200:] + 40.0  # far outside everything seen
+    det.feedback(Y, 100, 250, "normal")
+    assert_taught(det, Y, 100, 250)
+
+
+def test_same_false_alarm_does_not_return_and_faults_are_still_caught(fitted, plant) -> None:
+    det = copy.deepcopy(fitted["minmax"])
+    data = new_regime(plant[1], 500, 700)
+    data.iloc[1500:1700, 1] += 1.2  # a real fault, elsewhere
+    before = det.predict(data)
+    alarm = np.flatnonzero(before[:1000])
+    assert alarm.size > 50  # the new regime false-alarms
+    fault_before = det.score_samples(data)[1500:1800]
+    assert np.nanmax(fault_before) > det.threshold_
+    det.feedback(data, int(alarm[0]) - det.delta_, int(alarm[-1]) + 1, "normal", by="ana")
+    after = det.predict(data)
+    assert after[:1000].sum() <= 0.1 * before[:1000].sum()
+    fault_after = det.score_samples(data)[1500:1800]
+    assert np.nanmax(fault_after) > det.threshold_
+    assert (after[1500:1800] == before[1500:1800]).mean() > 0.95
+
+
+def test_feedback_adds_unseen_transitions_with_nearest_width(fitted, plant) -> None:
+    det = copy.deepcopy(fitted["minmax"])
+    data = new_regime(plant[1], 500, 700)
+    before = {i: set(st.codes.tolist()) for i, st in enumerate(det.normality_)}
+    old = copy.deepcopy(det.normality_[0])
+    det.feedback(data, 500, 700, "normal")
+    new = det.normality_[0]
+    added = sorted(set(new.codes.tolist()) - before[0])
+    assert added  # the regime made unseen transitions of s0
+    from normalcy.operator.feedback import nearest_widths
+
+    widths = nearest_widths(old, np.array(added), det.n_levels_)
+    pos = np.searchsorted(new.codes, added)
+    # each new transition is at least as wide as its nearest seen neighbour
+    assert np.all(new.hi[pos] - new.lo[pos] >= widths - 1e-12)
+
+
+def test_partial_fit_teaches_a_batch_without_touching_calibration(fitted, plant) -> None:
+    det = copy.deepcopy(fitted["minmax"])
+    ref = dict(det.reference_)
+    batch = new_regime(plant[1], 0, 1200).iloc[:1200]
+    assert det.partial_fit(batch, by="ops") is det
+    assert det.reference_ == ref
+    assert_taught(det, batch, det.delta_ - 1, len(batch) - det.delta_)
+    assert det.history()["action"].tolist() == ["fit", "partial_fit"]
+
+
+def test_partial_fit_in_chunks_equals_at_once(fitted, plant) -> None:
+    from normalcy.operator import feedback as fb
+
+    det = fitted["minmax"]
+    batch = new_regime(plant[1], 0, 900).iloc[:900]
+    series, scaled, levels = det._prepare(batch)
+    rows = np.flatnonzero(series.valid_starts(det.delta_ - 1, det.delta_))
+    p = fb.payload_of(det, scaled, levels, rows)
+    before = det.normality_[0]
+    whole = fb.teach(before, p.codes[0], p.vectors[0], det.eta, det.n_levels_)
+    st_ = before
+    for part in np.array_split(np.arange(rows.size), 4):
+        st_ = fb.teach(st_, p.codes[0][part], p.vectors[0][part], det.eta, det.n_levels_,
+                       before=before)
+    for f in ("codes", "lo", "hi", "n_conf", "counts"):
+        np.testing.assert_array_equal(getattr(whole, f), getattr(st_, f))
+    np.testing.assert_array_equal(whole.conf, st_.conf)
+
+
+def test_merge_unions_models_with_the_same_quantizers(fitted, plant) -> None:
+    a = fitted["minmax"]
+    other = new_regime(plant[1], 0, 1500).iloc[:1500]
+    b = copy.deepcopy(a).partial_fit(other)
+    b.reference_ = {k: v * 2 for k, v in b.reference_.items()}
+    m = merge(a, b, by="lead")
+    assert m is not a and m.history()["action"].tolist()[-1] == "merge"
+    assert m.reference_ == b.reference_  # the larger reference levels
+    c = m.contributions(other)
+    ok = ~np.isnan(c["e_trans"][:, 0])
+    assert np.all(c["e_trans"][ok] == 0) and np.all(c["e_bound"][ok] == 0)
+    for sa, sm in zip(a.normality_, m.normality_, strict=True):
+        assert set(sa.codes.tolist()) <= set(sm.codes.tolist())
+        pos = np.searchsorted(sm.codes, sa.codes)
+        assert np.all(sm.lo[pos] <= sa.lo) and np.all(sm.hi[pos] >= sa.hi)
+    # a model merged with itself scores as it did
+    np.testing.assert_allclose(merge(a, a).score_samples(plant[1]), a.score_samples(plant[1]),
+                               rtol=1e-12, equal_nan=True)
+
+
+def test_merge_refuses_different_quantizers(fitted, plant) -> None:
+    other = TransitionDetector(**KW).fit(plant[1])
+    with pytest.raises(InputError, match="scaler and quantizers"):
+        merge(fitted["minmax"], other)
+
+
+@pytest.mark.parametrize("args, match", [
+    ((0, 100, "nromal"), "verdict must be one of"),
+    ((100, 50, "normal"), "range is empty"),
+    ((0, 10**6, "normal"), "outside the data"),
+    ((0, 100, "fault"), "needs the fault's name"),
+    ((0, 2, "normal"), "no transition starts"),
+])
+def test_bad_feedback_is_refused_and_changes_nothing(fitted, plant, args, match) -> None:
+    det = copy.deepcopy(fitted["minmax"])
+    with pytest.raises(InputError, match=match):
+        det.feedback(plant[1], *args)
+    assert len(det.history()) == 1

@@ -1,0 +1,132 @@
+"""The change log: entries, undo / revert by replay (bit-identical), model files."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+
+import numpy as np
+import pytest
+
+from normalcy import InputError, TransitionDetector, load
+from normalcy.io.model_file import read_model_file, write_model_file
+from tests.conftest import smooth_signals
+from tests.operator.test_feedback import KW, new_regime
+
+
+@pytest.fixture(scope="module")
+def setup():
+    X = smooth_signals(4000, 3, seed=21)
+    train, test = X.iloc[:2000].reset_index(drop=True), X.iloc[2000:].reset_index(drop=True)
+    data = new_regime(test, 300, 500)
+    data = new_regime(data, 1200, 1400)
+    return TransitionDetector(**KW).fit(train), data
+
+
+def same(a: np.ndarray, b: np.ndarray) -> bool:
+    return np.array_equal(a, b, equal_nan=True)
+
+
+def test_entries_record_every_change(setup) -> None:
+    det, data = copy.deepcopy(setup[0]), setup[1]
+    assert det.feedback(data, 300, 500, "normal", by="ana", note="pump B on") == 2
+    assert det.feedback(data, 1200, 1300, "fault", fault="leak", by="bo") == 3
+    h = det.history()
+    assert h["version"].tolist() == [1, 2, 3]
+    assert h["action"].tolist() == ["fit", "feedback", "feedback"]
+    row = h.iloc[1]
+    assert (row["by"], row["start"], row["end"], row["verdict"], row["note"]) == (
+        "ana", 300, 500, "normal", "pump B on")
+    assert h.iloc[2]["fault"] == "leak"
+    assert all(t.endswith("+00:00") for t in h["time"])
+    # the hash covers the raw rows the range's transitions read
+    raw = data.to_numpy(dtype=np.float64)[300 - (det.delta_ - 1): 500 + det.delta_]
+    assert row["data_hash"] == hashlib.sha256(np.ascontiguousarray(raw).tobytes()).hexdigest()
+
+
+def test_undo_and_revert_give_bit_identical_scores(setup) -> None:
+    det, data = copy.deepcopy(setup[0]), setup[1]
+    s1 = det.score_samples(data)
+    det.feedback(data, 300, 500, "normal")
+    s2 = det.score_samples(data)
+    det.feedback(data, 1200, 1400, "normal")
+    s3 = det.score_samples(data)
+    assert not same(s1, s2) and not same(s2, s3)
+    assert det.undo(by="ana") == 4
+    assert same(det.score_samples(data), s2)
+    assert det.history().iloc[-1]["target"] == 2
+    det.revert(1)
+    assert same(det.score_samples(data), s1)
+    det.revert(3)  # forward again, through the log
+    assert same(det.score_samples(data), s3)
+    # feedback after a revert builds on the reverted state
+    det.revert(2)
+    det.feedback(data, 1200, 1400, "normal")
+    assert same(det.score_samples(data), s3)
+    with pytest.raises(InputError, match="no version 99"):
+        det.revert(99)
+
+
+def test_partial_fit_and_merge_are_checkpoints(setup) -> None:
+    from normalcy import merge
+
+    det, data = copy.deepcopy(setup[0]), setup[1]
+    det.feedback(data, 300, 500, "normal")
+    det.partial_fit(data.iloc[1200:1400].reset_index(drop=True))
+    s3 = det.score_samples(data)
+    det.feedback(data, 600, 800, "normal")
+    det.undo()
+    assert same(det.score_samples(data), s3)
+    m = merge(det, setup[0])
+    m.feedback(data, 600, 800, "normal")
+    sm = m.score_samples(data)
+    m.undo()
+    m.revert(m.history()["version"].max() - 1)  # undo the undo
+    assert same(m.score_samples(data), sm)
+
+
+def test_nothing_to_undo_after_fit(setup) -> None:
+    det = copy.deepcopy(setup[0])
+    with pytest.raises(InputError, match="nothing to undo"):
+        det.undo()
+
+
+def test_history_travels_in_the_model_file(setup, tmp_path) -> None:
+    det, data = copy.deepcopy(setup[0]), setup[1]
+    s1 = det.score_samples(data)
+    det.feedback(data, 300, 500, "normal", by="ana")
+    det.feedback(data, 1200, 1400, "fault", fault="leak")
+    s3 = det.score_samples(data)
+    path = tmp_path / "m.normalcy"
+    det.save(path)
+    back = load(path)
+    assert back.history().drop(columns="time").equals(det.history().drop(columns="time"))
+    assert same(back.score_samples(data), s3)
+    assert back.residuals(data)["fault"].equals(det.residuals(data)["fault"])
+    back.revert(1)
+    assert same(back.score_samples(data), s1)
+    back.save(path)  # base == current: not stored twice
+    again = load(path)
+    assert same(again.score_samples(data), s1)
+    again.revert(3)
+    assert same(again.score_samples(data), s3)
+
+
+def test_old_files_without_history_load_and_start_a_log(setup, tmp_path) -> None:
+    det, data = copy.deepcopy(setup[0]), setup[1]
+    path = tmp_path / "old.normalcy"
+    det.save(path)
+    header, arrays = read_model_file(path)
+    header.pop("history"), header.pop("signatures")
+    for k in [k for k in arrays if k.startswith(("h", "sig"))]:
+        arrays.pop(k)
+    write_model_file(path, {k: v for k, v in header.items()
+                            if k not in ("format", "format_version", "library_version")}, arrays)
+    old = load(path)
+    assert old.history().empty
+    s0 = old.score_samples(data)
+    assert same(s0, det.score_samples(data))
+    assert old.feedback(data, 300, 500, "normal") == 2
+    assert old.history()["action"].tolist() == ["base", "feedback"]
+    old.undo()
+    assert same(old.score_samples(data), s0)
