@@ -40,13 +40,13 @@ class ReconstructionBaseline(Baseline):
         Last values (the current one included) of every other sensor used as inputs.
     alpha : float, default=0.001
         LassoLars regularisation (on standardised values).
-    n_estimators : int, default=50
+    n_estimators : int, default=30
         Trees of the random forest.
-    max_features : float, default=0.3
+    max_features : float, default=0.2
         Share of the inputs each split of the forest looks at.
     min_samples_leaf : int, default=5
         Smallest leaf of the forest.
-    max_train_rows : int, default=20000
+    max_train_rows : int, default=10000
         At most this many training rows (evenly spread over the learning part)
         fit each regressor; keeps the forest's fit time bounded on long series.
     calibration : float, default=0.2
@@ -86,10 +86,10 @@ class ReconstructionBaseline(Baseline):
         past: int = 99,
         others: int = 100,
         alpha: float = 0.001,
-        n_estimators: int = 50,
-        max_features: float = 0.3,
+        n_estimators: int = 30,
+        max_features: float = 0.2,
         min_samples_leaf: int = 5,
-        max_train_rows: int = 20_000,
+        max_train_rows: int = 10_000,
         calibration: float = 0.2,
         threshold_quantile: float = 0.99,
         random_state: int = 0,

@@ -125,7 +125,7 @@ FAULTS: tuple[tuple[str, dict[str, float]], ...] = (
 )
 """The six one-hour runs of the paper: name and the factors applied to the plant."""
 
-_SIM_VERSION = "etc-1"
+_SIM_VERSION = "etc-1"  # part of the cache key: bump it whenever the simulation changes
 _STATE = 7  # x1, x2, x3, r0, r1, r2, z0
 _TOL = 1e-9
 _MAX_PASSES = 20
@@ -539,10 +539,12 @@ def _simulate_runs(runs: list[_Run], dt: float, *, parallel: bool = True) -> lis
     P = _coefficients(plants, idx)
     D = _coefficients(designs, idx)
     w = np.asarray([d.reference_bandwidth for d in designs], dtype=float)[idx]
-    gains_all = {d.gains for d in designs}
-    if len(gains_all) != 1:
-        raise InputError("runs simulated together must share the controller gains.")
-    gains = np.asarray(next(iter(gains_all)), dtype=float)
+    shared = {(d.gains, d.control_period) for d in designs}
+    if len(shared) != 1:
+        raise InputError(
+            "runs simulated together must share the controller gains and control period."
+        )
+    gains = np.asarray(designs[0].gains, dtype=float)
     start = _equilibrium(np.concatenate(prev), P, D, gains, w)
     # a hold continues the previous one of the same run
     follows = np.concatenate([[False], idx[1:] == idx[:-1]])
@@ -607,8 +609,10 @@ def simulate_etc(
     params : ETCParameters, optional
         The plant (default: the nominal unit).
     design : ETCParameters, optional
-        The parameters the controller was designed on, and the scenario (set-point
-        range, hold times, gains, noise). Default: ``params``, a controller tuned to
+        The parameters the controller was designed on; it also supplies the
+        controller settings (gains, pre-filter bandwidth, control period) and the
+        scenario (set-point range, hold times). The plant, its voltage limit and its
+        sensor noise come from ``params``. Default: ``params``, a controller tuned to
         its own plant. A fault is ``params=nominal.scaled(...)``, ``design=nominal``.
     seed : int
         Seed of the set-point sequence and of the sensor noise.
