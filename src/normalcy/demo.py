@@ -10,17 +10,6 @@ import numpy as np
 import pandas as pd
 
 
-def paper_windows(scores: np.ndarray, labels: np.ndarray,
-                  window: int = 100) -> tuple[np.ndarray, np.ndarray]:
-    """The paper's protocol: non-overlapping windows; score = max, label = last sample's."""
-    n = len(scores) // window
-    s = scores[: n * window].reshape(n, window)
-    lab = labels[: n * window].reshape(n, window)[:, -1]
-    defined = ~np.isnan(s).all(axis=1)
-    ws = np.where(defined, np.nanmax(np.where(np.isnan(s), -np.inf, s), axis=1), np.nan)
-    return ws[defined], lab[defined]
-
-
 def plot_scores(res: pd.DataFrame, labels: np.ndarray, threshold: float, path: str,
                 title: str) -> None:
     """Score and the three residuals over time, anomalous stretches shaded."""
@@ -58,6 +47,7 @@ def run_demo(out: str = "demo-output") -> dict[str, float]:
     from normalcy import TransitionDetector
     from normalcy.datasets import load_lorenz
     from normalcy.io.atomic import atomic_write
+    from normalcy.metrics import windowed
 
     os.makedirs(out, exist_ok=True)
     t0 = time.perf_counter()
@@ -77,7 +67,7 @@ def run_demo(out: str = "demo-output") -> dict[str, float]:
     scores_path = os.path.join(out, "lorenz_scores.csv")
     with atomic_write(scores_path, "w") as f:
         frame.to_csv(f, index_label="row")
-    ws, wl = paper_windows(scores, labels)
+    ws, wl = windowed(scores, labels, window=100)
     auc = float(roc_auc_score(wl, ws))
     f1 = float(f1_score(wl, ws > det.threshold_))
     png = os.path.join(out, "lorenz_scores.png")

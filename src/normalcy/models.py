@@ -58,6 +58,11 @@ def load(path: str | os.PathLike[str]) -> Any:
     >>> np.array_equal(load(path).score_samples(X), det.score_samples(X), equal_nan=True)
     True
     """
+    return load_with_header(path)[0]
+
+
+def load_with_header(path: str | os.PathLike[str]) -> tuple[Any, dict[str, Any]]:
+    """Like :func:`load`, also returning the file's JSON header (versions, kind)."""
     header, arrays = read_model_file(path)
     kind = header.get("kind")
     target = KINDS.get(str(kind))
@@ -72,7 +77,7 @@ def load(path: str | os.PathLike[str]) -> Any:
                              "Install normalcy with the matching extra, e.g. "
                              "pip install 'normalcy[deep]'") from None
     try:
-        return cls._from_file(header, arrays)
+        return cls._from_file(header, arrays), header
     except ModelFileError:
         raise
     except (KeyError, ValueError, TypeError, IndexError) as e:

@@ -114,10 +114,10 @@ def test_lorenz_acceptance(lorenz) -> None:
     """Issue acceptance: default settings, paper protocol, no oracle threshold."""
     from sklearn.metrics import f1_score, roc_auc_score
 
-    from normalcy.demo import paper_windows
+    from normalcy.metrics import windowed
 
     train, test, labels = lorenz
     det = TransitionDetector().fit(train)
-    ws, wl = paper_windows(det.score_samples(test), labels)
+    ws, wl = windowed(det.score_samples(test), labels, window=100)
     assert roc_auc_score(wl, ws) >= 0.98
     assert f1_score(wl, ws > det.threshold_) >= 0.90

@@ -26,11 +26,10 @@ from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from normalcy.data.validation import Series, as_series
+from normalcy.data.validation import Series, as_model_input, as_series
 from normalcy.exceptions import InputError
 
 __all__ = ["Baseline", "window_ends"]
@@ -117,23 +116,7 @@ class Baseline(BaseEstimator, abc.ABC):  # type: ignore[misc]
 
     def _prepare(self, X: Any, what: str = "data") -> Series:
         check_is_fitted(self, "threshold_")
-        if isinstance(X, pd.DataFrame):
-            missing = [s for s in self.sensors_ if s not in X.columns]
-            if missing:
-                raise InputError(
-                    f"{what} lacks the model's sensor column(s) {missing}; the model was "
-                    f"trained on {self.sensors_}. Rename the columns or refit."
-                )
-            return as_series(X, self.sensors_, what=what)
-        series = as_series(X, what=what)
-        if len(series.sensors) != len(self.sensors_):
-            raise InputError(
-                f"{what} has {len(series.sensors)} columns but the model has "
-                f"{len(self.sensors_)} sensors {self.sensors_}; pass a DataFrame with "
-                "those columns, or an array with them in that order."
-            )
-        series.sensors = list(self.sensors_)
-        return series
+        return as_model_input(X, self.sensors_, what=what)
 
     def score_samples(self, X: Any) -> np.ndarray:
         """Anomaly score per row: higher = more anomalous, NaN where undefined."""

@@ -17,6 +17,7 @@ import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -45,12 +46,8 @@ def _measure(fn: Callable[[], Any]) -> tuple[Any, float, float]:
     return out, dt, peak / 2**20
 
 
-def _const(model: Any) -> Callable[[], Any]:
-    return lambda: model
-
-
-def _call(make: Callable[[], Any], method: str, data: pd.DataFrame) -> Callable[[], Any]:
-    return lambda: getattr(make(), method)(data)
+def _fit(make: Callable[[], Any], train: pd.DataFrame) -> Any:
+    return make().fit(train)
 
 
 def _size_mb(model: Any) -> float:
@@ -75,10 +72,6 @@ class _IForest:
 
     def score_samples(self, X: pd.DataFrame) -> np.ndarray:
         return -self.model.score_samples(X.to_numpy())
-
-    def save(self, path: str) -> None:
-        with open(path, "wb") as f:
-            f.write(pickle.dumps(self.model))
 
 
 def _methods(ns: int, quick: bool) -> list[tuple[str, Callable[[], Any]]]:
@@ -111,8 +104,8 @@ def run_speed(out: str = "bench-results", quick: bool = False) -> pd.DataFrame:
     rows = []
     for case, train, test in cases:
         for name, make in _methods(train.shape[1], quick):
-            model, fit_s, fit_mb = _measure(_call(make, "fit", train))
-            _, score_s, score_mb = _measure(_call(_const(model), "score_samples", test))
+            model, fit_s, fit_mb = _measure(partial(_fit, make, train))
+            _, score_s, score_mb = _measure(partial(model.score_samples, test))
             rows.append({
                 "data": case, "method": name, "train rows": len(train),
                 "fit s": fit_s, "score samples/s": len(test) / score_s,

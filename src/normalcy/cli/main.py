@@ -95,12 +95,10 @@ def cmd_score(a: argparse.Namespace) -> int:
     return 0
 
 
-def model_summary(det: Any, path: str) -> dict[str, Any]:
-    """What ``normalcy info`` reports, as a dict."""
+def model_summary(det: Any, header: dict[str, Any], path: str) -> dict[str, Any]:
+    """What ``normalcy info`` reports, as a dict (``header``: the file's header)."""
     from normalcy import __version__
-    from normalcy.io.model_file import read_model_file
 
-    header, _ = read_model_file(path)
     per_sensor = {}
     for s, st in zip(det.sensors_, det.normality_, strict=True):
         width = st.hi - st.lo
@@ -127,10 +125,10 @@ def model_summary(det: Any, path: str) -> dict[str, Any]:
 
 
 def cmd_info(a: argparse.Namespace) -> int:
-    from normalcy.models import load
+    from normalcy.models import load_with_header
 
-    det = load(a.model)
-    info = model_summary(det, a.model)
+    det, header = load_with_header(a.model)
+    info = model_summary(det, header, a.model)
     if a.json:
         print(json.dumps(info, indent=2))
         return 0

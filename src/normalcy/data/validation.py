@@ -8,7 +8,7 @@ crosses a gap or the border between two runs.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -36,7 +36,6 @@ class Series:
     seg_start: np.ndarray
     seg_stop: np.ndarray
     index: pd.Index
-    run_lengths: list[int] = field(default_factory=list)
 
     @property
     def n_rows(self) -> int:
@@ -100,6 +99,31 @@ def _numeric(df: pd.DataFrame, where: str) -> np.ndarray:
             f"{df.index[r]!r}; replace it with a finite value or NaN (a gap)."
         )
     return out
+
+
+def as_model_input(X: object, sensors: Sequence[str], *, what: str = "data") -> Series:
+    """Validate data handed to a fitted model that knows its ``sensors``.
+
+    A DataFrame must hold those columns (others are ignored); a plain array must
+    have exactly that many columns, taken in that order.
+    """
+    if isinstance(X, pd.DataFrame):
+        missing = [s for s in sensors if s not in X.columns]
+        if missing:
+            raise InputError(
+                f"{what} lacks the model's sensor column(s) {missing}; the model was "
+                f"trained on {list(sensors)}. Rename the columns or use another model."
+            )
+        return as_series(X, sensors, what=what)
+    series = as_series(X, what=what)
+    if len(series.sensors) != len(sensors):
+        raise InputError(
+            f"{what} has {len(series.sensors)} columns but the model has "
+            f"{len(sensors)} sensors {list(sensors)}; pass a DataFrame with "
+            "those columns, or an array with them in that order."
+        )
+    series.sensors = list(sensors)
+    return series
 
 
 def as_series(
@@ -193,4 +217,4 @@ def as_series(
         index = frames[0].index
     else:
         index = pd.RangeIndex(T)
-    return Series(values, names, segment, seg_start, seg_stop, index, [len(f) for f in frames])
+    return Series(values, names, segment, seg_start, seg_stop, index)

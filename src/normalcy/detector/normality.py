@@ -71,6 +71,33 @@ class SensorNormality:
         """The kept configurations of the transition at ``position``."""
         return self.conf[position, : self.n_conf[position]]
 
+    def kept(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every kept configuration, unpadded: ``(transition position, vector)``."""
+        have = np.arange(self.conf.shape[1])[None, :] < self.n_conf[:, None]
+        positions = np.broadcast_to(np.arange(self.codes.size)[:, None], have.shape)[have]
+        return positions, self.conf[have]
+
+    def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
+        """Plain arrays for a model file; configurations stored ragged (kept ones only)."""
+        out = {f"{prefix}.{f}": getattr(self, f) for f in ("codes", "lo", "hi", "n_conf",
+                                                           "counts")}
+        out[f"{prefix}.conf"] = self.kept()[1]
+        return out
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], prefix: str) -> SensorNormality:
+        """Inverse of :meth:`to_arrays`; raises ``ValueError`` on inconsistent shapes."""
+        n_conf = arrays[f"{prefix}.n_conf"].astype(np.int64)
+        codes, lo, hi = (arrays[f"{prefix}.{f}"] for f in ("codes", "lo", "hi"))
+        flat = arrays[f"{prefix}.conf"]
+        if (flat.ndim != 2 or flat.shape[0] != int(n_conf.sum()) or codes.shape != n_conf.shape
+                or lo.shape != hi.shape or lo.shape[:1] != codes.shape
+                or flat.shape[1] != lo.shape[1]):
+            raise ValueError(f"{prefix}: normality arrays of inconsistent shapes")
+        conf, _ = pad_configurations(np.repeat(np.arange(n_conf.size), n_conf), flat,
+                                     n_conf.size)
+        return cls(codes, lo, hi, conf, n_conf, arrays[f"{prefix}.counts"])
+
 
 def pad_configurations(groups: np.ndarray, vectors: np.ndarray,
                        n_groups: int) -> tuple[np.ndarray, np.ndarray]:
@@ -94,6 +121,7 @@ def update(
     *,
     bounds: tuple[np.ndarray, np.ndarray] | None = None,
     max_configurations: int | None = None,
+    weights: np.ndarray | None = None,
 ) -> SensorNormality:
     """Teach ``state`` the healthy samples ``(codes, vectors)`` (in time order).
 
@@ -101,6 +129,8 @@ def update(
     (eq. 17) - or, when ``bounds`` gives per-sample ``(lo, hi)`` boxes, to include
     those boxes; configurations become ``R_eta(V ∪ new)`` (eqs. 20-21), at most
     ``max_configurations`` per transition (kept ones are never dropped).
+    ``weights`` says how many healthy samples each vector stands for (default 1);
+    it only feeds ``counts``.
     """
     if codes.size == 0:
         return state
@@ -124,13 +154,11 @@ def update(
 
     counts = np.zeros(n, np.int64)
     counts[old_pos] = state.counts
-    counts += np.bincount(pos, minlength=n)
+    counts += np.bincount(pos, weights=weights, minlength=n).astype(np.int64)
 
     # R_eta over (kept configurations first, then the new vectors in time order)
-    vmax = state.conf.shape[1]
-    have = np.arange(vmax)[None, :] < state.n_conf[:, None]
-    old_groups = np.broadcast_to(old_pos[:, None], have.shape)[have]
-    old_vecs = state.conf[have]
+    old_kept, old_vecs = state.kept()
+    old_groups = old_pos[old_kept]
     all_groups = np.concatenate([old_groups, pos])
     all_vecs = np.concatenate([old_vecs, vectors])
     limit = None
@@ -143,17 +171,10 @@ def update(
 
 def merge(a: SensorNormality, b: SensorNormality, eta: float) -> SensorNormality:
     """Union of transitions, min/max of bounds, R_eta(V_a ∪ V_b) (SPEC §2)."""
-    vmax = b.conf.shape[1]
-    have = np.arange(vmax)[None, :] < b.n_conf[:, None]
-    codes = np.broadcast_to(b.codes[:, None], have.shape)[have]
-    vecs = b.conf[have]
-    # every transition of b contributes its box; configurations are re-filtered
-    lo_rows = np.broadcast_to(b.lo[:, None, :], (*have.shape, b.nse))[have]
-    hi_rows = np.broadcast_to(b.hi[:, None, :], (*have.shape, b.nse))[have]
-    out = update(a, codes, vecs, eta, bounds=(lo_rows, hi_rows))
-    # counts: b's counts replace the per-configuration increments made by update
-    pos_b = np.searchsorted(out.codes, b.codes)
-    counts = out.counts.copy()
-    counts[pos_b] += b.counts - b.n_conf
-    out.counts = counts
-    return out
+    positions, vecs = b.kept()
+    # every kept configuration of b brings its transition's box; the first one of
+    # each transition also brings the transition's sample count
+    first = np.r_[True, positions[1:] != positions[:-1]]
+    weights = np.where(first, b.counts[positions], 0)
+    return update(a, b.codes[positions], vecs, eta, bounds=(b.lo[positions], b.hi[positions]),
+                  weights=weights)

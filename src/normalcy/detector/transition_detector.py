@@ -11,10 +11,10 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from normalcy.data.validation import Series, as_series
+from normalcy.data.validation import Series, as_model_input, as_series
 from normalcy.detector import calibration, settings
 from normalcy.detector.extended import chunks, extended_vectors, transition_codes
-from normalcy.detector.normality import SensorNormality, pad_configurations, update
+from normalcy.detector.normality import SensorNormality, update
 from normalcy.detector.quantizer import fit_edges, quantize
 from normalcy.detector.residuals import ScoringTables, contributions, window_mean
 from normalcy.detector.scaling import fit_robust_scale
@@ -24,6 +24,21 @@ Alignment = Literal["offline", "streaming"]
 
 #: fewer healthy rows than this in one stretch cannot describe normal behaviour
 MIN_TRAIN_ROWS = 100
+
+
+def quantile_boxes(codes: np.ndarray, w: np.ndarray,
+                   quantiles: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-sample copies of the per-transition quantile bounds (robust NP-2)."""
+    qlo, qhi = (float(v) for v in quantiles)
+    lo = np.empty_like(w)
+    hi = np.empty_like(w)
+    order = np.argsort(codes, kind="stable")
+    starts = np.flatnonzero(np.r_[True, codes[order][1:] != codes[order][:-1]])
+    bounds = np.r_[starts, codes.size]
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):  # one pass per transition
+        idx = order[a:b]
+        lo[idx], hi[idx] = np.quantile(w[idx], [qlo, qhi], axis=0)
+    return lo, hi
 
 
 class TransitionDetector(BaseEstimator):  # type: ignore[misc]
@@ -243,7 +258,8 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
             if self.bound_quantiles is not None:
                 w = extended_vectors(scaled, rows, i, delta)
                 state = update(state, codes, w, float(self.eta),
-                               bounds=self._quantile_boxes(codes, w), max_configurations=cap)
+                               bounds=quantile_boxes(codes, w, self.bound_quantiles),
+                               max_configurations=cap)
             else:
                 for sl in chunks(rows.size, nse, budget=2e7):
                     w = extended_vectors(scaled, rows[sl], i, delta)
@@ -251,21 +267,6 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
                                    max_configurations=cap)
             out.append(state)
         return out
-
-    def _quantile_boxes(self, codes: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per-sample copies of the per-transition quantile bounds (robust NP-2)."""
-        assert self.bound_quantiles is not None  # noqa: S101 - internal invariant
-        qlo, qhi = (float(v) for v in self.bound_quantiles)
-        lo = np.empty_like(w)
-        hi = np.empty_like(w)
-        order = np.argsort(codes, kind="stable")
-        starts = np.flatnonzero(np.r_[True, codes[order][1:] != codes[order][:-1]])
-        bounds = np.r_[starts, codes.size]
-        for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-            idx = order[a:b]
-            ql, qh = np.quantile(w[idx], [qlo, qhi], axis=0)
-            lo[idx], hi[idx] = ql, qh
-        return lo, hi
 
     def _held_out(self, model: list[SensorNormality], scaled: np.ndarray, levels: np.ndarray,
                   series: Series, block: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -284,30 +285,15 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
 
     # ----------------------------------------------------------------- scoring
     def _scoring_tables(self) -> list[ScoringTables]:
-        if getattr(self, "_tables", None) is None:
-            self._tables = [ScoringTables.of(s, self.n_levels_**2) for s in self.normality_]
-        assert self._tables is not None  # noqa: S101
-        return self._tables
+        tables = getattr(self, "_tables", None)
+        if tables is None:
+            tables = [ScoringTables.of(s, self.n_levels_**2) for s in self.normality_]
+            self._tables = tables
+        return tables
 
     def _prepare(self, X: Any, what: str = "data") -> tuple[Series, np.ndarray, np.ndarray]:
         check_is_fitted(self, "normality_")
-        if isinstance(X, pd.DataFrame):
-            missing = [s for s in self.sensors_ if s not in X.columns]
-            if missing:
-                raise InputError(
-                    f"{what} lacks the model's sensor column(s) {missing}; the model was "
-                    f"trained on {self.sensors_}. Rename the columns or use another model."
-                )
-            series = as_series(X, self.sensors_, what=what)
-        else:
-            series = as_series(X, what=what)
-            if len(series.sensors) != len(self.sensors_):
-                raise InputError(
-                    f"{what} has {len(series.sensors)} columns but the model has "
-                    f"{len(self.sensors_)} sensors {self.sensors_}; pass a DataFrame with "
-                    "those columns, or an array with them in that order."
-                )
-            series.sensors = list(self.sensors_)
+        series = as_model_input(X, self.sensors_, what=what)
         scaled = (series.values - self.center_) / self.scale_
         levels = quantize(scaled, self.edges_)
         return series, scaled, levels
@@ -562,11 +548,7 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
             "center": self.center_, "scale": self.scale_, "edges": self.edges_,
         }
         for i, st in enumerate(self.normality_):
-            for field in ("codes", "lo", "hi", "n_conf", "counts"):
-                arrays[f"s{i}.{field}"] = getattr(st, field)
-            # configurations stored ragged (only the kept ones), re-padded on load
-            have = np.arange(st.conf.shape[1])[None, :] < st.n_conf[:, None]
-            arrays[f"s{i}.conf"] = st.conf[have]
+            arrays.update(st.to_arrays(f"s{i}"))
         from normalcy.operator.lifecycle import operator_to_file
 
         operator_to_file(self, header, arrays)
@@ -593,15 +575,8 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
         nse = ns + det.delta_ - 1
         det.normality_ = []
         for i in range(ns):
-            n_conf = arrays[f"s{i}.n_conf"].astype(np.int64)
-            flat = arrays[f"s{i}.conf"]
-            if flat.shape != (int(n_conf.sum()), nse):
-                raise ValueError(f"sensor {i}: configurations do not match delta and sensors")
-            groups = np.repeat(np.arange(n_conf.size), n_conf)
-            conf, _ = pad_configurations(groups, flat, n_conf.size)
-            st = SensorNormality(arrays[f"s{i}.codes"], arrays[f"s{i}.lo"], arrays[f"s{i}.hi"],
-                                 conf, n_conf, arrays[f"s{i}.counts"])
-            if st.lo.shape[1:] != (nse,) or st.codes.shape != n_conf.shape:
+            st = SensorNormality.from_arrays(arrays, f"s{i}")
+            if st.nse != nse:
                 raise ValueError(f"sensor {i}: arrays do not match delta and sensors")
             det.normality_.append(st)
         det._tables = None

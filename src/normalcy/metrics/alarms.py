@@ -11,21 +11,14 @@ from typing import Any
 
 import numpy as np
 
-from normalcy.exceptions import InputError
 from normalcy.metrics.base import Metric
-from normalcy.metrics.inputs import as_labels
+from normalcy.metrics.inputs import as_label_pair
 
 __all__ = ["AlarmF1", "AlarmPrecision", "AlarmRecall", "alarm_report"]
 
 
 def _confusion(y_true: Any, alarms: Any) -> tuple[int, int, int, int]:
-    y = as_labels(y_true)
-    a = as_labels(alarms, name="alarms")
-    if a.size != y.size:
-        raise InputError(
-            f"alarms has {a.size} values but y_true has {y.size}; give one 0/1 alarm "
-            "per sample."
-        )
+    y, a = as_label_pair(y_true, alarms)
     tp = int(np.sum((a == 1) & (y == 1)))
     fp = int(np.sum((a == 1) & (y == 0)))
     fn = int(np.sum((a == 0) & (y == 1)))

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from normalcy.exceptions import InputError
-from normalcy.metrics.inputs import as_labels
+from normalcy.metrics.inputs import as_label_pair, as_labels
 
 __all__ = ["detection_delays", "episodes", "false_alarms_per_hour"]
 
@@ -28,17 +28,6 @@ def episodes(flags: Any) -> np.ndarray:
     f = as_labels(flags, name="flags")
     edges = np.diff(np.r_[0, f, 0])
     return np.c_[np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)].astype(np.int64)
-
-
-def _pair(y_true: Any, alarms: Any) -> tuple[np.ndarray, np.ndarray]:
-    y = as_labels(y_true)
-    a = as_labels(alarms, name="alarms")
-    if a.size != y.size:
-        raise InputError(
-            f"alarms has {a.size} values but y_true has {y.size}; give one 0/1 alarm "
-            "per sample."
-        )
-    return y, a
 
 
 def _check_period(sampling_period: float) -> float:
@@ -73,7 +62,7 @@ def detection_delays(y_true: Any, alarms: Any, *, sampling_period: float = 1.0) 
     [[1, True, 2.0, 1.0], [5, False, nan, nan]]
     """
     dt = _check_period(sampling_period)
-    y, a = _pair(y_true, alarms)
+    y, a = as_label_pair(y_true, alarms)
     rows = []
     for start, stop in episodes(y):
         hit = np.flatnonzero(a[start:stop])
@@ -97,7 +86,7 @@ def false_alarms_per_hour(y_true: Any, alarms: Any, *, sampling_period: float) -
     2.0
     """
     dt = _check_period(sampling_period)
-    y, a = _pair(y_true, alarms)
+    y, a = as_label_pair(y_true, alarms)
     healthy_hours = float(np.sum(y == 0)) * dt / 3600.0
     if healthy_hours == 0.0:
         raise InputError(

@@ -99,3 +99,15 @@ def need_both_classes(y: np.ndarray, what: str) -> None:
             f"{what} needs both normal (0) and anomalous (1) samples; got {present}. "
             "Evaluate on data holding both."
         )
+
+
+def as_label_pair(y_true: Any, alarms: Any) -> tuple[np.ndarray, np.ndarray]:
+    """0/1 ground truth and alarms of equal length, checked."""
+    y = as_labels(y_true)
+    a = as_labels(alarms, name="alarms")
+    if a.size != y.size:
+        raise InputError(
+            f"alarms has {a.size} values but y_true has {y.size}; give one 0/1 alarm "
+            "per sample."
+        )
+    return y, a

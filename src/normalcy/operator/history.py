@@ -28,28 +28,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from normalcy.detector.normality import SensorNormality, pad_configurations
+from normalcy.detector.normality import SensorNormality
 from normalcy.exceptions import InputError
 from normalcy.operator.signatures import SignatureLibrary
-
-NORMALITY_FIELDS = ("codes", "lo", "hi", "n_conf", "counts")
-
-
-def normality_arrays(st: SensorNormality, prefix: str) -> dict[str, np.ndarray]:
-    """One sensor's normality as arrays; configurations stored ragged (kept ones only)."""
-    out = {f"{prefix}.{f}": getattr(st, f) for f in NORMALITY_FIELDS}
-    have = np.arange(st.conf.shape[1])[None, :] < st.n_conf[:, None]
-    out[f"{prefix}.conf"] = st.conf[have]
-    return out
-
-
-def normality_from(arrays: dict[str, np.ndarray], prefix: str) -> SensorNormality:
-    """Inverse of :func:`normality_arrays`."""
-    n_conf = arrays[f"{prefix}.n_conf"].astype(np.int64)
-    groups = np.repeat(np.arange(n_conf.size), n_conf)
-    conf, _ = pad_configurations(groups, arrays[f"{prefix}.conf"], n_conf.size)
-    return SensorNormality(arrays[f"{prefix}.codes"], arrays[f"{prefix}.lo"],
-                           arrays[f"{prefix}.hi"], conf, n_conf, arrays[f"{prefix}.counts"])
 
 #: actions whose entry carries a checkpoint (the full state after the change)
 CHECKPOINTED = ("fit", "base", "partial_fit", "merge")
@@ -191,7 +172,7 @@ class History:
                                    "signatures": cp.signatures.names()}
                 if not same:
                     for i, st in enumerate(cp.normality):
-                        arrays.update(normality_arrays(st, f"h{e.version}.s{i}"))
+                        arrays.update(st.to_arrays(f"h{e.version}.s{i}"))
                 arrays.update(cp.signatures.to_arrays(prefix=f"h{e.version}.sig"))
             p = self.payloads.get(e.version)
             if p is not None:
@@ -219,7 +200,7 @@ class History:
                 if cp["same_as_current"]:
                     normality = list(current)
                 else:
-                    normality = [normality_from(arrays, f"h{e.version}.s{i}")
+                    normality = [SensorNormality.from_arrays(arrays, f"h{e.version}.s{i}")
                                  for i in range(ns)]
                 sig = SignatureLibrary.from_arrays(cp["signatures"], arrays,
                                                    prefix=f"h{e.version}.sig", n_sensors=ns)
