@@ -33,11 +33,40 @@ class ScoringTables:
     zconf: np.ndarray
     flat: np.ndarray
     pad: np.ndarray
+    n_conf: np.ndarray
 
     @classmethod
     def of(cls, state: SensorNormality, n_codes: int) -> ScoringTables:
         z, flat, pad = state.zconf()
-        return cls(state.lookup(n_codes), state.lo, state.hi, z, flat, pad)
+        return cls(state.lookup(n_codes), state.lo, state.hi, z, flat, pad, state.n_conf)
+
+
+def best_correlation(tables: ScoringTables, positions: np.ndarray, zw: np.ndarray,
+                     fw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Largest correlation of each vector with its transition's configurations.
+
+    ``positions`` (all seen) index the transitions, ``zw``/``fw`` are the vectors
+    z-normalised. Returns ``(best, which)``, ``which`` the index of the best
+    configuration. Samples are grouped by transition, so each group costs one
+    matrix product with that transition's actual configurations (not the padded
+    maximum over transitions).
+    """
+    best = np.empty(positions.size)
+    which = np.empty(positions.size, dtype=np.int64)
+    order = np.argsort(positions, kind="stable")
+    ps = positions[order]
+    starts = np.flatnonzero(np.r_[True, ps[1:] != ps[:-1]]) if ps.size else ps
+    for a, b in zip(starts, np.r_[starts[1:], ps.size], strict=True):
+        k = int(ps[a])
+        idx = order[a:b]
+        n = int(tables.n_conf[k])
+        c = zw[idx] @ tables.zconf[k, :n].T
+        flat = tables.flat[k, :n]
+        if flat.any():
+            c = np.where(flat[None, :] & fw[idx, None], 1.0, c)
+        which[idx] = c.argmax(axis=1)
+        best[idx] = c[np.arange(idx.size), which[idx]]
+    return best, which
 
 
 def bound_distance(w: np.ndarray, lo: np.ndarray, hi: np.ndarray, eps: float,
@@ -69,8 +98,7 @@ def contributions(
     e_conf = np.zeros(m)
     pos = tables.lookup[transition_codes(levels, rows, sensor, delta, n_levels)]
     nse = scaled.shape[1] + delta - 1
-    vmax = tables.zconf.shape[1]
-    for sl in chunks(m, nse * (vmax + 3)):
+    for sl in chunks(m, nse, budget=2e7):
         r = rows[sl]
         k = pos[sl]
         seen = k >= 0
@@ -84,11 +112,8 @@ def contributions(
         eb[seen] = d.mean(axis=1)
         e_bound[sl] = eb
         zw, fw = znormalise(w)
-        c = np.einsum("mvk,mk->mv", tables.zconf[ks], zw)
-        c = np.where(tables.flat[ks] & fw[:, None], 1.0, c)
-        c[tables.pad[ks]] = -np.inf
         ec = np.zeros(r.size)
-        ec[seen] = 1.0 - c.max(axis=1)
+        ec[seen] = 1.0 - best_correlation(tables, ks, zw, fw)[0]
         e_conf[sl] = ec
     return e_trans, e_bound, e_conf, pos
 

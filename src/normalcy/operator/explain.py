@@ -29,7 +29,7 @@ import pandas as pd
 
 from normalcy.detector.correlation import znormalise
 from normalcy.detector.extended import extended_vectors, transition_codes
-from normalcy.detector.residuals import bound_distance
+from normalcy.detector.residuals import best_correlation, bound_distance
 from normalcy.operator.feedback import range_rows
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -143,16 +143,13 @@ def explain(det: TransitionDetector, X: Any, start: int, end: int, top: int = 5,
                         f"bound {_fmt(u.value(sensor, edge))} (value "
                         f"{_fmt(u.value(sensor, w[m, j]))})"})
         zw, fw = znormalise(w)
-        corr = np.einsum("mvk,mk->mv", tables[i].zconf[k], zw)
-        corr = np.where(tables[i].flat[k] & fw[:, None], 1.0, corr)
-        corr[tables[i].pad[k]] = -np.inf
-        best = corr.max(axis=1)
+        best, which = best_correlation(tables[i], k, zw, fw)
         ec = 1.0 - best
         if ec.max() > 1.0 - float(det.eta):
             m = int(np.argmax(ec))
             # most different components: in scaled units against the best-matching
             # configuration (a z-normalised difference blames the unbiased components)
-            v = det.normality_[i].conf[k[m], int(np.argmax(corr[m]))]
+            v = det.normality_[i].conf[k[m], int(which[m])]
             diff = np.abs(w[m] - v)
             comps = [u.component(i, int(j)) for j in np.argsort(-diff)[:2]]
             recs.append({
