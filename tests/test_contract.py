@@ -21,6 +21,17 @@ def _factories() -> list:
            pytest.param(lambda: TransitionDetector(n_levels=6, delta=5, window=30,
                                                    bound_quantiles=(0.01, 0.99)),
                         id="TransitionDetector-robust")]
+    try:
+        import torch  # noqa: F401
+    except ImportError:  # the deep extra is optional
+        return out
+    from normalcy.deep import WindowAutoencoder
+
+    for arch in ("mlp", "cnn", "lstm"):
+        out.append(pytest.param(
+            lambda arch=arch: WindowAutoencoder(architecture=arch, window=20, latent=4,
+                                                hidden=16, epochs=5, max_windows=1000),
+            id=f"WindowAutoencoder-{arch}"))
     return out
 
 
