@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from normalcy.bench.common import markdown_table
+
 
 def smooth_plant(n: int, n_sensors: int, seed: int) -> pd.DataFrame:
     """Cross-coupled noisy oscillations with periods of 60-90 samples."""
@@ -136,16 +138,14 @@ def run_speed(out: str = "bench-results", quick: bool = False) -> pd.DataFrame:
     return df
 
 
-def markdown_table(df: pd.DataFrame) -> str:
-    """A GitHub-flavoured Markdown table, numbers to 3 significant digits."""
+def add_parser(sub: Any) -> None:
+    """Register ``normalcy bench speed``."""
+    p = sub.add_parser("speed", help="fit/score speed, memory and model size vs peers")
+    p.add_argument("--out", default="bench-results")
+    p.add_argument("--quick", action="store_true")
+    p.set_defaults(func=_cli)
 
-    def cell(v: Any) -> str:
-        if isinstance(v, (float, np.floating)):
-            v = float(v)
-            return f"{v:,.3g}" if abs(v) < 1000 else f"{v:,.0f}"
-        return str(v)
 
-    head = "| " + " | ".join(map(str, df.columns)) + " |"
-    sep = "|" + "---|" * df.shape[1]
-    body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
-    return "\n".join([head, sep, *body])
+def _cli(a: Any) -> int:
+    run_speed(out=a.out, quick=a.quick)
+    return 0

@@ -156,13 +156,6 @@ def cmd_demo(a: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_bench_speed(a: argparse.Namespace) -> int:
-    from normalcy.bench.speed import run_speed
-
-    run_speed(out=a.out, quick=a.quick)
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="normalcy",
@@ -203,10 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("bench", help="benchmarks")
     bsub = b.add_subparsers(dest="bench", required=True)
-    sp = bsub.add_parser("speed", help="fit/score speed, memory and model size vs peers")
-    sp.add_argument("--out", default="bench-results")
-    sp.add_argument("--quick", action="store_true")
-    sp.set_defaults(func=cmd_bench_speed)
+    from normalcy.bench import add_bench_commands
+
+    add_bench_commands(bsub)
     from normalcy.cli.operator import add_operator_commands
 
     add_operator_commands(sub)
