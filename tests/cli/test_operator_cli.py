@@ -101,3 +101,90 @@ def test_misspelt_verdict_and_concurrent_change(files, capsys, tmp_path, monkeyp
                  "460", "--verdict", "normal"]) == 2
     assert "changed by someone else" in capsys.readouterr().err
     assert m.read_bytes() == before
+
+
+def test_monitor_follows_a_growing_file(files, capsys, tmp_path) -> None:
+    """Episodes are printed while the file grows, as the offline run prints them."""
+    import queue
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    lines = (files / "test.csv").read_text().splitlines(keepends=True)
+    header, rows = lines[0], lines[1:]
+    assert main(["monitor", str(files / "m.normalcy"), str(files / "test.csv")]) == 0
+    offline = [ln for ln in capsys.readouterr().out.splitlines() if ln[:4] in ("OPEN", "CLOS")]
+    assert [ln[:4] for ln in offline] == ["OPEN", "CLOS"] * (len(offline) // 2)
+    grow = tmp_path / "live.csv"
+    grow.write_text(header + "".join(rows[:200]))
+    cmd = [sys.executable, "-m", "normalcy.cli.main", "monitor", str(files / "m.normalcy"),
+           str(grow), "--follow", "--poll", "0.05", "--max-idle", "1.5"]
+    out: queue.Queue[str] = queue.Queue()
+
+    def append(text: str) -> None:
+        with open(grow, "a") as f:
+            f.write(text)
+
+    def wait_for(prefix: str, seen: list[str]) -> None:
+        deadline = time.monotonic() + 8
+        while not any(ln.startswith(prefix) for ln in seen):
+            seen.append(out.get(timeout=max(0.01, deadline - time.monotonic())))
+
+    seen: list[str] = []
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        reader = threading.Thread(target=lambda: [out.put(ln) for ln in proc.stdout])
+        reader.start()
+        try:
+            first_close = int(offline[1].split()[2].split("-")[1])  # "CLOSED rows a-b: ..."
+            cut = first_close + 150  # a little after the first episode closed
+            for a in range(200, cut, 60):  # in chunks, each written in two parts mid-line
+                block = "".join(rows[a:min(a + 60, cut)])
+                append(block[:-7])
+                time.sleep(0.1)
+                append(block[-7:])
+            wait_for("OPEN", seen)
+            wait_for("CLOSED", seen)
+            assert proc.poll() is None  # still following: the rest is not written yet
+            append("".join(rows[cut:]))
+            assert proc.wait(timeout=10) == 0, proc.stderr.read()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            reader.join(timeout=5)
+    while not out.empty():
+        seen.append(out.get())
+    printed = [ln.rstrip("\n") for ln in seen]
+    assert [ln for ln in printed if ln[:4] in ("OPEN", "CLOS")] == offline
+    assert printed[-1].startswith(f"monitored {len(rows)} rows")
+
+
+@pytest.mark.parametrize("args, msg", [
+    (["--max-idle", "2"], "only applies with --follow"),
+    (["--follow", "--max-idle", "0"], "--max-idle must be > 0"),
+    (["--chunk", "0"], "--chunk must be > 0"),
+])
+def test_monitor_bad_options_exit_2(files, capsys, args, msg) -> None:
+    assert main(["monitor", str(files / "m.normalcy"), str(files / "test.csv"), *args]) == 2
+    assert msg in capsys.readouterr().err
+
+
+def test_fit_like_and_merge_from_the_command_line(files, capsys, tmp_path) -> None:
+    b = tmp_path / "b.normalcy"
+    assert main(["fit", str(files / "test.csv"), "-o", str(b), "--like",
+                 str(files / "m.normalcy")]) == 0
+    a_model, b_model = load(files / "m.normalcy"), load(b)
+    assert (b_model.edges_ == a_model.edges_).all() and b_model.delta_ == a_model.delta_
+    merged = tmp_path / "ab.normalcy"
+    assert main(["merge", str(files / "m.normalcy"), str(b), "-o", str(merged)]) == 0
+    assert "merged" in capsys.readouterr().out
+    assert main(["fit", str(files / "test.csv"), "-o", str(tmp_path / "c"), "--like",
+                 str(files / "m.normalcy"), "--delta", "3"]) == 2
+    assert "drop --delta" in capsys.readouterr().err
+    other = tmp_path / "other.normalcy"
+    assert main(["fit", str(files / "test.csv"), "-o", str(other), "--n-levels", "5"]) == 0
+    assert main(["merge", str(files / "m.normalcy"), str(other), "-o",
+                 str(tmp_path / "x")]) == 2
+    assert "--like A" in capsys.readouterr().err

@@ -160,8 +160,9 @@ def test_merge_unions_models_with_the_same_quantizers(fitted, plant) -> None:
 
 def test_merge_refuses_different_quantizers(fitted, plant) -> None:
     other = TransitionDetector(**KW).fit(plant[1])
-    with pytest.raises(InputError, match="scaler and quantizers"):
+    with pytest.raises(InputError, match="scaler and quantizers") as e:
         merge(fitted["minmax"], other)
+    assert "fit_like(a, X)" in str(e.value) and "--like A" in str(e.value)
 
 
 @pytest.mark.parametrize("args, match", [
@@ -176,3 +177,75 @@ def test_bad_feedback_is_refused_and_changes_nothing(fitted, plant, args, match)
     with pytest.raises(InputError, match=match):
         det.feedback(plant[1], *args)
     assert len(det.history()) == 1
+
+
+def test_teaching_touched_transitions_equals_updating_the_whole_state(fitted, plant) -> None:
+    from normalcy.detector.normality import update
+    from normalcy.operator import feedback as fb
+
+    det = fitted["minmax"]
+    data = new_regime(plant[1], 0, 800)
+    series, scaled, levels = det._prepare(data)
+    p = fb.payload_of(det, scaled, levels, fb.range_rows(det, series, 700, 760))
+    cases = set()
+    for i, st_ in enumerate(det.normality_):
+        c, w = p.codes[i], p.vectors[i]
+        unseen = ~np.isin(c, st_.codes)
+        cases |= {"unseen"} if unseen.any() else set()
+        cases |= {"untouched"} if not np.isin(st_.codes, c).all() else set()
+        half = fb.nearest_widths(st_, c[unseen], det.n_levels_) / 2
+        lo, hi = w.copy(), w.copy()
+        lo[unseen] -= half
+        hi[unseen] += half
+        whole = update(st_, c, w, float(det.eta), bounds=(lo, hi))
+        got = fb.teach(st_, c, w, float(det.eta), det.n_levels_)
+        for f in ("codes", "lo", "hi", "conf", "n_conf", "counts"):
+            np.testing.assert_array_equal(getattr(got, f), getattr(whole, f))
+    assert cases == {"unseen", "untouched"}
+
+
+@pytest.mark.parametrize("kind", ["minmax", "robust"])
+def test_fit_like_then_merge_equals_one_fit_on_both_runs(fitted, plant, kind) -> None:
+    from normalcy.operator import fit_like
+
+    a = fitted[kind]
+    train, test = plant
+    other = new_regime(test, 0, 2500)  # another unit: s0 runs larger and higher
+    b = fit_like(a, other)
+    for attr in ("center_", "scale_", "edges_"):
+        np.testing.assert_array_equal(getattr(b, attr), getattr(a, attr))
+    m = merge(a, b)
+    both = TransitionDetector(**a.get_params()).fit([train, other], like=a)
+    # SPEC §2: union of transitions, min/max of bounds -> exactly those of one joint fit
+    for sm, sj in zip(m.normality_, both.normality_, strict=True):
+        for f in ("codes", "counts") + (("lo", "hi") if kind == "minmax" else ()):
+            np.testing.assert_array_equal(getattr(sm, f), getattr(sj, f))
+    # so the unseen-transition and bound residuals are the joint fit's, on any data
+    probe = new_regime(test, 1000, 2000)
+    rm, rj = m.residuals(probe), both.residuals(probe)
+    cols = [c for c in rm.columns if c.startswith("r_trans") or c.startswith("r_bound")]
+    if kind == "minmax":
+        pd.testing.assert_frame_equal(rm[cols], rj[cols], check_exact=True)
+    # both data sets are normal for the merged model: no unseen transition, no bound
+    # excursion; a's configurations are all kept (e_conf <= 1 - eta on a's data); a
+    # configuration of b may give way to a correlated one of a, and correlation angles
+    # add up: e_conf <= 1 - cos(2 arccos eta) = 2 (1 - eta^2) on b's data
+    eta = float(a.eta)
+    for data, most in ((train, 1 - eta), (other, 2 * (1 - eta**2))):
+        c = m.contributions(data)
+        ok = ~np.isnan(c["e_trans"][:, 0])
+        if kind == "minmax":
+            assert np.all(c["e_trans"][ok] == 0) and np.all(c["e_bound"][ok] == 0)
+            assert np.all(c["e_conf"][ok] <= most + 1e-12)
+        else:  # robust bounds leave the extreme 1 % of each transition out, in both models
+            assert np.all(c["e_trans"][ok] == 0)
+
+
+def test_fit_like_refuses_what_cannot_be_merged(fitted, plant) -> None:
+    a = fitted["minmax"]
+    with pytest.raises(InputError, match="like= must be a fitted"):
+        TransitionDetector().fit(plant[1], like=TransitionDetector())
+    with pytest.raises(InputError, match="delta=7"):
+        TransitionDetector(delta=7).fit(plant[1], like=a)
+    with pytest.raises(InputError, match="lacks the model's sensor"):
+        TransitionDetector().fit(plant[1].drop(columns="s1"), like=a)

@@ -57,7 +57,16 @@ def cmd_fit(a: argparse.Namespace) -> int:
         v = getattr(a, name)
         if v is not None:
             params[name] = v
-    det = TransitionDetector(**params).fit(table.frame)
+    if a.like:  # same scaler and quantizers as another model, so the two can be merged
+        from normalcy.models import load
+        from normalcy.operator import fit_like
+
+        if params:
+            raise CLIError(f"--like takes every setting from {a.like}; drop "
+                           f"{', '.join('--' + k.replace('_', '-') for k in params)}.")
+        det = fit_like(load(a.like), table.frame)
+    else:
+        det = TransitionDetector(**params).fit(table.frame)
     det.save(a.output)
     print(f"fitted {len(det.sensors_)} sensors {det.sensors_} on {len(table.frame)} rows: "
           f"n_levels={det.n_levels_}, delta={det.delta_}, window={det.window_}; "
@@ -175,6 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--nu", type=float, help="bound distance exponent (1)")
     f.add_argument("--eps", type=float, help="bound distance epsilon (0.05)")
     f.add_argument("--threshold", type=float, help="alarm threshold on the score (1)")
+    f.add_argument("--like", metavar="MODEL",
+                   help="reuse MODEL's sensors, scaler and quantizers (for normalcy merge)")
     f.set_defaults(func=cmd_fit)
 
     s = sub.add_parser("score", help="score data with a model")

@@ -150,25 +150,49 @@ def _say(kind: str, ep: Any, table: Any) -> None:
               f"{ep.peak_row}, {ep.kind}, sensors {sensors}{extra}", flush=True)
 
 
+def _complete(path: str) -> bool:
+    """Whether a growing text file ends with a whole line (Parquet: always)."""
+    if path.lower().endswith((".parquet", ".pq")):
+        return True
+    with open(path, "rb") as f:
+        f.seek(0, 2)
+        if f.tell() == 0:
+            return True
+        f.seek(-1, 2)
+        return f.read(1) in (b"\n", b"\r")
+
+
 def cmd_monitor(a: argparse.Namespace) -> int:
     from normalcy.alarms.policy import AlarmPolicy
     from normalcy.monitor import Monitor
 
     det, _ = _load(a.model)
+    if a.max_idle is not None and not a.follow:
+        raise InputError("--max-idle only applies with --follow.")
+    for name in ("chunk", "poll", "max_idle"):
+        v = getattr(a, name)
+        if v is not None and not v > 0:
+            raise InputError(f"--{name.replace('_', '-')} must be > 0. Got {v} instead.")
     policy = AlarmPolicy(min_duration=a.min_duration, merge_gap=a.merge_gap)
     mon = Monitor(det, policy)
     done = 0
+    last_new = time.monotonic()
     while True:
         table = _data(det, a.data, a.time_column)
-        new = table.frame.iloc[done:]
+        n = len(table.frame)
+        if a.follow and n and not _complete(a.data):
+            n -= 1  # the writer is still in the middle of the last line
+        new = table.frame.iloc[done:n]
         for i in range(0, len(new), a.chunk):
             out = mon.update(new.iloc[i:i + a.chunk])
-            for ep in out.opened:
-                _say("open", ep, table)
-            for ep in out.closed:
-                _say("close", ep, table)
-        done = len(table.frame)
-        if not a.follow:
+            events = [(ep.start, "open", ep) for ep in out.opened] + [
+                (ep.end, "close", ep) for ep in out.closed]
+            for _, kind, ep in sorted(events, key=lambda e: e[0]):  # in time order
+                _say(kind, ep, table)
+        if n > done:
+            done, last_new = n, time.monotonic()
+        if not a.follow or (a.max_idle is not None
+                            and time.monotonic() - last_new >= a.max_idle):
             break
         time.sleep(a.poll)
     cur = mon.current
@@ -223,6 +247,9 @@ def add_operator_commands(sub: Any) -> None:
     mo.add_argument("data")
     mo.add_argument("--follow", action="store_true", help="keep reading a growing file")
     mo.add_argument("--poll", type=float, default=1.0, help="seconds between reads (--follow)")
+    mo.add_argument("--max-idle", type=float, metavar="SECONDS",
+                    help="with --follow: stop after this long without a new row "
+                         "(default: follow until interrupted)")
     mo.add_argument("--chunk", type=int, default=500)
     mo.add_argument("--min-duration", type=int, default=1)
     mo.add_argument("--merge-gap", type=int, default=0)

@@ -177,7 +177,8 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
             raise bad("threshold", "a float > 0")
 
     # --------------------------------------------------------------------- fit
-    def fit(self, X: Any, y: Any = None) -> TransitionDetector:
+    def fit(self, X: Any, y: Any = None, *,
+            like: TransitionDetector | None = None) -> TransitionDetector:
         """Learn the normality parameters from healthy data.
 
         Parameters
@@ -187,24 +188,38 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
             separate runs; rows holding NaN are gaps. No transition or window
             crosses a gap or a run border.
         y : ignored
+        like : fitted TransitionDetector, optional
+            Reuse its sensors, scaler, quantizers, ``n_levels``, ``delta`` and
+            ``window`` instead of deriving them from ``X``, so that the two models
+            can be merged (:func:`normalcy.merge`, SPEC §2). See
+            :func:`normalcy.operator.fit_like`.
 
         Returns
         -------
         self
         """
         self._check_params()
-        series = as_series(X, what="training data")
+        fixed = None  # (edges, n_levels, delta, window) of a reference model
+        if like is None:
+            series = as_series(X, what="training data")
+            center, scale = fit_robust_scale(series.values, series.sensors)
+        else:
+            series, center, scale, fixed = self._like(like, X)
         values = series.values
         sensors = series.sensors
-        center, scale = fit_robust_scale(values, sensors)
         scaled = (values - center) / scale
         segments = [scaled[series.segment == s] for s in range(series.segment.max() + 1)]
         longest = max(len(s) for s in segments)
 
-        delta = settings.auto_delta(segments) if self.delta == "auto" else int(self.delta)
+        if fixed is not None:
+            delta = fixed[2]
+        else:
+            delta = settings.auto_delta(segments) if self.delta == "auto" else int(self.delta)
         rows = np.flatnonzero(series.valid_starts(delta - 1, delta))
         longest_tr = max(0, longest - 2 * delta + 1)
         window = settings.auto_window(longest_tr) if self.window == "auto" else int(self.window)
+        if fixed is not None:
+            window = fixed[3]
         need = 2 * delta - 1 + window
         if longest < max(need + window, MIN_TRAIN_ROWS):
             raise InputError(
@@ -217,7 +232,10 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
         n_levels = settings.auto_levels(rows.size, nse) if self.n_levels == "auto" else int(
             self.n_levels)
 
-        edges = fit_edges(scaled, n_levels)
+        if fixed is None:
+            edges = fit_edges(scaled, n_levels)
+        else:
+            edges, n_levels = fixed[0], fixed[1]
         levels = quantize(scaled, edges)
 
         self.sensors_ = sensors
@@ -244,6 +262,24 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
 
         after_fit(self, values)
         return self
+
+    def _like(self, like: Any, X: Any) -> tuple[Series, np.ndarray, np.ndarray,
+                                                tuple[np.ndarray, int, int, int]]:
+        """Validate ``fit(X, like=...)``: ``X`` read with ``like``'s sensors; its scaler,
+        quantizers and settings."""
+        if not isinstance(like, TransitionDetector) or getattr(like, "normality_", None) is None:
+            raise InputError("like= must be a fitted TransitionDetector (the model whose "
+                             f"scaler and quantizers to reuse). Got {type(like).__name__}.")
+        clash = [f"{k}={getattr(self, k)!r} (like has {getattr(like, k + '_')})"
+                 for k in ("n_levels", "delta", "window")
+                 if getattr(self, k) != "auto" and getattr(self, k) != getattr(like, k + "_")]
+        if clash:
+            raise InputError("fit(like=...) takes n_levels, delta and window from the "
+                             f"reference model; these differ: {', '.join(clash)}. Leave them "
+                             "'auto' or use normalcy.operator.fit_like.")
+        series = as_model_input(X, like.sensors_, what="training data")
+        fixed = (like.edges_, int(like.n_levels_), int(like.delta_), int(like.window_))
+        return series, like.center_, like.scale_, fixed
 
     def _learn(self, scaled: np.ndarray, levels: np.ndarray,
                rows: np.ndarray) -> list[SensorNormality]:

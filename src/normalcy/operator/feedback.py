@@ -74,7 +74,40 @@ def teach(state: SensorNormality, codes: np.ndarray, vectors: np.ndarray, eta: f
         lo_rows, hi_rows = vectors.copy(), vectors.copy()
         lo_rows[unseen] -= half
         hi_rows[unseen] += half
-    return update(state, codes, vectors, eta, bounds=(lo_rows, hi_rows))
+    # only the transitions the range touches change: update those, splice them back
+    touched = np.flatnonzero(np.isin(state.codes, codes))
+    part = update(subset(state, touched), codes, vectors, eta, bounds=(lo_rows, hi_rows))
+    return splice(state, part)
+
+
+def subset(state: SensorNormality, positions: np.ndarray) -> SensorNormality:
+    """The normality parameters of the transitions at ``positions`` only."""
+    vmax = max(1, int(state.n_conf[positions].max(initial=0)))
+    return SensorNormality(state.codes[positions], state.lo[positions], state.hi[positions],
+                           state.conf[positions, :vmax], state.n_conf[positions],
+                           state.counts[positions])
+
+
+def splice(state: SensorNormality, part: SensorNormality) -> SensorNormality:
+    """``state`` with the transitions of ``part`` replaced or added.
+
+    Equals, array for array, what :func:`update` over the whole ``state`` gives: R_eta
+    runs per transition and leaves the kept configurations of an untouched
+    transition as they are (they are already pairwise below ``eta``).
+    """
+    codes = np.union1d(state.codes, part.codes)
+    n, nse = codes.size, state.nse
+    old, new = np.searchsorted(codes, state.codes), np.searchsorted(codes, part.codes)
+    vmax = max(state.conf.shape[1], part.conf.shape[1])
+    lo, hi = np.empty((n, nse)), np.empty((n, nse))
+    conf = np.full((n, vmax, nse), np.nan)
+    n_conf, counts = np.zeros(n, np.int64), np.zeros(n, np.int64)
+    for at, src in ((old, state), (new, part)):
+        lo[at], hi[at] = src.lo, src.hi
+        conf[at] = np.nan
+        conf[at, : src.conf.shape[1]] = src.conf
+        n_conf[at], counts[at] = src.n_conf, src.counts
+    return SensorNormality(codes, lo, hi, conf, n_conf, counts)
 
 
 def replay(det: TransitionDetector, snapshot: Snapshot, steps: list[tuple[Any, Payload]]
@@ -259,6 +292,41 @@ def undo(det: TransitionDetector, by: str | None = None, note: str | None = None
 
 
 # ---------------------------------------------------------------------- merge
+def fit_like(reference: TransitionDetector, X: Any) -> TransitionDetector:
+    """A new model of ``X`` that can be merged with ``reference``.
+
+    It has ``reference``'s parameters (``eta``, ``eps``, ...), sensors, scaler,
+    quantizers, ``n_levels``, ``delta`` and ``window``; its normality parameters
+    and reference levels are learned from ``X`` alone. Then ``merge(reference,
+    model)`` has exactly the transitions, bounds and sample counts of one model
+    fitted on both data sets with these quantizers (SPEC §2; configurations are
+    ``R_eta(V_a ∪ V_b)``, which may keep different representatives).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from normalcy import TransitionDetector, merge
+    >>> t = np.arange(6000) * 0.05
+    >>> X = np.c_[np.sin(t), np.cos(1.3 * t)]
+    >>> a = TransitionDetector(n_levels=6, delta=8, window=40).fit(X[:3000])
+    >>> b = fit_like(a, X[3000:] * 1.2)  # another unit, running a little larger
+    >>> m = merge(a, b)
+    >>> bool(np.nanmax(m.contributions(X[3000:] * 1.2)["e_trans"]) == 0)
+    True
+    """
+    from sklearn.base import clone
+
+    from normalcy.detector.transition_detector import TransitionDetector
+
+    if not isinstance(reference, TransitionDetector) or getattr(
+            reference, "normality_", None) is None:
+        raise InputError("fit_like needs a fitted TransitionDetector as reference. Got "
+                         f"{type(reference).__name__}.")
+    model: TransitionDetector = clone(reference).set_params(n_levels="auto", delta="auto",
+                                                             window="auto")
+    return model.fit(X, like=reference)
+
+
 def merge(a: TransitionDetector, b: TransitionDetector, by: str | None = None,
           note: str | None = None) -> TransitionDetector:
     """See :func:`normalcy.merge`."""
@@ -281,8 +349,10 @@ def merge(a: TransitionDetector, b: TransitionDetector, by: str | None = None,
     if problems:
         raise InputError(
             "cannot merge models that do not share their scaler and quantizers ("
-            + "; ".join(problems) + "). Grow one model with partial_fit on the other's data, "
-            "or fit both from one model's quantizers.")
+            + "; ".join(problems) + "). Fit the second model with the first one's scaler "
+            "and quantizers - normalcy.operator.fit_like(a, X) in Python, "
+            "`normalcy fit DATA -o B --like A` on the command line - or grow one model "
+            "with partial_fit on the other's data.")
     out = copy.deepcopy(a)
     _ensure_history(out)
     eta = float(a.eta)
