@@ -1,0 +1,399 @@
+"""Moving a :class:`~normalcy.TransitionDetector` to a new unit (parameter transfer).
+
+None of the survey's four families covers the transition detector: it has no
+network to fine-tune and no latent space to align. What it has is a scaler, a
+quantizer per sensor and normality parameters written in scaled units and in
+*levels*. :class:`TransitionTransfer` moves them to the target unit:
+
+1. fit a detector on the source (plenty of healthy data);
+2. re-fit the scaler (median / IQR) and the equal-frequency quantizers on the
+   target's healthy data, with the source detector's ``n_levels``, ``delta`` and
+   ``window`` (``mapping="quantile"``);
+3. map every sensor's values from the source's scaled units to the target's by
+   *quantile matching*: a monotone piecewise-linear map ``phi`` through the pairs
+   (source quantile ``k / n_levels``, target quantile ``k / n_levels``), extended
+   beyond the outer pairs with the slope between them. The pairs are exactly the
+   two quantizers' edges, so source level ``k`` lands on target level ``k`` (the
+   same relative position in the sensor's distribution); with collapsed levels a
+   source level maps to the target level of its median value. The map is the
+   identity when the target is an affine transform of the source;
+4. carry over what transfers: every seen transition ``(a, b)`` becomes
+   ``(L(a), L(b))`` with the level map ``L``; its bounds and configurations are
+   mapped component-wise by ``phi`` (the sensor of each component of the extended
+   vector); transitions that land on the same code are merged (union of bounds,
+   ``R_eta`` of the pooled configurations);
+5. ``partial_fit`` on the target's healthy data (the precise update of SPEC §2);
+6. calibrate the reference levels ``A, B, C`` on the target (``calibrate="target"``):
+   cross-fitting over contiguous folds of the target data as in
+   :mod:`normalcy.detector.calibration`, each fold's model being the mapped
+   source parameters taught the other folds. Too little target data for one
+   held-out window keeps the source's levels (``reference_origin_`` says which).
+
+``mapping="none"`` keeps the source's scaler and quantizers (the plain "source
+model + ``partial_fit``" of a user who moves the model as it is). The result is
+an ordinary :class:`~normalcy.TransitionDetector` for the target (``detector_``):
+it is what :meth:`save` writes and what :func:`normalcy.load` gives back.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, clone
+from sklearn.utils.validation import check_is_fitted
+
+from normalcy.data.validation import as_model_input
+from normalcy.detector import calibration
+from normalcy.detector.extended import chunks, extended_vectors, transition_codes
+from normalcy.detector.normality import SensorNormality, merge
+from normalcy.detector.quantizer import fit_edges, quantize
+from normalcy.detector.scaling import fit_robust_scale
+from normalcy.detector.transition_detector import TransitionDetector
+from normalcy.exceptions import InputError
+
+MAPPINGS = ("quantile", "none")
+CALIBRATIONS = ("target", "source")
+
+
+# ------------------------------------------------------------------ value maps
+def quantile_knots(source: np.ndarray, target: np.ndarray,
+                   n_levels: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per sensor, the increasing knot pairs ``(x, y)`` of the quantile map.
+
+    ``x`` are quantiles ``k / n_levels`` (``k = 1 .. n_levels - 1``) of the source's
+    scaled values, ``y`` the same quantiles of the target's; pairs where either
+    side does not strictly increase (repeated values) are dropped.
+
+    Examples
+    --------
+    >>> s = np.linspace(0.0, 1.0, 101)[:, None]
+    >>> [(x.round(2).tolist(), y.round(2).tolist())
+    ...  for x, y in quantile_knots(s, 3 * s + 1, 4)]
+    [([0.25, 0.5, 0.75], [1.75, 2.5, 3.25])]
+    """
+    probs = np.arange(1, n_levels) / n_levels
+    xs = np.quantile(source[np.isfinite(source).all(axis=1)], probs, axis=0).T
+    ys = np.quantile(target[np.isfinite(target).all(axis=1)], probs, axis=0).T
+    out = []
+    for x, y in zip(xs, ys, strict=True):
+        keep = [0]
+        for k in range(1, x.size):
+            if x[k] > x[keep[-1]] and y[k] > y[keep[-1]]:
+                keep.append(k)
+        out.append((x[keep].astype(np.float64), y[keep].astype(np.float64)))
+    return out
+
+
+def map_values(values: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The monotone map through the knots ``(x, y)``, linear beyond the outer knots.
+
+    Beyond the outer knots the slope is that between them; with a single knot
+    the map is the shift that sends it to its pair (slope 1: both sides are
+    robust-scaled, IQR = 1).
+
+    Examples
+    --------
+    >>> map_values(np.array([-1.0, 0.5, 3.0]), np.array([0.0, 1.0]), np.array([1.0, 3.0]))
+    array([-1.,  2.,  7.])
+    """
+    v = np.asarray(values, dtype=np.float64)
+    if x.size == 1:
+        return v + (y[0] - x[0])
+    slope = (y[-1] - y[0]) / (x[-1] - x[0])
+    out = np.interp(v, x, y)
+    out = np.where(v < x[0], y[0] + (v - x[0]) * slope, out)
+    return np.where(v > x[-1], y[-1] + (v - x[-1]) * slope, out)
+
+
+def level_map(source_scaled: np.ndarray, source_levels: np.ndarray,
+              knots: list[tuple[np.ndarray, np.ndarray]], target_edges: np.ndarray,
+              n_levels: int) -> np.ndarray:
+    """``L[i, k]``: the target level of source level ``k`` of sensor ``i``.
+
+    The median source value of each level is mapped by :func:`map_values` and
+    quantized with the target's edges; a level the source never used takes the
+    target level of the nearest used level below it (or above, for the lowest).
+    Non-decreasing in ``k`` because both steps are monotone.
+    """
+    ns = source_scaled.shape[1]
+    out = np.zeros((ns, n_levels), dtype=np.int64)
+    for i in range(ns):
+        x = source_scaled[:, i]
+        lv = source_levels[:, i]
+        rep = np.full(n_levels, np.nan)
+        for k in range(n_levels):
+            hit = x[lv == k]
+            if hit.size:
+                rep[k] = np.median(hit)
+        used = np.flatnonzero(np.isfinite(rep))
+        mapped = map_values(rep[used], *knots[i])
+        levels = quantize(mapped[:, None], target_edges[i][None, :])[:, 0]
+        # fill unused levels from the nearest used one below (above for the lowest)
+        pick = np.searchsorted(used, np.arange(n_levels), side="right") - 1
+        out[i] = levels[np.clip(pick, 0, used.size - 1)]
+    return out
+
+
+def map_normality(state: SensorNormality, sensor: int,
+                  knots: list[tuple[np.ndarray, np.ndarray]], levels: np.ndarray,
+                  n_levels: int, eta: float) -> SensorNormality:
+    """A sensor viewpoint's normality parameters in the target's levels and units.
+
+    Transition ``(a, b)`` becomes ``(levels[sensor, a], levels[sensor, b])``; each
+    component of the bounds and configurations is mapped with its sensor's value
+    map (the first ``ns`` components are the sensors at ``t``, the rest are
+    ``sensor``'s own past values). Transitions landing on one code are merged.
+    """
+    ns = len(knots)
+    owner = np.r_[np.arange(ns), np.full(state.nse - ns, sensor)]
+
+    def phi(v: np.ndarray) -> np.ndarray:
+        out = np.empty_like(v)
+        for j in range(state.nse):
+            out[..., j] = map_values(v[..., j], *knots[owner[j]])
+        return out
+
+    a, b = state.codes // n_levels, state.codes % n_levels
+    codes = levels[sensor, a] * n_levels + levels[sensor, b]
+    conf = phi(np.nan_to_num(state.conf))
+    conf[np.isnan(state.conf)] = np.nan
+    mapped = SensorNormality(codes, phi(state.lo), phi(state.hi), conf,
+                             state.n_conf.copy(), state.counts.copy())
+    return merge(SensorNormality.empty(state.nse), mapped, eta)
+
+
+# -------------------------------------------------------------------- estimator
+class TransitionTransfer(BaseEstimator):  # type: ignore[misc]
+    """A TransitionDetector learned on a source unit, moved to a target unit.
+
+    See the module docstring for the six steps. ``fit(source, target)`` like the
+    survey's families (:class:`normalcy.transfer.TransferEstimator`); scoring is for
+    target data and delegates to the moved detector ``detector_``.
+
+    Parameters
+    ----------
+    detector : TransitionDetector or None, default=None
+        Settings of the source detector (cloned, never fitted in place). None:
+        ``TransitionDetector()``. The moved detector keeps the source's fitted
+        ``n_levels_``, ``delta_`` and ``window_``.
+    mapping : {"quantile", "none"}, default="quantile"
+        Re-fit scaler and quantizers on the target and map levels and values by
+        quantile matching, or keep the source's scaler and quantizers.
+    partial_fit : bool, default=True
+        Teach the moved detector the target's healthy data.
+    calibrate : {"target", "source"}, default="target"
+        Reference levels cross-fitted on the target's healthy data (the source's
+        when the target is too short), or the source detector's.
+
+    Attributes
+    ----------
+    source_detector_ : TransitionDetector, fitted on the source.
+    detector_ : TransitionDetector, the moved detector (scores the target).
+    knots_ : list of (ndarray, ndarray), per sensor the quantile map's knots
+        (source scaled units -> target scaled units); identity knots for "none".
+    level_map_ : ndarray of shape (n_sensors, n_levels_), source level -> target level.
+    reference_origin_ : str, "target" or "source": where ``reference_`` came from.
+    sensors_, threshold_ : as in ``detector_``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.arange(6000) * 0.05
+    >>> source = np.c_[np.sin(t), np.cos(1.3 * t)]
+    >>> target = 3.0 * source[:1500] + np.array([10.0, -2.0])   # a bigger sister unit
+    >>> settings = TransitionDetector(n_levels=8, delta=10, window=50)
+    >>> moved = TransitionTransfer(detector=settings).fit(source, target)
+    >>> bool((np.diff(moved.level_map_, axis=1) >= 0).all())
+    True
+    >>> as_is = settings.fit(source)
+    >>> healthy = 3.0 * source[3000:] + np.array([10.0, -2.0])
+    >>> float(moved.predict(healthy).mean()) < float(as_is.predict(healthy).mean())
+    True
+    """
+
+    def __init__(
+        self,
+        *,
+        detector: TransitionDetector | None = None,
+        mapping: str = "quantile",
+        partial_fit: bool = True,
+        calibrate: str = "target",
+    ) -> None:
+        self.detector = detector
+        self.mapping = mapping
+        self.partial_fit = partial_fit
+        self.calibrate = calibrate
+
+    def _check_params(self) -> None:
+        def bad(name: str, expected: str) -> InputError:
+            return InputError(
+                f"The {name!r} parameter of TransitionTransfer must be {expected}. "
+                f"Got {getattr(self, name)!r} instead.")
+
+        if self.detector is not None and not isinstance(self.detector, TransitionDetector):
+            raise bad("detector", "None or a TransitionDetector")
+        if self.mapping not in MAPPINGS:
+            raise bad("mapping", f"one of {list(MAPPINGS)}")
+        if self.calibrate not in CALIBRATIONS:
+            raise bad("calibrate", f"one of {list(CALIBRATIONS)}")
+        if not isinstance(self.partial_fit, (bool, np.bool_)):
+            raise bad("partial_fit", "a bool")
+
+    def fit(self, source: object, target: object, y: object = None) -> TransitionTransfer:
+        """Fit on the ``source`` unit's healthy data, move to the ``target`` unit.
+
+        Parameters
+        ----------
+        source : DataFrame, 2-D array or list of them (separate runs)
+            Plenty of healthy data of the source unit.
+        target : same, with the source's sensors
+            Healthy data of the unit to watch (little of it).
+        y : ignored
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        InputError
+            Bad parameters, unusable data, or a target without a single transition
+            (fewer than ``2 * delta`` gap-free rows).
+        """
+        self._check_params()
+        template = TransitionDetector() if self.detector is None else self.detector
+        return self.fit_from(clone(template).fit(source), source, target)
+
+    def fit_from(self, source_detector: TransitionDetector, source: object,
+                 target: object) -> TransitionTransfer:
+        """Move an already fitted source detector (skips step 1 of :meth:`fit`).
+
+        ``source`` must be the data ``source_detector`` was fitted on (the quantile
+        map reads its distribution); the detector itself is not changed.
+        """
+        self._check_params()
+        check_is_fitted(source_detector, "normality_")
+        src_det = source_detector
+        sensors = src_det.sensors_
+        tgt = as_model_input(target, sensors, what="target data")
+        nq, d = src_det.n_levels_, src_det.delta_
+        rows = np.flatnonzero(tgt.valid_starts(d - 1, d))
+        if rows.size == 0:
+            raise InputError(
+                f"target data is too short: no gap-free stretch of {2 * d} rows (delta={d} "
+                "of the source detector) holds one transition. Give more target rows.")
+
+        if self.mapping == "quantile":
+            src = as_model_input(source, sensors, what="source data")
+            src_scaled = (src.values - src_det.center_) / src_det.scale_
+            center, scale = fit_robust_scale(tgt.values, sensors)
+            tgt_scaled = (tgt.values - center) / scale
+            edges = fit_edges(tgt_scaled, nq)
+            knots = quantile_knots(src_scaled, tgt_scaled, nq)
+            levels = level_map(src_scaled, quantize(src_scaled, src_det.edges_), knots, edges,
+                               nq)
+            normality = [map_normality(st, i, knots, levels, nq, float(src_det.eta))
+                         for i, st in enumerate(src_det.normality_)]
+        else:
+            center, scale, edges = src_det.center_, src_det.scale_, src_det.edges_
+            knots = [(np.zeros(1), np.zeros(1)) for _ in sensors]
+            levels = np.tile(np.arange(nq), (len(sensors), 1))
+            normality = list(src_det.normality_)
+
+        det = TransitionDetector(**src_det.get_params())
+        det.sensors_ = list(sensors)
+        det.n_features_in_ = len(sensors)
+        det.center_, det.scale_, det.edges_ = center, scale, edges
+        det.n_levels_, det.delta_, det.window_ = nq, d, src_det.window_
+        det.normality_ = normality
+        det.threshold_ = float(src_det.threshold_)
+        det._tables = None
+
+        reference, origin = dict(src_det.reference_), "source"
+        if self.calibrate == "target":
+            found = self._target_reference(det, tgt, rows)
+            if found is not None:
+                reference, origin = found, "target"
+        det.reference_ = reference
+
+        from normalcy.operator.lifecycle import after_fit
+
+        after_fit(det, tgt.values)
+        if self.partial_fit:
+            det.partial_fit(target, note="transfer: the target unit's healthy data")
+
+        self.source_detector_ = src_det
+        self.detector_ = det
+        self.knots_ = knots
+        self.level_map_ = levels
+        self.reference_origin_ = origin
+        self.sensors_ = list(sensors)
+        self.n_features_in_ = len(sensors)
+        return self
+
+    def _target_reference(self, det: TransitionDetector, tgt: Any,
+                          rows: np.ndarray) -> dict[str, float] | None:
+        """Reference levels cross-fitted on the target (None: too short to hold out)."""
+        from normalcy.operator.feedback import teach
+
+        scaled = (tgt.values - det.center_) / det.scale_
+        levels = quantize(scaled, det.edges_)
+        nq, d, eta = det.n_levels_, det.delta_, float(det.eta)
+        mapped = list(det.normality_)
+        nse = scaled.shape[1] + d - 1
+
+        def learn(train: np.ndarray) -> list[SensorNormality]:
+            if not self.partial_fit:
+                return mapped
+            out = []
+            for i, before in enumerate(mapped):
+                st = before
+                for sl in chunks(train.size, nse, budget=2e7):
+                    r = train[sl]
+                    st = teach(st, transition_codes(levels, r, i, d, nq),
+                               extended_vectors(scaled, r, i, d), eta, nq, before=before)
+                out.append(st)
+            return out
+
+        folds = int(min(det.calibration_folds, max(2, rows.size // (4 * det.window_))))
+        held = calibration.cross_fit(
+            rows, folds, d + det.window_, learn=learn,
+            held_out_windows=lambda model, block: det._held_out(model, scaled, levels, tgt,
+                                                                block))
+        if held.bound.size == 0:
+            return None
+        return calibration.reference_levels(held, float(det.calibration_quantile), eta)
+
+    # ------------------------------------------------------------ scoring
+    @property
+    def threshold_(self) -> float:
+        """The moved detector's alarm threshold."""
+        check_is_fitted(self, "detector_")
+        return float(self.detector_.threshold_)
+
+    def residuals(self, X: Any, *, alignment: str = "offline") -> pd.DataFrame:
+        """The moved detector's residuals (see :meth:`TransitionDetector.residuals`)."""
+        check_is_fitted(self, "detector_")
+        return self.detector_.residuals(X, alignment=alignment)  # type: ignore[arg-type]
+
+    def score_samples(self, X: Any, *, alignment: str = "offline") -> np.ndarray:
+        """Anomaly score per target row (higher = more anomalous; NaN = undefined)."""
+        check_is_fitted(self, "detector_")
+        return self.detector_.score_samples(X, alignment=alignment)  # type: ignore[arg-type]
+
+    def decision_function(self, X: Any, *, alignment: str = "offline") -> np.ndarray:
+        """Alias of :meth:`score_samples`."""
+        return self.score_samples(X, alignment=alignment)
+
+    def predict(self, X: Any, *, alignment: str = "offline") -> np.ndarray:
+        """1 where the moved detector's score exceeds its threshold, else 0."""
+        check_is_fitted(self, "detector_")
+        return self.detector_.predict(X, alignment=alignment)  # type: ignore[arg-type]
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the moved detector (a plain TransitionDetector file) atomically."""
+        check_is_fitted(self, "detector_")
+        self.detector_.save(path)

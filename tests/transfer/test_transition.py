@@ -1,0 +1,128 @@
+"""TransitionTransfer: a transition detector moved to a unit of other sizes and set-points."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from normalcy import TransitionDetector, load
+from normalcy.exceptions import InputError
+from normalcy.transfer.transition import (
+    TransitionTransfer,
+    level_map,
+    map_values,
+    quantile_knots,
+)
+
+SETTINGS = {"n_levels": 8, "delta": 10, "window": 50}
+GAIN, OFFSET = np.array([3.0, 0.5]), np.array([10.0, -2.0])  # the sister unit
+
+
+def unit(n: int, seed: int, *, affine: bool = False) -> np.ndarray:
+    """Healthy data of a two-sensor machine; ``affine``: the sister unit (other sizes
+    and operating point: every sensor scaled and offset)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n) * 0.05
+    x = np.c_[np.sin(t) + 0.3 * np.sin(0.31 * t), np.cos(1.3 * t)]
+    x = x + 0.02 * rng.normal(size=x.shape)
+    return x * GAIN + OFFSET if affine else x
+
+
+@pytest.fixture(scope="module")
+def moved() -> TransitionTransfer:
+    return TransitionTransfer(detector=TransitionDetector(**SETTINGS)).fit(
+        unit(6000, 0), unit(1500, 1, affine=True))
+
+
+def test_moved_detector_flags_far_fewer_false_alarms_than_the_source_detector(
+        moved: TransitionTransfer) -> None:
+    healthy = unit(3000, 2, affine=True)
+    as_is = moved.source_detector_.predict(healthy).mean()
+    after = moved.predict(healthy).mean()
+    assert as_is > 0.5  # the source detector does not know the sister unit's ranges
+    assert after < as_is / 4
+    assert moved.reference_origin_ == "target"
+
+
+def test_moved_detector_still_sees_a_fault_on_the_target(moved: TransitionTransfer) -> None:
+    data = unit(3000, 3, affine=True)
+    data[1500:1800, 1] += 0.3 * GAIN[1]  # a sensor bias of 0.3 in source units
+    scores = moved.score_samples(data)
+    assert np.nanmax(scores[1500:1800]) > moved.threshold_
+    assert np.nanmax(scores[1500:1800]) > 2 * np.nanmax(scores[200:1400])
+
+
+def test_affine_target_maps_levels_one_to_one_and_values_to_themselves() -> None:
+    """Robust scaling undoes an affine change: the quantile map is the identity, so
+    the moved detector (nothing else learned) scores the sister unit exactly as the
+    source detector scores the source unit."""
+    source, test = unit(6000, 0), unit(2000, 4)
+    target = source * GAIN + OFFSET
+    m = TransitionTransfer(detector=TransitionDetector(**SETTINGS), partial_fit=False,
+                           calibrate="source").fit(source, target)
+    np.testing.assert_array_equal(m.level_map_, np.tile(np.arange(8), (2, 1)))
+    for x, y in m.knots_:
+        np.testing.assert_allclose(x, y, atol=1e-9)
+    np.testing.assert_allclose(m.score_samples(test * GAIN + OFFSET),
+                               m.source_detector_.score_samples(test), atol=1e-6)
+
+
+def test_level_map_is_monotone_for_a_nonlinear_target() -> None:
+    rng = np.random.default_rng(5)
+    source = rng.normal(size=(4000, 2))
+    target = np.c_[np.exp(source[:1000, 0]), source[:1000, 1] ** 3]  # monotone, not affine
+    det = TransitionDetector(n_levels=10, delta=3, window=20).fit(source)
+    m = TransitionTransfer(detector=TransitionDetector(n_levels=10, delta=3, window=20))
+    m = m.fit_from(det, source, target)
+    assert (np.diff(m.level_map_, axis=1) >= 0).all()
+    assert m.level_map_[:, 0].tolist() == [0, 0] and m.level_map_[:, -1].tolist() == [9, 9]
+    grid = np.linspace(-6, 6, 400)
+    for x, y in m.knots_:
+        assert (np.diff(x) > 0).all() and (np.diff(y) > 0).all()
+        assert (np.diff(map_values(grid, x, y)) > 0).all()
+
+
+def test_quantile_knots_drop_repeated_values_and_level_map_fills_unused_levels() -> None:
+    source = np.r_[np.zeros(50), np.arange(50.0)][:, None]  # half the values repeated
+    knots = quantile_knots(source, 2 * source, 4)
+    x, y = knots[0]
+    assert (np.diff(x) > 0).all() and np.allclose(y, 2 * x)
+    edges = np.array([[0.5, 1.0, 2.0]])
+    levels = np.searchsorted(edges[0], source[:, 0], side="right")[:, None]
+    out = level_map(source, levels, knots, edges, 4)
+    assert (np.diff(out[0]) >= 0).all() and out.shape == (1, 4)
+
+
+def test_plain_variant_is_the_source_detector_plus_partial_fit() -> None:
+    source, target, test = unit(6000, 0), unit(1500, 1, affine=True), unit(2000, 6, affine=True)
+    det = TransitionDetector(**SETTINGS).fit(source)
+    before = det.score_samples(test)
+    m = TransitionTransfer(mapping="none", calibrate="source").fit_from(det, source, target)
+    np.testing.assert_array_equal(det.score_samples(test), before)  # source left untouched
+    same = TransitionDetector(**SETTINGS).fit(source)
+    same.partial_fit(target)
+    np.testing.assert_allclose(m.score_samples(test), same.score_samples(test), atol=1e-12)
+
+
+def test_moved_detector_saves_as_a_plain_transition_detector(
+        moved: TransitionTransfer, tmp_path) -> None:
+    path = tmp_path / "moved.normalcy"
+    moved.save(path)
+    back = load(path)
+    assert isinstance(back, TransitionDetector)
+    data = unit(1500, 7, affine=True)
+    np.testing.assert_array_equal(back.score_samples(data), moved.score_samples(data))
+    assert [e.action for e in back.history_.entries][-1] == "partial_fit"
+
+
+def test_parameters_and_short_targets_are_refused() -> None:
+    source = unit(3000, 0)
+    with pytest.raises(InputError, match="'mapping' parameter of TransitionTransfer"):
+        TransitionTransfer(mapping="affine").fit(source, source)
+    with pytest.raises(InputError, match="'calibrate'"):
+        TransitionTransfer(calibrate="both").fit(source, source)
+    with pytest.raises(InputError, match="target data is too short"):
+        TransitionTransfer(detector=TransitionDetector(**SETTINGS)).fit(source, source[:15])
+    params = clone(TransitionTransfer(mapping="none")).get_params()
+    assert params["mapping"] == "none" and params["detector"] is None
