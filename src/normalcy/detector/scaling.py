@@ -8,12 +8,18 @@ import numpy as np
 
 from normalcy.exceptions import InputError
 
+#: an IQR below this share of the standard deviation marks a quasi-discrete sensor
+#: (a Gaussian has IQR = 1.35 std)
+MIN_IQR_SHARE = 0.1
+
 
 def fit_robust_scale(values: np.ndarray, sensors: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """Return per-sensor ``center`` (median) and ``scale`` (IQR) of the finite rows.
 
-    A sensor whose IQR is 0 but which still varies (e.g. mostly one value) is
-    scaled by its standard deviation instead; a constant sensor is rejected.
+    A sensor whose IQR is 0, or below ``MIN_IQR_SHARE`` of its standard deviation,
+    sits mostly on one value and jumps between a few (SKAB's flow rate: IQR 0.001
+    L/min, steps of 1 L/min); it is scaled by its standard deviation instead, so
+    its steps are not thousands of scaled units. A constant sensor is rejected.
 
     Examples
     --------
@@ -33,6 +39,6 @@ def fit_robust_scale(values: np.ndarray, sensors: Sequence[str]) -> tuple[np.nda
                 f"sensor {name!r} is constant in the training data (always "
                 f"{rows[0, j]:g}); it carries no information. Drop it from the sensors."
             )
-        if not scale[j] > 1e-12 * max(1.0, abs(center[j])):
+        if not scale[j] > max(1e-12 * max(1.0, abs(center[j])), MIN_IQR_SHARE * std[j]):
             scale[j] = std[j]
     return center.astype(np.float64), scale.astype(np.float64)
