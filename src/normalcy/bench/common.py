@@ -28,6 +28,15 @@ from normalcy.io.atomic import atomic_write_text
 
 T = TypeVar("T")
 
+_invocation: list[str] | None = None
+
+
+def set_invocation(argv: list[str]) -> None:
+    """Record the command-line arguments of this ``normalcy`` call (set by the CLI, so
+    that results name the command even when ``main`` is called from Python)."""
+    global _invocation
+    _invocation = list(argv)
+
 _PACKAGES = ("normalcy", "numpy", "pandas", "scipy", "scikit-learn", "pyod", "torch", "river",
              "joblib")
 
@@ -77,8 +86,9 @@ class RunFolder:
             self.root = os.path.join(out, f"{bench}-{stamp}-{n}")
         os.makedirs(self.root)
         self.bench = bench
-        self.command = "normalcy " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["bench"] \
-            else f"normalcy bench {bench}"
+        argv = _invocation if _invocation is not None else sys.argv[1:]
+        self.command = ("normalcy " + " ".join(argv) if argv[:2] == ["bench", bench]
+                        else f"normalcy bench {bench}")
         self.write_json("params.json", {"command": self.command, **params})
         self.write_json("environment.json", environment())
         self._log = open(self.path("log.txt"), "a", encoding="utf-8")  # noqa: SIM115

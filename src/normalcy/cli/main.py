@@ -219,6 +219,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "bench":
+        from normalcy.bench.common import set_invocation
+
+        set_invocation(list(argv) if argv is not None else sys.argv[1:])
     try:
         return int(args.func(args))
     except (NormalcyError, FileNotFoundError, PermissionError, IsADirectoryError) as e:
