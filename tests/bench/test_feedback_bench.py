@@ -6,6 +6,7 @@ import dataclasses
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from normalcy.bench.feedback import TANK_FAULTS, TankPlant, run_feedback, simulate_tanks
@@ -69,3 +70,11 @@ def test_quick_run_feedback_silences_the_new_regime_and_keeps_faults(tmp_path) -
     # no score rises, so the untaught training-regime runs cannot alarm more
     assert (after["training-regime alarm rows %"]
             <= before["training-regime alarm rows %"] + 1e-12).all()
+    # missed-fault signatures: once each fault type is named, its later runs are caught
+    # and most carry a fault name of the right type
+    sig = pd.DataFrame(metrics["signatures"]).set_index("plant")
+    assert set(sig.index) == {"Lorenz", "ETC", "three tanks"}
+    assert (sig["caught after naming %"] >= sig["caught before naming %"]).all()
+    assert (sig["named right %"] + sig["named wrong %"] <= 100 + 1e-9).all()
+    assert sig["named right %"].mean() > 50
+    assert "### Missed-fault signatures" in text

@@ -93,12 +93,13 @@ class Scenario:
         return self.new_regime[MARKED:]
 
 
-def lorenz_scenario(quick: bool, seed: int = 0) -> Scenario:
+def lorenz_scenario(quick: bool, seed: int = 0, reps: int | None = None) -> Scenario:
     """Lorenz: start-ups at the steady-convection states as the healthy new regime."""
     from normalcy.datasets.lorenz import BETA, RHO, SIGMA, load_lorenz_train, simulate
 
     n = 3000  # a start-up transient lasts 1000-3000 samples
-    n_new, n_healthy, reps = (6, 2, 1) if quick else (8, 4, 2)
+    n_new, n_healthy, n_reps = (6, 2, 1) if quick else (8, 4, 2)
+    reps = n_reps if reps is None else reps
     rng = np.random.default_rng(seed)
     train = load_lorenz_train()[["x1", "x3"]].reset_index(drop=True)
     if quick:
@@ -128,12 +129,13 @@ def lorenz_scenario(quick: bool, seed: int = 0) -> Scenario:
                     "start-ups at the steady-convection states C± (nominal system)")
 
 
-def etc_scenario(quick: bool, seed: int = 0) -> Scenario:
+def etc_scenario(quick: bool, seed: int = 0, reps: int | None = None) -> Scenario:
     """ETC: part-load training, full-load set-points as the healthy new regime."""
     from normalcy.datasets.etc import FAULTS, ETCParameters, simulate_etc
 
     train_s, run_s = (200.0, 40.0) if quick else (600.0, 60.0)
-    n_new, n_healthy, reps = (6, 2, 1) if quick else (8, 4, 2)
+    n_new, n_healthy, n_reps = (6, 2, 1) if quick else (8, 4, 2)
+    reps = n_reps if reps is None else reps
     part = dataclasses.replace(ETCParameters(), reference_range=(-1.0, 0.2))
     full = dataclasses.replace(part, reference_range=(0.4, 1.0))
     seeds = iter(np.random.SeedSequence(seed).generate_state(64))
@@ -240,10 +242,11 @@ def simulate_tanks(duration_s: float, plant: TankPlant | None = None, *,
     return pd.DataFrame(out, columns=TANK_SENSORS)
 
 
-def tanks_scenario(quick: bool, seed: int = 0) -> Scenario:
+def tanks_scenario(quick: bool, seed: int = 0, reps: int | None = None) -> Scenario:
     """Three tanks: a new level set-point range as the healthy new regime."""
     train_s, run_s = (8000.0, 2000.0) if quick else (20000.0, 3000.0)
-    n_new, n_healthy, reps = (6, 2, 1) if quick else (8, 4, 2)
+    n_new, n_healthy, n_reps = (6, 2, 1) if quick else (8, 4, 2)
+    reps = n_reps if reps is None else reps
     seeds = iter(np.random.SeedSequence(seed + 1).generate_state(64))
     base = TankPlant()
     high = dataclasses.replace(base, setpoints=(0.65, 0.85))
@@ -257,7 +260,7 @@ def tanks_scenario(quick: bool, seed: int = 0) -> Scenario:
                     "level set-points in [0.65, 0.85] m after training in [0.3, 0.5] m")
 
 
-SCENARIOS: dict[str, Callable[[bool, int], Scenario]] = {
+SCENARIOS: dict[str, Callable[..., Scenario]] = {
     "lorenz": lorenz_scenario, "etc": etc_scenario, "tanks": tanks_scenario,
 }
 
@@ -524,6 +527,62 @@ def goal_checks(df: pd.DataFrame) -> list[str]:
     return out
 
 
+# ------------------------------------------------------ missed-fault signatures
+SIGNATURE_REPS = 3  # fault runs per type: the first is named, the others are "later"
+
+
+def _named(det: Any, run: pd.DataFrame) -> tuple[bool, str | None]:
+    """Whether the run raises an alarm episode, and the fault name its episodes carry
+    longest (None when no episode is named)."""
+    from normalcy.alarms import AlarmPolicy
+
+    ep = AlarmPolicy().episodes(det.residuals(run), det)
+    named = ep[ep["fault"].notna() & (ep["fault"] != "")]
+    if named.empty:
+        return len(ep) > 0, None
+    return True, str(named.groupby("fault")["duration"].sum().idxmax())
+
+
+def signature_rows(key: str, quick: bool, seed: int) -> dict[str, Any]:
+    """Name the first fault run of each type (``feedback(verdict="fault")``), then check
+    the later runs of each type: caught (an alarm episode) and named right (the fault
+    name their episodes carry longest), before and after naming; and whether healthy
+    runs of the training regime get a fault name (false naming)."""
+    from normalcy import TransitionDetector
+
+    sc = SCENARIOS[key](quick, seed, reps=2 if quick else SIGNATURE_REPS)
+    det = TransitionDetector().fit(sc.train)
+    first: dict[str, pd.DataFrame] = {}
+    later: list[tuple[str, pd.DataFrame]] = []
+    for name, run in sc.faults:
+        if name in first:
+            later.append((name, run))
+        else:
+            first[name] = run
+    before = [_named(det, run)[0] for _, run in later]
+    healthy_before = [_named(det, run)[0] for run in sc.healthy]
+    t0 = time.perf_counter()
+    for name, run in first.items():
+        det.feedback(run, 0, len(run), "fault", fault=name, by="bench", note="named fault")
+    ms = 1000 * (time.perf_counter() - t0) / len(first)
+    after = [_named(det, run) for _, run in later]
+    healthy = [_named(det, run) for run in sc.healthy]
+    n = len(later)
+    return {
+        "plant": sc.plant, "fault types": len(first), "later fault runs": n,
+        "caught before naming %": 100 * sum(before) / n,
+        "caught after naming %": 100 * sum(c for c, _ in after) / n,
+        "named right %": 100 * sum(f == name
+                                   for (name, _), (_, f) in zip(later, after, strict=True)) / n,
+        "named wrong %": 100 * sum(f is not None and f != name
+                                   for (name, _), (_, f) in zip(later, after, strict=True)) / n,
+        "healthy runs in alarm before naming %": 100 * sum(healthy_before) / len(healthy),
+        "healthy runs named %": 100 * sum(f is not None for _, f in healthy) / len(healthy),
+        "ms per naming": ms,
+    }
+
+
+
 def run_feedback(out: str = "bench-results", quick: bool = False, docs: str | None = None,
                  plants: list[str] | None = None, seed: int = 0) -> pd.DataFrame:
     """Run the benchmark; write the results folder (and the docs section); return rows."""
@@ -548,15 +607,34 @@ def run_feedback(out: str = "bench-results", quick: bool = False, docs: str | No
                 run.log(f"  {m.name:<32} later false alarms {fa}, fault AUC "
                         f"{got[0]['fault ROC-AUC']:.4f} -> {got[-1]['fault ROC-AUC']:.4f} "
                         f"({time.perf_counter() - t0:.1f} s)")
+        sig = []
+        for key in progress(names, desc="signatures"):
+            t0 = time.perf_counter()
+            sig.append(signature_rows(key, quick, seed))
+            run.log(f"  signatures {sig[-1]} ({time.perf_counter() - t0:.1f} s)")
+        sig_table = pd.DataFrame(sig)
         df = pd.DataFrame(rows)
         table = summary(df)
         checks = goal_checks(df)
         import os
 
         md = docs_markdown(table, quick, os.cpu_count(), stories, checks)
+        md += (
+            "\n\n### Missed-fault signatures\n\n"
+            "The operator names the first run of each fault type "
+            "(`feedback(verdict=\"fault\", fault=NAME)` on the whole run); the later runs of "
+            "each type are then scored. *Caught*: the default `AlarmPolicy` opens an episode "
+            "in the run; *named right*: the fault name its episodes carry longest is the "
+            "true one; *healthy runs named*: training-regime healthy runs whose episodes "
+            "carry a fault name (false naming), beside the share of those runs that were "
+            "already in alarm before any naming (a named false alarm is still a false "
+            "alarm, but a misleading one). Same command, same run.\n\n"
+            + markdown_table(sig_table) + "\n"
+        )
         run.write_text("feedback.md", md)
         run.write_text("rows.csv", df.to_csv(index=False))
-        run.write_json("metrics.json", {"rows": df, "summary": table, "checks": checks})
+        run.write_json("metrics.json", {"rows": df, "summary": table, "checks": checks,
+                                        "signatures": sig_table})
         run.log(md)
         if docs:
             update_docs_section(docs, "feedback", md)
