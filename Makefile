@@ -27,8 +27,16 @@ test: $(STAMP_TEST)
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
+SKAB ?= ../shared/data/skab
+DOCS := docs/benchmarks.md
+
+# Every benchmark of docs/benchmarks.md, each regenerating its own section (long: ~1-2 h on 2 cores).
 bench: $(STAMP_TEST)
 	$(BIN)/normalcy bench speed
+	$(BIN)/normalcy bench paper --out bench-results --docs $(DOCS) --jobs 2
+	$(BIN)/normalcy bench skab --data $(SKAB) --out bench-results --docs $(DOCS) --jobs 2
+	$(BIN)/normalcy bench feedback --out bench-results --docs $(DOCS)
+	$(BIN)/normalcy bench transfer --out bench-results --docs $(DOCS)
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache
