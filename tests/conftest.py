@@ -19,6 +19,21 @@ def smooth_signals(n: int, n_sensors: int, seed: int, period: float = 60.0) -> p
     return pd.DataFrame(x, columns=[f"s{i}" for i in range(n_sensors)])
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread():
+    """Tiny networks: one torch thread is as fast and immune to a busy 2-core machine.
+    Nothing to do when the ``deep`` extra (torch) is not installed."""
+    try:
+        import torch
+    except ImportError:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 @pytest.fixture
 def small_plant() -> pd.DataFrame:
     return smooth_signals(1500, 3, seed=1)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,14 +15,6 @@ from normalcy.transfer.experiment import (  # noqa: E402
     default_skab_root,
     summarise_transfer,
 )
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread() -> Iterator[None]:
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 def _results(auc: dict[tuple[str, float, str], list[float]]) -> pd.DataFrame:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
@@ -29,14 +28,6 @@ WINDOW = 16
 SMALL = {"window": WINDOW, "latent": 4, "hidden": 16, "epochs": 6, "batch_size": 64,
          "max_windows": 800}
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread() -> Iterator[None]:
-    """Tiny networks: one thread is as fast and immune to a busy machine."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 def plant(n: int, seed: int) -> pd.DataFrame:

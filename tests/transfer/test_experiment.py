@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -24,13 +22,6 @@ from normalcy.transfer.experiment import (  # noqa: E402
 
 TINY = {"window": 16, "latent": 4, "hidden": 16, "epochs": 2, "max_windows": 400}
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread() -> Iterator[None]:
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 def test_sister_units_differ_in_operating_point() -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -32,14 +30,6 @@ FAMILIES = [InstanceTransfer, ParameterTransfer, MappingTransfer, AdversarialTra
 # the target machine: larger, faster and offset compared with the source machine
 SHIFT = {"amp": 1.6, "freq": 1.3, "offset": 0.8}
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread() -> Iterator[None]:
-    """Tiny networks: one thread is as fast and immune to a busy machine."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 def machine(

@@ -115,6 +115,24 @@ class RunFolder:
         self._log.close()
 
 
+def model_size_mib(model: Any) -> float:
+    """Model size in MiB: the saved file for models with ``save``; else the length of
+    ``pickle.dumps`` (taken in memory, never written or read back); NaN when the
+    model cannot be pickled."""
+    import pickle
+    import tempfile
+
+    if hasattr(model, "save"):
+        with tempfile.TemporaryDirectory() as d:
+            p = os.path.join(d, "model")
+            model.save(p)
+            return os.path.getsize(p) / 2**20
+    try:
+        return len(pickle.dumps(model)) / 2**20
+    except Exception:  # noqa: BLE001 - a size we cannot take is reported as missing
+        return float("nan")
+
+
 def progress(items: Iterable[T], desc: str, total: int | None = None) -> Iterator[T]:
     """A tqdm progress bar on stderr when tqdm is installed, else the items as they are."""
     try:

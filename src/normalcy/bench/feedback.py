@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -616,8 +617,6 @@ def run_feedback(out: str = "bench-results", quick: bool = False, docs: str | No
         df = pd.DataFrame(rows)
         table = summary(df)
         checks = goal_checks(df)
-        import os
-
         md = docs_markdown(table, quick, os.cpu_count(), stories, checks)
         md += (
             "\n\n### Missed-fault signatures\n\n"

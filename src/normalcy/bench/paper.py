@@ -26,10 +26,8 @@ from __future__ import annotations
 import argparse
 import functools
 import os
-import pickle
 import platform
 import shutil
-import tempfile
 import time
 import tracemalloc
 import warnings
@@ -39,7 +37,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from normalcy.bench.common import RunFolder, markdown_table, progress, update_docs_section
+from normalcy.bench.common import (
+    RunFolder,
+    markdown_table,
+    model_size_mib,
+    progress,
+    update_docs_section,
+)
 from normalcy.exceptions import InputError
 
 __all__ = ["PAPER_TABLE1", "PAPER_TABLE2", "run_paper"]
@@ -288,19 +292,6 @@ def ranking_metrics(scores: np.ndarray, labels: np.ndarray) -> dict[str, float]:
             "f1_oracle": best_f1(wl, ws)[0]}
 
 
-def _model_mib(model: Any) -> float:
-    """Saved file for models with ``save``; else the in-memory pickled size (never written)."""
-    if hasattr(model, "save"):
-        with tempfile.TemporaryDirectory() as d:
-            p = os.path.join(d, "model")
-            model.save(p)
-            return os.path.getsize(p) / 2**20
-    try:
-        return len(pickle.dumps(model)) / 2**20
-    except Exception:  # noqa: BLE001 - a size we cannot take is reported as missing
-        return float("nan")
-
-
 @dataclass
 class Task:
     dataset: str
@@ -341,7 +332,7 @@ def run_task(task: Task) -> dict[str, Any]:
             if task.cost:
                 out["peak_mib_score"] = tracemalloc.get_traced_memory()[1] / 2**20
                 tracemalloc.stop()
-                out["model_mib"] = _model_mib(model)
+                out["model_mib"] = model_size_mib(model)
         out["warnings"] = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
         threshold = float(model.threshold_)
         out.update(fit_s=fit_s, score_s=score_s,
@@ -744,10 +735,7 @@ def run_paper(out: str = "bench-results", *, quick: bool = False, jobs: int = 1,
                    "failed": [f"{r['dataset']} {r['method']} {r['params']}: {r['error']}"
                               for r in results if "error" in r]}
         run.write_json("summary.json", summary)
-        command = ("normalcy bench paper" + (" --quick" if quick else "")
-                   + f" --out {out}" + (f" --docs {docs}" if docs else "") + f" --jobs {jobs}"
-                   + ("" if etc_hours is None else f" --etc-hours {hours:g}"))
-        text = section(run=run, command=command, quick=quick, jobs=jobs, hours=hours, wall=wall,
+        text = section(run=run, command=run.command, quick=quick, jobs=jobs, hours=hours, wall=wall,
                        data=data, t1=t1, t2=t2, cost=cost, checks=checks, blocks=blocks,
                        figures=figures, figure_dir="figures")
         run.write_text("report.md", text + "\n")

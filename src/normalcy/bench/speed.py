@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 import platform
-import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -23,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from normalcy.bench.common import markdown_table
+from normalcy.bench.common import markdown_table, model_size_mib
 
 
 def smooth_plant(n: int, n_sensors: int, seed: int) -> pd.DataFrame:
@@ -50,15 +48,6 @@ def _measure(fn: Callable[[], Any]) -> tuple[Any, float, float]:
 
 def _fit(make: Callable[[], Any], train: pd.DataFrame) -> Any:
     return make().fit(train)
-
-
-def _size_mb(model: Any) -> float:
-    if hasattr(model, "save"):
-        with tempfile.TemporaryDirectory() as d:
-            p = os.path.join(d, "m")
-            model.save(p)
-            return os.path.getsize(p) / 2**20
-    return len(pickle.dumps(model)) / 2**20
 
 
 class _IForest:
@@ -112,7 +101,7 @@ def run_speed(out: str = "bench-results", quick: bool = False) -> pd.DataFrame:
                 "data": case, "method": name, "train rows": len(train),
                 "fit s": fit_s, "score samples/s": len(test) / score_s,
                 "peak MiB (fit)": fit_mb, "peak MiB (score)": score_mb,
-                "model MiB": _size_mb(model),
+                "model MiB": model_size_mib(model),
             })
             print(f"  {case:<20} {name:<28} fit {fit_s:7.2f} s  "
                   f"score {len(test) / score_s:>10,.0f}/s  model {rows[-1]['model MiB']:.2f} MiB",

@@ -212,14 +212,13 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
         longest = max(len(s) for s in segments)
 
         if fixed is not None:
-            delta = fixed[2]
+            delta, window = fixed[2], fixed[3]
         else:
             delta = settings.auto_delta(segments) if self.delta == "auto" else int(self.delta)
+            longest_tr = max(0, longest - 2 * delta + 1)
+            window = (settings.auto_window(longest_tr) if self.window == "auto"
+                      else int(self.window))
         rows = np.flatnonzero(series.valid_starts(delta - 1, delta))
-        longest_tr = max(0, longest - 2 * delta + 1)
-        window = settings.auto_window(longest_tr) if self.window == "auto" else int(self.window)
-        if fixed is not None:
-            window = fixed[3]
         need = 2 * delta - 1 + window
         if longest < max(need + window, MIN_TRAIN_ROWS):
             raise InputError(
@@ -228,14 +227,13 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
                 f"(2*delta - 1 + 2*window, and never fewer than {MIN_TRAIN_ROWS}). Give more "
                 "healthy rows, or lower delta/window."
             )
-        nse = len(sensors) + delta - 1
-        n_levels = settings.auto_levels(rows.size, nse) if self.n_levels == "auto" else int(
-            self.n_levels)
-
-        if fixed is None:
-            edges = fit_edges(scaled, n_levels)
-        else:
+        if fixed is not None:
             edges, n_levels = fixed[0], fixed[1]
+        else:
+            nse = len(sensors) + delta - 1
+            n_levels = settings.auto_levels(rows.size, nse) if self.n_levels == "auto" else int(
+                self.n_levels)
+            edges = fit_edges(scaled, n_levels)
         levels = quantize(scaled, edges)
 
         self.sensors_ = sensors
