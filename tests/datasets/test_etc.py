@@ -98,6 +98,35 @@ def test_segment_parallel_simulation_equals_a_sequential_one() -> None:
     np.testing.assert_allclose(parallel.to_numpy(), sequential.to_numpy(), atol=1e-7)
 
 
+@pytest.mark.parametrize("fault", [{}, {"torque_constant": 1.3}, {"back_emf_constant": 1.3}])
+def test_without_integral_action_parallel_simulation_equals_a_sequential_one(
+    fault: dict[str, float],
+) -> None:
+    # k0 = 0: the holds start from the rest state with its steady-state error
+    plain = dataclasses.replace(NOMINAL, gains=(0.0, 20.0, 30.0, 300.0))
+    runs = [etc_module._plan(20.0, plain.scaled(**fault), plain, DT, 5) for _ in range(2)]
+    parallel = etc_module._simulate_runs([runs[0]], DT)[0]
+    sequential = etc_module._simulate_runs([runs[1]], DT, parallel=False)[0]
+    np.testing.assert_allclose(parallel.to_numpy(), sequential.to_numpy(), atol=1e-7)
+
+
+def test_without_integral_action_only_a_kt_fault_leaves_a_steady_state_error() -> None:
+    plain = dataclasses.replace(NOMINAL, gains=(0.0, 20.0, 30.0, 300.0))
+    runs = {name: simulate_etc(40.0, plain.scaled(**f), design=plain, seed=3, extra=True)
+            for name, f in {"nominal": {}, "Kt": {"torque_constant": 1.3},
+                            "Kb": {"back_emf_constant": 1.3},
+                            "La": {"inductance": 1.3}}.items()}
+    ref = runs["nominal"]["reference"]
+    ok = settled(ref, 2.0) & (ref.abs() > 0.3).to_numpy()
+    err = {k: (df["theta"] - ref)[ok].abs() for k, df in runs.items()}
+    assert err["nominal"].max() < THETA_TOL  # exact model: no steady-state error
+    assert err["Kb"].max() < THETA_TOL and err["La"].max() < THETA_TOL  # no effect at rest
+    assert err["Kt"].min() > 1e-3  # a plain law leaves an error proportional to the level
+    # the plant at rest needs R_a x3 whatever the controller
+    ratio = (runs["Kt"]["u"] / runs["nominal"]["u"])[ok]
+    np.testing.assert_allclose(ratio.median(), 1 / 1.3, rtol=0.02)
+
+
 def test_holds_too_short_to_settle_are_simulated_sequentially() -> None:
     jumpy = dataclasses.replace(NOMINAL, hold_range=(0.02, 0.1))
     runs = [etc_module._plan(3.0, jumpy, jumpy, DT, 6) for _ in range(2)]
@@ -208,6 +237,8 @@ def test_noise_free_by_default_and_noise_on_request(nominal_run: pd.DataFrame) -
         ({"params": dataclasses.replace(NOMINAL, inertia="heavy")}, "inertia"),
         ({"params": dataclasses.replace(NOMINAL, theta0=float("nan"))}, "theta0"),
         ({"params": dataclasses.replace(NOMINAL, gains=(1.0, 2.0, 3.0))}, "gains"),
+        ({"params": dataclasses.replace(NOMINAL, gains=(-1.0, 2.0, 3.0, 4.0))}, "gains"),
+        ({"params": dataclasses.replace(NOMINAL, gains=(1.0, 0.0, 3.0, 4.0))}, "gains"),
     ],
 )
 def test_bad_input_says_what_to_fix(kwargs: dict, match: str) -> None:
@@ -226,13 +257,14 @@ def test_load_etc_rejects_bad_hours() -> None:
         load_etc(hours=0.0, cache=False)
 
 
-def test_fast_control_law_equals_the_backstepping_law() -> None:
+@pytest.mark.parametrize("gains", [NOMINAL.gains, (0.0, 20.0, 30.0, 300.0)])
+def test_fast_control_law_equals_the_backstepping_law(gains: tuple[float, ...]) -> None:
     rng = np.random.default_rng(0)
     m = 50
     params = [NOMINAL, NOMINAL.scaled(inductance=1.3, spring=0.7), ETCParameters(theta0=0.3)]
     idx = rng.integers(0, len(params), m)
     D = etc_module._coefficients(params, idx)
-    gains = np.asarray(NOMINAL.gains)
+    gains = np.asarray(gains)
     w = np.full(m, NOMINAL.reference_bandwidth)
     X = rng.normal(size=(7, m)) * np.array([1.0, 3.0, 2.0, 1.0, 3.0, 20.0, 0.1])[:, None]
     level = rng.uniform(-1, 1, m)

@@ -62,6 +62,9 @@ parameters (``design``) while the plant may have others (the faults):
   ``z2' = -k2 z2 - z1`` on the nominal model; the voltage
   ``u = L_a (alpha2' - k3 z3 - (N K_t/J) z2) + N K_b x2 + R_a x3`` makes
   ``z3' = -k3 z3 - (N K_t/J) z2``. Gains ``(k0, k1, k2, k3) = (100, 20, 30, 300)``.
+  ``k0 = 0`` (e.g. ``gains=(0, 20, 30, 300)``) removes the integral action: the
+  plain model-based backstepping law, closer to the paper's, which leaves a
+  steady-state error on ``theta`` when the plant differs from the design.
 - ``u`` is clipped to ``+-voltage_limit``; the integrator is frozen while the
   voltage saturates (anti-windup).
 - it is a digital controller: state feedback (the paper reconstructs the state
@@ -166,7 +169,10 @@ class ETCParameters:
     reference_bandwidth : float
         Bandwidth of the third-order set-point pre-filter [rad/s].
     gains : tuple of float
-        Backstepping gains ``(k0, k1, k2, k3)`` (``k0`` integral).
+        Backstepping gains ``(k0, k1, k2, k3)`` (``k0`` integral). ``k0 = 0`` gives
+        the plain backstepping law without integral action (the integrator state
+        then stays at 0), which leaves a steady-state error when the plant differs
+        from the design.
     control_period : float
         Period of the digital controller and of the integration step [s].
     theta_noise, u_noise : float
@@ -256,10 +262,11 @@ class ETCParameters:
                 raise InputError(
                     f"ETCParameters.{name} must be {expected}; got {pair!r} instead."
                 )
-        if len(self.gains) != 4 or not all(_number(g) > 0 for g in self.gains):
+        if (len(self.gains) != 4 or not _number(self.gains[0]) >= 0
+                or not all(_number(g) > 0 for g in self.gains[1:])):
             raise InputError(
-                "ETCParameters.gains must be four positive numbers (k0, k1, k2, k3); "
-                f"got {self.gains!r} instead."
+                "ETCParameters.gains must be four numbers (k0, k1, k2, k3), k0 >= 0 "
+                f"(0: no integral action) and k1, k2, k3 > 0; got {self.gains!r} instead."
             )
 
 
@@ -338,25 +345,52 @@ def _equilibrium(
 
     The plant at rest needs the current ``x3`` that balances spring and pressure
     torques and the voltage ``R_a x3``; the law is affine in the integrator state
-    ``z0``, which is solved for that voltage.
+    ``z0``, which is solved for that voltage. Without integral action (``k0 = 0``)
+    ``z0`` stays 0 and the plate angle ``x1`` is solved for instead: it differs
+    from ``level`` (steady-state error) when the plant differs from the design.
     """
     X = np.zeros((_STATE, level.size))
     X[0] = level
     X[3] = level
-    torque = P["ksp"] * (level - P["th0"]) + P["tp"] * np.cos(level) ** 2
-    X[2] = torque / P["nkt"]
-    needed = P["ra"] * X[2]
-    if np.any(np.abs(needed) >= P["umax"]):
-        worst = float(np.max(np.abs(needed)))
-        raise InputError(
-            f"holding the throttle at some set-point needs {worst:.1f} V, beyond the "
-            "voltage limit: lower the spring stiffness or narrow reference_range."
-        )
-    u0 = _control(X, level, D, gains, w)
-    X1 = X.copy()
-    X1[6] = 1.0
-    u1 = _control(X1, level, D, gains, w)
-    X[6] = (needed - u0) / (u1 - u0)
+
+    def rest(x1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Current and voltage that hold the plant at rest at angle ``x1``."""
+        torque = P["ksp"] * (x1 - P["th0"]) + P["tp"] * np.cos(x1) ** 2
+        current = torque / P["nkt"]
+        return current, P["ra"] * current
+
+    def check(needed: np.ndarray) -> None:
+        if np.any(np.abs(needed) >= P["umax"]):
+            worst = float(np.max(np.abs(needed)))
+            raise InputError(
+                f"holding the throttle at some set-point needs {worst:.1f} V, beyond the "
+                "voltage limit: lower the spring stiffness or narrow reference_range."
+            )
+
+    X[2], needed = rest(level)
+    check(needed)
+    if gains[0] > 0:
+        u0 = _control(X, level, D, gains, w)
+        X1 = X.copy()
+        X1[6] = 1.0
+        u1 = _control(X1, level, D, gains, w)
+        X[6] = (needed - u0) / (u1 - u0)
+        return X
+    # k0 = 0: Newton on g(x1) = u(x1) - R_a x3(x1), nearly affine (the pressure
+    # torque is tiny), with the slope by a finite difference
+    step = 1e-6
+    for _ in range(50):
+        X[2], needed = rest(X[0])
+        g = _control(X, level, D, gains, w) - needed
+        Xs = X.copy()
+        Xs[0] += step
+        Xs[2], needed_s = rest(Xs[0])
+        slope = (_control(Xs, level, D, gains, w) - needed_s - g) / step
+        X[0] -= g / slope
+        if np.max(np.abs(g / slope)) < 1e-14:
+            break
+    X[2], needed = rest(X[0])
+    check(needed)
     return X
 
 
@@ -433,6 +467,7 @@ def _integrate(
     Ps = {k: v[order] for k, v in P.items()}
     Ds = {k: v[order] for k, v in D.items()}
     K, kL, k0, kd, ks = _affine_law(Ds, gains, w[order])
+    integral = gains[0] > 0  # without integral action z0 stays at its start value, 0
     M = _transition(Ps, w[order], h)
     half_dd = 0.5 * Ps["dd"]
     umax = Ps["umax"]
@@ -469,7 +504,7 @@ def _integrate(
             Wa[7] = u
             Wa[9] = hda * (1.0 + c2)
             nxt = np.einsum("ijm,jm->im", Ma, Wa)
-            nxt[6] = np.where(free, nxt[6], Wa[6])
+            nxt[6] = np.where(free, nxt[6], Wa[6]) if integral else Wa[6]
             Wa[:_STATE] = nxt
         X[:, :a] = Wa[:_STATE]
         if finished < a:
