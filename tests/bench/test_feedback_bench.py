@@ -71,10 +71,14 @@ def test_quick_run_feedback_silences_the_new_regime_and_keeps_faults(tmp_path) -
     assert (after["training-regime alarm rows %"]
             <= before["training-regime alarm rows %"] + 1e-12).all()
     # missed-fault signatures: once each fault type is named, its later runs are caught
-    # and most carry a fault name of the right type
+    # at least as often, and the right name is carried at least as often as a wrong one
     sig = pd.DataFrame(metrics["signatures"]).set_index("plant")
     assert set(sig.index) == {"Lorenz", "ETC", "three tanks"}
     assert (sig["caught after naming %"] >= sig["caught before naming %"]).all()
     assert (sig["named right %"] + sig["named wrong %"] <= 100 + 1e-9).all()
-    assert sig["named right %"].mean() > 50
+    assert (sig["named right %"] >= sig["named wrong %"]).all()
+    assert (sig["named right %"] > 0).all()
+    # a name is only ever carried by a sample in alarm
+    assert (sig["healthy samples named %"]
+            <= sig["healthy samples in alarm after naming %"] + 1e-9).all()
     assert "### Missed-fault signatures" in text

@@ -544,6 +544,14 @@ def _named(det: Any, run: pd.DataFrame) -> tuple[bool, str | None]:
     return True, str(named.groupby("fault")["duration"].sum().idxmax())
 
 
+def _alarm_share(det: Any, runs: list[pd.DataFrame]) -> tuple[float, float]:
+    """Percentages of the scored samples of ``runs`` in alarm and carrying a fault name."""
+    res = pd.concat([det.residuals(r) for r in runs], ignore_index=True)
+    res = res[np.isfinite(res["score"].to_numpy(dtype=float))]
+    named = (res["fault"] != "").to_numpy() if "fault" in res else np.zeros(len(res), bool)
+    return float(100 * np.mean(res["score"] >= det.threshold_)), float(100 * named.mean())
+
+
 def signature_rows(key: str, quick: bool, seed: int) -> dict[str, Any]:
     """Name the first fault run of each type (``feedback(verdict="fault")``), then check
     the later runs of each type: caught (an alarm episode) and named right (the fault
@@ -562,12 +570,14 @@ def signature_rows(key: str, quick: bool, seed: int) -> dict[str, Any]:
             first[name] = run
     before = [_named(det, run)[0] for _, run in later]
     healthy_before = [_named(det, run)[0] for run in sc.healthy]
+    alarm_before = _alarm_share(det, sc.healthy)
     t0 = time.perf_counter()
     for name, run in first.items():
         det.feedback(run, 0, len(run), "fault", fault=name, by="bench", note="named fault")
     ms = 1000 * (time.perf_counter() - t0) / len(first)
     after = [_named(det, run) for _, run in later]
     healthy = [_named(det, run) for run in sc.healthy]
+    alarm_after = _alarm_share(det, sc.healthy)
     n = len(later)
     return {
         "plant": sc.plant, "fault types": len(first), "later fault runs": n,
@@ -579,6 +589,9 @@ def signature_rows(key: str, quick: bool, seed: int) -> dict[str, Any]:
                                    for (name, _), (_, f) in zip(later, after, strict=True)) / n,
         "healthy runs in alarm before naming %": 100 * sum(healthy_before) / len(healthy),
         "healthy runs named %": 100 * sum(f is not None for _, f in healthy) / len(healthy),
+        "healthy samples in alarm before naming %": alarm_before[0],
+        "healthy samples in alarm after naming %": alarm_after[0],
+        "healthy samples named %": alarm_after[1],
         "ms per naming": ms,
     }
 
@@ -627,7 +640,12 @@ def run_feedback(out: str = "bench-results", quick: bool = False, docs: str | No
             "true one; *healthy runs named*: training-regime healthy runs whose episodes "
             "carry a fault name (false naming), beside the share of those runs that were "
             "already in alarm before any naming (a named false alarm is still a false "
-            "alarm, but a misleading one). Same command, same run.\n\n"
+            "alarm, but a misleading one); *healthy samples in alarm before / after "
+            "naming* and *healthy samples named*: the same runs sample by sample. A "
+            "signature raises scores only for a fault the model had missed, and only "
+            "where its matches exceed the abnormal share of healthy held-out windows; a "
+            "fault the model already caught is named, never raised "
+            "(`normalcy/operator/signatures.py`). Same command, same run.\n\n"
             + markdown_table(sig_table) + "\n"
         )
         run.write_text("feedback.md", md)

@@ -14,6 +14,12 @@ block's window residuals are computed with them. A reference level is the
 - ``B`` (bound residual): at least ``BOUND_FLOOR``;
 - ``C`` (configuration residual): at least ``1 - eta``, the largest value any
   training sample has in-sample.
+
+One more level is not part of the score: ``abnormal``, the same quantile of the
+share of a window's (sample, sensor) pairs that are abnormal (unseen
+transition, outside the bounds, or configuration residual above ``1 - eta``).
+Fault signatures (``normalcy.operator.signatures``) use it to know how many
+abnormal pairs healthy windows already have.
 """
 
 from __future__ import annotations
@@ -29,11 +35,13 @@ BOUND_FLOOR = 0.01
 
 @dataclass
 class HeldOut:
-    """Pooled held-out window residuals: unseen count per sensor, bound, conf."""
+    """Pooled held-out window residuals: unseen count per sensor, bound, conf, and
+    the share of abnormal (sample, sensor) pairs."""
 
     trans: np.ndarray
     bound: np.ndarray
     conf: np.ndarray
+    abnormal: np.ndarray
 
 
 def fold_blocks(rows: np.ndarray, folds: int) -> list[np.ndarray]:
@@ -46,14 +54,15 @@ def cross_fit(
     folds: int,
     margin: int,
     learn: Callable[[np.ndarray], Any],
-    held_out_windows: Callable[[Any, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]],
+    held_out_windows: Callable[[Any, np.ndarray], tuple[np.ndarray, ...]],
 ) -> HeldOut:
     """Learn on all blocks but one, score that one; pool the window residuals.
 
     ``learn(train_rows) -> model``; ``held_out_windows(model, block_rows)`` returns
-    the block's full-window ``(r_trans_count_per_sensor, r_bound, r_conf)``.
+    the block's full-window ``(r_trans_count_per_sensor, r_bound, r_conf,
+    abnormal_share)``.
     """
-    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    parts: list[tuple[np.ndarray, ...]] = []
     for block in fold_blocks(rows, folds):
         lo, hi = block[0] - margin, block[-1] + margin
         train = rows[(rows < lo) | (rows > hi)]
@@ -62,12 +71,13 @@ def cross_fit(
         parts.append(held_out_windows(learn(train), block))
     if not parts:
         empty = np.zeros(0)
-        return HeldOut(empty, empty, empty)
-    return HeldOut(*(np.concatenate([p[k] for p in parts]) for k in range(3)))
+        return HeldOut(empty, empty, empty, empty)
+    return HeldOut(*(np.concatenate([p[k] for p in parts]) for k in range(4)))
 
 
 def reference_levels(held: HeldOut, quantile: float, eta: float) -> dict[str, float]:
-    """``{"trans": A, "bound": B, "conf": C}`` from held-out residuals (floored)."""
+    """``{"trans": A, "bound": B, "conf": C, "abnormal": share}`` from held-out
+    residuals (A, B, C floored)."""
 
     def q(x: np.ndarray) -> float:
         x = x[np.isfinite(x)]
@@ -77,4 +87,5 @@ def reference_levels(held: HeldOut, quantile: float, eta: float) -> dict[str, fl
         "trans": max(1.0, q(held.trans)),
         "bound": max(BOUND_FLOOR, q(held.bound)),
         "conf": max(1.0 - eta, q(held.conf)),
+        "abnormal": q(held.abnormal),
     }

@@ -303,19 +303,20 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
         return out
 
     def _held_out(self, model: list[SensorNormality], scaled: np.ndarray, levels: np.ndarray,
-                  series: Series, block: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                  series: Series, block: np.ndarray) -> tuple[np.ndarray, ...]:
         T, ns = scaled.shape
         tables = [ScoringTables.of(s, self.n_levels_**2) for s in model]
-        e = np.full((3, T, ns), np.nan)
+        e = np.full((4, T, ns), np.nan)
         for i in range(ns):
             et, eb, ec, _ = contributions(tables[i], scaled, levels, block, i, delta=self.delta_,
                                           n_levels=self.n_levels_, nu=float(self.nu),
                                           eps=float(self.eps))
             e[0, block, i], e[1, block, i], e[2, block, i] = et, eb, ec
-        r = window_mean(e.transpose(1, 0, 2).reshape(T, 3 * ns),
-                        self.window_).reshape(T, 3, ns).mean(axis=2)
+            e[3, block, i] = (et > 0) | (eb > 0) | (ec > 1.0 - float(self.eta) + 1e-12)
+        r = window_mean(e.transpose(1, 0, 2).reshape(T, 4 * ns),
+                        self.window_).reshape(T, 4, ns).mean(axis=2)
         ok = np.isfinite(r).all(axis=1)
-        return r[ok, 0] * self.window_, r[ok, 1], r[ok, 2]
+        return r[ok, 0] * self.window_, r[ok, 1], r[ok, 2], r[ok, 3]
 
     # ----------------------------------------------------------------- scoring
     def _scoring_tables(self) -> list[ScoringTables]:

@@ -7,7 +7,7 @@ each term by its share of the aggregated score:
 - unseen transition of ``i`` at ``t``: ``1 / (ns * A)``;
 - bound: ``dist(w_i(t)_j, [lo_j, hi_j]) / (nse * ns * N * B)``;
 - configuration: ``e_conf[t, i] / (ns * N * C)``;
-- fault signature match: ``threshold / (MATCH_FRACTION * ns * N)``;
+- fault signature match: ``threshold / (rho_F * ns * N)`` (``rho_F``: the fault's rate);
 
 groups the terms (unseen transitions by sensor and transition; bounds by
 viewpoint and component; configurations by viewpoint; faults by name), sums
@@ -163,27 +163,32 @@ def explain(det: TransitionDetector, X: Any, start: int, end: int, top: int = 5,
                         f"different: {' and '.join(c[1] for c in comps)}"})
     sigs = getattr(det, "signatures_", None)
     if sigs:
-        from normalcy.operator.signatures import MATCH_FRACTION
-
         e = det._contributions(series, scaled, levels)
         all_rows = np.flatnonzero(series.valid_starts(d - 1, d))
         for name, mt in sigs.matches(det, scaled, levels, all_rows, e).items():
             hits = np.nan_to_num(mt[rows])
             if hits.sum() > 0:
                 per = hits.sum(axis=0)
+                rate = sigs.rate(name)
+                share = float(hits.sum() / max(1, np.isfinite(mt[rows]).sum()))
+                named = share >= rate
                 recs.append({
                     "type": "fault", "sensor": names[int(np.argmax(per))], "viewpoint": "",
                     "component": "", "sample": int(rows[np.argmax(hits.sum(axis=1))]),
                     "count": int(hits.sum()),
-                    "weight": float(hits.sum() * det.threshold_ / (MATCH_FRACTION * ns * N)),
-                    "fault": name,
-                    "text": f"matched the signature of fault '{name}' ({int(hits.sum())} "
-                            "sample-sensor pairs)"})
+                    "weight": float(hits.sum() * det.threshold_ / (rate * ns * N)),
+                    "fault": name, "_named": share / rate if named else 0.0,
+                    "text": f"{'recognised as' if named else 'partly matched'} fault "
+                            f"'{name}': {100 * share:.0f} % of the sample-sensor pairs match "
+                            f"its signature ({100 * rate:.0f} % needed to name it)"})
     cols = ["type", "sensor", "viewpoint", "component", "sample", "count", "weight", "fault",
             "text"]
-    frame = pd.DataFrame(recs, columns=cols)
-    frame = frame.sort_values("weight", ascending=False, kind="stable").head(int(top))
-    frame = frame.reset_index(drop=True)
+    frame = pd.DataFrame(recs, columns=[*cols, "_named"])
+    # a recognised fault comes first (a confirmed fault's signature names without
+    # adding to the score), then the terms by their share of the score
+    frame["_named"] = frame["_named"].fillna(0.0)
+    frame = frame.sort_values(["_named", "weight"], ascending=False, kind="stable")
+    frame = frame.head(int(top))[cols].reset_index(drop=True)
     if frame.empty:
         text = f"rows [{start}, {end}): nothing abnormal - every transition, bound and " \
                "configuration was seen in training."

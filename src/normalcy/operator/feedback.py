@@ -32,7 +32,7 @@ from normalcy.detector.normality import SensorNormality, update
 from normalcy.detector.normality import merge as merge_normality
 from normalcy.exceptions import InputError
 from normalcy.operator.history import History, Payload, Snapshot, data_hash
-from normalcy.operator.signatures import SignatureLibrary
+from normalcy.operator.signatures import SignatureLibrary, abnormal_pairs
 
 if TYPE_CHECKING:  # pragma: no cover
     from normalcy.data.validation import Series
@@ -123,7 +123,8 @@ def replay(det: TransitionDetector, snapshot: Snapshot, steps: list[tuple[Any, P
             if p.strict is None:  # pragma: no cover - written by feedback() only
                 raise InputError(f"fault feedback {entry.version} has no signature flags")
             signatures = signatures.add(str(entry.fault), p.codes, p.vectors, p.strict,
-                                        float(det.eta))
+                                        float(det.eta), p.visibility or 0.0,
+                                        p.missed is None or p.missed)
     return Snapshot(normality, dict(snapshot.reference), signatures)
 
 
@@ -218,22 +219,51 @@ def feedback(det: TransitionDetector, X: Any, start: int, end: int, verdict: str
         snap = replay(det, snapshot_of(det), [(_Step("normal"), p)])
     else:
         e = det._contributions(series, scaled, levels)
-        eta = float(det.eta)
-        codes, vecs, strict = [], [], []
-        for i in range(scaled.shape[1]):
-            ab = ((e["e_trans"][rows, i] > 0) | (e["e_bound"][rows, i] > 0)
-                  | (e["e_conf"][rows, i] > 1.0 - eta + 1e-12))
-            pick = ab if ab.any() else np.ones_like(ab)
-            codes.append(p.codes[i][pick])
-            vecs.append(p.vectors[i][pick])
-            strict.append(np.full(int(pick.sum()), bool(ab.any())))
-        p = Payload(codes, vecs, strict)
+        ab = abnormal_pairs(e, float(det.eta))[rows] > 0  # (rows, ns)
+        visible = bool(ab.any())  # else an invisible fault: keep every sample
+        pick = ab if visible else np.ones_like(ab)
+        codes = [p.codes[i][pick[:, i]] for i in range(ab.shape[1])]
+        vecs = [p.vectors[i][pick[:, i]] for i in range(ab.shape[1])]
+        strict = [np.full(int(pick[:, i].sum()), visible) for i in range(ab.shape[1])]
+        normal = det._residual_frame(e, series.index, "offline")["score"].to_numpy()[rows]
+        missed = not visible or float(np.mean(normal >= det.threshold_)) < 0.5
+        p = Payload(codes, vecs, strict,
+                    held_out_match_share(det, scaled, levels, rows, e, pick, visible), missed)
         snap = replay(det, snapshot_of(det), [(_Step("fault", str(fault)), p)])
     restore(det, snap)
     entry = h.record("feedback", payload=p, by=by, start=int(start), end=int(end),
                      verdict=verdict, fault=fault, note=note,
                      data_hash=_hash(det, series, rows))
     return entry.version
+
+
+def held_out_match_share(det: TransitionDetector, scaled: np.ndarray, levels: np.ndarray,
+                         rows: np.ndarray, e: dict[str, np.ndarray], pick: np.ndarray,
+                         visible: bool) -> float:
+    """The share of (sample, sensor) pairs of a returning fault expected to match.
+
+    Two-fold: the signature of the range's first half is matched against its
+    second half and the other way round; the mean of the two shares. (Within the
+    range every picked pair matches itself; a returning fault meets transitions
+    and vectors its example did not cover.) A range too short to split gives the
+    in-sample share.
+    """
+    ns = scaled.shape[1]
+    half = rows.size // 2
+    if half == 0:
+        return float(pick.mean())
+    shares = []
+    for a, b in ((slice(0, half), slice(half, None)), (slice(half, None), slice(0, half))):
+        ra, pa = rows[a], pick[a]
+        p = payload_of(det, scaled, levels, ra)
+        lib = SignatureLibrary().add(
+            "_", [p.codes[i][pa[:, i]] for i in range(ns)],
+            [p.vectors[i][pa[:, i]] for i in range(ns)],
+            [np.full(int(pa[:, i].sum()), visible) for i in range(ns)], float(det.eta), 0.0,
+            True)
+        m = lib.matches(det, scaled, levels, rows[b], e)["_"][rows[b]]
+        shares.append(float(np.nanmean(m)) if np.isfinite(m).any() else 0.0)
+    return float(np.mean(shares))
 
 
 class _Step:
@@ -358,7 +388,8 @@ def merge(a: TransitionDetector, b: TransitionDetector, by: str | None = None,
     eta = float(a.eta)
     normality = [merge_normality(sa, sb, eta)
                  for sa, sb in zip(a.normality_, b.normality_, strict=True)]
-    reference = {k: max(float(a.reference_[k]), float(b.reference_[k])) for k in a.reference_}
+    reference = {k: max(float(a.reference_[k]), float(b.reference_.get(k, a.reference_[k])))
+                 for k in a.reference_}
     snap = Snapshot(normality, reference, signatures_of(a).union(signatures_of(b), eta))
     restore(out, snap)
     arrays = [np.ascontiguousarray(getattr(st, f)).tobytes()

@@ -81,12 +81,16 @@ class Payload:
     """What a feedback needs to be replayed: per sensor, codes and extended vectors.
 
     ``strict`` (fault verdicts only): per sensor, whether each stored vector
-    matches only samples the model already finds abnormal.
+    matches only samples the model already finds abnormal; ``visibility``: the
+    share of pairs expected to match when the fault returns; ``missed``: the
+    range was mostly below the alarm threshold (its signature raises scores).
     """
 
     codes: list[np.ndarray]
     vectors: list[np.ndarray]
     strict: list[np.ndarray] | None = None
+    visibility: float | None = None
+    missed: bool | None = None
 
 
 def now_utc() -> str:
@@ -176,7 +180,8 @@ class History:
                 arrays.update(cp.signatures.to_arrays(prefix=f"h{e.version}.sig"))
             p = self.payloads.get(e.version)
             if p is not None:
-                d["payload"] = {"strict": p.strict is not None}
+                d["payload"] = {"strict": p.strict is not None, "visibility": p.visibility,
+                                "missed": p.missed}
                 for i, (c, w) in enumerate(zip(p.codes, p.vectors, strict=True)):
                     arrays[f"h{e.version}.p{i}.codes"] = c
                     arrays[f"h{e.version}.p{i}.vectors"] = w
@@ -213,5 +218,7 @@ class History:
                     [arrays[f"h{e.version}.p{i}.vectors"] for i in range(ns)],
                     [arrays[f"h{e.version}.p{i}.strict"].astype(bool) for i in range(ns)]
                     if p["strict"] else None,
+                    p.get("visibility"),
+                    p.get("missed"),
                 )
         return h

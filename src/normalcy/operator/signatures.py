@@ -4,9 +4,13 @@ SPEC §2, "missed anomaly": the paper is silent, so this module decides.
 A feedback with verdict "fault" and a name stores, per sensor and transition,
 the extended vectors of the marked range: only the samples the model already
 finds abnormal (unseen transition, outside the bounds, or a configuration
-correlation below ``eta``) - or all of them when none is abnormal (a fault the
-model cannot see at all). They are kept whole (a marked range is small); per
-(sensor, transition) they span a *fault box* (component-wise min/max).
+correlation below ``eta``) - or all of them when no sample of the range is
+abnormal (a fault the model cannot see at all). They are kept whole (a marked
+range is small); per (sensor, transition) they span a *fault box*
+(component-wise min/max). The fault's *visibility* ``m_F`` is the share of the
+range's (sample, sensor) pairs that were abnormal (1 for an invisible fault:
+every stored pair matches itself); a fault taught several times keeps its
+smallest visibility.
 
 A later sample, seen from sensor ``i`` with transition ``c``, *matches* fault F
 when F has vectors for ``(i, c)`` and the sample is better explained by the
@@ -24,11 +28,41 @@ correlate ``>= eta`` with a stored vector. (A first design matched by
 correlation alone and named 15-30 % of healthy windows: one biased component
 among ``ns + delta - 1`` barely changes a correlation.)
 
-The residual ``r_fault`` is the window mean of matches; a window whose matches
-reach ``MATCH_FRACTION`` of its (sample, sensor) pairs scores the detector's
-threshold and is named after the fault:
+A *window* is recognised as fault F when its share of matching pairs ``r_F``
+reaches the fault's rate ``rho_F = max(MATCH_FRACTION, VISIBILITY_SHARE * m_F)``,
+with ``m_F`` the share of pairs expected to match when the fault returns: a
+two-fold estimate on the taught range (the signature of one half matched
+against the other half; every pair would match itself). Half of that, and 5 %
+at least, so that a healthy window with the few abnormal samples every plant
+has is not enough for a fault that was plainly visible. A fault taught several
+times keeps its smallest ``m_F``.
 
-``score_fault = threshold * r_fault(F) / MATCH_FRACTION``.
+What a recognised window does depends on what the operator taught:
+
+- a **missed** fault (the taught range was mostly below the alarm threshold, or
+  had no abnormal pair at all) *raises* a window's score to at least the
+  threshold where ``r_F`` reaches the raise rate ``rho_up = max(rho_F, a_H)``:
+  ``score_fault = threshold * r_F / rho_up``. ``a_H`` is the share of abnormal
+  pairs that healthy held-out windows reach at the calibration quantile
+  (``reference_["abnormal"]``, see ``detector.calibration``); strict matches
+  are abnormal pairs, so no more healthy windows than at calibration can reach
+  it. (For the signature of an invisible fault ``rho_up = rho_F``.) The model
+  must now catch what it missed, but not on the strength of the abnormal
+  samples every healthy window has;
+- a **confirmed** fault (the range was already in alarm) only *names* windows
+  the normal residuals already put in alarm. It never raises a score: where the
+  model sees the fault anyway, a signature can add no detection, only false
+  alarms - on the three-tank plant of ``bench feedback`` the signatures of
+  half a fault run matched its other half no better than healthy runs of a
+  regime the model finds abnormal.
+
+A window is named after the recognised fault (``r_F >= rho_F``) with the
+largest ``r_F / rho_F`` among those that raised it or, when it is in alarm
+anyway, among all.
+(Earlier designs raised every window reaching 5 % of matching pairs: they
+named 75 % of Lorenz's healthy runs and every healthy ETC and three-tank run in
+``bench feedback``, and raised the share of healthy three-tank samples in alarm
+from 10 % to 30-55 %.)
 """
 
 from __future__ import annotations
@@ -46,8 +80,18 @@ from normalcy.detector.residuals import bound_distance, window_mean
 if TYPE_CHECKING:  # pragma: no cover
     from normalcy.detector.transition_detector import TransitionDetector
 
-#: fraction of a window's (sample, sensor) pairs that must match for an alarm
+#: the least fraction of a window's (sample, sensor) pairs that must match a fault
 MATCH_FRACTION = 0.05
+#: share of the taught example's visibility a window must reach
+VISIBILITY_SHARE = 0.5
+
+
+def abnormal_pairs(e: dict[str, np.ndarray], eta: float) -> np.ndarray:
+    """(T, ns) 1.0 where the normal model finds a sample abnormal, 0 not, NaN undefined."""
+    ab = ((e["e_trans"] > 0) | (e["e_bound"] > 0)
+          | (e["e_conf"] > 1.0 - eta + 1e-12)).astype(np.float64)
+    ab[np.isnan(e["e_conf"])] = np.nan
+    return ab
 
 
 @dataclass
@@ -64,6 +108,8 @@ class SignatureLibrary:
     """Named fault signatures, per sensor. Immutable in use: ``add`` returns a new one."""
 
     faults: dict[str, list[SensorSignature]] = field(default_factory=dict)
+    visibility: dict[str, float] = field(default_factory=dict)
+    raises: dict[str, bool] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(self.faults)
@@ -72,10 +118,33 @@ class SignatureLibrary:
         """The fault names, in the order they were first taught."""
         return list(self.faults)
 
+    def rate(self, name: str) -> float:
+        """``rho_F``: the share of a window's pairs that must match to name fault ``name``."""
+        return max(MATCH_FRACTION, VISIBILITY_SHARE * self.visibility.get(name, 0.0))
+
+    def raise_rate(self, name: str, healthy_abnormal: float) -> float:
+        """The share of matching pairs that raises a window's score to the threshold.
+
+        ``healthy_abnormal``: the share of abnormal pairs healthy windows reach
+        (the detector's ``reference_["abnormal"]``); a signature of abnormal
+        samples must exceed it to raise, as no healthy window should.
+        """
+        rho = self.rate(name)
+        return max(rho, float(healthy_abnormal)) if self.strict(name) else rho
+
+    def strict(self, name: str) -> bool:
+        """Whether fault ``name``'s signature holds abnormal samples only."""
+        return all(bool(s.strict.all()) for s in self.faults[name] if s.strict.size)
+
     def add(self, name: str, codes: list[np.ndarray], vectors: list[np.ndarray],
-            strict: list[np.ndarray], eta: float) -> SignatureLibrary:
+            strict: list[np.ndarray], eta: float, visibility: float,
+            raises: bool) -> SignatureLibrary:
         """A library with ``name``'s signature extended by the given samples."""
         faults = dict(self.faults)
+        vis = dict(self.visibility)
+        vis[name] = min(vis.get(name, np.inf), float(visibility))
+        up = dict(self.raises)
+        up[name] = up.get(name, False) or bool(raises)
         old = faults.get(name)
         per_sensor = []
         for i, (c, w, s) in enumerate(zip(codes, vectors, strict, strict=True)):
@@ -85,14 +154,15 @@ class SignatureLibrary:
                 s = np.concatenate([old[i].strict, s])
             per_sensor.append(SensorSignature(c.astype(np.int64), w, s.astype(bool)))
         faults[name] = per_sensor
-        return SignatureLibrary(faults)
+        return SignatureLibrary(faults, vis, up)
 
     def union(self, other: SignatureLibrary, eta: float) -> SignatureLibrary:
         """Both libraries' faults; a name in both gets both signatures."""
-        out = SignatureLibrary(dict(self.faults))
+        out = SignatureLibrary(dict(self.faults), dict(self.visibility), dict(self.raises))
         for name, sigs in other.faults.items():
             out = out.add(name, [s.codes for s in sigs], [s.vectors for s in sigs],
-                          [s.strict for s in sigs], eta)
+                          [s.strict for s in sigs], eta, other.visibility.get(name, 0.0),
+                          other.raises.get(name, True))
         return out
 
     # --------------------------------------------------------------- matching
@@ -146,12 +216,24 @@ class SignatureLibrary:
         any_match = stack.max(axis=0)
         r_sensor = window_mean(any_match, N)
         r_each = np.stack([window_mean(s, N).mean(axis=1) for s in stack])  # (F, T)
-        term = float(det.threshold_) * r_each / MATCH_FRACTION
-        best = np.nan_to_num(term, nan=-np.inf).argmax(axis=0)
-        best_term = term[best, np.arange(T)]
-        fault = np.where(np.nan_to_num(best_term, nan=0.0) >= det.threshold_,
-                         np.asarray(names, dtype=object)[best], "")
-        cols: dict[str, Any] = {"score_fault": best_term, "r_fault": r_sensor.mean(axis=1)}
+        thr = float(det.threshold_)
+        ref = float(det.reference_.get("abnormal", 0.0))
+        rate = np.array([self.rate(n) for n in names])[:, None]
+        up = np.array([self.raise_rate(n, ref) if self.raises.get(n, True) else np.inf
+                       for n in names])[:, None]
+        r0 = np.nan_to_num(r_each, nan=0.0)
+        term = thr * r0 / rate  # >= thr: the window may carry F's name
+        raised = r0 >= up
+        score_fault = np.where(raised, thr * r0 / np.where(np.isfinite(up), up, 1.0),
+                               0.0).max(axis=0)
+        normal = det._residual_frame(e, pd.RangeIndex(T), "offline")["score"].to_numpy()
+        in_alarm = np.nan_to_num(normal, nan=-np.inf) >= thr
+        # named: recognised, in a window in alarm anyway or raised by F
+        named = (term >= thr) & (raised | in_alarm[None, :])
+        best = np.where(named, term, -np.inf).argmax(axis=0)
+        fault = np.where(named.any(axis=0), np.asarray(names, dtype=object)[best], "")
+        score_fault[np.isnan(r_each).all(axis=0)] = np.nan
+        cols: dict[str, Any] = {"score_fault": score_fault, "r_fault": r_sensor.mean(axis=1)}
         for j, s in enumerate(det.sensors_):
             cols[f"r_fault[{s}]"] = r_sensor[:, j]
         cols["fault"] = fault
@@ -159,9 +241,12 @@ class SignatureLibrary:
 
     # ------------------------------------------------------------- model file
     def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
-        """Arrays named ``{prefix}{k}.s{i}.{codes,vectors,strict}`` (k: fault number)."""
+        """Arrays ``{prefix}{k}.s{i}.{codes,vectors,strict}`` and ``{prefix}{k}.visibility``
+        (k: fault number)."""
         out = {}
-        for k, sigs in enumerate(self.faults.values()):
+        for k, (name, sigs) in enumerate(self.faults.items()):
+            out[f"{prefix}{k}.visibility"] = np.array([self.visibility.get(name, 0.0)])
+            out[f"{prefix}{k}.raises"] = np.array([self.raises.get(name, True)], dtype=np.uint8)
             for i, s in enumerate(sigs):
                 out[f"{prefix}{k}.s{i}.codes"] = s.codes
                 out[f"{prefix}{k}.s{i}.vectors"] = s.vectors
@@ -171,15 +256,20 @@ class SignatureLibrary:
     @classmethod
     def from_arrays(cls, names: list[str], arrays: dict[str, np.ndarray], prefix: str,
                     n_sensors: int) -> SignatureLibrary:
-        """Inverse of :meth:`to_arrays`."""
-        faults = {}
+        """Inverse of :meth:`to_arrays`. A file written before visibilities existed
+        gets 0 (the 5 % rate) and signatures that raise, as they did then."""
+        faults, vis, up = {}, {}, {}
         for k, name in enumerate(names):
+            v = arrays.get(f"{prefix}{k}.visibility")
+            vis[str(name)] = float(v[0]) if v is not None else 0.0
+            r = arrays.get(f"{prefix}{k}.raises")
+            up[str(name)] = bool(r[0]) if r is not None else True
             faults[str(name)] = [
                 SensorSignature(arrays[f"{prefix}{k}.s{i}.codes"].astype(np.int64),
                                 arrays[f"{prefix}{k}.s{i}.vectors"],
                                 arrays[f"{prefix}{k}.s{i}.strict"].astype(bool))
                 for i in range(n_sensors)]
-        return cls(faults)
+        return cls(faults, vis, up)
 
 
 def _best_corr(w: np.ndarray, vs: np.ndarray) -> np.ndarray:
