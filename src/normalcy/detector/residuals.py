@@ -140,3 +140,16 @@ def window_mean(contrib: np.ndarray, window: int) -> np.ndarray:
         full = n == window
         out[window - 1 :] = np.where(full, s / window, np.nan)
     return out
+
+
+def abnormal_pairs(e: dict[str, np.ndarray], eta: float) -> np.ndarray:
+    """1.0 where the normal model finds a sample abnormal, 0 not, NaN undefined.
+
+    Abnormal: an unseen transition, a bound distance above 0, or a configuration
+    residual above ``1 - eta`` (no training sample has one). Same shape as the
+    contributions in ``e``.
+    """
+    ab = ((e["e_trans"] > 0) | (e["e_bound"] > 0)
+          | (e["e_conf"] > 1.0 - eta + 1e-12)).astype(np.float64)
+    ab[np.isnan(e["e_conf"])] = np.nan
+    return ab

@@ -16,7 +16,7 @@ from normalcy.detector import calibration, settings
 from normalcy.detector.extended import chunks, extended_vectors, transition_codes
 from normalcy.detector.normality import SensorNormality, update
 from normalcy.detector.quantizer import fit_edges, quantize
-from normalcy.detector.residuals import ScoringTables, contributions, window_mean
+from normalcy.detector.residuals import ScoringTables, abnormal_pairs, contributions, window_mean
 from normalcy.detector.scaling import fit_robust_scale
 from normalcy.exceptions import InputError
 
@@ -312,7 +312,8 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
                                           n_levels=self.n_levels_, nu=float(self.nu),
                                           eps=float(self.eps))
             e[0, block, i], e[1, block, i], e[2, block, i] = et, eb, ec
-            e[3, block, i] = (et > 0) | (eb > 0) | (ec > 1.0 - float(self.eta) + 1e-12)
+            e[3, block, i] = abnormal_pairs({"e_trans": et, "e_bound": eb, "e_conf": ec},
+                                            float(self.eta))
         r = window_mean(e.transpose(1, 0, 2).reshape(T, 4 * ns),
                         self.window_).reshape(T, 4, ns).mean(axis=2)
         ok = np.isfinite(r).all(axis=1)

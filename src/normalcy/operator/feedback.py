@@ -30,9 +30,10 @@ import numpy as np
 from normalcy.detector.extended import chunks, extended_vectors, transition_codes
 from normalcy.detector.normality import SensorNormality, update
 from normalcy.detector.normality import merge as merge_normality
+from normalcy.detector.residuals import abnormal_pairs
 from normalcy.exceptions import InputError
 from normalcy.operator.history import History, Payload, Snapshot, data_hash
-from normalcy.operator.signatures import SignatureLibrary, abnormal_pairs
+from normalcy.operator.signatures import SignatureLibrary
 
 if TYPE_CHECKING:  # pragma: no cover
     from normalcy.data.validation import Series

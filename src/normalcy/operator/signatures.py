@@ -86,13 +86,6 @@ MATCH_FRACTION = 0.05
 VISIBILITY_SHARE = 0.5
 
 
-def abnormal_pairs(e: dict[str, np.ndarray], eta: float) -> np.ndarray:
-    """(T, ns) 1.0 where the normal model finds a sample abnormal, 0 not, NaN undefined."""
-    ab = ((e["e_trans"] > 0) | (e["e_bound"] > 0)
-          | (e["e_conf"] > 1.0 - eta + 1e-12)).astype(np.float64)
-    ab[np.isnan(e["e_conf"])] = np.nan
-    return ab
-
 
 @dataclass
 class SensorSignature:
