@@ -539,21 +539,22 @@ def goal_checks(df: pd.DataFrame) -> list[str]:
 SIGNATURE_REPS = 3  # fault runs per type: the first is named, the others are "later"
 
 
-def _named(det: Any, run: pd.DataFrame) -> tuple[bool, str | None]:
-    """Whether the run raises an alarm episode, and the fault name its episodes carry
-    longest (None when no episode is named)."""
+def _named(det: Any, res: pd.DataFrame) -> tuple[bool, str | None]:
+    """Whether a run's residual frame raises an alarm episode, and the fault name its
+    episodes carry longest (None when no episode is named)."""
     from normalcy.alarms import AlarmPolicy
 
-    ep = AlarmPolicy().episodes(det.residuals(run), det)
+    ep = AlarmPolicy().episodes(res, det)
     named = ep[ep["fault"].notna() & (ep["fault"] != "")]
     if named.empty:
         return len(ep) > 0, None
     return True, str(named.groupby("fault")["duration"].sum().idxmax())
 
 
-def _alarm_share(det: Any, runs: list[pd.DataFrame]) -> tuple[float, float]:
-    """Percentages of the scored samples of ``runs`` in alarm and carrying a fault name."""
-    res = pd.concat([det.residuals(r) for r in runs], ignore_index=True)
+def _alarm_share(det: Any, frames: list[pd.DataFrame]) -> tuple[float, float]:
+    """Percentages of the scored samples of residual frames in alarm and carrying a
+    fault name."""
+    res = pd.concat(frames, ignore_index=True)
     res = res[np.isfinite(res["score"].to_numpy(dtype=float))]
     named = (res["fault"] != "").to_numpy() if "fault" in res else np.zeros(len(res), bool)
     return float(100 * np.mean(res["score"] >= det.threshold_)), float(100 * named.mean())
@@ -575,16 +576,18 @@ def signature_rows(key: str, quick: bool, seed: int) -> dict[str, Any]:
             later.append((name, run))
         else:
             first[name] = run
-    before = [_named(det, run)[0] for _, run in later]
-    healthy_before = [_named(det, run)[0] for run in sc.healthy]
-    alarm_before = _alarm_share(det, sc.healthy)
+    before = [_named(det, det.residuals(run))[0] for _, run in later]
+    healthy_res = [det.residuals(run) for run in sc.healthy]
+    healthy_before = [_named(det, r)[0] for r in healthy_res]
+    alarm_before = _alarm_share(det, healthy_res)
     t0 = time.perf_counter()
     for name, run in first.items():
         det.feedback(run, 0, len(run), "fault", fault=name, by="bench", note="named fault")
     ms = 1000 * (time.perf_counter() - t0) / len(first)
-    after = [_named(det, run) for _, run in later]
-    healthy = [_named(det, run) for run in sc.healthy]
-    alarm_after = _alarm_share(det, sc.healthy)
+    after = [_named(det, det.residuals(run)) for _, run in later]
+    healthy_res = [det.residuals(run) for run in sc.healthy]
+    healthy = [_named(det, r) for r in healthy_res]
+    alarm_after = _alarm_share(det, healthy_res)
     n = len(later)
     return {
         "plant": sc.plant, "fault types": len(first), "later fault runs": n,

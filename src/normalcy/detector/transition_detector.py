@@ -397,16 +397,21 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
     def _scored_frame(self, series: Series, scaled: np.ndarray, levels: np.ndarray,
                       alignment: Alignment) -> pd.DataFrame:
         e = self._contributions(series, scaled, levels)
-        frame = self._residual_frame(e, series.index, alignment)
+        frame = self._residual_frame(e, series.index)
         if getattr(self, "signatures_", None):  # fault signatures taught by feedback
             from normalcy.operator.signatures import add_fault_columns
 
             rows = np.flatnonzero(series.valid_starts(self.delta_ - 1, self.delta_))
-            frame = add_fault_columns(self, frame, scaled, levels, rows, e, alignment)
+            frame = add_fault_columns(self, frame, scaled, levels, rows, e)
+        if alignment == "streaming":  # a transition is complete delta rows later
+            shifted = frame.shift(self.delta_)
+            if "fault" in frame:
+                shifted["fault"] = frame["fault"].shift(self.delta_, fill_value="")
+            frame = shifted
         return frame
 
-    def _residual_frame(self, e: dict[str, np.ndarray], index: pd.Index,
-                        alignment: Alignment) -> pd.DataFrame:
+    def _residual_frame(self, e: dict[str, np.ndarray], index: pd.Index) -> pd.DataFrame:
+        """Window residuals and the normal score, offline alignment."""
         T, ns = e["e_trans"].shape
         N = self.window_
         stacked = np.concatenate([e["e_trans"], e["e_bound"], e["e_conf"]], axis=1)
@@ -421,11 +426,7 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
         for name, block in (("r_trans", rt), ("r_bound", rb), ("r_conf", rc)):
             for j, s in enumerate(self.sensors_):
                 cols[f"{name}[{s}]"] = block[:, j]
-        frame = pd.DataFrame(cols)
-        if alignment == "streaming":
-            frame = frame.shift(self.delta_)
-        frame.index = index
-        return frame
+        return pd.DataFrame(cols, index=index)
 
     def score_samples(self, X: Any, *, alignment: Alignment = "offline") -> np.ndarray:
         """Aggregated anomaly score per row (higher = more anomalous; NaN = undefined).

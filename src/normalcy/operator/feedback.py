@@ -226,10 +226,10 @@ def feedback(det: TransitionDetector, X: Any, start: int, end: int, verdict: str
         codes = [p.codes[i][pick[:, i]] for i in range(ab.shape[1])]
         vecs = [p.vectors[i][pick[:, i]] for i in range(ab.shape[1])]
         strict = [np.full(int(pick[:, i].sum()), visible) for i in range(ab.shape[1])]
-        normal = det._residual_frame(e, series.index, "offline")["score"].to_numpy()[rows]
+        normal = det._residual_frame(e, series.index)["score"].to_numpy()[rows]
         missed = not visible or float(np.mean(normal >= det.threshold_)) < 0.5
         p = Payload(codes, vecs, strict,
-                    held_out_match_share(det, scaled, levels, rows, e, pick, visible), missed)
+                    held_out_match_share(det, scaled, levels, rows, e, p, pick, visible), missed)
         snap = replay(det, snapshot_of(det), [(_Step("fault", str(fault)), p)])
     restore(det, snap)
     entry = h.record("feedback", payload=p, by=by, start=int(start), end=int(end),
@@ -239,15 +239,16 @@ def feedback(det: TransitionDetector, X: Any, start: int, end: int, verdict: str
 
 
 def held_out_match_share(det: TransitionDetector, scaled: np.ndarray, levels: np.ndarray,
-                         rows: np.ndarray, e: dict[str, np.ndarray], pick: np.ndarray,
-                         visible: bool) -> float:
+                         rows: np.ndarray, e: dict[str, np.ndarray], p: Payload,
+                         pick: np.ndarray, visible: bool) -> float:
     """The share of (sample, sensor) pairs of a returning fault expected to match.
 
     Two-fold: the signature of the range's first half is matched against its
     second half and the other way round; the mean of the two shares. (Within the
     range every picked pair matches itself; a returning fault meets transitions
     and vectors its example did not cover.) A range too short to split gives the
-    in-sample share.
+    in-sample share. ``p``: the codes and vectors at every row of ``rows``;
+    ``pick``: (rows, ns) which of them the signature keeps.
     """
     ns = scaled.shape[1]
     half = rows.size // 2
@@ -255,11 +256,10 @@ def held_out_match_share(det: TransitionDetector, scaled: np.ndarray, levels: np
         return float(pick.mean())
     shares = []
     for a, b in ((slice(0, half), slice(half, None)), (slice(half, None), slice(0, half))):
-        ra, pa = rows[a], pick[a]
-        p = payload_of(det, scaled, levels, ra)
+        pa = pick[a]
         lib = SignatureLibrary().add(
-            "_", [p.codes[i][pa[:, i]] for i in range(ns)],
-            [p.vectors[i][pa[:, i]] for i in range(ns)],
+            "_", [p.codes[i][a][pa[:, i]] for i in range(ns)],
+            [p.vectors[i][a][pa[:, i]] for i in range(ns)],
             [np.full(int(pa[:, i].sum()), visible) for i in range(ns)], float(det.eta), 0.0,
             True)
         m = lib.matches(det, scaled, levels, rows[b], e)["_"][rows[b]]

@@ -7,10 +7,7 @@ finds abnormal (unseen transition, outside the bounds, or a configuration
 correlation below ``eta``) - or all of them when no sample of the range is
 abnormal (a fault the model cannot see at all). They are kept whole (a marked
 range is small); per (sensor, transition) they span a *fault box*
-(component-wise min/max). The fault's *visibility* ``m_F`` is the share of the
-range's (sample, sensor) pairs that were abnormal (1 for an invisible fault:
-every stored pair matches itself); a fault taught several times keeps its
-smallest visibility.
+(component-wise min/max).
 
 A later sample, seen from sensor ``i`` with transition ``c``, *matches* fault F
 when F has vectors for ``(i, c)`` and the sample is better explained by the
@@ -84,7 +81,6 @@ if TYPE_CHECKING:  # pragma: no cover
 MATCH_FRACTION = 0.05
 #: share of the taught example's visibility a window must reach
 VISIBILITY_SHARE = 0.5
-
 
 
 @dataclass
@@ -199,8 +195,11 @@ class SignatureLibrary:
         return out
 
     def columns(self, det: TransitionDetector, scaled: np.ndarray, levels: np.ndarray,
-                rows: np.ndarray, e: dict[str, np.ndarray]) -> pd.DataFrame:
-        """``score_fault``, ``r_fault``, ``r_fault[s]`` and ``fault`` (offline alignment)."""
+                rows: np.ndarray, e: dict[str, np.ndarray], normal: np.ndarray) -> pd.DataFrame:
+        """``score_fault``, ``r_fault``, ``r_fault[s]`` and ``fault`` (offline alignment).
+
+        ``normal``: the normal score (offline), which says which windows are in alarm.
+        """
         T, ns = scaled.shape
         N = det.window_
         per_fault = self.matches(det, scaled, levels, rows, e)
@@ -217,9 +216,7 @@ class SignatureLibrary:
         r0 = np.nan_to_num(r_each, nan=0.0)
         term = thr * r0 / rate  # >= thr: the window may carry F's name
         raised = r0 >= up
-        score_fault = np.where(raised, thr * r0 / np.where(np.isfinite(up), up, 1.0),
-                               0.0).max(axis=0)
-        normal = det._residual_frame(e, pd.RangeIndex(T), "offline")["score"].to_numpy()
+        score_fault = np.where(raised, thr * r0 / up, 0.0).max(axis=0)  # up = inf: 0
         in_alarm = np.nan_to_num(normal, nan=-np.inf) >= thr
         # named: recognised, in a window in alarm anyway or raised by F
         named = (term >= thr) & (raised | in_alarm[None, :])
@@ -274,15 +271,13 @@ def _best_corr(w: np.ndarray, vs: np.ndarray) -> np.ndarray:
 
 
 def add_fault_columns(det: TransitionDetector, frame: pd.DataFrame, scaled: np.ndarray,
-                      levels: np.ndarray, rows: np.ndarray, e: dict[str, np.ndarray],
-                      alignment: str) -> pd.DataFrame:
-    """Append the fault columns to a residual frame and raise ``score`` where they match."""
-    cols = det.signatures_.columns(det, scaled, levels, rows, e)
-    if alignment == "streaming":
-        fault = cols.pop("fault").shift(det.delta_, fill_value="")
-        cols = cols.shift(det.delta_)
-        cols["fault"] = fault
+                      levels: np.ndarray, rows: np.ndarray,
+                      e: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Append the fault columns to an offline residual frame; raise ``score`` where a
+    missed fault's signature matches."""
+    normal = frame["score"].to_numpy()
+    cols = det.signatures_.columns(det, scaled, levels, rows, e, normal)
     cols.index = frame.index
     frame = frame.copy()
-    frame["score"] = np.fmax(frame["score"].to_numpy(), cols.pop("score_fault").to_numpy())
+    frame["score"] = np.fmax(normal, cols.pop("score_fault").to_numpy())
     return pd.concat([frame, cols], axis=1)
