@@ -30,6 +30,33 @@ def test_window_scores_match_the_metrics_protocol() -> None:
     assert wl.tolist() == labels[199:1000:100].tolist()
 
 
+def test_fault_aucs_compare_each_faulty_block_with_the_nominal_ones_only() -> None:
+    # blocks of 1050 samples (not a multiple of the window): a window belongs to the
+    # block of its last sample, as its label does
+    names = [("nominal", False), ("up", True), ("nominal", False), ("mixed", True)]
+    n = 1050
+    blocks = [paper.Block(k * n, (k + 1) * n, name, faulty)
+              for k, (name, faulty) in enumerate(names)]
+    labels = np.repeat([int(f) for _, f in names], n)
+    data = paper.Dataset("toy", None, None, labels, blocks, "")  # type: ignore[arg-type]
+    rng = np.random.default_rng(1)
+    scores = rng.random(len(labels))
+    scores[n:2 * n] += 2.0  # block "up" is above every nominal sample
+    ws = paper.window_scores(scores, len(labels) // 100)
+    got = paper.fault_aucs(ws, data)
+    assert set(got) == {"up", "mixed"}
+    last = np.arange(len(ws)) * 100 + 99
+    up_windows = (last >= n) & (last < 2 * n)
+    # a window ending in block "up" but starting in the nominal block still ranks high
+    assert got["up"] == 1.0 and up_windows.sum() == 11
+    # the block "mixed" is drawn like the nominal ones: its AUC is what roc_auc gives
+    # on its windows against the nominal windows, and the "up" windows play no part
+    keep = ~up_windows
+    expected = roc_auc((last[keep] >= 3 * n).astype(int), ws[keep])
+    assert got["mixed"] == pytest.approx(expected)
+    assert 0.3 < got["mixed"] < 0.7
+
+
 def test_paper_reference_figures_are_consistent() -> None:
     # mean <= max for every published cell, and both tables cover the same rows
     for ds, rows in paper.PAPER_TABLE1.items():
