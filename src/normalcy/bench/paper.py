@@ -120,6 +120,10 @@ PAPER_SETTING = {"Lorenz": {"n_levels": 20, "delta": 20, "eta": 0.95},
 
 DETECTOR = "TransitionDetector (sweep)"
 DETECTOR_AUTO = "TransitionDetector (auto settings)"
+DETECTOR_PAPER = "TransitionDetector (paper setting)"
+
+#: The paper's length of each ETC run, in hours (§4.2).
+PAPER_ETC_HOURS = 1.0
 
 
 # ------------------------------------------------------------------------ data
@@ -452,15 +456,18 @@ def table2(results: list[dict[str, Any]], dataset: str, ms: list[Method]) -> pd.
     return pd.DataFrame(rows)
 
 
+def _paper_setting(results: list[dict[str, Any]], dataset: str) -> list[dict[str, Any]]:
+    """The detector's result at the paper's setting on ``dataset`` (empty if missing)."""
+    return [r for r in _ok(results, dataset, DETECTOR) if r["params"] == PAPER_SETTING[dataset]]
+
+
 def fault_table(results: list[dict[str, Any]], data: Dataset) -> pd.DataFrame:
     """Which fault each method sees: per faulty block, the ROC-AUC of its windows
     against the nominal test blocks' windows, for the detector at the paper's
     setting and for each method's configuration of best overall AUC."""
     rows = []
     ok = [r for r in results if r["dataset"] == data.name and "error" not in r]
-    paper = [r for r in ok if r["method"] == DETECTOR
-             and r["params"] == PAPER_SETTING[data.name]]
-    chosen = [(f"{DETECTOR.split(' (')[0]} (paper setting)", paper[0])] if paper else []
+    chosen = [(DETECTOR_PAPER, r) for r in _paper_setting(results, data.name)]
     for method in dict.fromkeys(r["method"] for r in ok):
         best = max((r for r in ok if r["method"] == method), key=lambda r: r["auc"])
         chosen.append((method, best))
@@ -593,8 +600,8 @@ def section(*, run: RunFolder, command: str, quick: bool, jobs: int, hours: floa
         "",
         "Deviations from the paper, for cost on 2 cores: the sweeps are smaller (the "
         "paper ran 560 / 138 detector configurations, 2000 LassoLars runs, ...); "
-        + (f"ETC runs last {hours:g} h instead of the paper's 1 h; " if hours != 1.0
-           else "") +
+        + (f"ETC runs last {hours:g} h instead of the paper's {PAPER_ETC_HOURS:g} h; "
+           if hours != PAPER_ETC_HOURS else "") +
         "the PyOD window detectors score every 10th window and hold it for the rows in "
         "between; the forest is lighter (`ReconstructionBaseline` defaults, 10-30 trees).",
         "",
@@ -654,11 +661,11 @@ def etc_reading(faults: pd.DataFrame, residuals: pd.DataFrame) -> str:
 
     p = ETCParameters()
     parts = []
-    paper = faults[faults["method"].str.endswith("(paper setting)")]
+    paper = faults[faults["method"] == DETECTOR_PAPER]
+    res = residuals[residuals["residual"] != "score"]
     for fault in [c for c in faults.columns if c not in ("method", "configuration",
                                                           "all blocks")]:
         best = faults.iloc[int(np.argmax(faults[fault].to_numpy(dtype=float)))]
-        res = residuals[residuals["residual"] != "score"]
         top = res.iloc[int(np.argmax(res[fault].to_numpy(dtype=float)))]
         seen = (f"the detector's score at the paper's setting {paper.iloc[0][fault]:.3f}, "
                 if len(paper) else "")
@@ -714,7 +721,7 @@ def acceptance(results: list[dict[str, Any]]) -> tuple[list[str], dict[str, Any]
             lines.append(f"- {ds}, detector sweep mean AUC above RandomForest's mean (goal): "
                          f"**{'holds' if mean > np.mean(rf) else 'does not hold'}** "
                          f"({mean:.4f} vs {np.mean(rf):.4f})")
-    paper = [r for r in _ok(results, "ETC", DETECTOR) if r["params"] == PAPER_SETTING["ETC"]]
+    paper = _paper_setting(results, "ETC")
     others = [r for r in results if r["dataset"] == "ETC" and "error" not in r
               and not r["method"].startswith("TransitionDetector")]
     if paper and others:
@@ -759,7 +766,7 @@ def run_paper(out: str = "bench-results", *, quick: bool = False, jobs: int = 1,
 
     if not isinstance(jobs, int) or jobs < 1:
         raise InputError(f"jobs must be an int >= 1; got {jobs!r} instead.")
-    hours = (0.05 if quick else 1.0) if etc_hours is None else float(etc_hours)
+    hours = (0.05 if quick else PAPER_ETC_HOURS) if etc_hours is None else float(etc_hours)
     if not (np.isfinite(hours) and hours > 0):
         raise InputError(f"etc_hours must be a positive number; got {etc_hours!r} instead.")
     t_start = time.perf_counter()
