@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 from sklearn.exceptions import NotFittedError
+from sklearn.utils._param_validation import InvalidParameterError
 
-__all__ = ["NormalcyError", "InputError", "ModelFileError", "NotFittedError"]
+__all__ = [
+    "InputError",
+    "InputTypeError",
+    "ModelFileError",
+    "NormalcyError",
+    "NotFittedError",
+    "ParameterError",
+]
 
 
 class NormalcyError(Exception):
@@ -15,6 +23,19 @@ class InputError(NormalcyError, ValueError):
     """The data handed to normalcy cannot be used as it is.
 
     The message names the file, column or row when known, and says how to fix it.
+    """
+
+
+class InputTypeError(InputError, TypeError):
+    """The data holds values that are not numbers (a ``TypeError`` too, as in numpy)."""
+
+
+class ParameterError(InputError, InvalidParameterError):
+    """A constructor parameter is out of its range or of the wrong type.
+
+    The message names the parameter and the class, says what was expected and
+    ends with "Got X instead." It is scikit-learn's ``InvalidParameterError``
+    too, so scikit-learn's checks recognise it.
     """
 
 

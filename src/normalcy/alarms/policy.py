@@ -18,18 +18,27 @@ minimum duration, no merging.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from numbers import Integral, Real
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
+from normalcy.data.params import Integral, Interval, Real, validate
 from normalcy.exceptions import InputError
 
-if TYPE_CHECKING:  # pragma: no cover
-    from normalcy.detector.transition_detector import TransitionDetector
-
 KINDS = ("trans", "bound", "conf", "fault")
+
+
+class Detector(Protocol):
+    """What a policy needs of a detector: scores and a threshold (any normalcy estimator).
+
+    A :class:`~normalcy.TransitionDetector` also names the residual type and
+    the sensors of an episode (its ``reference_``, ``window_`` and ``sensors_``).
+    """
+
+    threshold_: float
+
+    def score_samples(self, X: Any) -> np.ndarray: ...
 
 
 @dataclass
@@ -59,7 +68,8 @@ class AlarmPolicy:
     ----------
     threshold : float or None, default=None
         Alarm when ``score > threshold``; None uses the detector's ``threshold_``
-        (or 1.0 without a detector).
+        (or 1.0 without a detector). Any detector with ``score_samples`` and
+        ``threshold_`` will do (a baseline, a window autoencoder, ...).
     min_duration : int, default=1
         Episodes shorter than this many rows are dropped.
     merge_gap : int, default=0
@@ -86,29 +96,31 @@ class AlarmPolicy:
     hysteresis: float = 0.0
     top_sensors: int = 3
 
+    _parameter_constraints = {
+        "threshold": [None, Interval(Real, 0, None, closed="neither")],
+        "min_duration": [Interval(Integral, 1, None, closed="left")],
+        "merge_gap": [Interval(Integral, 0, None, closed="left")],
+        "hysteresis": [Interval(Real, 0, None, closed="left")],
+        "top_sensors": [Interval(Integral, 1, None, closed="left")],
+    }
+
     def check(self) -> None:
-        """Validate the parameters (InputError naming the bad one)."""
-        def bad(name: str, expected: str) -> InputError:
-            return InputError(f"The {name!r} parameter of AlarmPolicy must be {expected}. "
-                              f"Got {getattr(self, name)!r} instead.")
+        """Validate the parameters (:class:`~normalcy.exceptions.ParameterError` naming one)."""
+        validate(self._parameter_constraints, asdict(self), "AlarmPolicy")
 
-        if self.threshold is not None and not (
-                isinstance(self.threshold, Real) and self.threshold > 0):
-            raise bad("threshold", "None or a float > 0")
-        for name, low in (("min_duration", 1), ("merge_gap", 0), ("top_sensors", 1)):
-            v = getattr(self, name)
-            if not isinstance(v, Integral) or isinstance(v, bool) or v < low:
-                raise bad(name, f"an int >= {low}")
-        if not isinstance(self.hysteresis, Real) or self.hysteresis < 0:
-            raise bad("hysteresis", "a float >= 0")
-
-    def tracker(self, detector: TransitionDetector | None = None) -> EpisodeTracker:
+    def tracker(self, detector: Detector | None = None) -> EpisodeTracker:
         """A streaming tracker applying this policy (used by :class:`normalcy.Monitor`)."""
         self.check()
+        if detector is not None and not (hasattr(detector, "score_samples")
+                                         and hasattr(detector, "threshold_")):
+            raise InputError(
+                f"AlarmPolicy needs a fitted detector with score_samples and threshold_; "
+                f"got {type(detector).__name__}. Fit it first, or pass detector=None "
+                "with an explicit threshold.")
         return EpisodeTracker(self, detector)
 
     def episodes(self, residuals: pd.DataFrame,
-                 detector: TransitionDetector | None = None) -> pd.DataFrame:
+                 detector: Detector | None = None) -> pd.DataFrame:
         """The episodes of a residual frame (``detector.residuals(X)``), one row each.
 
         Columns: ``start``, ``end`` (row positions, end included), ``start_label``,
@@ -137,19 +149,20 @@ class AlarmPolicy:
 class EpisodeTracker:
     """The policy's state machine, fed chunk by chunk; constant memory."""
 
-    def __init__(self, policy: AlarmPolicy, detector: TransitionDetector | None) -> None:
+    def __init__(self, policy: AlarmPolicy, detector: Detector | None) -> None:
         self.policy = policy
         thr = policy.threshold
         if thr is None:
             thr = float(detector.threshold_) if detector is not None else 1.0
         self.threshold = float(thr)
-        if detector is not None:
-            ref = detector.reference_
-            self.scale = np.array([detector.window_ / ref["trans"], 1 / ref["bound"],
-                                   1 / ref["conf"]])
+        ref = getattr(detector, "reference_", None)
+        window = getattr(detector, "window_", None)
+        if ref is not None and window is not None:  # residual types on one scale
+            self.scale = np.array([window / ref["trans"], 1 / ref["bound"], 1 / ref["conf"]])
         else:
             self.scale = np.ones(3)
-        self.sensors: list[str] | None = list(detector.sensors_) if detector else None
+        sensors = getattr(detector, "sensors_", None)
+        self.sensors: list[str] | None = None if sensors is None else list(sensors)
         self.current: Episode | None = None
         self.last_in = -1
         self.opened_sent = False
@@ -251,7 +264,7 @@ class EpisodeTracker:
                        e.closed)
 
 
-def episodes(residuals: pd.DataFrame, detector: TransitionDetector | None = None,
+def episodes(residuals: pd.DataFrame, detector: Detector | None = None,
              **policy: Any) -> pd.DataFrame:
     """Shorthand for ``AlarmPolicy(**policy).episodes(residuals, detector)``."""
     return AlarmPolicy(**policy).episodes(residuals, detector)

@@ -22,15 +22,18 @@ its scores). No window straddles the cut.
 from __future__ import annotations
 
 import abc
-from numbers import Integral, Real
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from normalcy.data.params import check_params, series_tags
 from normalcy.data.validation import Series, as_model_input, as_series
 from normalcy.exceptions import InputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sklearn.utils import Tags
 
 __all__ = ["Baseline", "window_ends"]
 
@@ -58,40 +61,20 @@ def standardise(values: np.ndarray, rows: np.ndarray,
 class Baseline(BaseEstimator, abc.ABC):  # type: ignore[misc]
     """Base class of the baselines (see the module docstring for the contract).
 
-    Subclasses implement :meth:`_fit` (learn from the validated training series
-    and set ``threshold_``) and :meth:`_score` (one score per row).
+    Subclasses declare ``_parameter_constraints`` (:mod:`normalcy.data.params`),
+    implement :meth:`_fit` (learn from the validated training series and set
+    ``threshold_``) and :meth:`_score` (one score per row).
     """
+
+    _parameter_constraints: dict[str, list[Any]] = {}
 
     @property
     @abc.abstractmethod
     def name(self) -> str:
         """Short name for result tables."""
 
-    # ------------------------------------------------------------ validation
-    def _bad(self, param: str, expected: str) -> InputError:
-        return InputError(
-            f"The {param!r} parameter of {type(self).__name__} must be {expected}. "
-            f"Got {getattr(self, param)!r} instead."
-        )
-
-    def _check_int(self, param: str, low: int) -> int:
-        v = getattr(self, param)
-        if not isinstance(v, Integral) or isinstance(v, bool) or v < low:
-            raise self._bad(param, f"an int >= {low}")
-        return int(v)
-
-    def _check_fraction(self, param: str, *, low_open: bool = True,
-                        high_open: bool = True) -> float:
-        v = getattr(self, param)
-        ok = isinstance(v, Real) and not isinstance(v, bool) and np.isfinite(float(v))
-        if ok:
-            f = float(v)
-            ok = (0.0 < f if low_open else 0.0 <= f) and (f < 1.0 if high_open else f <= 1.0)
-        if not ok:
-            lo = "(0" if low_open else "[0"
-            hi = "1)" if high_open else "1]"
-            raise self._bad(param, f"a float in {lo}, {hi}")
-        return float(v)
+    def __sklearn_tags__(self) -> Tags:
+        return series_tags(super().__sklearn_tags__())
 
     # ------------------------------------------------------------------- api
     def fit(self, X: Any, y: Any = None) -> Baseline:
@@ -108,6 +91,7 @@ class Baseline(BaseEstimator, abc.ABC):  # type: ignore[misc]
         -------
         self
         """
+        check_params(self)
         series = as_series(X, what="training data")
         self.sensors_ = list(series.sensors)
         self.n_features_in_ = len(self.sensors_)
@@ -116,7 +100,7 @@ class Baseline(BaseEstimator, abc.ABC):  # type: ignore[misc]
 
     def _prepare(self, X: Any, what: str = "data") -> Series:
         check_is_fitted(self, "threshold_")
-        return as_model_input(X, self.sensors_, what=what)
+        return as_model_input(X, self.sensors_, what=what, owner=type(self).__name__)
 
     def score_samples(self, X: Any) -> np.ndarray:
         """Anomaly score per row: higher = more anomalous, NaN where undefined."""

@@ -20,12 +20,13 @@ It is SKAB's strongest simple method (F1 0.76 on its leaderboard).
 
 from __future__ import annotations
 
-from numbers import Integral, Real
+from typing import Any
 
 import numpy as np
 from scipy import stats
 
 from normalcy.baselines.base import Baseline, standardise
+from normalcy.data.params import Integral, Interval, Real, invalid
 from normalcy.data.validation import Series
 from normalcy.exceptions import InputError
 
@@ -96,6 +97,12 @@ class PCAMonitor(Baseline):
     True
     """
 
+    _parameter_constraints: dict[str, list[Any]] = {
+        "n_components": [None, Interval(Integral, 1, None, closed="left")],
+        "variance": [Interval(Real, 0, 1, closed="right")],
+        "confidence": [Interval(Real, 0, 1, closed="neither")],
+    }
+
     def __init__(
         self,
         *,
@@ -111,19 +118,10 @@ class PCAMonitor(Baseline):
     def name(self) -> str:
         return "PCA T²+Q"
 
-    def _check_params(self, ns: int) -> None:
-        k = self.n_components
-        if k is not None and (not isinstance(k, Integral) or isinstance(k, bool)
-                              or not 1 <= k <= ns):
-            raise self._bad("n_components", f"None or an int in [1, {ns}] (the sensors)")
-        v = self.variance
-        if not isinstance(v, Real) or not 0.0 < v <= 1.0:
-            raise self._bad("variance", "a float in (0, 1]")
-        self._check_fraction("confidence")
-
     def _fit(self, series: Series) -> None:
         ns = len(series.sensors)
-        self._check_params(ns)
+        if self.n_components is not None and self.n_components > ns:
+            raise invalid(self, "n_components", f"None or an int in [1, {ns}] (the sensors)")
         rows = np.flatnonzero(series.segment >= 0)
         n = rows.size
         if n < ns + 2:

@@ -12,13 +12,13 @@ healthy error.
 
 from __future__ import annotations
 
-from numbers import Real
 from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from normalcy.baselines.base import Baseline, standardise, window_ends
+from normalcy.data.params import Integral, Interval, Real, StrOptions, invalid
 from normalcy.data.validation import Series
 
 __all__ = ["ReconstructionBaseline"]
@@ -54,7 +54,7 @@ class ReconstructionBaseline(Baseline):
         scale and the threshold (see :mod:`normalcy.baselines.base`).
     threshold_quantile : float, default=0.99
         ``threshold_`` is this quantile of the held-out scores.
-    random_state : int, default=0
+    random_state : int, RandomState or None, default=0
         Seed of the forest.
     n_jobs : int or None, default=None
         Parallel jobs of the forest.
@@ -78,6 +78,21 @@ class ReconstructionBaseline(Baseline):
     >>> bool(np.nanmax(s[:1900]) < np.nanmax(s[2000:2100]))
     True
     """
+
+    _parameter_constraints: dict[str, list[Any]] = {
+        "regressor": [StrOptions(set(_REGRESSORS))],
+        "past": [Interval(Integral, 0, None, closed="left")],
+        "others": [Interval(Integral, 1, None, closed="left")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "n_estimators": [Interval(Integral, 1, None, closed="left")],
+        "max_features": [Interval(Real, 0, 1, closed="right")],
+        "min_samples_leaf": [Interval(Integral, 1, None, closed="left")],
+        "max_train_rows": [Interval(Integral, 10, None, closed="left")],
+        "calibration": [Interval(Real, 0, 1, closed="neither")],
+        "threshold_quantile": [Interval(Real, 0, 1, closed="right")],
+        "random_state": ["random_state"],
+        "n_jobs": [None, Integral],
+    }
 
     def __init__(
         self,
@@ -112,20 +127,6 @@ class ReconstructionBaseline(Baseline):
     def name(self) -> str:
         return {"lassolars": "LassoLars", "randomforest": "RandomForest"}.get(
             str(self.regressor), str(self.regressor)) + " reconstruction"
-
-    def _check_params(self) -> None:
-        if self.regressor not in _REGRESSORS:
-            raise self._bad("regressor", f"one of {_REGRESSORS}")
-        self._check_int("past", 0)
-        self._check_int("others", 1)
-        if not isinstance(self.alpha, Real) or not self.alpha >= 0:
-            raise self._bad("alpha", "a float >= 0")
-        self._check_int("n_estimators", 1)
-        self._check_fraction("max_features", high_open=False)
-        self._check_int("min_samples_leaf", 1)
-        self._check_int("max_train_rows", 10)
-        self._check_fraction("calibration")
-        self._check_fraction("threshold_quantile", high_open=False)
 
     @property
     def _length(self) -> int:
@@ -170,9 +171,8 @@ class ReconstructionBaseline(Baseline):
         return err
 
     def _fit(self, series: Series) -> None:
-        self._check_params()
         if int(self.past) == 0 and len(series.sensors) == 1:
-            raise self._bad("past", "> 0 when there is a single sensor (no other inputs)")
+            raise invalid(self, "past", "> 0 when there is a single sensor (no other inputs)")
         learn, held = self._split(series, self._length, float(self.calibration))
         self.mean_, self.std_ = standardise(series.values, learn, series.sensors)
         z = (series.values - self.mean_) / self.std_

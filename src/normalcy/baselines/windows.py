@@ -15,6 +15,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from normalcy.baselines.base import Baseline, standardise, window_ends
+from normalcy.data.params import Integral, Interval, Real, StrOptions
 from normalcy.data.validation import Series
 from normalcy.exceptions import InputError
 
@@ -80,7 +81,7 @@ class WindowBaseline(Baseline):
         Keyword arguments for the PyOD constructor, over our defaults
         (LOF ``n_neighbors=20``; IForest ``n_estimators=100``; AutoEncoder
         ``hidden_neuron_list=[64, 32]``, ``epoch_num=10``, ``batch_size=64``).
-    random_state : int, default=0
+    random_state : int, RandomState or None, default=0
         Seed of IForest and the AutoEncoder.
 
     Attributes
@@ -101,6 +102,18 @@ class WindowBaseline(Baseline):
     >>> bool(np.nanmax(s[:1900]) < np.nanmax(s[2000:2100]))
     True
     """
+
+    _parameter_constraints: dict[str, list[Any]] = {
+        "detector": [StrOptions(set(_DETECTORS))],
+        "window": [Interval(Integral, 1, None, closed="left")],
+        "stride": [Interval(Integral, 1, None, closed="left")],
+        "train_stride": [Interval(Integral, 1, None, closed="left")],
+        "max_train_windows": [Interval(Integral, 10, None, closed="left")],
+        "calibration": [Interval(Real, 0, 1, closed="neither")],
+        "threshold_quantile": [Interval(Real, 0, 1, closed="right")],
+        "detector_params": [None, dict],
+        "random_state": ["random_state"],
+    }
 
     def __init__(
         self,
@@ -129,18 +142,6 @@ class WindowBaseline(Baseline):
     def name(self) -> str:
         return f"{_NAMES.get(str(self.detector), str(self.detector))} (windows)"
 
-    def _check_params(self) -> None:
-        if self.detector not in _DETECTORS:
-            raise self._bad("detector", f"one of {_DETECTORS}")
-        self._check_int("window", 1)
-        self._check_int("stride", 1)
-        self._check_int("train_stride", 1)
-        self._check_int("max_train_windows", 10)
-        self._check_fraction("calibration")
-        self._check_fraction("threshold_quantile", high_open=False)
-        if self.detector_params is not None and not isinstance(self.detector_params, dict):
-            raise self._bad("detector_params", "None or a dict of PyOD keyword arguments")
-
     def _vectors(self, z: np.ndarray, ends: np.ndarray) -> np.ndarray:
         w = int(self.window)
         view = sliding_window_view(z, w, axis=0)  # (T-w+1, ns, w)
@@ -154,7 +155,6 @@ class WindowBaseline(Baseline):
         return out
 
     def _fit(self, series: Series) -> None:
-        self._check_params()
         w = int(self.window)
         learn, held = self._split(series, w, float(self.calibration))
         self.mean_, self.std_ = standardise(series.values, learn, series.sensors)

@@ -2,18 +2,23 @@
 
 Input is a DataFrame (sensors in columns, time in rows), a 2-D array, or a list
 of them (separate runs). Rows holding NaN are *gaps*: no transition or window
-crosses a gap or the border between two runs.
+crosses a gap or the border between two runs. Refused, each with a message
+saying how to fix it: infinite values, sparse matrices, complex numbers,
+values that are not numbers, 1-D arrays (a pandas Series is one sensor),
+tables without rows or columns, duplicate column names.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from numbers import Number
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
-from normalcy.exceptions import InputError
+from normalcy.exceptions import InputError, InputTypeError
 
 
 @dataclass
@@ -56,21 +61,49 @@ def _to_frame(X: object, i: int | None, sensors: Sequence[str] | None) -> pd.Dat
         return X
     if isinstance(X, pd.Series):
         return X.to_frame()
+    if sparse.issparse(X):
+        raise InputError(
+            f"sparse input is not supported{where}: sensor data is dense. Pass a dense "
+            "array (X.toarray()) or a DataFrame."
+        )
     try:
         arr = np.asarray(X)
     except Exception as e:  # pragma: no cover - exotic objects
         raise InputError(f"cannot read the data{where} as a table: {e}") from None
-    if arr.ndim == 1:
-        arr = arr[:, None]
     if arr.ndim != 2:
+        hint = (" Reshape your data: X.reshape(-1, 1) for one sensor, X.reshape(1, -1) "
+                "for one row." if arr.ndim == 1 else
+                " Reshape your data to (n_samples, n_sensors).")
         raise InputError(
             f"expected a 2-D table (time in rows, sensors in columns){where}; "
-            f"got an array of shape {arr.shape}. Reshape it to (n_samples, n_sensors)."
+            f"got an array of shape {arr.shape}.{hint}"
         )
     cols = list(sensors) if sensors is not None and len(sensors) == arr.shape[1] else [
         f"s{j}" for j in range(arr.shape[1])
     ]
     return pd.DataFrame(arr, columns=cols)
+
+
+def _not_numeric(s: pd.Series, col: object, where: str) -> InputError:
+    """The error for a column holding a value that is not a number (the first one)."""
+    for row, v in s.items():
+        if v is None or isinstance(v, (bool, np.bool_)):
+            continue
+        try:
+            if isinstance(v, (str, bytes)):
+                float(v)
+            elif not isinstance(v, (Number, np.number)):
+                raise TypeError(
+                    f"float() argument must be a string or a real number, not "
+                    f"{type(v).__name__!r}")
+            continue
+        except (TypeError, ValueError) as e:
+            kind = InputTypeError if isinstance(e, TypeError) else InputError
+            return kind(
+                f"sensor column {col!r}{where} is not numeric: row {row!r} holds {v!r} "
+                f"({e}). Remove the column (or pick sensors explicitly) or fix the value."
+            )
+    return InputError(f"sensor column {col!r}{where} is not numeric.")  # pragma: no cover
 
 
 def _numeric(df: pd.DataFrame, where: str) -> np.ndarray:
@@ -79,16 +112,20 @@ def _numeric(df: pd.DataFrame, where: str) -> np.ndarray:
         s = df[col]
         if s.dtype == bool:
             s = s.astype(np.float64)
+        if pd.api.types.is_complex_dtype(s.dtype) or (
+            s.dtype == object and s.map(lambda v: isinstance(v, complex)).any()
+        ):
+            raise InputError(
+                f"Complex data not supported: sensor column {col!r}{where} holds complex "
+                "numbers. Pass real values (e.g. the magnitude np.abs(X) or X.real)."
+            )
         if not (pd.api.types.is_numeric_dtype(s.dtype)):
-            conv = pd.to_numeric(s, errors="coerce")
-            bad = conv.isna() & s.notna()
-            if bad.any():
-                row = s.index[int(np.argmax(bad.to_numpy()))]
-                raise InputError(
-                    f"sensor column {col!r}{where} is not numeric: row {row!r} holds "
-                    f"{s.loc[row]!r}. Remove the column (or pick sensors explicitly) or "
-                    "fix the value."
-                )
+            try:
+                conv = pd.to_numeric(s, errors="coerce")
+            except (TypeError, ValueError):
+                raise _not_numeric(s, col, where) from None
+            if (conv.isna() & s.notna()).any():
+                raise _not_numeric(s, col, where)
             s = conv
         out[:, j] = s.to_numpy(dtype=np.float64, na_value=np.nan)
     inf = np.isinf(out)
@@ -101,11 +138,13 @@ def _numeric(df: pd.DataFrame, where: str) -> np.ndarray:
     return out
 
 
-def as_model_input(X: object, sensors: Sequence[str], *, what: str = "data") -> Series:
+def as_model_input(X: object, sensors: Sequence[str], *, what: str = "data",
+                   owner: str = "the model") -> Series:
     """Validate data handed to a fitted model that knows its ``sensors``.
 
     A DataFrame must hold those columns (others are ignored); a plain array must
-    have exactly that many columns, taken in that order.
+    have exactly that many columns, taken in that order. ``owner`` names the
+    model in the error (its class name).
     """
     if isinstance(X, pd.DataFrame):
         missing = [s for s in sensors if s not in X.columns]
@@ -115,15 +154,31 @@ def as_model_input(X: object, sensors: Sequence[str], *, what: str = "data") -> 
                 f"trained on {list(sensors)}. Rename the columns or use another model."
             )
         return as_series(X, sensors, what=what)
+    check_width(X, sensors, what=what, owner=owner)
     series = as_series(X, what=what)
-    if len(series.sensors) != len(sensors):
-        raise InputError(
-            f"{what} has {len(series.sensors)} columns but the model has "
-            f"{len(sensors)} sensors {list(sensors)}; pass a DataFrame with "
-            "those columns, or an array with them in that order."
-        )
     series.sensors = list(sensors)
     return series
+
+
+def check_width(X: object, sensors: Sequence[str], *, what: str = "data",
+                owner: str = "the model") -> None:
+    """Refuse plain arrays (or lists of them) whose number of columns is not ``len(sensors)``.
+
+    DataFrames are matched by column name instead (:func:`as_model_input`).
+    """
+    runs = X if isinstance(X, (list, tuple)) and len(X) > 0 and np.ndim(X[0]) == 2 else [X]
+    for i, run in enumerate(runs):
+        if isinstance(run, (pd.DataFrame, pd.Series)) or sparse.issparse(run):
+            continue
+        shape = np.shape(run)
+        if len(shape) == 2 and shape[1] != len(sensors):
+            where = "" if len(runs) == 1 else f" (run {i} of the list)"
+            raise InputError(
+                f"X has {shape[1]} features, but {owner} is expecting {len(sensors)} "
+                f"features as input: {what}{where} has {shape[1]} columns and the model was "
+                f"trained on the sensors {list(sensors)}. Pass the same sensors in the same "
+                "order (a DataFrame with those column names is safest)."
+            )
 
 
 def as_series(
@@ -161,7 +216,8 @@ def as_series(
         where = f" in {what}" + ("" if len(runs) == 1 else f" (run {i} of the list)")
         df = _to_frame(run, i if len(runs) > 1 else None, sensors)
         if df.shape[0] == 0:
-            raise InputError(f"{what} is empty{where[len(' in ' + what):]}: it has no rows.")
+            raise InputError(f"{what} is empty{where[len(' in ' + what):]}: it has 0 rows "
+                             f"(shape={df.shape}); give at least one row.")
         if sensors is not None:
             missing = [s for s in sensors if s not in df.columns]
             if missing:
@@ -172,7 +228,8 @@ def as_series(
                 )
             df = df[list(sensors)]
         if df.shape[1] == 0:
-            raise InputError(f"{what} has no sensor columns.")
+            raise InputError(f"{what} has no sensor columns: 0 feature(s) (shape={df.shape}) "
+                             "while a minimum of 1 is required.")
         if len(set(map(str, df.columns))) != df.shape[1]:
             raise InputError(f"{what} has duplicate column names: {list(df.columns)}")
         frames.append(df)

@@ -22,20 +22,22 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from normalcy.data.validation import Series, as_series
+from normalcy.data.params import Integral, Interval, Real, StrOptions, check_params, series_tags
+from normalcy.data.validation import Series, as_series, check_width
 from normalcy.deep.networks import ARCHITECTURES, WindowNetwork
-from normalcy.deep.parameters import check_choice, check_float, check_int, check_seed
 from normalcy.deep.training import TrainingResult, resolve_device, seeded_network, window_errors
 from normalcy.deep.windows import Standardiser, cut_windows, require_windows, thin_ends
 from normalcy.exceptions import InputError, ModelFileError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sklearn.utils import Tags
 
 _SCORE_CHUNK = 4096  # windows scored per batch of cutting
 
@@ -76,22 +78,6 @@ class WindowSet:
         return WindowSet(self.windows[torch.from_numpy(index)], self.ends[index])
 
 
-def _check_width(X: object, n_sensors: int, sensors: list[str], what: str) -> None:
-    """Refuse plain arrays whose number of columns differs from the trained sensors."""
-    runs = X if isinstance(X, (list, tuple)) and len(X) > 0 and np.ndim(X[0]) == 2 else [X]
-    for i, run in enumerate(runs):
-        if isinstance(run, (pd.DataFrame, pd.Series)):
-            continue
-        shape = np.shape(run)
-        if len(shape) == 2 and shape[1] != n_sensors:
-            where = "" if len(runs) == 1 else f" (run {i} of the list)"
-            raise InputError(
-                f"{what}{where} has {shape[1]} columns but the model was trained on "
-                f"{n_sensors} sensors {sensors}. Pass the same sensors in the same order "
-                "(a DataFrame with those column names is safest)."
-            )
-
-
 class WindowDetector(BaseEstimator):  # type: ignore[misc]
     """Base class: a network scoring windows by reconstruction error.
 
@@ -130,46 +116,44 @@ class WindowDetector(BaseEstimator):  # type: ignore[misc]
     n_epochs_: int
     best_epoch_: int
 
+    _parameter_constraints: dict[str, list[Any]] = {
+        "architecture": [StrOptions(set(ARCHITECTURES))],
+        "window": [Interval(Integral, 2, None, closed="left")],
+        "latent": [Interval(Integral, 1, None, closed="left")],
+        "hidden": [Interval(Integral, 1, None, closed="left")],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "patience": [Interval(Integral, 1, None, closed="left")],
+        "stride": [Interval(Integral, 1, None, closed="left")],
+        "max_windows": [Interval(Integral, 2, None, closed="left")],
+        "threshold_quantile": [Interval(Real, 0, 1, closed="both")],
+        "threshold_margin": [Interval(Real, 0, None, closed="neither")],
+        "device": [str],  # its value is checked by resolve_device
+        "random_state": [None, Interval(Integral, 0, 2**63 - 1, closed="both")],
+        "progress": ["boolean"],
+    }
+
+    def __sklearn_tags__(self) -> Tags:
+        return series_tags(super().__sklearn_tags__())
+
     # ----------------------------------------------------------------- fitting
     def _settings(self) -> Settings:
-        """Check the common parameters; raise :class:`InputError` naming a bad one."""
-        check_seed(self, "random_state", self.random_state)
+        """Check the parameters (:func:`~normalcy.data.params.check_params`), as fit uses them."""
+        check_params(self)
         seed = self.random_state
         if seed is None:
             seed = int(np.random.default_rng().integers(2**31))
-        if not isinstance(self.progress, bool):
-            raise InputError(
-                f"The 'progress' parameter of {type(self).__name__} must be a bool. "
-                f"Got {self.progress!r} instead."
-            )
-        if not isinstance(self.device, str):
-            raise InputError(
-                f"The 'device' parameter of {type(self).__name__} must be a str. "
-                f"Got {self.device!r} instead."
-            )
         return Settings(
-            architecture=check_choice(self, "architecture", self.architecture, ARCHITECTURES),
-            window=check_int(self, "window", self.window, low=2),
-            latent=check_int(self, "latent", self.latent, low=1),
-            hidden=check_int(self, "hidden", self.hidden, low=1),
-            epochs=check_int(self, "epochs", self.epochs, low=1),
-            batch_size=check_int(self, "batch_size", self.batch_size, low=1),
-            lr=check_float(self, "lr", self.lr, low=0.0, low_open=True),
-            validation_fraction=check_float(
-                self, "validation_fraction", self.validation_fraction, low=0.0, high=1.0,
-                high_open=True,
-            ),
-            patience=check_int(self, "patience", self.patience, low=1),
-            stride=check_int(self, "stride", self.stride, low=1),
-            max_windows=check_int(self, "max_windows", self.max_windows, low=2),
-            threshold_quantile=check_float(
-                self, "threshold_quantile", self.threshold_quantile, low=0.0, high=1.0
-            ),
-            threshold_margin=check_float(
-                self, "threshold_margin", self.threshold_margin, low=0.0, low_open=True
-            ),
-            device=resolve_device(self.device),
-            seed=seed,
+            architecture=str(self.architecture), window=int(self.window),
+            latent=int(self.latent), hidden=int(self.hidden), epochs=int(self.epochs),
+            batch_size=int(self.batch_size), lr=float(self.lr),
+            validation_fraction=float(self.validation_fraction), patience=int(self.patience),
+            stride=int(self.stride), max_windows=int(self.max_windows),
+            threshold_quantile=float(self.threshold_quantile),
+            threshold_margin=float(self.threshold_margin),
+            device=resolve_device(self.device), seed=int(seed),
         )
 
     def _new_network(self, s: Settings, n_sensors: int) -> WindowNetwork:
@@ -239,7 +223,7 @@ class WindowDetector(BaseEstimator):  # type: ignore[misc]
     # ----------------------------------------------------------------- scoring
     def _scoring_series(self, X: object, what: str = "data to score") -> Series:
         check_is_fitted(self, "network_")
-        _check_width(X, self.n_features_in_, self.sensors_, what)
+        check_width(X, self.sensors_, what=what, owner=type(self).__name__)
         return as_series(X, self.sensors_, what=what)
 
     def _scoring_windows(self, X: object, scaler: Standardiser, what: str) -> WindowSet:
@@ -305,10 +289,10 @@ class WindowDetector(BaseEstimator):  # type: ignore[misc]
 
         Load it with :func:`normalcy.load`.
         """
-        from normalcy import models
+        from normalcy.io import save
 
         check_is_fitted(self, "network_")
-        models.save(self, path)
+        save(self, path)
 
     def _extra_to_file(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """Subclass state for the file: (header entries, arrays)."""

@@ -24,8 +24,8 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 from torch.nn import functional as F
 
+from normalcy.data.params import Interval, Real
 from normalcy.deep.networks import DomainDiscriminator, WindowNetwork, reverse_gradient
-from normalcy.deep.parameters import check_float
 from normalcy.deep.training import TrainingResult, resolve_device, train_network
 from normalcy.deep.window_detector import Settings, WindowSet, load_state_arrays, state_arrays
 from normalcy.transfer.base import TargetHook, TransferEstimator
@@ -113,6 +113,11 @@ class AdversarialTransfer(TransferEstimator):
     True
     """
 
+    _parameter_constraints: dict[str, list[Any]] = {
+        **TransferEstimator._parameter_constraints,
+        "adversary_weight": [Interval(Real, 0, None, closed="left")],
+    }
+
     def __init__(
         self,
         *,
@@ -153,9 +158,6 @@ class AdversarialTransfer(TransferEstimator):
         self.device = device
         self.random_state = random_state
         self.progress = progress
-
-    def _check_family(self) -> None:
-        check_float(self, "adversary_weight", self.adversary_weight, low=0.0)
 
     def _train(
         self,

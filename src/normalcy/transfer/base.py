@@ -24,11 +24,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from normalcy.data.validation import as_series
+from normalcy.data.params import StrOptions
+from normalcy.data.validation import as_series, check_width
 from normalcy.deep.networks import WindowNetwork
-from normalcy.deep.parameters import check_choice
 from normalcy.deep.training import TrainingHook, TrainingResult, deterministic
-from normalcy.deep.window_detector import Settings, WindowDetector, WindowSet, _check_width
+from normalcy.deep.window_detector import Settings, WindowDetector, WindowSet
 from normalcy.deep.windows import Standardiser
 
 SCALINGS = ("target", "per_domain")
@@ -70,16 +70,18 @@ class TargetHook(TrainingHook):
 class TransferEstimator(WindowDetector):
     """Base class of the transfer families: ``fit(source, target)``, target scoring.
 
-    Subclasses store their parameters in ``__init__``, check their own ones in
-    :meth:`_check_family` and train in :meth:`_train`.
+    Subclasses store their parameters in ``__init__``, add the constraints of
+    their own ones to ``_parameter_constraints`` and train in :meth:`_train`.
     """
+
+    _parameter_constraints: dict[str, list[Any]] = {
+        **WindowDetector._parameter_constraints,
+        "scaling": [StrOptions(set(SCALINGS))],
+    }
 
     scaling: str
     source_scaler_mean_: np.ndarray
     source_scaler_scale_: np.ndarray
-
-    def _check_family(self) -> None:
-        """Check the family's own parameters (raise :class:`InputError`)."""
 
     def _train(
         self,
@@ -116,10 +118,8 @@ class TransferEstimator(WindowDetector):
             or a parameter is out of range.
         """
         s = self._settings()
-        check_choice(self, "scaling", self.scaling, SCALINGS)
-        self._check_family()
         src = as_series(source, what="source data")
-        _check_width(target, len(src.sensors), src.sensors, "target data")
+        check_width(target, src.sensors, what="target data", owner=type(self).__name__)
         tgt = as_series(target, src.sensors, what="target data")
         target_scaler = Standardiser.fit(tgt.values)
         source_scaler = (

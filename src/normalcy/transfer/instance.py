@@ -30,8 +30,8 @@ from scipy.optimize import minimize
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
+from normalcy.data.params import Interval, Real, StrOptions
 from normalcy.deep.networks import WindowNetwork
-from normalcy.deep.parameters import check_choice, check_float
 from normalcy.deep.training import TrainingResult, train_network
 from normalcy.deep.window_detector import Settings, WindowSet
 from normalcy.deep.windows import thin_ends
@@ -168,6 +168,12 @@ class InstanceTransfer(TransferEstimator):
     True
     """
 
+    _parameter_constraints: dict[str, list[Any]] = {
+        **TransferEstimator._parameter_constraints,
+        "method": [StrOptions(set(METHODS))],
+        "weight_clip": [Interval(Real, 0, None, closed="neither")],
+    }
+
     def __init__(
         self,
         *,
@@ -210,10 +216,6 @@ class InstanceTransfer(TransferEstimator):
         self.device = device
         self.random_state = random_state
         self.progress = progress
-
-    def _check_family(self) -> None:
-        check_choice(self, "method", self.method, METHODS)
-        check_float(self, "weight_clip", self.weight_clip, low=0.0, low_open=True)
 
     def _train(
         self,

@@ -10,10 +10,12 @@ distance of :mod:`normalcy.transfer.alignment`.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
+from normalcy.data.params import Interval, Real, StrOptions
 from normalcy.deep.networks import WindowNetwork
-from normalcy.deep.parameters import check_choice, check_float
 from normalcy.deep.training import TrainingResult, train_network
 from normalcy.deep.window_detector import Settings, WindowSet
 from normalcy.transfer.alignment import PENALTIES
@@ -85,6 +87,12 @@ class MappingTransfer(TransferEstimator):
     True
     """
 
+    _parameter_constraints: dict[str, list[Any]] = {
+        **TransferEstimator._parameter_constraints,
+        "penalty": [StrOptions(set(PENALTIES))],
+        "penalty_weight": [Interval(Real, 0, None, closed="left")],
+    }
+
     def __init__(
         self,
         *,
@@ -127,10 +135,6 @@ class MappingTransfer(TransferEstimator):
         self.device = device
         self.random_state = random_state
         self.progress = progress
-
-    def _check_family(self) -> None:
-        check_choice(self, "penalty", self.penalty, tuple(PENALTIES))
-        check_float(self, "penalty_weight", self.penalty_weight, low=0.0)
 
     def _train(
         self,

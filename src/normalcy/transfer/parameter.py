@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from normalcy.data.params import Integral, Interval, Real, StrOptions
 from normalcy.deep.networks import WindowNetwork
-from normalcy.deep.parameters import check_choice, check_float, check_int
 from normalcy.deep.training import TrainingResult, train_network
 from normalcy.deep.window_detector import Settings, WindowSet, state_arrays
 from normalcy.transfer.base import TransferEstimator
@@ -73,6 +73,13 @@ class ParameterTransfer(TransferEstimator):
     True
     """
 
+    _parameter_constraints: dict[str, list[Any]] = {
+        **TransferEstimator._parameter_constraints,
+        "freeze": [StrOptions(set(FREEZES))],
+        "fine_tune_epochs": [None, Interval(Integral, 1, None, closed="left")],
+        "fine_tune_lr": [None, Interval(Real, 0, None, closed="neither")],
+    }
+
     def __init__(
         self,
         *,
@@ -117,13 +124,6 @@ class ParameterTransfer(TransferEstimator):
         self.device = device
         self.random_state = random_state
         self.progress = progress
-
-    def _check_family(self) -> None:
-        check_choice(self, "freeze", self.freeze, FREEZES)
-        if self.fine_tune_epochs is not None:
-            check_int(self, "fine_tune_epochs", self.fine_tune_epochs, low=1)
-        if self.fine_tune_lr is not None:
-            check_float(self, "fine_tune_lr", self.fine_tune_lr, low=0.0, low_open=True)
 
     def _train(
         self,
