@@ -17,12 +17,14 @@ $(STAMP_DEMO): pyproject.toml | $(BIN)/python
 
 $(STAMP_TEST): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e ".[dev,bench,deep]"
+	$(BIN)/python -m pip install -q -e ".[service]" "playwright>=1.40"
 	touch $@ $(STAMP_DEMO)
 
 demo: $(STAMP_DEMO)
 	$(BIN)/normalcy demo --out demo-output
 
 test: $(STAMP_TEST)
+	bash tests/service/system_packages.sh
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q

@@ -213,6 +213,9 @@ def build_parser() -> argparse.ArgumentParser:
     from normalcy.cli.operator import add_operator_commands
 
     add_operator_commands(sub)
+    from normalcy.service.cli import add_service_commands
+
+    add_service_commands(sub)
     return p
 
 

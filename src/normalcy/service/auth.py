@@ -1,0 +1,115 @@
+"""Users, roles, tokens, browser sessions and CSRF.
+
+Tokens are 43 random URL-safe characters after ``nrm_``; the database keeps only
+their SHA-256 (a token has 256 bits of entropy, so a plain hash cannot be reversed
+by guessing). A browser logs in with its token once and gets a session cookie
+(HttpOnly, SameSite=Strict); every form and every cookie-authenticated write
+carries the session's CSRF token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+
+from normalcy.exceptions import InputError
+from normalcy.service.db import ROLES, Database, User, WebSession
+
+SESSION_COOKIE = "normalcy_session"
+SESSION_S = 12 * 3600.0
+NAME_RE = re.compile(r"^[^\x00-\x1f\x7f/\\]{1,64}$")
+
+
+@dataclass(frozen=True)
+class Who:
+    """The caller of a request: name, role, and the CSRF token of their session."""
+
+    name: str
+    role: str
+    csrf: str | None = None  # set when authenticated by a session cookie
+
+    def can(self, role: str) -> bool:
+        """Whether this caller holds ``role`` or a higher one."""
+        return ROLES.index(self.role) >= ROLES.index(role)
+
+
+ANONYMOUS = Who("anonymous", "viewer")
+
+
+def hash_token(token: str) -> str:
+    """SHA-256 of a token, hex."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    """A fresh random token."""
+    return "nrm_" + secrets.token_urlsafe(32)
+
+
+def check_name(name: str, what: str) -> str:
+    """``name`` if it is 1-64 printable characters without slashes, else InputError."""
+    if not isinstance(name, str) or not NAME_RE.match(name) or name.strip() != name:
+        raise InputError(f"{what} name {name!r} is not valid: use 1 to 64 printable "
+                         "characters, no slash, no leading or trailing space.")
+    return name
+
+
+def add_user(db: Database, name: str, role: str) -> str:
+    """Create a user; returns their token (shown once, stored hashed)."""
+    check_name(name, "user")
+    if role not in ROLES:
+        raise InputError(f"role {role!r} is unknown; use one of {list(ROLES)}.")
+    token = new_token()
+    with db.write() as s:
+        if s.scalar(select(User).where(User.name == name)) is not None:
+            raise InputError(f"user {name!r} exists already; choose another name.")
+        s.add(User(name=name, role=role, token_hash=hash_token(token)))
+    return token
+
+
+def user_for_token(db: Database, token: str) -> Who | None:
+    """The user holding ``token``, or None."""
+    with db.read() as s:
+        u = s.scalar(select(User).where(User.token_hash == hash_token(token)))
+        return None if u is None else Who(u.name, u.role)
+
+
+def open_session(db: Database, token: str) -> tuple[str, Who] | None:
+    """Log in with a token: returns the session cookie's value and the user, or None."""
+    with db.write() as s:
+        u = s.scalar(select(User).where(User.token_hash == hash_token(token)))
+        if u is None:
+            return None
+        now = time.time()
+        s.execute(delete(WebSession).where(WebSession.expires_at < now))
+        value, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
+        s.add(WebSession(token_hash=hash_token(value), user_id=u.id, csrf=csrf,
+                         expires_at=now + SESSION_S))
+        return value, Who(u.name, u.role, csrf)
+
+
+def user_for_session(db: Database, value: str) -> Who | None:
+    """The user of a session cookie (with the session's CSRF token), or None."""
+    with db.read() as s:
+        row = s.execute(select(WebSession, User).join(User, User.id == WebSession.user_id)
+                        .where(WebSession.token_hash == hash_token(value))).first()
+        if row is None or row[0].expires_at < time.time():
+            return None
+        return Who(row[1].name, row[1].role, row[0].csrf)
+
+
+def close_session(db: Database, value: str) -> None:
+    """Log out: forget the session."""
+    with db.write() as s:
+        s.execute(delete(WebSession).where(WebSession.token_hash == hash_token(value)))
+
+
+def csrf_ok(who: Who, given: str | None) -> bool:
+    """Whether ``given`` is the CSRF token of ``who``'s session."""
+    return who.csrf is not None and given is not None and hmac.compare_digest(who.csrf, given)

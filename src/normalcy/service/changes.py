@@ -1,0 +1,272 @@
+"""Writes that change a unit: create it, teach it (feedback), undo, acknowledge, shelve.
+
+A model change runs under the unit's lock and inside one write transaction that locks
+the unit's row: the new version's file is written (atomically) first, then its row and
+the unit's pointer commit together; the running monitor switches to the new model only
+after the commit. A crash in between leaves a file no row points to, removed at the
+next start.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import select, update
+
+from normalcy.exceptions import InputError, ModelFileError
+from normalcy.service import modelops
+from normalcy.service.auth import Who, check_name
+from normalcy.service.db import Episode, ModelVersion, Unit
+from normalcy.service.errors import ClientError, Conflict, NotFound
+from normalcy.service.fleet import Fleet, UnitRuntime, write_log
+
+log = logging.getLogger("normalcy.service")
+
+FIT_PARAMS = ("n_levels", "delta", "window", "threshold")
+
+
+def _new_unit(fleet: Fleet, name: str, who: Who, status: str, sensors: list[str],
+              period: float | None) -> int:
+    check_name(name, "unit")
+    with fleet.db.write() as s:
+        if s.scalar(select(Unit.id).where(Unit.name == name)) is not None:
+            raise Conflict(f"unit {name!r} exists already; choose another name.")
+        u = Unit(name=name, sensors=json.dumps(sensors), status=status, created_by=who.name,
+                 period_s=period, created_at=time.time())
+        s.add(u)
+        s.flush()
+        write_log(s, who.name, "create-unit", name, status=status)
+        return u.id
+
+
+def _commit_first_version(fleet: Fleet, unit_id: int, det: Any, who: Who, action: str) -> None:
+    version = modelops.version(det)
+    path = fleet.write_model(unit_id, version, det)
+    with fleet.db.write() as s:
+        u = s.get(Unit, unit_id, with_for_update=True)
+        if u is None:  # pragma: no cover - units are never deleted
+            raise NotFound("the unit disappeared")
+        s.add(ModelVersion(unit_id=unit_id, version=version, path=str(path), action=action,
+                           by=who.name, created_at=time.time()))
+        u.current_version, u.status, u.status_detail = version, "ready", ""
+        u.sensors = json.dumps(modelops.sensors(det))
+    fleet.add_runtime(u, det)
+
+
+def create_from_model(fleet: Fleet, name: str, path: str, who: Who) -> None:
+    """A unit whose first version is an uploaded model file."""
+    try:
+        det = modelops.load(path)
+    except ModelFileError as e:
+        raise ClientError(f"the uploaded file is not a normalcy model: {e}", 422) from None
+    try:
+        modelops.check_operable(det)
+    except InputError as e:
+        raise ClientError(str(e), 422) from None
+    uid = _new_unit(fleet, name, who, "ready", modelops.sensors(det), None)
+    _commit_first_version(fleet, uid, det, who, "upload")
+
+
+def fit_params(given: dict[str, str | None]) -> dict[str, Any]:
+    """Fit settings from form fields: ints or "auto" (threshold: a float)."""
+    out: dict[str, Any] = {}
+    for k in FIT_PARAMS:
+        v = given.get(k)
+        if v in (None, ""):
+            continue
+        try:
+            out[k] = float(v) if k == "threshold" else (v if v == "auto" else int(v))  # type: ignore[arg-type]
+        except ValueError:
+            raise ClientError(f"{k}={v!r} is not valid; give an integer or 'auto'.", 422) \
+                from None
+    return out
+
+
+def create_from_history(fleet: Fleet, name: str, path: str, who: Who,
+                        params: dict[str, Any], background: bool = True) -> int:
+    """A unit fitted on an uploaded healthy history (the fit runs in the background)."""
+    from normalcy.data.tables import read_table
+
+    try:
+        table = read_table(path)
+    except InputError as e:
+        raise ClientError(f"the uploaded history cannot be used: {e}", 422) from None
+    period = table.sampling_period() if table.time is not None else None
+    uid = _new_unit(fleet, name, who, "fitting", list(table.frame.columns), period)
+
+    def run() -> None:
+        try:
+            det = modelops.fit(table.frame, params, who.name)
+            _commit_first_version(fleet, uid, det, who, "fit")
+        except Exception as e:  # any failure of the fit is reported on the unit
+            log.warning("fit of unit %s failed: %s", name, e)
+            with fleet.db.write() as s:
+                s.execute(update(Unit).where(Unit.id == uid).values(
+                    status="failed", status_detail=str(e)))
+        fleet.events.publish("unit", unit=name)
+
+    if background:
+        threading.Thread(target=run, name=f"fit-{name}", daemon=True).start()
+    else:
+        run()
+    return uid
+
+
+def _change_model(fleet: Fleet, rt: UnitRuntime, who: Who, action: str,
+                  change: Any, episode: int | None = None, note: str | None = None,
+                  verdict: tuple[str, str | None] | None = None) -> int:
+    """Apply ``change(det) -> version`` to a fresh copy of the current model and commit."""
+    with rt.lock:
+        path = None
+        try:
+            with fleet.db.write() as s:
+                u = s.get(Unit, rt.unit_id, with_for_update=True)
+                if u is None or u.current_version is None:  # pragma: no cover
+                    raise NotFound(f"unit {rt.name!r} has no model")
+                current = s.scalar(select(ModelVersion.path).where(
+                    ModelVersion.unit_id == u.id, ModelVersion.version == u.current_version))
+                det = modelops.load(str(current))
+                try:
+                    version = int(change(det))
+                except InputError as e:
+                    raise ClientError(str(e), 422) from None
+                path = fleet.write_model(u.id, version, det)
+                s.add(ModelVersion(unit_id=u.id, version=version, path=str(path),
+                                   action=action, by=who.name, note=note or "",
+                                   created_at=time.time()))
+                u.current_version = version
+                if episode is not None and verdict is not None:
+                    ep = s.get(Episode, episode)
+                    if ep is not None:
+                        ep.verdict, ep.verdict_fault = verdict
+                        ep.verdict_by, ep.verdict_version = who.name, version
+                        if ep.acked_by is None:
+                            _ack(ep, who, f"feedback: {verdict[0]}")
+                write_log(s, who.name, action, rt.name, version=version, episode=episode,
+                          verdict=verdict[0] if verdict else None,
+                          fault=verdict[1] if verdict else None, note=note)
+        except BaseException:
+            if path is not None:  # the row did not commit: no file without its row
+                path.unlink(missing_ok=True)
+            raise
+        fleet.install(rt, det, version)
+    fleet.events.publish("model", unit=rt.name, version=version)
+    return version
+
+
+def feedback_range(fleet: Fleet, rt: UnitRuntime, start_seq: int, end_seq: int,
+                   verdict: str, fault: str | None, note: str | None, who: Who,
+                   episode: int | None = None) -> int:
+    """Teach the unit's model a verdict on stream rows ``start_seq..end_seq`` (included).
+
+    The transitions that the streaming scores of those rows cover start up to
+    ``2 delta + window - 2`` rows earlier: they are included.
+    """
+    if verdict not in ("normal", "fault"):
+        raise ClientError(f"verdict must be 'normal' or 'fault'. Got {verdict!r} instead.", 422)
+    if verdict == "fault":
+        if not fault or not isinstance(fault, str) or not fault.strip():
+            raise ClientError("a 'fault' verdict needs the fault's name in 'fault'.", 422)
+        if len(fault) > 200:
+            raise ClientError("the fault name is longer than 200 characters.", 422)
+    elif fault:
+        raise ClientError("a 'normal' verdict takes no fault name; drop 'fault'.", 422)
+    if note is not None and len(note) > 2000:
+        raise ClientError("the note is longer than 2000 characters.", 422)
+    if end_seq < start_seq:
+        raise ClientError("the range ends before it starts.", 422)
+    keep = modelops.context_rows(rt.det)
+    frame, first = fleet.rows(rt, max(0, start_seq - keep), end_seq + keep)
+    if len(frame) == 0 or first > start_seq or int(frame.index[-1]) < end_seq:
+        raise Conflict("the rows of this range are no longer stored (older than the "
+                       "retention period); send them again with the feedback CLI.")
+    s0, e0 = max(0, start_seq - keep) - first, end_seq + 1 - first
+    data = frame[rt.sensors]
+
+    def change(det: Any) -> int:
+        return modelops.feedback(det, data, max(0, s0), e0, verdict,
+                                 fault if verdict == "fault" else None, who.name, note)
+
+    return _change_model(fleet, rt, who, "feedback", change, episode, note,
+                         (verdict, fault if verdict == "fault" else None))
+
+
+def undo(fleet: Fleet, rt: UnitRuntime, to: int | None, who: Who) -> int:
+    """Undo the latest change, or go back to version ``to``; returns the new version."""
+    if to is not None:
+        with fleet.db.read() as s:
+            ok = s.scalar(select(ModelVersion.id).where(ModelVersion.unit_id == rt.unit_id,
+                                                        ModelVersion.version == to))
+        if ok is None and to > (rt.version or 0):
+            raise NotFound(f"unit {rt.name!r} has no version {to}.")
+
+    def change(det: Any) -> int:
+        try:
+            return modelops.undo(det, who.name) if to is None else \
+                modelops.revert(det, to, who.name)
+        except (ValueError, KeyError, IndexError) as e:
+            raise InputError(f"cannot go back: {e}") from None
+
+    return _change_model(fleet, rt, who, "undo" if to is None else "revert", change)
+
+
+def _ack(ep: Episode, who: Who, comment: str | None) -> None:
+    ep.acked_by, ep.acked_at, ep.ack_comment = who.name, time.time(), comment
+    ep.state = {"active-unacknowledged": "active-acknowledged",
+                "returned-unacknowledged": "normal"}.get(ep.state, ep.state)
+
+
+def acknowledge(fleet: Fleet, ep_id: int, who: Who, comment: str | None) -> Episode:
+    """ISA-18.2 acknowledge: active-unack -> active-ack, returned-unack -> normal."""
+    if comment is not None and len(comment) > 2000:
+        raise ClientError("the comment is longer than 2000 characters.", 422)
+    with fleet.db.write() as s:
+        ep = s.get(Episode, ep_id, with_for_update=True)
+        if ep is None:
+            raise NotFound(f"alarm {ep_id} does not exist; GET /api/alarms lists them.")
+        if ep.state not in ("active-unacknowledged", "returned-unacknowledged"):
+            raise Conflict(f"alarm {ep_id} is {ep.state}: there is nothing to acknowledge.")
+        _ack(ep, who, comment)
+        write_log(s, who.name, "acknowledge", _unit_name(s, ep), alarm=ep_id, comment=comment)
+    fleet.events.publish("alarm-acknowledged", alarm=ep_id)
+    return ep
+
+
+def shelve(fleet: Fleet, ep_id: int, who: Who, minutes: float | None,
+           comment: str | None) -> Episode:
+    """Shelve an alarm for ``minutes`` (None or 0: unshelve)."""
+    if minutes is not None and not (isinstance(minutes, (int, float))
+                                    and np.isfinite(minutes) and 0 <= minutes <= 7 * 1440):
+        raise ClientError(f"minutes must be between 0 and {7 * 1440} (a week). "
+                          f"Got {minutes!r} instead.", 422)
+    with fleet.db.write() as s:
+        ep = s.get(Episode, ep_id, with_for_update=True)
+        if ep is None:
+            raise NotFound(f"alarm {ep_id} does not exist; GET /api/alarms lists them.")
+        if minutes:
+            ep.shelved_until, ep.shelved_by = time.time() + 60.0 * minutes, who.name
+            ep.shelve_comment = comment
+        else:
+            ep.shelved_until, ep.shelved_by, ep.shelve_comment = None, None, None
+        write_log(s, who.name, "shelve" if minutes else "unshelve", _unit_name(s, ep),
+                  alarm=ep_id, minutes=minutes, comment=comment)
+    fleet.events.publish("alarm-shelved", alarm=ep_id)
+    return ep
+
+
+def _unit_name(s: Any, ep: Episode) -> str | None:
+    return s.scalar(select(Unit.name).where(Unit.id == ep.unit_id))
+
+
+def time_range(frame: pd.DataFrame, start: float, end: float) -> tuple[int, int]:
+    """Stream positions of the stored rows with ``start <= time <= end``."""
+    inside = frame[(frame["time"] >= start) & (frame["time"] <= end)]
+    if inside.empty:
+        raise ClientError("no stored row lies in that time range.", 422)
+    return int(inside.index[0]), int(inside.index[-1])

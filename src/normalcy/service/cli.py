@@ -1,0 +1,77 @@
+"""``normalcy serve`` and ``normalcy user add`` (registered by ``add_service_commands``)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from normalcy.exceptions import InputError
+
+
+def _settings(a: argparse.Namespace) -> Any:
+    from normalcy.service.settings import Settings
+
+    return Settings.from_env(data=a.data, database=a.database)
+
+
+def cmd_serve(a: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+    except ImportError:
+        raise InputError("normalcy serve needs the service extra: "
+                         "pip install 'normalcy[service]'") from None
+    from normalcy.service.app import create_app
+
+    settings = _settings(a)
+    settings.demo = bool(a.demo)
+    if a.demo_speed is not None:
+        settings.demo_speed = a.demo_speed
+    app = create_app(settings)
+    print(f"normalcy: serving on http://{a.host}:{a.port} (data {settings.data}, database "
+          f"{settings.database_url.split('@')[-1]})", flush=True)
+    uvicorn.run(app, host=a.host, port=a.port, log_level=a.log_level, access_log=False)
+    return 0
+
+
+def cmd_user_add(a: argparse.Namespace) -> int:
+    from normalcy.service.auth import add_user
+    from normalcy.service.db import Database
+
+    settings = _settings(a)
+    settings.data.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.database_url)
+    try:
+        db.migrate()
+        token = add_user(db, a.name, a.role)
+    finally:
+        db.dispose()
+    print(f"user {a.name!r} ({a.role}) added; their token, shown only this once:")
+    print(token)
+    return 0
+
+
+def add_service_commands(sub: Any) -> None:
+    """Add ``serve`` and ``user`` to the ``normalcy`` command's subparsers."""
+    def data_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--data", default=None,
+                       help="folder of the database and models (default ./normalcy-data)")
+        p.add_argument("--database", help="SQLAlchemy URL, e.g. postgresql+psycopg://... "
+                                          "(default: SQLite in --data)")
+
+    s = sub.add_parser("serve", help="run the operator service (REST API and web page)")
+    data_args(s)
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--demo", action="store_true",
+                   help="create a three-tank unit and replay a day with faults")
+    s.add_argument("--demo-speed", type=float, help="demo rows per second (20)")
+    s.add_argument("--log-level", default="warning")
+    s.set_defaults(func=cmd_serve)
+
+    u = sub.add_parser("user", help="manage the service's users")
+    usub = u.add_subparsers(dest="user_command", required=True)
+    add = usub.add_parser("add", help="add a user; prints their token once")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=["viewer", "operator", "engineer"])
+    data_args(add)
+    add.set_defaults(func=cmd_user_add)

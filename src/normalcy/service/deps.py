@@ -1,0 +1,124 @@
+"""Dependencies injected with ``Depends``: the fleet, the settings, the caller, bodies."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from normalcy.service.auth import (
+    ANONYMOUS,
+    SESSION_COOKIE,
+    Who,
+    csrf_ok,
+    user_for_session,
+    user_for_token,
+)
+from normalcy.service.errors import ClientError
+from normalcy.service.fleet import Fleet
+from normalcy.service.settings import Settings
+
+SAFE = ("GET", "HEAD", "OPTIONS")
+
+
+def get_fleet(request: Request) -> Fleet:
+    """The running fleet (created in the app's lifespan)."""
+    return request.app.state.fleet
+
+
+def get_settings(fleet: Annotated[Fleet, Depends(get_fleet)]) -> Settings:
+    """The settings in force."""
+    return fleet.settings
+
+
+def identify(request: Request, fleet: Fleet) -> Who:
+    """Who calls: a bearer token, else a session cookie, else anonymous."""
+    auth = request.headers.get("authorization")
+    if auth is not None:
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ClientError("the Authorization header must be 'Bearer TOKEN'.", 401)
+        who = user_for_token(fleet.db, token.strip())
+        if who is None:
+            raise ClientError("the token is not valid; ask an engineer for one "
+                              "(normalcy user add NAME --role ROLE).", 401)
+        return who
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        who = user_for_session(fleet.db, cookie)
+        if who is not None:
+            return who
+    return ANONYMOUS
+
+
+def reader(request: Request, fleet: Annotated[Fleet, Depends(get_fleet)]) -> Who:
+    """Any caller allowed to read (anonymous too, unless the settings forbid it)."""
+    who = identify(request, fleet)
+    if who is ANONYMOUS and not fleet.settings.anonymous_read:
+        raise ClientError("log in first: send 'Authorization: Bearer TOKEN'.", 401)
+    return who
+
+
+def require(role: str) -> Callable[..., Who]:
+    """A dependency admitting callers holding ``role`` (or higher).
+
+    401 without credentials, 403 with a lower role; a write authenticated by a
+    session cookie must also carry the session's CSRF token (``X-CSRF-Token``).
+    """
+    def dep(request: Request, fleet: Annotated[Fleet, Depends(get_fleet)]) -> Who:
+        who = identify(request, fleet)
+        if who is ANONYMOUS:
+            raise ClientError(f"this needs the {role} role: send 'Authorization: Bearer "
+                              "TOKEN' or log in.", 401)
+        if not who.can(role):
+            raise ClientError(f"user {who.name!r} is a {who.role}; this needs the {role} "
+                              "role.", 403)
+        if who.csrf is not None and request.method not in SAFE and \
+                not csrf_ok(who, request.headers.get("x-csrf-token")):
+            raise ClientError("missing or wrong CSRF token (X-CSRF-Token header); reload "
+                              "the page.", 403)
+        return who
+
+    return dep
+
+
+async def body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 beyond ``limit`` bytes."""
+    size = request.headers.get("content-length")
+    if size is not None and size.isdigit() and int(size) > limit:
+        raise ClientError(f"the body is {int(size)} bytes; the limit is {limit} bytes. "
+                          "Send smaller batches.", 413)
+    chunks: list[bytes] = []
+    got = 0
+    async for chunk in request.stream():
+        got += len(chunk)
+        if got > limit:
+            raise ClientError(f"the body is over the limit of {limit} bytes. Send smaller "
+                              "batches.", 413)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def json_body(request: Request, limit: int) -> Any:
+    """The body parsed as JSON (400 when it is not JSON)."""
+    return parse_json(await body(request, limit))
+
+
+def parse_json(raw: bytes) -> Any:
+    """``raw`` parsed as JSON (400 when it is not JSON)."""
+    import json
+
+    if not raw.strip():
+        raise ClientError("the body is empty; send a JSON object.", 400)
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ClientError(f"the body is not valid JSON: {e}", 400) from None
+
+
+FleetDep = Annotated[Fleet, Depends(get_fleet)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+Reader = Annotated[Who, Depends(reader)]
+Operator = Annotated[Who, Depends(require("operator"))]
+Engineer = Annotated[Who, Depends(require("engineer"))]

@@ -1,0 +1,308 @@
+"""The units the service runs: one streaming monitor and one lock per unit.
+
+Readings are scored at once by the unit's :class:`normalcy.Monitor`; the rows, the
+unit's stream position and the alarm episodes they open or close are written in one
+transaction. Model changes (feedback, undo) and readings of a unit are serialised by
+the unit's lock (in-process) and by a row lock on the unit (``SELECT ... FOR UPDATE``
+on PostgreSQL; SQLite has one writer at a time).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from normalcy import Monitor
+from normalcy.alarms.policy import Episode as PolicyEpisode
+from normalcy.service import modelops
+from normalcy.service.db import Database, Episode, ModelVersion, Reading, Unit, Write
+from normalcy.service.errors import Conflict, NotFound
+from normalcy.service.events import Broadcaster
+from normalcy.service.metrics import Metrics
+from normalcy.service.settings import Settings
+from normalcy.service.views import iso
+
+log = logging.getLogger("normalcy.service")
+
+#: what closing an episode does to its ISA-18.2 state
+ON_RETURN = {"active-unacknowledged": "returned-unacknowledged",
+             "active-acknowledged": "normal"}
+
+
+@dataclass
+class UnitRuntime:
+    """A unit in memory: model, monitor, the stream position of the monitor's row 0."""
+
+    unit_id: int
+    name: str
+    sensors: list[str]
+    det: Any = None
+    monitor: Monitor | None = None
+    seq0: int = 0
+    rows_seen: int = 0
+    last_time: float | None = None
+    open_episode: int | None = None
+    version: int | None = None
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+
+def write_log(s: Session, by: str, action: str, unit: str | None, **detail: Any) -> None:
+    """Record a write in the audit log (inside the write's transaction)."""
+    s.add(Write(t=time.time(), user=by, action=action, unit=unit,
+                detail=json.dumps(detail, default=str)))
+
+
+class Fleet:
+    """Every unit's runtime, the database, the settings, events and metrics."""
+
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self.settings = settings
+        self.db = db
+        self.events = Broadcaster()
+        self.metrics = Metrics()
+        self.units: dict[str, UnitRuntime] = {}
+        self._lock = threading.Lock()
+        self._last_prune: dict[int, float] = {}
+
+    # ------------------------------------------------------------- start-up
+    def start(self) -> None:
+        """Load every ready unit's current model, prime its monitor, recover episodes."""
+        self.settings.models_dir.mkdir(parents=True, exist_ok=True)
+        with self.db.read() as s:
+            units = list(s.scalars(select(Unit)))
+            versions = {(v.unit_id, v.version): v.path for v in s.scalars(select(ModelVersion))}
+        self._remove_orphans(set(versions.values()))
+        for u in units:
+            if u.status == "fitting":  # the fit died with the last process
+                with self.db.write() as s:
+                    s.execute(update(Unit).where(Unit.id == u.id).values(
+                        status="failed", status_detail="the server stopped during the fit; "
+                        "create the unit again"))
+                continue
+            if u.status != "ready" or u.current_version is None:
+                continue
+            path = versions[(u.id, u.current_version)]
+            det = modelops.load(path)
+            rt = UnitRuntime(u.id, u.name, json.loads(u.sensors), rows_seen=u.rows_seen,
+                             last_time=u.last_time)
+            with self.db.read() as s:
+                rt.open_episode = s.scalar(select(Episode.id).where(
+                    Episode.unit_id == u.id, Episode.active.is_(True)))
+            self.units[u.name] = rt
+            self.install(rt, det, u.current_version)
+
+    def _remove_orphans(self, known: set[str]) -> None:
+        """Model files no database row points to (a crash between file and commit)."""
+        root = self.settings.models_dir
+        for p in root.glob("*/*"):
+            if str(p) not in known and (p.suffix == ".normalcy" or p.name.endswith(".tmp")):
+                log.warning("removing %s: no model version points to it", p)
+                p.unlink(missing_ok=True)
+
+    def install(self, rt: UnitRuntime, det: Any, version: int) -> None:
+        """Make ``det`` the unit's model; prime a new monitor with the last stored rows.
+
+        An episode left open in the database stays open when the primed monitor is
+        still in alarm (it continues), and is closed otherwise.
+        """
+        keep = modelops.context_rows(det)
+        frame, first = self.rows(rt, max(0, rt.rows_seen - keep), rt.rows_seen - 1)
+        mon = Monitor(det)
+        if len(frame):
+            mon.update(frame)
+        rt.det, rt.monitor, rt.version = det, mon, version
+        rt.seq0 = first if len(frame) else rt.rows_seen
+        if rt.open_episode is not None and mon.current is None:
+            with self.db.write() as s:
+                self._close(s, rt, rt.open_episode, None)
+            rt.open_episode = None
+
+    # -------------------------------------------------------------- lookups
+    def runtime(self, name: str) -> UnitRuntime:
+        """The ready unit ``name`` (NotFound / Conflict otherwise)."""
+        rt = self.units.get(name)
+        if rt is not None:
+            return rt
+        with self.db.read() as s:
+            u = s.scalar(select(Unit).where(Unit.name == name))
+        if u is None:
+            raise NotFound(f"unit {name!r} does not exist; GET /api/units lists the units.")
+        raise Conflict(f"unit {name!r} is not ready (status {u.status}"
+                       f"{': ' + u.status_detail if u.status_detail else ''}).")
+
+    def rows(self, rt: UnitRuntime, first: int, last: int) -> tuple[pd.DataFrame, int]:
+        """Stored rows ``first..last`` (stream positions, included) as a frame.
+
+        Returns the frame (indexed by position, with a ``time`` column) and the
+        position of its first row.
+        """
+        if last < first:
+            return pd.DataFrame(columns=["time", *rt.sensors]), first
+        with self.db.read() as s:
+            got = s.execute(select(Reading.seq, Reading.t, Reading.vals).where(
+                Reading.unit_id == rt.unit_id, Reading.seq >= first, Reading.seq <= last)
+                .order_by(Reading.seq)).all()
+        if not got:
+            return pd.DataFrame(columns=["time", *rt.sensors]), first
+        vals = np.array([json.loads(v) for _, _, v in got], dtype=float).reshape(
+            len(got), len(rt.sensors))
+        frame = pd.DataFrame(vals, columns=rt.sensors, index=[q for q, _, _ in got])
+        frame.insert(0, "time", [t for _, t, _ in got])
+        # keep the contiguous tail (rows removed by retention leave a gap)
+        seqs = frame.index.to_numpy()
+        breaks = np.flatnonzero(np.diff(seqs) != 1)
+        if breaks.size:
+            frame = frame.iloc[breaks[-1] + 1:]
+        return frame, int(frame.index[0])
+
+    # ------------------------------------------------------------- readings
+    def ingest(self, name: str, times: np.ndarray, values: np.ndarray) -> dict[str, Any]:
+        """Score a batch of rows of unit ``name``; store them and the episodes."""
+        arrived = time.perf_counter()
+        rt = self.runtime(name)
+        with rt.lock:
+            if rt.last_time is not None and times[0] <= rt.last_time:
+                raise Conflict(f"the first row's time {iso(times[0])} is not after the unit's "
+                               f"last stored row ({iso(rt.last_time)}); send only newer rows.")
+            assert rt.monitor is not None
+            out = rt.monitor.update(pd.DataFrame(values, columns=rt.sensors))
+            first = rt.rows_seen
+            scores = out.scores["score"].to_numpy(dtype=float)
+            try:
+                with self.db.write() as s:
+                    self._lock_unit(s, rt)
+                    s.execute(insert(Reading), [
+                        {"unit_id": rt.unit_id, "seq": first + i, "t": float(times[i]),
+                         "vals": json.dumps(values[i].tolist()),
+                         "score": None if not np.isfinite(scores[i]) else float(scores[i])}
+                        for i in range(len(times))])
+                    s.execute(update(Unit).where(Unit.id == rt.unit_id).values(
+                        rows_seen=first + len(times), last_time=float(times[-1])))
+                    events = self._episodes(s, rt, out.opened, out.closed, times, first)
+                    self._prune(s, rt, float(times[-1]))
+            except Exception:
+                self.install(rt, rt.det, rt.version or 1)  # the monitor is ahead: rebuild
+                raise
+            rt.rows_seen = first + len(times)
+            rt.last_time = float(times[-1])
+        took = time.perf_counter() - arrived
+        self.metrics.scored(len(times), took)
+        for kind, ep_id in events:
+            self.events.publish(kind, unit=name, alarm=ep_id)
+        cur = rt.monitor.current
+        return {"unit": name, "scored": len(times), "first_row": first,
+                "scores": [None if not np.isfinite(v) else float(v) for v in scores],
+                "opened": [e for k, e in events if k == "alarm-opened"],
+                "closed": [e for k, e in events if k == "alarm-closed"],
+                "in_alarm": cur is not None, "latency_ms": round(1000 * took, 3)}
+
+    def _lock_unit(self, s: Session, rt: UnitRuntime) -> None:
+        s.execute(select(Unit.id).where(Unit.id == rt.unit_id).with_for_update())
+
+    def _episodes(self, s: Session, rt: UnitRuntime, opened: list[PolicyEpisode],
+                  closed: list[PolicyEpisode], times: np.ndarray,
+                  first: int) -> list[tuple[str, int]]:
+        def t_of(seq: int) -> float:
+            if seq >= first:
+                return float(times[min(seq - first, len(times) - 1)])
+            t = s.scalar(select(Reading.t).where(Reading.unit_id == rt.unit_id,
+                                                 Reading.seq == seq))
+            return float(t) if t is not None else float(times[0])
+
+        happened: list[tuple[str, int]] = []
+        todo = sorted([(e.start, 0, e) for e in opened] + [(e.end, 1, e) for e in closed],
+                      key=lambda x: (x[0], x[1]))
+        for _, what, e in todo:
+            if what == 0:
+                if rt.open_episode is None:
+                    ep = Episode(unit_id=rt.unit_id, start_seq=rt.seq0 + e.start,
+                                 end_seq=rt.seq0 + e.end, start_t=t_of(rt.seq0 + e.start),
+                                 end_t=t_of(rt.seq0 + e.end), peak=e.peak, kind=e.kind,
+                                 sensors=",".join(e.sensors), fault=e.fault, active=True,
+                                 state="active-unacknowledged", model_version=rt.version)
+                    s.add(ep)
+                    s.flush()
+                    rt.open_episode = ep.id
+                    happened.append(("alarm-opened", ep.id))
+                else:
+                    self._update(s, rt.open_episode, rt, e, t_of)
+            elif rt.open_episode is not None:
+                self._update(s, rt.open_episode, rt, e, t_of)
+                self._close(s, rt, rt.open_episode, None)
+                happened.append(("alarm-closed", rt.open_episode))
+                rt.open_episode = None
+        cur = rt.monitor.current if rt.monitor is not None else None
+        if cur is not None and rt.open_episode is not None:
+            self._update(s, rt.open_episode, rt, cur, t_of)
+        return happened
+
+    def _update(self, s: Session, ep_id: int, rt: UnitRuntime, e: PolicyEpisode,
+                t_of: Any) -> None:
+        ep = s.get(Episode, ep_id)
+        if ep is None:
+            return
+        ep.end_seq = max(ep.end_seq, rt.seq0 + e.end)
+        ep.end_t = t_of(ep.end_seq)
+        ep.peak = max(ep.peak, float(e.peak))
+        ep.kind, ep.sensors = e.kind or ep.kind, ",".join(e.sensors) or ep.sensors
+        ep.fault = e.fault or ep.fault
+
+    def _close(self, s: Session, rt: UnitRuntime, ep_id: int, _: Any) -> None:
+        ep = s.get(Episode, ep_id)
+        if ep is not None and ep.active:
+            ep.active = False
+            ep.state = ON_RETURN.get(ep.state, ep.state)
+
+    def _prune(self, s: Session, rt: UnitRuntime, now_t: float) -> None:
+        """Drop rows older than the retention period, except around alarm episodes."""
+        last = self._last_prune.get(rt.unit_id, 0.0)
+        if time.monotonic() - last < 60.0:
+            return
+        self._last_prune[rt.unit_id] = time.monotonic()
+        cutoff = now_t - self.settings.retention_days * 86400.0
+        margin = 2 * modelops.context_rows(rt.det) if rt.det is not None else 1000
+        keep = s.execute(select(Episode.start_seq, Episode.end_seq).where(
+            Episode.unit_id == rt.unit_id, Episode.start_t < cutoff + 86400.0)).all()
+        cond = [Reading.unit_id == rt.unit_id, Reading.t < cutoff]
+        for a, b in keep:
+            cond.append(~Reading.seq.between(a - margin, b + margin))
+        s.execute(delete(Reading).where(*cond))
+
+    # ---------------------------------------------------------- model files
+    def version_path(self, unit_id: int, version: int) -> Path:
+        """Where version ``version`` of unit ``unit_id`` is stored."""
+        return self.settings.models_dir / str(unit_id) / f"v{version}.normalcy"
+
+    def write_model(self, unit_id: int, version: int, det: Any) -> Path:
+        """Write a model version's file (atomic, fsynced) before its row commits."""
+        path = self.version_path(unit_id, version)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        modelops.save(det, path)
+        fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        return path
+
+    def add_runtime(self, unit: Unit, det: Any) -> None:
+        """Start running a unit whose first version was just committed."""
+        rt = UnitRuntime(unit.id, unit.name, json.loads(unit.sensors))
+        self.install(rt, det, unit.current_version or 1)
+        with self._lock:
+            self.units[unit.name] = rt
+
+
+
+

@@ -1,0 +1,128 @@
+"""The one adapter between the service and the library's operator functions.
+
+Every call the service makes into a model goes through here, so that a change of the
+library's API is a change of this file only. It calls ``normalcy.load`` /
+``normalcy.save`` and ``normalcy.operator.fit/feedback/undo/revert/history/explain``;
+:func:`bounds` reads the detector's ``prepare`` / ``scoring_tables`` as
+``operator.explain.plot_explanation`` does.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from normalcy.exceptions import InputError
+
+
+def load(path: str | os.PathLike[str]) -> Any:
+    """Load a model file (raises ``ModelFileError`` when it is not one)."""
+    from normalcy import load as _load
+
+    return _load(path)
+
+
+def save(det: Any, path: str | os.PathLike[str]) -> None:
+    """Write ``det`` to ``path`` atomically (temporary file, fsync, rename)."""
+    from normalcy import save as _save
+
+    _save(det, path)
+
+
+def fit(frame: pd.DataFrame, params: dict[str, Any], by: str) -> Any:
+    """A new TransitionDetector fitted on a healthy history (version 1 of its log)."""
+    from normalcy import TransitionDetector, operator
+
+    return operator.fit(TransitionDetector(**params), frame, by=by)
+
+
+def check_operable(det: Any) -> None:
+    """Refuse models that take no operator feedback."""
+    from normalcy import TransitionDetector
+
+    if not isinstance(det, TransitionDetector):
+        raise InputError(f"the model is a {type(det).__name__}, which takes no operator "
+                         "feedback; upload a TransitionDetector model.")
+
+
+def sensors(det: Any) -> list[str]:
+    """The model's sensor names, in order."""
+    return [str(s) for s in det.sensors_]
+
+
+def version(det: Any) -> int:
+    """The model's version (1 for a fresh fit or a model without a log)."""
+    h = history(det)
+    return int(h["version"].iloc[-1]) if len(h) else 1
+
+
+def context_rows(det: Any) -> int:
+    """Rows a streaming monitor keeps (``2 delta + window - 2``)."""
+    return int(2 * det.delta_ + det.window_ - 2)
+
+
+def feedback(det: Any, frame: pd.DataFrame, start: int, end: int, verdict: str,
+             fault: str | None, by: str, note: str | None) -> int:
+    """Teach ``det`` a verdict on rows ``[start, end)``; returns the new version."""
+    from normalcy import operator
+
+    return int(operator.feedback(det, frame, start, end, verdict, fault=fault, by=by,
+                                 note=note))
+
+
+def undo(det: Any, by: str) -> int:
+    """Revert the latest change; returns the new version."""
+    from normalcy import operator
+
+    return int(operator.undo(det, by=by))
+
+
+def revert(det: Any, to: int, by: str) -> int:
+    """Bring the model back to version ``to``; returns the new version."""
+    from normalcy import operator
+
+    return int(operator.revert(det, to, by=by))
+
+
+def history(det: Any) -> pd.DataFrame:
+    """The model's change log (one row per version)."""
+    from normalcy import operator
+
+    return operator.history(det)
+
+
+def explain(det: Any, frame: pd.DataFrame, start: int, end: int, top: int,
+            period: float | None) -> dict[str, Any]:
+    """The explanation of rows ``[start, end)`` as ``{"text": ..., "records": [...]}``."""
+    from normalcy import operator
+
+    return operator.explain(det, frame, start, end, top=top, period=period).to_dict()
+
+
+def bounds(det: Any, frame: pd.DataFrame, sensor: str) -> tuple[np.ndarray, np.ndarray]:
+    """The learned normal bounds of ``sensor`` at each row of ``frame``, in its units.
+
+    NaN where no transition starts or where it was never seen in training (no
+    bounds apply there).
+    """
+    from normalcy.detector.extended import transition_codes
+
+    n = len(frame)
+    lo_out, hi_out = np.full(n, np.nan), np.full(n, np.nan)
+    if sensor not in list(det.sensors_) or n <= 2 * det.delta_:
+        return lo_out, hi_out
+    prep = det.prepare(frame, what="trend rows")
+    rows = np.flatnonzero(prep.series.valid_starts(det.delta_ - 1, det.delta_))
+    if rows.size == 0:
+        return lo_out, hi_out
+    k = list(det.sensors_).index(sensor)
+    table = det.scoring_tables()[k]
+    pos = table.lookup[transition_codes(prep.levels, rows, k, det.delta_, det.n_levels_)]
+    ok = pos >= 0
+    scale, center = float(det.scale_[k]), float(det.center_[k])
+    lo_out[rows[ok]] = table.lo[pos[ok], k] * scale + center
+    hi_out[rows[ok]] = table.hi[pos[ok], k] * scale + center
+    return lo_out, hi_out

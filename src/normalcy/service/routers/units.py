@@ -1,0 +1,183 @@
+"""``/api/units``: list, create (from a history or a model file), readings, versions,
+history, feedback on a time range, undo."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import select
+
+from normalcy.service import changes, modelops
+from normalcy.service.db import ModelVersion, Unit
+from normalcy.service.deps import Engineer, FleetDep, Operator, Reader, body, json_body, parse_json
+from normalcy.service.errors import ClientError, NotFound
+from normalcy.service.fleet import Fleet
+from normalcy.service.readings import parse_readings
+from normalcy.service.views import iso, unit_json
+
+router = APIRouter(prefix="/api/units", tags=["units"])
+
+
+def _unit(fleet: Fleet, name: str) -> Unit:
+    with fleet.db.read() as s:
+        u = s.scalar(select(Unit).where(Unit.name == name))
+    if u is None:
+        raise NotFound(f"unit {name!r} does not exist; GET /api/units lists the units.")
+    return u
+
+
+@router.get("")
+def list_units(fleet: FleetDep, _: Reader) -> list[dict]:
+    """Every unit, by name."""
+    with fleet.db.read() as s:
+        return [unit_json(u) for u in s.scalars(select(Unit).order_by(Unit.name))]
+
+
+@router.get("/{name}")
+def get_unit(name: str, fleet: FleetDep,
+             _: Reader) -> dict:
+    """One unit."""
+    return unit_json(_unit(fleet, name))
+
+
+@router.post("", status_code=201)
+async def create_unit(request: Request, fleet: FleetDep,
+                      who: Engineer) -> dict:
+    """Multipart form: ``name``, ``file`` and ``kind`` ("history": a CSV or Parquet
+    healthy history, fitted in the background; "model": a model file), and optional
+    fit settings ``n_levels``, ``delta``, ``window``, ``threshold``."""
+    limit = fleet.settings.max_upload_bytes
+    size = request.headers.get("content-length")
+    if size is not None and size.isdigit() and int(size) > limit:
+        raise ClientError(f"the upload is {int(size)} bytes; the limit is {limit}.", 413)
+    if "multipart/form-data" not in request.headers.get("content-type", ""):
+        raise ClientError("send a multipart form with 'name', 'kind' and 'file'.", 415)
+    form = await request.form()
+    name, kind, upload = form.get("name"), form.get("kind", "history"), form.get("file")
+    if not isinstance(name, str) or not name:
+        raise ClientError("the form has no 'name'.", 422)
+    if kind not in ("history", "model"):
+        raise ClientError(f"kind must be 'history' or 'model'. Got {kind!r} instead.", 422)
+    if upload is None or isinstance(upload, str):
+        raise ClientError("the form has no 'file' upload.", 422)
+    params = changes.fit_params({k: form.get(k) for k in changes.FIT_PARAMS})  # type: ignore[misc]
+    fname = upload.filename or "upload"
+    suffix = ".parquet" if fname.lower().endswith((".parquet", ".pq")) else (
+        ".normalcy" if kind == "model" else ".csv")
+    fd, tmp = tempfile.mkstemp(suffix=suffix, dir=fleet.settings.data)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(await upload.read())
+        if kind == "model":
+            await run_in_threadpool(changes.create_from_model, fleet, name, tmp, who)
+        else:
+            await run_in_threadpool(changes.create_from_history, fleet, name, tmp, who,
+                                    params, fleet.settings.background_fit)
+    finally:
+        os.unlink(tmp)
+    return unit_json(_unit(fleet, name))
+
+
+@router.post("/{name}/readings")
+async def post_readings(name: str, request: Request, fleet: FleetDep,
+                        _: Operator) -> dict:
+    """Score a batch of rows (JSON or CSV) at once; returns scores and alarm changes."""
+    raw = await body(request, fleet.settings.max_body_bytes)
+    rt = fleet.runtime(name)
+    times, values = parse_readings(raw, request.headers.get("content-type", ""), rt.sensors)
+    return await run_in_threadpool(fleet.ingest, name, times, values)
+
+
+@router.get("/{name}/readings")
+def get_readings(name: str, fleet: FleetDep, _: Reader, last: int = 600) -> dict:
+    """The last ``last`` stored rows (at most 20 000) with their scores."""
+    if not 1 <= last <= 20_000:
+        raise ClientError(f"last must be between 1 and 20000. Got {last} instead.", 422)
+    rt = fleet.runtime(name)
+    frame, _first = fleet.rows(rt, max(0, rt.rows_seen - last), rt.rows_seen - 1)
+    return {"unit": name, "rows": [int(i) for i in frame.index],
+            "time": [iso(t) for t in frame["time"]],
+            "values": {s: frame[s].tolist() for s in rt.sensors}}
+
+
+@router.get("/{name}/versions")
+def versions(name: str, fleet: FleetDep, _: Reader) -> list:
+    """Every model version of the unit, oldest first."""
+    u = _unit(fleet, name)
+    with fleet.db.read() as s:
+        rows = s.scalars(select(ModelVersion).where(ModelVersion.unit_id == u.id)
+                         .order_by(ModelVersion.version))
+        return [{"version": v.version, "action": v.action, "by": v.by, "note": v.note,
+                 "time": iso(v.created_at), "current": v.version == u.current_version}
+                for v in rows]
+
+
+@router.get("/{name}/history")
+def history(name: str, fleet: FleetDep, _: Reader) -> list:
+    """The current model's own change log (who, when, range, verdict, note)."""
+    rt = fleet.runtime(name)
+    h = modelops.history(rt.det)
+    h = h.astype(object).where(h.notna(), None)
+    return h.to_dict("records")
+
+
+def _text(data: dict, key: str) -> str | None:
+    v = data.get(key)
+    if v is not None and not isinstance(v, str):
+        raise ClientError(f"'{key}' must be a string. Got {v!r} instead.", 422)
+    return v
+
+
+@router.post("/{name}/feedback")
+async def feedback(name: str, request: Request, fleet: FleetDep,
+                   who: Operator) -> dict:
+    """A verdict on a time range: ``{"start", "end", "verdict", "fault", "note"}``."""
+    data = await json_body(request, fleet.settings.max_body_bytes)
+    if not isinstance(data, dict):
+        raise ClientError("send a JSON object.", 422)
+    rt = fleet.runtime(name)
+    t = []
+    for key in ("start", "end"):
+        if key not in data:
+            raise ClientError(f"the feedback needs '{key}' (a time).", 422)
+        t.append(_time(data[key], key))
+    frame, _ = await run_in_threadpool(fleet.rows, rt, 0, rt.rows_seen - 1)
+    a, b = changes.time_range(frame, t[0], t[1])
+    v = await run_in_threadpool(changes.feedback_range, fleet, rt, a, b,
+                                _text(data, "verdict") or "", _text(data, "fault"),
+                                _text(data, "note"), who)
+    return {"unit": name, "version": v, "rows": [a, b]}
+
+
+def _time(v: Any, key: str) -> float:
+    import pandas as pd
+
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return float(v)
+    if isinstance(v, str):
+        try:
+            return float(pd.Timestamp(v).tz_localize("UTC").timestamp()
+                         if pd.Timestamp(v).tzinfo is None else pd.Timestamp(v).timestamp())
+        except ValueError:
+            pass
+    raise ClientError(f"'{key}' is not a time (ISO 8601 or epoch seconds): {v!r}.", 422)
+
+
+@router.post("/{name}/undo")
+async def undo(name: str, request: Request, fleet: FleetDep,
+               who: Engineer) -> dict:
+    """Undo the latest change, or ``{"to": VERSION}`` to go back to a version."""
+    raw = await body(request, fleet.settings.max_body_bytes)
+    to: Any = None
+    if raw.strip():
+        data = parse_json(raw)
+        to = data.get("to") if isinstance(data, dict) else None
+        if to is not None and (isinstance(to, bool) or not isinstance(to, int) or to < 1):
+            raise ClientError(f"'to' must be a version number. Got {to!r} instead.", 422)
+    rt = fleet.runtime(name)
+    v = await run_in_threadpool(changes.undo, fleet, rt, to, who)
+    return {"unit": name, "version": v}

@@ -1,0 +1,48 @@
+"""``/api/users`` (engineers) and ``/api/me``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import select
+
+from normalcy.exceptions import InputError
+from normalcy.service.auth import ANONYMOUS, add_user
+from normalcy.service.db import User
+from normalcy.service.deps import Engineer, FleetDep, Reader, json_body
+from normalcy.service.errors import ClientError
+from normalcy.service.fleet import write_log
+from normalcy.service.views import iso
+
+router = APIRouter(prefix="/api", tags=["users"])
+
+
+@router.get("/me")
+def me(who: Reader) -> dict:
+    """Who the caller is (``anonymous`` without credentials)."""
+    return {"name": who.name, "role": who.role, "logged_in": who is not ANONYMOUS}
+
+
+@router.get("/users")
+def users(fleet: FleetDep, _: Engineer) -> list:
+    """Every user and role (never their tokens)."""
+    with fleet.db.read() as s:
+        return [{"name": u.name, "role": u.role, "created_at": iso(u.created_at)}
+                for u in s.scalars(select(User).order_by(User.name))]
+
+
+@router.post("/users", status_code=201)
+async def create_user(request: Request, fleet: FleetDep,
+                      who: Engineer) -> dict:
+    """``{"name": ..., "role": ...}``: the answer holds the new token, shown only once."""
+    data = await json_body(request, fleet.settings.max_body_bytes)
+    if not isinstance(data, dict) or not isinstance(data.get("name"), str) or \
+            not isinstance(data.get("role"), str):
+        raise ClientError('send {"name": NAME, "role": "viewer|operator|engineer"}.', 422)
+    try:
+        token = await run_in_threadpool(add_user, fleet.db, data["name"], data["role"])
+    except InputError as e:
+        raise ClientError(str(e), 409 if "exists" in str(e) else 422) from None
+    with fleet.db.write() as s:
+        write_log(s, who.name, "add-user", None, user=data["name"], role=data["role"])
+    return {"name": data["name"], "role": data["role"], "token": token}

@@ -1,0 +1,43 @@
+"""JSON shapes of units and alarm episodes, shared by the API and the pages."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+from normalcy.service.db import Episode, Unit
+
+
+def iso(t: float | None) -> str | None:
+    """Epoch seconds as ISO 8601 UTC (None stays None)."""
+    if t is None:
+        return None
+    return datetime.fromtimestamp(round(t, 6), tz=timezone.utc).isoformat()
+
+
+def unit_json(u: Unit) -> dict[str, Any]:
+    """A unit as the API shows it."""
+    return {"name": u.name, "sensors": json.loads(u.sensors), "status": u.status,
+            "status_detail": u.status_detail, "version": u.current_version,
+            "rows": u.rows_seen, "last_time": iso(u.last_time),
+            "period_s": u.period_s, "created_by": u.created_by,
+            "created_at": iso(u.created_at)}
+
+
+def episode_json(ep: Episode, unit: str) -> dict[str, Any]:
+    """An alarm episode as the API shows it (``shelved`` is true until the expiry)."""
+    shelved = ep.shelved_until is not None and ep.shelved_until > time.time()
+    return {"id": ep.id, "unit": unit, "start": iso(ep.start_t), "end": iso(ep.end_t),
+            "start_row": ep.start_seq, "end_row": ep.end_seq,
+            "duration_s": ep.end_t - ep.start_t, "peak": ep.peak, "kind": ep.kind,
+            "sensors": [s for s in ep.sensors.split(",") if s], "fault": ep.fault,
+            "active": ep.active, "state": ep.state, "shelved": shelved,
+            "shelved_until": iso(ep.shelved_until) if shelved else None,
+            "shelved_by": ep.shelved_by if shelved else None,
+            "shelve_comment": ep.shelve_comment if shelved else None,
+            "acknowledged_by": ep.acked_by, "acknowledged_at": iso(ep.acked_at),
+            "ack_comment": ep.ack_comment, "verdict": ep.verdict,
+            "verdict_fault": ep.verdict_fault, "verdict_by": ep.verdict_by,
+            "verdict_version": ep.verdict_version, "model_version": ep.model_version}
