@@ -1,11 +1,18 @@
 """Benchmark data sets: the paper's Lorenz (shipped) and electronic-throttle (ETC,
-simulated) examples, and SKAB read from a user-given folder (GPL-3, not shipped)."""
+simulated) examples, SKAB read from a user-given folder (GPL-3, not shipped), and
+simulated control plants with fault episodes (quadruple tank, jacketed CSTR, a
+55-sensor process) to develop on."""
 
+from normalcy.datasets.cstr import load_cstr
 from normalcy.datasets.etc import ETCParameters, load_etc, simulate_etc
 from normalcy.datasets.lorenz import load_lorenz
+from normalcy.datasets.plant_data import FaultEpisode, PlantData
+from normalcy.datasets.process import load_process
+from normalcy.datasets.quadtank import load_quadtank
 from normalcy.datasets.skab import SkabExperiment, load_skab, load_skab_anomaly_free
 
 __all__ = [
-    "ETCParameters", "SkabExperiment", "load_etc", "load_lorenz", "load_skab",
-    "load_skab_anomaly_free", "simulate_etc",
+    "ETCParameters", "FaultEpisode", "PlantData", "SkabExperiment", "load_cstr", "load_etc",
+    "load_lorenz", "load_process", "load_quadtank", "load_skab", "load_skab_anomaly_free",
+    "simulate_etc",
 ]
