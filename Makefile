@@ -16,7 +16,7 @@ $(STAMP_DEMO): pyproject.toml | $(BIN)/python
 	touch $@
 
 $(STAMP_TEST): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e ".[dev,bench,deep]"
+	$(BIN)/python -m pip install -q -e ".[dev,bench,deep,dask]"
 	$(BIN)/python -m pip install -q -e ".[service]" "playwright>=1.40"
 	touch $@ $(STAMP_DEMO)
 

@@ -216,6 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
     from normalcy.service.cli import add_service_commands
 
     add_service_commands(sub)
+    from normalcy.distributed.cli import add_fleet_commands
+
+    add_fleet_commands(sub)
     return p
 
 

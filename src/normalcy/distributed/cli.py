@@ -1,0 +1,158 @@
+"""``normalcy fleet fit|score|report|merge``: the Dask commands (``dask`` extra).
+
+Registered by :func:`add_fleet_commands`; dask is imported only when a fleet
+command runs, so ``normalcy --help`` works without the extra.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+from normalcy.exceptions import InputError, NormalcyError
+
+
+def _level(v: str) -> int | str:
+    return v if v == "auto" else int(v)
+
+
+def _cluster_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="a running Dask scheduler (tcp://host:8786); default: a LocalCluster "
+                        "of one worker process per core of this machine")
+    p.add_argument("--workers", type=int, help="LocalCluster workers (default: the cores)")
+    p.add_argument("--memory-limit", help="LocalCluster memory per worker, e.g. 2GiB")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="Dask's progress bar (default: when the output is a terminal)")
+
+
+def _client(a: argparse.Namespace) -> Any:
+    try:
+        from normalcy.distributed.cluster import connect
+    except ImportError as e:
+        raise InputError(f"fleet commands need the dask extra ({e}): "
+                         "pip install 'normalcy[dask]'") from None
+    return connect(a.scheduler, n_workers=a.workers, memory_limit=a.memory_limit)
+
+
+def _finish(result: Any, what: str) -> int:
+    for unit, line in result.done.items():
+        print(f"{unit}: {line}")
+    for unit, why in result.failed.items():
+        print(f"normalcy: error: {what} unit {unit} failed: {why}", flush=True)
+    if result.failed:
+        raise NormalcyError(f"{len(result.failed)} of {len(result.done) + len(result.failed)} "
+                            f"units failed ({', '.join(result.failed)}); the others are written, "
+                            "the failed ones have no file")
+    return 0
+
+
+def cmd_fit(a: argparse.Namespace) -> int:
+    from normalcy.distributed.fleet import fleet_fit
+
+    params = {k: getattr(a, k) for k in ("n_levels", "delta", "window", "eta", "nu", "eps",
+                                         "threshold") if getattr(a, k) is not None}
+    like = None
+    if a.like:
+        from normalcy import load
+
+        if params:
+            raise InputError(f"--like takes every setting from {a.like}; drop "
+                             f"{', '.join('--' + k.replace('_', '-') for k in params)}.")
+        like = load(a.like)
+    sensors = [s.strip() for s in a.sensors.split(",") if s.strip()] if a.sensors else None
+    with _client(a) as client:
+        result = fleet_fit(client, a.data, a.output, unit_column=a.unit_column,
+                           time_column=a.time_column, sensors=sensors, params=params,
+                           like=like, progress=a.progress)
+    return _finish(result, "fitting")
+
+
+def cmd_score(a: argparse.Namespace) -> int:
+    from normalcy.distributed.fleet import fleet_score
+
+    with _client(a) as client:
+        result = fleet_score(client, a.models, a.data, a.output, unit_column=a.unit_column,
+                             time_column=a.time_column, alignment=a.alignment,
+                             progress=a.progress)
+    return _finish(result, "scoring")
+
+
+def cmd_report(a: argparse.Namespace) -> int:
+    from normalcy.distributed.report import fleet_report
+
+    with _client(a) as client:
+        table = fleet_report(client, a.scores, a.output, period=a.period, progress=a.progress)
+    out = a.output or a.scores
+    with_cols = ["unit", "hours", "episodes", "episodes_per_10min", "sensors_in_alarm",
+                 "top_sensors"]
+    print(table[with_cols].to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    print(f"written: {os.path.join(out, 'report.csv')}, {os.path.join(out, 'report.png')}")
+    return 0
+
+
+def cmd_merge(a: argparse.Namespace) -> int:
+    from normalcy import load
+    from normalcy.distributed.fitting import tree_merge
+    from normalcy.distributed.fleet import MODEL_SUFFIX, _save
+
+    names = sorted(f for f in os.listdir(a.models) if f.endswith(MODEL_SUFFIX)) \
+        if os.path.isdir(a.models) else []
+    if not names:
+        raise InputError(f"{a.models} holds no {MODEL_SUFFIX} model; run fleet fit --like first.")
+    models = [load(os.path.join(a.models, n)) for n in names]
+    with _client(a) as client:
+        merged = tree_merge(models, fanin=a.fanin, client=client)
+    _save(merged, a.output)
+    print(f"merged {len(models)} models of {a.models} (tree, fan-in {a.fanin}) -> {a.output}")
+    return 0
+
+
+def add_fleet_commands(sub: Any) -> None:
+    """Register ``normalcy fleet ...`` on the top-level subparsers ``sub``."""
+    fleet = sub.add_parser("fleet", help="fit, score and rank many units on Dask")
+    fsub = fleet.add_subparsers(dest="fleet", required=True)
+
+    f = fsub.add_parser("fit", help="one model per unit: MODELS/<unit>.normalcy")
+    f.add_argument("data", help="CSV or Parquet file, or a folder of them (healthy data)")
+    f.add_argument("-o", "--output", required=True, metavar="MODELS", help="folder to write")
+    f.add_argument("--unit-column", default="unit",
+                   help="column naming the unit (default: unit; in a folder without it, "
+                        "each file is a unit)")
+    f.add_argument("--sensors", help="comma-separated sensor columns (default: all numeric)")
+    f.add_argument("--time-column", help="name of the time column (default: auto-detect)")
+    for name in ("n-levels", "delta", "window"):
+        f.add_argument(f"--{name}", type=_level, help="as in normalcy fit")
+    for name in ("eta", "nu", "eps", "threshold"):
+        f.add_argument(f"--{name}", type=float, help="as in normalcy fit")
+    f.add_argument("--like", metavar="MODEL",
+                   help="fit every unit with MODEL's scaler and quantizers (to merge them)")
+    _cluster_args(f)
+    f.set_defaults(func=cmd_fit)
+
+    s = fsub.add_parser("score", help="score every unit: SCORES/<unit>.parquet")
+    s.add_argument("models", help="folder of <unit>.normalcy (fleet fit output)")
+    s.add_argument("data", help="CSV or Parquet file, or a folder of them")
+    s.add_argument("-o", "--output", required=True, metavar="SCORES", help="folder to write")
+    s.add_argument("--unit-column", default="unit")
+    s.add_argument("--time-column")
+    s.add_argument("--alignment", choices=["offline", "streaming"], default="offline")
+    _cluster_args(s)
+    s.set_defaults(func=cmd_score)
+
+    r = fsub.add_parser("report", help="rank units by alarm episodes and sensors in alarm")
+    r.add_argument("scores", help="folder of <unit>.parquet (fleet score output)")
+    r.add_argument("-o", "--output", help="folder for report.csv and report.png "
+                                           "(default: SCORES)")
+    r.add_argument("--period", type=float, default=1.0,
+                   help="seconds per row when the scores have no time column (1)")
+    _cluster_args(r)
+    r.set_defaults(func=cmd_report)
+
+    m = fsub.add_parser("merge", help="merge sister models (fitted --like one) as a tree")
+    m.add_argument("models", help="folder of <unit>.normalcy")
+    m.add_argument("-o", "--output", required=True, help="model file to write")
+    m.add_argument("--fanin", type=int, default=2, help="models merged per tree node (2)")
+    _cluster_args(m)
+    m.set_defaults(func=cmd_merge)

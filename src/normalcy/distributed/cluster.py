@@ -1,0 +1,70 @@
+"""Where fleet commands run: a running Dask scheduler, or a LocalCluster for the machine."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from normalcy.exceptions import InputError
+
+
+@contextlib.contextmanager
+def connect(scheduler: str | None = None, *, n_workers: int | None = None,
+            memory_limit: str | None = None) -> Iterator[Any]:
+    """A ``distributed.Client``: to ``scheduler`` (an address such as
+    ``tcp://10.0.0.5:8786``) or to a LocalCluster of one single-threaded worker
+    process per core (the detector's kernels are numpy, so processes, not threads)."""
+    from distributed import Client, LocalCluster
+
+    if scheduler is not None:
+        try:
+            client = Client(scheduler, timeout="10s")
+        except OSError as e:
+            raise InputError(f"cannot reach the Dask scheduler at {scheduler}: {e}. Check the "
+                             "address, or drop --scheduler to run on this machine.") from None
+        with client:
+            yield client
+        return
+    workers = n_workers or os.cpu_count() or 1
+    kw: dict[str, Any] = {} if memory_limit is None else {"memory_limit": memory_limit}
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                      dashboard_address=":0", **kw) as cluster, Client(cluster) as client:
+        yield client
+
+
+def run(client: Any, tasks: dict[str, Any], *, progress: bool | None = None
+        ) -> tuple[dict[str, Any], dict[str, BaseException]]:
+    """Compute delayed ``tasks`` (name -> delayed); results and failures by name.
+
+    Dask retries a task whose worker died (``distributed.scheduler.allowed-failures``
+    times); a task that still fails lands in the failures with its exception.
+    ``progress`` (default: when stdout is a terminal) shows Dask's progress bar.
+    """
+    from distributed import progress as progress_bar
+
+    names: Sequence[str] = list(tasks)
+    futures = client.compute([tasks[n] for n in names])
+    if progress if progress is not None else sys.stdout.isatty():
+        progress_bar(futures)
+        print()
+    done: dict[str, Any] = {}
+    failed: dict[str, BaseException] = {}
+    for name, fut in zip(names, futures, strict=True):
+        try:
+            done[name] = fut.result()
+        except Exception as e:  # reported per unit by the caller
+            failed[name] = e
+    return done, failed
+
+
+def describe(error: BaseException) -> str:
+    """One line for a failed task: what failed and, for a dead worker, what to do."""
+    from distributed import KilledWorker
+
+    if isinstance(error, KilledWorker):
+        return ("a worker died on every try of one of its tasks (out of memory?); give the "
+                "workers more memory or use smaller Parquet row groups")
+    return f"{type(error).__name__}: {error}"

@@ -1,0 +1,189 @@
+"""Fleet data on disk: a CSV or Parquet file or folder, split into blocks per unit.
+
+DATA is one file or a folder of ``.parquet`` / ``.pq`` / ``.csv`` files taken in name
+order as consecutive time partitions. Units come from a unit column or, when the
+folder's files have none, from the file names (``<unit>.parquet``). A Parquet file is
+read by row groups (its blocks), a CSV file whole. The time column is found as by
+``normalcy score`` (:mod:`normalcy.data.tables`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from normalcy.data.tables import TIME_NAMES
+from normalcy.exceptions import InputError
+
+SUFFIXES = (".parquet", ".pq", ".csv")
+#: a unit's name becomes a file name: letters, digits, ``._-`` only
+UNIT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+@dataclass(frozen=True)
+class Block:
+    """Rows of one file: Parquet row groups ``groups`` (None: the whole file)."""
+
+    path: str
+    groups: tuple[int, ...] | None
+    unit: str | None  # the file's unit when units come from file names
+
+
+@dataclass
+class FleetData:
+    """What :func:`open_data` found: blocks, columns, and the unit of each row."""
+
+    blocks: list[Block]
+    columns: list[str]
+    unit_column: str | None
+    time_column: str | None
+    numeric: list[str] = field(default_factory=list)
+
+    def sensors(self, exclude: Sequence[str] = ()) -> list[str]:
+        """Numeric columns other than unit, time and ``exclude``: the default sensors."""
+        skip = {self.unit_column, self.time_column, *exclude}
+        return [c for c in self.numeric if c not in skip]
+
+
+def _files(path: str) -> list[str]:
+    if not os.path.exists(path):
+        raise InputError(f"{path} does not exist; give a CSV or Parquet file or a folder of them.")
+    if os.path.isfile(path):
+        if not path.lower().endswith(SUFFIXES):
+            raise InputError(f"{path} is not a .parquet, .pq or .csv file.")
+        return [path]
+    files = sorted(os.path.join(path, f) for f in os.listdir(path)
+                   if f.lower().endswith(SUFFIXES) and not f.startswith("."))
+    if not files:
+        raise InputError(f"folder {path} holds no .parquet, .pq or .csv file.")
+    kinds = {_is_parquet(f) for f in files}
+    if len(kinds) > 1:
+        raise InputError(f"folder {path} mixes CSV and Parquet files; keep one format.")
+    return files
+
+
+def _is_parquet(path: str) -> bool:
+    return path.lower().endswith((".parquet", ".pq"))
+
+
+def _head(path: str) -> pd.DataFrame:
+    if _is_parquet(path):
+        import pyarrow.parquet as pq
+
+        return pq.ParquetFile(path).schema_arrow.empty_table().to_pandas()
+    from normalcy.data.tables import _sniff_sep  # the CSV dialect normalcy score uses
+
+    return pd.read_csv(path, sep=_sniff_sep(path), nrows=1000)
+
+
+def open_data(path: str, *, unit_column: str = "unit", time_column: str | None = None,
+              rows_per_block: int = 200_000) -> FleetData:
+    """Find DATA's files, blocks, columns and units (reads headers and metadata only)."""
+    files = _files(os.fspath(path))
+    head = _head(files[0])
+    cols = [str(c) for c in head.columns]
+    has_unit = unit_column in cols
+    if not has_unit and len(files) == 1:
+        raise InputError(f"{path} has no unit column {unit_column!r} (columns: {cols}); name "
+                         "it with --unit-column, or give a folder with one file per unit.")
+    tname = time_column
+    if tname is not None and tname not in cols:
+        raise InputError(f"time column {tname!r} is not in {files[0]}; columns are {cols}.")
+    if tname is None:
+        tname = next((c for c in cols if c.lower() in TIME_NAMES), None)
+        if tname is None and cols and (cols[0] == "" or cols[0].startswith("Unnamed: 0")):
+            tname = cols[0]
+    numeric = [c for c in cols if pd.api.types.is_numeric_dtype(head[c].dtype)]
+    blocks = []
+    for f in files:
+        unit = None if has_unit else check_unit(os.path.splitext(os.path.basename(f))[0])
+        if _is_parquet(f):
+            import pyarrow.parquet as pq
+
+            meta = pq.ParquetFile(f).metadata
+            groups: list[int] = []
+            rows = 0
+            for g in range(meta.num_row_groups):
+                groups.append(g)
+                rows += meta.row_group(g).num_rows
+                if rows >= rows_per_block:
+                    blocks.append(Block(f, tuple(groups), unit))
+                    groups, rows = [], 0
+            if groups or meta.num_row_groups == 0:
+                blocks.append(Block(f, tuple(groups), unit))
+        else:
+            blocks.append(Block(f, None, unit))
+    return FleetData(blocks, cols, unit_column if has_unit else None, tname, numeric)
+
+
+def check_unit(name: str) -> str:
+    """A unit name usable as a file name, or a clear error."""
+    if not UNIT_NAME.match(name):
+        raise InputError(f"unit {name!r} cannot name a file; use letters, digits and ._- only "
+                         "(rename the unit or its file).")
+    return name
+
+
+def read_block(block: Block, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """The block's rows (``columns`` only, when given), with a ``unit`` label if the file
+    names the unit."""
+    cols = None if columns is None else list(columns)
+    if _is_parquet(block.path):
+        import pyarrow.parquet as pq
+
+        pf = pq.ParquetFile(block.path)
+        groups = list(block.groups if block.groups is not None else range(pf.num_row_groups))
+        df = pf.read_row_groups(groups, columns=cols).to_pandas()
+    else:
+        from normalcy.data.tables import _sniff_sep
+
+        df = pd.read_csv(block.path, sep=_sniff_sep(block.path), usecols=cols)
+        if cols is not None:
+            df = df[cols]
+    df.columns = [str(c) for c in df.columns]
+    return df
+
+
+def unit_counts(block: Block, unit_column: str | None) -> dict[str, int]:
+    """Rows per unit in the block, units in order of first appearance."""
+    if unit_column is None:
+        import pyarrow.parquet as pq
+
+        if _is_parquet(block.path):
+            meta = pq.ParquetFile(block.path).metadata
+            n = sum(meta.row_group(g).num_rows for g in (block.groups or ()))
+        else:
+            n = len(read_block(block))
+        return {str(block.unit): int(n)} if n else {}
+    units = read_block(block, [unit_column])[unit_column].astype(str)
+    counts = units.value_counts(sort=False)
+    return {check_unit(str(u)): int(c) for u, c in counts.items()}
+
+
+def unit_rows(block: Block, unit_column: str | None, unit: str,
+              columns: Sequence[str]) -> pd.DataFrame:
+    """The block's rows of ``unit`` (``columns`` only), in file order, indexed from 0."""
+    if unit_column is None:
+        return read_block(block, columns).reset_index(drop=True)
+    df = read_block(block, [unit_column, *[c for c in columns if c != unit_column]])
+    keep = df[unit_column].astype(str).to_numpy() == unit
+    return df.loc[keep, list(columns)].reset_index(drop=True)
+
+
+def order_units(per_block: Sequence[dict[str, int]]) -> list[str]:
+    """Units in order of first appearance across blocks."""
+    seen: dict[str, None] = {}
+    for counts in per_block:
+        for u in counts:
+            seen.setdefault(u, None)
+    return list(seen)
+
+
+def rows_per_unit(per_block: Sequence[dict[str, int]], unit: str) -> tuple[list[int], list[int]]:
+    """Which blocks hold ``unit`` and how many of its rows each."""
+    idx = [j for j, c in enumerate(per_block) if c.get(unit, 0) > 0]
+    return idx, [per_block[j][unit] for j in idx]

@@ -1,0 +1,213 @@
+"""``fleet fit`` and ``fleet score`` on files: one model and one scores file per unit.
+
+``fleet_fit`` writes ``MODELS/<unit>.normalcy``; ``fleet_score`` writes
+``SCORES/<unit>.parquet`` with the unit's rows in input order and the columns of
+``normalcy score`` (time or row, ``score``, ``alarm``, residuals), plus ``score[s]``
+per sensor (the sensor's own ``max(r_trans[s] N / A, r_bound[s] / B, r_conf[s] / C)``,
+read by ``fleet report``). A unit's scores are written by its partitions' tasks into
+a hidden folder and joined into ``<unit>.parquet`` at once (temporary file, then
+rename): a file that exists is complete. The hidden folder is removed whatever
+happens.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from normalcy.distributed import files as fl
+from normalcy.exceptions import InputError
+
+MODEL_SUFFIX = ".normalcy"
+
+
+@dataclass
+class FleetResult:
+    """What a fleet command did: per unit a one-line summary, and the failures."""
+
+    done: dict[str, str]
+    failed: dict[str, str]
+
+
+def _save(model: Any, path: str) -> None:
+    import normalcy
+
+    save = getattr(normalcy, "save", None)  # normalcy.save after the io move
+    if save is not None:
+        save(model, path)
+    else:  # pragma: no cover - before it
+        model.save(path)
+
+
+def _count_tasks(data: fl.FleetData) -> list[Any]:
+    import dask
+
+    return [dask.delayed(fl.unit_counts, pure=True)(b, data.unit_column) for b in data.blocks]
+
+
+def _layout(client: Any, data: fl.FleetData) -> list[dict[str, int]]:
+    """Rows per unit in every block (one read of the unit column, on the cluster)."""
+    return list(client.gather(client.compute(_count_tasks(data))))
+
+
+def fleet_fit(client: Any, data_path: str, out: str, *, unit_column: str = "unit",
+              time_column: str | None = None, sensors: list[str] | None = None,
+              params: Mapping[str, Any] | None = None, like: Any = None,
+              progress: bool | None = None) -> FleetResult:
+    """Fit one model per unit of DATA; write ``out/<unit>.normalcy`` (each atomically)."""
+    from normalcy.distributed.cluster import describe, run
+    from normalcy.distributed.fitting import fit_tasks
+
+    data = fl.open_data(data_path, unit_column=unit_column, time_column=time_column)
+    use = sensors or (list(like.sensors_) if like is not None else data.sensors())
+    missing = [s for s in use if s not in data.columns]
+    if missing:
+        raise InputError(f"{data_path} lacks the sensor column(s) {missing}; columns are "
+                         f"{data.columns}.")
+    if not use:
+        raise InputError(f"{data_path} has no numeric sensor column besides unit and time.")
+    if not os.path.isdir(out):
+        os.makedirs(out, exist_ok=True)
+    per_block = _layout(client, data)
+    import dask
+
+    blocks: dict[str, list[Any]] = {}
+    for unit in fl.order_units(per_block):
+        idx, _ = fl.rows_per_unit(per_block, unit)
+        blocks[unit] = [dask.delayed(fl.unit_rows, pure=True)(data.blocks[j], data.unit_column,
+                                                              unit, use) for j in idx]
+    models, errors = run(client, dict(fit_tasks(blocks, params=params, like=like)),
+                         progress=progress)
+    done = {}
+    for unit, det in models.items():
+        path = os.path.join(out, unit + MODEL_SUFFIX)
+        _save(det, path)
+        done[unit] = (f"{sum(fl.rows_per_unit(per_block, unit)[1])} rows, delta={det.delta_}, "
+                      f"window={det.window_}, n_levels={det.n_levels_} -> {path}")
+    return FleetResult(done, {u: describe(e) for u, e in errors.items()})
+
+
+def _output(det: Any, res: pd.DataFrame, rows: pd.DataFrame, first: int,
+            time_name: str | None) -> pd.DataFrame:
+    """One partition's rows of the scores file (the columns of ``normalcy score``)."""
+    out = res.reset_index(drop=True)
+    out.insert(1, "alarm", (out["score"].fillna(-np.inf) > det.threshold_).astype(np.int64))
+    if time_name is not None:
+        out.insert(0, time_name, rows[time_name].to_numpy())
+    else:
+        out.insert(0, "row", np.arange(first, first + len(out), dtype=np.int64))
+    n, ref = int(det.window_), det.reference_
+    for s in det.sensors_:
+        out[f"score[{s}]"] = np.maximum.reduce([
+            out[f"r_trans[{s}]"].to_numpy() * n / ref["trans"],
+            out[f"r_bound[{s}]"].to_numpy() / ref["bound"],
+            out[f"r_conf[{s}]"].to_numpy() / ref["conf"]])
+    return out
+
+
+def _write_part(folder: str, time_name: str | None):  # type: ignore[no-untyped-def]
+    def finish(det: Any, res: pd.DataFrame, rows: pd.DataFrame, i: int,
+               first: int) -> dict[str, Any]:
+        out = _output(det, res, rows, first, time_name)
+        path = os.path.join(folder, f"part-{i:06d}.parquet")
+        tmp = path + ".tmp"
+        out.to_parquet(tmp, index=False)
+        os.replace(tmp, path)  # a retried task rewrites its part whole
+        return {"path": path, "rows": len(out), "scored": int(out["score"].notna().sum()),
+                "alarms": int(out["alarm"].sum())}
+    return finish
+
+
+def _assemble(parts: list[dict[str, Any]], target: str, meta: dict[str, Any],
+              need: str) -> dict[str, Any]:
+    """Join a unit's part files, in order, into ``target`` (atomically)."""
+    import pyarrow.parquet as pq
+
+    if not any(p["scored"] for p in parts):
+        raise InputError(need)
+    folder = os.path.dirname(target) or "."
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp",
+                               dir=folder)
+    os.close(fd)
+    try:
+        writer = None
+        for p in parts:
+            table = pq.read_table(p["path"])
+            if writer is None:
+                schema = table.schema.with_metadata(
+                    {**(table.schema.metadata or {}), b"normalcy": json.dumps(meta).encode()})
+                writer = pq.ParquetWriter(tmp, schema)
+            writer.write_table(table.cast(writer.schema))
+        if writer is not None:
+            writer.close()
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(tmp)
+        raise
+    return {"rows": sum(p["rows"] for p in parts), "alarms": sum(p["alarms"] for p in parts)}
+
+
+def fleet_score(client: Any, models: str, data_path: str, out: str, *,
+                unit_column: str = "unit", time_column: str | None = None,
+                alignment: str = "offline", progress: bool | None = None) -> FleetResult:
+    """Score every unit of DATA with ``models/<unit>.normalcy``; write ``out/<unit>.parquet``."""
+    import dask
+
+    from normalcy import load
+    from normalcy.distributed.cluster import describe, run
+    from normalcy.distributed.overlap import rows_needed, template
+    from normalcy.distributed.scoring import chunk_tasks
+
+    if alignment not in ("offline", "streaming"):
+        raise InputError(f"alignment must be 'offline' or 'streaming'. Got {alignment!r} instead.")
+    data = fl.open_data(data_path, unit_column=unit_column, time_column=time_column)
+    per_block = _layout(client, data)
+    units = fl.order_units(per_block)
+    paths = {u: os.path.join(models, u + MODEL_SUFFIX) for u in units}
+    lacking = [u for u in units if not os.path.isfile(paths[u])]
+    if lacking:
+        raise InputError(f"no model in {models} for unit(s) {lacking}; fit them with "
+                         "`normalcy fleet fit` or remove their rows.")
+    os.makedirs(out, exist_ok=True)
+    scratch = tempfile.mkdtemp(prefix=".fleet-score-", dir=out)
+    try:
+        tasks = {}
+        for unit in units:
+            det = load(paths[unit])
+            cols = [*([data.time_column] if data.time_column else []), *det.sensors_]
+            lacking = [c for c in det.sensors_ if c not in data.columns]
+            if lacking:
+                raise InputError(f"{data_path} lacks unit {unit}'s sensor column(s) {lacking}.")
+            idx, lengths = fl.rows_per_unit(per_block, unit)
+            parts = [dask.delayed(fl.unit_rows, pure=True)(data.blocks[j], data.unit_column,
+                                                           unit, cols) for j in idx]
+            folder = os.path.join(scratch, unit)
+            os.makedirs(folder)
+            finish = _write_part(folder, data.time_column)
+            on_worker = dask.delayed(load, pure=True)(os.path.abspath(paths[unit]))
+            written = chunk_tasks(det, parts, lengths, alignment=alignment,
+                                  meta=template(det, alignment), finish=finish,
+                                  model=on_worker)
+            need = (f"unit {unit}: no gap-free stretch of {rows_needed(det)} rows "
+                    f"(2*delta - 1 + window for delta={det.delta_}, window={det.window_}): "
+                    "nothing to score")
+            meta = {"unit": unit, "threshold": float(det.threshold_), "alignment": alignment,
+                    "sensors": list(det.sensors_), "time_column": data.time_column}
+            tasks[unit] = dask.delayed(_assemble, pure=True)(
+                written, os.path.join(out, f"{unit}.parquet"), meta, need)
+        results, errors = run(client, tasks, progress=progress)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    done = {u: f"{r['rows']} rows, {r['alarms']} in alarm -> {os.path.join(out, u)}.parquet"
+            for u, r in results.items()}
+    return FleetResult(done, {u: describe(e) for u, e in errors.items()})

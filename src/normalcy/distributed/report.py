@@ -1,0 +1,144 @@
+"""``fleet report``: units ranked by alarm episodes per 10 minutes and sensors in alarm.
+
+An *episode* is a run of consecutive rows in alarm. A sensor is *in alarm* on a row
+in alarm when its own score ``score[s]`` (written by ``fleet score``) exceeds the
+model's threshold. Durations come from the time column when it holds dates or
+seconds, else from the row count times ``period`` seconds. Each scores file is read
+by row groups (memory flat in its length), one task per unit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from normalcy.exceptions import InputError
+
+
+def unit_summary(path: str, period: float = 1.0) -> dict[str, Any]:
+    """Rows, duration, alarm episodes and per-sensor alarm rows of one scores file."""
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(path)
+    raw = (pf.schema_arrow.metadata or {}).get(b"normalcy")
+    if raw is None:
+        raise InputError(f"{path} was not written by `normalcy fleet score` (no normalcy "
+                         "metadata); rescore with fleet score.")
+    meta = json.loads(raw)
+    sensors, tname = list(meta["sensors"]), meta.get("time_column")
+    cols = ["alarm", *(f"score[{s}]" for s in sensors), *([tname] if tname else [])]
+    rows = episodes = 0
+    last = 0
+    per_sensor = np.zeros(len(sensors), dtype=np.int64)
+    first_t: Any = None
+    last_t: Any = None
+    for batch in pf.iter_batches(columns=cols, batch_size=65536):
+        df = batch.to_pandas()
+        a = df["alarm"].to_numpy(dtype=np.int64)
+        rows += a.size
+        episodes += int(((a == 1) & (np.r_[last, a[:-1]] == 0)).sum())
+        last = int(a[-1]) if a.size else last
+        over = df[[f"score[{s}]" for s in sensors]].to_numpy() > float(meta["threshold"])
+        per_sensor += (over & (a == 1)[:, None]).sum(axis=0)
+        if tname and a.size:
+            t = df[tname]
+            first_t = t.iloc[0] if first_t is None else first_t
+            last_t = t.iloc[-1]
+    seconds = rows * period
+    if first_t is not None and rows > 1:
+        try:
+            span = (pd.Timestamp(last_t) - pd.Timestamp(first_t)).total_seconds() \
+                if not isinstance(first_t, (int, float, np.number)) else float(last_t - first_t)
+            seconds = span * rows / (rows - 1)  # one step per row
+        except (TypeError, ValueError):
+            pass
+    return {"unit": meta["unit"], "rows": rows, "hours": seconds / 3600.0,
+            "episodes": episodes, "episodes_per_10min": episodes / max(seconds / 600.0, 1e-12),
+            "sensors_in_alarm": int((per_sensor > 0).sum()),
+            "alarm_rows": {s: int(n) for s, n in zip(sensors, per_sensor, strict=True)}}
+
+
+def rank(summaries: list[dict[str, Any]]) -> pd.DataFrame:
+    """Units, worst first: alarm episodes per 10 minutes, then sensors in alarm."""
+    rows = []
+    for s in summaries:
+        worst = sorted(s["alarm_rows"].items(), key=lambda kv: -kv[1])
+        row = {k: v for k, v in s.items() if k != "alarm_rows"}
+        row["top_sensors"] = ", ".join(n for n, c in worst[:3] if c > 0)
+        rows.append(row)
+    return pd.DataFrame(rows).sort_values(
+        ["episodes_per_10min", "sensors_in_alarm", "unit"],
+        ascending=[False, False, True]).reset_index(drop=True)
+
+
+def plot(table: pd.DataFrame, summaries: list[dict[str, Any]], path: str) -> None:
+    """Bars of episodes per 10 minutes, and the share of alarm rows per sensor and unit."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from normalcy.io.atomic import atomic_write
+
+    by_unit = {s["unit"]: s for s in summaries}
+    units = list(table["unit"])
+    sensors = list(summaries[0]["alarm_rows"]) if summaries else []
+    share = np.array([[by_unit[u]["alarm_rows"].get(s, 0) / max(by_unit[u]["rows"], 1)
+                       for s in sensors] for u in units]) * 100
+    height = 1.2 + 0.35 * len(units)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, height),
+                                   gridspec_kw={"width_ratios": [1, 1.3]})
+    y = np.arange(len(units))
+    ax1.barh(y, table["episodes_per_10min"], color="tab:red")
+    ax1.set_yticks(y, units)
+    ax1.invert_yaxis()
+    ax1.set_xlim(0, 1.35 * max(float(table["episodes_per_10min"].max()), 1e-9))
+    ax1.set_xlabel("alarm episodes per 10 min")
+    ax1.set_title("units, worst first")
+    for k, n in enumerate(table["sensors_in_alarm"]):
+        ax1.annotate(f" {n} sensor{'s' if n != 1 else ''}", (table["episodes_per_10min"][k], k),
+                     va="center", fontsize=8)
+    im = ax2.imshow(share, aspect="auto", cmap="Reds", vmin=0)
+    ax2.set_yticks(y, units)
+    ax2.set_xticks(np.arange(len(sensors)), sensors, rotation=45, ha="right")
+    ax2.set_title("% of rows in alarm with the sensor's own score > threshold")
+    fig.colorbar(im, ax=ax2)
+    fig.tight_layout()
+    with atomic_write(path, "wb") as f:
+        fig.savefig(f, format="png", dpi=110)
+    plt.close(fig)
+
+
+def fleet_report(client: Any, scores: str, out: str | None = None, *,
+                 period: float = 1.0, progress: bool | None = None) -> pd.DataFrame:
+    """Rank the units of ``scores/`` (``fleet score`` output); write ``report.csv`` and
+    ``report.png`` into ``out`` (default: ``scores``)."""
+    import dask
+
+    from normalcy.distributed.cluster import describe, run
+    from normalcy.io.atomic import atomic_write
+
+    if not os.path.isdir(scores):
+        raise InputError(f"{scores} is not a folder of `normalcy fleet score` output.")
+    files = sorted(f for f in os.listdir(scores) if f.endswith(".parquet")
+                   and not f.startswith("."))
+    if not files:
+        raise InputError(f"{scores} holds no <unit>.parquet; run `normalcy fleet score` first.")
+    tasks = {f[:-len(".parquet")]: dask.delayed(unit_summary, pure=True)(
+        os.path.join(scores, f), period) for f in files}
+    done, failed = run(client, tasks, progress=progress)
+    if failed:
+        raise InputError("cannot read " + "; ".join(f"{u}: {describe(e)}"
+                                                    for u, e in failed.items()))
+    summaries = [done[u] for u in tasks]
+    table = rank(summaries)
+    out = out or scores
+    os.makedirs(out, exist_ok=True)
+    with atomic_write(os.path.join(out, "report.csv"), "w") as fh:
+        table.to_csv(fh, index=False)
+    plot(table, summaries, os.path.join(out, "report.png"))
+    return table

@@ -1,0 +1,127 @@
+"""Score a partitioned series on Dask, equal to scoring it whole in one process.
+
+A thin wrapper over :meth:`TransitionDetector.residuals` (the dask-ml
+``ParallelPostFit`` idea): every partition is scored by the local method on its own
+rows plus the few rows it borrows from its neighbours (:mod:`.overlap`), so the
+result equals ``detector.residuals(whole_series)`` row for row, NaN included.
+Borrowed rows travel as small slicing tasks: a worker never holds more than one
+partition and its borders, whatever the series' length.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import dask
+import dask.dataframe as dd
+import numpy as np
+import pandas as pd
+from dask.delayed import Delayed
+
+from normalcy.distributed.overlap import Piece, plan, score_context, score_rows, template
+from normalcy.exceptions import InputError
+
+
+def _rows(part: pd.DataFrame, start: int, stop: int) -> pd.DataFrame:
+    return part.iloc[start:stop]
+
+
+def _chunk(detector: Any, frames: list[pd.DataFrame], core: tuple[int, int], alignment: str,
+           meta: pd.DataFrame, run_column: str | None, finish: Any, i: int,
+           first: int) -> Any:
+    frame = pd.concat(frames) if len(frames) > 1 else frames[0]
+    runs = None if run_column is None else frame[run_column].to_numpy()
+    res = score_rows(detector, frame, runs, slice(*core), alignment, meta)
+    if finish is None:
+        return res
+    return finish(detector, res, frame.iloc[core[0]:core[1]], i, first)
+
+
+def chunk_tasks(detector: Any, parts: Sequence[Delayed], lengths: Sequence[int], *,
+                alignment: str = "offline", run_column: str | None = None,
+                meta: pd.DataFrame | None = None, finish: Any = None,
+                model: Delayed | None = None) -> list[Delayed]:
+    """One delayed residual frame per partition (the graph behind :func:`score_frame`).
+
+    ``parts`` are delayed pandas partitions of one series, in order, with
+    ``lengths`` rows. ``finish(detector, residuals, rows, partition_index, first_row)``,
+    when given, is applied inside each partition's task to its residual frame and its
+    own input rows (the fleet writes its files there). ``model``, when given, is the
+    delayed detector the tasks use (e.g. loaded from its file on the worker) instead of
+    ``detector`` embedded in the graph.
+    """
+    if len(parts) != len(lengths):
+        raise InputError(f"got {len(parts)} partitions but {len(lengths)} lengths.")
+    meta = template(detector, alignment) if meta is None else meta
+    model = dask.delayed(detector, pure=True) if model is None else model
+    slices: dict[Piece, Delayed] = {}
+
+    def piece(p: Piece) -> Delayed:
+        if p.start == 0 and p.stop == lengths[p.part]:
+            return parts[p.part]
+        if p not in slices:
+            slices[p] = dask.delayed(_rows, pure=True)(parts[p.part], p.start, p.stop)
+        return slices[p]
+
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    out = []
+    for i, (pieces, a, b) in enumerate(plan(list(lengths), score_context(detector, alignment))):
+        frames = [piece(p) for p in pieces]
+        out.append(dask.delayed(_chunk, pure=True)(model, frames, (a, b), alignment, meta,
+                                                   run_column, finish, i, int(offsets[i])))
+    return out
+
+
+def score_frame(detector: Any, data: dd.DataFrame, *, alignment: str = "offline",
+                run_column: str | None = None,
+                lengths: Sequence[int] | None = None) -> dd.DataFrame:
+    """Residuals and score of a dask DataFrame, equal to ``detector.residuals`` on it whole.
+
+    Parameters
+    ----------
+    detector : fitted TransitionDetector
+    data : dask DataFrame
+        One series, partitions in time order, holding the model's sensor columns
+        (others are ignored). Rows holding NaN are gaps. Partitions may have any
+        length, shorter than the model's window included.
+    alignment : "offline" or "streaming"
+        As in :meth:`TransitionDetector.residuals`.
+    run_column : str, optional
+        Column labelling separate runs: where it changes, windows are cut as between
+        the DataFrames of a list handed to ``residuals``.
+    lengths : sequence of int, optional
+        Rows per partition, when known; otherwise counted (one pass over the data).
+
+    Returns
+    -------
+    dask DataFrame
+        The columns of ``detector.residuals``, indexed like ``data``; lazy.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd, dask.dataframe as dd
+    >>> from normalcy import TransitionDetector
+    >>> t = np.arange(3000) * 0.05
+    >>> X = pd.DataFrame({"a": np.sin(t), "b": np.cos(1.3 * t)})
+    >>> det = TransitionDetector(n_levels=6, delta=8, window=40).fit(X)
+    >>> parts = dd.from_pandas(X, npartitions=7)
+    >>> got = score_frame(det, parts).compute(scheduler="sync")
+    >>> bool(np.allclose(got["score"], det.score_samples(X), equal_nan=True, atol=1e-12))
+    True
+    """
+    if not isinstance(data, dd.DataFrame):
+        raise InputError("score_frame needs a dask DataFrame; for pandas data call "
+                         f"detector.residuals. Got {type(data).__name__}.")
+    missing = [s for s in detector.sensors_ if s not in data.columns]
+    if run_column is not None and run_column not in data.columns:
+        missing.append(run_column)
+    if missing:
+        raise InputError(f"the data lacks column(s) {missing}; it has {list(data.columns)}.")
+    parts = data.to_delayed()
+    if lengths is None:
+        lengths = [int(n) for n in data.map_partitions(len).compute()]
+    meta = template(detector, alignment)
+    tasks = chunk_tasks(detector, parts, lengths, alignment=alignment, run_column=run_column,
+                        meta=meta)
+    return dd.from_delayed(tasks, meta=meta, verify_meta=False)
