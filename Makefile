@@ -12,11 +12,11 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 $(STAMP_DEMO): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e .
+	$(BIN)/python -m pip install -q -e ".[plot]"
 	touch $@
 
 $(STAMP_TEST): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e ".[dev,bench,deep,dask]"
+	$(BIN)/python -m pip install -q -e ".[dev,plot,bench,deep,dask]"
 	$(BIN)/python -m pip install -q -e ".[service]" "playwright>=1.40"
 	touch $@ $(STAMP_DEMO)
 

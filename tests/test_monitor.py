@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from normalcy import InputError, Monitor, TransitionDetector
+from normalcy import InputError, Monitor, TransitionDetector, operator
 from normalcy.alarms import AlarmPolicy
 from tests.conftest import smooth_signals
 
@@ -66,7 +66,7 @@ def test_memory_is_constant(setup) -> None:
 
 def test_monitor_carries_fault_names(setup) -> None:
     det, test = copy.deepcopy(setup[0]), setup[1]
-    det.feedback(test, 300, 420, "fault", fault="drift")
+    operator.feedback(det, test, 300, 420, "fault", fault="drift")
     got, opened, closed = feed(Monitor(det, AlarmPolicy(merge_gap=5)), test, 2)
     ref = det.residuals(test, alignment="streaming")
     np.testing.assert_allclose(got["score"].to_numpy(), ref["score"].to_numpy(), rtol=0,

@@ -1,16 +1,18 @@
 """normalcy: explainable, feedback-friendly anomaly detection for industrial sensors.
 
 The core is the model-free transition detector of Alamir & Dion
-(:class:`TransitionDetector`); see ``SPEC.md`` for what it computes.
+(:class:`TransitionDetector`); see ``SPEC.md`` for what it computes. The
+operator loop (feedback, history, undo, explanations) is :mod:`normalcy.operator`;
+model files are :mod:`normalcy.io`. This module only re-exports.
 """
 
-__version__ = "0.1.0"
-
+from normalcy import operator  # noqa: E402
+from normalcy._version import __version__  # noqa: E402
+from normalcy.alarms.monitor import Monitor  # noqa: E402
 from normalcy.detector import TransitionDetector  # noqa: E402
 from normalcy.exceptions import InputError, ModelFileError, NormalcyError  # noqa: E402
-from normalcy.models import load  # noqa: E402
-from normalcy.monitor import Monitor  # noqa: E402
-from normalcy.operator.feedback import merge  # noqa: E402
+from normalcy.io.models import load, save  # noqa: E402
+from normalcy.operator.merging import merge  # noqa: E402
 
 __all__ = [
     "InputError",
@@ -21,4 +23,6 @@ __all__ = [
     "__version__",
     "load",
     "merge",
+    "operator",
+    "save",
 ]

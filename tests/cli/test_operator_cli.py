@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pytest
 
-from normalcy import load
+from normalcy import load, operator
 from normalcy.cli.main import main
 from tests.conftest import smooth_signals
 
@@ -51,11 +51,11 @@ def test_feedback_history_undo_merge(files, capsys, tmp_path) -> None:
     assert json.loads(capsys.readouterr().out)[1]["verdict"] == "normal"
     assert main(["undo", str(m)]) == 0
     assert "restored the state of version 1" in capsys.readouterr().out
-    assert load(m).history()["action"].tolist() == ["fit", "feedback", "revert"]
+    assert operator.history(load(m))["action"].tolist() == ["fit", "feedback", "revert"]
     assert main(["undo", str(m), "--to", "2"]) == 0
     out_path = tmp_path / "c.normalcy"
     assert main(["merge", str(m), str(files / "m.normalcy"), "-o", str(out_path)]) == 0
-    assert load(out_path).history()["action"].iloc[-1] == "merge"
+    assert operator.history(load(out_path))["action"].iloc[-1] == "merge"
 
 
 def test_monitor_prints_episodes(files, capsys) -> None:

@@ -9,7 +9,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from normalcy import ModelFileError, TransitionDetector, load
+from normalcy import ModelFileError, TransitionDetector, load, save
 from normalcy.io.model_file import FORMAT_VERSION, read_model_file
 
 
@@ -19,7 +19,7 @@ def model_path(tmp_path_factory):
 
     det = TransitionDetector(n_levels=5, delta=4, window=20).fit(smooth_signals(800, 2, 0))
     path = tmp_path_factory.mktemp("m") / "m.normalcy"
-    det.save(path)
+    save(det, path)
     return path
 
 
@@ -84,6 +84,6 @@ def test_failed_save_leaves_previous_file_intact(model_path, tmp_path, monkeypat
 
     monkeypatch.setattr(np, "savez_compressed", boom)
     with pytest.raises(RuntimeError):
-        det.save(target)
+        save(det, target)
     assert target.read_bytes() == model_path.read_bytes()
     assert [p.name for p in tmp_path.iterdir()] == ["keep.normalcy"]

@@ -7,7 +7,7 @@ import copy
 import numpy as np
 import pytest
 
-from normalcy import TransitionDetector
+from normalcy import TransitionDetector, operator
 from tests.conftest import smooth_signals
 
 
@@ -22,7 +22,7 @@ def case():
 def test_biased_sensor_ranks_first(case, sensor, bias) -> None:
     det, test = case[0], case[1].copy()
     test.loc[600:800, sensor] += bias
-    ex = det.explain(test, 620, 780, top=5)
+    ex = operator.explain(det, test, 620, 780, top=5)
     assert ex.records["sensor"].iloc[0] == sensor
     assert len(ex.records) <= 5 and ex.records["weight"].is_monotonic_decreasing
     assert sensor in ex.text
@@ -33,7 +33,7 @@ def test_words_in_units(case) -> None:
     # s0 jumps between its extremes every delta samples: transitions never seen
     lo, hi = test["s0"].min(), test["s0"].max()
     test.loc[600:660, "s0"] = np.where((np.arange(61) // 5) % 2 == 0, lo, hi)
-    ex = det.explain(test, 600, 650, top=100, period=0.02)
+    ex = operator.explain(det, test, 600, 650, top=100, period=0.02)
     types = set(ex.records["type"])
     assert "trans" in types
     line = ex.records.loc[ex.records["type"] == "trans", "text"].iloc[0]
@@ -49,8 +49,8 @@ def test_healthy_range_and_fault_names(case) -> None:
     det, test = copy.deepcopy(case[0]), case[1].copy()
     test.loc[300:450, "s1"] += 0.8
     test.loc[1000:1150, "s1"] += 0.8
-    det.feedback(test, 300, 450, "fault", fault="sensor drift")
-    ex = det.explain(test, 1020, 1140)
+    operator.feedback(det, test, 300, 450, "fault", fault="sensor drift")
+    ex = operator.explain(det, test, 1020, 1140)
     assert "sensor drift" in ex.text
     assert (ex.records["fault"] == "sensor drift").any()
 
@@ -60,6 +60,6 @@ def test_plot(case, tmp_path) -> None:
 
     det, test = case[0], case[1].copy()
     test.loc[600:800, "s0"] += 8.0
-    ex = det.explain(test, 620, 780)
+    ex = operator.explain(det, test, 620, 780)
     plot_explanation(det, test, 620, 780, ex, str(tmp_path / "x.png"))
     assert (tmp_path / "x.png").stat().st_size > 1000

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from normalcy import InputError, TransitionDetector, merge
+from normalcy import InputError, TransitionDetector, merge, operator
 from tests.conftest import smooth_signals
 
 KW = {"n_levels": 6, "delta": 5, "window": 40}
@@ -25,8 +25,8 @@ def plant() -> tuple[pd.DataFrame, pd.DataFrame]:
 @pytest.fixture(scope="module")
 def fitted(plant) -> dict[str, TransitionDetector]:
     train = plant[0]
-    return {"minmax": TransitionDetector(**KW).fit(train),
-            "robust": TransitionDetector(**KW, bound_quantiles=(0.01, 0.99)).fit(train)}
+    return {"minmax": operator.fit(TransitionDetector(**KW), train),
+            "robust": operator.fit(TransitionDetector(**KW, bound_quantiles=(0.01, 0.99)), train)}
 
 
 def new_regime(test: pd.DataFrame, a: int, b: int) -> pd.DataFrame:
@@ -60,9 +60,9 @@ def test_after_normal_feedback_the_range_is_normal(fitted, plant, kind, start, l
     lo, hi = max(start, det.delta_ - 1), min(end, len(data) - det.delta_)
     if hi <= lo:
         with pytest.raises(InputError, match="no transition starts"):
-            det.feedback(data, start, end, "normal")
+            operator.feedback(det, data, start, end, "normal")
         return
-    det.feedback(data, start, end, "normal")
+    operator.feedback(det, data, start, end, "normal")
     assert_taught(det, data, lo, hi)
 
 
@@ -71,7 +71,7 @@ def test_random_walk_data_shape(plant) -> None:
     X = np.cumsum(rng.normal(size=(2000, 2)), axis=0)
     det = TransitionDetector(n_levels=8, delta=3, window=30).fit(X[:1200])
     Y = X[1200:] + 40.0  # far outside everything seen
-    det.feedback(Y, 100, 250, "normal")
+    operator.feedback(det, Y, 100, 250, "normal")
     assert_taught(det, Y, 100, 250)
 
 
@@ -84,7 +84,7 @@ def test_same_false_alarm_does_not_return_and_faults_are_still_caught(fitted, pl
     assert alarm.size > 50  # the new regime false-alarms
     fault_before = det.score_samples(data)[1500:1800]
     assert np.nanmax(fault_before) > det.threshold_
-    det.feedback(data, int(alarm[0]) - det.delta_, int(alarm[-1]) + 1, "normal", by="ana")
+    operator.feedback(det, data, int(alarm[0]) - det.delta_, int(alarm[-1]) + 1, "normal", by="ana")
     after = det.predict(data)
     assert after[:1000].sum() <= 0.1 * before[:1000].sum()
     fault_after = det.score_samples(data)[1500:1800]
@@ -97,11 +97,11 @@ def test_feedback_adds_unseen_transitions_with_nearest_width(fitted, plant) -> N
     data = new_regime(plant[1], 500, 700)
     before = {i: set(st.codes.tolist()) for i, st in enumerate(det.normality_)}
     old = copy.deepcopy(det.normality_[0])
-    det.feedback(data, 500, 700, "normal")
+    operator.feedback(det, data, 500, 700, "normal")
     new = det.normality_[0]
     added = sorted(set(new.codes.tolist()) - before[0])
     assert added  # the regime made unseen transitions of s0
-    from normalcy.operator.feedback import nearest_widths
+    from normalcy.detector.teaching import nearest_widths
 
     widths = nearest_widths(old, np.array(added), det.n_levels_)
     pos = np.searchsorted(new.codes, added)
@@ -113,24 +113,24 @@ def test_partial_fit_teaches_a_batch_without_touching_calibration(fitted, plant)
     det = copy.deepcopy(fitted["minmax"])
     ref = dict(det.reference_)
     batch = new_regime(plant[1], 0, 1200).iloc[:1200]
-    assert det.partial_fit(batch, by="ops") is det
+    assert operator.partial_fit(det, batch, by="ops") == 2
     assert det.reference_ == ref
     assert_taught(det, batch, det.delta_ - 1, len(batch) - det.delta_)
-    assert det.history()["action"].tolist() == ["fit", "partial_fit"]
+    assert operator.history(det)["action"].tolist() == ["fit", "partial_fit"]
 
 
 def test_partial_fit_in_chunks_equals_at_once(fitted, plant) -> None:
-    from normalcy.operator import feedback as fb
+    from normalcy.detector import teaching as fb
+    from normalcy.operator.verdicts import payload_of
 
     det = fitted["minmax"]
     batch = new_regime(plant[1], 0, 900).iloc[:900]
-    series, scaled, levels = det._prepare(batch)
-    rows = np.flatnonzero(series.valid_starts(det.delta_ - 1, det.delta_))
-    p = fb.payload_of(det, scaled, levels, rows)
+    prep = det.prepare(batch)
+    p = payload_of(det, prep, prep.rows)
     before = det.normality_[0]
     whole = fb.teach(before, p.codes[0], p.vectors[0], det.eta, det.n_levels_)
     st_ = before
-    for part in np.array_split(np.arange(rows.size), 4):
+    for part in np.array_split(np.arange(prep.rows.size), 4):
         st_ = fb.teach(st_, p.codes[0][part], p.vectors[0][part], det.eta, det.n_levels_,
                        before=before)
     for f in ("codes", "lo", "hi", "n_conf", "counts"):
@@ -144,7 +144,7 @@ def test_merge_unions_models_with_the_same_quantizers(fitted, plant) -> None:
     b = copy.deepcopy(a).partial_fit(other)
     b.reference_ = {k: v * 2 for k, v in b.reference_.items()}
     m = merge(a, b, by="lead")
-    assert m is not a and m.history()["action"].tolist()[-1] == "merge"
+    assert m is not a and operator.history(m)["action"].tolist()[-1] == "merge"
     assert m.reference_ == b.reference_  # the larger reference levels
     c = m.contributions(other)
     ok = ~np.isnan(c["e_trans"][:, 0])
@@ -175,18 +175,19 @@ def test_merge_refuses_different_quantizers(fitted, plant) -> None:
 def test_bad_feedback_is_refused_and_changes_nothing(fitted, plant, args, match) -> None:
     det = copy.deepcopy(fitted["minmax"])
     with pytest.raises(InputError, match=match):
-        det.feedback(plant[1], *args)
-    assert len(det.history()) == 1
+        operator.feedback(det, plant[1], *args)
+    assert len(operator.history(det)) == 1
 
 
 def test_teaching_touched_transitions_equals_updating_the_whole_state(fitted, plant) -> None:
+    from normalcy.detector import teaching as fb
     from normalcy.detector.normality import update
-    from normalcy.operator import feedback as fb
+    from normalcy.operator.verdicts import payload_of, range_rows
 
     det = fitted["minmax"]
     data = new_regime(plant[1], 0, 800)
-    series, scaled, levels = det._prepare(data)
-    p = fb.payload_of(det, scaled, levels, fb.range_rows(det, series, 700, 760))
+    prep = det.prepare(data)
+    p = payload_of(det, prep, range_rows(det, prep.series, 700, 760))
     cases = set()
     for i, st_ in enumerate(det.normality_):
         c, w = p.codes[i], p.vectors[i]

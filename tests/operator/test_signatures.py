@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from normalcy import TransitionDetector
+from normalcy import TransitionDetector, operator, save
 from tests.conftest import smooth_signals
 from tests.operator.test_feedback import KW
 
@@ -30,7 +30,7 @@ def test_a_named_fault_is_flagged_and_named_when_it_returns(case, shape) -> None
             test.iloc[a:b, 1] *= 1.25
     before = det.residuals(test)
     assert "fault" not in before.columns
-    det.feedback(test, 300, 500, "fault", fault="valve stiction", by="ana")
+    operator.feedback(det, test, 300, 500, "fault", fault="valve stiction", by="ana")
     res = det.residuals(test)
     later = res.iloc[1650:1800]
     assert (later["score"] >= det.threshold_).all()
@@ -54,7 +54,7 @@ def test_fault_feedback_does_not_teach_normality(case) -> None:
     det, test = copy.deepcopy(case[0]), case[1].copy()
     test.iloc[300:500, 1] += 0.6
     normality = det.normality_
-    det.feedback(test, 300, 500, "fault", fault="leak")
+    operator.feedback(det, test, 300, 500, "fault", fault="leak")
     assert det.normality_ is not None
     for a, b in zip(normality, det.normality_, strict=True):
         np.testing.assert_array_equal(a.codes, b.codes)
@@ -68,7 +68,7 @@ def test_a_missed_fault_never_raises_healthy_windows(case) -> None:
     before = det.residuals(test)
     thr = det.threshold_
     assert (before["score"].iloc[300:500] >= thr).mean() < 0.5
-    det.feedback(test, 300, 500, "fault", fault="drift")
+    operator.feedback(det, test, 300, 500, "fault", fault="drift")
     lib = det.signatures_
     assert lib.raises["drift"] and lib.strict("drift")
     # a signature of abnormal samples raises only beyond healthy windows' abnormal share
@@ -90,7 +90,7 @@ def test_an_invisible_fault_is_raised_and_named_when_it_returns(case) -> None:
     at = 1500  # the same behaviour returns later in the test data
     test.iloc[at - d: at + w + d] = train.iloc[start - d: start + w + d].to_numpy()
     before = det.residuals(test)
-    det.feedback(train, start, start + w, "fault", fault="silent fault")
+    operator.feedback(det, train, start, start + w, "fault", fault="silent fault")
     assert det.signatures_.raises["silent fault"]
     assert not det.signatures_.strict("silent fault")
     res = det.residuals(test)
@@ -105,13 +105,13 @@ def test_rate_and_mode_travel_in_the_model_file(case, tmp_path) -> None:
 
     det, test = copy.deepcopy(case[0]), case[1].copy()
     test.iloc[300:500, 1] += 0.6
-    det.feedback(test, 300, 500, "fault", fault="valve stiction")
+    operator.feedback(det, test, 300, 500, "fault", fault="valve stiction")
     lib = det.signatures_
     assert 0.0 < lib.visibility["valve stiction"] <= 1.0
-    det.save(tmp_path / "m.normalcy")
+    save(det, tmp_path / "m.normalcy")
     back = load_model(tmp_path / "m.normalcy")
     assert back.signatures_.visibility == lib.visibility
     assert back.signatures_.raises == lib.raises
     pd.testing.assert_frame_equal(back.residuals(test), det.residuals(test))
-    back.undo()
+    operator.undo(back)
     assert not back.signatures_

@@ -116,16 +116,18 @@ class RunFolder:
 
 
 def model_size_mib(model: Any) -> float:
-    """Model size in MiB: the saved file for models with ``save``; else the length of
-    ``pickle.dumps`` (taken in memory, never written or read back); NaN when the
-    model cannot be pickled."""
+    """Model size in MiB: the saved file for normalcy models (:func:`normalcy.save`);
+    else the length of ``pickle.dumps`` (taken in memory, never written or read
+    back); NaN when the model cannot be pickled."""
     import pickle
     import tempfile
 
-    if hasattr(model, "save"):
+    from normalcy.io.models import save
+
+    if hasattr(model, "_to_file"):
         with tempfile.TemporaryDirectory() as d:
             p = os.path.join(d, "model")
-            model.save(p)
+            save(model, p)
             return os.path.getsize(p) / 2**20
     try:
         return len(pickle.dumps(model)) / 2**20

@@ -67,6 +67,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from normalcy import operator
 from normalcy.bench.common import RunFolder, markdown_table, progress, update_docs_section
 
 MARKED = 3  # the operator marks up to this many new-regime runs
@@ -314,7 +315,8 @@ class Transition(Method):
 
     def learn(self, marked: list[pd.DataFrame], train: pd.DataFrame) -> None:
         run = marked[-1]
-        self.model.feedback(run, 0, len(run), "normal", by="bench", note="new regime")
+        operator.feedback(self.model, run, 0, len(run), "normal", by="bench",
+                          note="new regime")
 
     def assess(self, run: pd.DataFrame) -> tuple[np.ndarray, int, int]:
         from normalcy.alarms import AlarmPolicy
@@ -582,7 +584,8 @@ def signature_rows(key: str, quick: bool, seed: int) -> dict[str, Any]:
     alarm_before = _alarm_share(det, healthy_res)
     t0 = time.perf_counter()
     for name, run in first.items():
-        det.feedback(run, 0, len(run), "fault", fault=name, by="bench", note="named fault")
+        operator.feedback(det, run, 0, len(run), "fault", fault=name, by="bench",
+                          note="named fault")
     ms = 1000 * (time.perf_counter() - t0) / len(first)
     after = [_named(det, det.residuals(run)) for _, run in later]
     healthy_res = [det.residuals(run) for run in sc.healthy]

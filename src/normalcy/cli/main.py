@@ -42,8 +42,9 @@ def _level_arg(v: str) -> int | str:
 
 
 def cmd_fit(a: argparse.Namespace) -> int:
-    from normalcy import TransitionDetector
+    from normalcy import TransitionDetector, operator
     from normalcy.data.tables import read_table
+    from normalcy.io.models import save
 
     table = read_table(a.train, sensors=_sensors(a.sensors), time_column=a.time_column)
     if table.ignored:
@@ -58,16 +59,17 @@ def cmd_fit(a: argparse.Namespace) -> int:
         if v is not None:
             params[name] = v
     if a.like:  # same scaler and quantizers as another model, so the two can be merged
-        from normalcy.models import load
+        from normalcy.io.models import load
         from normalcy.operator import fit_like
 
         if params:
             raise CLIError(f"--like takes every setting from {a.like}; drop "
                            f"{', '.join('--' + k.replace('_', '-') for k in params)}.")
         det = fit_like(load(a.like), table.frame)
+        operator.versions.record_fit(det, table.frame)
     else:
-        det = TransitionDetector(**params).fit(table.frame)
-    det.save(a.output)
+        det = operator.fit(TransitionDetector(**params), table.frame)
+    save(det, a.output)
     print(f"fitted {len(det.sensors_)} sensors {det.sensors_} on {len(table.frame)} rows: "
           f"n_levels={det.n_levels_}, delta={det.delta_}, window={det.window_}; "
           f"model written to {a.output}")
@@ -89,7 +91,7 @@ def _score_frame(det: Any, table: Any, alignment: str) -> pd.DataFrame:
 def cmd_score(a: argparse.Namespace) -> int:
     from normalcy.data.tables import read_table
     from normalcy.io.atomic import atomic_write
-    from normalcy.models import load
+    from normalcy.io.models import load
 
     det = load(a.model)
     table = read_table(a.data, sensors=list(det.sensors_), time_column=a.time_column)
@@ -106,7 +108,7 @@ def cmd_score(a: argparse.Namespace) -> int:
 
 def model_summary(det: Any, header: dict[str, Any], path: str) -> dict[str, Any]:
     """What ``normalcy info`` reports, as a dict (``header``: the file's header)."""
-    from normalcy import __version__
+    from normalcy._version import __version__
 
     per_sensor = {}
     for s, st in zip(det.sensors_, det.normality_, strict=True):
@@ -134,7 +136,7 @@ def model_summary(det: Any, header: dict[str, Any], path: str) -> dict[str, Any]
 
 
 def cmd_info(a: argparse.Namespace) -> int:
-    from normalcy.models import load_with_header
+    from normalcy.io.models import load_with_header
 
     det, header = load_with_header(a.model)
     info = model_summary(det, header, a.model)
@@ -159,7 +161,7 @@ def cmd_info(a: argparse.Namespace) -> int:
 
 
 def cmd_demo(a: argparse.Namespace) -> int:
-    from normalcy.demo import run_demo
+    from normalcy.cli.demo import run_demo
 
     run_demo(a.out)
     return 0

@@ -17,7 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from normalcy import operator
 from normalcy.exceptions import InputError
+from normalcy.io.models import save
 
 
 def _fingerprint(path: str) -> str:
@@ -29,7 +31,7 @@ def _save_if_unchanged(det: Any, path: str, seen: str) -> None:
     if _fingerprint(path) != seen:
         raise InputError(f"{path} was changed by someone else since it was read; nothing "
                          "was written. Run the command again on the new model.")
-    det.save(path)
+    save(det, path)
 
 
 def _position(table: Any, value: str, name: str, end: bool) -> int:
@@ -61,10 +63,11 @@ def _position(table: Any, value: str, name: str, end: bool) -> int:
 
 
 def _load(path: str) -> tuple[Any, str]:
-    from normalcy.models import load
+    from normalcy import TransitionDetector
+    from normalcy.io.models import load
 
     det = load(path)
-    if not hasattr(det, "feedback"):
+    if not isinstance(det, TransitionDetector):
         raise InputError(f"{path} holds a {type(det).__name__}, which takes no operator "
                          "feedback; use a TransitionDetector model.")
     return det, _fingerprint(path)
@@ -82,7 +85,7 @@ def cmd_explain(a: argparse.Namespace) -> int:
     det, _ = _load(a.model)
     table = _data(det, a.data, a.time_column)
     s, e = _position(table, a.start, "start", False), _position(table, a.end, "end", True)
-    ex = det.explain(table.frame, s, e, top=a.top, period=table.sampling_period())
+    ex = operator.explain(det, table.frame, s, e, top=a.top, period=table.sampling_period())
     if a.plot:
         plot_explanation(det, table.frame, s, e, ex, a.plot)
     if a.json:
@@ -96,7 +99,8 @@ def cmd_feedback(a: argparse.Namespace) -> int:
     det, seen = _load(a.model)
     table = _data(det, a.data, a.time_column)
     s, e = _position(table, a.start, "start", False), _position(table, a.end, "end", True)
-    v = det.feedback(table.frame, s, e, a.verdict, fault=a.fault, by=a.by, note=a.note)
+    v = operator.feedback(det, table.frame, s, e, a.verdict, fault=a.fault, by=a.by,
+                          note=a.note)
     _save_if_unchanged(det, a.model, seen)
     what = f"fault {a.fault!r}" if a.verdict == "fault" else "normal"
     print(f"{a.model}: version {v} - rows [{s}, {e}) marked {what}")
@@ -105,7 +109,7 @@ def cmd_feedback(a: argparse.Namespace) -> int:
 
 def cmd_history(a: argparse.Namespace) -> int:
     det, _ = _load(a.model)
-    h = det.history()
+    h = operator.history(det)
     if a.json:
         print(h.to_json(orient="records", indent=2))
         return 0
@@ -119,19 +123,17 @@ def cmd_history(a: argparse.Namespace) -> int:
 
 def cmd_undo(a: argparse.Namespace) -> int:
     det, seen = _load(a.model)
-    v = det.undo(by=a.by) if a.to is None else det.revert(a.to, by=a.by)
+    v = operator.undo(det, by=a.by) if a.to is None else operator.revert(det, a.to, by=a.by)
     _save_if_unchanged(det, a.model, seen)
-    target = det.history()["target"].iloc[-1]
+    target = operator.history(det)["target"].iloc[-1]
     print(f"{a.model}: version {v} - restored the state of version {target}")
     return 0
 
 
 def cmd_merge(a: argparse.Namespace) -> int:
-    from normalcy.operator.feedback import merge
-
     (da, _), (db, _) = _load(a.a), _load(a.b)
-    m = merge(da, db, by=a.by)
-    m.save(a.output)
+    m = operator.merge(da, db, by=a.by)
+    save(m, a.output)
     print(f"merged {a.a} and {a.b} into {a.output} (version {m.history_.version})")
     return 0
 
@@ -163,8 +165,8 @@ def _complete(path: str) -> bool:
 
 
 def cmd_monitor(a: argparse.Namespace) -> int:
+    from normalcy.alarms.monitor import Monitor
     from normalcy.alarms.policy import AlarmPolicy
-    from normalcy.monitor import Monitor
 
     det, _ = _load(a.model)
     if a.max_idle is not None and not a.follow:

@@ -43,6 +43,12 @@ class HeldOut:
     conf: np.ndarray
     abnormal: np.ndarray
 
+    @classmethod
+    def empty(cls) -> HeldOut:
+        """Nothing held out (the reference levels fall to their floors)."""
+        e = np.zeros(0)
+        return cls(e, e, e, e)
+
 
 def fold_blocks(rows: np.ndarray, folds: int) -> list[np.ndarray]:
     """Cut the sorted valid instants into ``folds`` contiguous blocks of equal count."""
@@ -70,8 +76,7 @@ def cross_fit(
             continue
         parts.append(held_out_windows(learn(train), block))
     if not parts:
-        empty = np.zeros(0)
-        return HeldOut(empty, empty, empty, empty)
+        return HeldOut.empty()
     return HeldOut(*(np.concatenate([p[k] for p in parts]) for k in range(4)))
 
 

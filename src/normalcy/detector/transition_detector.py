@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+from dataclasses import replace
 from numbers import Integral, Real
 from typing import Any, Literal
 
@@ -11,34 +11,21 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from normalcy.data.params import Interval, Pair, StrOptions, check_params, series_tags
 from normalcy.data.validation import Series, as_model_input, as_series
-from normalcy.detector import calibration, settings
-from normalcy.detector.extended import chunks, extended_vectors, transition_codes
-from normalcy.detector.normality import SensorNormality, update
+from normalcy.detector import calibration, learning, settings
+from normalcy.detector.normality import SensorNormality
+from normalcy.detector.parts import Learned, Prepared
 from normalcy.detector.quantizer import fit_edges, quantize
-from normalcy.detector.residuals import ScoringTables, abnormal_pairs, contributions, window_mean
+from normalcy.detector.residuals import ScoringTables, contributions, window_mean
 from normalcy.detector.scaling import fit_robust_scale
+from normalcy.detector.teaching import teach_rows
 from normalcy.exceptions import InputError
 
 Alignment = Literal["offline", "streaming"]
 
 #: fewer healthy rows than this in one stretch cannot describe normal behaviour
 MIN_TRAIN_ROWS = 100
-
-
-def quantile_boxes(codes: np.ndarray, w: np.ndarray,
-                   quantiles: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
-    """Per-sample copies of the per-transition quantile bounds (robust NP-2)."""
-    qlo, qhi = (float(v) for v in quantiles)
-    lo = np.empty_like(w)
-    hi = np.empty_like(w)
-    order = np.argsort(codes, kind="stable")
-    starts = np.flatnonzero(np.r_[True, codes[order][1:] != codes[order][:-1]])
-    bounds = np.r_[starts, codes.size]
-    for a, b in zip(bounds[:-1], bounds[1:], strict=True):  # one pass per transition
-        idx = order[a:b]
-        lo[idx], hi[idx] = np.quantile(w[idx], [qlo, qhi], axis=0)
-    return lo, hi
 
 
 class TransitionDetector(BaseEstimator):  # type: ignore[misc]
@@ -138,43 +125,22 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
         self.threshold = threshold
 
     # ------------------------------------------------------------------ params
-    def _check_params(self) -> None:
-        def bad(name: str, expected: str) -> InputError:
-            return InputError(
-                f"The {name!r} parameter of TransitionDetector must be {expected}. "
-                f"Got {getattr(self, name)!r} instead."
-            )
+    _parameter_constraints: dict[str, list[Any]] = {
+        "n_levels": [Interval(Integral, 2, None, closed="left"), StrOptions({"auto"})],
+        "delta": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "eta": [Interval(Real, 0, 1, closed="right")],
+        "nu": [Interval(Real, 0, None, closed="neither")],
+        "window": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "bound_quantiles": [None, Pair(0, 1)],
+        "eps": [Interval(Real, 0, None, closed="neither")],
+        "max_configurations": [None, Interval(Integral, 1, None, closed="left")],
+        "calibration_folds": [Interval(Integral, 2, None, closed="left")],
+        "calibration_quantile": [Interval(Real, 0, 1, closed="right")],
+        "threshold": [Interval(Real, 0, None, closed="neither")],
+    }
 
-        for name in ("n_levels", "delta", "window"):
-            v = getattr(self, name)
-            if v == "auto":
-                continue
-            low = 2 if name == "n_levels" else 1
-            if not isinstance(v, Integral) or isinstance(v, bool) or v < low:
-                raise bad(name, f"an int >= {low} or 'auto'")
-        if not isinstance(self.eta, Real) or not 0.0 < self.eta <= 1.0:
-            raise bad("eta", "a float in (0, 1]")
-        if not isinstance(self.nu, Real) or not self.nu > 0:
-            raise bad("nu", "a float > 0")
-        if not isinstance(self.eps, Real) or not self.eps > 0:
-            raise bad("eps", "a float > 0")
-        mc = self.max_configurations
-        if mc is not None and (not isinstance(mc, Integral) or isinstance(mc, bool) or mc < 1):
-            raise bad("max_configurations", "None or an int >= 1")
-        bq = self.bound_quantiles
-        if bq is not None and not (
-            len(bq) == 2 and 0.0 <= float(bq[0]) < float(bq[1]) <= 1.0
-        ):
-            raise bad("bound_quantiles", "None or a pair (low, high) with 0 <= low < high <= 1")
-        f = self.calibration_folds
-        if not isinstance(f, Integral) or isinstance(f, bool) or f < 2:
-            raise bad("calibration_folds", "an int >= 2")
-        if not isinstance(self.calibration_quantile, Real) or not (
-            0.0 < self.calibration_quantile <= 1.0
-        ):
-            raise bad("calibration_quantile", "a float in (0, 1]")
-        if not isinstance(self.threshold, Real) or not self.threshold > 0:
-            raise bad("threshold", "a float > 0")
+    def __sklearn_tags__(self) -> Any:
+        return series_tags(super().__sklearn_tags__())
 
     # --------------------------------------------------------------------- fit
     def fit(self, X: Any, y: Any = None, *,
@@ -197,17 +163,20 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
         Returns
         -------
         self
+
+        Notes
+        -----
+        A plain fit starts no change log; :func:`normalcy.operator.fit` fits and
+        records the fit as version 1 of the model's history.
         """
-        self._check_params()
+        check_params(self)
         fixed = None  # (edges, n_levels, delta, window) of a reference model
         if like is None:
             series = as_series(X, what="training data")
             center, scale = fit_robust_scale(series.values, series.sensors)
         else:
             series, center, scale, fixed = self._like(like, X)
-        values = series.values
-        sensors = series.sensors
-        scaled = (values - center) / scale
+        scaled = (series.values - center) / scale
         segments = [scaled[series.segment == s] for s in range(series.segment.max() + 1)]
         longest = max(len(s) for s in segments)
 
@@ -230,35 +199,25 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
         if fixed is not None:
             edges, n_levels = fixed[0], fixed[1]
         else:
-            nse = len(sensors) + delta - 1
+            nse = len(series.sensors) + delta - 1
             n_levels = settings.auto_levels(rows.size, nse) if self.n_levels == "auto" else int(
                 self.n_levels)
             edges = fit_edges(scaled, n_levels)
         levels = quantize(scaled, edges)
+        prep = Prepared(series, scaled, levels, rows)
 
-        self.sensors_ = sensors
-        self.n_features_in_ = len(sensors)
-        self.center_, self.scale_, self.edges_ = center, scale, edges
-        self.n_levels_, self.delta_, self.window_ = n_levels, delta, window
-        self.normality_ = self._learn(scaled, levels, rows)
-        self._tables: list[ScoringTables] | None = None
+        def learn_rows(train: np.ndarray) -> list[SensorNormality]:
+            return learning.learn(self, scaled, levels, train, delta=delta, n_levels=n_levels)
 
-        margin = delta + window
-        folds = int(min(self.calibration_folds, max(2, rows.size // (4 * window))))
-        held = calibration.cross_fit(
-            rows,
-            folds,
-            margin,
-            learn=lambda tr: self._learn(scaled, levels, tr),
-            held_out_windows=lambda model, block: self._held_out(
-                model, scaled, levels, series, block),
-        )
-        self.reference_ = calibration.reference_levels(
-            held, float(self.calibration_quantile), float(self.eta))
-        self.threshold_ = float(self.threshold)
-        from normalcy.operator.lifecycle import after_fit
-
-        after_fit(self, values)
+        learned = Learned(
+            sensors=series.sensors, center=center, scale=scale, edges=edges,
+            n_levels=n_levels, delta=delta, window=window, normality=learn_rows(rows),
+            reference={}, threshold=float(self.threshold))
+        reference = learning.calibrate(self, learned, prep, learn_rows)
+        if reference is None:  # nothing could be held out: the floors
+            reference = calibration.reference_levels(
+                calibration.HeldOut.empty(), float(self.calibration_quantile), float(self.eta))
+        self.install(replace(learned, reference=reference))
         return self
 
     def _like(self, like: Any, X: Any) -> tuple[Series, np.ndarray, np.ndarray,
@@ -279,80 +238,111 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
         fixed = (like.edges_, int(like.n_levels_), int(like.delta_), int(like.window_))
         return series, like.center_, like.scale_, fixed
 
-    def _learn(self, scaled: np.ndarray, levels: np.ndarray,
-               rows: np.ndarray) -> list[SensorNormality]:
-        ns = scaled.shape[1]
-        delta, nq = self.delta_, self.n_levels_
-        nse = ns + delta - 1
-        cap = self.max_configurations
-        out = []
-        for i in range(ns):
-            state = SensorNormality.empty(nse)
-            codes = transition_codes(levels, rows, i, delta, nq)
-            if self.bound_quantiles is not None:
-                w = extended_vectors(scaled, rows, i, delta)
-                state = update(state, codes, w, float(self.eta),
-                               bounds=quantile_boxes(codes, w, self.bound_quantiles),
-                               max_configurations=cap)
-            else:
-                for sl in chunks(rows.size, nse, budget=2e7):
-                    w = extended_vectors(scaled, rows[sl], i, delta)
-                    state = update(state, codes[sl], w, float(self.eta),
-                                   max_configurations=cap)
-            out.append(state)
-        return out
+    def partial_fit(self, X: Any, y: Any = None) -> TransitionDetector:
+        """Teach a batch of new healthy data with the precise update of SPEC §2.
 
-    def _held_out(self, model: list[SensorNormality], scaled: np.ndarray, levels: np.ndarray,
-                  series: Series, block: np.ndarray) -> tuple[np.ndarray, ...]:
-        T, ns = scaled.shape
-        tables = [ScoringTables.of(s, self.n_levels_**2) for s in model]
-        e = np.full((4, T, ns), np.nan)
-        for i in range(ns):
-            et, eb, ec, _ = contributions(tables[i], scaled, levels, block, i, delta=self.delta_,
-                                          n_levels=self.n_levels_, nu=float(self.nu),
-                                          eps=float(self.eps))
-            e[0, block, i], e[1, block, i], e[2, block, i] = et, eb, ec
-            e[3, block, i] = abnormal_pairs({"e_trans": et, "e_bound": eb, "e_conf": ec},
-                                            float(self.eta))
-        r = window_mean(e.transpose(1, 0, 2).reshape(T, 4 * ns),
-                        self.window_).reshape(T, 4, ns).mean(axis=2)
-        ok = np.isfinite(r).all(axis=1)
-        return r[ok, 0] * self.window_, r[ok, 1], r[ok, 2], r[ok, 3]
+        Every transition of ``X`` afterwards contributes no unseen transition, no
+        bound violation and at most ``1 - eta`` configuration residual (see
+        :mod:`normalcy.detector.teaching`); the reference levels are kept (there is
+        no held-out data to re-estimate them). An unfitted detector is fitted on
+        ``X``. :func:`normalcy.operator.partial_fit` does the same and records it
+        in the model's history.
 
-    # ----------------------------------------------------------------- scoring
-    def _scoring_tables(self) -> list[ScoringTables]:
+        Returns
+        -------
+        self
+        """
+        if getattr(self, "normality_", None) is None:
+            return self.fit(X)
+        return self.revise(normality=self.taught(X))
+
+    def taught(self, X: Any) -> list[SensorNormality]:
+        """The normality parameters after teaching ``X`` (or :meth:`prepare`'s output)
+        as healthy; the detector itself is not changed."""
+        prep = X if isinstance(X, Prepared) else self.prepare(X, what="partial_fit data")
+        if prep.rows.size == 0:
+            d = self.delta_
+            raise InputError(f"partial_fit data has no transition: a gap-free stretch of at "
+                             f"least {2 * d} rows is needed (delta={d}).")
+        return teach_rows(self.normality_, prep.scaled, prep.levels, prep.rows,
+                          delta=self.delta_, n_levels=self.n_levels_, eta=float(self.eta))
+
+    # ------------------------------------------------------------------ kernel
+    def install(self, learned: Learned) -> TransitionDetector:
+        """Make this detector the fitted model ``learned``; returns ``self``.
+
+        The one place where learned attributes are set and the scoring cache is
+        dropped: every fitted detector (from :meth:`fit`, a model file, a
+        transfer, an undo) is assembled here.
+        """
+        self.sensors_ = list(learned.sensors)
+        self.n_features_in_ = len(self.sensors_)
+        self.center_, self.scale_, self.edges_ = learned.center, learned.scale, learned.edges
+        self.n_levels_ = int(learned.n_levels)
+        self.delta_ = int(learned.delta)
+        self.window_ = int(learned.window)
+        self.normality_ = list(learned.normality)
+        self.reference_ = dict(learned.reference)
+        self.threshold_ = float(learned.threshold)
+        self.signatures_ = learned.signatures
+        self.history_ = learned.history
+        self._tables: list[ScoringTables] | None = None
+        return self
+
+    @classmethod
+    def assemble(cls, params: dict[str, Any], learned: Learned) -> TransitionDetector:
+        """A fitted detector with parameters ``params`` and the learned parts ``learned``."""
+        return cls(**params).install(learned)
+
+    def learned(self) -> Learned:
+        """The learned parts of this fitted detector (arrays shared, not copied)."""
+        check_is_fitted(self, "normality_")
+        return Learned(
+            sensors=list(self.sensors_), center=self.center_, scale=self.scale_,
+            edges=self.edges_, n_levels=self.n_levels_, delta=self.delta_,
+            window=self.window_, normality=list(self.normality_),
+            reference=dict(self.reference_), threshold=self.threshold_,
+            signatures=getattr(self, "signatures_", None),
+            history=getattr(self, "history_", None))
+
+    def revise(self, **changes: Any) -> TransitionDetector:
+        """Install the learned parts with ``changes`` (fields of :class:`Learned`)."""
+        return self.install(replace(self.learned(), **changes))
+
+    def prepare(self, X: Any, what: str = "data") -> Prepared:
+        """Validate ``X`` against the model's sensors, scale and quantize it."""
+        check_is_fitted(self, "normality_")
+        series = as_model_input(X, self.sensors_, what=what)
+        scaled = (series.values - self.center_) / self.scale_
+        levels = quantize(scaled, self.edges_)
+        rows = np.flatnonzero(series.valid_starts(self.delta_ - 1, self.delta_))
+        return Prepared(series, scaled, levels, rows)
+
+    def scoring_tables(self) -> list[ScoringTables]:
+        """Per sensor, the lookup tables scoring uses (built once, cached)."""
         tables = getattr(self, "_tables", None)
         if tables is None:
             tables = [ScoringTables.of(s, self.n_levels_**2) for s in self.normality_]
             self._tables = tables
         return tables
 
-    def _prepare(self, X: Any, what: str = "data") -> tuple[Series, np.ndarray, np.ndarray]:
-        check_is_fitted(self, "normality_")
-        series = as_model_input(X, self.sensors_, what=what)
-        scaled = (series.values - self.center_) / self.scale_
-        levels = quantize(scaled, self.edges_)
-        return series, scaled, levels
-
+    # ----------------------------------------------------------------- scoring
     def contributions(self, X: Any) -> dict[str, np.ndarray]:
         """Per-sample contributions ``e_trans``, ``e_bound``, ``e_conf`` (T, ns).
 
         Indexed by the transition's start ``t`` (offline alignment); NaN where no
         transition is defined. Also returns ``position`` (-1 unseen, or the seen
-        transition's index in ``normality_[i]``).
+        transition's index in ``normality_[i]``). ``X`` may be :meth:`prepare`'s
+        output.
         """
-        series, scaled, levels = self._prepare(X)
-        return self._contributions(series, scaled, levels)
-
-    def _contributions(self, series: Series, scaled: np.ndarray,
-                       levels: np.ndarray) -> dict[str, np.ndarray]:
-        T, ns = scaled.shape
-        rows = np.flatnonzero(series.valid_starts(self.delta_ - 1, self.delta_))
+        prep = X if isinstance(X, Prepared) else self.prepare(X)
+        T, ns = prep.scaled.shape
+        rows = prep.rows
         out = {k: np.full((T, ns), np.nan) for k in ("e_trans", "e_bound", "e_conf")}
         out["position"] = np.full((T, ns), -1, dtype=np.int64)
-        tables = self._scoring_tables()
+        tables = self.scoring_tables()
         for i in range(ns):
-            et, eb, ec, pos = contributions(tables[i], scaled, levels, rows, i,
+            et, eb, ec, pos = contributions(tables[i], prep.scaled, prep.levels, rows, i,
                                             delta=self.delta_, n_levels=self.n_levels_,
                                             nu=float(self.nu), eps=float(self.eps))
             out["e_trans"][rows, i] = et
@@ -383,7 +373,8 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
         if alignment not in ("offline", "streaming"):
             raise InputError(
                 f"alignment must be 'offline' or 'streaming'. Got {alignment!r} instead.")
-        series, scaled, levels = self._prepare(X)
+        prep = self.prepare(X)
+        series = prep.series
         need = 2 * self.delta_ - 1 + self.window_
         longest = int((series.seg_stop - series.seg_start)[series.segment >= 0].max())
         if longest < need:
@@ -392,17 +383,21 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
                 f"rows, the model (delta={self.delta_}, window={self.window_}) needs at "
                 f"least {need} (2*delta - 1 + window) for one score."
             )
-        return self._scored_frame(series, scaled, levels, alignment)
+        return self.scored_frame(prep, alignment)
 
-    def _scored_frame(self, series: Series, scaled: np.ndarray, levels: np.ndarray,
-                      alignment: Alignment) -> pd.DataFrame:
-        e = self._contributions(series, scaled, levels)
-        frame = self._residual_frame(e, series.index)
-        if getattr(self, "signatures_", None):  # fault signatures taught by feedback
-            from normalcy.operator.signatures import add_fault_columns
-
-            rows = np.flatnonzero(series.valid_starts(self.delta_ - 1, self.delta_))
-            frame = add_fault_columns(self, frame, scaled, levels, rows, e)
+    def scored_frame(self, prep: Prepared, alignment: Alignment) -> pd.DataFrame:
+        """:meth:`residuals` of prepared data, with the fault columns of taught
+        fault signatures (``score_fault`` raises ``score``; ``r_fault``, ``fault``)."""
+        e = self.contributions(prep)
+        frame = self.residual_frame(e, prep.series.index)
+        signatures = getattr(self, "signatures_", None)
+        if signatures:  # fault signatures taught by the operator (SPEC §2)
+            normal = frame["score"].to_numpy()
+            cols = signatures.columns(self, prep.scaled, prep.levels, prep.rows, e, normal)
+            cols.index = frame.index
+            frame = frame.copy()
+            frame["score"] = np.fmax(normal, cols.pop("score_fault").to_numpy())
+            frame = pd.concat([frame, cols], axis=1)
         if alignment == "streaming":  # a transition is complete delta rows later
             shifted = frame.shift(self.delta_)
             if "fault" in frame:
@@ -410,8 +405,9 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
             frame = shifted
         return frame
 
-    def _residual_frame(self, e: dict[str, np.ndarray], index: pd.Index) -> pd.DataFrame:
-        """Window residuals and the normal score, offline alignment."""
+    def residual_frame(self, e: dict[str, np.ndarray], index: pd.Index) -> pd.DataFrame:
+        """Window residuals and the normal score (no fault signatures), offline
+        alignment, from :meth:`contributions`."""
         T, ns = e["e_trans"].shape
         N = self.window_
         stacked = np.concatenate([e["e_trans"], e["e_bound"], e["e_conf"]], axis=1)
@@ -469,155 +465,13 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
         return {s: [st.configurations(k) for k in range(st.codes.size)]
                 for s, st in zip(self.sensors_, self.normality_, strict=True)}
 
-    # ---------------------------------------------------------- operator loop
-    def feedback(self, X: Any, start: int, end: int, verdict: str, fault: str | None = None,
-                 by: str | None = None, note: str | None = None) -> int:
-        """Teach the model an operator's verdict on rows ``[start, end)`` of ``X``.
-
-        ``verdict="normal"`` (a false alarm) applies the precise update of SPEC §2 to
-        the transitions starting in the range, with no training data: afterwards
-        they contribute no unseen transition, no bound violation and at most
-        ``1 - eta`` configuration residual. ``verdict="fault"`` stores the range's
-        configurations as the signature of ``fault``; later matches score as
-        anomalous and carry the name (``residuals()`` gains ``r_fault`` and
-        ``fault`` columns). See :mod:`normalcy.operator.feedback`.
-
-        Parameters
-        ----------
-        X : DataFrame or 2-D array with the model's sensors.
-        start, end : int, row positions; transitions starting in ``[start, end)``.
-        verdict : "normal" or "fault".
-        fault : str, the fault's name (required for "fault").
-        by, note : str, who gives the verdict and why (kept in the history).
-
-        Returns
-        -------
-        int, the model's new version.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> t = np.arange(3000) * 0.05
-        >>> X = np.c_[np.sin(t), np.cos(1.3 * t)]
-        >>> det = TransitionDetector(n_levels=6, delta=8, window=40).fit(X[:2000])
-        >>> Y = X[2000:].copy(); Y[400:500, 0] += 1.0
-        >>> det.feedback(Y, 400, 500, "normal", by="ana")
-        2
-        >>> bool(np.nanmax(det.contributions(Y)["e_trans"][400:500]) == 0)
-        True
-        """
-        from normalcy.operator import feedback as fb
-
-        return fb.feedback(self, X, start, end, verdict, fault=fault, by=by, note=note)
-
-    def partial_fit(self, X: Any, y: Any = None, *, by: str | None = None,
-                    note: str | None = None) -> TransitionDetector:
-        """Teach a batch of new healthy data, as a "normal" feedback over all of it.
-
-        The reference levels (calibration) are not changed: there is no held-out
-        data to re-estimate them. Returns ``self``.
-        """
-        from normalcy.operator import feedback as fb
-
-        check_is_fitted(self, "normality_")
-        fb.partial_fit(self, X, by=by, note=note)
-        return self
-
-    def history(self) -> pd.DataFrame:
-        """The change log: version, time (UTC), action, by, range, verdict, fault, note,
-        data hash (sha256 of the raw rows read), and the target of reverts."""
-        from normalcy.operator.history import History
-
-        check_is_fitted(self, "normality_")
-        h = getattr(self, "history_", None) or History()
-        return h.frame()
-
-    def revert(self, version: int, *, by: str | None = None, note: str | None = None) -> int:
-        """Bring the model back to the state of ``version`` (logged as a new version).
-
-        The state is rebuilt by replaying the log from its last checkpoint, so its
-        scores are bit-identical to those the model gave at ``version``.
-        """
-        from normalcy.operator import feedback as fb
-
-        check_is_fitted(self, "normality_")
-        return fb.revert(self, version, by=by, note=note)
-
-    def undo(self, *, by: str | None = None, note: str | None = None) -> int:
-        """Revert the latest change (see :meth:`revert`); returns the new version."""
-        from normalcy.operator import feedback as fb
-
-        check_is_fitted(self, "normality_")
-        return fb.undo(self, by=by, note=note)
-
-    def explain(self, X: Any, start: int, end: int, top: int = 5, *,
-                period: float | None = None) -> Any:
-        """Rank what made rows ``[start, end)`` abnormal, in the sensors' own units.
-
-        Returns an :class:`normalcy.operator.explain.Explanation` with ``records``
-        (a DataFrame) and ``text``; see :mod:`normalcy.operator.explain`.
-        ``period`` (seconds per row) turns ``delta`` into a duration.
-        """
-        from normalcy.operator.explain import explain
-
-        return explain(self, X, start, end, top=top, period=period)
-
-    # ------------------------------------------------------------- persistence
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the model to ``path`` atomically (JSON header + arrays, no pickle)."""
-        from normalcy.models import save
-
-        check_is_fitted(self, "normality_")
-        save(self, path)
-
+    # ------------------------------------------------------------- model file
     def _to_file(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        header = {
-            "params": {k: (list(v) if isinstance(v, tuple) else v)
-                       for k, v in self.get_params().items()},
-            "sensors": list(self.sensors_),
-            "n_levels": self.n_levels_,
-            "delta": self.delta_,
-            "window": self.window_,
-            "reference": self.reference_,
-            "threshold": self.threshold_,
-        }
-        arrays: dict[str, np.ndarray] = {
-            "center": self.center_, "scale": self.scale_, "edges": self.edges_,
-        }
-        for i, st in enumerate(self.normality_):
-            arrays.update(st.to_arrays(f"s{i}"))
-        from normalcy.operator.lifecycle import operator_to_file
-
-        operator_to_file(self, header, arrays)
-        return header, arrays
+        """The kernel's header and arrays (see :mod:`normalcy.io.models`)."""
+        return self.learned().to_file(self.get_params())
 
     @classmethod
     def _from_file(cls, header: dict[str, Any],
                    arrays: dict[str, np.ndarray]) -> TransitionDetector:
-        params = dict(header["params"])
-        if params.get("bound_quantiles") is not None:
-            params["bound_quantiles"] = tuple(params["bound_quantiles"])
-        det = cls(**params)
-        det.sensors_ = [str(s) for s in header["sensors"]]
-        det.n_features_in_ = len(det.sensors_)
-        det.n_levels_ = int(header["n_levels"])
-        det.delta_ = int(header["delta"])
-        det.window_ = int(header["window"])
-        det.reference_ = {k: float(v) for k, v in header["reference"].items()}
-        det.threshold_ = float(header["threshold"])
-        det.center_ = arrays["center"]
-        det.scale_ = arrays["scale"]
-        det.edges_ = arrays["edges"]
-        ns = len(det.sensors_)
-        nse = ns + det.delta_ - 1
-        det.normality_ = []
-        for i in range(ns):
-            st = SensorNormality.from_arrays(arrays, f"s{i}")
-            if st.nse != nse:
-                raise ValueError(f"sensor {i}: arrays do not match delta and sensors")
-            det.normality_.append(st)
-        det._tables = None
-        from normalcy.operator.lifecycle import operator_from_file
-
-        operator_from_file(det, header, arrays)
-        return det
+        params, learned = Learned.from_file(header, arrays)
+        return cls.assemble(params, learned)

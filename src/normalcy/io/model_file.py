@@ -24,7 +24,7 @@ _HEADER = "__header__"
 
 
 def _library_version() -> str:
-    from normalcy import __version__
+    from normalcy._version import __version__
 
     return __version__
 

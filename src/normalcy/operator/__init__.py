@@ -1,11 +1,19 @@
-"""The operator loop: feedback, fault signatures, history (undo), merge, explanations.
+"""The operator loop around a fitted detector (SPEC §2-3): verdicts on ranges
+(false alarms, named faults), incremental learning, merge, a versioned change
+log with undo, and explanations in the sensors' units.
 
-SPEC §2-3. The detector's methods (``feedback``, ``partial_fit``, ``history``,
-``undo``, ``revert``, ``explain``) delegate here; :func:`normalcy.merge` is
-:func:`normalcy.operator.feedback.merge`; :func:`fit_like` fits a model that can
-be merged with a given one (same scaler and quantizers).
+Every function takes the detector first and changes it in place (``merge``
+returns a new model)::
+
+    from normalcy import operator
+    operator.feedback(det, X, 400, 500, "normal", by="ana")
+    operator.undo(det)
 """
 
-from normalcy.operator.feedback import fit_like, merge
+from normalcy.operator.explain import explain
+from normalcy.operator.merging import fit_like, merge
+from normalcy.operator.verdicts import feedback
+from normalcy.operator.versions import fit, history, partial_fit, revert, undo
 
-__all__ = ["fit_like", "merge"]
+__all__ = ["explain", "feedback", "fit", "fit_like", "history", "merge", "partial_fit",
+           "revert", "undo"]

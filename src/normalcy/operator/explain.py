@@ -30,7 +30,8 @@ import pandas as pd
 from normalcy.detector.correlation import znormalise
 from normalcy.detector.extended import extended_vectors, transition_codes
 from normalcy.detector.residuals import best_correlation, bound_distance
-from normalcy.operator.feedback import range_rows
+from normalcy.exceptions import InputError
+from normalcy.operator.verdicts import range_rows
 
 if TYPE_CHECKING:  # pragma: no cover
     from normalcy.detector.transition_detector import TransitionDetector
@@ -93,10 +94,16 @@ class _Units:
 
 def explain(det: TransitionDetector, X: Any, start: int, end: int, top: int = 5,
             period: float | None = None) -> Explanation:
-    """See :meth:`TransitionDetector.explain`."""
-    series, scaled, levels = det._prepare(X, what="data to explain")
+    """Rank what made rows ``[start, end)`` abnormal, in the sensors' own units.
+
+    Returns an :class:`Explanation` with ``records`` (a DataFrame, one row per
+    finding, largest contribution first) and ``text``. ``period`` (seconds per
+    row) turns ``delta`` into a duration.
+    """
+    prep = det.prepare(X, what="data to explain")
+    series, scaled, levels = prep.series, prep.scaled, prep.levels
     rows = range_rows(det, series, start, end)
-    tables = det._scoring_tables()
+    tables = det.scoring_tables()
     ns, d, nq, N = scaled.shape[1], det.delta_, det.n_levels_, det.window_
     nse = ns + d - 1
     ref = det.reference_
@@ -163,9 +170,8 @@ def explain(det: TransitionDetector, X: Any, start: int, end: int, top: int = 5,
                         f"different: {' and '.join(c[1] for c in comps)}"})
     sigs = getattr(det, "signatures_", None)
     if sigs:
-        e = det._contributions(series, scaled, levels)
-        all_rows = np.flatnonzero(series.valid_starts(d - 1, d))
-        for name, mt in sigs.matches(det, scaled, levels, all_rows, e).items():
+        e = det.contributions(prep)
+        for name, mt in sigs.matches(det, scaled, levels, prep.rows, e).items():
             hits = np.nan_to_num(mt[rows])
             if hits.sum() > 0:
                 per = hits.sum(axis=0)
@@ -199,19 +205,31 @@ def explain(det: TransitionDetector, X: Any, start: int, end: int, top: int = 5,
     return Explanation(frame, text)
 
 
-def plot_explanation(det: TransitionDetector, X: Any, start: int, end: int,
-                     explanation: Explanation, path: str) -> None:
-    """PNG of the explained rows of the top sensors with their normal bounds (in units)."""
-    import matplotlib
-
+def pyplot() -> Any:
+    """matplotlib's pyplot on the file-only Agg backend; a clear error without the
+    ``plot`` extra (the core fits, scores and saves without matplotlib)."""
+    try:
+        import matplotlib
+    except ImportError:
+        raise InputError("plots need matplotlib, which is not installed: "
+                         "pip install 'normalcy[plot]'") from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    series, scaled, levels = det._prepare(X, what="data to explain")
+    return plt
+
+
+def plot_explanation(det: TransitionDetector, X: Any, start: int, end: int,
+                     explanation: Explanation, path: str) -> None:
+    """PNG of the explained rows of the top sensors with their normal bounds (in units)."""
+    plt = pyplot()
+
+    prep = det.prepare(X, what="data to explain")
+    series, levels = prep.series, prep.levels
     rows = range_rows(det, series, start, end)
     tops = list(dict.fromkeys(explanation.records["sensor"])) or [det.sensors_[0]]
     tops = tops[:3]
-    tables = det._scoring_tables()
+    tables = det.scoring_tables()
     fig, axes = plt.subplots(len(tops), 1, figsize=(9, 2.6 * len(tops)), squeeze=False)
     for ax, s in zip(axes[:, 0], tops, strict=True):
         k = det.sensors_.index(s)

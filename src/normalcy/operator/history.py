@@ -110,6 +110,8 @@ class History:
     entries: list[Entry] = field(default_factory=list)
     checkpoints: dict[int, Snapshot] = field(default_factory=dict)
     payloads: dict[int, Payload] = field(default_factory=dict)
+    #: the model state the latest entry describes (not saved: set on record and load)
+    state: Snapshot | None = field(default=None, repr=False, compare=False)
 
     @property
     def version(self) -> int:

@@ -268,16 +268,3 @@ def _best_corr(w: np.ndarray, vs: np.ndarray) -> np.ndarray:
     zs, fs = znormalise(vs)
     c = zw @ zs.T
     return np.asarray(np.where(fw[:, None] & fs[None, :], 1.0, c).max(axis=1))
-
-
-def add_fault_columns(det: TransitionDetector, frame: pd.DataFrame, scaled: np.ndarray,
-                      levels: np.ndarray, rows: np.ndarray,
-                      e: dict[str, np.ndarray]) -> pd.DataFrame:
-    """Append the fault columns to an offline residual frame; raise ``score`` where a
-    missed fault's signature matches."""
-    normal = frame["score"].to_numpy()
-    cols = det.signatures_.columns(det, scaled, levels, rows, e, normal)
-    cols.index = frame.index
-    frame = frame.copy()
-    frame["score"] = np.fmax(normal, cols.pop("score_fault").to_numpy())
-    return pd.concat([frame, cols], axis=1)

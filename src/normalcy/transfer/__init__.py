@@ -13,24 +13,40 @@ threshold calibrated on target healthy data only.
 - :class:`AdversarialTransfer`: DANN, a domain discriminator behind a
   gradient-reversal layer.
 
+- :class:`TransitionTransfer`: the transition detector itself moved to a new unit
+  (target scaler and quantizers, a quantile level map, carried normality); it
+  needs no torch.
+
 :func:`latent_discrepancy` and :func:`latent_domain_accuracy` measure how far
-apart the two domains' latent codes are. Importing this package imports torch.
+apart the two domains' latent codes are. The deep families import torch (the
+``deep`` extra) when first used; :class:`TransitionTransfer` imports without it.
 """
 
-from normalcy.transfer.adversarial import AdversarialTransfer
-from normalcy.transfer.alignment import latent_codes, latent_discrepancy, latent_domain_accuracy
-from normalcy.transfer.base import TransferEstimator
-from normalcy.transfer.instance import InstanceTransfer
-from normalcy.transfer.mapping import MappingTransfer
-from normalcy.transfer.parameter import ParameterTransfer
+from __future__ import annotations
 
-__all__ = [
-    "AdversarialTransfer",
-    "InstanceTransfer",
-    "MappingTransfer",
-    "ParameterTransfer",
-    "TransferEstimator",
-    "latent_codes",
-    "latent_discrepancy",
-    "latent_domain_accuracy",
-]
+import importlib
+from typing import Any
+
+from normalcy.transfer.transition import TransitionTransfer
+
+#: name -> module of the torch-based parts, imported on first use
+_DEEP = {
+    "AdversarialTransfer": "adversarial",
+    "InstanceTransfer": "instance",
+    "MappingTransfer": "mapping",
+    "ParameterTransfer": "parameter",
+    "TransferEstimator": "base",
+    "latent_codes": "alignment",
+    "latent_discrepancy": "alignment",
+    "latent_domain_accuracy": "alignment",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _DEEP.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+
+
+__all__ = [*sorted(_DEEP), "TransitionTransfer"]

@@ -45,14 +45,18 @@ import pandas as pd
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
-from normalcy.data.validation import as_model_input
-from normalcy.detector import calibration
-from normalcy.detector.extended import chunks, extended_vectors, transition_codes
+from normalcy import operator
+from normalcy.data.params import StrOptions, check_params, series_tags
+from normalcy.data.validation import Series, as_model_input
+from normalcy.detector import learning
 from normalcy.detector.normality import SensorNormality, merge
+from normalcy.detector.parts import Learned, Prepared
 from normalcy.detector.quantizer import fit_edges, quantize
 from normalcy.detector.scaling import fit_robust_scale
+from normalcy.detector.teaching import teach_rows
 from normalcy.detector.transition_detector import TransitionDetector
 from normalcy.exceptions import InputError
+from normalcy.io.models import save
 
 MAPPINGS = ("quantile", "none")
 CALIBRATIONS = ("target", "source")
@@ -227,20 +231,15 @@ class TransitionTransfer(BaseEstimator):  # type: ignore[misc]
         self.partial_fit = partial_fit
         self.calibrate = calibrate
 
-    def _check_params(self) -> None:
-        def bad(name: str, expected: str) -> InputError:
-            return InputError(
-                f"The {name!r} parameter of TransitionTransfer must be {expected}. "
-                f"Got {getattr(self, name)!r} instead.")
+    _parameter_constraints: dict[str, list[Any]] = {
+        "detector": [None, TransitionDetector],
+        "mapping": [StrOptions(set(MAPPINGS))],
+        "partial_fit": ["boolean"],
+        "calibrate": [StrOptions(set(CALIBRATIONS))],
+    }
 
-        if self.detector is not None and not isinstance(self.detector, TransitionDetector):
-            raise bad("detector", "None or a TransitionDetector")
-        if self.mapping not in MAPPINGS:
-            raise bad("mapping", f"one of {list(MAPPINGS)}")
-        if self.calibrate not in CALIBRATIONS:
-            raise bad("calibrate", f"one of {list(CALIBRATIONS)}")
-        if not isinstance(self.partial_fit, (bool, np.bool_)):
-            raise bad("partial_fit", "a bool")
+    def __sklearn_tags__(self) -> Any:
+        return series_tags(super().__sklearn_tags__())
 
     def fit(self, source: object, target: object, y: object = None) -> TransitionTransfer:
         """Fit on the ``source`` unit's healthy data, move to the ``target`` unit.
@@ -263,7 +262,7 @@ class TransitionTransfer(BaseEstimator):  # type: ignore[misc]
             Bad parameters, unusable data, or a target without a single transition
             (fewer than ``2 * delta`` gap-free rows).
         """
-        self._check_params()
+        check_params(self)
         template = TransitionDetector() if self.detector is None else self.detector
         return self.fit_from(clone(template).fit(source), source, target)
 
@@ -274,7 +273,7 @@ class TransitionTransfer(BaseEstimator):  # type: ignore[misc]
         ``source`` must be the data ``source_detector`` was fitted on (the quantile
         map reads its distribution); the detector itself is not changed.
         """
-        self._check_params()
+        check_params(self)
         check_is_fitted(source_detector, "normality_")
         src_det = source_detector
         sensors = src_det.sensors_
@@ -303,27 +302,20 @@ class TransitionTransfer(BaseEstimator):  # type: ignore[misc]
             levels = np.tile(np.arange(nq), (len(sensors), 1))
             normality = list(src_det.normality_)
 
-        det = TransitionDetector(**src_det.get_params())
-        det.sensors_ = list(sensors)
-        det.n_features_in_ = len(sensors)
-        det.center_, det.scale_, det.edges_ = center, scale, edges
-        det.n_levels_, det.delta_, det.window_ = nq, d, src_det.window_
-        det.normality_ = normality
-        det.threshold_ = float(src_det.threshold_)
-        det._tables = None
-
-        reference, origin = dict(src_det.reference_), "source"
+        learned = Learned(
+            sensors=list(sensors), center=center, scale=scale, edges=edges, n_levels=nq,
+            delta=d, window=src_det.window_, normality=normality,
+            reference=dict(src_det.reference_), threshold=float(src_det.threshold_))
+        det = TransitionDetector.assemble(src_det.get_params(), learned)
+        origin = "source"
         if self.calibrate == "target":
             found = self._target_reference(det, tgt, rows)
             if found is not None:
-                reference, origin = found, "target"
-        det.reference_ = reference
-
-        from normalcy.operator.lifecycle import after_fit
-
-        after_fit(det, tgt.values)
+                det.revise(reference=found)
+                origin = "target"
+        operator.versions.record_fit(det, target)
         if self.partial_fit:
-            det.partial_fit(target, note="transfer: the target unit's healthy data")
+            operator.partial_fit(det, target, note="transfer: the target unit's healthy data")
 
         self.source_detector_ = src_det
         self.detector_ = det
@@ -334,38 +326,20 @@ class TransitionTransfer(BaseEstimator):  # type: ignore[misc]
         self.n_features_in_ = len(sensors)
         return self
 
-    def _target_reference(self, det: TransitionDetector, tgt: Any,
+    def _target_reference(self, det: TransitionDetector, tgt: Series,
                           rows: np.ndarray) -> dict[str, float] | None:
         """Reference levels cross-fitted on the target (None: too short to hold out)."""
-        from normalcy.operator.feedback import teach
-
         scaled = (tgt.values - det.center_) / det.scale_
-        levels = quantize(scaled, det.edges_)
-        nq, d, eta = det.n_levels_, det.delta_, float(det.eta)
+        prep = Prepared(tgt, scaled, quantize(scaled, det.edges_), rows)
         mapped = list(det.normality_)
-        nse = scaled.shape[1] + d - 1
 
         def learn(train: np.ndarray) -> list[SensorNormality]:
             if not self.partial_fit:
                 return mapped
-            out = []
-            for i, before in enumerate(mapped):
-                st = before
-                for sl in chunks(train.size, nse, budget=2e7):
-                    r = train[sl]
-                    st = teach(st, transition_codes(levels, r, i, d, nq),
-                               extended_vectors(scaled, r, i, d), eta, nq, before=before)
-                out.append(st)
-            return out
+            return teach_rows(mapped, prep.scaled, prep.levels, train, delta=det.delta_,
+                              n_levels=det.n_levels_, eta=float(det.eta))
 
-        folds = int(min(det.calibration_folds, max(2, rows.size // (4 * det.window_))))
-        held = calibration.cross_fit(
-            rows, folds, d + det.window_, learn=learn,
-            held_out_windows=lambda model, block: det._held_out(model, scaled, levels, tgt,
-                                                                block))
-        if held.bound.size == 0:
-            return None
-        return calibration.reference_levels(held, float(det.calibration_quantile), eta)
+        return learning.calibrate(det, det.learned(), prep, learn)
 
     # ------------------------------------------------------------ scoring
     @property
@@ -396,4 +370,4 @@ class TransitionTransfer(BaseEstimator):  # type: ignore[misc]
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the moved detector (a plain TransitionDetector file) atomically."""
         check_is_fitted(self, "detector_")
-        self.detector_.save(path)
+        save(self.detector_, path)

@@ -4,6 +4,12 @@ Each savable class implements ``_to_file() -> (header, arrays)`` and the class
 method ``_from_file(header, arrays)``; its ``kind`` (the class name) is written in
 the header and looked up here on load. Heavy optional modules (torch) are imported
 only when a file of their kind is loaded.
+
+A :class:`~normalcy.TransitionDetector` file also holds the operator state: the
+header keys ``history`` (a list of entries) and ``signatures`` (fault names),
+arrays named ``h<version>.*`` and ``sig<k>.*``. A file without them loads with an
+empty history and no signatures; its first change records its state as the
+log's base.
 """
 
 from __future__ import annotations
@@ -12,8 +18,14 @@ import importlib
 import os
 from typing import Any
 
+import numpy as np
+
+from normalcy.detector.transition_detector import TransitionDetector
 from normalcy.exceptions import ModelFileError
 from normalcy.io.model_file import read_model_file, write_model_file
+from normalcy.operator.history import History
+from normalcy.operator.signatures import SignatureLibrary
+from normalcy.operator.versions import snapshot_of
 
 #: kind written in the header -> "module:attribute" of the class that reads it
 KINDS: dict[str, str] = {
@@ -33,9 +45,39 @@ def register_kind(kind: str, target: str) -> None:
 
 def save(model: Any, path: str | os.PathLike[str]) -> None:
     """Write ``model`` to ``path`` atomically (see :mod:`normalcy.io.model_file`)."""
+    if isinstance(model, TransitionDetector) and getattr(model, "normality_", None) is None:
+        raise ModelFileError("this TransitionDetector is not fitted; fit it before saving")
     header, arrays = model._to_file()
+    if isinstance(model, TransitionDetector):
+        operator_to_file(model, header, arrays)
     header = {"kind": type(model).__name__, **header}
     write_model_file(path, header, arrays)
+
+
+def operator_to_file(det: TransitionDetector, header: dict[str, Any],
+                     arrays: dict[str, np.ndarray]) -> None:
+    """Add the history and the fault signatures to a model file's header and arrays."""
+    sig: SignatureLibrary = getattr(det, "signatures_", None) or SignatureLibrary()
+    header["signatures"] = sig.names()
+    arrays.update(sig.to_arrays(prefix="sig"))
+    h: History | None = getattr(det, "history_", None)
+    if h is not None and h.entries:
+        entries, extra = h.to_file(list(det.normality_))
+        header["history"] = entries
+        arrays.update(extra)
+
+
+def operator_from_file(det: TransitionDetector, header: dict[str, Any],
+                       arrays: dict[str, np.ndarray]) -> TransitionDetector:
+    """Read what :func:`operator_to_file` wrote (absent = empty) onto ``det``."""
+    ns = len(det.sensors_)
+    signatures = SignatureLibrary.from_arrays(list(header.get("signatures", [])), arrays,
+                                              prefix="sig", n_sensors=ns)
+    history = History.from_file(list(header.get("history", [])), arrays,
+                                list(det.normality_))
+    det.revise(signatures=signatures, history=history)
+    history.state = snapshot_of(det)
+    return det
 
 
 def load(path: str | os.PathLike[str]) -> Any:
@@ -49,12 +91,12 @@ def load(path: str | os.PathLike[str]) -> Any:
     Examples
     --------
     >>> import numpy as np, tempfile, os
-    >>> from normalcy import TransitionDetector, load
+    >>> from normalcy import TransitionDetector, load, save
     >>> rng = np.random.default_rng(0)
     >>> X = np.cumsum(rng.normal(size=(3000, 2)), axis=0)
     >>> det = TransitionDetector(n_levels=5, delta=5, window=20).fit(X)
     >>> path = os.path.join(tempfile.mkdtemp(), "m.normalcy")
-    >>> det.save(path)
+    >>> save(det, path)
     >>> np.array_equal(load(path).score_samples(X), det.score_samples(X), equal_nan=True)
     True
     """
@@ -77,7 +119,10 @@ def load_with_header(path: str | os.PathLike[str]) -> tuple[Any, dict[str, Any]]
                              "Install normalcy with the matching extra, e.g. "
                              "pip install 'normalcy[deep]'") from None
     try:
-        return cls._from_file(header, arrays), header
+        model = cls._from_file(header, arrays)
+        if isinstance(model, TransitionDetector):
+            operator_from_file(model, header, arrays)
+        return model, header
     except ModelFileError:
         raise
     except (KeyError, ValueError, TypeError, IndexError) as e:

@@ -100,8 +100,7 @@ class Monitor:
         if n == 0:
             frame = pd.DataFrame({"score": np.zeros(0)}, index=index)
         elif np.isfinite(both).all(axis=1).any():
-            series, scaled, levels = det._prepare(both, what="monitored rows")
-            full = det._scored_frame(series, scaled, levels, "streaming")
+            full = det.scored_frame(det.prepare(both, what="monitored rows"), "streaming")
             frame = full.iloc[-n:].set_axis(index, axis=0)
         else:
             frame = pd.DataFrame({"score": np.full(n, np.nan)}, index=index)

@@ -13,10 +13,9 @@ import pandas as pd
 def plot_scores(res: pd.DataFrame, labels: np.ndarray, threshold: float, path: str,
                 title: str) -> None:
     """Score and the three residuals over time, anomalous stretches shaded."""
-    import matplotlib
+    from normalcy.operator.explain import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     t = np.arange(len(res))
     fig, axes = plt.subplots(4, 1, figsize=(12, 9), sharex=True)
@@ -44,7 +43,7 @@ def run_demo(out: str = "demo-output") -> dict[str, float]:
     """Run the demo and return its headline figures."""
     from sklearn.metrics import f1_score, roc_auc_score
 
-    from normalcy import TransitionDetector
+    from normalcy import TransitionDetector, save
     from normalcy.datasets import load_lorenz
     from normalcy.io.atomic import atomic_write
     from normalcy.metrics import windowed
@@ -55,7 +54,7 @@ def run_demo(out: str = "demo-output") -> dict[str, float]:
     det = TransitionDetector().fit(train)
     fit_s = time.perf_counter() - t0
     model_path = os.path.join(out, "lorenz.normalcy")
-    det.save(model_path)
+    save(det, model_path)
     t1 = time.perf_counter()
     res = det.residuals(test)
     score_s = time.perf_counter() - t1

@@ -1,0 +1,109 @@
+"""Learning the normality parameters and calibrating the reference levels.
+
+Shared by :meth:`TransitionDetector.fit` and the transfer of a detector to a
+new unit (:mod:`normalcy.transfer.transition`): one way to learn (SPEC
+§1.5-1.7) and one calibration rule (§1.11, cross-fitted held-out windows).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+import numpy as np
+
+from normalcy.detector import calibration
+from normalcy.detector.extended import chunks, extended_vectors, transition_codes
+from normalcy.detector.normality import SensorNormality, update
+from normalcy.detector.parts import Learned, Prepared
+from normalcy.detector.residuals import ScoringTables, abnormal_pairs, contributions, window_mean
+
+Model = list[SensorNormality]
+
+
+class Settings(Protocol):
+    """The detector parameters learning and calibration read (a TransitionDetector)."""
+
+    eta: float
+    nu: float
+    eps: float
+    bound_quantiles: tuple[float, float] | None
+    max_configurations: int | None
+    calibration_folds: int
+    calibration_quantile: float
+
+
+def quantile_boxes(codes: np.ndarray, w: np.ndarray,
+                   quantiles: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-sample copies of the per-transition quantile bounds (robust NP-2)."""
+    qlo, qhi = (float(v) for v in quantiles)
+    lo = np.empty_like(w)
+    hi = np.empty_like(w)
+    order = np.argsort(codes, kind="stable")
+    starts = np.flatnonzero(np.r_[True, codes[order][1:] != codes[order][:-1]])
+    bounds = np.r_[starts, codes.size]
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):  # one pass per transition
+        idx = order[a:b]
+        lo[idx], hi[idx] = np.quantile(w[idx], [qlo, qhi], axis=0)
+    return lo, hi
+
+
+def learn(det: Settings, scaled: np.ndarray, levels: np.ndarray, rows: np.ndarray,
+          *, delta: int, n_levels: int) -> Model:
+    """NP-1/2/3 of every sensor from the transitions starting at ``rows``."""
+    ns = scaled.shape[1]
+    nse = ns + delta - 1
+    cap = det.max_configurations
+    eta = float(det.eta)
+    out = []
+    for i in range(ns):
+        state = SensorNormality.empty(nse)
+        codes = transition_codes(levels, rows, i, delta, n_levels)
+        if det.bound_quantiles is not None:
+            w = extended_vectors(scaled, rows, i, delta)
+            state = update(state, codes, w, eta,
+                           bounds=quantile_boxes(codes, w, det.bound_quantiles),
+                           max_configurations=cap)
+        else:
+            for sl in chunks(rows.size, nse, budget=2e7):
+                w = extended_vectors(scaled, rows[sl], i, delta)
+                state = update(state, codes[sl], w, eta, max_configurations=cap)
+        out.append(state)
+    return out
+
+
+def held_out(det: Settings, learned: Learned, model: Model, prep: Prepared,
+             block: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Full-window residuals of ``block`` under ``model`` (a model that did not see it):
+    unseen count per sensor, bound, conf and the abnormal share."""
+    T, ns = prep.scaled.shape
+    nq, N = learned.n_levels, learned.window
+    tables = [ScoringTables.of(s, nq**2) for s in model]
+    e = np.full((4, T, ns), np.nan)
+    for i in range(ns):
+        et, eb, ec, _ = contributions(tables[i], prep.scaled, prep.levels, block, i,
+                                      delta=learned.delta, n_levels=nq, nu=float(det.nu),
+                                      eps=float(det.eps))
+        e[0, block, i], e[1, block, i], e[2, block, i] = et, eb, ec
+        e[3, block, i] = abnormal_pairs({"e_trans": et, "e_bound": eb, "e_conf": ec},
+                                        float(det.eta))
+    r = window_mean(e.transpose(1, 0, 2).reshape(T, 4 * ns), N).reshape(T, 4, ns).mean(axis=2)
+    ok = np.isfinite(r).all(axis=1)
+    return r[ok, 0] * N, r[ok, 1], r[ok, 2], r[ok, 3]
+
+
+def calibrate(det: Settings, learned: Learned, prep: Prepared,
+              learn_rows: Callable[[np.ndarray], Model]) -> dict[str, float] | None:
+    """Reference levels from cross-fitted held-out windows of ``prep`` (SPEC §1.11).
+
+    ``learn_rows(train_rows)`` gives the model of the other folds. None when no
+    window could be held out (the data are too short).
+    """
+    rows = prep.rows
+    folds = int(min(det.calibration_folds, max(2, rows.size // (4 * learned.window))))
+    held = calibration.cross_fit(
+        rows, folds, learned.delta + learned.window, learn=learn_rows,
+        held_out_windows=lambda model, block: held_out(det, learned, model, prep, block))
+    if held.bound.size == 0:
+        return None
+    return calibration.reference_levels(held, float(det.calibration_quantile), float(det.eta))

@@ -1,0 +1,183 @@
+"""An operator's verdict on a range: "normal" (a false alarm) or "fault F" (SPEC §2).
+
+A "normal" verdict teaches the model the marked range precisely, with no
+training data (:func:`normalcy.detector.teaching.teach`, paper 3.2.1-3.2.3):
+every transition *starting* in ``[start, end)`` (row positions, end excluded;
+its extended vector and end reach ``delta - 1`` rows before and ``delta`` rows
+after, read from the same data) afterwards has ``e_trans = e_bound = 0`` and
+``e_conf <= 1 - eta``. A "fault" verdict stores the range as the signature of a
+named fault (:mod:`normalcy.operator.signatures`). Either is logged with its
+payload (the range's codes and vectors), so that undo can replay it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from normalcy.detector.extended import extended_vectors, transition_codes
+from normalcy.detector.residuals import abnormal_pairs
+from normalcy.exceptions import InputError
+from normalcy.operator.history import Payload, data_hash
+from normalcy.operator.signatures import SignatureLibrary
+from normalcy.operator.versions import commit, replay, snapshot_of
+
+if TYPE_CHECKING:  # pragma: no cover
+    from normalcy.data.validation import Series
+    from normalcy.detector.parts import Prepared
+    from normalcy.detector.transition_detector import TransitionDetector
+
+VERDICTS = ("normal", "fault")
+
+
+# ----------------------------------------------------------------- the ranges
+def _position(series: Series, value: int, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise InputError(f"{name} must be a row number (int). Got {value!r} instead.")
+    v = int(value)
+    if not 0 <= v <= series.n_rows:
+        raise InputError(f"{name}={v} is outside the data, which has rows 0 .. "
+                         f"{series.n_rows - 1} (end may be {series.n_rows}).")
+    return v
+
+
+def range_rows(det: TransitionDetector, series: Series, start: int, end: int) -> np.ndarray:
+    """Valid transition starts in ``[start, end)`` (row positions); InputError if none."""
+    a, b = _position(series, start, "start"), _position(series, end, "end")
+    if b <= a:
+        raise InputError(f"the range is empty: start={a} must be < end={b} (end excluded).")
+    d = det.delta_
+    ok = series.valid_starts(d - 1, d)
+    rows = np.flatnonzero(ok[a:b]) + a
+    if rows.size == 0:
+        raise InputError(
+            f"no transition starts in rows [{a}, {b}): a transition starting at t needs the "
+            f"gap-free rows t-{d - 1} .. t+{d} (delta={d}). Widen the range or move it away "
+            "from the data's ends and gaps.")
+    return rows
+
+
+def _hash(det: TransitionDetector, series: Series, rows: np.ndarray) -> str:
+    d = det.delta_
+    lo, hi = int(rows.min()) - (d - 1), int(rows.max()) + d + 1
+    return data_hash(series.values[max(0, lo):hi])
+
+
+def payload_of(det: TransitionDetector, prep: Prepared, rows: np.ndarray) -> Payload:
+    """Per sensor, the codes and extended vectors at ``rows``."""
+    ns = prep.scaled.shape[1]
+    return Payload(
+        [transition_codes(prep.levels, rows, i, det.delta_, det.n_levels_) for i in range(ns)],
+        [extended_vectors(prep.scaled, rows, i, det.delta_) for i in range(ns)],
+    )
+
+
+# ------------------------------------------------------------------ feedback
+def feedback(det: TransitionDetector, X: Any, start: int, end: int, verdict: str,
+             fault: str | None = None, by: str | None = None,
+             note: str | None = None) -> int:
+    """Teach the model an operator's verdict on rows ``[start, end)`` of ``X``.
+
+    ``verdict="normal"`` (a false alarm) applies the precise update of SPEC §2 to
+    the transitions starting in the range, with no training data: afterwards
+    they contribute no unseen transition, no bound violation and at most
+    ``1 - eta`` configuration residual. ``verdict="fault"`` stores the range's
+    configurations as the signature of ``fault``; later matches score as
+    anomalous and carry the name (``residuals()`` gains ``r_fault`` and
+    ``fault`` columns).
+
+    Parameters
+    ----------
+    det : fitted TransitionDetector, changed in place.
+    X : DataFrame or 2-D array with the model's sensors.
+    start, end : int, row positions; transitions starting in ``[start, end)``.
+    verdict : "normal" or "fault".
+    fault : str, the fault's name (required for "fault").
+    by, note : str, who gives the verdict and why (kept in the history).
+
+    Returns
+    -------
+    int, the model's new version.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from normalcy import TransitionDetector
+    >>> t = np.arange(3000) * 0.05
+    >>> X = np.c_[np.sin(t), np.cos(1.3 * t)]
+    >>> det = TransitionDetector(n_levels=6, delta=8, window=40).fit(X[:2000])
+    >>> Y = X[2000:].copy(); Y[400:500, 0] += 1.0
+    >>> feedback(det, Y, 400, 500, "normal", by="ana")
+    2
+    >>> bool(np.nanmax(det.contributions(Y)["e_trans"][400:500]) == 0)
+    True
+    """
+    if verdict not in VERDICTS:
+        raise InputError(f"verdict must be one of {list(VERDICTS)}. Got {verdict!r} instead.")
+    if verdict == "fault" and (not isinstance(fault, str) or not fault.strip()):
+        raise InputError("a 'fault' verdict needs the fault's name: fault='...'.")
+    if verdict == "normal" and fault is not None:
+        raise InputError(f"a 'normal' verdict takes no fault name. Got fault={fault!r}.")
+    prep = det.prepare(X, what="feedback data")
+    rows = range_rows(det, prep.series, start, end)
+    p = payload_of(det, prep, rows)
+    if verdict == "fault":
+        p = _fault_payload(det, prep, rows, p)
+    snap = replay(det, snapshot_of(det), [(_Step(verdict, fault), p)])
+    return commit(det, snap, "feedback", payload=p, by=by, start=int(start), end=int(end),
+                  verdict=verdict, fault=fault, note=note,
+                  data_hash=_hash(det, prep.series, rows))
+
+
+def _fault_payload(det: TransitionDetector, prep: Prepared, rows: np.ndarray,
+                   p: Payload) -> Payload:
+    """The signature of a fault range: its abnormal pairs (all pairs when none is)."""
+    e = det.contributions(prep)
+    ab = abnormal_pairs(e, float(det.eta))[rows] > 0  # (rows, ns)
+    visible = bool(ab.any())  # else an invisible fault: keep every sample
+    pick = ab if visible else np.ones_like(ab)
+    ns = ab.shape[1]
+    codes = [p.codes[i][pick[:, i]] for i in range(ns)]
+    vecs = [p.vectors[i][pick[:, i]] for i in range(ns)]
+    strict = [np.full(int(pick[:, i].sum()), visible) for i in range(ns)]
+    normal = det.residual_frame(e, prep.series.index)["score"].to_numpy()[rows]
+    missed = not visible or float(np.mean(normal >= det.threshold_)) < 0.5
+    return Payload(codes, vecs, strict,
+                   held_out_match_share(det, prep, rows, e, p, pick, visible), missed)
+
+
+def held_out_match_share(det: TransitionDetector, prep: Prepared, rows: np.ndarray,
+                         e: dict[str, np.ndarray], p: Payload, pick: np.ndarray,
+                         visible: bool) -> float:
+    """The share of (sample, sensor) pairs of a returning fault expected to match.
+
+    Two-fold: the signature of the range's first half is matched against its
+    second half and the other way round; the mean of the two shares. (Within the
+    range every picked pair matches itself; a returning fault meets transitions
+    and vectors its example did not cover.) A range too short to split gives the
+    in-sample share. ``p``: the codes and vectors at every row of ``rows``;
+    ``pick``: (rows, ns) which of them the signature keeps.
+    """
+    ns = prep.scaled.shape[1]
+    half = rows.size // 2
+    if half == 0:
+        return float(pick.mean())
+    shares = []
+    for a, b in ((slice(0, half), slice(half, None)), (slice(half, None), slice(0, half))):
+        pa = pick[a]
+        lib = SignatureLibrary().add(
+            "_", [p.codes[i][a][pa[:, i]] for i in range(ns)],
+            [p.vectors[i][a][pa[:, i]] for i in range(ns)],
+            [np.full(int(pa[:, i].sum()), visible) for i in range(ns)], float(det.eta), 0.0,
+            True)
+        m = lib.matches(det, prep.scaled, prep.levels, rows[b], e)["_"][rows[b]]
+        shares.append(float(np.nanmean(m)) if np.isfinite(m).any() else 0.0)
+    return float(np.mean(shares))
+
+
+class _Step:
+    """A stand-in entry for applying a payload that is not logged yet."""
+
+    def __init__(self, verdict: str, fault: str | None = None) -> None:
+        self.verdict, self.fault, self.version = verdict, fault, -1

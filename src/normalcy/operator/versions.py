@@ -1,0 +1,173 @@
+"""Versioned changes of a model: fit, partial_fit, revert, undo and the change log.
+
+The detector (the kernel) learns; this module records. Every change made
+through the operator layer becomes an entry of the model's
+:class:`~normalcy.operator.history.History` (``det.history_``), with a
+checkpoint or a replayable payload, so that any version can be brought back
+bit-identically. A change made outside it - a plain ``det.fit`` or
+``det.partial_fit`` - is noticed at the next operator action and recorded as a
+new base, so the log never silently disagrees with the model.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from sklearn.utils.validation import check_is_fitted
+
+from normalcy.detector.teaching import teach
+from normalcy.exceptions import InputError
+from normalcy.operator.history import History, Payload, Snapshot, data_hash
+from normalcy.operator.signatures import SignatureLibrary
+
+if TYPE_CHECKING:  # pragma: no cover
+    from normalcy.detector.transition_detector import TransitionDetector
+
+
+# ----------------------------------------------------------------- the state
+def signatures_of(det: TransitionDetector) -> SignatureLibrary:
+    """The detector's fault signature library (empty for a model without one)."""
+    lib: SignatureLibrary | None = getattr(det, "signatures_", None)
+    return lib if lib is not None else SignatureLibrary()
+
+
+def snapshot_of(det: TransitionDetector) -> Snapshot:
+    """The detector's current changeable state (arrays shared, never mutated)."""
+    return Snapshot(list(det.normality_), dict(det.reference_), signatures_of(det))
+
+
+def restore(det: TransitionDetector, snap: Snapshot) -> None:
+    """Install a state on the detector (through the kernel's one constructor)."""
+    det.revise(normality=list(snap.normality), reference=dict(snap.reference),
+               signatures=snap.signatures)
+
+
+def describes(h: History, det: TransitionDetector) -> bool:
+    """Whether the log's latest state is the detector's current one."""
+    s = h.state
+    return s is not None and len(s.normality) == len(det.normality_) and all(
+        a is b for a, b in zip(s.normality, det.normality_, strict=True)) and \
+        s.reference == det.reference_
+
+
+def log_of(det: TransitionDetector) -> History:
+    """The detector's change log, started (or re-based) so that it describes the
+    model as it is now."""
+    check_is_fitted(det, "normality_")
+    h: History | None = getattr(det, "history_", None)
+    if h is None or not h.entries:
+        h = History()
+        h.record("base", snapshot=snapshot_of(det),
+                 note="model without history: this state is the base of the log")
+        det.history_ = h
+    elif not describes(h, det):
+        h.record("base", snapshot=snapshot_of(det),
+                 note="the model was changed outside the operator loop (fit or partial_fit "
+                      "without history): this state is a new base")
+    return h
+
+
+def commit(det: TransitionDetector, snap: Snapshot, action: str, *,
+           checkpoint: bool = False, payload: Payload | None = None, **fields: Any) -> int:
+    """Install ``snap`` on the detector and log the change; returns the new version."""
+    h = log_of(det)
+    restore(det, snap)
+    entry = h.record(action, snapshot=snap if checkpoint else None, payload=payload, **fields)
+    h.state = snapshot_of(det)
+    return entry.version
+
+
+def replay(det: TransitionDetector, snapshot: Snapshot, steps: list[tuple[Any, Payload]]
+           ) -> Snapshot:
+    """Apply logged verdicts, in order, to a checkpoint; return the new state
+    (``normal``: the precise update; ``fault``: the signature joins the library)."""
+    normality = list(snapshot.normality)
+    signatures = snapshot.signatures
+    for entry, p in steps:
+        if entry.verdict == "normal":
+            normality = [teach(st, c, w, float(det.eta), det.n_levels_)
+                         for st, c, w in zip(normality, p.codes, p.vectors, strict=True)]
+        else:
+            if p.strict is None:  # pragma: no cover - written by feedback() only
+                raise InputError(f"fault feedback {entry.version} has no signature flags")
+            signatures = signatures.add(str(entry.fault), p.codes, p.vectors, p.strict,
+                                        float(det.eta), p.visibility or 0.0,
+                                        p.missed is None or p.missed)
+    return Snapshot(normality, dict(snapshot.reference), signatures)
+
+
+# ---------------------------------------------------------------- the actions
+def fit(det: TransitionDetector, X: Any, *, by: str | None = None,
+        note: str | None = None) -> TransitionDetector:
+    """Fit ``det`` on healthy data ``X`` and start its log: version 1 is this fit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from normalcy import TransitionDetector, operator
+    >>> t = np.arange(3000) * 0.05
+    >>> det = operator.fit(TransitionDetector(n_levels=6, delta=8, window=40),
+    ...                    np.c_[np.sin(t), np.cos(1.3 * t)], by="ana")
+    >>> operator.history(det)[["version", "action", "by"]].to_dict("records")
+    [{'version': 1, 'action': 'fit', 'by': 'ana'}]
+    """
+    return record_fit(det.fit(X), X, by=by, note=note)
+
+
+def record_fit(det: TransitionDetector, X: Any, *, by: str | None = None,
+               note: str | None = None) -> TransitionDetector:
+    """Start a fresh log whose version 1 (the base) is the detector's state, just
+    fitted on ``X`` (its hash is kept)."""
+    values = det.prepare(X, what="training data").series.values
+    h = History()
+    h.record("fit", snapshot=snapshot_of(det), by=by, note=note, start=0,
+             end=int(values.shape[0]), data_hash=data_hash(values))
+    h.state = snapshot_of(det)
+    det.revise(history=h)
+    return det
+
+
+def partial_fit(det: TransitionDetector, X: Any, *, by: str | None = None,
+                note: str | None = None) -> int:
+    """Teach a batch of new healthy data (:meth:`TransitionDetector.partial_fit`) and
+    log it as a checkpoint; returns the new version."""
+    check_is_fitted(det, "normality_")
+    prep = det.prepare(X, what="partial_fit data")
+    snap = Snapshot(det.taught(prep), dict(det.reference_), signatures_of(det))
+    return commit(det, snap, "partial_fit", checkpoint=True, by=by, start=0,
+                  end=prep.series.n_rows, note=note, data_hash=data_hash(prep.series.values))
+
+
+def revert(det: TransitionDetector, version: int, *, by: str | None = None,
+           note: str | None = None) -> int:
+    """Bring the model back to the state of ``version`` (logged as a new version).
+
+    The state is rebuilt by replaying the log from its last checkpoint, so its
+    scores are bit-identical to those the model gave at ``version``.
+    """
+    h = log_of(det)
+    if isinstance(version, bool) or not isinstance(version, (int, np.integer)):
+        raise InputError(f"version must be an int. Got {version!r} instead.")
+    if version == h.version:
+        raise InputError(f"the model is already at version {version}; nothing to revert.")
+    snap, steps = h.plan(int(version))
+    return commit(det, replay(det, snap, steps), "revert", target=int(version), by=by,
+                  note=note)
+
+
+def undo(det: TransitionDetector, *, by: str | None = None, note: str | None = None) -> int:
+    """Revert the latest change (see :func:`revert`); returns the new version."""
+    h = log_of(det)
+    if h.version <= 1:
+        raise InputError("nothing to undo: the model has no change after its base version.")
+    return revert(det, h.version - 1, by=by, note=note)
+
+
+def history(det: TransitionDetector) -> pd.DataFrame:
+    """The change log: version, time (UTC), action, by, range, verdict, fault, note,
+    data hash (sha256 of the raw rows read), and the target of reverts."""
+    check_is_fitted(det, "normality_")
+    h: History | None = getattr(det, "history_", None)
+    return (h or History()).frame()
