@@ -12,6 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
 from normalcy.service import changes, modelops
+from normalcy.service.auth import Who
 from normalcy.service.db import ModelVersion, Unit
 from normalcy.service.deps import Engineer, FleetDep, Operator, Reader, body, json_body, parse_json
 from normalcy.service.errors import ClientError, NotFound
@@ -54,9 +55,19 @@ async def create_unit(request: Request, fleet: FleetDep,
     size = request.headers.get("content-length")
     if size is not None and size.isdigit() and int(size) > limit:
         raise ClientError(f"the upload is {int(size)} bytes; the limit is {limit}.", 413)
-    if "multipart/form-data" not in request.headers.get("content-type", ""):
+    ctype = request.headers.get("content-type", "")
+    if "multipart/form-data" not in ctype and "x-www-form-urlencoded" not in ctype:
         raise ClientError("send a multipart form with 'name', 'kind' and 'file'.", 415)
     form = await request.form()
+    try:
+        await _create(fleet, form, who)
+    finally:
+        await form.close()
+    name = form.get("name")
+    return unit_json(_unit(fleet, str(name)))
+
+
+async def _create(fleet: Fleet, form: Any, who: Who) -> None:
     name, kind, upload = form.get("name"), form.get("kind", "history"), form.get("file")
     if not isinstance(name, str) or not name:
         raise ClientError("the form has no 'name'.", 422)
@@ -79,7 +90,6 @@ async def create_unit(request: Request, fleet: FleetDep,
                                     params, fleet.settings.background_fit)
     finally:
         os.unlink(tmp)
-    return unit_json(_unit(fleet, name))
 
 
 @router.post("/{name}/readings")

@@ -1,0 +1,287 @@
+"""The REST API on SQLite and PostgreSQL: every endpoint, role and client mistake."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from normalcy.service.settings import Settings
+from tests.service.conftest import PERIOD, T0, Service, as_json, plant, start_service, with_fault
+
+
+def alarm_rows() -> tuple:
+    """Healthy lead-in, an unseen offset of s0, healthy tail: one alarm episode. The
+    block is one common period of the plant's oscillations (1257 rows), so that sending
+    it again continues the signals smoothly."""
+    rows = with_fault(plant(PERIOD, 6000), 400, 500)
+    return rows, as_json(rows, T0)
+
+
+def test_health_metrics_and_contract_lists(service: Service, model_bytes: bytes) -> None:
+    c = service.client
+    assert c.get("/healthz").json()["status"] == "ok"
+    assert c.get("/api/units").json() == []
+    service.add_unit(model_bytes)
+    units = c.get("/api/units").json()
+    assert [u["name"] for u in units] == ["P-101"]
+    assert units[0]["sensors"] == ["s0", "s1", "s2"] and units[0]["version"] == 1
+    rows, _ = alarm_rows()
+    service.send("P-101", rows, T0)
+    alarms = c.get("/api/alarms").json()
+    assert alarms and {"unit", "start", "state"} <= set(alarms[0])
+    assert alarms[0]["unit"] == "P-101"
+    assert alarms[0]["state"] in ("active-unacknowledged", "returned-unacknowledged")
+    text = c.get("/metrics").text
+    for name in ("normalcy_readings_total 1257.0", "normalcy_scoring_latency_seconds_p99",
+                 "normalcy_open_alarms", "normalcy_model_versions 1.0"):
+        assert name in text
+    assert c.get("/api/alarms", params={"unit": "P-101", "active": "false"}).status_code == 200
+    assert c.get("/api/alarms", params={"limit": 0}).status_code == 422
+
+
+def test_roles_on_writes(service: Service, model_bytes: bytes) -> None:
+    c = service.client
+    form = {"name": "U", "kind": "model"}
+    files = {"file": ("m.normalcy", model_bytes)}
+    assert c.post("/api/units", data=form, files=files).status_code == 401
+    for role in ("viewer", "operator"):
+        r = c.post("/api/units", data=form, files=files, headers=service.auth(role))
+        assert r.status_code == 403 and "engineer" in r.json()["detail"]
+    service.add_unit(model_bytes, "U")
+    body = as_json(plant(10), T0)
+    url = "/api/units/U/readings"
+    assert c.post(url, json=body).status_code == 401
+    assert c.post(url, json=body, headers={"Authorization": "Bearer nope"}).status_code == 401
+    assert c.post(url, json=body, headers={"Authorization": "Basic abc"}).status_code == 401
+    assert c.post(url, json=body, headers=service.auth("viewer")).status_code == 403
+    assert c.post(url, json=body, headers=service.auth("operator")).status_code == 200
+    assert c.post("/api/units/U/undo", headers=service.auth("operator")).status_code == 403
+    assert c.get("/api/users", headers=service.auth("operator")).status_code == 403
+    assert c.get("/api/writes", headers=service.auth("viewer")).status_code == 403
+    assert c.get("/api/me", headers=service.auth("viewer")).json()["role"] == "viewer"
+    assert c.get("/api/me").json()["logged_in"] is False
+
+
+def test_users_endpoint(service: Service) -> None:
+    c, eng = service.client, service.auth("engineer")
+    r = c.post("/api/users", json={"name": "nina", "role": "operator"}, headers=eng)
+    assert r.status_code == 201
+    token = r.json()["token"]
+    me = c.get("/api/me", headers={"Authorization": f"Bearer {token}"}).json()
+    assert me == {"name": "nina", "role": "operator", "logged_in": True}
+    names = [u["name"] for u in c.get("/api/users", headers=eng).json()]
+    assert "nina" in names and all("token" not in u for u in c.get("/api/users",
+                                                                  headers=eng).json())
+    assert c.post("/api/users", json={"name": "nina", "role": "viewer"},
+                  headers=eng).status_code == 409
+    assert c.post("/api/users", json={"name": "x", "role": "boss"},
+                  headers=eng).status_code == 422
+    assert c.post("/api/users", json=["x"], headers=eng).status_code == 422
+    log = c.get("/api/writes", headers=eng).json()
+    assert log[0]["action"] == "add-user" and log[0]["user"] == "engineer-1"
+
+
+@pytest.mark.parametrize("mutate, status, words", [
+    (lambda b: [{k: v for k, v in r.items() if k != "s1"} for r in b], 422, "lacks"),
+    (lambda b: [{**r, "s9": 1.0} for r in b], 422, "unknown column"),
+    (lambda b: [{**r, "s0": None} for r in b], 422, "not a number"),
+    (lambda b: [{**r, "s0": "1.0"} for r in b], 422, "not a number"),
+    (lambda b: [{k: v for k, v in r.items() if k != "time"} for r in b], 422, "no 'time'"),
+    (lambda b: b[:3] + [{**b[3], "time": b[1]["time"]}], 422, "earlier"),
+    (lambda b: b[:3] + [{**b[3], "time": b[2]["time"]}], 422, "same time"),
+    (lambda b: [], 422, "no row"),
+    (lambda b: {"rows": "x"}, 422, "list of rows"),
+    (lambda b: [1, 2], 422, "not a JSON object"),
+    (lambda b: [{**r, "time": "yesterday"} for r in b], 422, "ISO 8601"),
+    (lambda b: [b[0], {**b[1], "time": "2026-01-01T00:00:00Z"}], 422, "all be ISO"),
+])
+def test_bad_readings_are_4xx(service: Service, model_bytes: bytes, mutate, status,
+                              words) -> None:
+    service.add_unit(model_bytes, "U")
+    body = as_json(plant(5), T0)
+    r = service.client.post("/api/units/U/readings", json=mutate(body),
+                            headers=service.auth("operator"))
+    assert r.status_code == status, r.text
+    assert words in r.json()["detail"]
+
+
+def test_bad_reading_bodies(service: Service, model_bytes: bytes) -> None:
+    c, op = service.client, service.auth("operator")
+    service.add_unit(model_bytes, "U")
+    url = "/api/units/U/readings"
+    nan = b'[{"time": 1, "s0": NaN, "s1": 0, "s2": 0}]'
+    r = c.post(url, content=nan, headers={**op, "Content-Type": "application/json"})
+    assert r.status_code == 422 and "NaN" in r.json()["detail"]
+    r = c.post(url, content=b'[{"time": 1,', headers={**op, "Content-Type": "application/json"})
+    assert r.status_code == 400 and "not valid JSON" in r.json()["detail"]
+    assert c.post(url, content=b"", headers=op).status_code == 400
+    big = b"[" + b" " * (service.settings.max_body_bytes + 10) + b"]"
+    r = c.post(url, content=big, headers={**op, "Content-Type": "application/json"})
+    assert r.status_code == 413 and "limit" in r.json()["detail"]
+    csv_ok = plant(20).assign(time=[T0 + i for i in range(20)]).to_csv(index=False).encode()
+    r = c.post(url, content=csv_ok, headers={**op, "Content-Type": "text/csv"})
+    assert r.status_code == 200 and r.json()["scored"] == 20
+    r = c.post(url, content=b"s0,s1\n1,2\n", headers={**op, "Content-Type": "text/csv"})
+    assert r.status_code == 422 and "time" in r.json()["detail"]
+    r = c.post(url, content=b"time,s0,s1,s2\n9e9,a,1,1\n", headers={**op,
+                                                                    "Content-Type": "text/csv"})
+    assert r.status_code == 422
+    r = c.post(url, json=as_json(plant(3), T0), headers=op)  # older than the stored rows
+    assert r.status_code == 409 and "not after" in r.json()["detail"]
+    iso = [{"time": f"2030-01-01T00:00:0{i}Z", "s0": 0.1, "s1": 0.2, "s2": 0.3}
+           for i in range(3)]
+    assert c.post(url, json={"rows": iso}, headers=op).status_code == 200
+    r = c.post("/api/units/nowhere/readings", json=iso, headers=op)
+    assert r.status_code == 404 and "GET /api/units" in r.json()["detail"]
+
+
+def test_create_units(service: Service, model_bytes: bytes) -> None:
+    c, eng = service.client, service.auth("engineer")
+    hist = plant(1200).assign(time=[T0 + i for i in range(1200)]).to_csv(index=False)
+    r = c.post("/api/units", headers=eng, files={"file": ("h.csv", hist)},
+               data={"name": "fitted", "kind": "history", "n_levels": "6", "delta": "5",
+                     "window": "30"})
+    assert r.status_code == 201, r.text
+    u = c.get("/api/units/fitted").json()
+    assert u["status"] == "ready" and u["version"] == 1 and u["period_s"] == 1.0
+    bad = [
+        ({"name": "fitted", "kind": "model"}, ("m", model_bytes), 409),
+        ({"name": "a/b", "kind": "model"}, ("m", model_bytes), 422),
+        ({"kind": "model"}, ("m", model_bytes), 422),
+        ({"name": "x", "kind": "pickle"}, ("m", model_bytes), 422),
+        ({"name": "x", "kind": "model"}, ("m", b"not a model"), 422),
+        ({"name": "x", "kind": "history"}, ("h.csv", b""), 422),
+        ({"name": "x", "kind": "history", "delta": "many"}, ("h.csv", hist), 422),
+    ]
+    for form, file, status in bad:
+        r = c.post("/api/units", headers=eng, data=form, files={"file": file})
+        assert r.status_code == status, (form, r.text)
+        assert r.json()["detail"]
+    assert c.post("/api/units", headers=eng, data={"name": "x"}).status_code == 422
+    assert c.post("/api/units", headers=eng, json={"name": "x"}).status_code == 415
+    assert c.get("/api/units/x").status_code == 404
+    assert [u["name"] for u in c.get("/api/units").json()] == ["fitted"]
+
+
+def test_alarm_lifecycle_feedback_and_undo(service: Service, model_bytes: bytes) -> None:
+    c, op, eng = service.client, service.auth("operator"), service.auth("engineer")
+    service.add_unit(model_bytes)
+    rows, _ = alarm_rows()
+    service.send("P-101", rows, T0)
+    (ep,) = c.get("/api/alarms").json()
+    assert ep["state"] == "returned-unacknowledged" and ep["kind"] and ep["sensors"]
+    assert ep["sensors"][0] == "s0"
+    a = f"/api/alarms/{ep['id']}"
+    ex = c.get(f"{a}/explanation").json()
+    assert "s0" in ex["text"] and ex["records"]
+    tr = c.get(f"{a}/trend", params={"pad": 50}).json()
+    assert len(tr["time"]) == len(tr["series"]["s0"]["value"])
+    assert any(v is not None for v in tr["series"]["s1"]["lo"])
+    assert c.get(f"{a}/trend", params={"pad": -1}).status_code == 422
+    assert c.get(f"{a}/explanation", params={"top": 0}).status_code == 422
+    r = c.post(f"{a}/acknowledge", json={"comment": "seen it"}, headers=op)
+    assert r.json()["state"] == "normal" and r.json()["acknowledged_by"] == "operator-1"
+    assert c.post(f"{a}/acknowledge", headers=op).status_code == 409
+    r = c.post(f"{a}/shelve", json={"minutes": 30, "comment": "maintenance"}, headers=op)
+    assert r.json()["shelved"] and r.json()["shelved_by"] == "operator-1"
+    assert not c.post(f"{a}/shelve", json={"minutes": 0}, headers=op).json()["shelved"]
+    for body in ({}, {"minutes": -1}, {"minutes": "ten"}, {"minutes": 1e9}):
+        assert c.post(f"{a}/shelve", json=body, headers=op).status_code == 422
+    for body, words in (({"verdict": "maybe"}, "verdict"), ({"verdict": "fault"}, "name"),
+                        ({"verdict": "normal", "fault": "x"}, "no fault"),
+                        ({"verdict": "normal", "note": 5}, "string")):
+        r = c.post(f"{a}/feedback", json=body, headers=op)
+        assert r.status_code == 422 and words in r.json()["detail"], r.text
+    r = c.post(f"{a}/feedback", json={"verdict": "normal", "note": "valve test"}, headers=op)
+    assert r.status_code == 200 and r.json()["version"] == 2
+    assert r.json()["verdict"] == "normal" and r.json()["verdict_by"] == "operator-1"
+    hist = c.get("/api/units/P-101/history").json()
+    assert hist[-1]["by"] == "operator-1" and hist[-1]["note"] == "valve test"
+    # the same condition again: no alarm now
+    out = service.send("P-101", rows, T0 + 10_000)
+    assert not any(o["opened"] for o in out)
+    # an engineer undoes it: the alarm returns
+    assert c.post("/api/units/P-101/undo", headers=eng).json()["version"] == 3
+    out = service.send("P-101", rows, T0 + 20_000)
+    assert any(o["opened"] for o in out)
+    assert c.post("/api/units/P-101/undo", json={"to": 2}, headers=eng).json()["version"] == 4
+    assert c.post("/api/units/P-101/undo", json={"to": 99}, headers=eng).status_code == 404
+    assert c.post("/api/units/P-101/undo", json={"to": "x"}, headers=eng).status_code == 422
+    versions = c.get("/api/units/P-101/versions").json()
+    assert [v["version"] for v in versions] == [1, 2, 3, 4] and versions[-1]["current"]
+    # a time range from the trend, named as a fault
+    (last, *_) = c.get("/api/alarms").json()
+    r = c.post("/api/units/P-101/feedback", headers=op, json={
+        "start": last["start"], "end": last["end"], "verdict": "fault", "fault": "s0 drift"})
+    assert r.status_code == 200 and r.json()["version"] == 5
+    r = c.post("/api/units/P-101/feedback", headers=op, json={
+        "start": "1990-01-01T00:00:00Z", "end": "1990-01-02T00:00:00Z", "verdict": "normal"})
+    assert r.status_code == 422 and "no stored row" in r.json()["detail"]
+    assert c.post("/api/units/P-101/feedback", headers=op, json={"verdict": "normal"}
+                  ).status_code == 422
+    for url in ("/api/alarms/999", "/api/alarms/999/explanation", "/api/alarms/999/trend"):
+        assert c.get(url).status_code == 404
+    assert c.post("/api/alarms/999/acknowledge", headers=op).status_code == 404
+    actions = [w["action"] for w in c.get("/api/writes", headers=eng).json()]
+    assert {"acknowledge", "shelve", "unshelve", "feedback", "undo", "revert"} <= set(actions)
+    kpis = c.get("/api/kpis").json()
+    assert kpis["overall"]["alarms"] == 2 and kpis["overall"]["removed_by_feedback"] == 1
+    assert kpis["reference"] == {"acceptable_per_10min": 1.0, "flood_per_10min": 10.0}
+    assert kpis["units"]["P-101"]["bad_actor_sensors"][0][0] == "s0"
+
+
+def test_restart_recovers_units_and_episodes(tmp_path, model_bytes: bytes) -> None:
+    settings = Settings(data=tmp_path / "d", background_fit=False)
+    rows = with_fault(plant(600, 6000), 400, 600)  # ends in alarm
+    gen = start_service(settings)
+    svc = next(gen)
+    svc.add_unit(model_bytes)
+    svc.send("P-101", rows, T0)
+    (ep,) = svc.client.get("/api/alarms").json()
+    assert ep["active"]
+    gen.close()
+    gen = start_service(Settings(data=tmp_path / "d", background_fit=False))
+    with pytest.raises(Exception, match="exists already"):
+        next(gen)  # the users of the first run are still there
+    from fastapi.testclient import TestClient
+
+    from normalcy.service.app import create_app
+
+    with TestClient(create_app(settings)) as c:
+        assert [u["name"] for u in c.get("/api/units").json()] == ["P-101"]
+        (again,) = c.get("/api/alarms").json()
+        assert again["id"] == ep["id"]  # resumed (still in alarm) or closed, never lost
+        assert again["start"] == ep["start"]
+
+
+def test_reads_can_require_login(tmp_path) -> None:
+    from fastapi.testclient import TestClient
+
+    from normalcy.service.app import create_app
+
+    settings = Settings(data=tmp_path / "d", anonymous_read=False)
+    with TestClient(create_app(settings)) as c:
+        assert c.get("/api/units").status_code == 401
+        assert c.get("/api/alarms").status_code == 401
+        assert c.get("/healthz").status_code == 200
+
+
+def test_cors_closed_by_default(sqlite_service: Service) -> None:
+    r = sqlite_service.client.options("/api/units", headers={
+        "Origin": "https://elsewhere.example", "Access-Control-Request-Method": "GET"})
+    assert "access-control-allow-origin" not in r.headers
+    r = sqlite_service.client.get("/api/units", headers={"Origin": "https://elsewhere.example"})
+    assert "access-control-allow-origin" not in r.headers
+    assert r.headers["x-content-type-options"] == "nosniff"
+
+
+def test_settings_from_environment(tmp_path) -> None:
+    s = Settings.from_env(environ={"NORMALCY_RETENTION_DAYS": "3", "NORMALCY_ANONYMOUS_READ":
+                                   "false", "NORMALCY_DATA": str(tmp_path)})
+    assert s.retention_days == 3.0 and s.anonymous_read is False and s.data == tmp_path
+    with pytest.raises(ValueError, match="NORMALCY_RETENTION_DAYS"):
+        Settings.from_env(environ={"NORMALCY_RETENTION_DAYS": "soon"})
+    with pytest.raises(ValueError, match="retention_days"):
+        Settings.from_env(environ={}, retention_days=-1.0)
+    assert json.dumps(Settings.from_env(environ={}).database_url).startswith('"sqlite')
