@@ -1,0 +1,334 @@
+"""Gaussian context models of the relations view (SPEC §6).
+
+From the sufficient statistics of one sensor's viewpoint vectors (count, sum and
+sum of outer products per seen transition, :mod:`normalcy.detector.relations`)
+this module derives a Gaussian per *context*, in three layers:
+
+- **global**: all the sensor's statistics;
+- **level** ``l`` (the sensor's level now, ``code // n_levels``): its transitions'
+  statistics plus ``kappa_level`` pseudo-samples drawn from the global model;
+- **transition** ``c``: its statistics plus ``kappa_transition`` pseudo-samples
+  drawn from its level's model.
+
+Adding ``κ`` pseudo-samples of ``N(μ0, Σ0)`` to ``(n, s, S)`` gives
+``μ = (s + κ μ0) / (n + κ)`` and ``Σ = (S + κ (Σ0 + μ0 μ0ᵀ)) / (n + κ) - μ μᵀ``
+(the conjugate normal-inverse-Wishart posterior's point estimates with ``κ``
+standing for both prior weights). A context without samples (``n = 0``) is
+exactly its parent; ``κ = inf`` ignores the context's own samples. Where the
+outer products are kept per level or per sensor only (``granularity``), the
+finer contexts shrink their means and share the coarser covariance; with one
+covariance per sensor it is the pooled within-transition covariance.
+
+The residual of a sample is the **conditional** Mahalanobis distance of the
+present-state block ``p`` given the lag block ``g`` of its context's Gaussian:
+``z = W (p - μp - B (g - μg))`` with ``B = Σpg Σgg⁻¹`` and ``Wᵀ W`` the inverse
+of ``Σp|g = Σpp - B Σgp``; ``|z|² / len(p)`` is about 1 on healthy data.
+The own sensor's signed conditional residual (its value minus what the other
+sensors and its own past predict) is ``e = (Wᵀ z)_j / P_jj``, ``P = Wᵀ W``.
+
+The held-out log-likelihood that chooses ``κ`` needs no pass over samples: for
+a Gaussian model and held-out statistics ``(m, s, S)`` the sum of the
+quadratic forms is ``tr(D S) - 2 sᵀ D μ + m μᵀ D μ`` with ``D = Σ⁻¹ - Σgg⁻¹``
+(zero-padded), the conditional precision in the full space.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+#: absolute variance floor, scaled units (IQR = 1)
+FLOOR = 1e-9
+
+
+def unpack(packed: np.ndarray, d: int) -> np.ndarray:
+    """Symmetric ``(..., d, d)`` matrices from their packed upper triangles ``(..., P)``.
+
+    Examples
+    --------
+    >>> unpack(np.array([1.0, 2.0, 3.0]), 2).tolist()
+    [[1.0, 2.0], [2.0, 3.0]]
+    """
+    iu = np.triu_indices(d)
+    full = np.zeros((*packed.shape[:-1], d, d))
+    full[..., iu[0], iu[1]] = packed
+    full[..., iu[1], iu[0]] = packed
+    return full
+
+
+def pack(full: np.ndarray) -> np.ndarray:
+    """Packed upper triangles ``(..., d(d+1)/2)`` of symmetric ``(..., d, d)`` matrices."""
+    iu = np.triu_indices(full.shape[-1])
+    return full[..., iu[0], iu[1]]
+
+
+def outer(m: np.ndarray) -> np.ndarray:
+    """``m mᵀ`` for each row of ``(C, d)``: shape ``(C, d, d)``."""
+    return m[:, :, None] * m[:, None, :]
+
+
+@dataclass
+class Tree:
+    """The three layers' statistics of one sensor (transition, level, global).
+
+    Each transition / level belongs to a covariance unit (``t_unit`` / ``l_unit``)
+    whose uncentred outer sums are ``t_outer`` / ``l_outer``: the transition
+    itself, its level or the whole sensor, per ``granularity``. ``t_own`` /
+    ``l_own`` say whether the layer's contexts estimate their own covariance
+    (otherwise they share their parent's).
+    """
+
+    count: np.ndarray
+    total: np.ndarray
+    level_of: np.ndarray
+    lcount: np.ndarray
+    ltotal: np.ndarray
+    t_unit: np.ndarray
+    t_outer: np.ndarray
+    t_own: bool
+    l_unit: np.ndarray
+    l_outer: np.ndarray
+    l_own: bool
+    n: float
+    s: np.ndarray
+    pooled: np.ndarray  # global covariance (pooled within transitions when shared)
+    ridge: np.ndarray  # ridge matrix added to every covariance
+
+
+def build_tree(codes: np.ndarray, count: np.ndarray, total: np.ndarray, groups: np.ndarray,
+               packed_outer: np.ndarray, *, n_levels: int, granularity: str,
+               ridge: float) -> Tree:
+    """Layers of one sensor's statistics (see :class:`normalcy.detector.relations.RelationStats`).
+
+    ``ridge`` adds ``ridge * diag(global covariance)`` (plus ``FLOOR``) to every
+    covariance that is estimated.
+    """
+    d = total.shape[1]
+    levels, level_of = np.unique(codes // n_levels, return_inverse=True)
+    nl = levels.size
+    lcount = np.bincount(level_of, count, minlength=nl)
+    ltotal = np.zeros((nl, d))
+    np.add.at(ltotal, level_of, total)
+    G = unpack(packed_outer, d)
+    n = float(count.sum())
+    s = total.sum(axis=0)
+    S = G.sum(axis=0)
+    mu = s / max(n, 1e-300)
+    if granularity == "global":
+        used = count > 0
+        within = S - np.einsum("ci,cj->ij", total[used] / count[used, None], total[used])
+        pooled = within / max(n, 1e-300)
+    else:
+        pooled = S / max(n, 1e-300) - np.outer(mu, mu)
+    ridge_m = ridge * np.diag(np.clip(np.diag(pooled), 0.0, None)) + FLOOR * np.eye(d)
+    pooled = 0.5 * (pooled + pooled.T) + ridge_m
+    if granularity == "transition":
+        t_unit = np.searchsorted(groups, codes)
+        t_outer = G
+        l_outer = np.zeros((nl, d, d))
+        np.add.at(l_outer, level_of, G[t_unit])
+        l_unit = np.arange(nl)
+    elif granularity == "level":
+        t_unit = level_of
+        l_outer = G[np.searchsorted(groups, levels)]
+        t_outer, l_unit = l_outer, np.arange(nl)
+    else:
+        t_unit, l_unit = np.zeros(codes.size, np.int64), np.zeros(nl, np.int64)
+        t_outer = l_outer = S[None]
+    return Tree(count, total, level_of, lcount, ltotal, t_unit, t_outer,
+                granularity == "transition", l_unit, l_outer, granularity != "global", n, s,
+                pooled, ridge_m)
+
+
+Models = tuple[np.ndarray, np.ndarray, np.ndarray]
+"""``(mean (C, d), cov (U, d, d), unit (C,))``: contexts sharing a covariance share a unit."""
+
+
+def shrink(count: np.ndarray, total: np.ndarray, outer_sum: np.ndarray | None,
+           mean0: np.ndarray, cov0: np.ndarray, kappa: float) -> tuple[np.ndarray, np.ndarray]:
+    """Means and covariances of contexts with ``kappa`` pseudo-samples of their parents.
+
+    ``count (C,)``, ``total (C, d)``, ``outer_sum (C, d, d)`` or None (then only the
+    means are returned with ``cov0`` unchanged), ``mean0 (C, d)``, ``cov0 (C, d, d)``
+    the parents'.
+    """
+    if not np.isfinite(kappa):
+        return mean0.copy(), cov0
+    w = count + kappa
+    mean = (total + kappa * mean0) / w[:, None]
+    if outer_sum is None:
+        return mean, cov0
+    second = (outer_sum + kappa * (cov0 + outer(mean0))) / w[:, None, None]
+    return mean, second - outer(mean)
+
+
+def level_models(tree: Tree, kappa: float) -> Models:
+    """The level contexts' models (see :data:`Models`)."""
+    nl = tree.lcount.size
+    mean0 = np.broadcast_to(tree.s / max(tree.n, 1e-300), (nl, tree.s.size))
+    if not tree.l_own or not np.isfinite(kappa):
+        mean, _ = shrink(tree.lcount, tree.ltotal, None, mean0, tree.pooled, kappa)
+        return mean, tree.pooled[None], np.zeros(nl, np.int64)
+    cov0 = np.broadcast_to(tree.pooled, (nl, *tree.pooled.shape))
+    mean, cov = shrink(tree.lcount, tree.ltotal, tree.l_outer[tree.l_unit], mean0, cov0, kappa)
+    return mean, cov + tree.ridge, np.arange(nl)
+
+
+def transition_models(tree: Tree, level: Models, kappa: float) -> Models:
+    """The transition contexts' models, shrunk towards their levels' ``level``."""
+    lmean, lcov, lunit = level
+    parent = lunit[tree.level_of]
+    if not tree.t_own or not np.isfinite(kappa):
+        mean, _ = shrink(tree.count, tree.total, None, lmean[tree.level_of], lcov, kappa)
+        return mean, lcov, parent
+    mean, cov = shrink(tree.count, tree.total, tree.t_outer[tree.t_unit],
+                       lmean[tree.level_of], lcov[parent], kappa)
+    return mean, cov + tree.ridge, np.arange(tree.count.size)
+
+
+def conditional_precision(cov: np.ndarray, n_present: int) -> tuple[np.ndarray, np.ndarray]:
+    """``D = Σ⁻¹ - pad(Σgg⁻¹)`` ``(U, d, d)`` and ``log det Σp|g`` ``(U,)``."""
+    d = cov.shape[-1]
+    lam = np.linalg.inv(cov)
+    logdet = np.linalg.slogdet(cov)[1]
+    if d > n_present:
+        gg = cov[:, n_present:, n_present:]
+        lam[:, n_present:, n_present:] -= np.linalg.inv(gg)
+        logdet = logdet - np.linalg.slogdet(gg)[1]
+    return lam, logdet
+
+
+def held_out_loglik(models: Models, n_present: int, count: np.ndarray, total: np.ndarray,
+                    unit: np.ndarray, unit_outer: np.ndarray) -> float:
+    """Conditional log-likelihood (up to a constant) of held-out statistics.
+
+    ``count``, ``total`` are the held-out statistics per context, ``unit_outer``
+    their uncentred outer sums per held-out unit and ``unit`` each context's
+    held-out unit: all contexts of a held-out unit must share the model's
+    covariance (they do when both come from the same granularity).
+    """
+    mean, cov, munit = models
+    D, logdet = conditional_precision(cov, n_present)
+    used = np.flatnonzero(count > 0)
+    if not used.size:
+        return 0.0
+    rep = np.full(unit_outer.shape[0], -1)
+    rep[unit[used]] = used
+    has = rep >= 0
+    tr = float(np.einsum("uij,uji->", D[munit[rep[has]]], unit_outer[has]))
+    mu = mean[used]
+    Dm = np.einsum("cij,cj->ci", D[munit[used]], mu)
+    quad = (tr - 2.0 * float(np.sum(total[used] * Dm))
+            + float(np.sum(count[used] * np.sum(mu * Dm, axis=1))))
+    return -0.5 * quad - 0.5 * float(np.sum(count[used] * logdet[munit[used]]))
+
+
+def context_models(tree: Tree, kappa_level: float, kappa_transition: float) -> Models:
+    """Models of every context, stacked as ``[transitions (K), levels (nl), global (1)]``.
+
+    Transitions that share their level's covariance point at its unit.
+    """
+    level = level_models(tree, kappa_level)
+    tm, tc, tu = transition_models(tree, level, kappa_transition)
+    lm, lc, lu = level
+    gm = (tree.s / max(tree.n, 1e-300))[None]
+    own = tc is not lc
+    shift = tc.shape[0] if own else 0
+    covs = ([tc] if own else []) + [lc, tree.pooled[None]]
+    units = [tu, lu + shift, np.array([shift + lc.shape[0]])]
+    return np.concatenate([tm, lm, gm]), np.concatenate(covs), np.concatenate(units)
+
+
+def choose_kappa(folds: list[tuple[Tree, Tree]], grid: np.ndarray,
+                 n_present: int) -> tuple[float, float, np.ndarray]:
+    """``(kappa_level, kappa_transition, loglik)`` maximising the held-out likelihood.
+
+    ``folds`` pairs each fold's training tree (all statistics minus the fold's)
+    with its held-out tree, on the same transitions. The level weight is chosen
+    first (level contexts scored on the held-out levels), then the transition
+    weight given it. ``loglik (2, len(grid))`` holds the summed log-likelihoods.
+    """
+    ll = np.zeros((2, grid.size))
+    for j, k in enumerate(grid):
+        for tr, ho in folds:
+            ll[0, j] += held_out_loglik(level_models(tr, float(k)), n_present, ho.lcount,
+                                        ho.ltotal, ho.l_unit, ho.l_outer)
+    k1 = float(grid[int(np.argmax(ll[0]))])
+    parents = [level_models(tr, k1) for tr, _ in folds]
+    for j, k in enumerate(grid):
+        for (tr, ho), level in zip(folds, parents, strict=True):
+            ll[1, j] += held_out_loglik(transition_models(tr, level, float(k)), n_present,
+                                        ho.count, ho.total, ho.t_unit, ho.t_outer)
+    return k1, float(grid[int(np.argmax(ll[1]))]), ll
+
+
+@dataclass
+class ConditionalTables:
+    """Scoring tables of one sensor's contexts: ``z = v @ M[u].T - offset[c]`` for a
+    sample of context ``c`` whose covariance unit is ``u = unit[c]``.
+
+    ``M (U, p, d)``, ``offset (C, p)``; the own sensor's signed residual is
+    ``z @ wcol[u] / pjj[u]`` with spread ``1 / sqrt(pjj[u])`` (scaled units).
+    """
+
+    M: np.ndarray
+    unit: np.ndarray
+    offset: np.ndarray
+    wcol: np.ndarray
+    pjj: np.ndarray
+
+
+def conditional_tables(models: Models, n_present: int, own: int,
+                       dtype: type = np.float64) -> ConditionalTables:
+    """Regression and whitening of the present block given the lags, per unit."""
+    mean, cov, unit = models
+    p = n_present
+    U, d = cov.shape[0], cov.shape[1]
+    spp = cov[:, :p, :p]
+    if d > p:
+        sgg = cov[:, p:, p:]
+        spg = cov[:, :p, p:]
+        B = np.linalg.solve(sgg, spg.transpose(0, 2, 1)).transpose(0, 2, 1)  # (U, p, L)
+        scond = spp - B @ spg.transpose(0, 2, 1)
+        centre = mean[:, :p] - np.einsum("cpl,cl->cp", B[unit], mean[:, p:])
+    else:
+        B = np.zeros((U, p, 0))
+        scond = spp
+        centre = mean[:, :p]
+    scond = 0.5 * (scond + scond.transpose(0, 2, 1)) + FLOOR * np.eye(p)
+    L = np.linalg.cholesky(scond)
+    W = np.linalg.solve(L, np.broadcast_to(np.eye(p), L.shape))  # L⁻¹, (U, p, p)
+    M = np.concatenate([W, -W @ B], axis=2)
+    offset = np.einsum("cij,cj->ci", W[unit], centre)
+    wcol = W[:, :, own]
+    pjj = np.sum(wcol * wcol, axis=1)
+    return ConditionalTables(M.astype(dtype), unit, offset.astype(dtype), wcol.astype(dtype),
+                             pjj.astype(dtype))
+
+
+def score_groups(tables: ConditionalTables, vectors: np.ndarray,
+                 context: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(|z|² / p, signed own residual, its spread)`` of each vector in its context.
+
+    Samples are grouped by covariance unit: one matrix product per unit present.
+    """
+    m = context.size
+    p = tables.M.shape[1]
+    d2 = np.empty(m)
+    signed = np.empty(m)
+    spread = np.empty(m)
+    units = tables.unit[context]
+    order = np.argsort(units, kind="stable")
+    us = units[order]
+    starts = np.flatnonzero(np.r_[True, us[1:] != us[:-1]]) if m else np.zeros(0, np.int64)
+    v = vectors.astype(tables.M.dtype, copy=False)
+    for a, b in zip(starts, np.r_[starts[1:], m], strict=True):
+        u = int(us[a])
+        idx = order[a:b] if starts.size > 1 else order
+        z = v[idx] @ tables.M[u].T
+        z -= tables.offset[context[idx]]
+        d2[idx] = np.einsum("ij,ij->i", z, z) / p
+        signed[idx] = (z @ tables.wcol[u]) / tables.pjj[u]
+        spread[idx] = 1.0 / np.sqrt(tables.pjj[u])
+    return d2, signed, spread

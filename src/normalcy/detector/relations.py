@@ -1,0 +1,484 @@
+"""The relations view (SPEC §6): context-conditioned Gaussian statistics per sensor viewpoint.
+
+The viewpoint of sensor ``i`` at a transition's start ``t`` is the present plant
+state (the sensors of ``i``'s neighbourhood at ``t``, all of them by default,
+scaled units) followed by ``i``'s own value at ``t - lag`` for each lag. Its
+context is ``i``'s transition code at ``t`` (``q[t,i] * n_levels + q[t+Δ,i]``),
+``i``'s level (``code // n_levels``) and the sensor as a whole.
+
+:class:`RelationStats` holds the exact, additive sufficient statistics of one
+sensor's viewpoints per seen transition (count, sum, packed sum of outer
+products per covariance unit); :class:`RelationsView` accumulates them for every
+sensor in bounded-memory chunks, chooses per sensor the shrinkage weights
+``κ`` (level towards global, transition towards level) by held-out likelihood
+on contiguous folds, and scores the conditional residuals
+(:mod:`normalcy.detector.gaussian`). Nothing of the data is kept.
+
+``granularity`` says where outer products are kept: per transition (the
+SPEC's model, ``1 + d + d(d+1)/2`` floats per seen transition), per level
+(transitions keep ``1 + d``) or once per sensor (one covariance, means per
+transition): the size / locality trade-off.
+
+Examples
+--------
+>>> from normalcy.detector.quantizer import fit_edges, quantize
+>>> rng = np.random.default_rng(0)
+>>> x = np.cumsum(rng.normal(size=(3000, 3)), axis=0) * 0.05
+>>> x[:, 2] = x[:, 0] - x[:, 1] + 0.01 * rng.normal(size=3000)
+>>> edges = fit_edges(x, 4)
+>>> rows = np.arange(8, 2990)
+>>> view = RelationsView().fit(x, quantize(x, edges), rows, delta=8, n_levels=4)
+>>> bad = x.copy(); bad[2000:, 2] += 0.3
+>>> r = view.score(bad, quantize(bad, edges), rows).residual
+>>> bool(r[rows < 2000].mean() < 3 < r[rows > 2010].mean())
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from normalcy.detector import gaussian as gs
+from normalcy.detector.extended import chunks, transition_codes
+from normalcy.exceptions import InputError
+
+GRANULARITIES = ("transition", "level", "global")
+#: shrinkage weights tried, in multiples of the viewpoint's dimension ``d``
+KAPPA_GRID = (1 / 256, 1 / 32, 0.25, 2.0, 16.0, float("inf"))
+
+
+def default_lags(delta: int) -> np.ndarray:
+    """Powers of two below ``delta - 1``, then ``delta - 1``.
+
+    Examples
+    --------
+    >>> default_lags(20).tolist(), default_lags(5).tolist(), default_lags(1).tolist()
+    ([1, 2, 4, 8, 16, 19], [1, 2, 4], [])
+    """
+    if delta <= 1:
+        return np.zeros(0, dtype=np.int64)
+    p = 2 ** np.arange(int(np.log2(max(1, delta - 1))) + 1)
+    return np.unique(np.r_[p[p < delta - 1], delta - 1]).astype(np.int64)
+
+
+def viewpoints(scaled: np.ndarray, rows: np.ndarray, sensor: int, lags: np.ndarray,
+               members: np.ndarray | None = None) -> np.ndarray:
+    """``[x[t, members], x[t - lags, sensor]]`` at each row: shape ``(len(rows), p + L)``.
+
+    Examples
+    --------
+    >>> s = np.arange(12.0).reshape(6, 2)
+    >>> viewpoints(s, np.array([3]), 1, np.array([1, 2])).tolist()
+    [[6.0, 7.0, 5.0, 3.0]]
+    """
+    present = scaled[rows] if members is None else scaled[rows[:, None], members[None, :]]
+    if lags.size == 0:
+        return np.ascontiguousarray(present)
+    return np.concatenate([present, scaled[rows[:, None] - lags[None, :], sensor]], axis=1)
+
+
+@dataclass
+class RelationStats:
+    """Exact, additive sufficient statistics of one sensor's viewpoints.
+
+    ``codes (K,)`` the seen transitions (sorted), ``count (K,)``, ``total (K, d)``;
+    ``groups (G,)`` the covariance units' keys (the code, the level or 0, per
+    ``granularity``) and ``outer (G, d(d+1)/2)`` their packed sums of ``v vᵀ``.
+    """
+
+    codes: np.ndarray
+    count: np.ndarray
+    total: np.ndarray
+    groups: np.ndarray
+    outer: np.ndarray
+    n_levels: int
+    granularity: str
+
+    @property
+    def d(self) -> int:
+        return int(self.total.shape[1])
+
+    @property
+    def floats(self) -> int:
+        """Numbers stored (what a model file holds for this sensor)."""
+        return int(self.codes.size + self.count.size + self.total.size + self.groups.size
+                   + self.outer.size)
+
+    def group_key(self, codes: np.ndarray) -> np.ndarray:
+        if self.granularity == "transition":
+            return codes
+        if self.granularity == "level":
+            return codes // self.n_levels
+        return np.zeros_like(codes)
+
+    @classmethod
+    def empty(cls, d: int, n_levels: int, granularity: str) -> RelationStats:
+        if granularity not in GRANULARITIES:
+            raise InputError(f"granularity must be one of {GRANULARITIES}. "
+                             f"Got {granularity!r} instead.")
+        z = np.zeros(0, dtype=np.int64)
+        return cls(z, np.zeros(0), np.zeros((0, d)), z.copy(),
+                   np.zeros((0, d * (d + 1) // 2)), int(n_levels), granularity)
+
+    @classmethod
+    def of(cls, vectors: np.ndarray, codes: np.ndarray, *, n_levels: int, granularity: str,
+           weight: float = 1.0) -> RelationStats:
+        """Statistics of ``vectors (m, d)`` whose transitions are ``codes (m,)``."""
+        out = cls.empty(vectors.shape[1], n_levels, granularity)
+        if codes.size == 0:
+            return out
+        order = np.argsort(codes, kind="stable")
+        cs, vs = codes[order], vectors[order]
+        starts = np.flatnonzero(np.r_[True, cs[1:] != cs[:-1]])
+        out.codes = cs[starts].astype(np.int64)
+        out.count = np.diff(np.r_[starts, cs.size]).astype(np.float64) * weight
+        out.total = np.add.reduceat(vs, starts, axis=0) * weight
+        keys = out.group_key(cs)
+        gstarts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+        out.groups = keys[gstarts].astype(np.int64)
+        iu = np.triu_indices(vs.shape[1])
+        out.outer = np.stack([(vs[a:b].T @ vs[a:b])[iu] for a, b in
+                              zip(gstarts, np.r_[gstarts[1:], cs.size], strict=True)]) * weight
+        return out
+
+    def _check(self, other: RelationStats) -> None:
+        if (other.d, other.n_levels, other.granularity) != (self.d, self.n_levels,
+                                                            self.granularity):
+            raise InputError(
+                "cannot combine relation statistics of different shapes: "
+                f"(d, n_levels, granularity) = {(self.d, self.n_levels, self.granularity)} "
+                f"and {(other.d, other.n_levels, other.granularity)}. Fit both with the same "
+                "sensors, lags, quantizers and granularity.")
+
+    def aligned(self, codes: np.ndarray, groups: np.ndarray) -> RelationStats:
+        """The same statistics on supersets of the codes and groups (zeros elsewhere)."""
+        if np.array_equal(codes, self.codes) and np.array_equal(groups, self.groups):
+            return self
+        k = np.searchsorted(codes, self.codes)
+        g = np.searchsorted(groups, self.groups)
+        if (k.size and not np.array_equal(codes[np.minimum(k, codes.size - 1)], self.codes)) or (
+                g.size and not np.array_equal(groups[np.minimum(g, groups.size - 1)],
+                                              self.groups)):
+            raise ValueError("aligned() needs supersets of the statistics' codes and groups")
+        count = np.zeros(codes.size)
+        total = np.zeros((codes.size, self.d))
+        outer = np.zeros((groups.size, self.outer.shape[1]))
+        count[k], total[k], outer[g] = self.count, self.total, self.outer
+        return RelationStats(codes, count, total, groups, outer, self.n_levels, self.granularity)
+
+    def add(self, other: RelationStats, weight: float = 1.0) -> RelationStats:
+        """``self + weight * other`` on the union of their transitions (a new object)."""
+        self._check(other)
+        codes = np.union1d(self.codes, other.codes).astype(np.int64)
+        groups = np.union1d(self.groups, other.groups).astype(np.int64)
+        a, b = self.aligned(codes, groups), other.aligned(codes, groups)
+        return RelationStats(codes, a.count + weight * b.count, a.total + weight * b.total,
+                             groups, a.outer + weight * b.outer, self.n_levels,
+                             self.granularity)
+
+    def subtract(self, other: RelationStats, weight: float = 1.0) -> RelationStats:
+        """``self - weight * other``; transitions left with no count stay (see :meth:`pruned`)."""
+        return self.add(other, -weight)
+
+    def pruned(self, tol: float = 1e-9) -> RelationStats:
+        """Drop transitions (and covariance units) whose count is within ``tol`` of 0."""
+        keep = np.abs(self.count) > tol
+        codes = self.codes[keep]
+        gkeep = np.isin(self.groups, self.group_key(codes))
+        return RelationStats(codes, self.count[keep], self.total[keep], self.groups[gkeep],
+                             self.outer[gkeep], self.n_levels, self.granularity)
+
+    def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
+        """Plain numeric arrays for a model file (``from_arrays`` reads them back)."""
+        return {f"{prefix}.codes": self.codes, f"{prefix}.count": self.count,
+                f"{prefix}.total": self.total, f"{prefix}.groups": self.groups,
+                f"{prefix}.outer": self.outer}
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], prefix: str, *, n_levels: int,
+                    granularity: str) -> RelationStats:
+        a = {k: np.asarray(arrays[f"{prefix}.{k}"]) for k in
+             ("codes", "count", "total", "groups", "outer")}
+        d = a["total"].shape[1]
+        if a["outer"].shape[1] != d * (d + 1) // 2 or a["count"].size != a["codes"].size:
+            raise ValueError(f"{prefix}: relation statistics arrays have inconsistent shapes")
+        return cls(a["codes"].astype(np.int64), a["count"].astype(np.float64),
+                   a["total"].astype(np.float64), a["groups"].astype(np.int64),
+                   a["outer"].astype(np.float64), int(n_levels), granularity)
+
+    def tree(self, ridge: float) -> gs.Tree:
+        """The transition / level / global statistics the models are derived from."""
+        return gs.build_tree(self.codes, self.count, self.total, self.groups, self.outer,
+                             n_levels=self.n_levels, granularity=self.granularity, ridge=ridge)
+
+
+def accumulate(scaled: np.ndarray, levels: np.ndarray, rows: np.ndarray, sensor: int, *,
+               delta: int, n_levels: int, lags: np.ndarray, granularity: str,
+               members: np.ndarray | None = None, weight: float = 1.0,
+               budget: float = 2e7) -> RelationStats:
+    """Statistics of sensor ``sensor``'s viewpoints at ``rows``, in chunks of bounded size.
+
+    ``rows`` must have ``rows - max(lags) >= 0`` and ``rows + delta < len(scaled)``
+    within one gap-free segment (the caller's ``valid_starts``).
+    """
+    p = scaled.shape[1] if members is None else members.size
+    d = p + lags.size
+    out = RelationStats.empty(d, n_levels, granularity)
+    for sl in chunks(rows.size, d * d, budget=budget):
+        r = rows[sl]
+        codes = transition_codes(levels, r, sensor, delta, n_levels)
+        v = viewpoints(scaled, r, sensor, lags, members)
+        out = out.add(RelationStats.of(v, codes, n_levels=n_levels, granularity=granularity,
+                                       weight=weight))
+    return out
+
+
+@dataclass
+class RelationScores:
+    """Per row and sensor viewpoint (shape ``(m, ns)``).
+
+    ``residual``: ``|z|² / p``, the conditional Mahalanobis distance of the present
+    state given the sensor's own past, per present component (about 1 when
+    healthy). ``signed``: the sensor's value minus what the other sensors and its
+    own past predict, scaled units (multiply by the scaler's scale for units).
+    ``spread``: the standard deviation of ``signed`` in that context.
+    ``context``: 0 the transition was seen, 1 fell back to its level, 2 to global.
+    """
+
+    residual: np.ndarray
+    signed: np.ndarray
+    spread: np.ndarray
+    context: np.ndarray
+
+
+class RelationsView:
+    """The relations view of every sensor: statistics, shrinkage, conditional residuals.
+
+    Works on scaled values and quantized levels (the detector's scaler and
+    quantizers) at given transition starts ``rows`` (the detector's
+    ``valid_starts(delta - 1, delta)``); a kernel for ``TransitionDetector``.
+
+    Parameters
+    ----------
+    lags : sequence of int or None, default=None
+        The sensor's own lags in its viewpoint; None: :func:`default_lags`
+        (all must be ``< delta``).
+    granularity : {"transition", "level", "global"}, default="transition"
+        Where covariances are estimated (means are always per transition).
+    kappa_grid : sequence of float, default=KAPPA_GRID
+        Shrinkage weights tried, in multiples of the viewpoint's dimension
+        (``inf``: the parent's model only).
+    folds : int, default=3
+        Contiguous folds of the held-out likelihood that chooses ``κ`` per sensor.
+    ridge : float, default=1e-8
+        Added to every covariance, as a share of the sensor's global variances.
+    neighbours : int or None, default=None
+        Present block of a viewpoint: all sensors (None) or the sensor and its
+        ``neighbours - 1`` most correlated sensors (absolute correlation on the
+        training rows).
+    dtype : {"float64", "float32"}, default="float64"
+        Precision of the scoring tables (statistics stay float64).
+    """
+
+    def __init__(self, *, lags: Any = None, granularity: str = "transition",
+                 kappa_grid: Any = KAPPA_GRID, folds: int = 3, ridge: float = 1e-8,
+                 neighbours: int | None = None, dtype: str = "float64") -> None:
+        self.lags = lags
+        self.granularity = granularity
+        self.kappa_grid = kappa_grid
+        self.folds = folds
+        self.ridge = ridge
+        self.neighbours = neighbours
+        self.dtype = dtype
+
+    def _check(self, ns: int, delta: int) -> np.ndarray:
+        def bad(name: str, expected: str) -> InputError:
+            return InputError(f"The {name!r} parameter of RelationsView must be {expected}. "
+                              f"Got {getattr(self, name)!r} instead.")
+
+        lags = default_lags(delta) if self.lags is None else np.asarray(self.lags, np.int64)
+        if lags.ndim != 1 or np.any(lags < 1) or np.any(lags >= max(delta, 2)) or (
+                np.unique(lags).size != lags.size):
+            raise bad("lags", f"None or distinct ints in [1, {max(delta - 1, 1)}] (delta - 1)")
+        if self.granularity not in GRANULARITIES:
+            raise bad("granularity", f"one of {GRANULARITIES}")
+        grid = np.asarray(self.kappa_grid, dtype=np.float64)
+        if grid.ndim != 1 or grid.size == 0 or np.any(~(grid > 0)):
+            raise bad("kappa_grid", "a non-empty sequence of floats > 0 (inf allowed)")
+        if not isinstance(self.folds, int) or self.folds < 2:
+            raise bad("folds", "an int >= 2")
+        if not self.ridge >= 0:
+            raise bad("ridge", "a float >= 0")
+        k = self.neighbours
+        if k is not None and (not isinstance(k, int) or not 1 <= k):
+            raise bad("neighbours", "None or an int >= 1")
+        if self.dtype not in ("float64", "float32"):
+            raise bad("dtype", "'float64' or 'float32'")
+        return np.sort(lags)
+
+    def fit(self, scaled: np.ndarray, levels: np.ndarray, rows: np.ndarray, *, delta: int,
+            n_levels: int) -> RelationsView:
+        """Accumulate the statistics at ``rows``, choose ``κ`` per sensor, derive the models."""
+        ns = scaled.shape[1]
+        self.lags_ = self._check(ns, delta)
+        rows = np.sort(np.asarray(rows, dtype=np.int64))
+        if rows.size < 2 * self.folds:
+            raise InputError(f"RelationsView needs at least {2 * self.folds} transition starts "
+                             f"(2 per fold); got {rows.size}. Give more healthy rows.")
+        self.delta_, self.n_levels_, self.n_sensors_ = int(delta), int(n_levels), ns
+        self.members_ = self._members(scaled[rows])
+        grid = np.asarray(self.kappa_grid, dtype=np.float64)
+        blocks = [b for b in np.array_split(rows, self.folds) if b.size]
+        self.stats_: list[RelationStats] = []
+        self.kappa_ = np.zeros((ns, 2))
+        for i in range(ns):
+            parts = [self._accumulate(scaled, levels, b, i) for b in blocks]
+            total = parts[0]
+            for part in parts[1:]:
+                total = total.add(part)
+            d, p = total.d, self._present(i)
+            pairs = [(total.subtract(f).tree(self.ridge),
+                      f.aligned(total.codes, total.groups).tree(self.ridge)) for f in parts]
+            k1, k2, _ = gs.choose_kappa(pairs, grid * d, p)
+            self.stats_.append(total)
+            self.kappa_[i] = k1, k2
+        self._derive()
+        return self
+
+    def _members(self, present: np.ndarray) -> list[np.ndarray] | None:
+        k = self.neighbours
+        ns = present.shape[1]
+        if k is None or k >= ns:
+            return None
+        c = np.nan_to_num(np.abs(np.corrcoef(present, rowvar=False)), nan=0.0)
+        np.fill_diagonal(c, np.inf)  # the sensor itself first
+        return [np.argsort(-c[i], kind="stable")[:k].astype(np.int64) for i in range(ns)]
+
+    def _present(self, i: int) -> int:
+        return int(self.members_[i].size) if self.members_ is not None else self.n_sensors_
+
+    def _accumulate(self, scaled: np.ndarray, levels: np.ndarray, rows: np.ndarray, i: int,
+                    weight: float = 1.0) -> RelationStats:
+        m = None if self.members_ is None else self.members_[i]
+        return accumulate(scaled, levels, rows, i, delta=self.delta_, n_levels=self.n_levels_,
+                          lags=self.lags_, granularity=self.granularity, members=m,
+                          weight=weight)
+
+    def _derive(self) -> None:
+        """Scoring tables and context lookups from the statistics and ``kappa_``."""
+        self.tables_: list[gs.ConditionalTables] = []
+        self.lookup_: list[np.ndarray] = []
+        nq = self.n_levels_
+        for i, st in enumerate(self.stats_):
+            tree = st.tree(self.ridge)
+            models = gs.context_models(tree, *self.kappa_[i])
+            own = 0 if self.members_ is not None else i
+            self.tables_.append(gs.conditional_tables(models, self._present(i), own,
+                                                      np.dtype(self.dtype).type))
+            K = st.codes.size
+            levels = np.unique(st.codes // nq)
+            table = np.full(nq * nq, K + levels.size, dtype=np.int64)  # global
+            all_codes = np.arange(nq * nq)
+            lpos = np.searchsorted(levels, all_codes // nq)
+            hit = (lpos < levels.size) & (levels[np.minimum(lpos, levels.size - 1)]
+                                          == all_codes // nq)
+            table[hit] = K + lpos[hit]
+            seen = st.count > 0
+            table[st.codes[seen]] = np.flatnonzero(seen)
+            self.lookup_.append(table)
+
+    def score(self, scaled: np.ndarray, levels: np.ndarray, rows: np.ndarray,
+              budget: float = 2e7) -> RelationScores:
+        """Conditional residuals of every sensor viewpoint at ``rows`` (see RelationScores)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        m, ns = rows.size, len(self.stats_)
+        out = [np.empty((m, ns)) for _ in range(3)]
+        ctx = np.empty((m, ns), dtype=np.int64)
+        for i in range(ns):
+            t = self.tables_[i]
+            K = self.stats_[i].codes.size
+            nl = t.offset.shape[0] - K - 1
+            for sl in chunks(m, t.M.shape[2], budget=budget):
+                r = rows[sl]
+                c = self.lookup_[i][transition_codes(levels, r, i, self.delta_, self.n_levels_)]
+                m_ = None if self.members_ is None else self.members_[i]
+                v = viewpoints(scaled, r, i, self.lags_, m_)
+                d2, e, sp = gs.score_groups(t, v, c)
+                out[0][sl, i], out[1][sl, i], out[2][sl, i] = d2, e, sp
+                ctx[sl, i] = np.where(c < K, 0, np.where(c < K + nl, 1, 2))
+        return RelationScores(out[0], out[1], out[2], ctx)
+
+    # ----------------------------------------------------------- the operator loop
+    def add(self, scaled: np.ndarray, levels: np.ndarray, rows: np.ndarray, *,
+            weight: float = 1.0) -> RelationsView:
+        """Add the statistics of ``rows`` (times ``weight``; negative removes), keep ``κ``."""
+        rows = np.asarray(rows, dtype=np.int64)
+        self.stats_ = [st.add(self._accumulate(scaled, levels, rows, i), weight)
+                       for i, st in enumerate(self.stats_)]
+        self._derive()
+        return self
+
+    def merge(self, other: RelationsView) -> RelationsView:
+        """A new view holding both views' statistics (same quantizers, lags and
+        neighbourhoods); the shrinkage weights are ``self``'s."""
+        same = (self.delta_ == other.delta_ and self.n_levels_ == other.n_levels_
+                and np.array_equal(self.lags_, other.lags_)
+                and self.granularity == other.granularity
+                and (self.members_ is None) == (other.members_ is None))
+        if not same:
+            raise InputError("cannot merge relations views with different delta, n_levels, "
+                             "lags, granularity or neighbourhoods; fit one like the other.")
+        out = self._copy()
+        out.stats_ = [a.add(b) for a, b in zip(self.stats_, other.stats_, strict=True)]
+        out._derive()
+        return out
+
+    def _copy(self) -> RelationsView:
+        out = RelationsView(**self.get_params())
+        out.__dict__.update({k: v for k, v in self.__dict__.items() if k.endswith("_")})
+        return out
+
+    def get_params(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in ("lags", "granularity", "kappa_grid", "folds",
+                                              "ridge", "neighbours", "dtype")}
+
+    @property
+    def floats(self) -> int:
+        """Numbers in the model file (statistics, ``κ``, neighbourhoods)."""
+        extra = 0 if self.members_ is None else sum(m.size for m in self.members_)
+        return sum(st.floats for st in self.stats_) + self.kappa_.size + extra
+
+    def to_file(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """JSON-able header and plain arrays (no pickle)."""
+        params = self.get_params()
+        params["kappa_grid"] = [str(float(k)) for k in np.asarray(self.kappa_grid, float)]
+        params["lags"] = None if self.lags is None else [int(v) for v in self.lags]
+        header = {"params": params, "delta": self.delta_, "n_levels": self.n_levels_,
+                  "lags": [int(v) for v in self.lags_], "n_sensors": len(self.stats_)}
+        arrays = {"relations.kappa": self.kappa_}
+        if self.members_ is not None:
+            arrays["relations.members"] = np.stack(self.members_)
+        for i, st in enumerate(self.stats_):
+            arrays.update(st.to_arrays(f"relations.s{i}"))
+        return header, arrays
+
+    @classmethod
+    def from_file(cls, header: dict[str, Any], arrays: dict[str, np.ndarray]) -> RelationsView:
+        params = dict(header["params"])
+        params["kappa_grid"] = tuple(float(k) for k in params["kappa_grid"])
+        view = cls(**params)
+        view.delta_, view.n_levels_ = int(header["delta"]), int(header["n_levels"])
+        view.lags_ = np.asarray(header["lags"], dtype=np.int64)
+        view.n_sensors_ = int(header["n_sensors"])
+        view.kappa_ = np.asarray(arrays["relations.kappa"], dtype=np.float64)
+        mem = arrays.get("relations.members")
+        view.members_ = None if mem is None else [np.asarray(r, np.int64) for r in mem]
+        view.stats_ = [RelationStats.from_arrays(arrays, f"relations.s{i}",
+                                                 n_levels=view.n_levels_,
+                                                 granularity=view.granularity)
+                       for i in range(view.n_sensors_)]
+        view._derive()
+        return view
