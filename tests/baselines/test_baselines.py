@@ -1,4 +1,4 @@
-"""One contract, run over every baseline; then what is particular to each."""
+"""What is particular to the baselines (the shared contract: tests/test_contract.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 from scipy import stats
 from sklearn.base import clone
-from sklearn.exceptions import NotFittedError
 
 from normalcy.baselines import Baseline, PCAMonitor, ReconstructionBaseline, WindowBaseline
 from normalcy.baselines.pca import q_limit, t2_limit
@@ -63,50 +62,7 @@ def fitted(data: dict[str, pd.DataFrame]) -> dict[str, Baseline]:
 KINDS = list(FACTORIES)
 
 
-# ------------------------------------------------------------------ contract
-
-
-@pytest.mark.parametrize("kind", KINDS)
-def test_sklearn_parameters_and_clone(kind: str) -> None:
-    est = FACTORIES[kind]()
-    params = est.get_params()
-    assert all(getattr(est, k) == v for k, v in params.items())
-    twin = clone(est)
-    assert twin.get_params() == params
-    assert not [k for k in vars(est) if k.endswith("_")]  # nothing learned in __init__
-
-
-@pytest.mark.parametrize("kind", KINDS)
-def test_fit_returns_self_and_keeps_parameters(kind: str, data: dict[str, pd.DataFrame]) -> None:
-    est = FACTORIES[kind]()
-    before = est.get_params()
-    if kind == "autoencoder":
-        est.set_params(detector_params={"epoch_num": 1})
-        before = est.get_params()
-    assert est.fit(data["train"]) is est
-    assert est.get_params() == before
-    assert est.sensors_ == ["a", "b", "c"] and est.n_features_in_ == 3
-    assert isinstance(est.name, str) and est.name
-    assert np.isfinite(est.threshold_)
-
-
-@pytest.mark.parametrize("kind", KINDS)
-def test_one_float_score_per_row(kind: str, fitted: dict[str, Baseline],
-                                 data: dict[str, pd.DataFrame]) -> None:
-    s = fitted[kind].score_samples(data["fresh"])
-    assert s.dtype == np.float64 and s.shape == (len(data["fresh"]),)
-    defined = np.isfinite(s)
-    # undefined only at the start, before a window is full
-    assert defined[100:].all()
-    np.testing.assert_array_equal(fitted[kind].decision_function(data["fresh"]), s)
-
-
-@pytest.mark.parametrize("kind", KINDS)
-def test_anomaly_scores_above_healthy(kind: str, fitted: dict[str, Baseline],
-                                      data: dict[str, pd.DataFrame]) -> None:
-    s = fitted[kind].score_samples(data["bad"])
-    healthy = np.r_[s[: ANOMALY.start], s[ANOMALY.stop + 100:]]
-    assert np.nanmedian(s[ANOMALY]) > np.nanquantile(healthy, 0.99)
+# ------------------------------------------------------------------ calibration
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -119,36 +75,6 @@ def test_label_free_threshold_is_quiet_on_fresh_healthy_data(
     assert set(np.unique(alarms)) <= {0, 1}
     assert alarms.mean() <= 0.05
     assert fitted[kind].predict(data["bad"])[ANOMALY].mean() > 0.5
-
-
-@pytest.mark.parametrize("kind", KINDS)
-def test_columns_are_matched_by_name(kind: str, fitted: dict[str, Baseline],
-                                     data: dict[str, pd.DataFrame]) -> None:
-    est = fitted[kind]
-    frame = data["fresh"].iloc[:400]
-    s = est.score_samples(frame)
-    np.testing.assert_allclose(est.score_samples(frame[["c", "a", "b"]]), s)
-    np.testing.assert_allclose(est.score_samples(frame.to_numpy()), s)
-    with pytest.raises(InputError, match="lacks"):
-        est.score_samples(frame.rename(columns={"a": "x"}))
-    with pytest.raises(InputError, match="columns"):
-        est.score_samples(frame.to_numpy()[:, :2])
-
-
-@pytest.mark.parametrize("kind", KINDS)
-def test_gaps_give_nan_not_garbage(kind: str, fitted: dict[str, Baseline],
-                                   data: dict[str, pd.DataFrame]) -> None:
-    frame = data["fresh"].iloc[:600].copy()
-    frame.iloc[300, 1] = np.nan
-    s = fitted[kind].score_samples(frame)
-    assert np.isnan(s[300])
-    assert np.isfinite(s[330:]).all()  # scores resume once a window is full again
-
-
-@pytest.mark.parametrize("kind", KINDS)
-def test_scoring_before_fit_raises(kind: str, data: dict[str, pd.DataFrame]) -> None:
-    with pytest.raises(NotFittedError):
-        FACTORIES[kind]().score_samples(data["fresh"])
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,8 @@
-"""WindowAutoencoder: estimator contract, determinism, the file, scores, bad input."""
+"""WindowAutoencoder: training, determinism, window bookkeeping, its own bad input.
+
+The shared contract (clone, fit/score/predict, the file, columns, gaps) runs in
+tests/test_contract.py.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +17,7 @@ from hypothesis import strategies as st
 
 torch = pytest.importorskip("torch", reason="the deep extra (torch) is not installed")
 
-from sklearn.base import clone  # noqa: E402
-from sklearn.exceptions import NotFittedError  # noqa: E402
 
-from normalcy import models  # noqa: E402
 from normalcy.data.validation import as_series  # noqa: E402
 from normalcy.deep import WindowAutoencoder  # noqa: E402
 from normalcy.deep.windows import cut_windows, thin_ends, window_ends  # noqa: E402
@@ -63,25 +64,6 @@ def test_fit_returns_self_and_learns_state(train: pd.DataFrame) -> None:
     assert "validation_loss" in model.history_[0]
 
 
-def test_constructor_only_stores_parameters() -> None:
-    model = WindowAutoencoder(architecture="nonsense", window=-3)
-    assert model.get_params()["architecture"] == "nonsense"
-    assert not [k for k in vars(model) if k.endswith("_")]
-
-
-def test_clone_and_params(fitted: WindowAutoencoder) -> None:
-    copy = clone(fitted)
-    assert copy.get_params() == fitted.get_params()
-    assert not hasattr(copy, "network_")
-    copy.set_params(latent=3)
-    assert copy.latent == 3 and fitted.latent == 4
-
-
-def test_not_fitted_raises() -> None:
-    with pytest.raises(NotFittedError):
-        WindowAutoencoder().score_samples(np.zeros((50, 2)))
-
-
 @pytest.mark.parametrize("architecture", ARCHITECTURES)
 def test_same_random_state_same_scores(architecture: str, train: pd.DataFrame) -> None:
     test = plant(300, seed=5)
@@ -90,20 +72,6 @@ def test_same_random_state_same_scores(architecture: str, train: pd.DataFrame) -
     np.testing.assert_array_equal(a, b)
     c = WindowAutoencoder(architecture=architecture, random_state=1, **SMALL)
     assert not np.array_equal(c.fit(train).score_samples(test), a, equal_nan=True)
-
-
-def test_save_load_gives_identical_scores(fitted: WindowAutoencoder, tmp_path) -> None:
-    path = tmp_path / "model.normalcy"
-    fitted.save(str(path))
-    with np.load(path, allow_pickle=False) as archive:  # readable without pickle
-        assert "__header__" in archive.files
-    loaded = models.load(path)
-    assert type(loaded) is WindowAutoencoder
-    assert loaded.get_params() == fitted.get_params()
-    assert loaded.threshold_ == fitted.threshold_
-    test = plant(300, seed=6)
-    np.testing.assert_array_equal(loaded.score_samples(test), fitted.score_samples(test))
-    np.testing.assert_array_equal(loaded.predict(test), fitted.predict(test))
 
 
 def test_scores_belong_to_the_last_sample_of_each_window(fitted: WindowAutoencoder) -> None:
@@ -125,19 +93,6 @@ def test_runs_are_not_joined(fitted: WindowAutoencoder) -> None:
     assert np.isfinite(scores[100 + WINDOW - 1 :]).all()
 
 
-def test_injected_anomaly_scores_higher(fitted: WindowAutoencoder) -> None:
-    test = plant(600, seed=11)
-    test.iloc[400:440, 1] += 1.5  # the pressure sensor jumps
-    scores = fitted.score_samples(test)
-    healthy = scores[WINDOW : 400]
-    faulty = scores[410:440]
-    assert np.median(faulty) > np.quantile(healthy, 0.99)
-    alarms = fitted.predict(test)
-    assert set(np.unique(alarms)) <= {0, 1}
-    assert alarms[410:440].mean() > 0.8
-    assert alarms[WINDOW:400].mean() < 0.05
-
-
 def test_threshold_is_margin_times_validation_quantile(fitted: WindowAutoencoder) -> None:
     expected = fitted.threshold_margin * np.quantile(
         fitted.validation_scores_, fitted.threshold_quantile
@@ -157,11 +112,6 @@ def test_progress_bar(train: pd.DataFrame, capsys: pytest.CaptureFixture[str]) -
     assert "WindowAutoencoder" in capsys.readouterr().err
 
 
-def test_nan_only_data_is_refused() -> None:
-    with pytest.raises(InputError, match="no complete row"):
-        WindowAutoencoder(**SMALL).fit(np.full((100, 2), np.nan))
-
-
 def test_data_too_short_for_the_window_is_refused(fitted: WindowAutoencoder) -> None:
     with pytest.raises(InputError, match="too short for the window.*smaller 'window'"):
         WindowAutoencoder(**SMALL).fit(plant(WINDOW, seed=1))
@@ -169,14 +119,6 @@ def test_data_too_short_for_the_window_is_refused(fitted: WindowAutoencoder) -> 
     gappy.iloc[::10] = np.nan  # stretches of 9 rows only
     with pytest.raises(InputError, match="longest gap-free stretch has 9 rows"):
         fitted.score_samples(gappy)
-
-
-def test_wrong_sensors_at_score_time_are_refused(fitted: WindowAutoencoder) -> None:
-    renamed = plant(100, seed=2).rename(columns={"pressure": "level"})
-    with pytest.raises(InputError, match=r"lacks the sensor column\(s\) \['pressure'\]"):
-        fitted.score_samples(renamed)
-    with pytest.raises(InputError, match="has 2 columns but the model was trained on 3"):
-        fitted.score_samples(plant(100, seed=2).to_numpy()[:, :2])
 
 
 @pytest.mark.parametrize(

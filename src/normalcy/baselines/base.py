@@ -136,8 +136,9 @@ class Baseline(BaseEstimator, abc.ABC):  # type: ignore[misc]
         need = 10
         if learn.size < need or held.size < need:
             raise InputError(
-                f"training data is too short for {type(self).__name__}: windows of "
-                f"{length} rows leave {learn.size} to learn from and {held.size} to "
+                f"training data is too short for {type(self).__name__} (n_samples="
+                f"{series.n_rows}): windows of {length} rows leave {learn.size} to learn "
+                f"from and {held.size} to "
                 f"calibrate on (calibration={calibration}); at least {need} of each are "
                 "needed. Give more healthy rows or shorten the window."
             )

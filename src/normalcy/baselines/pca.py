@@ -127,7 +127,7 @@ class PCAMonitor(Baseline):
         if n < ns + 2:
             raise InputError(
                 f"PCAMonitor needs at least {ns + 2} complete training rows for {ns} "
-                f"sensors; got {n}. Give more healthy rows."
+                f"sensors; got n_samples={n}. Give more healthy rows."
             )
         self.mean_, self.std_ = standardise(series.values, rows, series.sensors)
         z = (series.values[rows] - self.mean_) / self.std_

@@ -73,7 +73,8 @@ def require_windows(series: Series, window: int, needed: int, what: str) -> np.n
             f"{what} is too short for the window: it needs at least {needed} window(s) of "
             f"{window} consecutive gap-free rows (at least {window + needed - 1} rows in one "
             f"stretch), but its longest gap-free stretch has {longest} rows and it holds "
-            f"{len(ends)} window(s). Give more data or choose a smaller 'window'."
+            f"{len(ends)} window(s) (n_samples={series.n_rows}). Give more data or choose a "
+            "smaller 'window'."
         )
     return ends
 
