@@ -21,7 +21,14 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from normalcy import TransitionDetector, load, save
-from normalcy.baselines import PCAMonitor, ReconstructionBaseline, WindowBaseline
+from normalcy.baselines import (
+    DynamicPCAMonitor,
+    MaxZScore,
+    PCAMonitor,
+    ReconstructionBaseline,
+    WindowAveraged,
+    WindowBaseline,
+)
 from normalcy.exceptions import InputError, ParameterError
 from normalcy.transfer import TransitionTransfer
 from tests.conftest import smooth_signals
@@ -39,6 +46,10 @@ def _small() -> dict[str, Callable[[], Any]]:
         "TransitionTransfer": lambda: TransitionTransfer(
             detector=TransitionDetector(n_levels=6, delta=5, window=30)),
         "PCAMonitor": lambda: PCAMonitor(),
+        "DynamicPCAMonitor": lambda: DynamicPCAMonitor(),
+        "MaxZScore": lambda: MaxZScore(),
+        "WindowAveraged": lambda: WindowAveraged(window=20),
+        "WindowAveraged-PCAMonitor": lambda: WindowAveraged(PCAMonitor(), window=20),
         "ReconstructionBaseline-lassolars": lambda: ReconstructionBaseline(past=19, others=20),
         "ReconstructionBaseline-randomforest": lambda: ReconstructionBaseline(
             regressor="randomforest", past=19, others=20, n_estimators=20),
@@ -149,7 +160,7 @@ def test_not_fitted(kind: str, data) -> None:
 def test_scores_shape_nan_and_predict(kind: str, fitted, data) -> None:
     s = fitted.score_samples(data[1])
     assert s.dtype == np.float64 and s.shape == (len(data[1]),)
-    if not isinstance(fitted, PCAMonitor):  # PCA scores every complete row
+    if not isinstance(fitted, (PCAMonitor, MaxZScore)):  # these score every complete row
         assert np.isnan(s[0])  # the first rows have no full window: NaN, never 0
     assert np.isfinite(s[100:-50]).all()  # the detector's offline scores end delta early
     p = fitted.predict(data[1])
@@ -209,7 +220,8 @@ def test_same_settings_same_data_same_scores(kind: str, fitted, data) -> None:
 
 # ------------------------------------------------------------------ the file
 SAVABLE = [k for k in IDS if not k.startswith(("PCAMonitor", "ReconstructionBaseline",
-                                               "WindowBaseline"))]
+                                               "WindowBaseline", "DynamicPCAMonitor",
+                                               "MaxZScore", "WindowAveraged"))]
 
 
 @pytest.mark.parametrize("kind", SAVABLE)

@@ -15,7 +15,14 @@ from typing import Any
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from normalcy import TransitionDetector
-from normalcy.baselines import PCAMonitor, ReconstructionBaseline, WindowBaseline
+from normalcy.baselines import (
+    DynamicPCAMonitor,
+    MaxZScore,
+    PCAMonitor,
+    ReconstructionBaseline,
+    WindowAveraged,
+    WindowBaseline,
+)
 from normalcy.transfer import TransitionTransfer
 
 TIME = "time series: a row's score depends on the rows before it (shuffled or split data differ)"
@@ -46,6 +53,9 @@ EXPECTED: dict[str, dict[str, str]] = {
     "PCAMonitor": {},
     "ReconstructionBaseline": dict.fromkeys(_BASELINE_SHORT, FEW_ROWS),
     "WindowBaseline": dict.fromkeys(_BASELINE_SHORT, FEW_ROWS),
+    "MaxZScore": dict.fromkeys(_BASELINE_SHORT, FEW_ROWS),
+    "WindowAveraged": dict.fromkeys(_BASELINE_SHORT, FEW_ROWS),
+    "DynamicPCAMonitor": dict.fromkeys(_ORDER, TIME),
     "WindowAutoencoder": dict.fromkeys(_ORDER, TIME),
     **{name: dict.fromkeys(_TRANSFER, TRANSFER) for name in
        ("InstanceTransfer", "ParameterTransfer", "MappingTransfer", "AdversarialTransfer")},
@@ -60,6 +70,9 @@ def _tiny() -> list[Any]:
         TransitionDetector(**td),
         TransitionTransfer(detector=TransitionDetector(**td)),
         PCAMonitor(),
+        DynamicPCAMonitor(lags=1),
+        MaxZScore(calibration=0.5),
+        WindowAveraged(PCAMonitor(), window=1, calibration=0.5),
         ReconstructionBaseline(past=0, others=1, calibration=0.5),
         WindowBaseline(detector="lof", detector_params={"n_neighbors": 3}, **baseline),
         WindowBaseline(detector="iforest", detector_params={"n_estimators": 5}, **baseline),

@@ -252,7 +252,8 @@ def as_series(
     if not finite_row.any():
         bad = [n for j, n in enumerate(names) if np.isnan(values[:, j]).all()]
         hint = f" (column(s) {bad} hold only NaN)" if bad else ""
-        raise InputError(f"{what} has no complete row: every row holds a NaN{hint}.")
+        raise InputError(f"{what} has no complete row: every row holds a NaN{hint} "
+                         f"(n_samples={len(values)}).")
     # segments: maximal runs of finite rows inside one run
     T = len(values)
     new_seg = finite_row.copy()
