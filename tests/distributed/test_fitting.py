@@ -1,0 +1,84 @@
+"""Per-unit fits and the tree merge on the cluster, against the local fit and merge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+pytest.importorskip("distributed")
+
+from normalcy import TransitionDetector, merge  # noqa: E402
+from normalcy.distributed import fit_units, sister_fleet, tree_merge  # noqa: E402
+from normalcy.operator import fit_like  # noqa: E402
+from tests.distributed.conftest import assert_equal, assert_same_model  # noqa: E402
+
+PARAMS = {"n_levels": 6, "delta": 8, "window": 40}
+
+
+@pytest.fixture(scope="module")
+def fleet() -> dict[str, Any]:
+    df = sister_fleet(n_units=5, n_rows=2500, seed=3)
+    return {u: g.drop(columns=["time", "unit"]).reset_index(drop=True)
+            for u, g in df.groupby("unit")}
+
+
+def test_fit_units_equals_local(fleet: dict[str, Any], client: Any) -> None:
+    units = dict(list(fleet.items())[:3])
+    blocks = {u: [X.iloc[:1000], X.iloc[1000:]] for u, X in units.items()}  # blocks of a series
+    got = fit_units(blocks, params=PARAMS, client=client)
+    assert list(got) == list(units)
+    for u, X in units.items():
+        assert_same_model(got[u], TransitionDetector(**PARAMS).fit(X))
+
+
+@pytest.fixture(scope="module")
+def sisters(fleet: dict[str, Any]) -> list[Any]:
+    names = list(fleet)
+    ref = TransitionDetector(**PARAMS).fit(fleet[names[0]])
+    return [ref, *(fit_like(ref, fleet[u]) for u in names[1:])]
+
+
+def test_fit_units_like_equals_fit_like(fleet: dict[str, Any], sisters: list[Any],
+                                        client: Any) -> None:
+    names = list(fleet)[1:3]
+    got = fit_units({u: fleet[u] for u in names}, like=sisters[0], client=client)
+    for k, u in enumerate(names, 1):
+        assert_same_model(got[u], sisters[k])
+
+
+def _one_by_one(models: list[Any]) -> Any:
+    out = models[0]
+    for m in models[1:]:
+        out = merge(out, m)
+    return out
+
+
+def test_tree_merge_one_node_equals_one_by_one(sisters: list[Any], client: Any) -> None:
+    got = tree_merge(sisters, fanin=len(sisters), client=client)
+    assert_same_model(got, _one_by_one(sisters))
+
+
+def test_tree_merge_equals_one_by_one_but_representatives(sisters: list[Any],
+                                                          client: Any) -> None:
+    """Binary tree: everything equal but which configurations R_eta keeps; those kept
+    come from the sisters, and no two of one transition correlate >= eta."""
+    from normalcy.detector.correlation import znormalise
+
+    got = tree_merge(sisters, fanin=2, client=client)
+    want = _one_by_one(sisters)
+    for name in ("sensors_", "center_", "scale_", "edges_", "n_levels_", "delta_", "window_",
+                 "reference_", "threshold_", "signatures_"):
+        assert_equal(getattr(got, name), getattr(want, name), name)
+    for i, (g, w) in enumerate(zip(got.normality_, want.normality_, strict=True)):
+        for f in ("codes", "lo", "hi", "counts"):
+            assert_equal(getattr(g, f), getattr(w, f), f"normality_[{i}].{f}")
+        pool = np.concatenate([s.normality_[i].kept()[1] for s in sisters])
+        pos, vecs = g.kept()
+        assert np.isin(vecs.view([("", vecs.dtype)] * vecs.shape[1]),
+                       pool.view([("", pool.dtype)] * pool.shape[1])).all()
+        for k in np.unique(pos):
+            z, _ = znormalise(vecs[pos == k])
+            c = z @ z.T
+            assert (c[~np.eye(len(z), dtype=bool)] < float(got.eta)).all()

@@ -1,0 +1,144 @@
+"""``normalcy fleet``: the contract with ``normalcy score``, the report, and failures."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("distributed")
+
+from normalcy.cli.main import main  # noqa: E402
+from normalcy.distributed import sister_fleet  # noqa: E402
+
+FIT = ["--n-levels", "6", "--delta", "8", "--window", "40"]
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Healthy history as one Parquet with a unit column; fresh data as a folder of
+    time-partitioned Parquet files (small row groups) holding all units, a gap included."""
+    root = tmp_path_factory.mktemp("fleet")
+    sister_fleet(3, 3000, seed=0).to_parquet(root / "train.parquet", row_group_size=1000)
+    fresh = sister_fleet(3, 2400, seed=1, faulty=1)
+    fresh.loc[fresh.index[500:520], "flow"] = np.nan
+    fresh = fresh.sort_values(["time", "unit"], kind="stable").reset_index(drop=True)
+    (root / "fresh").mkdir()
+    for k, part in enumerate(np.array_split(np.arange(len(fresh)), 3)):
+        fresh.iloc[part].to_parquet(root / "fresh" / f"{k:02d}.parquet", row_group_size=450)
+    return root
+
+
+def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    code = main(args)
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    return out
+
+
+def test_fit_score_report_contract(files: Path, cluster: Any, tmp_path: Path,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    at = ["--scheduler", cluster.scheduler_address]
+    _run(["fleet", "fit", str(files / "train.parquet"), "--unit-column", "unit",
+          "-o", str(tmp_path / "models"), *FIT, *at], capsys)
+    assert sorted(f for f in os.listdir(tmp_path / "models") if f[0] != ".") == [
+        "pump01.normalcy", "pump02.normalcy", "pump03.normalcy"]
+    _run(["fleet", "score", str(tmp_path / "models"), str(files / "fresh"),
+          "-o", str(tmp_path / "scores"), *at], capsys)
+    assert sorted(os.listdir(tmp_path / "scores")) == [
+        "pump01.parquet", "pump02.parquet", "pump03.parquet"]  # nothing hidden left
+    fresh = pd.concat([pd.read_parquet(p) for p in sorted((files / "fresh").iterdir())],
+                      ignore_index=True)
+    for unit in ("pump01", "pump03"):
+        rows = fresh[fresh["unit"] == unit].drop(columns="unit")
+        rows.to_csv(tmp_path / f"{unit}.csv", index=False)
+        _run(["score", str(tmp_path / "models" / f"{unit}.normalcy"), str(tmp_path / f"{unit}.csv"),
+              "-o", str(tmp_path / f"{unit}-scores.csv")], capsys)
+        want = pd.read_csv(tmp_path / f"{unit}-scores.csv")
+        got = pd.read_parquet(tmp_path / "scores" / f"{unit}.parquet")
+        assert list(got.columns[: len(want.columns)]) == list(want.columns)
+        assert (pd.to_datetime(want["time"]) == got["time"]).all()  # input order
+        assert np.array_equal(got["alarm"], want["alarm"])
+        cols = list(want.columns[1:])
+        np.testing.assert_allclose(got[cols].to_numpy(float), want[cols].to_numpy(float),
+                                   rtol=1e-12, atol=1e-12)
+        assert got["score"].isna().any() and got["score"].notna().mean() > 0.9
+
+    out = _run(["fleet", "report", str(tmp_path / "scores"), *at], capsys)
+    table = pd.read_csv(tmp_path / "scores" / "report.csv")
+    assert sorted(table["unit"]) == ["pump01", "pump02", "pump03"]
+    rate = table["episodes_per_10min"].to_numpy()
+    assert (np.diff(rate) <= 0).all() and "pump" in out
+    got = pd.read_parquet(tmp_path / "scores" / f"{table['unit'][0]}.parquet")
+    starts = int(((got["alarm"] == 1) & (got["alarm"].shift(fill_value=0) == 0)).sum())
+    row = table.iloc[0]
+    assert row["episodes"] == starts
+    assert row["episodes_per_10min"] == pytest.approx(starts / (len(got) / 600.0))
+    assert (tmp_path / "scores" / "report.png").stat().st_size > 10_000
+
+
+def test_worker_killed_mid_run(files: Path, cluster: Any, client: Any, tmp_path: Path) -> None:
+    """A worker process killed while the fleet scores: Dask reruns its tasks, the run
+    completes, and every file equals the one of an undisturbed run."""
+    from normalcy.distributed.fleet import fleet_fit, fleet_score
+
+    fleet_fit(client, str(files / "train.parquet"), str(tmp_path / "models"),
+              params={"n_levels": 6, "delta": 8, "window": 40}, progress=False)
+    fleet_score(client, str(tmp_path / "models"), str(files / "fresh"), str(tmp_path / "calm"),
+                progress=False)
+    result: dict[str, Any] = {}
+
+    def score() -> None:
+        result["r"] = fleet_score(client, str(tmp_path / "models"), str(files / "fresh"),
+                                  str(tmp_path / "hit"), progress=False)
+
+    pids = client.run(os.getpid)
+    worker = threading.Thread(target=score)
+    worker.start()
+    deadline = time.monotonic() + 60
+    while worker.is_alive() and time.monotonic() < deadline:
+        scratch = [p for p in (tmp_path / "hit").glob(".fleet-score-*/*/part-*")] \
+            if (tmp_path / "hit").exists() else []
+        if scratch:
+            break
+        time.sleep(0.02)
+    killed = worker.is_alive()
+    os.kill(next(iter(pids.values())), signal.SIGKILL)
+    worker.join(120)
+    assert killed, "the run ended before the kill; give it more rows"
+    assert result["r"].failed == {}
+    assert sorted(os.listdir(tmp_path / "hit")) == sorted(os.listdir(tmp_path / "calm"))
+    for name in os.listdir(tmp_path / "calm"):
+        pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "hit" / name),
+                                      pd.read_parquet(tmp_path / "calm" / name))
+    client.wait_for_workers(2, timeout=60)
+
+
+def test_failed_unit_leaves_no_file(files: Path, client: Any, tmp_path: Path) -> None:
+    """A unit that cannot be scored fails with a message; the others are written whole and
+    no partial or hidden file is left."""
+    from normalcy.distributed.fleet import fleet_fit, fleet_score
+
+    fleet_fit(client, str(files / "train.parquet"), str(tmp_path / "models"),
+              params={"n_levels": 6, "delta": 8, "window": 40}, progress=False)
+    fresh = pd.read_parquet(files / "fresh" / "00.parquet")
+    fresh.loc[fresh["unit"] == "pump02", "flow"] = np.nan  # every row a gap
+    fresh.to_parquet(tmp_path / "fresh.parquet")
+    result = fleet_score(client, str(tmp_path / "models"), str(tmp_path / "fresh.parquet"),
+                         str(tmp_path / "scores"), progress=False)
+    assert list(result.failed) == ["pump02"] and "nothing to score" in result.failed["pump02"]
+    assert sorted(os.listdir(tmp_path / "scores")) == ["pump01.parquet", "pump03.parquet"]
+
+
+def test_cli_errors_are_clear(files: Path, tmp_path: Path,
+                              capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["fleet", "fit", str(files / "train.parquet"), "--unit-column", "site",
+                 "-o", str(tmp_path / "m"), "--workers", "1"])
+    assert code == 2 and "no unit column 'site'" in capsys.readouterr().err
