@@ -86,4 +86,4 @@ def test_failed_save_leaves_previous_file_intact(model_path, tmp_path, monkeypat
     with pytest.raises(RuntimeError):
         save(det, target)
     assert target.read_bytes() == model_path.read_bytes()
-    assert [p.name for p in tmp_path.iterdir()] == ["keep.normalcy"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".keep.normalcy.lock", "keep.normalcy"]

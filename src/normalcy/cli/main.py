@@ -44,8 +44,10 @@ def _level_arg(v: str) -> int | str:
 def cmd_fit(a: argparse.Namespace) -> int:
     from normalcy import TransitionDetector, operator
     from normalcy.data.tables import read_table
+    from normalcy.io.atomic import distinct_output
     from normalcy.io.models import save
 
+    distinct_output(a.output, a.train, a.like)
     table = read_table(a.train, sensors=_sensors(a.sensors), time_column=a.time_column)
     if table.ignored:
         _note(f"columns not used as sensors: {table.ignored}")
@@ -90,9 +92,10 @@ def _score_frame(det: Any, table: Any, alignment: str) -> pd.DataFrame:
 
 def cmd_score(a: argparse.Namespace) -> int:
     from normalcy.data.tables import read_table
-    from normalcy.io.atomic import atomic_write
+    from normalcy.io.atomic import atomic_write, distinct_output
     from normalcy.io.models import load
 
+    distinct_output(a.output, a.model, a.data)
     det = load(a.model)
     table = read_table(a.data, sensors=list(det.sensors_), time_column=a.time_column)
     if table.ignored:

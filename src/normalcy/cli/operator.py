@@ -2,14 +2,14 @@
 
 ``--start`` / ``--end`` are row numbers (0-based; end excluded) or times of the
 data's time column (start: the first row at or after it; end: rows up to and
-including it). Model files are rewritten atomically; ``feedback`` and ``undo``
-refuse (exit 2) when the model file changed on disk while they worked.
+including it). ``feedback`` and ``undo`` hold the model file's lock from reading
+it to writing it back atomically: two operators at once both land, one after
+the other.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import time
 from typing import Any
@@ -19,19 +19,9 @@ import pandas as pd
 
 from normalcy import operator
 from normalcy.exceptions import InputError
+from normalcy.io.atomic import distinct_output
+from normalcy.io.locking import model_lock
 from normalcy.io.models import save
-
-
-def _fingerprint(path: str) -> str:
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
-
-
-def _save_if_unchanged(det: Any, path: str, seen: str) -> None:
-    if _fingerprint(path) != seen:
-        raise InputError(f"{path} was changed by someone else since it was read; nothing "
-                         "was written. Run the command again on the new model.")
-    save(det, path)
 
 
 def _position(table: Any, value: str, name: str, end: bool) -> int:
@@ -62,7 +52,7 @@ def _position(table: Any, value: str, name: str, end: bool) -> int:
     return min(pos, n)
 
 
-def _load(path: str) -> tuple[Any, str]:
+def _load(path: str) -> Any:
     from normalcy import TransitionDetector
     from normalcy.io.models import load
 
@@ -70,7 +60,7 @@ def _load(path: str) -> tuple[Any, str]:
     if not isinstance(det, TransitionDetector):
         raise InputError(f"{path} holds a {type(det).__name__}, which takes no operator "
                          "feedback; use a TransitionDetector model.")
-    return det, _fingerprint(path)
+    return det
 
 
 def _data(det: Any, path: str, time_column: str | None) -> Any:
@@ -82,7 +72,9 @@ def _data(det: Any, path: str, time_column: str | None) -> Any:
 def cmd_explain(a: argparse.Namespace) -> int:
     from normalcy.operator.explain import plot_explanation
 
-    det, _ = _load(a.model)
+    if a.plot:
+        distinct_output(a.plot, a.model, a.data)
+    det = _load(a.model)
     table = _data(det, a.data, a.time_column)
     s, e = _position(table, a.start, "start", False), _position(table, a.end, "end", True)
     ex = operator.explain(det, table.frame, s, e, top=a.top, period=table.sampling_period())
@@ -96,19 +88,20 @@ def cmd_explain(a: argparse.Namespace) -> int:
 
 
 def cmd_feedback(a: argparse.Namespace) -> int:
-    det, seen = _load(a.model)
-    table = _data(det, a.data, a.time_column)
-    s, e = _position(table, a.start, "start", False), _position(table, a.end, "end", True)
-    v = operator.feedback(det, table.frame, s, e, a.verdict, fault=a.fault, by=a.by,
-                          note=a.note)
-    _save_if_unchanged(det, a.model, seen)
+    with model_lock(a.model):  # read, change and write back: no other writer between
+        det = _load(a.model)
+        table = _data(det, a.data, a.time_column)
+        s, e = _position(table, a.start, "start", False), _position(table, a.end, "end", True)
+        v = operator.feedback(det, table.frame, s, e, a.verdict, fault=a.fault, by=a.by,
+                              note=a.note)
+        save(det, a.model)
     what = f"fault {a.fault!r}" if a.verdict == "fault" else "normal"
     print(f"{a.model}: version {v} - rows [{s}, {e}) marked {what}")
     return 0
 
 
 def cmd_history(a: argparse.Namespace) -> int:
-    det, _ = _load(a.model)
+    det = _load(a.model)
     h = operator.history(det)
     if a.json:
         print(h.to_json(orient="records", indent=2))
@@ -122,16 +115,18 @@ def cmd_history(a: argparse.Namespace) -> int:
 
 
 def cmd_undo(a: argparse.Namespace) -> int:
-    det, seen = _load(a.model)
-    v = operator.undo(det, by=a.by) if a.to is None else operator.revert(det, a.to, by=a.by)
-    _save_if_unchanged(det, a.model, seen)
+    with model_lock(a.model):
+        det = _load(a.model)
+        v = operator.undo(det, by=a.by) if a.to is None else operator.revert(det, a.to, by=a.by)
+        save(det, a.model)
     target = operator.history(det)["target"].iloc[-1]
     print(f"{a.model}: version {v} - restored the state of version {target}")
     return 0
 
 
 def cmd_merge(a: argparse.Namespace) -> int:
-    (da, _), (db, _) = _load(a.a), _load(a.b)
+    distinct_output(a.output, a.a, a.b)
+    da, db = _load(a.a), _load(a.b)
     m = operator.merge(da, db, by=a.by)
     save(m, a.output)
     print(f"merged {a.a} and {a.b} into {a.output} (version {m.history_.version})")
@@ -168,7 +163,7 @@ def cmd_monitor(a: argparse.Namespace) -> int:
     from normalcy.alarms.monitor import Monitor
     from normalcy.alarms.policy import AlarmPolicy
 
-    det, _ = _load(a.model)
+    det = _load(a.model)
     if a.max_idle is not None and not a.follow:
         raise InputError("--max-idle only applies with --follow.")
     for name in ("chunk", "poll", "max_idle"):

@@ -17,6 +17,7 @@ import numpy as np
 
 from normalcy.exceptions import ModelFileError
 from normalcy.io.atomic import atomic_write
+from normalcy.io.locking import model_lock
 
 FORMAT = "normalcy-model"
 FORMAT_VERSION = 1
@@ -45,7 +46,7 @@ def write_model_file(
         if a.dtype == object:
             raise TypeError(f"array {name!r} has dtype object; model files hold numbers only")
         payload[name] = a
-    with atomic_write(path, "wb") as f:
+    with model_lock(path), atomic_write(path, "wb", clean_stale=True) as f:
         np.savez_compressed(f, **payload)  # type: ignore[arg-type]
 
 
