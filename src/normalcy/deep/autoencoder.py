@@ -83,12 +83,12 @@ class WindowAutoencoder(WindowDetector):
     --------
     >>> import numpy as np
     >>> from normalcy.deep import WindowAutoencoder
-    >>> t = np.arange(1500)
+    >>> t = np.arange(600)
     >>> X = np.c_[np.sin(t / 10), np.cos(t / 10)]
-    >>> det = WindowAutoencoder(window=20, latent=4, hidden=16, epochs=3).fit(X)
-    >>> scores = det.score_samples(X)
+    >>> det = WindowAutoencoder(window=20, latent=2, hidden=8, epochs=2, max_windows=300)
+    >>> scores = det.fit(X).score_samples(X)
     >>> scores.shape, bool(np.isnan(scores[:19]).all()), bool(np.isfinite(scores[19:]).all())
-    ((1500,), True, True)
+    ((600,), True, True)
     """
 
     def __init__(
