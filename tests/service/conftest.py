@@ -209,3 +209,28 @@ def wait_until(check: Any, timeout: float = 20.0, what: str = "condition") -> An
 
 
 __all__ = ["T0", "Service", "as_json", "free_port", "np", "plant", "wait_until", "with_fault"]
+
+
+class LiveServer:
+    """The app served by uvicorn in a thread on a free port (for real HTTP clients)."""
+
+    def __init__(self, settings: Settings) -> None:
+        import threading
+
+        import uvicorn
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.app = create_app(settings)
+        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port,
+                                                    log_level="warning", lifespan="on"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        wait_until(lambda: self.server.started, 30, "the server to start")
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)

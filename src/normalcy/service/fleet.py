@@ -106,7 +106,7 @@ class Fleet:
         """Model files no database row points to (a crash between file and commit)."""
         root = self.settings.models_dir
         for p in root.glob("*/*"):
-            if str(p) not in known and (p.suffix == ".normalcy" or p.name.endswith(".tmp")):
+            if p.suffix == ".normalcy" and str(p) not in known or p.name.endswith(".tmp"):
                 log.warning("removing %s: no model version points to it", p)
                 p.unlink(missing_ok=True)
 
