@@ -174,10 +174,10 @@ def check_width(X: object, sensors: Sequence[str], *, what: str = "data",
         if len(shape) == 2 and shape[1] != len(sensors):
             where = "" if len(runs) == 1 else f" (run {i} of the list)"
             raise InputError(
-                f"X has {shape[1]} features, but {owner} is expecting {len(sensors)} "
-                f"features as input: {what}{where} has {shape[1]} columns and the model was "
-                f"trained on the sensors {list(sensors)}. Pass the same sensors in the same "
-                "order (a DataFrame with those column names is safest)."
+                f"{what}{where} has {shape[1]} columns but the model has {len(sensors)} "
+                f"sensors {list(sensors)} (X has {shape[1]} features, but {owner} is "
+                f"expecting {len(sensors)} features as input). Pass the same sensors in the "
+                "same order (a DataFrame with those column names is safest)."
             )
 
 
