@@ -103,10 +103,10 @@ def _simulate(n: int, seed: int, sp: dict[str, np.ndarray], f: FaultProfiles) ->
     t_read = LoopReading(n, noise["T"], f.offset.get("T"), f.frozen.get("T"))
     fl = feed.tolist()
     tsp = sp["T"].tolist()
-    foul = f.p("fouling", n).tolist()
-    leak = f.p("leak", n).tolist()
-    gain = f.p("valve_gain", n).tolist()
-    band = f.p("stiction", n).tolist()
+    foul = f.process_fault("fouling", n).tolist()
+    leak = f.process_fault("leak", n).tolist()
+    gain = f.process_fault("valve_gain", n).tolist()
+    band = f.process_fault("stiction", n).tolist()
     exp, sq = math.exp, math.sqrt
     h, c, T, Tj = 1.0, 500.0, tsp[0], tsp[0] - 9.0
     integ, pos = 0.0, U0

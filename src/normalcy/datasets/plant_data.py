@@ -211,7 +211,8 @@ class FaultProfiles:
     offset: dict[str, np.ndarray]
     frozen: dict[str, np.ndarray]
 
-    def p(self, target: str, n: int) -> np.ndarray:
+    def process_fault(self, target: str, n: int) -> np.ndarray:
+        """Size of the process fault ``target`` at each of ``n`` rows (0: healthy)."""
         return self.process.get(target, np.zeros(n))
 
 

@@ -172,9 +172,9 @@ def _simulate(n: int, seed: int, sp: dict[str, np.ndarray], f: FaultProfiles) ->
             for s in LOOP_SENSORS}
     pa, pb, ta, tb, ps, tcw = (dist[k].tolist() for k in ("PA", "PB", "TA", "TB", "PS", "TCW"))
     prod, trsp = sp["P"].tolist(), sp["TR"].tolist()
-    foul_ph, foul_r = f.p("foul_ph", n).tolist(), f.p("foul_r", n).tolist()
-    leak_s, gain_cw = f.p("leak_s", n).tolist(), f.p("gain_cw", n).tolist()
-    band_o = f.p("stiction_o", n).tolist()
+    foul_ph, foul_r = f.process_fault("foul_ph", n).tolist(), f.process_fault("foul_r", n).tolist()
+    leak_s, gain_cw = f.process_fault("leak_s", n).tolist(), f.process_fault("gain_cw", n).tolist()
+    band_o = f.process_fault("stiction_o", n).tolist()
     exp, sq = math.exp, math.sqrt
     # states
     nA, nB, nC, Tr, Tj = 600.0, 9000.0, 2400.0, trsp[0], trsp[0] - 12.0

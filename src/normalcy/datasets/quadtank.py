@@ -95,10 +95,10 @@ def _simulate(n: int, seed: int, sp: dict[str, np.ndarray], f: FaultProfiles) ->
     noise = NOISE * gen[2].standard_normal((n, 4))
     loop = [LoopReading(n, noise[:, j], f.offset.get(s), f.frozen.get(s))
             for j, s in enumerate(LOOP_SENSORS)]
-    leak = f.p("leak_1", n).tolist()
-    clog = f.p("clog_4", n).tolist()
-    gain2 = f.p("gain_2", n).tolist()
-    band = (10.0 * f.p("stiction_1", n)).tolist()
+    leak = f.process_fault("leak_1", n).tolist()
+    clog = f.process_fault("clog_4", n).tolist()
+    gain2 = f.process_fault("gain_2", n).tolist()
+    band = (10.0 * f.process_fault("stiction_1", n)).tolist()
     r1, r2 = sp["h1"].tolist(), sp["h2"].tolist()
     A1, A2, A3, A4 = AREA
     a1, a2, a3, a4 = OUTLET
