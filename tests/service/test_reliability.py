@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
-import sys
 import threading
 import time
 from pathlib import Path
@@ -19,8 +18,17 @@ from normalcy import load
 from normalcy.service.auth import add_user
 from normalcy.service.db import Database
 from normalcy.service.settings import Settings
-from tests.service.conftest import PERIOD, T0, LiveServer, as_json, free_port, new_database, \
-    plant, wait_until, with_fault
+from tests.service.conftest import (
+    PERIOD,
+    T0,
+    LiveServer,
+    as_json,
+    free_port,
+    new_database,
+    plant,
+    wait_until,
+    with_fault,
+)
 
 
 @pytest.mark.parametrize("backend, pairs", [("sqlite", 50), ("postgresql", 10)])
@@ -124,7 +132,7 @@ def test_kill_9_loses_no_confirmed_write(tmp_path: Path, model_bytes: bytes) -> 
                 break
             stop = threading.Event()
 
-            def work() -> None:
+            def work(client: httpx2.Client = client, stop: threading.Event = stop) -> None:
                 h = {"Authorization": f"Bearer {op}"}
                 while not stop.is_set():
                     try:

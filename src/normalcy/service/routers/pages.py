@@ -1,7 +1,258 @@
-"""The operator web page (stub)."""
+"""The operator web page: server-rendered templates (Jinja2, every string escaped), small
+plain JavaScript for live updates and the trend charts (uPlot, vendored with its licence).
+
+A browser logs in with a token and gets a session cookie (HttpOnly, SameSite=Strict);
+every form carries the session's CSRF token. Reading needs no login unless the settings
+say so; acting needs the role the API needs.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
-router = APIRouter()
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader
+from sqlalchemy import select
+
+from normalcy.service import changes, modelops
+from normalcy.service.auth import (
+    ANONYMOUS,
+    SESSION_COOKIE,
+    SESSION_S,
+    Who,
+    close_session,
+    csrf_ok,
+    open_session,
+)
+from normalcy.service.db import ModelVersion, Unit
+from normalcy.service.deps import FleetDep, identify
+from normalcy.service.errors import ClientError
+from normalcy.service.fleet import Fleet
+from normalcy.service.routers.alarms import list_episodes, load_episode
+from normalcy.service.routers.system import kpi_data
+from normalcy.service.views import episode_json, iso, unit_json
+
+router = APIRouter(include_in_schema=False)
+_env = Environment(loader=FileSystemLoader(Path(__file__).parent.parent / "templates"),
+                   autoescape=True)
+templates = Jinja2Templates(env=_env)
+STATE_LABEL = {"active-unacknowledged": "ACTIVE - unacknowledged",
+               "active-acknowledged": "active - acknowledged",
+               "returned-unacknowledged": "returned - unacknowledged", "normal": "normal"}
+
+
+def _who(request: Request, fleet: Fleet) -> Who:
+    try:
+        return identify(request, fleet)
+    except ClientError:
+        return ANONYMOUS
+
+
+def _page(request: Request, fleet: Fleet, name: str, **context: Any) -> Response:
+    who = _who(request, fleet)
+    if who is ANONYMOUS and not fleet.settings.anonymous_read and name != "login.html":
+        return RedirectResponse("/login", status_code=303)
+    return templates.TemplateResponse(request, name, {
+        "who": who, "logged_in": who is not ANONYMOUS, "csrf": who.csrf or "",
+        "msg": request.query_params.get("msg"), "error": request.query_params.get("error"),
+        "labels": STATE_LABEL, **context})
+
+
+async def _form(request: Request, fleet: Fleet, role: str) -> tuple[Who, Any]:
+    """The posted form, after checking the session, the role and the CSRF token."""
+    form = await request.form()
+    who = _who(request, fleet)
+    if who is ANONYMOUS or who.csrf is None:
+        raise ClientError("log in first.", 401)
+    if not csrf_ok(who, str(form.get("csrf") or "")):
+        raise ClientError("the form's CSRF token is missing or stale; reload the page.", 403)
+    if not who.can(role):
+        raise ClientError(f"user {who.name!r} is a {who.role}; this needs the {role} role.",
+                          403)
+    return who, form
+
+
+def _back(url: str, msg: str | None = None, error: str | None = None) -> RedirectResponse:
+    q = f"?msg={quote(msg)}" if msg else (f"?error={quote(error)}" if error else "")
+    return RedirectResponse(url + q, status_code=303)
+
+
+@router.get("/", response_class=HTMLResponse)
+def alarm_list(request: Request, fleet: FleetDep) -> Response:
+    """The live alarm list."""
+    return _page(request, fleet, "alarms.html", alarms=list_episodes(fleet, limit=200))
+
+
+@router.get("/fragments/alarms", response_class=HTMLResponse)
+def alarm_rows(request: Request, fleet: FleetDep) -> Response:
+    """The alarm list's table body (refreshed by the page on each event)."""
+    return _page(request, fleet, "alarm_rows.html", alarms=list_episodes(fleet, limit=200))
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, fleet: FleetDep) -> Response:
+    """The login form."""
+    return _page(request, fleet, "login.html")
+
+
+@router.post("/login")
+async def login(request: Request, fleet: FleetDep) -> Response:
+    """Log in with a token: sets the session cookie."""
+    form = await request.form()
+    token = str(form.get("token") or "").strip()
+    got = await run_in_threadpool(open_session, fleet.db, token) if token else None
+    if got is None:
+        return _back("/login", error="that token is not valid")
+    value, who = got
+    resp = _back("/", msg=f"logged in as {who.name} ({who.role})")
+    resp.set_cookie(SESSION_COOKIE, value, max_age=int(SESSION_S), httponly=True,
+                    samesite="strict", secure=request.url.scheme == "https", path="/")
+    return resp
+
+
+@router.post("/logout")
+async def logout(request: Request, fleet: FleetDep) -> Response:
+    """Forget the session."""
+    form = await request.form()
+    who = _who(request, fleet)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie and csrf_ok(who, str(form.get("csrf") or "")):
+        await run_in_threadpool(close_session, fleet.db, cookie)
+    resp = _back("/login", msg="logged out")
+    resp.delete_cookie(SESSION_COOKIE, path="/")
+    return resp
+
+
+@router.get("/alarms/{ep_id}", response_class=HTMLResponse)
+def alarm_page(ep_id: int, request: Request, fleet: FleetDep) -> Response:
+    """One alarm: trend, explanation, acknowledge / shelve / feedback."""
+    try:
+        ep, name = load_episode(fleet, ep_id)
+    except ClientError as e:
+        return _back("/", error=str(e))
+    explanation = None
+    try:
+        from normalcy.service.routers.alarms import explanation as explain
+
+        explanation = explain(ep_id, fleet, ANONYMOUS)["text"]
+    except ClientError as e:
+        explanation = f"(no explanation: {e})"
+    return _page(request, fleet, "alarm.html", alarm=episode_json(ep, name),
+                 explanation=explanation)
+
+
+@router.post("/alarms/{ep_id}/{action}")
+async def alarm_action(ep_id: int, action: str, request: Request, fleet: FleetDep) -> Response:
+    """The alarm page's forms: acknowledge, shelve, normal, fault."""
+    here = f"/alarms/{ep_id}"
+    try:
+        who, form = await _form(request, fleet, "operator")
+        note = str(form.get("note") or "").strip() or None
+        if action == "acknowledge":
+            await run_in_threadpool(changes.acknowledge, fleet, ep_id, who, note)
+            return _back(here, msg="acknowledged")
+        if action == "shelve":
+            try:
+                minutes = float(str(form.get("minutes") or "0"))
+            except ValueError:
+                raise ClientError("minutes must be a number.", 422) from None
+            await run_in_threadpool(changes.shelve, fleet, ep_id, who, minutes, note)
+            return _back(here, msg=f"shelved for {minutes:g} min" if minutes else "unshelved")
+        if action in ("normal", "fault"):
+            ep, name = load_episode(fleet, ep_id)
+            rt = fleet.runtime(name)
+            fault = str(form.get("fault") or "").strip() or None
+            v = await run_in_threadpool(changes.feedback_range, fleet, rt, ep.start_seq,
+                                        ep.end_seq, action, fault, note, who, ep_id)
+            what = "normal" if action == "normal" else f"fault {fault}"
+            return _back(here, msg=f"marked {what}: model version {v} in force")
+        raise ClientError(f"unknown action {action!r}.", 404)
+    except ClientError as e:
+        return _back(here, error=str(e))
+
+
+@router.get("/units", response_class=HTMLResponse)
+def units_page(request: Request, fleet: FleetDep) -> Response:
+    """Every unit; engineers can create one."""
+    with fleet.db.read() as s:
+        units = [unit_json(u) for u in s.scalars(select(Unit).order_by(Unit.name))]
+    return _page(request, fleet, "units.html", units=units)
+
+
+@router.post("/units")
+async def create_unit(request: Request, fleet: FleetDep) -> Response:
+    """The units page's form (engineers): a unit from a history or a model file."""
+    import os
+    import tempfile
+
+    try:
+        who, form = await _form(request, fleet, "engineer")
+        name, kind, upload = str(form.get("name") or ""), form.get("kind"), form.get("file")
+        if upload is None or isinstance(upload, str) or not upload.filename:
+            raise ClientError("choose a file to upload.", 422)
+        fd, tmp = tempfile.mkstemp(suffix=".normalcy" if kind == "model" else (
+            ".parquet" if upload.filename.endswith(".parquet") else ".csv"),
+            dir=fleet.settings.data)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(await upload.read())
+            if kind == "model":
+                await run_in_threadpool(changes.create_from_model, fleet, name, tmp, who)
+            else:
+                await run_in_threadpool(changes.create_from_history, fleet, name, tmp, who,
+                                        {}, fleet.settings.background_fit)
+        finally:
+            os.unlink(tmp)
+            await form.close()
+        return _back(f"/units/{quote(name)}", msg="unit created")
+    except ClientError as e:
+        return _back("/units", error=str(e))
+
+
+@router.get("/units/{name}", response_class=HTMLResponse)
+def unit_page(name: str, request: Request, fleet: FleetDep) -> Response:
+    """A unit: its model versions and history; undo for engineers."""
+    with fleet.db.read() as s:
+        u = s.scalar(select(Unit).where(Unit.name == name))
+        if u is None:
+            return _back("/units", error=f"unit {name!r} does not exist")
+        versions = [{"version": v.version, "action": v.action, "by": v.by, "note": v.note,
+                     "time": iso(v.created_at)} for v in s.scalars(
+                         select(ModelVersion).where(ModelVersion.unit_id == u.id)
+                         .order_by(ModelVersion.version.desc()))]
+    history: list[dict[Any, Any]] = []
+    rt = fleet.units.get(name)
+    if rt is not None:
+        h = modelops.history(rt.det)
+        history = h.astype(object).where(h.notna(), None).to_dict("records")[::-1]
+    return _page(request, fleet, "unit.html", unit=unit_json(u), versions=versions,
+                 history=history, alarms=list_episodes(fleet, unit=name, limit=50))
+
+
+@router.post("/units/{name}/undo")
+async def unit_undo(name: str, request: Request, fleet: FleetDep) -> Response:
+    """The unit page's undo form (engineers)."""
+    here = f"/units/{quote(name)}"
+    try:
+        who, form = await _form(request, fleet, "engineer")
+        raw = str(form.get("to") or "").strip()
+        to = None
+        if raw:
+            if not raw.isdigit():
+                raise ClientError(f"'{raw}' is not a version number.", 422)
+            to = int(raw)
+        v = await run_in_threadpool(changes.undo, fleet, fleet.runtime(name), to, who)
+        return _back(here, msg=f"model version {v} in force")
+    except ClientError as e:
+        return _back(here, error=str(e))
+
+
+@router.get("/kpis", response_class=HTMLResponse)
+def kpi_page(request: Request, fleet: FleetDep) -> Response:
+    """Alarm-load KPIs with the EEMUA 191 reference lines."""
+    return _page(request, fleet, "kpis.html", kpis=kpi_data(fleet))
