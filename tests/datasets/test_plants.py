@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -18,11 +19,16 @@ LOADERS: dict[str, Callable[..., PlantData]] = {
 N_TRAIN = 1000
 
 
+@functools.cache
+def loaded(key: str, faults: bool = True) -> PlantData:
+    """Each plant simulated once per session (seed 5, short history)."""
+    return LOADERS[key](n_train=N_TRAIN, seed=5, faults=faults)
+
+
 @pytest.fixture(scope="module", params=list(LOADERS))
 def pair(request: pytest.FixtureRequest) -> tuple[PlantData, PlantData]:
     """The plant with its faults, and the same test period without them."""
-    load = LOADERS[request.param]
-    return load(n_train=N_TRAIN, seed=5), load(n_train=N_TRAIN, seed=5, faults=False)
+    return loaded(request.param), loaded(request.param, faults=False)
 
 
 def noise_scale(d: PlantData) -> pd.Series:
@@ -43,7 +49,7 @@ def test_shapes_and_columns(pair: tuple[PlantData, PlantData]) -> None:
 
 
 def test_the_wide_process_is_wide() -> None:
-    d = load_process(n_train=N_TRAIN)
+    d = loaded("process")
     assert d.train.shape[1] >= 50
     assert len(d.loop_sensors) >= 5
 
@@ -121,7 +127,7 @@ def test_sensor_faults_show_where_they_should(pair: tuple[PlantData, PlantData])
 
 
 def test_quadtank_physics() -> None:
-    d = load_quadtank(n_train=N_TRAIN)
+    d = loaded("quadtank")
     for frame in (d.train, d.test):
         levels = frame[["h1", "h2", "h3", "h4"]]
         assert levels.min().min() > -0.3 and levels.max().max() < 20.3  # noise 0.05 cm
@@ -130,7 +136,7 @@ def test_quadtank_physics() -> None:
 
 
 def test_cstr_physics() -> None:
-    d = load_cstr(n_train=N_TRAIN)
+    d = loaded("cstr")
     for frame in (d.train, d.test):
         assert frame["L"].min() > 0.0 and frame["F"].min() > 0.0
         assert frame["CA"].between(-0.05, 1.1).all()  # never above the feed's 1 mol/L
@@ -140,7 +146,7 @@ def test_cstr_physics() -> None:
 
 
 def test_process_physics() -> None:
-    d = load_process(n_train=N_TRAIN)
+    d = loaded("process")
     valves = [s for s in d.sensors if s.startswith("X") and s.endswith("_V")]
     for frame in (d.train, d.test):
         assert frame[valves].min().min() >= 0.0 and frame[valves].max().max() <= 1.0
