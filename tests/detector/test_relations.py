@@ -188,7 +188,7 @@ def test_held_out_likelihood_from_statistics_equals_the_sum_over_samples() -> No
 def test_unseen_transition_falls_back_to_its_level_and_unseen_level_to_global() -> None:
     x, lv, rows = prepared()
     n_levels = NQ + 1  # level NQ is never seen on any sensor
-    view = RelationsView().fit(x, lv, rows, delta=DELTA, n_levels=n_levels)
+    view = RelationsView(granularity="transition").fit(x, lv, rows, delta=DELTA, n_levels=n_levels)
     seen = set(view.stats_[0].codes.tolist())
     unseen = next(c for c in range(NQ * n_levels) if c not in seen and c // n_levels < NQ)
     probe = lv.copy()
@@ -228,13 +228,15 @@ def test_a_broken_relation_is_found_and_named_in_its_sensor() -> None:
 
 def test_add_then_remove_restores_the_scores_and_merge_adds_statistics() -> None:
     x, lv, rows = prepared()
-    view = RelationsView().fit(x, lv, rows[:800], delta=DELTA, n_levels=NQ)
+    view = RelationsView(granularity="transition").fit(x, lv, rows[:800], delta=DELTA,
+                                                        n_levels=NQ)
     before = view.score(x, lv, rows).residual
     view.add(x, lv, rows[800:], weight=2.0)
     assert not np.allclose(view.score(x, lv, rows).residual, before)
     view.add(x, lv, rows[800:], weight=-2.0)
     np.testing.assert_allclose(view.score(x, lv, rows).residual, before, rtol=1e-7)
-    other = RelationsView().fit(x, lv, rows[800:], delta=DELTA, n_levels=NQ)
+    other = RelationsView(granularity="transition").fit(x, lv, rows[800:], delta=DELTA,
+                                                         n_levels=NQ)
     merged = view.merge(other)
     for i in range(3):
         whole = accumulate(x, lv, rows, i, delta=DELTA, n_levels=NQ, lags=view.lags_,
@@ -244,7 +246,7 @@ def test_add_then_remove_restores_the_scores_and_merge_adds_statistics() -> None
 
 def test_model_file_round_trip_scores_identically() -> None:
     x, lv, rows = prepared()
-    for kw in ({}, {"granularity": "level", "neighbours": 2, "lags": [1, 3]}):
+    for kw in ({}, {"granularity": "level", "lags": [1, 3]}):
         view = RelationsView(**kw).fit(x, lv, rows, delta=DELTA, n_levels=NQ)
         header, arrays = view.to_file()
         import json
@@ -276,8 +278,45 @@ def test_bad_parameters_say_what_to_fix() -> None:
     for kw, match in (({"lags": [0, 2]}, "lags"), ({"lags": [DELTA]}, "lags"),
                       ({"granularity": "sample"}, "granularity"),
                       ({"kappa_grid": [0.0]}, "kappa_grid"), ({"folds": 1}, "folds"),
-                      ({"neighbours": 0}, "neighbours"), ({"dtype": "int8"}, "dtype")):
+                      ({"max_floats": 0}, "max_floats"), ({"dtype": "int8"}, "dtype")):
         with pytest.raises(InputError, match=match):
             RelationsView(**kw).fit(x, lv, rows, delta=DELTA, n_levels=NQ)
     with pytest.raises(InputError, match="transition starts"):
         RelationsView().fit(x, lv, rows[:3], delta=DELTA, n_levels=NQ)
+    view = RelationsView().fit(x, lv, rows, delta=DELTA, n_levels=NQ)
+    with pytest.raises(InputError, match="largest lag"):
+        view.score(x, lv, np.arange(0, 100))
+
+
+@pytest.mark.parametrize("kappa_grid", [(float("inf"),), (1.0,)])
+def test_summed_residual_equals_the_mean_over_viewpoints(kappa_grid: tuple[float]) -> None:
+    x, lv, rows = prepared(ns=5)
+    for granularity in GRANULARITIES:  # one covariance per sensor: summed; else per viewpoint
+        view = RelationsView(granularity=granularity, kappa_grid=kappa_grid).fit(
+            x, lv, rows, delta=DELTA, n_levels=NQ)
+        y = plant(500, seed=4, ns=5)
+        y[250:, 1] += 0.3
+        ly = quantize(y, fit_edges(x, NQ))
+        r_rows = np.arange(DELTA - 1, 500 - DELTA)
+        full = view.score(y, ly, r_rows)
+        fast = view.score(y, ly, r_rows, per_viewpoint=False)
+        assert full.residual is not None
+        np.testing.assert_allclose(full.mean, full.residual.mean(axis=1), rtol=1e-12)
+        np.testing.assert_allclose(fast.mean, full.mean, rtol=1e-7)
+        np.testing.assert_array_equal(fast.signed, full.signed)
+        one_unit = granularity == "global" or kappa_grid == (float("inf"),)
+        assert (fast.residual is None) == one_unit
+
+
+def test_auto_granularity_is_level_within_the_size_budget_else_global() -> None:
+    x, lv, rows = prepared()
+    fits = {}
+    for granularity in GRANULARITIES:
+        fits[granularity] = RelationsView(granularity=granularity).fit(
+            x, lv, rows, delta=DELTA, n_levels=NQ).floats
+    assert fits["transition"] > fits["level"] > fits["global"]
+    for budget, want in ((10**9, "level"), (fits["level"] + 10, "level"),
+                         (fits["level"] - 10, "global"), (1, "global")):
+        view = RelationsView(max_floats=budget).fit(x, lv, rows, delta=DELTA, n_levels=NQ)
+        assert view.granularity_ == want
+        assert view.floats <= budget or want == "global"

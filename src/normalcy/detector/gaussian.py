@@ -227,7 +227,8 @@ def held_out_loglik(models: Models, n_present: int, count: np.ndarray, total: np
 def context_models(tree: Tree, kappa_level: float, kappa_transition: float) -> Models:
     """Models of every context, stacked as ``[transitions (K), levels (nl), global (1)]``.
 
-    Transitions that share their level's covariance point at its unit.
+    Contexts that share a covariance share its unit (with one covariance per
+    sensor, or ``κ = inf`` on both layers, there is one unit).
     """
     level = level_models(tree, kappa_level)
     tm, tc, tu = transition_models(tree, level, kappa_transition)
@@ -235,8 +236,9 @@ def context_models(tree: Tree, kappa_level: float, kappa_transition: float) -> M
     gm = (tree.s / max(tree.n, 1e-300))[None]
     own = tc is not lc
     shift = tc.shape[0] if own else 0
-    covs = ([tc] if own else []) + [lc, tree.pooled[None]]
-    units = [tu, lu + shift, np.array([shift + lc.shape[0]])]
+    shared = not tree.l_own or not np.isfinite(kappa_level)  # levels use the global model
+    covs = ([tc] if own else []) + [lc] + ([] if shared else [tree.pooled[None]])
+    units = [tu, lu + shift, np.array([shift + (0 if shared else lc.shape[0])])]
     return np.concatenate([tm, lm, gm]), np.concatenate(covs), np.concatenate(units)
 
 
@@ -264,19 +266,45 @@ def choose_kappa(folds: list[tuple[Tree, Tree]], grid: np.ndarray,
 
 
 @dataclass
-class ConditionalTables:
-    """Scoring tables of one sensor's contexts: ``z = v @ M[u].T - offset[c]`` for a
-    sample of context ``c`` whose covariance unit is ``u = unit[c]``.
+class RelationScores:
+    """Conditional residuals per row (``m``) and sensor viewpoint (``ns``).
 
-    ``M (U, p, d)``, ``offset (C, p)``; the own sensor's signed residual is
-    ``z @ wcol[u] / pjj[u]`` with spread ``1 / sqrt(pjj[u])`` (scaled units).
+    ``residual (m, ns)``: ``|z|² / p``, the conditional Mahalanobis distance of the
+    present state given the sensor's own past, per present component (about 1
+    when healthy); None when ``score(..., per_viewpoint=False)`` summed it directly.
+    ``mean (m,)``: its mean over the viewpoints. ``signed (m, ns)``: each sensor's
+    value minus what the other sensors and its own past predict, scaled units
+    (times the scaler's scale for the sensor's units); ``spread``: its standard
+    deviation in that context. ``context``: 0 seen transition, 1 its level, 2 global.
+    """
+
+    residual: np.ndarray | None
+    mean: np.ndarray
+    signed: np.ndarray
+    spread: np.ndarray
+    context: np.ndarray
+
+
+@dataclass
+class ConditionalTables:
+    """Scoring tables of one sensor's contexts; ``u = unit[c]`` for a sample of context ``c``.
+
+    - the present block: ``z = v @ M[u].T - offset[c]`` (``M (U, p, d)``, ``offset
+      (C, p)``), from ``prec = Σp|g⁻¹ (U, p, p)``, the regression ``B (U, p, L)`` and
+      the contexts' ``centre (C, p)``: ``z = W (p - B g - centre)``, ``Wᵀ W = prec``;
+    - the own sensor's signed residual ``e = v @ own[u] - own_offset[c]``, with
+      spread ``1 / sqrt(pjj[u])`` (scaled units): ``e² pjj`` is its squared z-score.
     """
 
     M: np.ndarray
     unit: np.ndarray
     offset: np.ndarray
-    wcol: np.ndarray
+    own: np.ndarray
+    own_offset: np.ndarray
     pjj: np.ndarray
+    prec: np.ndarray
+    B: np.ndarray
+    centre: np.ndarray
 
 
 def conditional_tables(models: Models, n_present: int, own: int,
@@ -299,36 +327,111 @@ def conditional_tables(models: Models, n_present: int, own: int,
     scond = 0.5 * (scond + scond.transpose(0, 2, 1)) + FLOOR * np.eye(p)
     L = np.linalg.cholesky(scond)
     W = np.linalg.solve(L, np.broadcast_to(np.eye(p), L.shape))  # L⁻¹, (U, p, p)
+    prec = W.transpose(0, 2, 1) @ W
+    prow = prec[:, own]  # row ``own`` of Σp|g⁻¹
+    pjj = prow[:, own].copy()
+    own_row = np.concatenate([prow, -np.einsum("up,upl->ul", prow, B)], axis=1) / pjj[:, None]
+    own_offset = np.einsum("cp,cp->c", prow[unit], centre) / pjj[unit]
     M = np.concatenate([W, -W @ B], axis=2)
     offset = np.einsum("cij,cj->ci", W[unit], centre)
-    wcol = W[:, :, own]
-    pjj = np.sum(wcol * wcol, axis=1)
-    return ConditionalTables(M.astype(dtype), unit, offset.astype(dtype), wcol.astype(dtype),
-                             pjj.astype(dtype))
+    return ConditionalTables(M.astype(dtype), unit, offset.astype(dtype), own_row.astype(dtype),
+                             own_offset.astype(dtype), pjj.astype(dtype), prec, B, centre)
 
 
-def score_groups(tables: ConditionalTables, vectors: np.ndarray,
-                 context: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(|z|² / p, signed own residual, its spread)`` of each vector in its context.
+def score_groups(tables: ConditionalTables, present: np.ndarray, lagged: np.ndarray,
+                 context: np.ndarray, *, whole: bool = True
+                 ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    """``(|z|² / p, signed own residual, its spread)`` of each viewpoint
+    ``[present, lagged]`` (``(m, p)`` and ``(m, L)``) in its context; the first is
+    None unless ``whole``.
 
-    Samples are grouped by covariance unit: one matrix product per unit present.
+    Samples are grouped by covariance unit: one matrix product per unit present
+    (no copy when there is one unit).
     """
-    m = context.size
-    p = tables.M.shape[1]
-    d2 = np.empty(m)
+    m, p = present.shape
+    d2 = np.empty(m) if whole else None
     signed = np.empty(m)
     spread = np.empty(m)
     units = tables.unit[context]
     order = np.argsort(units, kind="stable")
     us = units[order]
     starts = np.flatnonzero(np.r_[True, us[1:] != us[:-1]]) if m else np.zeros(0, np.int64)
-    v = vectors.astype(tables.M.dtype, copy=False)
+    dt = tables.own.dtype
+    present, lagged = present.astype(dt, copy=False), lagged.astype(dt, copy=False)
     for a, b in zip(starts, np.r_[starts[1:], m], strict=True):
         u = int(us[a])
-        idx = order[a:b] if starts.size > 1 else order
-        z = v[idx] @ tables.M[u].T
-        z -= tables.offset[context[idx]]
-        d2[idx] = np.einsum("ij,ij->i", z, z) / p
-        signed[idx] = (z @ tables.wcol[u]) / tables.pjj[u]
+        idx = order[a:b] if starts.size > 1 else slice(None)
+        pi, li, ci = present[idx], lagged[idx], context[idx]
+        own = tables.own[u]
+        signed[idx] = pi @ own[:p] + li @ own[p:] - tables.own_offset[ci]
         spread[idx] = 1.0 / np.sqrt(tables.pjj[u])
+        if d2 is not None:
+            Mu = tables.M[u]
+            z = pi @ Mu[:, :p].T
+            z += li @ Mu[:, p:].T
+            z -= tables.offset[ci]
+            d2[idx] = np.einsum("ij,ij->i", z, z) / p
     return d2, signed, spread
+
+
+@dataclass
+class SummedTables:
+    """``Σ_i |z_i|²`` over the sensors ``which`` that have one covariance unit each,
+    without forming any ``z_i`` (``p²`` instead of ``ns p²`` operations per sample)::
+
+        |z_i|² = pᵀ P_i p - 2 pᵀ (Q_i g_i + h_i[c]) + g_iᵀ R_i g_i + 2 g_i·s_i[c] + e_i[c]
+
+    with ``P_i = Σp|g⁻¹``, ``Q_i = P_i B_i``, ``R_i = B_iᵀ P_i B_i`` and, per context,
+    ``h = P_i centre``, ``s = B_iᵀ h``, ``e = centre·h``; ``Σ_i P_i = Lbar Lbarᵀ``.
+    Exact in float64 (the terms cancel to ``|z|²``; kept in float64 always).
+    """
+
+    which: np.ndarray
+    Lbar: np.ndarray
+    Q: np.ndarray
+    R: np.ndarray
+    H: list[np.ndarray]
+    S: list[np.ndarray]
+    E: list[np.ndarray]
+
+
+def summed_tables(tables: list[ConditionalTables], which: np.ndarray) -> SummedTables:
+    """The :class:`SummedTables` of the single-unit sensors ``which``."""
+    p = tables[0].prec.shape[1]
+    Pbar = np.zeros((p, p))
+    Q, R, H, S, E = [], [], [], [], []
+    for i in which:
+        t = tables[int(i)]
+        P, B = t.prec[0], t.B[0]
+        Pbar += P
+        Q.append(P @ B)
+        R.append(B.T @ P @ B)
+        h = t.centre @ P
+        H.append(h)
+        S.append(h @ B)
+        E.append(np.einsum("cp,cp->c", t.centre, h))
+    L = np.linalg.cholesky(Pbar + FLOOR * np.eye(p)) if which.size else np.zeros((p, p))
+    n_lags = tables[0].B.shape[2]
+    return SummedTables(which, L, np.concatenate(Q, axis=1) if Q else np.zeros((p, 0)),
+                        np.stack(R) if R else np.zeros((0, n_lags, n_lags)), H, S, E)
+
+
+def summed_d2(st: SummedTables, present: np.ndarray, lagged: np.ndarray,
+              contexts: np.ndarray) -> np.ndarray:
+    """``Σ_{i in which} |z_i|²`` per row: ``present (m, p)``, ``lagged (m, ns, L)``,
+    ``contexts (ns, m)``."""
+    m, ns = present.shape[0], lagged.shape[1]
+    if st.which.size == 0:
+        return np.zeros(m)
+    y = present @ st.Lbar
+    total = np.einsum("ij,ij->i", y, y)
+    g = lagged if st.which.size == ns else lagged[:, st.which]  # (m, k, L)
+    pq = (present @ st.Q).reshape(g.shape)
+    total -= 2.0 * np.einsum("mkl,mkl->m", pq, g)
+    gt = g.transpose(1, 0, 2)
+    total += np.einsum("kml,kml->m", gt @ st.R, gt)
+    for k, i in enumerate(st.which):
+        c = contexts[int(i)]
+        total -= 2.0 * np.einsum("mp,mp->m", present, st.H[k][c])
+        total += 2.0 * np.einsum("ml,ml->m", g[:, k], st.S[k][c]) + st.E[k][c]
+    return total

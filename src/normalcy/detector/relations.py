@@ -1,8 +1,8 @@
 """The relations view (SPEC §6): context-conditioned Gaussian statistics per sensor viewpoint.
 
 The viewpoint of sensor ``i`` at a transition's start ``t`` is the present plant
-state (the sensors of ``i``'s neighbourhood at ``t``, all of them by default,
-scaled units) followed by ``i``'s own value at ``t - lag`` for each lag. Its
+state (all sensors at ``t``, scaled units) followed by ``i``'s own value at
+``t - lag`` for each lag. Its
 context is ``i``'s transition code at ``t`` (``q[t,i] * n_levels + q[t+Δ,i]``),
 ``i``'s level (``code // n_levels``) and the sensor as a whole.
 
@@ -17,7 +17,8 @@ on contiguous folds, and scores the conditional residuals
 ``granularity`` says where outer products are kept: per transition (the
 SPEC's model, ``1 + d + d(d+1)/2`` floats per seen transition), per level
 (transitions keep ``1 + d``) or once per sensor (one covariance, means per
-transition): the size / locality trade-off.
+transition): the size / locality trade-off; "auto" takes the finest that fits
+a size budget.
 
 Examples
 --------
@@ -64,9 +65,9 @@ def default_lags(delta: int) -> np.ndarray:
     return np.unique(np.r_[p[p < delta - 1], delta - 1]).astype(np.int64)
 
 
-def viewpoints(scaled: np.ndarray, rows: np.ndarray, sensor: int, lags: np.ndarray,
-               members: np.ndarray | None = None) -> np.ndarray:
-    """``[x[t, members], x[t - lags, sensor]]`` at each row: shape ``(len(rows), p + L)``.
+def viewpoints(scaled: np.ndarray, rows: np.ndarray, sensor: int,
+               lags: np.ndarray) -> np.ndarray:
+    """``[x[t, :], x[t - lags, sensor]]`` at each row: shape ``(len(rows), ns + L)``.
 
     Examples
     --------
@@ -74,7 +75,7 @@ def viewpoints(scaled: np.ndarray, rows: np.ndarray, sensor: int, lags: np.ndarr
     >>> viewpoints(s, np.array([3]), 1, np.array([1, 2])).tolist()
     [[6.0, 7.0, 5.0, 3.0]]
     """
-    present = scaled[rows] if members is None else scaled[rows[:, None], members[None, :]]
+    present = scaled[rows]
     if lags.size == 0:
         return np.ascontiguousarray(present)
     return np.concatenate([present, scaled[rows[:, None] - lags[None, :], sensor]], axis=1)
@@ -217,41 +218,21 @@ class RelationStats:
 
 def accumulate(scaled: np.ndarray, levels: np.ndarray, rows: np.ndarray, sensor: int, *,
                delta: int, n_levels: int, lags: np.ndarray, granularity: str,
-               members: np.ndarray | None = None, weight: float = 1.0,
-               budget: float = 2e7) -> RelationStats:
+               weight: float = 1.0, budget: float = 2e7) -> RelationStats:
     """Statistics of sensor ``sensor``'s viewpoints at ``rows``, in chunks of bounded size.
 
     ``rows`` must have ``rows - max(lags) >= 0`` and ``rows + delta < len(scaled)``
     within one gap-free segment (the caller's ``valid_starts``).
     """
-    p = scaled.shape[1] if members is None else members.size
-    d = p + lags.size
+    d = scaled.shape[1] + lags.size
     out = RelationStats.empty(d, n_levels, granularity)
     for sl in chunks(rows.size, d * d, budget=budget):
         r = rows[sl]
         codes = transition_codes(levels, r, sensor, delta, n_levels)
-        v = viewpoints(scaled, r, sensor, lags, members)
+        v = viewpoints(scaled, r, sensor, lags)
         out = out.add(RelationStats.of(v, codes, n_levels=n_levels, granularity=granularity,
                                        weight=weight))
     return out
-
-
-@dataclass
-class RelationScores:
-    """Per row and sensor viewpoint (shape ``(m, ns)``).
-
-    ``residual``: ``|z|² / p``, the conditional Mahalanobis distance of the present
-    state given the sensor's own past, per present component (about 1 when
-    healthy). ``signed``: the sensor's value minus what the other sensors and its
-    own past predict, scaled units (multiply by the scaler's scale for units).
-    ``spread``: the standard deviation of ``signed`` in that context.
-    ``context``: 0 the transition was seen, 1 fell back to its level, 2 to global.
-    """
-
-    residual: np.ndarray
-    signed: np.ndarray
-    spread: np.ndarray
-    context: np.ndarray
 
 
 class RelationsView:
@@ -264,10 +245,14 @@ class RelationsView:
     Parameters
     ----------
     lags : sequence of int or None, default=None
-        The sensor's own lags in its viewpoint; None: :func:`default_lags`
-        (all must be ``< delta``).
-    granularity : {"transition", "level", "global"}, default="transition"
-        Where covariances are estimated (means are always per transition).
+        The sensor's own lags in its viewpoint; None: :func:`default_lags`.
+    granularity : {"auto", "transition", "level", "global"}, default="auto"
+        Where covariances are estimated (means are always per transition);
+        "auto": "level" if its statistics hold at most ``max_floats`` numbers, else
+        "global" (per-transition covariances measured no better than per-level
+        ones on any bench, at 4-8 times the size and fit time).
+    max_floats : int, default=1_000_000
+        Size budget of "auto" (8 MB in float64).
     kappa_grid : sequence of float, default=KAPPA_GRID
         Shrinkage weights tried, in multiples of the viewpoint's dimension
         (``inf``: the parent's model only).
@@ -275,26 +260,33 @@ class RelationsView:
         Contiguous folds of the held-out likelihood that chooses ``κ`` per sensor.
     ridge : float, default=1e-8
         Added to every covariance, as a share of the sensor's global variances.
-    neighbours : int or None, default=None
-        Present block of a viewpoint: all sensors (None) or the sensor and its
-        ``neighbours - 1`` most correlated sensors (absolute correlation on the
-        training rows).
     dtype : {"float64", "float32"}, default="float64"
-        Precision of the scoring tables (statistics stay float64).
+        Precision of the per-viewpoint scoring tables (statistics and the summed
+        residual stay float64).
+
+    Attributes
+    ----------
+    granularity_ : str, the granularity in force. lags_ : ndarray.
+    stats_ : list of RelationStats, per sensor. kappa_ : ndarray (ns, 2), the
+    chosen level and transition weights (pseudo-samples).
     """
 
-    def __init__(self, *, lags: Any = None, granularity: str = "transition",
-                 kappa_grid: Any = KAPPA_GRID, folds: int = 3, ridge: float = 1e-8,
-                 neighbours: int | None = None, dtype: str = "float64") -> None:
+    def __init__(self, *, lags: Any = None, granularity: str = "auto",
+                 max_floats: int = 1_000_000, kappa_grid: Any = KAPPA_GRID, folds: int = 3,
+                 ridge: float = 1e-8, dtype: str = "float64") -> None:
         self.lags = lags
         self.granularity = granularity
+        self.max_floats = max_floats
         self.kappa_grid = kappa_grid
         self.folds = folds
         self.ridge = ridge
-        self.neighbours = neighbours
         self.dtype = dtype
 
-    def _check(self, ns: int, delta: int) -> np.ndarray:
+    def get_params(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in ("lags", "granularity", "max_floats",
+                                              "kappa_grid", "folds", "ridge", "dtype")}
+
+    def _check(self, delta: int) -> np.ndarray:
         def bad(name: str, expected: str) -> InputError:
             return InputError(f"The {name!r} parameter of RelationsView must be {expected}. "
                               f"Got {getattr(self, name)!r} instead.")
@@ -303,8 +295,10 @@ class RelationsView:
         if lags.ndim != 1 or np.any(lags < 1) or np.any(lags >= max(delta, 2)) or (
                 np.unique(lags).size != lags.size):
             raise bad("lags", f"None or distinct ints in [1, {max(delta - 1, 1)}] (delta - 1)")
-        if self.granularity not in GRANULARITIES:
-            raise bad("granularity", f"one of {GRANULARITIES}")
+        if self.granularity not in ("auto", *GRANULARITIES):
+            raise bad("granularity", f"one of {('auto', *GRANULARITIES)}")
+        if not isinstance(self.max_floats, int) or self.max_floats < 1:
+            raise bad("max_floats", "an int >= 1")
         grid = np.asarray(self.kappa_grid, dtype=np.float64)
         if grid.ndim != 1 or grid.size == 0 or np.any(~(grid > 0)):
             raise bad("kappa_grid", "a non-empty sequence of floats > 0 (inf allowed)")
@@ -312,9 +306,6 @@ class RelationsView:
             raise bad("folds", "an int >= 2")
         if not self.ridge >= 0:
             raise bad("ridge", "a float >= 0")
-        k = self.neighbours
-        if k is not None and (not isinstance(k, int) or not 1 <= k):
-            raise bad("neighbours", "None or an int >= 1")
         if self.dtype not in ("float64", "float32"):
             raise bad("dtype", "'float64' or 'float32'")
         return np.sort(lags)
@@ -323,13 +314,13 @@ class RelationsView:
             n_levels: int) -> RelationsView:
         """Accumulate the statistics at ``rows``, choose ``κ`` per sensor, derive the models."""
         ns = scaled.shape[1]
-        self.lags_ = self._check(ns, delta)
-        rows = np.sort(np.asarray(rows, dtype=np.int64))
+        self.lags_ = self._check(delta)
+        self.delta_, self.n_levels_ = int(delta), int(n_levels)
+        rows = np.sort(self._rows(scaled, rows))
         if rows.size < 2 * self.folds:
             raise InputError(f"RelationsView needs at least {2 * self.folds} transition starts "
                              f"(2 per fold); got {rows.size}. Give more healthy rows.")
-        self.delta_, self.n_levels_, self.n_sensors_ = int(delta), int(n_levels), ns
-        self.members_ = self._members(scaled[rows])
+        self.granularity_ = self._granularity(levels, rows, ns)
         grid = np.asarray(self.kappa_grid, dtype=np.float64)
         blocks = [b for b in np.array_split(rows, self.folds) if b.size]
         self.stats_: list[RelationStats] = []
@@ -339,83 +330,107 @@ class RelationsView:
             total = parts[0]
             for part in parts[1:]:
                 total = total.add(part)
-            d, p = total.d, self._present(i)
             pairs = [(total.subtract(f).tree(self.ridge),
                       f.aligned(total.codes, total.groups).tree(self.ridge)) for f in parts]
-            k1, k2, _ = gs.choose_kappa(pairs, grid * d, p)
+            k1, k2, _ = gs.choose_kappa(pairs, grid * total.d, ns)
             self.stats_.append(total)
             self.kappa_[i] = k1, k2
         self._derive()
         return self
 
-    def _members(self, present: np.ndarray) -> list[np.ndarray] | None:
-        k = self.neighbours
-        ns = present.shape[1]
-        if k is None or k >= ns:
-            return None
-        c = np.nan_to_num(np.abs(np.corrcoef(present, rowvar=False)), nan=0.0)
-        np.fill_diagonal(c, np.inf)  # the sensor itself first
-        return [np.argsort(-c[i], kind="stable")[:k].astype(np.int64) for i in range(ns)]
+    def _granularity(self, levels: np.ndarray, rows: np.ndarray, ns: int) -> str:
+        """"level" if its statistics fit ``max_floats``, else "global" (or the one asked)."""
+        if self.granularity != "auto":
+            return str(self.granularity)
+        d = ns + self.lags_.size
+        codes = levels[rows] * self.n_levels_ + levels[rows + self.delta_]
+        K = np.array([np.unique(codes[:, i]).size for i in range(ns)])
+        nl = np.array([np.unique(levels[rows, i]).size for i in range(ns)])
+        means = int(np.sum(K * (2 + d)))
+        for gran, units in (("level", nl), ("global", np.ones(ns, int))):
+            if means + int(np.sum(units * (1 + d * (d + 1) // 2))) <= self.max_floats:
+                return gran
+        return "global"
 
-    def _present(self, i: int) -> int:
-        return int(self.members_[i].size) if self.members_ is not None else self.n_sensors_
+    def _rows(self, scaled: np.ndarray, rows: Any) -> np.ndarray:
+        rows = np.asarray(rows, dtype=np.int64)
+        lag = int(self.lags_.max()) if self.lags_.size else 0
+        if rows.size and (rows.min() < lag or rows.max() + self.delta_ >= len(scaled)):
+            raise InputError(
+                f"rows must leave {lag} rows before (the largest lag) and {self.delta_} after "
+                f"(delta) inside the {len(scaled)} rows given; got rows {rows.min()} to "
+                f"{rows.max()}. Pass the detector's valid transition starts.")
+        return rows
 
     def _accumulate(self, scaled: np.ndarray, levels: np.ndarray, rows: np.ndarray, i: int,
                     weight: float = 1.0) -> RelationStats:
-        m = None if self.members_ is None else self.members_[i]
         return accumulate(scaled, levels, rows, i, delta=self.delta_, n_levels=self.n_levels_,
-                          lags=self.lags_, granularity=self.granularity, members=m,
-                          weight=weight)
+                          lags=self.lags_, granularity=self.granularity_, weight=weight)
 
     def _derive(self) -> None:
         """Scoring tables and context lookups from the statistics and ``kappa_``."""
         self.tables_: list[gs.ConditionalTables] = []
         self.lookup_: list[np.ndarray] = []
-        nq = self.n_levels_
+        nq, ns = self.n_levels_, len(self.stats_)
+        all_codes = np.arange(nq * nq)
         for i, st in enumerate(self.stats_):
-            tree = st.tree(self.ridge)
-            models = gs.context_models(tree, *self.kappa_[i])
-            own = 0 if self.members_ is not None else i
-            self.tables_.append(gs.conditional_tables(models, self._present(i), own,
-                                                      np.dtype(self.dtype).type))
+            models = gs.context_models(st.tree(self.ridge), *self.kappa_[i])
+            self.tables_.append(gs.conditional_tables(models, ns, i, np.dtype(self.dtype).type))
             K = st.codes.size
             levels = np.unique(st.codes // nq)
             table = np.full(nq * nq, K + levels.size, dtype=np.int64)  # global
-            all_codes = np.arange(nq * nq)
-            lpos = np.searchsorted(levels, all_codes // nq)
-            hit = (lpos < levels.size) & (levels[np.minimum(lpos, levels.size - 1)]
-                                          == all_codes // nq)
+            lpos = np.minimum(np.searchsorted(levels, all_codes // nq), levels.size - 1)
+            hit = levels[lpos] == all_codes // nq
             table[hit] = K + lpos[hit]
             seen = st.count > 0
             table[st.codes[seen]] = np.flatnonzero(seen)
             self.lookup_.append(table)
+        single = np.array([t.M.shape[0] == 1 for t in self.tables_])
+        self.summed_ = gs.summed_tables(self.tables_, np.flatnonzero(single))
 
-    def score(self, scaled: np.ndarray, levels: np.ndarray, rows: np.ndarray,
-              budget: float = 2e7) -> RelationScores:
-        """Conditional residuals of every sensor viewpoint at ``rows`` (see RelationScores)."""
-        rows = np.asarray(rows, dtype=np.int64)
+    def score(self, scaled: np.ndarray, levels: np.ndarray, rows: np.ndarray, *,
+              per_viewpoint: bool = True, budget: float = 1e7) -> gs.RelationScores:
+        """Conditional residuals of every sensor viewpoint at ``rows`` (see
+        :class:`normalcy.detector.gaussian.RelationScores`).
+
+        ``per_viewpoint=False`` gives only their mean for the sensors with one
+        covariance (the same numbers, ``ns`` times fewer operations).
+        """
+        rows = self._rows(scaled, rows)
         m, ns = rows.size, len(self.stats_)
-        out = [np.empty((m, ns)) for _ in range(3)]
-        ctx = np.empty((m, ns), dtype=np.int64)
-        for i in range(ns):
-            t = self.tables_[i]
-            K = self.stats_[i].codes.size
-            nl = t.offset.shape[0] - K - 1
-            for sl in chunks(m, t.M.shape[2], budget=budget):
-                r = rows[sl]
-                c = self.lookup_[i][transition_codes(levels, r, i, self.delta_, self.n_levels_)]
-                m_ = None if self.members_ is None else self.members_[i]
-                v = viewpoints(scaled, r, i, self.lags_, m_)
-                d2, e, sp = gs.score_groups(t, v, c)
-                out[0][sl, i], out[1][sl, i], out[2][sl, i] = d2, e, sp
-                ctx[sl, i] = np.where(c < K, 0, np.where(c < K + nl, 1, 2))
-        return RelationScores(out[0], out[1], out[2], ctx)
+        out = np.empty((4, ns, m))
+        total = np.zeros(m)
+        fast = np.zeros(ns, dtype=bool)
+        if not per_viewpoint:
+            fast[self.summed_.which] = True
+        for sl in chunks(m, ns * (1 + self.lags_.size), budget=budget):
+            r = rows[sl]
+            present = scaled[r]
+            lagged = np.empty((r.size, ns, self.lags_.size))  # row gathers are cheap
+            for k, lag in enumerate(self.lags_):
+                lagged[:, :, k] = scaled[r - lag]
+            codes = (levels[r] * self.n_levels_ + levels[r + self.delta_]).T
+            ctx = np.stack([self.lookup_[i][codes[i]] for i in range(ns)])
+            if fast.any():
+                total[sl] += gs.summed_d2(self.summed_, present, lagged, ctx)
+            for i in range(ns):
+                t = self.tables_[i]
+                d2, e, sp = gs.score_groups(t, present, lagged[:, i], ctx[i], whole=not fast[i])
+                if d2 is not None:
+                    out[0, i, sl] = d2
+                    total[sl] += d2 * ns
+                out[1, i, sl], out[2, i, sl] = e, sp
+                K = self.stats_[i].codes.size
+                out[3, i, sl] = (ctx[i] >= K).astype(np.int64) + (ctx[i] == t.unit.size - 1)
+        residual = None if fast.any() else out[0].T
+        return gs.RelationScores(residual, total / (ns * ns), out[1].T, out[2].T,
+                              out[3].T.astype(np.int64))
 
     # ----------------------------------------------------------- the operator loop
     def add(self, scaled: np.ndarray, levels: np.ndarray, rows: np.ndarray, *,
             weight: float = 1.0) -> RelationsView:
         """Add the statistics of ``rows`` (times ``weight``; negative removes), keep ``κ``."""
-        rows = np.asarray(rows, dtype=np.int64)
+        rows = self._rows(scaled, rows)
         self.stats_ = [st.add(self._accumulate(scaled, levels, rows, i), weight)
                        for i, st in enumerate(self.stats_)]
         self._derive()
@@ -423,33 +438,23 @@ class RelationsView:
 
     def merge(self, other: RelationsView) -> RelationsView:
         """A new view holding both views' statistics (same quantizers, lags and
-        neighbourhoods); the shrinkage weights are ``self``'s."""
+        granularity); the shrinkage weights are ``self``'s."""
         same = (self.delta_ == other.delta_ and self.n_levels_ == other.n_levels_
                 and np.array_equal(self.lags_, other.lags_)
-                and self.granularity == other.granularity
-                and (self.members_ is None) == (other.members_ is None))
+                and self.granularity_ == other.granularity_)
         if not same:
             raise InputError("cannot merge relations views with different delta, n_levels, "
-                             "lags, granularity or neighbourhoods; fit one like the other.")
-        out = self._copy()
+                             "lags or granularity; fit one with the other's settings.")
+        out = RelationsView(**self.get_params())
+        out.__dict__.update({k: v for k, v in self.__dict__.items() if k.endswith("_")})
         out.stats_ = [a.add(b) for a, b in zip(self.stats_, other.stats_, strict=True)]
         out._derive()
         return out
 
-    def _copy(self) -> RelationsView:
-        out = RelationsView(**self.get_params())
-        out.__dict__.update({k: v for k, v in self.__dict__.items() if k.endswith("_")})
-        return out
-
-    def get_params(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in ("lags", "granularity", "kappa_grid", "folds",
-                                              "ridge", "neighbours", "dtype")}
-
     @property
     def floats(self) -> int:
-        """Numbers in the model file (statistics, ``κ``, neighbourhoods)."""
-        extra = 0 if self.members_ is None else sum(m.size for m in self.members_)
-        return sum(st.floats for st in self.stats_) + self.kappa_.size + extra
+        """Numbers in the model file (statistics and ``κ``)."""
+        return sum(st.floats for st in self.stats_) + self.kappa_.size
 
     def to_file(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """JSON-able header and plain arrays (no pickle)."""
@@ -457,10 +462,9 @@ class RelationsView:
         params["kappa_grid"] = [str(float(k)) for k in np.asarray(self.kappa_grid, float)]
         params["lags"] = None if self.lags is None else [int(v) for v in self.lags]
         header = {"params": params, "delta": self.delta_, "n_levels": self.n_levels_,
-                  "lags": [int(v) for v in self.lags_], "n_sensors": len(self.stats_)}
+                  "lags": [int(v) for v in self.lags_], "n_sensors": len(self.stats_),
+                  "granularity": self.granularity_}
         arrays = {"relations.kappa": self.kappa_}
-        if self.members_ is not None:
-            arrays["relations.members"] = np.stack(self.members_)
         for i, st in enumerate(self.stats_):
             arrays.update(st.to_arrays(f"relations.s{i}"))
         return header, arrays
@@ -472,13 +476,11 @@ class RelationsView:
         view = cls(**params)
         view.delta_, view.n_levels_ = int(header["delta"]), int(header["n_levels"])
         view.lags_ = np.asarray(header["lags"], dtype=np.int64)
-        view.n_sensors_ = int(header["n_sensors"])
+        view.granularity_ = str(header["granularity"])
         view.kappa_ = np.asarray(arrays["relations.kappa"], dtype=np.float64)
-        mem = arrays.get("relations.members")
-        view.members_ = None if mem is None else [np.asarray(r, np.int64) for r in mem]
         view.stats_ = [RelationStats.from_arrays(arrays, f"relations.s{i}",
                                                  n_levels=view.n_levels_,
-                                                 granularity=view.granularity)
-                       for i in range(view.n_sensors_)]
+                                                 granularity=view.granularity_)
+                       for i in range(int(header["n_sensors"]))]
         view._derive()
         return view
