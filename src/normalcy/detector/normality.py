@@ -10,6 +10,7 @@ initial fit (chunk by chunk), ``partial_fit``, false-alarm feedback and merge.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -85,18 +86,20 @@ class SensorNormality:
         return out
 
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray], prefix: str) -> SensorNormality:
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray], prefix: str) -> SensorNormality:
         """Inverse of :meth:`to_arrays`; raises ``ValueError`` on inconsistent shapes."""
         n_conf = arrays[f"{prefix}.n_conf"].astype(np.int64)
         codes, lo, hi = (arrays[f"{prefix}.{f}"] for f in ("codes", "lo", "hi"))
-        flat = arrays[f"{prefix}.conf"]
-        if (flat.ndim != 2 or flat.shape[0] != int(n_conf.sum()) or codes.shape != n_conf.shape
+        flat, counts = arrays[f"{prefix}.conf"], arrays[f"{prefix}.counts"]
+        if (flat.ndim != 2 or lo.ndim != 2 or n_conf.ndim != 1 or (n_conf < 0).any()
+                or flat.shape[0] != int(n_conf.sum()) or codes.shape != n_conf.shape
+                or counts.shape != codes.shape
                 or lo.shape != hi.shape or lo.shape[:1] != codes.shape
                 or flat.shape[1] != lo.shape[1]):
             raise ValueError(f"{prefix}: normality arrays of inconsistent shapes")
         conf, _ = pad_configurations(np.repeat(np.arange(n_conf.size), n_conf), flat,
                                      n_conf.size)
-        return cls(codes, lo, hi, conf, n_conf, arrays[f"{prefix}.counts"])
+        return cls(codes, lo, hi, conf, n_conf, counts)
 
 
 def pad_configurations(groups: np.ndarray, vectors: np.ndarray,

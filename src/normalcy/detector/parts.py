@@ -11,6 +11,7 @@ two opaque fields of :class:`Learned`; the kernel only calls the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -91,26 +92,106 @@ class Learned:
 
     @classmethod
     def from_file(cls, header: dict[str, Any],
-                  arrays: dict[str, np.ndarray]) -> tuple[dict[str, Any], Learned]:
-        """Inverse of :meth:`to_file`: ``(params, learned)``; ``ValueError`` on
-        arrays that do not fit the header."""
-        params = dict(header["params"])
+                  arrays: Mapping[str, np.ndarray]) -> tuple[dict[str, Any], Learned]:
+        """Inverse of :meth:`to_file`: ``(params, learned)``.
+
+        Every field is checked before use - types, ranges, finite values, shapes
+        consistent with the header - so that a damaged or crafted file raises
+        ``ValueError`` (or ``TypeError``/``KeyError``) saying what is wrong instead of
+        loading a detector that silently detects nothing.
+        """
+        params = dict(_typed(header, "params", dict))
         if params.get("bound_quantiles") is not None:
             params["bound_quantiles"] = tuple(params["bound_quantiles"])
-        sensors = [str(s) for s in header["sensors"]]
-        delta = int(header["delta"])
-        nse = len(sensors) + delta - 1
+        sensors = _typed(header, "sensors", list)
+        if not sensors or not all(isinstance(x, str) and x for x in sensors) or len(
+                set(sensors)) != len(sensors):
+            raise ValueError("'sensors' must be a non-empty list of distinct names")
+        ns = len(sensors)
+        n_levels = _int(header, "n_levels", 2, MAX_LEVELS)
+        delta = _int(header, "delta", 1, MAX_STEPS)
+        window = _int(header, "window", 1, MAX_STEPS)
+        reference = _typed(header, "reference", dict)
+        for k in ("trans", "bound", "conf"):
+            _positive(reference, k)
+        if "abnormal" in reference and not (_number(reference, "abnormal") >= 0):
+            raise ValueError("reference 'abnormal' must be >= 0")
+        threshold = _positive(header, "threshold")
+        center = _finite(arrays, "center", (ns,))
+        scale = _finite(arrays, "scale", (ns,))
+        if not (scale > 0).all():
+            raise ValueError("'scale' must be > 0 for every sensor")
+        edges = _finite(arrays, "edges", (ns, n_levels - 1))
+        if (np.diff(edges, axis=1) < 0).any():
+            raise ValueError("'edges' must be sorted for every sensor")
+        nse = ns + delta - 1
         normality = []
-        for i in range(len(sensors)):
+        for i in range(ns):
             st = SensorNormality.from_arrays(arrays, f"s{i}")
             if st.nse != nse:
                 raise ValueError(f"sensor {i}: arrays do not match delta and sensors")
+            check_normality(st, n_levels, f"s{i}")
             normality.append(st)
         learned = cls(
-            sensors=sensors, center=arrays["center"], scale=arrays["scale"],
-            edges=arrays["edges"], n_levels=int(header["n_levels"]), delta=delta,
-            window=int(header["window"]), normality=normality,
-            reference={k: float(v) for k, v in header["reference"].items()},
-            threshold=float(header["threshold"]),
+            sensors=[str(x) for x in sensors], center=center, scale=scale, edges=edges,
+            n_levels=n_levels, delta=delta, window=window, normality=normality,
+            reference={k: float(v) for k, v in reference.items()}, threshold=threshold,
         )
         return params, learned
+
+
+#: the largest n_levels, delta and window a model file may declare
+MAX_LEVELS = 1000
+MAX_STEPS = 10**7
+
+
+def check_normality(st: SensorNormality, n_levels: int, where: str) -> None:
+    """``ValueError`` unless the normality parameters are usable: codes sorted, unique
+    and in range; finite bounds with lo <= hi; finite configurations; counts >= 0."""
+    c = st.codes
+    if c.dtype.kind not in "iu" or c.ndim != 1:
+        raise ValueError(f"{where}.codes must be a 1-D integer array")
+    if c.size and (c.min() < 0 or c.max() >= n_levels**2 or (np.diff(c) <= 0).any()):
+        raise ValueError(f"{where}.codes must be sorted, distinct and in [0, n_levels**2)")
+    if not (np.isfinite(st.lo).all() and np.isfinite(st.hi).all()) or (st.lo > st.hi).any():
+        raise ValueError(f"{where}: bounds must be finite with lo <= hi")
+    if (st.n_conf < 0).any() or (st.counts < 0).any():
+        raise ValueError(f"{where}: counts must be >= 0")
+    if not np.isfinite(st.kept()[1]).all():
+        raise ValueError(f"{where}: configurations must be finite")
+
+
+def _typed(d: dict[str, Any], key: str, kind: type) -> Any:
+    v = d[key]
+    if not isinstance(v, kind):
+        raise TypeError(f"{key!r} must be a {kind.__name__}, got {type(v).__name__}")
+    return v
+
+
+def _number(d: dict[str, Any], key: str) -> float:
+    v = d[key]
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v):
+        raise ValueError(f"{key!r} must be a finite number, got {v!r}")
+    return float(v)
+
+
+def _positive(d: dict[str, Any], key: str) -> float:
+    v = _number(d, key)
+    if not v > 0:
+        raise ValueError(f"{key!r} must be > 0, got {v!r}")
+    return v
+
+
+def _int(d: dict[str, Any], key: str, lo: int, hi: int) -> int:
+    v = d[key]
+    if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+        raise ValueError(f"{key!r} must be an integer in [{lo}, {hi}], got {v!r}")
+    return v
+
+
+def _finite(arrays: Mapping[str, np.ndarray], name: str, shape: tuple[int, ...]) -> np.ndarray:
+    a = arrays[name]
+    if a.shape != shape or a.dtype.kind not in "iuf" or not np.isfinite(a).all():
+        raise ValueError(f"array {name!r} must be {shape} finite numbers, got {a.shape} "
+                         f"{a.dtype}")
+    return a.astype(np.float64)

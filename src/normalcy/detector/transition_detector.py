@@ -474,4 +474,6 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
     def _from_file(cls, header: dict[str, Any],
                    arrays: dict[str, np.ndarray]) -> TransitionDetector:
         params, learned = Learned.from_file(header, arrays)
-        return cls.assemble(params, learned)
+        det = cls(**params)
+        check_params(det)  # a file's parameters pass the same checks as a user's
+        return det.install(learned)

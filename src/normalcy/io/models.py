@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import importlib
 import os
+import zipfile
+import zlib
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from normalcy.detector.transition_detector import TransitionDetector
 from normalcy.exceptions import ModelFileError
-from normalcy.io.model_file import read_model_file, write_model_file
+from normalcy.io.model_file import open_model_file, write_model_file
 from normalcy.operator.history import History
 from normalcy.operator.signatures import SignatureLibrary
 from normalcy.operator.versions import snapshot_of
@@ -43,14 +46,27 @@ def register_kind(kind: str, target: str) -> None:
     KINDS[kind] = target
 
 
-def save(model: Any, path: str | os.PathLike[str]) -> None:
-    """Write ``model`` to ``path`` atomically (see :mod:`normalcy.io.model_file`)."""
+#: header entries about the data a model was fitted on, written by the command line
+DATA_KEYS = ("period_s",)
+
+
+def save(model: Any, path: str | os.PathLike[str], *,
+         extra: dict[str, Any] | None = None) -> None:
+    """Write ``model`` to ``path`` atomically (see :mod:`normalcy.io.model_file`).
+
+    ``extra`` adds header entries about the training data, named in
+    :data:`DATA_KEYS` (``period_s``: the sampling period in seconds).
+    """
     if isinstance(model, TransitionDetector) and getattr(model, "normality_", None) is None:
         raise ModelFileError("this TransitionDetector is not fitted; fit it before saving")
+    unknown = sorted(set(extra or {}) - set(DATA_KEYS))
+    if unknown:
+        raise ValueError(f"extra header entries {unknown} are not among {list(DATA_KEYS)}")
     header, arrays = model._to_file()
     if isinstance(model, TransitionDetector):
         operator_to_file(model, header, arrays)
-    header = {"kind": type(model).__name__, **header}
+    header = {"kind": type(model).__name__, **header,
+              **{k: v for k, v in (extra or {}).items() if v is not None}}
     write_model_file(path, header, arrays)
 
 
@@ -68,13 +84,13 @@ def operator_to_file(det: TransitionDetector, header: dict[str, Any],
 
 
 def operator_from_file(det: TransitionDetector, header: dict[str, Any],
-                       arrays: dict[str, np.ndarray]) -> TransitionDetector:
+                       arrays: Mapping[str, np.ndarray]) -> TransitionDetector:
     """Read what :func:`operator_to_file` wrote (absent = empty) onto ``det``."""
-    ns = len(det.sensors_)
-    signatures = SignatureLibrary.from_arrays(list(header.get("signatures", [])), arrays,
-                                              prefix="sig", n_sensors=ns)
-    history = History.from_file(list(header.get("history", [])), arrays,
-                                list(det.normality_))
+    ns, nq = len(det.sensors_), det.n_levels_
+    signatures = SignatureLibrary.from_arrays(header.get("signatures", []), arrays,
+                                              prefix="sig", n_sensors=ns,
+                                              nse=det.normality_[0].nse, n_levels=nq)
+    history = History.from_file(header.get("history", []), arrays, list(det.normality_), nq)
     det.revise(signatures=signatures, history=history)
     history.state = snapshot_of(det)
     return det
@@ -104,27 +120,40 @@ def load(path: str | os.PathLike[str]) -> Any:
 
 
 def load_with_header(path: str | os.PathLike[str]) -> tuple[Any, dict[str, Any]]:
-    """Like :func:`load`, also returning the file's JSON header (versions, kind)."""
-    header, arrays = read_model_file(path)
-    kind = header.get("kind")
-    target = KINDS.get(str(kind))
-    if target is None:
-        raise ModelFileError(f"{os.fspath(path)} holds a model of unknown kind {kind!r}; "
-                             f"this normalcy reads {sorted(KINDS)}")
-    module, attr = target.split(":")
-    try:
-        cls = getattr(importlib.import_module(module), attr)
-    except ImportError as e:
-        raise ModelFileError(f"loading a {kind} model needs an optional dependency: {e}. "
-                             "Install normalcy with the matching extra, e.g. "
-                             "pip install 'normalcy[deep]'") from None
-    try:
-        model = cls._from_file(header, arrays)
-        if isinstance(model, TransitionDetector):
-            operator_from_file(model, header, arrays)
-        return model, header
-    except ModelFileError:
-        raise
-    except (KeyError, ValueError, TypeError, IndexError) as e:
-        raise ModelFileError(f"{os.fspath(path)} is a damaged {kind} model file ({e!r}); "
-                             "re-create it") from None
+    """Like :func:`load`, also returning the file's JSON header (versions, kind).
+
+    The file is checked before anything large is read (see
+    :func:`normalcy.io.model_file.open_model_file`), then by its kind's reader
+    (types, ranges, finite values, consistent shapes, an acyclic history); a
+    member no reader asked for is refused.
+    """
+    p = os.fspath(path)
+    with open_model_file(path) as (header, arrays):
+        kind = header.get("kind")
+        target = KINDS.get(str(kind))
+        if target is None:
+            raise ModelFileError(f"{p} holds a model of unknown kind {kind!r}; "
+                                 f"this normalcy reads {sorted(KINDS)}")
+        module, attr = target.split(":")
+        try:
+            cls = getattr(importlib.import_module(module), attr)
+        except ImportError as e:
+            raise ModelFileError(f"loading a {kind} model needs an optional dependency: {e}. "
+                                 "Install normalcy with the matching extra, e.g. "
+                                 "pip install 'normalcy[deep]'") from None
+        try:
+            model = cls._from_file(header, arrays)
+            if isinstance(model, TransitionDetector):
+                operator_from_file(model, header, arrays)
+        except ModelFileError:
+            raise
+        except (KeyError, ValueError, TypeError, IndexError, AttributeError, OverflowError,
+                EOFError, OSError, zipfile.BadZipFile, zlib.error) as e:
+            raise ModelFileError(f"{p} is a damaged {kind} model file ({e}); "
+                                 "re-create it") from None
+        extra = arrays.unread()
+        if extra:
+            raise ModelFileError(f"{p} holds members no {kind} model has "
+                                 f"({', '.join(extra[:5])}{', ...' if len(extra) > 5 else ''}); "
+                                 "it is damaged or crafted. Re-create the model.")
+    return model, header

@@ -21,6 +21,7 @@ the live change: the rebuilt scores are bit-identical.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -29,8 +30,9 @@ import numpy as np
 import pandas as pd
 
 from normalcy.detector.normality import SensorNormality
+from normalcy.detector.parts import check_normality
 from normalcy.exceptions import InputError
-from normalcy.operator.signatures import SignatureLibrary
+from normalcy.operator.signatures import SignatureLibrary, check_examples
 
 #: actions whose entry carries a checkpoint (the full state after the change)
 CHECKPOINTED = ("fit", "base", "partial_fit", "merge")
@@ -193,34 +195,84 @@ class History:
         return header, arrays
 
     @classmethod
-    def from_file(cls, header: list[dict[str, Any]], arrays: dict[str, np.ndarray],
-                  current: list[SensorNormality]) -> History:
-        """Inverse of :meth:`to_file`."""
+    def from_file(cls, header: list[dict[str, Any]], arrays: Mapping[str, np.ndarray],
+                  current: list[SensorNormality], n_levels: int) -> History:
+        """Inverse of :meth:`to_file`; ``ValueError`` on an inconsistent log (versions
+        not 1, 2, ..., unknown actions, a revert to a later version, missing
+        checkpoints or payloads, unusable arrays) - so that undo always ends."""
         h = cls()
         ns = len(current)
+        nse = current[0].nse if current else 0
         names = set(Entry.__dataclass_fields__)
-        for d in header:
-            e = Entry(**{k: v for k, v in d.items() if k in names})
+        if not isinstance(header, list):
+            raise ValueError("the history must be a list of entries")
+        for k, d in enumerate(header):
+            if not isinstance(d, dict):
+                raise ValueError(f"history entry {k + 1} is not an object")
+            e = Entry(**{key: v for key, v in d.items() if key in names})
+            _check_entry(e, k + 1, d)
             h.entries.append(e)
             cp = d.get("checkpoint")
             if cp is not None:
-                if cp["same_as_current"]:
+                if cp["same_as_current"] is True:
                     normality = list(current)
                 else:
                     normality = [SensorNormality.from_arrays(arrays, f"h{e.version}.s{i}")
                                  for i in range(ns)]
+                    for i, st in enumerate(normality):
+                        if st.nse != nse:
+                            raise ValueError(f"h{e.version}.s{i}: arrays do not fit the model")
+                        check_normality(st, n_levels, f"h{e.version}.s{i}")
                 sig = SignatureLibrary.from_arrays(cp["signatures"], arrays,
-                                                   prefix=f"h{e.version}.sig", n_sensors=ns)
-                h.checkpoints[e.version] = Snapshot(
-                    normality, {k: float(v) for k, v in cp["reference"].items()}, sig)
+                                                   prefix=f"h{e.version}.sig", n_sensors=ns,
+                                                   nse=nse, n_levels=n_levels)
+                reference = {str(key): float(v) for key, v in cp["reference"].items()}
+                if not all(np.isfinite(v) and v >= 0 for v in reference.values()):
+                    raise ValueError(f"checkpoint {e.version}: reference levels must be finite")
+                h.checkpoints[e.version] = Snapshot(normality, reference, sig)
             p = d.get("payload")
             if p is not None:
+                at = [f"h{e.version}.p{i}" for i in range(ns)]
+                codes = [arrays[f"{a}.codes"] for a in at]
+                vectors = [arrays[f"{a}.vectors"] for a in at]
+                for a, c, w in zip(at, codes, vectors, strict=True):
+                    check_examples(c, w, nse=nse, n_levels=n_levels, where=a)
                 h.payloads[e.version] = Payload(
-                    [arrays[f"h{e.version}.p{i}.codes"] for i in range(ns)],
-                    [arrays[f"h{e.version}.p{i}.vectors"] for i in range(ns)],
-                    [arrays[f"h{e.version}.p{i}.strict"].astype(bool) for i in range(ns)]
-                    if p["strict"] else None,
+                    codes, vectors,
+                    [arrays[f"{a}.strict"].astype(bool) for a in at] if p["strict"] else None,
                     p.get("visibility"),
                     p.get("missed"),
                 )
+            if e.action in CHECKPOINTED and e.version not in h.checkpoints:
+                raise ValueError(f"history entry {e.version} ({e.action}) has no checkpoint")
+            if e.action == "feedback" and e.version not in h.payloads:
+                raise ValueError(f"history entry {e.version} (feedback) has no payload")
         return h
+
+
+#: the actions a log may hold
+ACTIONS = ("fit", "base", "feedback", "partial_fit", "merge", "revert")
+
+
+def _check_entry(e: Entry, expected: int, raw: dict[str, Any]) -> None:
+    """Versions run 1, 2, ...; a revert goes back to an earlier version (so replaying
+    the log always ends); fields have their types."""
+    if isinstance(e.version, bool) or e.version != expected:
+        raise ValueError(f"history entry {expected} has version {raw.get('version')!r}; "
+                         "versions must run 1, 2, 3, ...")
+    if e.action not in ACTIONS:
+        raise ValueError(f"history entry {expected} has an unknown action {e.action!r}")
+    if e.action == "revert" and (isinstance(e.target, bool) or not isinstance(e.target, int)
+                                 or not 1 <= e.target < e.version):
+        raise ValueError(f"history entry {expected} reverts to {e.target!r}; a revert goes "
+                         "back to an earlier version")
+    if e.action == "feedback" and e.verdict not in ("normal", "fault"):
+        raise ValueError(f"history entry {expected} has an unknown verdict {e.verdict!r}")
+    for name in ("time", "by", "fault", "note", "data_hash"):
+        v = getattr(e, name)
+        if v is not None and not isinstance(v, str):
+            raise ValueError(f"history entry {expected}: {name} must be text")
+    for name in ("start", "end"):
+        v = getattr(e, name)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int)):
+            raise ValueError(f"history entry {expected}: {name} must be a row number")

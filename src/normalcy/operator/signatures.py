@@ -64,6 +64,7 @@ from 10 % to 30-55 %.)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -244,21 +245,34 @@ class SignatureLibrary:
         return out
 
     @classmethod
-    def from_arrays(cls, names: list[str], arrays: dict[str, np.ndarray], prefix: str,
-                    n_sensors: int) -> SignatureLibrary:
+    def from_arrays(cls, names: list[str], arrays: Mapping[str, np.ndarray], prefix: str,
+                    n_sensors: int, *, nse: int | None = None,
+                    n_levels: int | None = None) -> SignatureLibrary:
         """Inverse of :meth:`to_arrays`. A file written before visibilities existed
-        gets 0 (the 5 % rate) and signatures that raise, as they did then."""
+        gets 0 (the 5 % rate) and signatures that raise, as they did then. With
+        ``nse`` and ``n_levels`` the stored examples are checked (``ValueError``)."""
+        if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names) \
+                or len(set(names)) != len(names):
+            raise ValueError("fault names must be a list of distinct, non-empty strings")
         faults, vis, up = {}, {}, {}
         for k, name in enumerate(names):
             v = arrays.get(f"{prefix}{k}.visibility")
             vis[str(name)] = float(v[0]) if v is not None else 0.0
+            if not 0.0 <= vis[str(name)] <= 1.0:
+                raise ValueError(f"fault {name!r}: visibility must be in [0, 1]")
             r = arrays.get(f"{prefix}{k}.raises")
             up[str(name)] = bool(r[0]) if r is not None else True
-            faults[str(name)] = [
-                SensorSignature(arrays[f"{prefix}{k}.s{i}.codes"].astype(np.int64),
-                                arrays[f"{prefix}{k}.s{i}.vectors"],
-                                arrays[f"{prefix}{k}.s{i}.strict"].astype(bool))
-                for i in range(n_sensors)]
+            sigs = []
+            for i in range(n_sensors):
+                at = f"{prefix}{k}.s{i}"
+                codes, vectors = arrays[f"{at}.codes"], arrays[f"{at}.vectors"]
+                strict = arrays[f"{at}.strict"]
+                if nse is not None and n_levels is not None:
+                    check_examples(codes, vectors, nse=nse, n_levels=n_levels, where=at)
+                if strict.shape != codes.shape:
+                    raise ValueError(f"{at}.strict must have one flag per example")
+                sigs.append(SensorSignature(codes.astype(np.int64), vectors, strict.astype(bool)))
+            faults[str(name)] = sigs
         return cls(faults, vis, up)
 
 
@@ -268,3 +282,16 @@ def _best_corr(w: np.ndarray, vs: np.ndarray) -> np.ndarray:
     zs, fs = znormalise(vs)
     c = zw @ zs.T
     return np.asarray(np.where(fw[:, None] & fs[None, :], 1.0, c).max(axis=1))
+
+
+def check_examples(codes: np.ndarray, vectors: np.ndarray, *, nse: int, n_levels: int,
+                   where: str) -> None:
+    """``ValueError`` unless stored examples (a feedback payload, a fault signature) are
+    usable: integer codes in ``[0, n_levels**2)``, one finite vector of ``nse``
+    components per code."""
+    if codes.ndim != 1 or codes.dtype.kind not in "iu" or (
+            codes.size and (codes.min() < 0 or codes.max() >= n_levels**2)):
+        raise ValueError(f"{where}.codes must be integers in [0, n_levels**2)")
+    if vectors.shape != (codes.size, nse) or not np.isfinite(vectors).all():
+        raise ValueError(f"{where}.vectors must be {codes.size} finite vectors of {nse} "
+                         f"components, got {vectors.shape}")
