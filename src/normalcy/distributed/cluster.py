@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -31,7 +32,8 @@ def connect(scheduler: str | None = None, *, n_workers: int | None = None,
     workers = n_workers or os.cpu_count() or 1
     kw: dict[str, Any] = {} if memory_limit is None else {"memory_limit": memory_limit}
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                      dashboard_address=":0", **kw) as cluster, Client(cluster) as client:
+                      dashboard_address=":0", silence_logs=logging.ERROR,
+                      **kw) as cluster, Client(cluster) as client:
         yield client
 
 

@@ -1,0 +1,143 @@
+"""``normalcy bench fleet``: scoring a long series on Dask with 1 and 2 workers against
+plain one-process scoring, in the same run; peak memory per worker.
+
+The series (``--rows`` x ``--sensors``, a generated pump, see
+:mod:`normalcy.distributed.generate`) is written to Parquet with row groups of
+``--partition-rows``; each partition is scored by a task that reads its row
+groups and the borrowed rows of its neighbours, and returns only a checksum, so
+the client holds nothing. One-process scoring reads the whole file and calls
+``detector.residuals`` on it, in a child process (its peak resident memory is that
+child's); it runs once with numpy's BLAS on one thread - as a Dask worker runs
+it (``OMP_NUM_THREADS=1``) - and once with BLAS's default threads. Peak memory
+per worker is the worker process's peak resident set (``ru_maxrss``) after the
+run, the libraries' footprint included. Several
+``--rows`` values show whether it stays flat in the series length.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+SETTINGS: dict[str, Any] = {"n_levels": 10, "delta": 20, "window": 100}
+
+
+def _peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _one_process(model_path: str, data_path: str,
+                 threads: int | None) -> tuple[float, float, float, int]:
+    from threadpoolctl import threadpool_limits
+
+    from normalcy import load
+
+    det = load(model_path)
+    with threadpool_limits(limits=threads):
+        t0 = time.perf_counter()
+        score = det.score_samples(pd.read_parquet(data_path)[det.sensors_])
+        dt = time.perf_counter() - t0
+    return dt, _peak_mib(), float(np.nansum(score)), int(np.isfinite(score).sum())
+
+
+def _checksum(det: Any, res: pd.DataFrame, rows: pd.DataFrame, i: int,
+              first: int) -> tuple[float, int]:
+    s = res["score"].to_numpy()
+    return float(np.nansum(s)), int(np.isfinite(s).sum())
+
+
+def _distributed(model_path: str, data_path: str, workers: int,
+                 memory_limit: str) -> dict[str, Any]:
+    import dask
+
+    from normalcy import load
+    from normalcy.distributed import files as fl
+    from normalcy.distributed.cluster import connect
+    from normalcy.distributed.overlap import template
+    from normalcy.distributed.scoring import chunk_tasks
+
+    det = load(model_path)
+    data = fl.open_data(data_path, unit_column="unit", rows_per_block=1)
+    import pyarrow.parquet as pq
+
+    meta = pq.ParquetFile(data_path).metadata
+    lengths = [sum(meta.row_group(g).num_rows for g in b.groups or ()) for b in data.blocks]
+    with connect(None, n_workers=workers, memory_limit=memory_limit) as client:
+        base = max(client.run(_peak_mib).values())
+        parts = [dask.delayed(fl.read_block, pure=True)(b, det.sensors_) for b in data.blocks]
+        model = dask.delayed(load, pure=True)(model_path)
+        tasks = chunk_tasks(det, parts, lengths, meta=template(det, "offline"),
+                            finish=_checksum, model=model)
+        t0 = time.perf_counter()
+        sums = client.gather(client.compute(tasks))
+        dt = time.perf_counter() - t0
+        peak = max(client.run(_peak_mib).values())
+    return {"seconds": dt, "peak_mib": peak, "idle_mib": base,
+            "sum": float(sum(s for s, _ in sums)), "scored": int(sum(n for _, n in sums))}
+
+
+def run(rows_list: list[int], sensors: int, partition_rows: int, fit_rows: int,
+        memory_limit: str) -> pd.DataFrame:
+    """Measure every configuration; one row per (rows, how)."""
+    from normalcy import TransitionDetector, save
+    from normalcy.distributed.generate import sister_fleet
+
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        train = sister_fleet(1, fit_rows, sensors, seed=0).drop(columns=["time", "unit"])
+        det = TransitionDetector(**SETTINGS).fit(train)
+        model_path = os.path.join(tmp, "pump.normalcy")
+        save(det, model_path)
+        for rows in rows_list:
+            data = sister_fleet(1, rows, sensors, seed=1)
+            data_path = os.path.join(tmp, f"series-{rows}.parquet")
+            data.to_parquet(data_path, row_group_size=partition_rows)
+            del data
+            for threads, how in ((1, "one process"), (None, "one process, BLAS threads")):
+                with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+                    dt, peak, total, scored = pool.submit(_one_process, model_path, data_path,
+                                                          threads).result()
+                out.append({"rows": rows, "how": how, "seconds": dt, "peak_mib": peak,
+                            "rows_per_s": rows / dt, "equal": True})
+            for workers in (1, 2):
+                r = _distributed(model_path, data_path, workers, memory_limit)
+                same = r["scored"] == scored and abs(r["sum"] - total) <= 1e-9 * abs(total)
+                out.append({"rows": rows, "how": f"dask, {workers} worker{'s' * (workers > 1)}",
+                            "seconds": r["seconds"], "peak_mib": r["peak_mib"],
+                            "rows_per_s": rows / r["seconds"], "equal": same})
+            os.remove(data_path)
+    table = pd.DataFrame(out)
+    one = table[table["how"] == "one process"].set_index("rows")["rows_per_s"]
+    table["vs_one_process"] = table["rows_per_s"] / table["rows"].map(one)
+    return table
+
+
+def cmd_fleet(a: argparse.Namespace) -> int:
+    from normalcy.bench.common import markdown_table
+
+    rows = [int(r) for r in a.rows.split(",")]
+    table = run(rows, a.sensors, a.partition_rows, a.fit_rows, a.memory_limit)
+    print(f"scoring {a.sensors} sensors, partitions of {a.partition_rows} rows, "
+          f"settings {SETTINGS}, {os.cpu_count()} cores")
+    print(markdown_table(table.round(3)))
+    return 0
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("fleet", help="Dask scoring with 1 and 2 workers vs one process")
+    p.add_argument("--rows", default="200000,400000",
+                   help="series lengths, comma-separated (the issue's: 10000000)")
+    p.add_argument("--sensors", type=int, default=20)
+    p.add_argument("--partition-rows", type=int, default=50_000)
+    p.add_argument("--fit-rows", type=int, default=20_000)
+    p.add_argument("--memory-limit", default="2GiB", help="per worker")
+    p.set_defaults(func=cmd_fleet)
