@@ -1,11 +1,15 @@
 """Live monitoring: feed rows as they arrive, get scores and alarm episodes.
 
 :class:`Monitor` keeps only the last ``2*delta + window - 2`` rows (plus the
-alarm policy's small state): memory does not grow with the stream. Its scores
-are the detector's ``alignment="streaming"`` residuals - the value at a row
-covers the transitions that *completed* by that row - and equal
-``detector.residuals(X, alignment="streaming")`` of the whole stream (to
-rounding, ~1e-15).
+alarm policy's small state): memory does not grow with the stream. With
+``alignment="streaming"`` (the default) its scores are the detector's streaming
+residuals - the value at a row covers the transitions that *completed* by that
+row - and equal ``detector.residuals(X, alignment="streaming")`` of the whole
+stream (to rounding, ~1e-15). With ``alignment="offline"`` each update returns
+the rows whose offline value became known (``delta`` rows behind the stream):
+together, and with :meth:`Monitor.finish`, they equal
+``detector.residuals(X)``; alarm episodes then start at the row where the
+abnormal transition started, the row ``normalcy score`` marks.
 """
 
 from __future__ import annotations
@@ -45,6 +49,8 @@ class Monitor:
     ----------
     detector : a fitted :class:`~normalcy.TransitionDetector`.
     policy : :class:`~normalcy.alarms.AlarmPolicy` or None (the default policy).
+    alignment : "streaming" (a row's value is known at that row) or "offline" (a
+        row's value covers the transitions starting there; known ``delta`` rows later).
 
     Examples
     --------
@@ -61,9 +67,15 @@ class Monitor:
     True
     """
 
-    def __init__(self, detector: Any, policy: AlarmPolicy | None = None) -> None:
+    def __init__(self, detector: Any, policy: AlarmPolicy | None = None, *,
+                 alignment: str = "streaming") -> None:
         check_is_fitted(detector, "normality_")
+        if alignment not in ("streaming", "offline"):
+            raise InputError(f"alignment must be 'streaming' or 'offline'. Got {alignment!r} "
+                             "instead.")
         self.detector = detector
+        self.alignment = alignment
+        self._columns: pd.Index | None = None
         self.policy = policy if policy is not None else AlarmPolicy()
         self._tracker = self.policy.tracker(detector)
         self.keep = 2 * detector.delta_ + detector.window_ - 2
@@ -106,8 +118,37 @@ class Monitor:
             frame = pd.DataFrame({"score": np.full(n, np.nan)}, index=index)
         self._buffer = both[-self.keep:] if self.keep > 0 else both[:0]
         self.n_seen += n
+        if len(frame.columns) > 1:
+            self._columns = frame.columns
+        if self.alignment == "offline":  # streaming row t holds offline row t - delta
+            d = self.detector.delta_
+            frame = frame.set_axis(index - d, axis=0).loc[max(0, self.n_seen - n - d):]
         opened, closed = self._tracker.feed(frame)
         return MonitorUpdate(frame, opened, closed)
+
+    def new_run(self) -> None:
+        """The next row starts a new run (a gap in time): no transition crosses it."""
+        self._buffer = self._buffer[:0]
+
+    def finish(self) -> pd.DataFrame:
+        """Offline alignment: the stream's last ``delta`` rows, which have no value (NaN).
+
+        They are not fed to the alarm episodes (an episode open at the end stays
+        open). Streaming alignment: an empty frame.
+        """
+        d = self.detector.delta_ if self.alignment == "offline" else 0
+        rows = pd.RangeIndex(max(0, self.n_seen - d), self.n_seen)
+        cols = self._columns if self._columns is not None else pd.Index(["score"])
+        frame = pd.DataFrame(np.nan, index=rows, columns=cols)
+        if "fault" in frame:
+            frame["fault"] = ""
+        return frame
+
+    @property
+    def current_start(self) -> int | None:
+        """The first row of the episode in progress (cheap: no summary), if any."""
+        cur = self._tracker.current
+        return None if cur is None else cur.start
 
     @property
     def current(self) -> Episode | None:

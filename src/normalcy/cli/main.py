@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from normalcy.exceptions import NormalcyError
 
@@ -30,6 +29,8 @@ def _sensors(arg: str | None) -> list[str] | None:
     names = [s.strip() for s in arg.split(",") if s.strip()]
     if not names:
         raise CLIError("--sensors is empty; give comma-separated column names, e.g. x1,x3")
+    if len(set(names)) != len(names):
+        raise CLIError(f"--sensors names a column twice: {names}")
     return names
 
 
@@ -38,74 +39,78 @@ def _note(msg: str) -> None:
 
 
 def _level_arg(v: str) -> int | str:
-    return v if v == "auto" else int(v)
+    if v == "auto":
+        return v
+    try:
+        return int(v)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number or 'auto', got {v!r}") \
+            from None
 
 
 def cmd_fit(a: argparse.Namespace) -> int:
     from normalcy import TransitionDetector, operator
+    from normalcy.cli.streaming import model_period, progress
     from normalcy.data.tables import read_table
+    from normalcy.data.timeaxis import check_period
     from normalcy.io.atomic import distinct_output
     from normalcy.io.models import save
 
     distinct_output(a.output, a.train, a.like)
-    table = read_table(a.train, sensors=_sensors(a.sensors), time_column=a.time_column)
-    if table.ignored:
-        _note(f"columns not used as sensors: {table.ignored}")
     params: dict[str, Any] = {}
-    for name in ("n_levels", "delta", "window"):
+    for name in ("n_levels", "delta", "window", "eta", "nu", "eps", "threshold"):
         v = getattr(a, name)
         if v is not None:
             params[name] = v
-    for name in ("eta", "nu", "eps", "threshold"):
-        v = getattr(a, name)
-        if v is not None:
-            params[name] = v
-    if a.like:  # same scaler and quantizers as another model, so the two can be merged
-        from normalcy.io.models import load
-        from normalcy.operator import fit_like
+    if a.like and params:
+        raise CLIError(f"--like takes every setting from {a.like}; drop "
+                       f"{', '.join('--' + k.replace('_', '-') for k in params)}.")
+    with progress(3, "fit", "steps") as bar:
+        bar.set_postfix_str(f"reading {a.train}")
+        table = read_table(a.train, sensors=_sensors(a.sensors), time_column=a.time_column,
+                           sort_time=a.sort_time)
+        for n in table.notes:
+            _note(n)
+        if table.ignored:
+            _note(f"columns not used as sensors: {table.ignored}")
+        bar.update()
+        bar.set_postfix_str(f"fitting {len(table.frame)} rows x {table.frame.shape[1]} sensors")
+        period = table.period
+        if a.like:  # same scaler and quantizers as another model, so the two can be merged
+            from normalcy.io.models import load_with_header
+            from normalcy.operator import fit_like
 
-        if params:
-            raise CLIError(f"--like takes every setting from {a.like}; drop "
-                           f"{', '.join('--' + k.replace('_', '-') for k in params)}.")
-        det = fit_like(load(a.like), table.frame)
-        operator.versions.record_fit(det, table.frame)
-    else:
-        det = operator.fit(TransitionDetector(**params), table.frame)
-    save(det, a.output)
-    print(f"fitted {len(det.sensors_)} sensors {det.sensors_} on {len(table.frame)} rows: "
+            like, header = load_with_header(a.like)
+            like_period = model_period(header, a.like)
+            check_period(period, like_period, a.train, a.like)
+            period = period if period is not None else like_period
+            det = fit_like(like, table.runs())
+            operator.versions.record_fit(det, table.runs())
+        else:
+            det = operator.fit(TransitionDetector(**params), table.runs())
+        bar.update()
+        bar.set_postfix_str(f"writing {a.output}")
+        save(det, a.output, extra={"period_s": period})
+        bar.update()
+    runs = f" in {len(table.starts) + 1} runs" if table.starts else ""
+    print(f"fitted {len(det.sensors_)} sensors {det.sensors_} on {len(table.frame)} rows{runs}: "
           f"n_levels={det.n_levels_}, delta={det.delta_}, window={det.window_}; "
           f"model written to {a.output}")
     return 0
 
 
-def _score_frame(det: Any, table: Any, alignment: str) -> pd.DataFrame:
-    res = det.residuals(table.frame, alignment=alignment)
-    alarm = (res["score"].fillna(-np.inf) > det.threshold_).astype(int)
-    res.insert(1, "alarm", alarm.to_numpy())
-    res.index = range(len(res))
-    if table.time is not None:
-        res.insert(0, table.time_name or "time", table.time.to_numpy())
-    else:
-        res.insert(0, "row", np.arange(len(res)))
-    return res
-
-
 def cmd_score(a: argparse.Namespace) -> int:
-    from normalcy.data.tables import read_table
-    from normalcy.io.atomic import atomic_write, distinct_output
-    from normalcy.io.models import load
+    from normalcy.cli.streaming import score_file
+    from normalcy.io.atomic import distinct_output
 
     distinct_output(a.output, a.model, a.data)
-    det = load(a.model)
-    table = read_table(a.data, sensors=list(det.sensors_), time_column=a.time_column)
-    if table.ignored:
-        _note(f"columns not in the model are ignored: {table.ignored}")
-    out = _score_frame(det, table, a.alignment)
-    with atomic_write(a.output, "w") as f:
-        out.to_csv(f, index=False)
-    n_alarm = int(out["alarm"].sum())
-    print(f"scored {len(out)} rows ({a.alignment} alignment): {n_alarm} rows in alarm "
-          f"(score > {det.threshold_:g}); written to {a.output}")
+    if a.chunk_rows < 1:
+        raise CLIError(f"--chunk-rows must be >= 1. Got {a.chunk_rows} instead.")
+    n, n_alarm, threshold = score_file(a.model, a.data, a.output, alignment=a.alignment,
+                                       time_column=a.time_column, chunk_rows=a.chunk_rows,
+                                       sort_time=a.sort_time, note=_note)
+    print(f"scored {n} rows ({a.alignment} alignment): {n_alarm} rows in alarm "
+          f"(score > {threshold:g}); written to {a.output}")
     return 0
 
 
@@ -134,6 +139,7 @@ def model_summary(det: Any, header: dict[str, Any], path: str) -> dict[str, Any]
         "file_bytes": os.path.getsize(path),
         "written_by": header.get("library_version"),
         "format_version": header.get("format_version"),
+        "period_s": header.get("period_s"),
         "reader_version": __version__,
     }
 
@@ -151,6 +157,10 @@ def cmd_info(a: argparse.Namespace) -> int:
     p = info["in_force"]
     print(f"  settings: n_levels={p['n_levels']} delta={p['delta']} window={p['window']} "
           f"eta={det.eta} nu={det.nu} eps={det.eps} bound_quantiles={det.bound_quantiles}")
+    if info["period_s"] is not None:
+        from normalcy.data.timeaxis import duration
+
+        print(f"  fitted on data sampled every {duration(float(info['period_s']))}")
     ref = info["reference_levels"]
     print(f"  reference levels: unseen transitions A={ref['trans']:.3g}, "
           f"bound B={ref['bound']:.3g}, configuration C={ref['conf']:.3g}; "
@@ -170,44 +180,115 @@ def cmd_demo(a: argparse.Namespace) -> int:
     return 0
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the examples' line breaks and appends each option's default."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if (action.default not in (None, False, argparse.SUPPRESS) and "default" not in text
+                and action.option_strings):
+            text += " (default: %(default)s)"
+        return text
+
+
+def parser_of(sub: Any, name: str, help: str, description: str, example: str
+              ) -> argparse.ArgumentParser:
+    """A subcommand whose ``--help`` ends with ``example``."""
+    return sub.add_parser(name, help=help, description=description,  # type: ignore[no-any-return]
+                          epilog="example:\n  " + example.strip().replace("\n", "\n  "),
+                          formatter_class=HelpFormatter)
+
+
+DATA_HELP = ("CSV (',', ';' or tab separated, UTF-8, one header row) or Parquet file; "
+             "empty cells are gaps")
+TIME_HELP = ("name of the time column (default: a column named time, timestamp, datetime or "
+             "date, or the unnamed first column); dates in one format, or numbers in seconds. "
+             "Times must increase; a step over 3 sampling periods is a gap that splits the "
+             "data into runs")
+SORT_HELP = "sort the rows by time before use (otherwise a time going back is an error)"
+ALIGN_HELP = ("where a row's score and alarm sit: offline = at the row where the judged "
+              "transitions start (what score, explain and feedback rows mean); streaming = "
+              "delta rows later, at the row where a live monitor can know it")
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from normalcy._version import __version__
+
     p = argparse.ArgumentParser(
         prog="normalcy",
         description="Explainable anomaly detection for industrial sensors.",
+        epilog="example:\n  normalcy fit train.csv -o plant.normalcy\n"
+               "  normalcy score plant.normalcy today.csv -o scores.csv\n\n"
+               "'normalcy COMMAND --help' explains each command.",
+        formatter_class=HelpFormatter,
     )
-    sub = p.add_subparsers(dest="command", required=True)
+    p.add_argument("--version", action="version", version=f"normalcy {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    f = sub.add_parser("fit", help="learn a model from healthy data")
-    f.add_argument("train", help="CSV or Parquet of healthy data")
-    f.add_argument("-o", "--output", required=True, help="model file to write")
-    f.add_argument("--sensors", help="comma-separated sensor columns (default: all numeric)")
-    f.add_argument("--time-column", help="name of the time column (default: auto-detect)")
-    f.add_argument("--n-levels", type=_level_arg, help="quantization levels or 'auto'")
-    f.add_argument("--delta", type=_level_arg, help="transition step in samples or 'auto'")
-    f.add_argument("--window", type=_level_arg, help="residual window in samples or 'auto'")
-    f.add_argument("--eta", type=float, help="correlation threshold (0.95)")
-    f.add_argument("--nu", type=float, help="bound distance exponent (1)")
-    f.add_argument("--eps", type=float, help="bound distance epsilon (0.05)")
-    f.add_argument("--threshold", type=float, help="alarm threshold on the score (1)")
+    f = parser_of(sub, "fit", "learn a model from healthy data",
+                  "Learn a model of normal behaviour from healthy history and write it to one "
+                  "file (JSON header + arrays). Settings not given are derived from the data. "
+                  "The data's sampling period is stored in the model.",
+                  "normalcy fit train.csv -o plant.normalcy --sensors x1,x3")
+    f.add_argument("train", help="healthy history: " + DATA_HELP)
+    f.add_argument("-o", "--output", required=True,
+                   help="model file to write (never one of the inputs)")
+    f.add_argument("--sensors", help="comma-separated sensor columns (default: every column "
+                   "of numbers; a column of numbers with a few other values is an error)")
+    f.add_argument("--time-column", help=TIME_HELP)
+    f.add_argument("--sort-time", action="store_true", help=SORT_HELP)
+    f.add_argument("--n-levels", type=_level_arg,
+                   help="quantization levels per sensor, a whole number or 'auto' (default: auto)")
+    f.add_argument("--delta", type=_level_arg,
+                   help="transition step in rows (samples) or 'auto' (default: auto)")
+    f.add_argument("--window", type=_level_arg,
+                   help="residual window in rows (samples) or 'auto' (default: auto)")
+    f.add_argument("--eta", type=float,
+                   help="correlation above which two configurations match (default: 0.95)")
+    f.add_argument("--nu", type=float, help="exponent of the bound distance (default: 1)")
+    f.add_argument("--eps", type=float,
+                   help="bound distance epsilon, in scaled units (default: 0.05)")
+    f.add_argument("--threshold", type=float,
+                   help="alarm when the score exceeds this; 1 = the least normal held-out "
+                        "healthy window (default: 1)")
     f.add_argument("--like", metavar="MODEL",
-                   help="reuse MODEL's sensors, scaler and quantizers (for normalcy merge)")
+                   help="reuse MODEL's sensors, scaler, quantizers and settings, so the two "
+                        "models can be merged (normalcy merge)")
     f.set_defaults(func=cmd_fit)
 
-    s = sub.add_parser("score", help="score data with a model")
-    s.add_argument("model")
-    s.add_argument("data")
+    s = parser_of(sub, "score", "score data with a model",
+                  "Score every row of a file with a model and write a CSV: the time (or row), "
+                  "score, alarm (1 when score > the model's threshold, 0 otherwise, empty "
+                  "where no score exists), the residuals and their per-sensor parts. The file "
+                  "is read in chunks: memory does not grow with its length. Rows are the "
+                  "file's data rows from 0; alarms sit on the rows monitor reports.",
+                  "normalcy score plant.normalcy today.csv -o scores.csv")
+    s.add_argument("model", help="model file written by normalcy fit")
+    s.add_argument("data", help="data with the model's sensors: " + DATA_HELP)
     s.add_argument("-o", "--output", required=True, help="CSV of scores to write")
-    s.add_argument("--alignment", choices=["offline", "streaming"], default="offline")
-    s.add_argument("--time-column")
+    s.add_argument("--alignment", choices=["offline", "streaming"], default="offline",
+                   help=ALIGN_HELP)
+    s.add_argument("--time-column", help=TIME_HELP)
+    s.add_argument("--sort-time", action="store_true",
+                   help=SORT_HELP + "; reads the whole file at once")
+    s.add_argument("--chunk-rows", type=int, default=100_000, metavar="ROWS",
+                   help="rows read and scored at a time (memory, not results, depends on it)")
     s.set_defaults(func=cmd_score)
 
-    i = sub.add_parser("info", help="describe a model file")
-    i.add_argument("model")
-    i.add_argument("--json", action="store_true")
+    i = parser_of(sub, "info", "describe a model file",
+                  "Describe a model: settings in force, sampling period, reference levels, "
+                  "and per sensor its transitions, configurations and bound widths.",
+                  "normalcy info plant.normalcy --json")
+    i.add_argument("model", help="model file")
+    i.add_argument("--json", action="store_true", help="print JSON instead of text")
     i.set_defaults(func=cmd_info)
 
-    d = sub.add_parser("demo", help="fit on Lorenz, score the rebuilt test, write a report")
-    d.add_argument("--out", default="demo-output")
+    d = parser_of(sub, "demo", "fit on Lorenz, score the rebuilt test, write a report",
+                  "Fit a model on the Lorenz benchmark's healthy history, score its six test "
+                  "blocks, and write a report, a figure (the detector's alarms and the sensor "
+                  "behind each), the scores CSV and the model. About 10 s.",
+                  "normalcy demo --out demo-output")
+    d.add_argument("--out", default="demo-output", help="folder to write into")
     d.set_defaults(func=cmd_demo)
 
     b = sub.add_parser("bench", help="benchmarks")

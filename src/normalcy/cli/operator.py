@@ -2,71 +2,42 @@
 
 ``--start`` / ``--end`` are row numbers (0-based; end excluded) or times of the
 data's time column (start: the first row at or after it; end: rows up to and
-including it). ``feedback`` and ``undo`` hold the model file's lock from reading
-it to writing it back atomically: two operators at once both land, one after
-the other.
+including it): a time selects rows by time, never by position, and the time
+column must increase (or be sorted with ``--sort-time``). ``feedback`` and
+``undo`` hold the model file's lock from reading it to writing it back
+atomically: two operators at once both land, one after the other. Data sampled
+at another period than the model's training data is refused.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import time
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
 from normalcy import operator
+from normalcy.cli.main import ALIGN_HELP, DATA_HELP, SORT_HELP, TIME_HELP, _note, parser_of
+from normalcy.cli.streaming import load_detector
 from normalcy.exceptions import InputError
 from normalcy.io.atomic import distinct_output
 from normalcy.io.locking import model_lock
 from normalcy.io.models import save
 
 
-def _position(table: Any, value: str, name: str, end: bool) -> int:
-    n = len(table.frame)
-    try:
-        return int(value)
-    except ValueError:
-        pass
-    if table.time is None:
-        raise InputError(f"--{name} {value!r} is not a row number and the data has no time "
-                         "column; give a row number or name the time column.")
-    t = table.time
-    if pd.api.types.is_numeric_dtype(t.dtype):
-        try:
-            v: Any = float(value)
-        except ValueError:
-            raise InputError(f"--{name} {value!r} is neither a row number nor a time of the "
-                             f"numeric time column {table.time_name!r}.") from None
-        tt: Any = t.to_numpy(dtype=float)
-    else:
-        tt = pd.to_datetime(t, errors="coerce").to_numpy()
-        try:
-            v = np.datetime64(pd.Timestamp(value))
-        except (ValueError, TypeError):
-            raise InputError(f"--{name} {value!r} is neither a row number nor a time like "
-                             f"{t.iloc[0]!r}.") from None
-    pos = int(np.searchsorted(tt, v, side="right" if end else "left"))
-    return min(pos, n)
-
-
-def _load(path: str) -> Any:
-    from normalcy import TransitionDetector
-    from normalcy.io.models import load
-
-    det = load(path)
-    if not isinstance(det, TransitionDetector):
-        raise InputError(f"{path} holds a {type(det).__name__}, which takes no operator "
-                         "feedback; use a TransitionDetector model.")
-    return det
-
-
-def _data(det: Any, path: str, time_column: str | None) -> Any:
+def _data(det: Any, period: float | None, a: argparse.Namespace) -> Any:
     from normalcy.data.tables import read_table
+    from normalcy.data.timeaxis import check_period
 
-    return read_table(path, sensors=list(det.sensors_), time_column=time_column)
+    table = read_table(a.data, sensors=list(det.sensors_), time_column=a.time_column,
+                       sort_time=a.sort_time, period=period)
+    for n in table.notes:
+        _note(n)
+    check_period(table.period, period, a.data, a.model)
+    return table
+
+
+def _range(table: Any, a: argparse.Namespace) -> tuple[int, int]:
+    return table.position(a.start, "start", False), table.position(a.end, "end", True)
 
 
 def cmd_explain(a: argparse.Namespace) -> int:
@@ -74,10 +45,10 @@ def cmd_explain(a: argparse.Namespace) -> int:
 
     if a.plot:
         distinct_output(a.plot, a.model, a.data)
-    det = _load(a.model)
-    table = _data(det, a.data, a.time_column)
-    s, e = _position(table, a.start, "start", False), _position(table, a.end, "end", True)
-    ex = operator.explain(det, table.frame, s, e, top=a.top, period=table.sampling_period())
+    det, period = load_detector(a.model)
+    table = _data(det, period, a)
+    s, e = _range(table, a)
+    ex = operator.explain(det, table.runs(), s, e, top=a.top, period=table.sampling_period())
     if a.plot:
         plot_explanation(det, table.frame, s, e, ex, a.plot)
     if a.json:
@@ -89,19 +60,19 @@ def cmd_explain(a: argparse.Namespace) -> int:
 
 def cmd_feedback(a: argparse.Namespace) -> int:
     with model_lock(a.model):  # read, change and write back: no other writer between
-        det = _load(a.model)
-        table = _data(det, a.data, a.time_column)
-        s, e = _position(table, a.start, "start", False), _position(table, a.end, "end", True)
-        v = operator.feedback(det, table.frame, s, e, a.verdict, fault=a.fault, by=a.by,
+        det, period = load_detector(a.model)
+        table = _data(det, period, a)
+        s, e = _range(table, a)
+        v = operator.feedback(det, table.runs(), s, e, a.verdict, fault=a.fault, by=a.by,
                               note=a.note)
-        save(det, a.model)
+        save(det, a.model, extra={"period_s": period})
     what = f"fault {a.fault!r}" if a.verdict == "fault" else "normal"
     print(f"{a.model}: version {v} - rows [{s}, {e}) marked {what}")
     return 0
 
 
 def cmd_history(a: argparse.Namespace) -> int:
-    det = _load(a.model)
+    det, _ = load_detector(a.model)
     h = operator.history(det)
     if a.json:
         print(h.to_json(orient="records", indent=2))
@@ -116,82 +87,61 @@ def cmd_history(a: argparse.Namespace) -> int:
 
 def cmd_undo(a: argparse.Namespace) -> int:
     with model_lock(a.model):
-        det = _load(a.model)
+        det, period = load_detector(a.model)
         v = operator.undo(det, by=a.by) if a.to is None else operator.revert(det, a.to, by=a.by)
-        save(det, a.model)
+        save(det, a.model, extra={"period_s": period})
     target = operator.history(det)["target"].iloc[-1]
     print(f"{a.model}: version {v} - restored the state of version {target}")
     return 0
 
 
 def cmd_merge(a: argparse.Namespace) -> int:
+    from normalcy.data.timeaxis import duration, same_period
+
     distinct_output(a.output, a.a, a.b)
-    da, db = _load(a.a), _load(a.b)
+    (da, pa), (db, pb) = load_detector(a.a), load_detector(a.b)
+    if pa is not None and pb is not None and not same_period(pa, pb):
+        raise InputError(f"{a.a} was fitted on data sampled every {duration(pa)}, {a.b} every "
+                         f"{duration(pb)}: their transitions mean different durations, so "
+                         "they cannot be merged. Fit both on data at one period.")
     m = operator.merge(da, db, by=a.by)
-    save(m, a.output)
+    save(m, a.output, extra={"period_s": pa if pa is not None else pb})
     print(f"merged {a.a} and {a.b} into {a.output} (version {m.history_.version})")
     return 0
-
-
-def _say(kind: str, ep: Any, table: Any) -> None:
-    when = ""
-    if table.time is not None:
-        when = f" ({table.time.iloc[min(ep.start, len(table.time) - 1)]})"
-    extra = f", fault {ep.fault!r}" if ep.fault else ""
-    sensors = ",".join(ep.sensors) or "-"
-    if kind == "open":
-        print(f"OPEN   row {ep.start}{when}: score {ep.peak:.3g}, {ep.kind}, sensors {sensors}"
-              f"{extra}", flush=True)
-    else:
-        print(f"CLOSED rows {ep.start}-{ep.end}{when}: peak {ep.peak:.3g} at row "
-              f"{ep.peak_row}, {ep.kind}, sensors {sensors}{extra}", flush=True)
-
-
-def _complete(path: str) -> bool:
-    """Whether a growing text file ends with a whole line (Parquet: always)."""
-    if path.lower().endswith((".parquet", ".pq")):
-        return True
-    with open(path, "rb") as f:
-        f.seek(0, 2)
-        if f.tell() == 0:
-            return True
-        f.seek(-1, 2)
-        return f.read(1) in (b"\n", b"\r")
 
 
 def cmd_monitor(a: argparse.Namespace) -> int:
     from normalcy.alarms.monitor import Monitor
     from normalcy.alarms.policy import AlarmPolicy
+    from normalcy.cli.streaming import EpisodePrinter, RowTimes, chunks, feed, labels
 
-    det = _load(a.model)
     if a.max_idle is not None and not a.follow:
         raise InputError("--max-idle only applies with --follow.")
+    if a.sort_time and a.follow:
+        raise InputError("--sort-time cannot sort a growing file; drop it with --follow.")
     for name in ("chunk", "poll", "max_idle"):
         v = getattr(a, name)
         if v is not None and not v > 0:
             raise InputError(f"--{name.replace('_', '-')} must be > 0. Got {v} instead.")
+    det, period = load_detector(a.model)
     policy = AlarmPolicy(min_duration=a.min_duration, merge_gap=a.merge_gap)
-    mon = Monitor(det, policy)
-    done = 0
-    last_new = time.monotonic()
-    while True:
-        table = _data(det, a.data, a.time_column)
-        n = len(table.frame)
-        if a.follow and n and not _complete(a.data):
-            n -= 1  # the writer is still in the middle of the last line
-        new = table.frame.iloc[done:n]
-        for i in range(0, len(new), a.chunk):
-            out = mon.update(new.iloc[i:i + a.chunk])
-            events = [(ep.start, "open", ep) for ep in out.opened] + [
-                (ep.end, "close", ep) for ep in out.closed]
-            for _, kind, ep in sorted(events, key=lambda e: e[0]):  # in time order
-                _say(kind, ep, table)
-        if n > done:
-            done, last_new = n, time.monotonic()
-        if not a.follow or (a.max_idle is not None
-                            and time.monotonic() - last_new >= a.max_idle):
-            break
-        time.sleep(a.poll)
+    mon = Monitor(det, policy, alignment=a.alignment)
+    if a.follow:
+        from normalcy.cli.follow import follow
+
+        done = follow(mon, det, period, a)
+    else:
+        times, printer = RowTimes(), None
+        done = 0
+        for table in chunks(det, period, a.model, a.data, time_column=a.time_column,
+                            chunk_rows=a.chunk, sort_time=a.sort_time, note=_note):
+            printer = printer or EpisodePrinter(table.time is not None)
+            times.add(labels(table))
+            for up in feed(mon, table):
+                index = up.scores.index
+                if len(index):
+                    printer.show(mon, up, times.take(int(index[0]), int(index[-1]) + 1))
+            done += len(table.frame)
     cur = mon.current
     print(f"monitored {done} rows; " + ("an episode is still open" if cur else "no open episode"))
     return 0
@@ -199,57 +149,98 @@ def cmd_monitor(a: argparse.Namespace) -> int:
 
 def add_operator_commands(sub: Any) -> None:
     """Add explain, feedback, history, undo, merge and monitor to ``sub``."""
-    def range_args(p: argparse.ArgumentParser) -> None:
-        p.add_argument("model")
-        p.add_argument("data", help="CSV or Parquet with the model's sensors")
-        p.add_argument("--start", required=True, help="row number or time (included)")
-        p.add_argument("--end", required=True, help="row number (excluded) or time (included)")
-        p.add_argument("--time-column")
+    def data_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("model", help="model file written by normalcy fit")
+        p.add_argument("data", help="data with the model's sensors: " + DATA_HELP)
+        p.add_argument("--time-column", help=TIME_HELP)
+        p.add_argument("--sort-time", action="store_true", help=SORT_HELP)
 
-    e = sub.add_parser("explain", help="explain what was abnormal in a range, in units")
+    def range_args(p: argparse.ArgumentParser) -> None:
+        data_args(p)
+        p.add_argument("--start", required=True,
+                       help="first row: a row number (0 = first data row) or a time of the "
+                            "time column (the first row at or after it)")
+        p.add_argument("--end", required=True,
+                       help="end: a row number (excluded) or a time (rows up to and "
+                            "including it)")
+
+    e = parser_of(sub, "explain", "explain what was abnormal in a range, in units",
+                  "Rank what made rows [start, end) abnormal: each sensor's values against "
+                  "what was normal, in the sensors' own units.",
+                  "normalcy explain plant.normalcy today.csv --start 138 --end 2311 --top 3")
     range_args(e)
-    e.add_argument("--top", type=int, default=5)
-    e.add_argument("--json", action="store_true")
-    e.add_argument("--plot", help="PNG of the range with the normal bounds")
+    e.add_argument("--top", type=int, default=5, help="how many findings to print")
+    e.add_argument("--json", action="store_true", help="print JSON instead of text")
+    e.add_argument("--plot", metavar="PNG", help="also draw the range with the normal "
+                   "bounds into this PNG file")
     e.set_defaults(func=cmd_explain)
 
-    f = sub.add_parser("feedback", help="teach the model an operator's verdict on a range")
+    f = parser_of(sub, "feedback", "teach the model an operator's verdict on a range",
+                  "Teach the model a verdict on rows [start, end): 'normal' (a false alarm: "
+                  "those transitions become normal at once) or 'fault' (a named fault: its "
+                  "alarms will carry the name). The model file is rewritten atomically under "
+                  "its lock, as a new version (normalcy history, normalcy undo).",
+                  'normalcy feedback plant.normalcy startup.csv --start 0 --end 3000 '
+                  '--verdict normal --by ana --note "start-up, all fine"')
     range_args(f)
-    f.add_argument("--verdict", required=True, choices=["normal", "fault"])
-    f.add_argument("--fault", help="the fault's name (verdict fault)")
-    f.add_argument("--by", help="who gives the verdict")
-    f.add_argument("--note")
+    f.add_argument("--verdict", required=True, choices=["normal", "fault"],
+                   help="normal (a false alarm) or fault (a confirmed fault, needs --fault)")
+    f.add_argument("--fault", help="the fault's name (with --verdict fault)")
+    f.add_argument("--by", help="who gives the verdict (kept in the history)")
+    f.add_argument("--note", help="why (kept in the history)")
     f.set_defaults(func=cmd_feedback)
 
-    h = sub.add_parser("history", help="the model's change log")
-    h.add_argument("model")
-    h.add_argument("--json", action="store_true")
+    h = parser_of(sub, "history", "the model's change log",
+                  "Print the model's versions: fit, feedbacks, reverts and merges, with time "
+                  "(UTC), who, the rows and a hash of the data they were given on.",
+                  "normalcy history plant.normalcy")
+    h.add_argument("model", help="model file")
+    h.add_argument("--json", action="store_true", help="print JSON instead of a table")
     h.set_defaults(func=cmd_history)
 
-    u = sub.add_parser("undo", help="undo the latest change (or go back to --to VERSION)")
-    u.add_argument("model")
-    u.add_argument("--to", type=int)
-    u.add_argument("--by")
+    u = parser_of(sub, "undo", "undo the latest change (or go back to --to VERSION)",
+                  "Restore the state before the latest change, or of version --to, as a new "
+                  "version (nothing is erased from the history).",
+                  "normalcy undo plant.normalcy --to 1")
+    u.add_argument("model", help="model file")
+    u.add_argument("--to", type=int, metavar="VERSION",
+                   help="version to restore (default: the one before the latest change)")
+    u.add_argument("--by", help="who undoes (kept in the history)")
     u.set_defaults(func=cmd_undo)
 
-    m = sub.add_parser("merge", help="merge two models with the same quantizers")
-    m.add_argument("a")
-    m.add_argument("b")
-    m.add_argument("-o", "--output", required=True)
-    m.add_argument("--by")
+    m = parser_of(sub, "merge", "merge two models with the same quantizers",
+                  "Merge two models of sister units fitted with one scaler and one set of "
+                  "quantizers (fit the second with --like the first): union of transitions, "
+                  "widest bounds, pruned union of configurations.",
+                  "normalcy merge plant.normalcy unit2.normalcy -o fleet.normalcy")
+    m.add_argument("a", help="first model file (its settings and history lead)")
+    m.add_argument("b", help="second model file, fitted --like the first")
+    m.add_argument("-o", "--output", required=True, help="merged model file to write")
+    m.add_argument("--by", help="who merges (kept in the history)")
     m.set_defaults(func=cmd_merge)
 
-    mo = sub.add_parser("monitor", help="score a (growing) file live, print alarm episodes")
-    mo.add_argument("model")
-    mo.add_argument("data")
+    mo = parser_of(sub, "monitor", "score a (growing) file live, print alarm episodes",
+                   "Score a file row by row and print alarm episodes as they open and close "
+                   "(OPEN row R (time): ...; CLOSED rows R1-R2 ...). Rows count the data rows "
+                   "from 0 and, with the default offline alignment, are the rows normalcy "
+                   "score marks in alarm. With --follow it keeps reading a growing file: a "
+                   "rotated (replaced) or truncated file is finished and the new one read "
+                   "from its first row, keeping the open episode; a deleted file is waited "
+                   "for; a value that is not a number is reported (SKIP) and scored as a gap.",
+                   "normalcy monitor plant.normalcy live.csv --follow --merge-gap 100")
+    data_args(mo)
     mo.add_argument("--follow", action="store_true", help="keep reading a growing file")
-    mo.add_argument("--poll", type=float, default=1.0, help="seconds between reads (--follow)")
+    mo.add_argument("--poll", type=float, default=1.0, metavar="SECONDS",
+                    help="seconds between reads of the file (with --follow)")
     mo.add_argument("--max-idle", type=float, metavar="SECONDS",
-                    help="with --follow: stop after this long without a new row "
+                    help="with --follow: stop after this many seconds without a new row "
                          "(default: follow until interrupted)")
-    mo.add_argument("--chunk", type=int, default=500)
-    mo.add_argument("--min-duration", type=int, default=1)
-    mo.add_argument("--merge-gap", type=int, default=0)
-    mo.add_argument("--time-column")
+    mo.add_argument("--chunk", type=int, default=500, metavar="ROWS",
+                    help="rows read and scored at a time (episodes do not depend on it)")
+    mo.add_argument("--min-duration", type=int, default=1, metavar="ROWS",
+                    help="report an episode once it lasted this many rows")
+    mo.add_argument("--merge-gap", type=int, default=0, metavar="ROWS",
+                    help="an alarm returning within this many rows continues the episode")
+    mo.add_argument("--alignment", choices=["offline", "streaming"], default="offline",
+                    help=ALIGN_HELP)
     mo.set_defaults(func=cmd_monitor)
-

@@ -1,21 +1,37 @@
-"""Read sensor tables from CSV (``,`` or ``;``) or Parquet files.
+"""Read sensor tables from CSV (``,``, ``;`` or tab) or Parquet files.
 
 A time column is the one named by ``time_column``, else one called ``time``,
-``timestamp`` or ``datetime`` (any case), else the unnamed first column that
-``DataFrame.to_csv`` writes. Sensors are the columns named by ``sensors``, else
-every other numeric column.
+``timestamp``, ``datetime`` or ``date`` (any case), else the unnamed first column
+that ``DataFrame.to_csv`` writes; it is parsed and checked once
+(:mod:`normalcy.data.timeaxis`: increasing, its sampling period, its gaps).
+Sensors are the columns named by ``sensors``, else every other column that holds
+numbers. Nothing is dropped silently: a column of numbers with a few values
+that are not numbers is an error naming the column, the rows and the values;
+duplicate column names are an error; a column of text is left out with a note.
+
+:func:`read_table` reads a whole file; :func:`read_chunks` reads a CSV in chunks
+of rows (flat memory), checking the time column across chunk borders.
 """
 
 from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from normalcy.data.timeaxis import (
+    TimeAxis,
+    check_order,
+    duration,
+    median_step,
+    parse_instant,
+    parse_time,
+    run_starts,
+)
 from normalcy.exceptions import InputError
 
 TIME_NAMES = ("time", "timestamp", "datetime", "date")
@@ -23,15 +39,22 @@ TIME_NAMES = ("time", "timestamp", "datetime", "date")
 
 @dataclass
 class Table:
-    """A sensor table read from a file.
+    """A sensor table read from a file (or one chunk of it).
 
     Attributes
     ----------
-    frame : DataFrame of the sensor columns only, rows in file order.
+    frame : DataFrame of the sensor columns only, rows in time order, indexed by
+        their row numbers in the file (0 = the first data row).
     time : the time column (as read) or ``None``.
     time_name : the name of the time column, or ``None``.
     ignored : columns that were present but not used as sensors.
     path : where it was read from.
+    seconds : the parsed time column (seconds), or ``None``.
+    time_kind : "datetime", "number" or ``None``.
+    period : the data's sampling period in seconds (median step), or ``None``.
+    starts : positions of the rows that start a new run (the step before them is
+        a gap longer than a few periods); never 0 in a whole file.
+    notes : what was done to the data that the user should hear (sorted, gaps).
     """
 
     frame: pd.DataFrame
@@ -39,21 +62,39 @@ class Table:
     time_name: str | None
     ignored: list[str]
     path: str
+    seconds: np.ndarray | None = None
+    time_kind: str | None = None
+    period: float | None = None
+    starts: list[int] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def sampling_period(self) -> float | None:
-        """Median time step in seconds, when the time column is a date or a number."""
-        if self.time is None or len(self.time) < 2:
-            return None
-        t = self.time
-        if not pd.api.types.is_numeric_dtype(t.dtype):
-            parsed = pd.to_datetime(t, errors="coerce")
-            if parsed.isna().mean() > 0.5:
-                return None
-            d = parsed.diff().dt.total_seconds().to_numpy()[1:]
-        else:
-            d = np.diff(t.to_numpy(dtype=float))
-        d = d[np.isfinite(d) & (d > 0)]
-        return float(np.median(d)) if d.size else None
+        """The median time step in seconds, when there is a time column."""
+        return self.period
+
+    def runs(self) -> pd.DataFrame | list[pd.DataFrame]:
+        """The sensor frame, or the list of its runs when gaps split it."""
+        if not self.starts:
+            return self.frame
+        cuts = [0, *self.starts, len(self.frame)]
+        return [self.frame.iloc[a:b] for a, b in zip(cuts[:-1], cuts[1:], strict=True)
+                if b > a]
+
+    def position(self, value: str, name: str, end: bool) -> int:
+        """The row position of ``--start``/``--end`` ``value``: a row number, or a time.
+
+        A time selects by time, never by position: ``start`` is the first row at
+        or after it, ``end`` one past the last row at or before it.
+        """
+        try:
+            return int(value)
+        except ValueError:
+            pass
+        if self.seconds is None or self.time is None or self.time_kind is None:
+            raise InputError(f"--{name} {value!r} is not a row number and the data has no time "
+                             "column; give a row number or name the time column.")
+        v = parse_instant(value, self.time_kind, name, self.time.iloc[0])
+        return int(np.searchsorted(self.seconds, v, side="right" if end else "left"))
 
 
 def _sniff_sep(path: str) -> str:
@@ -70,22 +111,31 @@ def _sniff_sep(path: str) -> str:
         return ","
 
 
-def read_table(
-    path: str | os.PathLike[str],
-    *,
-    sensors: Sequence[str] | None = None,
-    time_column: str | None = None,
-) -> Table:
-    """Read a CSV or Parquet file of sensor data.
+def _header(path: str, sep: str) -> list[str]:
+    """The header row's names; InputError for duplicates or a header of numbers."""
+    with open(path, newline="", encoding="utf-8", errors="replace") as f:
+        row = next(csv.reader(f, delimiter=sep), [])
+    names = [c.strip().lstrip("\ufeff") for c in row]
+    counts = pd.Series([c for c in names if c], dtype=object).value_counts()
+    dup = sorted(str(c) for c in counts.index[counts.to_numpy() > 1])
+    if dup:
+        raise InputError(f"{path} has duplicate column names {dup}: each column needs its own "
+                         "name. Rename them in the header row.")
+    if names and all(_is_number(c) for c in names if c) and any(names):
+        raise InputError(f"the first row of {path} holds numbers ({row[:4]}...), not column "
+                         "names: add a header row naming the columns.")
+    return names
 
-    Raises :class:`InputError` (missing or empty file, unknown columns, no numeric
-    column) with a message that says how to fix it.
-    """
-    p = os.fspath(path)
-    if not os.path.exists(p):
-        raise InputError(f"file {p} does not exist; check the path.")
-    if os.path.isdir(p):
-        raise InputError(f"{p} is a folder; give a CSV or Parquet file.")
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _load(p: str, chunk_rows: int | None) -> Iterator[pd.DataFrame]:
     if p.lower().endswith((".parquet", ".pq")):
         try:
             df = pd.read_parquet(p)
@@ -94,52 +144,226 @@ def read_table(
                 from None
         except Exception as e:
             raise InputError(f"cannot read {p} as Parquet: {e}") from None
-    else:
-        if os.path.getsize(p) == 0:
-            raise InputError(f"{p} is empty: a CSV with a header row and data is needed.")
-        sep = _sniff_sep(p)
-        try:
-            df = pd.read_csv(p, sep=sep)
-        except pd.errors.EmptyDataError:
-            raise InputError(f"{p} is empty: a CSV with a header row and data is needed.") \
-                from None
-        except (pd.errors.ParserError, UnicodeDecodeError) as e:
-            raise InputError(f"cannot parse {p} as CSV: {e}") from None
-    if df.shape[0] == 0:
-        raise InputError(f"{p} has a header but no data rows.")
-    cols = [str(c) for c in df.columns]
-    df.columns = cols
-    tname: str | None = None
+        names = [str(c) for c in df.columns]
+        if len(set(names)) != len(names):
+            raise InputError(f"{p} has duplicate column names {names}; rename them.")
+        step = chunk_rows or max(len(df), 1)
+        for a in range(0, max(len(df), 1), step):
+            yield df.iloc[a:a + step]
+        return
+    if os.path.getsize(p) == 0:
+        raise InputError(f"{p} is empty: a CSV with a header row and data is needed.")
+    sep = _sniff_sep(p)
+    names = _header(p, sep)
+    try:
+        if chunk_rows is None:
+            yield pd.read_csv(p, sep=sep, low_memory=False, encoding="utf-8")
+            return
+        with pd.read_csv(p, sep=sep, chunksize=chunk_rows, low_memory=False,
+                         encoding="utf-8") as reader:
+            for chunk in reader:  # noqa: UP028 - typed: chunks are DataFrames
+                yield chunk
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{p} is empty: a CSV with a header row and data is needed.") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as e:
+        raise InputError(f"cannot parse {p} as CSV ({names[:6]}...): {e}. Save it as UTF-8 "
+                         "text with one header row and the same number of fields in every "
+                         "row.") from None
+
+
+def _numbers(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A column as floats, and the mask of cells holding something that is not a number."""
+    if pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype) and not \
+            pd.api.types.is_complex_dtype(s.dtype):
+        return s.to_numpy(dtype=np.float64, na_value=np.nan), np.zeros(len(s), dtype=bool)
+    text = s.astype("string").str.strip()
+    blank = text.isna() | (text == "")
+    conv = pd.to_numeric(text.where(~blank), errors="coerce")
+    values = conv.to_numpy(dtype=np.float64, na_value=np.nan)
+    return values, (conv.isna() & ~blank).to_numpy()
+
+
+def _bad_cells(name: str, col: pd.Series, bad: np.ndarray, first_row: int, p: str,
+               chosen: bool, n_num: int) -> InputError:
+    rows = np.flatnonzero(bad)
+    shown = ", ".join(f"row {first_row + int(r)} holds {col.iloc[int(r)]!r}" for r in rows[:5])
+    more = f" and {rows.size - 5} more" if rows.size > 5 else ""
+    what = "sensor column" if chosen else "column"
+    how = f"holds numbers except for {rows.size} value(s)" if n_num else \
+        "is not numeric (no value is a number)"
+    return InputError(
+        f"{what} {name!r} of {p} {how}: {shown}{more} (rows counted from 0, the first data "
+        "row). Fix those values or leave the cells empty (an empty cell is a gap), or choose "
+        "the sensors with --sensors.")
+
+
+def _time_name(cols: list[str], time_column: str | None, p: str) -> str | None:
     if time_column is not None:
         if time_column not in cols:
             raise InputError(f"time column {time_column!r} is not in {p}; columns are {cols}.")
-        tname = time_column
-    else:
-        for c in cols:
-            if c.lower() in TIME_NAMES:
-                tname = c
-                break
-        if tname is None and cols and (cols[0] == "" or cols[0].startswith("Unnamed: 0")):
-            tname = cols[0]
-    time = df[tname] if tname is not None else None
-    rest = [c for c in cols if c != tname]
+        return time_column
+    for c in cols:
+        if c.lower() in TIME_NAMES:
+            return c
+    if cols and (cols[0] == "" or cols[0].startswith("Unnamed: 0")):
+        return cols[0]
+    return None
+
+
+def _choose(df: pd.DataFrame, rest: list[str], sensors: Sequence[str] | None, p: str,
+            first_row: int) -> tuple[pd.DataFrame, list[str]]:
+    """The sensor frame (floats) and the columns left out."""
     if sensors is not None:
         missing = [s for s in sensors if s not in rest]
         if missing:
             raise InputError(
                 f"{p} lacks the sensor column(s) {missing}; its columns are {rest}. "
-                "Fix --sensors or the file's header."
-            )
+                "Fix --sensors or the file's header.")
         use = list(sensors)
     else:
-        use = [c for c in rest if pd.api.types.is_numeric_dtype(df[c].dtype)]
+        use = []
+    out = {}
+    for c in rest if sensors is None else use:
+        values, bad = _numbers(df[c])
+        n_num = int(np.isfinite(values).sum() + np.isinf(values).sum())
+        if sensors is None and (n_num == 0 or n_num < bad.sum()):
+            if n_num == 0 and not bad.any():  # an empty column: a sensor with no reading
+                out[c] = values
+            continue  # text: not a sensor (noted by the caller)
+        if bad.any():
+            raise _bad_cells(c, df[c], bad, first_row, p, sensors is not None, n_num)
+        inf = np.isinf(values)
+        if inf.any():
+            r = np.flatnonzero(inf)
+            raise InputError(f"sensor {c!r} of {p} holds an infinite value in row(s) "
+                             f"{(r[:5] + first_row).tolist()}; replace it with a finite value "
+                             "or leave the cell empty (a gap).")
+        out[c] = values
+    if sensors is None:
+        use = list(out)
         if not use:
             raise InputError(
                 f"{p} has no numeric column to use as a sensor (columns: {rest}); "
-                "check the separator and the header, or name sensors with --sensors."
-            )
-    ignored = [c for c in rest if c not in use]
-    frame = df[use]
-    if time is not None:
-        frame = frame.set_axis(pd.RangeIndex(len(frame)), axis=0)
-    return Table(frame=frame, time=time, time_name=tname, ignored=ignored, path=p)
+                "check the separator and the header, or name sensors with --sensors.")
+    frame = pd.DataFrame({c: out[c] for c in use},
+                         index=pd.RangeIndex(first_row, first_row + len(df)))
+    return frame, [c for c in rest if c not in use]
+
+
+def _table(df: pd.DataFrame, p: str, sensors: Sequence[str] | None, time_column: str | None,
+           first_row: int, axis_state: dict[str, object], sort_time: bool) -> Table:
+    cols = [str(c) for c in df.columns]
+    df = df.set_axis(cols, axis=1)
+    tname = _time_name(cols, time_column, p)
+    rest = [c for c in cols if c != tname]
+    if tname is None:
+        frame, ignored = _choose(df, rest, sensors, p, first_row)
+        return Table(frame=frame, time=None, time_name=None, ignored=ignored, path=p)
+    raw = df[tname].reset_index(drop=True)
+    axis: TimeAxis = parse_time(raw, tname, p, first_row=first_row,
+                                fmt=axis_state.get("fmt"),  # type: ignore[arg-type]
+                                kind=axis_state.get("kind"))  # type: ignore[arg-type]
+    axis_state.update(fmt=axis.fmt, kind=axis.kind)
+    secs = axis.seconds
+    notes: list[str] = []
+    if sort_time:
+        order = np.argsort(secs, kind="stable")
+        moved = int((order != np.arange(order.size)).sum())
+        if moved:
+            df, raw, secs = df.iloc[order], raw.iloc[order].reset_index(drop=True), secs[order]
+            notes.append(f"{p}: sorted by the time column {tname!r} ({moved} rows moved); "
+                         "row numbers count rows in time order")
+    df = df.reset_index(drop=True)
+    previous = axis_state.get("last")
+    check_order(secs, raw, tname, p, first_row=first_row,
+                previous=previous)  # type: ignore[arg-type]
+    frame, ignored = _choose(df, rest, sensors, p, first_row)
+    own = median_step(secs)
+    if axis_state.get("period") is None and own is not None:
+        axis_state["period"] = own
+    gap_period = axis_state.get("period")
+    starts = run_starts(secs, gap_period, previous=previous)  # type: ignore[arg-type]
+    axis_state["last"] = float(secs[-1]) if secs.size else previous
+    for r in starts[:10]:
+        before = secs[r - 1] if r > 0 else previous
+        notes.append(f"{p}: a gap of {duration(float(secs[r] - before))} before row "
+                     f"{first_row + int(r)} ({raw.iloc[int(r)]}): a new run starts there; no "
+                     "transition or window crosses a gap")
+    if len(starts) > 10:
+        notes.append(f"{p}: {len(starts) - 10} more gaps")
+    return Table(frame=frame, time=raw, time_name=tname, ignored=ignored, path=p,
+                 seconds=secs, time_kind=axis.kind, period=own,
+                 starts=[int(r) for r in starts], notes=notes)
+
+
+def _check_path(p: str) -> None:
+    if not os.path.exists(p):
+        raise InputError(f"file {p} does not exist; check the path.")
+    if os.path.isdir(p):
+        raise InputError(f"{p} is a folder; give a CSV or Parquet file.")
+
+
+def read_table(
+    path: str | os.PathLike[str],
+    *,
+    sensors: Sequence[str] | None = None,
+    time_column: str | None = None,
+    sort_time: bool = False,
+    period: float | None = None,
+) -> Table:
+    """Read a CSV or Parquet file of sensor data.
+
+    ``sort_time`` sorts the rows by time (said in ``Table.notes``); ``period``
+    (seconds) is the sampling period that defines gaps (default: the data's own
+    median step). Raises :class:`InputError` (missing or empty file, unknown or
+    duplicate columns, a sensor column with values that are not numbers, a time
+    column that is not increasing) with a message that says how to fix it.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> p = os.path.join(tempfile.mkdtemp(), "t.csv")
+    >>> with open(p, "w") as f:
+    ...     _ = f.write("time,a,b\\n0,1.0,2.0\\n1,1.5,2.5\\n2,2.0,x\\n")
+    >>> try:
+    ...     read_table(p)
+    ... except InputError as e:
+    ...     print(str(e).split(": ")[1][:15])
+    row 2 holds 'x'
+    """
+    p = os.fspath(path)
+    _check_path(p)
+    df = next(_load(p, None))
+    if df.shape[0] == 0:
+        raise InputError(f"{p} has a header but no data rows.")
+    return _table(df, p, sensors, time_column, 0, {"period": period}, sort_time)
+
+
+def read_chunks(
+    path: str | os.PathLike[str],
+    *,
+    sensors: Sequence[str] | None = None,
+    time_column: str | None = None,
+    period: float | None = None,
+    chunk_rows: int = 100_000,
+) -> Iterator[Table]:
+    """Read a file in chunks of ``chunk_rows`` rows; each a :class:`Table`.
+
+    The time column is checked across chunk borders; ``period`` (seconds; default:
+    the first chunk's median step) defines the gaps, so a chunk's ``starts`` may
+    hold 0 (a gap just before it). Row numbers (the frames' index) count from the
+    file's first data row.
+    """
+    p = os.fspath(path)
+    _check_path(p)
+    state: dict[str, object] = {"period": period}
+    first = 0
+    any_rows = False
+    for df in _load(p, chunk_rows):
+        if df.shape[0] == 0:
+            continue
+        any_rows = True
+        yield _table(df, p, sensors, time_column, first, state, False)
+        first += len(df)
+    if not any_rows:
+        raise InputError(f"{p} has a header but no data rows.")

@@ -1,0 +1,303 @@
+"""``normalcy monitor --follow``: score a growing CSV file as lines arrive.
+
+The file is read line by line from where the last read stopped. It survives
+what log rotation does to it: a file *replaced* under the same name (another
+inode) is read to its end, then the new file from its first row; a *truncated*
+file (smaller than what was read) is read again from its first row; a *deleted*
+file is waited for. Each is said on a ``FILE`` line; the monitor's state (the
+open episode, the rows of context) carries on. A value that is not a number, a
+row with the wrong number of fields, or a time that is not after the previous
+one is said on a ``SKIP`` line and scored as a gap - never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from normalcy.cli.streaming import EpisodePrinter, RowTimes
+from normalcy.data.tables import TIME_NAMES
+from normalcy.data.timeaxis import (
+    GAP_PERIODS,
+    check_period,
+    median_step,
+    parse_time,
+)
+from normalcy.exceptions import InputError
+
+_MISSING = {"", "nan", "NaN", "NA", "N/A", "null", "NULL", "None"}
+
+
+class Source:
+    """The followed path: the open file, its inode, how far it was read."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.fh: Any = None
+        self.inode: tuple[int, int] | None = None
+        self.partial = b""
+        self.pos = 0
+        self.sep = ","
+        self.header_read = False
+
+    def _open(self) -> bool:
+        try:
+            self.fh = open(self.path, "rb")  # noqa: SIM115 - kept open between polls
+        except FileNotFoundError:
+            return False
+        st = os.fstat(self.fh.fileno())
+        self.inode, self.pos, self.partial, self.header_read = (st.st_dev, st.st_ino), 0, \
+            b"", False
+        return True
+
+    def _close(self) -> None:
+        if self.fh is not None:
+            self.fh.close()
+        self.fh = None
+
+    def _lines(self, final: bool) -> list[tuple[str, Any]]:
+        data = self.partial + self.fh.read()
+        self.pos += len(data) - len(self.partial)
+        cut = data.rfind(b"\n") + 1
+        if final:
+            cut = len(data)
+        self.partial = data[cut:]
+        text = data[:cut].decode("utf-8", errors="replace")
+        out: list[tuple[str, Any]] = []
+        for line in text.splitlines():
+            if not line.strip():
+                continue
+            if not self.header_read:
+                first = line.lstrip("\ufeff")
+                counts = {s: first.count(s) for s in (",", ";", "\t")}
+                self.sep = max(counts, key=lambda s: counts[s])
+                self.header_read = True
+                out.append(("header", next(csv.reader([first], delimiter=self.sep))))
+            else:
+                out.append(("row", next(csv.reader([line], delimiter=self.sep), [])))
+        return out
+
+    def read(self) -> list[tuple[str, Any]]:
+        """New events: ("note", text), ("header", fields), ("row", fields)."""
+        out: list[tuple[str, Any]] = []
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            if self.fh is not None:
+                out += self._lines(final=True)
+                self._close()
+                out.append(("note", f"{self.path} was deleted; waiting for a new file"))
+            return out
+        if self.fh is None:
+            if self.inode is not None:
+                out.append(("note", f"a new {self.path} appeared; reading it from its "
+                                    "first row"))
+            if not self._open():
+                return out
+        elif (st.st_dev, st.st_ino) != self.inode:
+            out += self._lines(final=True)
+            self._close()
+            out.append(("note", f"{self.path} was replaced (rotated): the old file was read "
+                                "to its end; reading the new one from its first row"))
+            if not self._open():
+                return out
+        elif st.st_size < self.pos:
+            self.fh.seek(0)
+            self.pos, self.partial, self.header_read = 0, b"", False
+            out.append(("note", f"{self.path} was truncated: reading it from its first row"))
+        return out + self._lines(final=False)
+
+    def close(self) -> None:
+        self._close()
+
+
+class Rows:
+    """Turns the fields of CSV lines into sensor values, checking every cell."""
+
+    def __init__(self, det: Any, time_column: str | None, period: float | None,
+                 model: str, data: str) -> None:
+        self.sensors = list(det.sensors_)
+        self.time_column = time_column
+        self.period = period
+        self.model, self.data = model, data
+        self.names: list[str] = []
+        self.cols: list[int] = []
+        self.tcol: int | None = None
+        self.fmt: str | None = None
+        self.kind: str | None = None
+        self.last: float | None = None
+        self.checked = period is None
+        self.restart = False
+
+    def header(self, fields: list[str]) -> None:
+        names = [f.strip() for f in fields]
+        dup = sorted({n for n in names if n and names.count(n) > 1})
+        if dup:
+            raise InputError(f"{self.data} has duplicate column names {dup}; rename them.")
+        missing = [s for s in self.sensors if s not in names]
+        if missing:
+            raise InputError(f"{self.data} lacks the model's sensor column(s) {missing}; its "
+                             f"columns are {names}.")
+        self.names, self.cols = names, [names.index(s) for s in self.sensors]
+        self.tcol = None
+        if self.time_column is not None:
+            if self.time_column not in names:
+                raise InputError(f"time column {self.time_column!r} is not in {self.data}; "
+                                 f"columns are {names}.")
+            self.tcol = names.index(self.time_column)
+        else:
+            for j, n in enumerate(names):
+                if n.lower() in TIME_NAMES or (j == 0 and (n == "" or n.startswith("Unnamed"))):
+                    self.tcol = j
+                    break
+        self.restart = True  # a new file: its first row may start a new run
+
+    def parse(self, rows: list[list[str]], first: int) -> tuple[np.ndarray, list[object],
+                                                                 list[int], list[str]]:
+        """Values (NaN rows for skipped ones), time labels, run starts, SKIP messages."""
+        n, ns = len(rows), len(self.sensors)
+        values = np.full((n, ns), np.nan)
+        labels: list[object] = [None] * n
+        skips: list[str] = []
+        ok = np.ones(n, dtype=bool)
+        for k, f in enumerate(rows):
+            if len(f) != len(self.names):
+                skips.append(f"row {first + k}: {len(f)} fields where the header has "
+                             f"{len(self.names)}")
+                ok[k] = False
+                continue
+            if self.tcol is not None:
+                labels[k] = f[self.tcol].strip()
+            for j, c in enumerate(self.cols):
+                cell = f[c].strip()
+                if cell in _MISSING:
+                    continue
+                try:
+                    v = float(cell)
+                except ValueError:
+                    v = np.inf
+                if not np.isfinite(v):
+                    skips.append(f"row {first + k}: column {self.sensors[j]!r} holds "
+                                 f"{cell!r}, not a finite number")
+                    ok[k] = False
+                    break
+                values[k, j] = v
+        starts = self._times(labels, ok, first, skips) if self.tcol is not None else []
+        values[~ok] = np.nan
+        return values, labels, starts, skips
+
+    def _seconds(self, label: object) -> float | None:
+        try:
+            axis = parse_time(pd.Series([label], dtype=object), "time", self.data,
+                              fmt=self.fmt, kind=self.kind)
+        except InputError:
+            return None
+        if self.kind is None:
+            self.kind, self.fmt = axis.kind, axis.fmt
+        v = float(axis.seconds[0])
+        return v if np.isfinite(v) else None
+
+    def _times(self, labels: list[object], ok: np.ndarray, first: int,
+               skips: list[str]) -> list[int]:
+        starts: list[int] = []
+        secs = []
+        known = [k for k, label in enumerate(labels) if label is not None]
+        batch: dict[int, float] = {}
+        if known and self.kind is not None:
+            try:  # all at once; one by one only when some row is bad
+                axis = parse_time(pd.Series([labels[k] for k in known], dtype=object), "time",
+                                  self.data, fmt=self.fmt, kind=self.kind)
+                batch = dict(zip(known, axis.seconds.tolist(), strict=True))
+            except InputError:
+                batch = {}
+        for k, label in enumerate(labels):
+            if label is None:
+                continue
+            t = batch[k] if k in batch else self._seconds(label)
+            if t is None:
+                skips.append(f"row {first + k}: time {label!r} is not a time like the first "
+                             "row's")
+                ok[k] = False
+                continue
+            if self.last is not None and t <= self.last and not self.restart:
+                skips.append(f"row {first + k}: time {label!r} is not after the row before")
+                ok[k] = False
+                continue
+            if self.last is not None and (self.restart and t <= self.last or (
+                    self.period is not None and t - self.last > GAP_PERIODS * self.period)):
+                starts.append(k)
+            self.restart = False
+            self.last = t
+            secs.append(t)
+        if self.period is None and len(secs) >= 2:
+            self.period = median_step(np.asarray(secs))
+            check_period(self.period, None, self.data, self.model)
+        elif not self.checked and len(secs) >= 3:
+            check_period(median_step(np.asarray(secs)), self.period, self.data, self.model)
+            self.checked = True
+        return starts
+
+
+def _score(mon: Any, parse: Rows, rows: list[list[str]], first: int, times: RowTimes,
+           printer: EpisodePrinter, chunk: int) -> int:
+    """Score the rows of CSV lines; print SKIP lines and episodes; return how many."""
+    n = len(rows)
+    if not n:
+        return 0
+    values, labels, starts, skips = parse.parse(rows, first)
+    for s in skips:
+        print(f"SKIP   {s}; scored as a gap", flush=True)
+    times.add(np.asarray(labels if parse.tcol is not None else range(first, first + n),
+                         dtype=object))
+    frame = pd.DataFrame(values, columns=parse.sensors)
+    cuts = sorted({*starts, *range(0, n, chunk)}) + [n]
+    for lo, hi in zip(cuts[:-1], cuts[1:], strict=True):
+        if lo in starts:
+            mon.new_run()
+        up = mon.update(frame.iloc[lo:hi])
+        index = up.scores.index
+        if len(index):
+            printer.show(mon, up, times.take(int(index[0]), int(index[-1]) + 1))
+    return n
+
+
+def follow(mon: Any, det: Any, period: float | None, a: argparse.Namespace) -> int:
+    """Follow ``a.data`` until ``a.max_idle`` seconds pass without a new row (or forever);
+    return the number of rows monitored."""
+    if not os.path.exists(a.data):
+        raise InputError(f"file {a.data} does not exist; check the path.")
+    src, parse = Source(a.data), Rows(det, a.time_column, period, a.model, a.data)
+    times, printer = RowTimes(), EpisodePrinter(False)
+    done = 0
+    last_new = time.monotonic()
+    try:
+        while True:
+            before = done
+            batch: list[list[str]] = []
+            for kind, item in src.read():
+                if kind == "row":
+                    batch.append(item)
+                    continue
+                done += _score(mon, parse, batch, done, times, printer, a.chunk)
+                batch = []
+                if kind == "header":
+                    parse.header(item)
+                    printer.timed = parse.tcol is not None
+                else:
+                    print(f"FILE   {item} (stream row {done} onwards)", flush=True)
+            done += _score(mon, parse, batch, done, times, printer, a.chunk)
+            now = time.monotonic()
+            if done > before:
+                last_new = now
+            elif a.max_idle is not None and now - last_new >= a.max_idle:
+                break
+            time.sleep(a.poll)
+    finally:
+        src.close()
+    return done

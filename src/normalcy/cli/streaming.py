@@ -1,0 +1,225 @@
+"""``normalcy score`` and ``normalcy monitor`` on a whole file, read in chunks.
+
+Memory is flat in the file's length: a chunk of rows is read, checked, scored
+with :class:`~normalcy.alarms.monitor.Monitor` (which carries the
+``2*delta + window - 2`` rows of context the next chunk needs) and written out.
+The result equals scoring the whole file at once. Gaps in time (a step over a
+few sampling periods, the model's period when it has one) start a new run.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from normalcy.exceptions import InputError, ModelFileError
+
+Note = Callable[[str], None]
+
+
+def model_period(header: dict[str, Any], path: str) -> float | None:
+    """The sampling period (seconds) a model file records, or ``None``."""
+    v = header.get("period_s")
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+        raise ModelFileError(f"{path} records a sampling period of {v!r}; it must be a "
+                             "positive number of seconds. Re-create the model.")
+    return float(v)
+
+
+class _Quiet:
+    """What a progress bar offers, doing nothing (stderr is not a terminal)."""
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def set_postfix_str(self, s: str) -> None:
+        pass
+
+
+@contextmanager
+def progress(total: int | None, desc: str, unit: str) -> Iterator[Any]:
+    """A tqdm progress bar on stderr when it is a terminal, else nothing."""
+    if not sys.stderr.isatty():
+        yield _Quiet()
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False) as bar:
+        yield bar
+
+
+def load_detector(path: str) -> tuple[Any, float | None]:
+    """A TransitionDetector model file and the sampling period it records."""
+    from normalcy import TransitionDetector
+    from normalcy.io.models import load_with_header
+
+    det, header = load_with_header(path)
+    if not isinstance(det, TransitionDetector):
+        raise InputError(f"{path} holds a {type(det).__name__}; this command needs a "
+                         "TransitionDetector model (normalcy fit).")
+    return det, model_period(header, path)
+
+
+def chunks(det: Any, period: float | None, model: str, data: str, *,
+           time_column: str | None, chunk_rows: int, sort_time: bool,
+           note: Note) -> Iterator[Any]:
+    """The data's chunks (:class:`~normalcy.data.tables.Table`), checked against the model."""
+    from normalcy.data.tables import read_chunks, read_table
+    from normalcy.data.timeaxis import check_period, duration
+
+    sensors = list(det.sensors_)
+    if sort_time:
+        tables: Iterator[Any] = iter([read_table(data, sensors=sensors, time_column=time_column,
+                                                 sort_time=True, period=period)])
+    else:
+        tables = read_chunks(data, sensors=sensors, time_column=time_column, period=period,
+                             chunk_rows=chunk_rows)
+    first = True
+    for table in tables:
+        if first:
+            if table.ignored:
+                note(f"columns not in the model are ignored: {table.ignored}")
+            if table.time is None and period is not None:
+                note(f"{data} has no time column: its sampling period cannot be checked "
+                     f"against the model's {duration(period)}")
+            check_period(table.period, period, data, model)
+            first = False
+        for n in table.notes:
+            note(n)
+        yield table
+
+
+def feed(mon: Any, table: Any) -> Iterator[Any]:
+    """Feed a chunk to the monitor run by run; yield each :class:`MonitorUpdate`."""
+    cuts = [*table.starts, len(table.frame)]
+    a = 0
+    for b in cuts:
+        if b > a:
+            yield mon.update(table.frame.iloc[a:b])
+        if b < len(table.frame):
+            mon.new_run()
+        a = b
+
+
+def labels(table: Any) -> np.ndarray:
+    """What names a row of a chunk: its time as read, else its row number."""
+    return table.time.to_numpy() if table.time is not None else table.frame.index.to_numpy()
+
+
+class RowTimes:
+    """The labels of rows read but not yet reported (a few chunks at most)."""
+
+    def __init__(self) -> None:
+        self.first = 0
+        self.values: list[np.ndarray] = []
+
+    def add(self, values: np.ndarray) -> None:
+        self.values.append(np.asarray(values, dtype=object))
+
+    def take(self, a: int, b: int) -> np.ndarray:
+        """Labels of rows ``[a, b)``; rows before ``b`` are forgotten."""
+        if not self.values:
+            return np.full(b - a, None, dtype=object)
+        allv = np.concatenate(self.values) if len(self.values) > 1 else self.values[0]
+        out = allv[a - self.first:b - self.first]
+        self.values, self.first = [allv[b - self.first:]], b
+        return out
+
+
+class EpisodePrinter:
+    """Prints OPEN/CLOSED lines in time order, each with its start row's time."""
+
+    def __init__(self, timed: bool) -> None:
+        self.timed = timed
+        self.known: dict[int, object] = {}
+
+    def show(self, mon: Any, update: Any, rows: np.ndarray) -> None:
+        index = update.scores.index
+        a = int(index[0]) if len(index) else -1
+
+        def label(r: int) -> object:
+            if 0 <= a <= r < a + len(rows):
+                return rows[r - a]
+            return self.known.get(r)
+
+        events = [(ep.start, "open", ep) for ep in update.opened] + [
+            (ep.end, "close", ep) for ep in update.closed]
+        for _, kind, ep in sorted(events, key=lambda e: e[0]):
+            say(kind, ep, label(ep.start) if self.timed else None)
+        cur = mon.current_start
+        if cur is not None and cur not in self.known:
+            self.known = {cur: label(cur)}
+
+
+def say(kind: str, ep: Any, when: object) -> None:
+    """One episode line: ``OPEN   row 138 (1.38): ...`` or ``CLOSED rows 138-2311 ...``."""
+    at = "" if when is None else f" ({when})"
+    extra = f", fault {ep.fault!r}" if ep.fault else ""
+    sensors = ",".join(ep.sensors) or "-"
+    if kind == "open":
+        print(f"OPEN   row {ep.start}{at}: score {ep.peak:.3g}, {ep.kind}, sensors {sensors}"
+              f"{extra}", flush=True)
+    else:
+        print(f"CLOSED rows {ep.start}-{ep.end}{at}: peak {ep.peak:.3g} at row "
+              f"{ep.peak_row}, {ep.kind}, sensors {sensors}{extra}", flush=True)
+
+
+def _out_frame(res: pd.DataFrame, times: np.ndarray, time_name: str,
+               threshold: float) -> pd.DataFrame:
+    score = res["score"].to_numpy(dtype=float)
+    alarm = pd.array(np.where(score > threshold, 1, 0), dtype="Int64")
+    alarm[np.isnan(score)] = pd.NA  # not evaluated is not "normal"
+    out = res.reset_index(drop=True)
+    out.insert(1, "alarm", pd.Series(alarm, index=out.index))
+    out.insert(0, time_name, times)
+    return out
+
+
+def score_file(model: str, data: str, output: str, *, alignment: str,
+               time_column: str | None, chunk_rows: int, sort_time: bool,
+               note: Note) -> tuple[int, int, float]:
+    """Score ``data`` into the CSV ``output``; return (rows, rows in alarm, threshold)."""
+    from normalcy.alarms.monitor import Monitor
+    from normalcy.io.atomic import atomic_write
+
+    det, period = load_detector(model)
+    mon = Monitor(det, alignment=alignment)
+    times = RowTimes()
+    n_rows = n_alarm = 0
+    time_name = "row"
+    with atomic_write(output, "w") as f, progress(None, "score", " rows") as bar:
+        for table in chunks(det, period, model, data, time_column=time_column,
+                            chunk_rows=chunk_rows, sort_time=sort_time, note=note):
+            time_name = table.time_name or "row"
+            times.add(labels(table))
+            parts = [u.scores for u in feed(mon, table)]
+            if not parts:
+                continue
+            res = pd.concat(parts) if len(parts) > 1 else parts[0]
+            n_alarm += _write(f, res, times, time_name, det.threshold_, n_rows == 0)
+            n_rows += len(res)
+            bar.update(len(table.frame))
+        tail = mon.finish()
+        if n_rows == 0 and len(tail) == 0:
+            raise InputError(f"{data} has no data rows.")
+        _write(f, tail, times, time_name, det.threshold_, n_rows == 0)
+        n_rows += len(tail)
+    return n_rows, n_alarm, float(det.threshold_)
+
+
+def _write(f: Any, res: pd.DataFrame, times: RowTimes, time_name: str, threshold: float,
+           header: bool) -> int:
+    if len(res) == 0:
+        return 0
+    a, b = int(res.index[0]), int(res.index[-1]) + 1
+    out = _out_frame(res, times.take(a, b), time_name, threshold)
+    out.to_csv(f, index=False, header=header)
+    return int(out["alarm"].sum())

@@ -1,0 +1,209 @@
+"""The time column of a sensor table: parsed once, checked, split into runs.
+
+A time column holds dates and times (any one format, with or without a time
+zone; read as UTC when it has none) or plain numbers, read as seconds. It must
+increase strictly from row to row: a time that goes back or repeats is an
+error that names the rows (``sort=True`` sorts the rows first; a repeated time
+stays an error). The sampling period is the median step; a step longer than
+:data:`GAP_PERIODS` periods is a *gap*: the rows on either side belong to
+different runs, and no transition or window crosses it.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from normalcy.exceptions import InputError
+
+#: a step longer than this many sampling periods splits the series into runs
+GAP_PERIODS = 3.0
+#: two sampling periods are the same when they differ by at most this fraction
+PERIOD_TOLERANCE = 0.01
+_EPOCH = pd.Timestamp("1970-01-01", tz="UTC")
+
+
+@dataclass
+class TimeAxis:
+    """A parsed time column.
+
+    Attributes
+    ----------
+    seconds : ndarray of float, seconds since 1970 (dates) or the numbers as read.
+    kind : "datetime" or "number".
+    fmt : the date format of the column (``None`` for numbers or ISO 8601).
+    """
+
+    seconds: np.ndarray
+    kind: str
+    fmt: str | None = None
+
+
+def duration(seconds: float) -> str:
+    """A duration in words an operator reads at a glance: ``5 s``, ``10 min``, ``2.5 h``."""
+    s = float(seconds)
+    if not np.isfinite(s):
+        return str(s)
+    if abs(s) >= 7200:
+        return f"{s / 3600:.3g} h"
+    if abs(s) >= 600:
+        return f"{s / 60:.3g} min"
+    return f"{s:.6g} s"
+
+
+def _listing(rows: np.ndarray, values: pd.Series, first_row: int, most: int = 5) -> str:
+    shown = ", ".join(f"row {first_row + int(r)} ({values.iloc[int(r)]!r})" for r in rows[:most])
+    more = f" and {rows.size - most} more" if rows.size > most else ""
+    return shown + more
+
+
+def parse_time(raw: pd.Series, name: str, where: str, *, first_row: int = 0,
+               fmt: str | None = None, kind: str | None = None) -> TimeAxis:
+    """Parse a time column (see the module's docstring); InputError naming bad rows.
+
+    ``fmt`` and ``kind`` fix the format found in an earlier chunk of the same file.
+    """
+    missing = raw.isna().to_numpy()
+    if pd.api.types.is_bool_dtype(raw.dtype):
+        raise InputError(f"time column {name!r} of {where} holds true/false values, not "
+                         "times; name the right one with --time-column.")
+    if pd.api.types.is_datetime64_any_dtype(raw.dtype) and kind in (None, "datetime"):
+        dt = pd.to_datetime(raw, utc=True)
+        return TimeAxis(_since_epoch(dt), "datetime", fmt)
+    num = pd.to_numeric(raw, errors="coerce") if not pd.api.types.is_numeric_dtype(
+        raw.dtype) else raw
+    is_number = kind == "number" or (kind is None and bool(
+        (num.notna().to_numpy() | missing).all()))
+    if is_number:
+        secs = num.to_numpy(dtype=np.float64, na_value=np.nan)
+        bad = ~np.isfinite(secs) & ~missing
+        if bad.any():
+            raise InputError(f"time column {name!r} of {where} holds values that are not "
+                             f"finite numbers: {_listing(np.flatnonzero(bad), raw, first_row)}; "
+                             "fix them or remove those rows.")
+        _no_missing(missing, name, where, first_row)
+        return TimeAxis(secs, "number")
+    text = raw.astype("string")
+    if fmt is None:
+        first = text[~missing].iloc[0] if (~missing).any() else None
+        if first is not None:
+            from pandas.tseries.api import guess_datetime_format
+
+            fmt = guess_datetime_format(str(first).strip())
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            dt = pd.to_datetime(text.str.strip(), format=fmt or "ISO8601", errors="coerce",
+                                utc=True)
+    except (ValueError, TypeError, OverflowError) as e:
+        raise InputError(f"time column {name!r} of {where} cannot be read as times ({e}); "
+                         "write every time in one format, e.g. 2026-01-31 08:00:00.") from None
+    bad = dt.isna().to_numpy() & ~missing
+    if bad.any():
+        like = text[~missing].iloc[0]
+        raise InputError(
+            f"time column {name!r} of {where} holds values that are not times in the format "
+            f"of its first row ({like!r}): {_listing(np.flatnonzero(bad), raw, first_row)}. "
+            "Write every time in one format, or name another column with --time-column.")
+    return TimeAxis(_since_epoch(dt), "datetime", fmt)
+
+
+def _since_epoch(dt: pd.Series) -> np.ndarray:
+    return (dt - _EPOCH).dt.total_seconds().to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _no_missing(missing: np.ndarray, name: str, where: str, first_row: int) -> None:
+    if missing.any():
+        rows = np.flatnonzero(missing)[:5] + first_row
+        raise InputError(f"time column {name!r} of {where} is empty in row(s) "
+                         f"{rows.tolist()}{' ...' if missing.sum() > 5 else ''}; every row "
+                         "needs its time (or leave the time column out).")
+
+
+def check_order(seconds: np.ndarray, raw: pd.Series, name: str, where: str, *,
+                first_row: int = 0, previous: float | None = None) -> None:
+    """InputError unless the times increase strictly (``previous``: the time before)."""
+    _no_missing(np.isnan(seconds), name, where, first_row)
+    s = seconds if previous is None else np.r_[previous, seconds]
+    step = np.diff(s)
+    off = 0 if previous is None else 1
+    same = np.flatnonzero(step == 0)
+    back = np.flatnonzero(step < 0)
+    if back.size:
+        r = int(back[0]) + 1 - off
+        raise InputError(
+            f"the time column {name!r} of {where} goes back in time at row {first_row + r} "
+            f"({raw.iloc[r]!r} after {_before(raw, r, previous)}; {back.size} such row(s)). "
+            "Sort the file by time, or pass --sort-time to sort it as it is read.")
+    if same.size:
+        r = int(same[0]) + 1 - off
+        raise InputError(
+            f"the time column {name!r} of {where} repeats a time at row {first_row + r} "
+            f"({raw.iloc[r]!r} as the row before; {same.size} repeated time(s)). Remove the "
+            "duplicated rows: two readings cannot share one time.")
+
+
+def _before(raw: pd.Series, r: int, previous: float | None) -> str:
+    return repr(raw.iloc[r - 1]) if r >= 1 else f"the previous chunk's last time ({previous})"
+
+
+def median_step(seconds: np.ndarray) -> float | None:
+    """The sampling period: the median step between rows (``None`` for one row)."""
+    d = np.diff(seconds)
+    d = d[np.isfinite(d) & (d > 0)]
+    return float(np.median(d)) if d.size else None
+
+
+def run_starts(seconds: np.ndarray, period: float | None, *,
+               previous: float | None = None) -> np.ndarray:
+    """Rows (positions) that start a new run: the step before them is a gap.
+
+    ``previous`` is the time of the row before ``seconds[0]`` (an earlier chunk).
+    """
+    if period is None or period <= 0 or seconds.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    s = seconds if previous is None else np.r_[previous, seconds]
+    gap = np.flatnonzero(np.diff(s) > GAP_PERIODS * period) + 1
+    return gap - (0 if previous is None else 1)
+
+
+def same_period(a: float, b: float) -> bool:
+    """Whether two sampling periods agree (to :data:`PERIOD_TOLERANCE`)."""
+    return abs(a - b) <= PERIOD_TOLERANCE * max(abs(a), abs(b))
+
+
+def check_period(data_period: float | None, model_period: float | None, data: str,
+                 model: str) -> None:
+    """InputError when data sampled at one period is scored by a model of another."""
+    if data_period is None or model_period is None or same_period(data_period, model_period):
+        return
+    raise InputError(
+        f"{data} is sampled every {duration(data_period)}, but the model {model} was fitted "
+        f"on data sampled every {duration(model_period)}: its transitions and windows would "
+        f"mean other durations. Resample the data to {duration(model_period)} (or fit a "
+        "model on data at this period).")
+
+
+def parse_instant(value: str, kind: str, name: str, like: object) -> float:
+    """A ``--start``/``--end`` time given on the command line, in the axis' seconds."""
+    if kind == "number":
+        try:
+            v = float(value)
+        except ValueError:
+            raise InputError(f"--{name} {value!r} is neither a row number nor a time of the "
+                             "numeric time column.") from None
+        if not np.isfinite(v):
+            raise InputError(f"--{name} {value!r} is not a finite time.")
+        return v
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError, OverflowError):
+        raise InputError(f"--{name} {value!r} is neither a row number nor a time like "
+                         f"{like!r}.") from None
+    if ts is pd.NaT:
+        raise InputError(f"--{name} {value!r} is not a time.")
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return float((ts - _EPOCH).total_seconds())
