@@ -45,6 +45,14 @@ def _new_unit(fleet: Fleet, name: str, who: Who, status: str, sensors: list[str]
         return u.id
 
 
+def create_from_frame(fleet: Fleet, name: str, frame: pd.DataFrame, who: Who,
+                      params: dict[str, Any], period: float | None) -> None:
+    """A unit fitted on a healthy history held in memory (in the calling thread)."""
+    uid = _new_unit(fleet, name, who, "fitting", [str(c) for c in frame.columns], period)
+    det = modelops.fit(frame, params, who.name)
+    _commit_first_version(fleet, uid, det, who, "fit")
+
+
 def _commit_first_version(fleet: Fleet, unit_id: int, det: Any, who: Who, action: str) -> None:
     version = modelops.version(det)
     path = fleet.write_model(unit_id, version, det)
