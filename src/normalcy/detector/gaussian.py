@@ -37,6 +37,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.sparse import csr_matrix
 
 #: absolute variance floor, scaled units (IQR = 1)
 FLOOR = 1e-9
@@ -339,19 +340,15 @@ def conditional_tables(models: Models, n_present: int, own: int,
 
 
 def score_groups(tables: ConditionalTables, present: np.ndarray, lagged: np.ndarray,
-                 context: np.ndarray, *, whole: bool = True
-                 ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+                 context: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(|z|² / p, signed own residual, its spread)`` of each viewpoint
-    ``[present, lagged]`` (``(m, p)`` and ``(m, L)``) in its context; the first is
-    None unless ``whole``.
+    ``[present, lagged]`` (``(m, p)`` and ``(m, L)``) in its context.
 
     Samples are grouped by covariance unit: one matrix product per unit present
     (no copy when there is one unit).
     """
     m, p = present.shape
-    d2 = np.empty(m) if whole else None
-    signed = np.empty(m)
-    spread = np.empty(m)
+    d2, signed, spread = np.empty(m), np.empty(m), np.empty(m)
     units = tables.unit[context]
     order = np.argsort(units, kind="stable")
     us = units[order]
@@ -365,41 +362,47 @@ def score_groups(tables: ConditionalTables, present: np.ndarray, lagged: np.ndar
         own = tables.own[u]
         signed[idx] = pi @ own[:p] + li @ own[p:] - tables.own_offset[ci]
         spread[idx] = 1.0 / np.sqrt(tables.pjj[u])
-        if d2 is not None:
-            Mu = tables.M[u]
-            z = pi @ Mu[:, :p].T
-            z += li @ Mu[:, p:].T
-            z -= tables.offset[ci]
-            d2[idx] = np.einsum("ij,ij->i", z, z) / p
+        Mu = tables.M[u]
+        z = pi @ Mu[:, :p].T
+        z += li @ Mu[:, p:].T
+        z -= tables.offset[ci]
+        d2[idx] = np.einsum("ij,ij->i", z, z) / p
     return d2, signed, spread
 
 
 @dataclass
 class SummedTables:
-    """``Σ_i |z_i|²`` over the sensors ``which`` that have one covariance unit each,
-    without forming any ``z_i`` (``p²`` instead of ``ns p²`` operations per sample)::
+    """``Σ_i |z_i|²`` and the own residuals of the sensors ``which`` that have one
+    covariance unit each, without forming any ``z_i`` (``p (p + ns L)`` instead of
+    ``ns p (p + L)`` operations per sample)::
 
         |z_i|² = pᵀ P_i p - 2 pᵀ (Q_i g_i + h_i[c]) + g_iᵀ R_i g_i + 2 g_i·s_i[c] + e_i[c]
 
     with ``P_i = Σp|g⁻¹``, ``Q_i = P_i B_i``, ``R_i = B_iᵀ P_i B_i`` and, per context,
     ``h = P_i centre``, ``s = B_iᵀ h``, ``e = centre·h``; ``Σ_i P_i = Lbar Lbarᵀ``.
+    Per-context tables are stacked over the sensors (``first`` their offsets).
     Exact in float64 (the terms cancel to ``|z|²``; kept in float64 always).
     """
 
     which: np.ndarray
+    first: np.ndarray
     Lbar: np.ndarray
-    Q: np.ndarray
-    R: np.ndarray
-    H: list[np.ndarray]
-    S: list[np.ndarray]
-    E: list[np.ndarray]
+    Q: np.ndarray  # (p, L * k), column l * k + j
+    R: np.ndarray  # (L, L, k)
+    H: np.ndarray  # (ΣC, p)
+    S: np.ndarray  # (ΣC, L)
+    E: np.ndarray  # (ΣC,)
+    own_p: np.ndarray  # (p, k)
+    own_g: np.ndarray  # (L, k)
+    own_offset: np.ndarray  # (ΣC,)
+    spread: np.ndarray  # (k,)
 
 
 def summed_tables(tables: list[ConditionalTables], which: np.ndarray) -> SummedTables:
     """The :class:`SummedTables` of the single-unit sensors ``which``."""
-    p = tables[0].prec.shape[1]
-    Pbar = np.zeros((p, p))
-    Q, R, H, S, E = [], [], [], [], []
+    p, n_lags = tables[0].prec.shape[1], tables[0].B.shape[2]
+    Pbar = FLOOR * np.eye(p)
+    Q, R, H, S, E, op, og, oo, sp = [], [], [], [], [], [], [], [], []
     for i in which:
         t = tables[int(i)]
         P, B = t.prec[0], t.B[0]
@@ -410,28 +413,48 @@ def summed_tables(tables: list[ConditionalTables], which: np.ndarray) -> SummedT
         H.append(h)
         S.append(h @ B)
         E.append(np.einsum("cp,cp->c", t.centre, h))
-    L = np.linalg.cholesky(Pbar + FLOOR * np.eye(p)) if which.size else np.zeros((p, p))
-    n_lags = tables[0].B.shape[2]
-    return SummedTables(which, L, np.concatenate(Q, axis=1) if Q else np.zeros((p, 0)),
-                        np.stack(R) if R else np.zeros((0, n_lags, n_lags)), H, S, E)
+        op.append(t.own[0, :p])
+        og.append(t.own[0, p:])
+        oo.append(t.own_offset)
+        sp.append(1.0 / np.sqrt(t.pjj[0]))
+    k = which.size
+    first = np.r_[0, np.cumsum([h.shape[0] for h in H])[:-1]].astype(np.int64)
+
+    def cat(parts: list[np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
+        return np.concatenate(parts).astype(np.float64) if parts else np.zeros(shape)
+
+    return SummedTables(
+        which, first, np.linalg.cholesky(Pbar),
+        np.stack(Q, axis=2).reshape(p, k * n_lags, order="C") if k else np.zeros((p, 0)),
+        np.stack(R, axis=2) if k else np.zeros((n_lags, n_lags, 0)),
+        cat(H, (0, p)), cat(S, (0, n_lags)), cat(E, (0,)),
+        np.stack(op, axis=1).astype(np.float64) if k else np.zeros((p, 0)),
+        np.stack(og, axis=1).astype(np.float64) if k else np.zeros((n_lags, 0)),
+        cat(oo, (0,)), np.asarray(sp, dtype=np.float64))
 
 
-def summed_d2(st: SummedTables, present: np.ndarray, lagged: np.ndarray,
-              contexts: np.ndarray) -> np.ndarray:
-    """``Σ_{i in which} |z_i|²`` per row: ``present (m, p)``, ``lagged (m, ns, L)``,
-    ``contexts (ns, m)``."""
-    m, ns = present.shape[0], lagged.shape[1]
-    if st.which.size == 0:
-        return np.zeros(m)
+def summed_scores(st: SummedTables, present: np.ndarray, lagged: np.ndarray,
+                  contexts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(Σ_{i in which} |z_i|² (m,), own signed residuals (m, k))`` per row, from
+    ``present (m, p)``, ``lagged (L, m, ns)`` and ``contexts (ns, m)``."""
+    m, p = present.shape
+    n_lags, k = lagged.shape[0], st.which.size
+    g = lagged if k == lagged.shape[2] else lagged[:, :, st.which]  # (L, m, k)
+    flat = (contexts[st.which] + st.first[:, None]).T  # (m, k) rows of the stacked tables
     y = present @ st.Lbar
     total = np.einsum("ij,ij->i", y, y)
-    g = lagged if st.which.size == ns else lagged[:, st.which]  # (m, k, L)
-    pq = (present @ st.Q).reshape(g.shape)
-    total -= 2.0 * np.einsum("mkl,mkl->m", pq, g)
-    gt = g.transpose(1, 0, 2)
-    total += np.einsum("kml,kml->m", gt @ st.R, gt)
-    for k, i in enumerate(st.which):
-        c = contexts[int(i)]
-        total -= 2.0 * np.einsum("mp,mp->m", present, st.H[k][c])
-        total += 2.0 * np.einsum("ml,ml->m", g[:, k], st.S[k][c]) + st.E[k][c]
-    return total
+    signed = present @ st.own_p - st.own_offset[flat]
+    if n_lags:
+        pq = (present @ st.Q).reshape(m, n_lags, k)
+        for a in range(n_lags):
+            total -= 2.0 * np.einsum("mk,mk->m", pq[:, a], g[a])
+            total += 2.0 * np.einsum("mk,mk->m", g[a], st.S[flat, a])
+            signed += g[a] * st.own_g[a]
+            for b in range(a, n_lags):
+                total += (2.0 if b > a else 1.0) * ((g[a] * g[b]) @ st.R[a, b])
+    ones = np.ones(flat.size)
+    onehot = csr_matrix((ones, flat.ravel(), np.arange(0, flat.size + 1, k)),
+                        shape=(m, st.H.shape[0]))
+    total -= 2.0 * np.einsum("mp,mp->m", present, onehot @ st.H)
+    total += st.E[flat].sum(axis=1)
+    return total, signed

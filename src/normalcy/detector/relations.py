@@ -403,25 +403,28 @@ class RelationsView:
         fast = np.zeros(ns, dtype=bool)
         if not per_viewpoint:
             fast[self.summed_.which] = True
+        K = np.array([st.codes.size for st in self.stats_])
+        last = np.array([t.unit.size - 1 for t in self.tables_])
+        which = self.summed_.which
         for sl in chunks(m, ns * (1 + self.lags_.size), budget=budget):
             r = rows[sl]
             present = scaled[r]
-            lagged = np.empty((r.size, ns, self.lags_.size))  # row gathers are cheap
+            lagged = np.empty((self.lags_.size, r.size, ns))  # row gathers are cheap
             for k, lag in enumerate(self.lags_):
-                lagged[:, :, k] = scaled[r - lag]
+                lagged[k] = scaled[r - lag]
             codes = (levels[r] * self.n_levels_ + levels[r + self.delta_]).T
             ctx = np.stack([self.lookup_[i][codes[i]] for i in range(ns)])
+            out[3, :, sl] = (ctx >= K[:, None]).astype(np.int64) + (ctx == last[:, None])
             if fast.any():
-                total[sl] += gs.summed_d2(self.summed_, present, lagged, ctx)
-            for i in range(ns):
-                t = self.tables_[i]
-                d2, e, sp = gs.score_groups(t, present, lagged[:, i], ctx[i], whole=not fast[i])
-                if d2 is not None:
-                    out[0, i, sl] = d2
-                    total[sl] += d2 * ns
+                tot, signed = gs.summed_scores(self.summed_, present, lagged, ctx)
+                total[sl] += tot
+                out[1, which, sl] = signed.T
+                out[2, which, sl] = self.summed_.spread[:, None]
+            for i in np.flatnonzero(~fast):
+                d2, e, sp = gs.score_groups(self.tables_[i], present, lagged[:, :, i].T, ctx[i])
+                out[0, i, sl] = d2
+                total[sl] += d2 * ns
                 out[1, i, sl], out[2, i, sl] = e, sp
-                K = self.stats_[i].codes.size
-                out[3, i, sl] = (ctx[i] >= K).astype(np.int64) + (ctx[i] == t.unit.size - 1)
         residual = None if fast.any() else out[0].T
         return gs.RelationScores(residual, total / (ns * ns), out[1].T, out[2].T,
                               out[3].T.astype(np.int64))
