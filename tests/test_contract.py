@@ -19,8 +19,10 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
+from sklearn.utils._param_validation import generate_invalid_param_val, make_constraint
 
 from normalcy import TransitionDetector, load, save
+from normalcy.alarms import AlarmPolicy
 from normalcy.baselines import (
     DynamicPCAMonitor,
     MaxZScore,
@@ -125,17 +127,33 @@ def test_constructor_stores_parameters_only_and_clones(kind: str) -> None:
 
 @pytest.mark.parametrize("kind", IDS)
 def test_every_parameter_is_checked_at_fit(kind: str) -> None:
-    # every parameter has a constraint; a value of the wrong type is named at fit
-    # (out-of-range values: the per-class tests); a ParameterError is an InputError
+    # every parameter has a constraint; a value of the wrong type or just out of
+    # range is named at fit, never in __init__ (a ParameterError is an InputError)
     est = SMALL[kind]()
     params = est.get_params(deep=False)
     assert set(type(est)._parameter_constraints) == set(params)
     X = smooth_signals(300, 3, seed=1)
-    for name in params:
-        bad = clone(est).set_params(**{name: object()})
+    for name, value in _bad_values(type(est)._parameter_constraints):
+        bad = clone(est).set_params(**{name: value})
         with pytest.raises(ParameterError, match=f"'{name}' parameter of "
                                                  rf"{type(est).__name__} must be .* Got .*"):
             fit(bad, X)
+
+
+def _bad_values(constraints: dict[str, list[Any]]) -> list[tuple[str, Any]]:
+    """Per parameter: a value of no valid type, and one just outside each valid range."""
+    out: list[tuple[str, Any]] = []
+    for name, allowed in constraints.items():
+        made = [make_constraint(c) for c in allowed]
+        out.append((name, object()))
+        for c in made:
+            try:
+                value = generate_invalid_param_val(c)
+            except NotImplementedError:  # e.g. a type: any other type is the bad value
+                continue
+            if not any(other.is_satisfied_by(value) for other in made):
+                out.append((name, value))
+    return out
 
 
 # ------------------------------------------------------------------ fitting
@@ -175,6 +193,16 @@ def test_higher_score_on_injected_fault(kind: str, fitted, data) -> None:
     bad.iloc[300:450, 1] += 3 * data[0].iloc[:, 1].std()
     s = fitted.score_samples(bad)
     assert np.nanmax(s[300:500]) > max(fitted.threshold_, np.nanmax(s[:250]))
+
+
+@pytest.mark.parametrize("kind", IDS)
+def test_an_alarm_policy_takes_the_detector(kind: str, fitted, data) -> None:
+    bad = data[1].copy()
+    bad.iloc[300:450, 1] += 3 * data[0].iloc[:, 1].std()
+    scores = fitted.score_samples(bad)
+    ep = AlarmPolicy(merge_gap=20).episodes(pd.DataFrame({"score": scores}), fitted)
+    assert ((ep["start"] < 450) & (ep["end"] >= 300)).any()
+    assert (ep["peak"] > fitted.threshold_).all()  # the detector's own threshold
 
 
 @pytest.mark.parametrize("kind", IDS)
@@ -227,12 +255,15 @@ SAVABLE = [k for k in IDS if not k.startswith(("PCAMonitor", "ReconstructionBase
 @pytest.mark.parametrize("kind", SAVABLE)
 def test_save_load_bit_identical(kind: str, fitted, data, tmp_path) -> None:
     path = tmp_path / "m.normalcy"
-    save(fitted, path)
+    if isinstance(fitted, TransitionTransfer):  # writes its moved TransitionDetector
+        fitted.save(path)
+    else:
+        save(fitted, path)
     with np.load(path, allow_pickle=False) as archive:  # readable without pickle
         assert "__header__" in archive.files
     again = load(path)
     np.testing.assert_array_equal(again.score_samples(data[1]), fitted.score_samples(data[1]))
     np.testing.assert_array_equal(again.predict(data[1]), fitted.predict(data[1]))
-    if not isinstance(fitted, TransitionTransfer):  # it saves its moved TransitionDetector
+    if not isinstance(fitted, TransitionTransfer):
         assert type(again) is type(fitted) and again.get_params() == fitted.get_params()
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
