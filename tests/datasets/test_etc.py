@@ -10,6 +10,7 @@ import pytest
 
 from normalcy.datasets import ETCParameters, load_etc, simulate_etc
 from normalcy.datasets import etc as etc_module
+from normalcy.datasets import etc_simulation as etc_sim
 from normalcy.exceptions import InputError
 
 NOMINAL = ETCParameters()
@@ -92,9 +93,9 @@ def test_holding_voltage_matches_the_plant(nominal_run: pd.DataFrame) -> None:
 
 
 def test_segment_parallel_simulation_equals_a_sequential_one() -> None:
-    runs = [etc_module._plan(20.0, NOMINAL, NOMINAL, DT, 5) for _ in range(2)]
-    parallel = etc_module._simulate_runs([runs[0]], DT)[0]
-    sequential = etc_module._simulate_runs([runs[1]], DT, parallel=False)[0]
+    runs = [etc_sim.plan_run(20.0, NOMINAL, NOMINAL, DT, 5) for _ in range(2)]
+    parallel = etc_sim.simulate_runs([runs[0]], DT)[0]
+    sequential = etc_sim.simulate_runs([runs[1]], DT, parallel=False)[0]
     np.testing.assert_allclose(parallel.to_numpy(), sequential.to_numpy(), atol=1e-7)
 
 
@@ -104,9 +105,9 @@ def test_without_integral_action_parallel_simulation_equals_a_sequential_one(
 ) -> None:
     # k0 = 0: the holds start from the rest state with its steady-state error
     plain = dataclasses.replace(NOMINAL, gains=(0.0, 20.0, 30.0, 300.0))
-    runs = [etc_module._plan(20.0, plain.scaled(**fault), plain, DT, 5) for _ in range(2)]
-    parallel = etc_module._simulate_runs([runs[0]], DT)[0]
-    sequential = etc_module._simulate_runs([runs[1]], DT, parallel=False)[0]
+    runs = [etc_sim.plan_run(20.0, plain.scaled(**fault), plain, DT, 5) for _ in range(2)]
+    parallel = etc_sim.simulate_runs([runs[0]], DT)[0]
+    sequential = etc_sim.simulate_runs([runs[1]], DT, parallel=False)[0]
     np.testing.assert_allclose(parallel.to_numpy(), sequential.to_numpy(), atol=1e-7)
 
 
@@ -129,9 +130,9 @@ def test_without_integral_action_only_a_kt_fault_leaves_a_steady_state_error() -
 
 def test_holds_too_short_to_settle_are_simulated_sequentially() -> None:
     jumpy = dataclasses.replace(NOMINAL, hold_range=(0.02, 0.1))
-    runs = [etc_module._plan(3.0, jumpy, jumpy, DT, 6) for _ in range(2)]
-    got = etc_module._simulate_runs([runs[0]], DT)[0]
-    sequential = etc_module._simulate_runs([runs[1]], DT, parallel=False)[0]
+    runs = [etc_sim.plan_run(3.0, jumpy, jumpy, DT, 6) for _ in range(2)]
+    got = etc_sim.simulate_runs([runs[0]], DT)[0]
+    sequential = etc_sim.simulate_runs([runs[1]], DT, parallel=False)[0]
     assert got["reference"].diff().ne(0).sum() > 30
     np.testing.assert_allclose(got.to_numpy(), sequential.to_numpy(), atol=1e-7)
 
@@ -181,7 +182,7 @@ def test_load_etc_reads_its_cache(tmp_path, monkeypatch) -> None:
     def boom(*args: object, **kwargs: object) -> None:
         raise AssertionError("simulated again despite the cache")
 
-    monkeypatch.setattr(etc_module, "_simulate_runs", boom)
+    monkeypatch.setattr(etc_module, "simulate_runs", boom)
     second = load_etc(hours=0.002, seed=2)
     pd.testing.assert_frame_equal(first[1], second[1])
     np.testing.assert_array_equal(first[2], second[2])
@@ -263,15 +264,15 @@ def test_fast_control_law_equals_the_backstepping_law(gains: tuple[float, ...]) 
     m = 50
     params = [NOMINAL, NOMINAL.scaled(inductance=1.3, spring=0.7), ETCParameters(theta0=0.3)]
     idx = rng.integers(0, len(params), m)
-    D = etc_module._coefficients(params, idx)
+    D = etc_sim._coefficients(params, idx)
     gains = np.asarray(gains)
     w = np.full(m, NOMINAL.reference_bandwidth)
     X = rng.normal(size=(7, m)) * np.array([1.0, 3.0, 2.0, 1.0, 3.0, 20.0, 0.1])[:, None]
     level = rng.uniform(-1, 1, m)
-    K, kL, k0, kd, ks = etc_module._affine_law(D, gains, w)
+    K, kL, k0, kd, ks = etc_sim._affine_law(D, gains, w)
     fast = (K * X).sum(axis=0) + kL * level + k0 + kd * (1 + np.cos(2 * X[0]))
     fast += ks * X[1] * np.sin(2 * X[0])
-    np.testing.assert_allclose(fast, etc_module._control(X, level, D, gains, w),
+    np.testing.assert_allclose(fast, etc_sim._control(X, level, D, gains, w),
                                rtol=1e-9, atol=1e-9)
 
 
@@ -279,10 +280,10 @@ def test_one_step_map_solves_the_ode() -> None:
     from scipy.integrate import solve_ivp
 
     p = NOMINAL.scaled(back_emf_constant=1.3)
-    P = etc_module._coefficients([p], np.array([0]))
+    P = etc_sim._coefficients([p], np.array([0]))
     w = np.array([p.reference_bandwidth])
     h = 0.004
-    M = etc_module._transition(P, w, h)[:, :, 0]
+    M = etc_sim._transition(P, w, h)[:, :, 0]
     x0 = np.array([0.2, 1.5, 0.8, 0.1, 0.5, -3.0, 0.01])
     u, level, pressure = 4.0, 0.7, 1e-3
 

@@ -8,11 +8,14 @@ from normalcy.datasets.etc import ETCParameters, load_etc, simulate_etc
 from normalcy.datasets.lorenz import load_lorenz
 from normalcy.datasets.plant_data import FaultEpisode, PlantData
 from normalcy.datasets.process import load_process
+from normalcy.datasets.pumping import load_pumping, simulate_pumping
 from normalcy.datasets.quadtank import load_quadtank
 from normalcy.datasets.skab import SkabExperiment, load_skab, load_skab_anomaly_free
+from normalcy.datasets.tanks import TankPlant, load_tanks, simulate_tanks
 
 __all__ = [
     "ETCParameters", "FaultEpisode", "PlantData", "SkabExperiment", "load_cstr", "load_etc",
     "load_lorenz", "load_process", "load_quadtank", "load_skab", "load_skab_anomaly_free",
     "simulate_etc",
+    "TankPlant", "load_pumping", "load_tanks", "simulate_pumping", "simulate_tanks",
 ]

@@ -1,11 +1,23 @@
 """The Lorenz-attractor benchmark of Alamir & Dion (paper §4.1, SPEC §4).
 
+The Lorenz system
+
+.. math::
+
+    \\dot x_1 = \\sigma (x_2 - x_1), \\quad
+    \\dot x_2 = x_1 (\\rho - x_3) - x_2, \\quad
+    \\dot x_3 = x_1 x_2 - \\beta x_3
+
+with the nominal parameters ``sigma = 12``, ``rho = 28``, ``beta = 8/3``
+(:data:`SIGMA`, :data:`RHO`, :data:`BETA`), sampled every ``dt = 0.01``
+(:data:`DT`); the sensors are ``x1`` and ``x3`` (:data:`SENSORS`).
+
 The healthy training file (20 001 samples, dt 0.01, MIT licence, see
 ``files/LORENZ_LICENSE``) ships with the package. The test features were never
 published; :func:`load_lorenz` rebuilds them: block 1 is the training data
 itself, blocks 2-6 are classical RK4 simulations (dt 0.01) with the labelled
-parameters (nominal, sigma x0.667, nominal, rho x0.9286, beta x1.25; nominal
-sigma=12, rho=28, beta=8/3) from fresh small initial states.
+parameters (:data:`BLOCKS`: nominal, sigma x0.667, nominal, rho x0.9286, beta
+x1.25) from fresh small initial states, :data:`BLOCK` samples each.
 """
 
 from __future__ import annotations
