@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from normalcy.bench import paper
+from normalcy.bench import paper, paper_protocol, paper_report, paper_tables, protocol
 from normalcy.cli.main import main
 from normalcy.exceptions import InputError
 from normalcy.metrics import roc_auc, windowed
@@ -23,7 +23,7 @@ def test_window_scores_match_the_metrics_protocol() -> None:
     scores = rng.random(1050)
     scores[:150] = np.nan  # first window all NaN, second half NaN
     labels = (np.arange(1050) >= 600).astype(int)
-    mine = paper.window_scores(scores, 10)
+    mine = protocol.window_scores(scores, 10)
     ws, wl = windowed(scores, labels, window=100)
     assert np.isnan(mine[0]) and not np.isnan(mine[1:]).any()
     np.testing.assert_allclose(mine[1:], ws)
@@ -35,15 +35,15 @@ def test_fault_aucs_compare_each_faulty_block_with_the_nominal_ones_only() -> No
     # block of its last sample, as its label does
     names = [("nominal", False), ("up", True), ("nominal", False), ("mixed", True)]
     n = 1050
-    blocks = [paper.Block(k * n, (k + 1) * n, name, faulty)
+    blocks = [paper_protocol.Block(k * n, (k + 1) * n, name, faulty)
               for k, (name, faulty) in enumerate(names)]
     labels = np.repeat([int(f) for _, f in names], n)
-    data = paper.Dataset("toy", None, None, labels, blocks, "")  # type: ignore[arg-type]
+    data = paper_protocol.Dataset("toy", None, None, labels, blocks, "")  # type: ignore[arg-type]
     rng = np.random.default_rng(1)
     scores = rng.random(len(labels))
     scores[n:2 * n] += 2.0  # block "up" is above every nominal sample
-    ws = paper.window_scores(scores, len(labels) // 100)
-    got = paper.fault_aucs(ws, data)
+    ws = protocol.window_scores(scores, len(labels) // 100)
+    got = paper_protocol.fault_aucs(ws, data)
     assert set(got) == {"up", "mixed"}
     last = np.arange(len(ws)) * 100 + 99
     up_windows = (last >= n) & (last < 2 * n)
@@ -59,26 +59,26 @@ def test_fault_aucs_compare_each_faulty_block_with_the_nominal_ones_only() -> No
 
 def test_paper_reference_figures_are_consistent() -> None:
     # mean <= max for every published cell, and both tables cover the same rows
-    for ds, rows in paper.PAPER_TABLE1.items():
-        assert set(rows) == set(paper.PAPER_TABLE2[ds])
+    for ds, rows in paper_tables.PAPER_TABLE1.items():
+        assert set(rows) == set(paper_tables.PAPER_TABLE2[ds])
         for cells in rows.values():
             for mean, std, top in cells.values():
                 assert 0 <= mean <= top <= 1 and std >= 0
-        for cells2 in paper.PAPER_TABLE2[ds].values():
-            assert set(cells2) == set(paper.SMOOTHING)
+        for cells2 in paper_tables.PAPER_TABLE2[ds].values():
+            assert set(cells2) == set(protocol.SMOOTHING)
             for (auc, auc_max), (pauc, pauc_max) in cells2.values():
                 assert auc <= auc_max and pauc <= pauc_max
-    assert paper.PAPER_TABLE1["Lorenz"]["Proposed algorithm"]["AUC"] == (0.850, 0.150, 0.997)
+    assert paper_tables.PAPER_TABLE1["Lorenz"]["Proposed algorithm"]["AUC"] == (0.850, 0.150, 0.997)
 
 
 @pytest.mark.parametrize("dataset", ["Lorenz", "ETC"])
 def test_sweeps(dataset: str) -> None:
-    quick = paper.methods(dataset, quick=True)
+    quick = paper_protocol.methods(dataset, quick=True)
     assert all(len(m.grid) == 1 for m in quick)
-    full = {m.name: m for m in paper.methods(dataset, quick=False)}
-    sweep = full[paper.DETECTOR]
+    full = {m.name: m for m in paper_protocol.methods(dataset, quick=False)}
+    sweep = full[paper_protocol.DETECTOR]
     assert len(sweep.grid) == 27
-    assert sweep.grid[sweep.cost_index] == paper.PAPER_SETTING[dataset]
+    assert sweep.grid[sweep.cost_index] == paper_tables.PAPER_SETTING[dataset]
     assert len({json.dumps(p, sort_keys=True) for p in sweep.grid}) == 27
     for m in full.values():
         assert 0 <= m.cost_index < len(m.grid)
@@ -87,40 +87,40 @@ def test_sweeps(dataset: str) -> None:
 def _fake(dataset: str, method: str, config: int, auc: float, **params: object) -> dict:
     return {"dataset": dataset, "method": method, "config": config, "params": dict(params),
             "auc": auc, "pauc": auc - 0.1, "f1_oracle": auc, "f1_rule": auc / 2,
-            **{f"auc_{n}": auc for n in paper.SMOOTHING},
-            **{f"pauc_{n}": auc for n in paper.SMOOTHING}}
+            **{f"auc_{n}": auc for n in protocol.SMOOTHING},
+            **{f"pauc_{n}": auc for n in protocol.SMOOTHING}}
 
 
 def test_table1_aggregates_mean_std_max_and_picks_the_paper_setting() -> None:
-    setting = paper.PAPER_SETTING["ETC"]
+    setting = paper_tables.PAPER_SETTING["ETC"]
     results = [
-        _fake("ETC", paper.DETECTOR, 0, 0.6, n_levels=5, delta=10, eta=0.9),
-        _fake("ETC", paper.DETECTOR, 1, 0.8, **setting),
+        _fake("ETC", paper_protocol.DETECTOR, 0, 0.6, n_levels=5, delta=10, eta=0.9),
+        _fake("ETC", paper_protocol.DETECTOR, 1, 0.8, **setting),
         _fake("ETC", "LOF (windows)", 0, 0.55, n_neighbors=20),
         {"dataset": "ETC", "method": "LOF (windows)", "config": 1, "params": {},
          "error": "ValueError: boom"},
     ]
-    ms = [m for m in paper.methods("ETC", quick=False)
-          if m.name in (paper.DETECTOR, "LOF (windows)")]
-    t1 = paper.table1(results, "ETC", ms).set_index("method")
-    assert t1.loc[paper.DETECTOR, "AUC"] == "0.700 ± 0.100 (0.800)"
-    assert t1.loc[paper.DETECTOR, "paper AUC"] == "0.702 ± 0.133 (0.882)"
+    ms = [m for m in paper_protocol.methods("ETC", quick=False)
+          if m.name in (paper_protocol.DETECTOR, "LOF (windows)")]
+    t1 = paper_report.table1(results, "ETC", ms).set_index("method")
+    assert t1.loc[paper_protocol.DETECTOR, "AUC"] == "0.700 ± 0.100 (0.800)"
+    assert t1.loc[paper_protocol.DETECTOR, "paper AUC"] == "0.702 ± 0.133 (0.882)"
     picked = [i for i in t1.index if i.startswith("TransitionDetector (paper setting")]
     assert len(picked) == 1 and t1.loc[picked[0], "AUC"] == "0.800"
     assert t1.loc["LOF (windows)", "configs"] == 1
     assert "1 failed: ValueError: boom" in t1.loc["LOF (windows)", "note"]
-    t2 = paper.table2(results, "ETC", ms)
-    assert len(t2) == 2 * len(paper.SMOOTHING)
+    t2 = paper_report.table2(results, "ETC", ms)
+    assert len(t2) == 2 * len(protocol.SMOOTHING)
 
 
 def test_acceptance_says_when_a_target_is_missed() -> None:
     results = [
-        _fake("Lorenz", paper.DETECTOR_AUTO, 0, 0.97),
-        _fake("Lorenz", paper.DETECTOR, 0, 0.9, **paper.PAPER_SETTING["Lorenz"]),
-        _fake("ETC", paper.DETECTOR, 0, 0.7, **paper.PAPER_SETTING["ETC"]),
+        _fake("Lorenz", paper_protocol.DETECTOR_AUTO, 0, 0.97),
+        _fake("Lorenz", paper_protocol.DETECTOR, 0, 0.9, **paper_tables.PAPER_SETTING["Lorenz"]),
+        _fake("ETC", paper_protocol.DETECTOR, 0, 0.7, **paper_tables.PAPER_SETTING["ETC"]),
         _fake("ETC", "RandomForest reconstruction", 0, 0.75),
     ]
-    lines, measured = paper.acceptance(results)
+    lines, measured = paper_report.acceptance(results)
     text = "\n".join(lines)
     assert "defaults, ROC-AUC ≥ 0.98: **does not hold** (0.9700" in text
     assert "Lorenz, detector sweep mean AUC above the paper's 0.850: **holds**" in text
@@ -173,16 +173,16 @@ def test_quick_run_covers_every_method_with_valid_metrics(quick_run: tuple[Path,
     results = json.loads((root / "metrics.json").read_text())
     assert not [r["error"] for r in results if "error" in r]
     for ds in ("Lorenz", "ETC"):
-        expected = {m.name for m in paper.methods(ds, quick=True) if not m.skipped}
+        expected = {m.name for m in paper_protocol.methods(ds, quick=True) if not m.skipped}
         assert {r["method"] for r in results if r["dataset"] == ds} == expected
     keys = ["auc", "pauc", "f1_oracle", "f1_rule",
-            *(f"{m}_{n}" for m in ("auc", "pauc") for n in paper.SMOOTHING)]
+            *(f"{m}_{n}" for m in ("auc", "pauc") for n in protocol.SMOOTHING)]
     for r in results:
         for k in keys:
             assert 0.0 <= r[k] <= 1.0, (r["method"], k, r[k])
         assert r["fit_s"] > 0 and r["score_rate"] > 0
     by = {(r["dataset"], r["method"]): r for r in results}
-    auto = by[("Lorenz", paper.DETECTOR_AUTO)]
+    auto = by[("Lorenz", paper_protocol.DETECTOR_AUTO)]
     assert auto["auc"] >= 0.9
     assert auto["f1_rule"] >= 0.9  # its label-free rule, not an oracle threshold
     assert auto["settings"] == {"n_levels": 20, "delta": 20, "window": 100}

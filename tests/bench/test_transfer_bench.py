@@ -9,12 +9,12 @@ import pytest
 torch = pytest.importorskip("torch", reason="the deep extra (torch) is not installed")
 
 from normalcy.bench.transfer import LABELS, goal_check, pair_table  # noqa: E402
-from normalcy.cli.main import main  # noqa: E402
-from normalcy.transfer.experiment import (  # noqa: E402
+from normalcy.bench.transfer_experiment import (  # noqa: E402
     METHODS,
     default_skab_root,
     summarise_transfer,
 )
+from normalcy.cli.main import main  # noqa: E402
 
 
 def _results(auc: dict[tuple[str, float, str], list[float]]) -> pd.DataFrame:

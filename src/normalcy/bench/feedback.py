@@ -48,7 +48,7 @@ Plants (``--quick`` shortens every run):
   nominal plant with set-points in [0.4, 1] rad - inside the paper's nominal
   range [-1, 1]. Faults: Kb x1.3, Kt x1.3, La x1.3 at part load.
 - **Three tanks** (7 sensors: three levels, pump speed, pump flow, outlet flow,
-  motor current; :func:`simulate_tanks`). Training: level set-points in
+  motor current; :func:`normalcy.datasets.tanks.simulate_tanks`). Training: level set-points in
   [0.3, 0.5] m. New regime: set-points in [0.65, 0.85] m, nominal plant.
   Faults: a leak in tank 2, a worn pump (75 % of its flow per rpm), a clogged
   valve between tanks 1 and 2 (60 % of its opening).
@@ -69,9 +69,13 @@ import pandas as pd
 
 from normalcy import operator
 from normalcy.bench.common import RunFolder, markdown_table, progress, update_docs_section
+from normalcy.bench.feedback_learners import Learner, Online, Refitted, Transition
+from normalcy.bench.peers import Method
+from normalcy.bench.protocol import WINDOW
+from normalcy.datasets.tanks import FAULTS as TANK_FAULTS
+from normalcy.datasets.tanks import TankPlant, simulate_tanks
 
 MARKED = 3  # the operator marks up to this many new-regime runs
-WINDOW = 100  # the paper's window protocol for the ROC-AUC
 
 
 # ---------------------------------------------------------------- the scenario
@@ -150,100 +154,6 @@ def etc_scenario(quick: bool, seed: int = 0, reps: int | None = None) -> Scenari
                     "set-points in [0.4, 1] rad after part-load training in [-1, 0.2] rad")
 
 
-# ------------------------------------------------------------ the three tanks
-@dataclass(frozen=True)
-class TankPlant:
-    """Three tanks in series, a pump filling tank 1, a consumer valve draining tank 3.
-
-    A PI controller drives the pump speed to hold the level of tank 3 at a
-    set-point; the consumer's valve opening is a random disturbance. Flows follow
-    Torricelli (``q = a sqrt(dh)``); levels in m, flows in m³/s inside.
-    """
-
-    area: float = 1.0  # m², each tank
-    pump_gain: float = 0.02  # m³/s at full speed
-    valve_12: float = 0.03  # tank 1 -> 2
-    valve_23: float = 0.03  # tank 2 -> 3
-    outlet: float = 0.02  # consumer valve, fully open
-    leak_2: float = 0.0  # leak of tank 2
-    pump_lag: float = 5.0  # s, pump speed time constant
-    kp: float = 2.0  # PI gain on the level error [1/m]
-    ki: float = 0.02  # integral gain [1/(m s)]
-    setpoints: tuple[float, float] = (0.3, 0.5)  # m
-    hold: tuple[float, float] = (300.0, 900.0)  # s, set-point hold times
-    demand: tuple[float, float] = (0.4, 0.8)  # consumer valve opening
-    demand_hold: tuple[float, float] = (200.0, 600.0)  # s
-
-
-TANK_SENSORS = ["level1", "level2", "level3", "pump_speed", "pump_flow", "outlet_flow",
-                "motor_current"]
-TANK_FAULTS: tuple[tuple[str, dict[str, Any]], ...] = (
-    ("leak in tank 2", {"leak_2": 0.004}),
-    ("worn pump", {"pump_gain": 0.02 * 0.75}),
-    ("clogged valve 1-2", {"valve_12": 0.03 * 0.6}),
-)
-
-
-def _steps(rng: np.random.Generator, n: int, levels: tuple[float, float],
-           hold: tuple[float, float]) -> np.ndarray:
-    out = np.empty(n)
-    i = 0
-    while i < n:
-        k = int(rng.uniform(*hold))
-        out[i:i + k] = rng.uniform(*levels)
-        i += k
-    return out
-
-
-def simulate_tanks(duration_s: float, plant: TankPlant | None = None, *,
-                   seed: int = 0) -> pd.DataFrame:
-    """Sampled every second: levels [m], pump speed [rpm], flows [L/s], current [A].
-
-    Integrated with explicit Euler steps of 0.25 s after a 600 s warm-up (not
-    returned); sensor noise is 0.3 % of each sensor's typical range.
-
-    Examples
-    --------
-    >>> df = simulate_tanks(100.0, seed=1)
-    >>> df.shape, bool(df["level3"].between(0.2, 0.6).all())
-    ((100, 7), True)
-    """
-    p = TankPlant() if plant is None else plant
-    rng = np.random.default_rng(seed)
-    warm = 600
-    n = warm + int(round(duration_s))
-    r = _steps(rng, n, p.setpoints, p.hold)
-    v = _steps(rng, n, p.demand, p.demand_hold)
-    sub, h = 4, 0.25
-    sq = math.sqrt
-    h1 = h2 = h3 = r[0]
-    w, z = 0.4, 0.4 / p.ki  # pump speed (0..1), integral of the level error
-    out = np.empty((n, 7))
-    for k in range(n):
-        rk, vk = float(r[k]), float(v[k])
-        for _ in range(sub):
-            e = rk - h3
-            u = p.kp * e + p.ki * z
-            if 0.0 < u < 1.0 or (u >= 1.0 and e < 0) or (u <= 0.0 and e > 0):
-                z += h * e  # anti-windup: integrate only when it helps leave saturation
-            u = min(1.0, max(0.0, u))
-            qp = p.pump_gain * w
-            d12, d23 = h1 - h2, h2 - h3
-            q12 = p.valve_12 * math.copysign(sq(abs(d12)), d12)
-            q23 = p.valve_23 * math.copysign(sq(abs(d23)), d23)
-            qo = p.outlet * vk * sq(max(h3, 0.0))
-            ql = p.leak_2 * sq(max(h2, 0.0))
-            h1 = max(0.0, h1 + h * (qp - q12) / p.area)
-            h2 = max(0.0, h2 + h * (q12 - q23 - ql) / p.area)
-            h3 = max(0.0, h3 + h * (q23 - qo) / p.area)
-            w += h * (u - w) / p.pump_lag
-        out[k] = (h1, h2, h3, 3000.0 * w, 1000.0 * p.pump_gain * w,
-                  1000.0 * p.outlet * vk * sq(h3), 2.0 + 8.0 * w * w)
-    noise = np.array([0.003, 0.003, 0.003, 9.0, 0.06, 0.06, 0.03])
-    out = out[warm:] + noise * rng.normal(size=(n - warm, 7))
-    return pd.DataFrame(out, columns=TANK_SENSORS)
-
-
 def tanks_scenario(quick: bool, seed: int = 0, reps: int | None = None) -> Scenario:
     """Three tanks: a new level set-point range as the healthy new regime."""
     train_s, run_s = (8000.0, 2000.0) if quick else (20000.0, 3000.0)
@@ -268,142 +178,18 @@ SCENARIOS: dict[str, Callable[..., Scenario]] = {
 
 
 # ------------------------------------------------------------------ the methods
-class Method:
-    """A detector under the feedback protocol: fit, learn marked runs, score, alarm."""
-
-    name = ""
-    update = ""  # how it learns the marked runs
-    model: Any = None
-
-    def fit(self, train: pd.DataFrame) -> None:
-        raise NotImplementedError
-
-    def learn(self, marked: list[pd.DataFrame], train: pd.DataFrame) -> None:
-        """Learn the first ``len(marked)`` marked runs (the last one is the new one)."""
-        raise NotImplementedError
-
-    def scores(self, run: pd.DataFrame) -> np.ndarray:
-        return np.asarray(self.model.score_samples(run))
-
-    def assess(self, run: pd.DataFrame) -> tuple[np.ndarray, int, int]:
-        """Scores, alarm episodes and alarm rows of the method's own rule on ``run``."""
-        s = self.scores(run)
-        return (s, *_episodes_of(s, float(self.threshold)))
-
-    @property
-    def threshold(self) -> float:
-        return float(self.model.threshold_)
-
-
-def _episodes_of(score: np.ndarray, threshold: float) -> tuple[int, int]:
-    """Runs of ``score > threshold`` - what ``AlarmPolicy()`` (no merging, no minimum
-    duration) makes of them; written out because peers' thresholds may be <= 0."""
-    from normalcy.metrics import episodes
-
-    flags = (np.nan_to_num(score, nan=-np.inf) > threshold).astype(np.int64)
-    return len(episodes(flags)), int(flags.sum())
-
-
-class Transition(Method):
-    name = "normalcy TransitionDetector"
-    update = "feedback"
-
-    def fit(self, train: pd.DataFrame) -> None:
-        from normalcy import TransitionDetector
-
-        self.model = TransitionDetector().fit(train)
-
-    def learn(self, marked: list[pd.DataFrame], train: pd.DataFrame) -> None:
-        run = marked[-1]
-        operator.feedback(self.model, run, 0, len(run), "normal", by="bench",
-                          note="new regime")
-
-    def assess(self, run: pd.DataFrame) -> tuple[np.ndarray, int, int]:
-        from normalcy.alarms import AlarmPolicy
-
-        res = self.model.residuals(run)
-        s = res["score"].to_numpy()
-        ep = AlarmPolicy().episodes(res, self.model)
-        return s, len(ep), int((np.nan_to_num(s, nan=-np.inf) > self.threshold).sum())
-
-
-class Refitted(Method):
-    """A baseline of :mod:`normalcy.baselines`, refitted on training + marked runs."""
-
-    update = "refit"
-
-    def __init__(self, name: str, make: Callable[[], Any]) -> None:
-        self.name, self.make = name, make
-
-    def fit(self, train: pd.DataFrame) -> None:
-        self.model = self.make().fit(train)
-
-    def learn(self, marked: list[pd.DataFrame], train: pd.DataFrame) -> None:
-        self.model = self.make().fit([*marked, train])
-
-
-class HalfSpace(Method):
-    """river's HalfSpaceTrees, learning one row at a time (see the module docstring)."""
-
-    name = "river HalfSpaceTrees"
-    update = "learn_one"
-    lags = (0, 10, 20)
-
-    def _features(self, run: pd.DataFrame) -> list[dict[str, float]]:
-        x = run.to_numpy(dtype=float)
-        z = np.clip((x - self.low) / self.span, 0.0, 1.0)
-        L = max(self.lags)
-        cols = [np.r_[np.full((lag, z.shape[1]), np.nan), z[: len(z) - lag]] for lag in self.lags]
-        feats = np.concatenate(cols, axis=1)[L:]
-        keys = [f"{s}@{lag}" for lag in self.lags for s in run.columns]
-        return [dict(zip(keys, row, strict=True)) for row in feats.tolist()]
-
-    def _learn_rows(self, run: pd.DataFrame, score: bool = False) -> np.ndarray:
-        out = []
-        for x in self._features(run):
-            if score:
-                out.append(self.model.score_one(x))
-            self.model.learn_one(x)
-        return np.asarray(out)
-
-    def fit(self, train: pd.DataFrame) -> None:
-        from river.anomaly import HalfSpaceTrees
-
-        x = train.to_numpy(dtype=float)
-        self.low = x.min(axis=0)
-        self.span = np.maximum(x.max(axis=0) - self.low, 1e-12)
-        self.model = HalfSpaceTrees(seed=0)
-        s = self._learn_rows(train, score=True)
-        self.threshold_ = float(np.quantile(s[int(0.8 * s.size):], 0.99))
-
-    @property
-    def threshold(self) -> float:
-        return self.threshold_
-
-    def learn(self, marked: list[pd.DataFrame], train: pd.DataFrame) -> None:
-        self._learn_rows(marked[-1])
-
-    def scores(self, run: pd.DataFrame) -> np.ndarray:
-        s = [self.model.score_one(x) for x in self._features(run)]
-        return np.r_[np.full(max(self.lags), np.nan), s]
-
-
-def methods(quick: bool) -> list[Method]:
+def methods(quick: bool) -> list[Learner]:
     """The detector and its peers, with the settings stated in the docs section."""
-    from normalcy.baselines import ReconstructionBaseline, WindowBaseline
-
     rows = 1000 if quick else 5000
+    windows = {"window": WINDOW, "stride": 5}
     return [
         Transition(),
-        Refitted("PyOD IsolationForest (windows)",
-                 lambda: WindowBaseline(detector="iforest", window=WINDOW, stride=5)),
-        Refitted("PyOD LOF (windows)",
-                 lambda: WindowBaseline(detector="lof", window=WINDOW, stride=5,
-                                        max_train_windows=3000)),
-        Refitted("RandomForest reconstruction",
-                 lambda: ReconstructionBaseline(regressor="randomforest", past=19, others=20,
-                                                max_train_rows=rows, n_jobs=1)),
-        HalfSpace(),
+        Refitted(Method("PyOD IsolationForest (windows)", "iforest", fixed=windows)),
+        Refitted(Method("PyOD LOF (windows)", "lof",
+                        fixed={**windows, "max_train_windows": 3000})),
+        Refitted(Method("RandomForest reconstruction", "randomforest",
+                        fixed={"past": 19, "others": 20, "max_train_rows": rows, "n_jobs": 1})),
+        Online(Method("river HalfSpaceTrees", "halfspace")),
     ]
 
 
@@ -421,7 +207,7 @@ def fault_auc(healthy: list[np.ndarray], faulty: list[np.ndarray]) -> float:
     return roc_auc(np.concatenate(labels), np.concatenate(scores))
 
 
-def _state(method: Method, sc: Scenario, k: int, seconds: float) -> dict[str, Any]:
+def _state(method: Learner, sc: Scenario, k: int, seconds: float) -> dict[str, Any]:
     later = [method.assess(r) for r in sc.later]
     calm = [method.assess(r) for r in sc.healthy]
     faulty = [method.scores(f) for _, f in sc.faults]
@@ -437,7 +223,7 @@ def _state(method: Method, sc: Scenario, k: int, seconds: float) -> dict[str, An
     }
 
 
-def evaluate(method: Method, sc: Scenario) -> list[dict[str, Any]]:
+def evaluate(method: Learner, sc: Scenario) -> list[dict[str, Any]]:
     """Fit, then mark 1, 2, 3 new-regime runs; one row per step (0 = before)."""
     t0 = time.perf_counter()
     method.fit(sc.train)

@@ -1,13 +1,18 @@
 """Figures of ``normalcy bench paper``: the residuals seen from each sensor over the
-test blocks, as the paper's Figures 3, 4 (Lorenz) and 10 (ETC)."""
+test blocks, as the paper's Figures 3, 4 (Lorenz) and 10 (ETC), and the detector's
+tables made from the same residuals."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from normalcy.bench.common import progress
+from normalcy.bench.paper_protocol import fault_aucs, load_dataset
+from normalcy.bench.protocol import WINDOW, window_scores
 from normalcy.io.atomic import atomic_write
 
 RESIDUALS = (("r_trans", "r_trans (unseen transitions)"),
@@ -15,16 +20,12 @@ RESIDUALS = (("r_trans", "r_trans (unseen transitions)"),
              ("r_conf", "r_conf (configurations)"))
 
 
-def window_max(res: pd.DataFrame, window: int) -> pd.DataFrame:
-    """Max of each column over non-overlapping windows (NaN ignored), indexed by the
-    window's last row."""
-    n = len(res) // window
-    values = res.to_numpy(dtype=float)[: n * window].reshape(n, window, res.shape[1])
-    finite = ~np.isnan(values)
-    out = np.where(finite, values, -np.inf).max(axis=1)
-    out = np.where(finite.any(axis=1), out, np.nan)
-    return pd.DataFrame(out, columns=res.columns,
-                        index=np.arange(n) * window + window - 1)
+def window_max(res: pd.DataFrame) -> pd.DataFrame:
+    """Each column's :func:`~normalcy.bench.protocol.window_scores` (max over each
+    non-overlapping window, NaN ignored), indexed by the window's last row."""
+    n = len(res) // WINDOW
+    return pd.DataFrame({c: window_scores(res[c].to_numpy(dtype=float), n) for c in res.columns},
+                        index=np.arange(n) * WINDOW + WINDOW - 1)
 
 
 def plot_residuals(wres: pd.DataFrame, blocks: list[Any], sensors: list[str],
@@ -74,3 +75,51 @@ def plot_residuals(wres: pd.DataFrame, blocks: list[Any], sensors: list[str],
     with atomic_write(path, "wb") as f:
         fig.savefig(f, format="png", dpi=100)
     plt.close(fig)
+
+
+def detector_figures(out_dir: str, etc_hours: float, log: Any) -> tuple[
+        list[tuple[str, str]], dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
+    """The paper's Figures 3, 4 (Lorenz) and 10 (ETC); block tables of the detector
+    and, per data set, the fault AUC of each of its residuals (:func:`fault_aucs`)."""
+    from normalcy import TransitionDetector
+
+    figures: list[tuple[str, str, dict[str, Any], str]] = [
+        ("paper_lorenz_fig3.png", "Lorenz", {"n_levels": 20, "delta": 20, "eta": 0.95},
+         "Lorenz, nq=20, Δ=20, η=0.95 (paper Fig. 3)"),
+        ("paper_lorenz_fig4.png", "Lorenz", {"n_levels": 8, "delta": 20, "eta": 0.95},
+         "Lorenz, nq=8, Δ=20, η=0.95 (paper Fig. 4)"),
+        ("paper_etc_fig10.png", "ETC", {"n_levels": 10, "delta": 20, "eta": 0.95},
+         "ETC, nq=10, Δ=20, η=0.95 (paper Fig. 10)"),
+    ]
+    made: list[tuple[str, str]] = []
+    blocks: dict[str, pd.DataFrame] = {}
+    residual_faults: dict[str, pd.DataFrame] = {}
+    for fname, name, params, title in progress(figures, "figures"):
+        data = load_dataset(name, etc_hours)
+        det = TransitionDetector(**params).fit(data.train)
+        res = det.residuals(data.test)
+        wres = window_max(res)
+        path = os.path.join(out_dir, fname)
+        plot_residuals(wres, data.blocks, det.sensors_, det.threshold_, title, path)
+        made.append((fname, title))
+        log(f"  figure {fname}: {title}")
+        if fname != "paper_lorenz_fig4.png":
+            score = res["score"].to_numpy()
+            rows = []
+            for b in data.blocks:
+                s = score[b.start:b.stop]
+                r = res.iloc[b.start:b.stop]
+                rows.append({"block": b.name, "faulty": "yes" if b.faulty else "no",
+                             "median score": float(np.nanmedian(s)),
+                             "alarm share": float(np.mean(np.nan_to_num(s, nan=-np.inf)
+                                                          > det.threshold_)),
+                             **{f"median {c}": float(np.nanmedian(r[c].to_numpy()))
+                                for c in res.columns if "[" in c}})
+            blocks[name] = pd.DataFrame(rows)
+            n_windows = len(data.labels) // WINDOW
+            residual_faults[name] = pd.DataFrame([
+                {"residual": c, **fault_aucs(window_scores(res[c].to_numpy(dtype=float),
+                                                           n_windows), data)}
+                for c in res.columns])
+    return made, blocks, residual_faults
+

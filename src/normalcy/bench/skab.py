@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from normalcy.bench.common import RunFolder, markdown_table, progress, update_docs_section
+from normalcy.bench.peers import Method, peer
 from normalcy.exceptions import InputError
 
 TRAIN_ROWS = 400  # SKAB's leaderboard protocol
@@ -58,16 +59,6 @@ PUBLISHED_SOURCE = ("SKAB README (github.com/waico/SKAB), \"Strict leaderboard\"
                     "detection: fit on each file's first 400 rows, metrics on the remaining rows")
 
 
-@dataclass(frozen=True)
-class Method:
-    """A named way to build a fitted-to-be detector for ``n`` training rows."""
-
-    name: str
-    make: Callable[[int], Any]
-    quick: bool = True  # part of --quick
-    note: str = ""
-
-
 def window_for(n_train: int) -> int:
     """Window of the window methods: ``clip(n // 20, 5, 100)`` rows.
 
@@ -83,49 +74,41 @@ def _train_stride(n_train: int) -> int:
     return int(np.clip(n_train // 2000, 1, 10))
 
 
+def _windows(n: int) -> dict[str, Any]:
+    """Window and learning stride of the window methods for ``n`` training rows."""
+    return {"window": window_for(n), "train_stride": _train_stride(n)}
+
+
+def _lags(n: int) -> dict[str, Any]:
+    """Past and neighbouring rows of the reconstruction methods for ``n`` training rows."""
+    return {"past": window_for(n) - 1, "others": window_for(n)}
+
+
 def methods(jobs: int = 1) -> tuple[list[Method], list[str]]:
-    """The compared methods, and the reasons of those skipped."""
-    from normalcy import TransitionDetector
-    from normalcy.baselines import PCAMonitor, ReconstructionBaseline, WindowBaseline
-
-    def window_baseline(kind: str) -> Callable[[int], Any]:
-        return lambda n: WindowBaseline(detector=kind, window=window_for(n),
-                                        train_stride=_train_stride(n))
-
+    """The compared methods (``quick``: part of ``--quick``), and the reasons of those
+    skipped."""
     out = [
-        Method("normalcy TransitionDetector", lambda n: TransitionDetector()),
-        Method("PCA T²+Q", lambda n: PCAMonitor()),
-        Method("IsolationForest (windows)", window_baseline("iforest")),
-        Method("LOF (windows)", window_baseline("lof"), quick=False),
-        Method("LassoLars reconstruction", lambda n: ReconstructionBaseline(
-            regressor="lassolars", past=window_for(n) - 1, others=window_for(n),
-            max_train_rows=4000), quick=False, note="at most 4 000 training rows"),
-        Method("RandomForest reconstruction", lambda n: ReconstructionBaseline(
-            regressor="randomforest", past=window_for(n) - 1, others=window_for(n),
-            max_train_rows=2000, n_jobs=jobs), quick=False,
-            note="at most 2 000 training rows"),
+        Method("normalcy TransitionDetector", "detector"),
+        Method("PCA T²+Q", "pca"),
+        Method("IsolationForest (windows)", "iforest", per_rows=_windows),
+        Method("LOF (windows)", "lof", per_rows=_windows, quick=False),
+        Method("LassoLars reconstruction", "lassolars", fixed={"max_train_rows": 4000},
+               per_rows=_lags, quick=False, note="at most 4 000 training rows"),
+        Method("RandomForest reconstruction", "randomforest",
+               fixed={"max_train_rows": 2000, "n_jobs": jobs}, per_rows=_lags, quick=False,
+               note="at most 2 000 training rows"),
     ]
     skipped: list[str] = []
-    try:
-        import torch  # noqa: F401
-    except ImportError:
+    if peer("deep").missing():
         skipped.append("WindowAutoencoder mlp/cnn/lstm and PyOD AutoEncoder: torch is not "
                        "installed (pip install 'normalcy[deep]')")
         return out, skipped
-
-    def autoencoder(arch: str) -> Callable[[int], Any]:
-        from normalcy.deep import WindowAutoencoder
-
-        return lambda n: WindowAutoencoder(
-            architecture=arch, window=window_for(n), latent=8, hidden=32, epochs=10,
-            batch_size=64, max_windows=1000, device="cpu", random_state=0)
-
-    out += [
-        Method("WindowAutoencoder mlp", autoencoder("mlp"), quick=False),
-        Method("WindowAutoencoder cnn", autoencoder("cnn"), quick=False),
-        Method("WindowAutoencoder lstm", autoencoder("lstm"), quick=False),
-        Method("AutoEncoder (PyOD, windows)", window_baseline("autoencoder"), quick=False),
-    ]
+    autoencoder = {"latent": 8, "hidden": 32, "epochs": 10, "batch_size": 64,
+                   "max_windows": 1000, "device": "cpu", "random_state": 0}
+    out += [Method(f"WindowAutoencoder {arch}", "deep", fixed={"architecture": arch, **autoencoder},
+                   per_rows=lambda n: {"window": window_for(n)}, quick=False)
+            for arch in ("mlp", "cnn", "lstm")]
+    out.append(Method("AutoEncoder (PyOD, windows)", "pyod-ae", per_rows=_windows, quick=False))
     return out, skipped
 
 
@@ -193,7 +176,7 @@ def _run_case(method: Method, case: Case) -> dict[str, Any]:
 
     n = sum(len(t) for t in case.train)
     t0 = time.perf_counter()
-    model = method.make(n).fit(case.train if len(case.train) > 1 else case.train[0])
+    model = method.build(rows=n).fit(case.train if len(case.train) > 1 else case.train[0])
     fit_s = time.perf_counter() - t0
     score = np.asarray(model.score_samples(case.test), dtype=float)
     alarms = (np.nan_to_num(score, nan=-np.inf) > model.threshold_).astype(np.int64)

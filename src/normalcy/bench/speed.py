@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from normalcy.bench.common import markdown_table, model_size_mib
+from normalcy.bench.peers import Method
 
 
 def smooth_plant(n: int, n_sensors: int, seed: int) -> pd.DataFrame:
@@ -50,33 +51,13 @@ def _fit(make: Callable[[], Any], train: pd.DataFrame) -> Any:
     return make().fit(train)
 
 
-class _IForest:
-    """scikit-learn IsolationForest on the sensor vectors (its plain use)."""
-
-    name = "IsolationForest"
-
-    def fit(self, X: pd.DataFrame) -> _IForest:
-        from sklearn.ensemble import IsolationForest
-
-        self.model = IsolationForest(random_state=0).fit(X.to_numpy())
-        return self
-
-    def score_samples(self, X: pd.DataFrame) -> np.ndarray:
-        return -self.model.score_samples(X.to_numpy())
-
-
-def _methods(ns: int, quick: bool) -> list[tuple[str, Callable[[], Any]]]:
-    from normalcy import TransitionDetector
-
-    out: list[tuple[str, Callable[[], Any]]] = [
-        ("normalcy TransitionDetector", lambda: TransitionDetector()),
-        ("IsolationForest", _IForest),
-    ]
-    if ns <= 2:  # with 10+ sensors it has 1000+ features: minutes per fit
-        from normalcy.baselines import ReconstructionBaseline
-
-        out.append(("RandomForest reconstruction",
-                    lambda: ReconstructionBaseline(regressor="randomforest", n_jobs=2)))
+def _methods(ns: int) -> list[Method]:
+    """The detector and its peers (the forest only on 2 sensors: with 10+ sensors it
+    has 1000+ features, minutes per fit)."""
+    out = [Method("normalcy TransitionDetector", "detector"),
+           Method("IsolationForest", "sklearn-iforest")]
+    if ns <= 2:
+        out.append(Method("RandomForest reconstruction", "randomforest", fixed={"n_jobs": 2}))
     return out
 
 
@@ -94,8 +75,9 @@ def run_speed(out: str = "bench-results", quick: bool = False) -> pd.DataFrame:
         cases.append((f"smooth {ns} sensors", X.iloc[:n], X.iloc[n:].reset_index(drop=True)))
     rows = []
     for case, train, test in cases:
-        for name, make in _methods(train.shape[1], quick):
-            model, fit_s, fit_mb = _measure(partial(_fit, make, train))
+        for method in _methods(train.shape[1]):
+            name = method.name
+            model, fit_s, fit_mb = _measure(partial(_fit, method.build, train))
             _, score_s, score_mb = _measure(partial(model.score_samples, test))
             rows.append({
                 "data": case, "method": name, "train rows": len(train),

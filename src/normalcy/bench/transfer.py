@@ -2,7 +2,7 @@
 domain shift - target-only training from scratch versus each transfer family and
 the TransitionDetector variants, at several shares of the target's healthy data.
 
-Pairs (see :mod:`normalcy.transfer.experiment`): ``etc-units`` (the paper's
+Pairs (see :mod:`normalcy.bench.transfer_experiment`): ``etc-units`` (the paper's
 throttle and another unit, with that unit's K_b / K_t / L_a faults),
 ``sister-units`` (a pumping plant and a bigger, faster sister unit) and ``skab``
 (SKAB's anomaly-free run and experiment files; skipped when the SKAB folder is
@@ -58,8 +58,8 @@ def make_pairs(quick: bool, skab: str | None, log: Callable[[str], None]) -> lis
     """The pairs (functions of the seed for the simulated ones)."""
     from functools import partial
 
+    from normalcy.bench.transfer_experiment import SKAB_FILES, etc_units, sister_units, skab_pairs
     from normalcy.exceptions import InputError
-    from normalcy.transfer.experiment import SKAB_FILES, etc_units, sister_units, skab_pairs
 
     sizes = QUICK if quick else FULL
     pairs: list[Any] = [partial(etc_units, **sizes["etc"]),
@@ -204,7 +204,7 @@ def run_transfer(out: str = "bench-results", quick: bool = False, docs: str | No
     """Run the benchmark; return the summary (see :func:`summarise_transfer`)."""
     import torch
 
-    from normalcy.transfer.experiment import (
+    from normalcy.bench.transfer_experiment import (
         NETWORK,
         QUICK_NETWORK,
         default_skab_root,

@@ -8,8 +8,7 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="the deep extra (torch) is not installed")
 
-from normalcy.exceptions import InputError  # noqa: E402
-from normalcy.transfer.experiment import (  # noqa: E402
+from normalcy.bench.transfer_experiment import (  # noqa: E402
     METHODS,
     TransferPair,
     default_skab_root,
@@ -19,6 +18,7 @@ from normalcy.transfer.experiment import (  # noqa: E402
     skab_pairs,
     summarise_transfer,
 )
+from normalcy.exceptions import InputError  # noqa: E402
 
 TINY = {"window": 16, "latent": 4, "hidden": 16, "epochs": 2, "max_windows": 400}
 

@@ -1,4 +1,5 @@
-"""The survey's experiment: training from scratch on the target versus transfer.
+"""The survey's experiment: training from scratch on the target versus transfer
+(run by ``normalcy bench transfer``, :mod:`normalcy.bench.transfer`).
 
 For each source/target pair, target healthy-data fraction and seed, every method
 is fitted and judged on the target's labelled test data:
@@ -56,27 +57,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from normalcy.deep.autoencoder import WindowAutoencoder
-from normalcy.deep.window_detector import WindowDetector
+from normalcy.bench.peers import build
+from normalcy.datasets.pumping import load_pumping
 from normalcy.exceptions import InputError
 from normalcy.metrics import alarm_report, roc_auc
-from normalcy.transfer.adversarial import AdversarialTransfer
-from normalcy.transfer.instance import InstanceTransfer
-from normalcy.transfer.mapping import MappingTransfer
-from normalcy.transfer.parameter import ParameterTransfer
-from normalcy.transfer.transition import TransitionTransfer
 
 METHODS = ("scratch", "source_only", "instance", "parameter", "parameter_frozen", "mapping",
            "mapping_coral", "adversarial", "td_scratch", "td_source_only", "td_partial_fit",
            "td_transfer")
-#: deep transfer methods: class and the parameters that make the variant
-FAMILIES: dict[str, tuple[type[WindowDetector], dict[str, Any]]] = {
-    "instance": (InstanceTransfer, {}),
-    "parameter": (ParameterTransfer, {}),
-    "parameter_frozen": (ParameterTransfer, {"freeze": "encoder"}),
-    "mapping": (MappingTransfer, {}),
-    "mapping_coral": (MappingTransfer, {"penalty": "coral"}),
-    "adversarial": (AdversarialTransfer, {}),
+#: deep transfer methods: the peer (:data:`normalcy.bench.peers.PEERS`) and the
+#: parameters that make the variant
+FAMILIES: dict[str, tuple[str, dict[str, Any]]] = {
+    "instance": ("instance", {}),
+    "parameter": ("parameter", {}),
+    "parameter_frozen": ("parameter", {"freeze": "encoder"}),
+    "mapping": ("mapping", {}),
+    "mapping_coral": ("mapping", {"penalty": "coral"}),
+    "adversarial": ("adversarial", {}),
 }
 #: the scratch method each method is compared with (negative transfer)
 SCRATCH_OF = {m: ("td_scratch" if m.startswith("td_") else "scratch") for m in METHODS}
@@ -111,38 +108,11 @@ class TransferPair:
     labels: np.ndarray
 
 
-def _pumping_plant(
-    n: int, rng: np.random.Generator, *, size: float, lag: float, low: float, high: float
-) -> pd.DataFrame:
-    """A pump on a pipe network: speed follows set-points, four sensors respond."""
-    setpoint = np.empty(n)
-    i = 0
-    while i < n:
-        d = int(rng.integers(150, 400))
-        setpoint[i : i + d] = rng.uniform(low, high)
-        i += d
-    speed = np.empty(n)
-    speed[0] = setpoint[0]
-    a = 1.0 / lag
-    for t in range(1, n):
-        speed[t] = speed[t - 1] + a * (setpoint[t] - speed[t - 1])
-    load = 0.1 * np.sin(2 * np.pi * np.arange(n) / 97.0 + rng.uniform(0, 2 * np.pi))
-    flow = size * speed * (1.0 + load)
-    pressure = 0.8 * size * speed**2 * (1.0 - 0.5 * load)
-    current = 0.2 + flow * pressure / np.maximum(speed, 0.05) / size
-    temperature = np.empty(n)
-    temperature[0] = current[0] ** 2
-    for t in range(1, n):
-        temperature[t] = temperature[t - 1] + 0.02 * (current[t] ** 2 - temperature[t - 1])
-    values = np.c_[flow, pressure, current, temperature]
-    values = values + 0.01 * values.std(axis=0) * rng.normal(size=values.shape)
-    return pd.DataFrame(values, columns=["flow", "pressure", "current", "temperature"])
-
-
 def sister_units(
     seed: int = 0, *, n_source: int = 8000, n_target: int = 4000, n_test: int = 4000
 ) -> TransferPair:
-    """A pumping plant (source) and its sister unit (target), with faults in the test.
+    """A pumping plant (source) and its sister unit (target), with faults in the test
+    (:func:`normalcy.datasets.pumping.load_pumping`).
 
     The sister unit's pump is 40 % larger, reacts faster and runs at other speeds
     (0.6-1.0 instead of 0.3-0.8 of nominal), so the source's healthy data does not
@@ -156,21 +126,8 @@ def sister_units(
     >>> pair.source.shape, pair.test.shape, int(pair.labels.sum())
     ((600, 4), (1000, 4), 300)
     """
-    rng = np.random.default_rng(seed)
-    source = _pumping_plant(n_source, rng, size=1.0, lag=20.0, low=0.3, high=0.8)
-    target = _pumping_plant(n_target, rng, size=1.4, lag=12.0, low=0.6, high=1.0)
-    test = _pumping_plant(n_test, rng, size=1.4, lag=12.0, low=0.6, high=1.0)
-    labels = np.zeros(n_test, dtype=np.int64)
-    tenth = n_test // 10
-    faults = [("flow", 0.3, lambda x: 0.85 * x),
-              ("pressure", 0.55, lambda x: x + 0.05 * float(np.ptp(target["pressure"]))),
-              ("current", 0.8, lambda x: 1.1 * x)]
-    for column, at, change in faults:
-        start = int(at * n_test)
-        rows = slice(start, start + tenth)
-        test.loc[test.index[rows], column] = change(test[column].to_numpy()[rows])
-        labels[rows] = 1
-    return TransferPair("sister-units", source, target, test, labels)
+    return TransferPair("sister-units", *load_pumping(seed, n_source=n_source,
+                                                      n_target=n_target, n_test=n_test))
 
 
 #: the target unit of :func:`etc_units`: another spring, friction and set-point range
@@ -283,35 +240,31 @@ class _Cell:
 
     def _source_deep(self) -> Any:
         if "deep" not in self.cache:
-            self.cache["deep"] = WindowAutoencoder(random_state=self.seed,
-                                                   **self.settings).fit(self.pair.source)
+            self.cache["deep"] = build("deep", random_state=self.seed,
+                                       **self.settings).fit(self.pair.source)
         return self.cache["deep"]
 
     def _source_td(self) -> Any:
-        from normalcy import TransitionDetector
-
         if "td" not in self.cache:
-            self.cache["td"] = TransitionDetector().fit(self.pair.source)
+            self.cache["td"] = build("detector").fit(self.pair.source)
         return self.cache["td"]
 
     def fit(self, method: str, target: pd.DataFrame) -> Any:
-        from normalcy import TransitionDetector
-
         s, seed, source = self.settings, self.seed, self.pair.source
         if method == "scratch":
-            return WindowAutoencoder(random_state=seed, **s).fit(target)
+            return build("deep", random_state=seed, **s).fit(target)
         if method == "source_only":
             return self._source_deep()
         if method in FAMILIES:
-            cls, extra = FAMILIES[method]
-            return cls(random_state=seed, **extra, **s).fit(source, target)
+            kind, extra = FAMILIES[method]
+            return build(kind, random_state=seed, **extra, **s).fit(source, target)
         if method == "td_scratch":
-            return TransitionDetector().fit(target)
+            return build("detector").fit(target)
         if method == "td_source_only":
             return self._source_td()
         mapping = "quantile" if method == "td_transfer" else "none"
         calibrate = "target" if method == "td_transfer" else "source"
-        return TransitionTransfer(mapping=mapping, calibrate=calibrate).fit_from(
+        return build("transition-transfer", mapping=mapping, calibrate=calibrate).fit_from(
             self._source_td(), source, target)
 
 
