@@ -128,15 +128,21 @@ def test_context_models_match_pseudo_sample_shrinkage_of_raw_data() -> None:
 
 
 def brute_residuals(mu: np.ndarray, S: np.ndarray, v: np.ndarray, p: int,
-                    own: int) -> tuple[float, float, float]:
-    """Conditional Mahalanobis / p, own signed residual and its spread (numpy.linalg)."""
+                    own: int) -> tuple[float, ...]:
+    """Conditional Mahalanobis / p, own signed residual and its spread, the same
+    given the present sensors only (numpy.linalg)."""
     spg, sgg = S[:p, p:], S[p:, p:]
     cm = mu[:p] + spg @ np.linalg.solve(sgg, v[p:] - mu[p:])
     cc = S[:p, :p] - spg @ np.linalg.solve(sgg, spg.T) + gs.FLOOR * np.eye(p)
     r = v[:p] - cm
     lam = np.linalg.inv(cc)
-    return float(r @ lam @ r / p), float((lam @ r)[own] / lam[own, own]), float(
-        1 / np.sqrt(lam[own, own]))
+    st = np.linalg.inv(S[:p, :p] + gs.FLOOR * np.eye(p))  # lags marginalised out
+    others = np.arange(p) != own
+    soo = S[:p, :p][np.ix_(others, others)] + gs.FLOOR * np.eye(p - 1)
+    pred = mu[own] + S[own, :p][others] @ np.linalg.solve(soo, v[:p][others] - mu[:p][others])
+    return (float(r @ lam @ r / p), float((lam @ r)[own] / lam[own, own]),
+            float(1 / np.sqrt(lam[own, own])), float(v[own] - pred),
+            float(1 / np.sqrt(st[own, own])))
 
 
 @pytest.mark.parametrize("granularity", GRANULARITIES)
@@ -155,8 +161,8 @@ def test_conditional_residual_equals_brute_force(granularity: str) -> None:
         for k in range(0, r_rows.size, 37):
             want = brute_residuals(mean[ctx[k]], cov[unit[ctx[k]]], v[k], p, i)
             np.testing.assert_allclose(
-                [got.residual[k, i], got.signed[k, i], got.spread[k, i]], want, rtol=1e-6,
-                atol=1e-9)
+                [got.residual[k, i], got.signed[k, i], got.spread[k, i], got.static[k, i],
+                 got.static_spread[k, i]], want, rtol=1e-6, atol=1e-7)
 
 
 def test_held_out_likelihood_from_statistics_equals_the_sum_over_samples() -> None:
@@ -305,20 +311,23 @@ def test_summed_residual_equals_the_mean_over_viewpoints(kappa_grid: tuple[float
         np.testing.assert_allclose(fast.mean, full.mean, rtol=1e-7)
         np.testing.assert_allclose(fast.signed, full.signed, rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(fast.spread, full.spread, rtol=1e-12)
+        np.testing.assert_allclose(fast.static, full.static, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(fast.static_spread, full.static_spread, rtol=1e-12)
         np.testing.assert_array_equal(fast.context, full.context)
         one_unit = granularity == "global" or kappa_grid == (float("inf"),)
         assert (fast.residual is None) == one_unit
 
 
-def test_auto_granularity_is_level_within_the_size_budget_else_global() -> None:
+def test_auto_granularity_is_the_finest_within_the_size_budget() -> None:
     x, lv, rows = prepared()
     fits = {}
     for granularity in GRANULARITIES:
         fits[granularity] = RelationsView(granularity=granularity).fit(
             x, lv, rows, delta=DELTA, n_levels=NQ).floats
     assert fits["transition"] > fits["level"] > fits["global"]
-    for budget, want in ((10**9, "level"), (fits["level"] + 10, "level"),
-                         (fits["level"] - 10, "global"), (1, "global")):
+    for budget, want in ((10**9, "transition"), (fits["transition"] - 10, "level"),
+                         (fits["level"] + 10, "level"), (fits["level"] - 10, "global"),
+                         (1, "global")):
         view = RelationsView(max_floats=budget).fit(x, lv, rows, delta=DELTA, n_levels=NQ)
         assert view.granularity_ == want
         assert view.floats <= budget or want == "global"

@@ -275,14 +275,18 @@ class RelationScores:
     when healthy); None when ``score(..., per_viewpoint=False)`` summed it directly.
     ``mean (m,)``: its mean over the viewpoints. ``signed (m, ns)``: each sensor's
     value minus what the other sensors and its own past predict, scaled units
-    (times the scaler's scale for the sensor's units); ``spread``: its standard
-    deviation in that context. ``context``: 0 seen transition, 1 its level, 2 global.
+    (times the scaler's scale for the sensor's units); ``static``: the same given
+    the other sensors only (a drift's or bias's whole amplitude); ``spread``,
+    ``static_spread``: their standard deviations in that context. ``context``: 0
+    seen transition, 1 its level, 2 global.
     """
 
     residual: np.ndarray | None
     mean: np.ndarray
     signed: np.ndarray
     spread: np.ndarray
+    static: np.ndarray
+    static_spread: np.ndarray
     context: np.ndarray
 
 
@@ -293,8 +297,11 @@ class ConditionalTables:
     - the present block: ``z = v @ M[u].T - offset[c]`` (``M (U, p, d)``, ``offset
       (C, p)``), from ``prec = Σp|g⁻¹ (U, p, p)``, the regression ``B (U, p, L)`` and
       the contexts' ``centre (C, p)``: ``z = W (p - B g - centre)``, ``Wᵀ W = prec``;
-    - the own sensor's signed residual ``e = v @ own[u] - own_offset[c]``, with
-      spread ``1 / sqrt(pjj[u])`` (scaled units): ``e² pjj`` is its squared z-score.
+    - the own sensor's signed residuals ``e[r] = v @ own[u, r] - own_offset[c, r]``
+      with spreads ``1 / sqrt(pjj[u, r])`` (scaled units; ``e² pjj`` is the squared
+      z-score): ``r = 0`` given the other sensors and its own past, ``r = 1`` given
+      the other sensors only (the static view: the whole amplitude of a slow drift
+      or bias, which the own past partly absorbs).
     """
 
     M: np.ndarray
@@ -330,9 +337,13 @@ def conditional_tables(models: Models, n_present: int, own: int,
     W = np.linalg.solve(L, np.broadcast_to(np.eye(p), L.shape))  # L⁻¹, (U, p, p)
     prec = W.transpose(0, 2, 1) @ W
     prow = prec[:, own]  # row ``own`` of Σp|g⁻¹
-    pjj = prow[:, own].copy()
-    own_row = np.concatenate([prow, -np.einsum("up,upl->ul", prow, B)], axis=1) / pjj[:, None]
-    own_offset = np.einsum("cp,cp->c", prow[unit], centre) / pjj[unit]
+    srow = np.linalg.inv(spp + FLOOR * np.eye(p))[:, own]  # of Σpp⁻¹: no lags
+    pjj = np.stack([prow[:, own], srow[:, own]], axis=1)  # (U, 2)
+    own_row = np.stack([np.concatenate([prow, -np.einsum("up,upl->ul", prow, B)], axis=1),
+                        np.concatenate([srow, np.zeros((U, d - p))], axis=1)],
+                       axis=1) / pjj[:, :, None]  # (U, 2, d)
+    own_offset = np.stack([np.einsum("cp,cp->c", prow[unit], centre),
+                           np.einsum("cp,cp->c", srow[unit], mean[:, :p])], axis=1) / pjj[unit]
     M = np.concatenate([W, -W @ B], axis=2)
     offset = np.einsum("cij,cj->ci", W[unit], centre)
     return ConditionalTables(M.astype(dtype), unit, offset.astype(dtype), own_row.astype(dtype),
@@ -341,14 +352,14 @@ def conditional_tables(models: Models, n_present: int, own: int,
 
 def score_groups(tables: ConditionalTables, present: np.ndarray, lagged: np.ndarray,
                  context: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(|z|² / p, signed own residual, its spread)`` of each viewpoint
-    ``[present, lagged]`` (``(m, p)`` and ``(m, L)``) in its context.
+    """``(|z|² / p (m,), signed own residuals (m, 2), their spreads (m, 2))`` of each
+    viewpoint ``[present, lagged]`` (``(m, p)`` and ``(m, L)``) in its context.
 
     Samples are grouped by covariance unit: one matrix product per unit present
     (no copy when there is one unit).
     """
     m, p = present.shape
-    d2, signed, spread = np.empty(m), np.empty(m), np.empty(m)
+    d2, signed, spread = np.empty(m), np.empty((m, 2)), np.empty((m, 2))
     units = tables.unit[context]
     order = np.argsort(units, kind="stable")
     us = units[order]
@@ -360,7 +371,7 @@ def score_groups(tables: ConditionalTables, present: np.ndarray, lagged: np.ndar
         idx = order[a:b] if starts.size > 1 else slice(None)
         pi, li, ci = present[idx], lagged[idx], context[idx]
         own = tables.own[u]
-        signed[idx] = pi @ own[:p] + li @ own[p:] - tables.own_offset[ci]
+        signed[idx] = pi @ own[:, :p].T + li @ own[:, p:].T - tables.own_offset[ci]
         spread[idx] = 1.0 / np.sqrt(tables.pjj[u])
         Mu = tables.M[u]
         z = pi @ Mu[:, :p].T
@@ -392,10 +403,10 @@ class SummedTables:
     H: np.ndarray  # (ΣC, p)
     S: np.ndarray  # (ΣC, L)
     E: np.ndarray  # (ΣC,)
-    own_p: np.ndarray  # (p, k)
+    own_p: np.ndarray  # (p, 2k), column r * k + j
     own_g: np.ndarray  # (L, k)
-    own_offset: np.ndarray  # (ΣC,)
-    spread: np.ndarray  # (k,)
+    own_offset: np.ndarray  # (ΣC, 2)
+    spread: np.ndarray  # (k, 2)
 
 
 def summed_tables(tables: list[ConditionalTables], which: np.ndarray) -> SummedTables:
@@ -413,8 +424,8 @@ def summed_tables(tables: list[ConditionalTables], which: np.ndarray) -> SummedT
         H.append(h)
         S.append(h @ B)
         E.append(np.einsum("cp,cp->c", t.centre, h))
-        op.append(t.own[0, :p])
-        og.append(t.own[0, p:])
+        op.append(t.own[0, :, :p])
+        og.append(t.own[0, 0, p:])
         oo.append(t.own_offset)
         sp.append(1.0 / np.sqrt(t.pjj[0]))
     k = which.size
@@ -428,14 +439,14 @@ def summed_tables(tables: list[ConditionalTables], which: np.ndarray) -> SummedT
         np.stack(Q, axis=2).reshape(p, k * n_lags, order="C") if k else np.zeros((p, 0)),
         np.stack(R, axis=2) if k else np.zeros((n_lags, n_lags, 0)),
         cat(H, (0, p)), cat(S, (0, n_lags)), cat(E, (0,)),
-        np.stack(op, axis=1).astype(np.float64) if k else np.zeros((p, 0)),
+        np.stack(op, axis=2).transpose(1, 0, 2).reshape(p, 2 * k) if k else np.zeros((p, 0)),
         np.stack(og, axis=1).astype(np.float64) if k else np.zeros((n_lags, 0)),
-        cat(oo, (0,)), np.asarray(sp, dtype=np.float64))
+        cat(oo, (0, 2)), np.asarray(sp, dtype=np.float64).reshape(k, 2))
 
 
 def summed_scores(st: SummedTables, present: np.ndarray, lagged: np.ndarray,
                   contexts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(Σ_{i in which} |z_i|² (m,), own signed residuals (m, k))`` per row, from
+    """``(Σ_{i in which} |z_i|² (m,), own signed residuals (m, k, 2))`` per row, from
     ``present (m, p)``, ``lagged (L, m, ns)`` and ``contexts (ns, m)``."""
     m, p = present.shape
     n_lags, k = lagged.shape[0], st.which.size
@@ -443,13 +454,13 @@ def summed_scores(st: SummedTables, present: np.ndarray, lagged: np.ndarray,
     flat = (contexts[st.which] + st.first[:, None]).T  # (m, k) rows of the stacked tables
     y = present @ st.Lbar
     total = np.einsum("ij,ij->i", y, y)
-    signed = present @ st.own_p - st.own_offset[flat]
+    signed = (present @ st.own_p).reshape(m, 2, k).transpose(0, 2, 1) - st.own_offset[flat]
     if n_lags:
         pq = (present @ st.Q).reshape(m, n_lags, k)
         for a in range(n_lags):
             total -= 2.0 * np.einsum("mk,mk->m", pq[:, a], g[a])
             total += 2.0 * np.einsum("mk,mk->m", g[a], st.S[flat, a])
-            signed += g[a] * st.own_g[a]
+            signed[:, :, 0] += g[a] * st.own_g[a]
             for b in range(a, n_lags):
                 total += (2.0 if b > a else 1.0) * ((g[a] * g[b]) @ st.R[a, b])
     ones = np.ones(flat.size)

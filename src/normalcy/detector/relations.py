@@ -248,9 +248,7 @@ class RelationsView:
         The sensor's own lags in its viewpoint; None: :func:`default_lags`.
     granularity : {"auto", "transition", "level", "global"}, default="auto"
         Where covariances are estimated (means are always per transition);
-        "auto": "level" if its statistics hold at most ``max_floats`` numbers, else
-        "global" (per-transition covariances measured no better than per-level
-        ones on any bench, at 4-8 times the size and fit time).
+        "auto": the finest whose statistics hold at most ``max_floats`` numbers.
     max_floats : int, default=1_000_000
         Size budget of "auto" (8 MB in float64).
     kappa_grid : sequence of float, default=KAPPA_GRID
@@ -339,7 +337,7 @@ class RelationsView:
         return self
 
     def _granularity(self, levels: np.ndarray, rows: np.ndarray, ns: int) -> str:
-        """"level" if its statistics fit ``max_floats``, else "global" (or the one asked)."""
+        """The finest granularity whose statistics fit ``max_floats`` (or the one asked)."""
         if self.granularity != "auto":
             return str(self.granularity)
         d = ns + self.lags_.size
@@ -347,7 +345,7 @@ class RelationsView:
         K = np.array([np.unique(codes[:, i]).size for i in range(ns)])
         nl = np.array([np.unique(levels[rows, i]).size for i in range(ns)])
         means = int(np.sum(K * (2 + d)))
-        for gran, units in (("level", nl), ("global", np.ones(ns, int))):
+        for gran, units in (("transition", K), ("level", nl), ("global", np.ones(ns, int))):
             if means + int(np.sum(units * (1 + d * (d + 1) // 2))) <= self.max_floats:
                 return gran
         return "global"
@@ -398,7 +396,7 @@ class RelationsView:
         """
         rows = self._rows(scaled, rows)
         m, ns = rows.size, len(self.stats_)
-        out = np.empty((4, ns, m))
+        out = np.empty((6, ns, m))
         total = np.zeros(m)
         fast = np.zeros(ns, dtype=bool)
         if not per_viewpoint:
@@ -414,20 +412,20 @@ class RelationsView:
                 lagged[k] = scaled[r - lag]
             codes = (levels[r] * self.n_levels_ + levels[r + self.delta_]).T
             ctx = np.stack([self.lookup_[i][codes[i]] for i in range(ns)])
-            out[3, :, sl] = (ctx >= K[:, None]).astype(np.int64) + (ctx == last[:, None])
+            out[5, :, sl] = (ctx >= K[:, None]).astype(np.int64) + (ctx == last[:, None])
             if fast.any():
                 tot, signed = gs.summed_scores(self.summed_, present, lagged, ctx)
                 total[sl] += tot
-                out[1, which, sl] = signed.T
-                out[2, which, sl] = self.summed_.spread[:, None]
+                out[1:5:2, which, sl] = signed.transpose(2, 1, 0)
+                out[2:5:2, which, sl] = self.summed_.spread.T[:, :, None]
             for i in np.flatnonzero(~fast):
                 d2, e, sp = gs.score_groups(self.tables_[i], present, lagged[:, :, i].T, ctx[i])
                 out[0, i, sl] = d2
                 total[sl] += d2 * ns
-                out[1, i, sl], out[2, i, sl] = e, sp
+                out[1:5:2, i, sl], out[2:5:2, i, sl] = e.T, sp.T
         residual = None if fast.any() else out[0].T
-        return gs.RelationScores(residual, total / (ns * ns), out[1].T, out[2].T,
-                              out[3].T.astype(np.int64))
+        return gs.RelationScores(residual, total / (ns * ns), out[1].T, out[2].T, out[3].T,
+                                 out[4].T, out[5].T.astype(np.int64))
 
     # ----------------------------------------------------------- the operator loop
     def add(self, scaled: np.ndarray, levels: np.ndarray, rows: np.ndarray, *,
