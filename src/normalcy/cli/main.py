@@ -194,7 +194,10 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
 def parser_of(sub: Any, name: str, help: str, description: str, example: str
               ) -> argparse.ArgumentParser:
     """A subcommand whose ``--help`` ends with ``example``."""
-    return sub.add_parser(name, help=help, description=description,  # type: ignore[no-any-return]
+    import textwrap
+
+    return sub.add_parser(name, help=help,  # type: ignore[no-any-return]
+                          description=textwrap.fill(description, 79),
                           epilog="example:\n  " + example.strip().replace("\n", "\n  "),
                           formatter_class=HelpFormatter)
 
@@ -279,7 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
                   "Describe a model: settings in force, sampling period, reference levels, "
                   "and per sensor its transitions, configurations and bound widths.",
                   "normalcy info plant.normalcy --json")
-    i.add_argument("model", help="model file")
+    i.add_argument("model", help="model file written by normalcy fit")
     i.add_argument("--json", action="store_true", help="print JSON instead of text")
     i.set_defaults(func=cmd_info)
 

@@ -194,7 +194,7 @@ def add_operator_commands(sub: Any) -> None:
                   "Print the model's versions: fit, feedbacks, reverts and merges, with time "
                   "(UTC), who, the rows and a hash of the data they were given on.",
                   "normalcy history plant.normalcy")
-    h.add_argument("model", help="model file")
+    h.add_argument("model", help="model file written by normalcy fit")
     h.add_argument("--json", action="store_true", help="print JSON instead of a table")
     h.set_defaults(func=cmd_history)
 
@@ -202,7 +202,7 @@ def add_operator_commands(sub: Any) -> None:
                   "Restore the state before the latest change, or of version --to, as a new "
                   "version (nothing is erased from the history).",
                   "normalcy undo plant.normalcy --to 1")
-    u.add_argument("model", help="model file")
+    u.add_argument("model", help="model file written by normalcy fit")
     u.add_argument("--to", type=int, metavar="VERSION",
                    help="version to restore (default: the one before the latest change)")
     u.add_argument("--by", help="who undoes (kept in the history)")

@@ -278,7 +278,7 @@ def _table(df: pd.DataFrame, p: str, sensors: Sequence[str] | None, time_column:
     check_order(secs, raw, tname, p, first_row=first_row,
                 previous=previous)  # type: ignore[arg-type]
     frame, ignored = _choose(df, rest, sensors, p, first_row)
-    own = median_step(secs)
+    own = median_step(secs if previous is None else np.r_[previous, secs])
     if axis_state.get("period") is None and own is not None:
         axis_state["period"] = own
     gap_period = axis_state.get("period")

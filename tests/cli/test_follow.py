@@ -1,0 +1,144 @@
+"""monitor --follow survives log rotation, truncation, deletion and bad values (issue 16).
+
+The follow loop's clock and sleep are scripted: each poll performs the next file
+action, so every case is deterministic and takes no wall time.
+"""
+
+from __future__ import annotations
+
+import os
+import types
+
+import pandas as pd
+import pytest
+
+from normalcy.cli import follow as follow_module
+from normalcy.cli.main import main
+from tests.conftest import smooth_signals
+
+
+@pytest.fixture(scope="module")
+def plant(tmp_path_factory):
+    d = tmp_path_factory.mktemp("follow")
+    X = smooth_signals(2700, 3, seed=5)
+    X.insert(0, "time", pd.date_range("2026-01-01", periods=len(X), freq="s").astype(str))
+    X.iloc[:1500].to_csv(d / "train.csv", index=False)
+    test = X.iloc[1500:].reset_index(drop=True)
+    test.loc[600:700, "s1"] += 1.0
+    test.to_csv(d / "test.csv", index=False)
+    assert main(["fit", str(d / "train.csv"), "-o", str(d / "m.normalcy"), "--n-levels", "6",
+                 "--delta", "5", "--window", "30"]) == 0
+    return d
+
+
+def scripted(monkeypatch, actions):
+    clock = {"now": 0.0}
+
+    def sleep(s: float) -> None:
+        clock["now"] += s
+        if actions:
+            actions.pop(0)()
+
+    monkeypatch.setattr(follow_module, "time", types.SimpleNamespace(
+        sleep=sleep, monotonic=lambda: clock["now"]))
+
+
+def lines(text: str, kinds=("OPEN", "CLOS")) -> list[str]:
+    return [ln for ln in text.splitlines() if ln[:4] in kinds]
+
+
+def csv_text(df: pd.DataFrame, header: bool = True) -> str:
+    return df.to_csv(index=False, header=header)
+
+
+def offline(plant, capsys) -> list[str]:
+    capsys.readouterr()
+    assert main(["monitor", str(plant / "m.normalcy"), str(plant / "test.csv")]) == 0
+    return lines(capsys.readouterr().out)
+
+
+def run_follow(plant, live, capsys) -> str:
+    capsys.readouterr()
+    code = main(["monitor", str(plant / "m.normalcy"), str(live), "--follow", "--poll", "1",
+                 "--max-idle", "3", "--chunk", "50"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "Traceback" not in captured.err
+    return captured.out
+
+
+@pytest.mark.parametrize("split", [580, 650])  # a fault early in the new file; one across
+def test_rename_rotation_reads_the_new_file_from_its_first_row(plant, tmp_path, capsys,
+                                                               monkeypatch, split) -> None:
+    ref = offline(plant, capsys)
+    test = pd.read_csv(plant / "test.csv")
+    live = tmp_path / "live.csv"
+    live.write_text(csv_text(test.iloc[:split]))
+
+    def rotate() -> None:
+        os.rename(live, tmp_path / "live.csv.1")
+        live.write_text(csv_text(test.iloc[split:]))
+
+    scripted(monkeypatch, [rotate])
+    out = run_follow(plant, live, capsys)
+    assert "was replaced (rotated)" in out and f"(stream row {split} onwards)" in out
+    assert lines(out) == ref  # the episodes of the whole stream, the open one kept
+    assert out.splitlines()[-1].startswith(f"monitored {len(test)} rows")
+
+
+def test_truncation_restarts_from_the_first_row(plant, tmp_path, capsys, monkeypatch) -> None:
+    ref = offline(plant, capsys)
+    test = pd.read_csv(plant / "test.csv")
+    live = tmp_path / "live.csv"
+    live.write_text(csv_text(test.iloc[:900]))
+    scripted(monkeypatch, [lambda: live.write_text(csv_text(test.iloc[900:]))])
+    out = run_follow(plant, live, capsys)
+    assert "was truncated" in out
+    assert lines(out) == ref
+    assert out.splitlines()[-1].startswith(f"monitored {len(test)} rows")
+
+
+def test_a_deleted_file_is_waited_for(plant, tmp_path, capsys, monkeypatch) -> None:
+    ref = offline(plant, capsys)
+    test = pd.read_csv(plant / "test.csv")
+    live = tmp_path / "live.csv"
+    live.write_text(csv_text(test.iloc[:620]))
+    scripted(monkeypatch, [live.unlink, lambda: None,
+                           lambda: live.write_text(csv_text(test.iloc[620:]))])
+    out = run_follow(plant, live, capsys)
+    assert "was deleted; waiting for a new file" in out and "appeared" in out
+    assert lines(out) == ref
+
+
+def test_max_idle_ends_the_wait_for_a_deleted_file(plant, tmp_path, capsys,
+                                                   monkeypatch) -> None:
+    test = pd.read_csv(plant / "test.csv")
+    live = tmp_path / "live.csv"
+    live.write_text(csv_text(test.iloc[:650]))
+    assert main(["monitor", str(plant / "m.normalcy"), str(live)]) == 0
+    whole = capsys.readouterr().out
+    scripted(monkeypatch, [live.unlink])
+    out = run_follow(plant, live, capsys)
+    assert "deleted" in out
+    assert lines(out) == lines(whole) and out.splitlines()[-1] == whole.splitlines()[-1]
+    assert whole.splitlines()[-1].startswith("monitored 650 rows")
+
+
+def test_bad_values_are_reported_with_their_row_and_scored_as_gaps(plant, tmp_path, capsys,
+                                                                   monkeypatch) -> None:
+    test = pd.read_csv(plant / "test.csv").astype({"s1": object, "s2": object})
+    test.loc[100, "s1"] = "abc"
+    test.loc[200, "s2"] = "inf"
+    text = csv_text(test).splitlines(keepends=True)
+    text[301] = "2026-01-01 00:30:01,1.0\n"  # a row cut short
+    live = tmp_path / "live.csv"
+    live.write_text("".join(text[:250]))
+    scripted(monkeypatch, [lambda: live.write_text("".join(text))])
+    out = run_follow(plant, live, capsys)
+    skips = lines(out, ("SKIP",))
+    assert skips == [
+        "SKIP   row 100: column 's1' holds 'abc', not a finite number; scored as a gap",
+        "SKIP   row 200: column 's2' holds 'inf', not a finite number; scored as a gap",
+        "SKIP   row 300: 2 fields where the header has 4; scored as a gap",
+    ]
+    assert out.splitlines()[-1].startswith(f"monitored {len(test)} rows")

@@ -1,0 +1,190 @@
+"""The command line treats time as data and never drops a sensor silently (issue 16)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from normalcy import load, operator
+from normalcy.cli.main import main
+from tests.conftest import smooth_signals
+
+
+def timed(n: int, seed: int, every: str = "s") -> pd.DataFrame:
+    X = smooth_signals(n, 3, seed=seed)
+    X.insert(0, "time", pd.date_range("2026-01-01", periods=n, freq=every).astype(str))
+    return X
+
+
+@pytest.fixture(scope="module")
+def plant(tmp_path_factory):
+    d = tmp_path_factory.mktemp("time")
+    timed(1500, 5).to_csv(d / "train.csv", index=False)
+    test = timed(1500, 6)
+    test.loc[600:700, "s1"] += 1.0
+    test.to_csv(d / "test.csv", index=False)
+    assert main(["fit", str(d / "train.csv"), "-o", str(d / "m.normalcy"), "--n-levels", "6",
+                 "--delta", "5", "--window", "30"]) == 0
+    return d
+
+
+def _copy(plant, tmp_path):
+    m = tmp_path / "m.normalcy"
+    m.write_bytes((plant / "m.normalcy").read_bytes())
+    return m
+
+
+def test_the_model_stores_its_period_and_feedback_keeps_it(plant, tmp_path, capsys) -> None:
+    m = _copy(plant, tmp_path)
+    assert main(["info", str(m), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["period_s"] == 1.0
+    assert main(["feedback", str(m), str(plant / "test.csv"), "--start", "600", "--end", "700",
+                 "--verdict", "normal"]) == 0
+    assert main(["info", str(m)]) == 0
+    assert "sampled every 1 s" in capsys.readouterr().out
+
+
+def test_data_at_another_period_is_refused_naming_both(plant, tmp_path, capsys) -> None:
+    slow = timed(1500, 6, every="5s")
+    slow.to_csv(tmp_path / "slow.csv", index=False)
+    m = _copy(plant, tmp_path)
+    before = m.read_bytes()
+    for cmd in (["score", str(m), str(tmp_path / "slow.csv"), "-o", str(tmp_path / "o.csv")],
+                ["monitor", str(m), str(tmp_path / "slow.csv")],
+                ["feedback", str(m), str(tmp_path / "slow.csv"), "--start", "0", "--end",
+                 "100", "--verdict", "normal"]):
+        assert main(cmd) == 2, cmd
+        err = capsys.readouterr().err
+        assert "sampled every 5 s" in err and "every 1 s" in err, err
+    assert m.read_bytes() == before and not (tmp_path / "o.csv").exists()
+
+
+@pytest.mark.parametrize("how, needle", [
+    ("duplicated", "repeats a time"),
+    ("reversed", "goes back in time"),
+    ("shuffled", "goes back in time"),
+    ("mixed", "not times in the format of its first row"),
+])
+def test_bad_times_are_errors_for_every_command(plant, tmp_path, capsys, how, needle) -> None:
+    df = pd.read_csv(plant / "test.csv")
+    if how == "duplicated":
+        df.loc[10, "time"] = df.loc[9, "time"]
+    elif how == "reversed":
+        df = df.iloc[::-1]
+    elif how == "shuffled":
+        df = df.sample(frac=1.0, random_state=0)
+    else:
+        df.loc[20, "time"] = "01/01/2026 00:00:20"
+    bad = tmp_path / "bad.csv"
+    df.to_csv(bad, index=False)
+    m = _copy(plant, tmp_path)
+    for cmd in (["fit", str(bad), "-o", str(tmp_path / "new.normalcy")],
+                ["score", str(m), str(bad), "-o", str(tmp_path / "s.csv")],
+                ["monitor", str(m), str(bad)],
+                ["feedback", str(m), str(bad), "--start", "0", "--end", "50", "--verdict",
+                 "normal"]):
+        assert main(cmd) == 2, cmd
+        assert needle in capsys.readouterr().err, cmd
+
+
+def test_time_ranges_select_rows_by_time_on_a_sorted_copy(plant, tmp_path, capsys) -> None:
+    df = pd.read_csv(plant / "test.csv").sample(frac=1.0, random_state=1)
+    shuffled = tmp_path / "shuffled.csv"
+    df.to_csv(shuffled, index=False)
+    m = _copy(plant, tmp_path)
+    args = ["feedback", str(m), str(shuffled), "--start", "2026-01-01 00:10:00", "--end",
+            "2026-01-01 00:11:40", "--verdict", "normal"]
+    assert main(args) == 2
+    assert "--sort-time" in capsys.readouterr().err
+    assert main([*args, "--sort-time"]) == 0
+    captured = capsys.readouterr()
+    assert "sorted by the time column" in captured.err
+    assert "rows [600, 701) marked normal" in captured.out  # 00:10:00 .. 00:11:40 included
+    h = operator.history(load(m))
+    assert (h["start"].iloc[-1], h["end"].iloc[-1]) == (600, 701)
+
+
+def test_a_hole_in_time_splits_runs_and_scores_equal_the_runs(plant, tmp_path, capsys) -> None:
+    df = pd.read_csv(plant / "test.csv")
+    holed = df.drop(index=range(500, 1100)).reset_index(drop=True)  # a 600-row hole
+    path = tmp_path / "holed.csv"
+    holed.to_csv(path, index=False)
+    out = tmp_path / "s.csv"
+    assert main(["score", str(plant / "m.normalcy"), str(path), "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "a gap of 10 min before row 500" in err
+    det = load(plant / "m.normalcy")
+    sensors = ["s0", "s1", "s2"]
+    ref = det.residuals([holed.loc[:499, sensors], holed.loc[500:, sensors]])
+    got = pd.read_csv(out)
+    np.testing.assert_allclose(got["score"], ref["score"], equal_nan=True, rtol=0, atol=1e-12)
+    assert main(["fit", str(path), "-o", str(tmp_path / "h.normalcy"), "--delta", "5",
+                 "--window", "30"]) == 0
+    assert "on 900 rows in 2 runs" in capsys.readouterr().out
+
+
+def test_a_sensor_with_one_text_value_is_an_error_not_dropped(plant, tmp_path, capsys) -> None:
+    df = pd.read_csv(plant / "train.csv").astype({"s1": object})
+    df.loc[77, "s1"] = "abc"
+    bad = tmp_path / "abc.csv"
+    df.to_csv(bad, index=False)
+    out = tmp_path / "x.normalcy"
+    assert main(["fit", str(bad), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "'s1'" in err and "row 77 holds 'abc'" in err and "--sensors" in err
+    assert not out.exists()
+    assert main(["fit", str(bad), "-o", str(out), "--sensors", "s0,s2", "--delta", "5"]) == 0
+    assert "fitted 2 sensors ['s0', 's2']" in capsys.readouterr().out
+
+
+def test_a_duplicated_column_name_is_an_error(plant, tmp_path, capsys) -> None:
+    text = (plant / "train.csv").read_text().split("\n", 1)
+    dup = tmp_path / "dup.csv"
+    dup.write_text(text[0].replace("s2", "s0") + "\n" + text[1])
+    assert main(["fit", str(dup), "-o", str(tmp_path / "d.normalcy")]) == 2
+    assert "duplicate column names ['s0']" in capsys.readouterr().err
+
+
+def test_chunked_scores_equal_whole_file_scores_and_nan_has_no_alarm(plant, tmp_path) -> None:
+    m, data = str(plant / "m.normalcy"), str(plant / "test.csv")
+    outs = {}
+    for rows in (1, 37, 500, 100_000):
+        for alignment in ("offline", "streaming"):
+            o = tmp_path / f"s{rows}{alignment}.csv"
+            assert main(["score", m, data, "-o", str(o), "--alignment", alignment,
+                         "--chunk-rows", str(rows)]) == 0
+            outs[rows, alignment] = pd.read_csv(o)
+    for alignment in ("offline", "streaming"):  # equal but for rounding (~1e-15)
+        whole = outs[100_000, alignment]
+        for r in (1, 37, 500):
+            got = outs[r, alignment]
+            assert got.columns.tolist() == whole.columns.tolist()
+            assert got["time"].tolist() == whole["time"].tolist()
+            assert got["alarm"].equals(whole["alarm"])
+            np.testing.assert_allclose(got.iloc[:, 3:].to_numpy(float),
+                                       whole.iloc[:, 3:].to_numpy(float), equal_nan=True,
+                                       rtol=0, atol=1e-12)
+    got = pd.read_csv(tmp_path / "s500offline.csv")
+    det = load(m)
+    ref = det.residuals(pd.read_csv(data)[["s0", "s1", "s2"]])
+    np.testing.assert_allclose(got["score"], ref["score"], equal_nan=True, rtol=0, atol=1e-12)
+    nan = got["score"].isna()
+    assert nan.any() and got.loc[nan, "alarm"].isna().all()  # not evaluated: empty
+    assert got.loc[~nan, "alarm"].isin([0, 1]).all()
+
+
+def test_score_and_monitor_report_alarms_on_the_same_rows(plant, tmp_path, capsys) -> None:
+    out = tmp_path / "s.csv"
+    m, data = str(plant / "m.normalcy"), str(plant / "test.csv")
+    assert main(["score", m, data, "-o", str(out)]) == 0
+    alarm = pd.read_csv(out)["alarm"].fillna(0).to_numpy() > 0
+    starts = np.flatnonzero(alarm & ~np.r_[False, alarm[:-1]])
+    capsys.readouterr()
+    assert main(["monitor", m, data]) == 0
+    opened = [int(ln.split()[2]) for ln in capsys.readouterr().out.splitlines()
+              if ln.startswith("OPEN")]
+    assert opened and set(opened) <= set(starts.tolist())
+    assert opened[0] == starts[0]
