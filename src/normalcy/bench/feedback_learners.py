@@ -24,14 +24,17 @@ __all__ = ["Learner", "Online", "Refitted", "Transition"]
 
 
 class Learner:
-    """A detector under the feedback protocol: fit, learn marked runs, score, alarm."""
+    """A peer under the feedback protocol: fit, learn marked runs, score, alarm."""
 
     name = ""
     update = ""  # how it learns the marked runs
     model: Any = None
 
+    def __init__(self, method: Method) -> None:
+        self.name, self.method = method.name, method
+
     def fit(self, train: pd.DataFrame) -> None:
-        raise NotImplementedError
+        self.model = self.method.build().fit(train)
 
     def learn(self, marked: list[pd.DataFrame], train: pd.DataFrame) -> None:
         """Learn the first ``len(marked)`` marked runs (the last one is the new one)."""
@@ -63,11 +66,8 @@ class Transition(Learner):
     name = "normalcy TransitionDetector"
     update = "feedback"
 
-    def __init__(self, method: Method | None = None) -> None:
-        self.method = Method(self.name, "detector") if method is None else method
-
-    def fit(self, train: pd.DataFrame) -> None:
-        self.model = self.method.build().fit(train)
+    def __init__(self) -> None:
+        super().__init__(Method(self.name, "detector"))
 
     def learn(self, marked: list[pd.DataFrame], train: pd.DataFrame) -> None:
         run = marked[-1]
@@ -89,12 +89,6 @@ class Refitted(Learner):
 
     update = "refit"
 
-    def __init__(self, method: Method) -> None:
-        self.name, self.method = method.name, method
-
-    def fit(self, train: pd.DataFrame) -> None:
-        self.model = self.method.build().fit(train)
-
     def learn(self, marked: list[pd.DataFrame], train: pd.DataFrame) -> None:
         self.model = self.method.build().fit([*marked, train])
 
@@ -103,12 +97,6 @@ class Online(Learner):
     """A peer that learns the marked rows one at a time and never learns while it scores."""
 
     update = "learn_one"
-
-    def __init__(self, method: Method) -> None:
-        self.name, self.method = method.name, method
-
-    def fit(self, train: pd.DataFrame) -> None:
-        self.model = self.method.build().fit(train)
 
     def learn(self, marked: list[pd.DataFrame], train: pd.DataFrame) -> None:
         self.model.learn(marked[-1])
