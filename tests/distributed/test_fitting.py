@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("distributed")
 
-from normalcy import TransitionDetector, merge  # noqa: E402
+from normalcy import TransitionDetector, merge, operator  # noqa: E402
 from normalcy.distributed import fit_units, sister_fleet, tree_merge  # noqa: E402
 from normalcy.operator import fit_like  # noqa: E402
 from tests.distributed.conftest import assert_equal, assert_same_model  # noqa: E402
@@ -19,18 +19,18 @@ PARAMS = {"n_levels": 6, "delta": 8, "window": 40}
 
 @pytest.fixture(scope="module")
 def fleet() -> dict[str, Any]:
-    df = sister_fleet(n_units=5, n_rows=2500, seed=3)
+    df = sister_fleet(n_units=4, n_rows=2000, seed=3)
     return {u: g.drop(columns=["time", "unit"]).reset_index(drop=True)
             for u, g in df.groupby("unit")}
 
 
 def test_fit_units_equals_local(fleet: dict[str, Any], client: Any) -> None:
-    units = dict(list(fleet.items())[:3])
+    units = dict(list(fleet.items())[:2])
     blocks = {u: [X.iloc[:1000], X.iloc[1000:]] for u, X in units.items()}  # blocks of a series
     got = fit_units(blocks, params=PARAMS, client=client)
     assert list(got) == list(units)
     for u, X in units.items():
-        assert_same_model(got[u], TransitionDetector(**PARAMS).fit(X))
+        assert_same_model(got[u], operator.fit(TransitionDetector(**PARAMS), X))
 
 
 @pytest.fixture(scope="module")

@@ -54,7 +54,7 @@ def _same(got: pd.DataFrame, want: pd.DataFrame, threshold: float) -> None:
 
 @pytest.mark.parametrize("alignment", ["offline", "streaming"])
 @pytest.mark.parametrize("runs", [False, True])
-@pytest.mark.parametrize("npartitions", [1, 4, 37, 130])  # 130: 20 rows, below the window
+@pytest.mark.parametrize("npartitions", [3, 130])  # 130: 20 rows, below the window
 def test_equals_one_process(model: Any, series: pd.DataFrame, alignment: str, runs: bool,
                             npartitions: int) -> None:
     want = _local(model, series, alignment, runs)

@@ -53,19 +53,20 @@ def cmd_fit(a: argparse.Namespace) -> int:
 
     params = {k: getattr(a, k) for k in ("n_levels", "delta", "window", "eta", "nu", "eps",
                                          "threshold") if getattr(a, k) is not None}
-    like = None
+    like = like_period = None
     if a.like:
-        from normalcy import load
+        from normalcy.io.models import load_with_header
 
         if params:
             raise InputError(f"--like takes every setting from {a.like}; drop "
                              f"{', '.join('--' + k.replace('_', '-') for k in params)}.")
-        like = load(a.like)
+        like, header = load_with_header(a.like)
+        like_period = header.get("period_s")
     sensors = [s.strip() for s in a.sensors.split(",") if s.strip()] if a.sensors else None
     with _client(a) as client:
         result = fleet_fit(client, a.data, a.output, unit_column=a.unit_column,
                            time_column=a.time_column, sensors=sensors, params=params,
-                           like=like, progress=a.progress)
+                           like=like, like_period=like_period, progress=a.progress)
     return _finish(result, "fitting")
 
 

@@ -1,6 +1,7 @@
 """One model per unit across the cluster, and the merge of sister models as a tree.
 
-Thin wrappers: each unit's model is ``TransitionDetector(**params).fit(rows)`` (or
+Thin wrappers: each unit's model is what ``normalcy fit`` makes of its rows,
+``operator.fit(TransitionDetector(**params), rows)`` (or
 :func:`normalcy.operator.fit_like` of a reference model, so that sister units share
 its scaler and quantizers), run as one task per unit; a merge node is
 :func:`normalcy.merge` of its two children.
@@ -18,14 +19,19 @@ from dask.delayed import Delayed
 from normalcy.exceptions import InputError
 
 
-def _fit_one(params: dict[str, Any], like: Any, frames: list[pd.DataFrame]) -> Any:
-    from normalcy import TransitionDetector
-    from normalcy.operator import fit_like
+def fit_one(params: dict[str, Any], like: Any, rows: Any) -> Any:
+    """What ``normalcy fit`` does with a unit's rows (a frame or a list of runs): fit,
+    or fit like a reference model, and start the model's log."""
+    from normalcy import TransitionDetector, operator
+    from normalcy.operator.versions import record_fit
 
-    rows = pd.concat(frames) if len(frames) > 1 else frames[0]
     if like is not None:
-        return fit_like(like, rows)
-    return TransitionDetector(**params).fit(rows)
+        return record_fit(operator.fit_like(like, rows), rows)
+    return operator.fit(TransitionDetector(**params), rows)
+
+
+def _fit_one(params: dict[str, Any], like: Any, frames: list[pd.DataFrame]) -> Any:
+    return fit_one(params, like, pd.concat(frames) if len(frames) > 1 else frames[0])
 
 
 def fit_tasks(units: Mapping[str, Sequence[Any]], *, params: Mapping[str, Any] | None = None,

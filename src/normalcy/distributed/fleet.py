@@ -38,14 +38,51 @@ class FleetResult:
     failed: dict[str, str]
 
 
-def _save(model: Any, path: str) -> None:
-    import normalcy
+def _save(model: Any, path: str, period: float | None = None) -> None:
+    from normalcy.io.models import save
 
-    save = getattr(normalcy, "save", None)  # normalcy.save after the io move
-    if save is not None:
-        save(model, path)
-    else:  # pragma: no cover - before it
-        model.save(path)
+    save(model, path, extra={"period_s": period})
+
+
+class TimeRuns:
+    """Run labels of consecutive rows: a new run after a time step longer than
+    ``GAP_PERIODS`` sampling periods, as ``normalcy fit`` and ``score`` cut them."""
+
+    def __init__(self, time_name: str, period: float | None) -> None:
+        self.time_name, self.period = time_name, period
+
+    def seconds(self, frame: pd.DataFrame) -> np.ndarray:
+        from normalcy.data.timeaxis import parse_time
+
+        return parse_time(frame[self.time_name], self.time_name, "the data").seconds
+
+    def __call__(self, frame: pd.DataFrame) -> np.ndarray:
+        from normalcy.data.timeaxis import run_starts
+
+        labels = np.zeros(len(frame), dtype=np.int64)
+        starts = run_starts(self.seconds(frame), self.period)
+        labels[starts] = 1
+        return np.cumsum(labels)
+
+
+def _fit_unit(params: dict[str, Any], like: Any, like_period: float | None,
+              time_name: str | None, sensors: list[str],
+              frames: list[pd.DataFrame]) -> tuple[Any, float | None]:
+    """A unit's model, fitted on its runs (time gaps cut them), and its sampling period."""
+    from normalcy.data.timeaxis import median_step
+    from normalcy.distributed.fitting import fit_one
+
+    rows = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    period = None
+    runs: Any = rows[sensors]
+    if time_name is not None:
+        cut = TimeRuns(time_name, None)
+        period = median_step(cut.seconds(rows))
+        cut.period = period
+        labels = cut(rows)
+        if labels[-1] > 0:
+            runs = [g for _, g in rows[sensors].groupby(labels, sort=True)]
+    return fit_one(params, like, runs), period if period is not None else like_period
 
 
 def _count_tasks(data: fl.FleetData) -> list[Any]:
@@ -62,11 +99,17 @@ def _layout(client: Any, data: fl.FleetData) -> list[dict[str, int]]:
 def fleet_fit(client: Any, data_path: str, out: str, *, unit_column: str = "unit",
               time_column: str | None = None, sensors: list[str] | None = None,
               params: Mapping[str, Any] | None = None, like: Any = None,
-              progress: bool | None = None) -> FleetResult:
-    """Fit one model per unit of DATA; write ``out/<unit>.normalcy`` (each atomically)."""
-    from normalcy.distributed.cluster import describe, run
-    from normalcy.distributed.fitting import fit_tasks
+              like_period: float | None = None, progress: bool | None = None) -> FleetResult:
+    """Fit one model per unit of DATA; write ``out/<unit>.normalcy`` (each atomically).
 
+    As ``normalcy fit`` does with the unit's rows: time steps longer than
+    ``GAP_PERIODS`` sampling periods cut runs, and the model records the period
+    (``like_period``, the reference model's, when the data has no time column).
+    """
+    from normalcy.distributed.cluster import describe, run
+
+    if like is not None and params:
+        raise InputError(f"like= takes every setting from the reference model; drop {params}.")
     data = fl.open_data(data_path, unit_column=unit_column, time_column=time_column)
     use = sensors or (list(like.sensors_) if like is not None else data.sensors())
     missing = [s for s in use if s not in data.columns]
@@ -80,17 +123,20 @@ def fleet_fit(client: Any, data_path: str, out: str, *, unit_column: str = "unit
     per_block = _layout(client, data)
     import dask
 
-    blocks: dict[str, list[Any]] = {}
+    tasks = {}
+    cols = [*([data.time_column] if data.time_column else []), *use]
     for unit in fl.order_units(per_block):
         idx, _ = fl.rows_per_unit(per_block, unit)
-        blocks[unit] = [dask.delayed(fl.unit_rows, pure=True)(data.blocks[j], data.unit_column,
-                                                              unit, use) for j in idx]
-    models, errors = run(client, dict(fit_tasks(blocks, params=params, like=like)),
-                         progress=progress)
+        blocks = [dask.delayed(fl.unit_rows, pure=True)(data.blocks[j], data.unit_column,
+                                                        unit, cols) for j in idx]
+        tasks[unit] = dask.delayed(_fit_unit, pure=True)(
+            dict(params or {}), None if like is None else dask.delayed(like, pure=True),
+            like_period, data.time_column, use, blocks)
+    models, errors = run(client, tasks, progress=progress)
     done = {}
-    for unit, det in models.items():
+    for unit, (det, period) in models.items():
         path = os.path.join(out, unit + MODEL_SUFFIX)
-        _save(det, path)
+        _save(det, path, period)
         done[unit] = (f"{sum(fl.rows_per_unit(per_block, unit)[1])} rows, delta={det.delta_}, "
                       f"window={det.window_}, n_levels={det.n_levels_} -> {path}")
     return FleetResult(done, {u: describe(e) for u, e in errors.items()})
@@ -100,7 +146,10 @@ def _output(det: Any, res: pd.DataFrame, rows: pd.DataFrame, first: int,
             time_name: str | None) -> pd.DataFrame:
     """One partition's rows of the scores file (the columns of ``normalcy score``)."""
     out = res.reset_index(drop=True)
-    out.insert(1, "alarm", (out["score"].fillna(-np.inf) > det.threshold_).astype(np.int64))
+    score = out["score"].to_numpy(dtype=float)
+    alarm = pd.array(np.where(score > det.threshold_, 1, 0), dtype="Int64")
+    alarm[np.isnan(score)] = pd.NA  # not evaluated is not "normal" (as normalcy score)
+    out.insert(1, "alarm", pd.Series(alarm, index=out.index))
     if time_name is not None:
         out.insert(0, time_name, rows[time_name].to_numpy())
     else:
@@ -123,7 +172,7 @@ def _write_part(folder: str, time_name: str | None):  # type: ignore[no-untyped-
         out.to_parquet(tmp, index=False)
         os.replace(tmp, path)  # a retried task rewrites its part whole
         return {"path": path, "rows": len(out), "scored": int(out["score"].notna().sum()),
-                "alarms": int(out["alarm"].sum())}
+                "alarms": int(out["alarm"].sum(skipna=True))}
     return finish
 
 
@@ -167,6 +216,7 @@ def fleet_score(client: Any, models: str, data_path: str, out: str, *,
     from normalcy.distributed.cluster import describe, run
     from normalcy.distributed.overlap import rows_needed, template
     from normalcy.distributed.scoring import chunk_tasks
+    from normalcy.io.models import load_with_header
 
     if alignment not in ("offline", "streaming"):
         raise InputError(f"alignment must be 'offline' or 'streaming'. Got {alignment!r} instead.")
@@ -183,7 +233,10 @@ def fleet_score(client: Any, models: str, data_path: str, out: str, *,
     try:
         tasks = {}
         for unit in units:
-            det = load(paths[unit])
+            det, header = load_with_header(paths[unit])
+            period = header.get("period_s")
+            runs_of = None if data.time_column is None or period is None else TimeRuns(
+                data.time_column, float(period))
             cols = [*([data.time_column] if data.time_column else []), *det.sensors_]
             lacking = [c for c in det.sensors_ if c not in data.columns]
             if lacking:
@@ -197,7 +250,7 @@ def fleet_score(client: Any, models: str, data_path: str, out: str, *,
             on_worker = dask.delayed(load, pure=True)(os.path.abspath(paths[unit]))
             written = chunk_tasks(det, parts, lengths, alignment=alignment,
                                   meta=template(det, alignment), finish=finish,
-                                  model=on_worker)
+                                  model=on_worker, runs_of=runs_of)
             need = (f"unit {unit}: no gap-free stretch of {rows_needed(det)} rows "
                     f"(2*delta - 1 + window for delta={det.delta_}, window={det.window_}): "
                     "nothing to score")

@@ -1,6 +1,7 @@
 """``fleet report``: units ranked by alarm episodes per 10 minutes and sensors in alarm.
 
-An *episode* is a run of consecutive rows in alarm. A sensor is *in alarm* on a row
+An *episode* is a run of consecutive rows in alarm (a row without a score is not in
+alarm). A sensor is *in alarm* on a row
 in alarm when its own score ``score[s]`` (written by ``fleet score``) exceeds the
 model's threshold. Durations come from the time column when it holds dates or
 seconds, else from the row count times ``period`` seconds. Each scores file is read
@@ -38,7 +39,7 @@ def unit_summary(path: str, period: float = 1.0) -> dict[str, Any]:
     last_t: Any = None
     for batch in pf.iter_batches(columns=cols, batch_size=65536):
         df = batch.to_pandas()
-        a = df["alarm"].to_numpy(dtype=np.int64)
+        a = df["alarm"].to_numpy(dtype=np.float64, na_value=0.0).astype(np.int64)
         rows += a.size
         episodes += int(((a == 1) & (np.r_[last, a[:-1]] == 0)).sum())
         last = int(a[-1]) if a.size else last
@@ -77,8 +78,11 @@ def rank(summaries: list[dict[str, Any]]) -> pd.DataFrame:
 
 def plot(table: pd.DataFrame, summaries: list[dict[str, Any]], path: str) -> None:
     """Bars of episodes per 10 minutes, and the share of alarm rows per sensor and unit."""
-    import matplotlib
-
+    try:
+        import matplotlib
+    except ImportError:
+        raise InputError("the fleet report's plot needs matplotlib: "
+                         "pip install 'normalcy[plot]'") from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

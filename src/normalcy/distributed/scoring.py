@@ -29,9 +29,11 @@ def _rows(part: pd.DataFrame, start: int, stop: int) -> pd.DataFrame:
 
 def _chunk(detector: Any, frames: list[pd.DataFrame], core: tuple[int, int], alignment: str,
            meta: pd.DataFrame, run_column: str | None, finish: Any, i: int,
-           first: int) -> Any:
+           first: int, runs_of: Any = None) -> Any:
     frame = pd.concat(frames) if len(frames) > 1 else frames[0]
     runs = None if run_column is None else frame[run_column].to_numpy()
+    if runs_of is not None:
+        runs = runs_of(frame)
     res = score_rows(detector, frame, runs, slice(*core), alignment, meta)
     if finish is None:
         return res
@@ -41,7 +43,7 @@ def _chunk(detector: Any, frames: list[pd.DataFrame], core: tuple[int, int], ali
 def chunk_tasks(detector: Any, parts: Sequence[Delayed], lengths: Sequence[int], *,
                 alignment: str = "offline", run_column: str | None = None,
                 meta: pd.DataFrame | None = None, finish: Any = None,
-                model: Delayed | None = None) -> list[Delayed]:
+                model: Delayed | None = None, runs_of: Any = None) -> list[Delayed]:
     """One delayed residual frame per partition (the graph behind :func:`score_frame`).
 
     ``parts`` are delayed pandas partitions of one series, in order, with
@@ -49,7 +51,9 @@ def chunk_tasks(detector: Any, parts: Sequence[Delayed], lengths: Sequence[int],
     when given, is applied inside each partition's task to its residual frame and its
     own input rows (the fleet writes its files there). ``model``, when given, is the
     delayed detector the tasks use (e.g. loaded from its file on the worker) instead of
-    ``detector`` embedded in the graph.
+    ``detector`` embedded in the graph. ``runs_of(frame)``, when given, labels the runs
+    of a partition's rows (borrowed ones included) instead of ``run_column``; it must
+    depend on consecutive rows only (a time step longer than a gap, say).
     """
     if len(parts) != len(lengths):
         raise InputError(f"got {len(parts)} partitions but {len(lengths)} lengths.")
@@ -69,7 +73,8 @@ def chunk_tasks(detector: Any, parts: Sequence[Delayed], lengths: Sequence[int],
     for i, (pieces, a, b) in enumerate(plan(list(lengths), score_context(detector, alignment))):
         frames = [piece(p) for p in pieces]
         out.append(dask.delayed(_chunk, pure=True)(model, frames, (a, b), alignment, meta,
-                                                   run_column, finish, i, int(offsets[i])))
+                                                   run_column, finish, i, int(offsets[i]),
+                                                   runs_of))
     return out
 
 
