@@ -241,6 +241,9 @@ def test_add_then_remove_restores_the_scores_and_merge_adds_statistics() -> None
     assert not np.allclose(view.score(x, lv, rows).residual, before)
     view.add(x, lv, rows[800:], weight=-2.0)
     np.testing.assert_allclose(view.score(x, lv, rows).residual, before, rtol=1e-7)
+    held_out = view.copy().add(x, lv, rows[:400], weight=-1.0)  # a calibration fold
+    np.testing.assert_allclose(view.score(x, lv, rows).residual, before, rtol=1e-7)
+    assert held_out.stats_[0].count.sum() == view.stats_[0].count.sum() - 400
     other = RelationsView(granularity="transition").fit(x, lv, rows[800:], delta=DELTA,
                                                          n_levels=NQ)
     merged = view.merge(other)

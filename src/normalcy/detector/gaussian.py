@@ -24,7 +24,12 @@ present-state block ``p`` given the lag block ``g`` of its context's Gaussian:
 ``z = W (p - μp - B (g - μg))`` with ``B = Σpg Σgg⁻¹`` and ``Wᵀ W`` the inverse
 of ``Σp|g = Σpp - B Σgp``; ``|z|² / len(p)`` is about 1 on healthy data.
 The own sensor's signed conditional residual (its value minus what the other
-sensors and its own past predict) is ``e = (Wᵀ z)_j / P_jj``, ``P = Wᵀ W``.
+sensors and its own past predict) is ``e = (Wᵀ z)_j / P_jj``, ``P = Wᵀ W``; its
+static residual is the same given the other sensors only (``Σpp⁻¹``), which
+the own past cannot absorb: the whole amplitude of a bias or a slow drift.
+Sensors with a single covariance are scored together (:class:`SummedTables`):
+the sum of their ``|z|²`` costs ``p (p + ns L)`` operations per sample instead
+of ``ns p (p + L)``.
 
 The held-out log-likelihood that chooses ``κ`` needs no pass over samples: for
 a Gaussian model and held-out statistics ``(m, s, S)`` the sum of the

@@ -446,10 +446,18 @@ class RelationsView:
         if not same:
             raise InputError("cannot merge relations views with different delta, n_levels, "
                              "lags or granularity; fit one with the other's settings.")
-        out = RelationsView(**self.get_params())
-        out.__dict__.update({k: v for k, v in self.__dict__.items() if k.endswith("_")})
+        out = self.copy()
         out.stats_ = [a.add(b) for a, b in zip(self.stats_, other.stats_, strict=True)]
         out._derive()
+        return out
+
+    def copy(self) -> RelationsView:
+        """A view sharing nothing mutable with this one (e.g. to remove a held-out
+        block with ``add(..., weight=-1)`` for calibration)."""
+        out = RelationsView(**self.get_params())
+        out.__dict__.update({k: v for k, v in self.__dict__.items() if k.endswith("_")})
+        out.stats_ = list(self.stats_)  # statistics are never changed in place
+        out.kappa_ = self.kappa_.copy()
         return out
 
     @property
