@@ -35,6 +35,7 @@ from collections.abc import Mapping
 from numbers import Integral, Real
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from sklearn.utils._param_validation import (
     HasMethods,
     Interval,
@@ -42,6 +43,7 @@ from sklearn.utils._param_validation import (
     Options,
     RealNotInt,
     StrOptions,
+    make_constraint,
     validate_parameter_constraints,
 )
 
@@ -100,7 +102,18 @@ def validate(constraints: Mapping[str, list[Any]], params: Mapping[str, Any],
     >>> validate(top, {"top": 0}, "Policy")  # doctest: +IGNORE_EXCEPTION_DETAIL
     Traceback (most recent call last):
     normalcy.exceptions.ParameterError: The 'top' parameter of Policy must be an int ...
+    >>> validate(top, {"top": True}, "Policy")  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    normalcy.exceptions.ParameterError: The 'top' parameter of Policy must be an int ...
     """
+    for name, value in params.items():  # scikit-learn lets a bool pass for an int
+        allowed = constraints.get(name, "no_validation")
+        if isinstance(value, (bool, np.bool_)) and allowed != "no_validation" and not any(
+                c in ("boolean", bool, object) for c in allowed):
+            shown = [str(make_constraint(c)) for c in allowed]
+            text = shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} or {shown[-1]}"
+            raise ParameterError(f"The {name!r} parameter of {owner} must be {text}. "
+                                 f"Got {value!r} instead.")
     try:
         validate_parameter_constraints(dict(constraints), dict(params), caller_name=owner)
     except InvalidParameterError as e:
