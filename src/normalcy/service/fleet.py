@@ -266,11 +266,12 @@ class Fleet:
 
     def _prune(self, s: Session, rt: UnitRuntime, now_t: float) -> None:
         """Drop rows older than the retention period, except around alarm episodes."""
-        last = self._last_prune.get(rt.unit_id, 0.0)
-        if time.monotonic() - last < 60.0:
-            return
-        self._last_prune[rt.unit_id] = time.monotonic()
-        cutoff = now_t - self.settings.retention_days * 86400.0
+        retention = self.settings.retention_days * 86400.0
+        last = self._last_prune.get(rt.unit_id)
+        if last is not None and now_t - last < min(3600.0, retention / 10):
+            return  # at most once per hour of data (or a tenth of the retention)
+        self._last_prune[rt.unit_id] = now_t
+        cutoff = now_t - retention
         margin = 2 * modelops.context_rows(rt.det) if rt.det is not None else 1000
         keep = s.execute(select(Episode.start_seq, Episode.end_seq).where(
             Episode.unit_id == rt.unit_id, Episode.start_t < cutoff + 86400.0)).all()
