@@ -36,6 +36,7 @@ from normalcy.transfer import TransitionTransfer
 from tests.conftest import smooth_signals
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
+HAS_PYOD = importlib.util.find_spec("pyod") is not None  # the bench extra
 NETWORK = {"window": 20, "latent": 4, "hidden": 16, "epochs": 5, "max_windows": 1000}
 
 
@@ -55,10 +56,11 @@ def _small() -> dict[str, Callable[[], Any]]:
         "ReconstructionBaseline-lassolars": lambda: ReconstructionBaseline(past=19, others=20),
         "ReconstructionBaseline-randomforest": lambda: ReconstructionBaseline(
             regressor="randomforest", past=19, others=20, n_estimators=20),
-        "WindowBaseline-lof": lambda: WindowBaseline(detector="lof", window=20),
-        "WindowBaseline-iforest": lambda: WindowBaseline(detector="iforest", window=20,
-                                                         stride=3),
     }
+    if HAS_PYOD:
+        out["WindowBaseline-lof"] = lambda: WindowBaseline(detector="lof", window=20)
+        out["WindowBaseline-iforest"] = lambda: WindowBaseline(detector="iforest", window=20,
+                                                               stride=3)
     if not HAS_TORCH:
         return out
     from normalcy.deep import WindowAutoencoder
@@ -69,9 +71,10 @@ def _small() -> dict[str, Callable[[], Any]]:
         ParameterTransfer,
     )
 
-    out["WindowBaseline-autoencoder"] = lambda: WindowBaseline(
-        detector="autoencoder", window=20,
-        detector_params={"epoch_num": 2, "hidden_neuron_list": [16]})
+    if HAS_PYOD:
+        out["WindowBaseline-autoencoder"] = lambda: WindowBaseline(
+            detector="autoencoder", window=20,
+            detector_params={"epoch_num": 2, "hidden_neuron_list": [16]})
     for arch in ("mlp", "cnn", "lstm"):
         out[f"WindowAutoencoder-{arch}"] = lambda arch=arch: WindowAutoencoder(
             architecture=arch, **NETWORK)

@@ -74,9 +74,12 @@ def _tiny() -> list[Any]:
         MaxZScore(calibration=0.5),
         WindowAveraged(PCAMonitor(), window=1, calibration=0.5),
         ReconstructionBaseline(past=0, others=1, calibration=0.5),
-        WindowBaseline(detector="lof", detector_params={"n_neighbors": 3}, **baseline),
-        WindowBaseline(detector="iforest", detector_params={"n_estimators": 5}, **baseline),
     ]
+    if importlib.util.find_spec("pyod") is not None:  # the bench extra
+        out += [
+            WindowBaseline(detector="lof", detector_params={"n_neighbors": 3}, **baseline),
+            WindowBaseline(detector="iforest", detector_params={"n_estimators": 5}, **baseline),
+        ]
     if importlib.util.find_spec("torch") is None:  # the deep extra is optional
         return out
     from normalcy.deep import WindowAutoencoder
