@@ -158,10 +158,17 @@ def test_create_units(service: Service, model_bytes: bytes) -> None:
         r = c.post("/api/units", headers=eng, data=form, files={"file": file})
         assert r.status_code == status, (form, r.text)
         assert r.json()["detail"]
+    r = c.post("/api/units", headers=eng, files={"file": ("h.csv", "a,b\n1,2\n")},
+               data={"name": "tiny", "kind": "history"})
+    assert r.status_code == 201 and r.json()["status"] == "failed"  # too short to fit
+    assert r.json()["status_detail"]
+    r = c.post("/api/units", headers=eng, data={"name": "tiny", "kind": "model"},
+               files={"file": ("m", model_bytes)})
+    assert r.status_code == 201 and r.json()["status"] == "ready"  # a failed name is free
     assert c.post("/api/units", headers=eng, data={"name": "x"}).status_code == 422
     assert c.post("/api/units", headers=eng, json={"name": "x"}).status_code == 415
     assert c.get("/api/units/x").status_code == 404
-    assert [u["name"] for u in c.get("/api/units").json()] == ["fitted"]
+    assert [u["name"] for u in c.get("/api/units").json()] == ["fitted", "tiny"]
 
 
 def test_alarm_lifecycle_feedback_and_undo(service: Service, model_bytes: bytes) -> None:

@@ -35,7 +35,12 @@ def _new_unit(fleet: Fleet, name: str, who: Who, status: str, sensors: list[str]
               period: float | None) -> int:
     check_name(name, "unit")
     with fleet.db.write() as s:
-        if s.scalar(select(Unit.id).where(Unit.name == name)) is not None:
+        old = s.scalar(select(Unit).where(Unit.name == name))
+        if old is not None and old.status == "failed" and old.rows_seen == 0 and \
+                s.scalar(select(ModelVersion.id).where(ModelVersion.unit_id == old.id)) is None:
+            s.delete(old)  # a unit whose creation failed: its name is free again
+            s.flush()
+        elif old is not None:
             raise Conflict(f"unit {name!r} exists already; choose another name.")
         u = Unit(name=name, sensors=json.dumps(sensors), status=status, created_by=who.name,
                  period_s=period, created_at=time.time())
@@ -77,7 +82,7 @@ def create_from_model(fleet: Fleet, name: str, path: str, who: Who) -> None:
         modelops.check_operable(det)
     except InputError as e:
         raise ClientError(str(e), 422) from None
-    uid = _new_unit(fleet, name, who, "ready", modelops.sensors(det), None)
+    uid = _new_unit(fleet, name, who, "fitting", modelops.sensors(det), None)
     _commit_first_version(fleet, uid, det, who, "upload")
 
 

@@ -29,7 +29,8 @@ def cmd_serve(a: argparse.Namespace) -> int:
     app = create_app(settings)
     print(f"normalcy: serving on http://{a.host}:{a.port} (data {settings.data}, database "
           f"{settings.database_url.split('@')[-1]})", flush=True)
-    uvicorn.run(app, host=a.host, port=a.port, log_level=a.log_level, access_log=False)
+    uvicorn.run(app, host=a.host, port=a.port, log_level=a.log_level, access_log=False,
+                timeout_graceful_shutdown=5)
     return 0
 
 

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from normalcy import Monitor
 from normalcy.alarms.policy import Episode as PolicyEpisode
+from normalcy.exceptions import ModelFileError
 from normalcy.service import modelops
 from normalcy.service.db import Database, Episode, ModelVersion, Reading, Unit, Write
 from normalcy.service.errors import Conflict, NotFound
@@ -84,7 +85,7 @@ class Fleet:
             versions = {(v.unit_id, v.version): v.path for v in s.scalars(select(ModelVersion))}
         self._remove_orphans(set(versions.values()))
         for u in units:
-            if u.status == "fitting":  # the fit died with the last process
+            if u.status == "fitting":  # the fit (or upload) died with the last process
                 with self.db.write() as s:
                     s.execute(update(Unit).where(Unit.id == u.id).values(
                         status="failed", status_detail="the server stopped during the fit; "
@@ -92,8 +93,15 @@ class Fleet:
                 continue
             if u.status != "ready" or u.current_version is None:
                 continue
-            path = versions[(u.id, u.current_version)]
-            det = modelops.load(path)
+            path = versions.get((u.id, u.current_version), "")
+            try:
+                det = modelops.load(path)
+            except (ModelFileError, FileNotFoundError) as e:
+                log.error("unit %s cannot run: %s", u.name, e)
+                with self.db.write() as s:
+                    s.execute(update(Unit).where(Unit.id == u.id).values(
+                        status="failed", status_detail=f"its model file cannot be read: {e}"))
+                continue
             rt = UnitRuntime(u.id, u.name, json.loads(u.sensors), rows_seen=u.rows_seen,
                              last_time=u.last_time)
             with self.db.read() as s:
