@@ -387,12 +387,14 @@ class RelationsView:
         self.summed_ = gs.summed_tables(self.tables_, np.flatnonzero(single))
 
     def score(self, scaled: np.ndarray, levels: np.ndarray, rows: np.ndarray, *,
-              per_viewpoint: bool = True, budget: float = 1e7) -> gs.RelationScores:
+              per_viewpoint: bool = True, budget: float = 1e6) -> gs.RelationScores:
         """Conditional residuals of every sensor viewpoint at ``rows`` (see
         :class:`normalcy.detector.gaussian.RelationScores`).
 
         ``per_viewpoint=False`` gives only their mean for the sensors with one
-        covariance (the same numbers, ``ns`` times fewer operations).
+        covariance (the same numbers, ``ns`` times fewer operations). Rows are
+        scored in chunks of about ``budget / (ns (1 + L))`` (cache-sized: 3 300
+        rows at 50 sensors scored 2-3 times faster than 33 000).
         """
         rows = self._rows(scaled, rows)
         m, ns = rows.size, len(self.stats_)
