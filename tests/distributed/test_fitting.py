@@ -82,3 +82,17 @@ def test_tree_merge_equals_one_by_one_but_representatives(sisters: list[Any],
             z, _ = znormalise(vecs[pos == k])
             c = z @ z.T
             assert (c[~np.eye(len(z), dtype=bool)] < float(got.eta)).all()
+
+
+def test_fleet_merge_command(sisters: list[Any], cluster: Any, tmp_path: Any) -> None:
+    """``normalcy fleet merge MODELS -o OUT``: the models of the folder in name order."""
+    from normalcy import load, save
+    from normalcy.cli.main import main
+
+    (tmp_path / "models").mkdir()
+    for k, m in enumerate(sisters):
+        save(m, tmp_path / "models" / f"pump{k:02d}.normalcy")
+    code = main(["fleet", "merge", str(tmp_path / "models"), "-o", str(tmp_path / "all.normalcy"),
+                 "--fanin", str(len(sisters)), "--scheduler", cluster.scheduler_address])
+    assert code == 0
+    assert_same_model(load(tmp_path / "all.normalcy"), _one_by_one(sisters))

@@ -145,3 +145,26 @@ def test_cli_errors_are_clear(files: Path, tmp_path: Path,
     code = main(["fleet", "fit", str(files / "train.parquet"), "--unit-column", "site",
                  "-o", str(tmp_path / "m"), "--workers", "1"])
     assert code == 2 and "no unit column 'site'" in capsys.readouterr().err
+
+
+def test_csv_folder_one_file_per_unit(files: Path, client: Any, tmp_path: Path) -> None:
+    """Units named by the files of a CSV folder without a unit column: the same models
+    as from the Parquet file with one."""
+    from normalcy import load
+    from normalcy.distributed.fleet import fleet_fit
+    from tests.distributed.conftest import assert_same_model
+
+    train = pd.read_parquet(files / "train.parquet")
+    (tmp_path / "csv").mkdir()
+    for unit in ("pump01", "pump02"):
+        train[train["unit"] == unit].drop(columns="unit").to_csv(
+            tmp_path / "csv" / f"{unit}.csv", index=False)
+    params = {"n_levels": 6, "delta": 8, "window": 40}
+    fleet_fit(client, str(tmp_path / "csv"), str(tmp_path / "from-csv"), params=params,
+              progress=False)
+    fleet_fit(client, str(files / "train.parquet"), str(tmp_path / "from-parquet"),
+              params=params, progress=False)
+    for unit in ("pump01", "pump02"):
+        assert_same_model(load(tmp_path / "from-csv" / f"{unit}.normalcy"),
+                          load(tmp_path / "from-parquet" / f"{unit}.normalcy"))
+    assert not (tmp_path / "from-csv" / "pump03.normalcy").exists()

@@ -94,19 +94,23 @@ def cmd_report(a: argparse.Namespace) -> int:
 
 
 def cmd_merge(a: argparse.Namespace) -> int:
-    from normalcy import load
     from normalcy.distributed.fitting import tree_merge
     from normalcy.distributed.fleet import MODEL_SUFFIX, _save
+    from normalcy.io.models import load_with_header
 
     names = sorted(f for f in os.listdir(a.models) if f.endswith(MODEL_SUFFIX)) \
         if os.path.isdir(a.models) else []
     if not names:
         raise InputError(f"{a.models} holds no {MODEL_SUFFIX} model; run fleet fit --like first.")
-    models = [load(os.path.join(a.models, n)) for n in names]
+    loaded = [load_with_header(os.path.join(a.models, n)) for n in names]
+    periods = {h.get("period_s") for _, h in loaded}
+    if len(periods) > 1:
+        raise InputError(f"the models of {a.models} record different sampling periods "
+                         f"{sorted(map(str, periods))}; merge models of one period.")
     with _client(a) as client:
-        merged = tree_merge(models, fanin=a.fanin, client=client)
-    _save(merged, a.output)
-    print(f"merged {len(models)} models of {a.models} (tree, fan-in {a.fanin}) -> {a.output}")
+        merged = tree_merge([m for m, _ in loaded], fanin=a.fanin, client=client)
+    _save(merged, a.output, periods.pop())
+    print(f"merged {len(loaded)} models of {a.models} (tree, fan-in {a.fanin}) -> {a.output}")
     return 0
 
 

@@ -32,7 +32,7 @@ def connect(scheduler: str | None = None, *, n_workers: int | None = None,
     workers = n_workers or os.cpu_count() or 1
     kw: dict[str, Any] = {} if memory_limit is None else {"memory_limit": memory_limit}
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                      dashboard_address=":0", silence_logs=logging.ERROR,
+                      dashboard_address=":0", silence_logs=logging.CRITICAL,
                       **kw) as cluster, Client(cluster) as client:
         yield client
 
