@@ -10,6 +10,7 @@ Beside this suite, :mod:`tests.test_sklearn_checks` runs scikit-learn's own
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import os
 from collections.abc import Callable
 from typing import Any
@@ -89,7 +90,7 @@ IDS = list(SMALL)
 
 def is_transfer(est: Any) -> bool:
     """Transfer estimators fit on (source, target) and score the target."""
-    return "source" in est.fit.__code__.co_varnames[: est.fit.__code__.co_argcount]
+    return "target" in inspect.signature(est.fit).parameters
 
 
 def fit(est: Any, X: pd.DataFrame) -> Any:
