@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import generate_invalid_param_val, make_constraint
 
@@ -116,6 +116,29 @@ def fitted(request: pytest.FixtureRequest, data: tuple[pd.DataFrame, pd.DataFram
     if kind not in _FITTED:
         _FITTED[kind] = fit(SMALL[kind](), data[0])
     return _FITTED[kind]
+
+
+def test_every_exported_estimator_is_in_the_hook() -> None:
+    import normalcy
+    import normalcy.baselines
+    import normalcy.transfer
+
+    exported = set()
+    for module in (normalcy, normalcy.baselines, normalcy.transfer):
+        for name in module.__all__:
+            try:
+                exported.add(getattr(module, name))
+            except ImportError:  # a torch-based part without the deep extra
+                continue
+    if HAS_TORCH:
+        import normalcy.deep
+
+        exported |= {getattr(normalcy.deep, name) for name in normalcy.deep.__all__}
+    # concrete estimators: scikit-learn estimators with their own constructor
+    names = {c.__name__ for c in exported if isinstance(c, type)
+             and issubclass(c, BaseEstimator) and "__init__" in vars(c)}
+    hooked = {type(make()).__name__ for make in SMALL.values()}
+    assert names - hooked == (set() if HAS_PYOD else {"WindowBaseline"})
 
 
 # ------------------------------------------------------------------ parameters
