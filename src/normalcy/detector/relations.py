@@ -2,9 +2,9 @@
 
 The viewpoint of sensor ``i`` at a transition's start ``t`` is the present plant
 state (all sensors at ``t``, scaled units) followed by ``i``'s own value at
-``t - lag`` for each lag. Its
-context is ``i``'s transition code at ``t`` (``q[t,i] * n_levels + q[t+Δ,i]``),
-``i``'s level (``code // n_levels``) and the sensor as a whole.
+``t - lag`` for each lag. Its context is ``i``'s transition code at ``t``
+(``q[t,i] * n_levels + q[t+Δ,i]``), ``i``'s level (``code // n_levels``) and the
+sensor as a whole.
 
 :class:`RelationStats` holds the exact, additive sufficient statistics of one
 sensor's viewpoints per seen transition (count, sum, packed sum of outer
@@ -12,27 +12,9 @@ products per covariance unit); :class:`RelationsView` accumulates them for every
 sensor in bounded-memory chunks, chooses per sensor the shrinkage weights
 ``κ`` (level towards global, transition towards level) by held-out likelihood
 on contiguous folds, and scores the conditional residuals
-(:mod:`normalcy.detector.gaussian`). Nothing of the data is kept.
-
-``granularity`` says where outer products are kept: per transition (the
-SPEC's model, ``1 + d + d(d+1)/2`` floats per seen transition), per level
-(transitions keep ``1 + d``) or once per sensor (one covariance, means per
-transition): the size / locality trade-off; "auto" takes the finest that fits
-a size budget.
-
-Examples
---------
->>> from normalcy.detector.quantizer import fit_edges, quantize
->>> rng = np.random.default_rng(0)
->>> x = np.cumsum(rng.normal(size=(3000, 3)), axis=0) * 0.05
->>> x[:, 2] = x[:, 0] - x[:, 1] + 0.01 * rng.normal(size=3000)
->>> edges = fit_edges(x, 4)
->>> rows = np.arange(8, 2990)
->>> view = RelationsView().fit(x, quantize(x, edges), rows, delta=8, n_levels=4)
->>> bad = x.copy(); bad[2000:, 2] += 0.3
->>> r = view.score(bad, quantize(bad, edges), rows).residual
->>> bool(r[rows < 2000].mean() < 3 < r[rows > 2010].mean())
-True
+(:mod:`normalcy.detector.gaussian`). Nothing of the data is kept. Outer
+products are kept per transition (the SPEC's model, ``1 + d + d(d+1)/2`` floats
+per seen transition), per level or once per sensor (``granularity``).
 """
 
 from __future__ import annotations
@@ -267,6 +249,20 @@ class RelationsView:
     granularity_ : str, the granularity in force. lags_ : ndarray.
     stats_ : list of RelationStats, per sensor. kappa_ : ndarray (ns, 2), the
     chosen level and transition weights (pseudo-samples).
+
+    Examples
+    --------
+    >>> from normalcy.detector.quantizer import fit_edges, quantize
+    >>> rng = np.random.default_rng(0)
+    >>> x = np.cumsum(rng.normal(size=(3000, 3)), axis=0) * 0.05
+    >>> x[:, 2] = x[:, 0] - x[:, 1] + 0.01 * rng.normal(size=3000)
+    >>> edges = fit_edges(x, 4)
+    >>> rows = np.arange(8, 2990)
+    >>> view = RelationsView().fit(x, quantize(x, edges), rows, delta=8, n_levels=4)
+    >>> bad = x.copy(); bad[2000:, 2] += 0.3
+    >>> r = view.score(bad, quantize(bad, edges), rows).residual
+    >>> bool(r[rows < 2000].mean() < 3 < r[rows > 2010].mean())
+    True
     """
 
     def __init__(self, *, lags: Any = None, granularity: str = "auto",
@@ -285,27 +281,25 @@ class RelationsView:
                                               "kappa_grid", "folds", "ridge", "dtype")}
 
     def _check(self, delta: int) -> np.ndarray:
-        def bad(name: str, expected: str) -> InputError:
-            return InputError(f"The {name!r} parameter of RelationsView must be {expected}. "
-                              f"Got {getattr(self, name)!r} instead.")
-
         lags = default_lags(delta) if self.lags is None else np.asarray(self.lags, np.int64)
-        if lags.ndim != 1 or np.any(lags < 1) or np.any(lags >= max(delta, 2)) or (
-                np.unique(lags).size != lags.size):
-            raise bad("lags", f"None or distinct ints in [1, {max(delta - 1, 1)}] (delta - 1)")
-        if self.granularity not in ("auto", *GRANULARITIES):
-            raise bad("granularity", f"one of {('auto', *GRANULARITIES)}")
-        if not isinstance(self.max_floats, int) or self.max_floats < 1:
-            raise bad("max_floats", "an int >= 1")
         grid = np.asarray(self.kappa_grid, dtype=np.float64)
-        if grid.ndim != 1 or grid.size == 0 or np.any(~(grid > 0)):
-            raise bad("kappa_grid", "a non-empty sequence of floats > 0 (inf allowed)")
-        if not isinstance(self.folds, int) or self.folds < 2:
-            raise bad("folds", "an int >= 2")
-        if not self.ridge >= 0:
-            raise bad("ridge", "a float >= 0")
-        if self.dtype not in ("float64", "float32"):
-            raise bad("dtype", "'float64' or 'float32'")
+        mf, folds = self.max_floats, self.folds
+        for ok, name, expected in (
+            (lags.ndim == 1 and np.all(lags >= 1) and np.all(lags < max(delta, 2))
+             and np.unique(lags).size == lags.size, "lags",
+             f"None or distinct ints in [1, {max(delta - 1, 1)}] (delta - 1)"),
+            (self.granularity in ("auto", *GRANULARITIES), "granularity",
+             f"one of {('auto', *GRANULARITIES)}"),
+            (isinstance(mf, int) and mf >= 1, "max_floats", "an int >= 1"),
+            (grid.ndim == 1 and grid.size > 0 and np.all(grid > 0), "kappa_grid",
+             "a non-empty sequence of floats > 0 (inf allowed)"),
+            (isinstance(folds, int) and folds >= 2, "folds", "an int >= 2"),
+            (self.ridge >= 0, "ridge", "a float >= 0"),
+            (self.dtype in ("float64", "float32"), "dtype", "'float64' or 'float32'"),
+        ):
+            if not ok:
+                raise InputError(f"The {name!r} parameter of RelationsView must be {expected}. "
+                                 f"Got {getattr(self, name)!r} instead.")
         return np.sort(lags)
 
     def fit(self, scaled: np.ndarray, levels: np.ndarray, rows: np.ndarray, *, delta: int,
