@@ -311,8 +311,13 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+_PARSER: list[argparse.ArgumentParser] = []
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    if not _PARSER:  # built once per process: it imports every command's module
+        _PARSER.append(build_parser())
+    parser = _PARSER[0]
     args = parser.parse_args(argv)
     if args.command == "bench":
         from normalcy.bench.common import set_invocation

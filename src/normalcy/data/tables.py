@@ -35,6 +35,9 @@ from normalcy.data.timeaxis import (
 from normalcy.exceptions import InputError
 
 TIME_NAMES = ("time", "timestamp", "datetime", "date")
+#: the largest magnitude a sensor value may have: sums of squares of 1e8 such values
+#: (a variance) stay finite in 64-bit floats
+LARGEST = float(np.sqrt(np.finfo(np.float64).max / 1e8))
 
 
 @dataclass
@@ -238,6 +241,12 @@ def _choose(df: pd.DataFrame, rest: list[str], sensors: Sequence[str] | None, p:
             raise InputError(f"sensor {c!r} of {p} holds an infinite value in row(s) "
                              f"{(r[:5] + first_row).tolist()}; replace it with a finite value "
                              "or leave the cell empty (a gap).")
+        huge = np.abs(values) > LARGEST
+        if huge.any():
+            r = np.flatnonzero(huge)
+            raise InputError(f"sensor {c!r} of {p} holds values too large to compute with "
+                             f"(beyond ±{LARGEST:.2g}) in row(s) {(r[:5] + first_row).tolist()}; "
+                             "rescale the column (e.g. to other units).")
         out[c] = values
     if sensors is None:
         use = list(out)
