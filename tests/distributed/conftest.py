@@ -7,8 +7,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-pytest.importorskip("distributed")
-
 
 @pytest.fixture(scope="package")
 def cluster() -> Any:
