@@ -188,3 +188,23 @@ def test_score_and_monitor_report_alarms_on_the_same_rows(plant, tmp_path, capsy
               if ln.startswith("OPEN")]
     assert opened and set(opened) <= set(starts.tolist())
     assert opened[0] == starts[0]
+
+
+def test_progress_bars_only_when_stderr_is_a_terminal(plant, tmp_path, monkeypatch) -> None:
+    import io
+    import sys
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    args = ["score", str(plant / "m.normalcy"), str(plant / "test.csv"), "-o",
+            str(tmp_path / "s.csv"), "--chunk-rows", "500"]
+    for stream, shown in ((io.StringIO(), False), (Terminal(), True)):
+        monkeypatch.setattr(sys, "stderr", stream)
+        assert main(args) == 0
+        assert ("score: " in stream.getvalue() and "rows" in stream.getvalue()) == shown
+    fit = ["fit", str(plant / "train.csv"), "-o", str(tmp_path / "f.normalcy"), "--delta", "5"]
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    assert main(fit) == 0
+    assert "fitting 1500 rows x 3 sensors" in sys.stderr.getvalue()

@@ -274,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--time-column", help=TIME_HELP)
     s.add_argument("--sort-time", action="store_true",
                    help=SORT_HELP + "; reads the whole file at once")
-    s.add_argument("--chunk-rows", type=int, default=100_000, metavar="ROWS",
+    s.add_argument("--chunk-rows", type=int, default=10_000, metavar="ROWS",
                    help="rows read and scored at a time (memory, not results, depends on it)")
     s.set_defaults(func=cmd_score)
 
