@@ -2,7 +2,8 @@
 
 N units of S sensors each send one row per second (1 Hz) to the real HTTP server
 (uvicorn in a child process; SQLite in WAL mode, or a temporary PostgreSQL server with
-``--postgres``). Each unit has a fault window, so alarms open and close during the run.
+``--postgres``). Each unit gets an offset on one sensor for 30 s every 2 minutes
+(whether the model alarms on it depends on the model: the count is reported).
 Measured: rows/s ingested against rows/s offered; the latency from a reading's arrival
 to the answer that says it was scored, stored and its alarm (if any) recorded (p50,
 p99, and the same for rows that opened an alarm); the server's resident memory at the
