@@ -272,6 +272,9 @@ def follow(mon: Any, det: Any, period: float | None, a: argparse.Namespace) -> i
     return the number of rows monitored."""
     if not os.path.exists(a.data):
         raise InputError(f"file {a.data} does not exist; check the path.")
+    if a.data.lower().endswith((".parquet", ".pq")):
+        raise InputError("--follow reads a growing CSV file; a Parquet file does not grow "
+                         "row by row. Drop --follow.")
     src, parse = Source(a.data), Rows(det, a.time_column, period, a.model, a.data)
     times, printer = RowTimes(), EpisodePrinter(False)
     done = 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -44,14 +45,44 @@ class _Quiet:
         pass
 
 
+class _Line(_Quiet):
+    """A one-line progress display on a terminal, for installs without tqdm."""
+
+    def __init__(self, desc: str, unit: str) -> None:
+        self.desc, self.unit, self.n, self.post, self.shown = desc, unit, 0, "", 0.0
+
+    def _show(self) -> None:
+        now = time.monotonic()
+        if now - self.shown >= 0.2:
+            self.shown = now
+            sys.stderr.write(f"\r{self.desc}: {self.n:,}{self.unit} {self.post}\033[K")
+            sys.stderr.flush()
+
+    def update(self, n: int = 1) -> None:
+        self.n += n
+        self._show()
+
+    def set_postfix_str(self, s: str) -> None:
+        self.post = s
+        self._show()
+
+
 @contextmanager
 def progress(total: int | None, desc: str, unit: str) -> Iterator[Any]:
-    """A tqdm progress bar on stderr when it is a terminal, else nothing."""
+    """A progress bar on stderr when it is a terminal (tqdm's when installed), else
+    nothing."""
     if not sys.stderr.isatty():
         yield _Quiet()
         return
-    from tqdm import tqdm
-
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        line = _Line(desc, unit)
+        try:
+            yield line
+        finally:
+            sys.stderr.write("\r\033[K")
+        return
     with tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False) as bar:
         yield bar
 
