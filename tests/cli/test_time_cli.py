@@ -208,3 +208,20 @@ def test_progress_bars_only_when_stderr_is_a_terminal(plant, tmp_path, monkeypat
     monkeypatch.setattr(sys, "stderr", Terminal())
     assert main(fit) == 0
     assert "fitting 1500 rows x 3 sensors" in sys.stderr.getvalue()
+
+
+def test_a_first_chunk_of_gaps_keeps_the_columns(plant, tmp_path) -> None:
+    df = pd.read_csv(plant / "test.csv")
+    df.loc[:80, ["s0", "s1", "s2"]] = np.nan  # the first chunks hold no reading at all
+    path = tmp_path / "gaps.csv"
+    df.to_csv(path, index=False)
+    got = {}
+    for rows in ("50", "100000"):
+        out = tmp_path / f"s{rows}.csv"
+        assert main(["score", str(plant / "m.normalcy"), str(path), "-o", str(out),
+                     "--chunk-rows", rows]) == 0
+        got[rows] = pd.read_csv(out)
+    assert got["50"].columns.tolist() == got["100000"].columns.tolist()
+    np.testing.assert_allclose(got["50"].iloc[:, 1:].to_numpy(float),
+                               got["100000"].iloc[:, 1:].to_numpy(float), equal_nan=True,
+                               rtol=0, atol=1e-12)

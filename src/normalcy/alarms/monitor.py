@@ -110,16 +110,14 @@ class Monitor:
         index = pd.RangeIndex(self.n_seen, self.n_seen + n)
         det = self.detector
         if n == 0:
-            frame = pd.DataFrame({"score": np.zeros(0)}, index=index)
+            frame = self._empty(index)
         elif np.isfinite(both).all(axis=1).any():
             full = det.scored_frame(det.prepare(both, what="monitored rows"), "streaming")
             frame = full.iloc[-n:].set_axis(index, axis=0)
         else:
-            frame = pd.DataFrame({"score": np.full(n, np.nan)}, index=index)
+            frame = self._empty(index)
         self._buffer = both[-self.keep:] if self.keep > 0 else both[:0]
         self.n_seen += n
-        if len(frame.columns) > 1:
-            self._columns = frame.columns
         if self.alignment == "offline":  # streaming row t holds offline row t - delta
             d = self.detector.delta_
             frame = frame.set_axis(index - d, axis=0).loc[max(0, self.n_seen - n - d):]
@@ -137,9 +135,16 @@ class Monitor:
         open). Streaming alignment: an empty frame.
         """
         d = self.detector.delta_ if self.alignment == "offline" else 0
-        rows = pd.RangeIndex(max(0, self.n_seen - d), self.n_seen)
-        cols = self._columns if self._columns is not None else pd.Index(["score"])
-        frame = pd.DataFrame(np.nan, index=rows, columns=cols)
+        return self._empty(pd.RangeIndex(max(0, self.n_seen - d), self.n_seen))
+
+    def _empty(self, index: pd.Index) -> pd.DataFrame:
+        """Rows without a value: NaN in every column the detector's frames have."""
+        if self._columns is None:  # the layout of a scored frame, learned once
+            det = self.detector
+            probe = np.zeros((2 * det.delta_ + det.window_, len(det.sensors_)))
+            self._columns = det.scored_frame(det.prepare(probe, what="a probe"),
+                                             "streaming").columns
+        frame = pd.DataFrame(np.nan, index=index, columns=self._columns)
         if "fault" in frame:
             frame["fault"] = ""
         return frame
