@@ -57,13 +57,15 @@ def offline(plant, capsys) -> list[str]:
     return lines(capsys.readouterr().out)
 
 
-def run_follow(plant, live, capsys) -> str:
+def run_follow(plant, live, capsys, errors: list[str] | None = None) -> str:
     capsys.readouterr()
     code = main(["monitor", str(plant / "m.normalcy"), str(live), "--follow", "--poll", "1",
                  "--max-idle", "3", "--chunk", "50"])
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "Traceback" not in captured.err
+    if errors is not None:
+        errors.append(captured.err)
     return captured.out
 
 
@@ -142,3 +144,21 @@ def test_bad_values_are_reported_with_their_row_and_scored_as_gaps(plant, tmp_pa
         "SKIP   row 300: 2 fields where the header has 4; scored as a gap",
     ]
     assert out.splitlines()[-1].startswith(f"monitored {len(test)} rows")
+
+
+def test_a_hole_in_time_is_reported_and_no_transition_crosses_it(plant, tmp_path, capsys,
+                                                                 monkeypatch) -> None:
+    holed = pd.read_csv(plant / "test.csv").drop(index=range(500, 1100))
+    whole = tmp_path / "holed.csv"
+    holed.to_csv(whole, index=False)
+    capsys.readouterr()
+    assert main(["monitor", str(plant / "m.normalcy"), str(whole)]) == 0
+    captured = capsys.readouterr()
+    assert "a gap of 10 min before row 500" in captured.err
+    live = tmp_path / "live.csv"
+    live.write_text(csv_text(holed.iloc[:300]))
+    scripted(monkeypatch, [lambda: live.write_text(csv_text(holed))])
+    errors: list[str] = []
+    out = run_follow(plant, live, capsys, errors)
+    assert "a gap of 10 min before row 500" in errors[0]
+    assert lines(out) == lines(captured.out)

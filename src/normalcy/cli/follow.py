@@ -21,11 +21,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from normalcy.cli.main import _note
 from normalcy.cli.streaming import EpisodePrinter, RowTimes
 from normalcy.data.tables import TIME_NAMES
 from normalcy.data.timeaxis import (
     GAP_PERIODS,
     check_period,
+    duration,
     median_step,
     parse_time,
 )
@@ -232,6 +234,9 @@ class Rows:
             if self.last is not None and (self.restart and t <= self.last or (
                     self.period is not None and t - self.last > GAP_PERIODS * self.period)):
                 starts.append(k)
+                _note(f"{self.data}: a gap of {duration(t - self.last)} before row "
+                      f"{first + k} ({label}): a new run starts there; no transition or "
+                      "window crosses a gap")
             self.restart = False
             self.last = t
             secs.append(t)
