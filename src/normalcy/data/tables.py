@@ -200,6 +200,11 @@ def _bad_cells(name: str, col: pd.Series, bad: np.ndarray, first_row: int, p: st
         "the sensors with --sensors.")
 
 
+def _unnamed(name: str) -> bool:
+    """A column without a name in the header (pandas calls it ``Unnamed: k``)."""
+    return name == "" or name.startswith("Unnamed: ")
+
+
 def _time_name(cols: list[str], time_column: str | None, p: str) -> str | None:
     if time_column is not None:
         if time_column not in cols:
@@ -230,9 +235,9 @@ def _choose(df: pd.DataFrame, rest: list[str], sensors: Sequence[str] | None, p:
         values, bad = _numbers(df[c])
         n_num = int(np.isfinite(values).sum() + np.isinf(values).sum())
         if sensors is None and (n_num == 0 or n_num < bad.sum()):
-            if n_num == 0 and not bad.any():  # an empty column: a sensor with no reading
-                out[c] = values
-            continue  # text: not a sensor (noted by the caller)
+            if n_num == 0 and not bad.any() and not _unnamed(c):
+                out[c] = values  # an empty column: a sensor with no reading (an error later)
+            continue  # text, or the empty column of a trailing separator: noted by the caller
         if bad.any():
             raise _bad_cells(c, df[c], bad, first_row, p, sensors is not None, n_num)
         inf = np.isinf(values)
