@@ -225,3 +225,13 @@ def test_a_first_chunk_of_gaps_keeps_the_columns(plant, tmp_path) -> None:
     np.testing.assert_allclose(got["50"].iloc[:, 1:].to_numpy(float),
                                got["100000"].iloc[:, 1:].to_numpy(float), equal_nan=True,
                                rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("period", ["abc", -1.0, float("nan"), True])
+def test_a_crafted_sampling_period_is_refused(plant, tmp_path, capsys, period) -> None:
+    from normalcy.io.models import save
+
+    m = tmp_path / "crafted.normalcy"
+    save(load(plant / "m.normalcy"), m, extra={"period_s": period})
+    assert main(["score", str(m), str(plant / "test.csv"), "-o", str(tmp_path / "s.csv")]) == 2
+    assert "records a sampling period of" in capsys.readouterr().err
