@@ -49,7 +49,9 @@ def test_episodes_name_type_and_sensors() -> None:
     test.iloc[400:520, 1] += 1.0
     ep = AlarmPolicy(merge_gap=10).episodes(det.residuals(test), det)
     main = ep.loc[ep["duration"].idxmax()]
-    assert main["start"] <= 420 and main["end"] >= 500
-    assert main["kind"] in ("trans", "bound", "conf")
+    # within a window (plus a transition) of the shift's start, and it lasts
+    assert main["start"] <= 400 + det.window_ + det.delta_ and main["end"] >= 500
+    assert main["kind"] == "rel"  # the default view: relations between the sensors
+    assert main["sensors"].split(",")[0] == "s1"
     assert main["peak"] > det.threshold_
     assert main["sensors"]

@@ -16,7 +16,7 @@ def test_vectorised_equals_literal(seed: int, nu: float, n_sensors: int, cap) ->
     train = np.cumsum(rng.normal(size=(260, n_sensors)), axis=0)
     test = np.cumsum(rng.normal(size=(120, n_sensors)), axis=0) + rng.normal(size=n_sensors)
     det = TransitionDetector(n_levels=4, delta=3, window=10, nu=nu, eta=0.9,
-                            max_configurations=cap).fit(train)
+                            max_configurations=cap, view="paper").fit(train)
     ref = literal(det, train, test)
 
     assert [st.codes.size for st in det.normality_] == ref["n_transitions"].tolist()

@@ -49,14 +49,27 @@ def test_streaming_alignment_is_offline_shifted_by_delta(small_plant) -> None:
     assert np.isnan(live[:7]).all()
 
 
-def test_residual_columns(small_plant) -> None:
-    det = TransitionDetector(n_levels=6, delta=5, window=25).fit(small_plant)
+@pytest.mark.parametrize("view", ["paper", "relations", "both"])
+def test_residual_columns(small_plant, view) -> None:
+    det = TransitionDetector(n_levels=6, delta=5, window=25, view=view).fit(small_plant)
     r = det.residuals(small_plant)
-    expected = ["score", "r_trans", "r_bound", "r_conf"] + [
+    paper = ["r_trans", "r_bound", "r_conf"] + [
         f"{k}[{s}]" for k in ("r_trans", "r_bound", "r_conf") for s in small_plant.columns]
+    relations = ["r_rel"] + [f"r_rel[{s}]" for s in small_plant.columns]
+    expected = ["score"] + {"paper": paper, "relations": relations,
+                            "both": paper + relations}[view]
     assert list(r.columns) == expected
     assert r.index.equals(small_plant.index)
-    np.testing.assert_allclose(r["r_bound"], r[[f"r_bound[{s}]" for s in small_plant]].mean(axis=1))
+    terms = []
+    if view != "relations":
+        np.testing.assert_allclose(
+            r["r_bound"], r[[f"r_bound[{s}]" for s in small_plant]].mean(axis=1))
+        terms.append(np.fmax.reduce([r["r_trans"] * det.window_ / det.reference_["trans"],
+                                     r["r_bound"] / det.reference_["bound"],
+                                     r["r_conf"] / det.reference_["conf"]]))
+    if view != "paper":
+        terms.append(r["r_rel"] / det.reference_["rel"])
+    np.testing.assert_allclose(r["score"], np.fmax.reduce(terms), rtol=1e-12)
 
 
 def test_nothing_of_the_training_data_is_kept(small_plant) -> None:

@@ -26,7 +26,7 @@ import pandas as pd
 from normalcy.data.params import Integral, Interval, Real, validate
 from normalcy.exceptions import InputError
 
-KINDS = ("trans", "bound", "conf", "fault")
+KINDS = ("trans", "bound", "conf", "fault", "rel")
 
 
 class Detector(Protocol):
@@ -158,9 +158,10 @@ class EpisodeTracker:
         ref = getattr(detector, "reference_", None)
         window = getattr(detector, "window_", None)
         if ref is not None and window is not None:  # residual types on one scale
-            self.scale = np.array([window / ref["trans"], 1 / ref["bound"], 1 / ref["conf"]])
+            self.scale = np.array([window / ref["trans"], 1 / ref["bound"], 1 / ref["conf"],
+                                   1 / ref.get("rel", 1.0)])
         else:
-            self.scale = np.ones(3)
+            self.scale = np.ones(4)
         sensors = getattr(detector, "sensors_", None)
         self.sensors: list[str] | None = None if sensors is None else list(sensors)
         self.current: Episode | None = None
@@ -168,7 +169,7 @@ class EpisodeTracker:
         self.opened_sent = False
         self.row = 0  # position of the next row fed
         self.offset0 = 0
-        self._sums = np.zeros(4)
+        self._sums = np.zeros(len(KINDS))
         self._per_sensor: np.ndarray | None = None
         self._faults: dict[str, int] = {}
 
@@ -176,21 +177,21 @@ class EpisodeTracker:
         from normalcy.operator.signatures import MATCH_FRACTION
 
         n = len(frame)
-        t = np.zeros((n, 4))
-        for k, name in enumerate(("r_trans", "r_bound", "r_conf")):
+        t = np.zeros((n, len(KINDS)))
+        for k, name in ((0, "r_trans"), (1, "r_bound"), (2, "r_conf"), (4, "r_rel")):
             if name in frame:
-                t[:, k] = frame[name].to_numpy(dtype=float) * self.scale[k]
+                t[:, k] = frame[name].to_numpy(dtype=float) * self.scale[min(k, 3)]
         if "r_fault" in frame:
             t[:, 3] = frame["r_fault"].to_numpy(dtype=float) * self.threshold / MATCH_FRACTION
         sensors = self.sensors
         if sensors is None:
-            sensors = [c[len("r_trans["):-1] for c in frame.columns
-                       if c.startswith("r_trans[")]
+            first = "r_rel[" if "r_rel" in frame else "r_trans["
+            sensors = [c[len(first):-1] for c in frame.columns if c.startswith(first)]
             self.sensors = sensors
         per = None
         if sensors:
-            per = np.zeros((n, 4, len(sensors)))
-            for k, name in enumerate(("r_trans", "r_bound", "r_conf", "r_fault")):
+            per = np.zeros((n, len(KINDS), len(sensors)))
+            for k, name in enumerate(f"r_{kind}" for kind in KINDS):
                 for j, s in enumerate(sensors):
                     col = f"{name}[{s}]"
                     if col in frame:
@@ -214,7 +215,7 @@ class EpisodeTracker:
                 if s > self.threshold:
                     cur = self.current = Episode(start=r, end=r, peak=s, peak_row=r)
                     self.opened_sent = False
-                    self._sums = np.zeros(4)
+                    self._sums = np.zeros(len(KINDS))
                     self._per_sensor = None
                     self._faults = {}
                 else:

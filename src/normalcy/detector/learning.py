@@ -16,7 +16,9 @@ from normalcy.detector import calibration
 from normalcy.detector.extended import chunks, extended_vectors, transition_codes
 from normalcy.detector.normality import SensorNormality, update
 from normalcy.detector.parts import Learned, Prepared
+from normalcy.detector.relations import RelationsView
 from normalcy.detector.residuals import ScoringTables, abnormal_pairs, contributions, window_mean
+from normalcy.detector.scoring import relation_samples
 
 Model = list[SensorNormality]
 
@@ -31,6 +33,7 @@ class Settings(Protocol):
     max_configurations: int | None
     calibration_folds: int
     calibration_quantile: float
+    view: str
 
 
 def quantile_boxes(codes: np.ndarray, w: np.ndarray,
@@ -54,6 +57,8 @@ def learn(det: Settings, scaled: np.ndarray, levels: np.ndarray, rows: np.ndarra
     ns = scaled.shape[1]
     nse = ns + delta - 1
     cap = det.max_configurations
+    if det.view == "relations":
+        cap = 0  # the relations view scores: transitions and bounds only (NP-1, NP-2)
     eta = float(det.eta)
     out = []
     for i in range(ns):
@@ -107,3 +112,35 @@ def calibrate(det: Settings, learned: Learned, prep: Prepared,
     if held.bound.size == 0:
         return None
     return calibration.reference_levels(held, float(det.calibration_quantile), float(det.eta))
+
+
+def calibrate_relations(det: Settings, learned: Learned, prep: Prepared,
+                        view: RelationsView, *, held_out: bool = True) -> float:
+    """The reference level ``R`` of ``r_rel``: the ``calibration_quantile`` of window
+    residuals held out from the relations view, fold by fold (SPEC §1.11 applied to
+    §6). A fold's model is the full statistics minus those of the fold and its
+    margin (statistics subtract exactly), with the shrinkage weights of the fit.
+    A series too short to hold out a window, or ``held_out=False`` (a view whose
+    statistics do not hold ``prep``'s), takes its windows as they are."""
+    rows, N = prep.rows, learned.window
+    folds = int(min(det.calibration_folds, max(2, rows.size // (4 * N))))
+    margin = learned.delta + N
+    held = []
+    for block in calibration.fold_blocks(rows, folds) if held_out else []:
+        near = rows[(rows >= block[0] - margin) & (rows <= block[-1] + margin)]
+        if near.size == rows.size:
+            continue
+        model = view.copy().add(prep.scaled, prep.levels, near, weight=-1.0)
+        rs = relation_samples(model, prep.scaled, prep.levels, block)
+        held.append(window_mean(rs.e[:, None], N)[:, 0])
+    if not held or not np.isfinite(np.concatenate(held)).any():
+        held = [window_mean(relation_samples(view, prep.scaled, prep.levels, rows).e[:, None],
+                            N)[:, 0]]
+    r = np.concatenate(held)
+    r = r[np.isfinite(r)]
+    return max(REL_FLOOR, float(np.quantile(r, float(det.calibration_quantile))) if r.size
+               else 1.0)
+
+
+#: the smallest reference level of ``r_rel`` (a plant with perfectly predictable relations)
+REL_FLOOR = 1e-3

@@ -131,7 +131,8 @@ def update(
     Unseen transitions join NP-1 (eq. 14); bounds widen to include the vectors
     (eq. 17) - or, when ``bounds`` gives per-sample ``(lo, hi)`` boxes, to include
     those boxes; configurations become ``R_eta(V ∪ new)`` (eqs. 20-21), at most
-    ``max_configurations`` per transition (kept ones are never dropped).
+    ``max_configurations`` per transition (kept ones are never dropped; 0 on a state
+    without configurations keeps none: transitions and bounds only).
     ``weights`` says how many healthy samples each vector stands for (default 1);
     it only feeds ``counts``.
     """
@@ -159,6 +160,9 @@ def update(
     counts[old_pos] = state.counts
     counts += np.bincount(pos, weights=weights, minlength=n).astype(np.int64)
 
+    if max_configurations == 0 and state.n_conf.max(initial=0) == 0:  # bounds only
+        return SensorNormality(new_codes, lo, hi, np.full((n, 1, nse), np.nan),
+                               np.zeros(n, np.int64), counts)
     # R_eta over (kept configurations first, then the new vectors in time order)
     old_kept, old_vecs = state.kept()
     old_groups = old_pos[old_kept]

@@ -20,6 +20,7 @@ import pandas as pd
 
 from normalcy.data.validation import Series
 from normalcy.detector.normality import SensorNormality
+from normalcy.detector.relations import RelationsView
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ class Learned:
     normality: list[SensorNormality]
     reference: dict[str, float]
     threshold: float
+    relations: RelationsView | None = None
     signatures: FaultNamer | None = None
     history: Any = None
 
@@ -88,6 +90,9 @@ class Learned:
         }
         for i, st in enumerate(self.normality):
             arrays.update(st.to_arrays(f"s{i}"))
+        if self.relations is not None:
+            header["relations"], more = self.relations.to_file()
+            arrays.update(more)
         return header, arrays
 
     @classmethod
@@ -119,8 +124,9 @@ class Learned:
         threshold = _positive(header, "threshold")
         center = _finite(arrays, "center", (ns,))
         scale = _finite(arrays, "scale", (ns,))
-        if not (scale > 0).all():
-            raise ValueError("'scale' must be > 0 for every sensor")
+        if not ((scale > 1e-100) & (scale < 1e100)).all() or (np.abs(center) > 1e100).any():
+            raise ValueError("'scale' must be > 0 and, like 'center', of a size sensor "
+                             "values can have (within 1e-100 .. 1e100)")
         edges = _finite(arrays, "edges", (ns, n_levels - 1))
         if (np.diff(edges, axis=1) < 0).any():
             raise ValueError("'edges' must be sorted for every sensor")
@@ -132,10 +138,21 @@ class Learned:
                 raise ValueError(f"sensor {i}: arrays do not match delta and sensors")
             check_normality(st, n_levels, f"s{i}")
             normality.append(st)
+        relations = None
+        if "relations" in header:
+            relations = RelationsView.from_file(_typed(header, "relations", dict), arrays)
+            if (relations.delta_, relations.n_levels_, len(relations.stats_)) != (
+                    delta, n_levels, ns):
+                raise ValueError("the relations view does not fit the model's delta, "
+                                 "n_levels and sensors")
+            if "rel" not in reference:
+                raise ValueError("a model with a relations view needs reference 'rel'")
+            _positive(reference, "rel")
         learned = cls(
             sensors=[str(x) for x in sensors], center=center, scale=scale, edges=edges,
             n_levels=n_levels, delta=delta, window=window, normality=normality,
             reference={k: float(v) for k, v in reference.items()}, threshold=threshold,
+            relations=relations,
         )
         return params, learned
 

@@ -19,202 +19,27 @@ per seen transition), per level or once per sensor (``granularity``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from normalcy.detector import gaussian as gs
-from normalcy.detector.extended import chunks, transition_codes
+from normalcy.detector.extended import chunks
+from normalcy.detector.relation_stats import (
+    GRANULARITIES,
+    RelationStats,
+    accumulate,
+    default_lags,
+    viewpoints,
+)
 from normalcy.exceptions import InputError
 
-GRANULARITIES = ("transition", "level", "global")
+__all__ = ["GRANULARITIES", "KAPPA_GRID", "RelationStats", "RelationsView", "accumulate",
+           "default_lags", "viewpoints"]
+
 #: shrinkage weights tried, in multiples of the viewpoint's dimension ``d``
 KAPPA_GRID = (1 / 256, 1 / 32, 0.25, 2.0, 16.0, float("inf"))
-
-
-def default_lags(delta: int) -> np.ndarray:
-    """Powers of two below ``delta - 1``, then ``delta - 1``.
-
-    Examples
-    --------
-    >>> default_lags(20).tolist(), default_lags(5).tolist(), default_lags(1).tolist()
-    ([1, 2, 4, 8, 16, 19], [1, 2, 4], [])
-    """
-    if delta <= 1:
-        return np.zeros(0, dtype=np.int64)
-    p = 2 ** np.arange(int(np.log2(max(1, delta - 1))) + 1)
-    return np.unique(np.r_[p[p < delta - 1], delta - 1]).astype(np.int64)
-
-
-def viewpoints(scaled: np.ndarray, rows: np.ndarray, sensor: int,
-               lags: np.ndarray) -> np.ndarray:
-    """``[x[t, :], x[t - lags, sensor]]`` at each row: shape ``(len(rows), ns + L)``.
-
-    Examples
-    --------
-    >>> s = np.arange(12.0).reshape(6, 2)
-    >>> viewpoints(s, np.array([3]), 1, np.array([1, 2])).tolist()
-    [[6.0, 7.0, 5.0, 3.0]]
-    """
-    present = scaled[rows]
-    if lags.size == 0:
-        return np.ascontiguousarray(present)
-    return np.concatenate([present, scaled[rows[:, None] - lags[None, :], sensor]], axis=1)
-
-
-@dataclass
-class RelationStats:
-    """Exact, additive sufficient statistics of one sensor's viewpoints.
-
-    ``codes (K,)`` the seen transitions (sorted), ``count (K,)``, ``total (K, d)``;
-    ``groups (G,)`` the covariance units' keys (the code, the level or 0, per
-    ``granularity``) and ``outer (G, d(d+1)/2)`` their packed sums of ``v vᵀ``.
-    """
-
-    codes: np.ndarray
-    count: np.ndarray
-    total: np.ndarray
-    groups: np.ndarray
-    outer: np.ndarray
-    n_levels: int
-    granularity: str
-
-    @property
-    def d(self) -> int:
-        return int(self.total.shape[1])
-
-    @property
-    def floats(self) -> int:
-        """Numbers stored (what a model file holds for this sensor)."""
-        return int(self.codes.size + self.count.size + self.total.size + self.groups.size
-                   + self.outer.size)
-
-    def group_key(self, codes: np.ndarray) -> np.ndarray:
-        if self.granularity == "transition":
-            return codes
-        if self.granularity == "level":
-            return codes // self.n_levels
-        return np.zeros_like(codes)
-
-    @classmethod
-    def empty(cls, d: int, n_levels: int, granularity: str) -> RelationStats:
-        if granularity not in GRANULARITIES:
-            raise InputError(f"granularity must be one of {GRANULARITIES}. "
-                             f"Got {granularity!r} instead.")
-        z = np.zeros(0, dtype=np.int64)
-        return cls(z, np.zeros(0), np.zeros((0, d)), z.copy(),
-                   np.zeros((0, d * (d + 1) // 2)), int(n_levels), granularity)
-
-    @classmethod
-    def of(cls, vectors: np.ndarray, codes: np.ndarray, *, n_levels: int, granularity: str,
-           weight: float = 1.0) -> RelationStats:
-        """Statistics of ``vectors (m, d)`` whose transitions are ``codes (m,)``."""
-        out = cls.empty(vectors.shape[1], n_levels, granularity)
-        if codes.size == 0:
-            return out
-        order = np.argsort(codes, kind="stable")
-        cs, vs = codes[order], vectors[order]
-        starts = np.flatnonzero(np.r_[True, cs[1:] != cs[:-1]])
-        out.codes = cs[starts].astype(np.int64)
-        out.count = np.diff(np.r_[starts, cs.size]).astype(np.float64) * weight
-        out.total = np.add.reduceat(vs, starts, axis=0) * weight
-        keys = out.group_key(cs)
-        gstarts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-        out.groups = keys[gstarts].astype(np.int64)
-        iu = np.triu_indices(vs.shape[1])
-        out.outer = np.stack([(vs[a:b].T @ vs[a:b])[iu] for a, b in
-                              zip(gstarts, np.r_[gstarts[1:], cs.size], strict=True)]) * weight
-        return out
-
-    def _check(self, other: RelationStats) -> None:
-        if (other.d, other.n_levels, other.granularity) != (self.d, self.n_levels,
-                                                            self.granularity):
-            raise InputError(
-                "cannot combine relation statistics of different shapes: "
-                f"(d, n_levels, granularity) = {(self.d, self.n_levels, self.granularity)} "
-                f"and {(other.d, other.n_levels, other.granularity)}. Fit both with the same "
-                "sensors, lags, quantizers and granularity.")
-
-    def aligned(self, codes: np.ndarray, groups: np.ndarray) -> RelationStats:
-        """The same statistics on supersets of the codes and groups (zeros elsewhere)."""
-        if np.array_equal(codes, self.codes) and np.array_equal(groups, self.groups):
-            return self
-        k = np.searchsorted(codes, self.codes)
-        g = np.searchsorted(groups, self.groups)
-        if (k.size and not np.array_equal(codes[np.minimum(k, codes.size - 1)], self.codes)) or (
-                g.size and not np.array_equal(groups[np.minimum(g, groups.size - 1)],
-                                              self.groups)):
-            raise ValueError("aligned() needs supersets of the statistics' codes and groups")
-        count = np.zeros(codes.size)
-        total = np.zeros((codes.size, self.d))
-        outer = np.zeros((groups.size, self.outer.shape[1]))
-        count[k], total[k], outer[g] = self.count, self.total, self.outer
-        return RelationStats(codes, count, total, groups, outer, self.n_levels, self.granularity)
-
-    def add(self, other: RelationStats, weight: float = 1.0) -> RelationStats:
-        """``self + weight * other`` on the union of their transitions (a new object)."""
-        self._check(other)
-        codes = np.union1d(self.codes, other.codes).astype(np.int64)
-        groups = np.union1d(self.groups, other.groups).astype(np.int64)
-        a, b = self.aligned(codes, groups), other.aligned(codes, groups)
-        return RelationStats(codes, a.count + weight * b.count, a.total + weight * b.total,
-                             groups, a.outer + weight * b.outer, self.n_levels,
-                             self.granularity)
-
-    def subtract(self, other: RelationStats, weight: float = 1.0) -> RelationStats:
-        """``self - weight * other``; transitions left with no count stay (see :meth:`pruned`)."""
-        return self.add(other, -weight)
-
-    def pruned(self, tol: float = 1e-9) -> RelationStats:
-        """Drop transitions (and covariance units) whose count is within ``tol`` of 0."""
-        keep = np.abs(self.count) > tol
-        codes = self.codes[keep]
-        gkeep = np.isin(self.groups, self.group_key(codes))
-        return RelationStats(codes, self.count[keep], self.total[keep], self.groups[gkeep],
-                             self.outer[gkeep], self.n_levels, self.granularity)
-
-    def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
-        """Plain numeric arrays for a model file (``from_arrays`` reads them back)."""
-        return {f"{prefix}.codes": self.codes, f"{prefix}.count": self.count,
-                f"{prefix}.total": self.total, f"{prefix}.groups": self.groups,
-                f"{prefix}.outer": self.outer}
-
-    @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray], prefix: str, *, n_levels: int,
-                    granularity: str) -> RelationStats:
-        a = {k: np.asarray(arrays[f"{prefix}.{k}"]) for k in
-             ("codes", "count", "total", "groups", "outer")}
-        d = a["total"].shape[1]
-        if a["outer"].shape[1] != d * (d + 1) // 2 or a["count"].size != a["codes"].size:
-            raise ValueError(f"{prefix}: relation statistics arrays have inconsistent shapes")
-        return cls(a["codes"].astype(np.int64), a["count"].astype(np.float64),
-                   a["total"].astype(np.float64), a["groups"].astype(np.int64),
-                   a["outer"].astype(np.float64), int(n_levels), granularity)
-
-    def tree(self, ridge: float) -> gs.Tree:
-        """The transition / level / global statistics the models are derived from."""
-        return gs.build_tree(self.codes, self.count, self.total, self.groups, self.outer,
-                             n_levels=self.n_levels, granularity=self.granularity, ridge=ridge)
-
-
-def accumulate(scaled: np.ndarray, levels: np.ndarray, rows: np.ndarray, sensor: int, *,
-               delta: int, n_levels: int, lags: np.ndarray, granularity: str,
-               weight: float = 1.0, budget: float = 2e7) -> RelationStats:
-    """Statistics of sensor ``sensor``'s viewpoints at ``rows``, in chunks of bounded size.
-
-    ``rows`` must have ``rows - max(lags) >= 0`` and ``rows + delta < len(scaled)``
-    within one gap-free segment (the caller's ``valid_starts``).
-    """
-    d = scaled.shape[1] + lags.size
-    out = RelationStats.empty(d, n_levels, granularity)
-    for sl in chunks(rows.size, d * d, budget=budget):
-        r = rows[sl]
-        codes = transition_codes(levels, r, sensor, delta, n_levels)
-        v = viewpoints(scaled, r, sensor, lags)
-        out = out.add(RelationStats.of(v, codes, n_levels=n_levels, granularity=granularity,
-                                       weight=weight))
-    return out
 
 
 class RelationsView:
@@ -461,7 +286,22 @@ class RelationsView:
         """Numbers in the model file (statistics and ``κ``)."""
         return sum(st.floats for st in self.stats_) + self.kappa_.size
 
-    def to_file(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    def add_examples(self, codes: list[np.ndarray], vectors: list[np.ndarray], *,
+                     weight: float = 1.0) -> RelationsView:
+        """Add the statistics of stored examples: per sensor, transition codes and
+        extended vectors (all sensors at ``t``, then the sensor at ``t-1 .. t-(Δ-1)``,
+        as an operator's feedback payload keeps them); keep ``κ``."""
+        ns = len(self.stats_)
+        take = np.r_[np.arange(ns), ns + self.lags_ - 1]  # the viewpoint's columns
+        self.stats_ = [st.add(RelationStats.of(np.asarray(w)[:, take], np.asarray(c),
+                                               n_levels=self.n_levels_,
+                                               granularity=self.granularity_), weight)
+                       for st, c, w in zip(self.stats_, codes, vectors, strict=True)]
+        self._derive()
+        return self
+
+    def to_file(self, prefix: str = "relations") -> tuple[dict[str, Any],
+                                                           dict[str, np.ndarray]]:
         """JSON-able header and plain arrays (no pickle)."""
         params = self.get_params()
         params["kappa_grid"] = [str(float(k)) for k in np.asarray(self.kappa_grid, float)]
@@ -469,23 +309,58 @@ class RelationsView:
         header = {"params": params, "delta": self.delta_, "n_levels": self.n_levels_,
                   "lags": [int(v) for v in self.lags_], "n_sensors": len(self.stats_),
                   "granularity": self.granularity_}
-        arrays = {"relations.kappa": self.kappa_}
+        arrays = {f"{prefix}.kappa": self.kappa_}
         for i, st in enumerate(self.stats_):
-            arrays.update(st.to_arrays(f"relations.s{i}"))
+            arrays.update(st.to_arrays(f"{prefix}.s{i}"))
         return header, arrays
 
     @classmethod
-    def from_file(cls, header: dict[str, Any], arrays: dict[str, np.ndarray]) -> RelationsView:
+    def from_file(cls, header: dict[str, Any], arrays: Mapping[str, np.ndarray],
+                  prefix: str = "relations") -> RelationsView:
         params = dict(header["params"])
         params["kappa_grid"] = tuple(float(k) for k in params["kappa_grid"])
         view = cls(**params)
         view.delta_, view.n_levels_ = int(header["delta"]), int(header["n_levels"])
-        view.lags_ = np.asarray(header["lags"], dtype=np.int64)
+        view.lags_ = view._check(view.delta_)
+        if not np.array_equal(view.lags_, np.asarray(header["lags"], dtype=np.int64)):
+            raise ValueError("the relations view's lags do not match its parameters")
         view.granularity_ = str(header["granularity"])
-        view.kappa_ = np.asarray(arrays["relations.kappa"], dtype=np.float64)
-        view.stats_ = [RelationStats.from_arrays(arrays, f"relations.s{i}",
+        if view.granularity_ not in GRANULARITIES:
+            raise ValueError(f"unknown granularity {view.granularity_!r}")
+        ns = int(header["n_sensors"])
+        view.kappa_ = np.asarray(arrays[f"{prefix}.kappa"], dtype=np.float64)
+        if view.kappa_.shape != (ns, 2) or np.isnan(view.kappa_).any() or (
+                view.kappa_ < 0).any():
+            raise ValueError(f"{prefix}.kappa must hold two weights >= 0 per sensor")
+        view.stats_ = [RelationStats.from_arrays(arrays, f"{prefix}.s{i}",
                                                  n_levels=view.n_levels_,
                                                  granularity=view.granularity_)
-                       for i in range(int(header["n_sensors"]))]
-        view._derive()
+                       for i in range(ns)]
+        d = ns + view.lags_.size
+        for i, st in enumerate(view.stats_):
+            codes = st.codes
+            if st.d != d or (codes.size and (codes.min() < 0 or codes.max() >= view.n_levels_**2
+                                             or (np.diff(codes) <= 0).any())):
+                raise ValueError(f"{prefix}.s{i}: statistics do not fit the model")
+            if not all(np.isfinite(x).all() for x in (st.count, st.total, st.outer)) or (
+                    st.count < 0).any():
+                raise ValueError(f"{prefix}.s{i}: statistics must be finite, counts >= 0")
+            n = np.maximum(st.count, 1.0)
+            if (st.count > 1e15).any() or (np.abs(st.total) > n[:, None] * 1e6).any():
+                raise ValueError(f"{prefix}.s{i}: statistics far outside any scaled data "
+                                 "(counts above 1e15 or means beyond 1e6 IQRs)")
+        with np.errstate(all="ignore"):
+            view._derive()
+        if not view._usable():
+            raise ValueError(f"{prefix}: the statistics do not form usable Gaussian models "
+                             "(non-finite covariances); the file is damaged")
         return view
+
+    def _usable(self) -> bool:
+        """Whether every derived scoring table is finite."""
+        arrays = [v for t in self.tables_ for v in vars(t).values()
+                  if isinstance(v, np.ndarray) and v.dtype.kind == "f"]
+        arrays += [v for v in vars(self.summed_).values()
+                   if isinstance(v, np.ndarray) and v.dtype.kind == "f"]
+        positive = all((t.pjj > 0).all() for t in self.tables_)
+        return positive and all(np.isfinite(a).all() for a in arrays)

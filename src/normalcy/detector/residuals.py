@@ -47,7 +47,8 @@ def best_correlation(tables: ScoringTables, positions: np.ndarray, zw: np.ndarra
 
     ``positions`` (all seen) index the transitions, ``zw``/``fw`` are the vectors
     z-normalised. Returns ``(best, which)``, ``which`` the index of the best
-    configuration. Samples are grouped by transition, so each group costs one
+    configuration (a transition without configurations gives ``best = 1``,
+    ``which = -1``). Samples are grouped by transition, so each group costs one
     matrix product with that transition's actual configurations (not the padded
     maximum over transitions).
     """
@@ -60,6 +61,9 @@ def best_correlation(tables: ScoringTables, positions: np.ndarray, zw: np.ndarra
         k = int(ps[a])
         idx = order[a:b]
         n = int(tables.n_conf[k])
+        if n == 0:  # a transition without configurations (bounds only): nothing to miss
+            best[idx], which[idx] = 1.0, -1
+            continue
         c = zw[idx] @ tables.zconf[k, :n].T
         flat = tables.flat[k, :n]
         if flat.any():

@@ -13,16 +13,19 @@ from sklearn.utils.validation import check_is_fitted
 
 from normalcy.data.params import Interval, Pair, StrOptions, check_params, series_tags
 from normalcy.data.validation import Series, as_model_input, as_series
-from normalcy.detector import calibration, learning, settings
+from normalcy.detector import calibration, learning, scoring, settings
 from normalcy.detector.normality import SensorNormality
 from normalcy.detector.parts import Learned, Prepared
 from normalcy.detector.quantizer import fit_edges, quantize
-from normalcy.detector.residuals import ScoringTables, contributions, window_mean
+from normalcy.detector.relations import RelationsView
+from normalcy.detector.residuals import ScoringTables, contributions
 from normalcy.detector.scaling import fit_robust_scale
 from normalcy.detector.teaching import teach_rows
 from normalcy.exceptions import InputError
 
 Alignment = Literal["offline", "streaming"]
+#: what feeds the score: SPEC §6's relations view, the paper's residuals, or both
+VIEWS = ("relations", "paper", "both")
 
 #: fewer healthy rows than this in one stretch cannot describe normal behaviour
 MIN_TRAIN_ROWS = 100
@@ -74,6 +77,14 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
     threshold : float, default=1.0
         Alarm when ``score > threshold``; 1 means "less normal than the
         calibration data".
+    view : {"relations", "paper", "both"}, default="relations"
+        What feeds the score (:mod:`normalcy.detector.scoring`): the relations view
+        of SPEC §6 (context-conditioned Gaussian statistics per sensor viewpoint,
+        shrinkage chosen by held-out likelihood; it keeps transitions and bounds of
+        the paper's normality but no configurations), the paper's residuals
+        exactly as SPEC §1 (``r_trans``, ``r_bound``, ``r_conf``), or the max of both.
+        The default is the one that measured best across the benchmarks
+        (``docs/benchmarks.md``).
 
     Attributes
     ----------
@@ -82,7 +93,8 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
     center_, scale_ : ndarray (ns,), the robust scaler.
     edges_ : ndarray (ns, n_levels_ - 1), the quantizers' inner edges (scaled).
     normality_ : list of SensorNormality, the normality parameters per sensor.
-    reference_ : dict, the reference levels ``trans``, ``bound``, ``conf``.
+    reference_ : dict, the reference levels ``trans``, ``bound``, ``conf`` (and ``rel``).
+    relations_ : RelationsView or None, the relations view's statistics (SPEC §6).
     threshold_ : float
 
     Examples
@@ -111,6 +123,7 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
         calibration_folds: int = 5,
         calibration_quantile: float = 0.95,
         threshold: float = 1.0,
+        view: str = "relations",
     ) -> None:
         self.n_levels = n_levels
         self.delta = delta
@@ -123,6 +136,7 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
         self.calibration_folds = calibration_folds
         self.calibration_quantile = calibration_quantile
         self.threshold = threshold
+        self.view = view
 
     # ------------------------------------------------------------------ params
     _parameter_constraints: dict[str, list[Any]] = {
@@ -137,6 +151,7 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
         "calibration_folds": [Interval(Integral, 2, None, closed="left")],
         "calibration_quantile": [Interval(Real, 0, 1, closed="right")],
         "threshold": [Interval(Real, 0, None, closed="neither")],
+        "view": [StrOptions(set(VIEWS))],
     }
 
     def __sklearn_tags__(self) -> Any:
@@ -213,10 +228,19 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
             sensors=series.sensors, center=center, scale=scale, edges=edges,
             n_levels=n_levels, delta=delta, window=window, normality=learn_rows(rows),
             reference={}, threshold=float(self.threshold))
-        reference = learning.calibrate(self, learned, prep, learn_rows)
-        if reference is None:  # nothing could be held out: the floors
+        reference = None
+        if self.view != "relations":  # the paper's residuals feed the score: calibrate them
+            reference = learning.calibrate(self, learned, prep, learn_rows)
+        if reference is None:  # nothing held out (or not scored): the floors
             reference = calibration.reference_levels(
                 calibration.HeldOut.empty(), float(self.calibration_quantile), float(self.eta))
+        if self.view != "paper":
+            ref_view = getattr(like, "relations_", None)  # fit(like=...): mergeable views
+            view = RelationsView() if ref_view is None else RelationsView(
+                lags=ref_view.lags_.tolist(), granularity=ref_view.granularity_)
+            view.fit(scaled, levels, rows, delta=delta, n_levels=n_levels)
+            reference["rel"] = learning.calibrate_relations(self, learned, prep, view)
+            learned = replace(learned, relations=view)
         self.install(replace(learned, reference=reference))
         return self
 
@@ -254,18 +278,22 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
         """
         if getattr(self, "normality_", None) is None:
             return self.fit(X)
-        return self.revise(normality=self.taught(X))
+        return self.revise(**self.taught(X))
 
-    def taught(self, X: Any) -> list[SensorNormality]:
-        """The normality parameters after teaching ``X`` (or :meth:`prepare`'s output)
-        as healthy; the detector itself is not changed."""
+    def taught(self, X: Any) -> dict[str, Any]:
+        """The learned parts that teaching ``X`` (or :meth:`prepare`'s output) as healthy
+        changes, as fields of :class:`Learned`; the detector itself is not changed."""
         prep = X if isinstance(X, Prepared) else self.prepare(X, what="partial_fit data")
         if prep.rows.size == 0:
             d = self.delta_
             raise InputError(f"partial_fit data has no transition: a gap-free stretch of at "
                              f"least {2 * d} rows is needed (delta={d}).")
-        return teach_rows(self.normality_, prep.scaled, prep.levels, prep.rows,
-                          delta=self.delta_, n_levels=self.n_levels_, eta=float(self.eta))
+        out: dict[str, Any] = {"normality": teach_rows(
+            self.normality_, prep.scaled, prep.levels, prep.rows, delta=self.delta_,
+            n_levels=self.n_levels_, eta=float(self.eta))}
+        if self.relations_ is not None:
+            out["relations"] = self.relations_.copy().add(prep.scaled, prep.levels, prep.rows)
+        return out
 
     # ------------------------------------------------------------------ kernel
     def install(self, learned: Learned) -> TransitionDetector:
@@ -284,6 +312,7 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
         self.normality_ = list(learned.normality)
         self.reference_ = dict(learned.reference)
         self.threshold_ = float(learned.threshold)
+        self.relations_ = learned.relations
         self.signatures_ = learned.signatures
         self.history_ = learned.history
         self._tables: list[ScoringTables] | None = None
@@ -302,6 +331,7 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
             edges=self.edges_, n_levels=self.n_levels_, delta=self.delta_,
             window=self.window_, normality=list(self.normality_),
             reference=dict(self.reference_), threshold=self.threshold_,
+            relations=getattr(self, "relations_", None),
             signatures=getattr(self, "signatures_", None),
             history=getattr(self, "history_", None))
 
@@ -388,10 +418,10 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
     def scored_frame(self, prep: Prepared, alignment: Alignment) -> pd.DataFrame:
         """:meth:`residuals` of prepared data, with the fault columns of taught
         fault signatures (``score_fault`` raises ``score``; ``r_fault``, ``fault``)."""
-        e = self.contributions(prep)
-        frame = self.residual_frame(e, prep.series.index)
         signatures = getattr(self, "signatures_", None)
-        if signatures:  # fault signatures taught by the operator (SPEC §2)
+        e = self.contributions(prep) if signatures or self.view != "relations" else None
+        frame = self.normal_frame(prep, e)
+        if signatures and e is not None:  # fault signatures taught by the operator
             normal = frame["score"].to_numpy()
             cols = signatures.columns(self, prep.scaled, prep.levels, prep.rows, e, normal)
             cols.index = frame.index
@@ -405,24 +435,25 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
             frame = shifted
         return frame
 
-    def residual_frame(self, e: dict[str, np.ndarray], index: pd.Index) -> pd.DataFrame:
-        """Window residuals and the normal score (no fault signatures), offline
-        alignment, from :meth:`contributions`."""
-        T, ns = e["e_trans"].shape
-        N = self.window_
-        stacked = np.concatenate([e["e_trans"], e["e_bound"], e["e_conf"]], axis=1)
-        r = window_mean(stacked, N)
-        rt, rb, rc = r[:, :ns], r[:, ns: 2 * ns], r[:, 2 * ns:]
-        g_t, g_b, g_c = rt.mean(axis=1), rb.mean(axis=1), rc.mean(axis=1)
-        ref = self.reference_
-        score = np.maximum.reduce([g_t * N / ref["trans"], g_b / ref["bound"], g_c / ref["conf"]])
-        cols: dict[str, np.ndarray] = {
-            "score": score, "r_trans": g_t, "r_bound": g_b, "r_conf": g_c,
-        }
-        for name, block in (("r_trans", rt), ("r_bound", rb), ("r_conf", rc)):
-            for j, s in enumerate(self.sensors_):
-                cols[f"{name}[{s}]"] = block[:, j]
-        return pd.DataFrame(cols, index=index)
+    def normal_frame(self, prep: Prepared,
+                     e: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+        """The score and window residuals of the views in force (no fault signatures),
+        offline alignment; ``e``: the paper's contributions if already computed."""
+        if e is None and self.view != "relations":
+            e = self.contributions(prep)
+        rs = None
+        if self.view != "paper":
+            rs = self.relation_samples(prep)
+        return scoring.residual_frame(prep.series.index, self.sensors_, self.window_,
+                                      self.reference_, e if self.view != "relations" else None,
+                                      rs)
+
+    def relation_samples(self, prep: Prepared) -> scoring.RelationSamples:
+        """The relations view's values per row (see :mod:`normalcy.detector.scoring`)."""
+        if self.relations_ is None:
+            raise InputError("this model has no relations view (it was fitted with "
+                             "view='paper'); refit it with view='relations' or 'both'.")
+        return scoring.relation_samples(self.relations_, prep.scaled, prep.levels, prep.rows)
 
     def score_samples(self, X: Any, *, alignment: Alignment = "offline") -> np.ndarray:
         """Aggregated anomaly score per row (higher = more anomalous; NaN = undefined).

@@ -78,7 +78,7 @@ def operator_to_file(det: TransitionDetector, header: dict[str, Any],
     arrays.update(sig.to_arrays(prefix="sig"))
     h: History | None = getattr(det, "history_", None)
     if h is not None and h.entries:
-        entries, extra = h.to_file(list(det.normality_))
+        entries, extra = h.to_file(list(det.normality_), det.relations_)
         header["history"] = entries
         arrays.update(extra)
 
@@ -90,7 +90,8 @@ def operator_from_file(det: TransitionDetector, header: dict[str, Any],
     signatures = SignatureLibrary.from_arrays(header.get("signatures", []), arrays,
                                               prefix="sig", n_sensors=ns,
                                               nse=det.normality_[0].nse, n_levels=nq)
-    history = History.from_file(header.get("history", []), arrays, list(det.normality_), nq)
+    history = History.from_file(header.get("history", []), arrays, list(det.normality_), nq,
+                                det.relations_)
     det.revise(signatures=signatures, history=history)
     history.state = snapshot_of(det)
     return det

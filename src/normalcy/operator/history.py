@@ -31,6 +31,7 @@ import pandas as pd
 
 from normalcy.detector.normality import SensorNormality
 from normalcy.detector.parts import check_normality
+from normalcy.detector.relations import RelationsView
 from normalcy.exceptions import InputError
 from normalcy.operator.signatures import SignatureLibrary, check_examples
 
@@ -71,11 +72,13 @@ class Entry:
 
 @dataclass
 class Snapshot:
-    """The learned state that changes: normality, reference levels, signatures."""
+    """The learned state that changes: normality, reference levels, signatures and the
+    relations view's statistics (None for a model without one)."""
 
     normality: list[SensorNormality]
     reference: dict[str, float]
     signatures: SignatureLibrary
+    relations: RelationsView | None = None
 
 
 @dataclass
@@ -93,6 +96,7 @@ class Payload:
     strict: list[np.ndarray] | None = None
     visibility: float | None = None
     missed: bool | None = None
+    weight: float | None = None
 
 
 def now_utc() -> str:
@@ -165,8 +169,9 @@ class History:
             v -= 1
 
     # -------------------------------------------------------------- model file
-    def to_file(self, current: list[SensorNormality]) -> tuple[list[dict[str, Any]],
-                                                              dict[str, np.ndarray]]:
+    def to_file(self, current: list[SensorNormality],
+                relations: RelationsView | None = None) -> tuple[list[dict[str, Any]],
+                                                                 dict[str, np.ndarray]]:
         """JSON entries and arrays; a checkpoint equal to ``current`` is not duplicated."""
         header = []
         arrays: dict[str, np.ndarray] = {}
@@ -181,11 +186,18 @@ class History:
                 if not same:
                     for i, st in enumerate(cp.normality):
                         arrays.update(st.to_arrays(f"h{e.version}.s{i}"))
+                if cp.relations is not None:
+                    if cp.relations is relations:
+                        d["checkpoint"]["relations"] = "same_as_current"
+                    else:
+                        d["checkpoint"]["relations"], more = cp.relations.to_file(
+                            f"h{e.version}.rel")
+                        arrays.update(more)
                 arrays.update(cp.signatures.to_arrays(prefix=f"h{e.version}.sig"))
             p = self.payloads.get(e.version)
             if p is not None:
                 d["payload"] = {"strict": p.strict is not None, "visibility": p.visibility,
-                                "missed": p.missed}
+                                "missed": p.missed, "weight": p.weight}
                 for i, (c, w) in enumerate(zip(p.codes, p.vectors, strict=True)):
                     arrays[f"h{e.version}.p{i}.codes"] = c
                     arrays[f"h{e.version}.p{i}.vectors"] = w
@@ -196,7 +208,8 @@ class History:
 
     @classmethod
     def from_file(cls, header: list[dict[str, Any]], arrays: Mapping[str, np.ndarray],
-                  current: list[SensorNormality], n_levels: int) -> History:
+                  current: list[SensorNormality], n_levels: int,
+                  relations: RelationsView | None = None) -> History:
         """Inverse of :meth:`to_file`; ``ValueError`` on an inconsistent log (versions
         not 1, 2, ..., unknown actions, a revert to a later version, missing
         checkpoints or payloads, unusable arrays) - so that undo always ends."""
@@ -229,7 +242,16 @@ class History:
                 reference = {str(key): float(v) for key, v in cp["reference"].items()}
                 if not all(np.isfinite(v) and v >= 0 for v in reference.values()):
                     raise ValueError(f"checkpoint {e.version}: reference levels must be finite")
-                h.checkpoints[e.version] = Snapshot(normality, reference, sig)
+                rel = cp.get("relations")
+                if rel == "same_as_current":
+                    if relations is None:
+                        raise ValueError(f"checkpoint {e.version} names a relations view the "
+                                         "model does not have")
+                    view: RelationsView | None = relations
+                else:
+                    view = None if rel is None else RelationsView.from_file(
+                        rel, arrays, f"h{e.version}.rel")
+                h.checkpoints[e.version] = Snapshot(normality, reference, sig, view)
             p = d.get("payload")
             if p is not None:
                 at = [f"h{e.version}.p{i}" for i in range(ns)]
@@ -242,12 +264,21 @@ class History:
                     [arrays[f"{a}.strict"].astype(bool) for a in at] if p["strict"] else None,
                     p.get("visibility"),
                     p.get("missed"),
+                    _weight(p.get("weight")),
                 )
             if e.action in CHECKPOINTED and e.version not in h.checkpoints:
                 raise ValueError(f"history entry {e.version} ({e.action}) has no checkpoint")
             if e.action == "feedback" and e.version not in h.payloads:
                 raise ValueError(f"history entry {e.version} (feedback) has no payload")
         return h
+
+
+def _weight(w: Any) -> float | None:
+    if w is None:
+        return None
+    if isinstance(w, bool) or not isinstance(w, (int, float)) or not 0 < w <= 2**20:
+        raise ValueError(f"a payload weight must be a number in (0, 2**20], got {w!r}")
+    return float(w)
 
 
 #: the actions a log may hold

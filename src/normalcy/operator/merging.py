@@ -95,7 +95,14 @@ def merge(a: TransitionDetector, b: TransitionDetector, by: str | None = None,
                  for sa, sb in zip(a.normality_, b.normality_, strict=True)]
     reference = {k: max(float(a.reference_[k]), float(b.reference_.get(k, a.reference_[k])))
                  for k in a.reference_}
-    snap = Snapshot(normality, reference, signatures_of(a).union(signatures_of(b), eta))
+    relations = None
+    if a.relations_ is not None and b.relations_ is not None:
+        relations = a.relations_.merge(b.relations_)
+    elif (a.relations_ is None) != (b.relations_ is None):
+        raise InputError("cannot merge a model with a relations view and one without; fit "
+                         "both with the same view.")
+    snap = Snapshot(normality, reference, signatures_of(a).union(signatures_of(b), eta),
+                    relations)
     arrays = [np.ascontiguousarray(getattr(st, f)).tobytes()
               for st in b.normality_ for f in ("codes", "lo", "hi", "conf")]
     digest = hashlib.sha256(b"".join(arrays)).hexdigest()

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from normalcy.detector.extended import extended_vectors, transition_codes
-from normalcy.detector.residuals import abnormal_pairs
+from normalcy.detector.residuals import abnormal_pairs, window_mean
+from normalcy.detector.scoring import relation_samples
 from normalcy.exceptions import InputError
 from normalcy.operator.history import Payload, data_hash
 from normalcy.operator.signatures import SignatureLibrary
@@ -124,6 +125,8 @@ def feedback(det: TransitionDetector, X: Any, start: int, end: int, verdict: str
     p = payload_of(det, prep, rows)
     if verdict == "fault":
         p = _fault_payload(det, prep, rows, p)
+    elif getattr(det, "relations_", None) is not None:
+        p.weight = relation_weight(det, prep, rows, p)
     snap = replay(det, snapshot_of(det), [(_Step(verdict, fault), p)])
     return commit(det, snap, "feedback", payload=p, by=by, start=int(start), end=int(end),
                   verdict=verdict, fault=fault, note=note,
@@ -141,7 +144,7 @@ def _fault_payload(det: TransitionDetector, prep: Prepared, rows: np.ndarray,
     codes = [p.codes[i][pick[:, i]] for i in range(ns)]
     vecs = [p.vectors[i][pick[:, i]] for i in range(ns)]
     strict = [np.full(int(pick[:, i].sum()), visible) for i in range(ns)]
-    normal = det.residual_frame(e, prep.series.index)["score"].to_numpy()[rows]
+    normal = det.normal_frame(prep, e)["score"].to_numpy()[rows]
     missed = not visible or float(np.mean(normal >= det.threshold_)) < 0.5
     return Payload(codes, vecs, strict,
                    held_out_match_share(det, prep, rows, e, p, pick, visible), missed)
@@ -174,6 +177,31 @@ def held_out_match_share(det: TransitionDetector, prep: Prepared, rows: np.ndarr
         m = lib.matches(det, prep.scaled, prep.levels, rows[b], e)["_"][rows[b]]
         shares.append(float(np.nanmean(m)) if np.isfinite(m).any() else 0.0)
     return float(np.mean(shares))
+
+
+#: the weights a "normal" range's statistics are tried with, in order (SPEC §6)
+WEIGHTS = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
+
+
+def relation_weight(det: TransitionDetector, prep: Prepared, rows: np.ndarray,
+                    p: Payload) -> float:
+    """The smallest weight in :data:`WEIGHTS` with which the marked range's statistics
+    make the range score at most the threshold in the relations view (every full
+    window inside the range; a range shorter than a window: its mean). A range that
+    even the largest weight cannot quiet gets it (the history says which weight)."""
+    N = det.window_
+    limit = float(det.reference_["rel"]) * float(det.threshold_)
+    base = det.relations_
+    if base is None:
+        return 1.0
+    for w in WEIGHTS:
+        view = base.copy().add_examples(p.codes, p.vectors, weight=w)
+        e = relation_samples(view, prep.scaled, prep.levels, rows).e
+        r = window_mean(e, N)[rows]
+        r = r[np.isfinite(r)] if np.isfinite(r).any() else np.array([np.nanmean(e[rows])])
+        if float(r.max()) <= limit:
+            return w
+    return WEIGHTS[-1]
 
 
 class _Step:

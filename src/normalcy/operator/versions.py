@@ -35,13 +35,14 @@ def signatures_of(det: TransitionDetector) -> SignatureLibrary:
 
 def snapshot_of(det: TransitionDetector) -> Snapshot:
     """The detector's current changeable state (arrays shared, never mutated)."""
-    return Snapshot(list(det.normality_), dict(det.reference_), signatures_of(det))
+    return Snapshot(list(det.normality_), dict(det.reference_), signatures_of(det),
+                    det.relations_)
 
 
 def restore(det: TransitionDetector, snap: Snapshot) -> None:
     """Install a state on the detector (through the kernel's one constructor)."""
     det.revise(normality=list(snap.normality), reference=dict(snap.reference),
-               signatures=snap.signatures)
+               signatures=snap.signatures, relations=snap.relations)
 
 
 def describes(h: History, det: TransitionDetector) -> bool:
@@ -49,7 +50,7 @@ def describes(h: History, det: TransitionDetector) -> bool:
     s = h.state
     return s is not None and len(s.normality) == len(det.normality_) and all(
         a is b for a, b in zip(s.normality, det.normality_, strict=True)) and \
-        s.reference == det.reference_
+        s.reference == det.reference_ and s.relations is det.relations_
 
 
 def log_of(det: TransitionDetector) -> History:
@@ -85,17 +86,21 @@ def replay(det: TransitionDetector, snapshot: Snapshot, steps: list[tuple[Any, P
     (``normal``: the precise update; ``fault``: the signature joins the library)."""
     normality = list(snapshot.normality)
     signatures = snapshot.signatures
+    relations = snapshot.relations
     for entry, p in steps:
         if entry.verdict == "normal":
             normality = [teach(st, c, w, float(det.eta), det.n_levels_)
                          for st, c, w in zip(normality, p.codes, p.vectors, strict=True)]
+            if relations is not None:  # the range's statistics, as often as logged
+                relations = relations.copy().add_examples(p.codes, p.vectors,
+                                                          weight=p.weight or 1.0)
         else:
             if p.strict is None:  # pragma: no cover - written by feedback() only
                 raise InputError(f"fault feedback {entry.version} has no signature flags")
             signatures = signatures.add(str(entry.fault), p.codes, p.vectors, p.strict,
                                         float(det.eta), p.visibility or 0.0,
                                         p.missed is None or p.missed)
-    return Snapshot(normality, dict(snapshot.reference), signatures)
+    return Snapshot(normality, dict(snapshot.reference), signatures, relations)
 
 
 # ---------------------------------------------------------------- the actions
@@ -135,7 +140,9 @@ def partial_fit(det: TransitionDetector, X: Any, *, by: str | None = None,
     log it as a checkpoint; returns the new version."""
     check_is_fitted(det, "normality_")
     prep = det.prepare(X, what="partial_fit data")
-    snap = Snapshot(det.taught(prep), dict(det.reference_), signatures_of(det))
+    changed = det.taught(prep)
+    snap = Snapshot(changed["normality"], dict(det.reference_), signatures_of(det),
+                    changed.get("relations"))
     return commit(det, snap, "partial_fit", checkpoint=True, by=by, start=0,
                   end=prep.series.n_rows, note=note, data_hash=data_hash(prep.series.values))
 

@@ -52,6 +52,8 @@ from normalcy.detector import learning
 from normalcy.detector.normality import SensorNormality, merge
 from normalcy.detector.parts import Learned, Prepared
 from normalcy.detector.quantizer import fit_edges, quantize
+from normalcy.detector.relation_stats import moved
+from normalcy.detector.relations import RelationsView
 from normalcy.detector.scaling import fit_robust_scale
 from normalcy.detector.teaching import teach_rows
 from normalcy.detector.transition_detector import TransitionDetector
@@ -138,6 +140,31 @@ def level_map(source_scaled: np.ndarray, source_levels: np.ndarray,
         # fill unused levels from the nearest used one below (above for the lowest)
         pick = np.searchsorted(used, np.arange(n_levels), side="right") - 1
         out[i] = levels[np.clip(pick, 0, used.size - 1)]
+    return out
+
+
+def affine_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """The least-squares line ``y = a x + b`` through a sensor's quantile knots (slope 1
+    through the pair when there is one knot: both sides are robust-scaled)."""
+    if x.size < 2 or np.ptp(x) == 0:
+        return 1.0, float(y.mean() - x.mean()) if x.size else 0.0
+    a, b = np.polyfit(x, y, 1)
+    return float(a), float(b)
+
+
+def move_relations(view: RelationsView, knots: list[tuple[np.ndarray, np.ndarray]],
+                   levels: np.ndarray) -> RelationsView:
+    """The source's relations statistics carried to the target: each sensor's values
+    mapped by the straight line through its quantile knots (:func:`affine_fit`, exact
+    for sums and outer products), transitions renamed by the level map."""
+    ns = len(knots)
+    ab = np.array([affine_fit(*knots[j]) for j in range(ns)])
+    L = view.lags_.size
+    out = view.copy()
+    out.stats_ = [moved(st, np.r_[ab[:, 0], np.full(L, ab[i, 0])],
+                        np.r_[ab[:, 1], np.full(L, ab[i, 1])], levels[i])
+                  for i, st in enumerate(view.stats_)]
+    out._derive()
     return out
 
 
@@ -302,10 +329,14 @@ class TransitionTransfer(BaseEstimator):  # type: ignore[misc]
             levels = np.tile(np.arange(nq), (len(sensors), 1))
             normality = list(src_det.normality_)
 
+        relations = src_det.relations_
+        if relations is not None and self.mapping == "quantile":
+            relations = move_relations(relations, knots, levels)
         learned = Learned(
             sensors=list(sensors), center=center, scale=scale, edges=edges, n_levels=nq,
             delta=d, window=src_det.window_, normality=normality,
-            reference=dict(src_det.reference_), threshold=float(src_det.threshold_))
+            reference=dict(src_det.reference_), threshold=float(src_det.threshold_),
+            relations=relations)
         det = TransitionDetector.assemble(src_det.get_params(), learned)
         origin = "source"
         if self.calibrate == "target":
@@ -339,7 +370,14 @@ class TransitionTransfer(BaseEstimator):  # type: ignore[misc]
             return teach_rows(mapped, prep.scaled, prep.levels, train, delta=det.delta_,
                               n_levels=det.n_levels_, eta=float(det.eta))
 
-        return learning.calibrate(det, det.learned(), prep, learn)
+        found = learning.calibrate(det, det.learned(), prep, learn)
+        if found is not None and det.relations_ is not None:
+            view = det.relations_
+            if self.partial_fit:  # held out from the target statistics partial_fit adds
+                view = view.copy().add(prep.scaled, prep.levels, rows)
+            found["rel"] = learning.calibrate_relations(det, det.learned(), prep, view,
+                                                        held_out=self.partial_fit)
+        return found
 
     # ------------------------------------------------------------ scoring
     @property

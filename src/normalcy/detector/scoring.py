@@ -1,0 +1,119 @@
+"""The residual frame: per-sample contributions to window residuals and the score.
+
+Two views feed the score (the detector's ``view`` parameter):
+
+- the paper's residuals (SPEC §1.8-1.11): ``r_trans``, ``r_bound``, ``r_conf``
+  over a window of ``N`` transitions, each divided by its reference level;
+- the relations view (SPEC §6): per transition start, ``e_rel = log1p(m)`` with
+  ``m`` the mean over the sensor viewpoints of the conditional Mahalanobis
+  distance per component (about 1 when healthy); ``r_rel`` its window mean, divided
+  by its reference level ``R``. Per sensor ``s``, ``r_rel[s]`` is the window mean of
+  ``log1p((z_c² + z_s²) / 2)``, with ``z_c`` the sensor's value against what the
+  other sensors and its own recent past predict and ``z_s`` against what the other
+  sensors alone predict (both in standard deviations of their context): it names
+  the sensor that left its relations.
+
+``score = max`` of the terms of the views in force; ``<= 1`` means "as normal as
+held-out healthy data".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from normalcy.detector.residuals import window_mean
+
+
+@dataclass
+class RelationSamples:
+    """Relations-view values per row (NaN where no transition starts).
+
+    ``e (T,)``: ``log1p`` of the viewpoints' mean conditional residual;
+    ``per_sensor (T, ns)``: ``log1p((z_c² + z_s²) / 2)``; ``signed``, ``static``
+    ``(T, ns)``: the sensor's value minus what its relations predict (with and
+    without its own past), scaled units; ``spread``, ``static_spread``: their
+    standard deviations; ``context (T, ns)``: 0 seen transition, 1 level, 2 global.
+    """
+
+    e: np.ndarray
+    per_sensor: np.ndarray
+    signed: np.ndarray
+    spread: np.ndarray
+    static: np.ndarray
+    static_spread: np.ndarray
+    context: np.ndarray
+
+
+def relation_samples(view: Any, scaled: np.ndarray, levels: np.ndarray,
+                     rows: np.ndarray) -> RelationSamples:
+    """Score the relations view at ``rows`` and spread the values over all ``T`` rows."""
+    T, ns = scaled.shape
+    def blank() -> np.ndarray:
+        return np.full((T, ns), np.nan)
+
+    out = RelationSamples(np.full(T, np.nan), blank(), blank(), blank(), blank(), blank(),
+                          np.full((T, ns), -1, dtype=np.int64))
+    if rows.size == 0:
+        return out
+    s = view.score(scaled, levels, rows, per_viewpoint=False)
+    out.e[rows] = np.log1p(s.mean)
+    zc = s.signed / s.spread
+    zs = s.static / s.static_spread
+    out.per_sensor[rows] = np.log1p(0.5 * (zc * zc + zs * zs))
+    out.signed[rows], out.spread[rows] = s.signed, s.spread
+    out.static[rows], out.static_spread[rows] = s.static, s.static_spread
+    out.context[rows] = s.context
+    return out
+
+
+def paper_columns(e: dict[str, np.ndarray], sensors: list[str], window: int,
+                  reference: dict[str, float]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The paper's score term and its residual columns (SPEC §1.8-1.11)."""
+    ns = len(sensors)
+    N = window
+    stacked = np.concatenate([e["e_trans"], e["e_bound"], e["e_conf"]], axis=1)
+    r = window_mean(stacked, N)
+    rt, rb, rc = r[:, :ns], r[:, ns: 2 * ns], r[:, 2 * ns:]
+    g_t, g_b, g_c = rt.mean(axis=1), rb.mean(axis=1), rc.mean(axis=1)
+    score = np.maximum.reduce([g_t * N / reference["trans"], g_b / reference["bound"],
+                               g_c / reference["conf"]])
+    cols: dict[str, np.ndarray] = {"r_trans": g_t, "r_bound": g_b, "r_conf": g_c}
+    for name, block in (("r_trans", rt), ("r_bound", rb), ("r_conf", rc)):
+        for j, s in enumerate(sensors):
+            cols[f"{name}[{s}]"] = block[:, j]
+    return score, cols
+
+
+def relation_columns(rs: RelationSamples, sensors: list[str], window: int,
+                     reference: dict[str, float]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The relations view's score term, ``r_rel`` and ``r_rel[s]``."""
+    r = window_mean(np.concatenate([rs.e[:, None], rs.per_sensor], axis=1), window)
+    cols: dict[str, np.ndarray] = {"r_rel": r[:, 0]}
+    for j, s in enumerate(sensors):
+        cols[f"r_rel[{s}]"] = r[:, 1 + j]
+    return r[:, 0] / reference["rel"], cols
+
+
+def residual_frame(index: pd.Index, sensors: list[str], window: int,
+                   reference: dict[str, float], e: dict[str, np.ndarray] | None,
+                   rs: RelationSamples | None) -> pd.DataFrame:
+    """``score`` (the max of the views' terms) then each view's columns, offline
+    alignment."""
+    terms = []
+    cols: dict[str, np.ndarray] = {}
+    if e is not None:
+        term, more = paper_columns(e, sensors, window, reference)
+        terms.append(term)
+        cols.update(more)
+    if rs is not None:
+        term, more = relation_columns(rs, sensors, window, reference)
+        terms.append(term)
+        cols.update(more)
+    score = terms[0] if len(terms) == 1 else np.fmax.reduce(terms)
+    if len(terms) > 1:  # a window is scored only where every view is defined
+        score = np.where(np.isnan(terms).any(axis=0), np.nan, score)
+    return pd.DataFrame({"score": score, **cols}, index=index)
