@@ -151,7 +151,7 @@ def test_a_duplicated_column_name_is_an_error(plant, tmp_path, capsys) -> None:
 def test_chunked_scores_equal_whole_file_scores_and_nan_has_no_alarm(plant, tmp_path) -> None:
     m, data = str(plant / "m.normalcy"), str(plant / "test.csv")
     outs = {}
-    for rows in (1, 37, 500, 100_000):
+    for rows in (7, 500, 100_000):
         for alignment in ("offline", "streaming"):
             o = tmp_path / f"s{rows}{alignment}.csv"
             assert main(["score", m, data, "-o", str(o), "--alignment", alignment,
@@ -159,7 +159,7 @@ def test_chunked_scores_equal_whole_file_scores_and_nan_has_no_alarm(plant, tmp_
             outs[rows, alignment] = pd.read_csv(o)
     for alignment in ("offline", "streaming"):  # equal but for rounding (~1e-15)
         whole = outs[100_000, alignment]
-        for r in (1, 37, 500):
+        for r in (7, 500):
             got = outs[r, alignment]
             assert got.columns.tolist() == whole.columns.tolist()
             assert got["time"].tolist() == whole["time"].tolist()
