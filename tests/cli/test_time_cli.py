@@ -53,6 +53,8 @@ def test_data_at_another_period_is_refused_naming_both(plant, tmp_path, capsys) 
     m = _copy(plant, tmp_path)
     before = m.read_bytes()
     for cmd in (["score", str(m), str(tmp_path / "slow.csv"), "-o", str(tmp_path / "o.csv")],
+                ["score", str(m), str(tmp_path / "slow.csv"), "-o", str(tmp_path / "o.csv"),
+                 "--chunk-rows", "1"],  # the period is checked once two rows are read
                 ["monitor", str(m), str(tmp_path / "slow.csv")],
                 ["feedback", str(m), str(tmp_path / "slow.csv"), "--start", "0", "--end",
                  "100", "--verdict", "normal"]):

@@ -113,7 +113,7 @@ def chunks(det: Any, period: float | None, model: str, data: str, *,
     else:
         tables = read_chunks(data, sensors=sensors, time_column=time_column, period=period,
                              chunk_rows=chunk_rows)
-    first = True
+    first, checked = True, False
     for table in tables:
         if first:
             if table.ignored:
@@ -121,8 +121,10 @@ def chunks(det: Any, period: float | None, model: str, data: str, *,
             if table.time is None and period is not None:
                 note(f"{data} has no time column: its sampling period cannot be checked "
                      f"against the model's {duration(period)}")
-            check_period(table.period, period, data, model)
             first = False
+        if not checked and table.period is not None:  # the first chunk with two rows
+            check_period(table.period, period, data, model)
+            checked = True
         for n in table.notes:
             note(n)
         yield table
