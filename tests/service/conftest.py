@@ -68,9 +68,15 @@ def as_json(rows: pd.DataFrame, t0: float) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="session")
 def model_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    """A small TransitionDetector of the test plant, as a model file."""
-    det = operator.fit(TransitionDetector(n_levels=6, delta=5, window=30), plant(4000, 0),
-                       by="lab")
+    """A small TransitionDetector of the test plant, as a model file.
+
+    The paper's view (SPEC §1): on this plant it raises one alarm per injected fault and
+    none on healthy rows, and its "normal" verdict clears exactly the rows it was given,
+    so the service's tests can say which alarms must open. The service itself runs any
+    TransitionDetector (the demo fits the default view).
+    """
+    det = operator.fit(TransitionDetector(n_levels=6, delta=5, window=30, view="paper"),
+                       plant(4000, 0), by="lab")
     path = tmp_path_factory.mktemp("model") / "plant.normalcy"
     save(det, path)
     return path.read_bytes()
