@@ -104,9 +104,11 @@ def methods(dataset: str, quick: bool) -> list[PaperMethod]:
                                                  eta=[0.9, 0.95, 0.99])
     windows = {"window": WINDOW, "stride": 10}
     out = [
-        PaperMethod(DETECTOR, "detector", det_grid, paper="Proposed algorithm",
-                    note="n_levels × delta × eta", cost_index=det_grid.index(paper)),
-        PaperMethod(DETECTOR_AUTO, "detector", [{}], note="settings derived from the data"),
+        PaperMethod(DETECTOR, "detector", det_grid, fixed={"view": "paper"},
+                    paper="Proposed algorithm", note="n_levels × delta × eta (paper residuals)",
+                    cost_index=det_grid.index(paper)),
+        PaperMethod(DETECTOR_AUTO, "detector", [{}],
+                    note="the defaults: settings derived from the data, relations view"),
         PaperMethod("LassoLars reconstruction", "lassolars",
                     [{"alpha": 1e-3}] if quick else _grid(alpha=[1e-4, 1e-3, 1e-2]),
                     paper="LassoLars", note="alpha"),

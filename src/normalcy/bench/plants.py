@@ -48,6 +48,7 @@ from normalcy.exceptions import InputError
 DETECTOR_VARIANTS: list[tuple[str, dict[str, Any]]] = [
     ("normalcy TransitionDetector", {}),
     ("normalcy TransitionDetector, paper residuals", {"view": "paper"}),
+    ("normalcy TransitionDetector, both views", {"view": "both"}),
 ]
 SHORT, LONG = 10_000, 40_000  # rows of the history-length case
 QUICK = {"n_train": 4000, "short": 2500, "long": 10_000, "reps": 200}

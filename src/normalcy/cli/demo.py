@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 
 KIND_NAMES = {"r_trans": "unseen transition", "r_bound": "bound excursion",
-              "r_conf": "unmatched configuration"}
+              "r_conf": "unmatched configuration",
+              "r_rel": "broken relation between sensors"}
 PALETTE = ["tab:purple", "tab:orange", "tab:green", "tab:brown", "tab:pink", "tab:olive"]
 
 
