@@ -237,3 +237,22 @@ def test_a_crafted_sampling_period_is_refused(plant, tmp_path, capsys, period) -
     save(load(plant / "m.normalcy"), m, extra={"period_s": period})
     assert main(["score", str(m), str(plant / "test.csv"), "-o", str(tmp_path / "s.csv")]) == 2
     assert "records a sampling period of" in capsys.readouterr().err
+
+
+def test_resample_scores_data_of_another_period_on_the_models_grid(plant, tmp_path,
+                                                                   capsys) -> None:
+    slow = pd.read_csv(plant / "test.csv").iloc[::5].reset_index(drop=True)  # every 5 s
+    path = tmp_path / "slow.csv"
+    slow.to_csv(path, index=False)
+    m, out = str(plant / "m.normalcy"), tmp_path / "s.csv"
+    assert main(["score", m, str(path), "-o", str(out)]) == 2
+    assert "--resample" in capsys.readouterr().err
+    assert main(["score", m, str(path), "-o", str(out), "--resample"]) == 0
+    assert "resampled from every 5 s to every 1 s" in capsys.readouterr().err
+    got = pd.read_csv(out)
+    assert len(got) == (len(slow) - 1) * 5 + 1
+    assert pd.to_datetime(got["time"]).diff().dropna().eq(pd.Timedelta("1s")).all()
+    same = tmp_path / "same.csv"  # data at the model's period is not touched
+    assert main(["score", m, str(plant / "test.csv"), "-o", str(same), "--resample"]) == 0
+    assert "resampled" not in capsys.readouterr().err
+    assert len(pd.read_csv(same)) == 1500

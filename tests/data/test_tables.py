@@ -148,3 +148,14 @@ def test_a_trailing_separator_is_not_a_sensor_but_a_named_empty_column_is(tmp_pa
     q = tmp_path / "empty.csv"
     q.write_text("time,a,b,c\n0,1.0,2.0,\n1,1.5,2.5,\n2,2.0,3.1,\n")
     assert list(read_table(q).frame.columns) == ["a", "b", "c"]  # never dropped silently
+
+
+def test_resampled_interpolates_within_runs_and_keeps_gaps(tmp_path) -> None:
+    p = tmp_path / "r.csv"
+    p.write_text("time,a\n0,0\n2,2\n4,\n6,6\n100,1\n102,3\n")
+    t = read_table(p).resampled(1.0)
+    a = t.frame["a"].to_numpy()
+    np.testing.assert_array_equal(a[:7], [0, 1, 2, np.nan, np.nan, np.nan, 6])
+    np.testing.assert_array_equal(a[7:], [1, 2, 3])
+    assert t.starts == [7] and t.seconds.tolist()[7:] == [100, 101, 102]
+    assert "resampled from every 2 s to every 1 s" in t.notes[-1]

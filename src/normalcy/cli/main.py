@@ -108,7 +108,8 @@ def cmd_score(a: argparse.Namespace) -> int:
         raise CLIError(f"--chunk-rows must be >= 1. Got {a.chunk_rows} instead.")
     n, n_alarm, threshold = score_file(a.model, a.data, a.output, alignment=a.alignment,
                                        time_column=a.time_column, chunk_rows=a.chunk_rows,
-                                       sort_time=a.sort_time, note=_note)
+                                       sort_time=a.sort_time, note=_note,
+                                       resample=a.resample)
     print(f"scored {n} rows ({a.alignment} alignment): {n_alarm} rows in alarm "
           f"(score > {threshold:g}); written to {a.output}")
     return 0
@@ -274,6 +275,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--time-column", help=TIME_HELP)
     s.add_argument("--sort-time", action="store_true",
                    help=SORT_HELP + "; reads the whole file at once")
+    s.add_argument("--resample", action="store_true",
+                   help="when the data's sampling period is not the model's, interpolate "
+                        "it linearly onto the model's period within each run (otherwise an "
+                        "error); the output rows are the resampled times. Reads the whole "
+                        "file at once")
     s.add_argument("--chunk-rows", type=int, default=10_000, metavar="ROWS",
                    help="rows read and scored at a time (memory, not results, depends on it)")
     s.set_defaults(func=cmd_score)

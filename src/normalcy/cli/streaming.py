@@ -101,15 +101,25 @@ def load_detector(path: str) -> tuple[Any, float | None]:
 
 def chunks(det: Any, period: float | None, model: str, data: str, *,
            time_column: str | None, chunk_rows: int, sort_time: bool,
-           note: Note) -> Iterator[Any]:
-    """The data's chunks (:class:`~normalcy.data.tables.Table`), checked against the model."""
+           note: Note, resample: bool = False) -> Iterator[Any]:
+    """The data's chunks (:class:`~normalcy.data.tables.Table`), checked against the model.
+
+    ``sort_time`` and ``resample`` (to the model's period, when it differs) read the
+    whole file at once.
+    """
     from normalcy.data.tables import read_chunks, read_table
-    from normalcy.data.timeaxis import check_period, duration
+    from normalcy.data.timeaxis import check_period, duration, same_period
 
     sensors = list(det.sensors_)
-    if sort_time:
-        tables: Iterator[Any] = iter([read_table(data, sensors=sensors, time_column=time_column,
-                                                 sort_time=True, period=period)])
+    if resample and period is None:
+        raise InputError(f"--resample needs the model's sampling period; {model} does not "
+                         "record one (fitted without a time column, or by an older normalcy).")
+    if sort_time or resample:
+        whole = read_table(data, sensors=sensors, time_column=time_column, sort_time=sort_time)
+        if resample and period is not None and (
+                whole.period is None or not same_period(whole.period, period)):
+            whole = whole.resampled(period)
+        tables: Iterator[Any] = iter([whole])
     else:
         tables = read_chunks(data, sensors=sensors, time_column=time_column, period=period,
                              chunk_rows=chunk_rows)
@@ -218,7 +228,7 @@ def _out_frame(res: pd.DataFrame, times: np.ndarray, time_name: str,
 
 def score_file(model: str, data: str, output: str, *, alignment: str,
                time_column: str | None, chunk_rows: int, sort_time: bool,
-               note: Note) -> tuple[int, int, float]:
+               note: Note, resample: bool = False) -> tuple[int, int, float]:
     """Score ``data`` into the CSV ``output``; return (rows, rows in alarm, threshold)."""
     from normalcy.alarms.monitor import Monitor
     from normalcy.io.atomic import atomic_write
@@ -230,7 +240,8 @@ def score_file(model: str, data: str, output: str, *, alignment: str,
     time_name = "row"
     with atomic_write(output, "w") as f, progress(None, "score", " rows") as bar:
         for table in chunks(det, period, model, data, time_column=time_column,
-                            chunk_rows=chunk_rows, sort_time=sort_time, note=note):
+                            chunk_rows=chunk_rows, sort_time=sort_time, note=note,
+                            resample=resample):
             time_name = table.time_name or "row"
             times.add(labels(table))
             parts = [u.scores for u in feed(mon, table)]

@@ -83,6 +83,48 @@ class Table:
         return [self.frame.iloc[a:b] for a, b in zip(cuts[:-1], cuts[1:], strict=True)
                 if b > a]
 
+    def resampled(self, period: float) -> Table:
+        """This table on a grid of ``period`` seconds, interpolated linearly within runs.
+
+        Each run keeps its first time; a grid time next to a gap (a NaN reading)
+        is a gap too. The time column holds the grid's times (ISO 8601 in UTC for
+        dates). ``notes`` says what was done.
+        """
+        if self.seconds is None or self.time_kind is None:
+            raise InputError(f"{self.path} has no time column to resample by; name it with "
+                             "--time-column.")
+        cuts = [0, *self.starts, len(self.frame)]
+        grids: list[np.ndarray] = []
+        blocks: list[np.ndarray] = []
+        starts: list[int] = []
+        values = self.frame.to_numpy(dtype=np.float64)
+        for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+            t = self.seconds[a:b]
+            grid = t[0] + period * np.arange(int(np.floor((t[-1] - t[0]) / period + 1e-9)) + 1)
+            block = np.empty((grid.size, values.shape[1]))
+            for j in range(values.shape[1]):
+                v = values[a:b, j]
+                gap = np.interp(grid, t, np.isnan(v).astype(float)) > 0
+                block[:, j] = np.where(gap, np.nan, np.interp(grid, t, np.nan_to_num(v)))
+            if grids:
+                starts.append(sum(g.size for g in grids))
+            grids.append(grid)
+            blocks.append(block)
+        secs = np.concatenate(grids)
+        if self.time_kind == "datetime":
+            stamps = pd.to_datetime(secs, unit="s", utc=True)
+            time = pd.Series(stamps.strftime("%Y-%m-%dT%H:%M:%S.%f"), name=self.time_name)
+        else:
+            time = pd.Series(secs, name=self.time_name)
+        frame = pd.DataFrame(np.concatenate(blocks), columns=self.frame.columns)
+        was = "?" if self.period is None else duration(self.period)
+        note = (f"{self.path}: resampled from every {was} to every {duration(period)} by "
+                f"linear interpolation within runs: {len(self.frame)} rows became "
+                f"{len(frame)}; rows count the resampled rows")
+        return Table(frame=frame, time=time, time_name=self.time_name, ignored=self.ignored,
+                     path=self.path, seconds=secs, time_kind=self.time_kind, period=period,
+                     starts=starts, notes=[*self.notes, note])
+
     def position(self, value: str, name: str, end: bool) -> int:
         """The row position of ``--start``/``--end`` ``value``: a row number, or a time.
 

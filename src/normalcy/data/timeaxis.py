@@ -183,8 +183,8 @@ def check_period(data_period: float | None, model_period: float | None, data: st
     raise InputError(
         f"{data} is sampled every {duration(data_period)}, but the model {model} was fitted "
         f"on data sampled every {duration(model_period)}: its transitions and windows would "
-        f"mean other durations. Resample the data to {duration(model_period)} (or fit a "
-        "model on data at this period).")
+        f"mean other durations. Resample the data to {duration(model_period)} (normalcy "
+        "score --resample does it), or fit a model on data at this period.")
 
 
 def parse_instant(value: str, kind: str, name: str, like: object) -> float:
