@@ -200,13 +200,14 @@ def test_fit_on_generated_tables(models, table) -> None:
 
 @FUZZ
 @given(table=tables(), alignment=st.sampled_from(["offline", "streaming"]),
-       chunk=st.sampled_from(["7", "100000"]))
-def test_score_on_generated_tables(models, table, alignment, chunk) -> None:
+       chunk=st.sampled_from(["7", "100000"]),
+       extra=st.sampled_from([[], [], ["--resample"], ["--sort-time"]]))
+def test_score_on_generated_tables(models, table, alignment, chunk, extra) -> None:
     data, _ = table
     out = models / "scores.csv"
     out.unlink(missing_ok=True)
     code, _ = run(["score", str(models / "m.normalcy"), _write(models, data), "-o", str(out),
-                   "--alignment", alignment, "--chunk-rows", chunk])
+                   "--alignment", alignment, "--chunk-rows", chunk, *extra])
     assert out.exists() == (code == 0)
     if code == 0:
         scores = pd.read_csv(out)
