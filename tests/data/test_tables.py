@@ -159,3 +159,10 @@ def test_resampled_interpolates_within_runs_and_keeps_gaps(tmp_path) -> None:
     np.testing.assert_array_equal(a[7:], [1, 2, 3])
     assert t.starts == [7] and t.seconds.tolist()[7:] == [100, 101, 102]
     assert "resampled from every 2 s to every 1 s" in t.notes[-1]
+
+
+def test_resampling_that_would_invent_most_rows_is_refused(tmp_path) -> None:
+    p = tmp_path / "daily.csv"
+    p.write_text("time,a\n2026-01-01,1\n2026-01-02,2\n2026-01-03,3\n")
+    with pytest.raises(InputError, match="would invent about 172,800 rows from 3"):
+        read_table(p).resampled(1.0)

@@ -35,6 +35,9 @@ from normalcy.data.timeaxis import (
 from normalcy.exceptions import InputError
 
 TIME_NAMES = ("time", "timestamp", "datetime", "date")
+#: resampling may make at most this many rows of each row read (beyond, the result
+#: is mostly interpolation, not data)
+MOST_INVENTED = 100
 #: the largest magnitude a sensor value may have: sums of squares of 1e8 such values
 #: (a variance) stay finite in 64-bit floats
 LARGEST = float(np.sqrt(np.finfo(np.float64).max / 1e8))
@@ -94,6 +97,14 @@ class Table:
             raise InputError(f"{self.path} has no time column to resample by; name it with "
                              "--time-column.")
         cuts = [0, *self.starts, len(self.frame)]
+        span = sum(float(self.seconds[b - 1] - self.seconds[a]) for a, b in
+                   zip(cuts[:-1], cuts[1:], strict=True) if b > a)
+        if span / period > MOST_INVENTED * len(self.frame):
+            raise InputError(
+                f"resampling {self.path} to every {duration(period)} would invent about "
+                f"{span / period:,.0f} rows from {len(self.frame)}: more than "
+                f"{MOST_INVENTED} per row read, which is no longer this data. Fit a model on "
+                "data at this file's period instead.")
         grids: list[np.ndarray] = []
         blocks: list[np.ndarray] = []
         starts: list[int] = []
