@@ -39,6 +39,7 @@ bench: $(STAMP_TEST)
 	$(BIN)/normalcy bench skab --data $(SKAB) --out bench-results --docs $(DOCS) --jobs 2
 	$(BIN)/normalcy bench feedback --out bench-results --docs $(DOCS)
 	$(BIN)/normalcy bench transfer --out bench-results --docs $(DOCS)
+	$(BIN)/normalcy bench plants --out bench-results --docs $(DOCS)
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache
