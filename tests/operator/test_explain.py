@@ -63,3 +63,40 @@ def test_plot(case, tmp_path) -> None:
     ex = operator.explain(det, test, 620, 780)
     plot_explanation(det, test, 620, 780, ex, str(tmp_path / "x.png"))
     assert (tmp_path / "x.png").stat().st_size > 1000
+
+
+@pytest.fixture(scope="module")
+def related():
+    """Three sensors tied by a relation (s2 = 2 s0 - s1 + noise), in different units."""
+    X = smooth_signals(4000, 3, seed=17)
+    rng = np.random.default_rng(5)
+    X["s2"] = 2 * X["s0"] - X["s1"] + 0.02 * rng.normal(size=len(X))
+    X = X * np.array([10.0, 1.0, 100.0]) + np.array([50, 0, -3])
+    train, test = X.iloc[:2500].reset_index(drop=True), X.iloc[2500:].reset_index(drop=True)
+    return TransitionDetector(n_levels=6, delta=5, window=30).fit(train), test
+
+
+@pytest.mark.parametrize("sensor, bias", [("s0", 3.0), ("s2", -30.0)])
+def test_relations_state_a_bias_in_the_sensors_units(related, sensor, bias) -> None:
+    det, test = related[0], related[1].copy()
+    test.loc[600:800, sensor] += bias
+    ex = operator.explain(det, test, 620, 780, top=3)
+    assert ex.records.iloc[0]["type"] == "rel"
+    # one relation cannot tell which of its sensors is off: the biased one is named, with
+    # the bias's amplitude in its own units
+    mine = ex.records[(ex.records["type"] == "rel") & (ex.records["sensor"] == sensor)]
+    assert len(mine) == 1
+    text = mine["text"].iloc[0]
+    assert text.startswith(f"`{sensor}` reads ")
+    assert ("above" in text) == (bias > 0)
+    stated = float(text.split(" reads ")[1].split()[0])
+    assert 0.5 * abs(bias) < stated < 1.5 * abs(bias)  # the bias's amplitude, in units
+
+
+def test_a_noisier_sensor_is_said_so(case) -> None:
+    det, test = case[0], case[1].copy()
+    rng = np.random.default_rng(0)
+    test.loc[600:800, "s1"] += rng.normal(scale=0.5, size=201)
+    ex = operator.explain(det, test, 620, 780, top=3)
+    assert ex.records.iloc[0]["sensor"] == "s1"
+    assert "noisier than usual" in ex.records.iloc[0]["text"]

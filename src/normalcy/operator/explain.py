@@ -110,6 +110,9 @@ def explain(det: TransitionDetector, X: Any, start: int, end: int, top: int = 5,
     u = _Units(det, period)
     names = det.sensors_
     recs: list[dict[str, Any]] = []
+    relations = getattr(det, "relations_", None) is not None and det.view != "paper"
+    if relations:
+        recs += relation_records(det, prep, rows)
     for i in range(ns):
         code = transition_codes(levels, rows, i, d, nq)
         pos = tables[i].lookup[code]
@@ -121,10 +124,10 @@ def explain(det: TransitionDetector, X: Any, start: int, end: int, top: int = 5,
                 "type": "trans", "sensor": names[i], "viewpoint": names[i],
                 "component": names[i], "sample": int(at[0]), "count": int(at.size),
                 "weight": at.size / (ns * ref["trans"]),
-                "text": f"`{names[i]}` went from {u.level(i, a)} to {u.level(i, b)} within "
-                        f"{u.within()} - never seen in training ({at.size} time(s))"})
+                "text": f"`{names[i]}` {u.move(i, a, b)} within {u.within()} - never seen "
+                        f"in training ({at.size} time(s))"})
         seen = ~unseen
-        if not seen.any():
+        if not seen.any() or det.view == "relations":  # its score has no bounds or patterns
             continue
         r, k = rows[seen], pos[seen]
         w = extended_vectors(scaled, r, i, d)
@@ -139,7 +142,7 @@ def explain(det: TransitionDetector, X: Any, start: int, end: int, top: int = 5,
             edge = hi[m, j] if w[m, j] > hi[m, j] else lo[m, j]
             width = hi[m, j] - lo[m, j]
             pct = (f"{100 * excess / width:.0f}% of its normal range" if width > 0
-                   else "outside a zero-width normal range")
+                   else "where it had only ever read one value")
             a, b = divmod(int(code[seen][m]), nq)
             recs.append({
                 "type": "bound", "sensor": names[sensor], "viewpoint": names[i],
@@ -217,6 +220,51 @@ def pyplot() -> Any:
     import matplotlib.pyplot as plt
 
     return plt
+
+
+#: a sensor is named when its mean squared z-score over the range exceeds this
+Z2_NAMED = 2.0
+
+
+def relation_records(det: TransitionDetector, prep: Any, rows: np.ndarray
+                     ) -> list[dict[str, Any]]:
+    """The relations view's findings (SPEC §6), one per sensor that left its relations:
+    its value against what the other sensors predict at this operating point (the whole
+    amplitude of a bias or drift) and against what they and its own recent past predict
+    (the fast part), in the sensor's units, ranked by the mean squared z-score."""
+    rs = det.relation_samples(prep)
+    zc = rs.signed[rows] / rs.spread[rows]
+    zs = rs.static[rows] / rs.static_spread[rows]
+    z2 = np.nanmean(0.5 * (zc * zc + zs * zs), axis=0)
+    out = []
+    for j in np.argsort(-z2, kind="stable"):
+        if not z2[j] > Z2_NAMED:
+            break
+        name, unit = det.sensors_[j], float(det.scale_[j])
+        static = float(np.nanmedian(rs.static[rows, j])) * unit
+        spread = float(np.nanmedian(rs.static_spread[rows, j])) * unit
+        fast = float(np.nanmedian(rs.signed[rows, j])) * unit
+        value = float(np.nanmedian(prep.series.values[rows, j]))
+        jumpy = float(np.sqrt(np.nanmean(rs.signed[rows, j] ** 2))) * unit
+        usual = float(np.nanmedian(rs.spread[rows, j])) * unit
+        side = "above" if static > 0 else "below"
+        text = (f"`{name}` reads {_fmt(abs(static))} {side} what the other sensors predict "
+                f"at this operating point (value {_fmt(value)}; usually within "
+                f"±{_fmt(spread)} of it, {abs(static) / spread:.1f} times that)")
+        if abs(static) < spread and jumpy > 2 * usual:
+            text = (f"`{name}` is noisier than usual: it moves ±{_fmt(jumpy)} around what "
+                    f"the other sensors and its own recent past predict (usually "
+                    f"±{_fmt(usual)}; value {_fmt(value)})")
+        elif abs(fast) < 0.5 * abs(static):
+            text += (f" - a slow change: given its own recent past it is off by only "
+                     f"{_fmt(fast)}")
+        else:
+            text += f"; given its own recent past too, by {_fmt(fast)}"
+        out.append({"type": "rel", "sensor": name, "viewpoint": name, "component": name,
+                    "sample": int(rows[np.nanargmax(zs[:, j] ** 2)]),
+                    "count": int(np.sum(0.5 * (zc[:, j] ** 2 + zs[:, j] ** 2) > Z2_NAMED)),
+                    "weight": float(z2[j]), "text": text})
+    return out
 
 
 def plot_explanation(det: TransitionDetector, X: Any, start: int, end: int,
