@@ -36,7 +36,8 @@ def module_name(path: Path) -> str:
 
 
 def modules() -> dict[str, Path]:
-    return {module_name(p): p for p in SRC.rglob("*.py")}
+    """The package's modules (``conftest.py`` collects doctests: test set-up, no layer)."""
+    return {module_name(p): p for p in SRC.rglob("*.py") if p.name != "conftest.py"}
 
 
 def imports(path: Path, known: dict[str, Path]) -> set[str]:

@@ -168,7 +168,8 @@ def load_plants(quick: bool, skab: str | None, seed: int) -> list[Plant]:
     import dataclasses
 
     from normalcy import datasets
-    from normalcy.bench.feedback import TANK_FAULTS, TankPlant, simulate_tanks
+    from normalcy.datasets.tanks import FAULTS as TANK_FAULTS
+    from normalcy.datasets.tanks import TankPlant, simulate_tanks
 
     size = QUICK if quick else FULL
     out = []

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from normalcy.cli.main import _note
+from normalcy.cli.common import _note
 from normalcy.cli.streaming import EpisodePrinter, RowTimes
 from normalcy.data.tables import TIME_NAMES
 from normalcy.data.timeaxis import (

@@ -16,7 +16,7 @@ import json
 from typing import Any
 
 from normalcy import operator
-from normalcy.cli.main import ALIGN_HELP, DATA_HELP, SORT_HELP, TIME_HELP, _note, parser_of
+from normalcy.cli.common import ALIGN_HELP, DATA_HELP, SORT_HELP, TIME_HELP, _note, parser_of
 from normalcy.cli.streaming import load_detector
 from normalcy.exceptions import InputError
 from normalcy.io.atomic import distinct_output

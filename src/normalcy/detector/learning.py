@@ -8,10 +8,11 @@ new unit (:mod:`normalcy.transfer.transition`): one way to learn (SPEC
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
+from normalcy.data.validation import Series, as_model_input
 from normalcy.detector import calibration
 from normalcy.detector.extended import chunks, extended_vectors, transition_codes
 from normalcy.detector.normality import SensorNormality, update
@@ -19,6 +20,7 @@ from normalcy.detector.parts import Learned, Prepared
 from normalcy.detector.relations import RelationsView
 from normalcy.detector.residuals import ScoringTables, abnormal_pairs, contributions, window_mean
 from normalcy.detector.scoring import relation_samples
+from normalcy.exceptions import InputError
 
 Model = list[SensorNormality]
 
@@ -144,3 +146,22 @@ def calibrate_relations(det: Settings, learned: Learned, prep: Prepared,
 
 #: the smallest reference level of ``r_rel`` (a plant with perfectly predictable relations)
 REL_FLOOR = 1e-3
+
+
+def like_parts(det: Any, like: Any, X: Any) -> tuple[Series, np.ndarray, np.ndarray,
+                                                     tuple[np.ndarray, int, int, int]]:
+    """Validate ``fit(X, like=...)``: ``X`` read with ``like``'s sensors; its scaler,
+    quantizers and settings."""
+    if not isinstance(like, type(det)) or getattr(like, "normality_", None) is None:
+        raise InputError("like= must be a fitted TransitionDetector (the model whose "
+                         f"scaler and quantizers to reuse). Got {type(like).__name__}.")
+    clash = [f"{k}={getattr(det, k)!r} (like has {getattr(like, k + '_')})"
+             for k in ("n_levels", "delta", "window")
+             if getattr(det, k) != "auto" and getattr(det, k) != getattr(like, k + "_")]
+    if clash:
+        raise InputError("fit(like=...) takes n_levels, delta and window from the "
+                         f"reference model; these differ: {', '.join(clash)}. Leave them "
+                         "'auto' or use normalcy.operator.fit_like.")
+    series = as_model_input(X, like.sensors_, what="training data")
+    fixed = (like.edges_, int(like.n_levels_), int(like.delta_), int(like.window_))
+    return series, like.center_, like.scale_, fixed

@@ -12,7 +12,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from normalcy.data.params import Interval, Pair, StrOptions, check_params, series_tags
-from normalcy.data.validation import Series, as_model_input, as_series
+from normalcy.data.validation import as_model_input, as_series
 from normalcy.detector import calibration, learning, scoring, settings
 from normalcy.detector.normality import SensorNormality
 from normalcy.detector.parts import Learned, Prepared
@@ -190,7 +190,7 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
             series = as_series(X, what="training data")
             center, scale = fit_robust_scale(series.values, series.sensors)
         else:
-            series, center, scale, fixed = self._like(like, X)
+            series, center, scale, fixed = learning.like_parts(self, like, X)
         scaled = (series.values - center) / scale
         segments = [scaled[series.segment == s] for s in range(series.segment.max() + 1)]
         longest = max(len(s) for s in segments)
@@ -243,24 +243,6 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
             learned = replace(learned, relations=view)
         self.install(replace(learned, reference=reference))
         return self
-
-    def _like(self, like: Any, X: Any) -> tuple[Series, np.ndarray, np.ndarray,
-                                                tuple[np.ndarray, int, int, int]]:
-        """Validate ``fit(X, like=...)``: ``X`` read with ``like``'s sensors; its scaler,
-        quantizers and settings."""
-        if not isinstance(like, TransitionDetector) or getattr(like, "normality_", None) is None:
-            raise InputError("like= must be a fitted TransitionDetector (the model whose "
-                             f"scaler and quantizers to reuse). Got {type(like).__name__}.")
-        clash = [f"{k}={getattr(self, k)!r} (like has {getattr(like, k + '_')})"
-                 for k in ("n_levels", "delta", "window")
-                 if getattr(self, k) != "auto" and getattr(self, k) != getattr(like, k + "_")]
-        if clash:
-            raise InputError("fit(like=...) takes n_levels, delta and window from the "
-                             f"reference model; these differ: {', '.join(clash)}. Leave them "
-                             "'auto' or use normalcy.operator.fit_like.")
-        series = as_model_input(X, like.sensors_, what="training data")
-        fixed = (like.edges_, int(like.n_levels_), int(like.delta_), int(like.window_))
-        return series, like.center_, like.scale_, fixed
 
     def partial_fit(self, X: Any, y: Any = None) -> TransitionDetector:
         """Teach a batch of new healthy data with the precise update of SPEC §2.

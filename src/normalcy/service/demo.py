@@ -34,11 +34,8 @@ HISTORY_S = 7200.0
 
 
 def _simulator() -> tuple[Any, Any, Any]:
-    try:  # the simulator's home after the datasets move
-        from normalcy.datasets.tanks import FAULTS, TankPlant, simulate_tanks
-    except ImportError:  # pragma: no cover - before it
-        from normalcy.bench.feedback import TANK_FAULTS as FAULTS
-        from normalcy.bench.feedback import TankPlant, simulate_tanks
+    from normalcy.datasets.tanks import FAULTS, TankPlant, simulate_tanks
+
     return simulate_tanks, TankPlant, dict(FAULTS)
 
 

@@ -1,0 +1,52 @@
+"""What every ``normalcy`` subcommand shares: its error type, notes on stderr, and
+``--help`` that states defaults and ends with an example."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from normalcy.exceptions import NormalcyError
+
+
+class CLIError(NormalcyError):
+    """A usage error found by the CLI itself."""
+
+
+def _note(msg: str) -> None:
+    print(f"normalcy: note: {msg}", file=sys.stderr)
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the examples' line breaks and appends each option's default."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if (action.default not in (None, False, argparse.SUPPRESS) and "default" not in text
+                and action.option_strings):
+            text += " (default: %(default)s)"
+        return text
+
+
+def parser_of(sub: Any, name: str, help: str, description: str, example: str
+              ) -> argparse.ArgumentParser:
+    """A subcommand whose ``--help`` ends with ``example``."""
+    import textwrap
+
+    return sub.add_parser(name, help=help,  # type: ignore[no-any-return]
+                          description=textwrap.fill(description, 79),
+                          epilog="example:\n  " + example.strip().replace("\n", "\n  "),
+                          formatter_class=HelpFormatter)
+
+
+DATA_HELP = ("CSV (',', ';' or tab separated, UTF-8, one header row) or Parquet file; "
+             "empty cells are gaps")
+TIME_HELP = ("name of the time column (default: a column named time, timestamp, datetime or "
+             "date, or the unnamed first column); dates in one format, or numbers in seconds. "
+             "Times must increase; a step over 3 sampling periods is a gap that splits the "
+             "data into runs")
+SORT_HELP = "sort the rows by time before use (otherwise a time going back is an error)"
+ALIGN_HELP = ("where a row's score and alarm sit: offline = at the row where the judged "
+              "transitions start (what score, explain and feedback rows mean); streaming = "
+              "delta rows later, at the row where a live monitor can know it")
