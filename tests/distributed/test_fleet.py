@@ -168,3 +168,29 @@ def test_csv_folder_one_file_per_unit(files: Path, client: Any, tmp_path: Path) 
         assert_same_model(load(tmp_path / "from-csv" / f"{unit}.normalcy"),
                           load(tmp_path / "from-parquet" / f"{unit}.normalcy"))
     assert not (tmp_path / "from-csv" / "pump03.normalcy").exists()
+
+
+def test_report_episodes_and_leaders(tmp_path: Path) -> None:
+    """Episodes counted across row-group borders, each led by the sensor leading most of
+    its rows."""
+    from normalcy.distributed.report import unit_summary
+
+    alarm = pd.array([0, 1, 1, 1, 0, pd.NA, 1, 1, 0, 1], dtype="Int64")
+    a = np.array([0, 5, 5, 0, 0, 0, 0, 0, 0, 0.0])  # sensor a leads rows 1-2
+    b = np.array([0, 1, 1, 9, 0, 0, 3, 3, 0, 3.0])  # b leads row 3 and the last episodes
+    df = pd.DataFrame({"row": np.arange(10), "score": 1.0, "alarm": alarm,
+                       "score[a]": a, "score[b]": b})
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    meta = {"unit": "u", "threshold": 1.0, "sensors": ["a", "b"], "time_column": None}
+    table = table.replace_schema_metadata({b"normalcy": json.dumps(meta).encode()})
+    pq.write_table(table, tmp_path / "u.parquet", row_group_size=2)
+    got = unit_summary(str(tmp_path / "u.parquet"), period=60.0)
+    assert got["episodes"] == 3 and got["sensors_in_alarm"] == 2
+    assert got["episodes_led"] == {"a": 1, "b": 2}
+    assert got["alarm_rows"] == {"a": 2, "b": 4}
+    assert got["episodes_per_10min"] == pytest.approx(3 / (10 * 60 / 600))

@@ -3,7 +3,7 @@
 ``fleet_fit`` writes ``MODELS/<unit>.normalcy``; ``fleet_score`` writes
 ``SCORES/<unit>.parquet`` with the unit's rows in input order and the columns of
 ``normalcy score`` (time or row, ``score``, ``alarm``, residuals), plus ``score[s]``
-per sensor (the sensor's own ``max(r_trans[s] N / A, r_bound[s] / B, r_conf[s] / C)``,
+per sensor (the sensor's own residuals scaled as in ``score``, :func:`sensor_score`;
 read by ``fleet report``). A unit's scores are written by its partitions' tasks into
 a hidden folder and joined into ``<unit>.parquet`` at once (temporary file, then
 rename): a file that exists is complete. The hidden folder is removed whatever
@@ -154,13 +154,23 @@ def _output(det: Any, res: pd.DataFrame, rows: pd.DataFrame, first: int,
         out.insert(0, time_name, rows[time_name].to_numpy())
     else:
         out.insert(0, "row", np.arange(first, first + len(out), dtype=np.int64))
-    n, ref = int(det.window_), det.reference_
     for s in det.sensors_:
-        out[f"score[{s}]"] = np.maximum.reduce([
-            out[f"r_trans[{s}]"].to_numpy() * n / ref["trans"],
-            out[f"r_bound[{s}]"].to_numpy() / ref["bound"],
-            out[f"r_conf[{s}]"].to_numpy() / ref["conf"]])
+        out[f"score[{s}]"] = sensor_score(det, out, s)
     return out
+
+
+def sensor_score(det: Any, res: pd.DataFrame, sensor: str) -> np.ndarray:
+    """The sensor's own score: its residual columns scaled as the views scale the means
+    over sensors in ``score`` (``r_trans[s] N / A``, ``r_bound[s] / B``, ``r_conf[s] / C``,
+    ``r_rel[s] / R``), the largest of those present."""
+    ref, n = det.reference_, float(det.window_)
+    scale = {"r_trans": n / ref.get("trans", np.nan), "r_bound": 1 / ref.get("bound", np.nan),
+             "r_conf": 1 / ref.get("conf", np.nan), "r_rel": 1 / ref.get("rel", np.nan)}
+    terms = [res[f"{k}[{sensor}]"].to_numpy(dtype=float) * v for k, v in scale.items()
+             if f"{k}[{sensor}]" in res]
+    if not terms:
+        return np.full(len(res), np.nan)
+    return np.fmax.reduce(terms)
 
 
 def _write_part(folder: str, time_name: str | None):  # type: ignore[no-untyped-def]

@@ -1,11 +1,13 @@
 """``fleet report``: units ranked by alarm episodes per 10 minutes and sensors in alarm.
 
 An *episode* is a run of consecutive rows in alarm (a row without a score is not in
-alarm). A sensor is *in alarm* on a row
-in alarm when its own score ``score[s]`` (written by ``fleet score``) exceeds the
-model's threshold. Durations come from the time column when it holds dates or
-seconds, else from the row count times ``period`` seconds. Each scores file is read
-by row groups (memory flat in its length), one task per unit.
+alarm). On each row in alarm the *leading* sensor is the one with the largest own
+score ``score[s]`` (written by ``fleet score``; the views scale each sensor alike);
+an episode is led by the sensor that leads most of its rows, and the sensors *in
+alarm* are those that lead at least one episode. Durations come from the time column
+when it holds dates or seconds, else from the row count times ``period`` seconds.
+Each scores file is read by row groups (memory flat in its length), one task per
+unit.
 """
 
 from __future__ import annotations
@@ -34,21 +36,37 @@ def unit_summary(path: str, period: float = 1.0) -> dict[str, Any]:
     cols = ["alarm", *(f"score[{s}]" for s in sensors), *([tname] if tname else [])]
     rows = episodes = 0
     last = 0
-    per_sensor = np.zeros(len(sensors), dtype=np.int64)
+    led = np.zeros(len(sensors), dtype=np.int64)  # episodes led per sensor
+    leading = np.zeros(len(sensors), dtype=np.int64)  # alarm rows led per sensor
+    current = np.zeros(len(sensors), dtype=np.int64)  # rows led in the open episode
     first_t: Any = None
     last_t: Any = None
     for batch in pf.iter_batches(columns=cols, batch_size=65536):
         df = batch.to_pandas()
         a = df["alarm"].to_numpy(dtype=np.float64, na_value=0.0).astype(np.int64)
-        rows += a.size
-        episodes += int(((a == 1) & (np.r_[last, a[:-1]] == 0)).sum())
+        own = df[[f"score[{s}]" for s in sensors]].to_numpy(dtype=float)
+        lead = np.argmax(np.nan_to_num(own, nan=-np.inf), axis=1)
+        ns = len(sensors)
+        starts = (a == 1) & (np.r_[last, a[:-1]] == 0)
+        ids = np.cumsum(starts)  # 0: the episode open from the last batch (if any)
+        on = a == 1
+        counts = np.bincount(ids[on] * ns + lead[on],
+                             minlength=(int(ids[-1]) + 1) * ns if a.size else ns)
+        counts = counts.reshape(-1, ns)
+        counts[0] += current
+        leading += counts.sum(axis=0)
+        episodes += int(starts.sum())
+        closed = counts[:-1] if a.size and a[-1] == 1 else counts
+        led += np.bincount(np.argmax(closed[closed.sum(axis=1) > 0], axis=1), minlength=ns)
+        current = counts[-1] if a.size and a[-1] == 1 else np.zeros(ns, dtype=np.int64)
         last = int(a[-1]) if a.size else last
-        over = df[[f"score[{s}]" for s in sensors]].to_numpy() > float(meta["threshold"])
-        per_sensor += (over & (a == 1)[:, None]).sum(axis=0)
+        rows += a.size
         if tname and a.size:
             t = df[tname]
             first_t = t.iloc[0] if first_t is None else first_t
             last_t = t.iloc[-1]
+    if last == 1:
+        led[int(np.argmax(current))] += 1
     seconds = rows * period
     if first_t is not None and rows > 1:
         try:
@@ -59,16 +77,18 @@ def unit_summary(path: str, period: float = 1.0) -> dict[str, Any]:
             pass
     return {"unit": meta["unit"], "rows": rows, "hours": seconds / 3600.0,
             "episodes": episodes, "episodes_per_10min": episodes / max(seconds / 600.0, 1e-12),
-            "sensors_in_alarm": int((per_sensor > 0).sum()),
-            "alarm_rows": {s: int(n) for s, n in zip(sensors, per_sensor, strict=True)}}
+            "sensors_in_alarm": int((led > 0).sum()),
+            "episodes_led": {s: int(n) for s, n in zip(sensors, led, strict=True)},
+            "alarm_rows": {s: int(n) for s, n in zip(sensors, leading, strict=True)}}
 
 
 def rank(summaries: list[dict[str, Any]]) -> pd.DataFrame:
-    """Units, worst first: alarm episodes per 10 minutes, then sensors in alarm."""
+    """Units, worst first: alarm episodes per 10 minutes, then sensors in alarm;
+    ``top_sensors``: those leading most rows in alarm."""
     rows = []
     for s in summaries:
-        worst = sorted(s["alarm_rows"].items(), key=lambda kv: -kv[1])
-        row = {k: v for k, v in s.items() if k != "alarm_rows"}
+        worst = sorted(s["alarm_rows"].items(), key=lambda kv: -kv[1])  # rows led
+        row = {k: v for k, v in s.items() if k not in ("alarm_rows", "episodes_led")}
         row["top_sensors"] = ", ".join(n for n, c in worst[:3] if c > 0)
         rows.append(row)
     return pd.DataFrame(rows).sort_values(
@@ -77,7 +97,7 @@ def rank(summaries: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def plot(table: pd.DataFrame, summaries: list[dict[str, Any]], path: str) -> None:
-    """Bars of episodes per 10 minutes, and the share of alarm rows per sensor and unit."""
+    """Bars of episodes per 10 minutes, and the share of alarm rows each sensor leads."""
     try:
         import matplotlib
     except ImportError:
@@ -109,7 +129,7 @@ def plot(table: pd.DataFrame, summaries: list[dict[str, Any]], path: str) -> Non
     im = ax2.imshow(share, aspect="auto", cmap="Reds", vmin=0)
     ax2.set_yticks(y, units)
     ax2.set_xticks(np.arange(len(sensors)), sensors, rotation=45, ha="right")
-    ax2.set_title("% of rows in alarm with the sensor's own score > threshold")
+    ax2.set_title("% of the unit's rows: in alarm, led by the sensor")
     fig.colorbar(im, ax=ax2)
     fig.tight_layout()
     with atomic_write(path, "wb") as f:
