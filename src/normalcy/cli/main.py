@@ -60,7 +60,7 @@ def cmd_fit(a: argparse.Namespace) -> int:
 
     distinct_output(a.output, a.train, a.like)
     params: dict[str, Any] = {}
-    for name in ("n_levels", "delta", "window", "eta", "nu", "eps", "threshold"):
+    for name in ("n_levels", "delta", "window", "eta", "nu", "eps", "threshold", "view"):
         v = getattr(a, name)
         if v is not None:
             params[name] = v
@@ -122,7 +122,8 @@ def model_summary(det: Any, header: dict[str, Any], path: str) -> dict[str, Any]
     from normalcy._version import __version__
 
     per_sensor = {}
-    for s, st in zip(det.sensors_, det.normality_, strict=True):
+    rel = getattr(det, "relations_", None)
+    for i, (s, st) in enumerate(zip(det.sensors_, det.normality_, strict=True)):
         width = st.hi - st.lo
         per_sensor[s] = {
             "transitions": int(st.codes.size),
@@ -130,8 +131,15 @@ def model_summary(det: Any, header: dict[str, Any], path: str) -> dict[str, Any]
             "configurations_max": int(st.n_conf.max(initial=0)),
             "bound_width_median": float(np.median(width)) if width.size else 0.0,
         }
+        if rel is not None:
+            per_sensor[s]["relation_kappa"] = [float(k) for k in rel.kappa_[i]]
+    relations = None if rel is None else {
+        "granularity": rel.granularity_, "lags": [int(v) for v in rel.lags_],
+        "floats": int(rel.floats)}
     return {
         "kind": type(det).__name__,
+        "view": getattr(det, "view", "paper"),
+        "relations": relations,
         "sensors": list(det.sensors_),
         "params": {k: (list(v) if isinstance(v, tuple) else v)
                    for k, v in det.get_params().items()},
@@ -165,14 +173,27 @@ def cmd_info(a: argparse.Namespace) -> int:
 
         print(f"  fitted on data sampled every {duration(float(info['period_s']))}")
     ref = info["reference_levels"]
-    print(f"  reference levels: unseen transitions A={ref['trans']:.3g}, "
-          f"bound B={ref['bound']:.3g}, configuration C={ref['conf']:.3g}; "
+    print(f"  score: the {info['view']} view{'s' if info['view'] == 'both' else ''}; "
           f"alarm when score > {info['threshold']:g}")
-    print(f"  {'sensor':<24} {'transitions':>11} {'configs mean':>13} {'configs max':>12} "
-          f"{'median bound width':>19}")
+    rel = info["relations"]
+    if rel is not None:
+        print(f"  relations: reference level R={ref['rel']:.3g}; covariances per "
+              f"{rel['granularity']}; own lags {rel['lags']}; {rel['floats']:,} statistics")
+    if info["view"] != "relations":
+        print(f"  paper residuals: reference levels unseen transitions A={ref['trans']:.3g}, "
+              f"bound B={ref['bound']:.3g}, configuration C={ref['conf']:.3g}")
+        print(f"  {'sensor':<24} {'transitions':>11} {'configs mean':>13} {'configs max':>12} "
+              f"{'median bound width':>19}")
+        for s, d in info["per_sensor"].items():
+            print(f"  {s:<24} {d['transitions']:>11} {d['configurations_mean']:>13.2f} "
+                  f"{d['configurations_max']:>12} {d['bound_width_median']:>19.3f}")
+        return 0
+    print(f"  {'sensor':<24} {'transitions':>11} {'median bound width':>19} "
+          f"{'prior weights κ level, transition':>34}")
     for s, d in info["per_sensor"].items():
-        print(f"  {s:<24} {d['transitions']:>11} {d['configurations_mean']:>13.2f} "
-              f"{d['configurations_max']:>12} {d['bound_width_median']:>19.3f}")
+        k = " / ".join("none" if not np.isfinite(v) else f"{v:.3g}"
+                       for v in d.get("relation_kappa", []))
+        print(f"  {s:<24} {d['transitions']:>11} {d['bound_width_median']:>19.3f} {k:>34}")
     return 0
 
 
@@ -223,6 +244,10 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--threshold", type=float,
                    help="alarm when the score exceeds this; 1 = the least normal held-out "
                         "healthy window (default: 1)")
+    f.add_argument("--view", choices=["relations", "paper", "both"],
+                   help="what feeds the score: the relations between the sensors (SPEC §6), "
+                        "the paper's unseen transitions, bounds and configurations, or both "
+                        "(default: relations)")
     f.add_argument("--like", metavar="MODEL",
                    help="reuse MODEL's sensors, scaler, quantizers and settings, so the two "
                         "models can be merged (normalcy merge)")
