@@ -183,5 +183,13 @@ def merge(a: SensorNormality, b: SensorNormality, eta: float) -> SensorNormality
     # each transition also brings the transition's sample count
     first = np.r_[True, positions[1:] != positions[:-1]]
     weights = np.where(first, b.counts[positions], 0)
+    bare = np.flatnonzero(b.n_conf == 0)  # transitions known by their bounds only
+    if bare.size == 0:
+        return update(a, b.codes[positions], vecs, eta,
+                      bounds=(b.lo[positions], b.hi[positions]), weights=weights)
+    positions = np.r_[positions, bare]
+    vecs = np.concatenate([vecs, (b.lo[bare] + b.hi[bare]) / 2])  # a box's centre
+    weights = np.r_[weights, b.counts[bare]]
+    bounds_only = a.n_conf.max(initial=0) == 0 and b.n_conf.max(initial=0) == 0
     return update(a, b.codes[positions], vecs, eta, bounds=(b.lo[positions], b.hi[positions]),
-                  weights=weights)
+                  weights=weights, max_configurations=0 if bounds_only else None)

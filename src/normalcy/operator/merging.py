@@ -39,7 +39,10 @@ def fit_like(reference: TransitionDetector, X: Any) -> TransitionDetector:
     >>> a = TransitionDetector(n_levels=6, delta=8, window=40).fit(X[:3000])
     >>> b = fit_like(a, X[3000:] * 1.2)  # another unit, running a little larger
     >>> m = merge(a, b)
-    >>> bool(np.nanmax(m.contributions(X[3000:] * 1.2)["e_trans"]) == 0)
+    >>> bool(np.nanmax(m.contributions(X[3000:] * 1.2)["e_trans"]) == 0)  # all seen now
+    True
+    >>> bool(m.relations_.stats_[0].count.sum() == sum(
+    ...     d.relations_.stats_[0].count.sum() for d in (a, b)))  # statistics add
     True
     """
     if not isinstance(reference, TransitionDetector) or getattr(
