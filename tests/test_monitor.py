@@ -47,7 +47,7 @@ def test_streaming_scores_equal_offline(setup, seed) -> None:
     assert len(got) == len(test) and got.index.tolist() == list(range(len(test)))
     np.testing.assert_allclose(got["score"].to_numpy(), ref["score"].to_numpy(), rtol=0,
                                atol=1e-9, equal_nan=True)
-    np.testing.assert_allclose(got["r_rel[s1]"].to_numpy(), ref["r_rel[s1]"].to_numpy(),
+    np.testing.assert_allclose(got["r_conf[s1]"].to_numpy(), ref["r_conf[s1]"].to_numpy(),
                                rtol=0, atol=1e-9, equal_nan=True)
     offline = AlarmPolicy().episodes(ref, det)
     assert [(e.start, e.end) for e in closed] == list(

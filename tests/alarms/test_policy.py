@@ -44,7 +44,8 @@ def test_bad_parameters(kw) -> None:
 
 def test_episodes_name_type_and_sensors() -> None:
     X = smooth_signals(3000, 3, seed=8)
-    det = TransitionDetector(n_levels=6, delta=5, window=30).fit(X.iloc[:2000])
+    det = TransitionDetector(n_levels=6, delta=5, window=30, view="relations").fit(
+        X.iloc[:2000])
     test = X.iloc[2000:].reset_index(drop=True)
     test.iloc[400:520, 1] += 1.0
     ep = AlarmPolicy(merge_gap=10).episodes(det.residuals(test), det)

@@ -40,22 +40,17 @@ def test_quick_run_feedback_silences_the_new_regime_and_keeps_faults(tmp_path) -
     assert (before["later false-alarm episodes"] > 0).all()
     # ... and less after three feedbacks, on every plant
     assert (after["later alarm rows %"] < before["later alarm rows %"]).all()
-    # episodes: fewer on the plants; on Lorenz the relations view's remaining alarm rows
-    # (each start-up spirals off along its own path) may split into more episodes
-    fewer = after["later false-alarm episodes"] <= before["later false-alarm episodes"]
-    assert fewer.drop(index="Lorenz").all()
+    assert (after["later false-alarm episodes"] <= before["later false-alarm episodes"]).all()
     # faults are ranked about as well as before (the goal is 0.01; the quick
     # runs hold a few dozen fault windows, so allow the granularity of a few windows)
     assert (after["fault ROC-AUC"] - before["fault ROC-AUC"]).abs().max() < 0.05
     # a feedback is an update, not a refit: each takes less than the detector's fit
     updates = det.loc[det.index.get_level_values("marked runs") > 0]
     assert (updates["update s"] < updates["fit s"]).all()
-    # the paper view's verdict only adds transitions, widens bounds and adds
-    # configurations (no score rises); the relations view's adds weighted statistics,
-    # which move the contexts the two regimes share: the untaught training-regime runs
-    # may alarm somewhat more (ETC: 0 -> 6 % of their rows in the quick run), never a lot
+    # a normal verdict only adds transitions, widens bounds and adds configurations:
+    # no score rises, so the untaught training-regime runs cannot alarm more
     assert (after["training-regime alarm rows %"]
-            <= before["training-regime alarm rows %"] + 10.0).all()
+            <= before["training-regime alarm rows %"] + 1e-12).all()
     # missed-fault signatures: once each fault type is named, its later runs are caught
     # at least as often, and the right name is carried at least as often as a wrong one
     sig = pd.DataFrame(metrics["signatures"]).set_index("plant")

@@ -38,8 +38,8 @@ def test_fit_score_info_roundtrip(files, capsys) -> None:
     err = capsys.readouterr().err
     assert "ignored" in err and "extra" in err  # extra columns noted
     scores = pd.read_csv(out)
-    assert list(scores.columns[:4]) == ["time", "score", "alarm", "r_rel"]
-    assert "r_rel[s2]" in scores.columns
+    assert list(scores.columns[:6]) == ["time", "score", "alarm", "r_trans", "r_bound", "r_conf"]
+    assert "r_conf[s2]" in scores.columns
     assert len(scores) == 600 and scores["time"].iloc[0] == "2026-01-01 00:20:00"
     assert main(["info", str(model), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)

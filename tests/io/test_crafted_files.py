@@ -246,3 +246,14 @@ def test_an_array_with_one_value_mutated_loads_or_is_refused(parts, tmp_path, da
     else:
         arr = np.zeros((3,) + arr.shape[1:], arr.dtype)  # an empty array that is not
     loads_or_is_refused(craft(tmp_path / "g.normalcy", h, a | {name: arr}))
+
+
+def test_a_sensor_with_few_values_keeps_its_padded_edges(tmp_path) -> None:
+    """Quantizer edges padded with +inf (a sensor of few distinct values) are valid."""
+    X = smooth_signals(800, 2, seed=6)
+    X["s1"] = np.round(X["s1"])  # a quasi-discrete sensor: fewer levels than n_levels
+    det = TransitionDetector(n_levels=8, delta=4, window=20).fit(X)
+    assert np.isinf(det.edges_[1]).any()
+    save(det, tmp_path / "m.normalcy")
+    np.testing.assert_array_equal(load(tmp_path / "m.normalcy").score_samples(X),
+                                  det.score_samples(X))

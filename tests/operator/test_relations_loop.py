@@ -15,7 +15,7 @@ from normalcy.detector.residuals import window_mean
 from tests.conftest import smooth_signals
 from tests.operator.test_feedback import new_regime
 
-KW = {"n_levels": 6, "delta": 5, "window": 40}
+KW = {"n_levels": 6, "delta": 5, "window": 40, "view": "relations"}
 
 
 @pytest.fixture(scope="module")

@@ -200,7 +200,7 @@ def cmd_info(a: argparse.Namespace) -> int:
 def cmd_demo(a: argparse.Namespace) -> int:
     from normalcy.cli.demo import run_demo
 
-    run_demo(a.out)
+    run_demo(a.out, view=a.view)
     return 0
 
 
@@ -291,6 +291,8 @@ def build_parser() -> argparse.ArgumentParser:
                   "behind each), the scores CSV and the model. About 10 s.",
                   "normalcy demo --out demo-output")
     d.add_argument("--out", default="demo-output", help="folder to write into")
+    d.add_argument("--view", choices=["paper", "relations", "both"], default="paper",
+                   help="what feeds the detector's score (see normalcy fit --help)")
     d.set_defaults(func=cmd_demo)
 
     b = sub.add_parser("bench", help="benchmarks")

@@ -127,9 +127,11 @@ class Learned:
         if not ((scale > 1e-100) & (scale < 1e100)).all() or (np.abs(center) > 1e100).any():
             raise ValueError("'scale' must be > 0 and, like 'center', of a size sensor "
                              "values can have (within 1e-100 .. 1e100)")
-        edges = _finite(arrays, "edges", (ns, n_levels - 1))
-        if (np.diff(edges, axis=1) < 0).any():
-            raise ValueError("'edges' must be sorted for every sensor")
+        edges = arrays["edges"]
+        if edges.shape != (ns, n_levels - 1) or edges.dtype.kind != "f" or np.isnan(
+                edges).any() or np.isneginf(edges).any() or (np.diff(edges, axis=1) < 0).any():
+            raise ValueError(f"array 'edges' must be ({ns}, {n_levels - 1}) sorted numbers "
+                             "(+inf pads a sensor with fewer levels)")
         nse = ns + delta - 1
         normality = []
         for i in range(ns):

@@ -36,7 +36,7 @@ def fit_like(reference: TransitionDetector, X: Any) -> TransitionDetector:
     >>> from normalcy import TransitionDetector, merge
     >>> t = np.arange(6000) * 0.05
     >>> X = np.c_[np.sin(t), np.cos(1.3 * t)]
-    >>> a = TransitionDetector(n_levels=6, delta=8, window=40).fit(X[:3000])
+    >>> a = TransitionDetector(n_levels=6, delta=8, window=40, view="both").fit(X[:3000])
     >>> b = fit_like(a, X[3000:] * 1.2)  # another unit, running a little larger
     >>> m = merge(a, b)
     >>> bool(np.nanmax(m.contributions(X[3000:] * 1.2)["e_trans"]) == 0)  # all seen now
