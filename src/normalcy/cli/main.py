@@ -121,7 +121,7 @@ def model_summary(det: Any, header: dict[str, Any], path: str) -> dict[str, Any]
     """What ``normalcy info`` reports, as a dict (``header``: the file's header)."""
     from normalcy._version import __version__
 
-    per_sensor = {}
+    per_sensor: dict[str, dict[str, Any]] = {}
     rel = getattr(det, "relations_", None)
     for i, (s, st) in enumerate(zip(det.sensors_, det.normality_, strict=True)):
         width = st.hi - st.lo

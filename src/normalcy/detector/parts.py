@@ -129,7 +129,7 @@ class Learned:
                              "values can have (within 1e-100 .. 1e100)")
         edges = arrays["edges"]
         if edges.shape != (ns, n_levels - 1) or edges.dtype.kind != "f" or np.isnan(
-                edges).any() or np.isneginf(edges).any() or (np.diff(edges, axis=1) < 0).any():
+                edges).any() or np.isneginf(edges).any() or (edges[:, 1:] < edges[:, :-1]).any():
             raise ValueError(f"array 'edges' must be ({ns}, {n_levels - 1}) sorted numbers "
                              "(+inf pads a sensor with fewer levels)")
         nse = ns + delta - 1
