@@ -22,6 +22,7 @@ import os
 import resource
 import tempfile
 import time
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from typing import Any
@@ -69,6 +70,32 @@ def _one_process(model_path: str, data_path: str,
         score = det.score_samples(pd.read_parquet(data_path)[det.sensors_])
         dt = time.perf_counter() - t0
     return dt, _peak_mib(), float(np.nansum(score)), int(np.isfinite(score).sum())
+
+
+def _numpy_work(_: int) -> float:
+    """A fixed numpy workload on one thread; its seconds."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        a = np.random.default_rng(0).normal(size=(400, 400))
+        t0 = time.perf_counter()
+        for _k in range(150):
+            a = np.tanh(a @ a.T / 400)
+        return time.perf_counter() - t0
+
+
+def parallel_probe() -> float:
+    """How much faster 2 processes run the same numpy work as 1, on this machine now:
+    the most any 2-worker figure of the run can show."""
+    with ProcessPoolExecutor(2, mp_context=get_context("spawn")) as pool:
+        list(pool.map(_numpy_work, range(2)))  # warm both
+        t0 = time.perf_counter()
+        pool.submit(_numpy_work, 0).result()
+        one = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        list(pool.map(_numpy_work, range(2)))
+        two = time.perf_counter() - t0
+    return 2 * one / two
 
 
 def _checksum(det: Any, res: pd.DataFrame, rows: pd.DataFrame, i: int,
@@ -165,6 +192,76 @@ How it scales past two cores, on paper:
 """
 
 
+def _one_process_units(model_path: str, data_path: str) -> tuple[float, float, dict[str, float]]:
+    from threadpoolctl import threadpool_limits
+
+    from normalcy import load
+
+    det = load(model_path)
+    _reset_peak()
+    sums = {}
+    with threadpool_limits(limits=1):
+        t0 = time.perf_counter()
+        data = pd.read_parquet(data_path)
+        for unit, rows in data.groupby("unit", sort=False):
+            sums[str(unit)] = float(np.nansum(det.score_samples(rows[det.sensors_])))
+        dt = time.perf_counter() - t0
+    return dt, _peak_mib(), sums
+
+
+def run_units(units: int, unit_rows: int, sensors: int, partition_rows: int, fit_rows: int,
+              memory_limit: str) -> pd.DataFrame:
+    """``fleet score`` of ``units`` units (one Parquet file with a unit column) with 1 and
+    2 workers against scoring each unit in one process; one model copied per unit."""
+    import shutil
+
+    from normalcy import TransitionDetector, save
+    from normalcy.distributed.cluster import connect
+    from normalcy.distributed.fleet import fleet_score
+    from normalcy.distributed.generate import sister_fleet
+
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        train = sister_fleet(1, fit_rows, sensors, seed=0).drop(columns=["time", "unit"])
+        model = os.path.join(tmp, "ref.normalcy")
+        save(TransitionDetector(**SETTINGS).fit(train), model)
+        data = sister_fleet(units, unit_rows, sensors, seed=1)
+        names = list(data["unit"].unique())
+        os.makedirs(os.path.join(tmp, "models"))
+        for u in names:
+            shutil.copy(model, os.path.join(tmp, "models", f"{u}.normalcy"))
+        data_path = os.path.join(tmp, "fleet.parquet")
+        data.to_parquet(data_path, row_group_size=partition_rows)
+        del data
+        with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+            dt, peak, want = pool.submit(_one_process_units, model, data_path).result()
+        total = units * unit_rows
+        out.append({"rows": total, "how": f"{units} units, one process", "seconds": dt,
+                    "peak_mib": peak, "rows_per_s": total / dt, "equal": True})
+        for workers in (1, 2):
+            scores = os.path.join(tmp, f"scores{workers}")
+            with connect(None, n_workers=workers, memory_limit=memory_limit) as client:
+                client.run(_reset_peak)
+                t0 = time.perf_counter()
+                result = fleet_score(client, os.path.join(tmp, "models"), data_path, scores,
+                                     progress=False)
+                dt = time.perf_counter() - t0
+                peak = max(client.run(_peak_mib).values())
+            got = {u: float(np.nansum(pd.read_parquet(os.path.join(scores, f"{u}.parquet"),
+                                                      columns=["score"])["score"]))
+                   for u in names if u not in result.failed}
+            same = set(got) == set(want) and all(
+                abs(got[u] - want[u]) <= 1e-9 * max(1.0, abs(want[u])) for u in want)
+            out.append({"rows": total,
+                        "how": f"{units} units, fleet score, {workers} worker"
+                               + "s" * (workers > 1),
+                        "seconds": dt, "peak_mib": peak, "rows_per_s": total / dt,
+                        "equal": same})
+    table = pd.DataFrame(out)
+    table["vs_one_process"] = table["rows_per_s"] / table["rows_per_s"].iloc[0]
+    return table
+
+
 def grown(table: pd.DataFrame, rows: int) -> float:
     """One process's peak memory (GiB) at ``rows``, extrapolated linearly from the run."""
     alone = table[table["how"] == "one process"].sort_values("rows")
@@ -175,17 +272,35 @@ def grown(table: pd.DataFrame, rows: int) -> float:
     return float(m[0] + slope * (rows - r[0])) / 1024.0
 
 
+def units_line(table: pd.DataFrame) -> list[str]:
+    """What the fleet rows say, when the run had them."""
+    fleet = table[table["how"].str.contains("units, fleet score")]
+    if fleet.empty:
+        return []
+    w1, w2 = (fleet[fleet["how"].str.endswith(k)] for k in ("1 worker", "2 workers"))
+    return [f"Fleet: `fleet score` of {int(fleet['rows'].iloc[0]):,} rows over units (one "
+            "model file per unit, layout pass and joining of each unit's file included) "
+            f"runs at {float(w1['vs_one_process'].iloc[0]):.2f}x (1 worker) and "
+            f"{float(w2['vs_one_process'].iloc[0]):.2f}x (2 workers) the rate of scoring "
+            "the units one after the other in one process; its workers peak at "
+            f"{fleet['peak_mib'].max():,.0f} MiB.", ""]
+
+
 def report(table: pd.DataFrame, sensors: int, partition_rows: int,
-           load: tuple[float, float]) -> str:
+           load: tuple[float, float], probes: Sequence[float] = ()) -> str:
     """The docs section: command, machine, table, reading."""
     from normalcy.bench.common import _invocation, markdown_table
 
     cmd = "normalcy " + " ".join(_invocation or ["bench", "fleet"])
     cores = os.cpu_count() or 1
-    two = table[table["how"] == "dask, 2 workers"]["vs_one_process"]
+    two = table[table["how"] == "dask, 2 workers"]["vs_one_process"]  # the long series
     worker = table[table["how"] == "dask, 1 worker"]["peak_mib"]
+    worker_rows = table[table["how"] == "dask, 1 worker"]["rows"]
     alone = table[table["how"] == "one process"]["peak_mib"]
-    busy = max(load) > cores
+    busy = max(load) > cores or (len(probes) > 0 and min(probes) < 1.6)
+    probe = (f" Control: two processes of plain numpy work ran {probes[0]:.2f}x (before) and "
+             f"{probes[1]:.2f}x (after) the speed of one - the most a 2-worker figure could "
+             "show on the machine as it was." if len(probes) == 2 else "")
     speed = (
         f"The load average was {load[0]:.1f} at the start and {load[1]:.1f} at the end on "
         f"{cores} cores: other jobs shared the machine, so the speed columns measure them as "
@@ -194,7 +309,7 @@ def report(table: pd.DataFrame, sensors: int, partition_rows: int,
         if busy else
         f"With 2 workers: {two.min():.2f}-{two.max():.2f}x the one-process throughput "
         "(the issue's floor: 1.6x)."
-    )
+    ) + probe
     return "\n".join([
         "## Fleets on Dask: scoring with 1 and 2 workers",
         "",
@@ -208,11 +323,11 @@ def report(table: pd.DataFrame, sensors: int, partition_rows: int,
         "",
         f"Peak memory: one process {alone.min():,.0f}-{alone.max():,.0f} MiB, growing with the "
         f"series; a Dask worker {worker.min():,.0f}-{worker.max():,.0f} MiB over "
-        f"{table['rows'].min():,}-{table['rows'].max():,} rows"
+        f"{worker_rows.min():,}-{worker_rows.max():,} rows"
         + (", flat (the partition sets it, the libraries included)"
            if worker.max() <= 1.1 * worker.min() else
            f", {worker.max() / worker.min():.2f}x for "
-           f"{table['rows'].max() / table['rows'].min():.1f}x the rows: not flat in this run")
+           f"{worker_rows.max() / worker_rows.min():.1f}x the rows: not flat in this run")
         + ". At the issue's 10 million rows one process "
         f"would need {grown(table, 10_000_000):,.0f} GiB by the same growth (the series, "
         "its contributions and residual frame); that size was "
@@ -222,6 +337,7 @@ def report(table: pd.DataFrame, sensors: int, partition_rows: int,
         "",
         speed,
         "",
+        *units_line(table),
         PAPER,
     ])
 
@@ -231,14 +347,21 @@ def cmd_fleet(a: argparse.Namespace) -> int:
 
     rows = [int(r) for r in a.rows.split(",")]
     start = os.getloadavg()[0]
+    probes = [parallel_probe()]
     table = run(rows, a.sensors, a.partition_rows, a.fit_rows, a.memory_limit)
+    if a.units:
+        table = pd.concat([table, run_units(a.units, a.unit_rows, a.sensors, a.partition_rows,
+                                            a.fit_rows, a.memory_limit)], ignore_index=True)
     load = (start, os.getloadavg()[0])
+    probes.append(parallel_probe())
+    print(f"2 processes of plain numpy ran {probes[0]:.2f}x / {probes[1]:.2f}x the speed of "
+          "one (before / after)")
     print(f"scoring {a.sensors} sensors, partitions of {a.partition_rows} rows, "
           f"settings {SETTINGS}, {os.cpu_count()} cores")
     print(markdown_table(table))
     if a.docs:
         update_docs_section(a.docs, "fleet",
-                            report(table, a.sensors, a.partition_rows, load))
+                            report(table, a.sensors, a.partition_rows, load, probes))
         print(f"updated the fleet section of {a.docs}")
     return 0
 
@@ -251,5 +374,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--partition-rows", type=int, default=50_000)
     p.add_argument("--fit-rows", type=int, default=20_000)
     p.add_argument("--memory-limit", default="2GiB", help="per worker")
+    p.add_argument("--units", type=int, default=0,
+                   help="also fleet-score this many units (the issue's: 50; 0: skip)")
+    p.add_argument("--unit-rows", type=int, default=200_000, help="rows per unit")
     p.add_argument("--docs", help="Markdown file whose fleet section to (re)write")
     p.set_defaults(func=cmd_fleet)
