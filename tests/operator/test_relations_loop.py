@@ -12,6 +12,8 @@ import pytest
 from normalcy import TransitionDetector, load, merge, operator, save
 from normalcy.detector.relation_stats import accumulate, moved
 from normalcy.detector.residuals import window_mean
+from normalcy.detector.scoring import relation_samples
+from normalcy.operator.verdicts import payload_of, range_rows
 from tests.conftest import smooth_signals
 from tests.operator.test_feedback import new_regime
 
@@ -52,17 +54,13 @@ def test_the_weight_is_the_smallest_that_quiets_the_range(setup) -> None:
     v = operator.feedback(det, data, 300, 700, "normal")
     w = det.history_.payloads[v].weight
     if w > 1:  # half the weight leaves some full window of the range above the threshold
-        from normalcy.operator.verdicts import payload_of, range_rows
-
         base = setup[0]
         prep = base.prepare(data)
-        p = payload_of(base, prep, range_rows(base, prep.series, 300, 700))
+        rows = range_rows(base, prep.series, 300, 700)
+        p = payload_of(base, prep, rows)
         view = base.relations_.copy().add_examples(p.codes, p.vectors, weight=w / 2)
-        from normalcy.detector.scoring import relation_samples
-
-        e = relation_samples(view, prep.scaled, prep.levels, p_rows := range_rows(
-            base, prep.series, 300, 700)).e
-        r = window_mean(e, base.window_)[p_rows]
+        e = relation_samples(view, prep.scaled, prep.levels, rows).e
+        r = window_mean(e, base.window_)[rows]
         assert np.nanmax(r) > base.reference_["rel"] * base.threshold_
 
 

@@ -50,6 +50,12 @@ class HeldOut:
         return cls(e, e, e, e)
 
 
+def n_folds(requested: int, n_rows: int, window: int) -> int:
+    """The folds calibration uses: as requested, but never fewer than 2 and each
+    holding at least 4 windows where the data allow it."""
+    return int(min(requested, max(2, n_rows // (4 * window))))
+
+
 def fold_blocks(rows: np.ndarray, folds: int) -> list[np.ndarray]:
     """Cut the sorted valid instants into ``folds`` contiguous blocks of equal count."""
     return [b for b in np.array_split(rows, folds) if b.size]

@@ -107,7 +107,7 @@ def calibrate(det: Settings, learned: Learned, prep: Prepared,
     window could be held out (the data are too short).
     """
     rows = prep.rows
-    folds = int(min(det.calibration_folds, max(2, rows.size // (4 * learned.window))))
+    folds = calibration.n_folds(det.calibration_folds, rows.size, learned.window)
     held = calibration.cross_fit(
         rows, folds, learned.delta + learned.window, learn=learn_rows,
         held_out_windows=lambda model, block: held_out(det, learned, model, prep, block))
@@ -125,7 +125,7 @@ def calibrate_relations(det: Settings, learned: Learned, prep: Prepared,
     A series too short to hold out a window, or ``held_out=False`` (a view whose
     statistics do not hold ``prep``'s), takes its windows as they are."""
     rows, N = prep.rows, learned.window
-    folds = int(min(det.calibration_folds, max(2, rows.size // (4 * N))))
+    folds = calibration.n_folds(det.calibration_folds, rows.size, N)
     margin = learned.delta + N
     held = []
     for block in calibration.fold_blocks(rows, folds) if held_out else []:
