@@ -40,8 +40,9 @@ def parser_of(sub: Any, name: str, help: str, description: str, example: str
                           formatter_class=HelpFormatter)
 
 
-DATA_HELP = ("CSV (',', ';' or tab separated, UTF-8, one header row) or Parquet file; "
-             "empty cells are gaps")
+DATA_HELP = ("CSV (',', ';' or tab separated, UTF-8, one header row) or Parquet file, or a "
+             "folder of .csv or .parquet files read in name order as one series; empty cells "
+             "are gaps")
 TIME_HELP = ("name of the time column (default: a column named time, timestamp, datetime or "
              "date, or the unnamed first column); dates in one format, or numbers in seconds. "
              "Times must increase; a step over 3 sampling periods is a gap that splits the "

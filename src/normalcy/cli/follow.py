@@ -277,6 +277,9 @@ def follow(mon: Any, det: Any, period: float | None, a: argparse.Namespace) -> i
     return the number of rows monitored."""
     if not os.path.exists(a.data):
         raise InputError(f"file {a.data} does not exist; check the path.")
+    if os.path.isdir(a.data):
+        raise InputError(f"--follow reads one growing CSV file; {a.data} is a folder. Give "
+                         "the file that grows, or drop --follow to score the folder.")
     if a.data.lower().endswith((".parquet", ".pq")):
         raise InputError("--follow reads a growing CSV file; a Parquet file does not grow "
                          "row by row. Drop --follow.")

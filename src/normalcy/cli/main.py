@@ -254,7 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
     f.set_defaults(func=cmd_fit)
 
     s = parser_of(sub, "score", "score data with a model",
-                  "Score every row of a file with a model and write a CSV: the time (or row), "
+                  "Score every row of a file with a model and write a table (Parquet when "
+                  "the output ends in .parquet or .pq, else CSV): the time (or row), "
                   "score, alarm (1 when score > the model's threshold, 0 otherwise, empty "
                   "where no score exists), the residuals and their per-sensor parts. The file "
                   "is read in chunks: memory does not grow with its length. Rows are the "
@@ -262,7 +263,8 @@ def build_parser() -> argparse.ArgumentParser:
                   "normalcy score plant.normalcy today.csv -o scores.csv")
     s.add_argument("model", help="model file written by normalcy fit")
     s.add_argument("data", help="data with the model's sensors: " + DATA_HELP)
-    s.add_argument("-o", "--output", required=True, help="CSV of scores to write")
+    s.add_argument("-o", "--output", required=True,
+                   help="scores to write: Parquet for a .parquet or .pq path, else CSV")
     s.add_argument("--alignment", choices=["offline", "streaming"], default="offline",
                    help=ALIGN_HELP)
     s.add_argument("--time-column", help=TIME_HELP)

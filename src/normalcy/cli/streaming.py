@@ -3,7 +3,8 @@
 Memory is flat in the file's length: a chunk of rows is read, checked, scored
 with :class:`~normalcy.alarms.monitor.Monitor` (which carries the
 ``2*delta + window - 2`` rows of context the next chunk needs) and written out.
-The result equals scoring the whole file at once. Gaps in time (a step over a
+The result equals scoring the whole file at once; it is written as Parquet or CSV by
+the output's suffix (:mod:`normalcy.cli.table_writer`). Gaps in time (a step over a
 few sampling periods, the model's period when it has one) start a new run.
 """
 
@@ -154,7 +155,11 @@ def feed(mon: Any, table: Any) -> Iterator[Any]:
 
 def labels(table: Any) -> np.ndarray:
     """What names a row of a chunk: its time as read, else its row number."""
-    return table.time.to_numpy() if table.time is not None else table.frame.index.to_numpy()
+    if table.time is None:
+        return table.frame.index.to_numpy()
+    if pd.api.types.is_datetime64_any_dtype(table.time.dtype):  # a Parquet file's times:
+        return table.time.astype(object).to_numpy()  # Timestamps, never integers
+    return table.time.to_numpy()
 
 
 class RowTimes:
@@ -229,41 +234,50 @@ def _out_frame(res: pd.DataFrame, times: np.ndarray, time_name: str,
 def score_file(model: str, data: str, output: str, *, alignment: str,
                time_column: str | None, chunk_rows: int, sort_time: bool,
                note: Note, resample: bool = False) -> tuple[int, int, float]:
-    """Score ``data`` into the CSV ``output``; return (rows, rows in alarm, threshold)."""
+    """Score ``data`` into ``output`` (Parquet when it ends in ``.parquet`` or ``.pq``,
+    else CSV), chunk by chunk; return (rows, rows in alarm, threshold)."""
     from normalcy.alarms.monitor import Monitor
-    from normalcy.io.atomic import atomic_write
+    from normalcy.cli.table_writer import table_writer
 
     det, period = load_detector(model)
     mon = Monitor(det, alignment=alignment)
     times = RowTimes()
     n_rows = n_alarm = 0
-    time_name = "row"
-    with atomic_write(output, "w") as f, progress(None, "score", " rows") as bar:
+    time_name, numbers = "row", False
+    with table_writer(output) as w, progress(None, "score", " rows") as bar:
         for table in chunks(det, period, model, data, time_column=time_column,
                             chunk_rows=chunk_rows, sort_time=sort_time, note=note,
                             resample=resample):
-            time_name = table.time_name or "row"
+            time_name, numbers = table.time_name or "row", table.time_kind == "number"
             times.add(labels(table))
             parts = [u.scores for u in feed(mon, table)]
             if not parts:
                 continue
             res = pd.concat(parts) if len(parts) > 1 else parts[0]
-            n_alarm += _write(f, res, times, time_name, det.threshold_, n_rows == 0)
+            n_alarm += _write(w, res, times, time_name, det.threshold_, numbers)
             n_rows += len(res)
             bar.update(len(table.frame))
         tail = mon.finish()
         if n_rows == 0 and len(tail) == 0:
             raise InputError(f"{data} has no data rows.")
-        _write(f, tail, times, time_name, det.threshold_, n_rows == 0)
+        n_alarm += _write(w, tail, times, time_name, det.threshold_, numbers)
         n_rows += len(tail)
     return n_rows, n_alarm, float(det.threshold_)
 
 
-def _write(f: Any, res: pd.DataFrame, times: RowTimes, time_name: str, threshold: float,
-           header: bool) -> int:
+def _write(w: Any, res: pd.DataFrame, times: RowTimes, time_name: str, threshold: float,
+           numbers: bool) -> int:
+    """Write the scores ``res`` as rows of the output; return how many are in alarm.
+
+    In Parquet a column has one type: a time of numbers is written as floats (a CSV
+    chunk of whole numbers may come before one of fractions), dates as read.
+    """
     if len(res) == 0:
         return 0
     a, b = int(res.index[0]), int(res.index[-1]) + 1
     out = _out_frame(res, times.take(a, b), time_name, threshold)
-    out.to_csv(f, index=False, header=header)
+    if w.parquet:
+        label = out[time_name].infer_objects()
+        out[time_name] = label.astype(np.float64) if numbers else label
+    w.write(out)
     return int(out["alarm"].sum())

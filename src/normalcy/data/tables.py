@@ -1,4 +1,4 @@
-"""Read sensor tables from CSV (``,``, ``;`` or tab) or Parquet files.
+"""Read sensor tables from CSV (``,``, ``;`` or tab) or Parquet files, or a folder of them.
 
 A time column is the one named by ``time_column``, else one called ``time``,
 ``timestamp``, ``datetime`` or ``date`` (any case), else the unnamed first column
@@ -9,8 +9,11 @@ numbers. Nothing is dropped silently: a column of numbers with a few values
 that are not numbers is an error naming the column, the rows and the values;
 duplicate column names are an error; a column of text is left out with a note.
 
-:func:`read_table` reads a whole file; :func:`read_chunks` reads a CSV in chunks
-of rows (flat memory), checking the time column across chunk borders.
+:func:`read_table` reads a whole file; :func:`read_chunks` reads one in chunks of rows
+(flat memory; Parquet by record batches), checking the time column across chunk
+borders. A folder's ``.csv`` (or ``.parquet`` / ``.pq``) files, in name order, are
+read as one series cut by time (same columns; time checked across files; rows counted
+from the first file's). A Parquet file's named index is read as a column.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import csv
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,6 +39,9 @@ from normalcy.data.timeaxis import (
 from normalcy.exceptions import InputError
 
 TIME_NAMES = ("time", "timestamp", "datetime", "date")
+#: the files a folder of data may hold (one format per folder)
+SUFFIXES = (".parquet", ".pq", ".csv")
+PARQUET_SUFFIXES = (".parquet", ".pq")
 #: resampling may make at most this many rows of each row read (beyond, the result
 #: is mostly interpolation, not data)
 MOST_INVENTED = 100
@@ -191,21 +198,63 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _load(p: str, chunk_rows: int | None) -> Iterator[pd.DataFrame]:
-    if p.lower().endswith((".parquet", ".pq")):
-        try:
-            df = pd.read_parquet(p)
-        except ImportError:
-            raise InputError("reading Parquet needs pyarrow: pip install 'normalcy[parquet]'") \
-                from None
-        except Exception as e:
-            raise InputError(f"cannot read {p} as Parquet: {e}") from None
-        names = [str(c) for c in df.columns]
+def is_parquet(path: str) -> bool:
+    """Whether ``path`` names a Parquet file (by its suffix: ``.parquet`` or ``.pq``)."""
+    return path.lower().endswith(PARQUET_SUFFIXES)
+
+
+def data_files(path: str | os.PathLike[str]) -> list[str]:
+    """The files DATA names: the file itself, or a folder's ``.csv`` or ``.parquet`` /
+    ``.pq`` files in name order (hidden files skipped; one format per folder)."""
+    p = os.fspath(path)
+    if not os.path.exists(p):
+        raise InputError(f"file {p} does not exist; check the path.")
+    if not os.path.isdir(p):
+        return [p]
+    files = [os.path.join(p, f) for f in sorted(os.listdir(p))
+             if f.lower().endswith(SUFFIXES) and not f.startswith(".")
+             and os.path.isfile(os.path.join(p, f))]
+    if not files:
+        raise InputError(f"folder {p} holds no .parquet, .pq or .csv file; give a CSV or "
+                         "Parquet file, or a folder of them.")
+    if len({is_parquet(f) for f in files}) > 1:
+        raise InputError(f"folder {p} mixes CSV and Parquet files; keep one format.")
+    return files
+
+
+def _arrow_frame(table: Any) -> pd.DataFrame:
+    """A pyarrow table as pandas, its named index levels (pandas metadata) as columns."""
+    df: pd.DataFrame = table.to_pandas()
+    if not isinstance(df.index, pd.RangeIndex) and any(n is not None for n in df.index.names):
+        df = df.reset_index(level=[n for n in df.index.names if n is not None])
+    return df.reset_index(drop=True)
+
+
+def _load_parquet(p: str, chunk_rows: int | None) -> Iterator[pd.DataFrame]:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise InputError("reading Parquet needs pyarrow: pip install 'normalcy[parquet]'") \
+            from None
+    try:
+        pf = pq.ParquetFile(p)
+        names = [str(c) for c in pf.schema_arrow.names]
         if len(set(names)) != len(names):
             raise InputError(f"{p} has duplicate column names {names}; rename them.")
-        step = chunk_rows or max(len(df), 1)
-        for a in range(0, max(len(df), 1), step):
-            yield df.iloc[a:a + step]
+        if chunk_rows is None or pf.metadata.num_rows == 0:
+            yield _arrow_frame(pf.read())
+            return
+        for batch in pf.iter_batches(batch_size=chunk_rows):
+            yield _arrow_frame(batch)
+    except InputError:
+        raise
+    except Exception as e:
+        raise InputError(f"cannot read {p} as Parquet: {e}") from None
+
+
+def _load(p: str, chunk_rows: int | None) -> Iterator[pd.DataFrame]:
+    if is_parquet(p):
+        yield from _load_parquet(p, chunk_rows)
         return
     if os.path.getsize(p) == 0:
         raise InputError(f"{p} is empty: a CSV with a header row and data is needed.")
@@ -363,11 +412,22 @@ def _table(df: pd.DataFrame, p: str, sensors: Sequence[str] | None, time_column:
                  starts=[int(r) for r in starts], notes=notes)
 
 
-def _check_path(p: str) -> None:
-    if not os.path.exists(p):
-        raise InputError(f"file {p} does not exist; check the path.")
-    if os.path.isdir(p):
-        raise InputError(f"{p} is a folder; give a CSV or Parquet file.")
+def _frames(p: str, chunk_rows: int | None) -> Iterator[tuple[str, pd.DataFrame]]:
+    """``(file, rows)`` of DATA's files in order; every file with the first's columns."""
+    files = data_files(p)
+    cols: list[str] | None = None
+    for f in files:
+        for df in _load(f, chunk_rows):
+            df = df.set_axis([str(c) for c in df.columns], axis=1)
+            if cols is None:
+                cols = list(df.columns)
+            elif list(df.columns) != cols:
+                if sorted(df.columns) != sorted(cols):
+                    raise InputError(f"{f} has the columns {list(df.columns)}, not those of "
+                                     f"{files[0]} ({cols}): every file of a folder needs the "
+                                     "same columns.")
+                df = df[cols]
+            yield f, df
 
 
 def read_table(
@@ -378,7 +438,7 @@ def read_table(
     sort_time: bool = False,
     period: float | None = None,
 ) -> Table:
-    """Read a CSV or Parquet file of sensor data.
+    """Read a CSV or Parquet file (or a folder of them) of sensor data.
 
     ``sort_time`` sorts the rows by time (said in ``Table.notes``); ``period``
     (seconds) is the sampling period that defines gaps (default: the data's own
@@ -399,8 +459,8 @@ def read_table(
     row 2 holds 'x'
     """
     p = os.fspath(path)
-    _check_path(p)
-    df = next(_load(p, None))
+    parts = [df for _, df in _frames(p, None)]
+    df = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     if df.shape[0] == 0:
         raise InputError(f"{p} has a header but no data rows.")
     return _table(df, p, sensors, time_column, 0, {"period": period}, sort_time)
@@ -419,18 +479,18 @@ def read_chunks(
     The time column is checked across chunk borders; ``period`` (seconds; default:
     the first chunk's median step) defines the gaps, so a chunk's ``starts`` may
     hold 0 (a gap just before it). Row numbers (the frames' index) count from the
-    file's first data row.
+    file's first data row (a folder's: from its first file's); a chunk's ``path`` is
+    its file.
     """
     p = os.fspath(path)
-    _check_path(p)
     state: dict[str, object] = {"period": period}
     first = 0
     any_rows = False
-    for df in _load(p, chunk_rows):
+    for f, df in _frames(p, chunk_rows):
         if df.shape[0] == 0:
             continue
         any_rows = True
-        yield _table(df, p, sensors, time_column, first, state, False)
+        yield _table(df, f, sensors, time_column, first, state, False)
         first += len(df)
     if not any_rows:
         raise InputError(f"{p} has a header but no data rows.")
