@@ -12,10 +12,11 @@ from normalcy.datasets.pumping import load_pumping, simulate_pumping
 from normalcy.datasets.quadtank import load_quadtank
 from normalcy.datasets.skab import SkabExperiment, load_skab, load_skab_anomaly_free
 from normalcy.datasets.tanks import TankPlant, load_tanks, simulate_tanks
+from normalcy.datasets.walks import load_walks
 
 __all__ = [
     "ETCParameters", "FaultEpisode", "PlantData", "SkabExperiment", "load_cstr", "load_etc",
     "load_lorenz", "load_process", "load_quadtank", "load_skab", "load_skab_anomaly_free",
     "simulate_etc",
-    "TankPlant", "load_pumping", "load_tanks", "simulate_pumping", "simulate_tanks",
+    "TankPlant", "load_pumping", "load_tanks", "load_walks", "simulate_pumping", "simulate_tanks",
 ]
