@@ -47,7 +47,7 @@ def test_episodes_name_type_and_sensors() -> None:
     det = TransitionDetector(n_levels=6, delta=5, window=30, view="relations").fit(
         X.iloc[:2000])
     test = X.iloc[2000:].reset_index(drop=True)
-    test.iloc[400:520, 1] += 1.0
+    test.iloc[400:520, 1] += 1.5  # about two standard deviations of s1
     ep = AlarmPolicy(merge_gap=10).episodes(det.residuals(test), det)
     main = ep.loc[ep["duration"].idxmax()]
     # within a window (plus a transition) of the shift's start, and it lasts

@@ -86,6 +86,34 @@ def cross_fit(
     return HeldOut(*(np.concatenate([p[k] for p in parts]) for k in range(4)))
 
 
+def typical_folds(levels: np.ndarray, *, cutoff: float = 3.5) -> np.ndarray:
+    """Which folds to pool: all but at most one whose ``levels`` value is an outlier.
+
+    A fold is an outlier when its modified z-score ``0.6745 (x - median) / MAD``
+    exceeds ``cutoff`` (Iglewicz & Hoaglin's rule, 3.5) on the high side: a stretch
+    of history like no other (a regime seen once), whose held-out windows would
+    otherwise set the level for all the others. Only the most extreme fold is set
+    aside, and only when at least three folds are there to compare.
+
+    Examples
+    --------
+    >>> typical_folds(np.array([1.0, 1.1, 0.9, 1.05, 5.0])).tolist()
+    [True, True, True, True, False]
+    >>> typical_folds(np.array([1.0, 1.2, 0.8])).tolist()
+    [True, True, True]
+    """
+    keep = np.ones(levels.size, dtype=bool)
+    if levels.size < 3:
+        return keep
+    med = float(np.median(levels))
+    mad = float(np.median(np.abs(levels - med)))
+    worst = int(np.argmax(levels))
+    spread = mad if mad > 0 else 1e-12 * max(abs(med), 1e-12)
+    if 0.6745 * (levels[worst] - med) / spread > cutoff:
+        keep[worst] = False
+    return keep
+
+
 def reference_levels(held: HeldOut, quantile: float, eta: float) -> dict[str, float]:
     """``{"trans": A, "bound": B, "conf": C, "abnormal": share}`` from held-out
     residuals (A, B, C floored)."""

@@ -70,10 +70,10 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
     calibration_folds : int, default=5
         Contiguous cross-fitting folds for the reference levels ``B`` and ``C``.
     calibration_quantile : float, default=0.95
-        Quantile of the held-out window residuals taken as reference level. The
-        held-out residuals come from models that saw ``(folds-1)/folds`` of the
-        data, so fresh healthy data exceed the levels less often than
-        ``1 - calibration_quantile`` (measured in ``docs/benchmarks.md``).
+        Quantile of the held-out window residuals taken as the paper residuals'
+        reference levels (held out from models that saw ``(folds-1)/folds`` of the
+        data). The relations view's level ``R`` is their 99 % level (SPEC §6;
+        :func:`normalcy.detector.learning.calibrate_relations`).
     threshold : float, default=1.0
         Alarm when ``score > threshold``; 1 means "less normal than the
         calibration data".
