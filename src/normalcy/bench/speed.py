@@ -52,9 +52,12 @@ def _fit(make: Callable[[], Any], train: pd.DataFrame) -> Any:
 
 
 def _methods(ns: int) -> list[Method]:
-    """The detector and its peers (the forest only on 2 sensors: with 10+ sensors it
-    has 1000+ features, minutes per fit)."""
+    """The detector (its default, and its relations view, SPEC §6) and its peers (the
+    forest only on 2 sensors: with 10+ sensors it has 1000+ features, minutes per fit)."""
     out = [Method("normalcy TransitionDetector", "detector"),
+           Method("normalcy TransitionDetector, relations view", "detector",
+                  fixed={"view": "relations"}),
+           Method("PCA T²+Q", "pca"),
            Method("IsolationForest", "sklearn-iforest")]
     if ns <= 2:
         out.append(Method("RandomForest reconstruction", "randomforest", fixed={"n_jobs": 2}))
