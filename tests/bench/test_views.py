@@ -15,7 +15,7 @@ from normalcy.cli.main import main
 
 SKAB = Path(__file__).resolve().parents[3] / "shared" / "data" / "skab"
 TINY = views.Config(walks=((3, 600), (4, 500)), lorenz_rows=2000, plants=("quadtank",),
-                    n_train=2000)
+                    n_train=2000, etc_hours=0.01, skab_files=False)
 SKAB_CASES = ("SKAB anomaly-free (8 sensors, 1 s)", "SKAB valve1/1 (fit first 400 rows)")
 
 
@@ -101,3 +101,21 @@ def test_a_missing_skab_folder_exits_2(tmp_path: Path, capsys: pytest.CaptureFix
                  "--out", str(tmp_path)])
     assert code == 2
     assert "--skab" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not SKAB.is_dir(), reason="needs ../shared/data/skab (present in CI)")
+def test_skab_leaderboard_case_pools_files_without_counting_the_gaps() -> None:
+    case = views.skab_files_case(str(SKAB), files=2)
+    rows = views.measure(case, views=("paper",))
+    assert len(case.parts) == 2 and len(rows) == 1
+    row = rows[0]
+    n_test = sum(len(test) for _, test in case.parts)
+    assert case.label.size == n_test + 2 * 100 and (case.label == -1).sum() == 200
+    assert 0 <= row[views.HEALTHY] <= 100 and 0 <= row[views.CAUGHT] <= 100
+    assert 0 <= row[views.F1] <= 1 and 0 <= row[views.AUC] <= 1
+
+
+def test_etc_case_is_scored_with_its_period() -> None:
+    case = views.etc_case(0.01)
+    assert case.period_s == 0.02 and case.label is not None
+    assert len(case.test) == 6 * len(case.train)

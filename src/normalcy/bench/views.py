@@ -13,6 +13,10 @@ cases in the same run (``score_samples``; alarm = score > ``threshold_``):
   ``bench transfer`` finds it); without it, its cases are left out with a note;
 - **Lorenz** as ``bench paper`` and ``normalcy demo`` take it (trained on the
   20 001 healthy samples of ``x1``, ``x3``; the 6 rebuilt test blocks);
+- **ETC** as ``bench paper`` takes it (:func:`normalcy.datasets.load_etc`, runs of
+  0.1 h with ``--quick``, 0.25 h without; 0.02 s rows);
+- **SKAB's leaderboard protocol** (``bench skab``'s protocol 1): every labelled
+  file fitted on its first 400 rows, its other rows scored, pooled;
 - **the plants** of ``bench plants``: the quadruple tank and the CSTR (histories
   of 4 000 rows with ``--quick``, 20 000 without), and without ``--quick`` the
   55-sensor process.
@@ -60,10 +64,12 @@ class Config:
     lorenz_rows: int | None = None
     plants: tuple[str, ...] = ("quadtank", "cstr")
     n_train: int = 4000
+    etc_hours: float | None = 0.1
+    skab_files: bool = True
 
 
 QUICK = Config()
-FULL = Config(plants=("quadtank", "cstr", "process"), n_train=20_000)
+FULL = Config(plants=("quadtank", "cstr", "process"), n_train=20_000, etc_hours=0.25)
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,7 @@ class Case:
     test: pd.DataFrame
     label: np.ndarray | None
     period_s: float | None = 1.0
+    parts: tuple[tuple[pd.DataFrame, pd.DataFrame], ...] = ()  # several fits, pooled
 
 
 # ----------------------------------------------------------------------- cases
@@ -148,10 +155,40 @@ def plant_cases(names: tuple[str, ...], n_train: int, seed: int) -> list[Case]:
     return out
 
 
+def etc_case(hours: float) -> Case:
+    """ETC as ``bench paper`` takes it: trained on the first nominal run, the six runs
+    scored (0.02 s rows)."""
+    from normalcy.datasets import load_etc
+
+    train, test, labels = load_etc(hours=hours, seed=0)
+    return Case(f"ETC (2 sensors, runs of {hours:g} h)", "paper", train, test,
+                np.asarray(labels, dtype=np.int64), period_s=0.02)
+
+
+def skab_files_case(skab: str, files: int | None = None) -> Case:
+    """SKAB's leaderboard protocol: each labelled file fitted on its first 400 rows, the
+    rest scored; the files' test rows pooled (a gap of one window between files);
+    ``files``: the first files only."""
+    from normalcy.bench.protocol import WINDOW
+    from normalcy.datasets import load_skab
+
+    exps = load_skab(skab)[:files]
+    parts = tuple((e.data.iloc[:400], e.data.iloc[400:]) for e in exps)
+    label = np.concatenate([np.r_[np.asarray(e.anomaly[400:], dtype=np.int64),
+                                  np.full(WINDOW, -1, dtype=np.int64)] for e in exps])
+    return Case(f"SKAB leaderboard protocol ({len(exps)} files, 400 rows fitted each)",
+                "travel", parts[0][0], parts[0][1], label, parts=parts)
+
+
 def build_cases(config: Config, skab: str | None, seed: int,
                 notes: list[str]) -> list[Case]:
     """Every case of a run, travel cases first."""
-    return (travel_cases(skab, config.walks, notes) + [lorenz_case(config.lorenz_rows)]
+    more = [lorenz_case(config.lorenz_rows)]
+    if config.etc_hours is not None:
+        more.append(etc_case(config.etc_hours))
+    if config.skab_files and skab is not None:
+        more.append(skab_files_case(skab))
+    return (travel_cases(skab, config.walks, notes) + more
             + plant_cases(config.plants, config.n_train, seed))
 
 
@@ -159,15 +196,22 @@ def build_cases(config: Config, skab: str | None, seed: int,
 def fit_score(case: Case, view: str) -> dict[str, Any]:
     """Fit one view on the case's history, score its test rows."""
     from normalcy import TransitionDetector
+    from normalcy.bench.protocol import WINDOW
 
-    model = TransitionDetector(view=view)
-    t0 = time.perf_counter()
-    model.fit(case.train)
-    fit_s = time.perf_counter() - t0
-    scores = np.asarray(model.score_samples(case.test), dtype=float)
-    alarms = np.nan_to_num(scores, nan=-np.inf) > float(model.threshold_)
-    return {"scores": scores, "alarms": alarms, "threshold": float(model.threshold_),
-            "fit_s": fit_s}
+    scores, alarms, fit_s = [], [], 0.0
+    for train, test in case.parts or ((case.train, case.test),):
+        model = TransitionDetector(view=view)
+        t0 = time.perf_counter()
+        model.fit(train)
+        fit_s += time.perf_counter() - t0
+        s = np.asarray(model.score_samples(test), dtype=float)
+        scores.append(s)
+        alarms.append(np.nan_to_num(s, nan=-np.inf) > float(model.threshold_))
+        if case.parts:  # a window-long gap after each file (label -1: not counted)
+            scores.append(np.full(WINDOW, np.nan))
+            alarms.append(np.zeros(WINDOW, dtype=bool))
+    return {"scores": np.concatenate(scores), "alarms": np.concatenate(alarms),
+            "threshold": float(model.threshold_), "fit_s": fit_s}
 
 
 def measure(case: Case, views: tuple[str, ...] = VIEWS) -> list[dict[str, Any]]:
@@ -184,18 +228,21 @@ def measure(case: Case, views: tuple[str, ...] = VIEWS) -> list[dict[str, Any]]:
     label = (np.zeros(len(case.test), dtype=np.int64) if case.label is None
              else np.asarray(case.label, dtype=np.int64))
     healthy = label == 0
-    labelled = case.label is not None and 0 < label.sum() < label.size
+    counted = label >= 0  # -1: the gap rows between pooled files
+    labelled = case.label is not None and bool((label == 1).any() and healthy.any())
     ws, wy = (common_windows({v: r["scores"] for v, r in res.items()}, label) if labelled
               else ({}, np.zeros(0, dtype=np.int64)))
+    ws, wy = {v: w[wy >= 0] for v, w in ws.items()}, wy[wy >= 0]
     rows = []
     for v, r in res.items():
         a = r["alarms"]
         row: dict[str, Any] = {
             "case": case.name, "view": v,
             HEALTHY: 100.0 * float(a[healthy].mean()) if healthy.any() else float("nan"),
-            EPISODES: float(alarm_episodes_per_10min(a, label, period_s=case.period_s))
+            EPISODES: float(alarm_episodes_per_10min(a, np.where(counted, label, 1),
+                                                     period_s=case.period_s))
             if case.period_s is not None else float("nan"),
-            CAUGHT: 100.0 * float(a[~healthy].mean()) if labelled else float("nan"),
+            CAUGHT: 100.0 * float(a[label == 1].mean()) if labelled else float("nan"),
             AUC: float("nan"), F1: float("nan"), FIT: r["fit_s"]}
         if labelled and case.group == "Lorenz":  # as bench paper and normalcy demo
             w_s, w_y = windowed(r["scores"], label)
@@ -203,7 +250,7 @@ def measure(case: Case, views: tuple[str, ...] = VIEWS) -> list[dict[str, Any]]:
             row[F1] = float(alarm_report(w_y, (w_s > r["threshold"]).astype(np.int64))["f1"])
         elif labelled:  # as bench plants: common windows, F1 row by row
             row[AUC] = window_auc(wy, ws[v])
-            row[F1] = float(alarm_report(label, a.astype(np.int64))["f1"])
+            row[F1] = float(alarm_report(label[counted], a[counted].astype(np.int64))["f1"])
         rows.append(row)
     return rows
 
