@@ -95,7 +95,8 @@ def markdown(results: dict[str, Any], meta: dict[str, Any]) -> str:
         if a is not None:
             floors.append(a)
     if floors:
-        lines += ["", "### The issue's floor, for the default detector", "",
+        first = next(iter(results["plants"].values()))["bootstrap"][0]["ours"]
+        lines += ["", f"### The issue's floor, for {first}", "",
                   markdown_table(pd.DataFrame(floors))]
     if results["between"]:
         lines += ["", "### In-between set-points", "",
