@@ -60,6 +60,12 @@ anyway, among all.
 named 75 % of Lorenz's healthy runs and every healthy ETC and three-tank run in
 ``bench feedback``, and raised the share of healthy three-tank samples in alarm
 from 10 % to 30-55 %.)
+
+A detector with a relations view (``view="relations"`` or ``"both"``) matches the
+same stored examples differently: they are every transition of the marked range,
+and :mod:`normalcy.operator.relation_signatures` derives from them a Gaussian
+context model of the fault, recognised by its log-likelihood ratio against the
+normal model; the fault's ``visibility`` then holds its recognition level.
 """
 
 from __future__ import annotations
@@ -74,6 +80,7 @@ import pandas as pd
 from normalcy.detector.correlation import znormalise
 from normalcy.detector.extended import extended_vectors, transition_codes
 from normalcy.detector.residuals import bound_distance, window_mean
+from normalcy.operator import relation_signatures as rs
 
 if TYPE_CHECKING:  # pragma: no cover
     from normalcy.detector.transition_detector import TransitionDetector
@@ -100,6 +107,9 @@ class SignatureLibrary:
     faults: dict[str, list[SensorSignature]] = field(default_factory=dict)
     visibility: dict[str, float] = field(default_factory=dict)
     raises: dict[str, bool] = field(default_factory=dict)
+    #: the relations view's fault models, derived from the examples when first scored
+    models: rs.FaultModels = field(default_factory=rs.FaultModels, repr=False,
+                                   compare=False)
 
     def __bool__(self) -> bool:
         return bool(self.faults)
@@ -129,7 +139,11 @@ class SignatureLibrary:
     def add(self, name: str, codes: list[np.ndarray], vectors: list[np.ndarray],
             strict: list[np.ndarray], eta: float, visibility: float,
             raises: bool) -> SignatureLibrary:
-        """A library with ``name``'s signature extended by the given samples."""
+        """A library with ``name``'s signature extended by the given samples
+        (``ValueError`` unless ``visibility`` is a finite number >= 0)."""
+        if not 0.0 <= float(visibility) < np.inf:
+            raise ValueError(f"fault {name!r}: visibility must be a finite number >= 0, "
+                             f"got {visibility!r}")
         faults = dict(self.faults)
         vis = dict(self.visibility)
         vis[name] = min(vis.get(name, np.inf), float(visibility))
@@ -144,11 +158,12 @@ class SignatureLibrary:
                 s = np.concatenate([old[i].strict, s])
             per_sensor.append(SensorSignature(c.astype(np.int64), w, s.astype(bool)))
         faults[name] = per_sensor
-        return SignatureLibrary(faults, vis, up)
+        return SignatureLibrary(faults, vis, up, self.models)
 
     def union(self, other: SignatureLibrary, eta: float) -> SignatureLibrary:
         """Both libraries' faults; a name in both gets both signatures."""
-        out = SignatureLibrary(dict(self.faults), dict(self.visibility), dict(self.raises))
+        out = SignatureLibrary(dict(self.faults), dict(self.visibility), dict(self.raises),
+                               self.models)
         for name, sigs in other.faults.items():
             out = out.add(name, [s.codes for s in sigs], [s.vectors for s in sigs],
                           [s.strict for s in sigs], eta, other.visibility.get(name, 0.0),
@@ -158,7 +173,14 @@ class SignatureLibrary:
     # --------------------------------------------------------------- matching
     def matches(self, det: TransitionDetector, scaled: np.ndarray, levels: np.ndarray,
                 rows: np.ndarray, e: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Per fault, a (T, ns) array: 1 where the sample matches, 0 not, NaN undefined."""
+        """Per fault, a (T, ns) array: 1 where the sample matches, 0 not, NaN undefined.
+
+        In the relations view: 1 where the window is recognised as the fault and the
+        viewpoint's own log-likelihood ratio exceeds the level
+        (:func:`normalcy.operator.relation_signatures.matches`)."""
+        if rs.uses_relations(det):
+            return rs.matches(det, self.faults, self.models, self.visibility, scaled, levels,
+                              rows)
         T, ns = scaled.shape
         eta, eps, nu = float(det.eta), float(det.eps), float(det.nu)
         out = {}
@@ -200,7 +222,11 @@ class SignatureLibrary:
         """``score_fault``, ``r_fault``, ``r_fault[s]`` and ``fault`` (offline alignment).
 
         ``normal``: the normal score (offline), which says which windows are in alarm.
+        In the relations view see :func:`normalcy.operator.relation_signatures.columns`.
         """
+        if rs.uses_relations(det):
+            return rs.columns(det, self.faults, self.models, self.visibility, self.raises,
+                              scaled, levels, rows, normal)
         T, ns = scaled.shape
         N = det.window_
         per_fault = self.matches(det, scaled, levels, rows, e)
@@ -250,7 +276,9 @@ class SignatureLibrary:
                     n_levels: int | None = None) -> SignatureLibrary:
         """Inverse of :meth:`to_arrays`. A file written before visibilities existed
         gets 0 (the 5 % rate) and signatures that raise, as they did then. With
-        ``nse`` and ``n_levels`` the stored examples are checked (``ValueError``)."""
+        ``nse`` and ``n_levels`` the stored examples are checked (``ValueError``). A
+        visibility is a finite number >= 0 (a share of pairs, or a relations-view
+        signature's level)."""
         if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names) \
                 or len(set(names)) != len(names):
             raise ValueError("fault names must be a list of distinct, non-empty strings")
@@ -258,8 +286,8 @@ class SignatureLibrary:
         for k, name in enumerate(names):
             v = arrays.get(f"{prefix}{k}.visibility")
             vis[str(name)] = float(v[0]) if v is not None else 0.0
-            if not 0.0 <= vis[str(name)] <= 1.0:
-                raise ValueError(f"fault {name!r}: visibility must be in [0, 1]")
+            if not 0.0 <= vis[str(name)] < np.inf:
+                raise ValueError(f"fault {name!r}: visibility must be a finite number >= 0")
             r = arrays.get(f"{prefix}{k}.raises")
             up[str(name)] = bool(r[0]) if r is not None else True
             sigs = []

@@ -20,6 +20,7 @@ from normalcy.detector.extended import extended_vectors, transition_codes
 from normalcy.detector.residuals import abnormal_pairs, window_mean
 from normalcy.detector.scoring import relation_samples
 from normalcy.exceptions import InputError
+from normalcy.operator import relation_signatures
 from normalcy.operator.history import Payload, data_hash
 from normalcy.operator.signatures import SignatureLibrary
 from normalcy.operator.versions import commit, replay, snapshot_of
@@ -135,7 +136,19 @@ def feedback(det: TransitionDetector, X: Any, start: int, end: int, verdict: str
 
 def _fault_payload(det: TransitionDetector, prep: Prepared, rows: np.ndarray,
                    p: Payload) -> Payload:
-    """The signature of a fault range: its abnormal pairs (all pairs when none is)."""
+    """The signature of a fault range: its abnormal pairs (all pairs when none is).
+
+    With a relations view: every pair, and as ``visibility`` the level its
+    log-likelihood ratio must exceed, set from ``prep``'s other windows
+    (:func:`normalcy.operator.relation_signatures.recognition_level`).
+    """
+    if relation_signatures.uses_relations(det):
+        normal = det.normal_frame(prep)["score"].to_numpy()
+        level = relation_signatures.recognition_level(det, prep, rows, p.codes, p.vectors,
+                                                      normal)
+        missed = float(np.mean(normal[rows] >= det.threshold_)) < 0.5
+        return Payload(p.codes, p.vectors, [np.zeros(c.size, dtype=bool) for c in p.codes],
+                       level, missed)
     e = det.contributions(prep)
     ab = abnormal_pairs(e, float(det.eta))[rows] > 0  # (rows, ns)
     visible = bool(ab.any())  # else an invisible fault: keep every sample
