@@ -25,9 +25,9 @@ viewpoint ``i``, a **Gaussian context model of the fault**:
 
 A row's **log-likelihood ratio** seen from ``i`` compares the conditional
 densities the view scores (the present state given ``i``'s own past, SPEC §6):
-``ℓ_i = log p_F(present | past) - log p_N(present | past)``. (Scoring the full
-viewpoint density instead was measured too; the conditional one is what the
-view alarms on and needs no second set of tables.) ``L_F``, the window mean of
+``ℓ_i = log p_F(present | past) - log p_N(present | past)`` - the density the view
+alarms on, with the view's own tables (the full viewpoint density was not
+measured). ``L_F``, the window mean of
 ``ℓ = mean_i ℓ_i``, is positive where the fault explains the window better than
 normality.
 
