@@ -40,6 +40,11 @@ def markdown(table: pd.DataFrame, aim: pd.DataFrame, meta: dict[str, Any]) -> st
         "- Lorenz as `normalcy bench paper` and `normalcy demo` take it: window ROC-AUC and "
         "the F1 of the alarm rule on the paper's 100-sample windows (window score = max, "
         "label of the last sample); no episodes per 10 minutes (its rows are not seconds);",
+        "- ETC as `normalcy bench paper` takes it (trained on the first nominal run, the "
+        "six runs scored; rows of 0.02 s, so its episodes are per 10 minutes of 0.02 s "
+        "rows) and SKAB's leaderboard protocol (`normalcy bench skab`'s protocol 1: each "
+        "labelled file fitted on its first 400 rows, the rest scored, pooled): window "
+        "ROC-AUC and alarm-rule F1 row by row;",
         f"- the simulated plants of `normalcy bench plants` (seed {meta['seed']}, histories "
         f"of {cfg['n_train']:,} rows at 1 Hz; test periods with healthy set-point changes and "
         "process and sensor faults): window ROC-AUC on the 100-row windows every view "
