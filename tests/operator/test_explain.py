@@ -101,3 +101,49 @@ def test_a_noisier_sensor_is_said_so() -> None:
     ex = operator.explain(det, test, 620, 780, top=3)
     first = ex.records.iloc[0]
     assert first["sensor"] == "s1" and "`s1` is noisier than usual" in first["text"]
+
+
+@pytest.fixture(scope="module")
+def relations_fault():
+    """A relations-view model taught one stretch of a drift on s1 as fault 'drift'."""
+    X = smooth_signals(5000, 3, seed=11)
+    train, test = X.iloc[:2500].reset_index(drop=True), X.iloc[2500:].reset_index(drop=True)
+    for a, b in [(300, 500), (1600, 1800)]:
+        test.iloc[a:b, 1] += 0.25
+    det = operator.fit(TransitionDetector(n_levels=6, delta=5, window=40, view="relations"),
+                       train)
+    operator.feedback(det, test, 300, 500, "fault", fault="drift", by="ana")
+    return det, test
+
+
+def test_a_relations_fault_is_said_as_the_relations_of_the_taught_range(relations_fault
+                                                                        ) -> None:
+    det, test = copy.deepcopy(relations_fault[0]), relations_fault[1]
+    ex = operator.explain(det, test, 1650, 1800, top=3)
+    first = ex.records.iloc[0]
+    assert first["type"] == "fault" and first["fault"] == "drift"
+    level = det.signatures_.level["drift"]
+    text = first["text"]
+    assert text.startswith("the relations look like those of fault 'drift' taught on rows "
+                           "[300, 500) (version 2, ")
+    said = float(text.split("log-likelihood ratio ")[1].split()[0])
+    assert f"vs its level {level:.3g}" in text and said > level
+    assert "sample-sensor pairs" not in ex.text  # the paper view's rate means nothing here
+    # the windows it names as the fault are those the model names in its residuals
+    res = det.residuals(test).iloc[1650:1800]
+    named = int((res["fault"] == "drift").sum())
+    assert f"in {named} of " in text and first["sensor"] in det.sensors_
+    # taught once more, after a revert: both ranges, the reverted one not
+    operator.feedback(det, test, 1000, 1100, "fault", fault="drift")
+    operator.undo(det)
+    operator.feedback(det, test, 1600, 1650, "fault", fault="drift")
+    again = operator.explain(det, test, 1650, 1800, top=3).records
+    line = again.loc[again["fault"] == "drift", "text"].iloc[0]
+    assert "taught on rows [300, 500) (version 2, " in line
+    assert "and rows [1600, 1650) (version 5, " in line and "[1000, 1100)" not in line
+
+
+def test_a_healthy_range_names_no_relations_fault(relations_fault) -> None:
+    det, test = relations_fault
+    ex = operator.explain(det, test, 900, 1100)
+    assert "drift" not in ex.text and not (ex.records["type"] == "fault").any()

@@ -52,7 +52,10 @@ def test_a_missed_fault_taught_on_half_its_episode_catches_and_names_the_other(p
     assert (before["score"] >= det.threshold_).mean() < 0.5  # the view missed it
     lib = det.signatures_
     assert lib.raises["F"] and not lib.strict("F")  # a missed fault: it raises scores
-    assert lib.visibility["F"] >= 0.0  # the level the log-likelihood ratio must exceed
+    assert lib.level["F"] >= 0.0  # the level the log-likelihood ratio must exceed
+    assert lib.visibility["F"] == 0.0  # the paper's share of pairs: not measured here
+    p = det.history_.payloads[plant["version"]]
+    assert p.level == lib.level["F"] and p.visibility is None
     caught = (after["score"] >= det.threshold_) & (after["fault"] == "F")
     assert caught.mean() >= 0.75  # measured: 0.86 (tank), 0.77 (CSTR)
     ok = plant["before"]["score"].notna().to_numpy()
@@ -95,6 +98,10 @@ def test_a_model_file_keeps_recognition(plant, tmp_path) -> None:
     save(plant["det"], path)
     back = load(path)
     assert back.signatures_.visibility == plant["det"].signatures_.visibility
+    assert back.signatures_.level == plant["det"].signatures_.level
+    version = plant["version"]
+    assert back.history_.payloads[version].level == plant["det"].history_.payloads[
+        version].level
     test = plant["data"].test
     pd.testing.assert_frame_equal(back.residuals(test), plant["after"])
     operator.undo(back)  # the log replays from the file
@@ -107,6 +114,10 @@ def test_crafted_signature_arrays_give_clear_errors(plant, tmp_path) -> None:
     header, arrays = read_model_file(path)
     for key, value, says in (("sig0.visibility", np.array([-1.0]), "visibility"),
                              ("sig0.visibility", np.array([np.inf]), "visibility"),
+                             ("sig0.visibility", np.array([1.5]), "visibility"),
+                             ("sig0.level", np.array([-0.5]), "level"),
+                             ("sig0.level", np.array([np.nan]), "level"),
+                             ("sig0.level", np.array([1.0, 2.0]), "level"),
                              ("sig0.s1.vectors", np.full_like(arrays["sig0.s1.vectors"], np.nan),
                               "vectors"),
                              ("sig0.s0.vectors", arrays["sig0.s0.vectors"][:, :3], "vectors"),
@@ -127,7 +138,7 @@ def test_a_range_without_held_out_windows_takes_half_its_held_out_ratio(plant) -
     operator.feedback(det, data, start, end, "fault", fault="F")
     p = det.history_.payloads[det.history_.version]
     model = fit_fault(det.relations_, p.codes, p.vectors)
-    assert det.signatures_.visibility["F"] == max(0.0, 0.5 * model.held_out)
+    assert det.signatures_.level["F"] == max(0.0, 0.5 * model.held_out)
 
 
 def test_both_views_use_the_relations_signature_and_the_paper_view_its_own() -> None:
@@ -150,3 +161,55 @@ def test_both_views_use_the_relations_signature_and_the_paper_view_its_own() -> 
     assert (named.iloc[700:1500] == 0).all()
     if not both.signatures_.raises["F"]:  # a confirmed fault names windows in alarm only
         assert (before["score"][named] >= both.threshold_).all()
+
+
+def test_relations_view_scoring_skips_the_papers_contributions(monkeypatch) -> None:
+    X = smooth_signals(4000, 3, seed=11)
+    train, test = X.iloc[:2000].reset_index(drop=True), X.iloc[2000:].reset_index(drop=True)
+    test.iloc[300:500, 1] += 0.25
+    kw = {"n_levels": 6, "delta": 5, "window": 40}
+    calls = []
+    original = TransitionDetector.contributions
+
+    def counted(self, *args, **kwargs):
+        calls.append(self.view)
+        return original(self, *args, **kwargs)
+
+    for view, reads in (("relations", False), ("both", True), ("paper", True)):
+        det = operator.fit(TransitionDetector(**kw, view=view), train)
+        operator.feedback(det, test, 300, 500, "fault", fault="F")
+        assert det.signatures_.reads_contributions(det) == (view == "paper")
+        prep = det.prepare(test)
+        frame = det.scored_frame(prep, "offline")
+        # the signatures' columns do not depend on whether e was computed
+        e = det.contributions(prep)
+        normal = det.normal_frame(prep, e)["score"].to_numpy()
+        with_e = det.signatures_.columns(det, prep.scaled, prep.levels, prep.rows, e, normal)
+        if view != "paper":
+            without = det.signatures_.columns(det, prep.scaled, prep.levels, prep.rows, None,
+                                              normal)
+            pd.testing.assert_frame_equal(with_e, without)
+        monkeypatch.setattr(TransitionDetector, "contributions", counted)
+        pd.testing.assert_frame_equal(det.scored_frame(prep, "offline"), frame)
+        monkeypatch.undo()
+        assert (view in calls) == reads
+    with pytest.raises(ValueError, match="contributions"):
+        det.signatures_.columns(det, prep.scaled, prep.levels, prep.rows, None, normal)
+
+
+def test_a_library_keeps_visibility_a_share_and_level_apart() -> None:
+    from normalcy.operator.signatures import SignatureLibrary
+
+    codes, vectors = [np.array([1, 2])], [np.zeros((2, 4))]
+    strict = [np.zeros(2, dtype=bool)]
+    lib = SignatureLibrary().add("F", codes, vectors, strict, 0.95, 0.0, True, level=3.5)
+    lib = lib.add("F", codes, vectors, strict, 0.95, 0.0, True, level=2.0)
+    assert lib.level == {"F": 2.0} and lib.visibility == {"F": 0.0}  # the smallest
+    paper = SignatureLibrary().add("G", codes, vectors, strict, 0.95, 0.4, True)
+    both = paper.union(lib, 0.95)
+    assert both.level == {"F": 2.0} and both.visibility == {"G": 0.4, "F": 0.0}
+    for vis, level, says in ((1.5, None, "visibility"), (-0.1, None, "visibility"),
+                             (0.0, -1.0, "level"), (0.0, np.inf, "level"),
+                             (0.0, np.nan, "level")):
+        with pytest.raises(ValueError, match=says):
+            lib.add("F", codes, vectors, strict, 0.95, vis, True, level=level)

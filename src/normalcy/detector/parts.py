@@ -37,15 +37,20 @@ class Prepared:
 class FaultNamer(Protocol):
     """What scoring asks of the fault signatures an operator taught (SPEC §2):
     given the detector, prepared data, the contributions and the normal score,
-    the columns ``score_fault``, ``r_fault``, ``r_fault[s]`` and ``fault``.
+    the columns ``score_fault``, ``r_fault``, ``r_fault[s]`` and ``fault``;
+    and whether those columns read the paper view's contributions ``e`` (if not,
+    scoring a model whose score does not need them either skips them and passes
+    ``e=None``).
 
     Implemented by :class:`normalcy.operator.signatures.SignatureLibrary`.
     """
 
     def __bool__(self) -> bool: ...
 
+    def reads_contributions(self, det: Any) -> bool: ...
+
     def columns(self, det: Any, scaled: np.ndarray, levels: np.ndarray,
-                rows: np.ndarray, e: dict[str, np.ndarray],
+                rows: np.ndarray, e: dict[str, np.ndarray] | None,
                 normal: np.ndarray) -> pd.DataFrame: ...
 
 

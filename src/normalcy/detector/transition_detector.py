@@ -403,9 +403,10 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
         """:meth:`residuals` of prepared data, with the fault columns of taught
         fault signatures (``score_fault`` raises ``score``; ``r_fault``, ``fault``)."""
         signatures = getattr(self, "signatures_", None)
-        e = self.contributions(prep) if signatures or self.view != "relations" else None
+        e = self.contributions(prep) if self.view != "relations" or (
+            signatures and signatures.reads_contributions(self)) else None
         frame = self.normal_frame(prep, e)
-        if signatures and e is not None:  # fault signatures taught by the operator
+        if signatures:  # fault signatures taught by the operator
             normal = frame["score"].to_numpy()
             cols = signatures.columns(self, prep.scaled, prep.levels, prep.rows, e, normal)
             cols.index = frame.index

@@ -8,6 +8,10 @@ each term by its share of the aggregated score:
 - bound: ``dist(w_i(t)_j, [lo_j, hi_j]) / (nse * ns * N * B)``;
 - configuration: ``e_conf[t, i] / (ns * N * C)``;
 - fault signature match: ``threshold / (rho_F * ns * N)`` (``rho_F``: the fault's rate);
+  in the relations view a fault is one finding per name, weighed ``1 + L_F - λ_F`` at
+  its best window (the score, in thresholds, it gives a missed fault there; ``L_F``
+  its window log-likelihood ratio, ``λ_F`` its level), and said as "the relations
+  look like those of fault F taught on rows [a, b)";
 
 groups the terms (unseen transitions by sensor and transition; bounds by
 viewpoint and component; configurations by viewpoint; faults by name), sums
@@ -31,10 +35,13 @@ from normalcy.detector.correlation import znormalise
 from normalcy.detector.extended import extended_vectors, transition_codes
 from normalcy.detector.residuals import best_correlation, bound_distance
 from normalcy.exceptions import InputError
+from normalcy.operator import relation_signatures
+from normalcy.operator.history import History
 from normalcy.operator.verdicts import range_rows
 
 if TYPE_CHECKING:  # pragma: no cover
     from normalcy.detector.transition_detector import TransitionDetector
+    from normalcy.operator.signatures import SignatureLibrary
 
 
 @dataclass
@@ -172,7 +179,9 @@ def explain(det: TransitionDetector, X: Any, start: int, end: int, top: int = 5,
                         f"(best correlation {best[m]:.2f} < {float(det.eta):.2f}); most "
                         f"different: {' and '.join(c[1] for c in comps)}"})
     sigs = getattr(det, "signatures_", None)
-    if sigs:
+    if sigs and relation_signatures.uses_relations(det):
+        recs += relation_fault_records(det, sigs, prep, rows)
+    elif sigs:
         e = det.contributions(prep)
         for name, mt in sigs.matches(det, scaled, levels, prep.rows, e).items():
             hits = np.nan_to_num(mt[rows])
@@ -264,6 +273,65 @@ def relation_records(det: TransitionDetector, prep: Any, rows: np.ndarray
                     "sample": int(rows[np.nanargmax(zs[:, j] ** 2)]),
                     "count": int(np.sum(0.5 * (zc[:, j] ** 2 + zs[:, j] ** 2) > Z2_NAMED)),
                     "weight": float(z2[j]), "text": text})
+    return out
+
+
+def taught_on(det: TransitionDetector, name: str) -> str:
+    """Where fault ``name``'s signature in force was taught, from the change log:
+    "rows [a, b) (version v, date)" per feedback, walking back from the current
+    version through reverts, partial fits and merges (the library they carried
+    over); "an earlier version" where the log does not say."""
+    h: History = getattr(det, "history_", None) or History()
+    found: list[str] = []
+    v = h.version
+    while v >= 1:
+        e = h.entry(v)
+        if e.action == "revert" and e.target is not None:
+            v = e.target
+            continue
+        if e.action not in ("feedback", "partial_fit", "merge"):
+            break  # fit, base: the library did not come from this log
+        if e.action == "feedback" and e.verdict == "fault" and e.fault == name:
+            found.append(f"rows [{e.start}, {e.end}) (version {e.version}, {e.time[:10]})")
+        v -= 1
+    return " and ".join(reversed(found)) or "an earlier version"
+
+
+def relation_fault_records(det: TransitionDetector, sigs: SignatureLibrary, prep: Any,
+                           rows: np.ndarray) -> list[dict[str, Any]]:
+    """The relations view's fault signatures over ``rows`` (windows ending there), one
+    finding per fault whose window log-likelihood ratio ``L_F`` exceeds its level
+    ``λ_F`` (:mod:`normalcy.operator.relation_signatures`): recognised where the
+    fault's model also explains the window within ``R``, else only closer to the
+    fault than to normality."""
+    per = relation_signatures.scored(det, sigs.faults, sigs.models, prep.scaled, prep.levels,
+                                     prep.rows)
+    limit = float(det.reference_["rel"]) * float(det.threshold_)
+    out = []
+    for name, w in per.items():
+        lv = float(sigs.level.get(name, 0.0))
+        llr = np.nan_to_num(w.llr[rows], nan=-np.inf)
+        ok = relation_signatures.recognised(det, w, lv)[rows]
+        hits = ok if ok.any() else llr > lv
+        if not hits.any():
+            continue
+        m = int(np.argmax(np.where(hits, llr, -np.inf)))
+        said = (f"log-likelihood ratio {_fmt(llr[m])} vs its level {_fmt(lv)} (how much "
+                f"better the fault's model explains a row than the normal one, in nats), in "
+                f"{int(hits.sum())} of {int(np.isfinite(w.llr[rows]).sum())} windows")
+        where = f"fault '{name}' taught on {taught_on(det, name)}"
+        if ok.any():
+            text = f"the relations look like those of {where}: {said}"
+        else:
+            text = (f"the relations are closer to those of {where} than to normal ones "
+                    f"({said}), but its model does not explain them either (residual "
+                    f"{_fmt(w.fit[rows][m])} > {_fmt(limit)})")
+        excess = float(llr[m]) - lv
+        out.append({"type": "fault",
+                    "sensor": det.sensors_[int(np.nanargmax(w.per_sensor[rows[m]]))],
+                    "viewpoint": "", "component": "", "sample": int(rows[m]),
+                    "count": int(hits.sum()), "weight": 1.0 + excess, "fault": name,
+                    "_named": 1.0 + excess if ok.any() else 0.0, "text": text})
     return out
 
 

@@ -86,9 +86,14 @@ class Payload:
     """What a feedback needs to be replayed: per sensor, codes and extended vectors.
 
     ``strict`` (fault verdicts only): per sensor, whether each stored vector
-    matches only samples the model already finds abnormal; ``visibility``: the
-    share of pairs expected to match when the fault returns; ``missed``: the
-    range was mostly below the alarm threshold (its signature raises scores).
+    matches only samples the model already finds abnormal; ``visibility`` (the
+    paper view's signatures): the share of pairs, in [0, 1], expected to match
+    when the fault returns; ``missed``: the range was mostly below the alarm
+    threshold (its signature raises scores); ``weight`` ("normal" verdicts with a
+    relations view): how often the range's statistics count; ``level`` (the
+    relations view's signatures): the recognition level ``λ_F``, a log-likelihood
+    ratio (nats, finite, >= 0) the fault's window mean must exceed
+    (:mod:`normalcy.operator.relation_signatures`).
     """
 
     codes: list[np.ndarray]
@@ -97,6 +102,7 @@ class Payload:
     visibility: float | None = None
     missed: bool | None = None
     weight: float | None = None
+    level: float | None = None
 
 
 def now_utc() -> str:
@@ -197,7 +203,7 @@ class History:
             p = self.payloads.get(e.version)
             if p is not None:
                 d["payload"] = {"strict": p.strict is not None, "visibility": p.visibility,
-                                "missed": p.missed, "weight": p.weight}
+                                "missed": p.missed, "weight": p.weight, "level": p.level}
                 for i, (c, w) in enumerate(zip(p.codes, p.vectors, strict=True)):
                     arrays[f"h{e.version}.p{i}.codes"] = c
                     arrays[f"h{e.version}.p{i}.vectors"] = w
@@ -254,23 +260,55 @@ class History:
                 h.checkpoints[e.version] = Snapshot(normality, reference, sig, view)
             p = d.get("payload")
             if p is not None:
-                at = [f"h{e.version}.p{i}" for i in range(ns)]
-                codes = [arrays[f"{a}.codes"] for a in at]
-                vectors = [arrays[f"{a}.vectors"] for a in at]
-                for a, c, w in zip(at, codes, vectors, strict=True):
-                    check_examples(c, w, nse=nse, n_levels=n_levels, where=a)
-                h.payloads[e.version] = Payload(
-                    codes, vectors,
-                    [arrays[f"{a}.strict"].astype(bool) for a in at] if p["strict"] else None,
-                    p.get("visibility"),
-                    p.get("missed"),
-                    _weight(p.get("weight")),
-                )
+                h.payloads[e.version] = _payload(e, p, arrays, ns, nse, n_levels)
             if e.action in CHECKPOINTED and e.version not in h.checkpoints:
                 raise ValueError(f"history entry {e.version} ({e.action}) has no checkpoint")
             if e.action == "feedback" and e.version not in h.payloads:
                 raise ValueError(f"history entry {e.version} (feedback) has no payload")
         return h
+
+
+def _payload(e: Entry, p: Any, arrays: Mapping[str, np.ndarray], ns: int, nse: int,
+             n_levels: int) -> Payload:
+    """A feedback payload read back, every field checked (``ValueError`` naming it)."""
+    where = f"history entry {e.version}: payload"
+    if not isinstance(p, dict):
+        raise ValueError(f"{where} must be an object")
+    at = [f"h{e.version}.p{i}" for i in range(ns)]
+    codes = [arrays[f"{a}.codes"] for a in at]
+    vectors = [arrays[f"{a}.vectors"] for a in at]
+    for a, c, w in zip(at, codes, vectors, strict=True):
+        check_examples(c, w, nse=nse, n_levels=n_levels, where=a)
+    has_strict = p.get("strict")
+    if not isinstance(has_strict, bool):
+        raise ValueError(f"{where} 'strict' must be true or false, got {has_strict!r}")
+    if e.verdict == "fault" and not has_strict:
+        raise ValueError(f"{where} of a fault verdict needs its 'strict' flags")
+    strict = None
+    if has_strict:
+        strict = [arrays[f"{a}.strict"] for a in at]
+        for a, c, s in zip(at, codes, strict, strict=True):
+            if s.shape != c.shape or s.dtype.kind not in "biu" or (s.size and (
+                    s.min() < 0 or s.max() > 1)):
+                raise ValueError(f"{a}.strict must be one flag (0 or 1) per example")
+    missed = p.get("missed")
+    if missed is not None and not isinstance(missed, bool):
+        raise ValueError(f"{where} 'missed' must be true, false or null, got {missed!r}")
+    return Payload(codes, vectors, None if strict is None else [s.astype(bool) for s in strict],
+                   _number(p, "visibility", where, 0.0, 1.0), missed,
+                   _weight(p.get("weight")), _number(p, "level", where, 0.0, np.inf))
+
+
+def _number(p: dict[str, Any], key: str, where: str, lo: float, hi: float) -> float | None:
+    """``p[key]``: absent or null (None), else a finite number in ``[lo, hi]``."""
+    v = p.get(key)
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not (
+            np.isfinite(v) and lo <= v <= hi):
+        span = f"in [{lo:g}, {hi:g}]" if np.isfinite(hi) else f">= {lo:g}"
+        raise ValueError(f"{where} {key!r} must be a finite number {span}, got {v!r}")
+    return float(v)
 
 
 def _weight(w: Any) -> float | None:

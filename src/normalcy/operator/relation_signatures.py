@@ -49,8 +49,10 @@ better than normality). With fewer than ``window`` such windows (a range marked
 on a whole run) it is half the mean ``ℓ`` the range's held-out halves reach
 (the paper's signatures' ``VISIBILITY_SHARE`` rule). Other stretches of the
 same fault in that data raise the level; give data where it is marked, or
-mostly healthy. The level travels in the fault's ``visibility`` (the one number
-a fault payload carries).
+mostly healthy. The level travels in the fault payload's ``level``
+(:class:`~normalcy.operator.history.Payload`) and the library's
+(:attr:`~normalcy.operator.signatures.SignatureLibrary.level`), beside the paper
+view's ``visibility``, a share of pairs, which a relations-view fault does not have.
 
 Measured on the quadruple tank and the CSTR (20 000 healthy rows, each plant's
 ten fault episodes, the signature taught on an episode's first half with the

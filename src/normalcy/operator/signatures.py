@@ -65,7 +65,8 @@ A detector with a relations view (``view="relations"`` or ``"both"``) matches th
 same stored examples differently: they are every transition of the marked range,
 and :mod:`normalcy.operator.relation_signatures` derives from them a Gaussian
 context model of the fault, recognised by its log-likelihood ratio against the
-normal model; the fault's ``visibility`` then holds its recognition level.
+normal model, and recognised where its log-likelihood ratio exceeds the fault's
+``level`` (kept beside ``visibility``, which stays the paper's share of pairs).
 """
 
 from __future__ import annotations
@@ -107,6 +108,9 @@ class SignatureLibrary:
     faults: dict[str, list[SensorSignature]] = field(default_factory=dict)
     visibility: dict[str, float] = field(default_factory=dict)
     raises: dict[str, bool] = field(default_factory=dict)
+    #: the relations view's recognition level ``λ_F`` per fault (a log-likelihood
+    #: ratio >= 0; only faults taught to a model with a relations view have one)
+    level: dict[str, float] = field(default_factory=dict)
     #: the relations view's fault models, derived from the examples when first scored
     models: rs.FaultModels = field(default_factory=rs.FaultModels, repr=False,
                                    compare=False)
@@ -138,15 +142,24 @@ class SignatureLibrary:
 
     def add(self, name: str, codes: list[np.ndarray], vectors: list[np.ndarray],
             strict: list[np.ndarray], eta: float, visibility: float,
-            raises: bool) -> SignatureLibrary:
-        """A library with ``name``'s signature extended by the given samples
-        (``ValueError`` unless ``visibility`` is a finite number >= 0)."""
-        if not 0.0 <= float(visibility) < np.inf:
-            raise ValueError(f"fault {name!r}: visibility must be a finite number >= 0, "
+            raises: bool, level: float | None = None) -> SignatureLibrary:
+        """A library with ``name``'s signature extended by the given samples.
+
+        ``visibility``: a share in [0, 1]; ``level``: the relations view's
+        recognition level (finite, >= 0) or None. A fault taught several times
+        keeps the smallest of each (``ValueError`` for numbers out of range)."""
+        if not 0.0 <= float(visibility) <= 1.0:
+            raise ValueError(f"fault {name!r}: visibility must be a share in [0, 1], "
                              f"got {visibility!r}")
+        if level is not None and not 0.0 <= float(level) < np.inf:
+            raise ValueError(f"fault {name!r}: level must be a finite number >= 0, "
+                             f"got {level!r}")
         faults = dict(self.faults)
         vis = dict(self.visibility)
         vis[name] = min(vis.get(name, np.inf), float(visibility))
+        lv = dict(self.level)
+        if level is not None:
+            lv[name] = min(lv.get(name, np.inf), float(level))
         up = dict(self.raises)
         up[name] = up.get(name, False) or bool(raises)
         old = faults.get(name)
@@ -158,16 +171,16 @@ class SignatureLibrary:
                 s = np.concatenate([old[i].strict, s])
             per_sensor.append(SensorSignature(c.astype(np.int64), w, s.astype(bool)))
         faults[name] = per_sensor
-        return SignatureLibrary(faults, vis, up, self.models)
+        return SignatureLibrary(faults, vis, up, lv, self.models)
 
     def union(self, other: SignatureLibrary, eta: float) -> SignatureLibrary:
         """Both libraries' faults; a name in both gets both signatures."""
         out = SignatureLibrary(dict(self.faults), dict(self.visibility), dict(self.raises),
-                               self.models)
+                               dict(self.level), self.models)
         for name, sigs in other.faults.items():
             out = out.add(name, [s.codes for s in sigs], [s.vectors for s in sigs],
                           [s.strict for s in sigs], eta, other.visibility.get(name, 0.0),
-                          other.raises.get(name, True))
+                          other.raises.get(name, True), other.level.get(name))
         return out
 
     # --------------------------------------------------------------- matching
@@ -179,8 +192,7 @@ class SignatureLibrary:
         viewpoint's own log-likelihood ratio exceeds the level
         (:func:`normalcy.operator.relation_signatures.matches`)."""
         if rs.uses_relations(det):
-            return rs.matches(det, self.faults, self.models, self.visibility, scaled, levels,
-                              rows)
+            return rs.matches(det, self.faults, self.models, self.level, scaled, levels, rows)
         T, ns = scaled.shape
         eta, eps, nu = float(det.eta), float(det.eps), float(det.nu)
         out = {}
@@ -217,16 +229,26 @@ class SignatureLibrary:
             out[name] = m
         return out
 
+    def reads_contributions(self, det: TransitionDetector) -> bool:
+        """Whether :meth:`columns` reads the paper view's contributions ``e`` for ``det``
+        (not in the relations view, which matches its own fault models)."""
+        return bool(self.faults) and not rs.uses_relations(det)
+
     def columns(self, det: TransitionDetector, scaled: np.ndarray, levels: np.ndarray,
-                rows: np.ndarray, e: dict[str, np.ndarray], normal: np.ndarray) -> pd.DataFrame:
+                rows: np.ndarray, e: dict[str, np.ndarray] | None,
+                normal: np.ndarray) -> pd.DataFrame:
         """``score_fault``, ``r_fault``, ``r_fault[s]`` and ``fault`` (offline alignment).
 
-        ``normal``: the normal score (offline), which says which windows are in alarm.
-        In the relations view see :func:`normalcy.operator.relation_signatures.columns`.
+        ``normal``: the normal score (offline), which says which windows are in alarm;
+        ``e``: the contributions, None where :meth:`reads_contributions` says they are
+        not read. In the relations view see
+        :func:`normalcy.operator.relation_signatures.columns`.
         """
         if rs.uses_relations(det):
-            return rs.columns(det, self.faults, self.models, self.visibility, self.raises,
+            return rs.columns(det, self.faults, self.models, self.level, self.raises,
                               scaled, levels, rows, normal)
+        if e is None:
+            raise ValueError("the paper view's fault signatures need the contributions e")
         T, ns = scaled.shape
         N = det.window_
         per_fault = self.matches(det, scaled, levels, rows, e)
@@ -258,11 +280,14 @@ class SignatureLibrary:
 
     # ------------------------------------------------------------- model file
     def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
-        """Arrays ``{prefix}{k}.s{i}.{codes,vectors,strict}`` and ``{prefix}{k}.visibility``
-        (k: fault number)."""
+        """Arrays ``{prefix}{k}.s{i}.{codes,vectors,strict}``, ``{prefix}{k}.visibility``,
+        ``{prefix}{k}.raises`` and, for a fault with one, ``{prefix}{k}.level`` (k: fault
+        number)."""
         out = {}
         for k, (name, sigs) in enumerate(self.faults.items()):
             out[f"{prefix}{k}.visibility"] = np.array([self.visibility.get(name, 0.0)])
+            if name in self.level:
+                out[f"{prefix}{k}.level"] = np.array([self.level[name]])
             out[f"{prefix}{k}.raises"] = np.array([self.raises.get(name, True)], dtype=np.uint8)
             for i, s in enumerate(sigs):
                 out[f"{prefix}{k}.s{i}.codes"] = s.codes
@@ -275,19 +300,20 @@ class SignatureLibrary:
                     n_sensors: int, *, nse: int | None = None,
                     n_levels: int | None = None) -> SignatureLibrary:
         """Inverse of :meth:`to_arrays`. A file written before visibilities existed
-        gets 0 (the 5 % rate) and signatures that raise, as they did then. With
-        ``nse`` and ``n_levels`` the stored examples are checked (``ValueError``). A
-        visibility is a finite number >= 0 (a share of pairs, or a relations-view
-        signature's level)."""
+        gets 0 (the 5 % rate) and signatures that raise, as they did then; one written
+        before levels existed, no levels. With ``nse`` and ``n_levels`` the stored
+        examples are checked (``ValueError``), as are the numbers: a visibility is a
+        share in [0, 1], a level a finite number >= 0."""
         if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names) \
                 or len(set(names)) != len(names):
             raise ValueError("fault names must be a list of distinct, non-empty strings")
-        faults, vis, up = {}, {}, {}
+        faults, vis, up, lv = {}, {}, {}, {}
         for k, name in enumerate(names):
-            v = arrays.get(f"{prefix}{k}.visibility")
-            vis[str(name)] = float(v[0]) if v is not None else 0.0
-            if not 0.0 <= vis[str(name)] < np.inf:
-                raise ValueError(f"fault {name!r}: visibility must be a finite number >= 0")
+            v = _scalar(arrays, f"{prefix}{k}.visibility", name, "visibility", 1.0)
+            vis[str(name)] = 0.0 if v is None else v
+            level = _scalar(arrays, f"{prefix}{k}.level", name, "level", np.inf)
+            if level is not None:
+                lv[str(name)] = level
             r = arrays.get(f"{prefix}{k}.raises")
             up[str(name)] = bool(r[0]) if r is not None else True
             sigs = []
@@ -301,7 +327,22 @@ class SignatureLibrary:
                     raise ValueError(f"{at}.strict must have one flag per example")
                 sigs.append(SensorSignature(codes.astype(np.int64), vectors, strict.astype(bool)))
             faults[str(name)] = sigs
-        return cls(faults, vis, up)
+        return cls(faults, vis, up, lv)
+
+
+def _scalar(arrays: Mapping[str, np.ndarray], key: str, name: str, what: str,
+            hi: float) -> float | None:
+    """The number stored as array ``key`` (None when absent): one finite number in
+    ``[0, hi]``, else ``ValueError`` naming the fault and the field."""
+    v = arrays.get(key)
+    if v is None:
+        return None
+    x = float(v.reshape(-1)[0]) if v.size == 1 and v.dtype.kind in "iuf" else np.nan
+    if not (np.isfinite(x) and 0.0 <= x <= hi):
+        span = f"in [0, {hi:g}]" if np.isfinite(hi) else "finite and >= 0"
+        raise ValueError(f"fault {name!r}: {what} ({key}) must be one number {span}, "
+                         f"got {v!r}")
+    return x
 
 
 def _best_corr(w: np.ndarray, vs: np.ndarray) -> np.ndarray:

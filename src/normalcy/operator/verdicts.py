@@ -138,9 +138,10 @@ def _fault_payload(det: TransitionDetector, prep: Prepared, rows: np.ndarray,
                    p: Payload) -> Payload:
     """The signature of a fault range: its abnormal pairs (all pairs when none is).
 
-    With a relations view: every pair, and as ``visibility`` the level its
+    With a relations view: every pair, and as ``level`` the level its
     log-likelihood ratio must exceed, set from ``prep``'s other windows
-    (:func:`normalcy.operator.relation_signatures.recognition_level`).
+    (:func:`normalcy.operator.relation_signatures.recognition_level`); no
+    ``visibility`` (the paper's share of pairs is not measured).
     """
     if relation_signatures.uses_relations(det):
         normal = det.normal_frame(prep)["score"].to_numpy()
@@ -148,7 +149,7 @@ def _fault_payload(det: TransitionDetector, prep: Prepared, rows: np.ndarray,
                                                       normal)
         missed = float(np.mean(normal[rows] >= det.threshold_)) < 0.5
         return Payload(p.codes, p.vectors, [np.zeros(c.size, dtype=bool) for c in p.codes],
-                       level, missed)
+                       missed=missed, level=level)
     e = det.contributions(prep)
     ab = abnormal_pairs(e, float(det.eta))[rows] > 0  # (rows, ns)
     visible = bool(ab.any())  # else an invisible fault: keep every sample

@@ -99,7 +99,7 @@ def replay(det: TransitionDetector, snapshot: Snapshot, steps: list[tuple[Any, P
                 raise InputError(f"fault feedback {entry.version} has no signature flags")
             signatures = signatures.add(str(entry.fault), p.codes, p.vectors, p.strict,
                                         float(det.eta), p.visibility or 0.0,
-                                        p.missed is None or p.missed)
+                                        p.missed is None or p.missed, p.level)
     return Snapshot(normality, dict(snapshot.reference), signatures, relations)
 
 
