@@ -83,10 +83,9 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
         relations view of SPEC §6 (context-conditioned Gaussian statistics per
         sensor viewpoint, shrinkage chosen by held-out likelihood; it keeps the
         paper's transitions and bounds but no configurations), or the max of both.
-        The relations view wins on the simulated plants of ``normalcy bench plants``
-        but does not travel yet (38 % of SKAB's later anomaly-free rows in alarm, 15 %
-        of a smooth 3-sensor walk's): the default stays the paper's residuals until
-        it does (``docs/benchmarks.md``).
+        The relations view wins on Lorenz, ETC and the simulated plants but not on
+        SKAB (36.5 % of its later anomaly-free rows in alarm): the default stays the
+        paper's residuals until it does (``normalcy bench views``, docs/benchmarks.md).
 
     Attributes
     ----------
