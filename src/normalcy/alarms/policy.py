@@ -269,3 +269,22 @@ def episodes(residuals: pd.DataFrame, detector: Detector | None = None,
              **policy: Any) -> pd.DataFrame:
     """Shorthand for ``AlarmPolicy(**policy).episodes(residuals, detector)``."""
     return AlarmPolicy(**policy).episodes(residuals, detector)
+
+
+def with_alarm(residuals: pd.DataFrame, threshold: float) -> pd.DataFrame:
+    """The residual frame, renumbered from 0, with an ``alarm`` column after ``score``:
+    1 above ``threshold``, 0 at or below, missing where the score is undefined (not
+    evaluated is not "normal"). The rows of every scores file (``normalcy score``,
+    ``normalcy fleet score``).
+
+    Examples
+    --------
+    >>> with_alarm(pd.DataFrame({"score": [0.5, 2.0, np.nan]}), 1.0)["alarm"].tolist()
+    [0, 1, <NA>]
+    """
+    out = residuals.reset_index(drop=True)
+    score = out["score"].to_numpy(dtype=float)
+    alarm = pd.array(np.where(score > threshold, 1, 0), dtype="Int64")
+    alarm[np.isnan(score)] = pd.NA
+    out.insert(1, "alarm", pd.Series(alarm, index=out.index))
+    return out

@@ -155,11 +155,9 @@ def _write_scores(folder: str):  # type: ignore[no-untyped-def]
     """A partition task's end: its scores, in the columns of ``normalcy score`` (time,
     score, alarm, residuals), to ``folder/part-NNNNNN.parquet``; returns the path."""
     def finish(det: Any, res: pd.DataFrame, rows: pd.DataFrame, i: int, first: int) -> str:
-        out = res.reset_index(drop=True)
-        score = out["score"].to_numpy(dtype=float)
-        alarm = pd.array(np.where(score > det.threshold_, 1, 0), dtype="Int64")
-        alarm[np.isnan(score)] = pd.NA
-        out.insert(1, "alarm", pd.Series(alarm, index=out.index))
+        from normalcy.alarms.policy import with_alarm
+
+        out = with_alarm(res, float(det.threshold_))
         out.insert(0, "time", rows["time"].to_numpy())
         path = os.path.join(folder, f"part-{i:06d}.parquet")
         out.to_parquet(path, index=False)

@@ -222,11 +222,9 @@ def say(kind: str, ep: Any, when: object) -> None:
 
 def _out_frame(res: pd.DataFrame, times: np.ndarray, time_name: str,
                threshold: float) -> pd.DataFrame:
-    score = res["score"].to_numpy(dtype=float)
-    alarm = pd.array(np.where(score > threshold, 1, 0), dtype="Int64")
-    alarm[np.isnan(score)] = pd.NA  # not evaluated is not "normal"
-    out = res.reset_index(drop=True)
-    out.insert(1, "alarm", pd.Series(alarm, index=out.index))
+    from normalcy.alarms.policy import with_alarm
+
+    out = with_alarm(res, threshold)
     out.insert(0, time_name, times)
     return out
 

@@ -145,11 +145,9 @@ def fleet_fit(client: Any, data_path: str, out: str, *, unit_column: str = "unit
 def _output(det: Any, res: pd.DataFrame, rows: pd.DataFrame, first: int,
             time_name: str | None) -> pd.DataFrame:
     """One partition's rows of the scores file (the columns of ``normalcy score``)."""
-    out = res.reset_index(drop=True)
-    score = out["score"].to_numpy(dtype=float)
-    alarm = pd.array(np.where(score > det.threshold_, 1, 0), dtype="Int64")
-    alarm[np.isnan(score)] = pd.NA  # not evaluated is not "normal" (as normalcy score)
-    out.insert(1, "alarm", pd.Series(alarm, index=out.index))
+    from normalcy.alarms.policy import with_alarm
+
+    out = with_alarm(res, float(det.threshold_))
     if time_name is not None:
         out.insert(0, time_name, rows[time_name].to_numpy())
     else:
