@@ -18,7 +18,7 @@ import pytest
 
 from normalcy import TransitionDetector, load, operator, save
 from normalcy.datasets import load_cstr, load_quadtank
-from normalcy.exceptions import ModelFileError
+from normalcy.exceptions import InputError, ModelFileError
 from normalcy.io.model_file import read_model_file, write_model_file
 from normalcy.operator.relation_signatures import fit_fault, uses_relations
 from tests.conftest import smooth_signals
@@ -181,11 +181,17 @@ def test_relations_view_scoring_skips_the_papers_contributions(monkeypatch) -> N
         assert det.signatures_.reads_contributions(det) == (view == "paper")
         prep = det.prepare(test)
         frame = det.scored_frame(prep, "offline")
-        # the signatures' columns do not depend on whether e was computed
-        e = det.contributions(prep)
+        # the signatures' columns do not depend on whether e was computed; a
+        # relations-only model keeps no paper tables to compute it from
+        e = None
+        if view == "relations":
+            with pytest.raises(InputError, match="view='both'"):
+                det.contributions(prep)
+        else:
+            e = det.contributions(prep)
         normal = det.normal_frame(prep, e)["score"].to_numpy()
         with_e = det.signatures_.columns(det, prep.scaled, prep.levels, prep.rows, e, normal)
-        if view != "paper":
+        if view == "both":
             without = det.signatures_.columns(det, prep.scaled, prep.levels, prep.rows, None,
                                               normal)
             pd.testing.assert_frame_equal(with_e, without)

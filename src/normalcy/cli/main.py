@@ -129,7 +129,8 @@ def model_summary(det: Any, header: dict[str, Any], path: str) -> dict[str, Any]
             "transitions": int(st.codes.size),
             "configurations_mean": float(st.n_conf.mean()) if st.n_conf.size else 0.0,
             "configurations_max": int(st.n_conf.max(initial=0)),
-            "bound_width_median": float(np.median(width)) if width.size else 0.0,
+            "bound_width_median": (float(np.median(width)) if width.size else 0.0)
+            if st.has_bounds else None,  # view="relations" keeps no bounds
         }
         if rel is not None:
             per_sensor[s]["relation_kappa"] = [float(k) for k in rel.kappa_[i]]
@@ -188,12 +189,11 @@ def cmd_info(a: argparse.Namespace) -> int:
             print(f"  {s:<24} {d['transitions']:>11} {d['configurations_mean']:>13.2f} "
                   f"{d['configurations_max']:>12} {d['bound_width_median']:>19.3f}")
         return 0
-    print(f"  {'sensor':<24} {'transitions':>11} {'median bound width':>19} "
-          f"{'prior weights κ level, transition':>34}")
+    print(f"  {'sensor':<24} {'transitions':>11} {'prior weights κ level, transition':>34}")
     for s, d in info["per_sensor"].items():
         k = " / ".join("none" if not np.isfinite(v) else f"{v:.3g}"
                        for v in d.get("relation_kappa", []))
-        print(f"  {s:<24} {d['transitions']:>11} {d['bound_width_median']:>19.3f} {k:>34}")
+        print(f"  {s:<24} {d['transitions']:>11} {k:>34}")
     return 0
 
 

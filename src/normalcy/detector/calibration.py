@@ -86,6 +86,19 @@ def cross_fit(
     return HeldOut(*(np.concatenate([p[k] for p in parts]) for k in range(4)))
 
 
+def holds_out_window(rows: np.ndarray, folds: int, margin: int, window: int) -> bool:
+    """Whether :func:`cross_fit` pools at least one held-out window: a block with
+    instants left to learn from and ``window`` consecutive instants of its own (a
+    window's residual needs all of them). Nothing is learned or scored."""
+    for block in fold_blocks(rows, folds):
+        if not ((rows < block[0] - margin) | (rows > block[-1] + margin)).any():
+            continue
+        breaks = np.flatnonzero(np.diff(block) != 1)
+        if np.diff(np.r_[-1, breaks, block.size - 1]).max() >= window:
+            return True
+    return False
+
+
 def typical_folds(levels: np.ndarray, *, cutoff: float = 3.5) -> np.ndarray:
     """Which folds to pool: all but at most one whose ``levels`` value is an outlier.
 

@@ -15,7 +15,7 @@ import numpy as np
 from normalcy.data.validation import Series, as_model_input
 from normalcy.detector import calibration
 from normalcy.detector.extended import chunks, extended_vectors, transition_codes
-from normalcy.detector.normality import SensorNormality, update
+from normalcy.detector.normality import SensorNormality, count, update
 from normalcy.detector.parts import Learned, Prepared
 from normalcy.detector.relations import RelationsView
 from normalcy.detector.residuals import ScoringTables, abnormal_pairs, contributions, window_mean
@@ -55,17 +55,20 @@ def quantile_boxes(codes: np.ndarray, w: np.ndarray,
 
 def learn(det: Settings, scaled: np.ndarray, levels: np.ndarray, rows: np.ndarray,
           *, delta: int, n_levels: int) -> Model:
-    """NP-1/2/3 of every sensor from the transitions starting at ``rows``."""
+    """NP-1/2/3 of every sensor from the transitions starting at ``rows``; for
+    ``view="relations"``, whose score reads neither bounds nor configurations, NP-1
+    and the transitions' counts only."""
     ns = scaled.shape[1]
     nse = ns + delta - 1
     cap = det.max_configurations
-    if det.view == "relations":
-        cap = 0  # the relations view scores: transitions and bounds only (NP-1, NP-2)
     eta = float(det.eta)
     out = []
     for i in range(ns):
-        state = SensorNormality.empty(nse)
         codes = transition_codes(levels, rows, i, delta, n_levels)
+        if det.view == "relations":
+            out.append(count(SensorNormality.empty(nse, bounds=False), codes))
+            continue
+        state = SensorNormality.empty(nse)
         if det.bound_quantiles is not None:
             w = extended_vectors(scaled, rows, i, delta)
             state = update(state, codes, w, eta,

@@ -6,6 +6,13 @@ remover. It is updated in place of being refitted: a batch of new healthy
 vectors (``update``) widens bounds, adds transitions and re-applies R_eta to the
 union of the kept and the new configurations - the same operation serves the
 initial fit (chunk by chunk), ``partial_fit``, false-alarm feedback and merge.
+
+A model whose score is the relations view alone (``view="relations"``, SPEC §6)
+keeps no bounds and no configurations - the paper view's tables, which it never
+scores with and which would be most of its size (6.8 of 10.8 MiB at 50 sensors
+and 20 000 rows): only its seen transitions and their counts (:meth:`without_bounds`,
+:func:`count`). Asking such a state for bounds raises an :class:`InputError` that
+says to refit with ``view="paper"`` or ``"both"``.
 """
 
 from __future__ import annotations
@@ -16,6 +23,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from normalcy.detector.correlation import remove_correlated, znormalise
+from normalcy.exceptions import InputError
+
+#: why a state without the paper view's tables cannot give them
+NO_PAPER_TABLES = (
+    "this model was fitted with view='relations': it keeps the relations view's statistics "
+    "and its seen transitions, but not the paper view's bounds and configurations, which "
+    "the paper's residuals (contributions, bounds_, view='paper' or 'both') need. Refit it "
+    "with view='paper' or view='both'.")
 
 
 @dataclass
@@ -25,8 +40,10 @@ class SensorNormality:
     Attributes
     ----------
     codes : (n,) int64, sorted encoded transitions seen (NP-1).
-    lo, hi : (n, nse) float64, component-wise bounds per transition (NP-2).
-    conf : (n, vmax, nse) float64, kept configurations, NaN-padded (NP-3).
+    lo, hi : (n, nse) float64, component-wise bounds per transition (NP-2); (n, 0)
+        in a state without the paper view's tables (:attr:`has_bounds`).
+    conf : (n, vmax, nse) float64, kept configurations, NaN-padded (NP-3); (n, 0, nse)
+        without the paper view's tables.
     n_conf : (n,) int64, how many configurations each transition keeps.
     counts : (n,) int64, how many healthy samples taught each transition.
     """
@@ -39,7 +56,10 @@ class SensorNormality:
     counts: np.ndarray
 
     @classmethod
-    def empty(cls, nse: int) -> SensorNormality:
+    def empty(cls, nse: int, *, bounds: bool = True) -> SensorNormality:
+        """No transition seen; ``bounds=False``: a state without the paper's tables."""
+        if not bounds:
+            return cls.transitions_only(np.zeros(0, np.int64), np.zeros(0, np.int64), nse)
         return cls(
             codes=np.zeros(0, np.int64),
             lo=np.zeros((0, nse)),
@@ -49,9 +69,32 @@ class SensorNormality:
             counts=np.zeros(0, np.int64),
         )
 
+    @classmethod
+    def transitions_only(cls, codes: np.ndarray, counts: np.ndarray,
+                         nse: int) -> SensorNormality:
+        """Seen transitions and their counts, without the paper view's tables."""
+        n = codes.size
+        return cls(codes=codes, lo=np.zeros((n, 0)), hi=np.zeros((n, 0)),
+                   conf=np.zeros((n, 0, nse)), n_conf=np.zeros(n, np.int64), counts=counts)
+
+    def without_bounds(self) -> SensorNormality:
+        """The same seen transitions and counts, without bounds and configurations."""
+        return SensorNormality.transitions_only(self.codes, self.counts, self.nse)
+
     @property
     def nse(self) -> int:
-        return int(self.lo.shape[1])
+        return int(self.conf.shape[2])
+
+    @property
+    def has_bounds(self) -> bool:
+        """Whether the paper view's tables (bounds, configurations) are kept."""
+        return int(self.lo.shape[1]) > 0
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(lo, hi)``; :class:`InputError` for a state without them."""
+        if not self.has_bounds:
+            raise InputError(NO_PAPER_TABLES)
+        return self.lo, self.hi
 
     def lookup(self, n_codes: int) -> np.ndarray:
         """Table ``code -> position`` (-1 for unseen), of length ``n_codes``."""
@@ -79,18 +122,30 @@ class SensorNormality:
         return positions, self.conf[have]
 
     def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
-        """Plain arrays for a model file; configurations stored ragged (kept ones only)."""
-        out = {f"{prefix}.{f}": getattr(self, f) for f in ("codes", "lo", "hi", "n_conf",
-                                                           "counts")}
+        """Plain arrays for a model file; configurations stored ragged (kept ones only);
+        no ``lo`` and ``hi`` for a state without bounds."""
+        fields = ("codes", "lo", "hi", "n_conf", "counts") if self.has_bounds else (
+            "codes", "n_conf", "counts")
+        out = {f"{prefix}.{f}": getattr(self, f) for f in fields}
         out[f"{prefix}.conf"] = self.kept()[1]
         return out
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, np.ndarray], prefix: str) -> SensorNormality:
-        """Inverse of :meth:`to_arrays`; raises ``ValueError`` on inconsistent shapes."""
+        """Inverse of :meth:`to_arrays`; raises ``ValueError`` on inconsistent shapes.
+
+        Without ``lo`` and ``hi`` (a state without bounds) ``conf`` must be empty."""
         n_conf = arrays[f"{prefix}.n_conf"].astype(np.int64)
-        codes, lo, hi = (arrays[f"{prefix}.{f}"] for f in ("codes", "lo", "hi"))
+        codes = arrays[f"{prefix}.codes"]
         flat, counts = arrays[f"{prefix}.conf"], arrays[f"{prefix}.counts"]
+        if f"{prefix}.lo" not in arrays and f"{prefix}.hi" not in arrays:
+            if (flat.ndim != 2 or flat.shape[0] != 0 or flat.shape[1] < 1 or n_conf.ndim != 1
+                    or n_conf.any() or codes.shape != n_conf.shape
+                    or counts.shape != codes.shape):
+                raise ValueError(f"{prefix}: normality arrays without bounds must hold "
+                                 "codes and counts of one shape and no configurations")
+            return cls.transitions_only(codes, counts, int(flat.shape[1]))
+        lo, hi = arrays[f"{prefix}.lo"], arrays[f"{prefix}.hi"]
         if (flat.ndim != 2 or lo.ndim != 2 or n_conf.ndim != 1 or (n_conf < 0).any()
                 or flat.shape[0] != int(n_conf.sum()) or codes.shape != n_conf.shape
                 or counts.shape != codes.shape
@@ -138,6 +193,8 @@ def update(
     """
     if codes.size == 0:
         return state
+    if not state.has_bounds:
+        return count(state, codes, weights)
     new_codes = np.union1d(state.codes, codes)
     n = new_codes.size
     nse = state.nse
@@ -176,8 +233,26 @@ def update(
     return SensorNormality(new_codes, lo, hi, conf, n_conf, counts)
 
 
+def count(state: SensorNormality, codes: np.ndarray,
+          weights: np.ndarray | None = None) -> SensorNormality:
+    """``state`` having seen the transitions ``codes`` (each standing for ``weights``
+    samples, default 1), without the paper view's tables: the update of a state that
+    keeps only its seen transitions (NP-1) and their counts."""
+    if codes.size == 0:
+        return state
+    new_codes = np.union1d(state.codes, codes)
+    counts = np.zeros(new_codes.size, np.int64)
+    counts[np.searchsorted(new_codes, state.codes)] = state.counts
+    counts += np.bincount(np.searchsorted(new_codes, codes), weights=weights,
+                          minlength=new_codes.size).astype(np.int64)
+    return SensorNormality.transitions_only(new_codes, counts, state.nse)
+
+
 def merge(a: SensorNormality, b: SensorNormality, eta: float) -> SensorNormality:
-    """Union of transitions, min/max of bounds, R_eta(V_a ∪ V_b) (SPEC §2)."""
+    """Union of transitions, min/max of bounds, R_eta(V_a ∪ V_b) (SPEC §2); the union
+    of transitions and summed counts when either state keeps no bounds."""
+    if not (a.has_bounds and b.has_bounds):
+        return count(a.without_bounds(), b.codes, b.counts)
     positions, vecs = b.kept()
     # every kept configuration of b brings its transition's box; the first one of
     # each transition also brings the transition's sample count

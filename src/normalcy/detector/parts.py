@@ -145,6 +145,7 @@ class Learned:
                 raise ValueError(f"sensor {i}: arrays do not match delta and sensors")
             check_normality(st, n_levels, f"s{i}")
             normality.append(st)
+        normality = paper_tables(normality, params.get("view"), "s<i>")
         relations = None
         if "relations" in header:
             relations = RelationsView.from_file(_typed(header, "relations", dict), arrays)
@@ -167,6 +168,19 @@ class Learned:
 #: the largest n_levels, delta and window a model file may declare
 MAX_LEVELS = 1000
 MAX_STEPS = 10**7
+
+
+def paper_tables(normality: list[SensorNormality], view: Any,
+                 where: str) -> list[SensorNormality]:
+    """The normality parameters a model of ``view`` keeps: without bounds and
+    configurations for "relations" (a file written before they were left out holds
+    them: they are dropped), with them for any other view (``ValueError`` if missing)."""
+    if view == "relations":
+        return [st.without_bounds() if st.has_bounds else st for st in normality]
+    if not all(st.has_bounds for st in normality):
+        raise ValueError(f"{where}: a model with view={view!r} needs the paper view's bounds "
+                         "(arrays lo and hi)")
+    return normality
 
 
 def check_normality(st: SensorNormality, n_levels: int, where: str) -> None:

@@ -37,8 +37,11 @@ class ScoringTables:
 
     @classmethod
     def of(cls, state: SensorNormality, n_codes: int) -> ScoringTables:
+        """The tables of ``state``; :class:`InputError` for a state without the paper
+        view's tables (a model fitted with ``view="relations"``)."""
+        lo, hi = state.bounds()
         z, flat, pad = state.zconf()
-        return cls(state.lookup(n_codes), state.lo, state.hi, z, flat, pad, state.n_conf)
+        return cls(state.lookup(n_codes), lo, hi, z, flat, pad, state.n_conf)
 
 
 def best_correlation(tables: ScoringTables, positions: np.ndarray, zw: np.ndarray,

@@ -13,7 +13,9 @@ every transition that starts at a taught instant ``t``:
 
 Afterwards those samples have ``e_trans = e_bound = 0`` and ``e_conf <= 1 - eta``.
 Only the transitions the taught samples touch change (:func:`subset` and
-:func:`splice`), which keeps the update cheap and exact.
+:func:`splice`), which keeps the update cheap and exact. A model without the
+paper view's tables (``view="relations"``) only adds the transitions and their
+counts (:func:`normalcy.detector.normality.count`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from normalcy.detector.extended import chunks, extended_vectors, transition_codes
-from normalcy.detector.normality import SensorNormality, update
+from normalcy.detector.normality import SensorNormality, count, update
 
 
 def nearest_widths(state: SensorNormality, codes: np.ndarray, n_levels: int) -> np.ndarray:
@@ -48,6 +50,8 @@ def teach(state: SensorNormality, codes: np.ndarray, vectors: np.ndarray, eta: f
     """
     if codes.size == 0:
         return state
+    if not state.has_bounds:  # no bounds to widen, no configurations to keep
+        return count(state, codes)
     ref = state if before is None else before
     unseen = ~np.isin(codes, ref.codes)
     lo_rows, hi_rows = vectors, vectors
@@ -73,6 +77,9 @@ def teach_rows(normality: list[SensorNormality], scaled: np.ndarray, levels: np.
     nse = scaled.shape[1] + delta - 1
     out = []
     for i, before in enumerate(normality):
+        if not before.has_bounds:  # the transitions only: no extended vectors needed
+            out.append(count(before, transition_codes(levels, rows, i, delta, n_levels)))
+            continue
         st = before
         for sl in chunks(rows.size, nse, budget=2e7):
             r = rows[sl]

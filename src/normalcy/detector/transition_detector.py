@@ -81,8 +81,9 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
         What feeds the score (:mod:`normalcy.detector.scoring`): the paper's
         residuals exactly as SPEC §1 (``r_trans``, ``r_bound``, ``r_conf``), the
         relations view of SPEC §6 (context-conditioned Gaussian statistics per
-        sensor viewpoint, shrinkage chosen by held-out likelihood; it keeps the
-        paper's transitions and bounds but no configurations), or the max of both.
+        sensor viewpoint, shrinkage chosen by held-out likelihood; of the paper's
+        tables it keeps the seen transitions only, no bounds or configurations:
+        refit with "paper" or "both" to score those), or the max of both.
         The relations view wins on Lorenz, ETC and the simulated plants but not on
         SKAB (36.5 % of its later anomaly-free rows in alarm): the default stays the
         paper's residuals until it does (``normalcy bench views``, docs/benchmarks.md).
@@ -469,9 +470,10 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
 
     @property
     def bounds_(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """Per sensor, ``(lo, hi)`` of shape (n_transitions, nse), scaled units."""
+        """Per sensor, ``(lo, hi)`` of shape (n_transitions, nse), scaled units
+        (:class:`InputError` for a model fitted with ``view="relations"``)."""
         check_is_fitted(self, "normality_")
-        return {s: (st.lo, st.hi) for s, st in zip(self.sensors_, self.normality_, strict=True)}
+        return {s: st.bounds() for s, st in zip(self.sensors_, self.normality_, strict=True)}
 
     @property
     def configurations_(self) -> dict[str, list[np.ndarray]]:

@@ -79,6 +79,10 @@ class Members(Mapping[str, np.ndarray]):
         self._read.add(name)
         return np.asarray(self._archive[name])
 
+    def __contains__(self, name: object) -> bool:
+        """Whether the file holds ``name`` (without reading it)."""
+        return name in self._names
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._names)
 

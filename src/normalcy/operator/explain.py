@@ -110,7 +110,8 @@ def explain(det: TransitionDetector, X: Any, start: int, end: int, top: int = 5,
     prep = det.prepare(X, what="data to explain")
     series, scaled, levels = prep.series, prep.scaled, prep.levels
     rows = range_rows(det, series, start, end)
-    tables = det.scoring_tables()
+    # a relations-only model keeps no paper tables: its seen transitions only
+    tables = None if det.view == "relations" else det.scoring_tables()
     ns, d, nq, N = scaled.shape[1], det.delta_, det.n_levels_, det.window_
     nse = ns + d - 1
     ref = det.reference_
@@ -122,7 +123,7 @@ def explain(det: TransitionDetector, X: Any, start: int, end: int, top: int = 5,
         recs += relation_records(det, prep, rows)
     for i in range(ns):
         code = transition_codes(levels, rows, i, d, nq)
-        pos = tables[i].lookup[code]
+        pos = (det.normality_[i].lookup(nq**2) if tables is None else tables[i].lookup)[code]
         unseen = pos < 0
         for c in np.unique(code[unseen]):
             at = rows[unseen & (code == c)]
@@ -134,7 +135,7 @@ def explain(det: TransitionDetector, X: Any, start: int, end: int, top: int = 5,
                 "text": f"`{names[i]}` {u.move(i, a, b)} within {u.within()} - never seen "
                         f"in training ({at.size} time(s))"})
         seen = ~unseen
-        if not seen.any() or det.view == "relations":  # its score has no bounds or patterns
+        if not seen.any() or tables is None:  # its score has no bounds or patterns
             continue
         r, k = rows[seen], pos[seen]
         w = extended_vectors(scaled, r, i, d)
@@ -345,14 +346,17 @@ def plot_explanation(det: TransitionDetector, X: Any, start: int, end: int,
     rows = range_rows(det, series, start, end)
     tops = list(dict.fromkeys(explanation.records["sensor"])) or [det.sensors_[0]]
     tops = tops[:3]
-    tables = det.scoring_tables()
+    bounded = all(st.has_bounds for st in det.normality_)  # not so in view="relations"
     fig, axes = plt.subplots(len(tops), 1, figsize=(9, 2.6 * len(tops)), squeeze=False)
     for ax, s in zip(axes[:, 0], tops, strict=True):
         k = det.sensors_.index(s)
-        pos = tables[k].lookup[transition_codes(levels, rows, k, det.delta_, det.n_levels_)]
-        lo = np.where(pos >= 0, tables[k].lo[pos, k], np.nan) * det.scale_[k] + det.center_[k]
-        hi = np.where(pos >= 0, tables[k].hi[pos, k], np.nan) * det.scale_[k] + det.center_[k]
-        ax.fill_between(rows, lo, hi, color="tab:green", alpha=0.25, label="normal bounds")
+        st = det.normality_[k]
+        pos = st.lookup(det.n_levels_**2)[transition_codes(levels, rows, k, det.delta_,
+                                                           det.n_levels_)]
+        if bounded:
+            lo = np.where(pos >= 0, st.lo[pos, k], np.nan) * det.scale_[k] + det.center_[k]
+            hi = np.where(pos >= 0, st.hi[pos, k], np.nan) * det.scale_[k] + det.center_[k]
+            ax.fill_between(rows, lo, hi, color="tab:green", alpha=0.25, label="normal bounds")
         ax.plot(rows, series.values[rows, k], color="k", lw=1, label=s)
         unseen = pos < 0
         ax.plot(rows[unseen], series.values[rows[unseen], k], "r.", ms=3,

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from normalcy.detector.normality import SensorNormality
-from normalcy.detector.parts import check_normality
+from normalcy.detector.parts import check_normality, paper_tables
 from normalcy.detector.relations import RelationsView
 from normalcy.exceptions import InputError
 from normalcy.operator.signatures import SignatureLibrary, check_examples
@@ -215,10 +215,12 @@ class History:
     @classmethod
     def from_file(cls, header: list[dict[str, Any]], arrays: Mapping[str, np.ndarray],
                   current: list[SensorNormality], n_levels: int,
-                  relations: RelationsView | None = None) -> History:
+                  relations: RelationsView | None = None, scored: str = "paper") -> History:
         """Inverse of :meth:`to_file`; ``ValueError`` on an inconsistent log (versions
         not 1, 2, ..., unknown actions, a revert to a later version, missing
-        checkpoints or payloads, unusable arrays) - so that undo always ends."""
+        checkpoints or payloads, unusable arrays) - so that undo always ends.
+        Checkpoints keep the paper view's tables as a model of view ``scored`` does
+        (:func:`normalcy.detector.parts.paper_tables`)."""
         h = cls()
         ns = len(current)
         nse = current[0].nse if current else 0
@@ -242,6 +244,7 @@ class History:
                         if st.nse != nse:
                             raise ValueError(f"h{e.version}.s{i}: arrays do not fit the model")
                         check_normality(st, n_levels, f"h{e.version}.s{i}")
+                    normality = paper_tables(normality, scored, f"h{e.version}.s<i>")
                 sig = SignatureLibrary.from_arrays(cp["signatures"], arrays,
                                                    prefix=f"h{e.version}.sig", n_sensors=ns,
                                                    nse=nse, n_levels=n_levels)

@@ -91,6 +91,12 @@ def merge(a: TransitionDetector, b: TransitionDetector, by: str | None = None,
             "and quantizers - normalcy.operator.fit_like(a, X) in Python, "
             "`normalcy fit DATA -o B --like A` on the command line - or grow one model "
             "with partial_fit on the other's data.")
+    if a.view != "relations" and not all(st.has_bounds for st in b.normality_):
+        raise InputError(
+            f"cannot merge: model a (view={a.view!r}) scores with the paper view's bounds and "
+            "configurations, which model b, fitted with view='relations', does not keep. Fit "
+            f"b with view={a.view!r} (normalcy.operator.fit_like(a, X) does), or merge into "
+            "a relations-only model.")
     out = copy.deepcopy(a)
     log_of(out)
     eta = float(a.eta)

@@ -106,13 +106,15 @@ def bounds(det: Any, frame: pd.DataFrame, sensor: str) -> tuple[np.ndarray, np.n
     """The learned normal bounds of ``sensor`` at each row of ``frame``, in its units.
 
     NaN where no transition starts or where it was never seen in training (no
-    bounds apply there).
+    bounds apply there), and everywhere for a model fitted with ``view="relations"``
+    (it keeps no bounds: its score does not read them).
     """
     from normalcy.detector.extended import transition_codes
 
     n = len(frame)
     lo_out, hi_out = np.full(n, np.nan), np.full(n, np.nan)
-    if sensor not in list(det.sensors_) or n <= 2 * det.delta_:
+    if sensor not in list(det.sensors_) or n <= 2 * det.delta_ or not all(
+            st.has_bounds for st in det.normality_):
         return lo_out, hi_out
     prep = det.prepare(frame, what="trend rows")
     rows = np.flatnonzero(prep.series.valid_starts(det.delta_ - 1, det.delta_))

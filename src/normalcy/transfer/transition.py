@@ -48,8 +48,8 @@ from sklearn.utils.validation import check_is_fitted
 from normalcy import operator
 from normalcy.data.params import StrOptions, check_params, series_tags
 from normalcy.data.validation import Series, as_model_input
-from normalcy.detector import learning
-from normalcy.detector.normality import SensorNormality, merge
+from normalcy.detector import calibration, learning
+from normalcy.detector.normality import SensorNormality, count, merge
 from normalcy.detector.parts import Learned, Prepared
 from normalcy.detector.quantizer import fit_edges, quantize
 from normalcy.detector.relation_stats import moved
@@ -189,6 +189,8 @@ def map_normality(state: SensorNormality, sensor: int,
 
     a, b = state.codes // n_levels, state.codes % n_levels
     codes = levels[sensor, a] * n_levels + levels[sensor, b]
+    if not state.has_bounds:  # a relations-only model: its transitions and counts
+        return count(SensorNormality.empty(state.nse, bounds=False), codes, state.counts)
     conf = phi(np.nan_to_num(state.conf))
     conf[np.isnan(state.conf)] = np.nan
     mapped = SensorNormality(codes, phi(state.lo), phi(state.hi), conf,
@@ -370,7 +372,12 @@ class TransitionTransfer(BaseEstimator):  # type: ignore[misc]
             return teach_rows(mapped, prep.scaled, prep.levels, train, delta=det.delta_,
                               n_levels=det.n_levels_, eta=float(det.eta))
 
-        found = learning.calibrate(det, det.learned(), prep, learn)
+        if det.view == "relations":  # no paper residuals to calibrate: R alone, as in fit
+            folds = calibration.n_folds(det.calibration_folds, rows.size, det.window_)
+            found = dict(det.reference_) if calibration.holds_out_window(
+                rows, folds, det.delta_ + det.window_, det.window_) else None
+        else:
+            found = learning.calibrate(det, det.learned(), prep, learn)
         if found is not None and det.relations_ is not None:
             view = det.relations_
             if self.partial_fit:  # held out from the target statistics partial_fit adds
