@@ -28,6 +28,8 @@ quantizer per sensor and normality parameters written in scaled units and in
    :mod:`normalcy.detector.calibration`, each fold's model being the mapped
    source parameters taught the other folds. Too little target data for one
    held-out window keeps the source's levels (``reference_origin_`` says which).
+   A relations-only source (``view="relations"``) has no paper residuals: only the
+   relations view's level ``R`` is calibrated, as in its fit.
 
 ``mapping="none"`` keeps the source's scaler and quantizers (the plain "source
 model + ``partial_fit``" of a user who moves the model as it is). The result is
