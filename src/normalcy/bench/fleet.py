@@ -227,18 +227,20 @@ PAPER = """\
 How it scales past two cores, on paper:
 
 - **tasks**: per partition one reading task, one scoring task and at most two slicing
-  tasks (the rows it borrows); a fleet adds, per unit, one model load per worker that
-  scores the unit, one layout task per file block and one task joining the unit's
-  parts. Partitions are independent, so scoring time is `partitions / workers` times
-  the time of one partition, plus Dask's ~1 ms per task.
+  tasks (the rows it borrows); a fleet adds one layout task per file block and, per
+  unit whose rows lie in one block (a file of its own, as here), a single task that
+  reads, scores and writes it; a unit spread over blocks gets the series' tasks, one
+  model load per worker that scores it and one task joining its parts. Partitions and
+  units are independent, so scoring time is `tasks / workers` times the time of one,
+  plus Dask's ~1 ms per task.
 - **bytes moved**: per partition the borrowed rows, `window + 2 delta - 2` rows at most
   (118 x 20 sensors x 8 B = 19 KB here, against 8 MB for a 50 000-row partition); the
   model once per worker; each worker reads its partitions from and writes their scores
-  to the shared filesystem, and only file names come back to the client.
-- **what grows with the number of units**: the models (one file each, loaded and
-  turned into scoring tables once per worker that scores the unit - the fixed cost of
-  a few seconds seen at small sizes), the layout pass and the joining of each unit's
-  parts (its scores read and written once more).
+  to the shared filesystem, and only file names and counts come back to the client.
+- **what grows with the number of units**: the models (one file each, read where the
+  unit is scored), the layout pass (the client reads each model's header and sensors
+  once) and, for units spread over blocks only, the joining of their parts (their
+  scores read and written once more).
 - **memory per worker** is set by the partition size (its rows, the borrowed rows, the
   residual columns) and the model, not by the series length or the number of units;
   the one process's by its chunk of rows, the same way.
@@ -253,7 +255,8 @@ def units_line(table: pd.DataFrame) -> list[str]:
     w1, w2 = (fleet[fleet["how"].str.endswith(k)] for k in ("1 worker", "2 workers"))
     alone = table[table["how"].str.endswith("units, one process")]["peak_mib"].max()
     return [f"Fleet: `fleet score` of {int(fleet['rows'].iloc[0]):,} rows over units (one "
-            "model file per unit, layout pass and joining of each unit's file included) "
+            "model file per unit and the layout pass included; a unit is a file of its own, "
+            "read, scored and written by one task) "
             f"runs at {float(w1['vs_one_process'].iloc[0]):.2f}x (1 worker) and "
             f"{float(w2['vs_one_process'].iloc[0]):.2f}x (2 workers) the rate of "
             "`normalcy score` of the units one after the other in one process; its workers "
