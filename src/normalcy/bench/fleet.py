@@ -140,9 +140,10 @@ def parallel_probe() -> float:
 
 
 def _row(rows: int, how: str, seconds: float, peak: float, equal: bool,
-         diff: float) -> dict[str, Any]:
+         diff: float, moved: float = float("nan")) -> dict[str, Any]:
     return {"rows": rows, "how": how, "seconds": seconds, "peak_mib": peak,
-            "rows_per_s": rows / seconds, "equal": equal, "max_diff": diff}
+            "rows_per_s": rows / seconds, "equal": equal, "max_diff": diff,
+            "moved_mib": moved}
 
 
 def _files(folder: str) -> list[str]:
@@ -171,7 +172,7 @@ def run(rows_list: list[int], plant: pd.DataFrame, model: str, tmp: str,
             idle.append(got["idle_mib"])
             same, diff = fd.same_scores(got["files"], [mine])
             out.append(_row(rows, f"dask, {workers} worker{'s' * (workers > 1)}",
-                            got["seconds"], got["peak_mib"], same, diff))
+                            got["seconds"], got["peak_mib"], same, diff, got["moved_mib"]))
             shutil.rmtree(folder)
         shutil.rmtree(data)
         os.remove(mine)
@@ -209,6 +210,7 @@ def run_units(units: int, plant: pd.DataFrame, model: str, tmp: str, sizes: dict
             result = fleet_score(client, models, data, scores, progress=False)
             dt = time.perf_counter() - t0
             peak = max(client.run(fd.peak_mib).values())
+            moved = fd.moved_mib(client)
         same, diff = not result.failed, 0.0
         for u in names:
             if same:
@@ -216,7 +218,7 @@ def run_units(units: int, plant: pd.DataFrame, model: str, tmp: str, sizes: dict
                                            [os.path.join(mine, f"{u}.parquet")])
                 same, diff = ok, max(diff, worst)
         out.append(_row(total, f"{units} units, fleet score, {workers} worker"
-                        + "s" * (workers > 1), dt, peak, same, diff))
+                        + "s" * (workers > 1), dt, peak, same, diff, moved))
         shutil.rmtree(scores)
     table = pd.DataFrame(out)
     table["vs_one_process"] = table["rows_per_s"] / table["rows_per_s"].iloc[0]
@@ -233,10 +235,14 @@ How it scales past two cores, on paper:
   model load per worker that scores it and one task joining its parts. Partitions and
   units are independent, so scoring time is `tasks / workers` times the time of one,
   plus Dask's ~1 ms per task.
-- **bytes moved**: per partition the borrowed rows, `window + 2 delta - 2` rows at most
-  (118 x 20 sensors x 8 B = 19 KB here, against 8 MB for a 50 000-row partition); the
-  model once per worker; each worker reads its partitions from and writes their scores
-  to the shared filesystem, and only file names and counts come back to the client.
+- **bytes moved**: what a partition needs from elsewhere is the rows it borrows,
+  `window + 2 delta - 2` rows at most (118 x 20 sensors x 8 B = 19 KB here, against
+  8 MB for a 50 000-row partition), and the model once per worker; each worker reads
+  its partitions from and writes their scores to the shared filesystem, and only file
+  names and counts come back to the client. Dask's work stealing also moves whole
+  partitions from a busy worker to an idle one: `moved_mib` counts every byte the
+  workers sent each other. Across machines that traffic is the network's share;
+  a unit scored by one task moves nothing.
 - **what grows with the number of units**: the models (one file each, read where the
   unit is scored), the layout pass (the client reads each model's header and sensors
   once) and, for units spread over blocks only, the joining of their parts (their
@@ -333,7 +339,8 @@ def report(table: pd.DataFrame, sensors: int, sizes: dict[str, int],
         "overlapping by the rows the score needs, a scores file per partition. `equal`: "
         "the scores equal the one-process ones row by row (to 1e-12, NaN where NaN; "
         "`max_diff`: the largest difference). `vs_one_process`: throughput over the one "
-        "process with BLAS on one thread.",
+        "process with BLAS on one thread. `moved_mib`: bytes the Dask workers sent each other "
+        "(Dask's counters).",
         "",
         markdown_table(table),
         "",

@@ -194,7 +194,19 @@ def dask_series(model_path: str, data: str, lengths: Sequence[int], out: str, wo
         files = client.gather(client.compute(tasks))
         dt = time.perf_counter() - t0
         peak = max(client.run(peak_mib).values())
-    return {"seconds": dt, "peak_mib": peak, "idle_mib": idle, "files": list(files)}
+        moved = moved_mib(client)
+    return {"seconds": dt, "peak_mib": peak, "idle_mib": idle, "files": list(files),
+            "moved_mib": moved}
+
+
+def _sent(dask_worker: Any) -> int:
+    return int(dask_worker.transfer_outgoing_bytes_total)
+
+
+def moved_mib(client: Any) -> float:
+    """MiB the cluster's workers sent each other since they started (Dask's counters):
+    borrowed rows, and whatever work stealing moved to balance them."""
+    return sum(client.run(_sent).values()) / 2**20
 
 
 def _scores(paths: Sequence[str], rows: int) -> Iterator[np.ndarray]:
