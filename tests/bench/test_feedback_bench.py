@@ -28,7 +28,7 @@ def test_quick_run_feedback_silences_the_new_regime_and_keeps_faults(tmp_path) -
                  "feedback.md"):
         assert (folder / name).exists()
     metrics = json.loads((folder / "metrics.json").read_text())
-    assert len(metrics["summary"]) == 3 * 5  # three plants, the detector and four peers
+    assert len(metrics["summary"]) == 3 * 6  # three plants; the detector, its relations view, 4 peers
     text = docs.read_text()
     assert "kept text" in text and "<!-- bench:feedback:begin -->" in text
     assert all(p in text for p in ("Lorenz", "ETC", "three tanks", "HalfSpaceTrees"))
@@ -51,6 +51,15 @@ def test_quick_run_feedback_silences_the_new_regime_and_keeps_faults(tmp_path) -
     # no score rises, so the untaught training-regime runs cannot alarm more
     assert (after["training-regime alarm rows %"]
             <= before["training-regime alarm rows %"] + 1e-12).all()
+    # the relations view (SPEC §6) learns the marked runs from their statistics: its
+    # later false alarms fall too, its fault ranking holds
+    rel = df[df["method"] == "normalcy TransitionDetector, relations view"].set_index(
+        ["plant", "marked runs"])
+    r0, r3 = rel.xs(0, level="marked runs"), rel.xs(3, level="marked runs")
+    assert len(r0) == 3 and (r0["later alarm rows %"] > 0).all()
+    assert (r3["later false-alarm episodes"] <= r0["later false-alarm episodes"]).all()
+    assert (r3["later alarm rows %"] < r0["later alarm rows %"]).all()
+    assert (r3["fault ROC-AUC"] - r0["fault ROC-AUC"]).abs().max() < 0.05
     # missed-fault signatures: once each fault type is named, its later runs are caught
     # at least as often, and the right name is carried at least as often as a wrong one
     sig = pd.DataFrame(metrics["signatures"]).set_index("plant")

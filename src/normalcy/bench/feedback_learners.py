@@ -63,11 +63,14 @@ def _episodes_of(score: np.ndarray, threshold: float) -> tuple[int, int]:
 
 
 class Transition(Learner):
+    """The detector (its defaults, or ``fixed`` settings such as ``view="relations"``)."""
+
     name = "normalcy TransitionDetector"
     update = "feedback"
 
-    def __init__(self) -> None:
-        super().__init__(Method(self.name, "detector"))
+    def __init__(self, name: str = "normalcy TransitionDetector",
+                 fixed: dict[str, Any] | None = None) -> None:
+        super().__init__(Method(name, "detector", fixed=dict(fixed or {})))
 
     def learn(self, marked: list[pd.DataFrame], train: pd.DataFrame) -> None:
         run = marked[-1]
