@@ -28,7 +28,7 @@ def test_quick_run_feedback_silences_the_new_regime_and_keeps_faults(tmp_path) -
                  "feedback.md"):
         assert (folder / name).exists()
     metrics = json.loads((folder / "metrics.json").read_text())
-    assert len(metrics["summary"]) == 3 * 6  # three plants; the detector, its relations view, 4 peers
+    assert len(metrics["summary"]) == 3 * 6  # 3 plants x (detector, relations view, 4 peers)
     text = docs.read_text()
     assert "kept text" in text and "<!-- bench:feedback:begin -->" in text
     assert all(p in text for p in ("Lorenz", "ETC", "three tanks", "HalfSpaceTrees"))

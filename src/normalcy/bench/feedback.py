@@ -317,7 +317,7 @@ def goal_checks(df: pd.DataFrame) -> list[str]:
         ms = 1000 * g["update s"].loc[1:].mean()
         fa_ok = "met" if fa0 and red >= 0.9 else "**missed**"
         auc_ok = "met" if abs(d_auc) <= 0.01 else "**missed**"
-        which = "defaults" if method == Transition.name else method.split(", ", 1)[-1]
+        which = "defaults" if method == Transition.name else str(method).split(", ", 1)[-1]
         out.append(
             f"{plant}, {which}: later false alarms {fa0} → {fa3} after {MARKED} feedbacks "
             f"({'n/a' if not fa0 else f'{100 * red:.0f} % fewer'}; goal ≥ 90 %: {fa_ok}); "
