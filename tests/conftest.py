@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -44,3 +47,16 @@ def lorenz():
     from normalcy.datasets import load_lorenz
 
     return load_lorenz(seed=0)
+
+
+def rewrite_model_file(src: Path, dst: Path, edit: Any) -> Path:
+    """``src`` with ``edit(header, arrays)`` applied, written to ``dst`` (a crafted
+    model file for the loader's checks)."""
+    from normalcy.io.model_file import read_model_file, write_model_file
+
+    h, a = read_model_file(src)
+    h = {k: v for k, v in h.items() if k not in ("format", "format_version",
+                                                 "library_version")}
+    edit(h, a)
+    write_model_file(dst, h, a)
+    return dst

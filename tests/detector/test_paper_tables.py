@@ -17,8 +17,9 @@ import pandas as pd
 import pytest
 
 from normalcy import InputError, ModelFileError, TransitionDetector, load, merge, operator, save
-from normalcy.io.model_file import read_model_file, write_model_file
+from normalcy.io.model_file import read_model_file
 from normalcy.transfer import TransitionTransfer
+from tests.conftest import rewrite_model_file as rewrite
 from tests.conftest import smooth_signals
 
 KW = {"n_levels": 6, "delta": 5, "window": 40}
@@ -118,14 +119,6 @@ def test_the_operator_loop_never_brings_them_back(pair, tmp_path: Path) -> None:
     assert no_paper_tables(moved.detector_) and moved.reference_origin_ == "target"
     assert np.isfinite(moved.score_samples(2.0 * test + 1.0)).any()
 
-
-def rewrite(src: Path, dst: Path, edit: Any) -> Path:
-    h, a = read_model_file(src)
-    h = {k: v for k, v in h.items() if k not in ("format", "format_version",
-                                                 "library_version")}
-    edit(h, a)
-    write_model_file(dst, h, a)
-    return dst
 
 
 def test_a_file_without_the_tables_its_view_needs_is_refused(pair, tmp_path: Path) -> None:

@@ -5,14 +5,13 @@ payloads had a level still loads."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
 from normalcy import ModelFileError, TransitionDetector, load, operator, save
-from normalcy.io.model_file import read_model_file, write_model_file
+from tests.conftest import rewrite_model_file as rewrite
 from tests.conftest import smooth_signals
 
 
@@ -33,15 +32,6 @@ def saved(request, tmp_path_factory) -> dict[str, Any]:
     save(det, path)
     return {"view": request.param, "det": det, "test": test, "path": path}
 
-
-def rewrite(src: Path, dst: Path, edit: Any) -> Path:
-    """``src`` with ``edit(header, arrays)`` applied, written to ``dst``."""
-    h, a = read_model_file(src)
-    h = {k: v for k, v in h.items() if k not in ("format", "format_version",
-                                                 "library_version")}
-    edit(h, a)
-    write_model_file(dst, h, a)
-    return dst
 
 
 def payload(h: dict[str, Any], verdict: str) -> dict[str, Any]:

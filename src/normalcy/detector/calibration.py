@@ -24,7 +24,7 @@ abnormal pairs healthy windows already have.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,6 +61,16 @@ def fold_blocks(rows: np.ndarray, folds: int) -> list[np.ndarray]:
     return [b for b in np.array_split(rows, folds) if b.size]
 
 
+def fold_splits(rows: np.ndarray, folds: int,
+                margin: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """``(held-out block, training rows)`` per fold: the training rows lie more than
+    ``margin`` instants from the block; folds with none are skipped."""
+    for block in fold_blocks(rows, folds):
+        train = rows[(rows < block[0] - margin) | (rows > block[-1] + margin)]
+        if train.size:
+            yield block, train
+
+
 def cross_fit(
     rows: np.ndarray,
     folds: int,
@@ -74,13 +84,8 @@ def cross_fit(
     the block's full-window ``(r_trans_count_per_sensor, r_bound, r_conf,
     abnormal_share)``.
     """
-    parts: list[tuple[np.ndarray, ...]] = []
-    for block in fold_blocks(rows, folds):
-        lo, hi = block[0] - margin, block[-1] + margin
-        train = rows[(rows < lo) | (rows > hi)]
-        if train.size == 0:
-            continue
-        parts.append(held_out_windows(learn(train), block))
+    parts = [held_out_windows(learn(train), block)
+             for block, train in fold_splits(rows, folds, margin)]
     if not parts:
         return HeldOut.empty()
     return HeldOut(*(np.concatenate([p[k] for p in parts]) for k in range(4)))
@@ -90,9 +95,7 @@ def holds_out_window(rows: np.ndarray, folds: int, margin: int, window: int) -> 
     """Whether :func:`cross_fit` pools at least one held-out window: a block with
     instants left to learn from and ``window`` consecutive instants of its own (a
     window's residual needs all of them). Nothing is learned or scored."""
-    for block in fold_blocks(rows, folds):
-        if not ((rows < block[0] - margin) | (rows > block[-1] + margin)).any():
-            continue
+    for block, _ in fold_splits(rows, folds, margin):
         breaks = np.flatnonzero(np.diff(block) != 1)
         if np.diff(np.r_[-1, breaks, block.size - 1]).max() >= window:
             return True

@@ -17,7 +17,7 @@ says to refit with ``view="paper"`` or ``"both"``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -231,6 +231,12 @@ def update(
     keep = remove_correlated(all_groups, all_vecs, eta, limit)
     conf, n_conf = pad_configurations(all_groups[keep], all_vecs[keep], n)
     return SensorNormality(new_codes, lo, hi, conf, n_conf, counts)
+
+
+def keeps_bounds(normality: Sequence[SensorNormality]) -> bool:
+    """Whether every sensor keeps the paper view's tables (not so for a model fitted
+    with ``view="relations"``)."""
+    return all(st.has_bounds for st in normality)
 
 
 def count(state: SensorNormality, codes: np.ndarray,

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from normalcy.data.validation import Series
-from normalcy.detector.normality import SensorNormality
+from normalcy.detector.normality import SensorNormality, keeps_bounds
 from normalcy.detector.relations import RelationsView
 
 
@@ -177,7 +177,7 @@ def paper_tables(normality: list[SensorNormality], view: Any,
     them: they are dropped), with them for any other view (``ValueError`` if missing)."""
     if view == "relations":
         return [st.without_bounds() if st.has_bounds else st for st in normality]
-    if not all(st.has_bounds for st in normality):
+    if not keeps_bounds(normality):
         raise ValueError(f"{where}: a model with view={view!r} needs the paper view's bounds "
                          "(arrays lo and hi)")
     return normality

@@ -33,6 +33,7 @@ import pandas as pd
 
 from normalcy.detector.correlation import znormalise
 from normalcy.detector.extended import extended_vectors, transition_codes
+from normalcy.detector.normality import keeps_bounds
 from normalcy.detector.residuals import best_correlation, bound_distance
 from normalcy.exceptions import InputError
 from normalcy.operator import relation_signatures
@@ -346,7 +347,7 @@ def plot_explanation(det: TransitionDetector, X: Any, start: int, end: int,
     rows = range_rows(det, series, start, end)
     tops = list(dict.fromkeys(explanation.records["sensor"])) or [det.sensors_[0]]
     tops = tops[:3]
-    bounded = all(st.has_bounds for st in det.normality_)  # not so in view="relations"
+    bounded = keeps_bounds(det.normality_)
     fig, axes = plt.subplots(len(tops), 1, figsize=(9, 2.6 * len(tops)), squeeze=False)
     for ax, s in zip(axes[:, 0], tops, strict=True):
         k = det.sensors_.index(s)

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import clone
 
+from normalcy.detector.normality import keeps_bounds
 from normalcy.detector.normality import merge as merge_normality
 from normalcy.detector.transition_detector import TransitionDetector
 from normalcy.exceptions import InputError
@@ -91,7 +92,7 @@ def merge(a: TransitionDetector, b: TransitionDetector, by: str | None = None,
             "and quantizers - normalcy.operator.fit_like(a, X) in Python, "
             "`normalcy fit DATA -o B --like A` on the command line - or grow one model "
             "with partial_fit on the other's data.")
-    if a.view != "relations" and not all(st.has_bounds for st in b.normality_):
+    if a.view != "relations" and not keeps_bounds(b.normality_):
         raise InputError(
             f"cannot merge: model a (view={a.view!r}) scores with the paper view's bounds and "
             "configurations, which model b, fitted with view='relations', does not keep. Fit "

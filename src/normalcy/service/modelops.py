@@ -110,11 +110,12 @@ def bounds(det: Any, frame: pd.DataFrame, sensor: str) -> tuple[np.ndarray, np.n
     (it keeps no bounds: its score does not read them).
     """
     from normalcy.detector.extended import transition_codes
+    from normalcy.detector.normality import keeps_bounds
 
     n = len(frame)
     lo_out, hi_out = np.full(n, np.nan), np.full(n, np.nan)
-    if sensor not in list(det.sensors_) or n <= 2 * det.delta_ or not all(
-            st.has_bounds for st in det.normality_):
+    if sensor not in list(det.sensors_) or n <= 2 * det.delta_ or not keeps_bounds(
+            det.normality_):
         return lo_out, hi_out
     prep = det.prepare(frame, what="trend rows")
     rows = np.flatnonzero(prep.series.valid_starts(det.delta_ - 1, det.delta_))
