@@ -334,3 +334,55 @@ def test_auto_granularity_is_the_finest_within_the_size_budget() -> None:
         view = RelationsView(max_floats=budget).fit(x, lv, rows, delta=DELTA, n_levels=NQ)
         assert view.granularity_ == want
         assert view.floats <= budget or want == "global"
+
+
+# ------------------------------------------------------------ taught statistics
+def taught_view(weight: float = 4.0) -> tuple[RelationsView, np.ndarray, np.ndarray,
+                                              np.ndarray, np.ndarray]:
+    """A view fitted on one stretch, taught a shifted stretch (a new regime) as normal."""
+    x, lv, rows = prepared(3000, seed=5)
+    x = x.copy()
+    x[2000:2600, 2] += 0.15  # the new regime: a shifted relation
+    lv = quantize(x, fit_edges(x[:1500], NQ))
+    view = RelationsView().fit(x, lv, rows[rows < 1500], delta=DELTA, n_levels=NQ)
+    marked = rows[(rows >= 2000) & (rows < 2300)]
+    codes = [lv[marked, i] * NQ + lv[marked + DELTA, i] for i in range(3)]
+    ext = [np.c_[x[marked], np.stack([x[marked - k, i] for k in range(1, DELTA)], axis=1)]
+           for i in range(3)]
+    before = view.copy()
+    view.add_examples(codes, ext, weight=weight)
+    return view, before, x, lv, rows
+
+
+def test_taught_statistics_lower_the_marked_regime_and_raise_no_score() -> None:
+    view, before, x, lv, rows = taught_view()
+    old, new = before.score(x, lv, rows), view.score(x, lv, rows)
+    assert np.all(new.mean <= old.mean)  # no row of the history or elsewhere rises
+    later = (rows >= 2300) & (rows < 2600)  # the same regime, not marked
+    assert np.median(new.mean[later]) < 0.5 * np.median(old.mean[later])
+    assert view.taught_ is not None and before.taught_ is None
+    for a, b in zip(view.stats_, before.stats_, strict=True):  # the healthy ones untouched
+        np.testing.assert_array_equal(a.count, b.count)
+    # rows that keep the healthy model keep all of its values
+    same = new.mean == old.mean
+    assert same.any()
+    np.testing.assert_array_equal(new.signed[same], old.signed[same])
+
+
+def test_taught_statistics_survive_the_model_file_and_merge() -> None:
+    import json
+
+    view, before, x, lv, rows = taught_view()
+    header, arrays = view.to_file()
+    back = RelationsView.from_file(json.loads(json.dumps(header)), arrays)
+    np.testing.assert_array_equal(back.score(x, lv, rows).mean, view.score(x, lv, rows).mean)
+    assert back.floats == view.floats == sum(a.size for a in arrays.values())
+    merged = before.merge(view)  # healthy statistics add; the taught ones come along
+    assert merged.taught_ is not None
+    assert merged.stats_[0].count.sum() == 2 * before.stats_[0].count.sum()
+    twice = view.merge(view)
+    assert twice.taught_ is not None
+    np.testing.assert_allclose(twice.taught_[1].count.sum(), 2 * view.taught_[1].count.sum())
+    # a crafted file that claims taught statistics without them is refused
+    with pytest.raises(KeyError):
+        RelationsView.from_file(header, {k: v for k, v in arrays.items() if ".t0." not in k})

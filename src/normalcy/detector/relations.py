@@ -15,6 +15,14 @@ on contiguous folds, and scores the conditional residuals
 (:mod:`normalcy.detector.gaussian`). Nothing of the data is kept. Outer
 products are kept per transition (the SPEC's model, ``1 + d + d(d+1)/2`` floats
 per seen transition), per level or once per sensor (``granularity``).
+
+Statistics an operator teaches ("normal" feedback, :meth:`RelationsView.add_examples`)
+are kept apart from the healthy history's (``taught_``): a row is scored by the
+healthy model and by the healthy model plus the taught statistics, and keeps the
+smaller residual. Teaching a range therefore lowers scores near it and raises none
+(adding a weighted range to the pools moves the level and global models that every
+other context is shrunk towards: on ETC it put 2 % of the training regime's rows in
+alarm, ``docs/benchmarks.md``).
 """
 
 from __future__ import annotations
@@ -73,7 +81,9 @@ class RelationsView:
     ----------
     granularity_ : str, the granularity in force. lags_ : ndarray.
     stats_ : list of RelationStats, per sensor. kappa_ : ndarray (ns, 2), the
-    chosen level and transition weights (pseudo-samples).
+    chosen level and transition weights (pseudo-samples). taught_ : list of
+    RelationStats or None, the statistics taught by "normal" feedback (weights
+    applied), per sensor; None before any.
 
     Examples
     --------
@@ -141,6 +151,7 @@ class RelationsView:
         grid = np.asarray(self.kappa_grid, dtype=np.float64)
         blocks = [b for b in np.array_split(rows, self.folds) if b.size]
         self.stats_: list[RelationStats] = []
+        self.taught_: list[RelationStats] | None = None
         self.kappa_ = np.zeros((ns, 2))
         for i in range(ns):
             parts = [self._accumulate(scaled, levels, b, i) for b in blocks]
@@ -185,7 +196,17 @@ class RelationsView:
                           lags=self.lags_, granularity=self.granularity_, weight=weight)
 
     def _derive(self) -> None:
-        """Scoring tables and context lookups from the statistics and ``kappa_``."""
+        """Scoring tables and context lookups from the statistics and ``kappa_``; with
+        taught statistics, ``with_taught_``: the view of the healthy plus taught ones."""
+        self.with_taught_: RelationsView | None = None
+        taught = getattr(self, "taught_", None)
+        if taught is not None:
+            both = RelationsView(**self.get_params())
+            both.__dict__.update({k: v for k, v in self.__dict__.items() if k.endswith("_")})
+            both.stats_ = [a.add(b) for a, b in zip(self.stats_, taught, strict=True)]
+            both.taught_ = None
+            both._derive()
+            self.with_taught_ = both
         self.tables_: list[gs.ConditionalTables] = []
         self.lookup_: list[np.ndarray] = []
         nq, ns = self.n_levels_, len(self.stats_)
@@ -213,8 +234,26 @@ class RelationsView:
         ``per_viewpoint=False`` gives only their mean for the sensors with one
         covariance (the same numbers, ``ns`` times fewer operations). Rows are
         scored in chunks of about ``budget / (ns (1 + L))`` (cache-sized: 3 300
-        rows at 50 sensors scored 2-3 times faster than 33 000).
+        rows at 50 sensors scored 2-3 times faster than 33 000). With taught
+        statistics, each row takes every value from whichever of the healthy model
+        and the healthy-plus-taught model gives it the smaller mean residual.
         """
+        own = self._score(scaled, levels, rows, per_viewpoint, budget)
+        if self.with_taught_ is None:
+            return own
+        other = self.with_taught_._score(scaled, levels, rows, per_viewpoint, budget)
+        pick = other.mean < own.mean
+        if not pick.any():
+            return own
+        fields: dict[str, Any] = {}
+        for name in ("residual", "signed", "spread", "static", "static_spread", "context"):
+            a, b = getattr(own, name), getattr(other, name)
+            fields[name] = None if a is None or b is None else np.where(pick[:, None], b, a)
+        return gs.RelationScores(mean=np.where(pick, other.mean, own.mean), **fields)
+
+    def _score(self, scaled: np.ndarray, levels: np.ndarray, rows: np.ndarray,
+               per_viewpoint: bool, budget: float) -> gs.RelationScores:
+        """:meth:`score` in this view's own statistics (``stats_`` only)."""
         rows = self._rows(scaled, rows)
         m, ns = rows.size, len(self.stats_)
         out = np.empty((6, ns, m))
@@ -269,6 +308,7 @@ class RelationsView:
                              "lags or granularity; fit one with the other's settings.")
         out = self.copy()
         out.stats_ = [a.add(b) for a, b in zip(self.stats_, other.stats_, strict=True)]
+        out.taught_ = _sum(self.taught_, other.taught_)
         out._derive()
         return out
 
@@ -278,25 +318,27 @@ class RelationsView:
         out = RelationsView(**self.get_params())
         out.__dict__.update({k: v for k, v in self.__dict__.items() if k.endswith("_")})
         out.stats_ = list(self.stats_)  # statistics are never changed in place
+        out.taught_ = None if self.taught_ is None else list(self.taught_)
         out.kappa_ = self.kappa_.copy()
         return out
 
     @property
     def floats(self) -> int:
         """Numbers in the model file (statistics and ``κ``)."""
-        return sum(st.floats for st in self.stats_) + self.kappa_.size
+        return sum(st.floats for st in [*self.stats_, *(self.taught_ or [])]) + self.kappa_.size
 
     def add_examples(self, codes: list[np.ndarray], vectors: list[np.ndarray], *,
                      weight: float = 1.0) -> RelationsView:
-        """Add the statistics of stored examples: per sensor, transition codes and
-        extended vectors (all sensors at ``t``, then the sensor at ``t-1 .. t-(Δ-1)``,
-        as an operator's feedback payload keeps them); keep ``κ``."""
+        """Teach the statistics of stored examples (times ``weight``) as ``taught_``:
+        per sensor, transition codes and extended vectors (all sensors at ``t``, then
+        the sensor at ``t-1 .. t-(Δ-1)``, as an operator's feedback payload keeps
+        them); keep ``κ``."""
         ns = len(self.stats_)
         take = np.r_[np.arange(ns), ns + self.lags_ - 1]  # the viewpoint's columns
-        self.stats_ = [st.add(RelationStats.of(np.asarray(w)[:, take], np.asarray(c),
-                                               n_levels=self.n_levels_,
-                                               granularity=self.granularity_), weight)
-                       for st, c, w in zip(self.stats_, codes, vectors, strict=True)]
+        new = [RelationStats.of(np.asarray(w)[:, take], np.asarray(c), n_levels=self.n_levels_,
+                                granularity=self.granularity_, weight=weight)
+               for c, w in zip(codes, vectors, strict=True)]
+        self.taught_ = _sum(self.taught_, new)
         self._derive()
         return self
 
@@ -312,6 +354,10 @@ class RelationsView:
         arrays = {f"{prefix}.kappa": self.kappa_}
         for i, st in enumerate(self.stats_):
             arrays.update(st.to_arrays(f"{prefix}.s{i}"))
+        if self.taught_ is not None:
+            header["taught"] = True
+            for i, st in enumerate(self.taught_):
+                arrays.update(st.to_arrays(f"{prefix}.t{i}"))
         return header, arrays
 
     @classmethod
@@ -332,22 +378,28 @@ class RelationsView:
         if view.kappa_.shape != (ns, 2) or np.isnan(view.kappa_).any() or (
                 view.kappa_ < 0).any():
             raise ValueError(f"{prefix}.kappa must hold two weights >= 0 per sensor")
-        view.stats_ = [RelationStats.from_arrays(arrays, f"{prefix}.s{i}",
-                                                 n_levels=view.n_levels_,
-                                                 granularity=view.granularity_)
-                       for i in range(ns)]
+        def read(key: str) -> list[RelationStats]:
+            return [RelationStats.from_arrays(arrays, f"{prefix}.{key}{i}",
+                                              n_levels=view.n_levels_,
+                                              granularity=view.granularity_)
+                    for i in range(ns)]
+
+        view.stats_ = read("s")
+        view.taught_ = read("t") if header.get("taught") is True else None
         d = ns + view.lags_.size
-        for i, st in enumerate(view.stats_):
+        named = [(f"{prefix}.s{i}", st) for i, st in enumerate(view.stats_)]
+        named += [(f"{prefix}.t{i}", st) for i, st in enumerate(view.taught_ or [])]
+        for key, st in named:
             codes = st.codes
             if st.d != d or (codes.size and (codes.min() < 0 or codes.max() >= view.n_levels_**2
                                              or (np.diff(codes) <= 0).any())):
-                raise ValueError(f"{prefix}.s{i}: statistics do not fit the model")
+                raise ValueError(f"{key}: statistics do not fit the model")
             if not all(np.isfinite(x).all() for x in (st.count, st.total, st.outer)) or (
                     st.count < 0).any():
-                raise ValueError(f"{prefix}.s{i}: statistics must be finite, counts >= 0")
+                raise ValueError(f"{key}: statistics must be finite, counts >= 0")
             n = np.maximum(st.count, 1.0)
             if (st.count > 1e15).any() or (np.abs(st.total) > n[:, None] * 1e6).any():
-                raise ValueError(f"{prefix}.s{i}: statistics far outside any scaled data "
+                raise ValueError(f"{key}: statistics far outside any scaled data "
                                  "(counts above 1e15 or means beyond 1e6 IQRs)")
         with np.errstate(all="ignore"):
             view._derive()
@@ -357,10 +409,20 @@ class RelationsView:
         return view
 
     def _usable(self) -> bool:
-        """Whether every derived scoring table is finite."""
+        """Whether every derived scoring table is finite (the taught view's too)."""
+        if self.with_taught_ is not None and not self.with_taught_._usable():
+            return False
         arrays = [v for t in self.tables_ for v in vars(t).values()
                   if isinstance(v, np.ndarray) and v.dtype.kind == "f"]
         arrays += [v for v in vars(self.summed_).values()
                    if isinstance(v, np.ndarray) and v.dtype.kind == "f"]
         positive = all((t.pjj > 0).all() for t in self.tables_)
         return positive and all(np.isfinite(a).all() for a in arrays)
+
+
+def _sum(a: list[RelationStats] | None, b: list[RelationStats] | None
+         ) -> list[RelationStats] | None:
+    """Per sensor ``a + b``; None stands for no statistics."""
+    if a is None or b is None:
+        return b if a is None else a
+    return [x.add(y) for x, y in zip(a, b, strict=True)]

@@ -54,7 +54,7 @@ from normalcy.detector import calibration, learning
 from normalcy.detector.normality import SensorNormality, count, merge
 from normalcy.detector.parts import Learned, Prepared
 from normalcy.detector.quantizer import fit_edges, quantize
-from normalcy.detector.relation_stats import moved
+from normalcy.detector.relation_stats import RelationStats, moved
 from normalcy.detector.relations import RelationsView
 from normalcy.detector.scaling import fit_robust_scale
 from normalcy.detector.teaching import teach_rows
@@ -163,9 +163,14 @@ def move_relations(view: RelationsView, knots: list[tuple[np.ndarray, np.ndarray
     ab = np.array([affine_fit(*knots[j]) for j in range(ns)])
     L = view.lags_.size
     out = view.copy()
-    out.stats_ = [moved(st, np.r_[ab[:, 0], np.full(L, ab[i, 0])],
-                        np.r_[ab[:, 1], np.full(L, ab[i, 1])], levels[i])
-                  for i, st in enumerate(view.stats_)]
+
+    def move(stats: list[RelationStats]) -> list[RelationStats]:
+        return [moved(st, np.r_[ab[:, 0], np.full(L, ab[i, 0])],
+                      np.r_[ab[:, 1], np.full(L, ab[i, 1])], levels[i])
+                for i, st in enumerate(stats)]
+
+    out.stats_ = move(view.stats_)
+    out.taught_ = None if view.taught_ is None else move(view.taught_)
     out._derive()
     return out
 
