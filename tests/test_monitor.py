@@ -16,7 +16,7 @@ from tests.conftest import smooth_signals
 @pytest.fixture(scope="module")
 def setup():
     X = smooth_signals(3200, 3, seed=4)
-    det = TransitionDetector(n_levels=6, delta=5, window=30).fit(X.iloc[:2000])
+    det = TransitionDetector(n_levels=6, delta=5, window=30, view="paper").fit(X.iloc[:2000])
     test = X.iloc[2000:].reset_index(drop=True)
     test.iloc[300:420, 2] += 1.0
     test.iloc[700:703] = np.nan  # a gap

@@ -33,8 +33,12 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
 
 def test_the_table_has_a_row_per_case_and_view(tiny_run: tuple[dict, Path]) -> None:
     table: pd.DataFrame = tiny_run[0]["table"]
-    assert list(table.columns) == ["case", "view", views.HEALTHY, views.EPISODES,
-                                   views.CAUGHT, views.AUC, views.F1, views.FIT]
+    assert list(table.columns) == ["case", "view", views.IN_FORCE, views.HEALTHY,
+                                   views.EPISODES, views.CAUGHT, views.AUC, views.F1, views.FIT]
+    fixed = table["view"] != "auto"  # a view given is the view in force
+    assert (table.loc[fixed, views.IN_FORCE] == table.loc[fixed, "view"]).all()
+    auto = table.loc[~fixed, views.IN_FORCE]
+    assert auto.str.contains("paper|relations").all() and not auto.str.contains("both").any()
     cases = list(dict.fromkeys(table["case"]))
     walks = ["smooth walks, 3 sensors, 600 rows", "smooth walks, 4 sensors, 500 rows"]
     assert [c for c in cases if c.startswith("smooth walks")] == walks

@@ -30,24 +30,32 @@ def files(tmp_path_factory):
     return d
 
 
-def test_fit_score_info_roundtrip(files, capsys) -> None:
-    model, out = files / "m.normalcy", files / "scores.csv"
+@pytest.mark.parametrize("view", [None, "paper"])
+def test_fit_score_info_roundtrip(files, capsys, view) -> None:
+    model, out = files / f"m-{view}.normalcy", files / f"scores-{view}.csv"
+    flag = [] if view is None else ["--view", view]  # None: the default, "auto"
     assert main(["fit", str(files / "train.csv"), "-o", str(model), "--n-levels", "6",
-                 "--delta", "5", "--window", "30"]) == 0
+                 "--delta", "5", "--window", "30", *flag]) == 0
     assert main(["score", str(model), str(files / "test.csv"), "-o", str(out)]) == 0
     err = capsys.readouterr().err
     assert "ignored" in err and "extra" in err  # extra columns noted
-    scores = pd.read_csv(out)
-    assert list(scores.columns[:6]) == ["time", "score", "alarm", "r_trans", "r_bound", "r_conf"]
-    assert "r_conf[s2]" in scores.columns
-    assert len(scores) == 600 and scores["time"].iloc[0] == "2026-01-01 00:20:00"
     assert main(["info", str(model), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
+    assert info["view"] == view or (view is None and info["view"] in ("relations", "paper")
+                                    and 0 <= info["view_check"] <= 1)
+    scores = pd.read_csv(out)
+    residuals = (["r_rel"] if info["view"] == "relations"
+                 else ["r_trans", "r_bound", "r_conf"])
+    assert list(scores.columns[:3 + len(residuals)]) == ["time", "score", "alarm", *residuals]
+    assert f"{residuals[-1]}[s2]" in scores.columns
+    assert len(scores) == 600 and scores["time"].iloc[0] == "2026-01-01 00:20:00"
     assert info["sensors"] == ["s0", "s1", "s2"]
     assert info["in_force"] == {"n_levels": 6, "delta": 5, "window": 30}
     assert set(info["per_sensor"]["s0"]) >= {"transitions", "configurations_mean"}
     assert main(["info", str(model)]) == 0
-    assert "reference levels" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert ("reference level R=" if info["view"] == "relations" else "reference levels") in said
+    assert ("view='auto'" in said) == (view is None)
 
 
 def test_streaming_alignment_via_cli(files) -> None:

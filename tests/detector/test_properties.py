@@ -58,7 +58,7 @@ def test_remover_covers_inputs_and_keeps_uncorrelated(vectors, eta, n_groups) ->
 def test_training_transitions_are_seen(seed, n_levels, delta, n_sensors) -> None:
     rng = np.random.default_rng(seed)
     X = np.cumsum(rng.normal(size=(400, n_sensors)), axis=0)
-    det = TransitionDetector(n_levels=n_levels, delta=delta, window=10).fit(X)
+    det = TransitionDetector(n_levels=n_levels, delta=delta, window=10, view="paper").fit(X)
     c = det.contributions(X)
     seen = c["e_trans"][~np.isnan(c["e_trans"])]
     assert seen.size > 0 and np.all(seen == 0)

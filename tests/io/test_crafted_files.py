@@ -26,7 +26,8 @@ PROBE = smooth_signals(2000, 2, seed=9)
 @pytest.fixture(scope="module")
 def model(tmp_path_factory) -> Path:
     X = smooth_signals(1200, 2, seed=4)
-    det = operator.fit(TransitionDetector(n_levels=5, delta=4, window=20), X.iloc[:800])
+    det = operator.fit(TransitionDetector(n_levels=5, delta=4, window=20, view="paper"),
+                       X.iloc[:800])
     Y = X.iloc[800:].reset_index(drop=True)
     operator.feedback(det, Y, 50, 120, "normal", by="ana")
     operator.feedback(det, Y, 200, 260, "fault", fault="leak")

@@ -69,7 +69,7 @@ def test_after_normal_feedback_the_range_is_normal(fitted, plant, kind, start, l
 def test_random_walk_data_shape(plant) -> None:
     rng = np.random.default_rng(3)
     X = np.cumsum(rng.normal(size=(2000, 2)), axis=0)
-    det = TransitionDetector(n_levels=8, delta=3, window=30).fit(X[:1200])
+    det = TransitionDetector(n_levels=8, delta=3, window=30, view="paper").fit(X[:1200])
     Y = X[1200:] + 40.0  # far outside everything seen
     operator.feedback(det, Y, 100, 250, "normal")
     assert_taught(det, Y, 100, 250)

@@ -1,8 +1,9 @@
 """``normalcy bench views``: which detector view should be the default (issue 14, item 1).
 
-Each view of :class:`~normalcy.TransitionDetector` (``"paper"``, ``"relations"``,
-``"both"``) is fitted with the defaults apart from ``view`` and scores the same
-cases in the same run (``score_samples``; alarm = score > ``threshold_``):
+Each view of :class:`~normalcy.TransitionDetector` (``"auto"``, the default, and
+``"paper"``, ``"relations"``, ``"both"``) is fitted with the defaults apart from
+``view`` and scores the same cases in the same run (``score_samples``; alarm = score >
+``threshold_``); the table says which view "auto" chose (per fit):
 
 - **the travel check's cases**, built as ``../shared/hooks/travel_check.py``
   builds them: SKAB's anomaly-free run (first 60 % fitted, the rest scored), the
@@ -45,7 +46,7 @@ from normalcy.exceptions import InputError
 
 __all__ = ["FULL", "QUICK", "VIEWS", "Case", "Config", "build_cases", "measure", "run_views"]
 
-VIEWS = ("paper", "relations", "both")
+VIEWS = ("auto", "paper", "relations", "both")
 HEALTHY_ALARM_AIM = 5.0  # % of healthy rows in alarm, at most
 EPISODES_AIM = 1.0  # alarm episodes per 10 minutes of healthy rows, fewer than
 
@@ -53,6 +54,7 @@ EPISODES_AIM = 1.0  # alarm episodes per 10 minutes of healthy rows, fewer than
 HEALTHY, EPISODES, CAUGHT = ("healthy rows in alarm %", "alarm episodes / 10 min healthy",
                              "anomalous rows caught %")
 AUC, F1, FIT = "window ROC-AUC", "alarm-rule F1", "fit s"
+IN_FORCE = "view in force"
 
 
 @dataclass(frozen=True)
@@ -198,20 +200,24 @@ def fit_score(case: Case, view: str) -> dict[str, Any]:
     from normalcy import TransitionDetector
     from normalcy.bench.protocol import WINDOW
 
-    scores, alarms, fit_s = [], [], 0.0
+    scores, alarms, fit_s, chosen = [], [], 0.0, []
     for train, test in case.parts or ((case.train, case.test),):
         model = TransitionDetector(view=view)
         t0 = time.perf_counter()
         model.fit(train)
         fit_s += time.perf_counter() - t0
+        chosen.append(str(model.view_))
         s = np.asarray(model.score_samples(test), dtype=float)
         scores.append(s)
         alarms.append(np.nan_to_num(s, nan=-np.inf) > float(model.threshold_))
         if case.parts:  # a window-long gap after each file (label -1: not counted)
             scores.append(np.full(WINDOW, np.nan))
             alarms.append(np.zeros(WINDOW, dtype=bool))
+    counts = pd.Series(chosen).value_counts()
+    in_force = (chosen[0] if counts.size == 1
+                else ", ".join(f"{v} ({n} fits)" for v, n in counts.items()))
     return {"scores": np.concatenate(scores), "alarms": np.concatenate(alarms),
-            "threshold": float(model.threshold_), "fit_s": fit_s}
+            "threshold": float(model.threshold_), "fit_s": fit_s, "in_force": in_force}
 
 
 def measure(case: Case, views: tuple[str, ...] = VIEWS) -> list[dict[str, Any]]:
@@ -237,7 +243,7 @@ def measure(case: Case, views: tuple[str, ...] = VIEWS) -> list[dict[str, Any]]:
     for v, r in res.items():
         a = r["alarms"]
         row: dict[str, Any] = {
-            "case": case.name, "view": v,
+            "case": case.name, "view": v, IN_FORCE: r["in_force"],
             HEALTHY: 100.0 * float(a[healthy].mean()) if healthy.any() else float("nan"),
             EPISODES: float(alarm_episodes_per_10min(a, np.where(counted, label, 1),
                                                      period_s=case.period_s))
@@ -297,8 +303,8 @@ def run_views(out: str = "bench-results", docs: str | None = None, quick: bool =
                 folder.log(f"  {r['view']:<10} fit {r[FIT]:6.1f} s  healthy in alarm "
                            f"{r[HEALTHY]:5.1f} %  episodes/10 min {r[EPISODES]:6.2f}  "
                            f"AUC {r[AUC]:.3f}  F1 {r[F1]:.3f}")
-        table = pd.DataFrame(rows, columns=["case", "view", HEALTHY, EPISODES, CAUGHT, AUC,
-                                            F1, FIT])
+        table = pd.DataFrame(rows, columns=["case", "view", IN_FORCE, HEALTHY, EPISODES,
+                                            CAUGHT, AUC, F1, FIT])
         aim = travel_aim(table)
         meta = {"command": folder.command, "quick": quick, "skab": root, "seed": seed,
                 "wall_s": time.perf_counter() - t_start,
@@ -322,8 +328,8 @@ def run_views(out: str = "bench-results", docs: str | None = None, quick: bool =
 
 def add_parser(sub: Any) -> None:
     """Register ``normalcy bench views``."""
-    p = sub.add_parser("views", help="the detector's views (paper, relations, both) on the "
-                                     "travel cases, Lorenz and the plants: the default")
+    p = sub.add_parser("views", help="the detector's views (auto, paper, relations, both) on "
+                                     "the travel cases, Lorenz and the plants: the default")
     p.add_argument("--out", default="bench-results", help="parent folder of the results folder")
     p.add_argument("--docs", default=None,
                    help="regenerate the views section of this file (docs/benchmarks.md)")

@@ -31,7 +31,8 @@ def markdown(table: pd.DataFrame, aim: pd.DataFrame, meta: dict[str, Any]) -> st
         f"`view=\"{meta['default_view']}\"`.",
         "Each view of `TransitionDetector` is fitted with the defaults apart from `view` and "
         "scores the same cases in the same run (`score_samples`; alarm = score > "
-        "`threshold_`, no labels used):",
+        "`threshold_`, no labels used); *view in force* is what `view=\"auto\"` chose "
+        "(per fit):",
         "",
         "- the cases of the travel check (`../shared/hooks/travel_check.py`), built as it "
         "builds them: SKAB's anomaly-free run (first 60 % fitted, the rest scored), smooth "

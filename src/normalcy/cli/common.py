@@ -51,3 +51,13 @@ SORT_HELP = "sort the rows by time before use (otherwise a time going back is an
 ALIGN_HELP = ("where a row's score and alarm sit: offline = at the row where the judged "
               "transitions start (what score, explain and feedback rows mean); streaming = "
               "delta rows later, at the row where a live monitor can know it")
+
+
+def view_said(det: Any) -> str:
+    """The view in force, and why (``view="auto"``'s self-check)."""
+    said = {"relations": "the relations view (SPEC §6)", "paper": "the paper's residuals",
+            "both": "both views"}[det.view_]
+    if det.view_check_ is None:
+        return f"score from {said}"
+    return (f"score from {said} (view='auto': a relations model of the first 60 % of the "
+            f"history put {100 * det.view_check_:.1f} % of the rest's windows in alarm)")

@@ -113,12 +113,13 @@ def plot_scores(res: pd.DataFrame, labels: np.ndarray, threshold: float, path: s
     plt.close(fig)
 
 
-def run_demo(out: str = "demo-output", view: str = "paper") -> dict[str, float]:
+def run_demo(out: str = "demo-output", view: str = "auto") -> dict[str, float]:
     """Run the demo and return its headline figures."""
     from sklearn.metrics import f1_score, roc_auc_score
 
     from normalcy import TransitionDetector, save
     from normalcy.alarms.policy import AlarmPolicy
+    from normalcy.cli.common import view_said
     from normalcy.datasets import load_lorenz
     from normalcy.io.atomic import atomic_write
     from normalcy.metrics import windowed
@@ -156,11 +157,11 @@ def run_demo(out: str = "demo-output", view: str = "paper") -> dict[str, float]:
         "# normalcy demo: Lorenz benchmark",
         "",
         "Command: `make demo` (or `.venv/bin/normalcy demo --out demo-output`)"
-        + ("." if view == "paper" else f", here with `--view {view}`."),
+        + ("." if view == "auto" else f", here with `--view {view}`."),
         "",
         f"TransitionDetector with default settings fitted on {len(train)} healthy samples "
         f"(sensors x1, x3) in {fit_s:.2f} s: n_levels={det.n_levels_}, delta={det.delta_}, "
-        f"window={det.window_} (derived from the data); transitions "
+        f"window={det.window_} (derived from the data); {view_said(det)}; transitions "
         + ", ".join(f"{s}: {v.shape[0]}" for s, v in det.transitions_.items()) + ".",
         f"Scored {len(test)} test samples in {score_s:.2f} s "
         f"({len(test) / score_s:,.0f} samples/s).",

@@ -139,7 +139,8 @@ def model_summary(det: Any, header: dict[str, Any], path: str) -> dict[str, Any]
         "floats": int(rel.floats)}
     return {
         "kind": type(det).__name__,
-        "view": getattr(det, "view", "paper"),
+        "view": det.view_,
+        "view_check": det.view_check_,
         "relations": relations,
         "sensors": list(det.sensors_),
         "params": {k: (list(v) if isinstance(v, tuple) else v)
@@ -157,6 +158,7 @@ def model_summary(det: Any, header: dict[str, Any], path: str) -> dict[str, Any]
 
 
 def cmd_info(a: argparse.Namespace) -> int:
+    from normalcy.cli.common import view_said
     from normalcy.io.models import load_with_header
 
     det, header = load_with_header(a.model)
@@ -174,8 +176,7 @@ def cmd_info(a: argparse.Namespace) -> int:
 
         print(f"  fitted on data sampled every {duration(float(info['period_s']))}")
     ref = info["reference_levels"]
-    print(f"  score: the {info['view']} view{'s' if info['view'] == 'both' else ''}; "
-          f"alarm when score > {info['threshold']:g}")
+    print(f"  score: {view_said(det)}; alarm when score > {info['threshold']:g}")
     rel = info["relations"]
     if rel is not None:
         print(f"  relations: reference level R={ref['rel']:.3g}; covariances per "
@@ -244,10 +245,12 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--threshold", type=float,
                    help="alarm when the score exceeds this; 1 = the least normal held-out "
                         "healthy window (default: 1)")
-    f.add_argument("--view", choices=["relations", "paper", "both"],
+    f.add_argument("--view", choices=["auto", "relations", "paper", "both"],
                    help="what feeds the score: the relations between the sensors (SPEC §6), "
-                        "the paper's unseen transitions, bounds and configurations, or both "
-                        "(default: relations)")
+                        "the paper's unseen transitions, bounds and configurations, or both; "
+                        "auto: the relations when the history is long enough and a model of "
+                        "its first 60 %% keeps the rest quiet, else the paper's (default: "
+                        "auto)")
     f.add_argument("--like", metavar="MODEL",
                    help="reuse MODEL's sensors, scaler, quantizers and settings, so the two "
                         "models can be merged (normalcy merge)")
@@ -293,7 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
                   "behind each), the scores CSV and the model. About 10 s.",
                   "normalcy demo --out demo-output")
     d.add_argument("--out", default="demo-output", help="folder to write into")
-    d.add_argument("--view", choices=["paper", "relations", "both"], default="paper",
+    d.add_argument("--view", choices=["auto", "relations", "paper", "both"], default="auto",
                    help="what feeds the detector's score (see normalcy fit --help)")
     d.set_defaults(func=cmd_demo)
 

@@ -8,6 +8,7 @@ new unit (:mod:`normalcy.transfer.transition`): one way to learn (SPEC
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -17,7 +18,7 @@ from normalcy.detector import calibration
 from normalcy.detector.extended import chunks, extended_vectors, transition_codes
 from normalcy.detector.normality import SensorNormality, count, update
 from normalcy.detector.parts import Learned, Prepared
-from normalcy.detector.relations import RelationsView
+from normalcy.detector.relations import RelationsView, default_lags
 from normalcy.detector.residuals import ScoringTables, abnormal_pairs, contributions, window_mean
 from normalcy.detector.scoring import relation_samples
 from normalcy.exceptions import InputError
@@ -35,6 +36,7 @@ class Settings(Protocol):
     max_configurations: int | None
     calibration_folds: int
     calibration_quantile: float
+    threshold: float
     view: str
 
 
@@ -54,7 +56,7 @@ def quantile_boxes(codes: np.ndarray, w: np.ndarray,
 
 
 def learn(det: Settings, scaled: np.ndarray, levels: np.ndarray, rows: np.ndarray,
-          *, delta: int, n_levels: int) -> Model:
+          *, delta: int, n_levels: int, view: str) -> Model:
     """NP-1/2/3 of every sensor from the transitions starting at ``rows``; for
     ``view="relations"``, whose score reads neither bounds nor configurations, NP-1
     and the transitions' counts only."""
@@ -65,7 +67,7 @@ def learn(det: Settings, scaled: np.ndarray, levels: np.ndarray, rows: np.ndarra
     out = []
     for i in range(ns):
         codes = transition_codes(levels, rows, i, delta, n_levels)
-        if det.view == "relations":
+        if view == "relations":
             out.append(count(SensorNormality.empty(nse, bounds=False), codes))
             continue
         state = SensorNormality.empty(nse)
@@ -158,6 +160,55 @@ def calibrate_relations(det: Settings, learned: Learned, prep: Prepared,
         held = [w[np.isfinite(w[:, 0]), 0]]
     r = np.concatenate(held)
     return max(REL_FLOOR, float(np.quantile(r, REL_QUANTILE)) if r.size else 1.0)
+
+
+#: ``view="auto"`` takes the relations view only with at least this many transition
+#: starts per dimension of a sensor viewpoint (sensors + own lags): its covariances are
+#: estimated per context (``settings.auto_levels`` asks ~50 samples per transition code)
+AUTO_ROWS_PER_DIMENSION = 50
+#: the share of the history a relations model of the rest is fitted on (the travel check's)
+AUTO_SPLIT = 0.6
+#: the most of the later windows that model may put in alarm (the travel aim, 5 %)
+AUTO_TRAVEL = 0.05
+
+
+def choose_view(det: Settings, like: Any, prep: Prepared, *, delta: int, n_levels: int,
+                window: int) -> tuple[str, float | None]:
+    """The view in force and the self-check's share of windows in alarm (None: not run).
+
+    ``view="auto"`` takes the relations view (SPEC §6) when it travels within the
+    history: a relations model of the first 60 % of the transition starts, calibrated
+    as :meth:`fit` calibrates it, keeps at most 5 % of the full windows of the rest
+    above the threshold. Otherwise - the history too short for its covariances
+    (:data:`AUTO_ROWS_PER_DIMENSION`), or one whose later part leaves the earlier
+    part's relations (a warm-up: SKAB's anomaly-free run, 28 % of its later windows
+    in alarm) - the paper's residuals, which a continuing slow drift does not
+    trouble. ``fit(like=...)`` keeps the reference model's view (so they merge).
+    """
+    if det.view != "auto":
+        return det.view, None
+    if like is not None:
+        return str(like.view_), like.view_check_
+    rows, ns = prep.rows, prep.scaled.shape[1]
+    early, later = np.split(rows, [int(rows.size * AUTO_SPLIT)])
+    if rows.size < AUTO_ROWS_PER_DIMENSION * (ns + default_lags(delta).size):
+        return "paper", None
+    probe = Learned(sensors=[], center=np.zeros(0), scale=np.zeros(0), edges=np.zeros(0),
+                    n_levels=n_levels, delta=delta, window=window, normality=[],
+                    reference={}, threshold=float(det.threshold))
+    try:
+        view = RelationsView().fit(prep.scaled, prep.levels, early, delta=delta,
+                                   n_levels=n_levels)
+        level = calibrate_relations(det, probe, replace(prep, rows=early), view)
+    except InputError:  # too few starts for the probe's folds: not enough history
+        return "paper", None
+    rs = relation_samples(view, prep.scaled, prep.levels, later)
+    r = window_mean(rs.e[:, None], window)[later, 0]
+    r = r[np.isfinite(r)]
+    if r.size == 0:
+        return "paper", None
+    share = float(np.mean(r / level > float(det.threshold)))
+    return ("relations" if share <= AUTO_TRAVEL else "paper"), share
 
 
 #: the quantile of held-out windows that sets ``R`` (SPEC §6: "99th percentile of

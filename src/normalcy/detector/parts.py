@@ -54,13 +54,19 @@ class FaultNamer(Protocol):
                 normal: np.ndarray) -> pd.DataFrame: ...
 
 
+#: what feeds the score: SPEC §6's relations view, the paper's residuals, or both
+VIEWS = ("relations", "paper", "both")
+
+
 @dataclass(frozen=True)
 class Learned:
     """Everything a fitted :class:`TransitionDetector` learned.
 
     ``signatures`` and ``history`` belong to the operator layer (fault
     signatures and the change log); the kernel carries them and calls
-    ``signatures`` through :class:`FaultNamer` when scoring.
+    ``signatures`` through :class:`FaultNamer` when scoring. ``view`` is the view in
+    force (one of :data:`VIEWS`, "auto" resolved); ``view_check`` the share of
+    windows the self-check of "auto" put in alarm (None: not run).
     """
 
     sensors: list[str]
@@ -76,6 +82,8 @@ class Learned:
     relations: RelationsView | None = None
     signatures: FaultNamer | None = None
     history: Any = None
+    view: str = "paper"
+    view_check: float | None = None
 
     # ------------------------------------------------------------ model file
     def to_file(self, params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -89,6 +97,8 @@ class Learned:
             "window": self.window,
             "reference": self.reference,
             "threshold": self.threshold,
+            "view": self.view,
+            "view_check": self.view_check,
         }
         arrays: dict[str, np.ndarray] = {
             "center": self.center, "scale": self.scale, "edges": self.edges,
@@ -145,7 +155,13 @@ class Learned:
                 raise ValueError(f"sensor {i}: arrays do not match delta and sensors")
             check_normality(st, n_levels, f"s{i}")
             normality.append(st)
-        normality = paper_tables(normality, params.get("view"), "s<i>")
+        view = header.get("view", params.get("view"))  # older files: the parameter
+        if view not in VIEWS:
+            raise ValueError(f"'view' must be one of {list(VIEWS)}, got {view!r}")
+        check = header.get("view_check")
+        if check is not None and not 0 <= _number(header, "view_check") <= 1:
+            raise ValueError("'view_check' must be a share in [0, 1] or null")
+        normality = paper_tables(normality, view, "s<i>")
         relations = None
         if "relations" in header:
             relations = RelationsView.from_file(_typed(header, "relations", dict), arrays)
@@ -160,8 +176,12 @@ class Learned:
             sensors=[str(x) for x in sensors], center=center, scale=scale, edges=edges,
             n_levels=n_levels, delta=delta, window=window, normality=normality,
             reference={k: float(v) for k, v in reference.items()}, threshold=threshold,
-            relations=relations,
+            relations=relations, view=str(view),
+            view_check=None if check is None else float(check),
         )
+        if (relations is None) != (view == "paper"):
+            raise ValueError(f"a model with view={view!r} must hold a relations view "
+                             "exactly when its view is not 'paper'")
         return params, learned
 
 

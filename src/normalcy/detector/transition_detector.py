@@ -15,7 +15,7 @@ from normalcy.data.params import Interval, Pair, StrOptions, check_params, serie
 from normalcy.data.validation import as_model_input, as_series
 from normalcy.detector import calibration, learning, scoring, settings
 from normalcy.detector.normality import SensorNormality
-from normalcy.detector.parts import Learned, Prepared
+from normalcy.detector.parts import VIEWS, Learned, Prepared
 from normalcy.detector.quantizer import fit_edges, quantize
 from normalcy.detector.relations import RelationsView
 from normalcy.detector.residuals import ScoringTables, contributions
@@ -24,8 +24,6 @@ from normalcy.detector.teaching import teach_rows
 from normalcy.exceptions import InputError
 
 Alignment = Literal["offline", "streaming"]
-#: what feeds the score: SPEC §6's relations view, the paper's residuals, or both
-VIEWS = ("relations", "paper", "both")
 
 #: fewer healthy rows than this in one stretch cannot describe normal behaviour
 MIN_TRAIN_ROWS = 100
@@ -77,16 +75,15 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
     threshold : float, default=1.0
         Alarm when ``score > threshold``; 1 means "less normal than the
         calibration data".
-    view : {"paper", "relations", "both"}, default="paper"
-        What feeds the score (:mod:`normalcy.detector.scoring`): the paper's
-        residuals exactly as SPEC §1 (``r_trans``, ``r_bound``, ``r_conf``), the
-        relations view of SPEC §6 (context-conditioned Gaussian statistics per
-        sensor viewpoint, shrinkage chosen by held-out likelihood; of the paper's
-        tables it keeps the seen transitions only, no bounds or configurations:
-        refit with "paper" or "both" to score those), or the max of both.
-        The relations view wins on Lorenz, ETC and the simulated plants but not on
-        SKAB (36.5 % of its later anomaly-free rows in alarm): the default stays the
-        paper's residuals until it does (``normalcy bench views``, docs/benchmarks.md).
+    view : {"auto", "relations", "paper", "both"}, default="auto"
+        What feeds the score (:mod:`normalcy.detector.scoring`): the relations view
+        of SPEC §6 (context-conditioned Gaussian statistics per sensor viewpoint,
+        shrinkage chosen by held-out likelihood; of the paper's tables it keeps the
+        seen transitions only: refit with "paper" or "both" to score those), the
+        paper's residuals exactly as SPEC §1 (``r_trans``, ``r_bound``, ``r_conf``),
+        or the max of both. "auto" takes the relations view when the history is long
+        enough for it and it travels within the history, else the paper's residuals
+        (:func:`normalcy.detector.learning.choose_view`; ``normalcy bench views``).
 
     Attributes
     ----------
@@ -97,6 +94,8 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
     normality_ : list of SensorNormality, the normality parameters per sensor.
     reference_ : dict, the reference levels ``trans``, ``bound``, ``conf`` (and ``rel``).
     relations_ : RelationsView or None, the relations view's statistics (SPEC §6).
+    view_ : str, the view in force; view_check_ : float or None, the share of later
+    windows in alarm in the self-check of ``view="auto"`` (None: not run).
     threshold_ : float
 
     Examples
@@ -125,7 +124,7 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
         calibration_folds: int = 5,
         calibration_quantile: float = 0.95,
         threshold: float = 1.0,
-        view: str = "paper",
+        view: str = "auto",
     ) -> None:
         self.n_levels = n_levels
         self.delta = delta
@@ -153,7 +152,7 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
         "calibration_folds": [Interval(Integral, 2, None, closed="left")],
         "calibration_quantile": [Interval(Real, 0, 1, closed="right")],
         "threshold": [Interval(Real, 0, None, closed="neither")],
-        "view": [StrOptions(set(VIEWS))],
+        "view": [StrOptions({"auto", *VIEWS})],
     }
 
     def __sklearn_tags__(self) -> Any:
@@ -222,27 +221,30 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
             edges = fit_edges(scaled, n_levels)
         levels = quantize(scaled, edges)
         prep = Prepared(series, scaled, levels, rows)
+        view, check = learning.choose_view(self, like, prep, delta=delta, n_levels=n_levels,
+                                           window=window)
 
         def learn_rows(train: np.ndarray) -> list[SensorNormality]:
-            return learning.learn(self, scaled, levels, train, delta=delta, n_levels=n_levels)
+            return learning.learn(self, scaled, levels, train, delta=delta, n_levels=n_levels,
+                                  view=view)
 
         learned = Learned(
             sensors=series.sensors, center=center, scale=scale, edges=edges,
             n_levels=n_levels, delta=delta, window=window, normality=learn_rows(rows),
-            reference={}, threshold=float(self.threshold))
+            reference={}, threshold=float(self.threshold), view=view, view_check=check)
         reference = None
-        if self.view != "relations":  # the paper's residuals feed the score: calibrate them
+        if view != "relations":  # the paper's residuals feed the score: calibrate them
             reference = learning.calibrate(self, learned, prep, learn_rows)
         if reference is None:  # nothing held out (or not scored): the floors
             reference = calibration.reference_levels(
                 calibration.HeldOut.empty(), float(self.calibration_quantile), float(self.eta))
-        if self.view != "paper":
+        if view != "paper":
             ref_view = getattr(like, "relations_", None)  # fit(like=...): mergeable views
-            view = RelationsView() if ref_view is None else RelationsView(
+            rel = RelationsView() if ref_view is None else RelationsView(
                 lags=ref_view.lags_.tolist(), granularity=ref_view.granularity_)
-            view.fit(scaled, levels, rows, delta=delta, n_levels=n_levels)
-            reference["rel"] = learning.calibrate_relations(self, learned, prep, view)
-            learned = replace(learned, relations=view)
+            rel.fit(scaled, levels, rows, delta=delta, n_levels=n_levels)
+            reference["rel"] = learning.calibrate_relations(self, learned, prep, rel)
+            learned = replace(learned, relations=rel)
         self.install(replace(learned, reference=reference))
         return self
 
@@ -299,6 +301,7 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
         self.relations_ = learned.relations
         self.signatures_ = learned.signatures
         self.history_ = learned.history
+        self.view_, self.view_check_ = learned.view, learned.view_check
         self._tables: list[ScoringTables] | None = None
         return self
 
@@ -317,7 +320,8 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
             reference=dict(self.reference_), threshold=self.threshold_,
             relations=getattr(self, "relations_", None),
             signatures=getattr(self, "signatures_", None),
-            history=getattr(self, "history_", None))
+            history=getattr(self, "history_", None), view=self.view_,
+            view_check=self.view_check_)
 
     def revise(self, **changes: Any) -> TransitionDetector:
         """Install the learned parts with ``changes`` (fields of :class:`Learned`)."""
@@ -403,7 +407,7 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
         """:meth:`residuals` of prepared data, with the fault columns of taught
         fault signatures (``score_fault`` raises ``score``; ``r_fault``, ``fault``)."""
         signatures = getattr(self, "signatures_", None)
-        e = self.contributions(prep) if self.view != "relations" or (
+        e = self.contributions(prep) if self.view_ != "relations" or (
             signatures and signatures.reads_contributions(self)) else None
         frame = self.normal_frame(prep, e)
         if signatures:  # fault signatures taught by the operator
@@ -424,13 +428,13 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
                      e: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
         """The score and window residuals of the views in force (no fault signatures),
         offline alignment; ``e``: the paper's contributions if already computed."""
-        if e is None and self.view != "relations":
+        if e is None and self.view_ != "relations":
             e = self.contributions(prep)
         rs = None
-        if self.view != "paper":
+        if self.view_ != "paper":
             rs = self.relation_samples(prep)
         return scoring.residual_frame(prep.series.index, self.sensors_, self.window_,
-                                      self.reference_, e if self.view != "relations" else None,
+                                      self.reference_, e if self.view_ != "relations" else None,
                                       rs)
 
     def relation_samples(self, prep: Prepared) -> scoring.RelationSamples:

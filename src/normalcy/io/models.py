@@ -91,7 +91,7 @@ def operator_from_file(det: TransitionDetector, header: dict[str, Any],
                                               prefix="sig", n_sensors=ns,
                                               nse=det.normality_[0].nse, n_levels=nq)
     history = History.from_file(header.get("history", []), arrays, list(det.normality_), nq,
-                                det.relations_, scored=det.view)
+                                det.relations_, scored=det.view_)
     det.revise(signatures=signatures, history=history)
     history.state = snapshot_of(det)
     return det

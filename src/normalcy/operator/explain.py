@@ -112,14 +112,14 @@ def explain(det: TransitionDetector, X: Any, start: int, end: int, top: int = 5,
     series, scaled, levels = prep.series, prep.scaled, prep.levels
     rows = range_rows(det, series, start, end)
     # a relations-only model keeps no paper tables: its seen transitions only
-    tables = None if det.view == "relations" else det.scoring_tables()
+    tables = None if det.view_ == "relations" else det.scoring_tables()
     ns, d, nq, N = scaled.shape[1], det.delta_, det.n_levels_, det.window_
     nse = ns + d - 1
     ref = det.reference_
     u = _Units(det, period)
     names = det.sensors_
     recs: list[dict[str, Any]] = []
-    relations = getattr(det, "relations_", None) is not None and det.view != "paper"
+    relations = getattr(det, "relations_", None) is not None and det.view_ != "paper"
     if relations:
         recs += relation_records(det, prep, rows)
     for i in range(ns):

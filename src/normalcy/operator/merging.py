@@ -92,11 +92,11 @@ def merge(a: TransitionDetector, b: TransitionDetector, by: str | None = None,
             "and quantizers - normalcy.operator.fit_like(a, X) in Python, "
             "`normalcy fit DATA -o B --like A` on the command line - or grow one model "
             "with partial_fit on the other's data.")
-    if a.view != "relations" and not keeps_bounds(b.normality_):
+    if a.view_ != "relations" and not keeps_bounds(b.normality_):
         raise InputError(
-            f"cannot merge: model a (view={a.view!r}) scores with the paper view's bounds and "
+            f"cannot merge: model a (view={a.view_!r}) scores with the paper view's bounds and "
             "configurations, which model b, fitted with view='relations', does not keep. Fit "
-            f"b with view={a.view!r} (normalcy.operator.fit_like(a, X) does), or merge into "
+            f"b with view={a.view_!r} (normalcy.operator.fit_like(a, X) does), or merge into "
             "a relations-only model.")
     out = copy.deepcopy(a)
     log_of(out)

@@ -108,7 +108,7 @@ def feedback(det: TransitionDetector, X: Any, start: int, end: int, verdict: str
     >>> from normalcy import TransitionDetector
     >>> t = np.arange(3000) * 0.05
     >>> X = np.c_[np.sin(t), np.cos(1.3 * t)]
-    >>> det = TransitionDetector(n_levels=6, delta=8, window=40).fit(X[:2000])
+    >>> det = TransitionDetector(n_levels=6, delta=8, window=40, view="paper").fit(X[:2000])
     >>> Y = X[2000:].copy(); Y[400:500, 0] += 1.0
     >>> feedback(det, Y, 400, 500, "normal", by="ana")
     2

@@ -345,7 +345,7 @@ class TransitionTransfer(BaseEstimator):  # type: ignore[misc]
             sensors=list(sensors), center=center, scale=scale, edges=edges, n_levels=nq,
             delta=d, window=src_det.window_, normality=normality,
             reference=dict(src_det.reference_), threshold=float(src_det.threshold_),
-            relations=relations)
+            relations=relations, view=src_det.view_, view_check=src_det.view_check_)
         det = TransitionDetector.assemble(src_det.get_params(), learned)
         origin = "source"
         if self.calibrate == "target":
@@ -379,7 +379,7 @@ class TransitionTransfer(BaseEstimator):  # type: ignore[misc]
             return teach_rows(mapped, prep.scaled, prep.levels, train, delta=det.delta_,
                               n_levels=det.n_levels_, eta=float(det.eta))
 
-        if det.view == "relations":  # no paper residuals to calibrate: R alone, as in fit
+        if det.view_ == "relations":  # no paper residuals to calibrate: R alone, as in fit
             folds = calibration.n_folds(det.calibration_folds, rows.size, det.window_)
             found = dict(det.reference_) if calibration.holds_out_window(
                 rows, folds, det.delta_ + det.window_, det.window_) else None

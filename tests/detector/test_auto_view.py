@@ -1,0 +1,92 @@
+"""``view="auto"``, the default: the relations view where it travels within the
+history, the paper's residuals elsewhere (:func:`normalcy.detector.learning.choose_view`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from normalcy import ModelFileError, TransitionDetector, load, merge, operator, save
+from normalcy.detector import learning
+from normalcy.io.model_file import read_model_file
+from tests.conftest import rewrite_model_file, smooth_signals
+
+
+def warming_up(n: int = 6000, seed: int = 1) -> pd.DataFrame:
+    """A steady plant plus a sensor that warms up through the whole history, with a
+    sensor that follows it: the later part leaves the earlier part's relations."""
+    X = smooth_signals(n, 3, seed=seed)
+    t = np.arange(n)
+    rng = np.random.default_rng(seed)
+    X["w"] = 3 * (1 - np.exp(-t / 4000)) + 0.05 * rng.normal(size=n)
+    X["s2"] += 0.8 * X["w"]
+    return X
+
+
+def test_a_steady_history_gets_the_relations_view() -> None:
+    det = TransitionDetector().fit(smooth_signals(6000, 3, seed=1))
+    assert det.get_params()["view"] == "auto"
+    assert det.view_ == "relations" and det.relations_ is not None
+    assert 0 <= det.view_check_ <= learning.AUTO_TRAVEL
+
+
+def test_a_history_that_keeps_drifting_gets_the_papers_residuals() -> None:
+    X = warming_up()
+    det = TransitionDetector().fit(X)
+    assert det.view_ == "paper" and det.relations_ is None
+    assert det.view_check_ > learning.AUTO_TRAVEL  # what the self-check measured
+    forced = TransitionDetector(view="relations").fit(X)  # the user may still ask for it
+    assert forced.view_ == "relations" and forced.view_check_ is None
+
+
+def test_a_history_too_short_for_its_covariances_gets_the_papers_residuals() -> None:
+    X = smooth_signals(300, 3, seed=2)
+    det = TransitionDetector().fit(X)
+    d = 3 + len(learning.default_lags(det.delta_))
+    assert len(X) < learning.AUTO_ROWS_PER_DIMENSION * d
+    assert det.view_ == "paper" and det.view_check_ is None
+
+
+def test_fit_like_keeps_the_reference_models_view_so_they_merge() -> None:
+    a = TransitionDetector().fit(smooth_signals(6000, 3, seed=1))
+    b = TransitionDetector().fit(warming_up(), like=a)  # b alone would choose "paper"
+    assert b.view_ == a.view_ == "relations"
+    merged = merge(a, b)
+    assert merged.view_ == "relations"
+
+
+def test_the_view_in_force_travels_in_the_model_file(tmp_path: Path) -> None:
+    X = warming_up()
+    for det in (TransitionDetector().fit(X),
+                operator.fit(TransitionDetector(), smooth_signals(6000, 3, seed=1))):
+        path = tmp_path / f"{det.view_}.normalcy"
+        save(det, path)
+        back = load(path)
+        assert (back.view_, back.view_check_) == (det.view_, det.view_check_)
+        assert back.get_params()["view"] == "auto"
+        np.testing.assert_array_equal(back.score_samples(X), det.score_samples(X))
+        header, _ = read_model_file(path)
+        assert header["view"] == det.view_
+
+
+def test_older_files_take_the_parameter_and_crafted_views_are_refused(tmp_path: Path) -> None:
+    det = TransitionDetector(view="paper").fit(smooth_signals(2000, 2, seed=3))
+    path = tmp_path / "m.normalcy"
+    save(det, path)
+
+    def without_view(h: dict, a: dict) -> None:  # as written before "auto" existed
+        h.pop("view"), h.pop("view_check")
+
+    rewrite_model_file(path, tmp_path / "old.normalcy", without_view)
+    assert load(tmp_path / "old.normalcy").view_ == "paper"
+    for bad in ("auto", "sideways", "relations", 3):  # "relations" without its statistics
+        rewrite_model_file(path, tmp_path / "bad.normalcy",
+                           lambda h, a, v=bad: h.update(view=v))
+        with pytest.raises(ModelFileError):
+            load(tmp_path / "bad.normalcy")
+    rewrite_model_file(path, tmp_path / "bad.normalcy", lambda h, a: h.update(view_check=2.0))
+    with pytest.raises(ModelFileError):
+        load(tmp_path / "bad.normalcy")
