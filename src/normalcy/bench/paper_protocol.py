@@ -108,7 +108,7 @@ def methods(dataset: str, quick: bool) -> list[PaperMethod]:
                     paper="Proposed algorithm", note="n_levels × delta × eta (paper residuals)",
                     cost_index=det_grid.index(paper)),
         PaperMethod(DETECTOR_AUTO, "detector", [{}],
-                    note="the defaults: settings derived from the data, relations view"),
+                    note="the defaults: settings and view derived from the data"),
         PaperMethod("LassoLars reconstruction", "lassolars",
                     [{"alpha": 1e-3}] if quick else _grid(alpha=[1e-4, 1e-3, 1e-2]),
                     paper="LassoLars", note="alpha"),

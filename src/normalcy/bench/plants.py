@@ -46,8 +46,9 @@ from normalcy.exceptions import InputError
 
 #: (label, TransitionDetector parameters); the first is "ours" in the bootstrap
 DETECTOR_VARIANTS: list[tuple[str, dict[str, Any]]] = [
+    ("normalcy TransitionDetector (the defaults, view='auto')", {}),
     ("normalcy TransitionDetector, relations view", {"view": "relations"}),
-    ("normalcy TransitionDetector, paper residuals (the default)", {}),
+    ("normalcy TransitionDetector, paper residuals", {"view": "paper"}),
     ("normalcy TransitionDetector, both views", {"view": "both"}),
 ]
 SHORT, LONG = 10_000, 40_000  # rows of the history-length case

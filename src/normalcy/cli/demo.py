@@ -181,7 +181,9 @@ def run_demo(out: str = "demo-output", view: str = "auto") -> dict[str, float]:
         "|---|---|---|",
         *[f"| {k + 1} | {names[k]} | {rates[k]:.1%} |" for k in range(6)],
         "",
-        f"Reference levels (held-out healthy windows): {det.reference_}.",
+        "Reference levels (held-out healthy windows): " + ", ".join(
+            f"{k}={v:.4g}" for k, v in det.reference_.items()
+            if (k == "rel") == (det.view_ == "relations") or det.view_ == "both") + ".",
         "",
         f"Alarm episodes (an alarm returning within window={det.window_} rows continues "
         f"one): {len(found)}; the sensor that drove each is drawn in the figure's bottom "
