@@ -28,7 +28,7 @@ def test_quick_run_feedback_silences_the_new_regime_and_keeps_faults(tmp_path) -
                  "feedback.md"):
         assert (folder / name).exists()
     metrics = json.loads((folder / "metrics.json").read_text())
-    assert len(metrics["summary"]) == 3 * 6  # 3 plants x (detector, relations view, 4 peers)
+    assert len(metrics["summary"]) == 3 * 6  # 3 plants x (defaults, paper view, 4 peers)
     text = docs.read_text()
     assert "kept text" in text and "<!-- bench:feedback:begin -->" in text
     assert all(p in text for p in ("Lorenz", "ETC", "three tanks", "HalfSpaceTrees"))
@@ -51,9 +51,9 @@ def test_quick_run_feedback_silences_the_new_regime_and_keeps_faults(tmp_path) -
     # no score rises, so the untaught training-regime runs cannot alarm more
     assert (after["training-regime alarm rows %"]
             <= before["training-regime alarm rows %"] + 1e-12).all()
-    # the relations view (SPEC §6) learns the marked runs from their statistics: its
-    # later false alarms fall too, its fault ranking holds
-    rel = df[df["method"] == "normalcy TransitionDetector, relations view"].set_index(
+    # the paper's residuals (when the defaults chose the relations view, SPEC §6) learn
+    # the marked runs too: their later false alarms fall, their fault ranking holds
+    rel = df[df["method"] == "normalcy TransitionDetector, paper residuals"].set_index(
         ["plant", "marked runs"])
     r0, r3 = rel.xs(0, level="marked runs"), rel.xs(3, level="marked runs")
     assert len(r0) == 3 and (r0["later alarm rows %"] > 0).all()
