@@ -294,27 +294,23 @@ def docs_markdown(table: pd.DataFrame, quick: bool, env_cpus: int | None,
         "",
         *[f"- {c}" for c in checks],
         "",
-        "The defaults (`view=\"auto\"`) chose the relations view on the three plants "
-        "(the *view in force* of `normalcy bench views`). Where a goal is missed, what "
-        "we saw: on Lorenz each start-up spirals off its convection state along its own "
-        "path (C+ or C-), so a marked start-up teaches little about the next one: with "
-        "the relations view the first marked run leaves the later rows in alarm as they "
-        "were, two cut them to a tenth; on ETC the first marked run quiets most of the "
-        "later rows but cuts their long alarms into many short ones, which counts as "
-        "more episodes. With the paper's residuals, on the three tanks the automatic "
-        "`delta` hits its cap (50 samples of a slow plant), each extended vector is "
-        "dominated by one sensor's history, and a marked run teaches only the set-point "
-        "combinations it visited; the tanks' fault AUC *rises* with feedback. Neither "
-        "view's verdict raises a score elsewhere: the relations view keeps a verdict's "
-        "statistics apart and scores a row by the smaller residual of the healthy model "
-        "and the healthy-plus-taught one (training-regime rows in alarm do not rise).",
+        "The defaults (`view=\"auto\"`) chose the relations view on the three plants. "
+        "Where a goal is missed, what we saw: on Lorenz each start-up spirals off its "
+        "convection state (C+ or C-) along its own path, so a marked start-up teaches "
+        "little about the next: with the relations view one marked run leaves the later "
+        "rows in alarm as they were, two cut them to a tenth; on ETC one marked run "
+        "quiets most later rows but cuts their long alarms into many short episodes. "
+        "With the paper's residuals, on the three tanks the automatic `delta` hits its "
+        "cap (50 samples), each extended vector is dominated by one sensor's history, "
+        "and a marked run teaches only the set-point combinations it visited. No "
+        "verdict raises a score elsewhere (the relations view keeps its statistics apart "
+        "and takes the smaller residual of the healthy and healthy-plus-taught models).",
     ]
     return "\n".join(lines) + "\n"
 
 
 def goal_checks(df: pd.DataFrame) -> list[str]:
-    """Plain statements of the three goals for the detector (its defaults and the
-    paper's residuals), per plant."""
+    """Plain statements of the three goals for each detector row, per plant."""
     out = []
     det = df[df["method"].str.startswith(Transition.name)]
     for (plant, method), g in det.groupby(["plant", "method"], sort=False):
