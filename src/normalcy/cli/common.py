@@ -55,7 +55,7 @@ ALIGN_HELP = ("where a row's score and alarm sit: offline = at the row where the
 
 def view_said(det: Any) -> str:
     """The view in force, and why (``view="auto"``'s self-check)."""
-    said = {"relations": "the relations view (SPEC §6)", "paper": "the paper's residuals",
+    said = {"relations": "the relations view of SPEC §6", "paper": "the paper's residuals",
             "both": "both views"}[det.view_]
     if det.view_check_ is None:
         return f"score from {said}"

@@ -176,7 +176,7 @@ def cmd_info(a: argparse.Namespace) -> int:
 
         print(f"  fitted on data sampled every {duration(float(info['period_s']))}")
     ref = info["reference_levels"]
-    print(f"  score: {view_said(det)}; alarm when score > {info['threshold']:g}")
+    print(f"  {view_said(det)}; alarm when score > {info['threshold']:g}")
     rel = info["relations"]
     if rel is not None:
         print(f"  relations: reference level R={ref['rel']:.3g}; covariances per "
