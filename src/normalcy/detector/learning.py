@@ -121,8 +121,8 @@ def calibrate(det: Settings, learned: Learned, prep: Prepared,
     return calibration.reference_levels(held, float(det.calibration_quantile), float(det.eta))
 
 
-def calibrate_relations(det: Settings, learned: Learned, prep: Prepared,
-                        view: RelationsView, *, held_out: bool = True) -> float:
+def calibrate_relations(det: Settings, prep: Prepared, view: RelationsView, delta: int,
+                        window: int, *, held_out: bool = True) -> float:
     """The reference level ``R`` of ``r_rel``: the ``REL_QUANTILE`` (99 %) level of
     window residuals held out from the relations view, fold by fold (SPEC §1.11
     applied to §6, the level SPEC §6's lab used). A fold's model is the full
@@ -139,9 +139,9 @@ def calibrate_relations(det: Settings, learned: Learned, prep: Prepared,
     2.3 % with the 99 % level, ``docs/benchmarks.md``). ``threshold`` scales the
     alarm level of both views.
     """
-    rows, N = prep.rows, learned.window
+    rows, N = prep.rows, window
     folds = calibration.n_folds(det.calibration_folds, rows.size, N)
-    margin = learned.delta + N
+    margin = delta + N
     held = []
     for block in calibration.fold_blocks(rows, folds) if held_out else []:
         near = rows[(rows >= block[0] - margin) & (rows <= block[-1] + margin)]
@@ -181,7 +181,7 @@ def choose_view(det: Settings, like: Any, prep: Prepared, *, delta: int, n_level
     as :meth:`fit` calibrates it, keeps at most 5 % of the full windows of the rest
     above the threshold. Otherwise - the history too short for its covariances
     (:data:`AUTO_ROWS_PER_DIMENSION`), or one whose later part leaves the earlier
-    part's relations (a warm-up: SKAB's anomaly-free run, 28 % of its later windows
+    part's relations (a warm-up: SKAB's anomaly-free run, 25 % of its later windows
     in alarm) - the paper's residuals, which a continuing slow drift does not
     trouble. ``fit(like=...)`` keeps the reference model's view (so they merge).
     """
@@ -190,16 +190,13 @@ def choose_view(det: Settings, like: Any, prep: Prepared, *, delta: int, n_level
     if like is not None:
         return str(like.view_), like.view_check_
     rows, ns = prep.rows, prep.scaled.shape[1]
-    early, later = np.split(rows, [int(rows.size * AUTO_SPLIT)])
     if rows.size < AUTO_ROWS_PER_DIMENSION * (ns + default_lags(delta).size):
         return "paper", None
-    probe = Learned(sensors=[], center=np.zeros(0), scale=np.zeros(0), edges=np.zeros(0),
-                    n_levels=n_levels, delta=delta, window=window, normality=[],
-                    reference={}, threshold=float(det.threshold))
+    early, later = np.split(rows, [int(rows.size * AUTO_SPLIT)])
     try:
         view = RelationsView().fit(prep.scaled, prep.levels, early, delta=delta,
                                    n_levels=n_levels)
-        level = calibrate_relations(det, probe, replace(prep, rows=early), view)
+        level = calibrate_relations(det, replace(prep, rows=early), view, delta, window)
     except InputError:  # too few starts for the probe's folds: not enough history
         return "paper", None
     rs = relation_samples(view, prep.scaled, prep.levels, later)

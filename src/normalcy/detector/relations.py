@@ -195,18 +195,22 @@ class RelationsView:
         return accumulate(scaled, levels, rows, i, delta=self.delta_, n_levels=self.n_levels_,
                           lags=self.lags_, granularity=self.granularity_, weight=weight)
 
-    def _derive(self) -> None:
-        """Scoring tables and context lookups from the statistics and ``kappa_``; with
-        taught statistics, ``with_taught_``: the view of the healthy plus taught ones."""
+    def _derive_taught(self) -> None:
+        """``with_taught_``: the view of the healthy plus taught statistics (None
+        without taught ones); the healthy tables are left as they are."""
         self.with_taught_: RelationsView | None = None
         taught = getattr(self, "taught_", None)
         if taught is not None:
-            both = RelationsView(**self.get_params())
-            both.__dict__.update({k: v for k, v in self.__dict__.items() if k.endswith("_")})
+            both = self.copy()
             both.stats_ = [a.add(b) for a, b in zip(self.stats_, taught, strict=True)]
             both.taught_ = None
             both._derive()
             self.with_taught_ = both
+
+    def _derive(self) -> None:
+        """Scoring tables and context lookups from the statistics and ``kappa_``, and
+        :meth:`_derive_taught`."""
+        self._derive_taught()
         self.tables_: list[gs.ConditionalTables] = []
         self.lookup_: list[np.ndarray] = []
         nq, ns = self.n_levels_, len(self.stats_)
@@ -339,7 +343,7 @@ class RelationsView:
                                 granularity=self.granularity_, weight=weight)
                for c, w in zip(codes, vectors, strict=True)]
         self.taught_ = _sum(self.taught_, new)
-        self._derive()
+        self._derive_taught()  # the healthy statistics, hence their tables, are unchanged
         return self
 
     def to_file(self, prefix: str = "relations") -> tuple[dict[str, Any],

@@ -389,8 +389,8 @@ class TransitionTransfer(BaseEstimator):  # type: ignore[misc]
             view = det.relations_
             if self.partial_fit:  # held out from the target statistics partial_fit adds
                 view = view.copy().add(prep.scaled, prep.levels, rows)
-            found["rel"] = learning.calibrate_relations(det, det.learned(), prep, view,
-                                                        held_out=self.partial_fit)
+            found["rel"] = learning.calibrate_relations(det, prep, view, det.delta_,
+                                                        det.window_, held_out=self.partial_fit)
         return found
 
     # ------------------------------------------------------------ scoring
