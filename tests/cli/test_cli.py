@@ -111,3 +111,10 @@ def _write_ok(d):
     path = d / "train_ok.csv"
     smooth_signals(600, 2, seed=2).to_csv(path, index=False)
     return path
+
+
+def test_the_view_choices_are_the_detectors() -> None:
+    from normalcy.cli.common import VIEW_CHOICES
+    from normalcy.detector.parts import VIEWS
+
+    assert set(VIEW_CHOICES) == {"auto", *VIEWS}

@@ -53,11 +53,19 @@ ALIGN_HELP = ("where a row's score and alarm sit: offline = at the row where the
               "delta rows later, at the row where a live monitor can know it")
 
 
+#: ``--view``'s choices: "auto" and ``normalcy.detector.parts.VIEWS`` (spelled out here so
+#: that building the parser imports no detector code; a test keeps them equal)
+VIEW_CHOICES = ("auto", "relations", "paper", "both")
+
+
 def view_said(det: Any) -> str:
     """The view in force, and why (``view="auto"``'s self-check)."""
+    from normalcy.detector.learning import AUTO_SPLIT
+
     said = {"relations": "the relations view of SPEC §6", "paper": "the paper's residuals",
             "both": "both views"}[det.view_]
     if det.view_check_ is None:
         return f"score from {said}"
-    return (f"score from {said} (view='auto': a relations model of the first 60 % of the "
-            f"history put {100 * det.view_check_:.1f} % of the rest's windows in alarm)")
+    return (f"score from {said} (view='auto': a relations model of the first "
+            f"{100 * AUTO_SPLIT:.0f} % of the history put {100 * det.view_check_:.1f} % of the "
+            "rest's windows in alarm)")

@@ -21,6 +21,7 @@ from normalcy.cli.common import (
     DATA_HELP,
     SORT_HELP,
     TIME_HELP,
+    VIEW_CHOICES,
     CLIError,
     HelpFormatter,
     _note,
@@ -245,7 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--threshold", type=float,
                    help="alarm when the score exceeds this; 1 = the least normal held-out "
                         "healthy window (default: 1)")
-    f.add_argument("--view", choices=["auto", "relations", "paper", "both"],
+    f.add_argument("--view", choices=VIEW_CHOICES,
                    help="what feeds the score: the relations between the sensors (SPEC §6), "
                         "the paper's unseen transitions, bounds and configurations, or both; "
                         "auto: the relations when the history is long enough and a model of "
@@ -296,7 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
                   "behind each), the scores CSV and the model. About 10 s.",
                   "normalcy demo --out demo-output")
     d.add_argument("--out", default="demo-output", help="folder to write into")
-    d.add_argument("--view", choices=["auto", "relations", "paper", "both"], default="auto",
+    d.add_argument("--view", choices=VIEW_CHOICES, default="auto",
                    help="what feeds the detector's score (see normalcy fit --help)")
     d.set_defaults(func=cmd_demo)
 
