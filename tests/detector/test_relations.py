@@ -10,8 +10,10 @@ from scipy.signal import lfilter
 
 from normalcy.detector import gaussian as gs
 from normalcy.detector.quantizer import fit_edges, quantize
+from normalcy.detector.relation_stats import present_outer
 from normalcy.detector.relations import (
     GRANULARITIES,
+    KAPPA_GRID,
     RelationStats,
     RelationsView,
     accumulate,
@@ -61,6 +63,46 @@ def test_stats_of_a_then_b_equal_stats_of_the_union(granularity: str) -> None:
     # tiny chunks (bounded memory) give the same statistics
     assert_stats_close(accumulate(x, lv, rows, 1, budget=500.0, **kw), whole)
     assert whole.count.sum() == rows.size
+
+
+@pytest.mark.parametrize("weight", [1.0, -0.5])
+def test_one_covariance_per_sensor_shares_the_present_block_exactly(weight: float) -> None:
+    """With granularity "global" the present block of the outer sums is summed once
+    for every sensor (``shared``): the statistics equal those of the viewpoint
+    vectors themselves, for every sensor, in chunks or at once."""
+    x, lv, rows = prepared(ns=4)
+    lags = default_lags(DELTA)
+    kw = dict(delta=DELTA, n_levels=NQ, lags=lags, granularity="global", weight=weight)
+    shared = present_outer(x, rows)
+    for i in range(x.shape[1]):
+        want = RelationStats.of(viewpoints(x, rows, i, lags), lv[rows, i] * NQ
+                                + lv[rows + DELTA, i], n_levels=NQ, granularity="global",
+                                weight=weight)
+        assert_stats_close(accumulate(x, lv, rows, i, **kw), want)
+        assert_stats_close(accumulate(x, lv, rows, i, shared=shared, budget=300.0, **kw), want)
+
+
+@pytest.mark.parametrize("granularity", GRANULARITIES)
+def test_shrinkage_choice_reuses_shared_precisions_without_changing_it(granularity: str) -> None:
+    """choose_kappa computes a shared covariance's precision once per fold; the
+    log-likelihoods equal those computed model by model."""
+    x, lv, rows = prepared()
+    kw = dict(delta=DELTA, n_levels=NQ, lags=default_lags(DELTA), granularity=granularity)
+    parts = [accumulate(x, lv, b, 2, **kw) for b in np.array_split(rows, 3)]
+    total = parts[0].add(parts[1]).add(parts[2])
+    folds = [(total.subtract(f).tree(1e-8), f.aligned(total.codes, total.groups).tree(1e-8))
+             for f in parts]
+    grid = np.asarray(KAPPA_GRID) * total.d
+    k1, k2, ll = gs.choose_kappa(folds, grid, 3)
+    for j, k in enumerate(grid):
+        want = sum(gs.held_out_loglik(gs.level_models(tr, float(k)), 3, ho.lcount, ho.ltotal,
+                                      ho.l_unit, ho.l_outer) for tr, ho in folds)
+        assert ll[0, j] == pytest.approx(want, rel=1e-10)
+        want = sum(gs.held_out_loglik(gs.transition_models(tr, gs.level_models(tr, k1),
+                                                           float(k)), 3, ho.count, ho.total,
+                                      ho.t_unit, ho.t_outer) for tr, ho in folds)
+        assert ll[1, j] == pytest.approx(want, rel=1e-10)
+    assert k2 == grid[int(np.argmax(ll[1]))]
 
 
 @given(st.integers(0, 10_000), st.integers(1, 60), st.integers(2, 5),

@@ -206,16 +206,19 @@ def conditional_precision(cov: np.ndarray, n_present: int) -> tuple[np.ndarray, 
 
 
 def held_out_loglik(models: Models, n_present: int, count: np.ndarray, total: np.ndarray,
-                    unit: np.ndarray, unit_outer: np.ndarray) -> float:
+                    unit: np.ndarray, unit_outer: np.ndarray,
+                    precision: tuple[np.ndarray, np.ndarray] | None = None) -> float:
     """Conditional log-likelihood (up to a constant) of held-out statistics.
 
     ``count``, ``total`` are the held-out statistics per context, ``unit_outer``
     their uncentred outer sums per held-out unit and ``unit`` each context's
     held-out unit: all contexts of a held-out unit must share the model's
     covariance (they do when both come from the same granularity).
+    ``precision``: :func:`conditional_precision` of the models' covariances, when
+    the caller already has it.
     """
     mean, cov, munit = models
-    D, logdet = conditional_precision(cov, n_present)
+    D, logdet = conditional_precision(cov, n_present) if precision is None else precision
     used = np.flatnonzero(count > 0)
     if not used.size:
         return 0.0
@@ -224,7 +227,10 @@ def held_out_loglik(models: Models, n_present: int, count: np.ndarray, total: np
     has = rep >= 0
     tr = float(np.einsum("uij,uji->", D[munit[rep[has]]], unit_outer[has]))
     mu = mean[used]
-    Dm = np.einsum("cij,cj->ci", D[munit[used]], mu)
+    if D.shape[0] == 1:  # one covariance: no (contexts, d, d) copy of it
+        Dm = mu @ D[0].T
+    else:
+        Dm = np.einsum("cij,cj->ci", D[munit[used]], mu)
     quad = (tr - 2.0 * float(np.sum(total[used] * Dm))
             + float(np.sum(count[used] * np.sum(mu * Dm, axis=1))))
     return -0.5 * quad - 0.5 * float(np.sum(count[used] * logdet[munit[used]]))
@@ -258,16 +264,23 @@ def choose_kappa(folds: list[tuple[Tree, Tree]], grid: np.ndarray,
     weight given it. ``loglik (2, len(grid))`` holds the summed log-likelihoods.
     """
     ll = np.zeros((2, grid.size))
+    # where a layer shares its parent's covariance (always with one covariance per
+    # sensor; at κ = inf on every layer) its precision is the same for every κ
+    pooled = [conditional_precision(tr.pooled[None], n_present) for tr, _ in folds]
     for j, k in enumerate(grid):
-        for tr, ho in folds:
+        for (tr, ho), pre in zip(folds, pooled, strict=True):
+            same = not tr.l_own or not np.isfinite(k)
             ll[0, j] += held_out_loglik(level_models(tr, float(k)), n_present, ho.lcount,
-                                        ho.ltotal, ho.l_unit, ho.l_outer)
+                                        ho.ltotal, ho.l_unit, ho.l_outer, pre if same else None)
     k1 = float(grid[int(np.argmax(ll[0]))])
     parents = [level_models(tr, k1) for tr, _ in folds]
+    inherited = [conditional_precision(level[1], n_present) for level in parents]
     for j, k in enumerate(grid):
-        for (tr, ho), level in zip(folds, parents, strict=True):
+        for (tr, ho), level, pre in zip(folds, parents, inherited, strict=True):
+            same = not tr.t_own or not np.isfinite(k)
             ll[1, j] += held_out_loglik(transition_models(tr, level, float(k)), n_present,
-                                        ho.count, ho.total, ho.t_unit, ho.t_outer)
+                                        ho.count, ho.total, ho.t_unit, ho.t_outer,
+                                        pre if same else None)
     return k1, float(grid[int(np.argmax(ll[1]))]), ll
 
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.sparse import csr_matrix
 
 from normalcy.detector import gaussian as gs
 from normalcy.detector.extended import chunks, transition_codes
@@ -186,15 +187,34 @@ class RelationStats:
                              n_levels=self.n_levels, granularity=self.granularity, ridge=ridge)
 
 
+def present_outer(scaled: np.ndarray, rows: np.ndarray, budget: float = 2e7) -> np.ndarray:
+    """``Σ x[t] x[t]ᵀ`` over ``rows``: the present block of every sensor's outer sums."""
+    ns = scaled.shape[1]
+    out = np.zeros((ns, ns))
+    for sl in chunks(rows.size, ns, budget=budget):
+        p = scaled[rows[sl]]
+        out += p.T @ p
+    return out
+
+
 def accumulate(scaled: np.ndarray, levels: np.ndarray, rows: np.ndarray, sensor: int, *,
                delta: int, n_levels: int, lags: np.ndarray, granularity: str,
-               weight: float = 1.0, budget: float = 2e7) -> RelationStats:
+               weight: float = 1.0, budget: float = 2e7,
+               shared: np.ndarray | None = None) -> RelationStats:
     """Statistics of sensor ``sensor``'s viewpoints at ``rows``, in chunks of bounded size.
 
     ``rows`` must have ``rows - max(lags) >= 0`` and ``rows + delta < len(scaled)``
-    within one gap-free segment (the caller's ``valid_starts``).
+    within one gap-free segment (the caller's ``valid_starts``). With one covariance
+    per sensor (``granularity="global"``) the present block of the outer sums is the
+    same for every sensor: ``shared`` (:func:`present_outer` of ``rows``) passes it
+    in, so that a loop over the sensors sums it once, not once per sensor (at 200
+    sensors that was 45 % of the fit).
     """
     d = scaled.shape[1] + lags.size
+    if granularity == "global":
+        return _accumulate_global(scaled, levels, rows, sensor, delta=delta,
+                                  n_levels=n_levels, lags=lags, weight=weight, budget=budget,
+                                  shared=shared)
     out = RelationStats.empty(d, n_levels, granularity)
     for sl in chunks(rows.size, d * d, budget=budget):
         r = rows[sl]
@@ -202,6 +222,43 @@ def accumulate(scaled: np.ndarray, levels: np.ndarray, rows: np.ndarray, sensor:
         v = viewpoints(scaled, r, sensor, lags)
         out = out.add(RelationStats.of(v, codes, n_levels=n_levels, granularity=granularity,
                                        weight=weight))
+    return out
+
+
+def _accumulate_global(scaled: np.ndarray, levels: np.ndarray, rows: np.ndarray, sensor: int,
+                       *, delta: int, n_levels: int, lags: np.ndarray, weight: float,
+                       budget: float, shared: np.ndarray | None) -> RelationStats:
+    """:func:`accumulate` with one covariance unit: counts and sums per transition by a
+    sparse one-hot product, the outer sums assembled from the present block
+    (``shared``), the present-lag block and the lag block."""
+    ns, L = scaled.shape[1], lags.size
+    out = RelationStats.empty(ns + L, n_levels, "global")
+    pg, gg = np.zeros((ns, L)), np.zeros((L, L))
+    codes_all, count_all, total_all = [], [], []
+    for sl in chunks(rows.size, ns + L, budget=budget):
+        r = rows[sl]
+        present = scaled[r]
+        lagged = scaled[r[:, None] - lags[None, :], sensor] if L else np.zeros((r.size, 0))
+        codes, inv = np.unique(transition_codes(levels, r, sensor, delta, n_levels),
+                               return_inverse=True)
+        onehot = csr_matrix((np.ones(r.size), (inv, np.arange(r.size))),
+                            shape=(codes.size, r.size))
+        codes_all.append(codes)
+        count_all.append(np.bincount(inv, minlength=codes.size).astype(np.float64))
+        total_all.append(np.concatenate([onehot @ present, onehot @ lagged], axis=1))
+        pg += present.T @ lagged
+        gg += lagged.T @ lagged
+    if not codes_all:
+        return out
+    codes, inv = np.unique(np.concatenate(codes_all), return_inverse=True)
+    count = np.bincount(inv, weights=np.concatenate(count_all), minlength=codes.size)
+    total = np.zeros((codes.size, ns + L))
+    np.add.at(total, inv, np.concatenate(total_all))
+    pp = present_outer(scaled, rows, budget) if shared is None else shared
+    full = np.block([[pp, pg], [pg.T, gg]])
+    out.codes, out.count, out.total = codes.astype(np.int64), count * weight, total * weight
+    out.groups = np.zeros(1, dtype=np.int64)
+    out.outer = gs.pack(full)[None] * weight
     return out
 
 

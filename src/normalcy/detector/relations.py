@@ -39,6 +39,7 @@ from normalcy.detector.relation_stats import (
     RelationStats,
     accumulate,
     default_lags,
+    present_outer,
     viewpoints,
 )
 from normalcy.exceptions import InputError
@@ -150,11 +151,13 @@ class RelationsView:
         self.granularity_ = self._granularity(levels, rows, ns)
         grid = np.asarray(self.kappa_grid, dtype=np.float64)
         blocks = [b for b in np.array_split(rows, self.folds) if b.size]
+        shared = [self._shared(scaled, b) for b in blocks]
         self.stats_: list[RelationStats] = []
         self.taught_: list[RelationStats] | None = None
         self.kappa_ = np.zeros((ns, 2))
         for i in range(ns):
-            parts = [self._accumulate(scaled, levels, b, i) for b in blocks]
+            parts = [self._accumulate(scaled, levels, b, i, shared=sh)
+                     for b, sh in zip(blocks, shared, strict=True)]
             total = parts[0]
             for part in parts[1:]:
                 total = total.add(part)
@@ -191,9 +194,14 @@ class RelationsView:
         return rows
 
     def _accumulate(self, scaled: np.ndarray, levels: np.ndarray, rows: np.ndarray, i: int,
-                    weight: float = 1.0) -> RelationStats:
+                    weight: float = 1.0, shared: np.ndarray | None = None) -> RelationStats:
         return accumulate(scaled, levels, rows, i, delta=self.delta_, n_levels=self.n_levels_,
-                          lags=self.lags_, granularity=self.granularity_, weight=weight)
+                          lags=self.lags_, granularity=self.granularity_, weight=weight,
+                          shared=shared)
+
+    def _shared(self, scaled: np.ndarray, rows: np.ndarray) -> np.ndarray | None:
+        """The present block every sensor's outer sums share (one covariance per sensor)."""
+        return present_outer(scaled, rows) if self.granularity_ == "global" else None
 
     def _derive_taught(self) -> None:
         """``with_taught_``: the view of the healthy plus taught statistics (None
@@ -296,7 +304,8 @@ class RelationsView:
             weight: float = 1.0) -> RelationsView:
         """Add the statistics of ``rows`` (times ``weight``; negative removes), keep ``κ``."""
         rows = self._rows(scaled, rows)
-        self.stats_ = [st.add(self._accumulate(scaled, levels, rows, i), weight)
+        sh = self._shared(scaled, rows)
+        self.stats_ = [st.add(self._accumulate(scaled, levels, rows, i, shared=sh), weight)
                        for i, st in enumerate(self.stats_)]
         self._derive()
         return self
