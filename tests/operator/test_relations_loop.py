@@ -64,6 +64,30 @@ def test_the_weight_is_the_smallest_that_quiets_the_range(setup) -> None:
         assert np.nanmax(r) > base.reference_["rel"] * base.threshold_
 
 
+def test_a_range_no_weight_quiets_gets_the_weight_that_leaves_it_lowest(setup,
+                                                                        monkeypatch) -> None:
+    """The score is not monotone in the weight (ETC: 1.01 times the threshold at weight
+    1, 1.15 at 64): where no weight quiets the range, the rule keeps the weight whose
+    highest window is lowest, not the heaviest."""
+    from normalcy.operator import verdicts
+
+    det, data = copy.deepcopy(setup[0]), setup[2]
+    prep = det.prepare(data)
+    rows = range_rows(det, prep.series, 300, 700)
+    p = payload_of(det, prep, rows)
+    limit = det.reference_["rel"] * det.threshold_
+    taught = p.codes[0].size
+
+    def fake(view, scaled, levels, r):  # every window above the limit, lowest at weight 8
+        w = float(view.taught_[0].count.sum()) / taught
+        out = relation_samples(view, scaled, levels, r)
+        out.e[:] = limit * (1.5 + 0.1 * abs(np.log2(w) - 3.0))
+        return out
+
+    monkeypatch.setattr(verdicts, "relation_samples", fake)
+    assert verdicts.relation_weight(det, prep, rows, p) == 8.0
+
+
 def test_merge_adds_statistics_like_one_fit_on_both(setup) -> None:
     a, train, data = setup
     other = new_regime(data, 0, len(data))

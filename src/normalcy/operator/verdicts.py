@@ -202,12 +202,20 @@ def relation_weight(det: TransitionDetector, prep: Prepared, rows: np.ndarray,
     """The smallest weight in :data:`WEIGHTS` with which the marked range's statistics
     make the range score at most the threshold in the relations view (every full
     window inside the range; a range shorter than a window: its mean). A range that
-    even the largest weight cannot quiet gets it (the history says which weight)."""
+    no weight quiets gets the weight that leaves its highest window lowest (the
+    smallest of equals; the history says which weight).
+
+    The score is not monotone in the weight: a heavier range pulls its transitions'
+    models onto itself and away from the statistics they share with the history and
+    earlier verdicts (on ETC a second new-regime run kept 1.01 times the threshold
+    at weight 1 and 1.15 at 64, ``docs/benchmarks.md``), so the heaviest weight is
+    not a safe fallback."""
     N = det.window_
     limit = float(det.reference_["rel"]) * float(det.threshold_)
     base = det.relations_
     if base is None:
         return 1.0
+    best, best_max = WEIGHTS[0], np.inf
     for w in WEIGHTS:
         view = base.copy().add_examples(p.codes, p.vectors, weight=w)
         e = relation_samples(view, prep.scaled, prep.levels, rows).e
@@ -215,7 +223,9 @@ def relation_weight(det: TransitionDetector, prep: Prepared, rows: np.ndarray,
         r = r[np.isfinite(r)] if np.isfinite(r).any() else np.array([np.nanmean(e[rows])])
         if float(r.max()) <= limit:
             return w
-    return WEIGHTS[-1]
+        if float(r.max()) < best_max:
+            best, best_max = w, float(r.max())
+    return best
 
 
 class _Step:
