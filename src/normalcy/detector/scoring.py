@@ -89,10 +89,17 @@ def relation_term(rs: RelationSamples, window: int,
     """The relations view's score term per row: ``r_rel / R``, or its mean with
     ``r_dyn / R_dyn`` where the view models the plant's dynamics."""
     term = window_mean(rs.e[:, None], window)[:, 0] / reference["rel"]
-    if rs.e_dyn is not None and "dyn" in reference:
-        dyn = window_mean(rs.e_dyn[:, None], window)[:, 0] / reference["dyn"]
-        term = 0.5 * (term + dyn)
+    if "dyn" in reference:
+        term = 0.5 * (term + _r_dyn(rs, window) / reference["dyn"])
     return term
+
+
+def _r_dyn(rs: RelationSamples, window: int) -> np.ndarray:
+    """``r_dyn`` per row (NaN where nothing was scored: the column exists whenever the
+    model has a dynamics model, so that chunks of a series share their columns)."""
+    if rs.e_dyn is None:
+        return np.full(rs.e.size, np.nan)
+    return window_mean(rs.e_dyn[:, None], window)[:, 0]
 
 
 def paper_columns(e: dict[str, np.ndarray], sensors: list[str], window: int,
@@ -121,8 +128,8 @@ def relation_columns(rs: RelationSamples, sensors: list[str], window: int,
     for j, s in enumerate(sensors):
         cols[f"r_rel[{s}]"] = r[:, 1 + j]
     term = r[:, 0] / reference["rel"]
-    if rs.e_dyn is not None and "dyn" in reference:
-        cols["r_dyn"] = window_mean(rs.e_dyn[:, None], window)[:, 0]
+    if "dyn" in reference:
+        cols["r_dyn"] = _r_dyn(rs, window)
         term = 0.5 * (term + cols["r_dyn"] / reference["dyn"])
     return term, cols
 
