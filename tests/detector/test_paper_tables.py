@@ -63,13 +63,11 @@ def test_it_holds_no_paper_tables_and_its_file_is_smaller(pair, tmp_path: Path) 
 def test_its_relations_view_is_that_of_the_both_model(pair) -> None:
     rel, both, _, test = pair
     r, b = rel.residuals(test), both.residuals(test)
-    cols = [c for c in r.columns if c.startswith(("r_rel", "r_dyn"))]
-    assert cols == [c for c in r.columns if c != "score"] and "r_dyn" in cols
+    cols = [c for c in r.columns if c.startswith("r_rel")]
+    assert cols == [c for c in r.columns if c != "score"]
     pd.testing.assert_frame_equal(r[cols], b[cols])
-    for k in ("rel", "dyn"):
-        assert rel.reference_[k] == both.reference_[k]
-    want = 0.5 * (r["r_rel"] / rel.reference_["rel"] + r["r_dyn"] / rel.reference_["dyn"])
-    np.testing.assert_array_equal(r["score"], want)
+    assert rel.reference_["rel"] == both.reference_["rel"]
+    np.testing.assert_array_equal(r["score"], r["r_rel"] / rel.reference_["rel"])
 
 
 def test_what_needs_the_paper_tables_says_to_refit(pair) -> None:

@@ -82,7 +82,6 @@ def test_a_range_no_weight_quiets_gets_the_weight_that_leaves_it_lowest(setup,
         w = float(view.taught_[0].count.sum()) / taught
         out = relation_samples(view, scaled, levels, r)
         out.e[:] = limit * (1.5 + 0.1 * abs(np.log2(w) - 3.0))
-        out.e_dyn = None
         return out
 
     monkeypatch.setattr(verdicts, "relation_samples", fake)

@@ -11,16 +11,7 @@ Two views feed the score (the detector's ``view`` parameter):
   ``log1p((z_c² + z_s²) / 2)``, with ``z_c`` the sensor's value against what the
   other sensors and its own recent past predict and ``z_s`` against what the other
   sensors alone predict (both in standard deviations of their context): it names
-  the sensor that left its relations. Where the view models the plant's dynamics
-  (:mod:`normalcy.detector.dynamics`), ``e_dyn = log1p(|z|² / ns)`` of the present
-  state given the previous one, window-meaned into ``r_dyn`` and divided by its own
-  reference level, is a second term: the view's term is the mean of the two (each
-  is at most 1 on 99 % of held-out windows, so is their mean). Measured before it
-  was chosen (``normalcy bench plants`` data, window ROC-AUC, relations term alone /
-  the larger of the two / their mean): 55-sensor process 0.745 / 0.864 / 0.832,
-  jacketed CSTR 0.818 / 0.820 / 0.844, quadruple tank 0.837 / 0.785 / 0.817, Lorenz
-  0.9911 / 0.9911 / 0.9927 (own-rule F1 0.983 / 0.953 / 0.985), ETC 0.781 / 0.822 /
-  0.820: the mean loses least where the plant's dynamics are nonlinear (the tank).
+  the sensor that left its relations.
 
 ``score = max`` of the terms of the views in force; ``<= 1`` means "as normal as
 held-out healthy data".
@@ -46,7 +37,6 @@ class RelationSamples:
     ``(T, ns)``: the sensor's value minus what its relations predict (with and
     without its own past), scaled units; ``spread``, ``static_spread``: their
     standard deviations; ``context (T, ns)``: 0 seen transition, 1 level, 2 global.
-    ``e_dyn (T,)``: ``log1p`` of the dynamics model's residual (None without one).
     """
 
     e: np.ndarray
@@ -56,7 +46,6 @@ class RelationSamples:
     static: np.ndarray
     static_spread: np.ndarray
     context: np.ndarray
-    e_dyn: np.ndarray | None = None
 
 
 def relation_samples(view: Any, scaled: np.ndarray, levels: np.ndarray,
@@ -78,28 +67,7 @@ def relation_samples(view: Any, scaled: np.ndarray, levels: np.ndarray,
     out.signed[rows], out.spread[rows] = s.signed, s.spread
     out.static[rows], out.static_spread[rows] = s.static, s.static_spread
     out.context[rows] = s.context
-    if s.dynamics is not None:
-        out.e_dyn = np.full(T, np.nan)
-        out.e_dyn[rows] = np.log1p(s.dynamics)
     return out
-
-
-def relation_term(rs: RelationSamples, window: int,
-                  reference: dict[str, float]) -> np.ndarray:
-    """The relations view's score term per row: ``r_rel / R``, or its mean with
-    ``r_dyn / R_dyn`` where the view models the plant's dynamics."""
-    term = window_mean(rs.e[:, None], window)[:, 0] / reference["rel"]
-    if "dyn" in reference:
-        term = 0.5 * (term + _r_dyn(rs, window) / reference["dyn"])
-    return term
-
-
-def _r_dyn(rs: RelationSamples, window: int) -> np.ndarray:
-    """``r_dyn`` per row (NaN where nothing was scored: the column exists whenever the
-    model has a dynamics model, so that chunks of a series share their columns)."""
-    if rs.e_dyn is None:
-        return np.full(rs.e.size, np.nan)
-    return window_mean(rs.e_dyn[:, None], window)[:, 0]
 
 
 def paper_columns(e: dict[str, np.ndarray], sensors: list[str], window: int,
@@ -127,11 +95,7 @@ def relation_columns(rs: RelationSamples, sensors: list[str], window: int,
     cols: dict[str, np.ndarray] = {"r_rel": r[:, 0]}
     for j, s in enumerate(sensors):
         cols[f"r_rel[{s}]"] = r[:, 1 + j]
-    term = r[:, 0] / reference["rel"]
-    if "dyn" in reference:
-        cols["r_dyn"] = _r_dyn(rs, window)
-        term = 0.5 * (term + cols["r_dyn"] / reference["dyn"])
-    return term, cols
+    return r[:, 0] / reference["rel"], cols
 
 
 def residual_frame(index: pd.Index, sensors: list[str], window: int,
