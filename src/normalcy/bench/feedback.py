@@ -295,11 +295,11 @@ def docs_markdown(table: pd.DataFrame, quick: bool, env_cpus: int | None,
         *[f"- {c}" for c in checks],
         "",
         "The defaults (`view=\"auto\"`) chose the relations view on the three plants. "
-        "Where a goal is missed, what we saw: on Lorenz each start-up spirals off its "
-        "convection state (C+ or C-) along its own path, so a marked start-up teaches "
-        "little about the next: with the relations view one marked run leaves the later "
-        "rows in alarm as they were, two cut them to a tenth; on ETC one marked run "
-        "quiets most later rows but cuts their long alarms into many short episodes. "
+        "Where a goal is missed, what we saw: on Lorenz start-ups at C+ raise no alarm, "
+        "those at C- do; the marked C- start-up began closer to C- and stayed nearer to "
+        "it, later ones spiral further out within their 3 000 samples, into states no "
+        "marked run visited; on ETC one marked run quiets most later rows but cuts their "
+        "long alarms into many short episodes. "
         "With the paper's residuals, on the three tanks the automatic `delta` hits its "
         "cap (50 samples), each extended vector is dominated by one sensor's history, "
         "and a marked run teaches only the set-point combinations it visited. No "
