@@ -207,9 +207,9 @@ def relation_weight(det: TransitionDetector, prep: Prepared, rows: np.ndarray,
 
     The score is not monotone in the weight: a heavier range pulls its transitions'
     models onto itself and away from the statistics they share with the history and
-    earlier verdicts (on ETC a second new-regime run kept 1.01 times the threshold
-    at weight 1 and 1.15 at 64, ``docs/benchmarks.md``), so the heaviest weight is
-    not a safe fallback."""
+    earlier verdicts (in ``normalcy bench feedback``'s ETC scenario the second marked
+    run kept 1.01 times the threshold at weight 1 and 1.15 at 64), so the heaviest
+    weight is not a safe fallback."""
     N = det.window_
     limit = float(det.reference_["rel"]) * float(det.threshold_)
     base = det.relations_
