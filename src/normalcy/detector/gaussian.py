@@ -169,11 +169,18 @@ def shrink(count: np.ndarray, total: np.ndarray, outer_sum: np.ndarray | None,
     return mean, second - outer(mean)
 
 
+def inherits(own: bool, kappa: float) -> bool:
+    """Whether a layer's contexts take their parent's covariance: when they estimate
+    none of their own, or when ``κ = inf`` ignores their samples. Their precision is
+    then the same for every ``κ`` (:func:`choose_kappa` computes it once)."""
+    return not own or not np.isfinite(kappa)
+
+
 def level_models(tree: Tree, kappa: float) -> Models:
     """The level contexts' models (see :data:`Models`)."""
     nl = tree.lcount.size
     mean0 = np.broadcast_to(tree.s / max(tree.n, 1e-300), (nl, tree.s.size))
-    if not tree.l_own or not np.isfinite(kappa):
+    if inherits(tree.l_own, kappa):
         mean, _ = shrink(tree.lcount, tree.ltotal, None, mean0, tree.pooled, kappa)
         return mean, tree.pooled[None], np.zeros(nl, np.int64)
     cov0 = np.broadcast_to(tree.pooled, (nl, *tree.pooled.shape))
@@ -185,7 +192,7 @@ def transition_models(tree: Tree, level: Models, kappa: float) -> Models:
     """The transition contexts' models, shrunk towards their levels' ``level``."""
     lmean, lcov, lunit = level
     parent = lunit[tree.level_of]
-    if not tree.t_own or not np.isfinite(kappa):
+    if inherits(tree.t_own, kappa):
         mean, _ = shrink(tree.count, tree.total, None, lmean[tree.level_of], lcov, kappa)
         return mean, lcov, parent
     mean, cov = shrink(tree.count, tree.total, tree.t_outer[tree.t_unit],
@@ -248,7 +255,7 @@ def context_models(tree: Tree, kappa_level: float, kappa_transition: float) -> M
     gm = (tree.s / max(tree.n, 1e-300))[None]
     own = tc is not lc
     shift = tc.shape[0] if own else 0
-    shared = not tree.l_own or not np.isfinite(kappa_level)  # levels use the global model
+    shared = inherits(tree.l_own, kappa_level)  # levels use the global model
     covs = ([tc] if own else []) + [lc] + ([] if shared else [tree.pooled[None]])
     units = [tu, lu + shift, np.array([shift + (0 if shared else lc.shape[0])])]
     return np.concatenate([tm, lm, gm]), np.concatenate(covs), np.concatenate(units)
@@ -264,23 +271,21 @@ def choose_kappa(folds: list[tuple[Tree, Tree]], grid: np.ndarray,
     weight given it. ``loglik (2, len(grid))`` holds the summed log-likelihoods.
     """
     ll = np.zeros((2, grid.size))
-    # where a layer shares its parent's covariance (always with one covariance per
-    # sensor; at κ = inf on every layer) its precision is the same for every κ
+    # a layer that inherits its parent's covariance has the same precision for every κ
     pooled = [conditional_precision(tr.pooled[None], n_present) for tr, _ in folds]
     for j, k in enumerate(grid):
         for (tr, ho), pre in zip(folds, pooled, strict=True):
-            same = not tr.l_own or not np.isfinite(k)
             ll[0, j] += held_out_loglik(level_models(tr, float(k)), n_present, ho.lcount,
-                                        ho.ltotal, ho.l_unit, ho.l_outer, pre if same else None)
+                                        ho.ltotal, ho.l_unit, ho.l_outer,
+                                        pre if inherits(tr.l_own, k) else None)
     k1 = float(grid[int(np.argmax(ll[0]))])
     parents = [level_models(tr, k1) for tr, _ in folds]
     inherited = [conditional_precision(level[1], n_present) for level in parents]
     for j, k in enumerate(grid):
         for (tr, ho), level, pre in zip(folds, parents, inherited, strict=True):
-            same = not tr.t_own or not np.isfinite(k)
             ll[1, j] += held_out_loglik(transition_models(tr, level, float(k)), n_present,
                                         ho.count, ho.total, ho.t_unit, ho.t_outer,
-                                        pre if same else None)
+                                        pre if inherits(tr.t_own, k) else None)
     return k1, float(grid[int(np.argmax(ll[1]))]), ll
 
 
