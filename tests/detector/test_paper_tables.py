@@ -63,11 +63,14 @@ def test_it_holds_no_paper_tables_and_its_file_is_smaller(pair, tmp_path: Path) 
 def test_its_relations_view_is_that_of_the_both_model(pair) -> None:
     rel, both, _, test = pair
     r, b = rel.residuals(test), both.residuals(test)
-    cols = [c for c in r.columns if c.startswith("r_rel")]
-    assert cols == [c for c in r.columns if c != "score"]
+    cols = [c for c in r.columns if c.startswith(("r_rel", "r_dyn"))]
+    assert cols == [c for c in r.columns if c != "score"] and "r_dyn" in cols
     pd.testing.assert_frame_equal(r[cols], b[cols])
-    assert rel.reference_["rel"] == both.reference_["rel"]
-    np.testing.assert_array_equal(r["score"], r["r_rel"] / rel.reference_["rel"])
+    ref = rel.reference_
+    for k in ("rel", "dyn", "joint"):
+        assert ref[k] == both.reference_[k]
+    want = np.fmax(r["r_rel"] / ref["rel"], r["r_dyn"] / ref["dyn"]) / ref["joint"]
+    np.testing.assert_array_equal(r["score"], want)
 
 
 def test_what_needs_the_paper_tables_says_to_refit(pair) -> None:

@@ -55,7 +55,7 @@ def test_residual_columns(small_plant, view) -> None:
     r = det.residuals(small_plant)
     paper = ["r_trans", "r_bound", "r_conf"] + [
         f"{k}[{s}]" for k in ("r_trans", "r_bound", "r_conf") for s in small_plant.columns]
-    relations = ["r_rel"] + [f"r_rel[{s}]" for s in small_plant.columns]
+    relations = ["r_rel"] + [f"r_rel[{s}]" for s in small_plant.columns] + ["r_dyn"]
     expected = ["score"] + {"paper": paper, "relations": relations,
                             "both": paper + relations}[view]
     assert list(r.columns) == expected
@@ -68,7 +68,8 @@ def test_residual_columns(small_plant, view) -> None:
                                      r["r_bound"] / det.reference_["bound"],
                                      r["r_conf"] / det.reference_["conf"]]))
     if view != "paper":
-        terms.append(r["r_rel"] / det.reference_["rel"])
+        ref = det.reference_
+        terms.append(np.fmax(r["r_rel"] / ref["rel"], r["r_dyn"] / ref["dyn"]) / ref["joint"])
     np.testing.assert_allclose(r["score"], np.fmax.reduce(terms), rtol=1e-12)
 
 

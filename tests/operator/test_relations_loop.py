@@ -11,8 +11,7 @@ import pytest
 
 from normalcy import TransitionDetector, load, merge, operator, save
 from normalcy.detector.relation_stats import accumulate, moved
-from normalcy.detector.residuals import window_mean
-from normalcy.detector.scoring import relation_samples
+from normalcy.detector.scoring import relation_samples, relation_term
 from normalcy.operator.verdicts import payload_of, range_rows
 from tests.conftest import smooth_signals
 from tests.operator.test_feedback import new_regime
@@ -35,9 +34,8 @@ def test_a_normal_verdict_quiets_its_range_with_a_logged_weight(setup, tmp_path)
     w = det.history_.payloads[v].weight
     assert w in (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
     prep = det.prepare(data)
-    e = det.relation_samples(prep).e
-    inside = window_mean(e, det.window_)[340:700]  # full windows inside the range
-    assert np.nanmax(inside) <= det.reference_["rel"] * det.threshold_
+    term = relation_term(det.relation_samples(prep), det.window_, det.reference_)
+    assert np.nanmax(term[340:700]) <= det.threshold_  # full windows inside the range
     after = det.score_samples(data)
     path = tmp_path / "m.normalcy"
     save(det, path)
@@ -59,9 +57,9 @@ def test_the_weight_is_the_smallest_that_quiets_the_range(setup) -> None:
         rows = range_rows(base, prep.series, 300, 700)
         p = payload_of(base, prep, rows)
         view = base.relations_.copy().add_examples(p.codes, p.vectors, weight=w / 2)
-        e = relation_samples(view, prep.scaled, prep.levels, rows).e
-        r = window_mean(e, base.window_)[rows]
-        assert np.nanmax(r) > base.reference_["rel"] * base.threshold_
+        rs = relation_samples(view, prep.scaled, prep.levels, rows)
+        r = relation_term(rs, base.window_, base.reference_)[rows]
+        assert np.nanmax(r) > base.threshold_
 
 
 def test_a_range_no_weight_quiets_gets_the_weight_that_leaves_it_lowest(setup,
@@ -82,6 +80,7 @@ def test_a_range_no_weight_quiets_gets_the_weight_that_leaves_it_lowest(setup,
         w = float(view.taught_[0].count.sum()) / taught
         out = relation_samples(view, scaled, levels, r)
         out.e[:] = limit * (1.5 + 0.1 * abs(np.log2(w) - 3.0))
+        out.e_dyn = None
         return out
 
     monkeypatch.setattr(verdicts, "relation_samples", fake)

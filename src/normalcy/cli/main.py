@@ -180,7 +180,10 @@ def cmd_info(a: argparse.Namespace) -> int:
     print(f"  {view_said(det)}; alarm when score > {info['threshold']:g}")
     rel = info["relations"]
     if rel is not None:
-        print(f"  relations: reference level R={ref['rel']:.3g}; covariances per "
+        dyn = (f", the plant's dynamics R_dyn={ref['dyn']:.3g} (score: the larger over "
+               f"J={ref['joint']:.3g})"
+               if "dyn" in ref else "")
+        print(f"  relations: reference level R={ref['rel']:.3g}{dyn}; covariances per "
               f"{rel['granularity']}; own lags {rel['lags']}; {rel['floats']:,} statistics")
     if info["view"] != "relations":
         print(f"  paper residuals: reference levels unseen transitions A={ref['trans']:.3g}, "

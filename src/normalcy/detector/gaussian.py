@@ -301,7 +301,9 @@ class RelationScores:
     (times the scaler's scale for the sensor's units); ``static``: the same given
     the other sensors only (a drift's or bias's whole amplitude); ``spread``,
     ``static_spread``: their standard deviations in that context. ``context``: 0
-    seen transition, 1 its level, 2 global.
+    seen transition, 1 its level, 2 global. ``dynamics (m,)``: ``|z|² / ns`` of the
+    present state given the plant's previous state (:mod:`normalcy.detector.dynamics`),
+    None when the view has no dynamics model.
     """
 
     residual: np.ndarray | None
@@ -311,6 +313,7 @@ class RelationScores:
     static: np.ndarray
     static_spread: np.ndarray
     context: np.ndarray
+    dynamics: np.ndarray | None = None
 
 
 @dataclass

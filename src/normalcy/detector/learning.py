@@ -20,7 +20,7 @@ from normalcy.detector.normality import SensorNormality, count, update
 from normalcy.detector.parts import Learned, Prepared
 from normalcy.detector.relations import RelationsView, default_lags
 from normalcy.detector.residuals import ScoringTables, abnormal_pairs, contributions, window_mean
-from normalcy.detector.scoring import relation_samples
+from normalcy.detector.scoring import RelationSamples, relation_samples, relation_term
 from normalcy.exceptions import InputError
 
 Model = list[SensorNormality]
@@ -122,16 +122,17 @@ def calibrate(det: Settings, learned: Learned, prep: Prepared,
 
 
 def calibrate_relations(det: Settings, prep: Prepared, view: RelationsView, delta: int,
-                        window: int, *, held_out: bool = True) -> float:
-    """The reference level ``R`` of ``r_rel``: the ``REL_QUANTILE`` (99 %) level of
-    window residuals held out from the relations view, fold by fold (SPEC §1.11
-    applied to §6, the level SPEC §6's lab used). A fold's model is the full
-    statistics minus those of the fold and its margin (statistics subtract exactly),
-    with the shrinkage weights of the fit. One fold whose own 99 % level is an
-    outlier among the folds' (:func:`calibration.typical_folds`: a regime the rest
-    of the history never shows) is left out of the pool. A series too short to hold
-    out a window, or ``held_out=False`` (a view whose statistics do not hold
-    ``prep``'s), takes its windows as they are.
+                        window: int, *, held_out: bool = True) -> dict[str, float]:
+    """The reference levels of the relations view: ``{"rel": R}`` for ``r_rel`` and,
+    where the view models the plant's dynamics, ``"dyn"`` for ``r_dyn``; each the
+    ``REL_QUANTILE`` (99 %) level of its window residuals held out from the view,
+    fold by fold (SPEC §1.11 applied to §6, the level SPEC §6's lab used). A fold's
+    model is the full statistics minus those of the fold and its margin (statistics
+    subtract exactly), with the shrinkage weights of the fit. One fold whose own 99 %
+    level is an outlier among the folds' (:func:`calibration.typical_folds`: a regime
+    the rest of the history never shows) is left out of that level's pool. A series
+    too short to hold out a window, or ``held_out=False`` (a view whose statistics do
+    not hold ``prep``'s), takes its windows as they are.
 
     Why not ``calibration_quantile`` (95 %): held-out window means of slow,
     autocorrelated signals are few independent draws, and fresh healthy data
@@ -142,24 +143,46 @@ def calibrate_relations(det: Settings, prep: Prepared, view: RelationsView, delt
     rows, N = prep.rows, window
     folds = calibration.n_folds(det.calibration_folds, rows.size, N)
     margin = delta + N
-    held = []
+    held: dict[str, list[np.ndarray]] = {"rel": [], "dyn": []}
+    pairs: dict[str, list[np.ndarray]] = {"rel": [], "dyn": []}
+
+    def windows(rs: RelationSamples) -> dict[str, np.ndarray]:
+        e = {"rel": rs.e} if rs.e_dyn is None else {"rel": rs.e, "dyn": rs.e_dyn}
+        return {k: window_mean(v[:, None], N)[:, 0] for k, v in e.items()}
+
+    def add(w: dict[str, np.ndarray]) -> None:
+        if not np.isfinite(w["rel"]).any():
+            return
+        for k, v in w.items():  # pairs: the windows row by row, for the joint level
+            held[k].append(v[np.isfinite(v)])
+            pairs[k].append(v[np.isfinite(w["rel"])])
+
     for block in calibration.fold_blocks(rows, folds) if held_out else []:
         near = rows[(rows >= block[0] - margin) & (rows <= block[-1] + margin)]
         if near.size == rows.size:
             continue
         model = view.copy().add(prep.scaled, prep.levels, near, weight=-1.0)
-        rs = relation_samples(model, prep.scaled, prep.levels, block)
-        w = window_mean(rs.e[:, None], N)[:, 0]
-        if np.isfinite(w).any():
-            held.append(w[np.isfinite(w)])
-    if held:
-        keep = calibration.typical_folds(np.array([np.quantile(w, REL_QUANTILE) for w in held]))
-        held = [w for w, k in zip(held, keep, strict=True) if k]
-    else:
-        w = window_mean(relation_samples(view, prep.scaled, prep.levels, rows).e[:, None], N)
-        held = [w[np.isfinite(w[:, 0]), 0]]
-    r = np.concatenate(held)
-    return max(REL_FLOOR, float(np.quantile(r, REL_QUANTILE)) if r.size else 1.0)
+        add(windows(relation_samples(model, prep.scaled, prep.levels, block)))
+    if not held["rel"]:
+        add(windows(relation_samples(view, prep.scaled, prep.levels, rows)))
+    if not held["rel"]:
+        held = {"rel": [np.zeros(0)], "dyn": []}
+    out: dict[str, float] = {}
+    kept: dict[str, np.ndarray] = {}
+    for k, parts in held.items():
+        if not parts:
+            continue
+        kept[k] = calibration.typical_folds(np.array([np.quantile(w, REL_QUANTILE) if w.size
+                                                      else 0.0 for w in parts]))
+        r = np.concatenate([w for w, ok in zip(parts, kept[k], strict=True) if ok])
+        out[k] = max(REL_FLOOR, float(np.quantile(r, REL_QUANTILE)) if r.size else 1.0)
+    if "dyn" in out:  # the joint level of the larger of the two, on the same windows
+        both = [np.fmax(a / out["rel"], b / out["dyn"]) for a, b, ok in
+                zip(pairs["rel"], pairs["dyn"], kept["rel"] & kept["dyn"], strict=True) if ok]
+        m = np.concatenate(both) if both else np.zeros(0)
+        m = m[np.isfinite(m)]
+        out["joint"] = max(1.0, float(np.quantile(m, REL_QUANTILE)) if m.size else 1.0)
+    return out
 
 
 #: ``view="auto"`` takes the relations view only with at least this many transition
@@ -196,15 +219,15 @@ def choose_view(det: Settings, like: Any, prep: Prepared, *, delta: int, n_level
     try:
         view = RelationsView().fit(prep.scaled, prep.levels, early, delta=delta,
                                    n_levels=n_levels)
-        level = calibrate_relations(det, replace(prep, rows=early), view, delta, window)
+        levels = calibrate_relations(det, replace(prep, rows=early), view, delta, window)
     except InputError:  # too few starts for the probe's folds: not enough history
         return "paper", None
     rs = relation_samples(view, prep.scaled, prep.levels, later)
-    r = window_mean(rs.e[:, None], window)[later, 0]
+    r = relation_term(rs, window, levels)[later]
     r = r[np.isfinite(r)]
     if r.size == 0:
         return "paper", None
-    share = float(np.mean(r / level > float(det.threshold)))
+    share = float(np.mean(r > float(det.threshold)))
     return ("relations" if share <= AUTO_TRAVEL else "paper"), share
 
 

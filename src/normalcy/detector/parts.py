@@ -169,9 +169,10 @@ class Learned:
                     delta, n_levels, ns):
                 raise ValueError("the relations view does not fit the model's delta, "
                                  "n_levels and sensors")
-            if "rel" not in reference:
-                raise ValueError("a model with a relations view needs reference 'rel'")
-            _positive(reference, "rel")
+            for k in ("rel", "dyn", "joint") if relations.dyn_ is not None else ("rel",):
+                if k not in reference:
+                    raise ValueError(f"a model with a relations view needs reference {k!r}")
+                _positive(reference, k)
         learned = cls(
             sensors=[str(x) for x in sensors], center=center, scale=scale, edges=edges,
             n_levels=n_levels, delta=delta, window=window, normality=normality,

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from normalcy.detector import dynamics
 from normalcy.detector import gaussian as gs
 from normalcy.detector.extended import chunks
 from normalcy.detector.relation_stats import (
@@ -166,6 +167,9 @@ class RelationsView:
             k1, k2, _ = gs.choose_kappa(pairs, grid * total.d, ns)
             self.stats_.append(total)
             self.kappa_[i] = k1, k2
+        self.dyn_: RelationStats | None = (
+            dynamics.of_rows(scaled, rows, n_levels=n_levels) if delta >= 2 else None)
+        self.dyn_taught_: RelationStats | None = None
         self._derive()
         return self
 
@@ -178,6 +182,8 @@ class RelationsView:
         K = np.array([np.unique(codes[:, i]).size for i in range(ns)])
         nl = np.array([np.unique(levels[rows, i]).size for i in range(ns)])
         means = int(np.sum(K * (2 + d)))
+        if self.delta_ >= 2:  # the dynamics model's statistics: 2 ns components, one unit
+            means += 3 + 2 * ns + ns * (2 * ns + 1)
         for gran, units in (("transition", K), ("level", nl), ("global", np.ones(ns, int))):
             if means + int(np.sum(units * (1 + d * (d + 1) // 2))) <= self.max_floats:
                 return gran
@@ -185,7 +191,8 @@ class RelationsView:
 
     def _rows(self, scaled: np.ndarray, rows: Any) -> np.ndarray:
         rows = np.asarray(rows, dtype=np.int64)
-        lag = int(self.lags_.max()) if self.lags_.size else 0
+        lag = max(int(self.lags_.max()) if self.lags_.size else 0,
+                  dynamics.LAG if self.delta_ >= 2 else 0)
         if rows.size and (rows.min() < lag or rows.max() + self.delta_ >= len(scaled)):
             raise InputError(
                 f"rows must leave {lag} rows before (the largest lag) and {self.delta_} after "
@@ -211,7 +218,8 @@ class RelationsView:
         if taught is not None:
             both = self.copy()
             both.stats_ = [a.add(b) for a, b in zip(self.stats_, taught, strict=True)]
-            both.taught_ = None
+            both.dyn_ = _plus(getattr(self, "dyn_", None), getattr(self, "dyn_taught_", None))
+            both.taught_ = both.dyn_taught_ = None
             both._derive()
             self.with_taught_ = both
 
@@ -237,6 +245,9 @@ class RelationsView:
             self.lookup_.append(table)
         single = np.array([t.M.shape[0] == 1 for t in self.tables_])
         self.summed_ = gs.summed_tables(self.tables_, np.flatnonzero(single))
+        dyn = getattr(self, "dyn_", None)
+        self.dyn_tables_ = (None if dyn is None else
+                            dynamics.tables(dyn, self.ridge, np.dtype(self.dtype).type))
 
     def score(self, scaled: np.ndarray, levels: np.ndarray, rows: np.ndarray, *,
               per_viewpoint: bool = True, budget: float = 1e6) -> gs.RelationScores:
@@ -255,13 +266,16 @@ class RelationsView:
             return own
         other = self.with_taught_._score(scaled, levels, rows, per_viewpoint, budget)
         pick = other.mean < own.mean
+        if own.dynamics is not None and other.dynamics is not None:  # its own minimum
+            own.dynamics = np.minimum(own.dynamics, other.dynamics)
         if not pick.any():
             return own
         fields: dict[str, Any] = {}
         for name in ("residual", "signed", "spread", "static", "static_spread", "context"):
             a, b = getattr(own, name), getattr(other, name)
             fields[name] = None if a is None or b is None else np.where(pick[:, None], b, a)
-        return gs.RelationScores(mean=np.where(pick, other.mean, own.mean), **fields)
+        return gs.RelationScores(mean=np.where(pick, other.mean, own.mean),
+                                 dynamics=own.dynamics, **fields)
 
     def _score(self, scaled: np.ndarray, levels: np.ndarray, rows: np.ndarray,
                per_viewpoint: bool, budget: float) -> gs.RelationScores:
@@ -296,8 +310,10 @@ class RelationsView:
                 total[sl] += d2 * ns
                 out[1:5:2, i, sl], out[2:5:2, i, sl] = e.T, sp.T
         residual = None if fast.any() else out[0].T
+        dyn = None if self.dyn_tables_ is None else dynamics.score(self.dyn_tables_, scaled,
+                                                                    rows)
         return gs.RelationScores(residual, total / (ns * ns), out[1].T, out[2].T, out[3].T,
-                                 out[4].T, out[5].T.astype(np.int64))
+                                 out[4].T, out[5].T.astype(np.int64), dyn)
 
     # ----------------------------------------------------------- the operator loop
     def add(self, scaled: np.ndarray, levels: np.ndarray, rows: np.ndarray, *,
@@ -307,6 +323,9 @@ class RelationsView:
         sh = self._shared(scaled, rows)
         self.stats_ = [st.add(self._accumulate(scaled, levels, rows, i, shared=sh), weight)
                        for i, st in enumerate(self.stats_)]
+        if self.dyn_ is not None:
+            self.dyn_ = self.dyn_.add(dynamics.of_rows(scaled, rows, n_levels=self.n_levels_),
+                                      weight)
         self._derive()
         return self
 
@@ -319,9 +338,15 @@ class RelationsView:
         if not same:
             raise InputError("cannot merge relations views with different delta, n_levels, "
                              "lags or granularity; fit one with the other's settings.")
+        if (self.dyn_ is None) != (other.dyn_ is None):
+            raise InputError("cannot merge a relations view that models the plant's dynamics "
+                             "with one that does not (a model file of an older version); "
+                             "refit the older model.")
         out = self.copy()
         out.stats_ = [a.add(b) for a, b in zip(self.stats_, other.stats_, strict=True)]
         out.taught_ = _sum(self.taught_, other.taught_)
+        out.dyn_ = _plus(self.dyn_, other.dyn_)
+        out.dyn_taught_ = _plus(self.dyn_taught_, other.dyn_taught_)
         out._derive()
         return out
 
@@ -338,7 +363,9 @@ class RelationsView:
     @property
     def floats(self) -> int:
         """Numbers in the model file (statistics and ``κ``)."""
-        return sum(st.floats for st in [*self.stats_, *(self.taught_ or [])]) + self.kappa_.size
+        more = [st for st in (self.dyn_, self.dyn_taught_) if st is not None]
+        return sum(st.floats for st in [*self.stats_, *(self.taught_ or []), *more]) + \
+            self.kappa_.size
 
     def add_examples(self, codes: list[np.ndarray], vectors: list[np.ndarray], *,
                      weight: float = 1.0) -> RelationsView:
@@ -352,6 +379,9 @@ class RelationsView:
                                 granularity=self.granularity_, weight=weight)
                for c, w in zip(codes, vectors, strict=True)]
         self.taught_ = _sum(self.taught_, new)
+        if self.dyn_ is not None:  # the plant's dynamics: [x(t), x(t-1)] from the same rows
+            self.dyn_taught_ = _plus(self.dyn_taught_, dynamics.stats(
+                dynamics.from_viewpoints(vectors), n_levels=self.n_levels_, weight=weight))
         self._derive_taught()  # the healthy statistics, hence their tables, are unchanged
         return self
 
@@ -371,6 +401,10 @@ class RelationsView:
             header["taught"] = True
             for i, st in enumerate(self.taught_):
                 arrays.update(st.to_arrays(f"{prefix}.t{i}"))
+        for key, dyn in (("dyn", self.dyn_), ("dyn_t", self.dyn_taught_)):
+            if dyn is not None:
+                header[key] = True
+                arrays.update(dyn.to_arrays(f"{prefix}.{key}"))
         return header, arrays
 
     @classmethod
@@ -399,10 +433,19 @@ class RelationsView:
 
         view.stats_ = read("s")
         view.taught_ = read("t") if header.get("taught") is True else None
+        view.dyn_, view.dyn_taught_ = (  # files before the dynamics term hold none
+            RelationStats.from_arrays(arrays, f"{prefix}.{k}", n_levels=view.n_levels_,
+                                      granularity="global") if header.get(k) is True else None
+            for k in ("dyn", "dyn_t"))
+        if (view.dyn_ is None and view.dyn_taught_ is not None) or (
+                view.dyn_ is not None and view.delta_ < 2):
+            raise ValueError(f"{prefix}: dynamics statistics do not fit the model")
         d = ns + view.lags_.size
-        named = [(f"{prefix}.s{i}", st) for i, st in enumerate(view.stats_)]
-        named += [(f"{prefix}.t{i}", st) for i, st in enumerate(view.taught_ or [])]
-        for key, st in named:
+        named = [(f"{prefix}.s{i}", st, d) for i, st in enumerate(view.stats_)]
+        named += [(f"{prefix}.t{i}", st, d) for i, st in enumerate(view.taught_ or [])]
+        named += [(f"{prefix}.{k}", st, 2 * ns) for k, st in
+                  (("dyn", view.dyn_), ("dyn_t", view.dyn_taught_)) if st is not None]
+        for key, st, d in named:
             codes = st.codes
             if st.d != d or (codes.size and (codes.min() < 0 or codes.max() >= view.n_levels_**2
                                              or (np.diff(codes) <= 0).any())):
@@ -429,8 +472,16 @@ class RelationsView:
                   if isinstance(v, np.ndarray) and v.dtype.kind == "f"]
         arrays += [v for v in vars(self.summed_).values()
                    if isinstance(v, np.ndarray) and v.dtype.kind == "f"]
+        if self.dyn_tables_ is not None:
+            arrays += [v for v in vars(self.dyn_tables_).values()
+                       if isinstance(v, np.ndarray) and v.dtype.kind == "f"]
         positive = all((t.pjj > 0).all() for t in self.tables_)
         return positive and all(np.isfinite(a).all() for a in arrays)
+
+
+def _plus(a: RelationStats | None, b: RelationStats | None) -> RelationStats | None:
+    """``a + b``; None stands for no statistics."""
+    return (b if a is None else a) if a is None or b is None else a.add(b)
 
 
 def _sum(a: list[RelationStats] | None, b: list[RelationStats] | None

@@ -243,7 +243,7 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
             rel = RelationsView() if ref_view is None else RelationsView(
                 lags=ref_view.lags_.tolist(), granularity=ref_view.granularity_)
             rel.fit(scaled, levels, rows, delta=delta, n_levels=n_levels)
-            reference["rel"] = learning.calibrate_relations(self, prep, rel, delta, window)
+            reference.update(learning.calibrate_relations(self, prep, rel, delta, window))
             learned = replace(learned, relations=rel)
         self.install(replace(learned, reference=reference))
         return self

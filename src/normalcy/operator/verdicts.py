@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from normalcy.detector.extended import extended_vectors, transition_codes
-from normalcy.detector.residuals import abnormal_pairs, window_mean
-from normalcy.detector.scoring import relation_samples
+from normalcy.detector.residuals import abnormal_pairs
+from normalcy.detector.scoring import relation_samples, relation_term
 from normalcy.exceptions import InputError
 from normalcy.operator import relation_signatures
 from normalcy.operator.history import Payload, data_hash
@@ -211,16 +211,19 @@ def relation_weight(det: TransitionDetector, prep: Prepared, rows: np.ndarray,
     run kept 1.01 times the threshold at weight 1 and 1.15 at 64), so the heaviest
     weight is not a safe fallback."""
     N = det.window_
-    limit = float(det.reference_["rel"]) * float(det.threshold_)
+    limit = float(det.threshold_)
     base = det.relations_
     if base is None:
         return 1.0
     best, best_max = WEIGHTS[0], np.inf
     for w in WEIGHTS:
         view = base.copy().add_examples(p.codes, p.vectors, weight=w)
-        e = relation_samples(view, prep.scaled, prep.levels, rows).e
-        r = window_mean(e, N)[rows]
-        r = r[np.isfinite(r)] if np.isfinite(r).any() else np.array([np.nanmean(e[rows])])
+        rs = relation_samples(view, prep.scaled, prep.levels, rows)
+        r = relation_term(rs, N, det.reference_)[rows]
+        if not np.isfinite(r).any():  # shorter than a window: the range's mean
+            r = relation_term(rs, 1, det.reference_)[rows]
+            r = np.array([np.nanmean(r)])
+        r = r[np.isfinite(r)]
         if float(r.max()) <= limit:
             return w
         if float(r.max()) < best_max:

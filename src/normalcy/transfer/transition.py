@@ -171,6 +171,9 @@ def move_relations(view: RelationsView, knots: list[tuple[np.ndarray, np.ndarray
 
     out.stats_ = move(view.stats_)
     out.taught_ = None if view.taught_ is None else move(view.taught_)
+    both = (np.r_[ab[:, 0], ab[:, 0]], np.r_[ab[:, 1], ab[:, 1]])  # [x(t), x(t-1)]
+    out.dyn_, out.dyn_taught_ = (None if st is None else moved(st, *both, levels[0])
+                                 for st in (view.dyn_, view.dyn_taught_))
     out._derive()
     return out
 
@@ -389,8 +392,8 @@ class TransitionTransfer(BaseEstimator):  # type: ignore[misc]
             view = det.relations_
             if self.partial_fit:  # held out from the target statistics partial_fit adds
                 view = view.copy().add(prep.scaled, prep.levels, rows)
-            found["rel"] = learning.calibrate_relations(det, prep, view, det.delta_,
-                                                        det.window_, held_out=self.partial_fit)
+            found.update(learning.calibrate_relations(det, prep, view, det.delta_,
+                                                      det.window_, held_out=self.partial_fit))
         return found
 
     # ------------------------------------------------------------ scoring
