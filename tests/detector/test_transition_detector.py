@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from normalcy import InputError, TransitionDetector
+from normalcy import InputError, TransitionDetector, operator
 from tests.conftest import smooth_signals
 
 
@@ -47,6 +47,27 @@ def test_streaming_alignment_is_offline_shifted_by_delta(small_plant) -> None:
     live = det.score_samples(small_plant, alignment="streaming")
     np.testing.assert_array_equal(live[7:], off[:-7])
     assert np.isnan(live[:7]).all()
+
+
+@pytest.mark.parametrize("sensors", [3, 12])
+def test_score_samples_is_the_frames_score_without_its_columns(sensors) -> None:
+    """The relations view scores ``score_samples`` without the per-sensor values: the
+    same numbers as ``residuals()["score"]``, offline and streaming, before and after
+    taught statistics (and gaps)."""
+    X = smooth_signals(3000, sensors, seed=sensors)
+    det = TransitionDetector(view="relations").fit(X.iloc[:2000])
+    test = X.iloc[2000:].copy()
+    test.iloc[300:500] = test.iloc[300:500] * 1.5 + 0.3  # a new regime
+    test.iloc[620:640] = np.nan  # a gap
+    assert det.relations_.dyn_ is not None
+    assert np.nanmax(det.score_samples(test)[300:500]) > det.threshold_
+    for taught in (False, True):
+        if taught:
+            operator.feedback(det, test, 300, 500, "normal")
+            assert det.relations_.with_taught_ is not None
+        for how in ("offline", "streaming"):
+            want = det.residuals(test, alignment=how)["score"].to_numpy()
+            np.testing.assert_array_equal(det.score_samples(test, alignment=how), want)
 
 
 @pytest.mark.parametrize("view", ["paper", "relations", "both"])

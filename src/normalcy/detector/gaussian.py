@@ -471,22 +471,25 @@ def summed_tables(tables: list[ConditionalTables], which: np.ndarray) -> SummedT
 
 
 def summed_scores(st: SummedTables, present: np.ndarray, lagged: np.ndarray,
-                  contexts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(Σ_{i in which} |z_i|² (m,), own signed residuals (m, k, 2))`` per row, from
-    ``present (m, p)``, ``lagged (L, m, ns)`` and ``contexts (ns, m)``."""
+                  contexts: np.ndarray, *, own: bool = True
+                  ) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(Σ_{i in which} |z_i|² (m,), own signed residuals (m, k, 2) or None with
+    own=False)`` per row, from ``present (m, p)``, ``lagged (L, m, ns)``, ``contexts``."""
     m, p = present.shape
     n_lags, k = lagged.shape[0], st.which.size
     g = lagged if k == lagged.shape[2] else lagged[:, :, st.which]  # (L, m, k)
     flat = (contexts[st.which] + st.first[:, None]).T  # (m, k) rows of the stacked tables
     y = present @ st.Lbar
     total = np.einsum("ij,ij->i", y, y)
-    signed = (present @ st.own_p).reshape(m, 2, k).transpose(0, 2, 1) - st.own_offset[flat]
+    signed = ((present @ st.own_p).reshape(m, 2, k).transpose(0, 2, 1)
+              - st.own_offset[flat]) if own else None
     if n_lags:
         pq = (present @ st.Q).reshape(m, n_lags, k)
         for a in range(n_lags):
             total -= 2.0 * np.einsum("mk,mk->m", pq[:, a], g[a])
             total += 2.0 * np.einsum("mk,mk->m", g[a], st.S[flat, a])
-            signed[:, :, 0] += g[a] * st.own_g[a]
+            if signed is not None:
+                signed[:, :, 0] += g[a] * st.own_g[a]
             for b in range(a, n_lags):
                 total += (2.0 if b > a else 1.0) * ((g[a] * g[b]) @ st.R[a, b])
     ones = np.ones(flat.size)

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from normalcy.detector.residuals import window_mean
+from normalcy.exceptions import InputError
 
 
 @dataclass
@@ -94,6 +95,43 @@ def relation_term(rs: RelationSamples, window: int,
     models the plant's dynamics, the larger of it and ``r_dyn / R_dyn`` over ``J``."""
     term = window_mean(rs.e[:, None], window)[:, 0] / reference["rel"]
     return _joint(term, rs, window, reference)
+
+
+def scorable(prep: Any, delta: int, window: int) -> Any:
+    """``prep`` if its longest gap-free stretch holds one score, else a clear error."""
+    series = prep.series
+    need = 2 * delta - 1 + window
+    longest = int((series.seg_stop - series.seg_start)[series.segment >= 0].max())
+    if longest < need:
+        raise InputError(
+            f"data is too short to score: its longest gap-free stretch has {longest} "
+            f"rows, the model (delta={delta}, window={window}) needs at least {need} "
+            "(2*delta - 1 + window) for one score.")
+    return prep
+
+
+def delayed(values: np.ndarray, delta: int) -> np.ndarray:
+    """``values`` emitted ``delta`` rows later (the streaming alignment), NaN before."""
+    out = np.full(values.shape, np.nan)
+    out[delta:] = values[: values.shape[0] - delta]
+    return out
+
+
+def relation_score(view: Any, scaled: np.ndarray, levels: np.ndarray, rows: np.ndarray,
+                   window: int, reference: dict[str, float]) -> np.ndarray:
+    """:func:`relation_term` of :func:`relation_samples`, the same numbers, computed
+    without the per-sensor values (what ``score_samples`` needs: at 50 sensors they
+    are most of the scoring time outside the Gaussians)."""
+    T = len(scaled)
+    rs = RelationSamples(np.full(T, np.nan), *(np.zeros((0, 0)),) * 5,
+                         np.zeros((0, 0), dtype=np.int64))
+    if rows.size:
+        s = view.score(scaled, levels, rows, per_viewpoint=False, values=False)
+        rs.e[rows] = np.log1p(s.mean)
+        if s.dynamics is not None:
+            rs.e_dyn = np.full(T, np.nan)
+            rs.e_dyn[rows] = np.log1p(s.dynamics)
+    return relation_term(rs, window, reference)
 
 
 def _joint(term: np.ndarray, rs: RelationSamples, window: int,

@@ -391,16 +391,7 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
         if alignment not in ("offline", "streaming"):
             raise InputError(
                 f"alignment must be 'offline' or 'streaming'. Got {alignment!r} instead.")
-        prep = self.prepare(X)
-        series = prep.series
-        need = 2 * self.delta_ - 1 + self.window_
-        longest = int((series.seg_stop - series.seg_start)[series.segment >= 0].max())
-        if longest < need:
-            raise InputError(
-                f"data is too short to score: its longest gap-free stretch has {longest} "
-                f"rows, the model (delta={self.delta_}, window={self.window_}) needs at "
-                f"least {need} (2*delta - 1 + window) for one score."
-            )
+        prep = scoring.scorable(self.prepare(X), self.delta_, self.window_)
         return self.scored_frame(prep, alignment)
 
     def scored_frame(self, prep: Prepared, alignment: Alignment) -> pd.DataFrame:
@@ -452,7 +443,16 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
         are the reference levels (``reference_``); ``score <= 1`` means "as normal as
         held-out healthy data". See :meth:`residuals` for ``alignment``.
         """
-        return self.residuals(X, alignment=alignment)["score"].to_numpy()
+        if self.view_ != "relations" or getattr(self, "signatures_", None):
+            return self.residuals(X, alignment=alignment)["score"].to_numpy()
+        if alignment not in ("offline", "streaming"):
+            raise InputError(
+                f"alignment must be 'offline' or 'streaming'. Got {alignment!r} instead.")
+        prep = scoring.scorable(self.prepare(X), self.delta_, self.window_)
+        assert self.relations_ is not None
+        s = scoring.relation_score(self.relations_, prep.scaled, prep.levels, prep.rows,
+                                   self.window_, self.reference_)  # residuals' "score"
+        return s if alignment == "offline" else scoring.delayed(s, self.delta_)
 
     def decision_function(self, X: Any, *, alignment: Alignment = "offline") -> np.ndarray:
         """Alias of :meth:`score_samples` (PyOD convention: higher = more anomalous)."""
