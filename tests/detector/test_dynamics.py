@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 
 from normalcy import ModelFileError, TransitionDetector, load, merge, operator, save
-from normalcy.detector import dynamics
+from normalcy.cli.common import view_said
+from normalcy.detector import dynamics, learning, scoring
 from normalcy.detector.extended import extended_vectors
 from normalcy.detector.relation_stats import RelationStats
+from normalcy.detector.relations import RelationsView
 from normalcy.exceptions import InputError
 from normalcy.io.model_file import read_model_file, write_model_file
 from tests.conftest import smooth_signals
@@ -142,3 +144,46 @@ def test_merge_adds_the_dynamics_and_refuses_a_model_without_them(fitted) -> Non
     older.relations_.dyn_ = None
     with pytest.raises(InputError, match="dynamics"):
         a.relations_.merge(older.relations_)
+
+
+def test_auto_leaves_the_dynamics_out_where_only_they_do_not_travel(monkeypatch) -> None:
+    """view="auto": the self-check's later windows in alarm with the dynamics term
+    (more than 5 %) and without it (none): the relations view without the term."""
+    def term(rs, window, reference):  # as if only the dynamics term did not travel
+        out = scoring.relation_term(rs, window, {"rel": reference["rel"]}) * 0.0
+        return out + (2.0 if "dyn" in reference else 0.5)
+
+    monkeypatch.setattr(learning, "relation_term", term)
+    X = smooth_signals(4000, 3, seed=43)
+    det = TransitionDetector().fit(X)
+    assert det.view_ == "relations" and det.view_check_ == 0.0
+    assert det.relations_.dyn_ is None and det.relations_.dynamics is False
+    assert "dynamics term it put more than 5 %" in view_said(det)
+    assert "rel" in det.reference_ and "dyn" not in det.reference_
+    monkeypatch.undo()
+    kept = TransitionDetector().fit(X)  # it travels here: kept
+    assert kept.view_ == "relations" and kept.relations_.dyn_ is not None
+    assert "dynamics" not in view_said(kept)
+    like = TransitionDetector().fit(X.iloc[:3000], like=det)  # fit(like=...) keeps it out
+    assert like.relations_.dyn_ is None
+    merge(det, like)
+    with pytest.raises(InputError, match="dynamics"):
+        merge(det, kept)
+
+
+def test_a_model_file_without_the_term_refuses_dynamics_arrays(fitted, tmp_path) -> None:
+    det = fitted[0]
+    path = tmp_path / "m.normalcy"
+    save(det, path)
+    header, arrays = read_model_file(path)
+    header = {k: v for k, v in header.items()
+              if k not in ("format", "format_version", "library_version")}
+    for params in ({"dynamics": False}, {"dynamics": "yes"}):
+        edited = copy.deepcopy(header)
+        edited["relations"]["params"].update(params)
+        write_model_file(tmp_path / "bad", edited, arrays)
+        with pytest.raises(ModelFileError):
+            load(tmp_path / "bad")
+    with pytest.raises(InputError, match="dynamics"):
+        RelationsView(dynamics="yes").fit(np.zeros((50, 2)), np.zeros((50, 2), int),
+                                          np.arange(10, 40), delta=3, n_levels=2)

@@ -196,39 +196,49 @@ AUTO_TRAVEL = 0.05
 
 
 def choose_view(det: Settings, like: Any, prep: Prepared, *, delta: int, n_levels: int,
-                window: int) -> tuple[str, float | None]:
-    """The view in force and the self-check's share of windows in alarm (None: not run).
+                window: int) -> tuple[str, float | None, bool]:
+    """The view in force, the self-check's share of windows in alarm (None: not run)
+    and whether the relations view models the plant's dynamics.
 
     ``view="auto"`` takes the relations view (SPEC §6) when it travels within the
     history: a relations model of the first 60 % of the transition starts, calibrated
     as :meth:`fit` calibrates it, keeps at most 5 % of the full windows of the rest
-    above the threshold. Otherwise - the history too short for its covariances
-    (:data:`AUTO_ROWS_PER_DIMENSION`), or one whose later part leaves the earlier
-    part's relations (a warm-up: SKAB's anomaly-free run, 25 % of its later windows
-    in alarm) - the paper's residuals, which a continuing slow drift does not
-    trouble. ``fit(like=...)`` keeps the reference model's view (so they merge).
+    above the threshold - with the plant's dynamics term, or else without it (a
+    global linear model of the dynamics extrapolates: on the three tanks, whose later
+    history visits levels the earlier does not, it put the later windows in alarm
+    that the relations term alone keeps quiet). Otherwise - the history too short
+    for its covariances (:data:`AUTO_ROWS_PER_DIMENSION`), or one whose later part
+    leaves the earlier part's relations (a warm-up: SKAB's anomaly-free run, 25 % of
+    its later windows in alarm) - the paper's residuals, which a continuing slow
+    drift does not trouble. ``fit(like=...)`` keeps the reference model's view and
+    dynamics (so they merge).
     """
     if det.view != "auto":
-        return det.view, None
+        return det.view, None, True
     if like is not None:
-        return str(like.view_), like.view_check_
+        ref = getattr(like, "relations_", None)
+        return str(like.view_), like.view_check_, ref is None or ref.dyn_ is not None
     rows, ns = prep.rows, prep.scaled.shape[1]
     if rows.size < AUTO_ROWS_PER_DIMENSION * (ns + default_lags(delta).size):
-        return "paper", None
+        return "paper", None, True
     early, later = np.split(rows, [int(rows.size * AUTO_SPLIT)])
     try:
         view = RelationsView().fit(prep.scaled, prep.levels, early, delta=delta,
                                    n_levels=n_levels)
         levels = calibrate_relations(det, replace(prep, rows=early), view, delta, window)
     except InputError:  # too few starts for the probe's folds: not enough history
-        return "paper", None
+        return "paper", None, True
     rs = relation_samples(view, prep.scaled, prep.levels, later)
-    r = relation_term(rs, window, levels)[later]
-    r = r[np.isfinite(r)]
-    if r.size == 0:
-        return "paper", None
-    share = float(np.mean(r > float(det.threshold)))
-    return ("relations" if share <= AUTO_TRAVEL else "paper"), share
+    share = None
+    for ref in (levels, {"rel": levels["rel"]}) if "dyn" in levels else (levels,):
+        r = relation_term(rs, window, ref)[later]
+        r = r[np.isfinite(r)]
+        if r.size == 0:
+            return "paper", None, True
+        share = float(np.mean(r > float(det.threshold)))
+        if share <= AUTO_TRAVEL:
+            return "relations", share, "dyn" in ref
+    return "paper", share, True
 
 
 #: the quantile of held-out windows that sets ``R`` (SPEC §6: "99th percentile of

@@ -295,3 +295,16 @@ def moved(stats: RelationStats, scale: np.ndarray, shift: np.ndarray,
     np.add.at(tot, ci, total)
     return RelationStats(ucodes.astype(np.int64), count, tot, groups.astype(np.int64),
                          gs.pack(outer), nq, stats.granularity)
+
+
+def plus(a: RelationStats | None, b: RelationStats | None) -> RelationStats | None:
+    """``a + b``; None stands for no statistics."""
+    return (b if a is None else a) if a is None or b is None else a.add(b)
+
+
+def plus_each(a: list[RelationStats] | None, b: list[RelationStats] | None
+              ) -> list[RelationStats] | None:
+    """Per sensor ``a + b``; None stands for no statistics."""
+    if a is None or b is None:
+        return b if a is None else a
+    return [x.add(y) for x, y in zip(a, b, strict=True)]

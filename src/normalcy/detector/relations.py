@@ -40,6 +40,8 @@ from normalcy.detector.relation_stats import (
     RelationStats,
     accumulate,
     default_lags,
+    plus,
+    plus_each,
     present_outer,
     viewpoints,
 )
@@ -78,6 +80,10 @@ class RelationsView:
     dtype : {"float64", "float32"}, default="float64"
         Precision of the per-viewpoint scoring tables (statistics and the summed
         residual stay float64).
+    dynamics : bool, default=True
+        Model the plant's dynamics too (:mod:`normalcy.detector.dynamics`; needs
+        ``delta >= 2``). ``view="auto"`` turns it off where it does not travel
+        within the history (:func:`normalcy.detector.learning.choose_view`).
 
     Attributes
     ----------
@@ -104,7 +110,7 @@ class RelationsView:
 
     def __init__(self, *, lags: Any = None, granularity: str = "auto",
                  max_floats: int = 1_000_000, kappa_grid: Any = KAPPA_GRID, folds: int = 3,
-                 ridge: float = 1e-8, dtype: str = "float64") -> None:
+                 ridge: float = 1e-8, dtype: str = "float64", dynamics: bool = True) -> None:
         self.lags = lags
         self.granularity = granularity
         self.max_floats = max_floats
@@ -112,10 +118,12 @@ class RelationsView:
         self.folds = folds
         self.ridge = ridge
         self.dtype = dtype
+        self.dynamics = dynamics
 
     def get_params(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in ("lags", "granularity", "max_floats",
-                                              "kappa_grid", "folds", "ridge", "dtype")}
+                                              "kappa_grid", "folds", "ridge", "dtype",
+                                              "dynamics")}
 
     def _check(self, delta: int) -> np.ndarray:
         lags = default_lags(delta) if self.lags is None else np.asarray(self.lags, np.int64)
@@ -133,6 +141,7 @@ class RelationsView:
             (isinstance(folds, int) and folds >= 2, "folds", "an int >= 2"),
             (self.ridge >= 0, "ridge", "a float >= 0"),
             (self.dtype in ("float64", "float32"), "dtype", "'float64' or 'float32'"),
+            (isinstance(self.dynamics, bool), "dynamics", "True or False"),
         ):
             if not ok:
                 raise InputError(f"The {name!r} parameter of RelationsView must be {expected}. "
@@ -168,7 +177,8 @@ class RelationsView:
             self.stats_.append(total)
             self.kappa_[i] = k1, k2
         self.dyn_: RelationStats | None = (
-            dynamics.of_rows(scaled, rows, n_levels=n_levels) if delta >= 2 else None)
+            dynamics.of_rows(scaled, rows, n_levels=n_levels)
+            if delta >= 2 and self.dynamics else None)
         self.dyn_taught_: RelationStats | None = None
         self._derive()
         return self
@@ -182,7 +192,7 @@ class RelationsView:
         K = np.array([np.unique(codes[:, i]).size for i in range(ns)])
         nl = np.array([np.unique(levels[rows, i]).size for i in range(ns)])
         means = int(np.sum(K * (2 + d)))
-        if self.delta_ >= 2:  # the dynamics model's statistics: 2 ns components, one unit
+        if self.delta_ >= 2 and self.dynamics:  # the dynamics': 2 ns components, one unit
             means += 3 + 2 * ns + ns * (2 * ns + 1)
         for gran, units in (("transition", K), ("level", nl), ("global", np.ones(ns, int))):
             if means + int(np.sum(units * (1 + d * (d + 1) // 2))) <= self.max_floats:
@@ -218,7 +228,7 @@ class RelationsView:
         if taught is not None:
             both = self.copy()
             both.stats_ = [a.add(b) for a, b in zip(self.stats_, taught, strict=True)]
-            both.dyn_ = _plus(getattr(self, "dyn_", None), getattr(self, "dyn_taught_", None))
+            both.dyn_ = plus(getattr(self, "dyn_", None), getattr(self, "dyn_taught_", None))
             both.taught_ = both.dyn_taught_ = None
             both._derive()
             self.with_taught_ = both
@@ -346,13 +356,14 @@ class RelationsView:
                              "lags or granularity; fit one with the other's settings.")
         if (self.dyn_ is None) != (other.dyn_ is None):
             raise InputError("cannot merge a relations view that models the plant's dynamics "
-                             "with one that does not (a model file of an older version); "
-                             "refit the older model.")
+                             "with one that does not (fitted without it, or a model file "
+                             "of an older version); fit one with the other's settings "
+                             "(fit(like=...)).")
         out = self.copy()
         out.stats_ = [a.add(b) for a, b in zip(self.stats_, other.stats_, strict=True)]
-        out.taught_ = _sum(self.taught_, other.taught_)
-        out.dyn_ = _plus(self.dyn_, other.dyn_)
-        out.dyn_taught_ = _plus(self.dyn_taught_, other.dyn_taught_)
+        out.taught_ = plus_each(self.taught_, other.taught_)
+        out.dyn_ = plus(self.dyn_, other.dyn_)
+        out.dyn_taught_ = plus(self.dyn_taught_, other.dyn_taught_)
         out._derive()
         return out
 
@@ -384,9 +395,9 @@ class RelationsView:
         new = [RelationStats.of(np.asarray(w)[:, take], np.asarray(c), n_levels=self.n_levels_,
                                 granularity=self.granularity_, weight=weight)
                for c, w in zip(codes, vectors, strict=True)]
-        self.taught_ = _sum(self.taught_, new)
+        self.taught_ = plus_each(self.taught_, new)
         if self.dyn_ is not None:  # the plant's dynamics: [x(t), x(t-1)] from the same rows
-            self.dyn_taught_ = _plus(self.dyn_taught_, dynamics.stats(
+            self.dyn_taught_ = plus(self.dyn_taught_, dynamics.stats(
                 dynamics.from_viewpoints(vectors), n_levels=self.n_levels_, weight=weight))
         self._derive_taught()  # the healthy statistics, hence their tables, are unchanged
         return self
@@ -444,7 +455,7 @@ class RelationsView:
                                       granularity="global") if header.get(k) is True else None
             for k in ("dyn", "dyn_t"))
         if (view.dyn_ is None and view.dyn_taught_ is not None) or (
-                view.dyn_ is not None and view.delta_ < 2):
+                view.dyn_ is not None and (view.delta_ < 2 or not view.dynamics)):
             raise ValueError(f"{prefix}: dynamics statistics do not fit the model")
         d = ns + view.lags_.size
         named = [(f"{prefix}.s{i}", st, d) for i, st in enumerate(view.stats_)]
@@ -484,15 +495,3 @@ class RelationsView:
         positive = all((t.pjj > 0).all() for t in self.tables_)
         return positive and all(np.isfinite(a).all() for a in arrays)
 
-
-def _plus(a: RelationStats | None, b: RelationStats | None) -> RelationStats | None:
-    """``a + b``; None stands for no statistics."""
-    return (b if a is None else a) if a is None or b is None else a.add(b)
-
-
-def _sum(a: list[RelationStats] | None, b: list[RelationStats] | None
-         ) -> list[RelationStats] | None:
-    """Per sensor ``a + b``; None stands for no statistics."""
-    if a is None or b is None:
-        return b if a is None else a
-    return [x.add(y) for x, y in zip(a, b, strict=True)]

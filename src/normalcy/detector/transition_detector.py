@@ -221,8 +221,8 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
             edges = fit_edges(scaled, n_levels)
         levels = quantize(scaled, edges)
         prep = Prepared(series, scaled, levels, rows)
-        view, check = learning.choose_view(self, like, prep, delta=delta, n_levels=n_levels,
-                                           window=window)
+        view, check, dyn = learning.choose_view(self, like, prep, delta=delta,
+                                                n_levels=n_levels, window=window)
 
         def learn_rows(train: np.ndarray) -> list[SensorNormality]:
             return learning.learn(self, scaled, levels, train, delta=delta, n_levels=n_levels,
@@ -240,8 +240,8 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
                 calibration.HeldOut.empty(), float(self.calibration_quantile), float(self.eta))
         if view != "paper":
             ref_view = getattr(like, "relations_", None)  # fit(like=...): mergeable views
-            rel = RelationsView() if ref_view is None else RelationsView(
-                lags=ref_view.lags_.tolist(), granularity=ref_view.granularity_)
+            rel = RelationsView(dynamics=dyn) if ref_view is None else RelationsView(
+                lags=ref_view.lags_.tolist(), granularity=ref_view.granularity_, dynamics=dyn)
             rel.fit(scaled, levels, rows, delta=delta, n_levels=n_levels)
             reference.update(learning.calibrate_relations(self, prep, rel, delta, window))
             learned = replace(learned, relations=rel)
