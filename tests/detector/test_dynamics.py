@@ -187,3 +187,22 @@ def test_a_model_file_without_the_term_refuses_dynamics_arrays(fitted, tmp_path)
     with pytest.raises(InputError, match="dynamics"):
         RelationsView(dynamics="yes").fit(np.zeros((50, 2)), np.zeros((50, 2), int),
                                           np.arange(10, 40), delta=3, n_levels=2)
+
+
+def test_an_alarm_of_the_dynamics_term_is_explained_in_units() -> None:
+    """A relation broken in time only (the follower loses its lag): the explanation
+    says the plant moved unlike its dynamics and names the follower, in its units."""
+    X = lead_lag(6000, 3) * np.array([1.0, 20.0, 1.0])
+    det = TransitionDetector(view="relations").fit(X[:4000])
+    test = X[4000:].copy()
+    test[1000:1400, 1] = test[1000:1400, 0] * 20.0
+    ex = operator.explain(det, test, 1100, 1400, top=10)
+    dyn = ex.records[ex.records["type"] == "dyn"]
+    assert len(dyn) == 1 and dyn["sensor"].iloc[0] == det.sensors_[1]
+    text = dyn["text"].iloc[0]
+    assert text.startswith("the plant moved unlike its learned dynamics")
+    moved = float(text.split(f"`{det.sensors_[1]}` by ±")[1].split()[0])
+    usual = float(text.split("(usually ±")[1].split(")")[0])
+    assert moved > 5 * usual  # in the follower's units (x20)
+    quiet = operator.explain(det, test, 200, 800, top=10)
+    assert (quiet.records["type"] != "dyn").all()  # a healthy range: no such finding

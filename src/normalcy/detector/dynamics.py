@@ -90,3 +90,13 @@ def score(t: gs.ConditionalTables, scaled: np.ndarray, rows: np.ndarray,
         z -= offset
         out[sl] = np.einsum("ij,ij->i", z, z) / ns
     return out
+
+
+def innovations(t: gs.ConditionalTables, scaled: np.ndarray,
+                rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(r (m, ns), spread (ns,))``: each sensor's value minus what the plant's previous
+    state predicts, and the standard deviation of that difference when healthy (scaled
+    units; ``r / spread`` is the sensor's z-score in the dynamics model)."""
+    r = scaled[rows] - scaled[rows - LAG] @ t.B[t.unit[0]].T - t.centre[0]
+    spread = np.sqrt(np.diag(np.linalg.inv(t.prec[t.unit[0]])))
+    return r, spread

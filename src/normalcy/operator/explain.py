@@ -31,10 +31,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from normalcy.detector import dynamics
 from normalcy.detector.correlation import znormalise
 from normalcy.detector.extended import extended_vectors, transition_codes
 from normalcy.detector.normality import keeps_bounds
-from normalcy.detector.residuals import best_correlation, bound_distance
+from normalcy.detector.residuals import best_correlation, bound_distance, window_mean
 from normalcy.exceptions import InputError
 from normalcy.operator import relation_signatures
 from normalcy.operator.history import History
@@ -121,7 +122,9 @@ def explain(det: TransitionDetector, X: Any, start: int, end: int, top: int = 5,
     recs: list[dict[str, Any]] = []
     relations = getattr(det, "relations_", None) is not None and det.view_ != "paper"
     if relations:
-        recs += relation_records(det, prep, rows)
+        rs = det.relation_samples(prep)
+        recs += relation_records(det, prep, rows, rs)
+        recs += dynamics_records(det, prep, rows, rs, u)
     for i in range(ns):
         code = transition_codes(levels, rows, i, d, nq)
         pos = (det.normality_[i].lookup(nq**2) if tables is None else tables[i].lookup)[code]
@@ -237,13 +240,13 @@ def pyplot() -> Any:
 Z2_NAMED = 2.0
 
 
-def relation_records(det: TransitionDetector, prep: Any, rows: np.ndarray
-                     ) -> list[dict[str, Any]]:
+def relation_records(det: TransitionDetector, prep: Any, rows: np.ndarray,
+                     rs: Any) -> list[dict[str, Any]]:
     """The relations view's findings (SPEC §6), one per sensor that left its relations:
     its value against what the other sensors predict at this operating point (the whole
     amplitude of a bias or drift) and against what they and its own recent past predict
-    (the fast part), in the sensor's units, ranked by the mean squared z-score."""
-    rs = det.relation_samples(prep)
+    (the fast part), in the sensor's units, ranked by the mean squared z-score; ``rs``:
+    :meth:`TransitionDetector.relation_samples` of ``prep``."""
     zc = rs.signed[rows] / rs.spread[rows]
     zs = rs.static[rows] / rs.static_spread[rows]
     z2 = np.nanmean(0.5 * (zc * zc + zs * zs), axis=0)
@@ -276,6 +279,42 @@ def relation_records(det: TransitionDetector, prep: Any, rows: np.ndarray
                     "count": int(np.sum(0.5 * (zc[:, j] ** 2 + zs[:, j] ** 2) > Z2_NAMED)),
                     "weight": float(z2[j]), "text": text})
     return out
+
+
+def dynamics_records(det: TransitionDetector, prep: Any, rows: np.ndarray, rs: Any,
+                     u: _Units) -> list[dict[str, Any]]:
+    """One finding where the plant's dynamics term (:mod:`normalcy.detector.dynamics`)
+    is above the alarm level in the range: the plant moved unlike what its previous
+    state predicts, with the sensors that moved most unexpectedly, in their units.
+    Weighed like a relations finding (the mean squared z-score of its first sensor)."""
+    view, ref = det.relations_, det.reference_
+    if view is None or view.dyn_tables_ is None or rs.e_dyn is None or "dyn" not in ref:
+        return []
+    term = window_mean(rs.e_dyn[:, None], det.window_)[rows, 0] / ref["dyn"]
+    term = term / ref.get("joint", 1.0)
+    if not np.nanmax(term, initial=-np.inf) > det.threshold_:
+        return []
+    tables = [v.dyn_tables_ for v in (view, view.with_taught_)
+              if v is not None and v.dyn_tables_ is not None]
+    found = [dynamics.innovations(t, prep.scaled, rows) for t in tables]
+    r, spread = min(found, key=lambda f: float(np.nanmean((f[0] / f[1]) ** 2)))
+    z2 = np.nanmean((r / spread) ** 2, axis=0)
+    top = [int(j) for j in np.argsort(-z2, kind="stable")[:3] if z2[j] > Z2_NAMED]
+    if not top:
+        return []
+    said = []
+    for j in top:
+        rms = float(np.sqrt(np.nanmean(r[:, j] ** 2))) * float(det.scale_[j])
+        said.append(f"`{det.sensors_[j]}` by ±{_fmt(rms)} (usually "
+                    f"±{_fmt(float(spread[j]) * float(det.scale_[j]))})")
+    step = "one sample" + (f" ({_fmt(u.period)} s)" if u.period else "")
+    m = int(np.nanargmax(term))
+    return [{"type": "dyn", "sensor": det.sensors_[top[0]], "viewpoint": "",
+             "component": det.sensors_[top[0]], "sample": int(rows[m]),
+             "count": int(np.sum(np.nan_to_num(term) > det.threshold_)),
+             "weight": float(z2[top[0]]),
+             "text": f"the plant moved unlike its learned dynamics: given its state {step} "
+                     f"earlier, these sensors moved most unexpectedly - {', '.join(said)}"}]
 
 
 def taught_on(det: TransitionDetector, name: str) -> str:
