@@ -443,7 +443,7 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
         are the reference levels (``reference_``); ``score <= 1`` means "as normal as
         held-out healthy data". See :meth:`residuals` for ``alignment``.
         """
-        if self.view_ != "relations" or getattr(self, "signatures_", None):
+        if getattr(self, "view_", None) != "relations" or getattr(self, "signatures_", None):
             return self.residuals(X, alignment=alignment)["score"].to_numpy()
         if alignment not in ("offline", "streaming"):
             raise InputError(
