@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from normalcy import ModelFileError, TransitionDetector, load, merge, operator, save
+from normalcy.alarms import AlarmPolicy
 from normalcy.cli.common import view_said
 from normalcy.detector import dynamics, learning, scoring
 from normalcy.detector.extended import extended_vectors
@@ -206,3 +207,23 @@ def test_an_alarm_of_the_dynamics_term_is_explained_in_units() -> None:
     assert moved > 5 * usual  # in the follower's units (x20)
     quiet = operator.explain(det, test, 200, 800, top=10)
     assert (quiet.records["type"] != "dyn").all()  # a healthy range: no such finding
+
+
+def test_an_episode_the_dynamics_term_drives_is_of_kind_dyn() -> None:
+    """The alarm policy names the dominant term: ``dyn`` for a relation broken in time
+    only, with the sensors the relations residuals rank first."""
+    X = lead_lag(6000, 3)
+    det = TransitionDetector(view="relations").fit(X[:4000])
+    test = X[4000:].copy()
+    test[1000:1400, 1] = test[1000:1400, 0]
+    res = det.residuals(test)
+    eps = AlarmPolicy(merge_gap=det.window_).episodes(res, det)
+    broken = eps[(eps["start"] < 1400) & (eps["end"] > 1000)]
+    assert len(broken) >= 1
+    ref = det.reference_
+    top = broken.iloc[0]
+    rows = slice(int(top["start"]), int(top["end"]) + 1)
+    dyn_led = (res["r_dyn"].iloc[rows] / ref["dyn"]).sum() > (
+        res["r_rel"].iloc[rows] / ref["rel"]).sum()
+    assert (top["kind"] == "dyn") == bool(dyn_led) and dyn_led
+    assert len(top["sensors"]) >= 1

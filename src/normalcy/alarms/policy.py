@@ -8,8 +8,10 @@ rows, and is reported when it lasted ``min_duration`` rows or more.
 
 Each episode carries its start and end rows, the peak score, the *dominant
 residual type* (the normalised term - unseen transitions, bounds,
-configurations or a fault signature - with the largest sum over the episode),
-the sensors whose own residual of that type is largest, and the name of a
+configurations, a fault signature, the relations view's ``rel`` or the plant's
+dynamics ``dyn`` - with the largest sum over the episode), the sensors whose own
+residual of that type is largest (``rel``'s for ``dyn``, which has no per-sensor
+residual), and the name of a
 matched fault signature, if any. The defaults need no labels: the detector's
 threshold (1 = "less normal than its calibration data"), no hysteresis, no
 minimum duration, no merging.
@@ -26,7 +28,7 @@ import pandas as pd
 from normalcy.data.params import Integral, Interval, Real, validate
 from normalcy.exceptions import InputError
 
-KINDS = ("trans", "bound", "conf", "fault", "rel")
+KINDS = ("trans", "bound", "conf", "fault", "rel", "dyn")
 
 
 class Detector(Protocol):
@@ -159,9 +161,9 @@ class EpisodeTracker:
         window = getattr(detector, "window_", None)
         if ref is not None and window is not None:  # residual types on one scale
             self.scale = np.array([window / ref["trans"], 1 / ref["bound"], 1 / ref["conf"],
-                                   1 / ref.get("rel", 1.0)])
+                                   1 / ref.get("rel", 1.0), 1 / ref.get("dyn", 1.0)])
         else:
-            self.scale = np.ones(4)
+            self.scale = np.ones(5)
         sensors = getattr(detector, "sensors_", None)
         self.sensors: list[str] | None = None if sensors is None else list(sensors)
         self.current: Episode | None = None
@@ -178,9 +180,10 @@ class EpisodeTracker:
 
         n = len(frame)
         t = np.zeros((n, len(KINDS)))
-        for k, name in ((0, "r_trans"), (1, "r_bound"), (2, "r_conf"), (4, "r_rel")):
+        for k, name, sc in ((0, "r_trans", 0), (1, "r_bound", 1), (2, "r_conf", 2),
+                            (4, "r_rel", 3), (5, "r_dyn", 4)):
             if name in frame:
-                t[:, k] = frame[name].to_numpy(dtype=float) * self.scale[min(k, 3)]
+                t[:, k] = frame[name].to_numpy(dtype=float) * self.scale[sc]
         if "r_fault" in frame:
             t[:, 3] = frame["r_fault"].to_numpy(dtype=float) * self.threshold / MATCH_FRACTION
         sensors = self.sensors
@@ -258,6 +261,8 @@ class EpisodeTracker:
         sensors: list[str] = []
         if kind and self._per_sensor is not None and self.sensors:
             v = self._per_sensor[KINDS.index(kind)]
+            if kind == "dyn":  # the dynamics term has no per-sensor columns: the relations'
+                v = self._per_sensor[KINDS.index("rel")]
             order = np.argsort(-v, kind="stable")[: self.policy.top_sensors]
             sensors = [self.sensors[j] for j in order if v[j] > 0]
         fault = max(self._faults, key=lambda f: self._faults[f]) if self._faults else None
