@@ -160,10 +160,11 @@ class EpisodeTracker:
         ref = getattr(detector, "reference_", None)
         window = getattr(detector, "window_", None)
         if ref is not None and window is not None:  # residual types on one scale
-            self.scale = np.array([window / ref["trans"], 1 / ref["bound"], 1 / ref["conf"],
-                                   1 / ref.get("rel", 1.0), 1 / ref.get("dyn", 1.0)])
+            self.scale = {"trans": window / ref["trans"], "bound": 1 / ref["bound"],
+                          "conf": 1 / ref["conf"], "rel": 1 / ref.get("rel", 1.0),
+                          "dyn": 1 / ref.get("dyn", 1.0)}
         else:
-            self.scale = np.ones(5)
+            self.scale = dict.fromkeys(("trans", "bound", "conf", "rel", "dyn"), 1.0)
         sensors = getattr(detector, "sensors_", None)
         self.sensors: list[str] | None = None if sensors is None else list(sensors)
         self.current: Episode | None = None
@@ -180,10 +181,9 @@ class EpisodeTracker:
 
         n = len(frame)
         t = np.zeros((n, len(KINDS)))
-        for k, name, sc in ((0, "r_trans", 0), (1, "r_bound", 1), (2, "r_conf", 2),
-                            (4, "r_rel", 3), (5, "r_dyn", 4)):
-            if name in frame:
-                t[:, k] = frame[name].to_numpy(dtype=float) * self.scale[sc]
+        for k, kind in enumerate(KINDS):  # a fault's term is scaled below
+            if kind in self.scale and f"r_{kind}" in frame:
+                t[:, k] = frame[f"r_{kind}"].to_numpy(dtype=float) * self.scale[kind]
         if "r_fault" in frame:
             t[:, 3] = frame["r_fault"].to_numpy(dtype=float) * self.threshold / MATCH_FRACTION
         sensors = self.sensors

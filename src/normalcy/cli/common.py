@@ -67,8 +67,7 @@ def view_said(det: Any) -> str:
     if det.view_check_ is None:
         return f"score from {said}"
     rel = getattr(det, "relations_", None)
-    left = (det.view_ == "relations" and rel is not None and rel.dyn_ is None
-            and det.delta_ >= 2)
+    left = det.view_ == "relations" and rel is not None and not rel.dynamics
     return (f"score from {said} (view='auto': a relations model of the first "
             f"{100 * AUTO_SPLIT:.0f} % of the history put {100 * det.view_check_:.1f} % of the "
             "rest's windows in alarm" + ("; with the plant's dynamics term it put more "

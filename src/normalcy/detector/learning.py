@@ -143,43 +143,37 @@ def calibrate_relations(det: Settings, prep: Prepared, view: RelationsView, delt
     rows, N = prep.rows, window
     folds = calibration.n_folds(det.calibration_folds, rows.size, N)
     margin = delta + N
-    held: dict[str, list[np.ndarray]] = {"rel": [], "dyn": []}
-    pairs: dict[str, list[np.ndarray]] = {"rel": [], "dyn": []}
+    found: list[dict[str, np.ndarray]] = []  # per fold: each term's windows, where r_rel is defined
 
-    def windows(rs: RelationSamples) -> dict[str, np.ndarray]:
+    def add(rs: RelationSamples) -> None:
         e = {"rel": rs.e} if rs.e_dyn is None else {"rel": rs.e, "dyn": rs.e_dyn}
-        return {k: window_mean(v[:, None], N)[:, 0] for k, v in e.items()}
-
-    def add(w: dict[str, np.ndarray]) -> None:
-        if not np.isfinite(w["rel"]).any():
-            return
-        for k, v in w.items():  # pairs: the windows row by row, for the joint level
-            held[k].append(v[np.isfinite(v)])
-            pairs[k].append(v[np.isfinite(w["rel"])])
+        w = {k: window_mean(v[:, None], N)[:, 0] for k, v in e.items()}
+        ok = np.isfinite(w["rel"])
+        if ok.any():
+            found.append({k: v[ok] for k, v in w.items()})
 
     for block in calibration.fold_blocks(rows, folds) if held_out else []:
         near = rows[(rows >= block[0] - margin) & (rows <= block[-1] + margin)]
         if near.size == rows.size:
             continue
         model = view.copy().add(prep.scaled, prep.levels, near, weight=-1.0)
-        add(windows(relation_samples(model, prep.scaled, prep.levels, block)))
-    if not held["rel"]:
-        add(windows(relation_samples(view, prep.scaled, prep.levels, rows)))
-    if not held["rel"]:
-        held = {"rel": [np.zeros(0)], "dyn": []}
+        add(relation_samples(model, prep.scaled, prep.levels, block))
+    if not found:
+        add(relation_samples(view, prep.scaled, prep.levels, rows))
+    if not found:
+        return {"rel": 1.0}
     out: dict[str, float] = {}
-    kept: dict[str, np.ndarray] = {}
-    for k, parts in held.items():
-        if not parts:
-            continue
-        kept[k] = calibration.typical_folds(np.array([np.quantile(w, REL_QUANTILE) if w.size
+    keep = np.ones(len(found), dtype=bool)
+    for k in found[0]:
+        parts = [f[k][np.isfinite(f[k])] for f in found]
+        typical = calibration.typical_folds(np.array([np.quantile(w, REL_QUANTILE) if w.size
                                                       else 0.0 for w in parts]))
-        r = np.concatenate([w for w, ok in zip(parts, kept[k], strict=True) if ok])
+        keep &= typical
+        r = np.concatenate([w for w, ok in zip(parts, typical, strict=True) if ok])
         out[k] = max(REL_FLOOR, float(np.quantile(r, REL_QUANTILE)) if r.size else 1.0)
     if "dyn" in out:  # the joint level of the larger of the two, on the same windows
-        both = [np.fmax(a / out["rel"], b / out["dyn"]) for a, b, ok in
-                zip(pairs["rel"], pairs["dyn"], kept["rel"] & kept["dyn"], strict=True) if ok]
-        m = np.concatenate(both) if both else np.zeros(0)
+        m = np.concatenate([np.fmax(f["rel"] / out["rel"], f["dyn"] / out["dyn"])
+                            for f, ok in zip(found, keep, strict=True) if ok] or [np.zeros(0)])
         m = m[np.isfinite(m)]
         out["joint"] = max(1.0, float(np.quantile(m, REL_QUANTILE)) if m.size else 1.0)
     return out
@@ -236,8 +230,8 @@ def choose_view(det: Settings, like: Any, prep: Prepared, *, delta: int, n_level
         if r.size == 0:
             return "paper", None, True
         share = float(np.mean(r > float(det.threshold)))
-        if share <= AUTO_TRAVEL:
-            return "relations", share, "dyn" in ref
+        if share <= AUTO_TRAVEL:  # False only where the term was tried and left out
+            return "relations", share, "dyn" in ref or "dyn" not in levels
     return "paper", share, True
 
 

@@ -285,7 +285,7 @@ class RelationsView:
         fields: dict[str, Any] = {}
         for name in ("residual", "signed", "spread", "static", "static_spread", "context"):
             a, b = getattr(own, name), getattr(other, name)
-            fields[name] = (a if a is None or b is None or a.shape[0] != pick.size
+            fields[name] = (a if a is None or b is None or not values  # empty: nothing to pick
                             else np.where(pick[:, None], b, a))
         return gs.RelationScores(mean=np.where(pick, other.mean, own.mean),
                                  dynamics=own.dynamics, **fields)

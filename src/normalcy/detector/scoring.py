@@ -93,8 +93,14 @@ def relation_term(rs: RelationSamples, window: int,
                   reference: dict[str, float]) -> np.ndarray:
     """The relations view's score term per row: ``r_rel / R``, or, where the view
     models the plant's dynamics, the larger of it and ``r_dyn / R_dyn`` over ``J``."""
-    term = window_mean(rs.e[:, None], window)[:, 0] / reference["rel"]
-    return _joint(term, rs, window, reference)
+    return _term(rs.e, rs.e_dyn, window, reference)
+
+
+def check_alignment(alignment: str) -> None:
+    """A clear error unless ``alignment`` is ``"offline"`` or ``"streaming"``."""
+    if alignment not in ("offline", "streaming"):
+        raise InputError(
+            f"alignment must be 'offline' or 'streaming'. Got {alignment!r} instead.")
 
 
 def scorable(prep: Any, delta: int, window: int) -> Any:
@@ -123,33 +129,39 @@ def relation_score(view: Any, scaled: np.ndarray, levels: np.ndarray, rows: np.n
     without the per-sensor values (what ``score_samples`` needs: at 50 sensors they
     are most of the scoring time outside the Gaussians)."""
     T = len(scaled)
-    rs = RelationSamples(np.full(T, np.nan), *(np.zeros((0, 0)),) * 5,
-                         np.zeros((0, 0), dtype=np.int64))
+    e, e_dyn = np.full(T, np.nan), None
     if rows.size:
         s = view.score(scaled, levels, rows, per_viewpoint=False, values=False)
-        rs.e[rows] = np.log1p(s.mean)
+        e[rows] = np.log1p(s.mean)
         if s.dynamics is not None:
-            rs.e_dyn = np.full(T, np.nan)
-            rs.e_dyn[rows] = np.log1p(s.dynamics)
-    return relation_term(rs, window, reference)
+            e_dyn = np.full(T, np.nan)
+            e_dyn[rows] = np.log1p(s.dynamics)
+    return _term(e, e_dyn, window, reference)
 
 
-def _joint(term: np.ndarray, rs: RelationSamples, window: int,
-           reference: dict[str, float], r_dyn: np.ndarray | None = None) -> np.ndarray:
-    """``max(r_rel / R, r_dyn / R_dyn) / J`` from ``term = r_rel / R`` (``term`` as it
-    is without a dynamics level; a row ``r_dyn`` does not cover keeps ``r_rel / R``)."""
-    if "dyn" not in reference:
+def _term(e: np.ndarray, e_dyn: np.ndarray | None, window: int,
+          reference: dict[str, float]) -> np.ndarray:
+    """The term from the per-row residuals ``e`` and ``e_dyn`` (None: no dynamics)."""
+    r_dyn = _r_dyn(e_dyn, e.size, window) if "dyn" in reference else None
+    return _joint(window_mean(e[:, None], window)[:, 0], r_dyn, reference)
+
+
+def _joint(r_rel: np.ndarray, r_dyn: np.ndarray | None,
+           reference: dict[str, float]) -> np.ndarray:
+    """``r_rel / R``, or ``max(r_rel / R, r_dyn / R_dyn) / J`` where the model has a
+    dynamics level (a row ``r_dyn`` does not cover keeps ``r_rel / R``)."""
+    term = r_rel / reference["rel"]
+    if r_dyn is None:
         return term
-    r_dyn = _r_dyn(rs, window) if r_dyn is None else r_dyn
     return np.fmax(term, r_dyn / reference["dyn"]) / reference.get("joint", 1.0)
 
 
-def _r_dyn(rs: RelationSamples, window: int) -> np.ndarray:
+def _r_dyn(e_dyn: np.ndarray | None, T: int, window: int) -> np.ndarray:
     """``r_dyn`` per row (NaN where nothing was scored: the column exists whenever the
     model has a dynamics model, so that chunks of a series share their columns)."""
-    if rs.e_dyn is None:
-        return np.full(rs.e.size, np.nan)
-    return window_mean(rs.e_dyn[:, None], window)[:, 0]
+    if e_dyn is None:
+        return np.full(T, np.nan)
+    return window_mean(e_dyn[:, None], window)[:, 0]
 
 
 def paper_columns(e: dict[str, np.ndarray], sensors: list[str], window: int,
@@ -177,11 +189,9 @@ def relation_columns(rs: RelationSamples, sensors: list[str], window: int,
     cols: dict[str, np.ndarray] = {"r_rel": r[:, 0]}
     for j, s in enumerate(sensors):
         cols[f"r_rel[{s}]"] = r[:, 1 + j]
-    term = r[:, 0] / reference["rel"]
     if "dyn" in reference:
-        cols["r_dyn"] = _r_dyn(rs, window)
-        term = _joint(term, rs, window, reference, cols["r_dyn"])
-    return term, cols
+        cols["r_dyn"] = _r_dyn(rs.e_dyn, rs.e.size, window)
+    return _joint(r[:, 0], cols.get("r_dyn"), reference), cols
 
 
 def residual_frame(index: pd.Index, sensors: list[str], window: int,

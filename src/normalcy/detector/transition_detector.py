@@ -388,9 +388,7 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
         t         transitions t-N+1 .. t      transitions t-Δ-N+1 .. t-Δ
         ========  ==========================  ============================
         """
-        if alignment not in ("offline", "streaming"):
-            raise InputError(
-                f"alignment must be 'offline' or 'streaming'. Got {alignment!r} instead.")
+        scoring.check_alignment(alignment)
         prep = scoring.scorable(self.prepare(X), self.delta_, self.window_)
         return self.scored_frame(prep, alignment)
 
@@ -445,9 +443,7 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
         """
         if getattr(self, "view_", None) != "relations" or getattr(self, "signatures_", None):
             return self.residuals(X, alignment=alignment)["score"].to_numpy()
-        if alignment not in ("offline", "streaming"):
-            raise InputError(
-                f"alignment must be 'offline' or 'streaming'. Got {alignment!r} instead.")
+        scoring.check_alignment(alignment)
         prep = scoring.scorable(self.prepare(X), self.delta_, self.window_)
         assert self.relations_ is not None
         s = scoring.relation_score(self.relations_, prep.scaled, prep.levels, prep.rows,
