@@ -72,16 +72,27 @@ def test_localisation_names_the_largest_contribution_over_alarm_rows() -> None:
     assert localised(None, alarms, eps) == (0, 2, [None, None])
 
 
-def test_detector_contributions_scale_each_family_by_its_reference() -> None:
+def test_detector_contributions_come_from_the_term_that_drives_the_score() -> None:
     class Model:
-        reference_ = {"trans": 10.0, "conf": 0.5}
+        reference_ = {"trans": 10.0, "conf": 0.5, "rel": 2.0, "dyn": 4.0}
         window_ = 100
 
-    frame = pd.DataFrame({"score": [1.0], "r_trans[a]": [0.05], "r_conf[a]": [0.1],
-                          "r_trans[b]": [0.0], "r_conf[b]": [0.4]})
+    # row 0: trans (0.05 * 100 / 10 = 0.5) over conf (0.2 / 0.5 = 0.4); row 1: conf
+    frame = pd.DataFrame({"score": [1.0, 1.0], "r_trans": [0.05, 0.001],
+                          "r_conf": [0.2, 0.4], "r_trans[a]": [0.05, 0.0],
+                          "r_conf[a]": [0.1, 0.0], "r_trans[b]": [0.0, 0.002],
+                          "r_conf[b]": [0.4, 0.8]})
     c = detector_contributions(frame, Model())
     assert c is not None
-    np.testing.assert_allclose(c.loc[0, ["a", "b"]].to_numpy(), [0.5, 0.8])
+    np.testing.assert_allclose(c[["a", "b"]].to_numpy(), [[0.5, 0.0], [0.0, 1.6]])
+    # the relations view: where the dynamics term leads, its per-sensor columns name
+    frame = pd.DataFrame({"score": [1.0, 1.0], "r_rel": [4.0, 1.0], "r_dyn": [1.0, 8.0],
+                          "r_rel[a]": [6.0, 6.0], "r_rel[b]": [1.0, 1.0],
+                          "r_dyn[a]": [0.0, 0.4], "r_dyn[b]": [9.0, 20.0]})
+    c = detector_contributions(frame, Model())
+    assert c is not None
+    np.testing.assert_allclose(c[["a", "b"]].to_numpy(), [[3.0, 0.5], [0.1, 5.0]])
+    assert detector_contributions(pd.DataFrame({"score": [1.0]}), Model()) is None
 
 
 def test_pooled_parts_pad_to_whole_windows() -> None:

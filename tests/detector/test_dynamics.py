@@ -211,7 +211,8 @@ def test_an_alarm_of_the_dynamics_term_is_explained_in_units() -> None:
 
 def test_an_episode_the_dynamics_term_drives_is_of_kind_dyn() -> None:
     """The alarm policy names the dominant term: ``dyn`` for a relation broken in time
-    only, with the sensors the relations residuals rank first."""
+    only, and the sensor that left the plant's dynamics by its own innovation
+    (``r_dyn[s]``: the follower, whose value the leader's past no longer predicts)."""
     X = lead_lag(6000, 3)
     det = TransitionDetector(view="relations").fit(X[:4000])
     test = X[4000:].copy()
@@ -226,4 +227,8 @@ def test_an_episode_the_dynamics_term_drives_is_of_kind_dyn() -> None:
     dyn_led = (res["r_dyn"].iloc[rows] / ref["dyn"]).sum() > (
         res["r_rel"].iloc[rows] / ref["rel"]).sum()
     assert (top["kind"] == "dyn") == bool(dyn_led) and dyn_led
-    assert len(top["sensors"]) >= 1
+    assert top["sensors"].split(",")[0] == det.sensors_[1]
+    per = res[[f"r_dyn[{s}]" for s in det.sensors_]].iloc[rows].mean()
+    assert per.idxmax() == f"r_dyn[{det.sensors_[1]}]"
+    healthy = res[[f"r_dyn[{s}]" for s in det.sensors_]].iloc[200:800].mean()
+    assert per.max() > 3 * healthy.max()

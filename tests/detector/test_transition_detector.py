@@ -76,7 +76,8 @@ def test_residual_columns(small_plant, view) -> None:
     r = det.residuals(small_plant)
     paper = ["r_trans", "r_bound", "r_conf"] + [
         f"{k}[{s}]" for k in ("r_trans", "r_bound", "r_conf") for s in small_plant.columns]
-    relations = ["r_rel"] + [f"r_rel[{s}]" for s in small_plant.columns] + ["r_dyn"]
+    relations = (["r_rel"] + [f"r_rel[{s}]" for s in small_plant.columns] + ["r_dyn"]
+                 + [f"r_dyn[{s}]" for s in small_plant.columns])
     expected = ["score"] + {"paper": paper, "relations": relations,
                             "both": paper + relations}[view]
     assert list(r.columns) == expected

@@ -10,9 +10,8 @@ Each episode carries its start and end rows, the peak score, the *dominant
 residual type* (the normalised term - unseen transitions, bounds,
 configurations, a fault signature, the relations view's ``rel`` or the plant's
 dynamics ``dyn`` - with the largest sum over the episode), the sensors whose own
-residual of that type is largest (``rel``'s for ``dyn``, which has no per-sensor
-residual), and the name of a
-matched fault signature, if any. The defaults need no labels: the detector's
+residual of that type is largest (for ``dyn``, each sensor's innovation), and the
+name of a matched fault signature, if any. The defaults need no labels: the detector's
 threshold (1 = "less normal than its calibration data"), no hysteresis, no
 minimum duration, no merging.
 """
@@ -261,7 +260,7 @@ class EpisodeTracker:
         sensors: list[str] = []
         if kind and self._per_sensor is not None and self.sensors:
             v = self._per_sensor[KINDS.index(kind)]
-            if kind == "dyn":  # the dynamics term has no per-sensor columns: the relations'
+            if kind == "dyn" and not v.any():  # a frame without r_dyn[s]: the relations'
                 v = self._per_sensor[KINDS.index("rel")]
             order = np.argsort(-v, kind="stable")[: self.policy.top_sensors]
             sensors = [self.sensors[j] for j in order if v[j] > 0]

@@ -16,8 +16,8 @@
 
 Per-sensor contributions (:func:`sensor_contributions`) exist for the methods
 that give them: the transition detector's per-sensor residual columns
-``r_<family>[sensor]``, each family divided by its reference level (the
-scaling of its score); PCA's complete-decomposition contributions; dynamic
+``r_<family>[sensor]`` of the family that drives its score at each row
+(:func:`detector_contributions`); PCA's complete-decomposition contributions; dynamic
 PCA's (lags added); ``max |z|``'s ``|z|``.
 """
 
@@ -111,24 +111,39 @@ def alarm_episodes_per_10min(alarms: np.ndarray, label: np.ndarray, period_s: fl
 
 
 def detector_contributions(frame: pd.DataFrame, model: Any) -> pd.DataFrame | None:
-    """Per-sensor contributions of the transition detector from its residual frame:
-    each family ``r_f[s]`` over the reference level ``reference_[f]`` (the count of
-    unseen transitions, ``r_trans`` times the window, as in the score), the largest
-    family per sensor. None when the frame has no per-sensor columns."""
+    """Per-sensor contributions of the transition detector from its residual frame.
+
+    Each family ``f`` (``trans``, ``bound``, ``conf``, ``rel``, ``dyn``) is put on the
+    score's scale: ``r_f`` and ``r_f[s]`` over the reference level ``reference_[f]``
+    (``r_trans`` times the window: the count of unseen transitions). At each row the
+    family whose term is largest - the one that drives the score there - names the
+    sensors with its ``r_f[s]`` (as :class:`normalcy.alarms.AlarmPolicy` names an
+    episode's sensors by its dominant kind). None when the frame has no per-sensor
+    columns."""
     ref = getattr(model, "reference_", {}) or {}
     window = float(getattr(model, "window_", 1))
-    parts: dict[str, list[pd.Series]] = {}
+    per: dict[str, dict[str, np.ndarray]] = {}
     for col in frame.columns:
         m = _RESIDUAL.match(str(col))
-        if m is None:
-            continue
-        family, sensor = m.group(1), m.group(2)
-        scale = float(ref.get(family, 1.0)) or 1.0
-        factor = window if family == "trans" else 1.0
-        parts.setdefault(sensor, []).append(frame[col] * factor / scale)
-    if not parts:
+        if m is not None:
+            per.setdefault(m.group(1), {})[m.group(2)] = frame[col].to_numpy(dtype=float)
+    if not per:
         return None
-    return pd.DataFrame({s: pd.concat(v, axis=1).max(axis=1) for s, v in parts.items()})
+    sensors = list(dict.fromkeys(s for cols in per.values() for s in cols))
+    families = list(per)
+    scale = {f: (window if f == "trans" else 1.0) / (float(ref.get(f, 1.0)) or 1.0)
+             for f in families}
+    term = np.stack([frame[f"r_{f}"].to_numpy(dtype=float) * scale[f]
+                     if f"r_{f}" in frame else np.full(len(frame), -np.inf)
+                     for f in families])
+    lead = np.argmax(np.nan_to_num(term, nan=-np.inf), axis=0)
+    out = np.full((len(frame), len(sensors)), np.nan)
+    for k, f in enumerate(families):
+        rows = lead == k
+        for j, s in enumerate(sensors):
+            if s in per[f]:
+                out[rows, j] = per[f][s][rows] * scale[f]
+    return pd.DataFrame(out, index=frame.index, columns=sensors)
 
 
 def sensor_contributions(model: Any, test: pd.DataFrame) -> pd.DataFrame | None:

@@ -83,7 +83,8 @@ def markdown(results: dict[str, Any], meta: dict[str, Any]) -> str:
         "alarm episodes per 10 minutes of healthy rows (EEMUA 191: fewer than 1); sensor "
         "named first = sensor-fault episodes whose faulty sensor has the largest mean "
         "contribution over the episode's alarm rows (methods with per-sensor "
-        "contributions; an episode without alarm names nothing); fit and scoring times "
+        "contributions; the detector's at each row from the residual family that drives "
+        "its score; an episode without alarm names nothing); fit and scoring times "
         "on a shared machine (compare within a column).",
     ]
     floors = []

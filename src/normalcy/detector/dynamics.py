@@ -23,6 +23,8 @@ treat them alike.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from normalcy.detector import gaussian as gs
@@ -100,3 +102,22 @@ def innovations(t: gs.ConditionalTables, scaled: np.ndarray,
     r = scaled[rows] - scaled[rows - LAG] @ t.B[t.unit[0]].T - t.centre[0]
     spread = np.sqrt(np.diag(np.linalg.inv(t.prec[t.unit[0]])))
     return r, spread
+
+
+def z(t: gs.ConditionalTables, scaled: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Each sensor's innovation in its standard deviations, ``(len(rows), ns)``: what
+    names the sensors of an alarm the dynamics term drives (a sensor that left the
+    plant's dynamics stands out in its own innovation, where the whole state's
+    Mahalanobis distance spreads over every sensor that the innovation correlates with)."""
+    r, spread = innovations(t, scaled, rows)
+    return r / spread
+
+
+def smaller(a: Any, b: Any) -> tuple[np.ndarray, np.ndarray | None]:
+    """Per row, ``dynamics`` and ``dynamics_z`` of whichever of the scores ``a`` and ``b``
+    (:class:`normalcy.detector.gaussian.RelationScores`) has the smaller ``dynamics``:
+    the healthy and the healthy-plus-taught models each explain a row on their own."""
+    pick = b.dynamics < a.dynamics
+    zs = (None if a.dynamics_z is None or b.dynamics_z is None
+          else np.where(pick[:, None], b.dynamics_z, a.dynamics_z))
+    return np.where(pick, b.dynamics, a.dynamics), zs

@@ -7,17 +7,17 @@ this module derives a Gaussian per *context*, in three layers:
 - **global**: all the sensor's statistics;
 - **level** ``l`` (the sensor's level now, ``code // n_levels``): its transitions'
   statistics plus ``kappa_level`` pseudo-samples drawn from the global model;
-- **transition** ``c``: its statistics plus ``kappa_transition`` pseudo-samples
-  drawn from its level's model.
+- **transition** ``c``: its statistics plus ``kappa_transition`` pseudo-samples from its
+  level's model.
 
 Adding ``κ`` pseudo-samples of ``N(μ0, Σ0)`` to ``(n, s, S)`` gives
 ``μ = (s + κ μ0) / (n + κ)`` and ``Σ = (S + κ (Σ0 + μ0 μ0ᵀ)) / (n + κ) - μ μᵀ``
 (the conjugate normal-inverse-Wishart posterior's point estimates with ``κ``
 standing for both prior weights). A context without samples (``n = 0``) is
-exactly its parent; ``κ = inf`` ignores the context's own samples. Where the
-outer products are kept per level or per sensor only (``granularity``), the
-finer contexts shrink their means and share the coarser covariance; with one
-covariance per sensor it is the pooled within-transition covariance.
+exactly its parent; ``κ = inf`` ignores the context's own samples. Where the outer
+products are kept per level or per sensor only (``granularity``), the finer contexts
+shrink their means and share the coarser covariance (with one per sensor, the pooled
+within-transition covariance).
 
 The residual of a sample is the **conditional** Mahalanobis distance of the
 present-state block ``p`` given the lag block ``g`` of its context's Gaussian:
@@ -27,14 +27,12 @@ The own sensor's signed conditional residual (its value minus what the other
 sensors and its own past predict) is ``e = (Wᵀ z)_j / P_jj``, ``P = Wᵀ W``; its
 static residual is the same given the other sensors only (``Σpp⁻¹``), which
 the own past cannot absorb: the whole amplitude of a bias or a slow drift.
-Sensors with a single covariance are scored together (:class:`SummedTables`):
-the sum of their ``|z|²`` costs ``p (p + ns L)`` operations per sample instead
-of ``ns p (p + L)``.
+Sensors with a single covariance are scored together (:class:`SummedTables`): the
+sum of their ``|z|²`` costs ``p (p + ns L)`` operations per sample, not ``ns p (p + L)``.
 
-The held-out log-likelihood that chooses ``κ`` needs no pass over samples: for
-a Gaussian model and held-out statistics ``(m, s, S)`` the sum of the
-quadratic forms is ``tr(D S) - 2 sᵀ D μ + m μᵀ D μ`` with ``D = Σ⁻¹ - Σgg⁻¹``
-(zero-padded), the conditional precision in the full space.
+The held-out log-likelihood that chooses ``κ`` needs no pass over samples: for a Gaussian
+model and held-out statistics ``(m, s, S)`` the quadratic forms sum to ``tr(D S) - 2 sᵀ D μ
++ m μᵀ D μ``, ``D = Σ⁻¹ - Σgg⁻¹`` (zero-padded: the conditional precision in full space).
 """
 
 from __future__ import annotations
@@ -303,7 +301,8 @@ class RelationScores:
     ``static_spread``: their standard deviations in that context. ``context``: 0
     seen transition, 1 its level, 2 global. ``dynamics (m,)``: ``|z|² / ns`` of the
     present state given the plant's previous state (:mod:`normalcy.detector.dynamics`),
-    None when the view has no dynamics model.
+    ``dynamics_z (m, ns)`` each sensor's innovation in its standard deviations there
+    (None without a dynamics model, or without ``values``).
     """
 
     residual: np.ndarray | None
@@ -314,6 +313,7 @@ class RelationScores:
     static_spread: np.ndarray
     context: np.ndarray
     dynamics: np.ndarray | None = None
+    dynamics_z: np.ndarray | None = None
 
 
 @dataclass

@@ -279,7 +279,7 @@ class RelationsView:
         other = self.with_taught_._score(scaled, levels, rows, per_viewpoint, budget, values)
         pick = other.mean < own.mean
         if own.dynamics is not None and other.dynamics is not None:  # its own minimum
-            own.dynamics = np.minimum(own.dynamics, other.dynamics)
+            own.dynamics, own.dynamics_z = dynamics.smaller(own, other)
         if not pick.any():
             return own
         fields: dict[str, Any] = {}
@@ -288,7 +288,7 @@ class RelationsView:
             fields[name] = (a if a is None or b is None or not values  # empty: nothing to pick
                             else np.where(pick[:, None], b, a))
         return gs.RelationScores(mean=np.where(pick, other.mean, own.mean),
-                                 dynamics=own.dynamics, **fields)
+                                 dynamics=own.dynamics, dynamics_z=own.dynamics_z, **fields)
 
     def _score(self, scaled: np.ndarray, levels: np.ndarray, rows: np.ndarray,
                per_viewpoint: bool, budget: float, values: bool) -> gs.RelationScores:
@@ -326,10 +326,11 @@ class RelationsView:
                     out[0, i, sl] = d2
                     out[1:5:2, i, sl], out[2:5:2, i, sl] = e.T, sp.T
         residual = None if fast.any() else out[0].T
-        dyn = None if self.dyn_tables_ is None else dynamics.score(self.dyn_tables_, scaled,
-                                                                    rows)
+        t = self.dyn_tables_
         return gs.RelationScores(residual, total / (ns * ns), out[1].T, out[2].T, out[3].T,
-                                 out[4].T, out[5].T.astype(np.int64), dyn)
+                                 out[4].T, out[5].T.astype(np.int64),
+                                 None if t is None else dynamics.score(t, scaled, rows),
+                                 None if t is None or not values else dynamics.z(t, scaled, rows))
 
     # ----------------------------------------------------------- the operator loop
     def add(self, scaled: np.ndarray, levels: np.ndarray, rows: np.ndarray, *,
