@@ -52,7 +52,7 @@ SENSOR_KINDS = ("bias", "drift", "freeze", "noise")
 LEAD = 1800  # healthy rows before the first episode
 EPISODE = 900  # rows of one fault episode
 GAP = 1800  # healthy rows after each episode
-WARM_UP = 2000  # simulated rows before a run starts (not returned)
+WARM_UP = 2000  # simulated rows before a run starts (not returned); a plant may need more
 
 
 @dataclass(frozen=True)
@@ -283,28 +283,30 @@ Simulator = Callable[[int, int, dict[str, np.ndarray], FaultProfiles], np.ndarra
 def two_runs(name: str, columns: list[str], specs: tuple[FaultSpec, ...],
              loop_sensors: tuple[str, ...], simulate: Simulator,
              grids: dict[str, tuple[float, ...]], hold: tuple[int, int], *, n_train: int,
-             setpoints: str, seed: int, faults: bool) -> PlantData:
+             setpoints: str, seed: int, faults: bool, warm_up: int = WARM_UP) -> PlantData:
     """Simulate the history and the test period of a plant.
 
     ``simulate(n, seed, schedules, profiles)`` returns the readings (n, sensors)
     of one run of ``n`` rows; ``schedules`` maps each name of ``grids`` to its
     set-points (values of the grid, or halfway between them in a ``"between"``
-    test), held at their first value during the warm-up.
+    test), held at their first value during the ``warm_up`` rows that are simulated
+    and dropped before each run (long enough for the plant's slowest mode to
+    settle from its initial state: a run must not start with a start-up).
     """
     check_options(n_train, setpoints)
     s_train, s_test, s_fault = run_seeds(seed)
     episodes, n_test = place(specs, loop_sensors)
     runs = []
     for is_test, n, s in ((False, n_train, s_train), (True, n_test, s_test)):
-        total = WARM_UP + n
+        total = warm_up + n
         sp = {}
         for (key, values), rng in zip(grids.items(), streams(s + 1, len(grids)), strict=True):
             vals = between(values) if is_test and setpoints == "between" else values
             sp[key] = schedule(rng, total, vals, hold)
-            sp[key][:WARM_UP] = sp[key][WARM_UP]
-        f = (profiles(specs, episodes, total, WARM_UP, s_fault) if is_test and faults
+            sp[key][:warm_up] = sp[key][warm_up]
+        f = (profiles(specs, episodes, total, warm_up, s_fault) if is_test and faults
              else FaultProfiles({}, {}, {}))
-        runs.append(simulate(total, s, sp, f)[WARM_UP:])
+        runs.append(simulate(total, s, sp, f)[warm_up:])
     eps = episodes if faults else ()
     return PlantData(name, pd.DataFrame(runs[0], columns=columns),
                      pd.DataFrame(runs[1], columns=columns), labels(eps, n_test), eps,
