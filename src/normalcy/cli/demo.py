@@ -11,7 +11,8 @@ import pandas as pd
 
 KIND_NAMES = {"r_trans": "unseen transition", "r_bound": "bound excursion",
               "r_conf": "unmatched configuration",
-              "r_rel": "broken relation between sensors"}
+              "r_rel": "broken relation between sensors",
+              "r_dyn": "moved unlike the plant's dynamics"}
 PALETTE = ["tab:purple", "tab:orange", "tab:green", "tab:brown", "tab:pink", "tab:olive"]
 
 
