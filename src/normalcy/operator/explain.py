@@ -245,8 +245,11 @@ def relation_records(det: TransitionDetector, prep: Any, rows: np.ndarray,
     """The relations view's findings (SPEC §6), one per sensor that left its relations:
     its value against what the other sensors predict at this operating point (the whole
     amplitude of a bias or drift) and against what they and its own recent past predict
-    (the fast part), in the sensor's units, ranked by the mean squared z-score; ``rs``:
-    :meth:`TransitionDetector.relation_samples` of ``prep``."""
+    (the fast part), in the sensor's units, ranked by the mean squared z-score ``z²``;
+    weighed on the score's scale, ``log1p(z²) / R`` (as ``r_rel[s]`` against the
+    relations' reference level), so that they compare with the dynamics finding and the
+    paper's; ``rs``: :meth:`TransitionDetector.relation_samples` of ``prep``."""
+    scale = det.reference_["rel"] * det.reference_.get("joint", 1.0)
     zc = rs.signed[rows] / rs.spread[rows]
     zs = rs.static[rows] / rs.static_spread[rows]
     z2 = np.nanmean(0.5 * (zc * zc + zs * zs), axis=0)
@@ -277,7 +280,7 @@ def relation_records(det: TransitionDetector, prep: Any, rows: np.ndarray,
         out.append({"type": "rel", "sensor": name, "viewpoint": name, "component": name,
                     "sample": int(rows[np.nanargmax(zs[:, j] ** 2)]),
                     "count": int(np.sum(0.5 * (zc[:, j] ** 2 + zs[:, j] ** 2) > Z2_NAMED)),
-                    "weight": float(z2[j]), "text": text})
+                    "weight": float(np.log1p(z2[j]) / scale), "text": text})
     return out
 
 
@@ -286,7 +289,11 @@ def dynamics_records(det: TransitionDetector, prep: Any, rows: np.ndarray, rs: A
     """One finding where the plant's dynamics term (:mod:`normalcy.detector.dynamics`)
     is above the alarm level in the range: the plant moved unlike what its previous
     state predicts, with the sensors that moved most unexpectedly, in their units.
-    Weighed like a relations finding (the mean squared z-score of its first sensor)."""
+    Weighed like a relations finding, on the score's scale: ``log1p(z²) / R_dyn`` of its
+    first sensor's innovation (as ``r_dyn[s]``). Where this term drives the alarm, its
+    sensors come first, as in the alarm episode (a controlled feed flow's bias: the
+    flow's own innovation, where the relations findings name the compositions and the
+    other feed that the loop moved)."""
     view, ref = det.relations_, det.reference_
     if view is None or view.dyn_tables_ is None or rs.e_dyn is None or "dyn" not in ref:
         return []
@@ -312,7 +319,7 @@ def dynamics_records(det: TransitionDetector, prep: Any, rows: np.ndarray, rs: A
     return [{"type": "dyn", "sensor": det.sensors_[top[0]], "viewpoint": "",
              "component": det.sensors_[top[0]], "sample": int(rows[m]),
              "count": int(np.sum(np.nan_to_num(term) > det.threshold_)),
-             "weight": float(z2[top[0]]),
+             "weight": float(np.log1p(z2[top[0]]) / (ref["dyn"] * ref.get("joint", 1.0))),
              "text": f"the plant moved unlike its learned dynamics: given its state {step} "
                      f"earlier, these sensors moved most unexpectedly - {', '.join(said)}"}]
 
