@@ -110,8 +110,13 @@ def test_feedback_teaches_the_dynamics_and_undo_removes_it(fitted) -> None:
     assert after["r_dyn"].iloc[340:700].max() < before["r_dyn"].iloc[340:700].max()
     ok = before["r_dyn"].notna()
     assert (after["r_dyn"][ok] <= before["r_dyn"][ok] + 1e-12).all()  # raises nothing
+    # each sensor's innovations come from the model that explains the row's dynamics
+    per = [f"r_dyn[{s}]" for s in det.sensors_]
+    assert (after[per].iloc[340:700].max() < before[per].iloc[340:700].max()).all()
     operator.undo(det)
-    np.testing.assert_array_equal(det.residuals(moved)["r_dyn"], before["r_dyn"])
+    back = det.residuals(moved)
+    np.testing.assert_array_equal(back["r_dyn"], before["r_dyn"])
+    np.testing.assert_array_equal(back[per].to_numpy(), before[per].to_numpy())
 
 
 def test_the_model_file_keeps_the_dynamics_and_refuses_crafted_ones(fitted,
