@@ -29,8 +29,9 @@ Two views feed the score (the detector's ``view`` parameter):
   the dynamics term drives an alarm, it names the sensors (there the relations'
   ``r_rel[s]`` named a composition for a feed flow meter's bias and the valve for
   a frozen jacket flow; sensor-fault episodes named first on the three plants of
-  ``normalcy bench plants`` with sensor faults: 11 of 19 with ``r_rel[s]`` alone,
-  14 with ``r_dyn[s]`` where the dynamics term leads).
+  ``normalcy bench plants`` with sensor faults, the wide process then starting
+  unsettled: 11 of 19 with ``r_rel[s]`` alone, 14 with ``r_dyn[s]`` where the
+  dynamics term leads).
 
 ``score = max`` of the terms of the views in force; ``<= 1`` means "as normal as
 held-out healthy data".
