@@ -155,11 +155,11 @@ def test_merge_adds_the_dynamics_and_refuses_a_model_without_them(fitted) -> Non
 def test_auto_leaves_the_dynamics_out_where_only_they_do_not_travel(monkeypatch) -> None:
     """view="auto": the self-check's later windows in alarm with the dynamics term
     (more than 5 %) and without it (none): the relations view without the term."""
-    def term(rs, window, reference):  # as if only the dynamics term did not travel
-        out = scoring.relation_term(rs, window, {"rel": reference["rel"]}) * 0.0
+    def term(e, e_dyn, window, reference):  # as if only the dynamics term did not travel
+        out = scoring.term_of(e, e_dyn, window, {"rel": reference["rel"]}) * 0.0
         return out + (2.0 if "dyn" in reference else 0.5)
 
-    monkeypatch.setattr(learning, "relation_term", term)
+    monkeypatch.setattr(learning, "term_of", term)
     X = smooth_signals(4000, 3, seed=43)
     det = TransitionDetector().fit(X)
     assert det.view_ == "relations" and det.view_check_ == 0.0

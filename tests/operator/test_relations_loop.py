@@ -11,7 +11,7 @@ import pytest
 
 from normalcy import TransitionDetector, load, merge, operator, save
 from normalcy.detector.relation_stats import accumulate, moved
-from normalcy.detector.scoring import relation_samples, relation_score, relation_term
+from normalcy.detector.scoring import relation_samples, relation_term
 from normalcy.operator.verdicts import payload_of, range_rows
 from tests.conftest import smooth_signals
 from tests.operator.test_feedback import new_regime
@@ -75,13 +75,16 @@ def test_a_range_no_weight_quiets_gets_the_weight_that_leaves_it_lowest(setup,
     p = payload_of(det, prep, rows)
     taught = p.codes[0].size
 
-    def fake(view, scaled, levels, r, window, reference):  # above the limit, lowest at 8
-        w = float(view.taught_[0].count.sum()) / taught
-        real = relation_score(view, scaled, levels, r, window, reference)
-        return np.where(np.isnan(real), np.nan,
-                        det.threshold_ * (1.5 + 0.1 * abs(np.log2(w) - 3.0)))
+    ref = det.reference_
+    level = ref["rel"] * ref.get("joint", 1.0) * det.threshold_  # e of a term at the limit
 
-    monkeypatch.setattr(verdicts, "relation_score", fake)
+    def fake(view, scaled, levels, r):  # every window above the limit, lowest at weight 8
+        w = float(view.taught_[0].count.sum()) / taught
+        e = np.full(len(scaled), np.nan)
+        e[r] = level * (1.5 + 0.1 * abs(np.log2(w) - 3.0))
+        return e, None
+
+    monkeypatch.setattr(verdicts, "relation_residuals", fake)
     assert verdicts.relation_weight(det, prep, rows, p) == 8.0
 
 

@@ -260,7 +260,7 @@ class EpisodeTracker:
         sensors: list[str] = []
         if kind and self._per_sensor is not None and self.sensors:
             v = self._per_sensor[KINDS.index(kind)]
-            if kind == "dyn" and not v.any():  # a frame without r_dyn[s]: the relations'
+            if kind == "dyn" and not v.any():  # a frame saved before r_dyn[s]: rel's
                 v = self._per_sensor[KINDS.index("rel")]
             order = np.argsort(-v, kind="stable")[: self.policy.top_sensors]
             sensors = [self.sensors[j] for j in order if v[j] > 0]

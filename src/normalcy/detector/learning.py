@@ -20,7 +20,7 @@ from normalcy.detector.normality import SensorNormality, count, update
 from normalcy.detector.parts import Learned, Prepared
 from normalcy.detector.relations import RelationsView, default_lags
 from normalcy.detector.residuals import ScoringTables, abnormal_pairs, contributions, window_mean
-from normalcy.detector.scoring import RelationSamples, relation_samples, relation_term
+from normalcy.detector.scoring import relation_residuals, term_of
 from normalcy.exceptions import InputError
 
 Model = list[SensorNormality]
@@ -145,8 +145,8 @@ def calibrate_relations(det: Settings, prep: Prepared, view: RelationsView, delt
     margin = delta + N
     found: list[dict[str, np.ndarray]] = []  # per fold: each term's windows, where r_rel is defined
 
-    def add(rs: RelationSamples) -> None:
-        e = {"rel": rs.e} if rs.e_dyn is None else {"rel": rs.e, "dyn": rs.e_dyn}
+    def add(e_rel: np.ndarray, e_dyn: np.ndarray | None) -> None:
+        e = {"rel": e_rel} if e_dyn is None else {"rel": e_rel, "dyn": e_dyn}
         w = {k: window_mean(v[:, None], N)[:, 0] for k, v in e.items()}
         ok = np.isfinite(w["rel"])
         if ok.any():
@@ -157,9 +157,9 @@ def calibrate_relations(det: Settings, prep: Prepared, view: RelationsView, delt
         if near.size == rows.size:
             continue
         model = view.copy().add(prep.scaled, prep.levels, near, weight=-1.0)
-        add(relation_samples(model, prep.scaled, prep.levels, block))
+        add(*relation_residuals(model, prep.scaled, prep.levels, block))
     if not found:
-        add(relation_samples(view, prep.scaled, prep.levels, rows))
+        add(*relation_residuals(view, prep.scaled, prep.levels, rows))
     if not found:
         return {"rel": 1.0}
     out: dict[str, float] = {}
@@ -222,10 +222,10 @@ def choose_view(det: Settings, like: Any, prep: Prepared, *, delta: int, n_level
         levels = calibrate_relations(det, replace(prep, rows=early), view, delta, window)
     except InputError:  # too few starts for the probe's folds: not enough history
         return "paper", None, True
-    rs = relation_samples(view, prep.scaled, prep.levels, later)
+    e, e_dyn = relation_residuals(view, prep.scaled, prep.levels, later)
     share = None
     for ref in (levels, {"rel": levels["rel"]}) if "dyn" in levels else (levels,):
-        r = relation_term(rs, window, ref)[later]
+        r = term_of(e, e_dyn, window, ref)[later]
         r = r[np.isfinite(r)]
         if r.size == 0:
             return "paper", None, True

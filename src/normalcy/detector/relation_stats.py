@@ -299,7 +299,9 @@ def moved(stats: RelationStats, scale: np.ndarray, shift: np.ndarray,
 
 def plus(a: RelationStats | None, b: RelationStats | None) -> RelationStats | None:
     """``a + b``; None stands for no statistics."""
-    return (b if a is None else a) if a is None or b is None else a.add(b)
+    if a is None or b is None:
+        return b if a is None else a
+    return a.add(b)
 
 
 def plus_each(a: list[RelationStats] | None, b: list[RelationStats] | None

@@ -105,7 +105,7 @@ def relation_term(rs: RelationSamples, window: int,
                   reference: dict[str, float]) -> np.ndarray:
     """The relations view's score term per row: ``r_rel / R``, or, where the view
     models the plant's dynamics, the larger of it and ``r_dyn / R_dyn`` over ``J``."""
-    return _term(rs.e, rs.e_dyn, window, reference)
+    return term_of(rs.e, rs.e_dyn, window, reference)
 
 
 def check_alignment(alignment: str) -> None:
@@ -135,11 +135,12 @@ def delayed(values: np.ndarray, delta: int) -> np.ndarray:
     return out
 
 
-def relation_score(view: Any, scaled: np.ndarray, levels: np.ndarray, rows: np.ndarray,
-                   window: int, reference: dict[str, float]) -> np.ndarray:
-    """:func:`relation_term` of :func:`relation_samples`, the same numbers, computed
-    without the per-sensor values (what ``score_samples`` needs: at 50 sensors they
-    are most of the scoring time outside the Gaussians)."""
+def relation_residuals(view: Any, scaled: np.ndarray, levels: np.ndarray,
+                       rows: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """``e`` and ``e_dyn`` of :func:`relation_samples` (None: no dynamics model), the
+    same numbers, computed without the per-sensor values (what the score and its
+    calibration need: at 50 sensors they are most of the scoring time outside the
+    Gaussians)."""
     T = len(scaled)
     e, e_dyn = np.full(T, np.nan), None
     if rows.size:
@@ -148,12 +149,20 @@ def relation_score(view: Any, scaled: np.ndarray, levels: np.ndarray, rows: np.n
         if s.dynamics is not None:
             e_dyn = np.full(T, np.nan)
             e_dyn[rows] = np.log1p(s.dynamics)
-    return _term(e, e_dyn, window, reference)
+    return e, e_dyn
 
 
-def _term(e: np.ndarray, e_dyn: np.ndarray | None, window: int,
-          reference: dict[str, float]) -> np.ndarray:
-    """The term from the per-row residuals ``e`` and ``e_dyn`` (None: no dynamics)."""
+def relation_score(view: Any, scaled: np.ndarray, levels: np.ndarray, rows: np.ndarray,
+                   window: int, reference: dict[str, float]) -> np.ndarray:
+    """:func:`relation_term` of :func:`relation_samples`, from
+    :func:`relation_residuals` (what ``score_samples`` computes)."""
+    return term_of(*relation_residuals(view, scaled, levels, rows), window, reference)
+
+
+def term_of(e: np.ndarray, e_dyn: np.ndarray | None, window: int,
+            reference: dict[str, float]) -> np.ndarray:
+    """The relations view's term from the per-row residuals ``e`` and ``e_dyn`` (None:
+    no dynamics)."""
     r_dyn = _r_dyn(e_dyn, e.size, window) if "dyn" in reference else None
     return _joint(window_mean(e[:, None], window)[:, 0], r_dyn, reference)
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from normalcy.detector.extended import extended_vectors, transition_codes
 from normalcy.detector.residuals import abnormal_pairs
-from normalcy.detector.scoring import relation_score
+from normalcy.detector.scoring import relation_residuals, term_of
 from normalcy.exceptions import InputError
 from normalcy.operator import relation_signatures
 from normalcy.operator.history import Payload, data_hash
@@ -218,10 +218,10 @@ def relation_weight(det: TransitionDetector, prep: Prepared, rows: np.ndarray,
     best, best_max = WEIGHTS[0], np.inf
     for w in WEIGHTS:
         view = base.copy().add_examples(p.codes, p.vectors, weight=w)
-        r = relation_score(view, prep.scaled, prep.levels, rows, N, det.reference_)[rows]
+        e = relation_residuals(view, prep.scaled, prep.levels, rows)
+        r = term_of(*e, N, det.reference_)[rows]
         if not np.isfinite(r).any():  # shorter than a window: the range's mean
-            r = relation_score(view, prep.scaled, prep.levels, rows, 1, det.reference_)[rows]
-            r = np.array([np.nanmean(r)])
+            r = np.array([np.nanmean(term_of(*e, 1, det.reference_)[rows])])
         r = r[np.isfinite(r)]
         if float(r.max()) <= limit:
             return w
