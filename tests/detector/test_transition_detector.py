@@ -77,7 +77,8 @@ def test_residual_columns(small_plant, view) -> None:
     paper = ["r_trans", "r_bound", "r_conf"] + [
         f"{k}[{s}]" for k in ("r_trans", "r_bound", "r_conf") for s in small_plant.columns]
     relations = (["r_rel"] + [f"r_rel[{s}]" for s in small_plant.columns] + ["r_dyn"]
-                 + [f"r_dyn[{s}]" for s in small_plant.columns])
+                 + [f"r_dyn[{s}]" for s in small_plant.columns] + ["r_stuck"]
+                 + [f"r_stuck[{s}]" for s in small_plant.columns])
     expected = ["score"] + {"paper": paper, "relations": relations,
                             "both": paper + relations}[view]
     assert list(r.columns) == expected
@@ -91,7 +92,8 @@ def test_residual_columns(small_plant, view) -> None:
                                      r["r_conf"] / det.reference_["conf"]]))
     if view != "paper":
         ref = det.reference_
-        terms.append(np.fmax(r["r_rel"] / ref["rel"], r["r_dyn"] / ref["dyn"]) / ref["joint"])
+        joint = np.fmax(r["r_rel"] / ref["rel"], r["r_dyn"] / ref["dyn"]) / ref["joint"]
+        terms.append(np.fmax(joint, r["r_stuck"] / ref["stuck"]))
     np.testing.assert_allclose(r["score"], np.fmax.reduce(terms), rtol=1e-12)
 
 

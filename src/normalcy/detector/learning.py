@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from normalcy.data.validation import Series, as_model_input
-from normalcy.detector import calibration
+from normalcy.detector import calibration, stuck
 from normalcy.detector.extended import chunks, extended_vectors, transition_codes
 from normalcy.detector.normality import SensorNormality, count, update
 from normalcy.detector.parts import Learned, Prepared
@@ -132,7 +132,8 @@ def calibrate_relations(det: Settings, prep: Prepared, view: RelationsView, delt
     level is an outlier among the folds' (:func:`calibration.typical_folds`: a regime
     the rest of the history never shows) is left out of that level's pool. A series
     too short to hold out a window, or ``held_out=False`` (a view whose statistics do
-    not hold ``prep``'s), takes its windows as they are.
+    not hold ``prep``'s), takes its windows as they are. A view with a hold (its
+    sensors' repeats, :mod:`normalcy.detector.stuck`) gets ``"stuck"``, its fixed level.
 
     Why not ``calibration_quantile`` (95 %): held-out window means of slow,
     autocorrelated signals are few independent draws, and fresh healthy data
@@ -160,8 +161,9 @@ def calibrate_relations(det: Settings, prep: Prepared, view: RelationsView, delt
         add(*relation_residuals(model, prep.scaled, prep.levels, block))
     if not found:
         add(*relation_residuals(view, prep.scaled, prep.levels, rows))
+    fixed = {} if getattr(view, "hold_", None) is None else {"stuck": stuck.LIMIT}
     if not found:
-        return {"rel": 1.0}
+        return {"rel": 1.0, **fixed}
     out: dict[str, float] = {}
     keep = np.ones(len(found), dtype=bool)
     for k in found[0]:
@@ -176,7 +178,7 @@ def calibrate_relations(det: Settings, prep: Prepared, view: RelationsView, delt
                             for f, ok in zip(found, keep, strict=True) if ok] or [np.zeros(0)])
         m = m[np.isfinite(m)]
         out["joint"] = max(1.0, float(np.quantile(m, REL_QUANTILE)) if m.size else 1.0)
-    return out
+    return {**out, **fixed}
 
 
 #: ``view="auto"`` takes the relations view only with at least this many transition

@@ -187,6 +187,24 @@ class RelationStats:
                              n_levels=self.n_levels, granularity=self.granularity, ridge=ridge)
 
 
+def finest_granularity(levels: np.ndarray, rows: np.ndarray, n_lags: int, delta: int,
+                       n_levels: int, dynamics: bool, max_floats: int) -> str:
+    """The finest granularity (transition, level, global) whose statistics at ``rows``
+    fit ``max_floats`` numbers (a relations view's ``granularity="auto"``)."""
+    ns = levels.shape[1]
+    d = ns + n_lags
+    codes = levels[rows] * n_levels + levels[rows + delta]
+    K = np.array([np.unique(codes[:, i]).size for i in range(ns)])
+    nl = np.array([np.unique(levels[rows, i]).size for i in range(ns)])
+    means = int(np.sum(K * (2 + d)))
+    if delta >= 2 and dynamics:  # the dynamics': 2 ns components, one unit
+        means += 3 + 2 * ns + ns * (2 * ns + 1)
+    for gran, units in (("transition", K), ("level", nl), ("global", np.ones(ns, int))):
+        if means + int(np.sum(units * (1 + d * (d + 1) // 2))) <= max_floats:
+            return gran
+    return "global"
+
+
 def present_outer(scaled: np.ndarray, rows: np.ndarray, budget: float = 2e7) -> np.ndarray:
     """``Σ x[t] x[t]ᵀ`` over ``rows``: the present block of every sensor's outer sums."""
     ns = scaled.shape[1]

@@ -40,11 +40,13 @@ from normalcy.detector.relation_stats import (
     RelationStats,
     accumulate,
     default_lags,
+    finest_granularity,
     plus,
     plus_each,
     present_outer,
     viewpoints,
 )
+from normalcy.detector.stuck import Hold
 from normalcy.exceptions import InputError
 
 __all__ = ["GRANULARITIES", "KAPPA_GRID", "RelationStats", "RelationsView", "accumulate",
@@ -91,7 +93,8 @@ class RelationsView:
     stats_ : list of RelationStats, per sensor. kappa_ : ndarray (ns, 2), the
     chosen level and transition weights (pseudo-samples). taught_ : list of
     RelationStats or None, the statistics taught by "normal" feedback (weights
-    applied), per sensor; None before any.
+    applied), per sensor; None before any. hold_ : :class:`~normalcy.detector.stuck.Hold`
+    or None, the sensors' largest window shares of repeated readings (the stuck term).
 
     Examples
     --------
@@ -149,8 +152,9 @@ class RelationsView:
         return np.sort(lags)
 
     def fit(self, scaled: np.ndarray, levels: np.ndarray, rows: np.ndarray, *, delta: int,
-            n_levels: int) -> RelationsView:
-        """Accumulate the statistics at ``rows``, choose ``κ`` per sensor, derive the models."""
+            n_levels: int, window: int | None = None) -> RelationsView:
+        """Accumulate the statistics at ``rows``, choose ``κ`` per sensor, derive the
+        models; with the detector's ``window``, also the sensors' hold (``hold_``)."""
         ns = scaled.shape[1]
         self.lags_ = self._check(delta)
         self.delta_, self.n_levels_ = int(delta), int(n_levels)
@@ -158,7 +162,9 @@ class RelationsView:
         if rows.size < 2 * self.folds:
             raise InputError(f"RelationsView needs at least {2 * self.folds} transition starts "
                              f"(2 per fold); got {rows.size}. Give more healthy rows.")
-        self.granularity_ = self._granularity(levels, rows, ns)
+        self.granularity_ = (str(self.granularity) if self.granularity != "auto" else
+                             finest_granularity(levels, rows, self.lags_.size, self.delta_,
+                                                self.n_levels_, self.dynamics, self.max_floats))
         grid = np.asarray(self.kappa_grid, dtype=np.float64)
         blocks = [b for b in np.array_split(rows, self.folds) if b.size]
         shared = [self._shared(scaled, b) for b in blocks]
@@ -180,24 +186,9 @@ class RelationsView:
             dynamics.of_rows(scaled, rows, n_levels=n_levels)
             if delta >= 2 and self.dynamics else None)
         self.dyn_taught_: RelationStats | None = None
+        self.hold_ = None if window is None else Hold.of(scaled, rows, window)
         self._derive()
         return self
-
-    def _granularity(self, levels: np.ndarray, rows: np.ndarray, ns: int) -> str:
-        """The finest granularity whose statistics fit ``max_floats`` (or the one asked)."""
-        if self.granularity != "auto":
-            return str(self.granularity)
-        d = ns + self.lags_.size
-        codes = levels[rows] * self.n_levels_ + levels[rows + self.delta_]
-        K = np.array([np.unique(codes[:, i]).size for i in range(ns)])
-        nl = np.array([np.unique(levels[rows, i]).size for i in range(ns)])
-        means = int(np.sum(K * (2 + d)))
-        if self.delta_ >= 2 and self.dynamics:  # the dynamics': 2 ns components, one unit
-            means += 3 + 2 * ns + ns * (2 * ns + 1)
-        for gran, units in (("transition", K), ("level", nl), ("global", np.ones(ns, int))):
-            if means + int(np.sum(units * (1 + d * (d + 1) // 2))) <= self.max_floats:
-                return gran
-        return "global"
 
     def _rows(self, scaled: np.ndarray, rows: Any) -> np.ndarray:
         rows = np.asarray(rows, dtype=np.int64)
@@ -343,6 +334,8 @@ class RelationsView:
         if self.dyn_ is not None:
             self.dyn_ = self.dyn_.add(dynamics.of_rows(scaled, rows, n_levels=self.n_levels_),
                                       weight)
+        if self.hold_ is not None and weight > 0:
+            self.hold_ = self.hold_.raised_by_rows(scaled, rows)
         self._derive()
         return self
 
@@ -365,6 +358,8 @@ class RelationsView:
         out.taught_ = plus_each(self.taught_, other.taught_)
         out.dyn_ = plus(self.dyn_, other.dyn_)
         out.dyn_taught_ = plus(self.dyn_taught_, other.dyn_taught_)
+        if out.hold_ is not None:  # the larger shares of the two
+            out.hold_ = out.hold_.merged(getattr(other, "hold_", None))
         out._derive()
         return out
 
@@ -400,6 +395,8 @@ class RelationsView:
         if self.dyn_ is not None:  # the plant's dynamics: [x(t), x(t-1)] from the same rows
             self.dyn_taught_ = plus(self.dyn_taught_, dynamics.stats(
                 dynamics.from_viewpoints(vectors), n_levels=self.n_levels_, weight=weight))
+        if self.hold_ is not None and weight > 0:  # it may hold its value
+            self.hold_ = self.hold_.raised_by_vectors(vectors)
         self._derive_taught()  # the healthy statistics, hence their tables, are unchanged
         return self
 
@@ -423,6 +420,8 @@ class RelationsView:
             if dyn is not None:
                 header[key] = True
                 arrays.update(dyn.to_arrays(f"{prefix}.{key}"))
+        if self.hold_ is not None:
+            header["hold_window"], arrays[f"{prefix}.hold"] = self.hold_.window, self.hold_.share
         return header, arrays
 
     @classmethod
@@ -458,6 +457,7 @@ class RelationsView:
         if (view.dyn_ is None and view.dyn_taught_ is not None) or (
                 view.dyn_ is not None and (view.delta_ < 2 or not view.dynamics)):
             raise ValueError(f"{prefix}: dynamics statistics do not fit the model")
+        view.hold_ = Hold.read(header, arrays, prefix, ns)  # None in files before it
         d = ns + view.lags_.size
         named = [(f"{prefix}.s{i}", st, d) for i, st in enumerate(view.stats_)]
         named += [(f"{prefix}.t{i}", st, d) for i, st in enumerate(view.taught_ or [])]

@@ -33,6 +33,10 @@ Two views feed the score (the detector's ``view`` parameter):
   unsettled: 11 of 19 with ``r_rel[s]`` alone, 14 with ``r_dyn[s]`` where the
   dynamics term leads).
 
+Where a sensor that changes at every healthy sample repeats its reading in more than
+half of a window, the stuck term (:mod:`normalcy.detector.stuck`: ``r_stuck``, the
+largest ``r_stuck[s]``, over ``reference_["stuck"]``) raises the view's term.
+
 ``score = max`` of the terms of the views in force; ``<= 1`` means "as normal as
 held-out healthy data".
 """
@@ -45,6 +49,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from normalcy.detector import stuck
 from normalcy.detector.residuals import window_mean
 from normalcy.exceptions import InputError
 
@@ -60,6 +65,8 @@ class RelationSamples:
     standard deviations; ``context (T, ns)``: 0 seen transition, 1 level, 2 global.
     ``e_dyn (T,)``: ``log1p`` of the dynamics model's residual, ``dyn_per_sensor
     (T, ns)``: ``log1p(z²)`` of each sensor's innovation there (None without one).
+    ``stuck (T, ns)``: 1 where a watched sensor repeats its previous reading
+    (:mod:`normalcy.detector.stuck`; None for a view without a hold).
     """
 
     e: np.ndarray
@@ -71,6 +78,7 @@ class RelationSamples:
     context: np.ndarray
     e_dyn: np.ndarray | None = None
     dyn_per_sensor: np.ndarray | None = None
+    stuck: np.ndarray | None = None
 
 
 def relation_samples(view: Any, scaled: np.ndarray, levels: np.ndarray,
@@ -82,6 +90,8 @@ def relation_samples(view: Any, scaled: np.ndarray, levels: np.ndarray,
 
     out = RelationSamples(np.full(T, np.nan), blank(), blank(), blank(), blank(), blank(),
                           np.full((T, ns), -1, dtype=np.int64))
+    if getattr(view, "hold_", None) is not None:  # its columns even without a row
+        out.stuck = view.hold_.per_row(scaled, rows)
     if rows.size == 0:
         return out
     s = view.score(scaled, levels, rows, per_viewpoint=False)
@@ -154,9 +164,13 @@ def relation_residuals(view: Any, scaled: np.ndarray, levels: np.ndarray,
 
 def relation_score(view: Any, scaled: np.ndarray, levels: np.ndarray, rows: np.ndarray,
                    window: int, reference: dict[str, float]) -> np.ndarray:
-    """:func:`relation_term` of :func:`relation_samples`, from
-    :func:`relation_residuals` (what ``score_samples`` computes)."""
-    return term_of(*relation_residuals(view, scaled, levels, rows), window, reference)
+    """The relations view's share of the score - :func:`relation_term`, raised by the
+    stuck term - from :func:`relation_residuals` (what ``score_samples`` computes)."""
+    term = term_of(*relation_residuals(view, scaled, levels, rows), window, reference)
+    if "stuck" in reference and getattr(view, "hold_", None) is not None:
+        r = stuck.largest(view.hold_.columns(scaled, rows))
+        term = stuck.with_stuck(term, r, reference["stuck"])
+    return term
 
 
 def term_of(e: np.ndarray, e_dyn: np.ndarray | None, window: int,
@@ -217,7 +231,14 @@ def relation_columns(rs: RelationSamples, sensors: list[str], window: int,
                else window_mean(rs.dyn_per_sensor, window))
         for j, s in enumerate(sensors):
             cols[f"r_dyn[{s}]"] = per[:, j]
-    return _joint(r[:, 0], cols.get("r_dyn"), reference), cols
+    term = _joint(r[:, 0], cols.get("r_dyn"), reference)
+    if "stuck" in reference and rs.stuck is not None:  # a watched sensor that repeats
+        per = window_mean(rs.stuck, window)
+        cols["r_stuck"] = stuck.largest(per)
+        for j, s in enumerate(sensors):
+            cols[f"r_stuck[{s}]"] = per[:, j]
+        term = stuck.with_stuck(term, cols["r_stuck"], reference["stuck"])
+    return term, cols
 
 
 def residual_frame(index: pd.Index, sensors: list[str], window: int,

@@ -242,7 +242,7 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
             ref_view = getattr(like, "relations_", None)  # fit(like=...): mergeable views
             rel = RelationsView(dynamics=dyn) if ref_view is None else RelationsView(
                 lags=ref_view.lags_.tolist(), granularity=ref_view.granularity_, dynamics=dyn)
-            rel.fit(scaled, levels, rows, delta=delta, n_levels=n_levels)
+            rel.fit(scaled, levels, rows, delta=delta, n_levels=n_levels, window=window)
             reference.update(learning.calibrate_relations(self, prep, rel, delta, window))
             learned = replace(learned, relations=rel)
         self.install(replace(learned, reference=reference))
