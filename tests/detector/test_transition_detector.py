@@ -77,8 +77,9 @@ def test_residual_columns(small_plant, view) -> None:
     paper = ["r_trans", "r_bound", "r_conf"] + [
         f"{k}[{s}]" for k in ("r_trans", "r_bound", "r_conf") for s in small_plant.columns]
     relations = (["r_rel"] + [f"r_rel[{s}]" for s in small_plant.columns] + ["r_dyn"]
-                 + [f"r_dyn[{s}]" for s in small_plant.columns] + ["r_stuck"]
-                 + [f"r_stuck[{s}]" for s in small_plant.columns])
+                 + [f"r_dyn[{s}]" for s in small_plant.columns]
+                 + [c for k in ("r_stuck", "r_noisy")
+                    for c in [k, *(f"{k}[{s}]" for s in small_plant.columns)]])
     expected = ["score"] + {"paper": paper, "relations": relations,
                             "both": paper + relations}[view]
     assert list(r.columns) == expected
@@ -93,7 +94,8 @@ def test_residual_columns(small_plant, view) -> None:
     if view != "paper":
         ref = det.reference_
         joint = np.fmax(r["r_rel"] / ref["rel"], r["r_dyn"] / ref["dyn"]) / ref["joint"]
-        terms.append(np.fmax(joint, r["r_stuck"] / ref["stuck"]))
+        terms.append(np.fmax.reduce([joint, r["r_stuck"] / ref["stuck"],
+                                     r["r_noisy"] / ref["noisy"]]))
     np.testing.assert_allclose(r["score"], np.fmax.reduce(terms), rtol=1e-12)
 
 

@@ -9,9 +9,10 @@ rows, and is reported when it lasted ``min_duration`` rows or more.
 Each episode carries its start and end rows, the peak score, the *dominant
 residual type* (the normalised term - unseen transitions, bounds,
 configurations, a fault signature, the relations view's ``rel``, the plant's
-dynamics ``dyn`` or a ``stuck`` sensor - with the largest sum over the episode), the
-sensors whose own residual of that type is largest (for ``dyn``, each sensor's
-innovation; for ``stuck``, its share of repeated readings), and the
+dynamics ``dyn``, a ``stuck`` or a ``noisy`` sensor - with the largest sum over the
+episode), the sensors whose own residual of that type is largest (for ``dyn``, each
+sensor's innovation; for ``stuck`` and ``noisy``, its share of repeated readings or of
+jitter beyond its healthy level), and the
 name of a matched fault signature, if any. The defaults need no labels: the detector's
 threshold (1 = "less normal than its calibration data"), no hysteresis, no
 minimum duration, no merging.
@@ -28,7 +29,7 @@ import pandas as pd
 from normalcy.data.params import Integral, Interval, Real, validate
 from normalcy.exceptions import InputError
 
-KINDS = ("trans", "bound", "conf", "fault", "rel", "dyn", "stuck")
+KINDS = ("trans", "bound", "conf", "fault", "rel", "dyn", "stuck", "noisy")
 
 
 class Detector(Protocol):
@@ -162,9 +163,11 @@ class EpisodeTracker:
         if ref is not None and window is not None:  # residual types on one scale
             self.scale = {"trans": window / ref["trans"], "bound": 1 / ref["bound"],
                           "conf": 1 / ref["conf"], "rel": 1 / ref.get("rel", 1.0),
-                          "dyn": 1 / ref.get("dyn", 1.0), "stuck": 1 / ref.get("stuck", 1.0)}
+                          "dyn": 1 / ref.get("dyn", 1.0), "stuck": 1 / ref.get("stuck", 1.0),
+                          "noisy": 1 / ref.get("noisy", 1.0)}
         else:
-            self.scale = dict.fromkeys(("trans", "bound", "conf", "rel", "dyn", "stuck"), 1.0)
+            self.scale = dict.fromkeys(("trans", "bound", "conf", "rel", "dyn", "stuck",
+                                        "noisy"), 1.0)
         sensors = getattr(detector, "sensors_", None)
         self.sensors: list[str] | None = None if sensors is None else list(sensors)
         self.current: Episode | None = None

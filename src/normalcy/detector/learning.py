@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from normalcy.data.validation import Series, as_model_input
-from normalcy.detector import calibration, stuck
+from normalcy.detector import calibration, readings
 from normalcy.detector.extended import chunks, extended_vectors, transition_codes
 from normalcy.detector.normality import SensorNormality, count, update
 from normalcy.detector.parts import Learned, Prepared
@@ -132,8 +132,9 @@ def calibrate_relations(det: Settings, prep: Prepared, view: RelationsView, delt
     level is an outlier among the folds' (:func:`calibration.typical_folds`: a regime
     the rest of the history never shows) is left out of that level's pool. A series
     too short to hold out a window, or ``held_out=False`` (a view whose statistics do
-    not hold ``prep``'s), takes its windows as they are. A view with a hold (its
-    sensors' repeats, :mod:`normalcy.detector.stuck`) gets ``"stuck"``, its fixed level.
+    not hold ``prep``'s), takes its windows as they are. A view with the readings'
+    limits (:mod:`normalcy.detector.readings`) gets ``"stuck"`` and ``"noisy"``, their
+    fixed level.
 
     Why not ``calibration_quantile`` (95 %): held-out window means of slow,
     autocorrelated signals are few independent draws, and fresh healthy data
@@ -161,7 +162,8 @@ def calibrate_relations(det: Settings, prep: Prepared, view: RelationsView, delt
         add(*relation_residuals(model, prep.scaled, prep.levels, block))
     if not found:
         add(*relation_residuals(view, prep.scaled, prep.levels, rows))
-    fixed = {} if getattr(view, "hold_", None) is None else {"stuck": stuck.LIMIT}
+    fixed = {} if getattr(view, "readings_", None) is None else dict.fromkeys(
+        ("stuck", "noisy"), readings.LIMIT)
     if not found:
         return {"rel": 1.0, **fixed}
     out: dict[str, float] = {}

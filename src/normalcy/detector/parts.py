@@ -173,9 +173,11 @@ class Learned:
                 if k not in reference:
                     raise ValueError(f"a model with a relations view needs reference {k!r}")
                 _positive(reference, k)
-            if ("stuck" in reference) != (relations.hold_ is not None):
-                raise ValueError("reference 'stuck' and the relations view's hold come "
-                                 "together (one without the other: the file is damaged)")
+            has = relations.readings_ is not None
+            if any((k in reference) != has for k in ("stuck", "noisy")):
+                raise ValueError("reference 'stuck' and 'noisy' and the relations view's "
+                                 "readings limits come together (one without the other: "
+                                 "the file is damaged)")
         learned = cls(
             sensors=[str(x) for x in sensors], center=center, scale=scale, edges=edges,
             n_levels=n_levels, delta=delta, window=window, normality=normality,
@@ -183,8 +185,10 @@ class Learned:
             relations=relations, view=str(view),
             view_check=None if check is None else float(check),
         )
-        if "stuck" in reference and (relations is None or _positive(reference, "stuck") > 1):
-            raise ValueError("reference 'stuck' must be a share in (0, 1] of a relations view")
+        for k in ("stuck", "noisy"):
+            if k in reference and (relations is None or _positive(reference, k) > 1):
+                raise ValueError(f"reference {k!r} must be a share in (0, 1] of a "
+                                 "relations view")
         if (relations is None) != (view == "paper"):
             raise ValueError(f"a model with view={view!r} must hold a relations view "
                              "exactly when its view is not 'paper'")

@@ -35,6 +35,7 @@ import numpy as np
 from normalcy.detector import dynamics
 from normalcy.detector import gaussian as gs
 from normalcy.detector.extended import chunks
+from normalcy.detector.readings import Readings
 from normalcy.detector.relation_stats import (
     GRANULARITIES,
     RelationStats,
@@ -46,7 +47,6 @@ from normalcy.detector.relation_stats import (
     present_outer,
     viewpoints,
 )
-from normalcy.detector.stuck import Hold
 from normalcy.exceptions import InputError
 
 __all__ = ["GRANULARITIES", "KAPPA_GRID", "RelationStats", "RelationsView", "accumulate",
@@ -93,8 +93,8 @@ class RelationsView:
     stats_ : list of RelationStats, per sensor. kappa_ : ndarray (ns, 2), the
     chosen level and transition weights (pseudo-samples). taught_ : list of
     RelationStats or None, the statistics taught by "normal" feedback (weights
-    applied), per sensor; None before any. hold_ : :class:`~normalcy.detector.stuck.Hold`
-    or None, the sensors' largest window shares of repeated readings (the stuck term).
+    applied), per sensor; None before any. readings_ : :class:`~normalcy.detector.readings.
+    Readings` or None, what the history allows the raw readings (stuck, noisy terms).
 
     Examples
     --------
@@ -154,7 +154,7 @@ class RelationsView:
     def fit(self, scaled: np.ndarray, levels: np.ndarray, rows: np.ndarray, *, delta: int,
             n_levels: int, window: int | None = None) -> RelationsView:
         """Accumulate the statistics at ``rows``, choose ``κ`` per sensor, derive the
-        models; with the detector's ``window``, also the sensors' hold (``hold_``)."""
+        models; with the detector's ``window``, also the readings' limits (``readings_``)."""
         ns = scaled.shape[1]
         self.lags_ = self._check(delta)
         self.delta_, self.n_levels_ = int(delta), int(n_levels)
@@ -186,7 +186,7 @@ class RelationsView:
             dynamics.of_rows(scaled, rows, n_levels=n_levels)
             if delta >= 2 and self.dynamics else None)
         self.dyn_taught_: RelationStats | None = None
-        self.hold_ = None if window is None else Hold.of(scaled, rows, window)
+        self.readings_ = None if window is None else Readings.of(scaled, rows, window)
         self._derive()
         return self
 
@@ -334,8 +334,8 @@ class RelationsView:
         if self.dyn_ is not None:
             self.dyn_ = self.dyn_.add(dynamics.of_rows(scaled, rows, n_levels=self.n_levels_),
                                       weight)
-        if self.hold_ is not None and weight > 0:
-            self.hold_ = self.hold_.raised_by_rows(scaled, rows)
+        if self.readings_ is not None and weight > 0:
+            self.readings_ = self.readings_.raised_by_rows(scaled, rows)
         self._derive()
         return self
 
@@ -358,8 +358,8 @@ class RelationsView:
         out.taught_ = plus_each(self.taught_, other.taught_)
         out.dyn_ = plus(self.dyn_, other.dyn_)
         out.dyn_taught_ = plus(self.dyn_taught_, other.dyn_taught_)
-        if out.hold_ is not None:  # the larger shares of the two
-            out.hold_ = out.hold_.merged(getattr(other, "hold_", None))
+        if out.readings_ is not None:  # the larger shares of the two
+            out.readings_ = out.readings_.merged(other.readings_)
         out._derive()
         return out
 
@@ -395,8 +395,8 @@ class RelationsView:
         if self.dyn_ is not None:  # the plant's dynamics: [x(t), x(t-1)] from the same rows
             self.dyn_taught_ = plus(self.dyn_taught_, dynamics.stats(
                 dynamics.from_viewpoints(vectors), n_levels=self.n_levels_, weight=weight))
-        if self.hold_ is not None and weight > 0:  # it may hold its value
-            self.hold_ = self.hold_.raised_by_vectors(vectors)
+        if self.readings_ is not None and weight > 0:  # it may hold its value or jitter
+            self.readings_ = self.readings_.raised_by_vectors(vectors)
         self._derive_taught()  # the healthy statistics, hence their tables, are unchanged
         return self
 
@@ -420,8 +420,9 @@ class RelationsView:
             if dyn is not None:
                 header[key] = True
                 arrays.update(dyn.to_arrays(f"{prefix}.{key}"))
-        if self.hold_ is not None:
-            header["hold_window"], arrays[f"{prefix}.hold"] = self.hold_.window, self.hold_.share
+        if self.readings_ is not None:
+            header["readings_window"], more = self.readings_.to_file(prefix)
+            arrays.update(more)
         return header, arrays
 
     @classmethod
@@ -457,7 +458,7 @@ class RelationsView:
         if (view.dyn_ is None and view.dyn_taught_ is not None) or (
                 view.dyn_ is not None and (view.delta_ < 2 or not view.dynamics)):
             raise ValueError(f"{prefix}: dynamics statistics do not fit the model")
-        view.hold_ = Hold.read(header, arrays, prefix, ns)  # None in files before it
+        view.readings_ = Readings.read(header, arrays, prefix, ns)  # None in older files
         d = ns + view.lags_.size
         named = [(f"{prefix}.s{i}", st, d) for i, st in enumerate(view.stats_)]
         named += [(f"{prefix}.t{i}", st, d) for i, st in enumerate(view.taught_ or [])]

@@ -33,9 +33,11 @@ Two views feed the score (the detector's ``view`` parameter):
   unsettled: 11 of 19 with ``r_rel[s]`` alone, 14 with ``r_dyn[s]`` where the
   dynamics term leads).
 
-Where a sensor that changes at every healthy sample repeats its reading in more than
-half of a window, the stuck term (:mod:`normalcy.detector.stuck`: ``r_stuck``, the
-largest ``r_stuck[s]``, over ``reference_["stuck"]``) raises the view's term.
+Two checks on the raw readings (:mod:`normalcy.detector.readings`) raise the view's
+term: a watched sensor that repeats its reading (``r_stuck``, the largest
+``r_stuck[s]``, over ``reference_["stuck"]``), or jitters beyond what 95 % of its
+healthy samples did (``r_noisy``, over ``reference_["noisy"]``), in more than half of
+a window.
 
 ``score = max`` of the terms of the views in force; ``<= 1`` means "as normal as
 held-out healthy data".
@@ -49,7 +51,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from normalcy.detector import stuck
+from normalcy.detector import readings
 from normalcy.detector.residuals import window_mean
 from normalcy.exceptions import InputError
 
@@ -65,8 +67,9 @@ class RelationSamples:
     standard deviations; ``context (T, ns)``: 0 seen transition, 1 level, 2 global.
     ``e_dyn (T,)``: ``log1p`` of the dynamics model's residual, ``dyn_per_sensor
     (T, ns)``: ``log1p(z²)`` of each sensor's innovation there (None without one).
-    ``stuck (T, ns)``: 1 where a watched sensor repeats its previous reading
-    (:mod:`normalcy.detector.stuck`; None for a view without a hold).
+    ``stuck``, ``noisy (T, ns)``: 1 where a watched sensor repeats its previous reading,
+    or jitters beyond its healthy 95 % level (:mod:`normalcy.detector.readings`; None for
+    a view without the readings' limits).
     """
 
     e: np.ndarray
@@ -79,6 +82,7 @@ class RelationSamples:
     e_dyn: np.ndarray | None = None
     dyn_per_sensor: np.ndarray | None = None
     stuck: np.ndarray | None = None
+    noisy: np.ndarray | None = None
 
 
 def relation_samples(view: Any, scaled: np.ndarray, levels: np.ndarray,
@@ -90,8 +94,8 @@ def relation_samples(view: Any, scaled: np.ndarray, levels: np.ndarray,
 
     out = RelationSamples(np.full(T, np.nan), blank(), blank(), blank(), blank(), blank(),
                           np.full((T, ns), -1, dtype=np.int64))
-    if getattr(view, "hold_", None) is not None:  # its columns even without a row
-        out.stuck = view.hold_.per_row(scaled, rows)
+    if getattr(view, "readings_", None) is not None:  # its columns even without a row
+        out.stuck, out.noisy = view.readings_.per_row(scaled, rows)
     if rows.size == 0:
         return out
     s = view.score(scaled, levels, rows, per_viewpoint=False)
@@ -165,11 +169,16 @@ def relation_residuals(view: Any, scaled: np.ndarray, levels: np.ndarray,
 def relation_score(view: Any, scaled: np.ndarray, levels: np.ndarray, rows: np.ndarray,
                    window: int, reference: dict[str, float]) -> np.ndarray:
     """The relations view's share of the score - :func:`relation_term`, raised by the
-    stuck term - from :func:`relation_residuals` (what ``score_samples`` computes)."""
+    readings' terms - from :func:`relation_residuals` (what ``score_samples`` computes)."""
     term = term_of(*relation_residuals(view, scaled, levels, rows), window, reference)
-    if "stuck" in reference and getattr(view, "hold_", None) is not None:
-        r = stuck.largest(view.hold_.columns(scaled, rows))
-        term = stuck.with_stuck(term, r, reference["stuck"])
+    lim = getattr(view, "readings_", None)
+    if lim is not None and "stuck" in reference:
+        rep, above = lim.per_row(scaled, rows)
+        r = window_mean(np.concatenate([rep, above], axis=1), window)
+        ns = rep.shape[1]
+        term = readings.raised_term(term, np.fmax(
+            readings.largest(r[:, :ns]) / reference["stuck"],
+            readings.largest(r[:, ns:]) / reference["noisy"]))
     return term
 
 
@@ -232,12 +241,15 @@ def relation_columns(rs: RelationSamples, sensors: list[str], window: int,
         for j, s in enumerate(sensors):
             cols[f"r_dyn[{s}]"] = per[:, j]
     term = _joint(r[:, 0], cols.get("r_dyn"), reference)
-    if "stuck" in reference and rs.stuck is not None:  # a watched sensor that repeats
-        per = window_mean(rs.stuck, window)
-        cols["r_stuck"] = stuck.largest(per)
-        for j, s in enumerate(sensors):
-            cols[f"r_stuck[{s}]"] = per[:, j]
-        term = stuck.with_stuck(term, cols["r_stuck"], reference["stuck"])
+    if "stuck" in reference and rs.stuck is not None and rs.noisy is not None:
+        ns = len(sensors)  # watched sensors that repeat, or jitter
+        per = window_mean(np.concatenate([rs.stuck, rs.noisy], axis=1), window)
+        for k, name in enumerate(("stuck", "noisy")):
+            block = per[:, k * ns:(k + 1) * ns]
+            cols[f"r_{name}"] = readings.largest(block)
+            for j, s in enumerate(sensors):
+                cols[f"r_{name}[{s}]"] = block[:, j]
+            term = readings.raised_term(term, cols[f"r_{name}"] / reference[name])
     return term, cols
 
 

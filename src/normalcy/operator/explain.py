@@ -7,8 +7,8 @@ each term by its share of the aggregated score:
 - unseen transition of ``i`` at ``t``: ``1 / (ns * A)``;
 - bound: ``dist(w_i(t)_j, [lo_j, hi_j]) / (nse * ns * N * B)``;
 - configuration: ``e_conf[t, i] / (ns * N * C)``;
-- a stuck sensor (a reading repeated sample after sample): the stuck term's largest
-  value in the range;
+- a stuck sensor (a reading repeated sample after sample) or a noisy one (jitter
+  beyond its healthy level): the term's largest value in the range;
 - fault signature match: ``threshold / (rho_F * ns * N)`` (``rho_F``: the fault's rate);
   in the relations view a fault is one finding per name, weighed ``1 + L_F - λ_F`` at
   its best window (the score, in thresholds, it gives a missed fault there; ``L_F``
@@ -127,7 +127,7 @@ def explain(det: TransitionDetector, X: Any, start: int, end: int, top: int = 5,
         rs = det.relation_samples(prep)
         recs += relation_records(det, prep, rows, rs)
         recs += dynamics_records(det, prep, rows, rs, u)
-        recs += stuck_records(det, prep, rows, rs, u)
+        recs += readings_records(det, prep, rows, rs, u)
     for i in range(ns):
         code = transition_codes(levels, rows, i, d, nq)
         pos = (det.normality_[i].lookup(nq**2) if tables is None else tables[i].lookup)[code]
@@ -327,37 +327,70 @@ def dynamics_records(det: TransitionDetector, prep: Any, rows: np.ndarray, rs: A
                      f"earlier, these sensors moved most unexpectedly - {', '.join(said)}"}]
 
 
-def stuck_records(det: TransitionDetector, prep: Any, rows: np.ndarray, rs: Any,
-                  u: _Units) -> list[dict[str, Any]]:
-    """One finding per watched sensor whose stuck term (:mod:`normalcy.detector.stuck`)
-    is above the alarm level in the range: the value it held, for how long, and what
-    the healthy history allows; weighed by the term's largest value in the range (its
-    share of the score)."""
+def readings_records(det: TransitionDetector, prep: Any, rows: np.ndarray, rs: Any,
+                     u: _Units) -> list[dict[str, Any]]:
+    """One finding per watched sensor whose stuck or noisy term
+    (:mod:`normalcy.detector.readings`) is above the alarm level in the range: the value
+    it held and for how long, or how far it jitters against its healthy level, in its
+    units; weighed by the term's largest value in the range (its share of the score)."""
     view, ref = det.relations_, det.reference_
-    if view is None or view.hold_ is None or rs.stuck is None or "stuck" not in ref:
+    lim = None if view is None else view.readings_
+    if lim is None or rs.stuck is None or rs.noisy is None or "stuck" not in ref:
         return []
-    term = window_mean(rs.stuck, det.window_)[rows] / ref["stuck"]
     out = []
-    for j in np.flatnonzero(np.nanmax(term, axis=0, initial=-np.inf) > det.threshold_):
-        x = prep.series.values[: int(rows.max()) + 1, j]
-        same = np.r_[False, x[1:] == x[:-1]]  # the runs of one reading, up to the range's end
-        begin = np.flatnonzero(~same)
-        runs = np.diff(np.r_[begin, x.size])
-        runs[begin + runs <= rows.min()] = 0  # runs over before the range
-        k = int(np.argmax(runs))
-        first, n = int(begin[k]), int(runs[k])
-        held = f" (for {_fmt(u.period * (n - 1))} s)" if u.period else ""
-        share = float(view.hold_.share[j])
-        usual = ("never repeated a reading" if share == 0 else f"repeated a reading in at "
-                 f"most {100 * share:.0f} % of a window ({det.window_} samples)")
-        out.append({
-            "type": "stuck", "sensor": det.sensors_[j], "viewpoint": det.sensors_[j],
-            "component": det.sensors_[j], "sample": first, "count": n,
-            "weight": float(np.nanmax(term[:, j])),
-            "text": f"`{det.sensors_[j]}` looks stuck: it has read {_fmt(float(x[first]))} "
-                    f"at {n} samples in a row{held} since row {first}; in the healthy "
-                    f"history it {usual}"})
+    for kind, per in (("stuck", rs.stuck), ("noisy", rs.noisy)):
+        term = window_mean(per, det.window_)[rows] / ref[kind]
+        for j in np.flatnonzero(np.nanmax(term, axis=0, initial=-np.inf) > det.threshold_):
+            said = (_stuck_text if kind == "stuck" else _noisy_text)(det, prep, rows, int(j),
+                                                                     u)
+            out.append({"type": kind, "sensor": det.sensors_[j], "viewpoint": det.sensors_[j],
+                        "component": det.sensors_[j], "sample": said[0], "count": said[1],
+                        "weight": float(np.nanmax(term[:, j])), "text": said[2]})
     return out
+
+
+def _stuck_text(det: TransitionDetector, prep: Any, rows: np.ndarray, j: int,
+                u: _Units) -> tuple[int, int, str]:
+    """Where the longest run of one reading reaching into the range starts, its length,
+    and the sentence."""
+    lim = det.relations_.readings_  # type: ignore[union-attr]
+    assert lim is not None
+    x = prep.series.values[: int(rows.max()) + 1, j]
+    same = np.r_[False, x[1:] == x[:-1]]  # the runs of one reading, up to the range's end
+    begin = np.flatnonzero(~same)
+    runs = np.diff(np.r_[begin, x.size])
+    runs[begin + runs <= rows.min()] = 0  # runs over before the range
+    k = int(np.argmax(runs))
+    first, n = int(begin[k]), int(runs[k])
+    held = f" (for {_fmt(u.period * (n - 1))} s)" if u.period else ""
+    share = float(lim.stuck[j])
+    usual = ("never repeated a reading" if share == 0 else f"repeated a reading in at "
+             f"most {100 * share:.0f} % of a window ({det.window_} samples)")
+    return first, n, (f"`{det.sensors_[j]}` looks stuck: it has read "
+                      f"{_fmt(float(x[first]))} at {n} samples in a row{held} since row "
+                      f"{first}; in the healthy history it {usual}")
+
+
+def _noisy_text(det: TransitionDetector, prep: Any, rows: np.ndarray, j: int,
+                u: _Units) -> tuple[int, int, str]:
+    """The sample of largest jitter in the range, the count above the healthy level, and
+    the sentence."""
+    from normalcy.detector.readings import JUMP_QUANTILE, jitter
+
+    lim = det.relations_.readings_  # type: ignore[union-attr]
+    assert lim is not None
+    unit = float(det.scale_[j])
+    jit = jitter(prep.scaled, rows)[rows, j]
+    level = float(lim.jump[j])
+    above = np.nan_to_num(jit) > level
+    typical = float(np.nanmedian(jit)) * unit
+    return int(rows[np.nanargmax(jit)]), int(above.sum()), (
+        f"`{det.sensors_[j]}` is noisier than in its healthy history: "
+        f"{100 * above.mean():.0f} % of its sample-to-sample jitter (the second "
+        f"difference) exceeded ±{_fmt(level * unit)}, which "
+        f"{100 * JUMP_QUANTILE:.0f} % of healthy samples stayed within (at most "
+        f"{100 * float(lim.noisy[j]):.0f} % of a healthy window); typical jitter "
+        f"±{_fmt(typical)}")
 
 
 def taught_on(det: TransitionDetector, name: str) -> str:

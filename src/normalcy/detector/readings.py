@@ -1,0 +1,236 @@
+"""Checks on the raw readings: stuck and noisy sensors (the relations view's ``stuck``
+and ``noisy`` terms).
+
+Two instrument faults hide from the relations view's residuals. A frozen transmitter
+(a value held by a failed sensor, a lost link or a stale historian tag) still reads
+where its relations and its own past put it, so its conditional residual stays small
+while its noise is gone. A sensor that turns noisy (a loose connection, a failing
+transmitter) moves its reading around the same mean: on a wide plant its share of the
+mean residual is diluted by every other sensor. In ``normalcy bench plants`` the
+55-sensor process's frozen discharge pressure ``P_D`` and its reactor inlet
+temperature ``TIN_R`` with five times its noise raised no alarm in 900 rows each.
+
+Both checks read the raw readings, per sensor, at the detector's transition starts,
+as the window share of an event (the window mean, like every other residual):
+
+- **stuck**: the reading equals the one just before (``r_stuck[s]``);
+- **noisy**: its *jitter*, the second difference ``|x(t) - 2 x(t-1) + x(t-2)|``
+  (what a smooth process signal's slope does not explain), exceeds the level that 95 %
+  of the healthy history's stayed within (:data:`JUMP_QUANTILE`, ``Readings.jump``)
+  (``r_noisy[s]``). A step or a spike moves a few samples' jitter, not the share of a
+  window.
+
+What the healthy history allows is the largest window share of each event per sensor. A
+sensor is **watched** by a check when that share stayed low: at most 10 % repeats
+(:data:`STUCK_WATCH`: its noise or motion changes the reading at nearly every sample)
+or, for the noisy check, that and at most 25 % jitter above its 95 % level
+(:data:`NOISY_WATCH`: five times the 5 % expected - its jitter is steady; a reading that
+repeats is quantised, and its jitter takes a few discrete values). Sensors that hold
+values in healthy operation (quantised, saturated, switched, compressed by the
+historian) or whose jitter follows the operating point are not watched: no window share
+learned from them would tell a fault from healthy operation. Each term is the largest
+watched ``r_*[s]`` over its reference level :data:`LIMIT` (``reference_["stuck"]``,
+``reference_["noisy"]``): above 1 when most of a window repeats, or jitters beyond what
+95 % of healthy samples did. A frozen sensor crosses it half a window after it froze.
+
+These levels are fixed by this reasoning, not fitted to a plant; measured on the
+simulated plants of ``normalcy bench plants``, Lorenz, ETC, the three tanks, SKAB's
+anomaly-free file and the travel check's walks: healthy repeat shares were 0 on every
+noisy sensor (all but a saturating actuator: quadruple tank pumps 0.14-0.19, the CSTR's
+valve 1.0, the process's ``XW_V`` 0.52 - not watched; SKAB's pressure, flow and
+thermocouple 0.2-1.0 on 400 rows); jitter shares at most 0.20 in training, 0.41 on
+fresh healthy rows of the same plants, and 0.61-0.74 with five times a sensor's noise.
+
+Teaching raises the shares (a "normal" verdict on a range where a sensor held its value
+or jittered, ``partial_fit``; a merge takes the larger of two models'), so a sensor an
+operator says may do so is no longer watched; undo replays the log. A removal
+(``weight < 0``, the calibration's held-out blocks) leaves them: a maximum does not
+subtract. The 95 % jitter levels stay the history's (a merge keeps the larger).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from normalcy.detector.residuals import window_mean
+
+#: a sensor is watched for repeats when no healthy window had more than this share
+STUCK_WATCH = 0.1
+#: a sensor is watched for noise when no healthy window had more than this share of jitter
+#: above its ``JUMP_QUANTILE`` level
+NOISY_WATCH = 0.25
+#: the share of healthy jitter (second differences) the ``jump`` level bounds
+JUMP_QUANTILE = 0.95
+#: both terms' reference level: the share of a window that scores 1
+LIMIT = 0.5
+
+
+def repeats(scaled: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``(T, ns)``: 1.0 where a sensor's value at a row of ``rows`` equals the one just
+    before, 0.0 where not, NaN at rows outside ``rows`` (and before any row)."""
+    out = np.full(scaled.shape, np.nan)
+    rows = rows[rows >= 1]
+    out[rows] = (scaled[rows] == scaled[rows - 1]).astype(np.float64)
+    return out
+
+
+def jitter(scaled: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``(T, ns)``: ``|x(t) - 2 x(t-1) + x(t-2)|`` at the rows of ``rows`` (NaN elsewhere,
+    before the third row, and where ``t-1`` or ``t-2`` is a gap)."""
+    out = np.full(scaled.shape, np.nan)
+    rows = rows[rows >= 2]
+    out[rows] = np.abs(scaled[rows] - 2.0 * scaled[rows - 1] + scaled[rows - 2])
+    return out
+
+
+def _above(jit: np.ndarray, jump: np.ndarray) -> np.ndarray:
+    """1.0 where the jitter exceeds the sensor's level, 0.0 where not, NaN where none."""
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isnan(jit), np.nan, (jit > jump).astype(np.float64))
+
+
+def _largest_share(rep: np.ndarray, window: int) -> np.ndarray:
+    """Per column, the largest window mean of ``rep`` (rows in order, NaN skipped
+    per column); the mean over all rows when fewer than a window are defined."""
+    out = np.zeros(rep.shape[1])
+    for j in range(rep.shape[1]):
+        v = rep[:, j]
+        v = v[~np.isnan(v)]
+        if v.size == 0:
+            continue
+        if v.size < window:
+            out[j] = float(v.mean())
+        else:
+            out[j] = float(np.max(window_mean(v, window)[window - 1:]))
+    return out
+
+
+@dataclass(frozen=True)
+class Readings:
+    """What the healthy history (and teaching) allows each sensor's raw readings.
+
+    ``window``: the detector's window. Per sensor ``(ns,)``: ``stuck``, the largest
+    share of repeats in a window of healthy rows; ``jump``, the :data:`JUMP_QUANTILE`
+    level of healthy jitter (scaled units); ``noisy``, the largest share of jitter above
+    ``jump`` in a window. Shares are in [0, 1].
+    """
+
+    window: int
+    stuck: np.ndarray
+    jump: np.ndarray
+    noisy: np.ndarray
+
+    @classmethod
+    def of(cls, scaled: np.ndarray, rows: np.ndarray, window: int) -> Readings:
+        """From healthy rows (the detector's valid transition starts; a share counts
+        defined rows only, in order: windows span gaps, as the score's do not)."""
+        rows = np.sort(rows)
+        jit = jitter(scaled, rows)[rows]
+        with np.errstate(all="ignore"):
+            jump = np.nan_to_num(np.nanquantile(jit, JUMP_QUANTILE, axis=0)) if jit.size \
+                else np.zeros(scaled.shape[1])
+        w = int(window)
+        return cls(w, _largest_share(repeats(scaled, rows)[rows], w), jump,
+                   _largest_share(_above(jit, jump), w))
+
+    def raised(self, stuck: np.ndarray, noisy: np.ndarray) -> Readings:
+        """These limits with every share at least the given ones."""
+        return Readings(self.window, np.maximum(self.stuck, stuck), self.jump,
+                        np.maximum(self.noisy, noisy))
+
+    def raised_by_rows(self, scaled: np.ndarray, rows: np.ndarray) -> Readings:
+        """Raised by the windows of more healthy rows (``partial_fit``)."""
+        rows = np.sort(rows)
+        return self.raised(_largest_share(repeats(scaled, rows)[rows], self.window),
+                           _largest_share(_above(jitter(scaled, rows)[rows], self.jump),
+                                          self.window))
+
+    def raised_by_vectors(self, vectors: list[np.ndarray]) -> Readings:
+        """Raised by an operator's marked range, from its stored extended vectors (per
+        sensor ``i``: all sensors at ``t``, then ``i`` at ``t-1, t-2, ..``). Without
+        those lag columns (``delta`` 1 or 2) the shares they need are not raised."""
+        ns = self.stuck.size
+        stuck, noisy = np.zeros(ns), np.zeros(ns)
+        for i, w in enumerate(vectors):
+            w = np.asarray(w)
+            if w.ndim != 2 or not w.shape[0]:
+                continue
+            if w.shape[1] > ns:
+                stuck[i] = _largest_share((w[:, i] == w[:, ns]).astype(np.float64)[:, None],
+                                          self.window)[0]
+            if w.shape[1] > ns + 1:
+                jit = np.abs(w[:, i] - 2.0 * w[:, ns] + w[:, ns + 1])[:, None]
+                noisy[i] = _largest_share(_above(jit, self.jump[i:i + 1]), self.window)[0]
+        return self.raised(stuck, noisy)
+
+    def merged(self, other: Readings | None) -> Readings:
+        """The larger shares and jitter levels of two models."""
+        if other is None:
+            return self
+        return Readings(self.window, np.maximum(self.stuck, other.stuck),
+                        np.maximum(self.jump, other.jump), np.maximum(self.noisy, other.noisy))
+
+    def to_file(self, prefix: str) -> tuple[int, dict[str, np.ndarray]]:
+        """The window (for the header) and the arrays of a model file."""
+        return self.window, {f"{prefix}.stuck": self.stuck, f"{prefix}.jump": self.jump,
+                             f"{prefix}.noisy": self.noisy}
+
+    @classmethod
+    def read(cls, header: Mapping[str, Any], arrays: Mapping[str, np.ndarray], prefix: str,
+             ns: int) -> Readings | None:
+        """The limits a relations view's file holds (None: a file written before them);
+        ValueError for a damaged or crafted one."""
+        if "readings_window" not in header:
+            return None
+        w = header["readings_window"]
+        if isinstance(w, bool) or not isinstance(w, int) or w < 1:
+            raise ValueError(f"{prefix}: 'readings_window' must be an int >= 1, got {w!r}")
+        got = [np.asarray(arrays[f"{prefix}.{k}"]) for k in ("stuck", "jump", "noisy")]
+        if any(a.shape != (ns,) or a.dtype.kind != "f" for a in got) or not (
+                ((got[0] >= 0) & (got[0] <= 1) & (got[2] >= 0) & (got[2] <= 1)).all()
+                and ((got[1] >= 0) & (got[1] < 1e12)).all()):
+            raise ValueError(f"{prefix}: the readings' limits must be {ns} shares in [0, 1] "
+                             "(stuck, noisy) and jitter levels >= 0 (jump)")
+        return cls(w, *(a.astype(np.float64) for a in got))
+
+    @property
+    def watched_stuck(self) -> np.ndarray:
+        """Which sensors the stuck term watches (bool, ns)."""
+        return self.stuck <= STUCK_WATCH
+
+    @property
+    def watched_noisy(self) -> np.ndarray:
+        """Which sensors the noisy term watches (bool, ns): steady jitter, and a reading
+        that changes at nearly every sample."""
+        return (self.noisy <= NOISY_WATCH) & (self.jump > 0) & self.watched_stuck
+
+    def per_row(self, scaled: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Repeats and jitter above its level, per row, of the watched sensors (NaN
+        columns for the others): what the window mean turns into ``r_stuck[s]`` and
+        ``r_noisy[s]``."""
+        rep = repeats(scaled, rows)
+        rep[:, ~self.watched_stuck] = np.nan
+        above = _above(jitter(scaled, rows), self.jump)
+        above[:, ~self.watched_noisy] = np.nan
+        return rep, above
+
+
+def largest(cols: np.ndarray) -> np.ndarray:
+    """Per row, the largest column (``r_stuck`` of the ``r_stuck[s]``; NaN where none
+    is defined)."""
+    if not cols.shape[1]:
+        return np.full(cols.shape[0], np.nan)
+    with warnings.catch_warnings():  # rows without a full window: All-NaN slices
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmax(cols, axis=1)
+
+
+def raised_term(term: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """The view's term raised to ``other`` where that is larger (NaN stays where
+    ``term`` is: the score is defined where the view's windows are)."""
+    return np.where(np.isnan(term), np.nan, np.fmax(term, other))
