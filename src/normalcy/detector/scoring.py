@@ -67,9 +67,10 @@ class RelationSamples:
     standard deviations; ``context (T, ns)``: 0 seen transition, 1 level, 2 global.
     ``e_dyn (T,)``: ``log1p`` of the dynamics model's residual, ``dyn_per_sensor
     (T, ns)``: ``log1p(z²)`` of each sensor's innovation there (None without one).
-    ``stuck``, ``noisy (T, ns)``: 1 where a watched sensor repeats its previous reading,
-    or jitters beyond its healthy 95 % level (:mod:`normalcy.detector.readings`; None for
-    a view without the readings' limits).
+    ``stuck``, ``noisy (T, ns)``: already over the window (``r_stuck[s]``,
+    ``r_noisy[s]``), the share of repeated readings and of jitter beyond its healthy 95 %
+    level of each watched sensor (:mod:`normalcy.detector.readings`; None for a view
+    without the readings' limits).
     """
 
     e: np.ndarray
@@ -95,7 +96,8 @@ def relation_samples(view: Any, scaled: np.ndarray, levels: np.ndarray,
     out = RelationSamples(np.full(T, np.nan), blank(), blank(), blank(), blank(), blank(),
                           np.full((T, ns), -1, dtype=np.int64))
     if getattr(view, "readings_", None) is not None:  # its columns even without a row
-        out.stuck, out.noisy = view.readings_.per_row(scaled, rows)
+        shares = view.readings_.shares(scaled, rows)
+        out.stuck, out.noisy = shares[:, :ns], shares[:, ns:]
     if rows.size == 0:
         return out
     s = view.score(scaled, levels, rows, per_viewpoint=False)
@@ -173,12 +175,9 @@ def relation_score(view: Any, scaled: np.ndarray, levels: np.ndarray, rows: np.n
     term = term_of(*relation_residuals(view, scaled, levels, rows), window, reference)
     lim = getattr(view, "readings_", None)
     if lim is not None and "stuck" in reference:
-        rep, above = lim.per_row(scaled, rows)
-        r = window_mean(np.concatenate([rep, above], axis=1), window)
-        ns = rep.shape[1]
-        term = readings.raised_term(term, np.fmax(
-            readings.largest(r[:, :ns]) / reference["stuck"],
-            readings.largest(r[:, ns:]) / reference["noisy"]))
+        r = lim.shares(scaled, rows, largest=True)
+        term = readings.raised_term(term, np.fmax(r[:, 0] / reference["stuck"],
+                                                  r[:, 1] / reference["noisy"]))
     return term
 
 
@@ -242,10 +241,7 @@ def relation_columns(rs: RelationSamples, sensors: list[str], window: int,
             cols[f"r_dyn[{s}]"] = per[:, j]
     term = _joint(r[:, 0], cols.get("r_dyn"), reference)
     if "stuck" in reference and rs.stuck is not None and rs.noisy is not None:
-        ns = len(sensors)  # watched sensors that repeat, or jitter
-        per = window_mean(np.concatenate([rs.stuck, rs.noisy], axis=1), window)
-        for k, name in enumerate(("stuck", "noisy")):
-            block = per[:, k * ns:(k + 1) * ns]
+        for name, block in (("stuck", rs.stuck), ("noisy", rs.noisy)):  # watched sensors
             cols[f"r_{name}"] = readings.largest(block)
             for j, s in enumerate(sensors):
                 cols[f"r_{name}[{s}]"] = block[:, j]

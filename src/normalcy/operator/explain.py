@@ -338,8 +338,8 @@ def readings_records(det: TransitionDetector, prep: Any, rows: np.ndarray, rs: A
     if lim is None or rs.stuck is None or rs.noisy is None or "stuck" not in ref:
         return []
     out = []
-    for kind, per in (("stuck", rs.stuck), ("noisy", rs.noisy)):
-        term = window_mean(per, det.window_)[rows] / ref[kind]
+    for kind, share in (("stuck", rs.stuck), ("noisy", rs.noisy)):
+        term = share[rows] / ref[kind]
         for j in np.flatnonzero(np.nanmax(term, axis=0, initial=-np.inf) > det.threshold_):
             said = (_stuck_text if kind == "stuck" else _noisy_text)(det, prep, rows, int(j),
                                                                      u)
