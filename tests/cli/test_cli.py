@@ -56,6 +56,10 @@ def test_fit_score_info_roundtrip(files, capsys, view) -> None:
     said = capsys.readouterr().out
     assert ("reference level R=" if info["view"] == "relations" else "reference levels") in said
     assert ("view='auto'" in said) == (view is None)
+    if info["view"] == "relations":  # what the history allows the raw readings
+        r = info["per_sensor"]["s0"]["readings"]
+        assert r["repeat_share"] == 0 and r["watched_stuck"] and r["jitter_level"] > 0
+        assert "3 of 3 sensors watched for stuck readings" in said
 
 
 def test_streaming_alignment_via_cli(files) -> None:

@@ -135,6 +135,12 @@ def model_summary(det: Any, header: dict[str, Any], path: str) -> dict[str, Any]
         }
         if rel is not None:
             per_sensor[s]["relation_kappa"] = [float(k) for k in rel.kappa_[i]]
+        lim = None if rel is None else rel.readings_
+        if lim is not None:  # what the history allows the raw readings
+            per_sensor[s]["readings"] = {
+                "repeat_share": float(lim.stuck[i]), "watched_stuck": bool(lim.watched_stuck[i]),
+                "jitter_level": float(lim.jump[i] * det.scale_[i]),
+                "jitter_share": float(lim.noisy[i]), "watched_noisy": bool(lim.watched_noisy[i])}
     relations = None if rel is None else {
         "granularity": rel.granularity_, "lags": [int(v) for v in rel.lags_],
         "floats": int(rel.floats)}
@@ -185,6 +191,14 @@ def cmd_info(a: argparse.Namespace) -> int:
                if "dyn" in ref else "")
         print(f"  relations: reference level R={ref['rel']:.3g}{dyn}; covariances per "
               f"{rel['granularity']}; own lags {rel['lags']}; {rel['floats']:,} statistics")
+        read = {k: [s for s, d in info["per_sensor"].items()
+                    if d.get("readings", {}).get(f"watched_{k}")] for k in ("stuck", "noisy")}
+        if "stuck" in ref:
+            print("  raw readings: " + "; ".join(
+                f"{len(v)} of {len(det.sensors_)} sensors watched for {k} readings"
+                + (f" (not: {', '.join(sorted(set(det.sensors_) - set(v)))})"
+                   if 0 < len(det.sensors_) - len(v) <= 5 else "")
+                for k, v in read.items()))
     if info["view"] != "relations":
         print(f"  paper residuals: reference levels unseen transitions A={ref['trans']:.3g}, "
               f"bound B={ref['bound']:.3g}, configuration C={ref['conf']:.3g}")
