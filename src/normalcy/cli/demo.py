@@ -12,33 +12,42 @@ import pandas as pd
 KIND_NAMES = {"r_trans": "unseen transition", "r_bound": "bound excursion",
               "r_conf": "unmatched configuration",
               "r_rel": "broken relation between sensors",
-              "r_dyn": "moved unlike the plant's dynamics"}
+              "r_dyn": "moved unlike the plant's dynamics",
+              "r_stuck": "stuck reading", "r_noisy": "noisier than healthy"}
 PALETTE = ["tab:purple", "tab:orange", "tab:green", "tab:brown", "tab:pink", "tab:olive"]
 
 
 def drivers(res: pd.DataFrame, episodes: pd.DataFrame,
             sensors: list[str]) -> tuple[list[tuple[int, int, str, str]], list[str]]:
-    """Per episode ``(start, end, sensor, residual)``: the sensor whose residuals
-    (the ``r_*[sensor]`` columns, each kind scaled by its 95th percentile over the
-    data) add up most over the episode, and the kind of residual that dominates it."""
-    kinds = sorted({c.split("[")[0] for c in res.columns
-                    if c.endswith("]") and c.split("[")[0] != "score"
-                    and c[len(c.split("[")[0]) + 1:-1] in sensors})
+    """Per episode ``(start, end, sensor, residual)``: the sensor the alarm policy names
+    first and the residual type that dominated the episode (its ``sensors`` and
+    ``kind``: each term on the score's scale). An episode that names no sensor falls
+    back to the sensor whose residuals (the ``r_*[sensor]`` columns, each kind scaled by
+    its 95th percentile over the data) add up most. ``kinds``: the residuals drawn."""
+    cols = sorted({c.split("[")[0] for c in res.columns
+                   if c.endswith("]") and c.split("[")[0] != "score"
+                   and c[len(c.split("[")[0]) + 1:-1] in sensors})
     scale = {}
-    for k in kinds:
+    for k in cols:
         v = res[k].to_numpy(dtype=float) if k in res else np.zeros(1)
         q = np.nanpercentile(v, 95) if np.isfinite(v).any() else 0.0
         scale[k] = float(q) if q > 0 else 1.0
     out = []
-    for start, end in episodes[["start", "end"]].to_numpy(dtype=np.int64):
-        rows = res.iloc[int(start):int(end) + 1]
+    for ep in episodes.to_dict("records"):
+        start, end = int(ep["start"]), int(ep["end"])
+        named = [x for x in str(ep.get("sensors") or "").split(",") if x in sensors]
+        kind = f"r_{ep['kind']}" if ep.get("kind") else ""
+        if named and kind:
+            out.append((start, end, named[0], kind))
+            continue
+        rows = res.iloc[start:end + 1]
         w = np.array([[np.nansum(rows[f"{k}[{s}]"].to_numpy(dtype=float)) / scale[k]
-                       if f"{k}[{s}]" in rows else 0.0 for s in sensors] for k in kinds])
+                       if f"{k}[{s}]" in rows else 0.0 for s in sensors] for k in cols])
         if w.size == 0:
             continue
         j = int(np.argmax(w.sum(axis=0)))
-        out.append((int(start), int(end), sensors[j], kinds[int(np.argmax(w[:, j]))]))
-    return out, kinds
+        out.append((start, end, sensors[j], cols[int(np.argmax(w[:, j]))]))
+    return out, list(dict.fromkeys(k for *_, k in out))
 
 
 def plot_scores(res: pd.DataFrame, labels: np.ndarray, threshold: float, path: str,
