@@ -70,44 +70,45 @@ JUMP_QUANTILE = 0.95
 LIMIT = 0.5
 
 
-def repeats(scaled: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """``(T, ns)``: 1.0 where a sensor's value at a row of ``rows`` equals the one just
-    before, 0.0 where not, NaN at rows outside ``rows`` (and before any row)."""
-    out = np.full(scaled.shape, np.nan)
-    rows = rows[rows >= 1]
-    out[rows] = (scaled[rows] == scaled[rows - 1]).astype(np.float64)
-    return out
+def jitter(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``|x(t) - 2 x(t-1) + x(t-2)|`` of one sensor's readings ``x`` at ``rows`` (``>= 2``;
+    NaN where ``t-1`` or ``t-2`` is a gap)."""
+    return np.abs(x[rows] - 2.0 * x[rows - 1] + x[rows - 2])
 
 
-def jitter(scaled: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """``(T, ns)``: ``|x(t) - 2 x(t-1) + x(t-2)|`` at the rows of ``rows`` (NaN elsewhere,
-    before the third row, and where ``t-1`` or ``t-2`` is a gap)."""
-    out = np.full(scaled.shape, np.nan)
+def _largest_share(events: np.ndarray, window: int) -> float:
+    """The largest window mean of a sequence of 0/1 ``events`` (NaN skipped); the mean
+    over all when fewer than a window are defined; 0 when none is."""
+    v = events[~np.isnan(events)]
+    if v.size == 0:
+        return 0.0
+    if v.size < window:
+        return float(v.mean())
+    return float(np.max(window_mean(v, window)[window - 1:]))
+
+
+def _history(scaled: np.ndarray, rows: np.ndarray, window: int,
+             jump: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per sensor, over the rows of ``rows`` in order: the largest window share of
+    repeats, the :data:`JUMP_QUANTILE` jitter level (``jump``, or measured when None) and
+    the largest window share of jitter above it. One sensor at a time: memory of one
+    column, not of the history (5 million rows)."""
+    rows = np.sort(rows)
     rows = rows[rows >= 2]
-    out[rows] = np.abs(scaled[rows] - 2.0 * scaled[rows - 1] + scaled[rows - 2])
-    return out
-
-
-def _above(jit: np.ndarray, jump: np.ndarray) -> np.ndarray:
-    """1.0 where the jitter exceeds the sensor's level, 0.0 where not, NaN where none."""
-    with np.errstate(invalid="ignore"):
-        return np.where(np.isnan(jit), np.nan, (jit > jump).astype(np.float64))
-
-
-def _largest_share(rep: np.ndarray, window: int) -> np.ndarray:
-    """Per column, the largest window mean of ``rep`` (rows in order, NaN skipped
-    per column); the mean over all rows when fewer than a window are defined."""
-    out = np.zeros(rep.shape[1])
-    for j in range(rep.shape[1]):
-        v = rep[:, j]
-        v = v[~np.isnan(v)]
-        if v.size == 0:
-            continue
-        if v.size < window:
-            out[j] = float(v.mean())
-        else:
-            out[j] = float(np.max(window_mean(v, window)[window - 1:]))
-    return out
+    ns = scaled.shape[1]
+    stuck, noisy = np.zeros(ns), np.zeros(ns)
+    level = np.zeros(ns) if jump is None else jump
+    for j in range(ns):
+        x = scaled[:, j]
+        stuck[j] = _largest_share((x[rows] == x[rows - 1]).astype(np.float64), window)
+        jit = jitter(x, rows)
+        if jump is None:
+            finite = jit[~np.isnan(jit)]
+            level[j] = float(np.quantile(finite, JUMP_QUANTILE)) if finite.size else 0.0
+        with np.errstate(invalid="ignore"):
+            above = np.where(np.isnan(jit), np.nan, (jit > level[j]).astype(np.float64))
+        noisy[j] = _largest_share(above, window)
+    return stuck, level, noisy
 
 
 @dataclass(frozen=True)
@@ -129,14 +130,7 @@ class Readings:
     def of(cls, scaled: np.ndarray, rows: np.ndarray, window: int) -> Readings:
         """From healthy rows (the detector's valid transition starts; a share counts
         defined rows only, in order: windows span gaps, as the score's do not)."""
-        rows = np.sort(rows)
-        jit = jitter(scaled, rows)[rows]
-        with np.errstate(all="ignore"):
-            jump = np.nan_to_num(np.nanquantile(jit, JUMP_QUANTILE, axis=0)) if jit.size \
-                else np.zeros(scaled.shape[1])
-        w = int(window)
-        return cls(w, _largest_share(repeats(scaled, rows)[rows], w), jump,
-                   _largest_share(_above(jit, jump), w))
+        return cls(int(window), *_history(scaled, rows, int(window), None))
 
     def raised(self, stuck: np.ndarray, noisy: np.ndarray) -> Readings:
         """These limits with every share at least the given ones."""
@@ -145,10 +139,8 @@ class Readings:
 
     def raised_by_rows(self, scaled: np.ndarray, rows: np.ndarray) -> Readings:
         """Raised by the windows of more healthy rows (``partial_fit``)."""
-        rows = np.sort(rows)
-        return self.raised(_largest_share(repeats(scaled, rows)[rows], self.window),
-                           _largest_share(_above(jitter(scaled, rows)[rows], self.jump),
-                                          self.window))
+        stuck, _, noisy = _history(scaled, rows, self.window, self.jump)
+        return self.raised(stuck, noisy)
 
     def raised_by_vectors(self, vectors: list[np.ndarray]) -> Readings:
         """Raised by an operator's marked range, from its stored extended vectors (per
@@ -161,11 +153,13 @@ class Readings:
             if w.ndim != 2 or not w.shape[0]:
                 continue
             if w.shape[1] > ns:
-                stuck[i] = _largest_share((w[:, i] == w[:, ns]).astype(np.float64)[:, None],
-                                          self.window)[0]
+                stuck[i] = _largest_share((w[:, i] == w[:, ns]).astype(np.float64),
+                                          self.window)
             if w.shape[1] > ns + 1:
-                jit = np.abs(w[:, i] - 2.0 * w[:, ns] + w[:, ns + 1])[:, None]
-                noisy[i] = _largest_share(_above(jit, self.jump[i:i + 1]), self.window)[0]
+                jit = np.abs(w[:, i] - 2.0 * w[:, ns] + w[:, ns + 1])
+                with np.errstate(invalid="ignore"):
+                    above = np.where(np.isnan(jit), np.nan, (jit > self.jump[i]) * 1.0)
+                noisy[i] = _largest_share(above, self.window)
         return self.raised(stuck, noisy)
 
     def merged(self, other: Readings | None) -> Readings:
@@ -214,42 +208,43 @@ class Readings:
         """``(T, 2 ns)``: ``r_stuck[s]`` then ``r_noisy[s]`` per row (offline alignment,
         as every residual) - the window share of repeats and of jitter above its level of
         each watched sensor; NaN for the others and where the window holds a row that is
-        not a transition start of ``rows``, or whose jitter reads a gap. ``largest``:
-        only ``(T, 2)``, the largest of each (``r_stuck``, ``r_noisy``; what the score
-        needs). Integer running sums of the events (a float window mean of them cost
-        a fifth of the scoring time at 55 sensors)."""
+        not a transition start of ``rows`` (``>= 2``), or whose jitter reads a gap.
+        ``largest``: only ``(T, 2)``, the largest of each (``r_stuck``, ``r_noisy``; what
+        the score needs). Integer running sums of the events, one sensor at a time (a
+        float window mean of all at once cost a fifth of the scoring time at 55
+        sensors, and memory of several copies of the data)."""
         T, ns = scaled.shape
-        watch = np.r_[self.watched_stuck, self.watched_noisy]
-        out = np.full((T, 2 if largest else 2 * ns), np.nan)
         W = self.window
+        out = np.full((T, 2 if largest else 2 * ns), np.nan)
         rows = rows[rows >= 2]
-        if T < W or not watch.any() or not rows.size:
+        kinds = (self.watched_stuck, self.watched_noisy)
+        if T < W or not rows.size or not (kinds[0].any() or kinds[1].any()):
             return out
-        ok = np.zeros(T, dtype=bool)  # whole-array slices: no gathers
-        ok[rows] = True
-        jit = np.abs(scaled[2:] - 2.0 * scaled[1:-1] + scaled[:-2])
-        ok[2:] &= ~np.isnan(jit).any(axis=1)
-        event = np.zeros((T, 2 * ns), dtype=bool)
-        np.equal(scaled[2:], scaled[1:-1], out=event[2:, :ns])
-        with np.errstate(invalid="ignore"):
-            np.greater(jit, self.jump, out=event[2:, ns:])
-        event[~ok] = False
-        if not watch.all():
-            event = event[:, watch]
-        counts = np.zeros((T + 1, event.shape[1]), dtype=np.int32)
-        np.cumsum(event.view(np.uint8), axis=0, dtype=np.int32, out=counts[1:])
+        gap = np.isnan(scaled).any(axis=1)
+        ok = np.zeros(T, dtype=bool)
+        ok[rows] = ~(gap[rows] | gap[rows - 1] | gap[rows - 2])
         n = np.r_[0, np.cumsum(ok)]
         full = (n[W:] - n[:-W]) == W
-        inside = counts[W:] - counts[:-W]
+        best = np.full((T - W + 1, 2), -1, dtype=np.int64)
+        event = np.zeros(T, dtype=np.uint8)
+        counts = np.zeros(T + 1, dtype=np.int64)
+        for k, watched in enumerate(kinds):
+            for j in np.flatnonzero(watched):
+                x = scaled[:, j]
+                with np.errstate(invalid="ignore"):
+                    hit = (x[2:] == x[1:-1]) if k == 0 else (
+                        np.abs(x[2:] - 2.0 * x[1:-1] + x[:-2]) > self.jump[j])
+                event[2:] = hit & ok[2:]
+                np.cumsum(event, out=counts[1:])
+                inside = counts[W:] - counts[:-W]
+                if largest:
+                    np.maximum(best[:, k], inside, out=best[:, k])
+                else:
+                    out[W - 1:, k * ns + j] = np.where(full, inside / W, np.nan)
         if largest:
-            k = int(self.watched_stuck.sum())
-            for j, part in enumerate((inside[:, :k], inside[:, k:])):
-                if part.shape[1]:
-                    out[W - 1:, j] = np.where(full, part.max(axis=1) / W, np.nan)
-            return out
-        share = inside / W
-        share[~full] = np.nan
-        out[W - 1:, watch] = share
+            for k in range(2):
+                if kinds[k].any():
+                    out[W - 1:, k] = np.where(full, best[:, k] / W, np.nan)
         return out
 
 

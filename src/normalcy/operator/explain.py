@@ -380,7 +380,8 @@ def _noisy_text(det: TransitionDetector, prep: Any, rows: np.ndarray, j: int,
     lim = det.relations_.readings_  # type: ignore[union-attr]
     assert lim is not None
     unit = float(det.scale_[j])
-    jit = jitter(prep.scaled, rows)[rows, j]
+    rows = rows[rows >= 2]
+    jit = jitter(prep.scaled[:, j], rows)
     level = float(lim.jump[j])
     above = np.nan_to_num(jit) > level
     typical = float(np.nanmedian(jit)) * unit
