@@ -160,14 +160,12 @@ class EpisodeTracker:
         self.threshold = float(thr)
         ref = getattr(detector, "reference_", None)
         window = getattr(detector, "window_", None)
-        if ref is not None and window is not None:  # residual types on one scale
-            self.scale = {"trans": window / ref["trans"], "bound": 1 / ref["bound"],
-                          "conf": 1 / ref["conf"], "rel": 1 / ref.get("rel", 1.0),
-                          "dyn": 1 / ref.get("dyn", 1.0), "stuck": 1 / ref.get("stuck", 1.0),
-                          "noisy": 1 / ref.get("noisy", 1.0)}
-        else:
-            self.scale = dict.fromkeys(("trans", "bound", "conf", "rel", "dyn", "stuck",
-                                        "noisy"), 1.0)
+        # residual types on one scale: each term over its reference level (a fault's is
+        # scaled in _terms; unseen transitions are counted per window)
+        self.scale = {k: 1.0 for k in KINDS if k != "fault"}
+        if ref is not None and window is not None:
+            self.scale = {k: 1 / ref.get(k, 1.0) for k in self.scale}
+            self.scale["trans"] = window / ref["trans"]
         sensors = getattr(detector, "sensors_", None)
         self.sensors: list[str] | None = None if sensors is None else list(sensors)
         self.current: Episode | None = None

@@ -173,11 +173,6 @@ class Learned:
                 if k not in reference:
                     raise ValueError(f"a model with a relations view needs reference {k!r}")
                 _positive(reference, k)
-            has = relations.readings_ is not None
-            if any((k in reference) != has for k in ("stuck", "noisy")):
-                raise ValueError("reference 'stuck' and 'noisy' and the relations view's "
-                                 "readings limits come together (one without the other: "
-                                 "the file is damaged)")
         learned = cls(
             sensors=[str(x) for x in sensors], center=center, scale=scale, edges=edges,
             n_levels=n_levels, delta=delta, window=window, normality=normality,
@@ -185,10 +180,14 @@ class Learned:
             relations=relations, view=str(view),
             view_check=None if check is None else float(check),
         )
-        for k in ("stuck", "noisy"):
-            if k in reference and (relations is None or _positive(reference, k) > 1):
-                raise ValueError(f"reference {k!r} must be a share in (0, 1] of a "
-                                 "relations view")
+        has = relations is not None and relations.readings_ is not None
+        for k in ("stuck", "noisy"):  # the readings' fixed levels and their limits
+            if (k in reference) != has:
+                raise ValueError("reference 'stuck' and 'noisy' and the relations view's "
+                                 "readings limits come together (one without the other: "
+                                 "the file is damaged)")
+            if has and _positive(reference, k) > 1:
+                raise ValueError(f"reference {k!r} must be a share in (0, 1]")
         if (relations is None) != (view == "paper"):
             raise ValueError(f"a model with view={view!r} must hold a relations view "
                              "exactly when its view is not 'paper'")

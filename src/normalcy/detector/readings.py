@@ -70,10 +70,20 @@ JUMP_QUANTILE = 0.95
 LIMIT = 0.5
 
 
-def jitter(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """``|x(t) - 2 x(t-1) + x(t-2)|`` of one sensor's readings ``x`` at ``rows`` (``>= 2``;
-    NaN where ``t-1`` or ``t-2`` is a gap)."""
-    return np.abs(x[rows] - 2.0 * x[rows - 1] + x[rows - 2])
+def jitter(now: np.ndarray, last: np.ndarray, before: np.ndarray) -> np.ndarray:
+    """``|x(t) - 2 x(t-1) + x(t-2)|`` from a sensor's readings at ``t``, ``t-1``, ``t-2``
+    (NaN where one of them is a gap)."""
+    return np.abs(now - 2.0 * last + before)
+
+
+def events(now: np.ndarray, last: np.ndarray, before: np.ndarray,
+           jump: float) -> tuple[np.ndarray, np.ndarray]:
+    """The two events of one sensor, as 0/1 floats: the reading repeats the previous one;
+    its jitter exceeds ``jump`` (NaN where the jitter reads a gap). The one definition the
+    history, an operator's marked range and the score share."""
+    jit = jitter(now, last, before)
+    with np.errstate(invalid="ignore"):
+        return (now == last) * 1.0, np.where(np.isnan(jit), np.nan, (jit > jump) * 1.0)
 
 
 def _largest_share(events: np.ndarray, window: int) -> float:
@@ -100,14 +110,13 @@ def _history(scaled: np.ndarray, rows: np.ndarray, window: int,
     level = np.zeros(ns) if jump is None else jump
     for j in range(ns):
         x = scaled[:, j]
-        stuck[j] = _largest_share((x[rows] == x[rows - 1]).astype(np.float64), window)
-        jit = jitter(x, rows)
+        now, last, before = x[rows], x[rows - 1], x[rows - 2]
         if jump is None:
+            jit = jitter(now, last, before)
             finite = jit[~np.isnan(jit)]
             level[j] = float(np.quantile(finite, JUMP_QUANTILE)) if finite.size else 0.0
-        with np.errstate(invalid="ignore"):
-            above = np.where(np.isnan(jit), np.nan, (jit > level[j]).astype(np.float64))
-        noisy[j] = _largest_share(above, window)
+        repeat, above = events(now, last, before, level[j])
+        stuck[j], noisy[j] = _largest_share(repeat, window), _largest_share(above, window)
     return stuck, level, noisy
 
 
@@ -152,13 +161,10 @@ class Readings:
             w = np.asarray(w)
             if w.ndim != 2 or not w.shape[0]:
                 continue
-            if w.shape[1] > ns:
-                stuck[i] = _largest_share((w[:, i] == w[:, ns]).astype(np.float64),
-                                          self.window)
-            if w.shape[1] > ns + 1:
-                jit = np.abs(w[:, i] - 2.0 * w[:, ns] + w[:, ns + 1])
-                with np.errstate(invalid="ignore"):
-                    above = np.where(np.isnan(jit), np.nan, (jit > self.jump[i]) * 1.0)
+            if w.shape[1] > ns:  # t-2 only where delta >= 3: no jitter without it
+                before = w[:, ns + 1] if w.shape[1] > ns + 1 else np.full(len(w), np.nan)
+                repeat, above = events(w[:, i], w[:, ns], before, float(self.jump[i]))
+                stuck[i] = _largest_share(repeat, self.window)
                 noisy[i] = _largest_share(above, self.window)
         return self.raised(stuck, noisy)
 
@@ -231,10 +237,8 @@ class Readings:
         for k, watched in enumerate(kinds):
             for j in np.flatnonzero(watched):
                 x = scaled[:, j]
-                with np.errstate(invalid="ignore"):
-                    hit = (x[2:] == x[1:-1]) if k == 0 else (
-                        np.abs(x[2:] - 2.0 * x[1:-1] + x[:-2]) > self.jump[j])
-                event[2:] = hit & ok[2:]
+                hit = events(x[2:], x[1:-1], x[:-2], float(self.jump[j]))[k]
+                event[2:] = (hit == 1.0) & ok[2:]
                 np.cumsum(event, out=counts[1:])
                 inside = counts[W:] - counts[:-W]
                 if largest:

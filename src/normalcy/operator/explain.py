@@ -341,20 +341,18 @@ def readings_records(det: TransitionDetector, prep: Any, rows: np.ndarray, rs: A
     for kind, share in (("stuck", rs.stuck), ("noisy", rs.noisy)):
         term = share[rows] / ref[kind]
         for j in np.flatnonzero(np.nanmax(term, axis=0, initial=-np.inf) > det.threshold_):
-            said = (_stuck_text if kind == "stuck" else _noisy_text)(det, prep, rows, int(j),
-                                                                     u)
+            said = (_stuck_text if kind == "stuck" else _noisy_text)(det, lim, prep, rows,
+                                                                     int(j), u)
             out.append({"type": kind, "sensor": det.sensors_[j], "viewpoint": det.sensors_[j],
                         "component": det.sensors_[j], "sample": said[0], "count": said[1],
                         "weight": float(np.nanmax(term[:, j])), "text": said[2]})
     return out
 
 
-def _stuck_text(det: TransitionDetector, prep: Any, rows: np.ndarray, j: int,
+def _stuck_text(det: TransitionDetector, lim: Any, prep: Any, rows: np.ndarray, j: int,
                 u: _Units) -> tuple[int, int, str]:
     """Where the longest run of one reading reaching into the range starts, its length,
-    and the sentence."""
-    lim = det.relations_.readings_  # type: ignore[union-attr]
-    assert lim is not None
+    and the sentence (``lim``: the view's readings' limits)."""
     x = prep.series.values[: int(rows.max()) + 1, j]
     same = np.r_[False, x[1:] == x[:-1]]  # the runs of one reading, up to the range's end
     begin = np.flatnonzero(~same)
@@ -371,17 +369,16 @@ def _stuck_text(det: TransitionDetector, prep: Any, rows: np.ndarray, j: int,
                       f"{first}; in the healthy history it {usual}")
 
 
-def _noisy_text(det: TransitionDetector, prep: Any, rows: np.ndarray, j: int,
+def _noisy_text(det: TransitionDetector, lim: Any, prep: Any, rows: np.ndarray, j: int,
                 u: _Units) -> tuple[int, int, str]:
     """The sample of largest jitter in the range, the count above the healthy level, and
-    the sentence."""
+    the sentence (``lim``: the view's readings' limits)."""
     from normalcy.detector.readings import JUMP_QUANTILE, jitter
 
-    lim = det.relations_.readings_  # type: ignore[union-attr]
-    assert lim is not None
     unit = float(det.scale_[j])
     rows = rows[rows >= 2]
-    jit = jitter(prep.scaled[:, j], rows)
+    x = prep.scaled[:, j]
+    jit = jitter(x[rows], x[rows - 1], x[rows - 2])
     level = float(lim.jump[j])
     above = np.nan_to_num(jit) > level
     typical = float(np.nanmedian(jit)) * unit
