@@ -27,12 +27,13 @@ alarm, ``docs/benchmarks.md``).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from normalcy.detector import dynamics
+from normalcy.detector import dynamics, relation_files
 from normalcy.detector import gaussian as gs
 from normalcy.detector.extended import chunks
 from normalcy.detector.readings import Readings
@@ -42,6 +43,7 @@ from normalcy.detector.relation_stats import (
     accumulate,
     default_lags,
     finest_granularity,
+    held_out_kappa,
     plus,
     plus_each,
     present_outer,
@@ -93,8 +95,11 @@ class RelationsView:
     stats_ : list of RelationStats, per sensor. kappa_ : ndarray (ns, 2), the
     chosen level and transition weights (pseudo-samples). taught_ : list of
     RelationStats or None, the statistics taught by "normal" feedback (weights
-    applied), per sensor; None before any. readings_ : :class:`~normalcy.detector.readings.
-    Readings` or None, what the history allows the raw readings (stuck, noisy terms).
+    applied), per sensor; None before any. taught_blocks_ : the same in blocks (per
+    block, per sensor) whose sum it is. kappa_taught_ : ndarray (ns, 2) or None, the
+    weights of the healthy-plus-taught model (None: ``kappa_``). readings_ :
+    :class:`~normalcy.detector.readings.Readings` or None, what the history allows
+    the raw readings (stuck, noisy terms).
 
     Examples
     --------
@@ -169,19 +174,17 @@ class RelationsView:
         blocks = [b for b in np.array_split(rows, self.folds) if b.size]
         shared = [self._shared(scaled, b) for b in blocks]
         self.stats_: list[RelationStats] = []
-        self.taught_: list[RelationStats] | None = None
         self.kappa_ = np.zeros((ns, 2))
+        self.kappa_taught_: np.ndarray | None = None
+        self.set_taught(None)
         for i in range(ns):
             parts = [self._accumulate(scaled, levels, b, i, shared=sh)
                      for b, sh in zip(blocks, shared, strict=True)]
             total = parts[0]
             for part in parts[1:]:
                 total = total.add(part)
-            pairs = [(total.subtract(f).tree(self.ridge),
-                      f.aligned(total.codes, total.groups).tree(self.ridge)) for f in parts]
-            k1, k2, _ = gs.choose_kappa(pairs, grid * total.d, ns)
+            self.kappa_[i] = held_out_kappa(total, parts, parts, grid, ns, self.ridge)
             self.stats_.append(total)
-            self.kappa_[i] = k1, k2
         self.dyn_: RelationStats | None = (
             dynamics.of_rows(scaled, rows, n_levels=n_levels)
             if delta >= 2 and self.dynamics else None)
@@ -221,6 +224,9 @@ class RelationsView:
             both.stats_ = [a.add(b) for a, b in zip(self.stats_, taught, strict=True)]
             both.dyn_ = plus(getattr(self, "dyn_", None), getattr(self, "dyn_taught_", None))
             both.taught_ = both.dyn_taught_ = None
+            kappa = getattr(self, "kappa_taught_", None)
+            if kappa is not None:
+                both.kappa_ = kappa
             both._derive()
             self.with_taught_ = both
 
@@ -355,9 +361,11 @@ class RelationsView:
                              "(fit(like=...)).")
         out = self.copy()
         out.stats_ = [a.add(b) for a, b in zip(self.stats_, other.stats_, strict=True)]
-        out.taught_ = plus_each(self.taught_, other.taught_)
         out.dyn_ = plus(self.dyn_, other.dyn_)
         out.dyn_taught_ = plus(self.dyn_taught_, other.dyn_taught_)
+        blocks = [*(self.taught_blocks_ or []), *(other.taught_blocks_ or [])]
+        out.set_taught(blocks or None)
+        out.choose_taught_kappa()  # the blocks of both, held out in turn
         if out.readings_ is not None:  # the larger shares of the two
             out.readings_ = out.readings_.merged(other.readings_)
         out._derive()
@@ -369,29 +377,67 @@ class RelationsView:
         out = RelationsView(**self.get_params())
         out.__dict__.update({k: v for k, v in self.__dict__.items() if k.endswith("_")})
         out.stats_ = list(self.stats_)  # statistics are never changed in place
-        out.taught_ = None if self.taught_ is None else list(self.taught_)
+        out.set_taught(getattr(self, "taught_blocks_", None))
         out.kappa_ = self.kappa_.copy()
+        kappa = getattr(self, "kappa_taught_", None)
+        out.kappa_taught_ = None if kappa is None else kappa.copy()
         return out
 
     @property
     def floats(self) -> int:
         """Numbers in the model file (statistics and ``κ``)."""
         more = [st for st in (self.dyn_, self.dyn_taught_) if st is not None]
-        return sum(st.floats for st in [*self.stats_, *(self.taught_ or []), *more]) + \
-            self.kappa_.size
+        taught = [st for block in (self.taught_blocks_ or []) for st in block]
+        kappa = [k.size for k in (self.kappa_, self.kappa_taught_) if k is not None]
+        return sum(st.floats for st in [*self.stats_, *taught, *more]) + sum(kappa)
+
+    def set_taught(self, blocks: list[list[RelationStats]] | None) -> None:
+        """Install the taught statistics, in blocks (per block, per sensor):
+        ``taught_`` is their sum per sensor."""
+        self.taught_blocks_ = None if blocks is None else [list(b) for b in blocks]
+        self.taught_: list[RelationStats] | None = (
+            None if blocks is None else
+            [functools.reduce(RelationStats.add, [b[i] for b in blocks])
+             for i in range(len(blocks[0]))])
+
+    def choose_taught_kappa(self) -> None:
+        """``kappa_taught_``: per sensor, the weights under which each block of the
+        taught statistics is likeliest given the healthy and the other taught ones;
+        kept as they are where fewer than 2 blocks hold data."""
+        blocks = [b for b in self.taught_blocks_ or [] if all(st.count.sum() > 0 for st in b)]
+        if len(blocks) < 2 or self.taught_ is None:
+            return
+        grid, ns = np.asarray(self.kappa_grid, dtype=np.float64), len(self.stats_)
+        self.kappa_taught_ = np.array([held_out_kappa(
+            self.stats_[i].add(self.taught_[i]), [b[i] for b in blocks], [b[i] for b in blocks],
+            grid, ns, self.ridge) for i in range(ns)])
 
     def add_examples(self, codes: list[np.ndarray], vectors: list[np.ndarray], *,
                      weight: float = 1.0) -> RelationsView:
         """Teach the statistics of stored examples (times ``weight``) as ``taught_``:
         per sensor, transition codes and extended vectors (all sensors at ``t``, then
         the sensor at ``t-1 .. t-(Δ-1)``, as an operator's feedback payload keeps
-        them); keep ``κ``."""
+        them, in row order).
+
+        The examples are cut into ``folds`` contiguous blocks, each added to the
+        matching block of what was taught before (``taught_blocks_``). The healthy
+        model keeps its ``κ``; the healthy-plus-taught model's (``kappa_taught_``) is
+        chosen again by :meth:`choose_taught_kappa`. One marked run is one stretch of
+        a new regime: its transitions' models fitted to it alone do not carry to the
+        next run of that regime, and the held-out blocks say how far to shrink them."""
         ns = len(self.stats_)
         take = np.r_[np.arange(ns), ns + self.lags_ - 1]  # the viewpoint's columns
-        new = [RelationStats.of(np.asarray(w)[:, take], np.asarray(c), n_levels=self.n_levels_,
-                                granularity=self.granularity_, weight=weight)
-               for c, w in zip(codes, vectors, strict=True)]
-        self.taught_ = plus_each(self.taught_, new)
+        cuts = [np.array_split(np.arange(len(c)), self.folds) for c in codes]
+        new = [[RelationStats.of(np.asarray(w)[cut[k]][:, take], np.asarray(c)[cut[k]],
+                                 n_levels=self.n_levels_, granularity=self.granularity_,
+                                 weight=weight)
+                for c, w, cut in zip(codes, vectors, cuts, strict=True)]
+               for k in range(self.folds)]
+        old: list[list[RelationStats] | None] = list(self.taught_blocks_ or [])
+        old += [None] * (self.folds - len(old))
+        self.set_taught([b for b in (plus_each(o, new[k]) if k < self.folds else o
+                                     for k, o in enumerate(old)) if b is not None])
+        self.choose_taught_kappa()
         if self.dyn_ is not None:  # the plant's dynamics: [x(t), x(t-1)] from the same rows
             self.dyn_taught_ = plus(self.dyn_taught_, dynamics.stats(
                 dynamics.from_viewpoints(vectors), n_levels=self.n_levels_, weight=weight))
@@ -402,86 +448,16 @@ class RelationsView:
 
     def to_file(self, prefix: str = "relations") -> tuple[dict[str, Any],
                                                            dict[str, np.ndarray]]:
-        """JSON-able header and plain arrays (no pickle)."""
-        params = self.get_params()
-        params["kappa_grid"] = [str(float(k)) for k in np.asarray(self.kappa_grid, float)]
-        params["lags"] = None if self.lags is None else [int(v) for v in self.lags]
-        header = {"params": params, "delta": self.delta_, "n_levels": self.n_levels_,
-                  "lags": [int(v) for v in self.lags_], "n_sensors": len(self.stats_),
-                  "granularity": self.granularity_}
-        arrays = {f"{prefix}.kappa": self.kappa_}
-        for i, st in enumerate(self.stats_):
-            arrays.update(st.to_arrays(f"{prefix}.s{i}"))
-        if self.taught_ is not None:
-            header["taught"] = True
-            for i, st in enumerate(self.taught_):
-                arrays.update(st.to_arrays(f"{prefix}.t{i}"))
-        for key, dyn in (("dyn", self.dyn_), ("dyn_t", self.dyn_taught_)):
-            if dyn is not None:
-                header[key] = True
-                arrays.update(dyn.to_arrays(f"{prefix}.{key}"))
-        if self.readings_ is not None:
-            header["readings_window"], more = self.readings_.to_file(prefix)
-            arrays.update(more)
-        return header, arrays
+        """JSON-able header and plain arrays (no pickle; :mod:`relation_files`)."""
+        return relation_files.write(self, prefix)
 
     @classmethod
     def from_file(cls, header: dict[str, Any], arrays: Mapping[str, np.ndarray],
                   prefix: str = "relations") -> RelationsView:
+        """The view a file holds, checked (ValueError naming what does not fit)."""
         params = dict(header["params"])
         params["kappa_grid"] = tuple(float(k) for k in params["kappa_grid"])
-        view = cls(**params)
-        view.delta_, view.n_levels_ = int(header["delta"]), int(header["n_levels"])
-        view.lags_ = view._check(view.delta_)
-        if not np.array_equal(view.lags_, np.asarray(header["lags"], dtype=np.int64)):
-            raise ValueError("the relations view's lags do not match its parameters")
-        view.granularity_ = str(header["granularity"])
-        if view.granularity_ not in GRANULARITIES:
-            raise ValueError(f"unknown granularity {view.granularity_!r}")
-        ns = int(header["n_sensors"])
-        view.kappa_ = np.asarray(arrays[f"{prefix}.kappa"], dtype=np.float64)
-        if view.kappa_.shape != (ns, 2) or np.isnan(view.kappa_).any() or (
-                view.kappa_ < 0).any():
-            raise ValueError(f"{prefix}.kappa must hold two weights >= 0 per sensor")
-        def read(key: str) -> list[RelationStats]:
-            return [RelationStats.from_arrays(arrays, f"{prefix}.{key}{i}",
-                                              n_levels=view.n_levels_,
-                                              granularity=view.granularity_)
-                    for i in range(ns)]
-
-        view.stats_ = read("s")
-        view.taught_ = read("t") if header.get("taught") is True else None
-        view.dyn_, view.dyn_taught_ = (  # files before the dynamics term hold none
-            RelationStats.from_arrays(arrays, f"{prefix}.{k}", n_levels=view.n_levels_,
-                                      granularity="global") if header.get(k) is True else None
-            for k in ("dyn", "dyn_t"))
-        if (view.dyn_ is None and view.dyn_taught_ is not None) or (
-                view.dyn_ is not None and (view.delta_ < 2 or not view.dynamics)):
-            raise ValueError(f"{prefix}: dynamics statistics do not fit the model")
-        view.readings_ = Readings.read(header, arrays, prefix, ns)  # None in older files
-        d = ns + view.lags_.size
-        named = [(f"{prefix}.s{i}", st, d) for i, st in enumerate(view.stats_)]
-        named += [(f"{prefix}.t{i}", st, d) for i, st in enumerate(view.taught_ or [])]
-        named += [(f"{prefix}.{k}", st, 2 * ns) for k, st in
-                  (("dyn", view.dyn_), ("dyn_t", view.dyn_taught_)) if st is not None]
-        for key, st, d in named:
-            codes = st.codes
-            if st.d != d or (codes.size and (codes.min() < 0 or codes.max() >= view.n_levels_**2
-                                             or (np.diff(codes) <= 0).any())):
-                raise ValueError(f"{key}: statistics do not fit the model")
-            if not all(np.isfinite(x).all() for x in (st.count, st.total, st.outer)) or (
-                    st.count < 0).any():
-                raise ValueError(f"{key}: statistics must be finite, counts >= 0")
-            n = np.maximum(st.count, 1.0)
-            if (st.count > 1e15).any() or (np.abs(st.total) > n[:, None] * 1e6).any():
-                raise ValueError(f"{key}: statistics far outside any scaled data "
-                                 "(counts above 1e15 or means beyond 1e6 IQRs)")
-        with np.errstate(all="ignore"):
-            view._derive()
-        if not view._usable():
-            raise ValueError(f"{prefix}: the statistics do not form usable Gaussian models "
-                             "(non-finite covariances); the file is damaged")
-        return view
+        return relation_files.read_into(cls(**params), header, arrays, prefix)
 
     def _usable(self) -> bool:
         """Whether every derived scoring table is finite (the taught view's too)."""

@@ -170,7 +170,7 @@ def move_relations(view: RelationsView, knots: list[tuple[np.ndarray, np.ndarray
                 for i, st in enumerate(stats)]
 
     out.stats_ = move(view.stats_)
-    out.taught_ = None if view.taught_ is None else move(view.taught_)
+    out.set_taught(None if view.taught_blocks_ is None else [move(b) for b in view.taught_blocks_])
     both = (np.r_[ab[:, 0], ab[:, 0]], np.r_[ab[:, 1], ab[:, 1]])  # [x(t), x(t-1)]
     out.dyn_, out.dyn_taught_ = (None if st is None else moved(st, *both, levels[0])
                                  for st in (view.dyn_, view.dyn_taught_))
