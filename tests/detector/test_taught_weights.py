@@ -31,9 +31,8 @@ def without_taught_weights(det: TransitionDetector) -> TransitionDetector:
     return out
 
 
-@pytest.fixture(scope="module", params=[11, 21])
-def tanks_taught(request) -> tuple[TransitionDetector, list]:
-    base, seed = TankPlant(), request.param
+def tanks_taught(seed: int) -> tuple[TransitionDetector, list]:
+    base = TankPlant()
     high = dataclasses.replace(base, setpoints=(0.65, 0.85))  # a level range never trained
     det = TransitionDetector().fit(simulate_tanks(20000.0, base, seed=seed))
     marked = simulate_tanks(3000.0, high, seed=seed + 1)
@@ -46,14 +45,17 @@ def alarm_share(det: TransitionDetector, runs: list) -> float:
     return float(np.mean(s[np.isfinite(s)] > det.threshold_))
 
 
-def test_one_marked_run_quiets_the_next_runs_of_its_regime(tanks_taught) -> None:
-    det, later = tanks_taught
-    assert det.view_ == "relations" and det.relations_.kappa_taught_ is not None
-    now, before = alarm_share(det, later), alarm_share(without_taught_weights(det), later)
-    # measured 0.072 against 0.107 (seed 11) and 0.046 against 0.080 (seed 21); every
-    # row of these runs was in alarm before the verdict. Other plants and seeds:
-    # ``normalcy bench feedback`` and the note of the change.
-    assert now < 0.9 * before, (now, before)
+def test_one_marked_run_quiets_the_next_runs_of_its_regime() -> None:
+    now, before = [], []
+    for seed in (11, 21):
+        det, later = tanks_taught(seed)
+        assert det.view_ == "relations" and det.relations_.kappa_taught_ is not None
+        now.append(alarm_share(det, later))
+        before.append(alarm_share(without_taught_weights(det), later))
+    # measured 0.086 against 0.107 (seed 11) and 0.053 against 0.080 (seed 21), where
+    # every row was in alarm before the verdict; seeds 31 and 41 gave 0.082 against
+    # 0.085 and 0.085 against 0.085. More plants and seeds: the note of the change.
+    assert sum(now) < 0.9 * sum(before), (now, before)
 
 
 def test_taught_blocks_and_weights_survive_the_model_file() -> None:
@@ -121,3 +123,24 @@ def test_a_range_too_short_to_hold_out_keeps_the_weights_in_force() -> None:
     assert taught.taught_ is not None and taught.kappa_taught_ is None
     # taught after a longer range, the blocks all hold data: the weights are chosen again
     assert view.copy().add_examples(codes, ext).kappa_taught_ is not None
+
+
+def test_contexts_nobody_taught_keep_the_history_weights() -> None:
+    view = taught_view()[0]
+    plain = view.copy()
+    plain.kappa_taught_ = None  # the healthy-plus-taught model with the history's weights
+    plain._derive_taught()
+    heavy = view.copy()
+    heavy.kappa_ = view.kappa_taught_  # ... and with the taught weights everywhere
+    heavy._derive_taught()
+    assert not np.array_equal(view.kappa_taught_, view.kappa_)
+    for i, taught in enumerate(view.taught_):
+        codes = view.with_taught_.stats_[i].codes
+        t, a, b = (v.with_taught_.tables_[i] for v in (view, plain, heavy))
+        use = np.zeros(t.offset.shape[0], dtype=bool)
+        use[:codes.size] = np.isin(codes, taught.codes[taught.count > 0])
+        assert use.any() and not use.all()
+        for want, mask in ((a, ~use), (b, use)):
+            np.testing.assert_array_equal(t.offset[mask], want.offset[mask])
+            np.testing.assert_array_equal(t.M[t.unit[mask]], want.M[want.unit[mask]])
+            np.testing.assert_array_equal(t.own_offset[mask], want.own_offset[mask])
