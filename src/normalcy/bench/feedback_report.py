@@ -101,8 +101,8 @@ def goal_checks(df: pd.DataFrame) -> list[str]:
             f"({'n/a' if not fa0 else f'{100 * red:.0f} % fewer'}; goal ≥ 90 %: {fa_ok}), "
             f"{fa3} after {MARKED}; later rows in alarm {rows.loc[0]:.1f} % → "
             f"{rows.loc[1]:.1f} % → {rows.loc[MARKED]:.1f} %; the training regime's own "
-            f"healthy runs: {g['training-regime false-alarm episodes'].loc[0]} false alarms "
-            f"in {g['training-regime runs'].loc[0]} runs; "
+            f"healthy runs: {g['training-regime false-alarm episodes'].loc[0]} false-alarm "
+            f"episode(s) in {g['training-regime runs'].loc[0]} runs; "
             f"fault AUC change {d_auc:+.4f} (goal ≤ 0.01: {auc_ok}); "
             f"{ms:.0f} ms per feedback vs {g['fit s'].iloc[0]:.2f} s to fit.")
     return out
