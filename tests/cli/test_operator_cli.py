@@ -44,6 +44,13 @@ def test_feedback_history_undo_merge(files, capsys, tmp_path) -> None:
     assert main(["feedback", str(m), t, "--start", "300", "--end", "460", "--verdict",
                  "normal", "--by", "ana", "--note", "new pump"]) == 0
     assert "version 2" in capsys.readouterr().out
+    assert main(["info", str(m), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    if info["view"] == "relations":  # the verdict's transitions, with weights of their own
+        assert info["relations"]["taught_transitions"] > 0
+        assert len(info["per_sensor"]["s1"]["relation_kappa_taught"]) == 2
+        assert main(["info", str(m)]) == 0
+        assert "taught by 'normal' verdicts" in capsys.readouterr().out
     assert main(["history", str(m)]) == 0
     out = capsys.readouterr().out
     assert "feedback" in out and "ana" in out

@@ -135,6 +135,8 @@ def model_summary(det: Any, header: dict[str, Any], path: str) -> dict[str, Any]
         }
         if rel is not None:
             per_sensor[s]["relation_kappa"] = [float(k) for k in rel.kappa_[i]]
+            if rel.kappa_taught_ is not None:  # the weights of the transitions taught
+                per_sensor[s]["relation_kappa_taught"] = [float(k) for k in rel.kappa_taught_[i]]
         lim = None if rel is None else rel.readings_
         if lim is not None:  # what the history allows the raw readings
             per_sensor[s]["readings"] = {
@@ -143,7 +145,9 @@ def model_summary(det: Any, header: dict[str, Any], path: str) -> dict[str, Any]
                 "jitter_share": float(lim.noisy[i]), "watched_noisy": bool(lim.watched_noisy[i])}
     relations = None if rel is None else {
         "granularity": rel.granularity_, "lags": [int(v) for v in rel.lags_],
-        "floats": int(rel.floats)}
+        "floats": int(rel.floats),
+        "taught_transitions": 0 if rel.taught_ is None else int(
+            sum((st.count > 0).sum() for st in rel.taught_))}
     return {
         "kind": type(det).__name__,
         "view": det.view_,
@@ -191,6 +195,9 @@ def cmd_info(a: argparse.Namespace) -> int:
                if "dyn" in ref else "")
         print(f"  relations: reference level R={ref['rel']:.3g}{dyn}; covariances per "
               f"{rel['granularity']}; own lags {rel['lags']}; {rel['floats']:,} statistics")
+        if rel["taught_transitions"]:
+            print(f"  taught by 'normal' verdicts: {rel['taught_transitions']:,} sensor "
+                  "transitions, with shrinkage weights of their own")
         read = {k: [s for s, d in info["per_sensor"].items()
                     if d.get("readings", {}).get(f"watched_{k}")] for k in ("stuck", "noisy")}
         if "stuck" in ref:
