@@ -103,10 +103,11 @@ def test_crafted_taught_weights_are_refused(change, message) -> None:
         RelationsView.from_file(header, arrays)
 
 
-def test_merge_keeps_both_block_sets_and_chooses_the_weights_again() -> None:
+def test_merge_adds_the_blocks_and_chooses_the_weights_again() -> None:
     view = taught_view()[0]
     twice = view.merge(view)
-    assert len(twice.taught_blocks_) == 2 * view.folds
+    assert len(twice.taught_blocks_) == view.folds  # block by block: a fleet's stay few
+    assert len(twice.merge(twice).taught_blocks_) == view.folds
     np.testing.assert_allclose(twice.taught_[0].count.sum(), 2 * view.taught_[0].count.sum())
     assert twice.kappa_taught_ is not None
     again = view.merge(view)

@@ -26,6 +26,7 @@ ETC 2 % of the training regime's rows went into alarm, ``docs/benchmarks.md``)."
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Mapping
 from typing import Any
 
@@ -375,17 +376,16 @@ class RelationsView:
         out.stats_ = [a.add(b) for a, b in zip(self.stats_, other.stats_, strict=True)]
         out.dyn_ = plus(self.dyn_, other.dyn_)
         out.dyn_taught_ = plus(self.dyn_taught_, other.dyn_taught_)
-        blocks = [*(self.taught_blocks_ or []), *(other.taught_blocks_ or [])]
-        out.set_taught(blocks or None)
-        out.choose_taught_kappa()  # the blocks of both, held out in turn
+        pairs = itertools.zip_longest(self.taught_blocks_ or [], other.taught_blocks_ or [])
+        out.set_taught([b for a, c in pairs if (b := plus_each(a, c))] or None)  # as many
+        out.choose_taught_kappa()  # blocks as either side: a fleet's merge stays small
         if out.readings_ is not None:  # the larger shares of the two
             out.readings_ = out.readings_.merged(other.readings_)
         out._derive()
         return out
 
     def copy(self) -> RelationsView:
-        """A view sharing nothing mutable with this one (e.g. to remove a held-out
-        block with ``add(..., weight=-1)`` for calibration)."""
+        """A view sharing nothing mutable with this one (to change, e.g. calibration's)."""
         out = RelationsView(**self.get_params())
         out.__dict__.update({k: v for k, v in self.__dict__.items() if k.endswith("_")})
         out.stats_ = list(self.stats_)  # statistics are never changed in place
