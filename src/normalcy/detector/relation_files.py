@@ -67,9 +67,8 @@ def read_into(view: Any, header: dict[str, Any], arrays: Mapping[str, np.ndarray
     if kappa is None:
         raise ValueError(f"{prefix}.kappa is missing")
     view.kappa_ = kappa
-    for kappa in (view.kappa_, kappa_taught):
-        if kappa is not None and (kappa.shape != (ns, 2) or np.isnan(kappa).any()
-                                  or (kappa < 0).any()):
+    for k in (kappa, kappa_taught):
+        if k is not None and (k.shape != (ns, 2) or np.isnan(k).any() or (k < 0).any()):
             raise ValueError(f"{prefix}.kappa must hold two weights >= 0 per sensor")
 
     def read(key: str) -> list[RelationStats]:
@@ -81,8 +80,9 @@ def read_into(view: Any, header: dict[str, Any], arrays: Mapping[str, np.ndarray
     if n_blocks is not None and (not isinstance(n_blocks, int) or isinstance(n_blocks, bool)
                                  or not 1 <= n_blocks <= 10_000):
         raise ValueError(f"{prefix}: taught_blocks must be a count from 1 to 10000")
-    blocks = ([read(f"b{k}.") for k in range(n_blocks)] if n_blocks is not None else
-              [read("t")] if header.get("taught") is True else None)  # older files: one total
+    keys = ([f"b{k}." for k in range(n_blocks)] if n_blocks is not None else
+            ["t"] if header.get("taught") is True else [])  # older files: one total
+    blocks = [read(key) for key in keys] or None
     view.dyn_, view.dyn_taught_ = (  # files before the dynamics term hold none
         RelationStats.from_arrays(arrays, f"{prefix}.{k}", n_levels=view.n_levels_,
                                   granularity="global") if header.get(k) is True else None
@@ -93,7 +93,7 @@ def read_into(view: Any, header: dict[str, Any], arrays: Mapping[str, np.ndarray
     view.readings_ = Readings.read(header, arrays, prefix, ns)  # None in older files
     d = ns + view.lags_.size
     named = [(f"{prefix}.s{i}", st, d) for i, st in enumerate(view.stats_)]
-    named += [(f"{prefix}.b{k}.{i}", st, d) for k, block in enumerate(blocks or [])
+    named += [(f"{prefix}.{key}{i}", st, d) for key, block in zip(keys, blocks or [], strict=True)
               for i, st in enumerate(block)]
     named += [(f"{prefix}.{k}", st, 2 * ns) for k, st in
               (("dyn", view.dyn_), ("dyn_t", view.dyn_taught_)) if st is not None]

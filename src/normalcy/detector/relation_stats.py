@@ -330,13 +330,12 @@ def plus_each(a: list[RelationStats] | None, b: list[RelationStats] | None
     return [x.add(y) for x, y in zip(a, b, strict=True)]
 
 
-def held_out_kappa(total: RelationStats, parts: list[RelationStats], held: list[RelationStats],
-                   grid: np.ndarray, n_present: int, ridge: float) -> tuple[float, float]:
+def held_out_kappa(total: RelationStats, parts: list[RelationStats], grid: np.ndarray,
+                   n_present: int, ridge: float) -> tuple[float, float]:
     """``(kappa_level, kappa_transition)`` (pseudo-samples) maximising the likelihood
-    of each of ``held`` given ``total`` without the matching ``parts`` (the same
-    rows, as they were added to ``total``); ``grid`` in multiples of the viewpoint's
-    dimension (:func:`normalcy.detector.gaussian.choose_kappa`)."""
-    pairs = [(total.subtract(p).tree(ridge), h.aligned(total.codes, total.groups).tree(ridge))
-             for p, h in zip(parts, held, strict=True)]
+    of each of ``parts`` given ``total`` without it; ``grid`` in multiples of the
+    viewpoint's dimension (:func:`normalcy.detector.gaussian.choose_kappa`)."""
+    pairs = [(total.subtract(p).tree(ridge), p.aligned(total.codes, total.groups).tree(ridge))
+             for p in parts]
     k1, k2, _ = gs.choose_kappa(pairs, np.asarray(grid, dtype=np.float64) * total.d, n_present)
     return k1, k2

@@ -182,7 +182,7 @@ class RelationsView:
             total = parts[0]
             for part in parts[1:]:
                 total = total.add(part)
-            self.kappa_[i] = held_out_kappa(total, parts, parts, grid, ns, self.ridge)
+            self.kappa_[i] = held_out_kappa(total, parts, grid, ns, self.ridge)
             self.stats_.append(total)
         self.dyn_: RelationStats | None = (
             dynamics.of_rows(scaled, rows, n_levels=n_levels)
@@ -227,30 +227,30 @@ class RelationsView:
             both.dyn_ = plus(getattr(self, "dyn_", None), getattr(self, "dyn_taught_", None))
             both.set_taught(None)
             both.dyn_taught_, both.kappa_taught_ = None, None
-            both._derive()
-            kappa = getattr(self, "kappa_taught_", None)
-            if kappa is not None and not np.array_equal(kappa, self.kappa_):
-                alt = both.copy()
-                alt.kappa_ = kappa
-                alt._derive()  # the same contexts, other weights
-                for i, (st, t) in enumerate(zip(both.stats_, taught, strict=True)):
-                    use = np.zeros(both.tables_[i].offset.shape[0], dtype=bool)
-                    use[:st.codes.size] = np.isin(st.codes, t.codes[t.count > 0])
-                    both.tables_[i] = spliced(both.tables_[i], alt.tables_[i], use)
-                both._summed()
+            both._derive(getattr(self, "kappa_taught_", None), taught)
             self.with_taught_ = both
 
-    def _derive(self) -> None:
-        """Scoring tables and context lookups from the statistics and ``kappa_``, and
+    def _derive(self, kappa_taught: np.ndarray | None = None,
+                taught: list[RelationStats] | None = None) -> None:
+        """Scoring tables and context lookups from the statistics and ``kappa_``
+        (``taught``'s transitions from ``kappa_taught``, where that differs), and
         :meth:`_derive_taught`."""
         self._derive_taught()
         self.tables_: list[gs.ConditionalTables] = []
         self.lookup_: list[np.ndarray] = []
         nq, ns = self.n_levels_, len(self.stats_)
         all_codes = np.arange(nq * nq)
+        dtype = np.dtype(self.dtype).type
         for i, st in enumerate(self.stats_):
-            models = gs.context_models(st.tree(self.ridge), *self.kappa_[i])
-            self.tables_.append(gs.conditional_tables(models, ns, i, np.dtype(self.dtype).type))
+            tree = st.tree(self.ridge)
+            tables = gs.conditional_tables(gs.context_models(tree, *self.kappa_[i]), ns, i, dtype)
+            if kappa_taught is not None and taught is not None and not np.array_equal(
+                    kappa_taught[i], self.kappa_[i]):  # the same contexts, other weights
+                use = np.zeros(tables.offset.shape[0], dtype=bool)
+                use[:st.codes.size] = np.isin(st.codes, taught[i].codes[taught[i].count > 0])
+                tables = spliced(tables, gs.conditional_tables(
+                    gs.context_models(tree, *kappa_taught[i]), ns, i, dtype), use)
+            self.tables_.append(tables)
             K = st.codes.size
             levels = np.unique(st.codes // nq)
             table = np.full(nq * nq, K + levels.size, dtype=np.int64)  # global
@@ -260,14 +260,12 @@ class RelationsView:
             seen = st.count > 0
             table[st.codes[seen]] = np.flatnonzero(seen)
             self.lookup_.append(table)
-        self._summed()
+        single = np.array([t.M.shape[0] == 1 for t in self.tables_])  # the fast path
+        self.summed_ = gs.summed_tables(self.tables_, np.flatnonzero(single))
         dyn = getattr(self, "dyn_", None)
         self.dyn_tables_ = (None if dyn is None else
                             dynamics.tables(dyn, self.ridge, np.dtype(self.dtype).type))
 
-    def _summed(self) -> None:  # the sensors with one covariance: the fast path
-        single = np.array([t.M.shape[0] == 1 for t in self.tables_])
-        self.summed_ = gs.summed_tables(self.tables_, np.flatnonzero(single))
 
     def score(self, scaled: np.ndarray, levels: np.ndarray, rows: np.ndarray, *,
               per_viewpoint: bool = True, budget: float = 1e6,
@@ -389,7 +387,9 @@ class RelationsView:
         out = RelationsView(**self.get_params())
         out.__dict__.update({k: v for k, v in self.__dict__.items() if k.endswith("_")})
         out.stats_ = list(self.stats_)  # statistics are never changed in place
-        out.set_taught(getattr(self, "taught_blocks_", None))
+        blocks, taught = getattr(self, "taught_blocks_", None), getattr(self, "taught_", None)
+        out.taught_blocks_ = None if blocks is None else [list(b) for b in blocks]
+        out.taught_ = None if taught is None else list(taught)
         kappa = getattr(self, "kappa_taught_", None)
         out.kappa_, out.kappa_taught_ = self.kappa_.copy(), None if kappa is None else kappa.copy()
         return out
@@ -419,8 +419,8 @@ class RelationsView:
             return
         grid, ns = np.asarray(self.kappa_grid, dtype=np.float64), len(self.stats_)
         self.kappa_taught_ = np.array([held_out_kappa(
-            self.stats_[i].add(self.taught_[i]), [b[i] for b in blocks], [b[i] for b in blocks],
-            grid, ns, self.ridge) for i in range(ns)])
+            self.stats_[i].add(self.taught_[i]), [b[i] for b in blocks], grid, ns, self.ridge)
+            for i in range(ns)])
 
     def add_examples(self, codes: list[np.ndarray], vectors: list[np.ndarray], *,
                      weight: float = 1.0) -> RelationsView:
