@@ -52,6 +52,10 @@ Plants (``--quick`` shortens every run):
   [0.3, 0.5] m. New regime: set-points in [0.65, 0.85] m, nominal plant.
   Faults: a leak in tank 2, a worn pump (75 % of its flow per rpm), a clogged
   valve between tanks 1 and 2 (60 % of its opening).
+
+The ETC and tank runs are indexed by their time (50 Hz and 1 Hz), so the detector
+knows its sampling period (:func:`normalcy.detector.calibration.timed_quantile`);
+Lorenz's samples have no time in seconds.
 """
 
 from __future__ import annotations
@@ -149,8 +153,9 @@ def etc_scenario(quick: bool, seed: int = 0, reps: int | None = None) -> Scenari
     healthy = [simulate_etc(run_s, part, seed=int(next(seeds))) for _ in range(n_healthy)]
     faults = [(name, simulate_etc(run_s, part.scaled(**f), design=part, seed=int(next(seeds))))
               for name, f in FAULTS if f for _ in range(reps)]
-    return Scenario("ETC", train, new, healthy, faults,
-                    "set-points in [0.4, 1] rad after part-load training in [-1, 0.2] rad")
+    return timed(Scenario("ETC", train, new, healthy, faults,
+                          "set-points in [0.4, 1] rad after part-load training in [-1, 0.2] rad"),
+                 0.02)
 
 
 def tanks_scenario(quick: bool, seed: int = 0, reps: int | None = None) -> Scenario:
@@ -167,8 +172,22 @@ def tanks_scenario(quick: bool, seed: int = 0, reps: int | None = None) -> Scena
     faults = [(name, simulate_tanks(run_s, dataclasses.replace(base, **f),
                                     seed=int(next(seeds))))
               for name, f in TANK_FAULTS for _ in range(reps)]
-    return Scenario("three tanks", train, new, healthy, faults,
-                    "level set-points in [0.65, 0.85] m after training in [0.3, 0.5] m")
+    return timed(Scenario("three tanks", train, new, healthy, faults,
+                          "level set-points in [0.65, 0.85] m after training in [0.3, 0.5] m"),
+                 1.0)
+
+
+def timed(sc: Scenario, period: float) -> Scenario:
+    """``sc`` with every run indexed by its time since the run's start (a
+    ``TimedeltaIndex`` of ``period`` seconds a row): what a plant historian gives, and
+    what tells the detector its sampling period (``sample_period="auto"``)."""
+    def t(frame: pd.DataFrame) -> pd.DataFrame:
+        out = frame.copy()
+        out.index = pd.to_timedelta(np.arange(len(frame)) * period, unit="s")
+        return out
+
+    return Scenario(sc.plant, t(sc.train), [t(f) for f in sc.new_regime],
+                    [t(f) for f in sc.healthy], [(n, t(f)) for n, f in sc.faults], sc.story)
 
 
 SCENARIOS: dict[str, Callable[..., Scenario]] = {

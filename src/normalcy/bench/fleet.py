@@ -60,7 +60,7 @@ from normalcy.bench import fleet_data as fd
 SETTINGS: dict[str, Any] = {
     "view": "paper", "n_levels": 10, "delta": 20, "window": 100, "eta": 0.95, "nu": 1.0,
     "eps": 0.05, "threshold": 1.0, "bound_quantiles": None, "calibration_folds": 5,
-    "calibration_quantile": 0.95, "max_configurations": None,
+    "calibration_quantile": 0.95, "max_configurations": None, "sample_period": None,
 }
 #: the run behind the docs' figures: the issue's sizes
 FULL_COMMAND = ("normalcy bench fleet --rows 1M,10M --units 50 --unit-rows 200k "

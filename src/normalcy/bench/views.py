@@ -202,7 +202,7 @@ def fit_score(case: Case, view: str) -> dict[str, Any]:
 
     scores, alarms, fit_s, chosen = [], [], 0.0, []
     for train, test in case.parts or ((case.train, case.test),):
-        model = TransitionDetector(view=view)
+        model = TransitionDetector(view=view, sample_period=case.period_s)
         t0 = time.perf_counter()
         model.fit(train)
         fit_s += time.perf_counter() - t0

@@ -90,7 +90,8 @@ def cmd_fit(a: argparse.Namespace) -> int:
             det = fit_like(like, table.runs())
             operator.versions.record_fit(det, table.runs())
         else:
-            det = operator.fit(TransitionDetector(**params), table.runs())
+            det = operator.fit(TransitionDetector(**params, sample_period=period),
+                               table.runs())
         bar.update()
         bar.set_postfix_str(f"writing {a.output}")
         save(det, a.output, extra={"period_s": period})
@@ -164,6 +165,7 @@ def model_summary(det: Any, header: dict[str, Any], path: str) -> dict[str, Any]
         "written_by": header.get("library_version"),
         "format_version": header.get("format_version"),
         "period_s": header.get("period_s"),
+        "sample_period_s": getattr(det, "sample_period_", None),
         "reader_version": __version__,
     }
 
@@ -182,10 +184,22 @@ def cmd_info(a: argparse.Namespace) -> int:
     p = info["in_force"]
     print(f"  settings: n_levels={p['n_levels']} delta={p['delta']} window={p['window']} "
           f"eta={det.eta} nu={det.nu} eps={det.eps} bound_quantiles={det.bound_quantiles}")
-    if info["period_s"] is not None:
-        from normalcy.data.timeaxis import duration
+    from normalcy.data.timeaxis import duration
 
+    if info["period_s"] is not None:
         print(f"  fitted on data sampled every {duration(float(info['period_s']))}")
+    from normalcy.detector.calibration import EPISODES_PER_10_MIN, timed_quantile
+    from normalcy.detector.learning import REL_QUANTILE
+
+    period, w = info["sample_period_s"], det.window_
+    qs = [f"the paper residuals' {100 * det.calibration_quantile:.4g} %"
+          ] if det.view_ != "relations" else []
+    if det.view_ != "paper":
+        qs += [f"the relations view's {100 * timed_quantile(REL_QUANTILE, w, period):.4g} %" + (
+            " (sampling period unknown: set per window, not per 10 minutes)" if period is None
+            else f" (one sample every {duration(float(period))}: aimed at "
+                 f"{EPISODES_PER_10_MIN:g} healthy alarm episodes per 10 min, EEMUA 191)")]
+    print(f"  reference levels at the held-out windows' {' and '.join(qs)}")
     ref = info["reference_levels"]
     print(f"  {view_said(det)}; alarm when score > {info['threshold']:g}")
     rel = info["relations"]

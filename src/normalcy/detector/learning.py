@@ -125,7 +125,8 @@ def calibrate_relations(det: Settings, prep: Prepared, view: RelationsView, delt
                         window: int, *, held_out: bool = True) -> dict[str, float]:
     """The reference levels of the relations view: ``{"rel": R}`` for ``r_rel`` and,
     where the view models the plant's dynamics, ``"dyn"`` for ``r_dyn``; each the
-    ``REL_QUANTILE`` (99 %) level of its window residuals held out from the view,
+    ``REL_QUANTILE`` (99 %) level of its window residuals held out from the view (raised
+    where the sampling period is known: :func:`calibration.timed_quantile`),
     fold by fold (SPEC §1.11 applied to §6, the level SPEC §6's lab used). A fold's
     model is the full statistics minus those of the fold and its margin (statistics
     subtract exactly), with the shrinkage weights of the fit. One fold whose own 99 %
@@ -143,6 +144,7 @@ def calibrate_relations(det: Settings, prep: Prepared, view: RelationsView, delt
     alarm level of both views.
     """
     rows, N = prep.rows, window
+    q = calibration.timed_quantile(REL_QUANTILE, N, getattr(det, "sample_period_", None))
     folds = calibration.n_folds(det.calibration_folds, rows.size, N)
     margin = delta + N
     found: list[dict[str, np.ndarray]] = []  # per fold: each term's windows, where r_rel is defined
@@ -170,16 +172,16 @@ def calibrate_relations(det: Settings, prep: Prepared, view: RelationsView, delt
     keep = np.ones(len(found), dtype=bool)
     for k in found[0]:
         parts = [f[k][np.isfinite(f[k])] for f in found]
-        typical = calibration.typical_folds(np.array([np.quantile(w, REL_QUANTILE) if w.size
+        typical = calibration.typical_folds(np.array([np.quantile(w, q) if w.size
                                                       else 0.0 for w in parts]))
         keep &= typical
         r = np.concatenate([w for w, ok in zip(parts, typical, strict=True) if ok])
-        out[k] = max(REL_FLOOR, float(np.quantile(r, REL_QUANTILE)) if r.size else 1.0)
+        out[k] = max(REL_FLOOR, float(np.quantile(r, q)) if r.size else 1.0)
     if "dyn" in out:  # the joint level of the larger of the two, on the same windows
         m = np.concatenate([np.fmax(f["rel"] / out["rel"], f["dyn"] / out["dyn"])
                             for f, ok in zip(found, keep, strict=True) if ok] or [np.zeros(0)])
         m = m[np.isfinite(m)]
-        out["joint"] = max(1.0, float(np.quantile(m, REL_QUANTILE)) if m.size else 1.0)
+        out["joint"] = max(1.0, float(np.quantile(m, q)) if m.size else 1.0)
     return {**out, **fixed}
 
 

@@ -66,7 +66,8 @@ class Learned:
     signatures and the change log); the kernel carries them and calls
     ``signatures`` through :class:`FaultNamer` when scoring. ``view`` is the view in
     force (one of :data:`VIEWS`, "auto" resolved); ``view_check`` the share of
-    windows the self-check of "auto" put in alarm (None: not run).
+    windows the self-check of "auto" put in alarm (None: not run); ``sample_period``
+    the seconds between samples the reference levels were set for (None: unknown).
     """
 
     sensors: list[str]
@@ -84,6 +85,7 @@ class Learned:
     history: Any = None
     view: str = "paper"
     view_check: float | None = None
+    sample_period: float | None = None
 
     # ------------------------------------------------------------ model file
     def to_file(self, params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -99,6 +101,7 @@ class Learned:
             "threshold": self.threshold,
             "view": self.view,
             "view_check": self.view_check,
+            "sample_period": self.sample_period,
         }
         arrays: dict[str, np.ndarray] = {
             "center": self.center, "scale": self.scale, "edges": self.edges,
@@ -161,6 +164,9 @@ class Learned:
         check = header.get("view_check")
         if check is not None and not 0 <= _number(header, "view_check") <= 1:
             raise ValueError("'view_check' must be a share in [0, 1] or null")
+        period = header.get("sample_period")  # older files: unknown
+        if period is not None and not 0 < _number(header, "sample_period") < 1e9:
+            raise ValueError("'sample_period' must be a number of seconds > 0 or null")
         normality = paper_tables(normality, view, "s<i>")
         relations = None
         if "relations" in header:
@@ -179,6 +185,7 @@ class Learned:
             reference={k: float(v) for k, v in reference.items()}, threshold=threshold,
             relations=relations, view=str(view),
             view_check=None if check is None else float(check),
+            sample_period=None if period is None else float(period),
         )
         has = relations is not None and relations.readings_ is not None
         for k in ("stuck", "noisy"):  # the readings' fixed levels and their limits

@@ -38,11 +38,19 @@ labels or test data):
   the held-out residuals - hence the reference levels - overstated novelty so
   much that the detector fired on nothing. ``T / 20`` keeps the 5 folds (each
   model sees ~70 % of the rows) on any length; Lorenz (20 000 rows) keeps 100.
+- ``sample_period``: the median step of the training frames' time index (a
+  ``DatetimeIndex`` or ``TimedeltaIndex``); unknown for any other index. It sets how
+  rare a healthy alarm must be per window (:mod:`normalcy.detector.calibration`).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import pandas as pd
+
+from normalcy.exceptions import InputError
 
 SAMPLES_PER_CODE = 50
 SAMPLES_PER_DIM = 2
@@ -134,3 +142,47 @@ def auto_window(longest_segment_transitions: int) -> int:
     (100, 19, 10)
     """
     return int(max(MIN_WINDOW, min(MAX_WINDOW, longest_segment_transitions // CALIBRATION_WINDOWS)))
+
+
+def sample_period(value: Any, X: Any) -> float | None:
+    """The sampling period in seconds a fit uses: ``value`` as given (a number, or None
+    for unknown), or for ``"auto"`` the median step of the time index of ``X``'s frames
+    (a DataFrame or a list of runs; each run's own steps), None when no frame has a
+    ``DatetimeIndex`` or ``TimedeltaIndex``. A time index that does not increase is an
+    error: the rows would not be in time order.
+
+    Examples
+    --------
+    >>> t = pd.date_range("2026-01-01", periods=5, freq="200ms")
+    >>> sample_period("auto", pd.DataFrame({"a": range(5)}, index=t))
+    0.2
+    >>> sample_period("auto", pd.DataFrame({"a": range(5)})) is None
+    True
+    """
+    if value != "auto":
+        return None if value is None else float(value)
+    runs = X if isinstance(X, (list, tuple)) else [X]
+    steps = []
+    for i, run in enumerate(runs):
+        index = getattr(run, "index", None)
+        if not isinstance(index, (pd.DatetimeIndex, pd.TimedeltaIndex)) or len(index) < 2:
+            continue
+        step = np.diff(index.asi8).astype(np.float64) / _units_per_second(index)
+        bad = np.flatnonzero(~(step > 0))
+        if bad.size:
+            where = "" if len(runs) == 1 else f" (run {i} of the list)"
+            raise InputError(
+                f"the training data's time index{where} does not increase at row "
+                f"{int(bad[0]) + 1} ({index[bad[0]]} then {index[bad[0] + 1]}): sort the rows "
+                "by time (DataFrame.sort_index()), drop repeated times, or give "
+                "sample_period in seconds.")
+        steps.append(step)
+    if not steps:
+        return None
+    return float(np.median(np.concatenate(steps)))
+
+
+def _units_per_second(index: pd.Index) -> float:
+    """Integer units of ``index.asi8`` per second (ns, us, ms or s resolution)."""
+    unit = str(getattr(index, "unit", "ns"))
+    return {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}[unit]

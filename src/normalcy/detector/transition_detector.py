@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 from normalcy.data.params import Interval, Pair, StrOptions, check_params, series_tags
 from normalcy.data.validation import as_model_input, as_series
 from normalcy.detector import calibration, learning, scoring, settings
+from normalcy.detector.learned_views import LearnedViews
 from normalcy.detector.normality import SensorNormality
 from normalcy.detector.parts import VIEWS, Learned, Prepared
 from normalcy.detector.quantizer import fit_edges, quantize
@@ -29,7 +30,7 @@ Alignment = Literal["offline", "streaming"]
 MIN_TRAIN_ROWS = 100
 
 
-class TransitionDetector(BaseEstimator):  # type: ignore[misc]
+class TransitionDetector(LearnedViews, BaseEstimator):  # type: ignore[misc]
     """Model-free, explainable anomaly detector learned from healthy data only.
 
     Each sensor's signal is quantized into levels; a *transition* is the pair
@@ -84,6 +85,12 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
         or the max of both. "auto" takes the relations view when the history is long
         enough for it and it travels within the history, else the paper's residuals
         (:func:`normalcy.detector.learning.choose_view`; ``normalcy bench views``).
+    sample_period : float, None or "auto", default="auto"
+        Seconds between samples. Where it is known, the reference levels are set so
+        that healthy operation raises fewer than one alarm episode per 10 minutes
+        (EEMUA 191) however fast the sampling (:func:`normalcy.detector.calibration.
+        timed_quantile`). "auto": the median step of the training frames' time index
+        (``DatetimeIndex`` or ``TimedeltaIndex``), else unknown (None).
 
     Attributes
     ----------
@@ -96,6 +103,7 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
     relations_ : RelationsView or None, the relations view's statistics (SPEC §6).
     view_ : str, the view in force; view_check_ : float or None, the share of later
     windows in alarm in the self-check of ``view="auto"`` (None: not run).
+    sample_period_ : float or None, the sampling period in force (seconds).
     threshold_ : float
 
     Examples
@@ -125,6 +133,7 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
         calibration_quantile: float = 0.95,
         threshold: float = 1.0,
         view: str = "auto",
+        sample_period: float | str | None = "auto",
     ) -> None:
         self.n_levels = n_levels
         self.delta = delta
@@ -138,6 +147,7 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
         self.calibration_quantile = calibration_quantile
         self.threshold = threshold
         self.view = view
+        self.sample_period = sample_period
 
     # ------------------------------------------------------------------ params
     _parameter_constraints: dict[str, list[Any]] = {
@@ -153,6 +163,7 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
         "calibration_quantile": [Interval(Real, 0, 1, closed="right")],
         "threshold": [Interval(Real, 0, None, closed="neither")],
         "view": [StrOptions({"auto", *VIEWS})],
+        "sample_period": [None, Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
     }
 
     def __sklearn_tags__(self) -> Any:
@@ -186,6 +197,7 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
         records the fit as version 1 of the model's history.
         """
         check_params(self)
+        self.sample_period_ = settings.sample_period(self.sample_period, X)
         fixed = None  # (edges, n_levels, delta, window) of a reference model
         if like is None:
             series = as_series(X, what="training data")
@@ -231,7 +243,8 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
         learned = Learned(
             sensors=series.sensors, center=center, scale=scale, edges=edges,
             n_levels=n_levels, delta=delta, window=window, normality=learn_rows(rows),
-            reference={}, threshold=float(self.threshold), view=view, view_check=check)
+            reference={}, threshold=float(self.threshold), view=view, view_check=check,
+            sample_period=self.sample_period_)
         reference = None
         if view != "relations":  # the paper's residuals feed the score: calibrate them
             reference = learning.calibrate(self, learned, prep, learn_rows)
@@ -302,6 +315,7 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
         self.signatures_ = learned.signatures
         self.history_ = learned.history
         self.view_, self.view_check_ = learned.view, learned.view_check
+        self.sample_period_ = learned.sample_period
         self._tables: list[ScoringTables] | None = None
         return self
 
@@ -321,7 +335,7 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
             relations=getattr(self, "relations_", None),
             signatures=getattr(self, "signatures_", None),
             history=getattr(self, "history_", None), view=self.view_,
-            view_check=self.view_check_)
+            view_check=self.view_check_, sample_period=getattr(self, "sample_period_", None))
 
     def revise(self, **changes: Any) -> TransitionDetector:
         """Install the learned parts with ``changes`` (fields of :class:`Learned`)."""
@@ -458,29 +472,6 @@ class TransitionDetector(BaseEstimator):  # type: ignore[misc]
         """1 where the score exceeds ``threshold_``, else 0 (also where undefined)."""
         s = self.score_samples(X, alignment=alignment)
         return (np.nan_to_num(s, nan=-np.inf) > self.threshold_).astype(np.int64)
-
-    # ---------------------------------------------------------- learned views
-    @property
-    def transitions_(self) -> dict[str, np.ndarray]:
-        """Per sensor, the seen transitions as ``(level now, level later)`` rows."""
-        check_is_fitted(self, "normality_")
-        nq = self.n_levels_
-        return {s: np.c_[st.codes // nq, st.codes % nq]
-                for s, st in zip(self.sensors_, self.normality_, strict=True)}
-
-    @property
-    def bounds_(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """Per sensor, ``(lo, hi)`` of shape (n_transitions, nse), scaled units
-        (:class:`InputError` for a model fitted with ``view="relations"``)."""
-        check_is_fitted(self, "normality_")
-        return {s: st.bounds() for s, st in zip(self.sensors_, self.normality_, strict=True)}
-
-    @property
-    def configurations_(self) -> dict[str, list[np.ndarray]]:
-        """Per sensor, the kept configurations of each transition (scaled units)."""
-        check_is_fitted(self, "normality_")
-        return {s: [st.configurations(k) for k in range(st.codes.size)]
-                for s, st in zip(self.sensors_, self.normality_, strict=True)}
 
     # ------------------------------------------------------------- model file
     def _to_file(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

@@ -54,7 +54,7 @@ def create_from_frame(fleet: Fleet, name: str, frame: pd.DataFrame, who: Who,
                       params: dict[str, Any], period: float | None) -> None:
     """A unit fitted on a healthy history held in memory (in the calling thread)."""
     uid = _new_unit(fleet, name, who, "fitting", [str(c) for c in frame.columns], period)
-    det = modelops.fit(frame, params, who.name)
+    det = modelops.fit(frame, {**params, "sample_period": period}, who.name)
     _commit_first_version(fleet, uid, det, who, "fit")
 
 
@@ -115,7 +115,7 @@ def create_from_history(fleet: Fleet, name: str, path: str, who: Who,
 
     def run() -> None:
         try:
-            det = modelops.fit(table.frame, params, who.name)
+            det = modelops.fit(table.frame, {**params, "sample_period": period}, who.name)
             _commit_first_version(fleet, uid, det, who, "fit")
         except Exception as e:  # any failure of the fit is reported on the unit
             log.warning("fit of unit %s failed: %s", name, e)
