@@ -145,3 +145,39 @@ def test_contexts_nobody_taught_keep_the_history_weights() -> None:
             np.testing.assert_array_equal(t.offset[mask], want.offset[mask])
             np.testing.assert_array_equal(t.M[t.unit[mask]], want.M[want.unit[mask]])
             np.testing.assert_array_equal(t.own_offset[mask], want.own_offset[mask])
+
+
+def test_taught_dynamics_lower_only_the_rows_a_verdict_covered() -> None:
+    """The healthy-plus-taught dynamics (one global Gaussian, so a verdict loosens it
+    everywhere) lower a row's dynamics term only where most sensors are in transitions
+    the verdict taught: the training regime's fault rows keep the healthy model's."""
+    from normalcy.datasets.tanks import FAULTS
+    from normalcy.detector import dynamics
+
+    base = TankPlant()
+    det = TransitionDetector(view="relations").fit(simulate_tanks(20000.0, base, seed=5))
+    high = dataclasses.replace(base, setpoints=(0.65, 0.85))
+    marked, later = simulate_tanks(3000.0, high, seed=6), simulate_tanks(3000.0, high, seed=7)
+    leak = simulate_tanks(3000.0, dataclasses.replace(base, **FAULTS[0][1]), seed=8)
+
+    def dyn(run) -> tuple[np.ndarray, np.ndarray | None]:
+        p = det.prepare(run)
+        view = det.relations_
+        gate = dynamics.taught_rows(view.taught_, p.levels, p.rows, det.delta_, det.n_levels_)
+        return view.score(p.scaled, p.levels, p.rows).dynamics, gate
+
+    before = {k: dyn(r)[0] for k, r in (("later", later), ("leak", leak))}
+    operator.feedback(det, marked, 0, len(marked), "normal", by="op")
+    for k, run in (("later", later), ("leak", leak)):
+        after, gate = dyn(run)
+        assert gate is not None
+        np.testing.assert_array_equal(after[~gate], before[k][~gate])  # nothing taught there
+        assert (after <= before[k]).all()  # a verdict raises no score
+        share = gate.mean()
+        assert share > 0.5 if k == "later" else share < 0.5, (k, share)
+        if k == "later":  # the new regime's next run: its dynamics are learned
+            assert (after[gate] < before[k][gate]).mean() > 0.5
+    p = det.prepare(marked)
+    marked_gate = dynamics.taught_rows(det.relations_.taught_, p.levels, p.rows,
+                                       det.delta_, det.n_levels_)
+    assert marked_gate is not None and marked_gate.all()  # what was marked was taught

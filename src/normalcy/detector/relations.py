@@ -266,7 +266,6 @@ class RelationsView:
         self.dyn_tables_ = (None if dyn is None else
                             dynamics.tables(dyn, self.ridge, np.dtype(self.dtype).type))
 
-
     def score(self, scaled: np.ndarray, levels: np.ndarray, rows: np.ndarray, *,
               per_viewpoint: bool = True, budget: float = 1e6,
               values: bool = True) -> gs.RelationScores:
@@ -278,16 +277,17 @@ class RelationsView:
         only ``mean`` and ``dynamics`` (the per-sensor arrays are empty). Rows are
         scored in chunks of about ``budget / (ns (1 + L))`` (cache-sized: 3 300
         rows at 50 sensors scored 2-3 times faster than 33 000). With taught
-        statistics, each row takes every value from whichever of the healthy model
-        and the healthy-plus-taught model gives it the smaller mean residual.
-        """
+        statistics, each row takes every value from whichever of the healthy model and
+        the healthy-plus-taught model gives it the smaller mean residual (the dynamics
+        its own smaller one, where taught: :func:`dynamics.taught_rows`)."""
         own = self._score(scaled, levels, rows, per_viewpoint, budget, values)
         if self.with_taught_ is None:
             return own
         other = self.with_taught_._score(scaled, levels, rows, per_viewpoint, budget, values)
         pick = other.mean < own.mean
-        if own.dynamics is not None and other.dynamics is not None:  # its own minimum
-            own.dynamics, own.dynamics_z = dynamics.smaller(own, other)
+        if own.dynamics is not None and other.dynamics is not None:  # where it was taught
+            own.dynamics, own.dynamics_z = dynamics.smaller(own, other, dynamics.taught_rows(
+                self.taught_, levels, rows, self.delta_, self.n_levels_))
         if not pick.any():
             return own
         fields: dict[str, Any] = {}
