@@ -72,6 +72,27 @@ def test_monitor_prints_episodes(files, capsys) -> None:
     assert "OPEN" in out and "CLOSED" in out and "monitored 1200 rows" in out
 
 
+def test_monitor_takes_durations_in_the_models_sampling(files, capsys, tmp_path) -> None:
+    m, t = str(files / "m.normalcy"), str(files / "test.csv")
+    runs = {}
+    for gap, least in (("5", "3"), ("5s", "3s"), ("0.08min", "2.5s")):  # 1 s rows
+        assert main(["monitor", m, t, "--merge-gap", gap, "--min-duration", least]) == 0
+        runs[gap] = capsys.readouterr()
+    assert runs["5s"].out == runs["5"].out == runs["0.08min"].out
+    assert "--merge-gap 5s = 5 rows at one row every 1 s" in runs["5s"].err
+    assert "--min-duration 2.5s = 3 rows" in runs["0.08min"].err
+    assert main(["monitor", m, t, "--merge-gap", "soon"]) == 2
+    assert "number of rows or a duration" in capsys.readouterr().err
+    assert main(["monitor", m, t, "--min-duration", "0"]) == 2
+    assert "at least 1" in capsys.readouterr().err
+    X = pd.read_csv(t).drop(columns="time")  # a model without a sampling period
+    X.to_csv(tmp_path / "rows.csv", index=False)
+    assert main(["fit", str(tmp_path / "rows.csv"), "-o", str(tmp_path / "r.normalcy")]) == 0
+    assert main(["monitor", str(tmp_path / "r.normalcy"), str(tmp_path / "rows.csv"),
+                 "--merge-gap", "5s"]) == 2
+    assert "knows no sampling period" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("args, msg", [
     (["--start", "300", "--end", "99999", "--verdict", "normal"], "outside the data"),
     (["--start", "300", "--end", "400", "--verdict", "fault"], "fault's name"),

@@ -72,3 +72,37 @@ def view_said(det: Any) -> str:
             f"{100 * AUTO_SPLIT:.0f} % of the history put {100 * det.view_check_:.1f} % of the "
             "rest's windows in alarm" + ("; with the plant's dynamics term it put more "
                                           "than 5 %, so the term is left out)" if left else ")"))
+
+
+def rows_of(value: str, period: float | None, flag: str, least: int = 0) -> int:
+    """A number of rows from ``--flag``: ``ROWS`` as given, or a duration with its unit
+    (``5s``, ``2min``, ``1h``; anything ``pandas.Timedelta`` reads) in rows of the
+    model's sampling period ``period`` (seconds), rounded up.
+
+    Examples
+    --------
+    >>> rows_of("40", None, "--merge-gap"), rows_of("2s", 0.02, "--merge-gap")
+    (40, 100)
+    """
+    import math
+
+    import pandas as pd
+
+    text = str(value).strip()
+    if text.isdigit():
+        rows = int(text)
+    else:
+        try:
+            seconds = pd.Timedelta(text).total_seconds()
+        except ValueError:
+            raise CLIError(f"{flag} takes a number of rows or a duration such as 5s, 2min "
+                           f"or 1h; got {value!r}.") from None
+        if period is None:
+            raise CLIError(f"{flag} {value}: the model knows no sampling period (it was "
+                           "fitted on data without a time column), so a duration cannot be "
+                           "turned into rows; give a number of rows.")
+        rows = math.ceil(seconds / period - 1e-9)
+        _note(f"{flag} {value} = {rows} rows at one row every {period:g} s")
+    if rows < least:
+        raise CLIError(f"{flag} must be at least {least}; got {value!r}.")
+    return rows

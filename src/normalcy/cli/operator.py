@@ -16,7 +16,15 @@ import json
 from typing import Any
 
 from normalcy import operator
-from normalcy.cli.common import ALIGN_HELP, DATA_HELP, SORT_HELP, TIME_HELP, _note, parser_of
+from normalcy.cli.common import (
+    ALIGN_HELP,
+    DATA_HELP,
+    SORT_HELP,
+    TIME_HELP,
+    _note,
+    parser_of,
+    rows_of,
+)
 from normalcy.cli.streaming import load_detector
 from normalcy.exceptions import InputError
 from normalcy.io.atomic import distinct_output
@@ -124,7 +132,9 @@ def cmd_monitor(a: argparse.Namespace) -> int:
         if v is not None and not v > 0:
             raise InputError(f"--{name.replace('_', '-')} must be > 0. Got {v} instead.")
     det, period = load_detector(a.model)
-    policy = AlarmPolicy(min_duration=a.min_duration, merge_gap=a.merge_gap)
+    period = period if period is not None else getattr(det, "sample_period_", None)
+    policy = AlarmPolicy(min_duration=rows_of(a.min_duration, period, "--min-duration", 1),
+                         merge_gap=rows_of(a.merge_gap, period, "--merge-gap"))
     mon = Monitor(det, policy, alignment=a.alignment)
     if a.follow:
         from normalcy.cli.follow import follow
@@ -237,10 +247,12 @@ def add_operator_commands(sub: Any) -> None:
                          "(default: follow until interrupted)")
     mo.add_argument("--chunk", type=int, default=500, metavar="ROWS",
                     help="rows read and scored at a time (episodes do not depend on it)")
-    mo.add_argument("--min-duration", type=int, default=1, metavar="ROWS",
-                    help="report an episode once it lasted this many rows")
-    mo.add_argument("--merge-gap", type=int, default=0, metavar="ROWS",
-                    help="an alarm returning within this many rows continues the episode")
+    mo.add_argument("--min-duration", default="1", metavar="ROWS|DURATION",
+                    help="report an episode once it lasted this many rows, or this long "
+                         "(5s, 2min: in rows of the model's sampling period)")
+    mo.add_argument("--merge-gap", default="0", metavar="ROWS|DURATION",
+                    help="an alarm returning within this many rows (or this long) continues "
+                         "the episode")
     mo.add_argument("--alignment", choices=["offline", "streaming"], default="offline",
                     help=ALIGN_HELP)
     mo.set_defaults(func=cmd_monitor)
