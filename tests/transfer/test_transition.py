@@ -130,3 +130,19 @@ def test_parameters_and_short_targets_are_refused() -> None:
         TransitionTransfer(detector=TransitionDetector(**SETTINGS)).fit(source, source[:15])
     params = clone(TransitionTransfer(mapping="none")).get_params()
     assert params["mapping"] == "none" and params["detector"] is None
+
+
+def test_the_moved_detector_keeps_a_sampling_period() -> None:
+    import pandas as pd
+
+    def timed(x: np.ndarray, period: float | None) -> pd.DataFrame:
+        index = None if period is None else pd.to_timedelta(np.arange(len(x)) * period, unit="s")
+        return pd.DataFrame(x, columns=["a", "b"], index=index)
+
+    source, target = timed(unit(6000, 0), 0.02), timed(unit(1500, 1, affine=True), None)
+    plain = TransitionTransfer(detector=TransitionDetector(**SETTINGS)).fit(source, target)
+    assert plain.source_detector_.sample_period_ == pytest.approx(0.02)
+    assert plain.detector_.sample_period_ == pytest.approx(0.02)  # the source's
+    own = TransitionTransfer(detector=TransitionDetector(**SETTINGS)).fit(
+        source, timed(unit(1500, 1, affine=True), 0.05))
+    assert own.detector_.sample_period_ == pytest.approx(0.05)  # the target's own

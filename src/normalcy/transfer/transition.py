@@ -348,7 +348,8 @@ class TransitionTransfer(BaseEstimator):  # type: ignore[misc]
             sensors=list(sensors), center=center, scale=scale, edges=edges, n_levels=nq,
             delta=d, window=src_det.window_, normality=normality,
             reference=dict(src_det.reference_), threshold=float(src_det.threshold_),
-            relations=relations, view=src_det.view_, view_check=src_det.view_check_)
+            relations=relations, view=src_det.view_, view_check=src_det.view_check_,
+            sample_period=_period(target, src_det))
         det = TransitionDetector.assemble(src_det.get_params(), learned)
         origin = "source"
         if self.calibrate == "target":
@@ -426,3 +427,12 @@ class TransitionTransfer(BaseEstimator):  # type: ignore[misc]
         """Write the moved detector (a plain TransitionDetector file) atomically."""
         check_is_fitted(self, "detector_")
         save(self.detector_, path)
+
+
+def _period(target: object, source: TransitionDetector) -> float | None:
+    """The moved detector's sampling period: the target's time index's, else the
+    source detector's (sister units usually share their sampling)."""
+    from normalcy.detector import settings
+
+    own = settings.sample_period("auto", target)
+    return own if own is not None else getattr(source, "sample_period_", None)
