@@ -149,6 +149,19 @@ def test_bad_input_messages(small_plant) -> None:
     np.testing.assert_array_equal(det.score_samples(extra), det.score_samples(small_plant))
 
 
+def test_columns_named_by_numbers_are_the_same_sensors_as_their_strings(small_plant) -> None:
+    """``pd.DataFrame(array)`` names its columns 0, 1, ...: the model names them "0",
+    "1", ... and scores the same frame, or one whose columns are those strings."""
+    X = pd.DataFrame(small_plant.to_numpy())
+    det = TransitionDetector(n_levels=6, delta=5, window=30).fit(X)
+    assert det.sensors_ == ["0", "1", "2"]
+    s = det.score_samples(X)
+    np.testing.assert_array_equal(s, det.score_samples(X.set_axis(["0", "1", "2"], axis=1)))
+    np.testing.assert_array_equal(s, det.score_samples(X.to_numpy()))
+    with pytest.raises(InputError, match="duplicate column names"):
+        det.fit(X.set_axis([0, "0", 1], axis=1))
+
+
 @pytest.mark.slow
 def test_lorenz_acceptance(lorenz) -> None:
     """Issue acceptance: default settings, paper protocol, no oracle threshold."""

@@ -57,8 +57,10 @@ class Series:
 
 def _to_frame(X: object, i: int | None, sensors: Sequence[str] | None) -> pd.DataFrame:
     where = "" if i is None else f" (run {i} of the list)"
-    if isinstance(X, pd.DataFrame):
-        return X
+    if isinstance(X, pd.DataFrame):  # sensors are named by strings: 0 and "0" alike
+        if all(isinstance(c, str) for c in X.columns):
+            return X
+        return X.set_axis([str(c) for c in X.columns], axis=1)
     if isinstance(X, pd.Series):
         return X.to_frame()
     if sparse.issparse(X):
@@ -147,7 +149,8 @@ def as_model_input(X: object, sensors: Sequence[str], *, what: str = "data",
     model in the error (its class name).
     """
     if isinstance(X, pd.DataFrame):
-        missing = [s for s in sensors if s not in X.columns]
+        have = {str(c) for c in X.columns}
+        missing = [s for s in sensors if s not in have]
         if missing:
             raise InputError(
                 f"{what} lacks the model's sensor column(s) {missing}; the model was "
