@@ -192,14 +192,15 @@ def cmd_info(a: argparse.Namespace) -> int:
     from normalcy.detector.learning import REL_QUANTILE
 
     period, w = info["sample_period_s"], det.window_
-    qs = [f"the paper residuals' {100 * det.calibration_quantile:.4g} %"
+    qs = [f"the paper residuals' at {100 * det.calibration_quantile:.4g} %"
           ] if det.view_ != "relations" else []
     if det.view_ != "paper":
-        qs += [f"the relations view's {100 * timed_quantile(REL_QUANTILE, w, period):.4g} %" + (
-            " (sampling period unknown: set per window, not per 10 minutes)" if period is None
-            else f" (one sample every {duration(float(period))}: aimed at "
-                 f"{EPISODES_PER_10_MIN:g} healthy alarm episodes per 10 min, EEMUA 191)")]
-    print(f"  reference levels at the held-out windows' {' and '.join(qs)}")
+        qs += [f"the relations view's at {100 * timed_quantile(REL_QUANTILE, w, period):.4g} %"
+               + (" (sampling period unknown: set per window, not per 10 minutes)"
+                  if period is None else f" (one sample every {duration(float(period))}: "
+                  f"aimed at {EPISODES_PER_10_MIN:g} healthy alarm episodes per 10 min, "
+                  "EEMUA 191)")]
+    print(f"  reference levels, as quantiles of held-out windows: {'; '.join(qs)}")
     ref = info["reference_levels"]
     print(f"  {view_said(det)}; alarm when score > {info['threshold']:g}")
     rel = info["relations"]
