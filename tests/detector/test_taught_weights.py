@@ -163,7 +163,7 @@ def test_taught_dynamics_lower_only_the_rows_a_verdict_covered() -> None:
     def dyn(run) -> tuple[np.ndarray, np.ndarray | None]:
         p = det.prepare(run)
         view = det.relations_
-        gate = dynamics.taught_rows(view.taught_, p.levels, p.rows, det.delta_, det.n_levels_)
+        gate = dynamics.taught_rows(view.taught_codes_, p.levels, p.rows, det.delta_, det.n_levels_)
         return view.score(p.scaled, p.levels, p.rows).dynamics, gate
 
     before = {k: dyn(r)[0] for k, r in (("later", later), ("leak", leak))}
@@ -178,6 +178,6 @@ def test_taught_dynamics_lower_only_the_rows_a_verdict_covered() -> None:
         if k == "later":  # the new regime's next run: its dynamics are learned
             assert (after[gate] < before[k][gate]).mean() > 0.5
     p = det.prepare(marked)
-    marked_gate = dynamics.taught_rows(det.relations_.taught_, p.levels, p.rows,
+    marked_gate = dynamics.taught_rows(det.relations_.taught_codes_, p.levels, p.rows,
                                        det.delta_, det.n_levels_)
     assert marked_gate is not None and marked_gate.all()  # what was marked was taught

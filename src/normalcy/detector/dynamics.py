@@ -128,11 +128,12 @@ def smaller(a: Any, b: Any, where: np.ndarray | None = None) -> tuple[np.ndarray
     return np.where(pick, b.dynamics, a.dynamics), zs
 
 
-def taught_rows(taught: list[RelationStats] | None, levels: np.ndarray, rows: np.ndarray,
+def taught_rows(taught: np.ndarray | None, levels: np.ndarray, rows: np.ndarray,
                 delta: int, n_levels: int) -> np.ndarray | None:
     """Whether each row lies where "normal" verdicts taught: at least half of the
-    sensors in a transition that ``taught`` (per sensor, the taught statistics) holds
-    (None without taught statistics: no restriction).
+    sensors in a transition ``taught`` marks (``(ns, n_levels²)`` booleans,
+    :func:`normalcy.detector.relation_stats.taught_lookup`; None without taught
+    statistics: no restriction).
 
     Only there may the healthy-plus-taught model's dynamics lower a row's dynamics
     term. Its dynamics are one global Gaussian: a verdict's statistics pooled into it
@@ -148,7 +149,6 @@ def taught_rows(taught: list[RelationStats] | None, levels: np.ndarray, rows: np
     if taught is None:
         return None
     count = np.zeros(rows.size, dtype=np.int64)
-    for i, st in enumerate(taught):
-        codes = levels[rows, i] * n_levels + levels[rows + delta, i]
-        count += np.isin(codes, st.codes[st.count > 0])
-    return 2 * count >= len(taught)
+    for i, known in enumerate(taught):
+        count += known[levels[rows, i] * n_levels + levels[rows + delta, i]]
+    return 2 * count >= taught.shape[0]

@@ -339,3 +339,12 @@ def held_out_kappa(total: RelationStats, parts: list[RelationStats], grid: np.nd
              for p in parts]
     k1, k2, _ = gs.choose_kappa(pairs, np.asarray(grid, dtype=np.float64) * total.d, n_present)
     return k1, k2
+
+
+def taught_lookup(taught: list[RelationStats], n_levels: int) -> np.ndarray:
+    """``(ns, n_levels²)`` booleans: the transitions each sensor was taught (a count
+    above 0), looked up by transition code."""
+    out = np.zeros((len(taught), n_levels * n_levels), dtype=bool)
+    for i, st in enumerate(taught):
+        out[i, st.codes[st.count > 0]] = True
+    return out

@@ -46,6 +46,7 @@ from normalcy.detector.relation_stats import (
     plus,
     plus_each,
     present_outer,
+    taught_lookup,
     viewpoints,
 )
 from normalcy.exceptions import InputError
@@ -221,20 +222,21 @@ class RelationsView:
         feedback`` fell by 0.025 after three verdicts, 0.010 this way)."""
         self.with_taught_: RelationsView | None = None
         taught = getattr(self, "taught_", None)
+        self.taught_codes_ = None if taught is None else taught_lookup(taught, self.n_levels_)
         if taught is not None:
             both = self.copy()
             both.stats_ = [a.add(b) for a, b in zip(self.stats_, taught, strict=True)]
             both.dyn_ = plus(getattr(self, "dyn_", None), getattr(self, "dyn_taught_", None))
             both.set_taught(None)
             both.dyn_taught_, both.kappa_taught_ = None, None
-            both._derive(getattr(self, "kappa_taught_", None), taught)
+            both._derive(getattr(self, "kappa_taught_", None), self.taught_codes_)
             self.with_taught_ = both
 
     def _derive(self, kappa_taught: np.ndarray | None = None,
-                taught: list[RelationStats] | None = None) -> None:
-        """Scoring tables and context lookups from the statistics and ``kappa_``
-        (``taught``'s transitions from ``kappa_taught``, where that differs), and
-        :meth:`_derive_taught`."""
+                taught: np.ndarray | None = None) -> None:
+        """Scoring tables and context lookups from the statistics and ``kappa_`` (the
+        ``taught`` transitions, :func:`taught_lookup`, from ``kappa_taught`` where that
+        differs), and :meth:`_derive_taught`."""
         self._derive_taught()
         self.tables_: list[gs.ConditionalTables] = []
         self.lookup_: list[np.ndarray] = []
@@ -247,7 +249,7 @@ class RelationsView:
             if kappa_taught is not None and taught is not None and not np.array_equal(
                     kappa_taught[i], self.kappa_[i]):  # the same contexts, other weights
                 use = np.zeros(tables.offset.shape[0], dtype=bool)
-                use[:st.codes.size] = np.isin(st.codes, taught[i].codes[taught[i].count > 0])
+                use[:st.codes.size] = taught[i][st.codes]
                 tables = spliced(tables, gs.conditional_tables(
                     gs.context_models(tree, *kappa_taught[i]), ns, i, dtype), use)
             self.tables_.append(tables)
@@ -287,7 +289,7 @@ class RelationsView:
         pick = other.mean < own.mean
         if own.dynamics is not None and other.dynamics is not None:  # where it was taught
             own.dynamics, own.dynamics_z = dynamics.smaller(own, other, dynamics.taught_rows(
-                self.taught_, levels, rows, self.delta_, self.n_levels_))
+                self.taught_codes_, levels, rows, self.delta_, self.n_levels_))
         if not pick.any():
             return own
         fields: dict[str, Any] = {}
@@ -430,11 +432,9 @@ class RelationsView:
         them, in row order).
 
         The examples are cut into ``folds`` contiguous blocks, each added to the
-        matching block of what was taught before (``taught_blocks_``). The healthy
-        model keeps its ``κ``; the healthy-plus-taught model's (``kappa_taught_``) is
-        chosen again by :meth:`choose_taught_kappa`. One marked run is one stretch of
-        a new regime: its transitions' models fitted to it alone do not carry to the
-        next run of that regime, and the held-out blocks say how far to shrink them."""
+        matching block of what was taught before (``taught_blocks_``): the held-out
+        blocks choose the healthy-plus-taught model's weights (:meth:`choose_taught_kappa`;
+        one marked run fitted alone does not carry to the next run of its regime)."""
         ns = len(self.stats_)
         take = np.r_[np.arange(ns), ns + self.lags_ - 1]  # the viewpoint's columns
         cuts = [np.array_split(np.arange(len(c)), self.folds) for c in codes]

@@ -167,7 +167,7 @@ def sample_period(value: Any, X: Any) -> float | None:
         index = getattr(run, "index", None)
         if not isinstance(index, (pd.DatetimeIndex, pd.TimedeltaIndex)) or len(index) < 2:
             continue
-        step = np.diff(index.asi8).astype(np.float64) / _units_per_second(index)
+        step = pd.TimedeltaIndex(index[1:] - index[:-1]).total_seconds().to_numpy(np.float64)
         bad = np.flatnonzero(~(step > 0))
         if bad.size:
             where = "" if len(runs) == 1 else f" (run {i} of the list)"
@@ -180,9 +180,3 @@ def sample_period(value: Any, X: Any) -> float | None:
     if not steps:
         return None
     return float(np.median(np.concatenate(steps)))
-
-
-def _units_per_second(index: pd.Index) -> float:
-    """Integer units of ``index.asi8`` per second (ns, us, ms or s resolution)."""
-    unit = str(getattr(index, "unit", "ns"))
-    return {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}[unit]

@@ -50,7 +50,7 @@ from sklearn.utils.validation import check_is_fitted
 from normalcy import operator
 from normalcy.data.params import StrOptions, check_params, series_tags
 from normalcy.data.validation import Series, as_model_input
-from normalcy.detector import calibration, learning
+from normalcy.detector import calibration, learning, settings
 from normalcy.detector.normality import SensorNormality, count, merge
 from normalcy.detector.parts import Learned, Prepared
 from normalcy.detector.quantizer import fit_edges, quantize
@@ -432,7 +432,5 @@ class TransitionTransfer(BaseEstimator):  # type: ignore[misc]
 def _period(target: object, source: TransitionDetector) -> float | None:
     """The moved detector's sampling period: the target's time index's, else the
     source detector's (sister units usually share their sampling)."""
-    from normalcy.detector import settings
-
     own = settings.sample_period("auto", target)
     return own if own is not None else getattr(source, "sample_period_", None)
