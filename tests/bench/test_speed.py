@@ -14,5 +14,6 @@ def test_bench_speed_quick(tmp_path, capsys) -> None:
     for method in ("normalcy TransitionDetector", "IsolationForest",
                    "RandomForest reconstruction"):
         assert method in text
-    assert "fit time vs normalcy" in text
+    assert "fit time vs normalcy" in text and "long history" in text
+    assert "fit peak / training data" in text
     assert (tmp_path / "speed.json").exists()

@@ -85,3 +85,43 @@ def test_reordering_sensors_reorders_residuals(seed, perm) -> None:
             np.testing.assert_allclose(r1[f"{name}[{s}]"], r2[f"{name}[{s}]"],
                                        rtol=1e-12 if name != "r_rel" else 1e-7,
                                        equal_nan=True)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10_000), st.integers(2, 1200), st.sampled_from([None, 1, 3]),
+       st.floats(0.3, 0.99))
+def test_remover_in_two_passes_equals_one(seed, n, limit, eta) -> None:
+    """What learning in chunks relies on: R_eta of a history equals R_eta of its
+    second part after the first part's kept vectors (passed as ``kept``), more than
+    one block of vectors per group included."""
+    rng = np.random.default_rng(seed)
+    base = rng.normal(size=(3, 5))
+    vectors = base[rng.integers(0, 3, n)] + rng.normal(scale=0.3, size=(n, 5))
+    vectors[rng.random(n) < 0.05] = 2.0  # flat vectors: correlation 1 between them
+    groups = rng.integers(0, 3, n)
+    whole = remove_correlated(groups, vectors, eta, limit)
+    cut = int(rng.integers(0, n))
+    first = remove_correlated(groups[:cut], vectors[:cut], eta, limit)
+    again = np.r_[np.flatnonzero(first), np.arange(cut, n)]
+    second = remove_correlated(groups[again], vectors[again], eta, limit,
+                               kept=np.arange(again.size) < first.sum())
+    assert np.array_equal(np.flatnonzero(whole), again[second])
+
+
+def test_window_mean_in_column_chunks_equals_each_column() -> None:
+    from normalcy.detector.residuals import window_mean
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60_000, 90))  # 5.4 million numbers: several column chunks
+    x[rng.random(x.shape) < 0.001] = np.nan
+    got = window_mean(x, 25)
+    for j in (0, 44, 89):
+        col = x[:, j]
+        want = np.full(col.size, np.nan)
+        for t in range(24, col.size, 997):
+            w = col[t - 24:t + 1]
+            want[t] = np.nan if np.isnan(w).any() else w.sum() / 25
+        rows = np.arange(24, col.size, 997)
+        np.testing.assert_allclose(got[rows, j], want[rows], rtol=1e-9, atol=1e-12)
+        assert np.array_equal(np.isnan(got[rows, j]), np.isnan(want[rows]))
+    assert np.isnan(got[:24]).all() and window_mean(x[:10], 25).shape == (10, 90)

@@ -2,6 +2,10 @@
 the TransitionDetector beside scikit-learn's IsolationForest and a RandomForest
 reconstruction baseline, measured in the same run and reported as ratios.
 
+Cases: Lorenz and smooth plants of 2, 10 and 50 sensors with 20 000 training rows,
+and a long history (:data:`LONG_ROWS` rows of 20 sensors) whose peak fit memory over
+the training data's size shows how a fit grows with the history.
+
 Times are measured without tracing (scoring: the median of :data:`SCORE_REPEATS`
 calls, the first of which builds the model's caches). Peak memory is the peak of
 Python-tracked allocations (``tracemalloc``, which numpy reports to) during a second, traced call:
@@ -42,6 +46,10 @@ def smooth_plant(n: int, n_sensors: int, seed: int) -> pd.DataFrame:
     x = base @ mix + 0.05 * rng.normal(size=(n, n_sensors))
     return pd.DataFrame(x, columns=[f"s{i}" for i in range(n_sensors)])
 
+
+#: the long-history case: sensors and training rows (a 40th with ``--quick``); its
+#: peak memory over the training data's own size says how a fit grows with history
+LONG_SENSORS, LONG_ROWS = 20, 400_000
 
 #: scoring calls timed per method and case, their median reported (one call of 20 000
 #: rows lasts 0.02-4 s, and this host's speed varies by 20 % between seconds)
@@ -96,6 +104,10 @@ def run_speed(out: str = "bench-results", quick: bool = False) -> pd.DataFrame:
     for ns in (2, 10) if quick else (2, 10, 50):
         X = smooth_plant(2 * n, ns, seed=ns)
         cases.append((f"smooth {ns} sensors", X.iloc[:n], X.iloc[n:].reset_index(drop=True)))
+    long = LONG_ROWS // 40 if quick else LONG_ROWS  # a plant historian's long history
+    X = smooth_plant(long + n, LONG_SENSORS, seed=LONG_SENSORS)
+    cases.append((f"smooth {LONG_SENSORS} sensors, long history", X.iloc[:long],
+                  X.iloc[long:].reset_index(drop=True)))
     rows = []
     for case, train, test in cases:
         for method in _methods(train.shape[1]):
@@ -111,7 +123,10 @@ def run_speed(out: str = "bench-results", quick: bool = False) -> pd.DataFrame:
                 "data": case, "method": name, "view in force": getattr(model, "view_", ""),
                 "train rows": len(train),
                 "fit s": fit_s, "score samples/s": len(test) / score_s,
-                "peak MiB (fit)": fit_mb, "peak MiB (score)": score_mb,
+                "peak MiB (fit)": fit_mb,
+                "fit peak / training data": fit_mb / (train.memory_usage(deep=True).sum()
+                                                      / 2**20),
+                "peak MiB (score)": score_mb,
                 "model MiB": model_size_mib(model),
             })
             print(f"  {case:<20} {name:<28} fit {fit_s:7.2f} s  "
@@ -129,7 +144,9 @@ def run_speed(out: str = "bench-results", quick: bool = False) -> pd.DataFrame:
     text = ("# Speed and memory (`normalcy bench speed" + (" --quick" if quick else "") + "`)\n\n"
             f"Environment: {env}\n\n" + table + "\n\n"
             "Ratios: `fit time vs normalcy` > 1 means the peer is slower to fit; "
-            "`scoring rate vs normalcy` < 1 means the peer scores fewer samples per second.\n")
+            "`scoring rate vs normalcy` < 1 means the peer scores fewer samples per second; "
+            "`fit peak / training data`: the fit's peak traced memory over the size of "
+            "the training frame.\n")
     with open(os.path.join(out, "speed.md"), "w") as f:
         f.write(text)
     with open(os.path.join(out, "speed.json"), "w") as f:

@@ -46,6 +46,12 @@ class Series:
     def n_rows(self) -> int:
         return int(self.values.shape[0])
 
+    def spans(self) -> list[tuple[int, int]]:
+        """``(first row, one past the last)`` of every segment, in order (a segment is
+        contiguous: slicing it takes a view, not a copy)."""
+        firsts = np.flatnonzero(np.diff(np.r_[-1, self.segment]) > 0)
+        return [(int(a), int(self.seg_stop[a])) for a in firsts]
+
     def valid_starts(self, before: int, after: int) -> np.ndarray:
         """Boolean mask of rows ``t`` with rows ``t-before .. t+after`` in one segment."""
         t = np.arange(self.n_rows)

@@ -21,11 +21,11 @@ def znormalise(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     >>> flat.tolist(), bool(np.isclose((z[0] ** 2).sum(), 1.0))
     ([False, True], True)
     """
-    c = vectors - vectors.mean(axis=-1, keepdims=True)
-    norm = np.sqrt(np.einsum("...k,...k->...", c, c))
-    scale = np.maximum(1.0, np.abs(vectors).max(axis=-1))
+    z = vectors - vectors.mean(axis=-1, keepdims=True)
+    norm = np.sqrt(np.einsum("...k,...k->...", z, z))
+    scale = np.maximum(1.0, np.maximum(vectors.max(axis=-1), -vectors.min(axis=-1)))
     flat = norm <= 1e-12 * scale
-    z = c / np.where(flat, 1.0, norm)[..., None]
+    z /= np.where(flat, 1.0, norm)[..., None]  # in place: one copy of the vectors
     z[flat] = 0.0
     return z, flat
 
@@ -36,18 +36,25 @@ def corr_rows(za: np.ndarray, fa: np.ndarray, zb: np.ndarray, fb: np.ndarray) ->
     return np.where(fa & fb, 1.0, c)
 
 
+#: vectors of one group compared with the kept ones at a time (one matrix product)
+BLOCK = 512
+
+
 def remove_correlated(groups: np.ndarray, vectors: np.ndarray, eta: float,
-                      limit: int | None = None) -> np.ndarray:
+                      limit: int | None = None, kept: np.ndarray | None = None) -> np.ndarray:
     """The greedy correlation remover R_eta, run independently inside each group.
 
     Within a group, vectors are taken in the given (time) order and one is kept
     when its largest correlation with the vectors already kept is ``< eta``
     (signed correlation, SPEC §1.7). Returns a boolean mask of kept vectors.
-
-    Vectorised over groups: each round keeps the first undecided vector of every
-    group and discards all later vectors of the group that correlate ``>= eta``
-    with it, so the number of rounds is the largest number kept in a group.
     ``limit`` caps the vectors kept per group (the later ones are dropped).
+    ``kept`` marks vectors known to be kept already (an earlier run's result, first
+    in their group): they are kept without being compared among themselves again.
+
+    Each group is taken :data:`BLOCK` vectors at a time: one matrix product against
+    the vectors kept so far discards most of the block; the few left are settled
+    among themselves, one kept vector per step. The work is about (vectors x kept x
+    dimension) multiply-adds in BLAS, with no copy of the data per kept vector.
 
     Examples
     --------
@@ -60,31 +67,53 @@ def remove_correlated(groups: np.ndarray, vectors: np.ndarray, eta: float,
     if n == 0:
         return keep
     z, flat = znormalise(vectors)
+    fixed = np.zeros(n, dtype=bool) if kept is None else np.asarray(kept, dtype=bool)
     order = np.argsort(groups, kind="stable")
     g = groups[order]
-    z, flat = z[order], flat[order]
-    alive = np.ones(n, dtype=bool)
-    kept_sorted = np.zeros(n, dtype=bool)
-    idx = np.arange(n)
-    rounds = 0
-    while idx.size:
-        if limit is not None and rounds >= limit:
-            break
-        rounds += 1
-        gi = g[idx]
-        first = np.ones(idx.size, dtype=bool)
-        first[1:] = gi[1:] != gi[:-1]
-        firsts = idx[first]
-        kept_sorted[firsts] = True
-        alive[firsts] = False
-        rest = idx[~first]
-        if rest.size == 0:
-            break
-        # position (in idx) of the group's first for every remaining vector
-        group_first = np.cumsum(first) - 1
-        rep = firsts[group_first[~first]]
-        c = corr_rows(z[rest], flat[rest], z[rep], flat[rep])
-        alive[rest[c >= eta]] = False
-        idx = np.flatnonzero(alive)
-    keep[order] = kept_sorted
+    edges = np.r_[np.flatnonzero(np.r_[True, g[1:] != g[:-1]]), n]
+    for a, b in zip(edges[:-1], edges[1:], strict=True):
+        idx = order[a:b]
+        keep[idx] = _greedy(z[idx], flat[idx], fixed[idx], eta, limit)
     return keep
+
+
+def _greedy(z: np.ndarray, flat: np.ndarray, fixed: np.ndarray, eta: float,
+            limit: int | None) -> np.ndarray:
+    """R_eta of one group's z-normalised vectors in order (``fixed``: kept already)."""
+    m = z.shape[0]
+    keep = fixed.copy()
+    k = int(fixed.sum())
+    cap = m if limit is None else max(int(limit), k)
+    kz, kf = z[fixed], flat[fixed]
+    for a in range(0, m, BLOCK):
+        if k >= cap:
+            break
+        sl = np.arange(a, min(m, a + BLOCK))
+        sl = sl[~fixed[sl]]
+        if sl.size == 0:
+            continue
+        zb, fb = z[sl], flat[sl]
+        alive = ~_correlated(zb, fb, kz, kf, eta).any(axis=1)
+        cand = sl[alive]
+        if cand.size == 0:
+            continue
+        c = _correlated(z[cand], flat[cand], z[cand], flat[cand], eta)
+        live = np.ones(cand.size, dtype=bool)
+        new = []
+        while k < cap and live.any():
+            j = int(np.argmax(live))  # the first vector still undecided is kept
+            new.append(j)
+            k += 1
+            live &= ~c[j]
+            live[j] = False
+        keep[cand[new]] = True
+        kz, kf = np.concatenate([kz, z[cand[new]]]), np.concatenate([kf, flat[cand[new]]])
+    return keep
+
+
+def _correlated(za: np.ndarray, fa: np.ndarray, zb: np.ndarray, fb: np.ndarray,
+                eta: float) -> np.ndarray:
+    """``(len(za), len(zb))``: correlation ``>= eta`` (two flat vectors: 1)."""
+    c = za @ zb.T
+    c[np.ix_(fa, fb)] = 1.0
+    return c >= eta

@@ -15,7 +15,12 @@ import numpy as np
 
 from normalcy.data.validation import Series, as_model_input
 from normalcy.detector import calibration, readings
-from normalcy.detector.extended import chunks, extended_vectors, transition_codes
+from normalcy.detector.extended import (
+    LEARN_FLOATS,
+    chunks,
+    extended_vectors,
+    transition_codes,
+)
 from normalcy.detector.normality import SensorNormality, count, update
 from normalcy.detector.parts import Learned, Prepared
 from normalcy.detector.relations import RelationsView, default_lags
@@ -77,7 +82,7 @@ def learn(det: Settings, scaled: np.ndarray, levels: np.ndarray, rows: np.ndarra
                            bounds=quantile_boxes(codes, w, det.bound_quantiles),
                            max_configurations=cap)
         else:
-            for sl in chunks(rows.size, nse, budget=2e7):
+            for sl in chunks(rows.size, nse, budget=LEARN_FLOATS):
                 w = extended_vectors(scaled, rows[sl], i, delta)
                 state = update(state, codes[sl], w, eta, max_configurations=cap)
         out.append(state)
@@ -88,18 +93,20 @@ def held_out(det: Settings, learned: Learned, model: Model, prep: Prepared,
              block: np.ndarray) -> tuple[np.ndarray, ...]:
     """Full-window residuals of ``block`` under ``model`` (a model that did not see it):
     unseen count per sensor, bound, conf and the abnormal share."""
-    T, ns = prep.scaled.shape
+    ns = prep.scaled.shape[1]
     nq, N = learned.n_levels, learned.window
     tables = [ScoringTables.of(s, nq**2) for s in model]
-    e = np.full((4, T, ns), np.nan)
+    first = int(block[0])  # the block's span only: a fold of a long history, not all of it
+    T = int(block[-1]) - first + 1
+    e = np.full((T, 4, ns), np.nan)
     for i in range(ns):
         et, eb, ec, _ = contributions(tables[i], prep.scaled, prep.levels, block, i,
                                       delta=learned.delta, n_levels=nq, nu=float(det.nu),
                                       eps=float(det.eps))
-        e[0, block, i], e[1, block, i], e[2, block, i] = et, eb, ec
-        e[3, block, i] = abnormal_pairs({"e_trans": et, "e_bound": eb, "e_conf": ec},
-                                        float(det.eta))
-    r = window_mean(e.transpose(1, 0, 2).reshape(T, 4 * ns), N).reshape(T, 4, ns).mean(axis=2)
+        e[block - first, :3, i] = np.stack([et, eb, ec], axis=1)
+        e[block - first, 3, i] = abnormal_pairs({"e_trans": et, "e_bound": eb, "e_conf": ec},
+                                                float(det.eta))
+    r = window_mean(e.reshape(T, 4 * ns), N).reshape(T, 4, ns).mean(axis=2)
     ok = np.isfinite(r).all(axis=1)
     return r[ok, 0] * N, r[ok, 1], r[ok, 2], r[ok, 3]
 

@@ -228,7 +228,8 @@ def update(
     limit = None
     if max_configurations is not None:
         limit = max(int(max_configurations), int(state.n_conf.max(initial=0)))
-    keep = remove_correlated(all_groups, all_vecs, eta, limit)
+    keep = remove_correlated(all_groups, all_vecs, eta, limit,
+                             kept=np.arange(all_groups.size) < old_groups.size)
     conf, n_conf = pad_configurations(all_groups[keep], all_vecs[keep], n)
     return SensorNormality(new_codes, lo, hi, conf, n_conf, counts)
 

@@ -16,12 +16,11 @@ def fit_edges(scaled: np.ndarray, n_levels: int) -> np.ndarray:
     >>> fit_edges(np.arange(10.0)[:, None], 2).tolist()
     [[4.5]]
     """
-    rows = scaled[np.isfinite(scaled).all(axis=1)]
+    finite = np.isfinite(scaled).all(axis=1)
     probs = np.arange(1, n_levels) / n_levels
-    raw = np.quantile(rows, probs, axis=0).T  # (ns, n_levels-1)
-    edges = np.full_like(raw, np.inf)
-    for i in range(raw.shape[0]):
-        u = np.unique(raw[i])
+    edges = np.full((scaled.shape[1], n_levels - 1), np.inf)
+    for i in range(scaled.shape[1]):  # a column at a time: no copy of the whole history
+        u = np.unique(np.quantile(scaled[finite, i], probs))
         edges[i, : u.size] = u
     return edges
 

@@ -22,7 +22,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from normalcy.detector.extended import chunks, extended_vectors, transition_codes
+from normalcy.detector.extended import (
+    LEARN_FLOATS,
+    chunks,
+    extended_vectors,
+    transition_codes,
+)
 from normalcy.detector.normality import SensorNormality, count, update
 
 
@@ -81,7 +86,7 @@ def teach_rows(normality: list[SensorNormality], scaled: np.ndarray, levels: np.
             out.append(count(before, transition_codes(levels, rows, i, delta, n_levels)))
             continue
         st = before
-        for sl in chunks(rows.size, nse, budget=2e7):
+        for sl in chunks(rows.size, nse, budget=LEARN_FLOATS):
             r = rows[sl]
             st = teach(st, transition_codes(levels, r, i, delta, n_levels),
                        extended_vectors(scaled, r, i, delta), eta, n_levels, before=before)

@@ -205,7 +205,7 @@ class TransitionDetector(LearnedViews, BaseEstimator):  # type: ignore[misc]
         else:
             series, center, scale, fixed = learning.like_parts(self, like, X)
         scaled = (series.values - center) / scale
-        segments = [scaled[series.segment == s] for s in range(series.segment.max() + 1)]
+        segments = [scaled[a:b] for a, b in series.spans()]  # views
         longest = max(len(s) for s in segments)
 
         if fixed is not None:
