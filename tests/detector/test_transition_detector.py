@@ -112,7 +112,8 @@ def test_nothing_of_the_training_data_is_kept(small_plant) -> None:
     ("kwargs", "word"),
     [({"n_levels": 1}, "n_levels"), ({"delta": 0}, "delta"), ({"eta": 1.5}, "eta"),
      ({"window": "big"}, "window"), ({"bound_quantiles": (0.9, 0.1)}, "bound_quantiles"),
-     ({"nu": -1.0}, "nu"), ({"calibration_folds": 1}, "calibration_folds")],
+     ({"nu": -1.0}, "nu"), ({"calibration_folds": 1}, "calibration_folds"),
+     ({"max_configurations": 0}, "max_configurations")],
 )
 def test_bad_parameters_name_the_parameter(kwargs, word, small_plant) -> None:
     with pytest.raises(InputError, match=rf"'{word}' parameter of TransitionDetector.*Got"):

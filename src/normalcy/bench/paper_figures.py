@@ -96,7 +96,8 @@ def detector_figures(out_dir: str, etc_hours: float, log: Any) -> tuple[
     residual_faults: dict[str, pd.DataFrame] = {}
     for fname, name, params, title in progress(figures, "figures"):
         data = load_dataset(name, etc_hours)
-        det = TransitionDetector(**params, view="paper").fit(data.train)  # §1's residuals
+        det = TransitionDetector(**params, view="paper",  # §1's residuals, uncapped
+                                 max_configurations=None).fit(data.train)
         res = det.residuals(data.test)
         wres = window_max(res)
         path = os.path.join(out_dir, fname)

@@ -61,11 +61,13 @@ class TransitionDetector(LearnedViews, BaseEstimator):  # type: ignore[misc]
         bounds.
     eps : float, default=0.05
         The ``ε`` of the bound distance, in robust-scaled units (IQR = 1).
-    max_configurations : int or None, default=None
-        Most configurations kept per transition (None: no limit). The paper's
-        Lorenz transitions keep 1-6; on noisy, many-sensor data the remover keeps
-        nearly every sample (extended vectors rarely correlate above ``eta``), and
-        the cap bounds the model's size and scoring cost.
+    max_configurations : int, None or "auto", default="auto"
+        Most configurations kept per transition, the first in time (None: no
+        limit). On noisy, many-sensor data the remover keeps nearly every sample
+        (20 sensors, 80 000 rows: 1.4 million, a 306 MB model). "auto": the cap that
+        holds all of them within 64 MB, at least 16 per transition
+        (:func:`~normalcy.detector.learning.configuration_cap`; not binding on the
+        paper's Lorenz and ETC).
     calibration_folds : int, default=5
         Contiguous cross-fitting folds for the reference levels ``B`` and ``C``.
     calibration_quantile : float, default=0.95
@@ -128,7 +130,7 @@ class TransitionDetector(LearnedViews, BaseEstimator):  # type: ignore[misc]
         window: int | str = "auto",
         bound_quantiles: tuple[float, float] | None = None,
         eps: float = 0.05,
-        max_configurations: int | None = None,
+        max_configurations: int | str | None = "auto",
         calibration_folds: int = 5,
         calibration_quantile: float = 0.95,
         threshold: float = 1.0,
@@ -158,7 +160,8 @@ class TransitionDetector(LearnedViews, BaseEstimator):  # type: ignore[misc]
         "window": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "bound_quantiles": [None, Pair(0, 1)],
         "eps": [Interval(Real, 0, None, closed="neither")],
-        "max_configurations": [None, Interval(Integral, 1, None, closed="left")],
+        "max_configurations": [None, Interval(Integral, 1, None, closed="left"),
+                               StrOptions({"auto"})],
         "calibration_folds": [Interval(Integral, 2, None, closed="left")],
         "calibration_quantile": [Interval(Real, 0, 1, closed="right")],
         "threshold": [Interval(Real, 0, None, closed="neither")],
@@ -204,7 +207,11 @@ class TransitionDetector(LearnedViews, BaseEstimator):  # type: ignore[misc]
             center, scale = fit_robust_scale(series.values, series.sensors)
         else:
             series, center, scale, fixed = learning.like_parts(self, like, X)
-        scaled = (series.values - center) / scale
+        # the series' own copy (as_series concatenates) is scaled in place: one
+        # history-sized array fewer; fit reads no raw value after this line
+        scaled = series.values
+        scaled -= center
+        scaled /= scale
         segments = [scaled[a:b] for a, b in series.spans()]  # views
         longest = max(len(s) for s in segments)
 
@@ -236,9 +243,12 @@ class TransitionDetector(LearnedViews, BaseEstimator):  # type: ignore[misc]
         view, check, dyn = learning.choose_view(self, like, prep, delta=delta,
                                                 n_levels=n_levels, window=window)
 
+        cap = learning.configuration_cap(self.max_configurations, levels, rows, delta=delta,
+                                         n_levels=n_levels)
+
         def learn_rows(train: np.ndarray) -> list[SensorNormality]:
             return learning.learn(self, scaled, levels, train, delta=delta, n_levels=n_levels,
-                                  view=view)
+                                  view=view, cap=cap)
 
         learned = Learned(
             sensors=series.sensors, center=center, scale=scale, edges=edges,
