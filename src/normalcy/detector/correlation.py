@@ -51,10 +51,14 @@ def remove_correlated(groups: np.ndarray, vectors: np.ndarray, eta: float,
     ``kept`` marks vectors known to be kept already (an earlier run's result, first
     in their group): they are kept without being compared among themselves again.
 
-    Each group is taken :data:`BLOCK` vectors at a time: one matrix product against
-    the vectors kept so far discards most of the block; the few left are settled
-    among themselves, one kept vector per step. The work is about (vectors x kept x
-    dimension) multiply-adds in BLAS, with no copy of the data per kept vector.
+    Groups of at most :data:`BLOCK` vectors are settled together in rounds: each
+    round keeps the first undecided vector of every group and discards the later
+    ones of the group that correlate ``>= eta`` with it (as many rounds as the most
+    kept in a group; fast for many small groups, as on Lorenz). A larger group is
+    taken :data:`BLOCK` vectors at a time: one matrix product against the vectors
+    kept so far discards most of the block, and the few left are settled among
+    themselves, one kept vector per step (about vectors x kept x dimension
+    multiply-adds in BLAS: wide, noisy histories keep hundreds per transition).
 
     Examples
     --------
@@ -71,10 +75,42 @@ def remove_correlated(groups: np.ndarray, vectors: np.ndarray, eta: float,
     order = np.argsort(groups, kind="stable")
     g = groups[order]
     edges = np.r_[np.flatnonzero(np.r_[True, g[1:] != g[:-1]]), n]
-    for a, b in zip(edges[:-1], edges[1:], strict=True):
+    small = np.diff(edges) <= BLOCK
+    sel = order[np.repeat(small, np.diff(edges))]  # the small groups' vectors, by group
+    if sel.size:
+        keep[sel] = _rounds(groups[sel], z[sel], flat[sel], fixed[sel], eta, limit)
+    for a, b in zip(edges[:-1][~small], edges[1:][~small], strict=True):
         idx = order[a:b]
         keep[idx] = _greedy(z[idx], flat[idx], fixed[idx], eta, limit)
     return keep
+
+
+def _rounds(g: np.ndarray, z: np.ndarray, flat: np.ndarray, fixed: np.ndarray, eta: float,
+            limit: int | None) -> np.ndarray:
+    """R_eta of groups sorted by ``g`` (each in time order), all groups a round at a time."""
+    n = g.size
+    alive = np.ones(n, dtype=bool)
+    kept = np.zeros(n, dtype=bool)
+    cap = None if limit is None else max(int(limit), int(np.bincount(
+        np.unique(g, return_inverse=True)[1], weights=fixed).max(initial=0)))
+    idx = np.arange(n)
+    rounds = 0
+    while idx.size and (cap is None or rounds < cap):
+        rounds += 1
+        gi = g[idx]
+        first = np.ones(idx.size, dtype=bool)
+        first[1:] = gi[1:] != gi[:-1]
+        firsts = idx[first]
+        kept[firsts] = True
+        alive[firsts] = False
+        rest = idx[~first]
+        if rest.size == 0:
+            break
+        rep = firsts[(np.cumsum(first) - 1)[~first]]  # the group's first, for each of rest
+        c = corr_rows(z[rest], flat[rest], z[rep], flat[rep])
+        alive[rest[(c >= eta) & ~fixed[rest]]] = False  # kept before: kept again
+        idx = np.flatnonzero(alive)
+    return kept
 
 
 def _greedy(z: np.ndarray, flat: np.ndarray, fixed: np.ndarray, eta: float,
