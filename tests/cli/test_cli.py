@@ -56,6 +56,8 @@ def test_fit_score_info_roundtrip(files, capsys, view) -> None:
     said = capsys.readouterr().out
     assert ("reference level R=" if info["view"] == "relations" else "reference levels") in said
     assert ("view='auto'" in said) == (view is None)
+    assert ("configurations per transition: at most a 64 MB budget's share "
+            "(max_configurations='auto')" in said) == (info["view"] == "paper")
     if info["view"] == "relations":  # what the history allows the raw readings
         r = info["per_sensor"]["s0"]["readings"]
         assert r["repeat_share"] == 0 and r["watched_stuck"] and r["jitter_level"] > 0

@@ -222,8 +222,12 @@ def cmd_info(a: argparse.Namespace) -> int:
                    if 0 < len(det.sensors_) - len(v) <= 5 else "")
                 for k, v in read.items()))
     if info["view"] != "relations":
+        cap = det.max_configurations
         print(f"  paper residuals: reference levels unseen transitions A={ref['trans']:.3g}, "
-              f"bound B={ref['bound']:.3g}, configuration C={ref['conf']:.3g}")
+              f"bound B={ref['bound']:.3g}, configuration C={ref['conf']:.3g}; configurations "
+              "per transition: " + ("no limit" if cap is None else
+                                    "at most a 64 MB budget's share (max_configurations='auto')"
+                                    if cap == "auto" else f"at most {cap}"))
         print(f"  {'sensor':<24} {'transitions':>11} {'configs mean':>13} {'configs max':>12} "
               f"{'median bound width':>19}")
         for s, d in info["per_sensor"].items():
