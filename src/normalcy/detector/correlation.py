@@ -47,7 +47,8 @@ def remove_correlated(groups: np.ndarray, vectors: np.ndarray, eta: float,
     Within a group, vectors are taken in the given (time) order and one is kept
     when its largest correlation with the vectors already kept is ``< eta``
     (signed correlation, SPEC §1.7). Returns a boolean mask of kept vectors.
-    ``limit`` caps the vectors kept per group (the later ones are dropped).
+    ``limit`` caps the vectors kept per group (the later ones are dropped; never
+    below the number ``kept`` marks in the group).
     ``kept`` marks vectors known to be kept already (an earlier run's result, first
     in their group): they are kept without being compared among themselves again.
 
@@ -75,6 +76,8 @@ def remove_correlated(groups: np.ndarray, vectors: np.ndarray, eta: float,
     order = np.argsort(groups, kind="stable")
     g = groups[order]
     edges = np.r_[np.flatnonzero(np.r_[True, g[1:] != g[:-1]]), n]
+    if limit is not None:  # vectors kept before stay kept, however many a group holds
+        limit = max(int(limit), int(np.add.reduceat(fixed[order], edges[:-1]).max()))
     small = np.diff(edges) <= BLOCK
     sel = order[np.repeat(small, np.diff(edges))]  # the small groups' vectors, by group
     if sel.size:
@@ -91,11 +94,9 @@ def _rounds(g: np.ndarray, z: np.ndarray, flat: np.ndarray, fixed: np.ndarray, e
     n = g.size
     alive = np.ones(n, dtype=bool)
     kept = np.zeros(n, dtype=bool)
-    cap = None if limit is None else max(int(limit), int(np.bincount(
-        np.unique(g, return_inverse=True)[1], weights=fixed).max(initial=0)))
     idx = np.arange(n)
     rounds = 0
-    while idx.size and (cap is None or rounds < cap):
+    while idx.size and (limit is None or rounds < limit):
         rounds += 1
         gi = g[idx]
         first = np.ones(idx.size, dtype=bool)
@@ -119,7 +120,7 @@ def _greedy(z: np.ndarray, flat: np.ndarray, fixed: np.ndarray, eta: float,
     m = z.shape[0]
     keep = fixed.copy()
     k = int(fixed.sum())
-    cap = m if limit is None else max(int(limit), k)
+    cap = m if limit is None else int(limit)
     kz, kf = z[fixed], flat[fixed]
     for a in range(0, m, BLOCK):
         if k >= cap:

@@ -225,10 +225,7 @@ def update(
     old_groups = old_pos[old_kept]
     all_groups = np.concatenate([old_groups, pos])
     all_vecs = np.concatenate([old_vecs, vectors])
-    limit = None
-    if max_configurations is not None:
-        limit = max(int(max_configurations), int(state.n_conf.max(initial=0)))
-    keep = remove_correlated(all_groups, all_vecs, eta, limit,
+    keep = remove_correlated(all_groups, all_vecs, eta, max_configurations,
                              kept=np.arange(all_groups.size) < old_groups.size)
     conf, n_conf = pad_configurations(all_groups[keep], all_vecs[keep], n)
     return SensorNormality(new_codes, lo, hi, conf, n_conf, counts)

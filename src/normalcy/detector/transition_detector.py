@@ -243,8 +243,8 @@ class TransitionDetector(LearnedViews, BaseEstimator):  # type: ignore[misc]
         view, check, dyn = learning.choose_view(self, like, prep, delta=delta,
                                                 n_levels=n_levels, window=window)
 
-        cap = learning.configuration_cap(self.max_configurations, levels, rows, delta=delta,
-                                         n_levels=n_levels)
+        cap = None if view == "relations" else learning.configuration_cap(  # no configurations
+            self.max_configurations, levels, rows, delta=delta, n_levels=n_levels)
 
         def learn_rows(train: np.ndarray) -> list[SensorNormality]:
             return learning.learn(self, scaled, levels, train, delta=delta, n_levels=n_levels,
