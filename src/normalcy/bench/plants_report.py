@@ -85,7 +85,10 @@ def markdown(results: dict[str, Any], meta: dict[str, Any]) -> str:
         "contribution over the episode's alarm rows (methods with per-sensor "
         "contributions; the detector's at each row from the residual family that drives "
         "its score; an episode without alarm names nothing); fit and scoring times "
-        "on a shared machine (compare within a column).",
+        "on a shared machine (compare within a column); scoring rows/s: each method's "
+        "`score_samples` on the test period (the detector's per-sensor residual frame, "
+        "like PCA's contributions, is computed for the localisation column outside the "
+        "timing).",
     ]
     floors = []
     for name, r in results["plants"].items():
