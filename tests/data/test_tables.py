@@ -13,7 +13,7 @@ from normalcy.exceptions import InputError
 
 def frame(n: int = 40, freq: str = "s") -> pd.DataFrame:
     t = pd.date_range("2026-01-01", periods=n, freq=freq)
-    return pd.DataFrame({"time": t.astype(str), "a": np.arange(n) * 1.0,
+    return pd.DataFrame({"time": t.astype(str), "a": np.cos(0.3 * np.arange(n)),
                          "b": np.sin(np.arange(n))})
 
 
@@ -166,3 +166,23 @@ def test_resampling_that_would_invent_most_rows_is_refused(tmp_path) -> None:
     p.write_text("time,a\n2026-01-01,1\n2026-01-02,2\n2026-01-03,3\n")
     with pytest.raises(InputError, match="would invent about 172,800 rows from 3"):
         read_table(p).resampled(1.0)
+
+
+@pytest.mark.parametrize("values", [np.arange(30.0), 1.7e9 + 0.5 * np.arange(30)])
+def test_a_time_under_another_name_is_refused_as_a_sensor(tmp_path, values) -> None:
+    df = pd.DataFrame({"t": values, "a": np.sin(np.arange(30)), "b": np.cos(np.arange(30))})
+    p = write(tmp_path, df)
+    with pytest.raises(InputError, match=r"column 't' of .* like a time or a row counter.*"
+                                         r"--time-column t.*--sensors"):
+        read_table(p)
+    named = read_table(p, time_column="t")  # named: the time axis
+    assert list(named.frame.columns) == ["a", "b"] and named.time_kind == "number"
+    assert list(read_table(p, sensors=["t", "a"]).frame.columns) == ["t", "a"]  # chosen
+
+
+def test_a_rising_sensor_is_not_a_clock(tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    ramp = np.arange(200.0) + rng.normal(scale=0.3, size=200)  # noisy, mostly rising
+    steady = np.repeat(np.arange(20.0), 10)  # rises in steps, with plateaus
+    p = write(tmp_path, pd.DataFrame({"ramp": ramp, "steps": steady, "n": np.arange(200) % 7}))
+    assert list(read_table(p).frame.columns) == ["ramp", "steps", "n"]

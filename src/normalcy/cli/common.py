@@ -46,7 +46,8 @@ DATA_HELP = ("CSV (',', ';' or tab separated, UTF-8, one header row) or Parquet 
 TIME_HELP = ("name of the time column (default: a column named time, timestamp, datetime or "
              "date, or the unnamed first column); dates in one format, or numbers in seconds. "
              "Times must increase; a step over 3 sampling periods is a gap that splits the "
-             "data into runs")
+             "data into runs. A column that rises by one step at every row is a time or a "
+             "counter, refused as a sensor unless --sensors names it")
 SORT_HELP = "sort the rows by time before use (otherwise a time going back is an error)"
 ALIGN_HELP = ("where a row's score and alarm sit: offline = at the row where the judged "
               "transitions start (what score, explain and feedback rows mean); streaming = "

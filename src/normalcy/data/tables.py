@@ -34,6 +34,7 @@ from normalcy.data.timeaxis import (
     median_step,
     parse_instant,
     parse_time,
+    refuse_clocks,
     run_starts,
 )
 from normalcy.exceptions import InputError
@@ -356,6 +357,7 @@ def _choose(df: pd.DataFrame, rest: list[str], sensors: Sequence[str] | None, p:
                              "rescale the column (e.g. to other units).")
         out[c] = values
     if sensors is None:
+        refuse_clocks(out, p)
         use = list(out)
         if not use:
             raise InputError(

@@ -207,3 +207,45 @@ def parse_instant(value: str, kind: str, name: str, like: object) -> float:
         raise InputError(f"--{name} {value!r} is not a time.")
     ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
     return float((ts - _EPOCH).total_seconds())
+
+
+#: a column needs this many readings before its steps can say it is a clock
+CLOCK_ROWS = 20
+#: the share of steps equal to the median step (within PERIOD_TOLERANCE) of a clock
+CLOCK_SHARE = 0.95
+
+
+def refuse_clocks(columns: dict[str, np.ndarray], where: str) -> None:
+    """A clear error when a column taken as a sensor by default is a time or a row
+    counter: it rises at every row by one step (within :data:`PERIOD_TOLERANCE`) on
+    at least :data:`CLOCK_SHARE` of its steps, over :data:`CLOCK_ROWS` rows or more.
+
+    A sensor never does (noise, plateaus, reversals); a time column under a name the
+    reader does not know (``t``, ``seconds``, ``Time (s)``) or an exported row number
+    does, and as a sensor it would make every later reading unseen. Nothing is guessed:
+    the user names the time column or the sensors.
+
+    Examples
+    --------
+    >>> refuse_clocks({"a": np.sin(np.arange(50.0))}, "x.csv")
+    >>> try:
+    ...     refuse_clocks({"t": np.arange(50.0) * 0.5}, "x.csv")
+    ... except InputError as e:
+    ...     print(str(e)[:46])
+    column 't' of x.csv rises by 0.5 at every row
+    """
+    for name, values in columns.items():
+        v = values[np.isfinite(values)]
+        if v.size < CLOCK_ROWS:
+            continue
+        step = np.diff(v)
+        mid = float(np.median(step))
+        if mid <= 0 or not np.all(step > 0):
+            continue
+        if np.mean(np.abs(step - mid) <= PERIOD_TOLERANCE * mid) >= CLOCK_SHARE:
+            raise InputError(
+                f"column {name!r} of {where} rises by {mid:g} at every row, like a time or a "
+                "row counter, not a sensor: as a sensor it would make every later reading "
+                f"unseen. Name it as the time column (--time-column {name}; numbers are read "
+                "as seconds), or list the sensor columns with --sensors (which may include "
+                "it, if it really is a sensor).")
