@@ -35,8 +35,38 @@ def test_nan_scores_close_episodes() -> None:
     assert spans(AlarmPolicy(), [2.0, np.nan, 2.0]) == [(0, 0), (2, 2)]
 
 
+class Windowed:
+    """What a policy reads of a detector whose score is a window mean of ``window_`` rows."""
+
+    threshold_ = 1.0
+    window_ = 4
+
+    def score_samples(self, X):  # pragma: no cover - the policy never calls it
+        raise AssertionError
+
+
+def test_auto_merge_gap_is_the_detector_window() -> None:
+    chatter = [0.5, 1.2, 0.9, 1.1, 0.9, 0.9, 0.9, 1.3, 0.5, 0.5, 0.5, 0.5, 0.5, 1.2, 0.5]
+    frame = pd.DataFrame({"score": chatter})
+    ep = AlarmPolicy().episodes(frame, Windowed())  # returns within 4 rows: one excursion
+    assert list(zip(ep["start"], ep["end"], strict=True)) == [(1, 7), (13, 13)]
+    raw = AlarmPolicy(merge_gap=0).episodes(frame, Windowed())
+    assert len(raw) == 4
+    assert AlarmPolicy().tracker(Windowed()).merge_gap == 4
+    assert AlarmPolicy().tracker(None).merge_gap == 0  # no window: nothing merged
+    assert AlarmPolicy(merge_gap=2).tracker(Windowed()).merge_gap == 2
+
+
+def test_auto_merge_reports_the_close_a_window_after_the_last_alarm() -> None:
+    tr = AlarmPolicy().tracker(Windowed())
+    opened, closed = tr.feed(pd.DataFrame({"score": [1.5, 0.5, 0.5, 0.5, 0.5]}))
+    assert [e.start for e in opened] == [0] and closed == []  # 4 rows quiet: may return
+    opened, closed = tr.feed(pd.DataFrame({"score": [0.5]}))
+    assert opened == [] and [(e.start, e.end) for e in closed] == [(0, 0)]
+
+
 @pytest.mark.parametrize("kw", [{"min_duration": 0}, {"merge_gap": -1}, {"hysteresis": -1.0},
-                                {"threshold": 0.0}])
+                                {"threshold": 0.0}, {"merge_gap": "window"}])
 def test_bad_parameters(kw) -> None:
     with pytest.raises(InputError, match="parameter of AlarmPolicy"):
         AlarmPolicy(**kw).episodes(pd.DataFrame({"score": SCORES}))

@@ -15,7 +15,9 @@ sensor's innovation; for ``stuck`` and ``noisy``, its share of repeated readings
 jitter beyond its healthy level), and the
 name of a matched fault signature, if any. The defaults need no labels: the detector's
 threshold (1 = "less normal than its calibration data"), no hysteresis, no
-minimum duration, no merging.
+minimum duration, and alarms merged within the detector's window (``merge_gap="auto"``:
+its score is a window mean, so an alarm returning while the window still holds rows
+of the last one is the same excursion, not a new one - EEMUA 191's chattering alarm).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from normalcy.data.params import Integral, Interval, Real, validate
+from normalcy.data.params import Integral, Interval, Real, StrOptions, validate
 from normalcy.exceptions import InputError
 
 KINDS = ("trans", "bound", "conf", "fault", "rel", "dyn", "stuck", "noisy")
@@ -75,8 +77,14 @@ class AlarmPolicy:
         ``threshold_`` will do (a baseline, a window autoencoder, ...).
     min_duration : int, default=1
         Episodes shorter than this many rows are dropped.
-    merge_gap : int, default=0
+    merge_gap : int or "auto", default="auto"
         An alarm returning within this many rows continues the same episode.
+        ``"auto"``: the detector's ``window_`` (rows), 0 for a detector without one
+        or without a detector. Measured on the fault-free test periods of ``normalcy
+        bench plants`` (the defaults, 1 Hz): the jacketed CSTR's 15 episodes in 8 h, 11
+        of them 5 rows or shorter, became 5 (none that short); the quadruple tank and
+        the wide process kept their one. An episode is reported closed ``merge_gap``
+        rows after its last alarm row.
     hysteresis : float, default=0.0
         An open episode closes only when the score falls to
         ``threshold - hysteresis`` or below.
@@ -89,20 +97,20 @@ class AlarmPolicy:
     >>> res = pd.DataFrame({"score": [0.1, 2.0, 1.5, 0.2, 1.2, 0.1]})
     >>> AlarmPolicy(merge_gap=1).episodes(res)[["start", "end"]].values.tolist()
     [[1, 4]]
-    >>> AlarmPolicy().episodes(res)[["start", "end"]].values.tolist()
+    >>> AlarmPolicy().episodes(res)[["start", "end"]].values.tolist()  # no detector window
     [[1, 2], [4, 4]]
     """
 
     threshold: float | None = None
     min_duration: int = 1
-    merge_gap: int = 0
+    merge_gap: int | str = "auto"
     hysteresis: float = 0.0
     top_sensors: int = 3
 
     _parameter_constraints = {
         "threshold": [None, Interval(Real, 0, None, closed="neither")],
         "min_duration": [Interval(Integral, 1, None, closed="left")],
-        "merge_gap": [Interval(Integral, 0, None, closed="left")],
+        "merge_gap": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
         "hysteresis": [Interval(Real, 0, None, closed="left")],
         "top_sensors": [Interval(Integral, 1, None, closed="left")],
     }
@@ -168,6 +176,9 @@ class EpisodeTracker:
             self.scale["trans"] = window / ref["trans"]
         sensors = getattr(detector, "sensors_", None)
         self.sensors: list[str] | None = None if sensors is None else list(sensors)
+        #: rows within which a returning alarm continues the episode (``"auto"`` resolved)
+        self.merge_gap = (int(policy.merge_gap) if policy.merge_gap != "auto"
+                          else int(window) if isinstance(window, (int, np.integer)) else 0)
         self.current: Episode | None = None
         self.last_in = -1
         self.opened_sent = False
@@ -225,7 +236,7 @@ class EpisodeTracker:
                 else:
                     continue
             gap = r - cur.end
-            if (s > low and gap <= 1) or (s > self.threshold and gap <= p.merge_gap + 1):
+            if (s > low and gap <= 1) or (s > self.threshold and gap <= self.merge_gap + 1):
                 cur.end = r
                 if s > cur.peak:
                     cur.peak, cur.peak_row = float(s), r
@@ -238,7 +249,7 @@ class EpisodeTracker:
                 if not self.opened_sent and cur.duration >= p.min_duration:
                     self.opened_sent = True
                     opened.append(self.summarise(cur))
-            elif gap > p.merge_gap:
+            elif gap > self.merge_gap:
                 if cur.duration >= p.min_duration:
                     done = self.summarise(cur)
                     done.closed = True

@@ -14,8 +14,9 @@ The operator marks the first new-regime run as normal, then the first two,
 then the first three (the whole run: "the plant ran at the new set-point from
 a to b and all of it was fine"). After each step we count the false alarms on
 the *later* new-regime runs, never marked (episodes of the method's own
-label-free alarm rule, :class:`~normalcy.alarms.AlarmPolicy` with its
-defaults), and the ROC-AUC of the fault runs against the training-regime runs
+label-free alarm rule, runs of ``score > threshold``:
+:class:`~normalcy.alarms.AlarmPolicy` without merging, ``merge_gap=0``, for every
+method alike), and the ROC-AUC of the fault runs against the training-regime runs
 (the paper's protocol: 100-sample windows, window score = max, label of the
 last sample; windows never straddle two runs).
 
@@ -268,7 +269,7 @@ def _named(det: Any, res: pd.DataFrame) -> tuple[bool, str | None]:
     episodes carry longest (None when no episode is named)."""
     from normalcy.alarms import AlarmPolicy
 
-    ep = AlarmPolicy().episodes(res, det)
+    ep = AlarmPolicy(merge_gap=0).episodes(res, det)
     named = ep[ep["fault"].notna() & (ep["fault"] != "")]
     if named.empty:
         return len(ep) > 0, None

@@ -54,7 +54,7 @@ class Learner:
 
 
 def _episodes_of(score: np.ndarray, threshold: float) -> tuple[int, int]:
-    """Runs of ``score > threshold`` - what ``AlarmPolicy()`` (no merging, no minimum
+    """Runs of ``score > threshold`` - what ``AlarmPolicy(merge_gap=0)`` (no merging, no minimum
     duration) makes of them; written out because peers' thresholds may be <= 0."""
     from normalcy.metrics import episodes
 
@@ -82,7 +82,7 @@ class Transition(Learner):
 
         res = self.model.residuals(run)
         s = res["score"].to_numpy()
-        ep = AlarmPolicy().episodes(res, self.model)
+        ep = AlarmPolicy(merge_gap=0).episodes(res, self.model)  # as the peers' runs
         return s, len(ep), int((np.nan_to_num(s, nan=-np.inf) > self.threshold).sum())
 
 

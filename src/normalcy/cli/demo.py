@@ -158,7 +158,7 @@ def run_demo(out: str = "demo-output", view: str = "auto") -> dict[str, float]:
     names = ["nominal (= training)", "nominal", "sigma x0.667", "nominal", "rho x0.9286",
              "beta x1.25"]
     png = os.path.join(out, "lorenz_scores.png")
-    found = AlarmPolicy(merge_gap=det.window_).episodes(res, det)
+    found = AlarmPolicy().episodes(res, det)  # merged within the window
     plot_scores(res, labels, det.threshold_, png, "normalcy on Lorenz (x1, x3)",
                 data=test, episodes=found, blocks=names)
     block = 20001

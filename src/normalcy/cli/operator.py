@@ -134,7 +134,8 @@ def cmd_monitor(a: argparse.Namespace) -> int:
     det, period = load_detector(a.model)
     period = period if period is not None else getattr(det, "sample_period_", None)
     policy = AlarmPolicy(min_duration=rows_of(a.min_duration, period, "--min-duration", 1),
-                         merge_gap=rows_of(a.merge_gap, period, "--merge-gap"))
+                         merge_gap="auto" if a.merge_gap == "auto"
+                         else rows_of(a.merge_gap, period, "--merge-gap"))
     mon = Monitor(det, policy, alignment=a.alignment)
     if a.follow:
         from normalcy.cli.follow import follow
@@ -250,9 +251,12 @@ def add_operator_commands(sub: Any) -> None:
     mo.add_argument("--min-duration", default="1", metavar="ROWS|DURATION",
                     help="report an episode once it lasted this many rows, or this long "
                          "(5s, 2min: in rows of the model's sampling period)")
-    mo.add_argument("--merge-gap", default="0", metavar="ROWS|DURATION",
+    mo.add_argument("--merge-gap", default="auto", metavar="ROWS|DURATION",
                     help="an alarm returning within this many rows (or this long) continues "
-                         "the episode")
+                         "the episode; an episode is reported closed that long after its "
+                         "last alarm row (default: auto, the model's window: an alarm "
+                         "returning while the window of its score still holds rows of the "
+                         "last one is the same excursion)")
     mo.add_argument("--alignment", choices=["offline", "streaming"], default="offline",
                     help=ALIGN_HELP)
     mo.set_defaults(func=cmd_monitor)
