@@ -86,7 +86,8 @@ def markdown(results: dict[str, Any], meta: dict[str, Any]) -> str:
         "contributions; the detector's at each row from the residual family that drives "
         "its score; an episode without alarm names nothing); fit and scoring times "
         "on a shared machine (compare within a column); scoring rows/s: each method's "
-        "`score_samples` on the test period (the detector's per-sensor residual frame, "
+        "second `score_samples` call on the test period (the first builds what a model "
+        "caches for scoring, as in the speed section; the detector's per-sensor residual frame, "
         "like PCA's contributions, is computed for the localisation column outside the "
         "timing).",
     ]
