@@ -162,3 +162,23 @@ def test_a_hole_in_time_is_reported_and_no_transition_crosses_it(plant, tmp_path
     out = run_follow(plant, live, capsys, errors)
     assert "a gap of 10 min before row 500" in errors[0]
     assert lines(out) == lines(captured.out)
+
+
+def test_a_column_of_dates_under_another_name_times_the_follow_as_the_file(
+        plant, tmp_path, capsys, monkeypatch) -> None:
+    stamped = pd.read_csv(plant / "test.csv").rename(columns={"time": "stamp"})
+    stamped = stamped.drop(index=range(100, 400))  # a hole in time, seen only by its times
+    whole = tmp_path / "stamped.csv"
+    stamped.to_csv(whole, index=False)
+    capsys.readouterr()
+    assert main(["monitor", str(plant / "m.normalcy"), str(whole)]) == 0
+    captured = capsys.readouterr()
+    assert "'stamp' holds dates: read as the time column" in captured.err
+    assert "a gap of 301 s before row 100" in captured.err
+    live = tmp_path / "live.csv"
+    live.write_text(csv_text(stamped.iloc[:80]))
+    scripted(monkeypatch, [lambda: live.write_text(csv_text(stamped))])
+    errors: list[str] = []
+    out = run_follow(plant, live, capsys, errors)
+    assert "a gap of 301 s before row 100" in errors[0]
+    assert lines(out) == lines(captured.out) and "(2026-01-01" in lines(out)[0]

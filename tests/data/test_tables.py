@@ -186,3 +186,23 @@ def test_a_rising_sensor_is_not_a_clock(tmp_path) -> None:
     steady = np.repeat(np.arange(20.0), 10)  # rises in steps, with plateaus
     p = write(tmp_path, pd.DataFrame({"ramp": ramp, "steps": steady, "n": np.arange(200) % 7}))
     assert list(read_table(p).frame.columns) == ["ramp", "steps", "n"]
+
+
+def test_a_column_of_dates_under_another_name_is_the_time_column(tmp_path) -> None:
+    df = frame().rename(columns={"time": "Date/Time"}).assign(note="ok")
+    t = read_table(write(tmp_path, df))
+    assert t.time_name == "Date/Time" and t.time_kind == "datetime" and t.period == 1.0
+    assert list(t.frame.columns) == ["a", "b"] and t.ignored == ["note"]
+    assert any("'Date/Time' holds dates: read as the time column" in n for n in t.notes)
+    chunks = list(read_chunks(write(tmp_path, df, "c.csv"), chunk_rows=15))
+    assert [c.time_name for c in chunks] == ["Date/Time"] * 3  # found once, every chunk
+    assert sum("holds dates" in n for c in chunks for n in c.notes) == 1
+
+
+def test_two_columns_of_dates_are_an_error_naming_both(tmp_path) -> None:
+    df = frame().rename(columns={"time": "start"})
+    df.insert(1, "logged", df["start"])
+    with pytest.raises(InputError, match=r"columns \['start', 'logged'\] .* all hold dates; "
+                                         r"name the time column with --time-column"):
+        read_table(write(tmp_path, df))
+    assert read_table(write(tmp_path, df), time_column="logged").time_name == "logged"

@@ -23,11 +23,11 @@ import pandas as pd
 
 from normalcy.cli.common import _note
 from normalcy.cli.streaming import EpisodePrinter, RowTimes
-from normalcy.data.tables import TIME_NAMES
 from normalcy.data.timeaxis import (
     GAP_PERIODS,
     check_period,
     duration,
+    find_time_column,
     median_step,
     parse_time,
 )
@@ -136,6 +136,7 @@ class Rows:
         self.last: float | None = None
         self.checked = period is None
         self.restart = False
+        self.probe = False
 
     def header(self, fields: list[str]) -> None:
         names = [f.strip() for f in fields]
@@ -147,17 +148,9 @@ class Rows:
             raise InputError(f"{self.data} lacks the model's sensor column(s) {missing}; its "
                              f"columns are {names}.")
         self.names, self.cols = names, [names.index(s) for s in self.sensors]
-        self.tcol = None
-        if self.time_column is not None:
-            if self.time_column not in names:
-                raise InputError(f"time column {self.time_column!r} is not in {self.data}; "
-                                 f"columns are {names}.")
-            self.tcol = names.index(self.time_column)
-        else:
-            for j, n in enumerate(names):
-                if n.lower() in TIME_NAMES or (j == 0 and (n == "" or n.startswith("Unnamed"))):
-                    self.tcol = j
-                    break
+        found = find_time_column(names, self.time_column, self.data)
+        self.tcol = None if found is None else names.index(found)
+        self.probe = found is None  # a column of dates, found in the first data row
         self.restart = True  # a new file: its first row may start a new run
 
     def parse(self, rows: list[list[str]], first: int) -> tuple[np.ndarray, list[object],
@@ -168,6 +161,10 @@ class Rows:
         labels: list[object] = [None] * n
         skips: list[str] = []
         ok = np.ones(n, dtype=bool)
+        if self.probe and rows and len(rows[0]) == len(self.names):
+            self.probe = False
+            found = find_time_column(self.names, None, self.data, list(rows[0]))
+            self.tcol = None if found is None else self.names.index(found)
         for k, f in enumerate(rows):
             if len(f) != len(self.names):
                 skips.append(f"row {first + k}: {len(f)} fields where the header has "
@@ -256,6 +253,7 @@ def _score(mon: Any, parse: Rows, rows: list[list[str]], first: int, times: RowT
     if not n:
         return 0
     values, labels, starts, skips = parse.parse(rows, first)
+    printer.timed = parse.tcol is not None
     for s in skips:
         print(f"SKIP   {s}; scored as a gap", flush=True)
     times.add(np.asarray(labels if parse.tcol is not None else range(first, first + n),

@@ -2,7 +2,9 @@
 
 A time column is the one named by ``time_column``, else one called ``time``,
 ``timestamp``, ``datetime`` or ``date`` (any case), else the unnamed first column
-that ``DataFrame.to_csv`` writes; it is parsed and checked once
+that ``DataFrame.to_csv`` writes, else the one column whose first row holds a date
+(:func:`normalcy.data.timeaxis.find_time_column`, said in the notes); it is parsed and
+checked once
 (:mod:`normalcy.data.timeaxis`: increasing, its sampling period, its gaps).
 Sensors are the columns named by ``sensors``, else every other column that holds
 numbers. Nothing is dropped silently: a column of numbers with a few values
@@ -28,9 +30,11 @@ import numpy as np
 import pandas as pd
 
 from normalcy.data.timeaxis import (
+    TIME_NAMES,
     TimeAxis,
     check_order,
     duration,
+    find_time_column,
     median_step,
     parse_instant,
     parse_time,
@@ -39,7 +43,6 @@ from normalcy.data.timeaxis import (
 )
 from normalcy.exceptions import InputError
 
-TIME_NAMES = ("time", "timestamp", "datetime", "date")
 #: the files a folder of data may hold (one format per folder)
 SUFFIXES = (".parquet", ".pq", ".csv")
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -308,19 +311,6 @@ def _unnamed(name: str) -> bool:
     return name == "" or name.startswith("Unnamed: ")
 
 
-def _time_name(cols: list[str], time_column: str | None, p: str) -> str | None:
-    if time_column is not None:
-        if time_column not in cols:
-            raise InputError(f"time column {time_column!r} is not in {p}; columns are {cols}.")
-        return time_column
-    for c in cols:
-        if c.lower() in TIME_NAMES:
-            return c
-    if cols and (cols[0] == "" or cols[0].startswith("Unnamed: 0")):
-        return cols[0]
-    return None
-
-
 def _choose(df: pd.DataFrame, rest: list[str], sensors: Sequence[str] | None, p: str,
             first_row: int) -> tuple[pd.DataFrame, list[str]]:
     """The sensor frame (floats) and the columns left out."""
@@ -372,7 +362,10 @@ def _table(df: pd.DataFrame, p: str, sensors: Sequence[str] | None, time_column:
            first_row: int, axis_state: dict[str, object], sort_time: bool) -> Table:
     cols = [str(c) for c in df.columns]
     df = df.set_axis(cols, axis=1)
-    tname = _time_name(cols, time_column, p)
+    if axis_state.get("name", False) is False:  # found once per file (chunks agree)
+        axis_state["name"] = find_time_column(cols, time_column, p,
+                                              df.iloc[0].tolist() if len(df) else None)
+    tname: str | None = axis_state["name"]  # type: ignore[assignment]
     rest = [c for c in cols if c != tname]
     if tname is None:
         frame, ignored = _choose(df, rest, sensors, p, first_row)
@@ -384,6 +377,10 @@ def _table(df: pd.DataFrame, p: str, sensors: Sequence[str] | None, time_column:
     axis_state.update(fmt=axis.fmt, kind=axis.kind)
     secs = axis.seconds
     notes: list[str] = []
+    if first_row == 0 and time_column is None and tname.lower() not in TIME_NAMES \
+            and not _unnamed(tname):
+        notes.append(f"{p}: column {tname!r} holds dates: read as the time column (name "
+                     "another with --time-column)")
     if sort_time:
         order = np.argsort(secs, kind="stable")
         moved = int((order != np.arange(order.size)).sum())

@@ -19,6 +19,8 @@ import pandas as pd
 
 from normalcy.exceptions import InputError
 
+#: the names of a time column found without --time-column (any case)
+TIME_NAMES = ("time", "timestamp", "datetime", "date")
 #: a step longer than this many sampling periods splits the series into runs
 GAP_PERIODS = 3.0
 #: two sampling periods are the same when they differ by at most this fraction
@@ -231,7 +233,7 @@ def refuse_clocks(columns: dict[str, np.ndarray], where: str) -> None:
     >>> try:
     ...     refuse_clocks({"t": np.arange(50.0) * 0.5}, "x.csv")
     ... except InputError as e:
-    ...     print(str(e)[:46])
+    ...     print(str(e)[:45])
     column 't' of x.csv rises by 0.5 at every row
     """
     for name, values in columns.items():
@@ -249,3 +251,57 @@ def refuse_clocks(columns: dict[str, np.ndarray], where: str) -> None:
                 f"unseen. Name it as the time column (--time-column {name}; numbers are read "
                 "as seconds), or list the sensor columns with --sensors (which may include "
                 "it, if it really is a sensor).")
+
+
+def is_date(value: object) -> bool:
+    """Whether a cell reads as a date with its year (``2026-01-31 08:00``, ``31.01.2026``):
+    a cell of a time column found by its content.
+
+    Examples
+    --------
+    >>> [is_date(v) for v in ("2026-11-30 04:00:00", "30.11.2026", "12:00:01", "open", 3.5)]
+    [True, True, False, False, False]
+    """
+    from pandas.tseries.api import guess_datetime_format
+
+    if isinstance(value, pd.Timestamp):
+        return True
+    if not isinstance(value, str) or not value.strip():
+        return False
+    with warnings.catch_warnings():  # day-first formats warn; parse_time reads them
+        warnings.simplefilter("ignore")
+        fmt = guess_datetime_format(value.strip())
+    return fmt is not None and "%Y" in fmt
+
+
+def find_time_column(names: list[str], time_column: str | None, where: str,
+                     first_row: list[object] | None = None) -> str | None:
+    """The time column of a table with the columns ``names``: ``time_column`` (which must
+    be there); else one named as in :data:`TIME_NAMES`; else an unnamed first column
+    (``DataFrame.to_csv``'s index); else, given the values of the first data row, the
+    one column holding a date there (two such columns are an error: which is time?).
+    ``None``: no time column.
+
+    Examples
+    --------
+    >>> find_time_column(["Time", "a"], None, "x.csv"), find_time_column(["a"], None, "x.csv")
+    ('Time', None)
+    >>> find_time_column(["ts", "a"], None, "x.csv", ["2026-11-30 04:00:00", "1.5"])
+    'ts'
+    """
+    if time_column is not None:
+        if time_column not in names:
+            raise InputError(f"time column {time_column!r} is not in {where}; columns are "
+                             f"{names}.")
+        return time_column
+    for c in names:
+        if c.lower() in TIME_NAMES:
+            return c
+    if names and (names[0] == "" or names[0].startswith("Unnamed: 0")):
+        return names[0]
+    dated = [] if first_row is None else [n for n, v in zip(names, first_row, strict=False)
+                                          if is_date(v)]
+    if len(dated) > 1:
+        raise InputError(f"columns {dated} of {where} all hold dates; name the time column "
+                         f"with --time-column (e.g. --time-column {dated[0]}).")
+    return dated[0] if dated else None

@@ -14,9 +14,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
-from normalcy.data.tables import TIME_NAMES
+from normalcy.data.timeaxis import find_time_column, refuse_clocks
 from normalcy.exceptions import InputError
 
 SUFFIXES = (".parquet", ".pq", ".csv")
@@ -42,11 +43,17 @@ class FleetData:
     unit_column: str | None
     time_column: str | None
     numeric: list[str] = field(default_factory=list)
+    head: dict[str, np.ndarray] = field(default_factory=dict)  # the first CSV rows' numbers
 
     def sensors(self, exclude: Sequence[str] = ()) -> list[str]:
-        """Numeric columns other than unit, time and ``exclude``: the default sensors."""
+        """Numeric columns other than unit, time and ``exclude``: the default sensors
+        (a time or row counter among them is an error:
+        :func:`normalcy.data.timeaxis.refuse_clocks`)."""
         skip = {self.unit_column, self.time_column, *exclude}
-        return [c for c in self.numeric if c not in skip]
+        use = [c for c in self.numeric if c not in skip]
+        refuse_clocks({c: self.head[c] for c in use if c in self.head},
+                      self.blocks[0].path if self.blocks else "the data")
+        return use
 
 
 def _files(path: str) -> list[str]:
@@ -90,13 +97,8 @@ def open_data(path: str, *, unit_column: str = "unit", time_column: str | None =
     if not has_unit and len(files) == 1:
         raise InputError(f"{path} has no unit column {unit_column!r} (columns: {cols}); name "
                          "it with --unit-column, or give a folder with one file per unit.")
-    tname = time_column
-    if tname is not None and tname not in cols:
-        raise InputError(f"time column {tname!r} is not in {files[0]}; columns are {cols}.")
-    if tname is None:
-        tname = next((c for c in cols if c.lower() in TIME_NAMES), None)
-        if tname is None and cols and (cols[0] == "" or cols[0].startswith("Unnamed: 0")):
-            tname = cols[0]
+    tname = find_time_column(cols, time_column, files[0],
+                             head.iloc[0].tolist() if len(head) else None)
     numeric = [c for c in cols if pd.api.types.is_numeric_dtype(head[c].dtype)]
     blocks = []
     for f in files:
@@ -117,7 +119,10 @@ def open_data(path: str, *, unit_column: str = "unit", time_column: str | None =
                 blocks.append(Block(f, tuple(groups), unit))
         else:
             blocks.append(Block(f, None, unit))
-    return FleetData(blocks, cols, unit_column if has_unit else None, tname, numeric)
+    if has_unit and len(head):  # a counter of the first unit's rows, as a file's
+        head = head[head[unit_column] == head[unit_column].iloc[0]]
+    return FleetData(blocks, cols, unit_column if has_unit else None, tname, numeric,
+                     {c: head[c].to_numpy(dtype=float) for c in numeric})
 
 
 def check_unit(name: str) -> str:

@@ -1,0 +1,34 @@
+"""Fleet data find their time column and refuse a counter as a sensor, as tables do."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from normalcy.distributed.files import open_data
+from normalcy.exceptions import InputError
+
+
+def _fleet(path: Path, first: str, values: object) -> str:
+    n = 60
+    df = pd.DataFrame({"unit": np.repeat(["u1", "u2"], n // 2), first: values,
+                       "a": np.sin(np.arange(n)), "b": np.cos(np.arange(n))})
+    df.to_csv(path, index=False)
+    return str(path)
+
+
+def test_a_column_of_dates_is_the_fleet_time_column(tmp_path: Path) -> None:
+    stamps = np.tile(pd.date_range("2026-01-01", periods=30, freq="s").astype(str), 2)
+    data = open_data(_fleet(tmp_path / "f.csv", "stamp", stamps))
+    assert data.time_column == "stamp" and data.sensors() == ["a", "b"]
+
+
+def test_a_row_counter_is_not_a_fleet_sensor(tmp_path: Path) -> None:
+    data = open_data(_fleet(tmp_path / "f.csv", "t", np.tile(np.arange(30), 2)))
+    with pytest.raises(InputError, match=r"column 't' .* like a time or a row counter"):
+        data.sensors()
+    assert data.sensors(exclude=["t"]) == ["a", "b"]
+    assert open_data(str(tmp_path / "f.csv"), time_column="t").sensors() == ["a", "b"]
