@@ -17,10 +17,10 @@ products are kept per transition (the SPEC's model, ``1 + d + d(d+1)/2`` floats
 per seen transition), per level or once per sensor (``granularity``).
 
 Statistics an operator teaches ("normal" feedback, :meth:`RelationsView.add_examples`)
-are kept apart (``taught_``): a row is scored by the healthy model and by the healthy
-plus taught one, whose taught transitions have weights of their own, and keeps the
-smaller residual. Teaching lowers scores near the range and raises none (adding it to
-the pools moved the level and global models that every context is shrunk towards: on
+are kept apart (``taught_``): a row is scored by the healthy model, the healthy plus
+taught one and the taught one alone (:mod:`normalcy.detector.relation_taught`), and keeps
+the smallest residual. Teaching lowers scores near the range and raises none (adding it
+to the pools moved the level and global models that every context is shrunk towards: on
 ETC 2 % of the training regime's rows went into alarm, ``docs/benchmarks.md``)."""
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ from normalcy.detector.relation_stats import (
     taught_lookup,
     viewpoints,
 )
+from normalcy.detector.relation_taught import smallest, spliced, taught_views
 from normalcy.exceptions import InputError
 
 __all__ = ["GRANULARITIES", "KAPPA_GRID", "RelationStats", "RelationsView", "accumulate",
@@ -219,18 +220,13 @@ class RelationsView:
         without taught ones), its taught transitions modelled with ``kappa_taught_``
         and every other context with ``kappa_`` (heavier weights where nothing was
         taught broaden the history's own models: ETC's fault AUC in ``normalcy bench
-        feedback`` fell by 0.025 after three verdicts, 0.010 this way)."""
-        self.with_taught_: RelationsView | None = None
+        feedback`` fell by 0.025 after three verdicts, 0.010 this way);
+        ``taught_only_``: the taught statistics alone (:mod:`relation_taught`)."""
         taught = getattr(self, "taught_", None)
         self.taught_codes_ = None if taught is None else taught_lookup(taught, self.n_levels_)
-        if taught is not None:
-            both = self.copy()
-            both.stats_ = [a.add(b) for a, b in zip(self.stats_, taught, strict=True)]
-            both.dyn_ = plus(getattr(self, "dyn_", None), getattr(self, "dyn_taught_", None))
-            both.set_taught(None)
-            both.dyn_taught_, both.kappa_taught_ = None, None
-            both._derive(getattr(self, "kappa_taught_", None), self.taught_codes_)
-            self.with_taught_ = both
+        self.with_taught_: RelationsView | None = None
+        self.taught_only_: RelationsView | None = None
+        self.with_taught_, self.taught_only_ = taught_views(self)
 
     def _derive(self, kappa_taught: np.ndarray | None = None,
                 taught: np.ndarray | None = None) -> None:
@@ -279,26 +275,20 @@ class RelationsView:
         only ``mean`` and ``dynamics`` (the per-sensor arrays are empty). Rows are
         scored in chunks of about ``budget / (ns (1 + L))`` (cache-sized: 3 300
         rows at 50 sensors scored 2-3 times faster than 33 000). With taught
-        statistics, each row takes every value from whichever of the healthy model and
-        the healthy-plus-taught model gives it the smaller mean residual (the dynamics
-        its own smaller one, where taught: :func:`dynamics.taught_rows`)."""
+        statistics, each row takes every value from whichever of the healthy model, the
+        healthy-plus-taught model and the taught one alone gives it the smallest mean
+        residual (the dynamics their own smaller one of the first two, where taught:
+        :func:`dynamics.taught_rows`)."""
         own = self._score(scaled, levels, rows, per_viewpoint, budget, values)
         if self.with_taught_ is None:
             return own
         other = self.with_taught_._score(scaled, levels, rows, per_viewpoint, budget, values)
-        pick = other.mean < own.mean
         if own.dynamics is not None and other.dynamics is not None:  # where it was taught
             own.dynamics, own.dynamics_z = dynamics.smaller(own, other, dynamics.taught_rows(
                 self.taught_codes_, levels, rows, self.delta_, self.n_levels_))
-        if not pick.any():
-            return own
-        fields: dict[str, Any] = {}
-        for name in ("residual", "signed", "spread", "static", "static_spread", "context"):
-            a, b = getattr(own, name), getattr(other, name)
-            fields[name] = (a if a is None or b is None or not values  # empty: nothing to pick
-                            else np.where(pick[:, None], b, a))
-        return gs.RelationScores(mean=np.where(pick, other.mean, own.mean),
-                                 dynamics=own.dynamics, dynamics_z=own.dynamics_z, **fields)
+        alone = getattr(self, "taught_only_", None)
+        return smallest(own, [other] + ([] if alone is None else [alone._score(
+            scaled, levels, rows, per_viewpoint, budget, values)]), values)
 
     def _score(self, scaled: np.ndarray, levels: np.ndarray, rows: np.ndarray,
                per_viewpoint: bool, budget: float, values: bool) -> gs.RelationScores:
@@ -471,8 +461,9 @@ class RelationsView:
 
     def _usable(self) -> bool:
         """Whether every derived scoring table is finite (the taught view's too)."""
-        if self.with_taught_ is not None and not self.with_taught_._usable():
-            return False
+        for v in (self.with_taught_, getattr(self, "taught_only_", None)):
+            if v is not None and not v._usable():
+                return False
         arrays = [v for t in self.tables_ for v in vars(t).values()
                   if isinstance(v, np.ndarray) and v.dtype.kind == "f"]
         arrays += [v for v in vars(self.summed_).values()
@@ -483,18 +474,3 @@ class RelationsView:
         positive = all((t.pjj > 0).all() for t in self.tables_)
         return positive and all(np.isfinite(a).all() for a in arrays)
 
-
-def spliced(a: gs.ConditionalTables, b: gs.ConditionalTables,
-            use_b: np.ndarray) -> gs.ConditionalTables:
-    """One sensor's tables taking the contexts ``use_b`` from ``b`` and the others
-    from ``a`` (two models of the same contexts): their units side by side, or
-    ``a``'s alone where they are the same (one pooled covariance: the fast path)."""
-    per_unit = ("M", "own", "pjj", "prec", "B")
-    same = all(np.array_equal(getattr(a, k), getattr(b, k)) for k in per_unit) and \
-        np.array_equal(a.unit[use_b], b.unit[use_b])
-    fields = {k: getattr(a, k) if same else np.concatenate([getattr(a, k), getattr(b, k)])
-              for k in per_unit}
-    fields |= {k: np.where(use_b[:, None], getattr(b, k), getattr(a, k))
-               for k in ("offset", "own_offset", "centre")}
-    fields["unit"] = a.unit if same else np.where(use_b, b.unit + a.M.shape[0], a.unit)
-    return gs.ConditionalTables(**fields)
