@@ -146,39 +146,36 @@ def test_bad_values_are_reported_with_their_row_and_scored_as_gaps(plant, tmp_pa
     assert out.splitlines()[-1].startswith(f"monitored {len(test)} rows")
 
 
-def test_a_hole_in_time_is_reported_and_no_transition_crosses_it(plant, tmp_path, capsys,
-                                                                 monkeypatch) -> None:
-    holed = pd.read_csv(plant / "test.csv").drop(index=range(500, 1100))
-    whole = tmp_path / "holed.csv"
-    holed.to_csv(whole, index=False)
+def both_ways(plant, frame: pd.DataFrame, first: int, tmp_path, capsys,
+              monkeypatch) -> tuple[str, str, str, str]:
+    """``frame`` monitored as a whole file, then followed as it grows from ``first``
+    rows to all: (file's out, file's err, follow's out, follow's err)."""
+    whole = tmp_path / "whole.csv"
+    frame.to_csv(whole, index=False)
     capsys.readouterr()
     assert main(["monitor", str(plant / "m.normalcy"), str(whole)]) == 0
     captured = capsys.readouterr()
-    assert "a gap of 10 min before row 500" in captured.err
     live = tmp_path / "live.csv"
-    live.write_text(csv_text(holed.iloc[:300]))
-    scripted(monkeypatch, [lambda: live.write_text(csv_text(holed))])
+    live.write_text(csv_text(frame.iloc[:first]))
+    scripted(monkeypatch, [lambda: live.write_text(csv_text(frame))])
     errors: list[str] = []
     out = run_follow(plant, live, capsys, errors)
-    assert "a gap of 10 min before row 500" in errors[0]
-    assert lines(out) == lines(captured.out)
+    return captured.out, captured.err, out, errors[0]
+
+
+def test_a_hole_in_time_is_reported_and_no_transition_crosses_it(plant, tmp_path, capsys,
+                                                                 monkeypatch) -> None:
+    holed = pd.read_csv(plant / "test.csv").drop(index=range(500, 1100))
+    out, err, fout, ferr = both_ways(plant, holed, 300, tmp_path, capsys, monkeypatch)
+    assert "a gap of 10 min before row 500" in err and "a gap of 10 min before row 500" in ferr
+    assert lines(fout) == lines(out)
 
 
 def test_a_column_of_dates_under_another_name_times_the_follow_as_the_file(
         plant, tmp_path, capsys, monkeypatch) -> None:
     stamped = pd.read_csv(plant / "test.csv").rename(columns={"time": "stamp"})
     stamped = stamped.drop(index=range(100, 400))  # a hole in time, seen only by its times
-    whole = tmp_path / "stamped.csv"
-    stamped.to_csv(whole, index=False)
-    capsys.readouterr()
-    assert main(["monitor", str(plant / "m.normalcy"), str(whole)]) == 0
-    captured = capsys.readouterr()
-    assert "'stamp' holds dates: read as the time column" in captured.err
-    assert "a gap of 301 s before row 100" in captured.err
-    live = tmp_path / "live.csv"
-    live.write_text(csv_text(stamped.iloc[:80]))
-    scripted(monkeypatch, [lambda: live.write_text(csv_text(stamped))])
-    errors: list[str] = []
-    out = run_follow(plant, live, capsys, errors)
-    assert "a gap of 301 s before row 100" in errors[0]
-    assert lines(out) == lines(captured.out) and "(2026-01-01" in lines(out)[0]
+    out, err, fout, ferr = both_ways(plant, stamped, 80, tmp_path, capsys, monkeypatch)
+    assert "'stamp' holds dates: read as the time column" in err
+    assert "a gap of 301 s before row 100" in err and "a gap of 301 s before row 100" in ferr
+    assert lines(fout) == lines(out) and "(2026-01-01" in lines(fout)[0]
