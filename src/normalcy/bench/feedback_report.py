@@ -73,12 +73,14 @@ def docs_markdown(table: pd.DataFrame, quick: bool, env_cpus: int | None,
         "What is left after one marked run (seed 0): on Lorenz the first new-regime run is "
         "a start-up at C+, which raises no alarm, and the C- start-ups that still alarm "
         "after the second spiral further out than the marked one; on the three tanks the "
-        "later rows in alarm fall from 93 % to under 5 %, in short episodes at set-point "
-        "moves the marked run did not make. The ETC and tank runs are indexed by their "
+        "later rows still in alarm sit in a few short episodes just above the threshold, "
+        "where a set-point step down sends the pump below any speed of the marked run. "
+        "The ETC and tank runs are indexed by their "
         "time, so the detector knows their sampling (50 Hz and 1 Hz) and sets its levels "
         "for EEMUA 191 per 10 minutes; at 1 Hz nothing changes. No verdict raises a score "
-        "(the smaller residual of the healthy and the healthy-plus-taught models is kept; "
-        "the latter's dynamics only at rows in transitions a verdict taught). "
+        "(the smallest residual of the healthy model, the healthy-plus-taught one and the "
+        "taught one alone is kept; the pooled dynamics only at rows in transitions a "
+        "verdict taught: `normalcy/detector/relation_taught.py`). "
         "With the paper's residuals, on the three tanks the automatic `delta` hits its cap "
         "(50 samples) and a marked run teaches only the set-point combinations it visited.",
     ]
