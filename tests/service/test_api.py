@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -182,6 +183,9 @@ def test_alarm_lifecycle_feedback_and_undo(service: Service, model_bytes: bytes)
     a = f"/api/alarms/{ep['id']}"
     ex = c.get(f"{a}/explanation").json()
     assert "s0" in ex["text"] and ex["records"]
+    lo, hi = map(int, re.match(r"rows \[(\d+), (\d+)\)", ex["text"]).groups())
+    assert lo <= ep["start_row"] and hi == ep["end_row"] + 1  # the stream's rows, as listed
+    assert all(lo <= r["sample"] < hi for r in ex["records"] if r["sample"] is not None)
     tr = c.get(f"{a}/trend", params={"pad": 50}).json()
     assert len(tr["time"]) == len(tr["series"]["s0"]["value"])
     assert any(v is not None for v in tr["series"]["s1"]["lo"])

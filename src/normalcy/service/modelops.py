@@ -95,11 +95,19 @@ def history(det: Any) -> pd.DataFrame:
 
 
 def explain(det: Any, frame: pd.DataFrame, start: int, end: int, top: int,
-            period: float | None) -> dict[str, Any]:
-    """The explanation of rows ``[start, end)`` as ``{"text": ..., "records": [...]}``."""
+            period: float | None, first: int = 0) -> dict[str, Any]:
+    """The explanation of rows ``[start, end)`` of ``frame`` as ``{"text": ...,
+    "records": [...]}``, its rows numbered in the unit's stream (``frame`` holds the
+    stream from row ``first`` on): the numbers the alarm list and the trend show."""
     from normalcy import operator
 
-    return operator.explain(det, frame, start, end, top=top, period=period).to_dict()
+    out = operator.explain(det, frame, start, end, top=top, period=period).to_dict()
+    out["text"] = out["text"].replace(f"rows [{start}, {end})",
+                                      f"rows [{start + first}, {end + first})", 1)
+    for r in out["records"]:
+        if r.get("sample") is not None:
+            r["sample"] = int(r["sample"]) + first
+    return out
 
 
 def bounds(det: Any, frame: pd.DataFrame, sensor: str) -> tuple[np.ndarray, np.ndarray]:

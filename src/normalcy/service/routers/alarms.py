@@ -132,7 +132,7 @@ def explanation(ep_id: int, fleet: FleetDep, _: Reader, top: int = 5) -> dict:
     with fleet.db.read() as s:
         u_period = s.scalar(select(Unit.period_s).where(Unit.name == name))
     try:
-        out = modelops.explain(rt.det, frame[rt.sensors], s0, e0, top, u_period)
+        out = modelops.explain(rt.det, frame[rt.sensors], s0, e0, top, u_period, first)
     except ValueError as e:
         raise ClientError(f"cannot explain this alarm: {e}", 409) from None
     return {"alarm": ep_id, "unit": name, "version": rt.version, **out}
