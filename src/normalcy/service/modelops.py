@@ -95,15 +95,18 @@ def history(det: Any) -> pd.DataFrame:
 
 
 def explain(det: Any, frame: pd.DataFrame, start: int, end: int, top: int,
-            period: float | None, first: int = 0) -> dict[str, Any]:
+            period: float | None, first: int = 0,
+            times: tuple[str | None, str | None] | None = None) -> dict[str, Any]:
     """The explanation of rows ``[start, end)`` of ``frame`` as ``{"text": ...,
     "records": [...]}``, its rows numbered in the unit's stream (``frame`` holds the
-    stream from row ``first`` on): the numbers the alarm list and the trend show."""
+    stream from row ``first`` on, the numbers the alarm list shows) and dated by
+    ``times`` (of its first and last row), as an operator reads the trend."""
     from normalcy import operator
 
     out = operator.explain(det, frame, start, end, top=top, period=period).to_dict()
+    when = "" if times is None or None in times else f" ({times[0]} to {times[1]})"
     out["text"] = out["text"].replace(f"rows [{start}, {end})",
-                                      f"rows [{start + first}, {end + first})", 1)
+                                      f"rows [{start + first}, {end + first}){when}", 1)
     for r in out["records"]:
         if r.get("sample") is not None:
             r["sample"] = int(r["sample"]) + first

@@ -132,7 +132,9 @@ def explanation(ep_id: int, fleet: FleetDep, _: Reader, top: int = 5) -> dict:
     with fleet.db.read() as s:
         u_period = s.scalar(select(Unit.period_s).where(Unit.name == name))
     try:
-        out = modelops.explain(rt.det, frame[rt.sensors], s0, e0, top, u_period, first)
+        stamps = frame["time"].to_numpy(dtype=float)
+        out = modelops.explain(rt.det, frame[rt.sensors], s0, e0, top, u_period, first,
+                               (iso(stamps[s0]), iso(stamps[e0 - 1])) if e0 > s0 else None)
     except ValueError as e:
         raise ClientError(f"cannot explain this alarm: {e}", 409) from None
     return {"alarm": ep_id, "unit": name, "version": rt.version, **out}
