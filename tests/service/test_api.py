@@ -198,11 +198,13 @@ def test_alarm_lifecycle_feedback_and_undo(service: Service, model_bytes: bytes)
     r = c.post(f"{a}/shelve", json={"minutes": 30, "comment": "maintenance"}, headers=op)
     assert r.json()["shelved"] and r.json()["shelved_by"] == "operator-1"
     assert not c.post(f"{a}/shelve", json={"minutes": 0}, headers=op).json()["shelved"]
-    for body in ({}, {"minutes": -1}, {"minutes": "ten"}, {"minutes": 1e9}):
+    for body in ({}, {"minutes": -1}, {"minutes": "ten"}, {"minutes": 1e9},
+                 {"minutes": 5, "reason": "x"}):
         assert c.post(f"{a}/shelve", json=body, headers=op).status_code == 422
     for body, words in (({"verdict": "maybe"}, "verdict"), ({"verdict": "fault"}, "name"),
                         ({"verdict": "normal", "fault": "x"}, "no fault"),
-                        ({"verdict": "normal", "note": 5}, "string")):
+                        ({"verdict": "normal", "note": 5}, "string"),
+                        ({"verdict": "normal", "comment": "x"}, "unknown field(s) ['comment']")):
         r = c.post(f"{a}/feedback", json=body, headers=op)
         assert r.status_code == 422 and words in r.json()["detail"], r.text
     r = c.post(f"{a}/feedback", json={"verdict": "normal", "note": "valve test"}, headers=op)
@@ -220,6 +222,8 @@ def test_alarm_lifecycle_feedback_and_undo(service: Service, model_bytes: bytes)
     assert c.post("/api/units/P-101/undo", json={"to": 2}, headers=eng).json()["version"] == 4
     assert c.post("/api/units/P-101/undo", json={"to": 99}, headers=eng).status_code == 404
     assert c.post("/api/units/P-101/undo", json={"to": "x"}, headers=eng).status_code == 422
+    r = c.post("/api/units/P-101/undo", json={"version": 2}, headers=eng)
+    assert r.status_code == 422 and "takes to; unknown field(s) ['version']" in r.text
     versions = c.get("/api/units/P-101/versions").json()
     assert [v["version"] for v in versions] == [1, 2, 3, 4] and versions[-1]["current"]
     # a time range from the trend, named as a fault
@@ -232,6 +236,9 @@ def test_alarm_lifecycle_feedback_and_undo(service: Service, model_bytes: bytes)
     assert r.status_code == 422 and "no stored row" in r.json()["detail"]
     assert c.post("/api/units/P-101/feedback", headers=op, json={"verdict": "normal"}
                   ).status_code == 422
+    r = c.post("/api/units/P-101/feedback", headers=op, json={
+        "start": last["start"], "end": last["end"], "verdict": "normal", "from": 1})
+    assert r.status_code == 422 and "unknown field(s) ['from']" in r.text
     for url in ("/api/alarms/999", "/api/alarms/999/explanation", "/api/alarms/999/trend"):
         assert c.get(url).status_code == 404
     assert c.post("/api/alarms/999/acknowledge", headers=op).status_code == 404

@@ -117,6 +117,16 @@ def parse_json(raw: bytes) -> Any:
         raise ClientError(f"the body is not valid JSON: {e}", 400) from None
 
 
+def known_fields(data: dict[str, Any], allowed: tuple[str, ...], what: str) -> dict[str, Any]:
+    """``data`` when every key is one ``what`` takes; else 422 naming the others (a
+    misspelt field must not be dropped in silence: a note that never reaches the log)."""
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        raise ClientError(f"{what} takes {', '.join(allowed)}; unknown field(s) {unknown}.",
+                          422)
+    return data
+
+
 FleetDep = Annotated[Fleet, Depends(get_fleet)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 Reader = Annotated[Who, Depends(reader)]

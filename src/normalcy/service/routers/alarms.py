@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from normalcy.service import changes, modelops
 from normalcy.service.db import Episode, Unit
-from normalcy.service.deps import FleetDep, Operator, Reader, body, parse_json
+from normalcy.service.deps import FleetDep, Operator, Reader, body, known_fields, parse_json
 from normalcy.service.errors import ClientError, NotFound
 from normalcy.service.fleet import Fleet
 from normalcy.service.views import episode_json, iso
@@ -59,13 +59,15 @@ def alarm(ep_id: int, fleet: FleetDep, _: Reader) -> dict:
     return episode_json(ep, name)
 
 
-async def _object(request: Request, fleet: Fleet) -> dict[str, Any]:
+async def _object(request: Request, fleet: Fleet, allowed: tuple[str, ...],
+                  what: str) -> dict[str, Any]:
     raw = await body(request, fleet.settings.max_body_bytes)
     if not raw.strip():
         return {}
     data = parse_json(raw)
     if not isinstance(data, dict):
         raise ClientError("send a JSON object.", 422)
+    known_fields(data, allowed, what)
     for k in ("comment", "note", "fault", "verdict"):
         if data.get(k) is not None and not isinstance(data[k], str):
             raise ClientError(f"'{k}' must be a string. Got {data[k]!r} instead.", 422)
@@ -76,7 +78,7 @@ async def _object(request: Request, fleet: Fleet) -> dict[str, Any]:
 async def acknowledge(ep_id: int, request: Request, fleet: FleetDep,
                       who: Operator) -> dict:
     """Acknowledge (``{"comment": ...}`` optional)."""
-    data = await _object(request, fleet)
+    data = await _object(request, fleet, ("comment",), "acknowledging")
     await run_in_threadpool(changes.acknowledge, fleet, ep_id, who, data.get("comment"))
     ep, name = load_episode(fleet, ep_id)
     return episode_json(ep, name)
@@ -86,7 +88,7 @@ async def acknowledge(ep_id: int, request: Request, fleet: FleetDep,
 async def shelve(ep_id: int, request: Request, fleet: FleetDep,
                  who: Operator) -> dict:
     """Shelve for ``{"minutes": M}`` (0 unshelves), with an optional comment."""
-    data = await _object(request, fleet)
+    data = await _object(request, fleet, ("minutes", "comment"), "shelving")
     if "minutes" not in data:
         raise ClientError("shelving needs 'minutes' (0 to unshelve).", 422)
     await run_in_threadpool(changes.shelve, fleet, ep_id, who, data["minutes"],
@@ -100,7 +102,7 @@ async def feedback(ep_id: int, request: Request, fleet: FleetDep,
                    who: Operator) -> dict:
     """``{"verdict": "normal"}`` or ``{"verdict": "fault", "fault": NAME}``, with a note:
     the unit's model learns it at once (a new version)."""
-    data = await _object(request, fleet)
+    data = await _object(request, fleet, ("verdict", "fault", "note"), "feedback")
     ep, name = load_episode(fleet, ep_id)
     rt = fleet.runtime(name)
     v = await run_in_threadpool(changes.feedback_range, fleet, rt, ep.start_seq, ep.end_seq,

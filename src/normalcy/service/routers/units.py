@@ -14,7 +14,16 @@ from sqlalchemy import select
 from normalcy.service import changes, modelops
 from normalcy.service.auth import Who
 from normalcy.service.db import ModelVersion, Unit
-from normalcy.service.deps import Engineer, FleetDep, Operator, Reader, body, json_body, parse_json
+from normalcy.service.deps import (
+    Engineer,
+    FleetDep,
+    Operator,
+    Reader,
+    body,
+    json_body,
+    known_fields,
+    parse_json,
+)
 from normalcy.service.errors import ClientError, NotFound
 from normalcy.service.fleet import Fleet
 from normalcy.service.readings import parse_readings
@@ -149,6 +158,7 @@ async def feedback(name: str, request: Request, fleet: FleetDep,
     data = await json_body(request, fleet.settings.max_body_bytes)
     if not isinstance(data, dict):
         raise ClientError("send a JSON object.", 422)
+    known_fields(data, ("start", "end", "verdict", "fault", "note"), "feedback")
     rt = fleet.runtime(name)
     t = []
     for key in ("start", "end"):
@@ -185,7 +195,7 @@ async def undo(name: str, request: Request, fleet: FleetDep,
     to: Any = None
     if raw.strip():
         data = parse_json(raw)
-        to = data.get("to") if isinstance(data, dict) else None
+        to = known_fields(data, ("to",), "undo").get("to") if isinstance(data, dict) else None
         if to is not None and (isinstance(to, bool) or not isinstance(to, int) or to < 1):
             raise ClientError(f"'to' must be a version number. Got {to!r} instead.", 422)
     rt = fleet.runtime(name)
