@@ -15,6 +15,8 @@ import pytest
 
 pytest.importorskip("distributed")
 
+from normalcy import load  # noqa: E402
+from normalcy.alarms import AlarmPolicy  # noqa: E402
 from normalcy.cli.main import main  # noqa: E402
 from normalcy.distributed import sister_fleet  # noqa: E402
 
@@ -76,13 +78,17 @@ def test_fit_score_report_contract(files: Path, cluster: Any, tmp_path: Path,
     out = _run(["fleet", "report", str(tmp_path / "scores"), *at], capsys)
     table = pd.read_csv(tmp_path / "scores" / "report.csv")
     assert sorted(table["unit"]) == ["pump01", "pump02", "pump03"]
-    rate = table["episodes_per_10min"].to_numpy()
-    assert (np.diff(rate) <= 0).all() and "pump" in out
+    share = table["alarm_percent"].to_numpy()  # worst first: the most time in alarm
+    assert (np.diff(share) <= 0).all() and "pump" in out
     got = pd.read_parquet(tmp_path / "scores" / f"{table['unit'][0]}.parquet")
     alarm = got["alarm"].fillna(0)
-    starts = int(((alarm == 1) & (alarm.shift(fill_value=0) == 0)).sum())
+    runs = int(((alarm == 1) & (alarm.shift(fill_value=0) == 0)).sum())
+    window = load(str(tmp_path / "models" / f"{table['unit'][0]}.normalcy")).window_
+    starts = len(AlarmPolicy(threshold=0.5, merge_gap=window).episodes(  # as monitor counts
+        pd.DataFrame({"score": alarm.to_numpy(float)})))
     row = table.iloc[0]
-    assert row["episodes"] == starts
+    assert row["episodes"] == starts <= runs
+    assert row["alarm_percent"] == pytest.approx(100 * (alarm == 1).mean())
     assert row["episodes_per_10min"] == pytest.approx(starts / (len(got) / 600.0))
     assert (tmp_path / "scores" / "report.png").stat().st_size > 10_000
 
@@ -170,9 +176,16 @@ def test_csv_folder_one_file_per_unit(files: Path, client: Any, tmp_path: Path) 
     assert not (tmp_path / "from-csv" / "pump03.normalcy").exists()
 
 
-def test_report_episodes_and_leaders(tmp_path: Path) -> None:
+@pytest.mark.parametrize("window, episodes, led", [
+    (None, 3, {"a": 1, "b": 2}),  # a scores file from before the window was recorded
+    (0, 3, {"a": 1, "b": 2}),
+    (2, 1, {"a": 0, "b": 1}),  # returns within 2 rows continue the episode
+])
+def test_report_episodes_and_leaders(tmp_path: Path, window: int | None, episodes: int,
+                                     led: dict[str, int]) -> None:
     """Episodes counted across row-group borders, each led by the sensor leading most of
-    its rows."""
+    its rows; an alarm returning within the model's window continues its episode, as
+    the alarm policy counts it."""
     from normalcy.distributed.report import unit_summary
 
     alarm = pd.array([0, 1, 1, 1, 0, pd.NA, 1, 1, 0, 1], dtype="Int64")
@@ -187,13 +200,18 @@ def test_report_episodes_and_leaders(tmp_path: Path) -> None:
 
     table = pa.Table.from_pandas(df, preserve_index=False)
     meta = {"unit": "u", "threshold": 1.0, "sensors": ["a", "b"], "time_column": None}
+    if window is not None:
+        meta["window"] = window
     table = table.replace_schema_metadata({b"normalcy": json.dumps(meta).encode()})
     pq.write_table(table, tmp_path / "u.parquet", row_group_size=2)
     got = unit_summary(str(tmp_path / "u.parquet"), period=60.0)
-    assert got["episodes"] == 3 and got["sensors_in_alarm"] == 2
-    assert got["episodes_led"] == {"a": 1, "b": 2}
+    policy = AlarmPolicy(threshold=0.5, merge_gap=window or 0)
+    assert got["episodes"] == episodes == len(policy.episodes(
+        pd.DataFrame({"score": alarm.to_numpy(float, na_value=0.0)})))
+    assert got["episodes_led"] == led and got["sensors_in_alarm"] == sum(
+        n > 0 for n in led.values())
     assert got["alarm_rows"] == {"a": 2, "b": 4}
-    assert got["episodes_per_10min"] == pytest.approx(3 / (10 * 60 / 600))
+    assert got["episodes_per_10min"] == pytest.approx(episodes / (10 * 60 / 600))
 
 
 def test_unit_in_one_block_equals_partitioned(files: Path, client: Any, tmp_path: Path) -> None:

@@ -86,8 +86,8 @@ def cmd_report(a: argparse.Namespace) -> int:
     with _client(a) as client:
         table = fleet_report(client, a.scores, a.output, period=a.period, progress=a.progress)
     out = a.output or a.scores
-    with_cols = ["unit", "hours", "episodes", "episodes_per_10min", "sensors_in_alarm",
-                 "top_sensors"]
+    with_cols = ["unit", "hours", "alarm_percent", "episodes", "episodes_per_10min",
+                 "sensors_in_alarm", "top_sensors"]
     print(table[with_cols].to_string(index=False, float_format=lambda v: f"{v:.3g}"))
     print(f"written: {os.path.join(out, 'report.csv')}, {os.path.join(out, 'report.png')}")
     return 0
@@ -146,7 +146,8 @@ def add_fleet_commands(sub: Any) -> None:
     _cluster_args(s)
     s.set_defaults(func=cmd_score)
 
-    r = fsub.add_parser("report", help="rank units by alarm episodes and sensors in alarm")
+    r = fsub.add_parser("report",
+                        help="rank units by time in alarm, alarm episodes and sensors in alarm")
     r.add_argument("scores", help="folder of <unit>.parquet (fleet score output)")
     r.add_argument("-o", "--output", help="folder for report.csv and report.png "
                                            "(default: SCORES)")

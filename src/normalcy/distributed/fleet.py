@@ -292,7 +292,8 @@ def fleet_score(client: Any, models: str, data_path: str, out: str, *,
                     f"(2*delta - 1 + window for delta={det.delta_}, window={det.window_}): "
                     "nothing to score")
             meta = {"unit": unit, "threshold": float(det.threshold_), "alignment": alignment,
-                    "sensors": list(det.sensors_), "time_column": data.time_column}
+                    "sensors": list(det.sensors_), "time_column": data.time_column,
+                    "window": int(det.window_)}
             target = os.path.join(out, f"{unit}.parquet")
             if len(idx) == 1:  # one task reads, scores and writes the unit
                 tasks[unit] = dask.delayed(_score_unit, pure=True)(

@@ -1,13 +1,19 @@
-"""``fleet report``: units ranked by alarm episodes per 10 minutes and sensors in alarm.
+"""``fleet report``: units ranked by their time in alarm, alarm episodes per 10 minutes
+and sensors in alarm.
 
-An *episode* is a run of consecutive rows in alarm (a row without a score is not in
-alarm). On each row in alarm the *leading* sensor is the one with the largest own
-score ``score[s]`` (written by ``fleet score``; the views scale each sensor alike);
-an episode is led by the sensor that leads most of its rows, and the sensors *in
-alarm* are those that lead at least one episode. Durations come from the time column
-when it holds dates or seconds, else from the row count times ``period`` seconds.
-Each scores file is read by row groups (memory flat in its length), one task per
-unit.
+An *episode* is a run of rows in alarm, an alarm that returns within the model's
+window continuing it (as :class:`normalcy.alarms.AlarmPolicy` merges by default: the
+score is a window mean; scores files written before the window was recorded count
+each run); a row without a score is not in alarm. On each row in alarm the
+*leading* sensor is the one with the largest own score ``score[s]`` (written by
+``fleet score``; the views scale each sensor alike); an episode is led by the sensor
+that leads most of its rows, and the sensors *in alarm* are those that lead at least
+one episode. Units are ranked by the share of their rows in alarm: a unit with a
+persistent fault raises few, long episodes (EEMUA 191's episode rate measures an
+operator's load, not how abnormal a unit is), then by episodes per 10 minutes.
+Durations come from the time column when it holds dates or seconds,
+else from the row count times ``period`` seconds. Each scores file is read by row
+groups (memory flat in its length), one task per unit.
 """
 
 from __future__ import annotations
@@ -35,7 +41,8 @@ def unit_summary(path: str, period: float = 1.0) -> dict[str, Any]:
     sensors, tname = list(meta["sensors"]), meta.get("time_column")
     cols = ["alarm", *(f"score[{s}]" for s in sensors), *([tname] if tname else [])]
     rows = episodes = 0
-    last = 0
+    gap = int(meta.get("window", 0))  # rows an alarm may pause within one episode
+    last_on = -(gap + 2)  # the last row in alarm so far
     led = np.zeros(len(sensors), dtype=np.int64)  # episodes led per sensor
     leading = np.zeros(len(sensors), dtype=np.int64)  # alarm rows led per sensor
     current = np.zeros(len(sensors), dtype=np.int64)  # rows led in the open episode
@@ -47,25 +54,27 @@ def unit_summary(path: str, period: float = 1.0) -> dict[str, Any]:
         own = df[[f"score[{s}]" for s in sensors]].to_numpy(dtype=float)
         lead = np.argmax(np.nan_to_num(own, nan=-np.inf), axis=1)
         ns = len(sensors)
-        starts = (a == 1) & (np.r_[last, a[:-1]] == 0)
-        ids = np.cumsum(starts)  # 0: the episode open from the last batch (if any)
         on = a == 1
+        g = rows + np.arange(a.size)  # the rows' positions in the file
+        before = np.maximum.accumulate(np.r_[last_on, np.where(on, g, last_on)[:-1]])
+        starts = on & (g - before > gap + 1)
+        ids = np.cumsum(starts)  # 0: the episode open from the last batch (if any)
         counts = np.bincount(ids[on] * ns + lead[on],
                              minlength=(int(ids[-1]) + 1) * ns if a.size else ns)
         counts = counts.reshape(-1, ns)
         counts[0] += current
         leading += counts.sum(axis=0)
         episodes += int(starts.sum())
-        closed = counts[:-1] if a.size and a[-1] == 1 else counts
+        closed = counts[:-1]  # the last episode may continue in the next batch
         led += np.bincount(np.argmax(closed[closed.sum(axis=1) > 0], axis=1), minlength=ns)
-        current = counts[-1] if a.size and a[-1] == 1 else np.zeros(ns, dtype=np.int64)
-        last = int(a[-1]) if a.size else last
+        current = counts[-1]
+        last_on = int(g[on][-1]) if on.any() else last_on
         rows += a.size
         if tname and a.size:
             t = df[tname]
             first_t = t.iloc[0] if first_t is None else first_t
             last_t = t.iloc[-1]
-    if last == 1:
+    if current.any():
         led[int(np.argmax(current))] += 1
     seconds = rows * period
     if first_t is not None and rows > 1:
@@ -76,6 +85,7 @@ def unit_summary(path: str, period: float = 1.0) -> dict[str, Any]:
         except (TypeError, ValueError):
             pass
     return {"unit": meta["unit"], "rows": rows, "hours": seconds / 3600.0,
+            "alarm_percent": 100.0 * int(leading.sum()) / max(rows, 1),
             "episodes": episodes, "episodes_per_10min": episodes / max(seconds / 600.0, 1e-12),
             "sensors_in_alarm": int((led > 0).sum()),
             "episodes_led": {s: int(n) for s, n in zip(sensors, led, strict=True)},
@@ -83,8 +93,8 @@ def unit_summary(path: str, period: float = 1.0) -> dict[str, Any]:
 
 
 def rank(summaries: list[dict[str, Any]]) -> pd.DataFrame:
-    """Units, worst first: alarm episodes per 10 minutes, then sensors in alarm;
-    ``top_sensors``: those leading most rows in alarm."""
+    """Units, worst first: share of rows in alarm, then alarm episodes per 10 minutes,
+    then sensors in alarm; ``top_sensors``: those leading most rows in alarm."""
     rows = []
     for s in summaries:
         worst = sorted(s["alarm_rows"].items(), key=lambda kv: -kv[1])  # rows led
@@ -92,12 +102,13 @@ def rank(summaries: list[dict[str, Any]]) -> pd.DataFrame:
         row["top_sensors"] = ", ".join(n for n, c in worst[:3] if c > 0)
         rows.append(row)
     return pd.DataFrame(rows).sort_values(
-        ["episodes_per_10min", "sensors_in_alarm", "unit"],
-        ascending=[False, False, True]).reset_index(drop=True)
+        ["alarm_percent", "episodes_per_10min", "sensors_in_alarm", "unit"],
+        ascending=[False, False, False, True]).reset_index(drop=True)
 
 
 def plot(table: pd.DataFrame, summaries: list[dict[str, Any]], path: str) -> None:
-    """Bars of episodes per 10 minutes, and the share of alarm rows each sensor leads."""
+    """Bars of the time in alarm (with episodes per 10 minutes), and the share of alarm
+    rows each sensor leads."""
     try:
         import matplotlib
     except ImportError:
@@ -117,15 +128,16 @@ def plot(table: pd.DataFrame, summaries: list[dict[str, Any]], path: str) -> Non
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, height),
                                    gridspec_kw={"width_ratios": [1, 1.3]})
     y = np.arange(len(units))
-    ax1.barh(y, table["episodes_per_10min"], color="tab:red")
+    ax1.barh(y, table["alarm_percent"], color="tab:red")
     ax1.set_yticks(y, units)
     ax1.invert_yaxis()
-    ax1.set_xlim(0, 1.35 * max(float(table["episodes_per_10min"].max()), 1e-9))
-    ax1.set_xlabel("alarm episodes per 10 min")
+    ax1.set_xlim(0, 2.4 * max(float(table["alarm_percent"].max()), 1e-9))  # room for words
+    ax1.set_xlabel("% of the unit's rows in alarm")
     ax1.set_title("units, worst first")
-    for k, n in enumerate(table["sensors_in_alarm"]):
-        ax1.annotate(f" {n} sensor{'s' if n != 1 else ''}", (table["episodes_per_10min"][k], k),
-                     va="center", fontsize=8)
+    for k, (n, e) in enumerate(zip(table["sensors_in_alarm"], table["episodes_per_10min"],
+                                   strict=True)):
+        ax1.annotate(f" {e:.2g} episodes / 10 min, {n} sensor{'s' if n != 1 else ''}",
+                     (table["alarm_percent"][k], k), va="center", fontsize=8)
     im = ax2.imshow(share, aspect="auto", cmap="Reds", vmin=0)
     ax2.set_yticks(y, units)
     ax2.set_xticks(np.arange(len(sensors)), sensors, rotation=45, ha="right")
