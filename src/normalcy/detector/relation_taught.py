@@ -7,18 +7,22 @@ and keeps the smallest residual of three:
 - the healthy model;
 - the healthy plus taught one (:func:`taught_views`), whose taught transitions
   have weights of their own: a new regime's rows in contexts the history shares;
-- the taught statistics alone, with the healthy model's shrinkage weights: a new
-  regime as a component of its own. Pooled with a long history, the few taught
-  rows of a context the history knows well (a pump speed the history ran at, with
-  the tanks at other levels) are outweighed, and the next run of that regime
-  alarms wherever it leaves the marked run's exact transitions.
+- the taught statistics alone, with the shrinkage weights chosen for the taught
+  transitions (``kappa_taught_``: the held-out likelihood of each taught block given
+  the healthy and the other taught statistics; the history's where fewer than two
+  blocks hold data): a new regime as a component of its own. Pooled with a long
+  history, the few taught rows of a context the history knows well (a pump speed the
+  history ran at, with the tanks at other levels) are outweighed, and the next run of
+  that regime alarms wherever it leaves the marked run's exact transitions.
 
 Measured with ``normalcy bench feedback`` (later false-alarm episodes after 0 / 1 /
-2 / 3 marked runs; fault AUC before and after): three tanks 7 / 7 / 0 / 0 without
-the third model, 7 / 3 / 0 / 0 with it, AUC 1 → 1; Lorenz 4 / 4 / 5 / 4 and 4 / 4 /
-2 / 3, AUC 1 → 1; ETC 5 / 0 / 0 / 0 both, AUC change -0.0044 and -0.0068. Shrinkage
-chosen from the taught blocks alone (held-out likelihood) gave the tanks 7 / 1 but
-broad models that cost Lorenz's fault AUC 0.08 after three verdicts: not used.
+2 / 3 marked runs; fault AUC change after three): without the third model, three
+tanks 7 / 7 / 0 / 0, Lorenz 4 / 4 / 5 / 4, ETC 5 / 0 / 0 / 0 and -0.0044; with it and
+the history's weights, 7 / 3 / 0 / 0, 4 / 4 / 2 / 3, 5 / 0 / 0 / 0 and -0.0068; with
+``kappa_taught_``, 7 / 1 / 0 / 0, 4 / 4 / 2 / 4, 5 / 0 / 0 / 0 and -0.0073; the tanks'
+and Lorenz's fault AUC stay 1. Weights chosen from the taught blocks alone (without
+the healthy statistics) gave broad models that cost Lorenz's fault AUC 0.08 after
+three verdicts: not used.
 
 None of it is stored: the views are derived from ``taught_`` when a model is built,
 taught or read.
@@ -49,6 +53,9 @@ def taught_views(view: Any) -> tuple[Any, Any]:
                  plus(getattr(view, "dyn_", None), getattr(view, "dyn_taught_", None)))
     both._derive(getattr(view, "kappa_taught_", None), view.taught_codes_)
     alone = _bare(view, list(taught), None)  # the plant's dynamics stay the pooled ones
+    kappa = getattr(view, "kappa_taught_", None)  # the taught blocks' own weights
+    if kappa is not None:
+        alone.kappa_ = kappa.copy()
     alone._derive()
     return both, alone
 
