@@ -16,12 +16,11 @@ from normalcy.detector.relations import RelationsView
 
 from .test_relations import DELTA, NQ, taught_view
 
-rng = np.random.default_rng(3)
-
 
 def shared_contexts(n: int = 6000) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """x wanders over the same range throughout; y follows x, from row 4000 on (the
     new regime) 3 above it: 30 standard deviations of its noise."""
+    rng = np.random.default_rng(3)
     t = np.arange(n)
     x = np.sin(2 * np.pi * t / 400) + 0.05 * rng.normal(size=n)
     y = x + 0.1 * rng.normal(size=n)
@@ -58,7 +57,7 @@ def test_a_regime_sharing_the_history_contexts_is_modelled_by_its_taught_rows() 
         data, levels, later)
     healthy = rows[(rows > 1000) & (rows < 3000)]
     usual = np.median(view.score(data, levels, healthy).mean)  # the history's own level
-    # measured: 0.85 alone, 1.84 pooled, 1.02 for the history
+    # measured: 0.76 alone, 1.84 pooled, 0.85 for the history
     assert np.median(alone.mean) < 1.2 * usual < 1.5 * usual < np.median(pooled.mean), (
         np.median(alone.mean), np.median(pooled.mean), usual)
     assert np.all(taught.score(data, levels, healthy).mean  # no score of the history rises
