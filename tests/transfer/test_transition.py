@@ -57,6 +57,21 @@ def test_moved_detector_still_sees_a_fault_on_the_target(moved: TransitionTransf
     assert np.nanmax(rel[1500:1800]) > 2 * np.nanmax(rel[200:1400])
 
 
+def test_reference_ratio_says_how_well_the_moved_model_fits_the_target(
+        moved: TransitionTransfer) -> None:
+    ratio = moved.reference_ratio_
+    assert set(ratio) <= set(moved.detector_.reference_) and "rel" in ratio
+    assert all(np.isfinite(v) and v > 0 for v in ratio.values())
+    for k, v in ratio.items():  # the moved levels over the source detector's
+        assert moved.detector_.reference_[k] == pytest.approx(
+            v * moved.source_detector_.reference_[k])
+    # a smooth affine sister is explained about as well as the source explains itself
+    assert 0.5 < ratio["rel"] < 2.0, ratio
+    kept = TransitionTransfer(detector=TransitionDetector(**SETTINGS), calibrate="source").fit(
+        unit(6000, 0), unit(1500, 1, affine=True))
+    assert kept.reference_origin_ == "source" and kept.reference_ratio_ == {}
+
+
 def test_affine_target_maps_levels_one_to_one_and_values_to_themselves() -> None:
     """Robust scaling undoes an affine change: the quantile map is the identity, so
     the moved detector (nothing else learned) scores the sister unit exactly as the
