@@ -170,6 +170,22 @@ def test_create_units(service: Service, model_bytes: bytes) -> None:
     assert c.post("/api/units", headers=eng, json={"name": "x"}).status_code == 415
     assert c.get("/api/units/x").status_code == 404
     assert [u["name"] for u in c.get("/api/units").json()] == ["fitted", "tiny"]
+    # a time column the reader does not know by name: refused as a sensor, in the
+    # form's words, then named with the form's field
+    counted = plant(1200).assign(t=range(1200)).to_csv(index=False)
+    r = c.post("/api/units", headers=eng, files={"file": ("plant.csv", counted)},
+               data={"name": "counted", "kind": "history"})
+    assert r.status_code == 422 and "column 't' of plant.csv" in r.json()["detail"]
+    assert "the field time_column" in r.json()["detail"] and "--" not in r.json()["detail"]
+    r = c.post("/api/units", headers=eng, files={"file": ("plant.csv", counted)},
+               data={"name": "counted", "kind": "history", "time_column": "t",
+                     "n_levels": "6", "delta": "5", "window": "30"})
+    assert r.status_code == 201 and r.json()["status"] == "ready", r.text
+    assert "t" not in r.json()["sensors"] and r.json()["period_s"] == 1.0
+    r = c.post("/api/units", headers=eng, files={"file": ("plant.csv", counted)},
+               data={"name": "two", "kind": "history", "sensors": "s0, s1", "time_column": "t",
+                     "n_levels": "6", "delta": "5", "window": "30"})
+    assert r.status_code == 201 and r.json()["sensors"] == ["s0", "s1"], r.text
 
 
 def test_alarm_lifecycle_feedback_and_undo(service: Service, model_bytes: bytes) -> None:

@@ -102,14 +102,24 @@ def fit_params(given: dict[str, str | None]) -> dict[str, Any]:
 
 
 def create_from_history(fleet: Fleet, name: str, path: str, who: Who,
-                        params: dict[str, Any], background: bool = True) -> int:
-    """A unit fitted on an uploaded healthy history (the fit runs in the background)."""
+                        params: dict[str, Any], background: bool = True, *,
+                        columns: dict[str, str | None] | None = None,
+                        shown: str = "the upload") -> int:
+    """A unit fitted on an uploaded healthy history (the fit runs in the background).
+
+    ``columns``: the form's ``time_column`` and ``sensors`` (comma-separated), as
+    ``normalcy fit`` takes them; ``shown``: the upload's name, for messages."""
     from normalcy.data.tables import read_table
 
+    cols = columns or {}
+    sensors = [c.strip() for c in (cols.get("sensors") or "").split(",") if c.strip()]
     try:
-        table = read_table(path)
-    except InputError as e:
-        raise ClientError(f"the uploaded history cannot be used: {e}", 422) from None
+        table = read_table(path, time_column=cols.get("time_column") or None,
+                           sensors=sensors or None)
+    except InputError as e:  # in the form's words: its fields, the upload's name
+        text = str(e).replace(path, shown).replace("--time-column", "the field time_column")
+        raise ClientError("the uploaded history cannot be used: "
+                          + text.replace("--sensors", "the field sensors"), 422) from None
     period = table.sampling_period() if table.time is not None else None
     uid = _new_unit(fleet, name, who, "fitting", list(table.frame.columns), period)
 

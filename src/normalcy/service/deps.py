@@ -127,6 +127,17 @@ def known_fields(data: dict[str, Any], allowed: tuple[str, ...], what: str) -> d
     return data
 
 
+def form_columns(form: Any) -> dict[str, str | None]:
+    """A history upload's ``time_column`` and ``sensors`` fields (empty: detected)."""
+    out: dict[str, str | None] = {}
+    for key in ("time_column", "sensors"):
+        v = form.get(key)
+        if v is not None and not isinstance(v, str):
+            raise ClientError(f"'{key}' must be text. Got a file instead.", 422)
+        out[key] = v or None
+    return out
+
+
 FleetDep = Annotated[Fleet, Depends(get_fleet)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 Reader = Annotated[Who, Depends(reader)]

@@ -30,7 +30,7 @@ from normalcy.service.auth import (
     open_session,
 )
 from normalcy.service.db import ModelVersion, Unit
-from normalcy.service.deps import FleetDep, identify
+from normalcy.service.deps import FleetDep, form_columns, identify
 from normalcy.service.errors import ClientError
 from normalcy.service.fleet import Fleet
 from normalcy.service.routers.alarms import list_episodes, load_episode
@@ -204,8 +204,10 @@ async def create_unit(request: Request, fleet: FleetDep) -> Response:
             if kind == "model":
                 await run_in_threadpool(changes.create_from_model, fleet, name, tmp, who)
             else:
-                await run_in_threadpool(changes.create_from_history, fleet, name, tmp, who,
-                                        {}, fleet.settings.background_fit)
+                await run_in_threadpool(
+                    changes.create_from_history, fleet, name, tmp, who, {},
+                    fleet.settings.background_fit, columns=form_columns(form),
+                    shown=upload.filename)
         finally:
             os.unlink(tmp)
             await form.close()

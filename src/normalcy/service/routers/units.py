@@ -20,6 +20,7 @@ from normalcy.service.deps import (
     Operator,
     Reader,
     body,
+    form_columns,
     json_body,
     known_fields,
     parse_json,
@@ -59,7 +60,9 @@ async def create_unit(request: Request, fleet: FleetDep,
                       who: Engineer) -> dict:
     """Multipart form: ``name``, ``file`` and ``kind`` ("history": a CSV or Parquet
     healthy history, fitted in the background; "model": a model file), and optional
-    fit settings ``n_levels``, ``delta``, ``window``, ``threshold``."""
+    fit settings ``n_levels``, ``delta``, ``window``, ``threshold`` and, for a
+    history, ``time_column`` and ``sensors`` (comma-separated), as ``normalcy fit``
+    takes them."""
     limit = fleet.settings.max_upload_bytes
     size = request.headers.get("content-length")
     if size is not None and size.isdigit() and int(size) > limit:
@@ -95,8 +98,9 @@ async def _create(fleet: Fleet, form: Any, who: Who) -> None:
         if kind == "model":
             await run_in_threadpool(changes.create_from_model, fleet, name, tmp, who)
         else:
-            await run_in_threadpool(changes.create_from_history, fleet, name, tmp, who,
-                                    params, fleet.settings.background_fit)
+            await run_in_threadpool(
+                changes.create_from_history, fleet, name, tmp, who, params,
+                fleet.settings.background_fit, columns=form_columns(form), shown=fname)
     finally:
         os.unlink(tmp)
 
