@@ -26,9 +26,10 @@ from normalcy.cli.streaming import EpisodePrinter, RowTimes
 from normalcy.data.timeaxis import (
     GAP_PERIODS,
     check_period,
+    dated_column,
     duration,
-    find_time_column,
     median_step,
+    named_time_column,
     parse_time,
 )
 from normalcy.exceptions import InputError
@@ -148,7 +149,7 @@ class Rows:
             raise InputError(f"{self.data} lacks the model's sensor column(s) {missing}; its "
                              f"columns are {names}.")
         self.names, self.cols = names, [names.index(s) for s in self.sensors]
-        found = find_time_column(names, self.time_column, self.data)
+        found = named_time_column(names, self.time_column, self.data)
         self.tcol = None if found is None else names.index(found)
         self.probe = found is None  # a column of dates, found in the first data row
         self.restart = True  # a new file: its first row may start a new run
@@ -163,7 +164,7 @@ class Rows:
         ok = np.ones(n, dtype=bool)
         if self.probe and rows and len(rows[0]) == len(self.names):
             self.probe = False
-            found = find_time_column(self.names, None, self.data, list(rows[0]))
+            found = dated_column(self.names, list(rows[0]), self.data)
             self.tcol = None if found is None else self.names.index(found)
         for k, f in enumerate(rows):
             if len(f) != len(self.names):
@@ -296,8 +297,7 @@ def follow(mon: Any, det: Any, period: float | None, a: argparse.Namespace) -> i
                 done += _score(mon, parse, batch, done, times, printer, a.chunk)
                 batch = []
                 if kind == "header":
-                    parse.header(item)
-                    printer.timed = parse.tcol is not None
+                    parse.header(item)  # _score says whether the rows are timed
                 else:
                     print(f"FILE   {item} (stream row {done} onwards)", flush=True)
             done += _score(mon, parse, batch, done, times, printer, a.chunk)

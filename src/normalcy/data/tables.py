@@ -30,12 +30,12 @@ import numpy as np
 import pandas as pd
 
 from normalcy.data.timeaxis import (
-    TIME_NAMES,
     TimeAxis,
     check_order,
+    dated_column,
     duration,
-    find_time_column,
     median_step,
+    named_time_column,
     parse_instant,
     parse_time,
     refuse_clocks,
@@ -362,9 +362,11 @@ def _table(df: pd.DataFrame, p: str, sensors: Sequence[str] | None, time_column:
            first_row: int, axis_state: dict[str, object], sort_time: bool) -> Table:
     cols = [str(c) for c in df.columns]
     df = df.set_axis(cols, axis=1)
-    if axis_state.get("name", False) is False:  # found once per file (chunks agree)
-        axis_state["name"] = find_time_column(cols, time_column, p,
-                                              df.iloc[0].tolist() if len(df) else None)
+    if "name" not in axis_state:  # found once per file (chunks agree)
+        named = named_time_column(cols, time_column, p)
+        axis_state["name"] = named if named is not None or not len(df) else dated_column(
+            cols, df.iloc[0].tolist(), p)
+        axis_state["dated"] = named is None and axis_state["name"] is not None
     tname: str | None = axis_state["name"]  # type: ignore[assignment]
     rest = [c for c in cols if c != tname]
     if tname is None:
@@ -377,8 +379,7 @@ def _table(df: pd.DataFrame, p: str, sensors: Sequence[str] | None, time_column:
     axis_state.update(fmt=axis.fmt, kind=axis.kind)
     secs = axis.seconds
     notes: list[str] = []
-    if first_row == 0 and time_column is None and tname.lower() not in TIME_NAMES \
-            and not _unnamed(tname):
+    if first_row == 0 and axis_state["dated"]:
         notes.append(f"{p}: column {tname!r} holds dates: read as the time column (name "
                      "another with --time-column)")
     if sort_time:

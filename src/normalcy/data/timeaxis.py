@@ -276,11 +276,9 @@ def is_date(value: object) -> bool:
 
 def find_time_column(names: list[str], time_column: str | None, where: str,
                      first_row: list[object] | None = None) -> str | None:
-    """The time column of a table with the columns ``names``: ``time_column`` (which must
-    be there); else one named as in :data:`TIME_NAMES`; else an unnamed first column
-    (``DataFrame.to_csv``'s index); else, given the values of the first data row, the
-    one column holding a date there (two such columns are an error: which is time?).
-    ``None``: no time column.
+    """The time column of a table with the columns ``names``:
+    :func:`named_time_column`, else, given the values of the first data row,
+    :func:`dated_column`. ``None``: no time column.
 
     Examples
     --------
@@ -289,6 +287,15 @@ def find_time_column(names: list[str], time_column: str | None, where: str,
     >>> find_time_column(["ts", "a"], None, "x.csv", ["2026-11-30 04:00:00", "1.5"])
     'ts'
     """
+    named = named_time_column(names, time_column, where)
+    if named is not None or first_row is None:
+        return named
+    return dated_column(names, first_row, where)
+
+
+def named_time_column(names: list[str], time_column: str | None, where: str) -> str | None:
+    """``time_column`` (which must be there); else one named as in :data:`TIME_NAMES`;
+    else an unnamed first column (``DataFrame.to_csv``'s index); else ``None``."""
     if time_column is not None:
         if time_column not in names:
             raise InputError(f"time column {time_column!r} is not in {where}; columns are "
@@ -299,8 +306,13 @@ def find_time_column(names: list[str], time_column: str | None, where: str,
             return c
     if names and (names[0] == "" or names[0].startswith("Unnamed: 0")):
         return names[0]
-    dated = [] if first_row is None else [n for n, v in zip(names, first_row, strict=False)
-                                          if is_date(v)]
+    return None
+
+
+def dated_column(names: list[str], first_row: list[object], where: str) -> str | None:
+    """The one column whose value in ``first_row`` is a date (:func:`is_date`); ``None``
+    without one; two or more are an error (which is time?)."""
+    dated = [n for n, v in zip(names, first_row, strict=False) if is_date(v)]
     if len(dated) > 1:
         raise InputError(f"columns {dated} of {where} all hold dates; name the time column "
                          f"with --time-column (e.g. --time-column {dated[0]}).")

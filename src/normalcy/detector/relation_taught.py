@@ -49,11 +49,11 @@ def taught_views(view: Any) -> tuple[Any, Any]:
     taught = getattr(view, "taught_", None)
     if taught is None:
         return None, None
+    kappa = getattr(view, "kappa_taught_", None)  # the taught blocks' own weights
     both = _bare(view, [a.add(b) for a, b in zip(view.stats_, taught, strict=True)],
                  plus(getattr(view, "dyn_", None), getattr(view, "dyn_taught_", None)))
-    both._derive(getattr(view, "kappa_taught_", None), view.taught_codes_)
+    both._derive(kappa, view.taught_codes_)
     alone = _bare(view, list(taught), None)  # the plant's dynamics stay the pooled ones
-    kappa = getattr(view, "kappa_taught_", None)  # the taught blocks' own weights
     if kappa is not None:
         alone.kappa_ = kappa.copy()
     alone._derive()

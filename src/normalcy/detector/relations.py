@@ -286,7 +286,7 @@ class RelationsView:
         if own.dynamics is not None and other.dynamics is not None:  # where it was taught
             own.dynamics, own.dynamics_z = dynamics.smaller(own, other, dynamics.taught_rows(
                 self.taught_codes_, levels, rows, self.delta_, self.n_levels_))
-        alone = getattr(self, "taught_only_", None)
+        alone = self.taught_only_
         return smallest(own, [other] + ([] if alone is None else [alone._score(
             scaled, levels, rows, per_viewpoint, budget, values)]), values)
 
@@ -461,7 +461,7 @@ class RelationsView:
 
     def _usable(self) -> bool:
         """Whether every derived scoring table is finite (the taught view's too)."""
-        for v in (self.with_taught_, getattr(self, "taught_only_", None)):
+        for v in (self.with_taught_, self.taught_only_):
             if v is not None and not v._usable():
                 return False
         arrays = [v for t in self.tables_ for v in vars(t).values()

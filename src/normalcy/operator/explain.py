@@ -104,12 +104,15 @@ class _Units:
 
 
 def explain(det: TransitionDetector, X: Any, start: int, end: int, top: int = 5,
-            period: float | None = None) -> Explanation:
+            period: float | None = None, *, first_row: int = 0,
+            when: str = "") -> Explanation:
     """Rank what made rows ``[start, end)`` abnormal, in the sensors' own units.
 
     Returns an :class:`Explanation` with ``records`` (a DataFrame, one row per
     finding, largest contribution first) and ``text``. ``period`` (seconds per
-    row) turns ``delta`` into a duration.
+    row) turns ``delta`` into a duration. ``first_row``: the number of ``X``'s first
+    row in a longer stream (a slice of it), by which the text and ``records``'
+    ``sample`` number rows; ``when`` follows the row range in the text (its times).
     """
     prep = det.prepare(X, what="data to explain")
     series, scaled, levels = prep.series, prep.scaled, prep.levels
@@ -215,11 +218,13 @@ def explain(det: TransitionDetector, X: Any, start: int, end: int, top: int = 5,
     frame["_named"] = frame["_named"].fillna(0.0)
     frame = frame.sort_values(["_named", "weight"], ascending=False, kind="stable")
     frame = frame.head(int(top))[cols].reset_index(drop=True)
+    frame["sample"] += first_row
+    span = f"rows [{start + first_row}, {end + first_row}){when}"
     if frame.empty:
-        text = f"rows [{start}, {end}): nothing abnormal - every transition, bound and " \
+        text = f"{span}: nothing abnormal - every transition, bound and " \
                "configuration was seen in training."
     else:
-        lines = [f"rows [{start}, {end}): the largest contributions to the score"]
+        lines = [f"{span}: the largest contributions to the score"]
         lines += [f"{n + 1}. {t}" for n, t in enumerate(frame["text"])]
         text = "\n".join(lines)
     return Explanation(frame, text)

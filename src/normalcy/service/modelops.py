@@ -103,14 +103,9 @@ def explain(det: Any, frame: pd.DataFrame, start: int, end: int, top: int,
     ``times`` (of its first and last row), as an operator reads the trend."""
     from normalcy import operator
 
-    out = operator.explain(det, frame, start, end, top=top, period=period).to_dict()
     when = "" if times is None or None in times else f" ({times[0]} to {times[1]})"
-    out["text"] = out["text"].replace(f"rows [{start}, {end})",
-                                      f"rows [{start + first}, {end + first}){when}", 1)
-    for r in out["records"]:
-        if r.get("sample") is not None:
-            r["sample"] = int(r["sample"]) + first
-    return out
+    return operator.explain(det, frame, start, end, top=top, period=period,
+                            first_row=first, when=when).to_dict()
 
 
 def bounds(det: Any, frame: pd.DataFrame, sensor: str) -> tuple[np.ndarray, np.ndarray]:
