@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from normalcy.detector import dynamics
 from normalcy.detector.quantizer import fit_edges, quantize
 from normalcy.detector.relations import RelationsView
 
@@ -77,5 +78,12 @@ def test_the_smallest_of_three_models_and_its_values_go_together() -> None:
     assert took.any() and (~took).any()
     np.testing.assert_array_equal(three.signed[took], alone.signed[took])
     np.testing.assert_array_equal(three.signed[~took], two.signed[~took])
-    np.testing.assert_array_equal(three.dynamics, two.dynamics)  # the pooled dynamics
+    # the dynamics: the smaller of the two models', the taught one's only where taught
+    where = dynamics.taught_rows(view.taught_codes_, lv, np.asarray(rows), view.delta_,
+                                 view.n_levels_)
+    assert where is not None and where.any() and (~where).any()
+    np.testing.assert_array_equal(three.dynamics[~where], two.dynamics[~where])
+    np.testing.assert_array_equal(three.dynamics[where],
+                                  np.minimum(two.dynamics, alone.dynamics)[where])
+    assert (alone.dynamics < two.dynamics)[where].any()  # the taught dynamics do take rows
     assert before.taught_only_ is None and view.floats == both.floats  # derived, not stored

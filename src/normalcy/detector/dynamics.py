@@ -135,16 +135,17 @@ def taught_rows(taught: np.ndarray | None, levels: np.ndarray, rows: np.ndarray,
     :func:`normalcy.detector.relation_stats.taught_lookup`; None without taught
     statistics: no restriction).
 
-    Only there may the healthy-plus-taught model's dynamics lower a row's dynamics
-    term. Its dynamics are one global Gaussian: a verdict's statistics pooled into it
-    loosen the plant's dynamics everywhere, in the regime nobody taught too, while the
-    relations view's taught weights apply to the taught transitions only. Measured on
-    ``normalcy bench feedback``'s ETC (seed 0; fault ROC-AUC change after three marked
-    runs, later new-regime false alarms after one): -0.0106 and 0 with the taught
-    dynamics everywhere, -0.0044 and 0 with this rule, -0.0037 and 0 asking every
-    sensor (the three tanks: one later false alarm after two marked runs, none with
-    this rule), -0.0044 and 0 asking one (the tanks: a training-regime run split into
-    two episodes after one marked run). Lorenz and the tanks are otherwise unchanged.
+    Only there may the taught models' dynamics (healthy plus taught, and taught alone:
+    :mod:`normalcy.detector.relation_taught`) lower a row's dynamics term. Each is one
+    global Gaussian: a verdict's statistics pooled into it loosen the plant's dynamics
+    everywhere, in the regime nobody taught too, while the relations view's taught
+    weights apply to the taught transitions only. Measured on ``normalcy bench
+    feedback``'s ETC (seed 0; fault ROC-AUC change after three marked runs, later
+    new-regime false alarms after one): -0.0106 and 0 with the taught dynamics
+    everywhere, -0.0044 and 0 with this rule, -0.0037 and 0 asking every sensor (the
+    three tanks: one later false alarm after two marked runs, none with this rule),
+    -0.0044 and 0 asking one (the tanks: a training-regime run split into two episodes
+    after one marked run). Lorenz and the tanks are otherwise unchanged.
     """
     if taught is None:
         return None

@@ -277,18 +277,20 @@ class RelationsView:
         rows at 50 sensors scored 2-3 times faster than 33 000). With taught
         statistics, each row takes every value from whichever of the healthy model, the
         healthy-plus-taught model and the taught one alone gives it the smallest mean
-        residual (the dynamics their own smaller one of the first two, where taught:
-        :func:`dynamics.taught_rows`)."""
+        residual (the dynamics their own smallest of the three, the taught ones where
+        taught: :func:`dynamics.taught_rows`)."""
         own = self._score(scaled, levels, rows, per_viewpoint, budget, values)
         if self.with_taught_ is None:
             return own
-        other = self.with_taught_._score(scaled, levels, rows, per_viewpoint, budget, values)
-        if own.dynamics is not None and other.dynamics is not None:  # where it was taught
-            own.dynamics, own.dynamics_z = dynamics.smaller(own, other, dynamics.taught_rows(
-                self.taught_codes_, levels, rows, self.delta_, self.n_levels_))
-        alone = self.taught_only_
-        return smallest(own, [other] + ([] if alone is None else [alone._score(
-            scaled, levels, rows, per_viewpoint, budget, values)]), values)
+        others = [v._score(scaled, levels, rows, per_viewpoint, budget, values)
+                  for v in (self.with_taught_, self.taught_only_) if v is not None]
+        if own.dynamics is not None:  # the taught dynamics only where it was taught
+            where = dynamics.taught_rows(self.taught_codes_, levels, rows, self.delta_,
+                                         self.n_levels_)
+            for o in others:
+                if o.dynamics is not None:
+                    own.dynamics, own.dynamics_z = dynamics.smaller(own, o, where)
+        return smallest(own, others, values)
 
     def _score(self, scaled: np.ndarray, levels: np.ndarray, rows: np.ndarray,
                per_viewpoint: bool, budget: float, values: bool) -> gs.RelationScores:
