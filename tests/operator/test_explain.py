@@ -152,3 +152,19 @@ def test_a_healthy_range_names_no_relations_fault(relations_fault) -> None:
     det, test = relations_fault
     ex = operator.explain(det, test, 900, 1100)
     assert "drift" not in ex.text and not (ex.records["type"] == "fault").any()
+
+
+def test_a_sensor_that_strays_both_ways_is_said_so_not_as_an_offset() -> None:
+    X = smooth_signals(4000, 3, seed=13) * np.array([10.0, 1.0, 100.0]) + np.array([50, 0, -3])
+    train, test = X.iloc[:2500].reset_index(drop=True), X.iloc[2500:].reset_index(drop=True)
+    det = TransitionDetector(n_levels=6, delta=5, window=30, view="relations").fit(train)
+    # s1 swings +-0.6 around its relations, slowly: no steady offset (its median is
+    # about 0), no extra sample-to-sample noise
+    swing = 0.6 * np.sin(np.arange(201) * 2 * np.pi / 200)
+    test.loc[600:800, "s1"] += swing
+    ex = operator.explain(det, test, 620, 780, top=5)
+    said = ex.records[(ex.records["sensor"] == "s1") & (ex.records["type"] == "rel")]
+    assert len(said) == 1
+    text = said["text"].iloc[0]
+    assert text.startswith("`s1` strays from what the other sensors predict"), text
+    assert "% of the rows beyond twice its usual spread" in text and "reads" not in text

@@ -33,14 +33,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from normalcy.detector import dynamics
 from normalcy.detector.correlation import znormalise
 from normalcy.detector.extended import extended_vectors, transition_codes
 from normalcy.detector.normality import keeps_bounds
-from normalcy.detector.residuals import best_correlation, bound_distance, window_mean
+from normalcy.detector.residuals import best_correlation, bound_distance
 from normalcy.exceptions import InputError
 from normalcy.operator import relation_signatures
 from normalcy.operator.history import History
+from normalcy.operator.relation_words import dynamics_records, readings_records, relation_records
+from normalcy.operator.units import Units, fmt
 from normalcy.operator.verdicts import range_rows
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -64,45 +65,6 @@ class Explanation:
         return {"text": self.text, "records": recs.to_dict("records")}
 
 
-def _fmt(v: float) -> str:
-    return f"{v:.3g}"
-
-
-class _Units:
-    def __init__(self, det: TransitionDetector, period: float | None) -> None:
-        self.det, self.period = det, period
-
-    def value(self, k: int, scaled: float) -> float:
-        return float(scaled * self.det.scale_[k] + self.det.center_[k])
-
-    def level(self, k: int, a: int) -> str:
-        e = self.det.edges_[k]
-        lo = e[a - 1] if a > 0 else -np.inf
-        hi = e[a] if a < e.size else np.inf
-        if not np.isfinite(lo):
-            return f"below {_fmt(self.value(k, hi))}"
-        if not np.isfinite(hi):
-            return f"above {_fmt(self.value(k, lo))}"
-        return f"[{_fmt(self.value(k, lo))}, {_fmt(self.value(k, hi))}]"
-
-    def move(self, k: int, a: int, b: int) -> str:
-        if a == b:
-            where = self.level(k, a)
-            return f"stayed {'in ' if where.startswith('[') else ''}{where}"
-        return f"moved from {self.level(k, a)} to {self.level(k, b)}"
-
-    def within(self) -> str:
-        d = self.det.delta_
-        s = f"{d} samples"
-        return s + (f" ({_fmt(d * self.period)} s)" if self.period else "")
-
-    def component(self, i: int, j: int) -> tuple[int, str]:
-        ns = len(self.det.sensors_)
-        if j < ns:
-            return j, f"`{self.det.sensors_[j]}`"
-        return i, f"`{self.det.sensors_[i]}` {j - ns + 1} samples earlier"
-
-
 def explain(det: TransitionDetector, X: Any, start: int, end: int, top: int = 5,
             period: float | None = None, *, first_row: int = 0,
             when: str = "") -> Explanation:
@@ -122,7 +84,7 @@ def explain(det: TransitionDetector, X: Any, start: int, end: int, top: int = 5,
     ns, d, nq, N = scaled.shape[1], det.delta_, det.n_levels_, det.window_
     nse = ns + d - 1
     ref = det.reference_
-    u = _Units(det, period)
+    u = Units(det, period)
     names = det.sensors_
     recs: list[dict[str, Any]] = []
     relations = getattr(det, "relations_", None) is not None and det.view_ != "paper"
@@ -167,9 +129,9 @@ def explain(det: TransitionDetector, X: Any, start: int, end: int, top: int = 5,
                 "component": comp.strip("`"), "sample": int(r[m]),
                 "count": int((dist[:, j] > 0).sum()), "weight": float(wb[:, j].sum()),
                 "text": f"while `{names[i]}` {u.move(i, a, b)}, "
-                        f"{comp} was {_fmt(excess * det.scale_[sensor])} ({pct}) {side} "
-                        f"bound {_fmt(u.value(sensor, edge))} (value "
-                        f"{_fmt(u.value(sensor, w[m, j]))})"})
+                        f"{comp} was {fmt(excess * det.scale_[sensor])} ({pct}) {side} "
+                        f"bound {fmt(u.value(sensor, edge))} (value "
+                        f"{fmt(u.value(sensor, w[m, j]))})"})
         zw, fw = znormalise(w)
         best, which = best_correlation(tables[i], k, zw, fw)
         ec = 1.0 - best
@@ -244,158 +206,6 @@ def pyplot() -> Any:
     return plt
 
 
-#: a sensor is named when its mean squared z-score over the range exceeds this
-Z2_NAMED = 2.0
-
-
-def relation_records(det: TransitionDetector, prep: Any, rows: np.ndarray,
-                     rs: Any) -> list[dict[str, Any]]:
-    """The relations view's findings (SPEC §6), one per sensor that left its relations:
-    its value against what the other sensors predict at this operating point (the whole
-    amplitude of a bias or drift) and against what they and its own recent past predict
-    (the fast part), in the sensor's units, ranked by the mean squared z-score ``z²``;
-    weighed on the score's scale, ``log1p(z²) / R`` (as ``r_rel[s]`` against the
-    relations' reference level), so that they compare with the dynamics finding and the
-    paper's; ``rs``: :meth:`TransitionDetector.relation_samples` of ``prep``."""
-    scale = det.reference_["rel"] * det.reference_.get("joint", 1.0)
-    zc = rs.signed[rows] / rs.spread[rows]
-    zs = rs.static[rows] / rs.static_spread[rows]
-    z2 = np.nanmean(0.5 * (zc * zc + zs * zs), axis=0)
-    out = []
-    for j in np.argsort(-z2, kind="stable"):
-        if not z2[j] > Z2_NAMED:
-            break
-        name, unit = det.sensors_[j], float(det.scale_[j])
-        static = float(np.nanmedian(rs.static[rows, j])) * unit
-        spread = float(np.nanmedian(rs.static_spread[rows, j])) * unit
-        fast = float(np.nanmedian(rs.signed[rows, j])) * unit
-        value = float(np.nanmedian(prep.series.values[rows, j]))
-        jumpy = float(np.sqrt(np.nanmean(rs.signed[rows, j] ** 2))) * unit
-        usual = float(np.nanmedian(rs.spread[rows, j])) * unit
-        side = "above" if static > 0 else "below"
-        text = (f"`{name}` reads {_fmt(abs(static))} {side} what the other sensors predict "
-                f"at this operating point (value {_fmt(value)}; usually within "
-                f"±{_fmt(spread)} of it, {abs(static) / spread:.1f} times that)")
-        if abs(static) < spread and jumpy > 2 * usual:
-            text = (f"`{name}` is noisier than usual: it moves ±{_fmt(jumpy)} around what "
-                    f"the other sensors and its own recent past predict (usually "
-                    f"±{_fmt(usual)}; value {_fmt(value)})")
-        elif abs(fast) < 0.5 * abs(static):
-            text += (f" - a slow change: given its own recent past it is off by only "
-                     f"{_fmt(fast)}")
-        else:
-            text += f"; given its own recent past too, by {_fmt(fast)}"
-        out.append({"type": "rel", "sensor": name, "viewpoint": name, "component": name,
-                    "sample": int(rows[np.nanargmax(zs[:, j] ** 2)]),
-                    "count": int(np.sum(0.5 * (zc[:, j] ** 2 + zs[:, j] ** 2) > Z2_NAMED)),
-                    "weight": float(np.log1p(z2[j]) / scale), "text": text})
-    return out
-
-
-def dynamics_records(det: TransitionDetector, prep: Any, rows: np.ndarray, rs: Any,
-                     u: _Units) -> list[dict[str, Any]]:
-    """One finding where the plant's dynamics term (:mod:`normalcy.detector.dynamics`)
-    is above the alarm level in the range: the plant moved unlike what its previous
-    state predicts, with the sensors that moved most unexpectedly, in their units.
-    Weighed like a relations finding, on the score's scale: ``log1p(z²) / R_dyn`` of its
-    first sensor's innovation (as ``r_dyn[s]``). Where this term drives the alarm, its
-    sensors come first, as in the alarm episode (a controlled feed flow's bias: the
-    flow's own innovation, where the relations findings name the compositions and the
-    other feed that the loop moved)."""
-    view, ref = det.relations_, det.reference_
-    if view is None or view.dyn_tables_ is None or rs.e_dyn is None or "dyn" not in ref:
-        return []
-    term = window_mean(rs.e_dyn[:, None], det.window_)[rows, 0] / ref["dyn"]
-    term = term / ref.get("joint", 1.0)
-    if not np.nanmax(term, initial=-np.inf) > det.threshold_:
-        return []
-    tables = [v.dyn_tables_ for v in (view, view.with_taught_)
-              if v is not None and v.dyn_tables_ is not None]
-    found = [dynamics.innovations(t, prep.scaled, rows) for t in tables]
-    r, spread = min(found, key=lambda f: float(np.nanmean((f[0] / f[1]) ** 2)))
-    z2 = np.nanmean((r / spread) ** 2, axis=0)
-    top = [int(j) for j in np.argsort(-z2, kind="stable")[:3] if z2[j] > Z2_NAMED]
-    if not top:
-        return []
-    said = []
-    for j in top:
-        rms = float(np.sqrt(np.nanmean(r[:, j] ** 2))) * float(det.scale_[j])
-        said.append(f"`{det.sensors_[j]}` by ±{_fmt(rms)} (usually "
-                    f"±{_fmt(float(spread[j]) * float(det.scale_[j]))})")
-    step = "one sample" + (f" ({_fmt(u.period)} s)" if u.period else "")
-    m = int(np.nanargmax(term))
-    return [{"type": "dyn", "sensor": det.sensors_[top[0]], "viewpoint": "",
-             "component": det.sensors_[top[0]], "sample": int(rows[m]),
-             "count": int(np.sum(np.nan_to_num(term) > det.threshold_)),
-             "weight": float(np.log1p(z2[top[0]]) / (ref["dyn"] * ref.get("joint", 1.0))),
-             "text": f"the plant moved unlike its learned dynamics: given its state {step} "
-                     f"earlier, these sensors moved most unexpectedly - {', '.join(said)}"}]
-
-
-def readings_records(det: TransitionDetector, prep: Any, rows: np.ndarray, rs: Any,
-                     u: _Units) -> list[dict[str, Any]]:
-    """One finding per watched sensor whose stuck or noisy term
-    (:mod:`normalcy.detector.readings`) is above the alarm level in the range: the value
-    it held and for how long, or how far it jitters against its healthy level, in its
-    units; weighed by the term's largest value in the range (its share of the score)."""
-    view, ref = det.relations_, det.reference_
-    lim = None if view is None else view.readings_
-    if lim is None or rs.stuck is None or rs.noisy is None or "stuck" not in ref:
-        return []
-    out = []
-    for kind, share in (("stuck", rs.stuck), ("noisy", rs.noisy)):
-        term = share[rows] / ref[kind]
-        for j in np.flatnonzero(np.nanmax(term, axis=0, initial=-np.inf) > det.threshold_):
-            said = (_stuck_text if kind == "stuck" else _noisy_text)(det, lim, prep, rows,
-                                                                     int(j), u)
-            out.append({"type": kind, "sensor": det.sensors_[j], "viewpoint": det.sensors_[j],
-                        "component": det.sensors_[j], "sample": said[0], "count": said[1],
-                        "weight": float(np.nanmax(term[:, j])), "text": said[2]})
-    return out
-
-
-def _stuck_text(det: TransitionDetector, lim: Any, prep: Any, rows: np.ndarray, j: int,
-                u: _Units) -> tuple[int, int, str]:
-    """Where the longest run of one reading reaching into the range starts, its length,
-    and the sentence (``lim``: the view's readings' limits)."""
-    x = prep.series.values[: int(rows.max()) + 1, j]
-    same = np.r_[False, x[1:] == x[:-1]]  # the runs of one reading, up to the range's end
-    begin = np.flatnonzero(~same)
-    runs = np.diff(np.r_[begin, x.size])
-    runs[begin + runs <= rows.min()] = 0  # runs over before the range
-    k = int(np.argmax(runs))
-    first, n = int(begin[k]), int(runs[k])
-    held = f" (for {_fmt(u.period * (n - 1))} s)" if u.period else ""
-    share = float(lim.stuck[j])
-    usual = ("never repeated a reading" if share == 0 else f"repeated a reading in at "
-             f"most {100 * share:.0f} % of a window ({det.window_} samples)")
-    return first, n, (f"`{det.sensors_[j]}` looks stuck: it has read "
-                      f"{_fmt(float(x[first]))} at {n} samples in a row{held} since row "
-                      f"{first}; in the healthy history it {usual}")
-
-
-def _noisy_text(det: TransitionDetector, lim: Any, prep: Any, rows: np.ndarray, j: int,
-                u: _Units) -> tuple[int, int, str]:
-    """The sample of largest jitter in the range, the count above the healthy level, and
-    the sentence (``lim``: the view's readings' limits)."""
-    from normalcy.detector.readings import JUMP_QUANTILE, jitter
-
-    unit = float(det.scale_[j])
-    rows = rows[rows >= 2]
-    x = prep.scaled[:, j]
-    jit = jitter(x[rows], x[rows - 1], x[rows - 2])
-    level = float(lim.jump[j])
-    above = np.nan_to_num(jit) > level
-    typical = float(np.nanmedian(jit)) * unit
-    return int(rows[np.nanargmax(jit)]), int(above.sum()), (
-        f"`{det.sensors_[j]}` is noisier than in its healthy history: "
-        f"{100 * above.mean():.0f} % of its sample-to-sample jitter (the second "
-        f"difference) exceeded ±{_fmt(level * unit)}, which "
-        f"{100 * JUMP_QUANTILE:.0f} % of healthy samples stayed within (at most "
-        f"{100 * float(lim.noisy[j]):.0f} % of a healthy window); typical jitter "
-        f"±{_fmt(typical)}")
-
-
 def taught_on(det: TransitionDetector, name: str) -> str:
     """Where fault ``name``'s signature in force was taught, from the change log:
     "rows [a, b) (version v, date)" per feedback, walking back from the current
@@ -436,7 +246,7 @@ def relation_fault_records(det: TransitionDetector, sigs: SignatureLibrary, prep
         if not hits.any():
             continue
         m = int(np.argmax(np.where(hits, llr, -np.inf)))
-        said = (f"log-likelihood ratio {_fmt(llr[m])} vs its level {_fmt(lv)} (how much "
+        said = (f"log-likelihood ratio {fmt(llr[m])} vs its level {fmt(lv)} (how much "
                 f"better the fault's model explains a row than the normal one, in nats), in "
                 f"{int(hits.sum())} of {int(np.isfinite(w.llr[rows]).sum())} windows")
         where = f"fault '{name}' taught on {taught_on(det, name)}"
@@ -445,7 +255,7 @@ def relation_fault_records(det: TransitionDetector, sigs: SignatureLibrary, prep
         else:
             text = (f"the relations are closer to those of {where} than to normal ones "
                     f"({said}), but its model does not explain them either (residual "
-                    f"{_fmt(w.fit[rows][m])} > {_fmt(limit)})")
+                    f"{fmt(w.fit[rows][m])} > {fmt(limit)})")
         excess = float(llr[m]) - lv
         out.append({"type": "fault",
                     "sensor": det.sensors_[int(np.nanargmax(w.per_sensor[rows[m]]))],

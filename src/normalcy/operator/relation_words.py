@@ -1,0 +1,191 @@
+"""The relations view's findings in words (SPEC §6 and §3): a sensor against what the
+other sensors predict, the plant's dynamics, and the raw readings' checks (a stuck or
+noisy sensor); ranked with the paper's terms by :func:`normalcy.operator.explain`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from normalcy.detector import dynamics
+from normalcy.detector.residuals import window_mean
+from normalcy.operator.units import Units, fmt
+
+if TYPE_CHECKING:  # pragma: no cover
+    from normalcy.detector.transition_detector import TransitionDetector
+
+
+#: a sensor is named when its mean squared z-score over the range exceeds this
+Z2_NAMED = 2.0
+
+
+def relation_records(det: TransitionDetector, prep: Any, rows: np.ndarray,
+                     rs: Any) -> list[dict[str, Any]]:
+    """The relations view's findings (SPEC §6), one per sensor that left its relations:
+    its value against what the other sensors predict at this operating point (the whole
+    amplitude of a bias or drift) and against what they and its own recent past predict
+    (the fast part), in the sensor's units, ranked by the mean squared z-score ``z²``
+    (a sensor with no steady offset is said as noisier than usual where most of its
+    straying is sample to sample, else as straying at times, with its largest
+    excursion: a median offset of 0.1 spreads said as an offset had read as normal);
+    weighed on the score's scale, ``log1p(z²) / R`` (as ``r_rel[s]`` against the
+    relations' reference level), so that they compare with the dynamics finding and the
+    paper's; ``rs``: :meth:`TransitionDetector.relation_samples` of ``prep``."""
+    scale = det.reference_["rel"] * det.reference_.get("joint", 1.0)
+    zc = rs.signed[rows] / rs.spread[rows]
+    zs = rs.static[rows] / rs.static_spread[rows]
+    z2 = np.nanmean(0.5 * (zc * zc + zs * zs), axis=0)
+    out = []
+    for j in np.argsort(-z2, kind="stable"):
+        if not z2[j] > Z2_NAMED:
+            break
+        name, unit = det.sensors_[j], float(det.scale_[j])
+        static = float(np.nanmedian(rs.static[rows, j])) * unit
+        spread = float(np.nanmedian(rs.static_spread[rows, j])) * unit
+        fast = float(np.nanmedian(rs.signed[rows, j])) * unit
+        value = float(np.nanmedian(prep.series.values[rows, j]))
+        jumpy = float(np.sqrt(np.nanmean(rs.signed[rows, j] ** 2))) * unit
+        usual = float(np.nanmedian(rs.spread[rows, j])) * unit
+        side = "above" if static > 0 else "below"
+        text = (f"`{name}` reads {fmt(abs(static))} {side} what the other sensors predict "
+                f"at this operating point (value {fmt(value)}; usually within "
+                f"±{fmt(spread)} of it, {abs(static) / spread:.1f} times that)")
+        strays = float(np.sqrt(np.nanmean(rs.static[rows, j] ** 2))) * unit
+        # noise: the sample-to-sample part (given its own past) is most of the straying
+        if abs(static) < spread and jumpy > 2 * usual and jumpy >= 0.5 * strays:
+            text = (f"`{name}` is noisier than usual: it moves ±{fmt(jumpy)} around what "
+                    f"the other sensors and its own recent past predict (usually "
+                    f"±{fmt(usual)}; value {fmt(value)})")
+        elif abs(static) < spread:  # no steady offset, no noise: excursions both ways
+            text = _excursions(name, rs, prep, rows, j, zs[:, j], unit)
+        elif abs(fast) < 0.5 * abs(static):
+            text += (f" - a slow change: given its own recent past it is off by only "
+                     f"{fmt(fast)}")
+        else:
+            text += f"; given its own recent past too, by {fmt(fast)}"
+        out.append({"type": "rel", "sensor": name, "viewpoint": name, "component": name,
+                    "sample": int(rows[np.nanargmax(zs[:, j] ** 2)]),
+                    "count": int(np.sum(0.5 * (zc[:, j] ** 2 + zs[:, j] ** 2) > Z2_NAMED)),
+                    "weight": float(np.log1p(z2[j]) / scale), "text": text})
+    return out
+
+
+def _excursions(name: str, rs: Any, prep: Any, rows: np.ndarray, j: int, zs: np.ndarray,
+                unit: float) -> str:
+    """A sensor whose median offset from what the other sensors predict is within its
+    usual spread, yet whose mean squared z-score names it: it strays at times (both
+    ways, or briefly), said with its largest excursion and how often it strays."""
+    m = int(np.nanargmax(np.abs(zs)))
+    off = float(rs.static[rows[m], j]) * unit
+    spread = float(rs.static_spread[rows[m], j]) * unit
+    share = float(np.mean(np.abs(zs[np.isfinite(zs)]) > 2.0))
+    return (f"`{name}` strays from what the other sensors predict at this operating "
+            f"point: {100 * share:.0f} % of the rows beyond twice its usual spread, by up "
+            f"to {fmt(abs(off))} {'above' if off > 0 else 'below'} it (value "
+            f"{fmt(float(prep.series.values[rows[m], j]))}; usually within "
+            f"±{fmt(spread)})")
+
+
+def dynamics_records(det: TransitionDetector, prep: Any, rows: np.ndarray, rs: Any,
+                     u: Units) -> list[dict[str, Any]]:
+    """One finding where the plant's dynamics term (:mod:`normalcy.detector.dynamics`)
+    is above the alarm level in the range: the plant moved unlike what its previous
+    state predicts, with the sensors that moved most unexpectedly, in their units.
+    Weighed like a relations finding, on the score's scale: ``log1p(z²) / R_dyn`` of its
+    first sensor's innovation (as ``r_dyn[s]``). Where this term drives the alarm, its
+    sensors come first, as in the alarm episode (a controlled feed flow's bias: the
+    flow's own innovation, where the relations findings name the compositions and the
+    other feed that the loop moved)."""
+    view, ref = det.relations_, det.reference_
+    if view is None or view.dyn_tables_ is None or rs.e_dyn is None or "dyn" not in ref:
+        return []
+    term = window_mean(rs.e_dyn[:, None], det.window_)[rows, 0] / ref["dyn"]
+    term = term / ref.get("joint", 1.0)
+    if not np.nanmax(term, initial=-np.inf) > det.threshold_:
+        return []
+    tables = [v.dyn_tables_ for v in (view, view.with_taught_)
+              if v is not None and v.dyn_tables_ is not None]
+    found = [dynamics.innovations(t, prep.scaled, rows) for t in tables]
+    r, spread = min(found, key=lambda f: float(np.nanmean((f[0] / f[1]) ** 2)))
+    z2 = np.nanmean((r / spread) ** 2, axis=0)
+    top = [int(j) for j in np.argsort(-z2, kind="stable")[:3] if z2[j] > Z2_NAMED]
+    if not top:
+        return []
+    said = []
+    for j in top:
+        rms = float(np.sqrt(np.nanmean(r[:, j] ** 2))) * float(det.scale_[j])
+        said.append(f"`{det.sensors_[j]}` by ±{fmt(rms)} (usually "
+                    f"±{fmt(float(spread[j]) * float(det.scale_[j]))})")
+    step = "one sample" + (f" ({fmt(u.period)} s)" if u.period else "")
+    m = int(np.nanargmax(term))
+    return [{"type": "dyn", "sensor": det.sensors_[top[0]], "viewpoint": "",
+             "component": det.sensors_[top[0]], "sample": int(rows[m]),
+             "count": int(np.sum(np.nan_to_num(term) > det.threshold_)),
+             "weight": float(np.log1p(z2[top[0]]) / (ref["dyn"] * ref.get("joint", 1.0))),
+             "text": f"the plant moved unlike its learned dynamics: given its state {step} "
+                     f"earlier, these sensors moved most unexpectedly - {', '.join(said)}"}]
+
+
+def readings_records(det: TransitionDetector, prep: Any, rows: np.ndarray, rs: Any,
+                     u: Units) -> list[dict[str, Any]]:
+    """One finding per watched sensor whose stuck or noisy term
+    (:mod:`normalcy.detector.readings`) is above the alarm level in the range: the value
+    it held and for how long, or how far it jitters against its healthy level, in its
+    units; weighed by the term's largest value in the range (its share of the score)."""
+    view, ref = det.relations_, det.reference_
+    lim = None if view is None else view.readings_
+    if lim is None or rs.stuck is None or rs.noisy is None or "stuck" not in ref:
+        return []
+    out = []
+    for kind, share in (("stuck", rs.stuck), ("noisy", rs.noisy)):
+        term = share[rows] / ref[kind]
+        for j in np.flatnonzero(np.nanmax(term, axis=0, initial=-np.inf) > det.threshold_):
+            said = (_stuck_text if kind == "stuck" else _noisy_text)(det, lim, prep, rows,
+                                                                     int(j), u)
+            out.append({"type": kind, "sensor": det.sensors_[j], "viewpoint": det.sensors_[j],
+                        "component": det.sensors_[j], "sample": said[0], "count": said[1],
+                        "weight": float(np.nanmax(term[:, j])), "text": said[2]})
+    return out
+
+
+def _stuck_text(det: TransitionDetector, lim: Any, prep: Any, rows: np.ndarray, j: int,
+                u: Units) -> tuple[int, int, str]:
+    """Where the longest run of one reading reaching into the range starts, its length,
+    and the sentence (``lim``: the view's readings' limits)."""
+    x = prep.series.values[: int(rows.max()) + 1, j]
+    same = np.r_[False, x[1:] == x[:-1]]  # the runs of one reading, up to the range's end
+    begin = np.flatnonzero(~same)
+    runs = np.diff(np.r_[begin, x.size])
+    runs[begin + runs <= rows.min()] = 0  # runs over before the range
+    k = int(np.argmax(runs))
+    first, n = int(begin[k]), int(runs[k])
+    held = f" (for {fmt(u.period * (n - 1))} s)" if u.period else ""
+    share = float(lim.stuck[j])
+    usual = ("never repeated a reading" if share == 0 else f"repeated a reading in at "
+             f"most {100 * share:.0f} % of a window ({det.window_} samples)")
+    return first, n, (f"`{det.sensors_[j]}` looks stuck: it has read "
+                      f"{fmt(float(x[first]))} at {n} samples in a row{held} since row "
+                      f"{first}; in the healthy history it {usual}")
+
+
+def _noisy_text(det: TransitionDetector, lim: Any, prep: Any, rows: np.ndarray, j: int,
+                u: Units) -> tuple[int, int, str]:
+    """The sample of largest jitter in the range, the count above the healthy level, and
+    the sentence (``lim``: the view's readings' limits)."""
+    from normalcy.detector.readings import JUMP_QUANTILE, jitter
+
+    unit = float(det.scale_[j])
+    rows = rows[rows >= 2]
+    x = prep.scaled[:, j]
+    jit = jitter(x[rows], x[rows - 1], x[rows - 2])
+    level = float(lim.jump[j])
+    above = np.nan_to_num(jit) > level
+    typical = float(np.nanmedian(jit)) * unit
+    return int(rows[np.nanargmax(jit)]), int(above.sum()), (
+        f"`{det.sensors_[j]}` is noisier than in its healthy history: "
+        f"{100 * above.mean():.0f} % of its sample-to-sample jitter (the second "
+        f"difference) exceeded ±{fmt(level * unit)}, which "
+        f"{100 * JUMP_QUANTILE:.0f} % of healthy samples stayed within (at most "
+        f"{100 * float(lim.noisy[j]):.0f} % of a healthy window); typical jitter "
+        f"±{fmt(typical)}")

@@ -1,0 +1,49 @@
+"""Values and levels of a fitted detector in the sensors' own units, for explanations."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from normalcy.detector.transition_detector import TransitionDetector
+
+
+def fmt(v: float) -> str:
+    return f"{v:.3g}"
+
+
+class Units:
+    def __init__(self, det: TransitionDetector, period: float | None) -> None:
+        self.det, self.period = det, period
+
+    def value(self, k: int, scaled: float) -> float:
+        return float(scaled * self.det.scale_[k] + self.det.center_[k])
+
+    def level(self, k: int, a: int) -> str:
+        e = self.det.edges_[k]
+        lo = e[a - 1] if a > 0 else -np.inf
+        hi = e[a] if a < e.size else np.inf
+        if not np.isfinite(lo):
+            return f"below {fmt(self.value(k, hi))}"
+        if not np.isfinite(hi):
+            return f"above {fmt(self.value(k, lo))}"
+        return f"[{fmt(self.value(k, lo))}, {fmt(self.value(k, hi))}]"
+
+    def move(self, k: int, a: int, b: int) -> str:
+        if a == b:
+            where = self.level(k, a)
+            return f"stayed {'in ' if where.startswith('[') else ''}{where}"
+        return f"moved from {self.level(k, a)} to {self.level(k, b)}"
+
+    def within(self) -> str:
+        d = self.det.delta_
+        s = f"{d} samples"
+        return s + (f" ({fmt(d * self.period)} s)" if self.period else "")
+
+    def component(self, i: int, j: int) -> tuple[int, str]:
+        ns = len(self.det.sensors_)
+        if j < ns:
+            return j, f"`{self.det.sensors_[j]}`"
+        return i, f"`{self.det.sensors_[i]}` {j - ns + 1} samples earlier"
