@@ -179,3 +179,39 @@ def test_a_column_of_dates_under_another_name_times_the_follow_as_the_file(
     assert "'stamp' holds dates: read as the time column" in err
     assert "a gap of 301 s before row 100" in err and "a gap of 301 s before row 100" in ferr
     assert lines(fout) == lines(out) and "(2026-01-01" in lines(fout)[0]
+
+
+def day_first(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with its times written day first, as a European historian exports them."""
+    out = df.copy()
+    out["time"] = pd.to_datetime(out["time"]).dt.strftime("%d/%m/%Y %H:%M:%S")
+    return out
+
+
+def test_day_first_dates_are_read_day_first_as_they_grow(plant, tmp_path, capsys,
+                                                       monkeypatch) -> None:
+    # the stream crosses midnight from 1 to 2 January: read month first, the times
+    # would jump a month; the first batch holds only 1 January (both orders alike)
+    test = pd.read_csv(plant / "test.csv")
+    test["time"] = pd.date_range("2026-01-01 23:50", periods=len(test), freq="s").astype(str)
+    test = day_first(test)
+    live = tmp_path / "live.csv"
+    live.write_text(csv_text(test.iloc[:500]))
+    scripted(monkeypatch, [lambda: live.write_text(csv_text(test))])
+    errors: list[str] = []
+    out = run_follow(plant, live, capsys, errors)
+    assert "gap" not in out and "SKIP" not in out, out
+    assert out.splitlines()[-1].startswith(f"monitored {len(test)} rows")
+    assert "dates read day first" in errors[0]
+
+
+def test_dates_no_row_can_order_stop_the_follow_with_advice(plant, tmp_path, capsys) -> None:
+    test = pd.read_csv(plant / "test.csv").iloc[:10]
+    test["time"] = pd.date_range("2026-01-01", periods=10, freq="D").strftime("%d/%m/%Y")
+    live = tmp_path / "live.csv"
+    live.write_text(csv_text(test))
+    capsys.readouterr()
+    code = main(["monitor", str(plant / "m.normalcy"), str(live), "--follow", "--poll", "1",
+                 "--max-idle", "1"])
+    err = capsys.readouterr().err
+    assert code == 2 and "read day first and month first alike" in err and "ISO 8601" in err

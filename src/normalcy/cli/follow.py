@@ -23,8 +23,10 @@ import pandas as pd
 
 from normalcy.cli.common import _note
 from normalcy.cli.streaming import EpisodePrinter, RowTimes
+from normalcy.data.files import COMMA_NUMBER
 from normalcy.data.timeaxis import (
     GAP_PERIODS,
+    AmbiguousDates,
     check_period,
     dated_column,
     duration,
@@ -139,6 +141,9 @@ class Rows:
         self.restart = False
         self.probe = False
 
+    #: whether cells may write numbers with a decimal comma (a file separated by ; or tab)
+    comma = False
+
     def header(self, fields: list[str]) -> None:
         names = [f.strip() for f in fields]
         dup = sorted({n for n in names if n and names.count(n) > 1})
@@ -181,7 +186,8 @@ class Rows:
                 try:
                     v = float(cell)
                 except ValueError:
-                    v = np.inf
+                    v = float(cell.replace(",", ".")) if self.comma and COMMA_NUMBER.match(
+                        cell) else np.inf
                 if not np.isfinite(v):
                     skips.append(f"row {first + k}: column {self.sensors[j]!r} holds "
                                  f"{cell!r}, not a finite number")
@@ -192,10 +198,13 @@ class Rows:
         values[~ok] = np.nan
         return values, labels, starts, skips
 
+    def _tname(self) -> str:
+        return "time" if self.tcol is None else self.names[self.tcol]
+
     def _seconds(self, label: object) -> float | None:
-        try:
-            axis = parse_time(pd.Series([label], dtype=object), "time", self.data,
-                              fmt=self.fmt, kind=self.kind)
+        try:  # one label cannot tell day-first dates from month-first: the batch did
+            axis = parse_time(pd.Series([label], dtype=object), self._tname(), self.data,
+                              fmt=self.fmt, kind=self.kind, decide=False)
         except InputError:
             return None
         if self.kind is None:
@@ -209,11 +218,18 @@ class Rows:
         secs = []
         known = [k for k, label in enumerate(labels) if label is not None]
         batch: dict[int, float] = {}
-        if known and self.kind is not None:
+        if known:
+            setting = self.kind is None or self.fmt is None  # this batch may set the format
             try:  # all at once; one by one only when some row is bad
-                axis = parse_time(pd.Series([labels[k] for k in known], dtype=object), "time",
-                                  self.data, fmt=self.fmt, kind=self.kind)
+                axis = parse_time(pd.Series([labels[k] for k in known], dtype=object),
+                                  self._tname(), self.data, fmt=self.fmt, kind=self.kind)
                 batch = dict(zip(known, axis.seconds.tolist(), strict=True))
+                if setting:
+                    self.kind, self.fmt = axis.kind, axis.fmt
+                    if axis.said is not None:
+                        _note(f"{self.data}: {axis.said}")
+            except AmbiguousDates:
+                raise
             except InputError:
                 batch = {}
         for k, label in enumerate(labels):
@@ -298,6 +314,7 @@ def follow(mon: Any, det: Any, period: float | None, a: argparse.Namespace) -> i
                 batch = []
                 if kind == "header":
                     parse.header(item)  # _score says whether the rows are timed
+                    parse.comma = src.sep != ","  # a decimal comma is unambiguous there
                 else:
                     print(f"FILE   {item} (stream row {done} onwards)", flush=True)
             done += _score(mon, parse, batch, done, times, printer, a.chunk)

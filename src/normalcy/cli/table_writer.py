@@ -18,7 +18,7 @@ from typing import IO, Any
 
 import pandas as pd
 
-from normalcy.data.tables import is_parquet
+from normalcy.data.files import is_parquet
 from normalcy.exceptions import InputError
 
 

@@ -20,15 +20,14 @@ from the first file's). A Parquet file's named index is read as a column.
 
 from __future__ import annotations
 
-import csv
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from normalcy.data.files import data_files, load, tail_column
 from normalcy.data.timeaxis import (
     TimeAxis,
     check_order,
@@ -43,9 +42,6 @@ from normalcy.data.timeaxis import (
 )
 from normalcy.exceptions import InputError
 
-#: the files a folder of data may hold (one format per folder)
-SUFFIXES = (".parquet", ".pq", ".csv")
-PARQUET_SUFFIXES = (".parquet", ".pq")
 #: resampling may make at most this many rows of each row read (beyond, the result
 #: is mostly interpolation, not data)
 MOST_INVENTED = 100
@@ -164,122 +160,6 @@ class Table:
         return int(np.searchsorted(self.seconds, v, side="right" if end else "left"))
 
 
-def _sniff_sep(path: str) -> str:
-    with open(path, newline="", encoding="utf-8", errors="replace") as f:
-        head = f.read(64 * 1024)
-    if not head.strip():
-        raise InputError(f"{path} is empty: a CSV with a header row and data is needed.")
-    first = head.splitlines()[0]
-    if first.count(";") > first.count(","):
-        return ";"
-    try:
-        return csv.Sniffer().sniff(head, delimiters=",;\t").delimiter
-    except csv.Error:
-        return ","
-
-
-def _header(path: str, sep: str) -> list[str]:
-    """The header row's names; InputError for duplicates or a header of numbers."""
-    with open(path, newline="", encoding="utf-8", errors="replace") as f:
-        row = next(csv.reader(f, delimiter=sep), [])
-    names = [c.strip().lstrip("\ufeff") for c in row]
-    counts = pd.Series([c for c in names if c], dtype=object).value_counts()
-    dup = sorted(str(c) for c in counts.index[counts.to_numpy() > 1])
-    if dup:
-        raise InputError(f"{path} has duplicate column names {dup}: each column needs its own "
-                         "name. Rename them in the header row.")
-    if names and all(_is_number(c) for c in names if c) and any(names):
-        raise InputError(f"the first row of {path} holds numbers ({row[:4]}...), not column "
-                         "names: add a header row naming the columns.")
-    return names
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def is_parquet(path: str) -> bool:
-    """Whether ``path`` names a Parquet file (by its suffix: ``.parquet`` or ``.pq``)."""
-    return path.lower().endswith(PARQUET_SUFFIXES)
-
-
-def data_files(path: str | os.PathLike[str]) -> list[str]:
-    """The files DATA names: the file itself, or a folder's ``.csv`` or ``.parquet`` /
-    ``.pq`` files in name order (hidden files skipped; one format per folder)."""
-    p = os.fspath(path)
-    if not os.path.exists(p):
-        raise InputError(f"file {p} does not exist; check the path.")
-    if not os.path.isdir(p):
-        return [p]
-    files = [os.path.join(p, f) for f in sorted(os.listdir(p))
-             if f.lower().endswith(SUFFIXES) and not f.startswith(".")
-             and os.path.isfile(os.path.join(p, f))]
-    if not files:
-        raise InputError(f"folder {p} holds no .parquet, .pq or .csv file; give a CSV or "
-                         "Parquet file, or a folder of them.")
-    if len({is_parquet(f) for f in files}) > 1:
-        raise InputError(f"folder {p} mixes CSV and Parquet files; keep one format.")
-    return files
-
-
-def _arrow_frame(table: Any) -> pd.DataFrame:
-    """A pyarrow table as pandas, its named index levels (pandas metadata) as columns."""
-    df: pd.DataFrame = table.to_pandas()
-    if not isinstance(df.index, pd.RangeIndex) and any(n is not None for n in df.index.names):
-        df = df.reset_index(level=[n for n in df.index.names if n is not None])
-    return df.reset_index(drop=True)
-
-
-def _load_parquet(p: str, chunk_rows: int | None) -> Iterator[pd.DataFrame]:
-    try:
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise InputError("reading Parquet needs pyarrow: pip install 'normalcy[parquet]'") \
-            from None
-    try:
-        pf = pq.ParquetFile(p)
-        names = [str(c) for c in pf.schema_arrow.names]
-        if len(set(names)) != len(names):
-            raise InputError(f"{p} has duplicate column names {names}; rename them.")
-        if chunk_rows is None or pf.metadata.num_rows == 0:
-            yield _arrow_frame(pf.read())
-            return
-        for batch in pf.iter_batches(batch_size=chunk_rows):
-            yield _arrow_frame(batch)
-    except InputError:
-        raise
-    except Exception as e:
-        raise InputError(f"cannot read {p} as Parquet: {e}") from None
-
-
-def _load(p: str, chunk_rows: int | None) -> Iterator[pd.DataFrame]:
-    if is_parquet(p):
-        yield from _load_parquet(p, chunk_rows)
-        return
-    if os.path.getsize(p) == 0:
-        raise InputError(f"{p} is empty: a CSV with a header row and data is needed.")
-    sep = _sniff_sep(p)
-    names = _header(p, sep)
-    try:
-        if chunk_rows is None:
-            yield pd.read_csv(p, sep=sep, low_memory=False, encoding="utf-8")
-            return
-        with pd.read_csv(p, sep=sep, chunksize=chunk_rows, low_memory=False,
-                         encoding="utf-8") as reader:
-            for chunk in reader:  # noqa: UP028 - typed: chunks are DataFrames
-                yield chunk
-    except pd.errors.EmptyDataError:
-        raise InputError(f"{p} is empty: a CSV with a header row and data is needed.") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as e:
-        raise InputError(f"cannot parse {p} as CSV ({names[:6]}...): {e}. Save it as UTF-8 "
-                         "text with one header row and the same number of fields in every "
-                         "row.") from None
-
-
 def _numbers(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """A column as floats, and the mask of cells holding something that is not a number."""
     if pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype) and not \
@@ -360,6 +240,8 @@ def _choose(df: pd.DataFrame, rest: list[str], sensors: Sequence[str] | None, p:
 
 def _table(df: pd.DataFrame, p: str, sensors: Sequence[str] | None, time_column: str | None,
            first_row: int, axis_state: dict[str, object], sort_time: bool) -> Table:
+    comma = first_row == 0 and df.attrs.get("decimal") == ","
+    said = [f"{p}: numbers written with a decimal comma (0,5): read as such"] if comma else []
     cols = [str(c) for c in df.columns]
     df = df.set_axis(cols, axis=1)
     if "name" not in axis_state:  # found once per file (chunks agree)
@@ -371,17 +253,23 @@ def _table(df: pd.DataFrame, p: str, sensors: Sequence[str] | None, time_column:
     rest = [c for c in cols if c != tname]
     if tname is None:
         frame, ignored = _choose(df, rest, sensors, p, first_row)
-        return Table(frame=frame, time=None, time_name=None, ignored=ignored, path=p)
+        return Table(frame=frame, time=None, time_name=None, ignored=ignored, path=p,
+                     notes=said)
     raw = df[tname].reset_index(drop=True)
+    tail = axis_state.pop("tail", None)  # the file's last rows: they may tell day from month
     axis: TimeAxis = parse_time(raw, tname, p, first_row=first_row,
                                 fmt=axis_state.get("fmt"),  # type: ignore[arg-type]
-                                kind=axis_state.get("kind"))  # type: ignore[arg-type]
+                                kind=axis_state.get("kind"),  # type: ignore[arg-type]
+                                more=None if tail is None else tail_column(str(tail), tname,
+                                                                           len(df)))
     axis_state.update(fmt=axis.fmt, kind=axis.kind)
     secs = axis.seconds
-    notes: list[str] = []
+    notes: list[str] = said
     if first_row == 0 and axis_state["dated"]:
         notes.append(f"{p}: column {tname!r} holds dates: read as the time column (name "
                      "another with --time-column)")
+    if axis.said is not None:
+        notes.append(f"{p}: {axis.said}")
     if sort_time:
         order = np.argsort(secs, kind="stable")
         moved = int((order != np.arange(order.size)).sum())
@@ -417,7 +305,7 @@ def _frames(p: str, chunk_rows: int | None) -> Iterator[tuple[str, pd.DataFrame]
     files = data_files(p)
     cols: list[str] | None = None
     for f in files:
-        for df in _load(f, chunk_rows):
+        for df in load(f, chunk_rows):
             df = df.set_axis([str(c) for c in df.columns], axis=1)
             if cols is None:
                 cols = list(df.columns)
@@ -490,6 +378,8 @@ def read_chunks(
         if df.shape[0] == 0:
             continue
         any_rows = True
+        if first == 0 and len(df) >= chunk_rows:  # the file goes on past this chunk
+            state["tail"] = f
         yield _table(df, f, sensors, time_column, first, state, False)
         first += len(df)
     if not any_rows:

@@ -13,11 +13,15 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from normalcy.exceptions import InputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from normalcy.data.files import Later
 
 #: the names of a time column found without --time-column (any case)
 TIME_NAMES = ("time", "timestamp", "datetime", "date")
@@ -28,6 +32,10 @@ PERIOD_TOLERANCE = 0.01
 _EPOCH = pd.Timestamp("1970-01-01", tz="UTC")
 
 
+class AmbiguousDates(InputError):
+    """Dates that read day first and month first alike, and rows that do not tell which."""
+
+
 @dataclass
 class TimeAxis:
     """A parsed time column.
@@ -36,12 +44,15 @@ class TimeAxis:
     ----------
     seconds : ndarray of float, seconds since 1970 (dates) or the numbers as read.
     kind : "datetime" or "number".
-    fmt : the date format of the column (``None`` for numbers or ISO 8601).
+    fmt : the date format of the column (``None`` for numbers, ISO 8601, or dates whose
+        day and month read the same either way so far: the next chunk decides).
+    said : how the rows settled the order of day and month (None: they did not have to).
     """
 
     seconds: np.ndarray
     kind: str
     fmt: str | None = None
+    said: str | None = None  # how an ambiguous day/month order was settled
 
 
 def duration(seconds: float) -> str:
@@ -63,10 +74,16 @@ def _listing(rows: np.ndarray, values: pd.Series, first_row: int, most: int = 5)
 
 
 def parse_time(raw: pd.Series, name: str, where: str, *, first_row: int = 0,
-               fmt: str | None = None, kind: str | None = None) -> TimeAxis:
+               fmt: str | None = None, kind: str | None = None,
+               decide: bool = True, more: Later | None = None) -> TimeAxis:
     """Parse a time column (see the module's docstring); InputError naming bad rows.
 
     ``fmt`` and ``kind`` fix the format found in an earlier chunk of the same file.
+    Dates with a numeric day and month (``01/02/2026``) are read in the order that
+    reads every row, else that keeps the times in order and without gaps
+    (:func:`_day_month`; :class:`AmbiguousDates` when nothing tells); ``decide=False``
+    takes the order pandas guesses from the first row (one row alone cannot tell);
+    ``more``: the same column in the file's last rows, which help decide.
     """
     missing = raw.isna().to_numpy()
     if pd.api.types.is_bool_dtype(raw.dtype):
@@ -88,21 +105,19 @@ def parse_time(raw: pd.Series, name: str, where: str, *, first_row: int = 0,
                              "fix them or remove those rows.")
         _no_missing(missing, name, where, first_row)
         return TimeAxis(secs, "number")
-    text = raw.astype("string")
+    text = raw.astype("string").str.strip()
+    said = None
     if fmt is None:
         first = text[~missing].iloc[0] if (~missing).any() else None
         if first is not None:
             from pandas.tseries.api import guess_datetime_format
 
-            fmt = guess_datetime_format(str(first).strip())
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            dt = pd.to_datetime(text.str.strip(), format=fmt or "ISO8601", errors="coerce",
-                                utc=True)
-    except (ValueError, TypeError, OverflowError) as e:
-        raise InputError(f"time column {name!r} of {where} cannot be read as times ({e}); "
-                         "write every time in one format, e.g. 2026-01-31 08:00:00.") from None
+            with warnings.catch_warnings():  # day-first guesses warn
+                warnings.simplefilter("ignore")
+                fmt = guess_datetime_format(str(first))
+        if decide and fmt is not None and _day_and_month(fmt):
+            fmt, said = _day_month(text, missing, fmt, name, where, more)
+    dt = _read_dates(text, fmt, name, where)
     bad = dt.isna().to_numpy() & ~missing
     if bad.any():
         like = text[~missing].iloc[0]
@@ -110,7 +125,98 @@ def parse_time(raw: pd.Series, name: str, where: str, *, first_row: int = 0,
             f"time column {name!r} of {where} holds values that are not times in the format "
             f"of its first row ({like!r}): {_listing(np.flatnonzero(bad), raw, first_row)}. "
             "Write every time in one format, or name another column with --time-column.")
-    return TimeAxis(_since_epoch(dt), "datetime", fmt)
+    return TimeAxis(_since_epoch(dt), "datetime", None if said == _UNSETTLED else fmt,
+                    None if said == _UNSETTLED else said)
+
+
+_UNSETTLED = "unsettled"
+
+
+def _day_and_month(fmt: str | None) -> bool:
+    """Whether a format writes a numeric day and month before the year (``%d/%m/%Y``,
+    ``%m.%d.%y``): the orders people write both ways (a year first is ISO's order)."""
+    if fmt is None or "%d" not in fmt or "%m" not in fmt:
+        return False
+    year = max(fmt.find("%Y"), fmt.find("%y"))
+    return year > max(fmt.index("%d"), fmt.index("%m"))
+
+
+def _read_dates(text: pd.Series, fmt: str | None, name: str, where: str) -> pd.Series:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return pd.to_datetime(text, format=fmt or "ISO8601", errors="coerce", utc=True)
+    except (ValueError, TypeError, OverflowError) as e:
+        raise InputError(f"time column {name!r} of {where} cannot be read as times ({e}); "
+                         "write every time in one format, e.g. 2026-01-31 08:00:00.") from None
+
+
+def _day_month(text: pd.Series, missing: np.ndarray, fmt: str, name: str,
+               where: str, more: Later | None = None) -> tuple[str, str | None]:
+    """The format of dates written with a numeric day and month (``01/02/2026``): the
+    one of day first and month first that reads every row, else the one whose times go
+    back fewer times, else the one with fewer gaps once sorted (month-first readings of
+    day-first dates jump a month at each day's end); InputError when nothing tells
+    them apart - unless the two readings differ by a constant (the rows of one day),
+    where the first row's reading is taken (day first for dates with dots) and said.
+    Also what to say when the rows decided (None: one reading only)."""
+    swapped = fmt.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m")
+    keys, read = {}, {}
+    parts = [(text, missing)] + ([] if more is None else [
+        (more.labels.astype("string").str.strip(), more.labels.isna().to_numpy())])
+    for f in (fmt, swapped):
+        got = [(_read_dates(t, f, name, where), m) for t, m in parts]
+        if any((dt.isna().to_numpy() & ~m).any() for dt, m in got):
+            continue
+        runs = [_since_epoch(dt)[~m] for dt, m in got]
+        back, gaps = 0, 0
+        for secs in runs:  # the chunk, and the file's last rows: each in its own order
+            d = np.diff(np.sort(secs))
+            period = median_step(np.sort(secs))
+            gaps += int((d > GAP_PERIODS * period).sum()) if period else 0
+            back += int((np.diff(secs) < 0).sum())
+        if more is not None and all(r.size for r in runs):  # from the chunk to the last rows
+            elapsed = float(runs[1][0] - runs[0][-1])
+            period = median_step(runs[0]) or 0.0
+            back += int(elapsed < 0)  # at most 1.5 times the rows between, as estimated:
+            gaps += int(elapsed > 1.5 * GAP_PERIODS * period * max(1.0, more.rows_between))
+        keys[f], read[f] = (back, gaps), np.concatenate(runs)
+    if len(keys) < 2:
+        return (next(iter(keys)) if keys else fmt), None
+    differ = read[fmt] != read[swapped]
+    if not differ.any():  # every day so far is its month's number: the next rows decide
+        return fmt, _UNSETTLED
+    labels = pd.concat([t[~m] for t, m in parts], ignore_index=True)
+    first = labels.iloc[int(np.argmax(differ))]
+    if np.ptp(read[fmt] - read[swapped]) == 0:  # one day's rows: the same steps either way
+        day = fmt if fmt.index("%d") < fmt.index("%m") else swapped
+        best = day if "." in fmt else fmt  # dates with dots are written day first
+        said = "day first, as dates with dots are written" if best == day and "." in fmt \
+            else f"{'day' if best == day else 'month'} first, as pandas guesses"
+        return best, (f"column {name!r}: {first!r} reads as {_day_word(first, fmt)} or "
+                      f"{_day_word(first, swapped)} and no row tells which: read {said}; the "
+                      "times between rows are the same either way (write ISO 8601 dates, "
+                      "e.g. 2026-01-31 08:00:00, to say which)")
+    if keys[fmt] == keys[swapped]:
+        raise AmbiguousDates(
+            f"time column {name!r} of {where} holds dates that read day first and month "
+            f"first alike (is {first!r} {_day_word(first, fmt)} or "
+            f"{_day_word(first, swapped)}?), and the rows do not tell which: write the "
+            "times as ISO 8601, e.g. 2026-01-31 08:00:00.")
+    best = min(keys, key=lambda f: keys[f])
+    other = swapped if best == fmt else fmt
+    back, gaps = keys[other]
+    order, other_order = (("day", "month") if best.index("%d") < best.index("%m")
+                          else ("month", "day"))
+    why = (f"go back in time {back} time(s)" if back else
+           f"jump {gaps} time(s) by more than {GAP_PERIODS:g} sampling periods")
+    return best, (f"column {name!r}: dates read {order} first ({best}; read {other_order} "
+                  f"first they would {why})")
+
+
+def _day_word(value: str, fmt: str) -> str:
+    t = pd.to_datetime(value, format=fmt, errors="coerce")
+    return "?" if pd.isna(t) else t.strftime("%-d %B %Y")
 
 
 def _since_epoch(dt: pd.Series) -> np.ndarray:

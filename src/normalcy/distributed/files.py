@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from normalcy.data.files import is_parquet, sniff_decimal, sniff_sep
 from normalcy.data.timeaxis import find_time_column, refuse_clocks
 from normalcy.exceptions import InputError
 
@@ -67,24 +68,19 @@ def _files(path: str) -> list[str]:
                    if f.lower().endswith(SUFFIXES) and not f.startswith("."))
     if not files:
         raise InputError(f"folder {path} holds no .parquet, .pq or .csv file.")
-    kinds = {_is_parquet(f) for f in files}
+    kinds = {is_parquet(f) for f in files}
     if len(kinds) > 1:
         raise InputError(f"folder {path} mixes CSV and Parquet files; keep one format.")
     return files
 
 
-def _is_parquet(path: str) -> bool:
-    return path.lower().endswith((".parquet", ".pq"))
-
-
 def _head(path: str) -> pd.DataFrame:
-    if _is_parquet(path):
+    if is_parquet(path):
         import pyarrow.parquet as pq
 
         return pq.ParquetFile(path).schema_arrow.empty_table().to_pandas()
-    from normalcy.data.tables import _sniff_sep  # the CSV dialect normalcy score uses
-
-    return pd.read_csv(path, sep=_sniff_sep(path), nrows=1000)
+    sep = sniff_sep(path)  # the CSV dialect normalcy score uses
+    return pd.read_csv(path, sep=sep, nrows=1000, decimal=sniff_decimal(path, sep))
 
 
 def open_data(path: str, *, unit_column: str = "unit", time_column: str | None = None,
@@ -103,7 +99,7 @@ def open_data(path: str, *, unit_column: str = "unit", time_column: str | None =
     blocks = []
     for f in files:
         unit = None if has_unit else check_unit(os.path.splitext(os.path.basename(f))[0])
-        if _is_parquet(f):
+        if is_parquet(f):
             import pyarrow.parquet as pq
 
             meta = pq.ParquetFile(f).metadata
@@ -137,16 +133,16 @@ def read_block(block: Block, columns: Sequence[str] | None = None) -> pd.DataFra
     """The block's rows (``columns`` only, when given), with a ``unit`` label if the file
     names the unit."""
     cols = None if columns is None else list(columns)
-    if _is_parquet(block.path):
+    if is_parquet(block.path):
         import pyarrow.parquet as pq
 
         pf = pq.ParquetFile(block.path)
         groups = list(block.groups if block.groups is not None else range(pf.num_row_groups))
         df = pf.read_row_groups(groups, columns=cols).to_pandas()
     else:
-        from normalcy.data.tables import _sniff_sep
-
-        df = pd.read_csv(block.path, sep=_sniff_sep(block.path), usecols=cols)
+        sep = sniff_sep(block.path)
+        df = pd.read_csv(block.path, sep=sep, usecols=cols,
+                         decimal=sniff_decimal(block.path, sep))
         if cols is not None:
             df = df[cols]
     df.columns = [str(c) for c in df.columns]
@@ -158,7 +154,7 @@ def unit_counts(block: Block, unit_column: str | None) -> dict[str, int]:
     if unit_column is None:
         import pyarrow.parquet as pq
 
-        if _is_parquet(block.path):
+        if is_parquet(block.path):
             meta = pq.ParquetFile(block.path).metadata
             n = sum(meta.row_group(g).num_rows for g in (block.groups or ()))
         else:

@@ -1,0 +1,201 @@
+"""Sensor files: which files a path names, and their rows as read from CSV or Parquet
+(the separator and the decimal mark of a CSV found from its first lines)."""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from normalcy.exceptions import InputError
+
+#: the files a folder of data may hold (one format per folder)
+SUFFIXES = (".parquet", ".pq", ".csv")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+#: a number written with a decimal comma (``-0,25``, ``1,5e-3``)
+COMMA_NUMBER = re.compile(r"^[+-]?\d*,\d+(?:[eE][+-]?\d+)?$")
+_POINT_NUMBER = re.compile(r"^[+-]?\d*\.\d+(?:[eE][+-]?\d+)?$")
+
+
+def sniff_sep(path: str) -> str:
+    """The field separator of a CSV file: ``,``, ``;`` or a tab."""
+    with open(path, newline="", encoding="utf-8", errors="replace") as f:
+        head = f.read(64 * 1024)
+    if not head.strip():
+        raise InputError(f"{path} is empty: a CSV with a header row and data is needed.")
+    first = head.splitlines()[0]
+    if first.count(";") > first.count(","):
+        return ";"
+    try:
+        return csv.Sniffer().sniff(head, delimiters=",;\t").delimiter
+    except csv.Error:
+        return ","
+
+
+def _header(path: str, sep: str) -> list[str]:
+    """The header row's names; InputError for duplicates or a header of numbers."""
+    with open(path, newline="", encoding="utf-8", errors="replace") as f:
+        row = next(csv.reader(f, delimiter=sep), [])
+    names = [c.strip().lstrip("\ufeff") for c in row]
+    counts = pd.Series([c for c in names if c], dtype=object).value_counts()
+    dup = sorted(str(c) for c in counts.index[counts.to_numpy() > 1])
+    if dup:
+        raise InputError(f"{path} has duplicate column names {dup}: each column needs its own "
+                         "name. Rename them in the header row.")
+    if names and all(_is_number(c) for c in names if c) and any(names):
+        raise InputError(f"the first row of {path} holds numbers ({row[:4]}...), not column "
+                         "names: add a header row naming the columns.")
+    return names
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def is_parquet(path: str) -> bool:
+    """Whether ``path`` names a Parquet file (by its suffix: ``.parquet`` or ``.pq``)."""
+    return path.lower().endswith(PARQUET_SUFFIXES)
+
+
+def data_files(path: str | os.PathLike[str]) -> list[str]:
+    """The files DATA names: the file itself, or a folder's ``.csv`` or ``.parquet`` /
+    ``.pq`` files in name order (hidden files skipped; one format per folder)."""
+    p = os.fspath(path)
+    if not os.path.exists(p):
+        raise InputError(f"file {p} does not exist; check the path.")
+    if not os.path.isdir(p):
+        return [p]
+    files = [os.path.join(p, f) for f in sorted(os.listdir(p))
+             if f.lower().endswith(SUFFIXES) and not f.startswith(".")
+             and os.path.isfile(os.path.join(p, f))]
+    if not files:
+        raise InputError(f"folder {p} holds no .parquet, .pq or .csv file; give a CSV or "
+                         "Parquet file, or a folder of them.")
+    if len({is_parquet(f) for f in files}) > 1:
+        raise InputError(f"folder {p} mixes CSV and Parquet files; keep one format.")
+    return files
+
+
+def _arrow_frame(table: Any) -> pd.DataFrame:
+    """A pyarrow table as pandas, its named index levels (pandas metadata) as columns."""
+    df: pd.DataFrame = table.to_pandas()
+    if not isinstance(df.index, pd.RangeIndex) and any(n is not None for n in df.index.names):
+        df = df.reset_index(level=[n for n in df.index.names if n is not None])
+    return df.reset_index(drop=True)
+
+
+def _load_parquet(p: str, chunk_rows: int | None) -> Iterator[pd.DataFrame]:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise InputError("reading Parquet needs pyarrow: pip install 'normalcy[parquet]'") \
+            from None
+    try:
+        pf = pq.ParquetFile(p)
+        names = [str(c) for c in pf.schema_arrow.names]
+        if len(set(names)) != len(names):
+            raise InputError(f"{p} has duplicate column names {names}; rename them.")
+        if chunk_rows is None or pf.metadata.num_rows == 0:
+            yield _arrow_frame(pf.read())
+            return
+        for batch in pf.iter_batches(batch_size=chunk_rows):
+            yield _arrow_frame(batch)
+    except InputError:
+        raise
+    except Exception as e:
+        raise InputError(f"cannot read {p} as Parquet: {e}") from None
+
+
+def load(p: str, chunk_rows: int | None) -> Iterator[pd.DataFrame]:
+    """The rows of one CSV or Parquet file: whole (``chunk_rows=None``) or in chunks. A
+    CSV whose numbers are written with a decimal comma (``0,25`` in a file separated by
+    ``;`` or tabs) is read as such; its frames say so in ``attrs["decimal"]``."""
+    if is_parquet(p):
+        yield from _load_parquet(p, chunk_rows)
+        return
+    if os.path.getsize(p) == 0:
+        raise InputError(f"{p} is empty: a CSV with a header row and data is needed.")
+    sep = sniff_sep(p)
+    names = _header(p, sep)
+    decimal = sniff_decimal(p, sep)
+    try:
+        if chunk_rows is None:
+            df = pd.read_csv(p, sep=sep, low_memory=False, encoding="utf-8", decimal=decimal)
+            df.attrs["decimal"] = decimal
+            yield df
+            return
+        with pd.read_csv(p, sep=sep, chunksize=chunk_rows, low_memory=False,
+                         encoding="utf-8", decimal=decimal) as reader:
+            for chunk in reader:  # noqa: UP028 - typed: chunks are DataFrames
+                chunk.attrs["decimal"] = decimal
+                yield chunk
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{p} is empty: a CSV with a header row and data is needed.") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as e:
+        raise InputError(f"cannot parse {p} as CSV ({names[:6]}...): {e}. Save it as UTF-8 "
+                         "text with one header row and the same number of fields in every "
+                         "row.") from None
+
+
+def sniff_decimal(path: str, sep: str) -> str:
+    """``","`` when the numbers of a CSV separated by ``;`` or tabs are written with a
+    decimal comma (fields like ``0,25`` and none like ``0.25`` in its first 64 KiB),
+    else ``"."``; InputError when its fields mix both marks."""
+    if sep == ",":
+        return "."
+    with open(path, newline="", encoding="utf-8", errors="replace") as f:
+        text = f.read(64 * 1024)
+    head = text.splitlines()[1:]
+    if len(text) == 64 * 1024:  # the last line may be cut
+        head = head[:-1]
+    fields = [c.strip() for row in csv.reader(head, delimiter=sep) for c in row]
+    comma = [c for c in fields if COMMA_NUMBER.match(c)]
+    point = [c for c in fields if _POINT_NUMBER.match(c)]
+    if comma and point:
+        raise InputError(f"{path} writes numbers with a decimal comma ({comma[0]!r}) and with a "
+                         f"decimal point ({point[0]!r}): write every number with one mark.")
+    return "," if comma else "."
+
+
+@dataclass
+class Later:
+    """A column's values in a file's last rows, and about how many rows lie between a
+    chunk's last row and them (estimated from the bytes between)."""
+
+    labels: pd.Series
+    rows_between: float
+
+
+def tail_column(path: str, column: str, chunk_rows: int,
+                size: int = 64 * 1024) -> Later | None:
+    """The values of ``column`` in the last rows of a CSV file (its last ``size`` bytes,
+    whole lines only), as text, with the rows between the first ``chunk_rows`` rows and
+    them; None for Parquet or a column the header lacks. What decides the order of day
+    and month when a file is read in chunks and its first chunk cannot
+    (:func:`normalcy.data.timeaxis.parse_time`)."""
+    if is_parquet(path):
+        return None
+    sep = sniff_sep(path)
+    names = _header(path, sep)
+    if column not in names:
+        return None
+    with open(path, "rb") as f:
+        f.seek(0, os.SEEK_END)
+        end = f.tell()
+        f.seek(max(0, end - size))
+        raw = f.read()
+    lines = raw.decode("utf-8", errors="replace").splitlines()[1:]  # cut, or the header
+    k = names.index(column)
+    rows = [r for r in csv.reader(lines, delimiter=sep) if len(r) == len(names)]
+    per_row = len(raw) / max(1, len(lines))
+    before = max(0.0, (end - len(raw)) / per_row - 1 - chunk_rows)  # less the header
+    return Later(pd.Series([r[k].strip() for r in rows], dtype=object), before)
