@@ -84,3 +84,12 @@ def test_a_first_chunk_of_one_day_takes_its_order_from_the_files_last_rows(tmp_p
     np.testing.assert_array_equal(secs, (times - pd.Timestamp("1970-01-01")).total_seconds())
     said = [n for c in chunks for n in c.notes if "dates read" in n]
     assert len(said) == 1 and "dates read day first" in said[0]
+
+
+def test_start_and_end_times_are_read_in_the_files_own_order(tmp_path) -> None:
+    times = pd.date_range("2026-01-01", periods=3 * 144, freq="10min")
+    _write(tmp_path / "d.csv", times, "%d/%m/%Y %H:%M")
+    t = read_table(str(tmp_path / "d.csv"))
+    assert t.time_format == "%d/%m/%Y %H:%M"
+    assert t.position("02/01/2026 00:00", "start", end=False) == 144  # 2 January
+    assert t.position("2026-01-03T00:00", "start", end=False) == 288  # ISO 8601 too

@@ -64,6 +64,7 @@ class Table:
     path : where it was read from.
     seconds : the parsed time column (seconds), or ``None``.
     time_kind : "datetime", "number" or ``None``.
+    time_format : the format the dates were read in (``None``: ISO 8601, numbers or none).
     period : the data's sampling period in seconds (median step), or ``None``.
     starts : positions of the rows that start a new run (the step before them is
         a gap longer than a few periods); never 0 in a whole file.
@@ -77,6 +78,7 @@ class Table:
     path: str
     seconds: np.ndarray | None = None
     time_kind: str | None = None
+    time_format: str | None = None
     period: float | None = None
     starts: list[int] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -156,7 +158,7 @@ class Table:
         if self.seconds is None or self.time is None or self.time_kind is None:
             raise InputError(f"--{name} {value!r} is not a row number and the data has no time "
                              "column; give a row number or name the time column.")
-        v = parse_instant(value, self.time_kind, name, self.time.iloc[0])
+        v = parse_instant(value, self.time_kind, name, self.time.iloc[0], self.time_format)
         return int(np.searchsorted(self.seconds, v, side="right" if end else "left"))
 
 
@@ -296,7 +298,7 @@ def _table(df: pd.DataFrame, p: str, sensors: Sequence[str] | None, time_column:
     if len(starts) > 10:
         notes.append(f"{p}: {len(starts) - 10} more gaps")
     return Table(frame=frame, time=raw, time_name=tname, ignored=ignored, path=p,
-                 seconds=secs, time_kind=axis.kind, period=own,
+                 seconds=secs, time_kind=axis.kind, time_format=axis.fmt, period=own,
                  starts=[int(r) for r in starts], notes=notes)
 
 

@@ -295,8 +295,15 @@ def check_period(data_period: float | None, model_period: float | None, data: st
         "score --resample does it), or fit a model on data at this period.")
 
 
-def parse_instant(value: str, kind: str, name: str, like: object) -> float:
-    """A ``--start``/``--end`` time given on the command line, in the axis' seconds."""
+def parse_instant(value: str, kind: str, name: str, like: object,
+                  fmt: str | None = None) -> float:
+    """A ``--start``/``--end`` time given on the command line, in the axis' seconds:
+    in the time column's own format ``fmt`` where it reads so (``03/01/2026 08:00`` is
+    3 January in a file read day first), else ISO 8601 or what pandas reads."""
+    if fmt is not None and kind == "datetime":
+        ts = pd.to_datetime(value.strip(), format=fmt, errors="coerce", utc=True)
+        if not pd.isna(ts):
+            return float((ts - _EPOCH).total_seconds())
     if kind == "number":
         try:
             v = float(value)
