@@ -93,3 +93,9 @@ def test_start_and_end_times_are_read_in_the_files_own_order(tmp_path) -> None:
     assert t.time_format == "%d/%m/%Y %H:%M"
     assert t.position("02/01/2026 00:00", "start", end=False) == 144  # 2 January
     assert t.position("2026-01-03T00:00", "start", end=False) == 288  # ISO 8601 too
+
+
+def test_dots_of_fractional_seconds_do_not_make_dates_day_first() -> None:
+    axis = parse_time(pd.Series(["02/01/2026 00:00:00.250"]), "time", "x")
+    assert pd.Timestamp(axis.seconds[0], unit="s") == pd.Timestamp("2026-02-01 00:00:00.250")
+    assert "as pandas guesses" in axis.said

@@ -84,8 +84,8 @@ def docs_markdown(table: pd.DataFrame, quick: bool, env_cpus: int | None,
         "time, so the detector knows their sampling (50 Hz and 1 Hz) and sets its levels "
         "for EEMUA 191 per 10 minutes; at 1 Hz nothing changes. No verdict raises a score "
         "(the smallest residual of the healthy model, the healthy-plus-taught one and the "
-        "taught one alone is kept; the pooled dynamics only at rows in transitions a "
-        "verdict taught: `normalcy/detector/relation_taught.py`). "
+        "taught one alone is kept, their dynamics too, the taught ones only at rows in "
+        "transitions a verdict taught: `normalcy/detector/relation_taught.py`). "
         "With the paper's residuals, on the three tanks the automatic `delta` hits its cap "
         "(50 samples) and a marked run teaches only the set-point combinations it visited.",
     ]

@@ -190,8 +190,9 @@ def _day_month(text: pd.Series, missing: np.ndarray, fmt: str, name: str,
     first = labels.iloc[int(np.argmax(differ))]
     if np.ptp(read[fmt] - read[swapped]) == 0:  # one day's rows: the same steps either way
         day = fmt if fmt.index("%d") < fmt.index("%m") else swapped
-        best = day if "." in fmt else fmt  # dates with dots are written day first
-        said = "day first, as dates with dots are written" if best == day and "." in fmt \
+        dots = fmt[min(fmt.index("%d"), fmt.index("%m")) + 2] == "."  # 01.02.2026
+        best = day if dots else fmt  # dates with dots are written day first
+        said = "day first, as dates with dots are written" if dots \
             else f"{'day' if best == day else 'month'} first, as pandas guesses"
         return best, (f"column {name!r}: {first!r} reads as {_day_word(first, fmt)} or "
                       f"{_day_word(first, swapped)} and no row tells which: read {said}; the "
