@@ -236,3 +236,27 @@ def test_unit_in_one_block_equals_partitioned(files: Path, client: Any, tmp_path
         got = pd.read_parquet(tmp_path / "whole" / name)
         assert got["score"].isna().any() and got["score"].notna().mean() > 0.9
         pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12, atol=1e-12)
+
+
+def test_day_first_csv_folder_scores_and_reports_its_true_hours(client: Any,
+                                                                tmp_path: Path) -> None:
+    """A European export (``;``, decimal commas, dates day first crossing midnight): the
+    models see 1 s rows, and the report's hours are the data's, not a month's."""
+    from normalcy.distributed.fleet import fleet_fit, fleet_score
+    from normalcy.distributed.report import unit_summary
+
+    (tmp_path / "data").mkdir()
+    times = pd.date_range("2026-01-02 23:00", periods=3000, freq="s")
+    for k, unit in enumerate(("u1", "u2")):
+        df = sister_fleet(1, 3000, seed=k).drop(columns=["unit", "time"], errors="ignore")
+        df.insert(0, "Zeit", times.strftime("%d.%m.%Y %H:%M:%S"))
+        df.to_csv(tmp_path / "data" / f"{unit}.csv", index=False, sep=";", decimal=",")
+    fleet_fit(client, str(tmp_path / "data"), str(tmp_path / "models"),
+              params={"n_levels": 6, "delta": 8, "window": 40}, progress=False)
+    from normalcy.io import load_with_header
+
+    assert load_with_header(tmp_path / "models" / "u1.normalcy")[1]["period_s"] == 1.0
+    fleet_score(client, str(tmp_path / "models"), str(tmp_path / "data"),
+                str(tmp_path / "scores"), progress=False)
+    got = unit_summary(str(tmp_path / "scores" / "u1.parquet"))
+    assert got["hours"] == pytest.approx(3000 / 3600)

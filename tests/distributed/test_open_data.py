@@ -32,3 +32,19 @@ def test_a_row_counter_is_not_a_fleet_sensor(tmp_path: Path) -> None:
         data.sensors()
     assert data.sensors(exclude=["t"]) == ["a", "b"]
     assert open_data(str(tmp_path / "f.csv"), time_column="t").sensors() == ["a", "b"]
+
+
+def test_day_first_dates_get_one_format_for_every_block(tmp_path: Path) -> None:
+    # the first rows all read 2 January or 1 February alike; the file's last rows,
+    # on 3 January, tell: every block then reads day first (a block of 2 January rows
+    # alone could not)
+    times = pd.date_range("2026-01-02 20:00", periods=30000, freq="s")
+    df = pd.DataFrame({"unit": "u1", "time": times.strftime("%d/%m/%Y %H:%M:%S"),
+                       "a": np.sin(np.arange(times.size) / 30.0)})
+    df.to_csv(tmp_path / "f.csv", index=False)
+    data = open_data(str(tmp_path / "f.csv"))
+    assert data.time_column == "time" and data.time_format == "%d/%m/%Y %H:%M:%S"
+    # a European export: ; and decimal commas
+    df.to_csv(tmp_path / "eu.csv", index=False, sep=";", decimal=",")
+    eu = open_data(str(tmp_path / "eu.csv"))
+    assert eu.numeric == ["a"] and eu.time_format == "%d/%m/%Y %H:%M:%S"

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from normalcy.data.files import is_parquet, sniff_decimal, sniff_sep
-from normalcy.data.timeaxis import find_time_column, refuse_clocks
+from normalcy.data.files import is_parquet, sniff_decimal, sniff_sep, tail_column
+from normalcy.data.timeaxis import find_time_column, parse_time, refuse_clocks
 from normalcy.exceptions import InputError
 
 SUFFIXES = (".parquet", ".pq", ".csv")
@@ -45,6 +45,7 @@ class FleetData:
     time_column: str | None
     numeric: list[str] = field(default_factory=list)
     head: dict[str, np.ndarray] = field(default_factory=dict)  # the first CSV rows' numbers
+    time_format: str | None = None  # the dates' format, decided once for every block
 
     def sensors(self, exclude: Sequence[str] = ()) -> list[str]:
         """Numeric columns other than unit, time and ``exclude``: the default sensors
@@ -118,7 +119,22 @@ def open_data(path: str, *, unit_column: str = "unit", time_column: str | None =
     if has_unit and len(head):  # a counter of the first unit's rows, as a file's
         head = head[head[unit_column] == head[unit_column].iloc[0]]
     return FleetData(blocks, cols, unit_column if has_unit else None, tname, numeric,
-                     {c: head[c].to_numpy(dtype=float) for c in numeric})
+                     {c: head[c].to_numpy(dtype=float) for c in numeric},
+                     _time_format(files[0], head, tname))
+
+
+def _time_format(path: str, head: pd.DataFrame, tname: str | None) -> str | None:
+    """The format of the first file's dates, from its first and last rows (the order of
+    a numeric day and month: :func:`normalcy.data.timeaxis.parse_time`), so that every
+    block reads them alike; None when they are not text dates or do not tell (each
+    block's rows then decide, or say what is wrong)."""
+    if tname is None or not len(head) or pd.api.types.is_numeric_dtype(head[tname].dtype):
+        return None
+    try:
+        axis = parse_time(head[tname], tname, path, more=tail_column(path, tname, len(head)))
+    except InputError:
+        return None
+    return axis.fmt if axis.kind == "datetime" else None
 
 
 def check_unit(name: str) -> str:

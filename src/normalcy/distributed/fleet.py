@@ -50,13 +50,14 @@ class TimeRuns:
     """Run labels of consecutive rows: a new run after a time step longer than
     ``GAP_PERIODS`` sampling periods, as ``normalcy fit`` and ``score`` cut them."""
 
-    def __init__(self, time_name: str, period: float | None) -> None:
-        self.time_name, self.period = time_name, period
+    def __init__(self, time_name: str, period: float | None, fmt: str | None = None) -> None:
+        self.time_name, self.period, self.fmt = time_name, period, fmt
 
     def seconds(self, frame: pd.DataFrame) -> np.ndarray:
         from normalcy.data.timeaxis import parse_time
 
-        return parse_time(frame[self.time_name], self.time_name, "the data").seconds
+        return parse_time(frame[self.time_name], self.time_name, "the data", fmt=self.fmt,
+                          kind=None if self.fmt is None else "datetime").seconds
 
     def __call__(self, frame: pd.DataFrame) -> np.ndarray:
         from normalcy.data.timeaxis import run_starts
@@ -68,8 +69,8 @@ class TimeRuns:
 
 
 def _fit_unit(params: dict[str, Any], like: Any, like_period: float | None,
-              time_name: str | None, sensors: list[str],
-              frames: list[pd.DataFrame]) -> tuple[Any, float | None]:
+              time_name: str | None, sensors: list[str], frames: list[pd.DataFrame],
+              fmt: str | None = None) -> tuple[Any, float | None]:
     """A unit's model, fitted on its runs (time gaps cut them), and its sampling period."""
     from normalcy.data.timeaxis import median_step
     from normalcy.distributed.fitting import fit_one
@@ -78,7 +79,7 @@ def _fit_unit(params: dict[str, Any], like: Any, like_period: float | None,
     period = None
     runs: Any = rows[sensors]
     if time_name is not None:
-        cut = TimeRuns(time_name, None)
+        cut = TimeRuns(time_name, None, fmt)
         period = median_step(cut.seconds(rows))
         cut.period = period
         labels = cut(rows)
@@ -133,7 +134,7 @@ def fleet_fit(client: Any, data_path: str, out: str, *, unit_column: str = "unit
                                                         unit, cols) for j in idx]
         tasks[unit] = dask.delayed(_fit_unit, pure=True)(
             dict(params or {}), None if like is None else dask.delayed(like, pure=True),
-            like_period, data.time_column, use, blocks)
+            like_period, data.time_column, use, blocks, data.time_format)
     models, errors = run(client, tasks, progress=progress)
     done = {}
     for unit, (det, period) in models.items():
@@ -282,7 +283,7 @@ def fleet_score(client: Any, models: str, data_path: str, out: str, *,
             det, header = load_with_header(paths[unit])
             period = header.get("period_s")
             runs_of = None if data.time_column is None or period is None else TimeRuns(
-                data.time_column, float(period))
+                data.time_column, float(period), data.time_format)
             cols = [*([data.time_column] if data.time_column else []), *det.sensors_]
             lacking = [c for c in det.sensors_ if c not in data.columns]
             if lacking:
@@ -293,7 +294,7 @@ def fleet_score(client: Any, models: str, data_path: str, out: str, *,
                     "nothing to score")
             meta = {"unit": unit, "threshold": float(det.threshold_), "alignment": alignment,
                     "sensors": list(det.sensors_), "time_column": data.time_column,
-                    "window": int(det.window_)}
+                    "time_format": data.time_format, "window": int(det.window_)}
             target = os.path.join(out, f"{unit}.parquet")
             if len(idx) == 1:  # one task reads, scores and writes the unit
                 tasks[unit] = dask.delayed(_score_unit, pure=True)(

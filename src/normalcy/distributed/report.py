@@ -28,6 +28,19 @@ import pandas as pd
 from normalcy.exceptions import InputError
 
 
+def _span(first: Any, last: Any, fmt: str | None) -> float:
+    """Seconds from the first to the last time label: numbers as seconds, dates in the
+    format the scores were read in (``fmt``, a day before its month where the data wrote
+    it so), else as pandas reads them."""
+    if isinstance(first, (int, float, np.number)):
+        return float(last - first)
+    if fmt is not None:
+        a, b = (pd.to_datetime(str(v), format=fmt, errors="coerce") for v in (first, last))
+        if not (pd.isna(a) or pd.isna(b)):
+            return float((b - a).total_seconds())
+    return float((pd.Timestamp(last) - pd.Timestamp(first)).total_seconds())
+
+
 def unit_summary(path: str, period: float = 1.0) -> dict[str, Any]:
     """Rows, duration, alarm episodes and per-sensor alarm rows of one scores file."""
     import pyarrow.parquet as pq
@@ -79,8 +92,7 @@ def unit_summary(path: str, period: float = 1.0) -> dict[str, Any]:
     seconds = rows * period
     if first_t is not None and rows > 1:
         try:
-            span = (pd.Timestamp(last_t) - pd.Timestamp(first_t)).total_seconds() \
-                if not isinstance(first_t, (int, float, np.number)) else float(last_t - first_t)
+            span = _span(first_t, last_t, meta.get("time_format"))
             seconds = span * rows / (rows - 1)  # one step per row
         except (TypeError, ValueError):
             pass
