@@ -140,11 +140,12 @@ class Rows:
         self.checked = period is None
         self.restart = False
         self.probe = False
+        self.comma = False  # numbers may have a decimal comma (set by the header)
 
-    #: whether cells may write numbers with a decimal comma (a file separated by ; or tab)
-    comma = False
-
-    def header(self, fields: list[str]) -> None:
+    def header(self, fields: list[str], comma: bool = False) -> None:
+        """A file's header row; ``comma``: its cells may write numbers with a decimal
+        comma (a file separated by ``;`` or tabs)."""
+        self.comma = comma
         names = [f.strip() for f in fields]
         dup = sorted({n for n in names if n and names.count(n) > 1})
         if dup:
@@ -313,8 +314,7 @@ def follow(mon: Any, det: Any, period: float | None, a: argparse.Namespace) -> i
                 done += _score(mon, parse, batch, done, times, printer, a.chunk)
                 batch = []
                 if kind == "header":
-                    parse.header(item)  # _score says whether the rows are timed
-                    parse.comma = src.sep != ","  # a decimal comma is unambiguous there
+                    parse.header(item, comma=src.sep != ",")  # _score: are rows timed
                 else:
                     print(f"FILE   {item} (stream row {done} onwards)", flush=True)
             done += _score(mon, parse, batch, done, times, printer, a.chunk)

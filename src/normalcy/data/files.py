@@ -124,9 +124,8 @@ def load(p: str, chunk_rows: int | None) -> Iterator[pd.DataFrame]:
         return
     if os.path.getsize(p) == 0:
         raise InputError(f"{p} is empty: a CSV with a header row and data is needed.")
-    sep = sniff_sep(p)
+    sep, decimal = dialect(p)
     names = _header(p, sep)
-    decimal = sniff_decimal(p, sep)
     try:
         if chunk_rows is None:
             df = pd.read_csv(p, sep=sep, low_memory=False, encoding="utf-8", decimal=decimal)
@@ -144,6 +143,13 @@ def load(p: str, chunk_rows: int | None) -> Iterator[pd.DataFrame]:
         raise InputError(f"cannot parse {p} as CSV ({names[:6]}...): {e}. Save it as UTF-8 "
                          "text with one header row and the same number of fields in every "
                          "row.") from None
+
+
+def dialect(path: str) -> tuple[str, str]:
+    """A CSV file's field separator and decimal mark (``pandas.read_csv``'s ``sep`` and
+    ``decimal``): :func:`sniff_sep`, then :func:`sniff_decimal`."""
+    sep = sniff_sep(path)
+    return sep, sniff_decimal(path, sep)
 
 
 def sniff_decimal(path: str, sep: str) -> str:

@@ -243,7 +243,7 @@ def _choose(df: pd.DataFrame, rest: list[str], sensors: Sequence[str] | None, p:
 def _table(df: pd.DataFrame, p: str, sensors: Sequence[str] | None, time_column: str | None,
            first_row: int, axis_state: dict[str, object], sort_time: bool) -> Table:
     comma = first_row == 0 and df.attrs.get("decimal") == ","
-    said = [f"{p}: numbers written with a decimal comma (0,5): read as such"] if comma else []
+    notes = [f"{p}: numbers written with a decimal comma (0,5): read as such"] if comma else []
     cols = [str(c) for c in df.columns]
     df = df.set_axis(cols, axis=1)
     if "name" not in axis_state:  # found once per file (chunks agree)
@@ -256,7 +256,7 @@ def _table(df: pd.DataFrame, p: str, sensors: Sequence[str] | None, time_column:
     if tname is None:
         frame, ignored = _choose(df, rest, sensors, p, first_row)
         return Table(frame=frame, time=None, time_name=None, ignored=ignored, path=p,
-                     notes=said)
+                     notes=notes)
     raw = df[tname].reset_index(drop=True)
     tail = axis_state.pop("tail", None)  # the file's last rows: they may tell day from month
     axis: TimeAxis = parse_time(raw, tname, p, first_row=first_row,
@@ -266,7 +266,6 @@ def _table(df: pd.DataFrame, p: str, sensors: Sequence[str] | None, time_column:
                                                                            len(df)))
     axis_state.update(fmt=axis.fmt, kind=axis.kind)
     secs = axis.seconds
-    notes: list[str] = said
     if first_row == 0 and axis_state["dated"]:
         notes.append(f"{p}: column {tname!r} holds dates: read as the time column (name "
                      "another with --time-column)")

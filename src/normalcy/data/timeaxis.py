@@ -106,7 +106,7 @@ def parse_time(raw: pd.Series, name: str, where: str, *, first_row: int = 0,
         _no_missing(missing, name, where, first_row)
         return TimeAxis(secs, "number")
     text = raw.astype("string").str.strip()
-    said = None
+    said, settled = None, True
     if fmt is None:
         first = text[~missing].iloc[0] if (~missing).any() else None
         if first is not None:
@@ -116,7 +116,7 @@ def parse_time(raw: pd.Series, name: str, where: str, *, first_row: int = 0,
                 warnings.simplefilter("ignore")
                 fmt = guess_datetime_format(str(first))
         if decide and fmt is not None and _day_and_month(fmt):
-            fmt, said = _day_month(text, missing, fmt, name, where, more)
+            fmt, said, settled = _day_month(text, missing, fmt, name, where, more)
     dt = _read_dates(text, fmt, name, where)
     bad = dt.isna().to_numpy() & ~missing
     if bad.any():
@@ -125,20 +125,20 @@ def parse_time(raw: pd.Series, name: str, where: str, *, first_row: int = 0,
             f"time column {name!r} of {where} holds values that are not times in the format "
             f"of its first row ({like!r}): {_listing(np.flatnonzero(bad), raw, first_row)}. "
             "Write every time in one format, or name another column with --time-column.")
-    return TimeAxis(_since_epoch(dt), "datetime", None if said == _UNSETTLED else fmt,
-                    None if said == _UNSETTLED else said)
+    return TimeAxis(_since_epoch(dt), "datetime", fmt if settled else None, said)
 
 
-_UNSETTLED = "unsettled"
-
-
-def _day_and_month(fmt: str | None) -> bool:
+def _day_and_month(fmt: str) -> bool:
     """Whether a format writes a numeric day and month before the year (``%d/%m/%Y``,
     ``%m.%d.%y``): the orders people write both ways (a year first is ISO's order)."""
-    if fmt is None or "%d" not in fmt or "%m" not in fmt:
+    if "%d" not in fmt or "%m" not in fmt:
         return False
     year = max(fmt.find("%Y"), fmt.find("%y"))
     return year > max(fmt.index("%d"), fmt.index("%m"))
+
+
+def _day_first(fmt: str) -> bool:
+    return fmt.index("%d") < fmt.index("%m")
 
 
 def _read_dates(text: pd.Series, fmt: str | None, name: str, where: str) -> pd.Series:
@@ -152,14 +152,16 @@ def _read_dates(text: pd.Series, fmt: str | None, name: str, where: str) -> pd.S
 
 
 def _day_month(text: pd.Series, missing: np.ndarray, fmt: str, name: str,
-               where: str, more: Later | None = None) -> tuple[str, str | None]:
+               where: str, more: Later | None = None) -> tuple[str, str | None, bool]:
     """The format of dates written with a numeric day and month (``01/02/2026``): the
     one of day first and month first that reads every row, else the one whose times go
     back fewer times, else the one with fewer gaps once sorted (month-first readings of
     day-first dates jump a month at each day's end); InputError when nothing tells
     them apart - unless the two readings differ by a constant (the rows of one day),
     where the first row's reading is taken (day first for dates with dots) and said.
-    Also what to say when the rows decided (None: one reading only)."""
+    Also what to say when the rows decided (None: one reading only), and whether the
+    order is settled (False: every day so far is its month's number, the next rows
+    decide)."""
     swapped = fmt.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m")
     keys, read = {}, {}
     parts = [(text, missing)] + ([] if more is None else [
@@ -171,9 +173,9 @@ def _day_month(text: pd.Series, missing: np.ndarray, fmt: str, name: str,
         runs = [_since_epoch(dt)[~m] for dt, m in got]
         back, gaps = 0, 0
         for secs in runs:  # the chunk, and the file's last rows: each in its own order
-            d = np.diff(np.sort(secs))
-            period = median_step(np.sort(secs))
-            gaps += int((d > GAP_PERIODS * period).sum()) if period else 0
+            ordered = np.sort(secs)
+            period = median_step(ordered)
+            gaps += int((np.diff(ordered) > GAP_PERIODS * period).sum()) if period else 0
             back += int((np.diff(secs) < 0).sum())
         if more is not None and all(r.size for r in runs):  # from the chunk to the last rows
             elapsed = float(runs[1][0] - runs[0][-1])
@@ -182,14 +184,14 @@ def _day_month(text: pd.Series, missing: np.ndarray, fmt: str, name: str,
             gaps += int(elapsed > 1.5 * GAP_PERIODS * period * max(1.0, more.rows_between))
         keys[f], read[f] = (back, gaps), np.concatenate(runs)
     if len(keys) < 2:
-        return (next(iter(keys)) if keys else fmt), None
+        return (next(iter(keys)) if keys else fmt), None, True
     differ = read[fmt] != read[swapped]
     if not differ.any():  # every day so far is its month's number: the next rows decide
-        return fmt, _UNSETTLED
+        return fmt, None, False
     labels = pd.concat([t[~m] for t, m in parts], ignore_index=True)
     first = labels.iloc[int(np.argmax(differ))]
     if np.ptp(read[fmt] - read[swapped]) == 0:  # one day's rows: the same steps either way
-        day = fmt if fmt.index("%d") < fmt.index("%m") else swapped
+        day = fmt if _day_first(fmt) else swapped
         dots = fmt[min(fmt.index("%d"), fmt.index("%m")) + 2] == "."  # 01.02.2026
         best = day if dots else fmt  # dates with dots are written day first
         said = "day first, as dates with dots are written" if dots \
@@ -197,7 +199,7 @@ def _day_month(text: pd.Series, missing: np.ndarray, fmt: str, name: str,
         return best, (f"column {name!r}: {first!r} reads as {_day_word(first, fmt)} or "
                       f"{_day_word(first, swapped)} and no row tells which: read {said}; the "
                       "times between rows are the same either way (write ISO 8601 dates, "
-                      "e.g. 2026-01-31 08:00:00, to say which)")
+                      "e.g. 2026-01-31 08:00:00, to say which)"), True
     if keys[fmt] == keys[swapped]:
         raise AmbiguousDates(
             f"time column {name!r} of {where} holds dates that read day first and month "
@@ -207,12 +209,11 @@ def _day_month(text: pd.Series, missing: np.ndarray, fmt: str, name: str,
     best = min(keys, key=lambda f: keys[f])
     other = swapped if best == fmt else fmt
     back, gaps = keys[other]
-    order, other_order = (("day", "month") if best.index("%d") < best.index("%m")
-                          else ("month", "day"))
+    order, other_order = ("day", "month") if _day_first(best) else ("month", "day")
     why = (f"go back in time {back} time(s)" if back else
            f"jump {gaps} time(s) by more than {GAP_PERIODS:g} sampling periods")
     return best, (f"column {name!r}: dates read {order} first ({best}; read {other_order} "
-                  f"first they would {why})")
+                  f"first they would {why})"), True
 
 
 def _day_word(value: str, fmt: str) -> str:

@@ -17,11 +17,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from normalcy.data.files import is_parquet, sniff_decimal, sniff_sep, tail_column
+from normalcy.data.files import SUFFIXES, dialect, is_parquet, tail_column
 from normalcy.data.timeaxis import find_time_column, parse_time, refuse_clocks
 from normalcy.exceptions import InputError
 
-SUFFIXES = (".parquet", ".pq", ".csv")
 #: a unit's name becomes a file name: letters, digits, ``._-`` only
 UNIT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -80,8 +79,8 @@ def _head(path: str) -> pd.DataFrame:
         import pyarrow.parquet as pq
 
         return pq.ParquetFile(path).schema_arrow.empty_table().to_pandas()
-    sep = sniff_sep(path)  # the CSV dialect normalcy score uses
-    return pd.read_csv(path, sep=sep, nrows=1000, decimal=sniff_decimal(path, sep))
+    sep, decimal = dialect(path)  # the CSV dialect normalcy score uses
+    return pd.read_csv(path, sep=sep, nrows=1000, decimal=decimal)
 
 
 def open_data(path: str, *, unit_column: str = "unit", time_column: str | None = None,
@@ -156,9 +155,8 @@ def read_block(block: Block, columns: Sequence[str] | None = None) -> pd.DataFra
         groups = list(block.groups if block.groups is not None else range(pf.num_row_groups))
         df = pf.read_row_groups(groups, columns=cols).to_pandas()
     else:
-        sep = sniff_sep(block.path)
-        df = pd.read_csv(block.path, sep=sep, usecols=cols,
-                         decimal=sniff_decimal(block.path, sep))
+        sep, decimal = dialect(block.path)
+        df = pd.read_csv(block.path, sep=sep, usecols=cols, decimal=decimal)
         if cols is not None:
             df = df[cols]
     df.columns = [str(c) for c in df.columns]

@@ -29,16 +29,15 @@ from normalcy.exceptions import InputError
 
 
 def _span(first: Any, last: Any, fmt: str | None) -> float:
-    """Seconds from the first to the last time label: numbers as seconds, dates in the
-    format the scores were read in (``fmt``, a day before its month where the data wrote
-    it so), else as pandas reads them."""
+    """Seconds from the first to the last time label: numbers as seconds, dates as
+    ``--start``/``--end`` read them (:func:`normalcy.data.timeaxis.parse_instant`: in the
+    format the scores were read in, ``fmt``, where they read so)."""
+    from normalcy.data.timeaxis import parse_instant
+
     if isinstance(first, (int, float, np.number)):
         return float(last - first)
-    if fmt is not None:
-        a, b = (pd.to_datetime(str(v), format=fmt, errors="coerce") for v in (first, last))
-        if not (pd.isna(a) or pd.isna(b)):
-            return float((b - a).total_seconds())
-    return float((pd.Timestamp(last) - pd.Timestamp(first)).total_seconds())
+    a, b = (parse_instant(str(v), "datetime", "time", first, fmt) for v in (first, last))
+    return b - a
 
 
 def unit_summary(path: str, period: float = 1.0) -> dict[str, Any]:
@@ -94,7 +93,7 @@ def unit_summary(path: str, period: float = 1.0) -> dict[str, Any]:
         try:
             span = _span(first_t, last_t, meta.get("time_format"))
             seconds = span * rows / (rows - 1)  # one step per row
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, InputError):
             pass
     return {"unit": meta["unit"], "rows": rows, "hours": seconds / 3600.0,
             "alarm_percent": 100.0 * int(leading.sum()) / max(rows, 1),
