@@ -61,7 +61,7 @@ VIEW_CHOICES = ("auto", "relations", "paper", "both")
 
 def view_said(det: Any) -> str:
     """The view in force, and why (``view="auto"``'s self-check)."""
-    from normalcy.detector.learning import AUTO_SPLIT
+    from normalcy.detector.learning import AUTO_SPLIT, AUTO_TRAVEL
 
     said = {"relations": "the relations view of SPEC §6", "paper": "the paper's residuals",
             "both": "both views"}[det.view_]
@@ -69,10 +69,15 @@ def view_said(det: Any) -> str:
         return f"score from {said}"
     rel = getattr(det, "relations_", None)
     left = det.view_ == "relations" and rel is not None and not rel.dynamics
+    wide = det.view_ == "relations" and det.view_check_ > AUTO_TRAVEL
+    why = ("; with the plant's dynamics term it put more than 5 %, so the term is left out"
+           if left else f"; more than {100 * AUTO_TRAVEL:.0f} %, but kept: with "
+           f"{len(det.sensors_)} sensors the paper's residuals are no fallback, and a history "
+           "that meets a new operating regime late fails this check without drifting"
+           if wide else "")
     return (f"score from {said} (view='auto': a relations model of the first "
             f"{100 * AUTO_SPLIT:.0f} % of the history put {100 * det.view_check_:.1f} % of the "
-            "rest's windows in alarm" + ("; with the plant's dynamics term it put more "
-                                          "than 5 %, so the term is left out)" if left else ")"))
+            f"rest's windows in alarm{why})")
 
 
 def rows_of(value: str, period: float | None, flag: str, least: int = 0) -> int:
