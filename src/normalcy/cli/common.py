@@ -69,12 +69,11 @@ def view_said(det: Any) -> str:
         return f"score from {said}"
     rel = getattr(det, "relations_", None)
     left = det.view_ == "relations" and rel is not None and not rel.dynamics
-    wide = det.view_ == "relations" and det.view_check_ > AUTO_TRAVEL
+    regime = det.view_ == "relations" and det.view_check_ > AUTO_TRAVEL
     why = ("; with the plant's dynamics term it put more than 5 %, so the term is left out"
-           if left else f"; more than {100 * AUTO_TRAVEL:.0f} %, but kept: with "
-           f"{len(det.sensors_)} sensors the paper's residuals are no fallback, and a history "
-           "that meets a new operating regime late fails this check without drifting"
-           if wide else "")
+           if left else f"; more than {100 * AUTO_TRAVEL:.0f} %, but kept: the rest stays "
+           "within the levels the first part visited - a new operating regime, not a drift"
+           if regime else "")
     return (f"score from {said} (view='auto': a relations model of the first "
             f"{100 * AUTO_SPLIT:.0f} % of the history put {100 * det.view_check_:.1f} % of the "
             f"rest's windows in alarm{why})")
