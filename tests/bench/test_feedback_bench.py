@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from normalcy.bench.feedback import run_feedback
+from normalcy.bench.feedback_report import _chosen
 from normalcy.cli.main import main
 
 
@@ -35,6 +36,11 @@ def test_quick_run_feedback_silences_the_new_regime_and_keeps_faults(tmp_path) -
 
     det = df[df["method"] == "normalcy TransitionDetector"].set_index(["plant", "marked runs"])
     before = det.xs(0, level="marked runs")
+    chosen = dict(before["view"])  # the view each plant's defaults took, said as measured
+    assert set(chosen.values()) <= {"relations", "paper"}
+    assert "The defaults (`view=\"auto\"`) chose " in _chosen(chosen)
+    assert _chosen(chosen) in text
+    assert set(df.loc[df["method"] == "PyOD LOF (windows)", "view"]) == {""}
     after = det.xs(3, level="marked runs")
     # the new regime's later, unmarked runs false-alarm before feedback ...
     assert (before["later false-alarm episodes"] > 0).all()

@@ -263,6 +263,7 @@ def _state(method: Learner, sc: Scenario, k: int, seconds: float) -> dict[str, A
     faulty = [method.scores(f) for _, f in sc.faults]
     return {
         "plant": sc.plant, "method": method.name, "update": method.update,
+        "view": str(getattr(getattr(method, "model", None), "view_", "")),
         "marked runs": k,
         "later false-alarm episodes": sum(e for _, e, _ in later),
         "later alarm rows %": 100.0 * sum(r for _, _, r in later) / sum(map(len, sc.later)),
@@ -396,7 +397,9 @@ def run_feedback(out: str = "bench-results", quick: bool = False, docs: str | No
         df = pd.DataFrame(rows)
         table = summary(df)
         checks = goal_checks(df)
-        md = docs_markdown(table, quick, os.cpu_count(), stories, checks)
+        views = {r["plant"]: r["view"] for r in rows
+                 if r["method"] == "normalcy TransitionDetector" and r["marked runs"] == 0}
+        md = docs_markdown(table, quick, os.cpu_count(), stories, checks, views)
         md += (
             "\n\n### Missed-fault signatures\n\n"
             "The operator names the first run of each fault type "
