@@ -94,11 +94,12 @@ def test_older_files_take_the_parameter_and_crafted_views_are_refused(tmp_path: 
 
 
 def test_a_late_operating_regime_keeps_the_relations_view_where_a_drift_would_not() -> None:
-    """The wide process's history with seed 2 visits a combination of reactor set-points
-    only in its later part: the self-check puts more than 5 % of the later windows in
-    alarm, though every sensor stays within the levels the earlier part visited - a new
-    operating regime, not a drift. The relations view is kept (the paper's residuals
-    scored this test period at row ROC-AUC 0.55 against its 0.92), and it stays quiet
+    """The wide process's history with seed 2 shows relations in its later part that the
+    earlier part does not (a stretch at a reactor temperature of 355 K): the self-check
+    puts more than 5 % of the later windows in alarm, though every sensor stays within
+    the levels the earlier part visited - a new operating regime, not a drift. The
+    relations view is kept (the paper's residuals scored this test period at row
+    ROC-AUC 0.55 against its 0.92), and it stays quiet
     on the healthy rows of the test period while it catches the faults. A drifting
     history leaves the earlier levels (``warming_up``: more than 1 % of the pairs)."""
     from normalcy.bench.plants_metrics import alarm_episodes_per_10min
