@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from normalcy.bench.feedback import run_feedback
-from normalcy.bench.feedback_report import _chosen
+from normalcy.bench.feedback_report import views_chosen
 from normalcy.cli.main import main
 
 
@@ -38,8 +38,8 @@ def test_quick_run_feedback_silences_the_new_regime_and_keeps_faults(tmp_path) -
     before = det.xs(0, level="marked runs")
     chosen = dict(before["view"])  # the view each plant's defaults took, said as measured
     assert set(chosen.values()) <= {"relations", "paper"}
-    assert "The defaults (`view=\"auto\"`) chose " in _chosen(chosen)
-    assert _chosen(chosen) in text
+    assert "The defaults (`view=\"auto\"`) chose " in views_chosen(chosen)
+    assert views_chosen(chosen) in text
     assert set(df.loc[df["method"] == "PyOD LOF (windows)", "view"]) == {""}
     after = det.xs(3, level="marked runs")
     # the new regime's later, unmarked runs false-alarm before feedback ...

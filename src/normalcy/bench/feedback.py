@@ -398,7 +398,7 @@ def run_feedback(out: str = "bench-results", quick: bool = False, docs: str | No
         table = summary(df)
         checks = goal_checks(df)
         views = {r["plant"]: r["view"] for r in rows
-                 if r["method"] == "normalcy TransitionDetector" and r["marked runs"] == 0}
+                 if r["method"] == Transition.name and r["marked runs"] == 0}
         md = docs_markdown(table, quick, os.cpu_count(), stories, checks, views)
         md += (
             "\n\n### Missed-fault signatures\n\n"

@@ -71,7 +71,7 @@ def docs_markdown(table: pd.DataFrame, quick: bool, env_cpus: int | None,
         "",
         *[f"- {c}" for c in checks],
         "",
-        _chosen(views or {}) + " "
+        views_chosen(views or {}) + " "
         "Other seeds (defaults, later false alarms before and after one marked run, "
         "measured 2026-11-30 with `normalcy bench feedback --seed N`, N = 1 to 4): Lorenz "
         "and ETC 100 % fewer on every seed; the three tanks 11 → 0, 5 → 2, 5 → 8 and "
@@ -91,14 +91,14 @@ def docs_markdown(table: pd.DataFrame, quick: bool, env_cpus: int | None,
     return "\n".join(lines) + "\n"
 
 
-def _chosen(views: dict[str, str]) -> str:
+def views_chosen(views: dict[str, str]) -> str:
     """``The defaults (view="auto") chose ...`` from the views in force, per plant.
 
     Examples
     --------
-    >>> _chosen({"Lorenz": "relations", "ETC": "relations"})
+    >>> views_chosen({"Lorenz": "relations", "ETC": "relations"})
     'The defaults (`view="auto"`) chose the relations view on every plant.'
-    >>> print(_chosen({"Lorenz": "relations", "tanks": "paper"}))
+    >>> print(views_chosen({"Lorenz": "relations", "tanks": "paper"}))
     The defaults (`view="auto"`) chose the relations view on Lorenz, the paper's residuals on tanks.
     """
     said = {"relations": "the relations view", "paper": "the paper's residuals",
