@@ -107,15 +107,18 @@ def cmd_score(a: argparse.Namespace) -> int:
     from normalcy.cli.streaming import score_file
     from normalcy.io.atomic import distinct_output
 
-    distinct_output(a.output, a.model, a.data)
+    distinct_output(a.output, a.model, a.data, stdout=True)
     if a.chunk_rows < 1:
         raise CLIError(f"--chunk-rows must be >= 1. Got {a.chunk_rows} instead.")
     n, n_alarm, threshold = score_file(a.model, a.data, a.output, alignment=a.alignment,
                                        time_column=a.time_column, chunk_rows=a.chunk_rows,
                                        sort_time=a.sort_time, note=_note,
                                        resample=a.resample)
+    to_stdout = a.output == "-"  # the scores take standard output: the summary goes aside
     print(f"scored {n} rows ({a.alignment} alignment): {n_alarm} rows in alarm "
-          f"(score > {threshold:g}); written to {a.output}")
+          f"(score > {threshold:g}); written to "
+          f"{'standard output' if to_stdout else a.output}",
+          file=sys.stderr if to_stdout else sys.stdout)
     return 0
 
 
@@ -311,7 +314,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("model", help="model file written by normalcy fit")
     s.add_argument("data", help="data with the model's sensors: " + DATA_HELP)
     s.add_argument("-o", "--output", required=True,
-                   help="scores to write: Parquet for a .parquet or .pq path, else CSV")
+                   help="scores to write: Parquet for a .parquet or .pq path, else CSV; - for "
+                        "CSV on standard output (the summary line then goes to stderr)")
     s.add_argument("--alignment", choices=["offline", "streaming"], default="offline",
                    help=ALIGN_HELP)
     s.add_argument("--time-column", help=TIME_HELP)
@@ -378,8 +382,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (NormalcyError, FileNotFoundError, PermissionError, IsADirectoryError) as e:
         print(f"normalcy: error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (``normalcy info m | head``)
+        return _closed_pipe()
     except KeyboardInterrupt:  # pragma: no cover
         return 130
+
+
+def _closed_pipe() -> int:
+    """Exit quietly as command-line tools do when the pipe they write to closes: the
+    rest of the output has no reader (stdout goes to the null device so that Python's
+    own flush at exit does not raise again); status 141, as of a SIGPIPE."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no file descriptor (a test's captured stream)
+        pass
+    return 141
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Iterator
 from typing import IO, Any
 
@@ -72,7 +73,8 @@ class TableWriter:
 @contextlib.contextmanager
 def table_writer(path: str | os.PathLike[str]) -> Iterator[TableWriter]:
     """A :class:`TableWriter` to ``path``: Parquet for ``.parquet`` / ``.pq``, else CSV;
-    ``path`` is replaced only when the block ends without an error.
+    ``path`` is replaced only when the block ends without an error. ``-`` writes CSV to
+    standard output, piece by piece.
 
     Examples
     --------
@@ -86,6 +88,11 @@ def table_writer(path: str | os.PathLike[str]) -> Iterator[TableWriter]:
     >>> pq.read_metadata(p).num_rows, pq.read_metadata(p).num_row_groups
     (3, 2)
     """
+    if os.fspath(path) == "-":  # standard output: CSV as it comes (no file to replace)
+        writer = TableWriter(sys.stdout, parquet=False)
+        yield writer
+        sys.stdout.flush()
+        return
     parquet = is_parquet(os.fspath(path))
     if parquet:
         try:

@@ -256,7 +256,7 @@ def _table(df: pd.DataFrame, p: str, sensors: Sequence[str] | None, time_column:
     if tname is None:
         frame, ignored = _choose(df, rest, sensors, p, first_row)
         return Table(frame=frame, time=None, time_name=None, ignored=ignored, path=p,
-                     notes=notes)
+                     notes=notes + missing_notes(frame, p))
     raw = df[tname].reset_index(drop=True)
     tail = axis_state.pop("tail", None)  # the file's last rows: they may tell day from month
     axis: TimeAxis = parse_time(raw, tname, p, first_row=first_row,
@@ -283,6 +283,7 @@ def _table(df: pd.DataFrame, p: str, sensors: Sequence[str] | None, time_column:
     check_order(secs, raw, tname, p, first_row=first_row,
                 previous=previous)  # type: ignore[arg-type]
     frame, ignored = _choose(df, rest, sensors, p, first_row)
+    notes += missing_notes(frame, p)
     own = median_step(secs if previous is None else np.r_[previous, secs])
     if axis_state.get("period") is None and own is not None:
         axis_state["period"] = own
@@ -299,6 +300,27 @@ def _table(df: pd.DataFrame, p: str, sensors: Sequence[str] | None, time_column:
     return Table(frame=frame, time=raw, time_name=tname, ignored=ignored, path=p,
                  seconds=secs, time_kind=axis.kind, time_format=axis.fmt, period=own,
                  starts=[int(r) for r in starts], notes=notes)
+
+
+def missing_notes(frame: pd.DataFrame, p: str) -> list[str]:
+    """A note on the rows whose sensors hold an empty or NaN cell (gaps), if any.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"a": [1.0, np.nan, 3.0], "b": [1.0, 2.0, np.nan]})
+    >>> print(*missing_notes(f, "x.csv"))  # doctest: +ELLIPSIS
+    x.csv: 2 row(s) hold an empty or NaN value, row 1 (a), row 2 (b): they are gaps - ...
+    """
+    holes = frame.isna().to_numpy()
+    rows = np.flatnonzero(holes.any(axis=1))
+    if rows.size == 0:
+        return []
+    cols = np.asarray(frame.columns, dtype=object)
+    said = ", ".join(f"row {frame.index[r]} ({', '.join(map(str, cols[holes[r]]))})"
+                     for r in rows[:3])
+    more = f" and {rows.size - 3} more" if rows.size > 3 else ""
+    return [f"{p}: {rows.size} row(s) hold an empty or NaN value, {said}{more}: they are "
+            "gaps - no transition or window crosses them"]
 
 
 def _frames(p: str, chunk_rows: int | None) -> Iterator[tuple[str, pd.DataFrame]]:

@@ -92,12 +92,19 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
         f.write(text)
 
 
-def distinct_output(output: str | os.PathLike[str], *inputs: str | os.PathLike[str] | None
-                    ) -> None:
+def distinct_output(output: str | os.PathLike[str], *inputs: str | os.PathLike[str] | None,
+                    stdout: bool = False) -> None:
     """Refuse an output path that is one of the inputs (the same path, or the same file
-    through a link): a command never writes over what it reads."""
+    through a link): a command never writes over what it reads. ``-`` is standard
+    output where the command writes there (``stdout``), else refused: it would make a
+    file named ``-``."""
     from normalcy.exceptions import InputError
 
+    if os.fspath(output) == "-":
+        if stdout:
+            return
+        raise InputError("'-' (standard output) is not an output of this command: it writes "
+                         "a file; name one (e.g. -o plant.normalcy).")
     out = os.path.realpath(output)
     for given in inputs:
         if given is None:

@@ -1,0 +1,89 @@
+"""The CLI in a shell pipeline: scores on standard output (``-o -``), a reader that
+closes the pipe early (``| head``), and empty cells said as gaps."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.conftest import smooth_signals
+
+
+def run(*args: str, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "normalcy.cli.main", *args],
+                          capture_output=True, text=True, timeout=120, **kw)
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory):
+    d = tmp_path_factory.mktemp("pipes")
+    X = smooth_signals(1500, 3, seed=11)
+    X.iloc[:1000].to_csv(d / "train.csv", index=False)
+    X.iloc[1000:].to_csv(d / "test.csv", index=False)
+    model = d / "m.normalcy"
+    p = run("fit", str(d / "train.csv"), "-o", str(model), "--delta", "5", "--window", "30")
+    assert p.returncode == 0, p.stderr
+    return d, model
+
+
+def test_score_to_stdout_is_the_file_it_would_write(fitted) -> None:
+    d, model = fitted
+    p = run("score", str(model), str(d / "test.csv"), "-o", "-")
+    assert p.returncode == 0, p.stderr
+    assert "written to standard output" in p.stderr and "scored 500 rows" in p.stderr
+    assert not (d / "-").exists() and not (fitted[0].parent / "-").exists()
+    f = d / "scores.csv"
+    assert run("score", str(model), str(d / "test.csv"), "-o", str(f)).returncode == 0
+    piped = pd.read_csv(io.StringIO(p.stdout))
+    pd.testing.assert_frame_equal(piped, pd.read_csv(f))
+    assert int(piped["alarm"].sum()) == int(p.stderr.split("rows in alarm")[0].split(": ")[-1])
+
+
+def test_a_model_is_never_written_to_a_file_named_dash(fitted, tmp_path) -> None:
+    d, _ = fitted
+    p = run("fit", str(d / "train.csv"), "-o", "-", cwd=tmp_path)
+    assert p.returncode == 2 and "standard output" in p.stderr and "-o plant.normalcy" in p.stderr
+    assert not (tmp_path / "-").exists()
+
+
+def test_a_closed_pipe_ends_quietly(fitted) -> None:
+    d, model = fitted
+    shell = (f"{sys.executable} -m normalcy.cli.main score {model} {d / 'test.csv'} -o - "
+             "| head -n 2; exit ${PIPESTATUS[0]}")
+    p = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, timeout=120)
+    assert p.returncode in (0, 141), p.stderr  # 0: the writer was done before head left
+    assert "Traceback" not in p.stderr and "BrokenPipe" not in p.stderr
+    assert len(p.stdout.splitlines()) == 2 and p.stdout.startswith("row,score,alarm")
+
+
+def test_closed_pipe_status(monkeypatch) -> None:
+    from normalcy.cli import main as cli
+
+    def broken(_args) -> int:
+        raise BrokenPipeError
+
+    parser = cli.build_parser()
+    args = parser.parse_args(["info", "x"])
+    args.func = broken
+    monkeypatch.setattr(parser, "parse_args", lambda argv: args)
+    monkeypatch.setattr(cli, "_PARSER", [parser])
+    assert cli.main(["info", "x"]) == 141
+
+
+def test_empty_cells_are_said_as_gaps(fitted, tmp_path) -> None:
+    X = smooth_signals(1000, 3, seed=12)
+    X.iloc[100, 1] = np.nan
+    X.iloc[400, 0] = X.iloc[400, 2] = np.nan
+    X.to_csv(tmp_path / "holes.csv", index=False)
+    p = run("fit", str(tmp_path / "holes.csv"), "-o", str(tmp_path / "h.normalcy"),
+            "--delta", "5", "--window", "30")
+    assert p.returncode == 0, p.stderr
+    assert ("holes.csv: 2 row(s) hold an empty or NaN value, row 100 (s1), row 400 (s0, s2): "
+            "they are gaps") in p.stderr
+    clean = run("fit", str(fitted[0] / "train.csv"), "-o", str(tmp_path / "c.normalcy"))
+    assert "empty or NaN" not in clean.stderr
