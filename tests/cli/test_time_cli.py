@@ -64,6 +64,36 @@ def test_data_at_another_period_is_refused_naming_both(plant, tmp_path, capsys) 
     assert m.read_bytes() == before and not (tmp_path / "o.csv").exists()
 
 
+def test_a_jittered_clock_is_one_period_but_another_period_is_not(tmp_path, capsys) -> None:
+    """A logger whose steps wander by +-15 % gives another median step on every chunk;
+    that is the model's period, while 5 % slower is not."""
+    rng = np.random.default_rng(3)
+
+    def jittered(n: int, seed: int, stretch: float = 1.0) -> pd.DataFrame:
+        X = smooth_signals(n, 3, seed=seed)
+        X.insert(0, "t", stretch * np.cumsum(rng.uniform(1.7, 2.3, n)).round(3))
+        return X
+
+    jittered(1500, 7).to_csv(tmp_path / "train.csv", index=False)
+    m, out = tmp_path / "j.normalcy", tmp_path / "o.csv"
+    assert main(["fit", str(tmp_path / "train.csv"), "-o", str(m), "--time-column", "t",
+                 "--delta", "5", "--window", "30"]) == 0
+    firsts = []
+    for seed in range(8, 14):  # chunks of 300 rows: their median steps differ by up to ~2 %
+        test = jittered(900, seed)
+        test.to_csv(tmp_path / "test.csv", index=False)
+        firsts.append(float(np.median(np.diff(test["t"].to_numpy()[:300]))))
+        assert main(["score", str(m), str(tmp_path / "test.csv"), "-o", str(out),
+                     "--time-column", "t", "--chunk-rows", "300"]) == 0, capsys.readouterr().err
+    period = json.loads((capsys.readouterr(), main(["info", str(m), "--json"]),
+                         capsys.readouterr().out)[2])["period_s"]
+    assert max(abs(f / period - 1) for f in firsts) > 0.01  # beyond a steady clock's 1 %
+    jittered(900, 20, stretch=1.05).to_csv(tmp_path / "slow.csv", index=False)
+    assert main(["score", str(m), str(tmp_path / "slow.csv"), "-o", str(out),
+                 "--time-column", "t", "--chunk-rows", "300"]) == 2
+    assert "Resample the data" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("how, needle", [
     ("duplicated", "repeats a time"),
     ("reversed", "goes back in time"),

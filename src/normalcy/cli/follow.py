@@ -259,7 +259,8 @@ class Rows:
             self.period = median_step(np.asarray(secs))
             check_period(self.period, None, self.data, self.model)
         elif not self.checked and len(secs) >= 3:
-            check_period(median_step(np.asarray(secs)), self.period, self.data, self.model)
+            check_period(median_step(np.asarray(secs)), self.period, self.data, self.model,
+                         np.asarray(secs))
             self.checked = True
         return starts
 

@@ -85,7 +85,7 @@ def cmd_fit(a: argparse.Namespace) -> int:
 
             like, header = load_with_header(a.like)
             like_period = model_period(header, a.like)
-            check_period(period, like_period, a.train, a.like)
+            check_period(period, like_period, a.train, a.like, table.seconds)
             period = period if period is not None else like_period
             det = fit_like(like, table.runs())
             operator.versions.record_fit(det, table.runs())

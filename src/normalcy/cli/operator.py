@@ -40,7 +40,7 @@ def _data(det: Any, period: float | None, a: argparse.Namespace) -> Any:
                        sort_time=a.sort_time, period=period)
     for n in table.notes:
         _note(n)
-    check_period(table.period, period, a.data, a.model)
+    check_period(table.period, period, a.data, a.model, table.seconds)
     return table
 
 

@@ -134,7 +134,7 @@ def chunks(det: Any, period: float | None, model: str, data: str, *,
                      f"against the model's {duration(period)}")
             first = False
         if not checked and table.period is not None:  # the first chunk with two rows
-            check_period(table.period, period, data, model)
+            check_period(table.period, period, data, model, table.seconds)
             checked = True
         for n in table.notes:
             note(n)

@@ -280,15 +280,45 @@ def run_starts(seconds: np.ndarray, period: float | None, *,
     return gap - (0 if previous is None else 1)
 
 
-def same_period(a: float, b: float) -> bool:
-    """Whether two sampling periods agree (to :data:`PERIOD_TOLERANCE`)."""
-    return abs(a - b) <= PERIOD_TOLERANCE * max(abs(a), abs(b))
+def same_period(a: float, b: float, tolerance: float = PERIOD_TOLERANCE) -> bool:
+    """Whether two sampling periods agree (to ``tolerance``, a fraction)."""
+    return abs(a - b) <= tolerance * max(abs(a), abs(b))
+
+
+def period_tolerance(seconds: np.ndarray | None) -> float:
+    """How far (a fraction) a period may differ from the median step of ``seconds``
+    and still be the same: :data:`PERIOD_TOLERANCE`, or three standard errors of that
+    median where the steps jitter (a logger whose clock wanders by tenths of a period
+    gives another median step on every few hundred rows; the standard error is the
+    median's, ``1.2533 sigma / sqrt(n)``, with ``sigma`` from the steps' interquartile
+    range, so rare gaps do not widen it).
+
+    Examples
+    --------
+    >>> period_tolerance(np.arange(100.0))  # a steady clock
+    0.01
+    >>> t = np.cumsum(np.random.default_rng(0).uniform(1.7, 2.3, 300))
+    >>> round(period_tolerance(t), 3)
+    0.024
+    """
+    if seconds is None:
+        return PERIOD_TOLERANCE
+    d = np.diff(np.asarray(seconds, dtype=float))
+    d = d[np.isfinite(d) & (d > 0)]
+    if d.size < 2:
+        return PERIOD_TOLERANCE
+    q1, mid, q3 = np.quantile(d, [0.25, 0.5, 0.75])
+    se = 1.2533 * (q3 - q1) / 1.349 / np.sqrt(d.size)
+    return float(max(PERIOD_TOLERANCE, 3.0 * se / mid))
 
 
 def check_period(data_period: float | None, model_period: float | None, data: str,
-                 model: str) -> None:
-    """InputError when data sampled at one period is scored by a model of another."""
-    if data_period is None or model_period is None or same_period(data_period, model_period):
+                 model: str, seconds: np.ndarray | None = None) -> None:
+    """InputError when data sampled at one period is scored by a model of another
+    (``seconds``: the data's times, whose jitter widens the tolerance,
+    :func:`period_tolerance`)."""
+    if data_period is None or model_period is None or same_period(
+            data_period, model_period, period_tolerance(seconds)):
         return
     raise InputError(
         f"{data} is sampled every {duration(data_period)}, but the model {model} was fitted "
