@@ -129,3 +129,29 @@ def test_the_command_line_fits_with_the_files_period(tmp_path: Path, capsys) -> 
     capsys.readouterr()
     assert main(["info", str(tmp_path / "r.normalcy")]) == 0
     assert "sampling period unknown" in capsys.readouterr().out
+
+
+def test_data_at_another_period_is_refused_by_the_python_api_too() -> None:
+    """``score_samples``, ``partial_fit`` and the rest check a time index against the
+    model's period (the CLI checks its time column): 4 s data through a 2 s model would
+    read every transition and window as twice as long. A jittered clock, a frame
+    without a time index, and a streamed chunk of a few rows are not refused."""
+    X = smooth_signals(3000, 3, seed=4)
+    det = TransitionDetector(delta=5, window=30).fit(at(X.iloc[:2000], 2.0))
+    test = X.iloc[2000:]
+    with pytest.raises(InputError, match=r"sampled every 4 s .* every 2 s.*resample\('2s'\)"):
+        det.score_samples(at(test, 4.0))
+    with pytest.raises(InputError, match="sampled every 4 s"):
+        det.partial_fit([at(test, 4.0)])
+    rng = np.random.default_rng(0)
+    jittered = test.set_axis(pd.Timestamp("2026-03-02") + pd.to_timedelta(
+        np.cumsum(rng.uniform(1.7, 2.3, len(test))), unit="s"))
+    expected = det.score_samples(test)  # no time index: nothing to check
+    np.testing.assert_array_equal(det.score_samples(jittered), expected)
+    np.testing.assert_array_equal(det.score_samples(at(test, 2.0)), expected)
+    few = at(test.iloc[:8], 4.0)  # 7 steps: too few to say the period
+    from normalcy.data.timeaxis import check_index_period
+
+    check_index_period(few, det.sample_period_)
+    with pytest.raises(InputError):
+        check_index_period(at(test.iloc[:9], 4.0), det.sample_period_)

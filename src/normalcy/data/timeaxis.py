@@ -327,6 +327,39 @@ def check_period(data_period: float | None, model_period: float | None, data: st
         "score --resample does it), or fit a model on data at this period.")
 
 
+#: the fewest steps of a frame's time index from which the Python API checks its period
+MIN_CHECKED_STEPS = 8
+
+
+def check_index_period(X: object, period: float | None, what: str = "data") -> None:
+    """InputError when the time index of ``X`` (a DataFrame with a ``DatetimeIndex`` or
+    ``TimedeltaIndex``, or a list of them) has another sampling period than a model's
+    ``period`` (:func:`same_period` to :func:`period_tolerance`). Nothing to check
+    without a period, a time index, or :data:`MIN_CHECKED_STEPS` increasing steps (a
+    streamed row or two says nothing of the period)."""
+    if period is None:
+        return
+    runs = X if isinstance(X, (list, tuple)) else [X]
+    steps = []
+    for run in runs:
+        index = getattr(run, "index", None)
+        if isinstance(index, (pd.DatetimeIndex, pd.TimedeltaIndex)) and len(index) > 1:
+            step = pd.TimedeltaIndex(index[1:] - index[:-1]).total_seconds().to_numpy()
+            steps.append(step[step > 0])
+    d = np.concatenate(steps) if steps else np.zeros(0)
+    if d.size < MIN_CHECKED_STEPS:
+        return
+    own = float(np.median(d))
+    if same_period(own, period, period_tolerance(np.r_[0.0, np.cumsum(d)])):
+        return
+    raise InputError(
+        f"{what} is sampled every {duration(own)} (the median step of its time index), but "
+        f"the model was fitted on data sampled every {duration(period)}: its transitions "
+        f"and windows would mean other durations. Resample it to the model's period "
+        f"(X.resample('{period:g}s').mean().interpolate()), or fit a model on data at "
+        "this period.")
+
+
 def parse_instant(value: str, kind: str, name: str, like: object,
                   fmt: str | None = None) -> float:
     """A ``--start``/``--end`` time given on the command line, in the axis' seconds:

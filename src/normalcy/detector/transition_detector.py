@@ -12,6 +12,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from normalcy.data.params import Interval, Pair, StrOptions, check_params, series_tags
+from normalcy.data.timeaxis import check_index_period
 from normalcy.data.validation import as_model_input, as_series
 from normalcy.detector import calibration, learning, scoring, settings
 from normalcy.detector.learned_views import LearnedViews
@@ -354,6 +355,7 @@ class TransitionDetector(LearnedViews, BaseEstimator):  # type: ignore[misc]
     def prepare(self, X: Any, what: str = "data") -> Prepared:
         """Validate ``X`` against the model's sensors, scale and quantize it."""
         check_is_fitted(self, "normality_")
+        check_index_period(X, getattr(self, "sample_period_", None), what)
         series = as_model_input(X, self.sensors_, what=what)
         scaled = (series.values - self.center_) / self.scale_
         levels = quantize(scaled, self.edges_)
