@@ -155,3 +155,15 @@ def test_data_at_another_period_is_refused_by_the_python_api_too() -> None:
     check_index_period(few, det.sample_period_)
     with pytest.raises(InputError):
         check_index_period(at(test.iloc[:9], 4.0), det.sample_period_)
+
+
+def test_the_monitor_refuses_chunks_at_another_period() -> None:
+    from normalcy.alarms.monitor import Monitor
+
+    X = smooth_signals(3000, 3, seed=4)
+    det = TransitionDetector(delta=5, window=30).fit(at(X.iloc[:2000], 2.0))
+    mon = Monitor(det)
+    mon.update(at(X.iloc[2000:2500], 2.0, start="2026-03-02"))
+    with pytest.raises(InputError, match="the monitored chunk is sampled every 4 s"):
+        mon.update(at(X.iloc[2500:], 4.0, start="2026-03-03"))
+    assert mon.n_seen == 500  # the refused chunk was not taken in

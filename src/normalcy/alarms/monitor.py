@@ -22,6 +22,7 @@ import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
 from normalcy.alarms.policy import AlarmPolicy, Episode
+from normalcy.data.timeaxis import check_index_period
 from normalcy.exceptions import InputError
 
 
@@ -103,7 +104,12 @@ class Monitor:
         return arr
 
     def update(self, rows: Any) -> MonitorUpdate:
-        """Feed one row (1-D) or a chunk (2-D, DataFrame); return the new scores."""
+        """Feed one row (1-D) or a chunk (2-D, DataFrame); return the new scores.
+
+        A chunk with a time index must have the model's sampling period (from 8 steps
+        on, :func:`normalcy.data.timeaxis.check_index_period`)."""
+        check_index_period(rows, getattr(self.detector, "sample_period_", None),
+                           "the monitored chunk")
         new = self._rows(rows)
         n = new.shape[0]
         both = np.concatenate([self._buffer, new])
