@@ -168,3 +168,22 @@ def test_a_sensor_that_strays_both_ways_is_said_so_not_as_an_offset() -> None:
     text = said["text"].iloc[0]
     assert text.startswith("`s1` strays from what the other sensors predict"), text
     assert "% of the rows beyond twice its usual spread" in text and "reads" not in text
+
+
+def test_the_levels_of_a_narrow_sensor_read_as_distinct_ranges() -> None:
+    """A level sensor held near 12 cm by its loop has levels a few hundredths wide: the
+    explanation names them with the digits that tell their bounds apart."""
+    import re
+
+    from normalcy.operator.units import Units
+
+    X = smooth_signals(3000, 3, seed=8)
+    X["s0"] = 12.0 + 0.02 * X["s0"] / X["s0"].std()
+    det = TransitionDetector(view="paper", delta=5, window=30).fit(X)
+    units = Units(det, None)
+    said = [units.level(0, a) for a in range(det.edges_[0].size + 1)]
+    inner = [s for s in said if s.startswith("[")]
+    assert inner and len(set(said)) == len(said), said
+    for s in inner:
+        lo, hi = (float(v) for v in re.findall(r"[-\d.]+", s))
+        assert lo < hi, s

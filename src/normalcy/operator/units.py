@@ -14,6 +14,22 @@ def fmt(v: float) -> str:
     return f"{v:.3g}"
 
 
+def fmt_range(lo: float, hi: float) -> str:
+    """``[lo, hi]`` with the fewest significant digits (3 at least) that tell the two
+    apart: a narrow level near 12 reads ``[11.96, 12.04]``, not ``[12, 12]``.
+
+    Examples
+    --------
+    >>> fmt_range(11.96, 12.04), fmt_range(2.43, 2.89), fmt_range(1.0, 1.0)
+    ('[11.96, 12.04]', '[2.43, 2.89]', '[1, 1]')
+    """
+    for digits in range(3, 9):
+        a, b = f"{lo:.{digits}g}", f"{hi:.{digits}g}"
+        if a != b:
+            return f"[{a}, {b}]"
+    return f"[{a}, {b}]"
+
+
 class Units:
     def __init__(self, det: TransitionDetector, period: float | None) -> None:
         self.det, self.period = det, period
@@ -29,7 +45,7 @@ class Units:
             return f"below {fmt(self.value(k, hi))}"
         if not np.isfinite(hi):
             return f"above {fmt(self.value(k, lo))}"
-        return f"[{fmt(self.value(k, lo))}, {fmt(self.value(k, hi))}]"
+        return fmt_range(self.value(k, lo), self.value(k, hi))
 
     def move(self, k: int, a: int, b: int) -> str:
         if a == b:
