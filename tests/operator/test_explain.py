@@ -187,3 +187,24 @@ def test_the_levels_of_a_narrow_sensor_read_as_distinct_ranges() -> None:
     for s in inner:
         lo, hi = (float(v) for v in re.findall(r"[-\d.]+", s))
         assert lo < hi, s
+
+
+def test_unseen_transitions_follow_what_feeds_the_relations_score(related) -> None:
+    """The relations view's score holds no unseen-transition term: a move to levels
+    never visited, with the relations kept, is said after the broken relation whatever
+    its weight (before, 49 unseen transitions of a pump outranked a level sensor's 1 cm
+    bias on the quadruple tank)."""
+    det, test = copy.deepcopy(related[0]), related[1].copy()
+    det.reference_ = {**det.reference_, "trans": 1e-3}  # unseen transitions weigh a lot
+    k = np.zeros(len(test))
+    k[600:800] = 3.0 * ((np.arange(200) // 10) % 2)  # s0 and s2 leave their levels
+    test["s0"] += 10.0 * k  # together, back and forth: the relation holds
+    test["s2"] += 200.0 * k
+    test.loc[600:800, "s2"] -= 30.0  # and s2 breaks it
+    ex = operator.explain(det, test, 560, 800, top=20)
+    kinds = ex.records["type"].tolist()
+    assert "trans" in kinds and "rel" in kinds, kinds
+    first_trans = kinds.index("trans")
+    assert all(t == "trans" for t in kinds[first_trans:]), kinds
+    weight = ex.records.groupby("type")["weight"].max()
+    assert weight["trans"] > weight["rel"]  # by its weight alone it would have come first

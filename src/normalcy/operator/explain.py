@@ -17,7 +17,9 @@ each term by its share of the aggregated score:
 
 groups the terms (unseen transitions by sensor and transition; bounds by
 viewpoint and component; configurations by viewpoint; faults by name), sums
-their weights, ranks the groups and states the top ones. The *sensor* of a
+their weights, ranks the groups and states the top ones. Where the score is the
+relations view's alone, unseen transitions (no term of that score) are said after
+the findings that feed it, whatever their weight. The *sensor* of a
 record is the physical sensor the term is about: for a bound term, the
 sensor of component ``j`` (a bias on ``u`` shows in every viewpoint's ``u``
 component); for a configuration term, the sensor of its most different
@@ -93,6 +95,9 @@ def explain(det: TransitionDetector, X: Any, start: int, end: int, top: int = 5,
         recs += relation_records(det, prep, rows, rs)
         recs += dynamics_records(det, prep, rows, rs, u)
         recs += readings_records(det, prep, rows, rs, u)
+    # a transition never seen in training is said, but in the relations view it adds
+    # nothing to the score: it follows the findings that do (``_scored`` 0)
+    trans_scored = 0.0 if det.view_ == "relations" else 1.0
     for i in range(ns):
         code = transition_codes(levels, rows, i, d, nq)
         pos = (det.normality_[i].lookup(nq**2) if tables is None else tables[i].lookup)[code]
@@ -103,7 +108,7 @@ def explain(det: TransitionDetector, X: Any, start: int, end: int, top: int = 5,
             recs.append({
                 "type": "trans", "sensor": names[i], "viewpoint": names[i],
                 "component": names[i], "sample": int(at[0]), "count": int(at.size),
-                "weight": at.size / (ns * ref["trans"]),
+                "weight": at.size / (ns * ref["trans"]), "_scored": trans_scored,
                 "text": f"`{names[i]}` {u.move(i, a, b)} within {u.within()} - never seen "
                         f"in training ({at.size} time(s))"})
         seen = ~unseen
@@ -174,11 +179,14 @@ def explain(det: TransitionDetector, X: Any, start: int, end: int, top: int = 5,
                             f"its signature ({100 * rate:.0f} % needed to name it)"})
     cols = ["type", "sensor", "viewpoint", "component", "sample", "count", "weight", "fault",
             "text"]
-    frame = pd.DataFrame(recs, columns=[*cols, "_named"])
+    frame = pd.DataFrame(recs, columns=[*cols, "_named", "_scored"])
     # a recognised fault comes first (a confirmed fault's signature names without
-    # adding to the score), then the terms by their share of the score
+    # adding to the score), then the terms by their share of the score, then what the
+    # score does not hold (unseen transitions in the relations view)
     frame["_named"] = frame["_named"].fillna(0.0)
-    frame = frame.sort_values(["_named", "weight"], ascending=False, kind="stable")
+    frame["_scored"] = frame["_scored"].fillna(1.0)
+    frame = frame.sort_values(["_named", "_scored", "weight"], ascending=False,
+                              kind="stable")
     frame = frame.head(int(top))[cols].reset_index(drop=True)
     frame["sample"] += first_row
     span = f"rows [{start + first_row}, {end + first_row}){when}"
