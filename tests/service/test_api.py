@@ -347,3 +347,50 @@ def test_retention_keeps_the_rows_of_alarms(tmp_path, model_bytes: bytes) -> Non
     ex = svc.client.get(f"/api/alarms/{ep['id']}/explanation")
     assert ex.status_code == 200 and "s0" in ex.json()["text"]  # the alarm's rows kept
     gen.close()
+
+
+@pytest.fixture(scope="module")
+def timed_model(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """The test plant's model fitted on rows one second apart: it knows its period."""
+    import pandas as pd
+
+    from normalcy import TransitionDetector, operator, save
+
+    rows = plant(4000, 0)
+    rows.index = pd.date_range("2026-01-01", periods=len(rows), freq="s")
+    det = operator.fit(TransitionDetector(n_levels=6, delta=5, window=30, view="paper"),
+                       rows, by="lab")
+    assert det.sample_period_ == 1.0
+    path = tmp_path_factory.mktemp("timed") / "plant.normalcy"
+    save(det, path)
+    return path.read_bytes()
+
+
+def test_readings_keep_time_a_pause_starts_a_run_another_period_is_refused(
+        service: Service, timed_model: bytes) -> None:
+    """Time is data in the service as in ``normalcy score``: a stream that stopped for
+    an hour starts a new run (no transition or window spans the hour), and a batch at
+    another sampling period is a 422 that names both periods."""
+    c, op = service.client, service.auth("operator")
+    service.add_unit(timed_model, "T")
+    url = "/api/units/T/readings"
+    rows = plant(300, 4000)
+    first = c.post(url, json=as_json(rows.iloc[:200], T0), headers=op).json()
+    assert first["scores"][-1] is not None
+    went_on = c.post(url, json=as_json(rows.iloc[200:220], T0 + 200), headers=op).json()
+    assert went_on["scores"][0] is not None  # one second later: the same run
+    back = c.post(url, json=as_json(rows.iloc[220:260], T0 + 3820), headers=op).json()
+    assert back["scored"] == 40
+    assert back["scores"][0] is None and back["scores"][-1] is not None  # a new run
+    inner = as_json(rows.iloc[260:300], T0 + 3860)  # goes on from the last batch
+    for r in inner[20:]:
+        r["time"] += 3600  # a pause inside one batch
+    cut = c.post(url, json=inner, headers=op).json()
+    assert cut["scores"][19] is not None and cut["scores"][20] is None
+    slow = [{**r, "time": T0 + 9000 + 2 * i} for i, r in enumerate(as_json(plant(20), 0))]
+    r = c.post(url, json=slow, headers=op)
+    assert r.status_code == 422, r.text
+    assert "sampled every 2 s" in r.json()["detail"] and "every 1 s" in r.json()["detail"]
+    jitter = [{**r, "time": T0 + 9000 + i + 0.2 * (-1) ** i}
+              for i, r in enumerate(as_json(plant(20), 0))]
+    assert c.post(url, json=jitter, headers=op).status_code == 200

@@ -347,17 +347,26 @@ def check_index_period(X: object, period: float | None, what: str = "data") -> N
             step = pd.TimedeltaIndex(index[1:] - index[:-1]).total_seconds().to_numpy()
             steps.append(step[step > 0])
     d = np.concatenate(steps) if steps else np.zeros(0)
-    if d.size < MIN_CHECKED_STEPS:
+    check_steps(d, period, f"{what} is sampled every {{own}} (the median step of its time "
+                "index)", f"Resample it to the model's period (X.resample('{period:g}s')"
+                ".mean().interpolate()), or fit a model on data at this period.")
+
+
+def check_steps(steps: np.ndarray, period: float | None, said: str, fix: str) -> None:
+    """InputError when the median of ``steps`` (seconds, increasing times' steps; from
+    :data:`MIN_CHECKED_STEPS` of them) is not ``period`` (:func:`same_period` to
+    :func:`period_tolerance`); ``said`` (with ``{own}``, the steps' period) and ``fix``
+    make the message."""
+    d = np.asarray(steps, dtype=float)
+    d = d[np.isfinite(d) & (d > 0)]
+    if period is None or d.size < MIN_CHECKED_STEPS:
         return
     own = float(np.median(d))
     if same_period(own, period, period_tolerance(np.r_[0.0, np.cumsum(d)])):
         return
     raise InputError(
-        f"{what} is sampled every {duration(own)} (the median step of its time index), but "
-        f"the model was fitted on data sampled every {duration(period)}: its transitions "
-        f"and windows would mean other durations. Resample it to the model's period "
-        f"(X.resample('{period:g}s').mean().interpolate()), or fit a model on data at "
-        "this period.")
+        f"{said.format(own=duration(own))}, but the model was fitted on data sampled every "
+        f"{duration(period)}: its transitions and windows would mean other durations. {fix}")
 
 
 def parse_instant(value: str, kind: str, name: str, like: object,

@@ -24,11 +24,13 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from normalcy import Monitor
+from normalcy.alarms.monitor import MonitorUpdate
 from normalcy.alarms.policy import Episode as PolicyEpisode
-from normalcy.exceptions import ModelFileError
+from normalcy.data.timeaxis import GAP_PERIODS, check_steps
+from normalcy.exceptions import InputError, ModelFileError
 from normalcy.service import modelops
 from normalcy.service.db import Database, Episode, ModelVersion, Reading, Unit, Write
-from normalcy.service.errors import Conflict, NotFound
+from normalcy.service.errors import ClientError, Conflict, NotFound
 from normalcy.service.events import Broadcaster
 from normalcy.service.metrics import Metrics
 from normalcy.service.settings import Settings
@@ -56,6 +58,32 @@ class UnitRuntime:
     open_episode: int | None = None
     version: int | None = None
     lock: threading.RLock = field(default_factory=threading.RLock)
+
+
+def feed_runs(mon: Monitor, times: np.ndarray, frame: pd.DataFrame, period: float | None,
+              last: float | None) -> MonitorUpdate:
+    """Feed ``frame`` (rows at ``times``, epoch seconds) to ``mon`` run by run, as
+    ``normalcy score`` cuts a file: a step over ``GAP_PERIODS`` sampling periods - from
+    ``last``, the time of the row fed before, to the first row too - starts a new run,
+    which no transition or window crosses (a unit whose stream stopped for an hour does
+    not read the hour as one step). Without a period, one run."""
+    cuts = [0]
+    if period is not None and len(times):
+        steps = np.diff(np.r_[times[0] if last is None else last, times])
+        cuts = [0, *np.flatnonzero(steps > GAP_PERIODS * period).tolist()]
+        cuts = sorted(set(cuts))
+    parts = []
+    for k, a in enumerate(cuts):
+        b = cuts[k + 1] if k + 1 < len(cuts) else len(frame)
+        if period is not None and len(times) and (a > 0 or (
+                last is not None and times[0] - last > GAP_PERIODS * period)):
+            mon.new_run()
+        parts.append(mon.update(frame.iloc[a:b]))
+    if len(parts) == 1:
+        return parts[0]
+    return MonitorUpdate(pd.concat([p.scores for p in parts]),
+                         [e for p in parts for e in p.opened],
+                         [e for p in parts for e in p.closed])
 
 
 def write_log(s: Session, by: str, action: str, unit: str | None, **detail: Any) -> None:
@@ -128,7 +156,8 @@ class Fleet:
         frame, first = self.rows(rt, max(0, rt.rows_seen - keep), rt.rows_seen - 1)
         mon = Monitor(det)
         if len(frame):
-            mon.update(frame)
+            feed_runs(mon, frame["time"].to_numpy(dtype=float), frame[rt.sensors],
+                      getattr(det, "sample_period_", None), None)
         rt.det, rt.monitor, rt.version = det, mon, version
         rt.seq0 = first if len(frame) else rt.rows_seen
         if rt.open_episode is not None and mon.current is None:
@@ -184,7 +213,15 @@ class Fleet:
                 raise Conflict(f"the first row's time {iso(times[0])} is not after the unit's "
                                f"last stored row ({iso(rt.last_time)}); send only newer rows.")
             assert rt.monitor is not None
-            out = rt.monitor.update(pd.DataFrame(values, columns=rt.sensors))
+            period = getattr(rt.det, "sample_period_", None)
+            try:
+                check_steps(np.diff(times), period, "the batch is sampled every {own}",
+                            "Send the unit's readings at its period, or create a unit "
+                            "from a history at this period.")
+            except InputError as e:
+                raise ClientError(str(e), 422) from None
+            out = feed_runs(rt.monitor, times, pd.DataFrame(values, columns=rt.sensors),
+                            period, rt.last_time)
             first = rt.rows_seen
             scores = out.scores["score"].to_numpy(dtype=float)
             try:
