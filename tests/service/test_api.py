@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import numpy as np
 import pytest
 
 from normalcy.service.settings import Settings
@@ -394,3 +395,22 @@ def test_readings_keep_time_a_pause_starts_a_run_another_period_is_refused(
     jitter = [{**r, "time": T0 + 9000 + i + 0.2 * (-1) ** i}
               for i, r in enumerate(as_json(plant(20), 0))]
     assert c.post(url, json=jitter, headers=op).status_code == 200
+    # a verdict on a range across the pause teaches the two runs, not a transition
+    # spanning the hour
+    r = c.post(url.replace("readings", "feedback"), headers=op, json={
+        "start": T0 + 150, "end": T0 + 3850, "verdict": "normal"})
+    assert r.status_code == 200 and r.json()["version"] == 2, r.text
+
+
+def test_stored_rows_are_cut_into_runs_at_pauses() -> None:
+    import pandas as pd
+
+    from normalcy.service.fleet import stored_runs
+
+    frame = pd.DataFrame({"time": np.r_[np.arange(10.0), 3700 + np.arange(10.0)],
+                          "a": np.arange(20.0), "b": -np.arange(20.0)})
+    runs = stored_runs(frame, ["a", "b"], 1.0)
+    assert [len(r) for r in runs] == [10, 10] and list(runs[1].columns) == ["a", "b"]
+    assert runs[1]["a"].iloc[0] == 10.0
+    assert isinstance(stored_runs(frame, ["a", "b"], None), pd.DataFrame)  # no period
+    assert isinstance(stored_runs(frame.iloc[:10], ["a", "b"], 1.0), pd.DataFrame)

@@ -24,7 +24,7 @@ from normalcy.service import modelops
 from normalcy.service.auth import Who, check_name
 from normalcy.service.db import Episode, ModelVersion, Unit
 from normalcy.service.errors import ClientError, Conflict, NotFound
-from normalcy.service.fleet import Fleet, UnitRuntime, write_log
+from normalcy.service.fleet import Fleet, UnitRuntime, stored_runs, write_log
 
 log = logging.getLogger("normalcy.service")
 
@@ -210,7 +210,7 @@ def feedback_range(fleet: Fleet, rt: UnitRuntime, start_seq: int, end_seq: int,
         raise Conflict("the rows of this range are no longer stored (older than the "
                        "retention period); send them again with the feedback CLI.")
     s0, e0 = max(0, start_seq - keep) - first, end_seq + 1 - first
-    data = frame[rt.sensors]
+    data = stored_runs(frame, rt.sensors, getattr(rt.det, "sample_period_", None))
 
     def change(det: Any) -> int:
         return modelops.feedback(det, data, max(0, s0), e0, verdict,

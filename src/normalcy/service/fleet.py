@@ -86,6 +86,21 @@ def feed_runs(mon: Monitor, times: np.ndarray, frame: pd.DataFrame, period: floa
                          [e for p in parts for e in p.closed])
 
 
+def stored_runs(frame: pd.DataFrame, sensors: list[str], period: float | None) -> Any:
+    """Stored rows (``Fleet.rows``: a ``time`` column and the sensors) as the operator
+    loop takes them: a list of runs cut where a pause exceeds ``GAP_PERIODS`` sampling
+    periods (a verdict or an explanation spans no pause), one frame without a pause.
+    Row numbers count across the runs, as in the frame."""
+    data = frame[sensors]
+    if period is None or len(frame) < 2:
+        return data
+    cuts = np.flatnonzero(np.diff(frame["time"].to_numpy(dtype=float)) > GAP_PERIODS * period)
+    if cuts.size == 0:
+        return data
+    edges = np.r_[0, cuts + 1, len(data)]
+    return [data.iloc[a:b] for a, b in zip(edges[:-1], edges[1:], strict=True)]
+
+
 def write_log(s: Session, by: str, action: str, unit: str | None, **detail: Any) -> None:
     """Record a write in the audit log (inside the write's transaction)."""
     s.add(Write(t=time.time(), user=by, action=action, unit=unit,

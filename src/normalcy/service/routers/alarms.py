@@ -13,7 +13,7 @@ from normalcy.service import changes, modelops
 from normalcy.service.db import Episode, Unit
 from normalcy.service.deps import FleetDep, Operator, Reader, body, known_fields, parse_json
 from normalcy.service.errors import ClientError, NotFound
-from normalcy.service.fleet import Fleet
+from normalcy.service.fleet import Fleet, stored_runs
 from normalcy.service.views import episode_json, iso
 
 router = APIRouter(prefix="/api/alarms", tags=["alarms"])
@@ -135,7 +135,8 @@ def explanation(ep_id: int, fleet: FleetDep, _: Reader, top: int = 5) -> dict:
         u_period = s.scalar(select(Unit.period_s).where(Unit.name == name))
     try:
         stamps = frame["time"].to_numpy(dtype=float)
-        out = modelops.explain(rt.det, frame[rt.sensors], s0, e0, top, u_period, first,
+        runs = stored_runs(frame, rt.sensors, getattr(rt.det, "sample_period_", None))
+        out = modelops.explain(rt.det, runs, s0, e0, top, u_period, first,
                                (iso(stamps[s0]), iso(stamps[e0 - 1])) if e0 > s0 else None)
     except ValueError as e:
         raise ClientError(f"cannot explain this alarm: {e}", 409) from None
