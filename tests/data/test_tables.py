@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from normalcy.data.periods import check_period, same_period
 from normalcy.data.tables import read_chunks, read_table
-from normalcy.data.timeaxis import check_period, duration, same_period
+from normalcy.data.timeaxis import duration
 from normalcy.exceptions import InputError
 
 

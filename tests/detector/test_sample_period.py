@@ -150,7 +150,7 @@ def test_data_at_another_period_is_refused_by_the_python_api_too() -> None:
     np.testing.assert_array_equal(det.score_samples(jittered), expected)
     np.testing.assert_array_equal(det.score_samples(at(test, 2.0)), expected)
     few = at(test.iloc[:8], 4.0)  # 7 steps: too few to say the period
-    from normalcy.data.timeaxis import check_index_period
+    from normalcy.data.periods import check_index_period
 
     check_index_period(few, det.sample_period_)
     with pytest.raises(InputError):

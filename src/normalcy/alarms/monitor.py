@@ -22,7 +22,7 @@ import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
 from normalcy.alarms.policy import AlarmPolicy, Episode
-from normalcy.data.timeaxis import check_index_period
+from normalcy.data.periods import check_index_period
 from normalcy.exceptions import InputError
 
 

@@ -24,10 +24,10 @@ import pandas as pd
 from normalcy.cli.common import _note
 from normalcy.cli.streaming import EpisodePrinter, RowTimes
 from normalcy.data.files import COMMA_NUMBER
+from normalcy.data.periods import check_period
 from normalcy.data.timeaxis import (
     GAP_PERIODS,
     AmbiguousDates,
-    check_period,
     dated_column,
     duration,
     median_step,

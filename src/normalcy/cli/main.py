@@ -54,8 +54,8 @@ def _level_arg(v: str) -> int | str:
 def cmd_fit(a: argparse.Namespace) -> int:
     from normalcy import TransitionDetector, operator
     from normalcy.cli.streaming import model_period, progress
+    from normalcy.data.periods import check_period
     from normalcy.data.tables import read_table
-    from normalcy.data.timeaxis import check_period
     from normalcy.io.atomic import distinct_output
     from normalcy.io.models import save
 

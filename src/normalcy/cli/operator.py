@@ -33,8 +33,8 @@ from normalcy.io.models import save
 
 
 def _data(det: Any, period: float | None, a: argparse.Namespace) -> Any:
+    from normalcy.data.periods import check_period
     from normalcy.data.tables import read_table
-    from normalcy.data.timeaxis import check_period
 
     table = read_table(a.data, sensors=list(det.sensors_), time_column=a.time_column,
                        sort_time=a.sort_time, period=period)
@@ -104,7 +104,8 @@ def cmd_undo(a: argparse.Namespace) -> int:
 
 
 def cmd_merge(a: argparse.Namespace) -> int:
-    from normalcy.data.timeaxis import duration, same_period
+    from normalcy.data.periods import same_period
+    from normalcy.data.timeaxis import duration
 
     distinct_output(a.output, a.a, a.b)
     (da, pa), (db, pb) = load_detector(a.a), load_detector(a.b)

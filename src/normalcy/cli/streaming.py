@@ -108,8 +108,9 @@ def chunks(det: Any, period: float | None, model: str, data: str, *,
     ``sort_time`` and ``resample`` (to the model's period, when it differs) read the
     whole file at once.
     """
+    from normalcy.data.periods import check_period, same_period
     from normalcy.data.tables import read_chunks, read_table
-    from normalcy.data.timeaxis import check_period, duration, same_period
+    from normalcy.data.timeaxis import duration
 
     sensors = list(det.sensors_)
     if resample and period is None:

@@ -12,7 +12,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from normalcy.data.params import Interval, Pair, StrOptions, check_params, series_tags
-from normalcy.data.timeaxis import check_index_period
+from normalcy.data.periods import check_index_period
 from normalcy.data.validation import as_model_input, as_series
 from normalcy.detector import calibration, learning, scoring, settings
 from normalcy.detector.learned_views import LearnedViews

@@ -26,7 +26,8 @@ from sqlalchemy.orm import Session
 from normalcy import Monitor
 from normalcy.alarms.monitor import MonitorUpdate
 from normalcy.alarms.policy import Episode as PolicyEpisode
-from normalcy.data.timeaxis import GAP_PERIODS, check_steps
+from normalcy.data.periods import check_steps
+from normalcy.data.timeaxis import GAP_PERIODS
 from normalcy.exceptions import InputError, ModelFileError
 from normalcy.service import modelops
 from normalcy.service.db import Database, Episode, ModelVersion, Reading, Unit, Write

@@ -1,0 +1,101 @@
+"""Sampling periods: whether two agree, and the checks that refuse data sampled at
+another period than a model's (the command line's time column, a frame's time index, a
+service batch). A jittered clock is one period: the tolerance widens with the
+uncertainty of its median step (:func:`period_tolerance`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from normalcy.data.timeaxis import PERIOD_TOLERANCE, duration
+from normalcy.exceptions import InputError
+
+
+def same_period(a: float, b: float, tolerance: float = PERIOD_TOLERANCE) -> bool:
+    """Whether two sampling periods agree (to ``tolerance``, a fraction)."""
+    return abs(a - b) <= tolerance * max(abs(a), abs(b))
+
+
+def period_tolerance(seconds: np.ndarray | None) -> float:
+    """How far (a fraction) a period may differ from the median step of ``seconds``
+    and still be the same: :data:`PERIOD_TOLERANCE`, or three standard errors of that
+    median where the steps jitter (a logger whose clock wanders by tenths of a period
+    gives another median step on every few hundred rows; the standard error is the
+    median's, ``1.2533 sigma / sqrt(n)``, with ``sigma`` from the steps' interquartile
+    range, so rare gaps do not widen it).
+
+    Examples
+    --------
+    >>> period_tolerance(np.arange(100.0))  # a steady clock
+    0.01
+    >>> t = np.cumsum(np.random.default_rng(0).uniform(1.7, 2.3, 300))
+    >>> round(period_tolerance(t), 3)
+    0.024
+    """
+    if seconds is None:
+        return PERIOD_TOLERANCE
+    d = np.diff(np.asarray(seconds, dtype=float))
+    d = d[np.isfinite(d) & (d > 0)]
+    if d.size < 2:
+        return PERIOD_TOLERANCE
+    q1, mid, q3 = np.quantile(d, [0.25, 0.5, 0.75])
+    se = 1.2533 * (q3 - q1) / 1.349 / np.sqrt(d.size)
+    return float(max(PERIOD_TOLERANCE, 3.0 * se / mid))
+
+
+def check_period(data_period: float | None, model_period: float | None, data: str,
+                 model: str, seconds: np.ndarray | None = None) -> None:
+    """InputError when data sampled at one period is scored by a model of another
+    (``seconds``: the data's times, whose jitter widens the tolerance,
+    :func:`period_tolerance`)."""
+    if data_period is None or model_period is None or same_period(
+            data_period, model_period, period_tolerance(seconds)):
+        return
+    raise InputError(
+        f"{data} is sampled every {duration(data_period)}, but the model {model} was fitted "
+        f"on data sampled every {duration(model_period)}: its transitions and windows would "
+        f"mean other durations. Resample the data to {duration(model_period)} (normalcy "
+        "score --resample does it), or fit a model on data at this period.")
+
+
+#: the fewest steps of a frame's time index from which the Python API checks its period
+MIN_CHECKED_STEPS = 8
+
+
+def check_index_period(X: object, period: float | None, what: str = "data") -> None:
+    """InputError when the time index of ``X`` (a DataFrame with a ``DatetimeIndex`` or
+    ``TimedeltaIndex``, or a list of them) has another sampling period than a model's
+    ``period`` (:func:`same_period` to :func:`period_tolerance`). Nothing to check
+    without a period, a time index, or :data:`MIN_CHECKED_STEPS` increasing steps (a
+    streamed row or two says nothing of the period)."""
+    if period is None:
+        return
+    runs = X if isinstance(X, (list, tuple)) else [X]
+    steps = []
+    for run in runs:
+        index = getattr(run, "index", None)
+        if isinstance(index, (pd.DatetimeIndex, pd.TimedeltaIndex)) and len(index) > 1:
+            step = pd.TimedeltaIndex(index[1:] - index[:-1]).total_seconds().to_numpy()
+            steps.append(step[step > 0])
+    d = np.concatenate(steps) if steps else np.zeros(0)
+    check_steps(d, period, f"{what} is sampled every {{own}} (the median step of its time "
+                "index)", f"Resample it to the model's period (X.resample('{period:g}s')"
+                ".mean().interpolate()), or fit a model on data at this period.")
+
+
+def check_steps(steps: np.ndarray, period: float | None, said: str, fix: str) -> None:
+    """InputError when the median of ``steps`` (seconds, increasing times' steps; from
+    :data:`MIN_CHECKED_STEPS` of them) is not ``period`` (:func:`same_period` to
+    :func:`period_tolerance`); ``said`` (with ``{own}``, the steps' period) and ``fix``
+    make the message."""
+    d = np.asarray(steps, dtype=float)
+    d = d[np.isfinite(d) & (d > 0)]
+    if period is None or d.size < MIN_CHECKED_STEPS:
+        return
+    own = float(np.median(d))
+    if same_period(own, period, period_tolerance(np.r_[0.0, np.cumsum(d)])):
+        return
+    raise InputError(
+        f"{said.format(own=duration(own))}, but the model was fitted on data sampled every "
+        f"{duration(period)}: its transitions and windows would mean other durations. {fix}")
