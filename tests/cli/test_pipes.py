@@ -87,3 +87,16 @@ def test_empty_cells_are_said_as_gaps(fitted, tmp_path) -> None:
             "they are gaps") in p.stderr
     clean = run("fit", str(fitted[0] / "train.csv"), "-o", str(tmp_path / "c.normalcy"))
     assert "empty or NaN" not in clean.stderr
+
+
+def test_empty_cells_in_many_chunks_are_listed_a_few_times(fitted, tmp_path) -> None:
+    d, model = fitted
+    X = smooth_signals(1200, 3, seed=13)
+    X.iloc[50::100, 1] = np.nan  # a hole in every 100-row chunk
+    X.to_csv(tmp_path / "holey.csv", index=False)
+    p = run("score", str(model), str(tmp_path / "holey.csv"), "-o", str(tmp_path / "s.csv"),
+            "--chunk-rows", "100")
+    assert p.returncode == 0, p.stderr
+    lines = [ln for ln in p.stderr.splitlines() if "empty or NaN" in ln]
+    assert len(lines) == 4 and "not listed" in lines[-1], lines
+    assert "row 50 (s1)" in lines[0] and "row 250 (s1)" in lines[2]

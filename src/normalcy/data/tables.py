@@ -256,7 +256,7 @@ def _table(df: pd.DataFrame, p: str, sensors: Sequence[str] | None, time_column:
     if tname is None:
         frame, ignored = _choose(df, rest, sensors, p, first_row)
         return Table(frame=frame, time=None, time_name=None, ignored=ignored, path=p,
-                     notes=notes + missing_notes(frame, p))
+                     notes=notes + _missing_once(frame, p, axis_state))
     raw = df[tname].reset_index(drop=True)
     tail = axis_state.pop("tail", None)  # the file's last rows: they may tell day from month
     axis: TimeAxis = parse_time(raw, tname, p, first_row=first_row,
@@ -283,7 +283,7 @@ def _table(df: pd.DataFrame, p: str, sensors: Sequence[str] | None, time_column:
     check_order(secs, raw, tname, p, first_row=first_row,
                 previous=previous)  # type: ignore[arg-type]
     frame, ignored = _choose(df, rest, sensors, p, first_row)
-    notes += missing_notes(frame, p)
+    notes += _missing_once(frame, p, axis_state)
     own = median_step(secs if previous is None else np.r_[previous, secs])
     if axis_state.get("period") is None and own is not None:
         axis_state["period"] = own
@@ -321,6 +321,26 @@ def missing_notes(frame: pd.DataFrame, p: str) -> list[str]:
     more = f" and {rows.size - 3} more" if rows.size > 3 else ""
     return [f"{p}: {rows.size} row(s) hold an empty or NaN value, {said}{more}: they are "
             "gaps - no transition or window crosses them"]
+
+
+#: chunks of a file whose empty cells are listed; later ones are summed up once
+MISSING_NOTES = 3
+
+
+def _missing_once(frame: pd.DataFrame, p: str, state: dict[str, object]) -> list[str]:
+    """:func:`missing_notes` for the first :data:`MISSING_NOTES` chunks of a file that
+    have empty cells, then one line saying that more are not listed (a long file read in
+    chunks with a few holes each would otherwise say so on every chunk)."""
+    said = int(state.get("missing", 0))  # type: ignore[call-overload]
+    if said > MISSING_NOTES:
+        return []
+    notes = missing_notes(frame, p)
+    if not notes:
+        return []
+    state["missing"] = said + 1
+    if said == MISSING_NOTES:
+        return [f"{p}: more rows further on hold empty or NaN values (gaps); not listed"]
+    return notes
 
 
 def _frames(p: str, chunk_rows: int | None) -> Iterator[tuple[str, pd.DataFrame]]:

@@ -68,16 +68,15 @@ def feed_runs(mon: Monitor, times: np.ndarray, frame: pd.DataFrame, period: floa
     ``last``, the time of the row fed before, to the first row too - starts a new run,
     which no transition or window crosses (a unit whose stream stopped for an hour does
     not read the hour as one step). Without a period, one run."""
-    cuts = [0]
+    starts: set[int] = set()  # rows after a pause (row 0: a pause since ``last``)
     if period is not None and len(times):
         steps = np.diff(np.r_[times[0] if last is None else last, times])
-        cuts = [0, *np.flatnonzero(steps > GAP_PERIODS * period).tolist()]
-        cuts = sorted(set(cuts))
+        starts = set(np.flatnonzero(steps > GAP_PERIODS * period).tolist())
+    cuts = sorted(starts | {0})
     parts = []
     for k, a in enumerate(cuts):
         b = cuts[k + 1] if k + 1 < len(cuts) else len(frame)
-        if period is not None and len(times) and (a > 0 or (
-                last is not None and times[0] - last > GAP_PERIODS * period)):
+        if a in starts:
             mon.new_run()
         parts.append(mon.update(frame.iloc[a:b]))
     if len(parts) == 1:
