@@ -215,11 +215,18 @@ def test_score_and_monitor_report_alarms_on_the_same_rows(plant, tmp_path, capsy
     alarm = pd.read_csv(out)["alarm"].fillna(0).to_numpy() > 0
     starts = np.flatnonzero(alarm & ~np.r_[False, alarm[:-1]])
     capsys.readouterr()
-    assert main(["monitor", m, data]) == 0
-    opened = [int(ln.split()[2]) for ln in capsys.readouterr().out.splitlines()
-              if ln.startswith("OPEN")]
+    assert main(["monitor", m, data, "--chunk", "50"]) == 0  # closes in a later chunk
+    said = capsys.readouterr().out.splitlines()
+    opened = [int(ln.split()[2]) for ln in said if ln.startswith("OPEN")]
     assert opened and set(opened) <= set(starts.tolist())
     assert opened[0] == starts[0]
+    # a closed episode says the times of its first and last row, across chunks too
+    times = pd.read_csv(out)["time"]
+    closed = [ln for ln in said if ln.startswith("CLOSED")]
+    assert closed
+    for ln in closed:
+        a, b = (int(r) for r in ln.split()[2].split("-"))
+        assert f"({times[a]} to {times[b]})" in ln, ln
 
 
 def test_progress_bars_only_when_stderr_is_a_terminal(plant, tmp_path, monkeypatch) -> None:

@@ -156,6 +156,12 @@ class Monitor:
         return frame
 
     @property
+    def merge_gap(self) -> int:
+        """Rows within which a returning alarm continues an episode (``"auto"`` resolved):
+        an episode is reported closed at most this many rows after its last row."""
+        return int(self._tracker.merge_gap)
+
+    @property
     def current_start(self) -> int | None:
         """The first row of the episode in progress (cheap: no summary), if any."""
         cur = self._tracker.current

@@ -232,13 +232,13 @@ def add_operator_commands(sub: Any) -> None:
     m.set_defaults(func=cmd_merge)
 
     mo = parser_of(sub, "monitor", "score a (growing) file live, print alarm episodes",
-                   "Score a file row by row and print alarm episodes as they open and close "
-                   "(OPEN row R (time): ...; CLOSED rows R1-R2 ...). Rows count the data rows "
-                   "from 0 and, with the default offline alignment, are the rows normalcy "
-                   "score marks in alarm. With --follow it keeps reading a growing file: a "
-                   "rotated (replaced) or truncated file is finished and the new one read "
-                   "from its first row, keeping the open episode; a deleted file is waited "
-                   "for; a value that is not a number is reported (SKIP) and scored as a gap.",
+                   "Score a file row by row and print alarm episodes as they open and close (OPEN "
+                   "row R (time): ...; CLOSED rows R1-R2 (time to time): ...). Rows count the data"
+                   " rows from 0 and, with the default offline alignment, are the rows normalcy "
+                   "score marks in alarm. With --follow it keeps reading a growing file: a rotated"
+                   " (replaced) or truncated file is finished and the new one read from its first "
+                   "row, keeping the open episode; a deleted file is waited for; a value that is "
+                   "not a number is reported (SKIP) and scored as a gap.",
                    "normalcy monitor plant.normalcy live.csv --follow --merge-gap 100")
     data_args(mo)
     mo.add_argument("--follow", action="store_true", help="keep reading a growing file")

@@ -184,11 +184,17 @@ class RowTimes:
 
 
 class EpisodePrinter:
-    """Prints OPEN/CLOSED lines in time order, each with its start row's time."""
+    """Prints OPEN/CLOSED lines in time order, each with the time of its start row (and
+    a closed one with that of its last row too).
+
+    An episode is reported closed up to the monitor's ``merge_gap`` rows after its last
+    row, often in a later chunk: the labels of the last ``merge_gap + 10`` rows are kept
+    for it (and the start row's of the episode in progress), never the whole stream."""
 
     def __init__(self, timed: bool) -> None:
         self.timed = timed
         self.known: dict[int, object] = {}
+        self.recent: dict[int, object] = {}
 
     def show(self, mon: Any, update: Any, rows: np.ndarray) -> None:
         index = update.scores.index
@@ -197,20 +203,28 @@ class EpisodePrinter:
         def label(r: int) -> object:
             if 0 <= a <= r < a + len(rows):
                 return rows[r - a]
-            return self.known.get(r)
+            return self.recent.get(r, self.known.get(r))
 
         events = [(ep.start, "open", ep) for ep in update.opened] + [
             (ep.end, "close", ep) for ep in update.closed]
         for _, kind, ep in sorted(events, key=lambda e: e[0]):
-            say(kind, ep, label(ep.start) if self.timed else None)
+            say(kind, ep, label(ep.start) if self.timed else None,
+                label(ep.end) if self.timed and kind == "close" else None)
         cur = mon.current_start
         if cur is not None and cur not in self.known:
             self.known = {cur: label(cur)}
+        if self.timed and a >= 0 and len(rows):
+            keep = int(getattr(mon, "merge_gap", 0)) + 10
+            first = max(0, len(rows) - keep)
+            self.recent.update({a + i: rows[i] for i in range(first, len(rows))})
+            edge = a + len(rows) - keep
+            self.recent = {r: v for r, v in self.recent.items() if r >= edge}
 
 
-def say(kind: str, ep: Any, when: object) -> None:
-    """One episode line: ``OPEN   row 138 (1.38): ...`` or ``CLOSED rows 138-2311 ...``."""
-    at = "" if when is None else f" ({when})"
+def say(kind: str, ep: Any, when: object, until: object = None) -> None:
+    """One episode line: ``OPEN   row 138 (1.38): ...`` or ``CLOSED rows 138-2311
+    (1.38 to 23.11): ...`` (the times of its first and last row, where known)."""
+    at = "" if when is None else f" ({when})" if until is None else f" ({when} to {until})"
     extra = f", fault {ep.fault!r}" if ep.fault else ""
     sensors = ",".join(ep.sensors) or "-"
     if kind == "open":
