@@ -35,7 +35,13 @@ def period_tolerance(seconds: np.ndarray | None) -> float:
     """
     if seconds is None:
         return PERIOD_TOLERANCE
-    d = np.diff(np.asarray(seconds, dtype=float))
+    return steps_tolerance(np.diff(np.asarray(seconds, dtype=float)))
+
+
+def steps_tolerance(steps: np.ndarray) -> float:
+    """:func:`period_tolerance` from the steps between the times (the positive, finite
+    ones)."""
+    d = np.asarray(steps, dtype=float)
     d = d[np.isfinite(d) & (d > 0)]
     if d.size < 2:
         return PERIOD_TOLERANCE
@@ -94,7 +100,7 @@ def check_steps(steps: np.ndarray, period: float | None, said: str, fix: str) ->
     if period is None or d.size < MIN_CHECKED_STEPS:
         return
     own = float(np.median(d))
-    if same_period(own, period, period_tolerance(np.r_[0.0, np.cumsum(d)])):
+    if same_period(own, period, steps_tolerance(d)):
         return
     raise InputError(
         f"{said.format(own=duration(own))}, but the model was fitted on data sampled every "

@@ -27,7 +27,7 @@ from normalcy import Monitor
 from normalcy.alarms.monitor import MonitorUpdate
 from normalcy.alarms.policy import Episode as PolicyEpisode
 from normalcy.data.periods import check_steps
-from normalcy.data.timeaxis import GAP_PERIODS
+from normalcy.data.timeaxis import run_starts
 from normalcy.exceptions import InputError, ModelFileError
 from normalcy.service import modelops
 from normalcy.service.db import Database, Episode, ModelVersion, Reading, Unit, Write
@@ -68,10 +68,8 @@ def feed_runs(mon: Monitor, times: np.ndarray, frame: pd.DataFrame, period: floa
     ``last``, the time of the row fed before, to the first row too - starts a new run,
     which no transition or window crosses (a unit whose stream stopped for an hour does
     not read the hour as one step). Without a period, one run."""
-    starts: set[int] = set()  # rows after a pause (row 0: a pause since ``last``)
-    if period is not None and len(times):
-        steps = np.diff(np.r_[times[0] if last is None else last, times])
-        starts = set(np.flatnonzero(steps > GAP_PERIODS * period).tolist())
+    # rows after a pause (row 0: a pause since ``last``), as a file's runs are cut
+    starts = set(run_starts(times, period, previous=last).tolist())
     cuts = sorted(starts | {0})
     parts = []
     for k, a in enumerate(cuts):
@@ -92,12 +90,10 @@ def stored_runs(frame: pd.DataFrame, sensors: list[str], period: float | None) -
     periods (a verdict or an explanation spans no pause), one frame without a pause.
     Row numbers count across the runs, as in the frame."""
     data = frame[sensors]
-    if period is None or len(frame) < 2:
-        return data
-    cuts = np.flatnonzero(np.diff(frame["time"].to_numpy(dtype=float)) > GAP_PERIODS * period)
+    cuts = run_starts(frame["time"].to_numpy(dtype=float), period)
     if cuts.size == 0:
         return data
-    edges = np.r_[0, cuts + 1, len(data)]
+    edges = np.r_[0, cuts, len(data)]
     return [data.iloc[a:b] for a, b in zip(edges[:-1], edges[1:], strict=True)]
 
 
