@@ -204,3 +204,21 @@ def test_a_plants_frozen_or_noisy_sensor_is_caught_and_named(kind) -> None:
     assert alarm.mean() > 0.95
     contrib = detector_contributions(res, det).iloc[ep.start + det.window_:ep.end]
     assert (contrib.idxmax(axis=1) == ep.sensor).mean() > 0.95
+
+
+@pytest.mark.parametrize("largest", [False, True])
+def test_shares_are_the_same_one_sensor_at_a_time_and_all_at_once(plant, largest) -> None:
+    """The running sums go over as many sensors at a time as the budget holds: a stuck
+    and a noisy stretch, a gap and the window edges give the same shares either way."""
+    det, _, test = plant
+    X = noisier(frozen(test, "s1", 500, 700), "s2", 900, 1100, times=6.0)
+    X.loc[1300:1304, "s3"] = np.nan
+    prep = det.prepare(X)
+    lim = det.relations_.readings_
+    one = lim.shares(prep.scaled, prep.rows, largest=largest, budget=1)
+    every = lim.shares(prep.scaled, prep.rows, largest=largest, budget=1e12)
+    two = lim.shares(prep.scaled, prep.rows, largest=largest, budget=2 * len(X))
+    np.testing.assert_array_equal(one, every)
+    np.testing.assert_array_equal(two, every)
+    assert np.nanmax(every) > 0.5  # the faults are in it
+    assert np.isnan(every).any() and (~np.isnan(every)).any()

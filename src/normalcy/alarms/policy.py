@@ -192,31 +192,32 @@ class EpisodeTracker:
         from normalcy.operator.signatures import MATCH_FRACTION
 
         n = len(frame)
-        t = np.zeros((n, len(KINDS)))
-        for k, kind in enumerate(KINDS):  # a fault's term is scaled below
-            if kind in self.scale and f"r_{kind}" in frame:
-                t[:, k] = frame[f"r_{kind}"].to_numpy(dtype=float) * self.scale[kind]
-        if "r_fault" in frame:
-            t[:, 3] = frame["r_fault"].to_numpy(dtype=float) * self.threshold / MATCH_FRACTION
         sensors = self.sensors
         if sensors is None:
             first = "r_rel[" if "r_rel" in frame else "r_trans["
             sensors = [c[len(first):-1] for c in frame.columns if c.startswith(first)]
             self.sensors = sensors
-        per = None
-        if sensors:
-            per = np.zeros((n, len(KINDS), len(sensors)))
-            for k, name in enumerate(f"r_{kind}" for kind in KINDS):
-                for j, s in enumerate(sensors):
-                    col = f"{name}[{s}]"
-                    if col in frame:
-                        per[:, k, j] = frame[col].to_numpy(dtype=float)
-        return np.nan_to_num(t), None if per is None else np.nan_to_num(per)
+        names = [f"r_{kind}" for kind in KINDS]
+        names += [f"r_{kind}[{s}]" for kind in KINDS for s in sensors]
+        where = frame.columns.get_indexer(pd.Index(names))  # -1: not in this frame
+        have = where >= 0
+        block = np.zeros((n, len(names)))
+        if have.any():  # one gather of the columns present (get item by item costs more)
+            block[:, have] = frame.iloc[:, where[have]].to_numpy(dtype=float)
+        scale = np.array([self.scale.get(kind, 0.0) for kind in KINDS])
+        scale[KINDS.index("fault")] = self.threshold / MATCH_FRACTION
+        t = np.nan_to_num(block[:, :len(KINDS)] * scale)
+        per = (np.nan_to_num(block[:, len(KINDS):]).reshape(n, len(KINDS), len(sensors))
+               if sensors else None)
+        return t, per
 
     def feed(self, frame: pd.DataFrame) -> tuple[list[Episode], list[Episode]]:
         """Feed the next rows of a residual frame; return ``(opened, closed)`` episodes."""
         p = self.policy
         score = np.nan_to_num(frame["score"].to_numpy(dtype=float), nan=-np.inf)
+        if self.current is None and not (score > self.threshold).any():
+            self.row += score.size  # no episode open and none opens: nothing to add up
+            return [], []
         terms, per = self._terms(frame)
         faults = frame["fault"].to_numpy() if "fault" in frame else None
         opened: list[Episode] = []

@@ -115,6 +115,21 @@ def _not_numeric(s: pd.Series, col: object, where: str) -> InputError:
 
 
 def _numeric(df: pd.DataFrame, where: str) -> np.ndarray:
+    if all(isinstance(t, np.dtype) and t.kind in "fiu" for t in df.dtypes):  # one pass
+        out = df.to_numpy(dtype=np.float64)
+    else:
+        out = _by_column(df, where)
+    inf = np.isinf(out)
+    if inf.any():
+        r, c = (int(v) for v in np.argwhere(inf)[0])
+        raise InputError(
+            f"sensor {df.columns[c]!r}{where} holds an infinite value at row "
+            f"{df.index[r]!r}; replace it with a finite value or NaN (a gap)."
+        )
+    return out
+
+
+def _by_column(df: pd.DataFrame, where: str) -> np.ndarray:
     out = np.empty(df.shape, dtype=np.float64)
     for j, col in enumerate(df.columns):
         s = df[col]
@@ -136,13 +151,6 @@ def _numeric(df: pd.DataFrame, where: str) -> np.ndarray:
                 raise _not_numeric(s, col, where)
             s = conv
         out[:, j] = s.to_numpy(dtype=np.float64, na_value=np.nan)
-    inf = np.isinf(out)
-    if inf.any():
-        r, c = (int(v) for v in np.argwhere(inf)[0])
-        raise InputError(
-            f"sensor {df.columns[c]!r}{where} holds an infinite value at row "
-            f"{df.index[r]!r}; replace it with a finite value or NaN (a gap)."
-        )
     return out
 
 

@@ -77,7 +77,7 @@ def jitter(now: np.ndarray, last: np.ndarray, before: np.ndarray) -> np.ndarray:
 
 
 def events(now: np.ndarray, last: np.ndarray, before: np.ndarray,
-           jump: float) -> tuple[np.ndarray, np.ndarray]:
+           jump: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The two events of one sensor, as 0/1 floats: the reading repeats the previous one;
     its jitter exceeds ``jump`` (NaN where the jitter reads a gap). The one definition the
     history, an operator's marked range and the score share."""
@@ -210,7 +210,7 @@ class Readings:
         return (self.noisy <= NOISY_WATCH) & (self.jump > 0) & self.watched_stuck
 
     def shares(self, scaled: np.ndarray, rows: np.ndarray, *,
-               largest: bool = False) -> np.ndarray:
+               largest: bool = False, budget: float = 1e6) -> np.ndarray:
         """``(T, 2 ns)``: ``r_stuck[s]`` then ``r_noisy[s]`` per row (offline alignment,
         as every residual) - the window share of repeats and of jitter above its level of
         each watched sensor; NaN for the others and where the window holds a row that is
@@ -218,7 +218,8 @@ class Readings:
         ``largest``: only ``(T, 2)``, the largest of each (``r_stuck``, ``r_noisy``; what
         the score needs). Integer running sums of the events, one sensor at a time (a
         float window mean of all at once cost a fifth of the scoring time at 55
-        sensors, and memory of several copies of the data)."""
+        sensors, and memory of several copies of the data), as many sensors at a time
+        as ``budget`` numbers hold (all of a streaming update's few hundred rows)."""
         T, ns = scaled.shape
         W = self.window
         out = np.full((T, 2 if largest else 2 * ns), np.nan)
@@ -232,19 +233,20 @@ class Readings:
         n = np.r_[0, np.cumsum(ok)]
         full = (n[W:] - n[:-W]) == W
         best = np.full((T - W + 1, 2), -1, dtype=np.int64)
-        event = np.zeros(T, dtype=np.uint8)
-        counts = np.zeros(T + 1, dtype=np.int64)
+        step = max(1, int(budget // T))  # sensors at a time
         for k, watched in enumerate(kinds):
-            for j in np.flatnonzero(watched):
-                x = scaled[:, j]
-                hit = events(x[2:], x[1:-1], x[:-2], float(self.jump[j]))[k]
-                event[2:] = (hit == 1.0) & ok[2:]
-                np.cumsum(event, out=counts[1:])
+            cols = np.flatnonzero(watched)
+            for a in range(0, cols.size, step):
+                js = cols[a:a + step]
+                x = scaled[:, js]
+                hit = events(x[2:], x[1:-1], x[:-2], self.jump[js])[k]
+                counts = np.zeros((T + 1, js.size), dtype=np.int64)
+                np.cumsum((hit == 1.0) & ok[2:, None], axis=0, out=counts[3:])
                 inside = counts[W:] - counts[:-W]
                 if largest:
-                    np.maximum(best[:, k], inside, out=best[:, k])
+                    np.maximum(best[:, k], inside.max(axis=1), out=best[:, k])
                 else:
-                    out[W - 1:, k * ns + j] = np.where(full, inside / W, np.nan)
+                    out[W - 1:, k * ns + js] = np.where(full[:, None], inside / W, np.nan)
         if largest:
             for k in range(2):
                 if kinds[k].any():

@@ -267,4 +267,10 @@ def residual_frame(index: pd.Index, sensors: list[str], window: int,
     score = terms[0] if len(terms) == 1 else np.fmax.reduce(terms)
     if len(terms) > 1:  # a window is scored only where every view is defined
         score = np.where(np.isnan(terms).any(axis=0), np.nan, score)
-    return pd.DataFrame({"score": score, **cols}, index=index)
+    # one float block (a frame built column by column costs more than scoring the rows
+    # of a streaming update)
+    values = np.empty((len(index), 1 + len(cols)))
+    values[:, 0] = score
+    for j, col in enumerate(cols.values(), 1):
+        values[:, j] = col
+    return pd.DataFrame(values, index=index, columns=["score", *cols], copy=False)

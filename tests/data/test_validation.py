@@ -1,0 +1,40 @@
+"""Sensor tables to numbers (:mod:`normalcy.data.validation`): plain numeric frames take
+one conversion, the others column by column, with the same values and the same errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from normalcy.data.validation import _by_column, _numeric, as_series
+from normalcy.exceptions import InputError
+
+
+def frames() -> list[pd.DataFrame]:
+    n = 6
+    return [
+        pd.DataFrame({"a": np.arange(n, dtype=np.int64), "b": np.linspace(0, 1, n),
+                      "c": np.arange(n, dtype=np.uint8)}),  # plain: one pass
+        pd.DataFrame({"a": np.arange(n, dtype=np.float32), "b": [1.0, np.nan] * 3}),
+        pd.DataFrame({"a": pd.array([1, None, 3, 4, 5, 6], dtype="Int64"),
+                      "b": [True, False] * 3}),  # nullable and boolean: by column
+        pd.DataFrame({"a": ["1.5", "2", "3", "4", "5", "6"], "b": np.arange(n)}),
+    ]
+
+
+@pytest.mark.parametrize("k", range(4))
+def test_one_pass_and_column_by_column_agree(k: int) -> None:
+    df = frames()[k]
+    np.testing.assert_array_equal(_numeric(df, ""), _by_column(df, ""))
+    assert _numeric(df, "").dtype == np.float64
+
+
+@pytest.mark.parametrize("df", [
+    pd.DataFrame({"a": [1.0, np.inf, 2.0], "b": [0.0, 1.0, 2.0]}),
+    pd.DataFrame({"a": pd.array([1.0, np.inf, 2.0], dtype="Float64"), "b": [0, 1, 2]}),
+])
+def test_an_infinite_value_is_named_on_either_path(df: pd.DataFrame) -> None:
+    with pytest.raises(InputError, match=r"sensor 'a' in data holds an infinite value "
+                                         r"at row 1"):
+        as_series(df)
