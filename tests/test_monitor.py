@@ -80,3 +80,57 @@ def test_bad_rows(setup) -> None:
         mon.update(np.zeros((2, 4)))
     with pytest.raises(InputError, match="lack"):
         mon.update(pd.DataFrame({"a": [1.0]}))
+
+
+@pytest.fixture(scope="module", params=["relations", "both"])
+def related(request):
+    """A relations-view (or both-views) model and a test stream with faults and a gap."""
+    X = smooth_signals(3200, 3, seed=4)
+    det = TransitionDetector(n_levels=6, delta=5, window=30, view=request.param)
+    det.fit(X.iloc[:2000])
+    test = X.iloc[2000:].reset_index(drop=True)
+    test.iloc[300:420, 2] += 1.0
+    test.iloc[700:703] = np.nan
+    test.iloc[900:1000, 1] *= 1.5
+    return det, test
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_relations_view_streams_every_column_as_offline(related, seed) -> None:
+    """A monitor scores only the transitions its last update did not have whole and
+    takes the others' values from it: every column still equals the offline stream's."""
+    det, test = related
+    got, _, _ = feed(Monitor(det), test, seed)
+    ref = det.residuals(test, alignment="streaming")
+    assert list(got.columns) == list(ref.columns) and "r_rel[s0]" in got
+    np.testing.assert_allclose(got.to_numpy(dtype=float), ref.to_numpy(dtype=float), rtol=0,
+                               atol=1e-9, equal_nan=True)
+
+
+def test_a_model_changed_mid_stream_rescores_the_buffer(related) -> None:
+    """Feedback installs new statistics: the monitor's next values are the new model's,
+    none kept from the old one (on the rows before, the old model's)."""
+    det, test = copy.deepcopy(related[0]), related[1]
+    mon = Monitor(det)
+    before = pd.concat([mon.update(test.iloc[i:i + 1]).scores for i in range(0, 500)])
+    old = det.residuals(test, alignment="streaming")
+    operator.feedback(det, test, 300, 420, "normal")  # a new relations view is installed
+    after = pd.concat([mon.update(test.iloc[i:i + 1]).scores for i in range(500, 600)])
+    new = det.residuals(test, alignment="streaming")
+    np.testing.assert_allclose(before.to_numpy(dtype=float), old.iloc[:500].to_numpy(float),
+                               rtol=0, atol=1e-9, equal_nan=True)
+    np.testing.assert_allclose(after.to_numpy(dtype=float), new.iloc[500:600].to_numpy(float),
+                               rtol=0, atol=1e-9, equal_nan=True)
+    assert not np.allclose(old["score"].iloc[500:600], new["score"].iloc[500:600])
+
+
+def test_a_new_run_scores_from_scratch(related) -> None:
+    det, test = related
+    mon = Monitor(det)
+    for i in range(0, 200, 10):
+        mon.update(test.iloc[i:i + 10])
+    mon.new_run()
+    got = pd.concat([mon.update(test.iloc[i:i + 5]).scores for i in range(200, 400, 5)])
+    ref = det.residuals(test.iloc[200:400], alignment="streaming")
+    np.testing.assert_allclose(got.to_numpy(dtype=float), ref.to_numpy(dtype=float), rtol=0,
+                               atol=1e-9, equal_nan=True)

@@ -38,3 +38,35 @@ def test_an_infinite_value_is_named_on_either_path(df: pd.DataFrame) -> None:
     with pytest.raises(InputError, match=r"sensor 'a' in data holds an infinite value "
                                          r"at row 1"):
         as_series(df)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int64])
+def test_a_plain_array_reads_as_its_frame_does(dtype: type) -> None:
+    """A 2-D array of numbers skips the frame; values, names, segments and index are the
+    frame's, and the caller's array is never the series' (it gets scaled in place)."""
+    X = np.arange(24, dtype=np.float64).reshape(8, 3)
+    if np.dtype(dtype).kind == "f":
+        X[3, 1] = np.nan  # a gap splits the series
+    X = X.astype(dtype)
+    for sensors in (None, ["a", "b", "c"]):
+        fast = as_series(X, sensors)
+        names = sensors or ["s0", "s1", "s2"]
+        framed = as_series(pd.DataFrame(X, columns=names), sensors)
+        np.testing.assert_array_equal(fast.values, framed.values)
+        assert fast.sensors == framed.sensors == names
+        for attr in ("segment", "seg_start", "seg_stop"):
+            np.testing.assert_array_equal(getattr(fast, attr), getattr(framed, attr))
+        assert fast.index.equals(framed.index)
+        assert not np.shares_memory(fast.values, X)
+
+
+def test_a_plain_array_with_an_infinite_value_or_no_complete_row_is_refused() -> None:
+    X = np.zeros((4, 2))
+    X[2, 1] = -np.inf
+    with pytest.raises(InputError, match=r"sensor 's1' in data holds an infinite value at "
+                                         r"row 2"):
+        as_series(X)
+    with pytest.raises(InputError, match="no complete row"):
+        as_series(np.full((3, 2), np.nan))
+    with pytest.raises(InputError, match="lacks the sensor column"):
+        as_series(np.zeros((3, 2)), ["a", "b", "c"])  # the frame path says what is wrong

@@ -23,6 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from normalcy.alarms.policy import AlarmPolicy, Episode
 from normalcy.data.periods import check_index_period
+from normalcy.detector.scoring import RelationSamples, Reuse, relation_samples
 from normalcy.exceptions import InputError
 
 
@@ -82,6 +83,8 @@ class Monitor:
         self.keep = 2 * detector.delta_ + detector.window_ - 2
         self._buffer = np.zeros((0, len(detector.sensors_)))
         self.n_seen = 0
+        #: the last update's relation samples and the model parts they were computed with
+        self._samples: tuple[RelationSamples, tuple[Any, ...]] | None = None
 
     def _rows(self, rows: Any) -> np.ndarray:
         sensors = list(self.detector.sensors_)
@@ -89,7 +92,8 @@ class Monitor:
             missing = [s for s in sensors if s not in rows.columns]
             if missing:
                 raise InputError(f"the rows lack the model's sensor column(s) {missing}.")
-            arr = rows[sensors].to_numpy(dtype=np.float64)
+            same = list(rows.columns) == sensors  # the usual chunk: no column selection
+            arr = (rows if same else rows[sensors]).to_numpy(dtype=np.float64)
         elif isinstance(rows, pd.Series):
             arr = rows[sensors].to_numpy(dtype=np.float64)[None, :]
         else:
@@ -118,10 +122,13 @@ class Monitor:
         if n == 0:
             frame = self._empty(index)
         elif np.isfinite(both).all(axis=1).any():
-            full = det.scored_frame(det.prepare(both, what="monitored rows"), "streaming")
+            prep = det.prepare(both, what="monitored rows")
+            rs = self._relation_samples(prep)
+            full = det.scored_frame(prep, "streaming", rs)
             frame = full.iloc[-n:].set_axis(index, axis=0)
         else:
             frame = self._empty(index)
+            self._samples = None
         self._buffer = both[-self.keep:] if self.keep > 0 else both[:0]
         self.n_seen += n
         if self.alignment == "offline":  # streaming row t holds offline row t - delta
@@ -130,9 +137,28 @@ class Monitor:
         opened, closed = self._tracker.feed(frame)
         return MonitorUpdate(frame, opened, closed)
 
+    def _relation_samples(self, prep: Any) -> RelationSamples | None:
+        """The relations view's values of the buffer and the new rows: those of the
+        transitions the last update had whole are taken from it, the others scored
+        (None without a relations view: the detector scores the rows itself)."""
+        det = self.detector
+        view = getattr(det, "relations_", None)
+        if view is None or det.view_ == "paper":
+            return None
+        parts = (view, det.center_, det.scale_, det.edges_)  # replaced on any change
+        reuse = None
+        last = self._samples
+        if last is not None and all(a is b for a, b in zip(last[1], parts, strict=True)):
+            kept = min(len(self._buffer), last[0].e.size)  # rows of the last update kept
+            reuse = Reuse(last[0], last[0].e.size - kept, kept - det.delta_)
+        rs = relation_samples(view, prep.scaled, prep.levels, prep.rows, reuse)
+        self._samples = (rs, parts)
+        return rs
+
     def new_run(self) -> None:
         """The next row starts a new run (a gap in time): no transition crosses it."""
         self._buffer = self._buffer[:0]
+        self._samples = None
 
     def finish(self) -> pd.DataFrame:
         """Offline alignment: the stream's last ``delta`` rows, which have no value (NaN).

@@ -220,6 +220,10 @@ def as_series(
     >>> s.segment.tolist()
     [0, -1, 1, 1]
     """
+    plain = _plain_array(X, sensors, what)
+    if plain is not None:  # one float table: no frame to build (a monitor's every update)
+        return _series(plain[0], plain[1], np.zeros(len(plain[0]), dtype=np.int64),
+                       pd.RangeIndex(len(plain[0])), what)
     runs: list[object]
     if isinstance(X, (list, tuple)) and len(X) > 0 and not np.isscalar(X[0]) and (
         isinstance(X[0], (pd.DataFrame, np.ndarray, list, tuple))
@@ -263,8 +267,35 @@ def as_series(
         where = f" in {what}" + ("" if len(frames) == 1 else f" (run {i})")
         blocks.append(_numeric(df, where))
         run_id.append(np.full(len(df), i))
-    values = np.concatenate(blocks, axis=0)
-    runs_arr = np.concatenate(run_id)
+    index = frames[0].index if len(frames) == 1 else pd.RangeIndex(sum(map(len, frames)))
+    return _series(np.concatenate(blocks, axis=0), names, np.concatenate(run_id), index, what)
+
+
+def _plain_array(X: object, sensors: Sequence[str] | None,
+                 what: str) -> tuple[np.ndarray, list[str]] | None:
+    """``(values, names)`` of a non-empty 2-D array of real numbers whose columns are
+    ``sensors`` (or all of them), checked as :func:`_numeric` checks a frame; None for
+    anything else (which goes through a frame)."""
+    if not (isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype.kind in "fiu"
+            and X.shape[0] > 0 and X.shape[1] > 0):
+        return None
+    if sensors is not None and (len(sensors) != X.shape[1] or
+                                len(set(map(str, sensors))) != len(sensors)):
+        return None
+    names = [str(c) for c in sensors] if sensors is not None else [
+        f"s{j}" for j in range(X.shape[1])]
+    values = X.astype(np.float64)  # a copy: the caller's array is never scaled in place
+    inf = np.isinf(values)
+    if inf.any():
+        r, c = (int(v) for v in np.argwhere(inf)[0])
+        raise InputError(f"sensor {names[c]!r} in {what} holds an infinite value at row "
+                         f"{r!r}; replace it with a finite value or NaN (a gap).")
+    return values, names
+
+
+def _series(values: np.ndarray, names: list[str], runs_arr: np.ndarray, index: pd.Index,
+            what: str) -> Series:
+    """The :class:`Series` of checked ``values`` (runs numbered by ``runs_arr``)."""
     finite_row = np.isfinite(values).all(axis=1)
     if not finite_row.any():
         bad = [n for j, n in enumerate(names) if np.isnan(values[:, j]).all()]
@@ -288,8 +319,4 @@ def as_series(
         np.maximum.at(stops, ids, rows + 1)
         seg_start[finite_row] = starts[ids]
         seg_stop[finite_row] = stops[ids]
-    if len(frames) == 1:
-        index = frames[0].index
-    else:
-        index = pd.RangeIndex(T)
     return Series(values, names, segment, seg_start, seg_stop, index)

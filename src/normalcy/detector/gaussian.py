@@ -42,8 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.sparse import csr_matrix
 
-#: absolute variance floor, scaled units (IQR = 1)
-FLOOR = 1e-9
+FLOOR = 1e-9  #: absolute variance floor, scaled units (IQR = 1)
 
 
 def unpack(packed: np.ndarray, d: int) -> np.ndarray:
@@ -381,18 +380,19 @@ def score_groups(tables: ConditionalTables, present: np.ndarray, lagged: np.ndar
     """``(|z|² / p (m,), signed own residuals (m, 2), their spreads (m, 2))`` of each
     viewpoint ``[present, lagged]`` (``(m, p)`` and ``(m, L)``) in its context.
 
-    Samples are grouped by covariance unit: one matrix product per unit present
-    (no copy when there is one unit).
+    Samples are grouped by covariance unit: one product per unit (no copy for one unit).
     """
     m, p = present.shape
     d2, signed, spread = np.empty(m), np.empty((m, 2)), np.empty((m, 2))
     units = tables.unit[context]
     order = np.argsort(units, kind="stable")
     us = units[order]
-    starts = np.flatnonzero(np.r_[True, us[1:] != us[:-1]]) if m else np.zeros(0, np.int64)
+    first = np.ones(m, dtype=bool)  # each unit's first sample (np.r_ cost more than the
+    np.not_equal(us[1:], us[:-1], out=first[1:])  # products in a streaming update)
+    starts = np.flatnonzero(first)
     dt = tables.own.dtype
     present, lagged = present.astype(dt, copy=False), lagged.astype(dt, copy=False)
-    for a, b in zip(starts, np.r_[starts[1:], m], strict=True):
+    for a, b in zip(starts, [*starts[1:], m], strict=True):
         u = int(us[a])
         idx = order[a:b] if starts.size > 1 else slice(None)
         pi, li, ci = present[idx], lagged[idx], context[idx]

@@ -86,9 +86,29 @@ class RelationSamples:
     noisy: np.ndarray | None = None
 
 
+#: the per-row fields of :class:`RelationSamples` (``stuck`` and ``noisy`` are over windows)
+PER_ROW = ("e", "per_sensor", "signed", "spread", "static", "static_spread", "context",
+           "e_dyn", "dyn_per_sensor")
+
+
+@dataclass
+class Reuse:
+    """Values a stream's previous update computed: ``samples`` of its rows, which are this
+    update's rows plus ``shift`` (the rows dropped from the front since); a transition
+    starting before row ``final`` of this update had all its rows then."""
+
+    samples: RelationSamples
+    shift: int
+    final: int
+
+
 def relation_samples(view: Any, scaled: np.ndarray, levels: np.ndarray,
-                     rows: np.ndarray) -> RelationSamples:
-    """Score the relations view at ``rows`` and spread the values over all ``T`` rows."""
+                     rows: np.ndarray, reuse: Reuse | None = None) -> RelationSamples:
+    """Score the relations view at ``rows`` and spread the values over all ``T`` rows.
+
+    ``reuse``: the rows before ``reuse.final`` take the values computed before (the same
+    numbers: a row's values read only the rows of its transition), and only the others are
+    scored - a monitor fed a row at a time scores one transition, not its whole buffer."""
     T, ns = scaled.shape
     def blank() -> np.ndarray:
         return np.full((T, ns), np.nan)
@@ -100,7 +120,26 @@ def relation_samples(view: Any, scaled: np.ndarray, levels: np.ndarray,
         out.stuck, out.noisy = shares[:, :ns], shares[:, ns:]
     if rows.size == 0:
         return out
-    s = view.score(scaled, levels, rows, per_viewpoint=False)
+    old = rows[:0]
+    if reuse is not None:  # rows scored before (a value at each: not a gap then)
+        old = rows[(rows < reuse.final) & (rows + reuse.shift < reuse.samples.e.size)]
+        old = old[np.isfinite(reuse.samples.e[old + reuse.shift])]
+        rows = np.setdiff1d(rows, old)
+    if rows.size:
+        _scored(out, view.score(scaled, levels, rows, per_viewpoint=False), rows, T, ns)
+    if reuse is not None and old.size:
+        for name in PER_ROW:
+            before = getattr(reuse.samples, name)
+            if before is None:
+                continue
+            if getattr(out, name) is None:
+                setattr(out, name, np.full((T, *before.shape[1:]), np.nan))
+            getattr(out, name)[old] = before[old + reuse.shift]
+    return out
+
+
+def _scored(out: RelationSamples, s: Any, rows: np.ndarray, T: int, ns: int) -> None:
+    """Put the view's scores ``s`` of ``rows`` into ``out``."""
     out.e[rows] = np.log1p(s.mean)
     zc = s.signed / s.spread
     zs = s.static / s.static_spread
@@ -112,9 +151,8 @@ def relation_samples(view: Any, scaled: np.ndarray, levels: np.ndarray,
         out.e_dyn = np.full(T, np.nan)
         out.e_dyn[rows] = np.log1p(s.dynamics)
     if s.dynamics_z is not None:
-        out.dyn_per_sensor = blank()
+        out.dyn_per_sensor = np.full((T, ns), np.nan)
         out.dyn_per_sensor[rows] = np.log1p(s.dynamics_z * s.dynamics_z)
-    return out
 
 
 def relation_term(rs: RelationSamples, window: int,

@@ -418,13 +418,14 @@ class TransitionDetector(LearnedViews, BaseEstimator):  # type: ignore[misc]
         prep = scoring.scorable(self.prepare(X), self.delta_, self.window_)
         return self.scored_frame(prep, alignment)
 
-    def scored_frame(self, prep: Prepared, alignment: Alignment) -> pd.DataFrame:
-        """:meth:`residuals` of prepared data, with the fault columns of taught
-        fault signatures (``score_fault`` raises ``score``; ``r_fault``, ``fault``)."""
+    def scored_frame(self, prep: Prepared, alignment: Alignment,
+                     rs: scoring.RelationSamples | None = None) -> pd.DataFrame:
+        """:meth:`residuals` of prepared data (``rs``: its relation samples, if computed),
+        with the columns of taught fault signatures (``score_fault`` raises ``score``)."""
         signatures = getattr(self, "signatures_", None)
         e = self.contributions(prep) if self.view_ != "relations" or (
             signatures and signatures.reads_contributions(self)) else None
-        frame = self.normal_frame(prep, e)
+        frame = self.normal_frame(prep, e, rs)
         if signatures:  # fault signatures taught by the operator
             normal = frame["score"].to_numpy()
             cols = signatures.columns(self, prep.scaled, prep.levels, prep.rows, e, normal)
@@ -439,18 +440,17 @@ class TransitionDetector(LearnedViews, BaseEstimator):  # type: ignore[misc]
             frame = shifted
         return frame
 
-    def normal_frame(self, prep: Prepared,
-                     e: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+    def normal_frame(self, prep: Prepared, e: dict[str, np.ndarray] | None = None,
+                     rs: scoring.RelationSamples | None = None) -> pd.DataFrame:
         """The score and window residuals of the views in force (no fault signatures),
-        offline alignment; ``e``: the paper's contributions if already computed."""
+        offline alignment; ``e``, ``rs``: the views' values per row if computed."""
         if e is None and self.view_ != "relations":
             e = self.contributions(prep)
-        rs = None
-        if self.view_ != "paper":
+        if rs is None and self.view_ != "paper":
             rs = self.relation_samples(prep)
         return scoring.residual_frame(prep.series.index, self.sensors_, self.window_,
                                       self.reference_, e if self.view_ != "relations" else None,
-                                      rs)
+                                      rs if self.view_ != "paper" else None)
 
     def relation_samples(self, prep: Prepared) -> scoring.RelationSamples:
         """The relations view's values per row (see :mod:`normalcy.detector.scoring`)."""

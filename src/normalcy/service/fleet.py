@@ -9,6 +9,7 @@ on PostgreSQL; SQLite has one writer at a time).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import anyio
 import numpy as np
 import pandas as pd
 from sqlalchemy import delete, insert, select, update
@@ -114,6 +116,7 @@ class Fleet:
         self.units: dict[str, UnitRuntime] = {}
         self._lock = threading.Lock()
         self._last_prune: dict[int, float] = {}
+        self._scoring: anyio.CapacityLimiter | None = None
 
     # ------------------------------------------------------------- start-up
     def start(self) -> None:
@@ -215,6 +218,14 @@ class Fleet:
         return frame, int(frame.index[0])
 
     # ------------------------------------------------------------- readings
+    async def ingest_async(self, name: str, times: np.ndarray,
+                           values: np.ndarray) -> dict[str, Any]:
+        """:meth:`ingest` in one of the ``scoring_threads`` (from the event loop)."""
+        if self._scoring is None:  # made in the loop; no await before it is set
+            self._scoring = anyio.CapacityLimiter(self.settings.scoring_threads)
+        return await anyio.to_thread.run_sync(functools.partial(self.ingest, name, times,
+                                                                values), limiter=self._scoring)
+
     def ingest(self, name: str, times: np.ndarray, values: np.ndarray) -> dict[str, Any]:
         """Score a batch of rows of unit ``name``; store them and the episodes."""
         arrived = time.perf_counter()

@@ -33,6 +33,11 @@ class Settings:
     demo : replay the three-tank demo.
     background_fit : fit uploaded histories in a background thread (False: in the request).
     demo_speed : demo rows per second of wall time.
+    scoring_threads : threads that score readings as they arrive (the others wait their
+        turn). Scoring holds Python's lock on the interpreter: with the web server's
+        default pool of 40 threads, 100 units sending a row each per second took 12 ms
+        of server CPU per row and fell behind; one thread, 6.7 ms (``normalcy bench
+        serve``, ``docs/benchmarks.md``).
 
     Examples
     --------
@@ -52,6 +57,7 @@ class Settings:
     demo: bool = False
     background_fit: bool = True
     demo_speed: float = 20.0
+    scoring_threads: int = 1
 
     @property
     def database_url(self) -> str:
@@ -80,7 +86,7 @@ class Settings:
             values["data"] = Path(values["data"])
         s = cls(**values)
         for name in ("retention_days", "max_body_bytes", "max_upload_bytes", "standing_s",
-                     "demo_speed"):
+                     "demo_speed", "scoring_threads"):
             if not getattr(s, name) > 0:
                 raise InputError(f"setting {name} must be > 0. Got {getattr(s, name)!r} instead.")
         return s

@@ -112,7 +112,7 @@ async def post_readings(name: str, request: Request, fleet: FleetDep,
     raw = await body(request, fleet.settings.max_body_bytes)
     rt = fleet.runtime(name)
     times, values = parse_readings(raw, request.headers.get("content-type", ""), rt.sensors)
-    return await run_in_threadpool(fleet.ingest, name, times, values)
+    return await fleet.ingest_async(name, times, values)
 
 
 @router.get("/{name}/readings")
