@@ -2,7 +2,7 @@
 
 N units of S sensors each send one row per second (1 Hz) to the real HTTP server
 (uvicorn in a child process; SQLite in WAL mode, or a temporary PostgreSQL server with
-``--postgres``). Each unit gets an offset of 1.5 on one sensor for 30 s every 2 minutes
+``--postgres``). Each unit gets an offset of 1.5 on one sensor for 30 s every 3 minutes
 (``faults``: the offsets in the run, one already on at its first row included;
 ``alarms``: the alarm episodes the service recorded).
 Measured: rows/s ingested against rows/s offered; the latency from a reading's arrival
@@ -54,9 +54,12 @@ def _plant(n: int, sensors: int, start: int = 0) -> pd.DataFrame:
 
 
 def _faulty(unit: int, k: int) -> bool:
-    """Whether ``unit``'s row ``k`` of the replay carries the offset: 30 s every 2
-    minutes, staggered by 7 s from unit to unit (a unit may start the replay in one)."""
-    return 20 <= (k + 7 * unit) % 120 < 50
+    """Whether ``unit``'s row ``k`` of the replay carries the offset: 30 s every 3
+    minutes, staggered by 7 s from unit to unit (a unit may start the replay in one). An
+    alarm outlasts its offset by up to the model's window (50 rows) and one that returns
+    within ``merge_gap`` (50 rows) continues the episode: offsets 2 minutes apart made one
+    endless episode per unit."""
+    return 20 <= (k + 7 * unit) % 180 < 50
 
 
 def _free_port() -> int:
