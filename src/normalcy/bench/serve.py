@@ -7,8 +7,10 @@ N units of S sensors each send one row per second (1 Hz) to the real HTTP server
 ``alarms``: the alarm episodes the service recorded).
 Measured: rows/s ingested against rows/s offered; the latency from a reading's arrival
 to the answer that says it was scored, stored and its alarm (if any) recorded (p50,
-p99, and the same for rows that opened an alarm); the server's resident memory at the
-start and the end of the run and its trend over the second half. The issue's goal is
+p99, and the same for rows that opened an alarm); the server's CPU time per row; its
+resident memory at the start and the end of the run and its trend over the second
+half (``NORMALCY_*`` variables reach the server: ``NORMALCY_SCORING_THREADS=16``
+compares more scoring threads). The issue's goal is
 100 units x 20 sensors at 1 Hz on 2 cores with p99 under 200 ms and flat memory over an
 hour; this bench runs ``--seconds`` (default 60) per setting, after a warm-up batch of
 120 rows per unit (a monitor scores once it holds ``2 delta + window - 2`` rows).
@@ -108,6 +110,13 @@ def _rss_mib(pid: int) -> float:
     return float("nan")
 
 
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user and system) process ``pid`` has used."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_one(n_units: int, sensors: int, seconds: float, database: str | None,
             model: Path, workers: int = 16) -> dict[str, Any]:
     """One setting: start a server, create the units, stream, measure."""
@@ -171,6 +180,7 @@ def run_one(n_units: int, sensors: int, seconds: float, database: str | None,
             return time.perf_counter() - a, bool(r.json()["opened"])
 
         start = time.perf_counter()
+        cpu0 = _cpu_s(proc.pid)
         sent = 0
         with cf.ThreadPoolExecutor(workers) as pool:
             for k in range(int(seconds)):
@@ -185,6 +195,7 @@ def run_one(n_units: int, sensors: int, seconds: float, database: str | None,
                 sent += n_units
                 rss.append((time.perf_counter() - start, _rss_mib(proc.pid)))
         wall = time.perf_counter() - start
+        cpu = _cpu_s(proc.pid) - cpu0
         faults = sum(_faulty(u, k) and not (k and _faulty(u, k - 1))  # offsets that start
                      for u in range(n_units) for k in range(int(seconds)))
         alarms = len(client.get("/api/alarms", params={"limit": 10000}).json())
@@ -202,6 +213,7 @@ def run_one(n_units: int, sensors: int, seconds: float, database: str | None,
         "offered_rows_s": n_units, "ingested_rows_s": round(sent / wall, 1),
         "p50_ms": round(1000 * float(np.quantile(lat, 0.5)), 1),
         "p99_ms": round(1000 * float(np.quantile(lat, 0.99)), 1),
+        "server_cpu_ms_per_row": round(1000 * cpu / max(sent, 1), 2),
         "alarm_p99_ms": round(1000 * float(np.quantile(lat_alarm, 0.99)), 1)
         if lat_alarm else None, "faults": faults, "alarms": alarms,
         "rss_start_mib": round(float(r_m[0]), 1), "rss_end_mib": round(float(r_m[-1]), 1),

@@ -34,10 +34,10 @@ class Settings:
     background_fit : fit uploaded histories in a background thread (False: in the request).
     demo_speed : demo rows per second of wall time.
     scoring_threads : threads that score readings as they arrive (the others wait their
-        turn). Scoring holds Python's lock on the interpreter: with the web server's
-        default pool of 40 threads, 100 units sending a row each per second took 12 ms
-        of server CPU per row and fell behind; one thread, 6.7 ms (``normalcy bench
-        serve``, ``docs/benchmarks.md``).
+        turn). Scoring holds Python's lock on the interpreter: 100 units sending a row
+        each per second to 16 scoring threads took 11.3 ms of server CPU per row and
+        fell behind (86 of 100 rows/s), to one thread 7.5 ms (all ingested;
+        ``normalcy bench serve``, ``docs/benchmarks.md``).
 
     Examples
     --------
