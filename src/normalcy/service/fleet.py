@@ -4,7 +4,9 @@ Readings are scored at once by the unit's :class:`normalcy.Monitor`; the rows, t
 unit's stream position and the alarm episodes they open or close are written in one
 transaction. Model changes (feedback, undo) and readings of a unit are serialised by
 the unit's lock (in-process) and by a row lock on the unit (``SELECT ... FOR UPDATE``
-on PostgreSQL; SQLite has one writer at a time).
+on PostgreSQL; SQLite has one writer at a time). Requests score their readings in
+``Settings.scoring_threads`` threads (one by default: scoring holds the interpreter's
+lock, and more threads only contend for it).
 """
 
 from __future__ import annotations
