@@ -187,6 +187,8 @@ class EpisodeTracker:
         self._sums = np.zeros(len(KINDS))
         self._per_sensor: np.ndarray | None = None
         self._faults: dict[str, int] = {}
+        self._names: pd.Index | None = None
+        self._term_scale = np.zeros(len(KINDS))
 
     def _terms(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
         from normalcy.operator.signatures import MATCH_FRACTION
@@ -197,16 +199,17 @@ class EpisodeTracker:
             first = "r_rel[" if "r_rel" in frame else "r_trans["
             sensors = [c[len(first):-1] for c in frame.columns if c.startswith(first)]
             self.sensors = sensors
-        names = [f"r_{kind}" for kind in KINDS]
-        names += [f"r_{kind}[{s}]" for kind in KINDS for s in sensors]
-        where = frame.columns.get_indexer(pd.Index(names))  # -1: not in this frame
+        if self._names is None:  # the columns read, and each term's scale: once
+            self._names = pd.Index([f"r_{kind}" for kind in KINDS] + [
+                f"r_{kind}[{s}]" for kind in KINDS for s in sensors])
+            self._term_scale = np.array([self.scale.get(kind, 0.0) for kind in KINDS])
+            self._term_scale[KINDS.index("fault")] = self.threshold / MATCH_FRACTION
+        where = frame.columns.get_indexer(self._names)  # -1: not in this frame
         have = where >= 0
-        block = np.zeros((n, len(names)))
+        block = np.zeros((n, len(self._names)))
         if have.any():  # one gather of the columns present (get item by item costs more)
             block[:, have] = frame.iloc[:, where[have]].to_numpy(dtype=float)
-        scale = np.array([self.scale.get(kind, 0.0) for kind in KINDS])
-        scale[KINDS.index("fault")] = self.threshold / MATCH_FRACTION
-        t = np.nan_to_num(block[:, :len(KINDS)] * scale)
+        t = np.nan_to_num(block[:, :len(KINDS)] * self._term_scale)
         per = (np.nan_to_num(block[:, len(KINDS):]).reshape(n, len(KINDS), len(sensors))
                if sensors else None)
         return t, per

@@ -119,14 +119,20 @@ def _numeric(df: pd.DataFrame, where: str) -> np.ndarray:
         out = df.to_numpy(dtype=np.float64)
     else:
         out = _by_column(df, where)
-    inf = np.isinf(out)
+    _refuse_infinite(out, list(df.columns), df.index, where)
+    return out
+
+
+def _refuse_infinite(values: np.ndarray, names: Sequence[object], index: pd.Index,
+                     where: str) -> None:
+    """A clear error naming the first infinite value's sensor and row, if any."""
+    inf = np.isinf(values)
     if inf.any():
         r, c = (int(v) for v in np.argwhere(inf)[0])
         raise InputError(
-            f"sensor {df.columns[c]!r}{where} holds an infinite value at row "
-            f"{df.index[r]!r}; replace it with a finite value or NaN (a gap)."
+            f"sensor {names[c]!r}{where} holds an infinite value at row "
+            f"{index[r]!r}; replace it with a finite value or NaN (a gap)."
         )
-    return out
 
 
 def _by_column(df: pd.DataFrame, where: str) -> np.ndarray:
@@ -285,11 +291,7 @@ def _plain_array(X: object, sensors: Sequence[str] | None,
     names = [str(c) for c in sensors] if sensors is not None else [
         f"s{j}" for j in range(X.shape[1])]
     values = X.astype(np.float64)  # a copy: the caller's array is never scaled in place
-    inf = np.isinf(values)
-    if inf.any():
-        r, c = (int(v) for v in np.argwhere(inf)[0])
-        raise InputError(f"sensor {names[c]!r} in {what} holds an infinite value at row "
-                         f"{r!r}; replace it with a finite value or NaN (a gap).")
+    _refuse_infinite(values, names, pd.RangeIndex(len(values)), f" in {what}")
     return values, names
 
 
