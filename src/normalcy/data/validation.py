@@ -2,7 +2,10 @@
 
 Input is a DataFrame (sensors in columns, time in rows), a 2-D array, or a list
 of them (separate runs). Rows holding NaN are *gaps*: no transition or window
-crosses a gap or the border between two runs. Refused, each with a message
+crosses a gap or the border between two runs. A frame with a time index
+(``DatetimeIndex`` or ``TimedeltaIndex``) is cut into runs where a step is longer than
+``GAP_PERIODS`` sampling periods (its median step), as ``normalcy fit`` and the service
+cut a time column (:mod:`normalcy.data.timeaxis`). Refused, each with a message
 saying how to fix it: infinite values, sparse matrices, complex numbers,
 values that are not numbers, 1-D arrays (a pandas Series is one sensor),
 tables without rows or columns, duplicate column names.
@@ -18,6 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from normalcy.data.timeaxis import median_step, run_starts
 from normalcy.exceptions import InputError, InputTypeError
 
 
@@ -269,12 +273,32 @@ def as_series(
             )
     blocks = []
     run_id = []
+    first = 0  # the number of the next run, counting those the time index cuts
     for i, df in enumerate(frames):
         where = f" in {what}" + ("" if len(frames) == 1 else f" (run {i})")
         blocks.append(_numeric(df, where))
-        run_id.append(np.full(len(df), i))
+        cut = np.zeros(len(df), dtype=np.int64)
+        cut[time_gaps(df.index)] = 1
+        run_id.append(first + np.cumsum(cut))
+        first = int(run_id[-1][-1]) + 1
     index = frames[0].index if len(frames) == 1 else pd.RangeIndex(sum(map(len, frames)))
     return _series(np.concatenate(blocks, axis=0), names, np.concatenate(run_id), index, what)
+
+
+def time_gaps(index: pd.Index) -> np.ndarray:
+    """Positions that start a new run in a time index: the step before them is longer
+    than ``GAP_PERIODS`` times the median step (none for another index).
+
+    Examples
+    --------
+    >>> t = pd.Timestamp("2026-01-01") + pd.to_timedelta([0, 1, 2, 9, 10], unit="s")
+    >>> time_gaps(t).tolist(), time_gaps(pd.RangeIndex(5)).tolist()
+    ([3], [])
+    """
+    if not isinstance(index, (pd.DatetimeIndex, pd.TimedeltaIndex)) or len(index) < 3:
+        return np.zeros(0, dtype=np.int64)
+    seconds = pd.TimedeltaIndex(index - index[0]).total_seconds().to_numpy(np.float64)
+    return run_starts(seconds, median_step(seconds))
 
 
 def _plain_array(X: object, sensors: Sequence[str] | None,
