@@ -134,3 +134,53 @@ def test_a_new_run_scores_from_scratch(related) -> None:
     ref = det.residuals(test.iloc[200:400], alignment="streaming")
     np.testing.assert_allclose(got.to_numpy(dtype=float), ref.to_numpy(dtype=float), rtol=0,
                                atol=1e-9, equal_nan=True)
+
+
+def timed_stream(setup, holes: dict[int, float]) -> tuple[TransitionDetector, pd.DataFrame]:
+    """The setup's test rows at 1 s, with a hole of ``holes[r]`` extra seconds before
+    row ``r``, and the detector refitted on timed rows (so it knows its period)."""
+    X = smooth_signals(3200, 3, seed=4)
+    t0 = pd.Timestamp("2026-03-01 08:00", tz="UTC")
+    train = X.iloc[:2000].set_axis(t0 + pd.to_timedelta(np.arange(2000), unit="s"), axis=0)
+    det = TransitionDetector(n_levels=6, delta=5, window=30, view="paper").fit(train)
+    _, test = setup
+    steps = np.ones(len(test))
+    for r, extra in holes.items():
+        steps[r] += extra
+    times = t0 + pd.Timedelta(hours=1) + pd.to_timedelta(np.cumsum(steps), unit="s")
+    return det, test.set_axis(pd.DatetimeIndex(times), axis=0)
+
+
+@pytest.mark.parametrize("alignment", ["streaming", "offline"])
+def test_a_hole_in_time_starts_a_new_run_inside_a_chunk_and_between_chunks(
+        setup, alignment: str) -> None:
+    """A timed stream fed in chunks scores as the whole timed series does offline, where
+    the holes cut runs: one inside a chunk, one between two chunks."""
+    det, test = timed_stream(setup, {250: 60.0, 500: 30.0})
+    mon = Monitor(det, alignment=alignment)
+    parts = [mon.update(test.iloc[a:b]) for a, b in ((0, 300), (300, 500), (500, 1200))]
+    got = pd.concat([p.scores for p in parts] + [mon.finish()])["score"].to_numpy()
+    if alignment == "streaming":
+        ref = det.score_samples(test, alignment="streaming")
+    else:
+        ref = det.score_samples(test)
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-9, equal_nan=True)
+    # each hole leaves rows without a score after it; the untimed stream has them
+    start = 250 if alignment == "streaming" else 250 - det.delta_
+    assert np.isnan(got[start + 5:start + det.window_]).all()
+    assert np.isfinite(det.score_samples(test.reset_index(drop=True), alignment=alignment)
+                       [start + 5:start + det.window_]).all()
+
+
+def test_timed_chunks_must_go_forward_and_keep_their_kind_of_time(setup) -> None:
+    det, test = timed_stream(setup, {})
+    mon = Monitor(det)
+    mon.update(test.iloc[:100])
+    with pytest.raises(InputError, match="not after the last chunk's last row"):
+        mon.update(test.iloc[50:150])
+    naive = test.iloc[100:200].tz_localize(None)
+    with pytest.raises(InputError, match="same kind of time index"):
+        mon.update(naive)
+    out = mon.update(test.iloc[100:200])  # the refused chunks changed nothing
+    ref = det.score_samples(test.iloc[:200], alignment="streaming")[100:]
+    np.testing.assert_allclose(out.scores["score"].to_numpy(), ref, atol=1e-9, equal_nan=True)

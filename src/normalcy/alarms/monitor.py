@@ -23,6 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from normalcy.alarms.policy import AlarmPolicy, Episode
 from normalcy.data.periods import check_index_period
+from normalcy.data.timeaxis import median_step, run_starts
 from normalcy.detector.scoring import RelationSamples, Reuse, relation_samples
 from normalcy.exceptions import InputError
 
@@ -85,6 +86,8 @@ class Monitor:
         self.n_seen = 0
         #: the last update's relation samples and the model parts they were computed with
         self._samples: tuple[RelationSamples, tuple[Any, ...]] | None = None
+        #: the last row's time, where chunks come with a time index
+        self._last_time: Any = None
 
     def _rows(self, rows: Any) -> np.ndarray:
         sensors = list(self.detector.sensors_)
@@ -111,9 +114,58 @@ class Monitor:
         """Feed one row (1-D) or a chunk (2-D, DataFrame); return the new scores.
 
         A chunk with a time index must have the model's sampling period (from 8 steps
-        on, :func:`normalcy.data.timeaxis.check_index_period`)."""
+        on, :func:`normalcy.data.timeaxis.check_index_period`) and continue the last
+        chunk's time; a step longer than ``GAP_PERIODS`` periods, inside a chunk or
+        since the last one, starts a new run (:meth:`new_run`), as ``normalcy monitor``
+        and ``normalcy score`` cut a time column."""
         check_index_period(rows, getattr(self.detector, "sample_period_", None),
                            "the monitored chunk")
+        cuts = self._time_cuts(rows)
+        if not cuts:
+            out = self._update(rows)
+            self._remember_time(rows)
+            return out
+        parts = []
+        bounds = [0, *(c for c in cuts if c > 0), len(rows)]
+        for a, b in zip(bounds[:-1], bounds[1:], strict=False):
+            if a in cuts:
+                self.new_run()
+            parts.append(self._update(rows.iloc[a:b]))
+        self._remember_time(rows)
+        return MonitorUpdate(pd.concat([p.scores for p in parts]),
+                             [e for p in parts for e in p.opened],
+                             [e for p in parts for e in p.closed])
+
+    def _time_cuts(self, rows: Any) -> list[int]:
+        """Rows of a timed chunk with a hole in time before them (0: since the last
+        chunk). Empty for rows without a time index."""
+        index = rows.index if isinstance(rows, pd.DataFrame) else None
+        if not isinstance(index, (pd.DatetimeIndex, pd.TimedeltaIndex)) or len(index) == 0:
+            return []
+        last = self._last_time
+        try:
+            seconds = pd.TimedeltaIndex(index - (index[0] if last is None else last)
+                                        ).total_seconds().to_numpy(np.float64)
+        except TypeError:
+            raise InputError(f"the monitored chunk's times ({index[0]!r}...) cannot follow the "
+                             f"last chunk's ({last!r}): give every chunk the same kind of time "
+                             "index (with or without a time zone).") from None
+        if last is not None and not seconds[0] > 0:
+            raise InputError(f"the monitored chunk starts at {index[0]}, not after the last "
+                             f"chunk's last row ({last}): feed rows in time order, each once.")
+        period = getattr(self.detector, "sample_period_", None) or median_step(seconds)
+        if last is None:
+            return [int(c) for c in run_starts(seconds, period)]
+        return [int(c) - 1 for c in run_starts(np.r_[0.0, seconds], period)]
+
+    def _remember_time(self, rows: Any) -> None:
+        """The last row's time of a chunk with a time index (None for other rows)."""
+        index = rows.index if isinstance(rows, pd.DataFrame) else None
+        timed = isinstance(index, (pd.DatetimeIndex, pd.TimedeltaIndex)) and len(index) > 0
+        self._last_time = index[-1] if timed else None  # type: ignore[index]
+
+    def _update(self, rows: Any) -> MonitorUpdate:
+        """:meth:`update` of rows no hole in time divides."""
         new = self._rows(rows)
         n = new.shape[0]
         both = np.concatenate([self._buffer, new])
@@ -156,7 +208,8 @@ class Monitor:
         return rs
 
     def new_run(self) -> None:
-        """The next row starts a new run (a gap in time): no transition crosses it."""
+        """The next row starts a new run (a gap in time): no transition crosses it.
+        Chunks with a time index call it where their time jumps (:meth:`update`)."""
         self._buffer = self._buffer[:0]
         self._samples = None
 
