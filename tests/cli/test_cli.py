@@ -124,3 +124,23 @@ def test_the_view_choices_are_the_detectors() -> None:
     from normalcy.detector.parts import VIEWS
 
     assert set(VIEW_CHOICES) == {"auto", *VIEWS}
+
+
+def test_fit_and_info_name_the_wandering_sensor_behind_the_papers_residuals(
+        tmp_path, capsys) -> None:
+    from tests.detector.test_auto_view import warming_up
+
+    warming_up().to_csv(tmp_path / "train.csv", index=False)
+    assert main(["fit", str(tmp_path / "train.csv"), "-o", str(tmp_path / "m.normalcy")]) == 0
+    err = capsys.readouterr().err
+    assert "view='auto' fell back to the paper's residuals" in err
+    assert "w (" in err and "--sensors" in err
+    assert main(["info", str(tmp_path / "m.normalcy")]) == 0
+    out = capsys.readouterr().out
+    assert "score from the paper's residuals" in out and "sat at levels the first 60 %" in out
+    assert main(["info", str(tmp_path / "m.normalcy"), "--json"]) == 0
+    said = json.loads(capsys.readouterr().out)["view_outside"]
+    assert list(said)[0] == "w" and all(0 < v <= 1 for v in said.values())
+    smooth_signals(6000, 3, seed=1).to_csv(tmp_path / "steady.csv", index=False)
+    assert main(["fit", str(tmp_path / "steady.csv"), "-o", str(tmp_path / "s.normalcy")]) == 0
+    assert "fell back" not in capsys.readouterr().err

@@ -79,6 +79,24 @@ def view_said(det: Any) -> str:
             f"rest's windows in alarm{why})")
 
 
+def wanderers_said(det: Any) -> str:
+    """Where ``view="auto"`` took the paper's residuals because the later history left
+    the earlier levels: which sensors did, and what to do (empty otherwise)."""
+    outside = getattr(det, "view_outside_", None)
+    if not outside or det.view_ != "paper":
+        return ""
+    from normalcy.detector.learning import AUTO_SPLIT
+
+    named = ", ".join(f"{s} ({100 * v:.1f} % of its rows)" for s, v in outside.items())
+    return (f"view='auto' fell back to the paper's residuals: in the last "
+            f"{100 * (1 - AUTO_SPLIT):.0f} % of the history, {named} sat at levels the first "
+            f"{100 * AUTO_SPLIT:.0f} % never reached. A sensor that wanders (an ambient "
+            "temperature, a slowly filling tank) raises the paper residuals' reference levels "
+            "for every sensor, and faults of the other sensors can stay under them. Fit "
+            "without it (--sensors), or on a history that covers its range, and the "
+            "relations view may take over.")
+
+
 def rows_of(value: str, period: float | None, flag: str, least: int = 0) -> int:
     """A number of rows from ``--flag``: ``ROWS`` as given, or a duration with its unit
     (``5s``, ``2min``, ``1h``; anything ``pandas.Timedelta`` reads) in rows of the

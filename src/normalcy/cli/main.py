@@ -100,6 +100,11 @@ def cmd_fit(a: argparse.Namespace) -> int:
     print(f"fitted {len(det.sensors_)} sensors {det.sensors_} on {len(table.frame)} rows{runs}: "
           f"n_levels={det.n_levels_}, delta={det.delta_}, window={det.window_}; "
           f"model written to {a.output}")
+    from normalcy.cli.common import wanderers_said
+
+    said = wanderers_said(det)
+    if said:
+        _note(said)
     return 0
 
 
@@ -156,6 +161,7 @@ def model_summary(det: Any, header: dict[str, Any], path: str) -> dict[str, Any]
         "kind": type(det).__name__,
         "view": det.view_,
         "view_check": det.view_check_,
+        "view_outside": getattr(det, "view_outside_", None),
         "relations": relations,
         "sensors": list(det.sensors_),
         "params": {k: (list(v) if isinstance(v, tuple) else v)
@@ -206,6 +212,10 @@ def cmd_info(a: argparse.Namespace) -> int:
     print(f"  reference levels, as quantiles of held-out windows: {'; '.join(qs)}")
     ref = info["reference_levels"]
     print(f"  {view_said(det)}; alarm when score > {info['threshold']:g}")
+    from normalcy.cli.common import wanderers_said
+
+    if wanderers_said(det):
+        print(f"  {wanderers_said(det)}")
     rel = info["relations"]
     if rel is not None:
         dyn = (f", the plant's dynamics R_dyn={ref['dyn']:.3g} (score: the larger over "

@@ -243,9 +243,11 @@ AUTO_OUTSIDE = 0.01
 
 
 def choose_view(det: Settings, like: Any, prep: Prepared, *, delta: int, n_levels: int,
-                window: int) -> tuple[str, float | None, bool]:
-    """The view in force, the self-check's share of windows in alarm (None: not run)
-    and whether the relations view models the plant's dynamics.
+                window: int) -> tuple[str, float | None, bool, dict[str, float] | None]:
+    """The view in force, the self-check's share of windows in alarm (None: not run),
+    whether the relations view models the plant's dynamics, and - where the check sent
+    the fit to the paper's residuals because the later history left the earlier levels -
+    the sensors that left them (:func:`wanderers`; None otherwise).
 
     ``view="auto"`` takes the relations view (SPEC §6) when it travels within the
     history: a relations model of the first 60 % of the transition starts, calibrated
@@ -288,33 +290,64 @@ def choose_view(det: Settings, like: Any, prep: Prepared, *, delta: int, n_level
     they travel.
     """
     if det.view != "auto":
-        return det.view, None, True
+        return det.view, None, True, None
     if like is not None:
         ref = getattr(like, "relations_", None)
-        return str(like.view_), like.view_check_, ref is None or ref.dyn_ is not None
+        return (str(like.view_), like.view_check_, ref is None or ref.dyn_ is not None,
+                getattr(like, "view_outside_", None))
     rows, ns = prep.rows, prep.scaled.shape[1]
     if rows.size < AUTO_ROWS_PER_DIMENSION * (ns + default_lags(delta).size):
-        return "paper", None, True
+        return "paper", None, True, None
     early, later = np.split(rows, [int(rows.size * AUTO_SPLIT)])
     try:
         view = RelationsView().fit(prep.scaled, prep.levels, early, delta=delta,
                                    n_levels=n_levels)
         levels = calibrate_relations(det, replace(prep, rows=early), view, delta, window)
     except InputError:  # too few starts for the probe's folds: not enough history
-        return "paper", None, True
+        return "paper", None, True, None
     e, e_dyn = relation_residuals(view, prep.scaled, prep.levels, later)
     shares = []
     for ref in (levels, {"rel": levels["rel"]}) if "dyn" in levels else (levels,):
         r = term_of(e, e_dyn, window, ref)[later]
         r = r[np.isfinite(r)]
         if r.size == 0:
-            return "paper", None, True
+            return "paper", None, True, None
         shares.append(float(np.mean(r > float(det.threshold))))
         if shares[-1] <= AUTO_TRAVEL:  # False only where the term was tried and left out
-            return "relations", shares[-1], "dyn" in ref or "dyn" not in levels
+            return "relations", shares[-1], "dyn" in ref or "dyn" not in levels, None
     if outside_share(prep.levels, early, later) <= AUTO_OUTSIDE:  # a new regime, no drift
-        return "relations", shares[0], True
-    return "paper", shares[-1], True
+        return "relations", shares[0], True, None
+    return "paper", shares[-1], True, wanderers(prep.levels, early, later,
+                                                 prep.series.sensors)
+
+
+#: the most sensors :func:`wanderers` names
+WANDERERS_NAMED = 5
+
+
+def wanderers(levels: np.ndarray, early: np.ndarray, later: np.ndarray,
+              sensors: list[str]) -> dict[str, float]:
+    """The sensors whose ``later`` rows sit at a level the ``early`` rows never
+    reached on more than :data:`AUTO_OUTSIDE` of them, with that share, largest first
+    (at most :data:`WANDERERS_NAMED`).
+
+    What ``normalcy info`` and ``normalcy fit`` say where ``view="auto"`` fell back to the
+    paper's residuals: a sensor that wanders (an ambient temperature, a slowly filling
+    tank) also raises the paper residuals' reference levels of every sensor, and a
+    fault of another sensor can stay under them. On a 3-sensor export whose temperature
+    walked (``tests/detector/test_auto_view.py``), a flow offset of 10 noise standard
+    deviations stayed under ``score > 1`` (at most 0.87); fitted without the temperature,
+    the relations view put 99 % of the offset's rows in alarm and 2 % of the healthy ones.
+
+    Examples
+    --------
+    >>> lv = np.array([[0, 1], [1, 1], [2, 1], [3, 1]])
+    >>> wanderers(lv, np.array([0, 1]), np.array([2, 3]), ["temp", "flow"])
+    {'temp': 1.0}
+    """
+    each = np.array([outside_share(levels[:, [j]], early, later) for j in range(len(sensors))])
+    order = [j for j in np.argsort(-each, kind="stable") if each[j] > AUTO_OUTSIDE]
+    return {sensors[j]: round(float(each[j]), 4) for j in order[:WANDERERS_NAMED]}
 
 
 def outside_share(levels: np.ndarray, early: np.ndarray, later: np.ndarray) -> float:

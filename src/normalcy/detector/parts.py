@@ -66,8 +66,11 @@ class Learned:
     signatures and the change log); the kernel carries them and calls
     ``signatures`` through :class:`FaultNamer` when scoring. ``view`` is the view in
     force (one of :data:`VIEWS`, "auto" resolved); ``view_check`` the share of
-    windows the self-check of "auto" put in alarm (None: not run); ``sample_period``
-    the seconds between samples the reference levels were set for (None: unknown).
+    windows the self-check of "auto" put in alarm (None: not run); ``view_outside`` the
+    sensors whose later history left the levels of the earlier where that check sent the
+    fit to the paper's residuals, with the share of their later rows outside (None
+    otherwise); ``sample_period`` the seconds between samples the reference levels were
+    set for (None: unknown).
     """
 
     sensors: list[str]
@@ -86,6 +89,7 @@ class Learned:
     view: str = "paper"
     view_check: float | None = None
     sample_period: float | None = None
+    view_outside: dict[str, float] | None = None
 
     # ------------------------------------------------------------ model file
     def to_file(self, params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -103,6 +107,8 @@ class Learned:
             "view_check": self.view_check,
             "sample_period": self.sample_period,
         }
+        if self.view_outside is not None:
+            header["view_outside"] = dict(self.view_outside)
         arrays: dict[str, np.ndarray] = {
             "center": self.center, "scale": self.scale, "edges": self.edges,
         }
@@ -164,6 +170,11 @@ class Learned:
         check = header.get("view_check")
         if check is not None and not 0 <= _number(header, "view_check") <= 1:
             raise ValueError("'view_check' must be a share in [0, 1] or null")
+        outside = header.get("view_outside")  # older files: not said
+        if outside is not None and not (isinstance(outside, dict) and all(
+                k in sensors and isinstance(v, (int, float)) and not isinstance(v, bool)
+                and 0 <= v <= 1 for k, v in outside.items())):
+            raise ValueError("'view_outside' must map sensors of the model to shares in [0, 1]")
         period = header.get("sample_period")  # older files: unknown
         if period is not None and not 0 < _number(header, "sample_period") < 1e9:
             raise ValueError("'sample_period' must be a number of seconds > 0 or null")
@@ -186,6 +197,8 @@ class Learned:
             relations=relations, view=str(view),
             view_check=None if check is None else float(check),
             sample_period=None if period is None else float(period),
+            view_outside=None if outside is None else {
+                str(k): float(v) for k, v in outside.items()},
         )
         has = relations is not None and relations.readings_ is not None
         for k in ("stuck", "noisy"):  # the readings' fixed levels and their limits

@@ -58,8 +58,7 @@ class TransitionDetector(LearnedViews, BaseEstimator):  # type: ignore[misc]
         Residual window ``N`` in samples (100, the paper's value, unless the
         training series is short).
     bound_quantiles : (float, float) or None, default=None
-        None keeps the true min/max as bounds; e.g. ``(0.01, 0.99)`` gives robust
-        bounds.
+        None keeps the true min/max as bounds; ``(0.01, 0.99)`` gives robust bounds.
     eps : float, default=0.05
         The ``ε`` of the bound distance, in robust-scaled units (IQR = 1).
     max_configurations : int, None or "auto", default="auto"
@@ -77,8 +76,7 @@ class TransitionDetector(LearnedViews, BaseEstimator):  # type: ignore[misc]
         data). The relations view's level ``R`` is their 99 % level (SPEC §6;
         :func:`normalcy.detector.learning.calibrate_relations`).
     threshold : float, default=1.0
-        Alarm when ``score > threshold``; 1 means "less normal than the
-        calibration data".
+        Alarm when ``score > threshold``; 1: "less normal than the calibration data".
     view : {"auto", "relations", "paper", "both"}, default="auto"
         What feeds the score (:mod:`normalcy.detector.scoring`): the relations view
         of SPEC §6 (context-conditioned Gaussian statistics per sensor viewpoint,
@@ -105,7 +103,8 @@ class TransitionDetector(LearnedViews, BaseEstimator):  # type: ignore[misc]
     reference_ : dict, the reference levels ``trans``, ``bound``, ``conf`` (and ``rel``).
     relations_ : RelationsView or None, the relations view's statistics (SPEC §6).
     view_ : str, the view in force; view_check_ : float or None, the share of later
-    windows in alarm in the self-check of ``view="auto"`` (None: not run).
+    windows in alarm in the self-check of ``view="auto"`` (None: not run);
+    view_outside_ : dict or None, the sensors that sent it to the paper's residuals.
     sample_period_ : float or None, the sampling period in force (seconds).
     threshold_ : float
 
@@ -241,8 +240,8 @@ class TransitionDetector(LearnedViews, BaseEstimator):  # type: ignore[misc]
             edges = fit_edges(scaled, n_levels)
         levels = quantize(scaled, edges)
         prep = Prepared(series, scaled, levels, rows)
-        view, check, dyn = learning.choose_view(self, like, prep, delta=delta,
-                                                n_levels=n_levels, window=window)
+        view, check, dyn, outside = learning.choose_view(self, like, prep, delta=delta,
+                                                         n_levels=n_levels, window=window)
 
         cap = None if view == "relations" else learning.configuration_cap(  # no configurations
             self.max_configurations, levels, rows, delta=delta, n_levels=n_levels)
@@ -255,7 +254,7 @@ class TransitionDetector(LearnedViews, BaseEstimator):  # type: ignore[misc]
             sensors=series.sensors, center=center, scale=scale, edges=edges,
             n_levels=n_levels, delta=delta, window=window, normality=learn_rows(rows),
             reference={}, threshold=float(self.threshold), view=view, view_check=check,
-            sample_period=self.sample_period_)
+            view_outside=outside, sample_period=self.sample_period_)
         reference = None
         if view != "relations":  # the paper's residuals feed the score: calibrate them
             reference = learning.calibrate(self, learned, prep, learn_rows)
@@ -325,7 +324,8 @@ class TransitionDetector(LearnedViews, BaseEstimator):  # type: ignore[misc]
         self.relations_ = learned.relations
         self.signatures_ = learned.signatures
         self.history_ = learned.history
-        self.view_, self.view_check_ = learned.view, learned.view_check
+        self.view_, self.view_check_, self.view_outside_ = learned.view, learned.view_check, \
+            learned.view_outside
         self.sample_period_ = learned.sample_period
         self._tables: list[ScoringTables] | None = None
         return self
@@ -345,8 +345,9 @@ class TransitionDetector(LearnedViews, BaseEstimator):  # type: ignore[misc]
             reference=dict(self.reference_), threshold=self.threshold_,
             relations=getattr(self, "relations_", None),
             signatures=getattr(self, "signatures_", None),
-            history=getattr(self, "history_", None), view=self.view_,
-            view_check=self.view_check_, sample_period=getattr(self, "sample_period_", None))
+            history=getattr(self, "history_", None), view=self.view_, view_check=self.view_check_,
+            view_outside=getattr(self, "view_outside_", None),
+            sample_period=getattr(self, "sample_period_", None))
 
     def revise(self, **changes: Any) -> TransitionDetector:
         """Install the learned parts with ``changes`` (fields of :class:`Learned`)."""
