@@ -94,6 +94,26 @@ def test_run_on_a_skab_shaped_folder(tmp_path) -> None:
     assert "Protocol 1" in text and "Conv-AE" in text and "own label-free alarm rule" in text
 
 
+def test_holes_in_a_files_time_cut_runs_and_the_section_says_so(tmp_path) -> None:
+    """A file whose logger lost a minute is cut there, for every method, as the command
+    line cuts it: the rows after the hole wait for a full window again."""
+    root = _fake_skab(tmp_path / "skab")
+    f = root / "valve1" / "1.csv"
+    df = pd.read_csv(f, sep=";", parse_dates=["datetime"])
+    df.loc[1000:, "datetime"] += pd.Timedelta(seconds=60)
+    df.to_csv(f, sep=";", index=False)
+    docs = tmp_path / "benchmarks.md"
+    docs.write_text("# Benchmarks\n")
+    out = tmp_path / "results"
+    assert main(["bench", "skab", "--data", str(root), "--out", str(out), "--quick",
+                 "--docs", str(docs)]) == 0
+    (folder,) = out.iterdir()
+    holes = json.loads((folder / "metrics.json").read_text())["meta"]["holes"]
+    assert holes == {"files": 1, "holes": 1, "shortest_s": 61.0, "longest_s": 61.0,
+                     "period_s": 1.0}
+    assert "Holes in time: 1 in 1 file(s), steps of 61 s to 61 s" in docs.read_text()
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not SKAB.is_dir(), reason=f"SKAB is not at {SKAB} (shared copy absent)")
 def test_quick_on_skab(tmp_path) -> None:

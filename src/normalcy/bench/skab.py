@@ -248,10 +248,40 @@ def _all_alarm_f1(cases: list[Case]) -> float:
     return float(2 * y.mean() / (1 + y.mean()))
 
 
+def _holes(cases: list[Case]) -> dict[str, Any]:
+    """The holes in the files' time (a step over ``GAP_PERIODS`` sampling periods)."""
+    from normalcy.data.validation import time_gaps
+
+    files, steps, periods = 0, [], []
+    for c in cases:
+        index = c.train[0].index.append(c.test.index)
+        if isinstance(index, pd.DatetimeIndex) and len(index) > 1:
+            periods.append(pd.Series(index).diff().median().total_seconds())
+        cut = time_gaps(index)
+        if cut.size and isinstance(index, pd.DatetimeIndex):
+            files += 1
+            steps += (pd.TimedeltaIndex(index[cut] - index[cut - 1]).total_seconds()).tolist()
+    return {"files": files, "holes": len(steps), "shortest_s": min(steps, default=0.0),
+            "longest_s": max(steps, default=0.0),
+            "period_s": float(np.median(periods)) if periods else None}
+
+
 def _detector_settings(rows: list[dict[str, Any]]) -> str:
     combos = pd.Series([f"n_levels={r['n_levels']}, delta={r['delta']}, window={r['window']}"
                         for r in rows]).value_counts()
     return "; ".join(f"{k} ({v} file{'s' if v > 1 else ''})" for k, v in combos.items())
+
+
+def _holes_lines(meta: dict[str, Any]) -> list[str]:
+    h = meta.get("holes") or {}
+    if not h.get("holes"):
+        return []
+    return [f"Holes in time: {h['holes']} in {h['files']} file(s), steps of "
+            f"{h['shortest_s']:.0f} s to {h['longest_s']:.0f} s at a period of "
+            f"{h['period_s']:g} s. As "
+            "`normalcy fit` and `normalcy score` cut a time column, a step over 3 sampling "
+            "periods starts a new run that no window or transition of any method crosses, and "
+            "the rows after it wait for a full window again (unscored rows raise no alarm)."]
 
 
 def _same_regime_lines(results: dict[str, Any]) -> list[str]:
@@ -288,6 +318,7 @@ def _markdown(results: dict[str, Any], meta: dict[str, Any]) -> str:
         f"Flagging every test row would give F1 {meta['all_alarm_f1']:.2f} here (FAR 100 %): "
         "about half the test rows are anomalous, so F1 alone rewards firing often — read it "
         "with FAR.",
+        *_holes_lines(meta),
         "",
         "### Protocol 1 — SKAB leaderboard: fit on each file's first 400 rows",
         "",
@@ -406,6 +437,7 @@ def run_skab(data: str | None, out: str = "bench-results", docs: str | None = No
             "n_files": len(cases["protocol 1"]), "n_files_p2": len(cases["protocol 2"]),
             "skipped": skipped,
             "all_alarm_f1": _all_alarm_f1(cases["protocol 1"]),
+            "holes": _holes(cases["protocol 1"]),
         }
         md = _markdown(results, meta)
         folder.write_json("metrics.json", {"meta": meta, "published": {
