@@ -144,3 +144,15 @@ def test_fit_and_info_name_the_wandering_sensor_behind_the_papers_residuals(
     smooth_signals(6000, 3, seed=1).to_csv(tmp_path / "steady.csv", index=False)
     assert main(["fit", str(tmp_path / "steady.csv"), "-o", str(tmp_path / "s.normalcy")]) == 0
     assert "fell back" not in capsys.readouterr().err
+
+
+def test_a_wide_fit_says_its_sensors_in_one_short_line(tmp_path, capsys) -> None:
+    X = smooth_signals(1500, 40, seed=3)
+    X.insert(0, "note", "x")  # a text column: not a sensor, said in a note
+    X.to_csv(tmp_path / "wide.csv", index=False)
+    assert main(["fit", str(tmp_path / "wide.csv"), "-o", str(tmp_path / "w.normalcy"),
+                 "--sensors", ",".join(f"s{i}" for i in range(40))]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("fitted 40 sensors ['s0', 's1', 's2', 's3', 's4', 's5', ..., 's38', "
+                          "'s39'] on 1500 rows")
+    assert "'s20'" not in out.splitlines()[0]

@@ -59,6 +59,26 @@ ALIGN_HELP = ("where a row's score and alarm sit: offline = at the row where the
 VIEW_CHOICES = ("auto", "relations", "paper", "both")
 
 
+def names_said(names: Any, most: int = 12, *, count: bool = True) -> str:
+    """A list of names as the command line prints it: whole up to ``most``, else its
+    first and last ones and (``count``) how many there are (a 200-sensor fit is one line,
+    not 200 names).
+
+    Examples
+    --------
+    >>> names_said(["a", "b"])
+    "['a', 'b']"
+    >>> names_said([f"T{i}" for i in range(200)])
+    "['T0', 'T1', 'T2', 'T3', 'T4', 'T5', ..., 'T198', 'T199'] (200)"
+    """
+    names = [str(n) for n in names]
+    if len(names) <= most:
+        return str(names)
+    head, tail = names[:most // 2], names[-2:]
+    said = f"[{', '.join(map(repr, head))}, ..., {', '.join(map(repr, tail))}]"
+    return f"{said} ({len(names)})" if count else said
+
+
 def view_said(det: Any) -> str:
     """The view in force, and why (``view="auto"``'s self-check)."""
     from normalcy.detector.learning import AUTO_SPLIT, AUTO_TRAVEL

@@ -25,6 +25,7 @@ from normalcy.cli.common import (
     CLIError,
     HelpFormatter,
     _note,
+    names_said,
     parser_of,
 )
 from normalcy.exceptions import NormalcyError
@@ -75,7 +76,7 @@ def cmd_fit(a: argparse.Namespace) -> int:
         for n in table.notes:
             _note(n)
         if table.ignored:
-            _note(f"columns not used as sensors: {table.ignored}")
+            _note(f"columns not used as sensors: {names_said(table.ignored)}")
         bar.update()
         bar.set_postfix_str(f"fitting {len(table.frame)} rows x {table.frame.shape[1]} sensors")
         period = table.period
@@ -97,7 +98,8 @@ def cmd_fit(a: argparse.Namespace) -> int:
         save(det, a.output, extra={"period_s": period})
         bar.update()
     runs = f" in {len(table.starts) + 1} runs" if table.starts else ""
-    print(f"fitted {len(det.sensors_)} sensors {det.sensors_} on {len(table.frame)} rows{runs}: "
+    print(f"fitted {len(det.sensors_)} sensors {names_said(det.sensors_, count=False)} on "
+          f"{len(table.frame)} rows{runs}: "
           f"n_levels={det.n_levels_}, delta={det.delta_}, window={det.window_}; "
           f"model written to {a.output}")
     from normalcy.cli.common import wanderers_said

@@ -108,6 +108,7 @@ def chunks(det: Any, period: float | None, model: str, data: str, *,
     ``sort_time`` and ``resample`` (to the model's period, when it differs) read the
     whole file at once.
     """
+    from normalcy.cli.common import names_said
     from normalcy.data.periods import check_period, same_period
     from normalcy.data.tables import read_chunks, read_table
     from normalcy.data.timeaxis import duration
@@ -129,7 +130,7 @@ def chunks(det: Any, period: float | None, model: str, data: str, *,
     for table in tables:
         if first:
             if table.ignored:
-                note(f"columns not in the model are ignored: {table.ignored}")
+                note(f"columns not in the model are ignored: {names_said(table.ignored)}")
             if table.time is None and period is not None:
                 note(f"{data} has no time column: its sampling period cannot be checked "
                      f"against the model's {duration(period)}")
