@@ -44,7 +44,7 @@ from normalcy.operator import relation_signatures
 from normalcy.operator.history import History
 from normalcy.operator.relation_words import dynamics_records, readings_records, relation_records
 from normalcy.operator.units import Units, fmt
-from normalcy.operator.verdicts import range_rows
+from normalcy.operator.verdicts import positions, range_rows
 
 if TYPE_CHECKING:  # pragma: no cover
     from normalcy.detector.transition_detector import TransitionDetector
@@ -67,7 +67,7 @@ class Explanation:
         return {"text": self.text, "records": recs.to_dict("records")}
 
 
-def explain(det: TransitionDetector, X: Any, start: int, end: int, top: int = 5,
+def explain(det: TransitionDetector, X: Any, start: Any, end: Any, top: int = 5,
             period: float | None = None, *, first_row: int = 0,
             when: str = "") -> Explanation:
     """Rank what made rows ``[start, end)`` abnormal, in the sensors' own units.
@@ -77,9 +77,12 @@ def explain(det: TransitionDetector, X: Any, start: int, end: int, top: int = 5,
     row) turns ``delta`` into a duration. ``first_row``: the number of ``X``'s first
     row in a longer stream (a slice of it), by which the text and ``records``'
     ``sample`` number rows; ``when`` follows the row range in the text (its times).
+    ``start`` and ``end`` may be times where ``X`` has a time index (as in
+    :func:`normalcy.operator.feedback`).
     """
     prep = det.prepare(X, what="data to explain")
     series, scaled, levels = prep.series, prep.scaled, prep.levels
+    start, end = positions(series, start, end)
     rows = range_rows(det, series, start, end)
     # a relations-only model keeps no paper tables: its seen transitions only
     tables = None if det.view_ == "relations" else det.scoring_tables()
@@ -273,13 +276,14 @@ def relation_fault_records(det: TransitionDetector, sigs: SignatureLibrary, prep
     return out
 
 
-def plot_explanation(det: TransitionDetector, X: Any, start: int, end: int,
+def plot_explanation(det: TransitionDetector, X: Any, start: Any, end: Any,
                      explanation: Explanation, path: str) -> None:
     """PNG of the explained rows of the top sensors with their normal bounds (in units)."""
     plt = pyplot()
 
     prep = det.prepare(X, what="data to explain")
     series, levels = prep.series, prep.levels
+    start, end = positions(series, start, end)
     rows = range_rows(det, series, start, end)
     tops = list(dict.fromkeys(explanation.records["sensor"])) or [det.sensors_[0]]
     tops = tops[:3]

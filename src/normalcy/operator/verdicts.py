@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 
 from normalcy.detector.extended import extended_vectors, transition_codes
 from normalcy.detector.residuals import abnormal_pairs
@@ -36,7 +37,10 @@ VERDICTS = ("normal", "fault")
 # ----------------------------------------------------------------- the ranges
 def _position(series: Series, value: int, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise InputError(f"{name} must be a row number (int). Got {value!r} instead.")
+        hint = "" if isinstance(series.index, (pd.DatetimeIndex, pd.TimedeltaIndex)) else (
+            " (a time needs data with a time index: a DataFrame indexed by DatetimeIndex "
+            "or TimedeltaIndex)")
+        raise InputError(f"{name} must be a row number (int){hint}. Got {value!r} instead.")
     v = int(value)
     if not 0 <= v <= series.n_rows:
         raise InputError(f"{name}={v} is outside the data, which has rows 0 .. "
@@ -44,9 +48,42 @@ def _position(series: Series, value: int, name: str) -> int:
     return v
 
 
-def range_rows(det: TransitionDetector, series: Series, start: int, end: int) -> np.ndarray:
-    """Valid transition starts in ``[start, end)`` (row positions); InputError if none."""
-    a, b = _position(series, start, "start"), _position(series, end, "end")
+def _time_position(series: Series, value: Any, name: str) -> int:
+    """The row of a time ``value`` in a time-indexed series: for ``start`` the first row
+    at or after it, for ``end`` the rows up to and including it (the command line's
+    ``--start``/``--end``)."""
+    index = series.index
+    if not index.is_monotonic_increasing:
+        raise InputError(f"{name}={value!r} is a time, but the data's time index does not "
+                         "increase: sort the rows by time (DataFrame.sort_index()) or give "
+                         "row numbers.")
+    try:
+        t = pd.Timedelta(value) if isinstance(index, pd.TimedeltaIndex) else pd.Timestamp(value)
+        return int(index.searchsorted(t, side="left" if name == "start" else "right"))
+    except (TypeError, ValueError) as e:
+        raise InputError(f"{name}={value!r} is not a time the data's index ({index[0]} to "
+                         f"{index[-1]}) can be compared with ({e}); give it in the index's "
+                         "form (with its time zone, if it has one) or give row numbers."
+                         ) from None
+
+
+def positions(series: Series, start: Any, end: Any) -> tuple[int, int]:
+    """``start`` and ``end`` as row positions: row numbers as given, or times where the
+    data has a time index (``DatetimeIndex`` or ``TimedeltaIndex``); checked."""
+    timed = isinstance(series.index, (pd.DatetimeIndex, pd.TimedeltaIndex))
+    out = []
+    for value, name in ((start, "start"), (end, "end")):
+        number = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+        if timed and not number and value is not None:
+            value = _time_position(series, value, name)
+        out.append(_position(series, value, name))
+    return out[0], out[1]
+
+
+def range_rows(det: TransitionDetector, series: Series, start: Any, end: Any) -> np.ndarray:
+    """Valid transition starts in ``[start, end)`` (row positions, or times where the
+    data has a time index: :func:`positions`); InputError if none."""
+    a, b = positions(series, start, end)
     if b <= a:
         raise InputError(f"the range is empty: start={a} must be < end={b} (end excluded).")
     d = det.delta_
@@ -76,7 +113,7 @@ def payload_of(det: TransitionDetector, prep: Prepared, rows: np.ndarray) -> Pay
 
 
 # ------------------------------------------------------------------ feedback
-def feedback(det: TransitionDetector, X: Any, start: int, end: int, verdict: str,
+def feedback(det: TransitionDetector, X: Any, start: Any, end: Any, verdict: str,
              fault: str | None = None, by: str | None = None,
              note: str | None = None) -> int:
     """Teach the model an operator's verdict on rows ``[start, end)`` of ``X``.
@@ -93,7 +130,9 @@ def feedback(det: TransitionDetector, X: Any, start: int, end: int, verdict: str
     ----------
     det : fitted TransitionDetector, changed in place.
     X : DataFrame or 2-D array with the model's sensors.
-    start, end : int, row positions; transitions starting in ``[start, end)``.
+    start, end : int, row positions; transitions starting in ``[start, end)``. Where ``X``
+        has a time index, also times: from the first row at or after ``start`` to the
+        rows up to and including ``end`` (the command line's ``--start``/``--end``).
     verdict : "normal" or "fault".
     fault : str, the fault's name (required for "fault").
     by, note : str, who gives the verdict and why (kept in the history).
@@ -122,6 +161,7 @@ def feedback(det: TransitionDetector, X: Any, start: int, end: int, verdict: str
     if verdict == "normal" and fault is not None:
         raise InputError(f"a 'normal' verdict takes no fault name. Got fault={fault!r}.")
     prep = det.prepare(X, what="feedback data")
+    start, end = positions(prep.series, start, end)
     rows = range_rows(det, prep.series, start, end)
     p = payload_of(det, prep, rows)
     if verdict == "fault":

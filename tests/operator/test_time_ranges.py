@@ -1,0 +1,64 @@
+"""Ranges given as times where the data has a time index, as the command line's
+``--start``/``--end`` read them: ``start`` the first row at or after it, ``end`` the rows
+up to and including it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from normalcy import InputError, TransitionDetector, operator
+from tests.conftest import smooth_signals
+
+T0 = pd.Timestamp("2026-04-01 06:00", tz="Europe/Paris")
+
+
+def timed(X: pd.DataFrame, start: pd.Timestamp, step: str = "2s") -> pd.DataFrame:
+    return X.set_axis(pd.date_range(start, periods=len(X), freq=step), axis=0)
+
+
+@pytest.fixture(scope="module")
+def plant():
+    X = smooth_signals(3000, 3, seed=8)
+    train = timed(X.iloc[:2000], T0)
+    test = timed(X.iloc[2000:].reset_index(drop=True), T0 + pd.Timedelta(hours=2))
+    test.iloc[400:500, 1] += 1.0
+    det = operator.fit(TransitionDetector(n_levels=6, delta=5, window=30, view="paper"), train)
+    return det, test
+
+
+def test_times_name_the_rows_the_command_line_would(plant) -> None:
+    det, test = plant
+    t = test.index
+    by_row = operator.explain(det, test, 400, 500)
+    for start, end in ((t[400], t[499]), (str(t[400]), str(t[499])),
+                       (t[400] - pd.Timedelta("1s"), t[499] + pd.Timedelta("1s"))):
+        by_time = operator.explain(det, test, start, end)
+        assert by_time.text == by_row.text
+        pd.testing.assert_frame_equal(by_time.records, by_row.records)
+
+
+def test_a_verdict_by_time_is_the_verdict_by_rows(plant) -> None:
+    _, test = plant
+    train = timed(smooth_signals(3000, 3, seed=8).iloc[:2000], T0)
+    one, two = (operator.fit(TransitionDetector(n_levels=6, delta=5, window=30, view="paper"),
+                             train) for _ in "ab")
+    operator.feedback(one, test, 400, 500, "normal", by="ana")
+    operator.feedback(two, test, test.index[400], test.index[499], "normal", by="ana")
+    entry = two.history_.entries[-1]
+    assert (entry.start, entry.end) == (400, 500)  # the log keeps row numbers
+    np.testing.assert_array_equal(one.score_samples(test), two.score_samples(test))
+
+
+def test_times_are_refused_clearly_where_they_cannot_be_read(plant) -> None:
+    det, test = plant
+    naive = str(test.index[400].tz_localize(None))
+    with pytest.raises(InputError, match="with its time zone"):
+        operator.explain(det, test, naive, 500)
+    with pytest.raises(InputError, match="a time needs data with a time index"):
+        operator.explain(det, test.reset_index(drop=True), str(test.index[400]), 500)
+    with pytest.raises(InputError, match="does not increase"):
+        operator.explain(det, test.iloc[::-1], test.index[400], test.index[499])
+    with pytest.raises(InputError, match="range is empty"):
+        operator.explain(det, test, test.index[499], test.index[400])
