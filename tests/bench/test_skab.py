@@ -70,14 +70,19 @@ def test_window_of_the_window_methods_follows_the_training_length() -> None:
     assert window_for(10) == 5
 
 
-def test_run_on_a_skab_shaped_folder(tmp_path) -> None:
-    root = _fake_skab(tmp_path / "skab")
+def _quick(root: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """``bench skab --quick`` on ``root``: its results folder and the docs it wrote."""
     docs = tmp_path / "benchmarks.md"
     docs.write_text("# Benchmarks\n\nkept text\n")
     out = tmp_path / "results"
     assert main(["bench", "skab", "--data", str(root), "--out", str(out), "--quick",
                  "--docs", str(docs)]) == 0
     (folder,) = out.iterdir()
+    return folder, docs
+
+
+def test_run_on_a_skab_shaped_folder(tmp_path) -> None:
+    folder, docs = _quick(_fake_skab(tmp_path / "skab"), tmp_path)
     for name in ("params.json", "environment.json", "log.txt", "metrics.json", "skab.md"):
         assert (folder / name).exists(), name
     metrics = json.loads((folder / "metrics.json").read_text())
@@ -102,12 +107,7 @@ def test_holes_in_a_files_time_cut_runs_and_the_section_says_so(tmp_path) -> Non
     df = pd.read_csv(f, sep=";", parse_dates=["datetime"])
     df.loc[1000:, "datetime"] += pd.Timedelta(seconds=60)
     df.to_csv(f, sep=";", index=False)
-    docs = tmp_path / "benchmarks.md"
-    docs.write_text("# Benchmarks\n")
-    out = tmp_path / "results"
-    assert main(["bench", "skab", "--data", str(root), "--out", str(out), "--quick",
-                 "--docs", str(docs)]) == 0
-    (folder,) = out.iterdir()
+    folder, docs = _quick(root, tmp_path)
     holes = json.loads((folder / "metrics.json").read_text())["meta"]["holes"]
     assert holes == {"files": 1, "holes": 1, "shortest_s": 61.0, "longest_s": 61.0,
                      "period_s": 1.0}
