@@ -156,3 +156,17 @@ def test_a_wide_fit_says_its_sensors_in_one_short_line(tmp_path, capsys) -> None
     assert out.startswith("fitted 40 sensors ['s0', 's1', 's2', 's3', 's4', 's5', ..., 's38', "
                           "'s39'] on 1500 rows")
     assert "'s20'" not in out.splitlines()[0]
+
+
+def test_a_history_too_short_for_the_relations_view_is_said_with_what_it_needs(
+        tmp_path, capsys) -> None:
+    smooth_signals(400, 8, seed=4).to_csv(tmp_path / "short.csv", index=False)
+    assert main(["fit", str(tmp_path / "short.csv"), "-o", str(tmp_path / "m.normalcy")]) == 0
+    err = capsys.readouterr().err
+    assert "the history is too short for the relations view, which wants about" in err
+    assert "8 sensors and" in err
+    assert main(["info", str(tmp_path / "m.normalcy")]) == 0
+    assert "too short for the relations view" in capsys.readouterr().out
+    assert main(["fit", str(tmp_path / "short.csv"), "-o", str(tmp_path / "p.normalcy"),
+                 "--view", "paper"]) == 0  # asked for: nothing to explain
+    assert "too short" not in capsys.readouterr().err

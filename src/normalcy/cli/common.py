@@ -117,6 +117,26 @@ def wanderers_said(det: Any) -> str:
             "relations view may take over.")
 
 
+def too_short_said(det: Any) -> str:
+    """Where ``view="auto"`` took the paper's residuals because the history was too short
+    for the relations view (:data:`normalcy.detector.learning.AUTO_ROWS_PER_DIMENSION`):
+    how long it would need to be, and why it matters (empty otherwise)."""
+    if (det.get_params().get("view") != "auto" or det.view_ != "paper"
+            or det.view_check_ is not None):
+        return ""
+    from normalcy.detector.learning import AUTO_ROWS_PER_DIMENSION
+    from normalcy.detector.relation_stats import default_lags
+
+    ns, lags = len(det.sensors_), int(default_lags(det.delta_).size)
+    need = AUTO_ROWS_PER_DIMENSION * (ns + lags)
+    return (f"view='auto' took the paper's residuals: the history is too short for the "
+            f"relations view, which wants about {need:,} healthy rows here "
+            f"({AUTO_ROWS_PER_DIMENSION} per dimension of a sensor's viewpoint: {ns} sensors "
+            f"and {lags} own lags). The paper's residuals average over the sensors, so a "
+            "fault of one sensor among many weighs little; a longer history may let the "
+            "relations view take over.")
+
+
 def rows_of(value: str, period: float | None, flag: str, least: int = 0) -> int:
     """A number of rows from ``--flag``: ``ROWS`` as given, or a duration with its unit
     (``5s``, ``2min``, ``1h``; anything ``pandas.Timedelta`` reads) in rows of the

@@ -102,11 +102,11 @@ def cmd_fit(a: argparse.Namespace) -> int:
           f"{len(table.frame)} rows{runs}: "
           f"n_levels={det.n_levels_}, delta={det.delta_}, window={det.window_}; "
           f"model written to {a.output}")
-    from normalcy.cli.common import wanderers_said
+    from normalcy.cli.common import too_short_said, wanderers_said
 
-    said = wanderers_said(det)
-    if said:
-        _note(said)
+    for said in (wanderers_said(det), too_short_said(det)):
+        if said:
+            _note(said)
     return 0
 
 
@@ -214,10 +214,11 @@ def cmd_info(a: argparse.Namespace) -> int:
     print(f"  reference levels, as quantiles of held-out windows: {'; '.join(qs)}")
     ref = info["reference_levels"]
     print(f"  {view_said(det)}; alarm when score > {info['threshold']:g}")
-    from normalcy.cli.common import wanderers_said
+    from normalcy.cli.common import too_short_said, wanderers_said
 
-    if wanderers_said(det):
-        print(f"  {wanderers_said(det)}")
+    for said in (wanderers_said(det), too_short_said(det)):
+        if said:
+            print(f"  {said}")
     rel = info["relations"]
     if rel is not None:
         dyn = (f", the plant's dynamics R_dyn={ref['dyn']:.3g} (score: the larger over "
