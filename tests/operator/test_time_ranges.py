@@ -62,3 +62,12 @@ def test_times_are_refused_clearly_where_they_cannot_be_read(plant) -> None:
         operator.explain(det, test.iloc[::-1], test.index[400], test.index[499])
     with pytest.raises(InputError, match="range is empty"):
         operator.explain(det, test, test.index[499], test.index[400])
+
+
+def test_explanations_say_durations_in_the_models_own_period(plant) -> None:
+    from normalcy.operator.units import Units
+
+    det, _ = plant
+    assert det.sample_period_ == 2.0
+    assert Units(det, None).within() == "5 samples (10 s)"  # no period passed: the model's
+    assert Units(det, 0.5).within() == "5 samples (2.5 s)"  # a period passed wins

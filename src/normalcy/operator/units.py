@@ -31,8 +31,12 @@ def fmt_range(lo: float, hi: float) -> str:
 
 
 class Units:
+    """A model's numbers in the sensors' units; durations from ``period`` (seconds per
+    row), else the model's own sampling period where it knows one."""
+
     def __init__(self, det: TransitionDetector, period: float | None) -> None:
-        self.det, self.period = det, period
+        self.det = det
+        self.period = period if period is not None else getattr(det, "sample_period_", None)
 
     def value(self, k: int, scaled: float) -> float:
         return float(scaled * self.det.scale_[k] + self.det.center_[k])
