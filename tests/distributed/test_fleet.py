@@ -255,8 +255,34 @@ def test_day_first_csv_folder_scores_and_reports_its_true_hours(client: Any,
               params={"n_levels": 6, "delta": 8, "window": 40}, progress=False)
     from normalcy.io import load_with_header
 
-    assert load_with_header(tmp_path / "models" / "u1.normalcy")[1]["period_s"] == 1.0
+    model, header = load_with_header(tmp_path / "models" / "u1.normalcy")
+    assert header["period_s"] == 1.0
+    assert model.sample_period_ == 1.0  # its levels were set for 1 s rows, as normalcy fit sets
     fleet_score(client, str(tmp_path / "models"), str(tmp_path / "data"),
                 str(tmp_path / "scores"), progress=False)
     got = unit_summary(str(tmp_path / "scores" / "u1.parquet"))
     assert got["hours"] == pytest.approx(3000 / 3600)
+
+
+def test_a_fast_units_model_is_the_one_normalcy_fit_writes(client: Any, tmp_path: Path,
+                                                             capsys) -> None:
+    """At 50 Hz the relations view's reference level depends on the sampling period
+    (EEMUA 191 in time): the fleet passes the unit's period to the fit as ``normalcy fit``
+    does, so the two models are the same."""
+    from normalcy.distributed.fleet import fleet_fit
+
+    (tmp_path / "data").mkdir()
+    for k, unit in enumerate(("u1", "u2")):  # a folder of one file per unit
+        df = sister_fleet(1, 6000, seed=3 + k).drop(columns=["unit", "time"], errors="ignore")
+        df.insert(0, "time", np.round(np.arange(len(df)) * 0.02, 2))
+        df.to_csv(tmp_path / "data" / f"{unit}.csv", index=False)
+        if unit == "u1":
+            df.to_csv(tmp_path / "u1.csv", index=False)
+    params = {"n_levels": 6, "delta": 8, "window": 40}
+    fleet_fit(client, str(tmp_path / "data"), str(tmp_path / "models"), params=params,
+              progress=False)
+    assert main(["fit", str(tmp_path / "u1.csv"), "-o", str(tmp_path / "cli.normalcy"),
+                 "--n-levels", "6", "--delta", "8", "--window", "40"]) == 0
+    fleet, cli = load(tmp_path / "models" / "u1.normalcy"), load(tmp_path / "cli.normalcy")
+    assert fleet.sample_period_ == cli.sample_period_ == pytest.approx(0.02)
+    assert fleet.reference_ == pytest.approx(cli.reference_)

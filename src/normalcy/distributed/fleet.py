@@ -85,6 +85,8 @@ def _fit_unit(params: dict[str, Any], like: Any, like_period: float | None,
         labels = cut(rows)
         if labels[-1] > 0:
             runs = [g for _, g in rows[sensors].groupby(labels, sort=True)]
+    if like is None and params.get("sample_period", "auto") == "auto":
+        params = {**params, "sample_period": period}  # as normalcy fit passes it
     return fit_one(params, like, runs), period if period is not None else like_period
 
 
