@@ -134,7 +134,8 @@ def test_time_ranges_select_rows_by_time_on_a_sorted_copy(plant, tmp_path, capsy
     assert main([*args, "--sort-time"]) == 0
     captured = capsys.readouterr()
     assert "sorted by the time column" in captured.err
-    assert "rows [600, 701) marked normal" in captured.out  # 00:10:00 .. 00:11:40 included
+    assert "rows [600, 701) (2026-01-01 00:10:00 to 2026-01-01 00:11:40) marked normal" in \
+        captured.out  # 00:10:00 .. 00:11:40 included
     h = operator.history(load(m))
     assert (h["start"].iloc[-1], h["end"].iloc[-1]) == (600, 701)
 
@@ -293,3 +294,44 @@ def test_resample_scores_data_of_another_period_on_the_models_grid(plant, tmp_pa
     assert main(["score", m, str(plant / "test.csv"), "-o", str(same), "--resample"]) == 0
     assert "resampled" not in capsys.readouterr().err
     assert len(pd.read_csv(same)) == 1500
+
+
+def test_a_time_without_offset_reads_in_the_files_own_offset(tmp_path, capsys) -> None:
+    """The monitor prints `06:16:00+01:00`; an operator types `06:16`: the rows are those
+    of 06:16 in the file's offset, not of 06:16 UTC (an hour later), and the verdict says
+    which times it marked."""
+    X = smooth_signals(2400, 3, seed=5)
+    t = pd.date_range("2026-01-01 05:00", periods=len(X), freq="s", tz="UTC+01:00")
+    X.insert(0, "time", t.strftime("%Y-%m-%d %H:%M:%S%z").str[:-2] + ":00")
+    X.iloc[:1500].to_csv(tmp_path / "train.csv", index=False)
+    X.iloc[1500:].to_csv(tmp_path / "test.csv", index=False)
+    model = tmp_path / "m.normalcy"
+    assert main(["fit", str(tmp_path / "train.csv"), "-o", str(model), "--n-levels", "6",
+                 "--delta", "5", "--window", "30"]) == 0
+    capsys.readouterr()
+    first = X["time"].iloc[1500]  # 05:25:00+01:00, row 0 of the test file
+    assert main(["feedback", str(model), str(tmp_path / "test.csv"), "--start",
+                 "2026-01-01 05:30", "--end", "2026-01-01 05:31:39", "--verdict", "normal"]) == 0
+    out = capsys.readouterr().out
+    assert "rows [300, 400) (2026-01-01 05:30:00+01:00 to 2026-01-01 05:31:39+01:00)" in out
+    assert first.endswith("+01:00")
+    assert main(["feedback", str(model), str(tmp_path / "test.csv"), "--start",
+                 "2026-01-01 04:30Z", "--end", "400", "--verdict", "normal"]) == 0
+    assert "rows [300, 400)" in capsys.readouterr().out  # the same instant, said in UTC
+
+
+def test_a_time_without_offset_is_refused_where_the_file_changes_offset(tmp_path,
+                                                                        capsys) -> None:
+    X = smooth_signals(2400, 3, seed=5)
+    t = pd.date_range(pd.Timestamp("2026-10-25 00:40", tz="UTC"), periods=len(X), freq="s")
+    local = t.tz_convert("Europe/Paris")  # 02:40+02:00 ... 02:59+02:00, 02:00+01:00 ...
+    X.insert(0, "time", [s[:-2] + ":" + s[-2:] for s in local.strftime("%Y-%m-%d %H:%M:%S%z")])
+    X.iloc[:1500].to_csv(tmp_path / "train.csv", index=False)
+    X.to_csv(tmp_path / "all.csv", index=False)
+    model = tmp_path / "m.normalcy"
+    assert main(["fit", str(tmp_path / "train.csv"), "-o", str(model), "--n-levels", "6",
+                 "--delta", "5", "--window", "30"]) == 0
+    assert main(["explain", str(model), str(tmp_path / "all.csv"), "--start",
+                 "2026-10-25 02:50", "--end", "2000"]) == 2
+    err = capsys.readouterr().err
+    assert "has no UTC offset" in err and "+01:00" in err and "+02:00" in err

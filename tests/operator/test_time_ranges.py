@@ -53,9 +53,14 @@ def test_a_verdict_by_time_is_the_verdict_by_rows(plant) -> None:
 
 def test_times_are_refused_clearly_where_they_cannot_be_read(plant) -> None:
     det, test = plant
-    naive = str(test.index[400].tz_localize(None))
-    with pytest.raises(InputError, match="with its time zone"):
-        operator.explain(det, test, naive, 500)
+    wall = str(test.index[400].tz_localize(None))  # the index's own wall-clock time
+    assert operator.explain(det, test, wall, 500).text == operator.explain(
+        det, test, 400, 500).text
+    autumn = test.set_axis(pd.date_range(pd.Timestamp("2026-10-25 00:10", tz="UTC"),
+                                         periods=len(test), freq="2s"
+                                         ).tz_convert("Europe/Paris"), axis=0)
+    with pytest.raises(InputError, match="with its UTC offset"):  # 02:30 comes twice
+        operator.explain(det, autumn, "2026-10-25 02:30", len(test))
     with pytest.raises(InputError, match="a time needs data with a time index"):
         operator.explain(det, test.reset_index(drop=True), str(test.index[400]), 500)
     with pytest.raises(InputError, match="does not increase"):

@@ -2,10 +2,12 @@
 
 ``--start`` / ``--end`` are row numbers (0-based; end excluded) or times of the
 data's time column (start: the first row at or after it; end: rows up to and
-including it): a time selects rows by time, never by position, and the time
-column must increase (or be sorted with ``--sort-time``). ``feedback`` and
-``undo`` hold the model file's lock from reading it to writing it back
-atomically: two operators at once both land, one after the other. Data sampled
+including it): a time selects rows by time, never by position (one written
+without a UTC offset is read in the column's own offset; an error where the column
+changes offset), and the time column must increase (or be sorted with
+``--sort-time``). ``feedback`` and ``undo`` hold the model file's lock from
+reading it to writing it back atomically: two operators at once both land, one
+after the other. Data sampled
 at another period than the model's training data is refused.
 """
 
@@ -75,7 +77,8 @@ def cmd_feedback(a: argparse.Namespace) -> int:
                               note=a.note)
         save(det, a.model, extra={"period_s": period})
     what = f"fault {a.fault!r}" if a.verdict == "fault" else "normal"
-    print(f"{a.model}: version {v} - rows [{s}, {e}) marked {what}")
+    when = "" if table.time is None else f" ({table.time.iloc[s]} to {table.time.iloc[e - 1]})"
+    print(f"{a.model}: version {v} - rows [{s}, {e}){when} marked {what}")
     return 0
 
 
@@ -171,7 +174,9 @@ def add_operator_commands(sub: Any) -> None:
         data_args(p)
         p.add_argument("--start", required=True,
                        help="first row: a row number (0 = first data row) or a time of the "
-                            "time column (the first row at or after it)")
+                            "time column (the first row at or after it); a time written "
+                            "without a UTC offset is read in the offset the column's times "
+                            "are written with")
         p.add_argument("--end", required=True,
                        help="end: a row number (excluded) or a time (rows up to and "
                             "including it)")

@@ -31,6 +31,7 @@ from normalcy.data.files import data_files, load, tail_column
 from normalcy.data.timeaxis import (
     TimeAxis,
     check_order,
+    column_offset,
     dated_column,
     duration,
     median_step,
@@ -158,7 +159,9 @@ class Table:
         if self.seconds is None or self.time is None or self.time_kind is None:
             raise InputError(f"--{name} {value!r} is not a row number and the data has no time "
                              "column; give a row number or name the time column.")
-        v = parse_instant(value, self.time_kind, name, self.time.iloc[0], self.time_format)
+        offset = column_offset(self.time, name, value) if self.time_kind == "datetime" else None
+        v = parse_instant(value, self.time_kind, name, self.time.iloc[0], self.time_format,
+                          offset)
         return int(np.searchsorted(self.seconds, v, side="right" if end else "left"))
 
 

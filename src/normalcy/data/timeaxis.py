@@ -280,14 +280,37 @@ def run_starts(seconds: np.ndarray, period: float | None, *,
     return gap - (0 if previous is None else 1)
 
 
+def column_offset(raw: pd.Series, name: str, value: str) -> pd.Timedelta | None:
+    """The one UTC offset a date column's times are written with (``+01:00``, ``Z``), in
+    which a ``--start``/``--end`` time written without one is read; None for a column
+    without offsets. Several offsets (a change of daylight saving time in the file) make
+    such a time ambiguous: an error that asks for the offset."""
+    found = raw.astype("string").str.strip().str.extract(
+        r"(Z|[+-]\d{2}:?\d{2})$", expand=False).dropna().unique()
+    if len(found) == 0:
+        return None
+    if len(found) > 1:
+        shown = ", ".join(sorted(map(str, found))[:4])
+        raise InputError(f"--{name} {value!r} has no UTC offset, and the time column's times "
+                         f"are written with several ({shown}): give the offset too, e.g. "
+                         f"{value.strip()}{sorted(map(str, found))[0]}.")
+    offset = pd.Timestamp("2000-01-01T00:00:00" + str(found[0])).utcoffset()
+    return None if offset is None else pd.Timedelta(offset)
+
+
 def parse_instant(value: str, kind: str, name: str, like: object,
-                  fmt: str | None = None) -> float:
+                  fmt: str | None = None, offset: pd.Timedelta | None = None) -> float:
     """A ``--start``/``--end`` time given on the command line, in the axis' seconds:
     in the time column's own format ``fmt`` where it reads so (``03/01/2026 08:00`` is
-    3 January in a file read day first), else ISO 8601 or what pandas reads."""
+    3 January in a file read day first), else ISO 8601 or what pandas reads. A time
+    written without a UTC offset is read in the column's own ``offset``
+    (:func:`column_offset`; UTC for a column without offsets, as the column is read)."""
     if fmt is not None and kind == "datetime":
-        ts = pd.to_datetime(value.strip(), format=fmt, errors="coerce", utc=True)
+        ts = pd.to_datetime(value.strip(), format=fmt, errors="coerce")
         if not pd.isna(ts):
+            if ts.tzinfo is None and offset is not None:
+                ts = ts - offset
+            ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
             return float((ts - _EPOCH).total_seconds())
     if kind == "number":
         try:
@@ -305,6 +328,8 @@ def parse_instant(value: str, kind: str, name: str, like: object,
                          f"{like!r}.") from None
     if ts is pd.NaT:
         raise InputError(f"--{name} {value!r} is not a time.")
+    if ts.tzinfo is None and offset is not None:
+        ts = ts - offset  # the same wall-clock time in the column's offset, as UTC
     ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
     return float((ts - _EPOCH).total_seconds())
 

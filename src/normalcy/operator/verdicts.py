@@ -51,20 +51,26 @@ def _position(series: Series, value: int, name: str) -> int:
 def _time_position(series: Series, value: Any, name: str) -> int:
     """The row of a time ``value`` in a time-indexed series: for ``start`` the first row
     at or after it, for ``end`` the rows up to and including it (the command line's
-    ``--start``/``--end``)."""
+    ``--start``/``--end``). A time without a zone on an index with one is a wall-clock
+    time of the index's zone (an hour that zone repeats or skips is an error)."""
     index = series.index
     if not index.is_monotonic_increasing:
         raise InputError(f"{name}={value!r} is a time, but the data's time index does not "
                          "increase: sort the rows by time (DataFrame.sort_index()) or give "
                          "row numbers.")
     try:
-        t = pd.Timedelta(value) if isinstance(index, pd.TimedeltaIndex) else pd.Timestamp(value)
+        t: pd.Timedelta | pd.Timestamp
+        if isinstance(index, pd.TimedeltaIndex):
+            t = pd.Timedelta(value)
+        else:
+            t = pd.Timestamp(value)
+            if isinstance(index, pd.DatetimeIndex) and index.tz is not None and t.tzinfo is None:
+                t = t.tz_localize(index.tz)  # a wall-clock time of the index's own zone
         return int(index.searchsorted(t, side="left" if name == "start" else "right"))
-    except (TypeError, ValueError) as e:
+    except (TypeError, ValueError, AttributeError) as e:
         raise InputError(f"{name}={value!r} is not a time the data's index ({index[0]} to "
-                         f"{index[-1]}) can be compared with ({e}); give it in the index's "
-                         "form (with its time zone, if it has one) or give row numbers."
-                         ) from None
+                         f"{index[-1]}) can be compared with ({type(e).__name__}: {e}); give "
+                         "it with its UTC offset, or give row numbers.") from None
 
 
 def positions(series: Series, start: Any, end: Any) -> tuple[int, int]:
