@@ -139,30 +139,27 @@ class Monitor:
     def _time_cuts(self, rows: Any) -> list[int]:
         """Rows of a timed chunk with a hole in time before them (0: since the last
         chunk). Empty for rows without a time index."""
-        index = rows.index if isinstance(rows, pd.DataFrame) else None
-        if not isinstance(index, (pd.DatetimeIndex, pd.TimedeltaIndex)) or len(index) == 0:
+        index = _time_index(rows)
+        if index is None:
             return []
         last = self._last_time
         try:
-            seconds = pd.TimedeltaIndex(index - (index[0] if last is None else last)
-                                        ).total_seconds().to_numpy(np.float64)
+            seconds = pd.TimedeltaIndex(index - index[0]).total_seconds().to_numpy(np.float64)
+            before = None if last is None else (last - index[0]).total_seconds()
         except TypeError:
             raise InputError(f"the monitored chunk's times ({index[0]!r}...) cannot follow the "
                              f"last chunk's ({last!r}): give every chunk the same kind of time "
                              "index (with or without a time zone).") from None
-        if last is not None and not seconds[0] > 0:
+        if before is not None and not before < 0:
             raise InputError(f"the monitored chunk starts at {index[0]}, not after the last "
                              f"chunk's last row ({last}): feed rows in time order, each once.")
         period = getattr(self.detector, "sample_period_", None) or median_step(seconds)
-        if last is None:
-            return [int(c) for c in run_starts(seconds, period)]
-        return [int(c) - 1 for c in run_starts(np.r_[0.0, seconds], period)]
+        return [int(c) for c in run_starts(seconds, period, previous=before)]
 
     def _remember_time(self, rows: Any) -> None:
         """The last row's time of a chunk with a time index (None for other rows)."""
-        index = rows.index if isinstance(rows, pd.DataFrame) else None
-        timed = isinstance(index, (pd.DatetimeIndex, pd.TimedeltaIndex)) and len(index) > 0
-        self._last_time = index[-1] if timed else None  # type: ignore[index]
+        index = _time_index(rows)
+        self._last_time = None if index is None else index[-1]
 
     def _update(self, rows: Any) -> MonitorUpdate:
         """:meth:`update` of rows no hole in time divides."""
@@ -251,3 +248,11 @@ class Monitor:
         """The episode in progress, if any."""
         cur = self._tracker.current
         return None if cur is None else self._tracker.summarise(cur)
+
+
+def _time_index(rows: Any) -> pd.DatetimeIndex | pd.TimedeltaIndex | None:
+    """The time index of a chunk of rows (None: not a frame with a non-empty one)."""
+    index = rows.index if isinstance(rows, pd.DataFrame) else None
+    if isinstance(index, (pd.DatetimeIndex, pd.TimedeltaIndex)) and len(index) > 0:
+        return index
+    return None

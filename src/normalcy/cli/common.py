@@ -124,11 +124,11 @@ def too_short_said(det: Any) -> str:
     if (det.get_params().get("view") != "auto" or det.view_ != "paper"
             or det.view_check_ is not None):
         return ""
-    from normalcy.detector.learning import AUTO_ROWS_PER_DIMENSION
-    from normalcy.detector.relation_stats import default_lags
+    from normalcy.detector.learning import AUTO_ROWS_PER_DIMENSION, relations_rows
 
-    ns, lags = len(det.sensors_), int(default_lags(det.delta_).size)
-    need = AUTO_ROWS_PER_DIMENSION * (ns + lags)
+    ns = len(det.sensors_)
+    need = relations_rows(ns, det.delta_)
+    lags = need // AUTO_ROWS_PER_DIMENSION - ns
     return (f"view='auto' took the paper's residuals: the history is too short for the "
             f"relations view, which wants about {need:,} healthy rows here "
             f"({AUTO_ROWS_PER_DIMENSION} per dimension of a sensor's viewpoint: {ns} sensors "

@@ -27,6 +27,8 @@ from normalcy.cli.common import (
     _note,
     names_said,
     parser_of,
+    too_short_said,
+    wanderers_said,
 )
 from normalcy.exceptions import NormalcyError
 
@@ -102,8 +104,6 @@ def cmd_fit(a: argparse.Namespace) -> int:
           f"{len(table.frame)} rows{runs}: "
           f"n_levels={det.n_levels_}, delta={det.delta_}, window={det.window_}; "
           f"model written to {a.output}")
-    from normalcy.cli.common import too_short_said, wanderers_said
-
     for said in (wanderers_said(det), too_short_said(det)):
         if said:
             _note(said)
@@ -214,8 +214,6 @@ def cmd_info(a: argparse.Namespace) -> int:
     print(f"  reference levels, as quantiles of held-out windows: {'; '.join(qs)}")
     ref = info["reference_levels"]
     print(f"  {view_said(det)}; alarm when score > {info['threshold']:g}")
-    from normalcy.cli.common import too_short_said, wanderers_said
-
     for said in (wanderers_said(det), too_short_said(det)):
         if said:
             print(f"  {said}")

@@ -159,9 +159,9 @@ class Table:
         if self.seconds is None or self.time is None or self.time_kind is None:
             raise InputError(f"--{name} {value!r} is not a row number and the data has no time "
                              "column; give a row number or name the time column.")
-        offset = column_offset(self.time, name, value) if self.time_kind == "datetime" else None
-        v = parse_instant(value, self.time_kind, name, self.time.iloc[0], self.time_format,
-                          offset)
+        time = self.time
+        v = parse_instant(value, self.time_kind, name, time.iloc[0], self.time_format,
+                          lambda: column_offset(time, name, value))
         return int(np.searchsorted(self.seconds, v, side="right" if end else "left"))
 
 

@@ -12,6 +12,7 @@ different runs, and no transition or window crosses it.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -290,28 +291,27 @@ def column_offset(raw: pd.Series, name: str, value: str) -> pd.Timedelta | None:
     if len(found) == 0:
         return None
     if len(found) > 1:
-        shown = ", ".join(sorted(map(str, found))[:4])
+        offsets = sorted(map(str, found))
         raise InputError(f"--{name} {value!r} has no UTC offset, and the time column's times "
-                         f"are written with several ({shown}): give the offset too, e.g. "
-                         f"{value.strip()}{sorted(map(str, found))[0]}.")
+                         f"are written with several ({', '.join(offsets[:4])}): give the "
+                         f"offset too, e.g. {value.strip()}{offsets[0]}.")
     offset = pd.Timestamp("2000-01-01T00:00:00" + str(found[0])).utcoffset()
     return None if offset is None else pd.Timedelta(offset)
 
 
 def parse_instant(value: str, kind: str, name: str, like: object,
-                  fmt: str | None = None, offset: pd.Timedelta | None = None) -> float:
+                  fmt: str | None = None,
+                  offset: Callable[[], pd.Timedelta | None] | None = None) -> float:
     """A ``--start``/``--end`` time given on the command line, in the axis' seconds:
     in the time column's own format ``fmt`` where it reads so (``03/01/2026 08:00`` is
     3 January in a file read day first), else ISO 8601 or what pandas reads. A time
-    written without a UTC offset is read in the column's own ``offset``
-    (:func:`column_offset`; UTC for a column without offsets, as the column is read)."""
+    written without a UTC offset is read in the column's own offset, which ``offset()``
+    gives (:func:`column_offset`; asked only then; UTC for a column without offsets, as
+    the column is read)."""
     if fmt is not None and kind == "datetime":
         ts = pd.to_datetime(value.strip(), format=fmt, errors="coerce")
         if not pd.isna(ts):
-            if ts.tzinfo is None and offset is not None:
-                ts = ts - offset
-            ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-            return float((ts - _EPOCH).total_seconds())
+            return _utc_seconds(ts, offset)
     if kind == "number":
         try:
             v = float(value)
@@ -328,10 +328,16 @@ def parse_instant(value: str, kind: str, name: str, like: object,
                          f"{like!r}.") from None
     if ts is pd.NaT:
         raise InputError(f"--{name} {value!r} is not a time.")
-    if ts.tzinfo is None and offset is not None:
-        ts = ts - offset  # the same wall-clock time in the column's offset, as UTC
-    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-    return float((ts - _EPOCH).total_seconds())
+    return _utc_seconds(ts, offset)
+
+
+def _utc_seconds(ts: pd.Timestamp, offset: Callable[[], pd.Timedelta | None] | None) -> float:
+    """Seconds since 1970 of ``ts``; a time without a zone is a wall-clock time in the
+    offset ``offset()`` gives (UTC where none)."""
+    if ts.tzinfo is None:
+        shift = None if offset is None else offset()
+        ts = (ts if shift is None else ts - shift).tz_localize("UTC")
+    return float((ts.tz_convert("UTC") - _EPOCH).total_seconds())
 
 
 #: a column needs this many readings before its steps can say it is a clock

@@ -242,6 +242,19 @@ AUTO_TRAVEL = 0.05
 AUTO_OUTSIDE = 0.01
 
 
+def relations_rows(n_sensors: int, delta: int) -> int:
+    """The transition starts ``view="auto"`` needs for the relations view:
+    :data:`AUTO_ROWS_PER_DIMENSION` per dimension of a sensor's viewpoint (the sensors
+    and its own lags, :func:`default_lags`).
+
+    Examples
+    --------
+    >>> relations_rows(200, 1), relations_rows(8, 5)
+    (10000, 550)
+    """
+    return AUTO_ROWS_PER_DIMENSION * (n_sensors + int(default_lags(delta).size))
+
+
 def choose_view(det: Settings, like: Any, prep: Prepared, *, delta: int, n_levels: int,
                 window: int) -> tuple[str, float | None, bool, dict[str, float] | None]:
     """The view in force, the self-check's share of windows in alarm (None: not run),
@@ -296,7 +309,7 @@ def choose_view(det: Settings, like: Any, prep: Prepared, *, delta: int, n_level
         return (str(like.view_), like.view_check_, ref is None or ref.dyn_ is not None,
                 getattr(like, "view_outside_", None))
     rows, ns = prep.rows, prep.scaled.shape[1]
-    if rows.size < AUTO_ROWS_PER_DIMENSION * (ns + default_lags(delta).size):
+    if rows.size < relations_rows(ns, delta):
         return "paper", None, True, None
     early, later = np.split(rows, [int(rows.size * AUTO_SPLIT)])
     try:
@@ -345,7 +358,8 @@ def wanderers(levels: np.ndarray, early: np.ndarray, later: np.ndarray,
     >>> wanderers(lv, np.array([0, 1]), np.array([2, 3]), ["temp", "flow"])
     {'temp': 1.0}
     """
-    each = np.array([outside_share(levels[:, [j]], early, later) for j in range(len(sensors))])
+    each = (np.zeros(len(sensors)) if later.size == 0 else
+            1.0 - _seen_before(levels, early, later).mean(axis=0))
     order = [j for j in np.argsort(-each, kind="stable") if each[j] > AUTO_OUTSIDE]
     return {sensors[j]: round(float(each[j]), 4) for j in order[:WANDERERS_NAMED]}
 
@@ -360,14 +374,18 @@ def outside_share(levels: np.ndarray, early: np.ndarray, later: np.ndarray) -> f
     >>> outside_share(lv, np.array([0, 1]), np.array([2, 3]))
     0.5
     """
-    if later.size == 0:
-        return 0.0
+    return 0.0 if later.size == 0 else float(1.0 - _seen_before(levels, early, later).mean())
+
+
+def _seen_before(levels: np.ndarray, early: np.ndarray, later: np.ndarray) -> np.ndarray:
+    """``(later rows, ns)``: whether each later (row, sensor) pair sits at a level that
+    sensor had at the ``early`` rows."""
     lv = np.asarray(levels)
     top = int(lv.max()) + 1
     seen = np.zeros((lv.shape[1], top), dtype=bool)
     cols = np.broadcast_to(np.arange(lv.shape[1]), (early.size, lv.shape[1]))
     seen[cols, lv[early]] = True
-    return float(1.0 - seen[np.arange(lv.shape[1])[None, :], lv[later]].mean())
+    return seen[np.arange(lv.shape[1])[None, :], lv[later]]
 
 
 #: the quantile of held-out windows that sets ``R`` (SPEC §6: "99th percentile of

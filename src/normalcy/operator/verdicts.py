@@ -86,10 +86,10 @@ def positions(series: Series, start: Any, end: Any) -> tuple[int, int]:
     return out[0], out[1]
 
 
-def range_rows(det: TransitionDetector, series: Series, start: Any, end: Any) -> np.ndarray:
-    """Valid transition starts in ``[start, end)`` (row positions, or times where the
-    data has a time index: :func:`positions`); InputError if none."""
-    a, b = positions(series, start, end)
+def range_rows(det: TransitionDetector, series: Series, start: int, end: int) -> np.ndarray:
+    """Valid transition starts in ``[start, end)`` (row positions; times are resolved
+    first, :func:`positions`); InputError if none."""
+    a, b = _position(series, start, "start"), _position(series, end, "end")
     if b <= a:
         raise InputError(f"the range is empty: start={a} must be < end={b} (end excluded).")
     d = det.delta_
