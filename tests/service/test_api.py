@@ -6,6 +6,7 @@ import json
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from normalcy.service.settings import Settings
@@ -187,6 +188,19 @@ def test_create_units(service: Service, model_bytes: bytes) -> None:
                data={"name": "two", "kind": "history", "sensors": "s0, s1", "time_column": "t",
                      "n_levels": "6", "delta": "5", "window": "30"})
     assert r.status_code == 201 and r.json()["sensors"] == ["s0", "s1"], r.text
+    # local clock times across the end of daylight saving time: said in the form's words,
+    # then read in the zone the field names
+    t = pd.date_range("2026-10-25 01:30", periods=1200, freq="5s", tz="Europe/Berlin")
+    local = plant(1200).assign(time=t.strftime("%Y-%m-%d %H:%M:%S")).to_csv(index=False)
+    r = c.post("/api/units", headers=eng, files={"file": ("local.csv", local)},
+               data={"name": "local", "kind": "history"})
+    detail = r.json()["detail"]
+    assert r.status_code == 422 and "daylight saving" in detail and "field timezone" in detail
+    assert "--" not in detail
+    r = c.post("/api/units", headers=eng, files={"file": ("local.csv", local)},
+               data={"name": "local", "kind": "history", "timezone": "Europe/Berlin",
+                     "n_levels": "6", "delta": "5", "window": "30"})
+    assert r.status_code == 201 and r.json()["period_s"] == 5.0, r.text
 
 
 def test_alarm_lifecycle_feedback_and_undo(service: Service, model_bytes: bytes) -> None:

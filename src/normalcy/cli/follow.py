@@ -23,6 +23,7 @@ import pandas as pd
 
 from normalcy.cli.common import _note
 from normalcy.cli.streaming import EpisodePrinter, RowTimes
+from normalcy.data import localtime
 from normalcy.data.files import COMMA_NUMBER
 from normalcy.data.periods import check_period
 from normalcy.data.timeaxis import (
@@ -126,8 +127,10 @@ class Rows:
     """Turns the fields of CSV lines into sensor values, checking every cell."""
 
     def __init__(self, det: Any, time_column: str | None, period: float | None,
-                 model: str, data: str) -> None:
+                 model: str, data: str, zone: str | None = None) -> None:
         self.sensors = list(det.sensors_)
+        self.zone = zone  # dates without a UTC offset are this zone's local time
+        self.clock: float | None = None  # the latest local clock time read
         self.time_column = time_column
         self.period = period
         self.model, self.data = model, data
@@ -205,9 +208,11 @@ class Rows:
     def _seconds(self, label: object) -> float | None:
         try:  # one label cannot tell day-first dates from month-first: the batch did
             axis = parse_time(pd.Series([label], dtype=object), self._tname(), self.data,
-                              fmt=self.fmt, kind=self.kind, decide=False)
+                              fmt=self.fmt, kind=self.kind, decide=False, zone=self.zone,
+                              clock=self.clock)
         except InputError:
             return None
+        self.clock = axis.clock
         if self.kind is None:
             self.kind, self.fmt = axis.kind, axis.fmt
         v = float(axis.seconds[0])
@@ -223,8 +228,10 @@ class Rows:
             setting = self.kind is None or self.fmt is None  # this batch may set the format
             try:  # all at once; one by one only when some row is bad
                 axis = parse_time(pd.Series([labels[k] for k in known], dtype=object),
-                                  self._tname(), self.data, fmt=self.fmt, kind=self.kind)
+                                  self._tname(), self.data, fmt=self.fmt, kind=self.kind,
+                                  zone=self.zone, clock=self.clock)
                 batch = dict(zip(known, axis.seconds.tolist(), strict=True))
+                self.clock = axis.clock
                 if setting:
                     self.kind, self.fmt = axis.kind, axis.fmt
                     if axis.said is not None:
@@ -243,7 +250,11 @@ class Rows:
                 ok[k] = False
                 continue
             if self.last is not None and t <= self.last and not self.restart:
-                skips.append(f"row {first + k}: time {label!r} is not after the row before")
+                clock = self.kind == "datetime" and localtime.is_fall_back(
+                    self.last - t, self.period)
+                skips.append(f"row {first + k}: time {label!r} is not after the row before"
+                             + (" (a local clock going back at the end of daylight saving "
+                                "time? --timezone ZONE reads local times)" if clock else ""))
                 ok[k] = False
                 continue
             if self.last is not None and (self.restart and t <= self.last or (
@@ -300,7 +311,8 @@ def follow(mon: Any, det: Any, period: float | None, a: argparse.Namespace) -> i
     if a.data.lower().endswith((".parquet", ".pq")):
         raise InputError("--follow reads a growing CSV file; a Parquet file does not grow "
                          "row by row. Drop --follow.")
-    src, parse = Source(a.data), Rows(det, a.time_column, period, a.model, a.data)
+    src, parse = Source(a.data), Rows(det, a.time_column, period, a.model, a.data,
+                                      localtime.zone(a.timezone))
     times, printer = RowTimes(), EpisodePrinter(False)
     done = 0
     last_new = time.monotonic()

@@ -22,6 +22,7 @@ from normalcy.cli.common import (
     SORT_HELP,
     TIME_HELP,
     VIEW_CHOICES,
+    ZONE_HELP,
     CLIError,
     HelpFormatter,
     _note,
@@ -74,7 +75,7 @@ def cmd_fit(a: argparse.Namespace) -> int:
     with progress(3, "fit", "steps") as bar:
         bar.set_postfix_str(f"reading {a.train}")
         table = read_table(a.train, sensors=_sensors(a.sensors), time_column=a.time_column,
-                           sort_time=a.sort_time)
+                           sort_time=a.sort_time, timezone=a.timezone)
         for n in table.notes:
             _note(n)
         if table.ignored:
@@ -120,7 +121,7 @@ def cmd_score(a: argparse.Namespace) -> int:
     n, n_alarm, threshold = score_file(a.model, a.data, a.output, alignment=a.alignment,
                                        time_column=a.time_column, chunk_rows=a.chunk_rows,
                                        sort_time=a.sort_time, note=_note,
-                                       resample=a.resample)
+                                       resample=a.resample, timezone=a.timezone)
     to_stdout = a.output == "-"  # the scores take standard output: the summary goes aside
     print(f"scored {n} rows ({a.alignment} alignment): {n_alarm} rows in alarm "
           f"(score > {threshold:g}); written to "
@@ -288,6 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--sensors", help="comma-separated sensor columns (default: every column "
                    "of numbers; a column of numbers with a few other values is an error)")
     f.add_argument("--time-column", help=TIME_HELP)
+    f.add_argument("--timezone", metavar="ZONE", help=ZONE_HELP)
     f.add_argument("--sort-time", action="store_true", help=SORT_HELP)
     f.add_argument("--n-levels", type=_level_arg,
                    help="quantization levels per sensor, a whole number or 'auto' (default: auto)")
@@ -330,6 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--alignment", choices=["offline", "streaming"], default="offline",
                    help=ALIGN_HELP)
     s.add_argument("--time-column", help=TIME_HELP)
+    s.add_argument("--timezone", metavar="ZONE", help=ZONE_HELP)
     s.add_argument("--sort-time", action="store_true",
                    help=SORT_HELP + "; reads the whole file at once")
     s.add_argument("--resample", action="store_true",

@@ -23,6 +23,7 @@ from normalcy.cli.common import (
     DATA_HELP,
     SORT_HELP,
     TIME_HELP,
+    ZONE_HELP,
     _note,
     parser_of,
     rows_of,
@@ -39,7 +40,7 @@ def _data(det: Any, period: float | None, a: argparse.Namespace) -> Any:
     from normalcy.data.tables import read_table
 
     table = read_table(a.data, sensors=list(det.sensors_), time_column=a.time_column,
-                       sort_time=a.sort_time, period=period)
+                       sort_time=a.sort_time, period=period, timezone=a.timezone)
     for n in table.notes:
         _note(n)
     check_period(table.period, period, a.data, a.model, table.seconds)
@@ -149,7 +150,8 @@ def cmd_monitor(a: argparse.Namespace) -> int:
         times, printer = RowTimes(), None
         done = 0
         for table in chunks(det, period, a.model, a.data, time_column=a.time_column,
-                            chunk_rows=a.chunk, sort_time=a.sort_time, note=_note):
+                            chunk_rows=a.chunk, sort_time=a.sort_time, note=_note,
+                            timezone=a.timezone):
             printer = printer or EpisodePrinter(table.time is not None)
             times.add(labels(table))
             for up in feed(mon, table):
@@ -168,6 +170,7 @@ def add_operator_commands(sub: Any) -> None:
         p.add_argument("model", help="model file written by normalcy fit")
         p.add_argument("data", help="data with the model's sensors: " + DATA_HELP)
         p.add_argument("--time-column", help=TIME_HELP)
+        p.add_argument("--timezone", metavar="ZONE", help=ZONE_HELP)
         p.add_argument("--sort-time", action="store_true", help=SORT_HELP)
 
     def range_args(p: argparse.ArgumentParser) -> None:

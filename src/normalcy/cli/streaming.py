@@ -102,11 +102,11 @@ def load_detector(path: str) -> tuple[Any, float | None]:
 
 def chunks(det: Any, period: float | None, model: str, data: str, *,
            time_column: str | None, chunk_rows: int, sort_time: bool,
-           note: Note, resample: bool = False) -> Iterator[Any]:
+           note: Note, resample: bool = False, timezone: str | None = None) -> Iterator[Any]:
     """The data's chunks (:class:`~normalcy.data.tables.Table`), checked against the model.
 
     ``sort_time`` and ``resample`` (to the model's period, when it differs) read the
-    whole file at once.
+    whole file at once; ``timezone``: the zone of dates without a UTC offset.
     """
     from normalcy.cli.common import names_said
     from normalcy.data.periods import check_period, same_period
@@ -118,14 +118,15 @@ def chunks(det: Any, period: float | None, model: str, data: str, *,
         raise InputError(f"--resample needs the model's sampling period; {model} does not "
                          "record one (fitted without a time column, or by an older normalcy).")
     if sort_time or resample:
-        whole = read_table(data, sensors=sensors, time_column=time_column, sort_time=sort_time)
+        whole = read_table(data, sensors=sensors, time_column=time_column, sort_time=sort_time,
+                           timezone=timezone)
         if resample and period is not None and (
                 whole.period is None or not same_period(whole.period, period)):
             whole = whole.resampled(period)
         tables: Iterator[Any] = iter([whole])
     else:
         tables = read_chunks(data, sensors=sensors, time_column=time_column, period=period,
-                             chunk_rows=chunk_rows)
+                             chunk_rows=chunk_rows, timezone=timezone)
     first, checked = True, False
     for table in tables:
         if first:
@@ -247,7 +248,8 @@ def _out_frame(res: pd.DataFrame, times: np.ndarray, time_name: str,
 
 def score_file(model: str, data: str, output: str, *, alignment: str,
                time_column: str | None, chunk_rows: int, sort_time: bool,
-               note: Note, resample: bool = False) -> tuple[int, int, float]:
+               note: Note, resample: bool = False,
+               timezone: str | None = None) -> tuple[int, int, float]:
     """Score ``data`` into ``output`` (Parquet when it ends in ``.parquet`` or ``.pq``,
     else CSV), chunk by chunk; return (rows, rows in alarm, threshold)."""
     from normalcy.alarms.monitor import Monitor
@@ -261,7 +263,7 @@ def score_file(model: str, data: str, output: str, *, alignment: str,
     with table_writer(output) as w, progress(None, "score", " rows") as bar:
         for table in chunks(det, period, model, data, time_column=time_column,
                             chunk_rows=chunk_rows, sort_time=sort_time, note=note,
-                            resample=resample):
+                            resample=resample, timezone=timezone):
             time_name, numbers = table.time_name or "row", table.time_kind == "number"
             times.add(labels(table))
             parts = [u.scores for u in feed(mon, table)]

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from normalcy.data import localtime
 from normalcy.data.files import data_files, load, tail_column
 from normalcy.data.timeaxis import (
     TimeAxis,
@@ -70,6 +71,8 @@ class Table:
     starts : positions of the rows that start a new run (the step before them is
         a gap longer than a few periods); never 0 in a whole file.
     notes : what was done to the data that the user should hear (sorted, gaps).
+    zone : the time zone whose local time the dates without a UTC offset were read in
+        (``None``: UTC).
     """
 
     frame: pd.DataFrame
@@ -83,6 +86,7 @@ class Table:
     period: float | None = None
     starts: list[int] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    zone: str | None = None
 
     def sampling_period(self) -> float | None:
         """The median time step in seconds, when there is a time column."""
@@ -144,7 +148,7 @@ class Table:
                 f"{len(frame)}; rows count the resampled rows")
         return Table(frame=frame, time=time, time_name=self.time_name, ignored=self.ignored,
                      path=self.path, seconds=secs, time_kind=self.time_kind, period=period,
-                     starts=starts, notes=[*self.notes, note])
+                     starts=starts, notes=[*self.notes, note], zone=self.zone)
 
     def position(self, value: str, name: str, end: bool) -> int:
         """The row position of ``--start``/``--end`` ``value``: a row number, or a time.
@@ -161,7 +165,7 @@ class Table:
                              "column; give a row number or name the time column.")
         time = self.time
         v = parse_instant(value, self.time_kind, name, time.iloc[0], self.time_format,
-                          lambda: column_offset(time, name, value))
+                          lambda: column_offset(time, name, value), self.zone)
         return int(np.searchsorted(self.seconds, v, side="right" if end else "left"))
 
 
@@ -262,12 +266,14 @@ def _table(df: pd.DataFrame, p: str, sensors: Sequence[str] | None, time_column:
                      notes=notes + _missing_once(frame, p, axis_state))
     raw = df[tname].reset_index(drop=True)
     tail = axis_state.pop("tail", None)  # the file's last rows: they may tell day from month
+    zone: str | None = axis_state.get("zone")  # type: ignore[assignment]
     axis: TimeAxis = parse_time(raw, tname, p, first_row=first_row,
                                 fmt=axis_state.get("fmt"),  # type: ignore[arg-type]
                                 kind=axis_state.get("kind"),  # type: ignore[arg-type]
                                 more=None if tail is None else tail_column(str(tail), tname,
-                                                                           len(df)))
-    axis_state.update(fmt=axis.fmt, kind=axis.kind)
+                                                                           len(df)),
+                                zone=zone, clock=axis_state.get("clock"))  # type: ignore[arg-type]
+    axis_state.update(fmt=axis.fmt, kind=axis.kind, clock=axis.clock)
     secs = axis.seconds
     if first_row == 0 and axis_state["dated"]:
         notes.append(f"{p}: column {tname!r} holds dates: read as the time column (name "
@@ -275,6 +281,9 @@ def _table(df: pd.DataFrame, p: str, sensors: Sequence[str] | None, time_column:
     if axis.said is not None:
         notes.append(f"{p}: {axis.said}")
     if sort_time:
+        if axis.kind == "datetime":  # sorting would interleave the hour a clock repeats
+            check_order(secs, raw, tname, p, first_row=first_row, dates=True, only_clock=True,
+                        zone=zone)
         order = np.argsort(secs, kind="stable")
         moved = int((order != np.arange(order.size)).sum())
         if moved:
@@ -283,8 +292,8 @@ def _table(df: pd.DataFrame, p: str, sensors: Sequence[str] | None, time_column:
                          "row numbers count rows in time order")
     df = df.reset_index(drop=True)
     previous = axis_state.get("last")
-    check_order(secs, raw, tname, p, first_row=first_row,
-                previous=previous)  # type: ignore[arg-type]
+    check_order(secs, raw, tname, p, first_row=first_row, previous=previous,  # type: ignore[arg-type]
+                dates=axis.kind == "datetime", zone=zone)
     frame, ignored = _choose(df, rest, sensors, p, first_row)
     notes += _missing_once(frame, p, axis_state)
     own = median_step(secs if previous is None else np.r_[previous, secs])
@@ -295,14 +304,20 @@ def _table(df: pd.DataFrame, p: str, sensors: Sequence[str] | None, time_column:
     axis_state["last"] = float(secs[-1]) if secs.size else previous
     for r in starts[:10]:
         before = secs[r - 1] if r > 0 else previous
-        notes.append(f"{p}: a gap of {duration(float(secs[r] - before))} before row "
+        step = float(secs[r] - before)
+        clock = (axis.kind == "datetime" and zone is None and
+                 localtime.is_spring_forward(step, gap_period))  # type: ignore[arg-type]
+        notes.append(f"{p}: a gap of {duration(step)} before row "
                      f"{first_row + int(r)} ({raw.iloc[int(r)]}): a new run starts there; no "
-                     "transition or window crosses a gap")
+                     "transition or window crosses a gap" + (
+                         " (if these are local clock times, the clocks went forward there: "
+                         "--timezone ZONE reads them as ZONE's local time, without a gap)"
+                         if clock else ""))
     if len(starts) > 10:
         notes.append(f"{p}: {len(starts) - 10} more gaps")
     return Table(frame=frame, time=raw, time_name=tname, ignored=ignored, path=p,
                  seconds=secs, time_kind=axis.kind, time_format=axis.fmt, period=own,
-                 starts=[int(r) for r in starts], notes=notes)
+                 starts=[int(r) for r in starts], notes=notes, zone=zone)
 
 
 def missing_notes(frame: pd.DataFrame, p: str) -> list[str]:
@@ -371,12 +386,15 @@ def read_table(
     time_column: str | None = None,
     sort_time: bool = False,
     period: float | None = None,
+    timezone: str | None = None,
 ) -> Table:
     """Read a CSV or Parquet file (or a folder of them) of sensor data.
 
     ``sort_time`` sorts the rows by time (said in ``Table.notes``); ``period``
     (seconds) is the sampling period that defines gaps (default: the data's own
-    median step). Raises :class:`InputError` (missing or empty file, unknown or
+    median step); ``timezone``: the IANA zone whose local time dates written without a
+    UTC offset are (UTC by default; :mod:`normalcy.data.localtime`). Raises
+    :class:`InputError` (missing or empty file, unknown or
     duplicate columns, a sensor column with values that are not numbers, a time
     column that is not increasing) with a message that says how to fix it.
 
@@ -397,7 +415,8 @@ def read_table(
     df = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     if df.shape[0] == 0:
         raise InputError(f"{p} has a header but no data rows.")
-    return _table(df, p, sensors, time_column, 0, {"period": period}, sort_time)
+    return _table(df, p, sensors, time_column, 0,
+                  {"period": period, "zone": localtime.zone(timezone)}, sort_time)
 
 
 def read_chunks(
@@ -407,6 +426,7 @@ def read_chunks(
     time_column: str | None = None,
     period: float | None = None,
     chunk_rows: int = 100_000,
+    timezone: str | None = None,
 ) -> Iterator[Table]:
     """Read a file in chunks of ``chunk_rows`` rows; each a :class:`Table`.
 
@@ -414,10 +434,10 @@ def read_chunks(
     the first chunk's median step) defines the gaps, so a chunk's ``starts`` may
     hold 0 (a gap just before it). Row numbers (the frames' index) count from the
     file's first data row (a folder's: from its first file's); a chunk's ``path`` is
-    its file.
+    its file. ``timezone`` as in :func:`read_table`.
     """
     p = os.fspath(path)
-    state: dict[str, object] = {"period": period}
+    state: dict[str, object] = {"period": period, "zone": localtime.zone(timezone)}
     first = 0
     any_rows = False
     for f, df in _frames(p, chunk_rows):

@@ -1,7 +1,8 @@
 """The time column of a sensor table: parsed once, checked, split into runs.
 
 A time column holds dates and times (any one format, with or without a time
-zone; read as UTC when it has none) or plain numbers, read as seconds. It must
+zone; read as UTC when it has none, or as a named zone's local time:
+:mod:`normalcy.data.localtime`) or plain numbers, read as seconds. It must
 increase strictly from row to row: a time that goes back or repeats is an
 error that names the rows (``sort=True`` sorts the rows first; a repeated time
 stays an error). The sampling period is the median step; a step longer than
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from normalcy.data import localtime
 from normalcy.exceptions import InputError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -48,12 +50,15 @@ class TimeAxis:
     fmt : the date format of the column (``None`` for numbers, ISO 8601, or dates whose
         day and month read the same either way so far: the next chunk decides).
     said : how the rows settled the order of day and month (None: they did not have to).
+    clock : the latest local clock time read so far (seconds; times read in a named zone),
+        which the next chunk continues from.
     """
 
     seconds: np.ndarray
     kind: str
     fmt: str | None = None
     said: str | None = None  # how an ambiguous day/month order was settled
+    clock: float | None = None
 
 
 def duration(seconds: float) -> str:
@@ -76,7 +81,8 @@ def _listing(rows: np.ndarray, values: pd.Series, first_row: int, most: int = 5)
 
 def parse_time(raw: pd.Series, name: str, where: str, *, first_row: int = 0,
                fmt: str | None = None, kind: str | None = None,
-               decide: bool = True, more: Later | None = None) -> TimeAxis:
+               decide: bool = True, more: Later | None = None, zone: str | None = None,
+               clock: float | None = None) -> TimeAxis:
     """Parse a time column (see the module's docstring); InputError naming bad rows.
 
     ``fmt`` and ``kind`` fix the format found in an earlier chunk of the same file.
@@ -84,15 +90,20 @@ def parse_time(raw: pd.Series, name: str, where: str, *, first_row: int = 0,
     reads every row, else that keeps the times in order and without gaps
     (:func:`_day_month`; :class:`AmbiguousDates` when nothing tells); ``decide=False``
     takes the order pandas guesses from the first row (one row alone cannot tell);
-    ``more``: the same column in the file's last rows, which help decide.
+    ``more``: the same column in the file's last rows, which help decide. ``zone``: the
+    time zone whose local time dates written without a UTC offset are (UTC if None),
+    ``clock`` the latest clock time of the chunks before (:func:`localtime.localize`).
     """
     missing = raw.isna().to_numpy()
     if pd.api.types.is_bool_dtype(raw.dtype):
         raise InputError(f"time column {name!r} of {where} holds true/false values, not "
                          "times; name the right one with --time-column.")
     if pd.api.types.is_datetime64_any_dtype(raw.dtype) and kind in (None, "datetime"):
-        dt = pd.to_datetime(raw, utc=True)
-        return TimeAxis(_since_epoch(dt), "datetime", fmt)
+        if zone is not None and getattr(raw.dtype, "tz", None) is None:
+            dt, clock = localtime.localize(raw, zone, name, where, first_row=first_row,
+                                           latest=clock)
+            return TimeAxis(_since_epoch(dt), "datetime", fmt, clock=clock)
+        return TimeAxis(_since_epoch(pd.to_datetime(raw, utc=True)), "datetime", fmt)
     num = pd.to_numeric(raw, errors="coerce") if not pd.api.types.is_numeric_dtype(
         raw.dtype) else raw
     is_number = kind == "number" or (kind is None and bool(
@@ -126,7 +137,10 @@ def parse_time(raw: pd.Series, name: str, where: str, *, first_row: int = 0,
             f"time column {name!r} of {where} holds values that are not times in the format "
             f"of its first row ({like!r}): {_listing(np.flatnonzero(bad), raw, first_row)}. "
             "Write every time in one format, or name another column with --time-column.")
-    return TimeAxis(_since_epoch(dt), "datetime", fmt if settled else None, said)
+    if zone is not None and localtime.naive_text(text):
+        dt, clock = localtime.localize(dt, zone, name, where, first_row=first_row,
+                                       latest=clock)
+    return TimeAxis(_since_epoch(dt), "datetime", fmt if settled else None, said, clock)
 
 
 def _day_and_month(fmt: str) -> bool:
@@ -234,31 +248,54 @@ def _no_missing(missing: np.ndarray, name: str, where: str, first_row: int) -> N
                          "needs its time (or leave the time column out).")
 
 
+#: what to do about a time column that goes back, on the command line
+SORT_FIX = "Sort the file by time, or pass --sort-time to sort it as it is read."
+
+
 def check_order(seconds: np.ndarray, raw: pd.Series, name: str, where: str, *,
-                first_row: int = 0, previous: float | None = None) -> None:
-    """InputError unless the times increase strictly (``previous``: the time before)."""
+                first_row: int = 0, previous: float | None = None,
+                dates: bool = False, only_clock: bool = False,
+                zone: str | None = None, fix: str = SORT_FIX) -> None:
+    """InputError unless the times increase strictly (``previous``: the time before;
+    ``dates``: a date column, whose step back by an hour is said as the end of daylight
+    saving time, :func:`localtime.fall_back_said`; ``only_clock``: only that error, for
+    rows about to be sorted; ``zone``: the zone the dates were read in; ``fix``: how to
+    put rows in order, said after a step back)."""
     _no_missing(np.isnan(seconds), name, where, first_row)
     s = seconds if previous is None else np.r_[previous, seconds]
     step = np.diff(s)
     off = 0 if previous is None else 1
     same = np.flatnonzero(step == 0)
     back = np.flatnonzero(step < 0)
+    if dates and back.size and localtime.clock_went_back(s, back, median_step(s)):
+        r = int(back[0]) + 1 - off
+        raise InputError(localtime.fall_back_said(
+            lambda: f"the time column {name!r} of {where} at row {first_row + r} "
+                    f"({_shown(raw.iloc[r])} after {_before(raw, r, previous)})",
+            -float(step[back[0]]), zone))
+    if only_clock:
+        return
     if back.size:
         r = int(back[0]) + 1 - off
         raise InputError(
             f"the time column {name!r} of {where} goes back in time at row {first_row + r} "
-            f"({raw.iloc[r]!r} after {_before(raw, r, previous)}; {back.size} such row(s)). "
-            "Sort the file by time, or pass --sort-time to sort it as it is read.")
+            f"({_shown(raw.iloc[r])} after {_before(raw, r, previous)}; {back.size} such row(s)). "
+            + fix)
     if same.size:
         r = int(same[0]) + 1 - off
         raise InputError(
             f"the time column {name!r} of {where} repeats a time at row {first_row + r} "
-            f"({raw.iloc[r]!r} as the row before; {same.size} repeated time(s)). Remove the "
+            f"({_shown(raw.iloc[r])} as the row before; {same.size} repeated time(s)). Remove the "
             "duplicated rows: two readings cannot share one time.")
 
 
 def _before(raw: pd.Series, r: int, previous: float | None) -> str:
-    return repr(raw.iloc[r - 1]) if r >= 1 else f"the previous chunk's last time ({previous})"
+    return _shown(raw.iloc[r - 1]) if r >= 1 else f"the previous chunk's last time ({previous})"
+
+
+def _shown(value: object) -> str:
+    """A time as read, quoted: ``'2026-01-01 00:16:40'`` (a parsed date too, not its repr)."""
+    return repr(str(value) if isinstance(value, (pd.Timestamp, np.datetime64)) else value)
 
 
 def median_step(seconds: np.ndarray) -> float | None:
@@ -301,17 +338,18 @@ def column_offset(raw: pd.Series, name: str, value: str) -> pd.Timedelta | None:
 
 def parse_instant(value: str, kind: str, name: str, like: object,
                   fmt: str | None = None,
-                  offset: Callable[[], pd.Timedelta | None] | None = None) -> float:
+                  offset: Callable[[], pd.Timedelta | None] | None = None,
+                  zone: str | None = None) -> float:
     """A ``--start``/``--end`` time given on the command line, in the axis' seconds:
     in the time column's own format ``fmt`` where it reads so (``03/01/2026 08:00`` is
     3 January in a file read day first), else ISO 8601 or what pandas reads. A time
     written without a UTC offset is read in the column's own offset, which ``offset()``
     gives (:func:`column_offset`; asked only then; UTC for a column without offsets, as
-    the column is read)."""
+    the column is read), or in the local time of ``zone`` where the column was read so."""
     if fmt is not None and kind == "datetime":
         ts = pd.to_datetime(value.strip(), format=fmt, errors="coerce")
         if not pd.isna(ts):
-            return _utc_seconds(ts, offset)
+            return _utc_seconds(ts, offset, zone, name)
     if kind == "number":
         try:
             v = float(value)
@@ -328,12 +366,15 @@ def parse_instant(value: str, kind: str, name: str, like: object,
                          f"{like!r}.") from None
     if ts is pd.NaT:
         raise InputError(f"--{name} {value!r} is not a time.")
-    return _utc_seconds(ts, offset)
+    return _utc_seconds(ts, offset, zone, name)
 
 
-def _utc_seconds(ts: pd.Timestamp, offset: Callable[[], pd.Timedelta | None] | None) -> float:
+def _utc_seconds(ts: pd.Timestamp, offset: Callable[[], pd.Timedelta | None] | None,
+                 zone: str | None = None, name: str = "start") -> float:
     """Seconds since 1970 of ``ts``; a time without a zone is a wall-clock time in the
-    offset ``offset()`` gives (UTC where none)."""
+    offset ``offset()`` gives (UTC where none), or in ``zone``'s local time."""
+    if ts.tzinfo is None and zone is not None:
+        ts = localtime.instant(ts, zone, f"--{name}")
     if ts.tzinfo is None:
         shift = None if offset is None else offset()
         ts = (ts if shift is None else ts - shift).tz_localize("UTC")

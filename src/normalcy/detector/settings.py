@@ -50,6 +50,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from normalcy.data import localtime
 from normalcy.exceptions import InputError
 
 SAMPLES_PER_CODE = 50
@@ -171,6 +172,16 @@ def sample_period(value: Any, X: Any) -> float | None:
         bad = np.flatnonzero(~(step > 0))
         if bad.size:
             where = "" if len(runs) == 1 else f" (run {i} of the list)"
+            back = -float(step[bad[0]])
+            secs = np.r_[0.0, np.cumsum(step)]
+            if (isinstance(index, pd.DatetimeIndex) and index.tz is None and (step > 0).any()
+                    and localtime.clock_went_back(secs, bad, float(np.median(step[step > 0])))):
+                raise InputError(
+                    f"the training data's time index{where} goes back by {back / 60:.0f} min "
+                    f"at row {int(bad[0]) + 1} ({index[bad[0]]} then {index[bad[0] + 1]}), as "
+                    "a local clock does when daylight saving time ends; sorting would "
+                    "interleave the hour that comes twice. Give the index its zone, e.g. "
+                    "X.index = X.index.tz_localize('Europe/Berlin', ambiguous='infer').")
             raise InputError(
                 f"the training data's time index{where} does not increase at row "
                 f"{int(bad[0]) + 1} ({index[bad[0]]} then {index[bad[0] + 1]}): sort the rows "

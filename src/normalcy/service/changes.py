@@ -107,17 +107,19 @@ def create_from_history(fleet: Fleet, name: str, path: str, who: Who,
                         shown: str = "the upload") -> int:
     """A unit fitted on an uploaded healthy history (the fit runs in the background).
 
-    ``columns``: the form's ``time_column`` and ``sensors`` (comma-separated), as
-    ``normalcy fit`` takes them; ``shown``: the upload's name, for messages."""
+    ``columns``: the form's ``time_column``, ``sensors`` (comma-separated) and
+    ``timezone``, as ``normalcy fit`` takes them; ``shown``: the upload's name, for messages."""
     from normalcy.data.tables import read_table
 
     cols = columns or {}
     sensors = [c.strip() for c in (cols.get("sensors") or "").split(",") if c.strip()]
     try:
         table = read_table(path, time_column=cols.get("time_column") or None,
-                           sensors=sensors or None)
+                           sensors=sensors or None, timezone=cols.get("timezone") or None)
     except InputError as e:  # in the form's words: its fields, the upload's name
         text = str(e).replace(path, shown).replace("--time-column", "the field time_column")
+        text = text.replace("--timezone ZONE", "the field timezone").replace(
+            "--timezone", "the field timezone")
         raise ClientError("the uploaded history cannot be used: "
                           + text.replace("--sensors", "the field sensors"), 422) from None
     period = table.sampling_period() if table.time is not None else None

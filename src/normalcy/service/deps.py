@@ -128,9 +128,10 @@ def known_fields(data: dict[str, Any], allowed: tuple[str, ...], what: str) -> d
 
 
 def form_columns(form: Any) -> dict[str, str | None]:
-    """A history upload's ``time_column`` and ``sensors`` fields (empty: detected)."""
+    """A history upload's ``time_column``, ``sensors`` and ``timezone`` fields (empty:
+    detected; UTC)."""
     out: dict[str, str | None] = {}
-    for key in ("time_column", "sensors"):
+    for key in ("time_column", "sensors", "timezone"):
         v = form.get(key)
         if v is not None and not isinstance(v, str):
             raise ClientError(f"'{key}' must be text. Got a file instead.", 422)

@@ -61,8 +61,8 @@ async def create_unit(request: Request, fleet: FleetDep,
     """Multipart form: ``name``, ``file`` and ``kind`` ("history": a CSV or Parquet
     healthy history, fitted in the background; "model": a model file), and optional
     fit settings ``n_levels``, ``delta``, ``window``, ``threshold`` and, for a
-    history, ``time_column`` and ``sensors`` (comma-separated), as ``normalcy fit``
-    takes them."""
+    history, ``time_column``, ``sensors`` (comma-separated) and ``timezone`` (the IANA
+    zone of times written without a UTC offset), as ``normalcy fit`` takes them."""
     limit = fleet.settings.max_upload_bytes
     size = request.headers.get("content-length")
     if size is not None and size.isdigit() and int(size) > limit:
