@@ -286,3 +286,43 @@ def test_a_fast_units_model_is_the_one_normalcy_fit_writes(client: Any, tmp_path
     fleet, cli = load(tmp_path / "models" / "u1.normalcy"), load(tmp_path / "cli.normalcy")
     assert fleet.sample_period_ == cli.sample_period_ == pytest.approx(0.02)
     assert fleet.reference_ == pytest.approx(cli.reference_)
+
+
+def test_a_unit_out_of_time_order_fails_and_local_times_read_in_their_zone(
+        client: Any, tmp_path: Path) -> None:
+    """A unit whose rows go back in time fails, as ``normalcy fit`` refuses them (before,
+    the fleet fitted the rows as they came); an export in local clock time across the end
+    of daylight saving time is read with ``timezone`` as ``normalcy fit --timezone`` reads
+    it."""
+    from normalcy.distributed.fleet import fleet_fit, fleet_score
+
+    params = {"n_levels": 6, "delta": 8, "window": 40}
+    df = sister_fleet(2, 3000, seed=0)
+    rows = np.flatnonzero(df["unit"] == "pump01")
+    swapped = df.copy()
+    swapped.iloc[rows[1000:2000]] = df.iloc[np.r_[rows[1500:2000], rows[1000:1500]]].to_numpy()
+    swapped.to_parquet(tmp_path / "swapped.parquet")
+    result = fleet_fit(client, str(tmp_path / "swapped.parquet"), str(tmp_path / "m1"),
+                       params=params, progress=False)
+    assert list(result.failed) == ["pump01"] and "goes back in time" in result.failed["pump01"]
+    assert "Sort each unit's rows by time" in result.failed["pump01"]
+
+    clock = pd.date_range("2026-10-25 00:30", periods=3000, freq="s",
+                          tz="UTC").tz_convert("Europe/Berlin")  # 02:30 +02:00 to 02:20 +01:00
+    one = df[df["unit"] == "pump01"].reset_index(drop=True).assign(time=clock)
+    one.assign(time=clock.tz_localize(None)).to_parquet(tmp_path / "local.parquet")
+    one.drop(columns="unit").to_csv(tmp_path / "offsets.csv", index=False)  # with offsets
+    bad = fleet_fit(client, str(tmp_path / "local.parquet"), str(tmp_path / "m2"),
+                    params=params, progress=False)
+    assert "daylight saving time ends" in bad.failed["pump01"]
+    ok = fleet_fit(client, str(tmp_path / "local.parquet"), str(tmp_path / "m3"),
+                   params=params, progress=False, timezone="Europe/Berlin")
+    assert not ok.failed
+    assert main(["fit", str(tmp_path / "offsets.csv"), "-o", str(tmp_path / "cli.normalcy"),
+                 *FIT]) == 0
+    fleet, cli = load(tmp_path / "m3" / "pump01.normalcy"), load(tmp_path / "cli.normalcy")
+    assert fleet.sample_period_ == cli.sample_period_ == 1.0
+    assert fleet.reference_ == pytest.approx(cli.reference_)
+    scored = fleet_score(client, str(tmp_path / "m3"), str(tmp_path / "local.parquet"),
+                         str(tmp_path / "s3"), progress=False, timezone="Europe/Berlin")
+    assert not scored.failed

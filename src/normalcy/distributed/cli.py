@@ -10,6 +10,7 @@ import argparse
 import os
 from typing import Any
 
+from normalcy.data.localtime import ZONE_HELP
 from normalcy.exceptions import InputError, NormalcyError
 
 
@@ -66,7 +67,8 @@ def cmd_fit(a: argparse.Namespace) -> int:
     with _client(a) as client:
         result = fleet_fit(client, a.data, a.output, unit_column=a.unit_column,
                            time_column=a.time_column, sensors=sensors, params=params,
-                           like=like, like_period=like_period, progress=a.progress)
+                           like=like, like_period=like_period, progress=a.progress,
+                           timezone=a.timezone)
     return _finish(result, "fitting")
 
 
@@ -76,7 +78,7 @@ def cmd_score(a: argparse.Namespace) -> int:
     with _client(a) as client:
         result = fleet_score(client, a.models, a.data, a.output, unit_column=a.unit_column,
                              time_column=a.time_column, alignment=a.alignment,
-                             progress=a.progress)
+                             progress=a.progress, timezone=a.timezone)
     return _finish(result, "scoring")
 
 
@@ -127,6 +129,7 @@ def add_fleet_commands(sub: Any) -> None:
                         "each file is a unit)")
     f.add_argument("--sensors", help="comma-separated sensor columns (default: all numeric)")
     f.add_argument("--time-column", help="name of the time column (default: auto-detect)")
+    f.add_argument("--timezone", metavar="ZONE", help=ZONE_HELP)
     for name in ("n-levels", "delta", "window"):
         f.add_argument(f"--{name}", type=_level, help="as in normalcy fit")
     for name in ("eta", "nu", "eps", "threshold"):
@@ -142,6 +145,7 @@ def add_fleet_commands(sub: Any) -> None:
     s.add_argument("-o", "--output", required=True, metavar="SCORES", help="folder to write")
     s.add_argument("--unit-column", default="unit")
     s.add_argument("--time-column")
+    s.add_argument("--timezone", metavar="ZONE", help=ZONE_HELP)
     s.add_argument("--alignment", choices=["offline", "streaming"], default="offline")
     _cluster_args(s)
     s.set_defaults(func=cmd_score)

@@ -48,16 +48,23 @@ def _save(model: Any, path: str, period: float | None = None) -> None:
 
 class TimeRuns:
     """Run labels of consecutive rows: a new run after a time step longer than
-    ``GAP_PERIODS`` sampling periods, as ``normalcy fit`` and ``score`` cut them."""
+    ``GAP_PERIODS`` sampling periods, as ``normalcy fit`` and ``score`` cut them; times
+    that go back or repeat are an error, as there (a unit's rows must be in time order)."""
 
-    def __init__(self, time_name: str, period: float | None, fmt: str | None = None) -> None:
-        self.time_name, self.period, self.fmt = time_name, period, fmt
+    def __init__(self, time_name: str, period: float | None, fmt: str | None = None,
+                 zone: str | None = None) -> None:
+        self.time_name, self.period, self.fmt, self.zone = time_name, period, fmt, zone
 
     def seconds(self, frame: pd.DataFrame) -> np.ndarray:
-        from normalcy.data.timeaxis import parse_time
+        from normalcy.data.timeaxis import check_order, parse_time
 
-        return parse_time(frame[self.time_name], self.time_name, "the data", fmt=self.fmt,
-                          kind=None if self.fmt is None else "datetime").seconds
+        raw = frame[self.time_name].reset_index(drop=True)
+        axis = parse_time(raw, self.time_name, "the unit's rows", fmt=self.fmt,
+                          kind=None if self.fmt is None else "datetime", zone=self.zone)
+        check_order(axis.seconds, raw, self.time_name, "the unit's rows",
+                    dates=axis.kind == "datetime", zone=self.zone,
+                    fix="Sort each unit's rows by time.")
+        return axis.seconds
 
     def __call__(self, frame: pd.DataFrame) -> np.ndarray:
         from normalcy.data.timeaxis import run_starts
@@ -70,7 +77,7 @@ class TimeRuns:
 
 def _fit_unit(params: dict[str, Any], like: Any, like_period: float | None,
               time_name: str | None, sensors: list[str], frames: list[pd.DataFrame],
-              fmt: str | None = None) -> tuple[Any, float | None]:
+              fmt: str | None = None, zone: str | None = None) -> tuple[Any, float | None]:
     """A unit's model, fitted on its runs (time gaps cut them), and its sampling period."""
     from normalcy.data.timeaxis import median_step
     from normalcy.distributed.fitting import fit_one
@@ -79,7 +86,7 @@ def _fit_unit(params: dict[str, Any], like: Any, like_period: float | None,
     period = None
     runs: Any = rows[sensors]
     if time_name is not None:
-        cut = TimeRuns(time_name, None, fmt)
+        cut = TimeRuns(time_name, None, fmt, zone)
         period = median_step(cut.seconds(rows))
         cut.period = period
         labels = cut(rows)
@@ -104,13 +111,17 @@ def _layout(client: Any, data: fl.FleetData) -> list[dict[str, int]]:
 def fleet_fit(client: Any, data_path: str, out: str, *, unit_column: str = "unit",
               time_column: str | None = None, sensors: list[str] | None = None,
               params: Mapping[str, Any] | None = None, like: Any = None,
-              like_period: float | None = None, progress: bool | None = None) -> FleetResult:
+              like_period: float | None = None, progress: bool | None = None,
+              timezone: str | None = None) -> FleetResult:
     """Fit one model per unit of DATA; write ``out/<unit>.normalcy`` (each atomically).
 
     As ``normalcy fit`` does with the unit's rows: time steps longer than
-    ``GAP_PERIODS`` sampling periods cut runs, and the model records the period
-    (``like_period``, the reference model's, when the data has no time column).
+    ``GAP_PERIODS`` sampling periods cut runs, a time that goes back or repeats fails
+    the unit, dates without a UTC offset are ``timezone``'s local time (UTC if None),
+    and the model records the period (``like_period``, the reference model's, when the
+    data has no time column).
     """
+    from normalcy.data.localtime import zone
     from normalcy.distributed.cluster import describe, run
 
     if like is not None and params:
@@ -136,7 +147,7 @@ def fleet_fit(client: Any, data_path: str, out: str, *, unit_column: str = "unit
                                                         unit, cols) for j in idx]
         tasks[unit] = dask.delayed(_fit_unit, pure=True)(
             dict(params or {}), None if like is None else dask.delayed(like, pure=True),
-            like_period, data.time_column, use, blocks, data.time_format)
+            like_period, data.time_column, use, blocks, data.time_format, zone(timezone))
     models, errors = run(client, tasks, progress=progress)
     done = {}
     for unit, (det, period) in models.items():
@@ -257,11 +268,14 @@ def _score_unit(model_path: str, block: fl.Block, unit_column: str | None, unit:
 
 def fleet_score(client: Any, models: str, data_path: str, out: str, *,
                 unit_column: str = "unit", time_column: str | None = None,
-                alignment: str = "offline", progress: bool | None = None) -> FleetResult:
-    """Score every unit of DATA with ``models/<unit>.normalcy``; write ``out/<unit>.parquet``."""
+                alignment: str = "offline", progress: bool | None = None,
+                timezone: str | None = None) -> FleetResult:
+    """Score every unit of DATA with ``models/<unit>.normalcy``; write ``out/<unit>.parquet``
+    (``timezone``: as in :func:`fleet_fit`)."""
     import dask
 
     from normalcy import load
+    from normalcy.data.localtime import zone
     from normalcy.distributed.cluster import describe, run
     from normalcy.distributed.overlap import rows_needed, template
     from normalcy.distributed.scoring import chunk_tasks
@@ -285,7 +299,7 @@ def fleet_score(client: Any, models: str, data_path: str, out: str, *,
             det, header = load_with_header(paths[unit])
             period = header.get("period_s")
             runs_of = None if data.time_column is None or period is None else TimeRuns(
-                data.time_column, float(period), data.time_format)
+                data.time_column, float(period), data.time_format, zone(timezone))
             cols = [*([data.time_column] if data.time_column else []), *det.sensors_]
             lacking = [c for c in det.sensors_ if c not in data.columns]
             if lacking:
