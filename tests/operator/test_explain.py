@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 
 import numpy as np
 import pytest
@@ -91,6 +92,24 @@ def test_relations_state_a_bias_in_the_sensors_units(related, sensor, bias) -> N
     assert ("above" in text) == (bias > 0)
     stated = float(text.split(" reads ")[1].split()[0])
     assert 0.5 * abs(bias) < stated < 1.5 * abs(bias)  # the bias's amplitude, in units
+
+
+def test_a_unit_in_a_sensors_name_follows_its_amounts() -> None:
+    """Historian exports name columns with their unit (``Druck [bar]``): amounts are
+    said with it, in the relations' words and the paper's alike."""
+    X = smooth_signals(4000, 3, seed=17)
+    X["s2"] = 2 * X["s0"] - X["s1"] + 0.02 * np.random.default_rng(5).normal(size=len(X))
+    X = (X * np.array([10.0, 1.0, 100.0]) + np.array([50, 0, -3])).set_axis(
+        ["flow [m3/h]", "valve (%)", "TI-101 (degC)"], axis=1)
+    train, test = X.iloc[:2500].reset_index(drop=True), X.iloc[2500:].reset_index(drop=True)
+    test.loc[600:800, "flow [m3/h]"] += 3.0
+    for view in ("relations", "paper"):
+        det = TransitionDetector(n_levels=6, delta=5, window=30, view=view).fit(train)
+        ex = operator.explain(det, test, 620, 780, top=10)
+        amounts = [t for t in ex.records["text"] if re.search(r"\d m3/h\b", t)]
+        assert amounts, ex.text  # "reads 2.9 m3/h above ...", "was 1.2 m3/h above its bound"
+        assert not any(re.search(r"\d (%|degC)\b", t) for t in amounts if "`flow" in
+                       t[:15]), amounts  # the flow's amounts in its own unit only
 
 
 def test_a_noisier_sensor_is_said_so() -> None:

@@ -43,7 +43,7 @@ from normalcy.exceptions import InputError
 from normalcy.operator import relation_signatures
 from normalcy.operator.history import History
 from normalcy.operator.relation_words import dynamics_records, readings_records, relation_records
-from normalcy.operator.units import Units, fmt
+from normalcy.operator.units import Units, amount, fmt
 from normalcy.operator.verdicts import positions, range_rows
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -137,9 +137,9 @@ def explain(det: TransitionDetector, X: Any, start: Any, end: Any, top: int = 5,
                 "component": comp.strip("`"), "sample": int(r[m]),
                 "count": int((dist[:, j] > 0).sum()), "weight": float(wb[:, j].sum()),
                 "text": f"while `{names[i]}` {u.move(i, a, b)}, "
-                        f"{comp} was {fmt(excess * det.scale_[sensor])} ({pct}) {side} "
-                        f"bound {fmt(u.value(sensor, edge))} (value "
-                        f"{fmt(u.value(sensor, w[m, j]))})"})
+                        f"{comp} was {amount(excess * det.scale_[sensor], names[sensor])} ({pct}) "
+                        f"{side} bound {amount(u.value(sensor, edge), names[sensor])} (value "
+                        f"{amount(u.value(sensor, w[m, j]), names[sensor])})"})
         zw, fw = znormalise(w)
         best, which = best_correlation(tables[i], k, zw, fw)
         ec = 1.0 - best

@@ -10,7 +10,7 @@ import numpy as np
 
 from normalcy.detector import dynamics
 from normalcy.detector.residuals import window_mean
-from normalcy.operator.units import Units, fmt
+from normalcy.operator.units import Units, amount, fmt
 
 if TYPE_CHECKING:  # pragma: no cover
     from normalcy.detector.transition_detector import TransitionDetector
@@ -48,22 +48,22 @@ def relation_records(det: TransitionDetector, prep: Any, rows: np.ndarray,
         jumpy = float(np.sqrt(np.nanmean(rs.signed[rows, j] ** 2))) * unit
         usual = float(np.nanmedian(rs.spread[rows, j])) * unit
         side = "above" if static > 0 else "below"
-        text = (f"`{name}` reads {fmt(abs(static))} {side} what the other sensors predict "
-                f"at this operating point (value {fmt(value)}; usually within "
-                f"±{fmt(spread)} of it, {abs(static) / spread:.1f} times that)")
+        text = (f"`{name}` reads {amount(abs(static), name)} {side} what the other sensors "
+                f"predict at this operating point (value {amount(value, name)}; usually "
+                f"within ±{amount(spread, name)} of it, {abs(static) / spread:.1f} times that)")
         strays = float(np.sqrt(np.nanmean(rs.static[rows, j] ** 2))) * unit
         # noise: the sample-to-sample part (given its own past) is most of the straying
         if abs(static) < spread and jumpy > 2 * usual and jumpy >= 0.5 * strays:
-            text = (f"`{name}` is noisier than usual: it moves ±{fmt(jumpy)} around what "
-                    f"the other sensors and its own recent past predict (usually "
-                    f"±{fmt(usual)}; value {fmt(value)})")
+            text = (f"`{name}` is noisier than usual: it moves ±{amount(jumpy, name)} around "
+                    f"what the other sensors and its own recent past predict (usually "
+                    f"±{amount(usual, name)}; value {amount(value, name)})")
         elif abs(static) < spread:  # no steady offset, no noise: excursions both ways
             text = _excursions(name, rs, prep, rows, j, zs[:, j], unit)
         elif abs(fast) < 0.5 * abs(static):
             text += (f" - a slow change: given its own recent past it is off by only "
-                     f"{fmt(fast)}")
+                     f"{amount(fast, name)}")
         else:
-            text += f"; given its own recent past too, by {fmt(fast)}"
+            text += f"; given its own recent past too, by {amount(fast, name)}"
         out.append({"type": "rel", "sensor": name, "viewpoint": name, "component": name,
                     "sample": int(rows[np.nanargmax(zs[:, j] ** 2)]),
                     "count": int(np.sum(0.5 * (zc[:, j] ** 2 + zs[:, j] ** 2) > Z2_NAMED)),
@@ -82,9 +82,9 @@ def _excursions(name: str, rs: Any, prep: Any, rows: np.ndarray, j: int, zs: np.
     share = float(np.mean(np.abs(zs[np.isfinite(zs)]) > 2.0))
     return (f"`{name}` strays from what the other sensors predict at this operating "
             f"point: {100 * share:.0f} % of the rows beyond twice its usual spread, by up "
-            f"to {fmt(abs(off))} {'above' if off > 0 else 'below'} it (value "
-            f"{fmt(float(prep.series.values[rows[m], j]))}; usually within "
-            f"±{fmt(spread)})")
+            f"to {amount(abs(off), name)} {'above' if off > 0 else 'below'} it (value "
+            f"{amount(float(prep.series.values[rows[m], j]), name)}; usually within "
+            f"±{amount(spread, name)})")
 
 
 def dynamics_records(det: TransitionDetector, prep: Any, rows: np.ndarray, rs: Any,
@@ -115,8 +115,9 @@ def dynamics_records(det: TransitionDetector, prep: Any, rows: np.ndarray, rs: A
     said = []
     for j in top:
         rms = float(np.sqrt(np.nanmean(r[:, j] ** 2))) * float(det.scale_[j])
-        said.append(f"`{det.sensors_[j]}` by ±{fmt(rms)} (usually "
-                    f"±{fmt(float(spread[j]) * float(det.scale_[j]))})")
+        name = det.sensors_[j]
+        said.append(f"`{name}` by ±{amount(rms, name)} (usually "
+                    f"±{amount(float(spread[j]) * float(det.scale_[j]), name)})")
     step = "one sample" + (f" ({fmt(u.period)} s)" if u.period else "")
     m = int(np.nanargmax(term))
     return [{"type": "dyn", "sensor": det.sensors_[top[0]], "viewpoint": "",
@@ -165,7 +166,8 @@ def _stuck_text(det: TransitionDetector, lim: Any, prep: Any, rows: np.ndarray, 
     usual = ("never repeated a reading" if share == 0 else f"repeated a reading in at "
              f"most {100 * share:.0f} % of a window ({det.window_} samples)")
     return first, n, (f"`{det.sensors_[j]}` looks stuck: it has read "
-                      f"{fmt(float(x[first]))} at {n} samples in a row{held} since row "
+                      f"{amount(float(x[first]), det.sensors_[j])} at {n} samples in a "
+                      f"row{held} since row "
                       f"{first}; in the healthy history it {usual}")
 
 
@@ -185,7 +187,7 @@ def _noisy_text(det: TransitionDetector, lim: Any, prep: Any, rows: np.ndarray, 
     return int(rows[np.nanargmax(jit)]), int(above.sum()), (
         f"`{det.sensors_[j]}` is noisier than in its healthy history: "
         f"{100 * above.mean():.0f} % of its sample-to-sample jitter (the second "
-        f"difference) exceeded ±{fmt(level * unit)}, which "
+        f"difference) exceeded ±{amount(level * unit, det.sensors_[j])}, which "
         f"{100 * JUMP_QUANTILE:.0f} % of healthy samples stayed within (at most "
         f"{100 * float(lim.noisy[j]):.0f} % of a healthy window); typical jitter "
-        f"±{fmt(typical)}")
+        f"±{amount(typical, det.sensors_[j])}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -12,6 +13,38 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def fmt(v: float) -> str:
     return f"{v:.3g}"
+
+
+#: a unit at the end of a sensor's name, in brackets or parentheses: ``Druck [bar]``
+_UNIT = re.compile(r"[\[(]\s*([^\[\]()]{1,16}?)\s*[\])]\s*$")
+
+
+def unit_of(name: str) -> str:
+    """The unit a sensor's name ends with in brackets or parentheses, as historians
+    export them; "" when there is none (a bracketed number is no unit).
+
+    Examples
+    --------
+    >>> unit_of("Druck [bar]"), unit_of("TI-101 (degC)"), unit_of("valve [%]"), unit_of("h4")
+    ('bar', 'degC', '%', '')
+    >>> unit_of("pump (2)")
+    ''
+    """
+    m = _UNIT.search(str(name))
+    return m.group(1) if m and re.search(r"[^\W\d_]|[%°µ‰]", m.group(1)) else ""
+
+
+def amount(v: float, name: str) -> str:
+    """``v`` as :func:`fmt` writes it, followed by the unit of sensor ``name`` if its name
+    carries one: ``0.589 m3/h``.
+
+    Examples
+    --------
+    >>> amount(0.5891, "flow [m3/h]"), amount(0.5891, "flow")
+    ('0.589 m3/h', '0.589')
+    """
+    unit = unit_of(name)
+    return fmt(v) + (f" {unit}" if unit else "")
 
 
 def fmt_range(lo: float, hi: float) -> str:
@@ -45,11 +78,13 @@ class Units:
         e = self.det.edges_[k]
         lo = e[a - 1] if a > 0 else -np.inf
         hi = e[a] if a < e.size else np.inf
+        name = self.det.sensors_[k]
         if not np.isfinite(lo):
-            return f"below {fmt(self.value(k, hi))}"
+            return f"below {amount(self.value(k, hi), name)}"
         if not np.isfinite(hi):
-            return f"above {fmt(self.value(k, lo))}"
-        return fmt_range(self.value(k, lo), self.value(k, hi))
+            return f"above {amount(self.value(k, lo), name)}"
+        unit = unit_of(name)
+        return fmt_range(self.value(k, lo), self.value(k, hi)) + (f" {unit}" if unit else "")
 
     def move(self, k: int, a: int, b: int) -> str:
         if a == b:
