@@ -207,3 +207,20 @@ def test_two_columns_of_dates_are_an_error_naming_both(tmp_path) -> None:
                                          r"name the time column with --time-column"):
         read_table(write(tmp_path, df))
     assert read_table(write(tmp_path, df), time_column="logged").time_name == "logged"
+
+
+def test_irregular_sampling_is_said_as_such_not_only_as_gaps(tmp_path) -> None:
+    """A historian recording on change: time steps of every length. Before, the fit said
+    only that its longest gap-free stretch was too short."""
+    rng = np.random.default_rng(3)
+    steps = rng.exponential(10.0, size=3000)
+    df = pd.DataFrame({"time": np.cumsum(steps), "a": rng.normal(size=3000)})
+    df.to_csv(tmp_path / "irregular.csv", index=False)
+    t = read_table(tmp_path / "irregular.csv")
+    said = [n for n in t.notes if "sampled irregularly" in n]
+    assert len(said) == 1 and f"{len(t.starts)} gaps in 3000 rows" in said[0]
+    regular = pd.DataFrame({"time": np.arange(3000) * 10.0, "a": rng.normal(size=3000)})
+    holes = [k + i for k in range(100, 2100, 100) for i in range(3)]  # 20 holes of 40 s
+    regular.drop(index=holes).to_csv(tmp_path / "holes.csv", index=False)
+    t = read_table(tmp_path / "holes.csv")
+    assert len(t.starts) == 20 and not any("irregularly" in n for n in t.notes)

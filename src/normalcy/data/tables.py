@@ -30,6 +30,7 @@ import pandas as pd
 from normalcy.data import localtime
 from normalcy.data.files import data_files, load, tail_column
 from normalcy.data.timeaxis import (
+    GAP_PERIODS,
     TimeAxis,
     check_order,
     column_offset,
@@ -315,6 +316,14 @@ def _table(df: pd.DataFrame, p: str, sensors: Sequence[str] | None, time_column:
                          if clock else ""))
     if len(starts) > 10:
         notes.append(f"{p}: {len(starts) - 10} more gaps")
+    if len(starts) > max(10, IRREGULAR_SHARE * len(secs)) and gap_period:
+        share = 100 * len(starts) / len(secs)
+        notes.append(
+            f"{p}: {len(starts)} gaps in {len(secs)} rows: {share:.0f} % of the time steps "
+            f"are longer than {GAP_PERIODS:g} sampling periods of "
+            f"{duration(float(gap_period))}, so the runs are short. Is it sampled "  # type: ignore[arg-type]
+            "irregularly (a historian recording on change)? Export it on a regular grid "
+            "(the historian's interpolated values at a fixed interval)")
     return Table(frame=frame, time=raw, time_name=tname, ignored=ignored, path=p,
                  seconds=secs, time_kind=axis.kind, time_format=axis.fmt, period=own,
                  starts=[int(r) for r in starts], notes=notes, zone=zone)
@@ -341,6 +350,8 @@ def missing_notes(frame: pd.DataFrame, p: str) -> list[str]:
             "gaps - no transition or window crosses them"]
 
 
+#: gaps in more than this share of a table's rows: said as irregular sampling
+IRREGULAR_SHARE = 0.01
 #: chunks of a file whose empty cells are listed; later ones are summed up once
 MISSING_NOTES = 3
 

@@ -227,9 +227,9 @@ class TransitionDetector(LearnedViews, BaseEstimator):  # type: ignore[misc]
         if longest < max(need + window, MIN_TRAIN_ROWS):
             raise InputError(
                 f"training data is too short: its longest gap-free stretch has {longest} rows, "
-                f"but delta={delta} and window={window} need at least {need + window} "
-                f"(2*delta - 1 + 2*window, and never fewer than {MIN_TRAIN_ROWS}). Give more "
-                "healthy rows, or lower delta/window."
+                f"but needs {max(need + window, MIN_TRAIN_ROWS)} (2*delta - 1 + 2*window = "
+                f"{need + window} with delta={delta}, window={window}; never under "
+                f"{MIN_TRAIN_ROWS}). Give more healthy rows, or lower delta/window."
             )
         if fixed is not None:
             edges, n_levels = fixed[0], fixed[1]
