@@ -335,3 +335,30 @@ def test_a_time_without_offset_is_refused_where_the_file_changes_offset(tmp_path
                  "2026-10-25 02:50", "--end", "2000"]) == 2
     err = capsys.readouterr().err
     assert "has no UTC offset" in err and "+01:00" in err and "+02:00" in err
+
+
+def test_a_file_nothing_can_be_scored_in_is_an_error_not_no_alarm(plant, tmp_path,
+                                                                  capsys) -> None:
+    """A sensor offline for the whole day (its column empty): every row is a gap. Before,
+    ``score`` said "0 rows in alarm" and ``monitor`` "no open episode", which read as a
+    healthy day."""
+    empty = pd.read_csv(plant / "test.csv").assign(s1=np.nan)
+    empty.to_csv(tmp_path / "empty.csv", index=False)
+    out = tmp_path / "scores.csv"
+    for args in (["score", str(plant / "m.normalcy"), str(tmp_path / "empty.csv"), "-o",
+                  str(out)], ["monitor", str(plant / "m.normalcy"), str(tmp_path / "empty.csv")]):
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert "no row of" in err and "'s1'" in err and "hold no value in any row" in err
+    assert not out.exists()
+    short = pd.read_csv(plant / "test.csv").iloc[:30]  # shorter than a window of transitions
+    short.to_csv(tmp_path / "short.csv", index=False)
+    assert main(["score", str(plant / "m.normalcy"), str(tmp_path / "short.csv"), "-o",
+                 str(out)]) == 2
+    assert "no stretch of it without gaps is long enough" in capsys.readouterr().err
+    # a day with a score: the rows that have one are said
+    assert main(["score", str(plant / "m.normalcy"), str(plant / "test.csv"), "-o",
+                 str(out)]) == 0
+    said = capsys.readouterr().out
+    scored = int(pd.read_csv(out)["score"].notna().sum())
+    assert f"scored 1500 rows, {scored} with a score (offline" in said and 0 < scored < 1500

@@ -277,8 +277,9 @@ class Rows:
 
 
 def _score(mon: Any, parse: Rows, rows: list[list[str]], first: int, times: RowTimes,
-           printer: EpisodePrinter, chunk: int) -> int:
-    """Score the rows of CSV lines; print SKIP lines and episodes; return how many."""
+           printer: EpisodePrinter, chunk: int, tally: Any) -> int:
+    """Score the rows of CSV lines; print SKIP lines and episodes; return how many
+    (``tally``: :class:`~normalcy.cli.streaming.Tally`, counts what was scored)."""
     n = len(rows)
     if not n:
         return 0
@@ -289,20 +290,23 @@ def _score(mon: Any, parse: Rows, rows: list[list[str]], first: int, times: RowT
     times.add(np.asarray(labels if parse.tcol is not None else range(first, first + n),
                          dtype=object))
     frame = pd.DataFrame(values, columns=parse.sensors)
+    tally.read(frame)
     cuts = sorted({*starts, *range(0, n, chunk)}) + [n]
     for lo, hi in zip(cuts[:-1], cuts[1:], strict=True):
         if lo in starts:
             mon.new_run()
         up = mon.update(frame.iloc[lo:hi])
+        tally.count(up.scores)
         index = up.scores.index
         if len(index):
             printer.show(mon, up, times.take(int(index[0]), int(index[-1]) + 1))
     return n
 
 
-def follow(mon: Any, det: Any, period: float | None, a: argparse.Namespace) -> int:
+def follow(mon: Any, det: Any, period: float | None, a: argparse.Namespace,
+           tally: Any) -> int:
     """Follow ``a.data`` until ``a.max_idle`` seconds pass without a new row (or forever);
-    return the number of rows monitored."""
+    return the number of rows monitored (``tally`` counts what was scored)."""
     if not os.path.exists(a.data):
         raise InputError(f"file {a.data} does not exist; check the path.")
     if os.path.isdir(a.data):
@@ -324,13 +328,13 @@ def follow(mon: Any, det: Any, period: float | None, a: argparse.Namespace) -> i
                 if kind == "row":
                     batch.append(item)
                     continue
-                done += _score(mon, parse, batch, done, times, printer, a.chunk)
+                done += _score(mon, parse, batch, done, times, printer, a.chunk, tally)
                 batch = []
                 if kind == "header":
                     parse.header(item, comma=src.sep != ",")  # _score: are rows timed
                 else:
                     print(f"FILE   {item} (stream row {done} onwards)", flush=True)
-            done += _score(mon, parse, batch, done, times, printer, a.chunk)
+            done += _score(mon, parse, batch, done, times, printer, a.chunk, tally)
             now = time.monotonic()
             if done > before:
                 last_new = now

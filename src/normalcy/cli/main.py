@@ -118,13 +118,13 @@ def cmd_score(a: argparse.Namespace) -> int:
     distinct_output(a.output, a.model, a.data, stdout=True)
     if a.chunk_rows < 1:
         raise CLIError(f"--chunk-rows must be >= 1. Got {a.chunk_rows} instead.")
-    n, n_alarm, threshold = score_file(a.model, a.data, a.output, alignment=a.alignment,
+    n, n_alarm, threshold, tally = score_file(a.model, a.data, a.output, alignment=a.alignment,
                                        time_column=a.time_column, chunk_rows=a.chunk_rows,
                                        sort_time=a.sort_time, note=_note,
                                        resample=a.resample, timezone=a.timezone)
     to_stdout = a.output == "-"  # the scores take standard output: the summary goes aside
-    print(f"scored {n} rows ({a.alignment} alignment): {n_alarm} rows in alarm "
-          f"(score > {threshold:g}); written to "
+    print(f"scored {n} rows{tally.with_score()} ({a.alignment} alignment): {n_alarm} rows "
+          f"in alarm (score > {threshold:g}); written to "
           f"{'standard output' if to_stdout else a.output}",
           file=sys.stderr if to_stdout else sys.stdout)
     return 0

@@ -126,7 +126,7 @@ def cmd_merge(a: argparse.Namespace) -> int:
 def cmd_monitor(a: argparse.Namespace) -> int:
     from normalcy.alarms.monitor import Monitor
     from normalcy.alarms.policy import AlarmPolicy
-    from normalcy.cli.streaming import EpisodePrinter, RowTimes, chunks, feed, labels
+    from normalcy.cli.streaming import EpisodePrinter, RowTimes, Tally, chunks, feed, labels
 
     if a.max_idle is not None and not a.follow:
         raise InputError("--max-idle only applies with --follow.")
@@ -142,10 +142,11 @@ def cmd_monitor(a: argparse.Namespace) -> int:
                          merge_gap="auto" if a.merge_gap == "auto"
                          else rows_of(a.merge_gap, period, "--merge-gap"))
     mon = Monitor(det, policy, alignment=a.alignment)
+    tally = Tally(det)
     if a.follow:
         from normalcy.cli.follow import follow
 
-        done = follow(mon, det, period, a)
+        done = follow(mon, det, period, a, tally)
     else:
         times, printer = RowTimes(), None
         done = 0
@@ -154,13 +155,17 @@ def cmd_monitor(a: argparse.Namespace) -> int:
                             timezone=a.timezone):
             printer = printer or EpisodePrinter(table.time is not None)
             times.add(labels(table))
+            tally.read(table.frame)
             for up in feed(mon, table):
+                tally.count(up.scores)
                 index = up.scores.index
                 if len(index):
                     printer.show(mon, up, times.take(int(index[0]), int(index[-1]) + 1))
             done += len(table.frame)
+    tally.check(a.data)
     cur = mon.current
-    print(f"monitored {done} rows; " + ("an episode is still open" if cur else "no open episode"))
+    print(f"monitored {done} rows{tally.with_score()}; "
+          + ("an episode is still open" if cur else "no open episode"))
     return 0
 
 

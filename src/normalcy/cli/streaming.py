@@ -88,6 +88,50 @@ def progress(total: int | None, desc: str, unit: str) -> Iterator[Any]:
         yield bar
 
 
+class Tally:
+    """What a command scored: output rows, rows with a score, and the model's sensors
+    that held a value in some row read (a sensor empty in every row makes every row a
+    gap: nothing can be scored, which must not read as "no alarm")."""
+
+    def __init__(self, det: Any) -> None:
+        self.det = det
+        self.rows = self.scored = 0
+        self.filled = np.zeros(len(det.sensors_), dtype=bool)
+
+    def read(self, frame: pd.DataFrame) -> None:
+        """Rows read (the model's sensors): which sensors hold a value in them."""
+        self.filled |= frame[list(self.det.sensors_)].notna().to_numpy().any(axis=0)
+
+    def count(self, scores: pd.DataFrame) -> None:
+        """Scores put out (a frame with a ``score`` column, NaN where there is none)."""
+        self.rows += len(scores)
+        self.scored += int(np.isfinite(scores["score"].to_numpy(dtype=float)).sum())
+
+    def with_score(self) -> str:
+        """``", N with a score"`` (gaps and the rows before a run's first full window
+        have none), or "" when every row has one."""
+        return "" if self.scored == self.rows else f", {self.scored} with a score"
+
+    def check(self, data: str) -> None:
+        """InputError when rows were read and none could be scored, saying why."""
+        if self.rows == 0 or self.scored > 0:
+            return
+        from normalcy.cli.common import names_said
+
+        empty = [s for s, f in zip(self.det.sensors_, self.filled, strict=True) if not f]
+        if empty:
+            raise InputError(
+                f"no row of {data} could be scored: sensor(s) {names_said(empty)} hold no "
+                "value in any row, and the model needs every one of its sensors at each "
+                "row. Score a file where they read, or fit a model without them "
+                "(normalcy fit --sensors).")
+        need = 2 * int(self.det.delta_) + int(self.det.window_) - 1
+        raise InputError(
+            f"no row of {data} could be scored: no stretch of it without gaps is long "
+            f"enough; the model needs {need} rows in a row (2*delta + window - 1, "
+            f"delta={self.det.delta_}, window={self.det.window_}).")
+
+
 def load_detector(path: str) -> tuple[Any, float | None]:
     """A TransitionDetector model file and the sampling period it records."""
     from normalcy import TransitionDetector
@@ -249,14 +293,16 @@ def _out_frame(res: pd.DataFrame, times: np.ndarray, time_name: str,
 def score_file(model: str, data: str, output: str, *, alignment: str,
                time_column: str | None, chunk_rows: int, sort_time: bool,
                note: Note, resample: bool = False,
-               timezone: str | None = None) -> tuple[int, int, float]:
+               timezone: str | None = None) -> tuple[int, int, float, Tally]:
     """Score ``data`` into ``output`` (Parquet when it ends in ``.parquet`` or ``.pq``,
-    else CSV), chunk by chunk; return (rows, rows in alarm, threshold)."""
+    else CSV), chunk by chunk; return (rows, rows in alarm, threshold, what was scored).
+    Nothing is written when no row could be scored (:meth:`Tally.check`)."""
     from normalcy.alarms.monitor import Monitor
     from normalcy.cli.table_writer import table_writer
 
     det, period = load_detector(model)
     mon = Monitor(det, alignment=alignment)
+    tally = Tally(det)
     times = RowTimes()
     n_rows = n_alarm = 0
     time_name, numbers = "row", False
@@ -266,19 +312,24 @@ def score_file(model: str, data: str, output: str, *, alignment: str,
                             resample=resample, timezone=timezone):
             time_name, numbers = table.time_name or "row", table.time_kind == "number"
             times.add(labels(table))
+            tally.read(table.frame)
             parts = [u.scores for u in feed(mon, table)]
             if not parts:
                 continue
             res = pd.concat(parts) if len(parts) > 1 else parts[0]
+            tally.count(res)
             n_alarm += _write(w, res, times, time_name, det.threshold_, numbers)
             n_rows += len(res)
             bar.update(len(table.frame))
         tail = mon.finish()
         if n_rows == 0 and len(tail) == 0:
             raise InputError(f"{data} has no data rows.")
+        if len(tail):
+            tally.count(tail)
+        tally.check(data)
         n_alarm += _write(w, tail, times, time_name, det.threshold_, numbers)
         n_rows += len(tail)
-    return n_rows, n_alarm, float(det.threshold_)
+    return n_rows, n_alarm, float(det.threshold_), tally
 
 
 def _write(w: Any, res: pd.DataFrame, times: RowTimes, time_name: str, threshold: float,
