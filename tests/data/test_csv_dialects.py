@@ -57,3 +57,33 @@ def test_commas_in_a_comma_separated_file_stay_separators(tmp_path) -> None:
     p.write_text("a,b\n0.5,1\n0.75,2\n")
     assert sniff_decimal(str(p), ",") == "."
     assert read_table(str(p)).frame["b"].tolist() == [1.0, 2.0]
+
+
+def test_files_that_are_not_csv_text_are_named_for_what_they_are(tmp_path) -> None:
+    """Before, a workbook, a gzip file or a model file given as data was parsed as CSV and
+    the error quoted a header of binary garbage."""
+    import gzip
+    import zipfile
+
+    from normalcy import TransitionDetector, save
+
+    df = pd.DataFrame({"a": np.cos(np.arange(300.0)), "b": np.sin(np.arange(300.0))})
+    with zipfile.ZipFile(tmp_path / "book.xlsx", "w") as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+    (tmp_path / "data.csv.gz").write_bytes(gzip.compress(df.to_csv(index=False).encode()))
+    df.to_csv(tmp_path / "utf16.csv", index=False, encoding="utf-16")
+    df.to_parquet(tmp_path / "parquet.csv")
+    (tmp_path / "blob.csv").write_bytes(b"a,b\n\x00\x01\x02")
+    save(TransitionDetector(n_levels=4, delta=2, window=10, view="paper").fit(df),
+         tmp_path / "m.normalcy")
+    expected = {"book.xlsx": "zip archive.*save the sheet as CSV",
+                "data.csv.gz": "gzip-compressed.*gunzip",
+                "utf16.csv": "UTF-16 text.*save it as UTF-8",
+                "parquet.csv": "a Parquet file.*suffix .parquet",
+                "blob.csv": "a binary file",
+                "m.normalcy": "is a normalcy model file, not data"}
+    for name, match in expected.items():
+        with pytest.raises(InputError, match=match):
+            read_table(tmp_path / name)
+    df.to_csv(tmp_path / "bom.csv", index=False, encoding="utf-8-sig")  # Excel's CSV UTF-8
+    assert list(read_table(tmp_path / "bom.csv").frame.columns) == ["a", "b"]

@@ -24,7 +24,7 @@ import pandas as pd
 from normalcy.cli.common import _note
 from normalcy.cli.streaming import EpisodePrinter, RowTimes
 from normalcy.data import localtime
-from normalcy.data.files import COMMA_NUMBER
+from normalcy.data.files import COMMA_NUMBER, refuse_binary
 from normalcy.data.periods import check_period
 from normalcy.data.timeaxis import (
     GAP_PERIODS,
@@ -315,6 +315,7 @@ def follow(mon: Any, det: Any, period: float | None, a: argparse.Namespace,
     if a.data.lower().endswith((".parquet", ".pq")):
         raise InputError("--follow reads a growing CSV file; a Parquet file does not grow "
                          "row by row. Drop --follow.")
+    refuse_binary(a.data)
     src, parse = Source(a.data), Rows(det, a.time_column, period, a.model, a.data,
                                       localtime.zone(a.timezone))
     times, printer = RowTimes(), EpisodePrinter(False)

@@ -22,8 +22,35 @@ COMMA_NUMBER = re.compile(r"^[+-]?\d*,\d+(?:[eE][+-]?\d+)?$")
 _POINT_NUMBER = re.compile(r"^[+-]?\d*\.\d+(?:[eE][+-]?\d+)?$")
 
 
+#: the first bytes of files that are not CSV text: what they are, and what to do
+_MAGIC = ((b"PK\x03\x04", "a zip archive (an Excel .xlsx workbook is one)",
+           "save the sheet as CSV (UTF-8), or unpack the archive"),
+          (b"\xd0\xcf\x11\xe0", "an Excel .xls workbook", "save the sheet as CSV (UTF-8)"),
+          (b"\x1f\x8b", "gzip-compressed", "unpack it (gunzip)"),
+          (b"PAR1", "a Parquet file", "give it the suffix .parquet"),
+          (b"\xff\xfe", "UTF-16 text", "save it as UTF-8 (Excel: CSV UTF-8)"),
+          (b"\xfe\xff", "UTF-16 text", "save it as UTF-8 (Excel: CSV UTF-8)"))
+
+
+def refuse_binary(path: str) -> None:
+    """InputError when a file given as CSV is a binary file: an Excel workbook, a model
+    file given as data, a compressed file (which the CSV parser would read as garbage)."""
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    if head.startswith(b"PK\x03\x04") and b"__header__.npy" in head:
+        raise InputError(f"{path} is a normalcy model file, not data; data comes after the "
+                         "model (normalcy score MODEL DATA).")
+    found = next(((w, fix) for magic, w, fix in _MAGIC if head.startswith(magic)), None)
+    if found is None and b"\x00" in head:
+        found = ("a binary file", "give a CSV (UTF-8 text) or Parquet file")
+    if found is not None:
+        raise InputError(f"{path} is {found[0]}, not CSV text in UTF-8: {found[1]}.")
+
+
 def sniff_sep(path: str) -> str:
-    """The field separator of a CSV file: ``,``, ``;`` or a tab."""
+    """The field separator of a CSV file: ``,``, ``;`` or a tab (InputError for a binary
+    file, :func:`refuse_binary`)."""
+    refuse_binary(path)
     with open(path, newline="", encoding="utf-8", errors="replace") as f:
         head = f.read(64 * 1024)
     if not head.strip():
