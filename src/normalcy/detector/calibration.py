@@ -17,7 +17,8 @@ block's window residuals are computed with them. A reference level is the
 
 The relations view's levels (:func:`normalcy.detector.learning.calibrate_relations`)
 are the 99 % level of its held-out windows, raised where the sampling period is known
-to meet EEMUA 191 in time, not only per window (:func:`timed_quantile`). The paper
+to meet EEMUA 191 in time, not only per window (:func:`timed_quantile`), and then until
+the held-out windows' own alarm episodes meet it (:func:`episode_level`). The paper
 residuals keep ``quantile``: their held-out windows have a tail of rare unseen
 transitions, and a higher quantile lands in it (on a 200 s ETC history sampled at
 50 Hz, the 99.83 % level left the new regime and the faults under 0.6).
@@ -179,3 +180,64 @@ def reference_levels(held: HeldOut, quantile: float, eta: float) -> dict[str, fl
         "conf": max(1.0 - eta, q(held.conf)),
         "abnormal": q(held.abnormal),
     }
+
+
+def episodes_above(series: list[np.ndarray], level: float, gap: int) -> int:
+    """Alarm episodes of held-out score ``series`` (each in time order) above ``level``:
+    runs of rows above it, a return within ``gap`` rows continuing the same episode (as
+    :class:`normalcy.alarms.AlarmPolicy` merges them)."""
+    n = 0
+    for s in series:
+        on = np.flatnonzero(np.nan_to_num(s, nan=-np.inf) > level)
+        if on.size:
+            n += 1 + int(np.sum(np.diff(on) > gap + 1))
+    return n
+
+
+def episode_level(series: list[np.ndarray], period: float, gap: int) -> float:
+    """The lowest level, at least 1, at which held-out score ``series`` (sampled every
+    ``period`` seconds; windows already calibrated so that 1 is the quantile level) raise
+    at most :data:`EPISODES_PER_10_MIN` alarm episodes per 10 minutes of their time.
+
+    The quantile level assumes an excursion holds the window mean above it for about a
+    window; brief excursions raise more episodes than that (on a 10 Hz, 4-sensor smooth
+    plant: 1.6 per 10 minutes at the quantile level). Episodes are counted directly. Where
+    the held-out time allows less than one episode (under 20 minutes of it), the level is
+    extrapolated from how the episode count decays with the level (log-linear over the
+    levels of its last 10 episodes), never below the largest held-out value.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> s = [np.convolve(rng.normal(size=20_000), np.ones(5) / 5, "same") / 0.5]
+    >>> episodes_above(s, 1.0, 10) > 0.5 * 20_000 / 600  # too many at 1 (1 Hz)
+    True
+    >>> lv = episode_level(s, 1.0, 10)
+    >>> bool(lv > 1.0 and episodes_above(s, lv, 10) <= 0.5 * 20_000 / 600)
+    True
+    """
+    held = sum(int(np.isfinite(s).sum()) for s in series) * float(period)
+    allowed = EPISODES_PER_10_MIN * held / 600.0
+    if held <= 0 or episodes_above(series, 1.0, gap) <= allowed:
+        return 1.0
+    values = np.concatenate([s[np.isfinite(s)] for s in series])
+    top = np.unique(values[values > 1.0])
+
+    def lowest(k: float) -> float:  # the lowest held-out value with at most k episodes
+        lo, hi = 0, top.size - 1  # episodes_above(top[-1]) == 0
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if episodes_above(series, float(top[mid]), gap) <= k:
+                hi = mid
+            else:
+                lo = mid + 1
+        return float(top[lo])
+
+    if allowed >= 1.0:
+        return lowest(allowed)
+    counts = np.arange(1, 11)
+    levels = np.array([lowest(float(k)) for k in counts])
+    slope, icpt = np.polyfit(levels, np.log(counts), 1) if np.ptp(levels) > 0 else (0.0, 0.0)
+    if not slope < 0:
+        return float(top[-1])
+    return float(max(top[-1], (np.log(allowed) - icpt) / slope))

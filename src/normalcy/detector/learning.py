@@ -170,7 +170,9 @@ def calibrate_relations(det: Settings, prep: Prepared, view: RelationsView, delt
     """The reference levels of the relations view: ``{"rel": R}`` for ``r_rel`` and,
     where the view models the plant's dynamics, ``"dyn"`` for ``r_dyn``; each the
     ``REL_QUANTILE`` (99 %) level of its window residuals held out from the view (raised
-    where the sampling period is known: :func:`calibration.timed_quantile`),
+    where the sampling period is known: :func:`calibration.timed_quantile`, then until
+    the held-out score's alarm episodes are within EEMUA 191's budget in time:
+    :func:`calibration.episode_level`),
     fold by fold (SPEC §1.11 applied to §6, the level SPEC §6's lab used). A fold's
     model is the full statistics minus those of the fold and its margin (statistics
     subtract exactly), with the shrinkage weights of the fit. One fold whose own 99 %
@@ -226,6 +228,13 @@ def calibrate_relations(det: Settings, prep: Prepared, view: RelationsView, delt
                             for f, ok in zip(found, keep, strict=True) if ok] or [np.zeros(0)])
         m = m[np.isfinite(m)]
         out["joint"] = max(1.0, float(np.quantile(m, q)) if m.size else 1.0)
+    period = getattr(det, "sample_period_", None)
+    if period is not None:  # EEMUA 191 counted in held-out episodes, not only windows
+        series = [np.fmax(f["rel"] / out["rel"], f["dyn"] / out["dyn"]) / out["joint"]
+                  if "dyn" in out else f["rel"] / out["rel"]
+                  for f, ok in zip(found, keep, strict=True) if ok]
+        raise_by = calibration.episode_level(series, float(period), N)
+        out["joint" if "dyn" in out else "rel"] *= raise_by
     return {**out, **fixed}
 
 
