@@ -32,9 +32,9 @@ __all__ = ["SHIFTS", "ZONE_HELP", "clock_went_back", "fall_back_said", "instant"
 SHIFTS = (3600.0, 1800.0)
 _OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})$"
 #: the help of the commands' ``--timezone``
-ZONE_HELP = ("the time zone (IANA name, e.g. Europe/Berlin) whose local clock time the "
-             "dates written without a UTC offset are, daylight saving time included "
-             "(default: such dates are UTC; dates written with an offset keep it)")
+ZONE_HELP = ("read dates written without a UTC offset as local clock time in this zone "
+             "(IANA name, e.g. Europe/Berlin), daylight saving time included (default: "
+             "such dates are UTC; dates written with an offset keep it)")
 
 
 def zone(name: str | None) -> str | None:
