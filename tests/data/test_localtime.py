@@ -167,3 +167,14 @@ def test_a_followed_file_reads_local_times_as_a_whole_file_does(autumn, capsys) 
     skipped = [s for s in episodes("--follow", "--poll", "1", "--max-idle", "1")
                if s.startswith("SKIP")]
     assert len(skipped) == 360 and "daylight saving" in skipped[0]  # the repeated hour
+
+
+def test_a_zone_abbreviation_is_said_not_called_another_format(tmp_path) -> None:
+    """``2026-03-01 08:00:00 CET`` (some SCADA exports): before, 'not times in the format
+    of its first row' - the first row itself."""
+    t = pd.date_range("2026-03-01 08:00", periods=200, freq="10s").strftime(
+        "%Y-%m-%d %H:%M:%S CET")
+    pd.DataFrame({"time": t, "a": np.arange(200.0) % 7}).to_csv(tmp_path / "cet.csv",
+                                                              index=False)
+    with pytest.raises(InputError, match="zone abbreviation.*CST is China's.*--timezone"):
+        read_table(tmp_path / "cet.csv")

@@ -17,6 +17,7 @@ hour skipped in spring) is an error. Times written with an offset keep it.
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from collections.abc import Callable
 
@@ -79,6 +80,20 @@ def localize(wall: pd.Series, tz: str, name: str, where: str, *, first_row: int 
             "--timezone, or write the times with their UTC offset.") from None
     top = float(before[-1])
     return out.dt.tz_convert("UTC"), (None if not np.isfinite(top) else top)
+
+
+def refuse_abbreviation(value: str, name: str, where: str) -> None:
+    """InputError when a time that pandas cannot read ends with a zone abbreviation
+    (``2026-03-01 08:00:00 CET``): abbreviations do not say the offset unambiguously
+    (``CST`` is China's and the US's), so such a column is said as such."""
+    m = re.fullmatch(r"(.*\d)\s+([A-Z]{2,5})", value.strip())
+    if m is None or pd.isna(pd.to_datetime(m.group(1), errors="coerce")):
+        return
+    raise InputError(
+        f"the time column {name!r} of {where} writes its times with a zone abbreviation "
+        f"({value!r}), which does not say the UTC offset (CST is China's and the US's). "
+        f"Export the times with their offset (e.g. {m.group(1)}+01:00) or in UTC, or "
+        "without the abbreviation and with --timezone ZONE (e.g. Europe/Berlin).")
 
 
 def instant(ts: pd.Timestamp, tz: str, what: str) -> pd.Timestamp:

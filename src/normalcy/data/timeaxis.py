@@ -133,10 +133,14 @@ def parse_time(raw: pd.Series, name: str, where: str, *, first_row: int = 0,
     bad = dt.isna().to_numpy() & ~missing
     if bad.any():
         like = text[~missing].iloc[0]
+        localtime.refuse_abbreviation(str(like), name, where)
+        which = ("times pandas reads, its first row" if bad[int(np.argmax(~missing))] else
+                 "times in the format of its first row")
         raise InputError(
-            f"time column {name!r} of {where} holds values that are not times in the format "
-            f"of its first row ({like!r}): {_listing(np.flatnonzero(bad), raw, first_row)}. "
-            "Write every time in one format, or name another column with --time-column.")
+            f"time column {name!r} of {where} holds values that are not {which} "
+            f"({like!r}): {_listing(np.flatnonzero(bad), raw, first_row)}. Write every "
+            "time in one format (ISO 8601 reads best), or name another column with "
+            "--time-column.")
     if zone is not None and localtime.naive_text(text):
         dt, clock = localtime.localize(dt, zone, name, where, first_row=first_row,
                                        latest=clock)
