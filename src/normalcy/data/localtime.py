@@ -27,7 +27,8 @@ import pandas as pd
 from normalcy.exceptions import InputError
 
 __all__ = ["SHIFTS", "ZONE_HELP", "clock_went_back", "fall_back_said", "instant",
-           "is_fall_back", "is_spring_forward", "localize", "naive_text", "zone"]
+           "is_fall_back", "is_spring_forward", "localize", "naive_text", "refuse_abbreviation",
+           "zone"]
 
 #: the clock shifts of daylight saving time, in seconds (an hour; half an hour in a few zones)
 SHIFTS = (3600.0, 1800.0)
