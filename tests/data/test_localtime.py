@@ -164,8 +164,8 @@ def test_a_followed_file_reads_local_times_as_a_whole_file_does(autumn, capsys) 
     whole = episodes("--timezone", ZONE)
     assert any(line.startswith("OPEN") for line in whole)
     assert episodes("--timezone", ZONE, "--follow", "--poll", "1", "--max-idle", "1") == whole
-    skipped = [s for s in episodes("--follow", "--poll", "1", "--max-idle", "1")
-               if s.startswith("SKIP")]
+    skipped = [s for s in episodes("--timezone", "UTC", "--follow", "--poll", "1",
+                                   "--max-idle", "1") if s.startswith("SKIP")]
     assert len(skipped) == 360 and "daylight saving" in skipped[0]  # the repeated hour
 
 
@@ -178,3 +178,39 @@ def test_a_zone_abbreviation_is_said_not_called_another_format(tmp_path) -> None
                                                               index=False)
     with pytest.raises(InputError, match="zone abbreviation.*CST is China's.*--timezone"):
         read_table(tmp_path / "cet.csv")
+
+
+def test_the_model_remembers_the_zone_it_was_fitted_in(autumn, capsys) -> None:
+    """``fit --timezone`` once: score, monitor, explain, feedback and undo read the next
+    exports in that zone, and feedback and undo keep it in the file."""
+    from normalcy import TransitionDetector, save
+    from normalcy.exceptions import ModelFileError
+    from normalcy.io.models import header_zone, load_with_header
+
+    d, _ = autumn
+    m = d / "m.normalcy"
+    assert main(["fit", str(d / "local.csv"), "-o", str(m), "--timezone", ZONE]) == 0
+    for extra in ([], ["--timezone", ZONE]):
+        assert main(["score", str(m), str(d / "local.csv"), "-o",
+                     str(d / f"s{len(extra)}.csv"), *extra]) == 0
+    a, b = (pd.read_csv(d / f"s{k}.csv") for k in (0, 2))
+    assert np.allclose(a["score"], b["score"], equal_nan=True)
+    assert main(["feedback", str(m), str(d / "local.csv"), "--start", "2026-10-25 05:00",
+                 "--end", "2026-10-25 06:00", "--verdict", "normal"]) == 0
+    assert main(["undo", str(m)]) == 0
+    assert header_zone(load_with_header(m)[1], str(m)) == ZONE
+    capsys.readouterr()
+    assert main(["info", str(m)]) == 0
+    assert f"read as {ZONE} local time" in capsys.readouterr().out
+    # another zone given wins over the model's
+    assert main(["score", str(m), str(d / "local.csv"), "-o", str(d / "x.csv"),
+                 "--timezone", "UTC"]) == 2
+    assert "read as UTC's local time" in capsys.readouterr().err
+    # a model file whose zone is not one
+    crafted = d / "crafted.normalcy"
+    save(TransitionDetector(n_levels=4, delta=2, window=10, view="paper").fit(
+        pd.read_csv(d / "offsets.csv").drop(columns="time")), crafted,
+        extra={"timezone": "Mars/Olympus"})
+    with pytest.raises(ModelFileError, match="Mars/Olympus"):
+        header_zone(load_with_header(crafted)[1], str(crafted))
+    assert main(["score", str(crafted), str(d / "offsets.csv"), "-o", str(d / "y.csv")]) == 2

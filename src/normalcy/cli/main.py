@@ -98,7 +98,7 @@ def cmd_fit(a: argparse.Namespace) -> int:
                                table.runs())
         bar.update()
         bar.set_postfix_str(f"writing {a.output}")
-        save(det, a.output, extra={"period_s": period})
+        save(det, a.output, extra={"period_s": period, "timezone": a.timezone})
         bar.update()
     runs = f" in {len(table.starts) + 1} runs" if table.starts else ""
     print(f"fitted {len(det.sensors_)} sensors {names_said(det.sensors_, count=False)} on "
@@ -177,6 +177,7 @@ def model_summary(det: Any, header: dict[str, Any], path: str) -> dict[str, Any]
         "written_by": header.get("library_version"),
         "format_version": header.get("format_version"),
         "period_s": header.get("period_s"),
+        "timezone": header.get("timezone"),
         "sample_period_s": getattr(det, "sample_period_", None),
         "reader_version": __version__,
     }
@@ -200,6 +201,9 @@ def cmd_info(a: argparse.Namespace) -> int:
 
     if info["period_s"] is not None:
         print(f"  fitted on data sampled every {duration(float(info['period_s']))}")
+    if info["timezone"] is not None:
+        print(f"  dates without a UTC offset read as {info['timezone']} local time (as the "
+              "commands on this model read them, unless given --timezone)")
     from normalcy.detector.calibration import EPISODES_PER_10_MIN, timed_quantile
     from normalcy.detector.learning import REL_QUANTILE
 

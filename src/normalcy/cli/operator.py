@@ -35,15 +35,16 @@ from normalcy.io.locking import model_lock
 from normalcy.io.models import save
 
 
-def _data(det: Any, period: float | None, a: argparse.Namespace) -> Any:
+def _data(det: Any, md: Any, a: argparse.Namespace) -> Any:
     from normalcy.data.periods import check_period
     from normalcy.data.tables import read_table
 
     table = read_table(a.data, sensors=list(det.sensors_), time_column=a.time_column,
-                       sort_time=a.sort_time, period=period, timezone=a.timezone)
+                       sort_time=a.sort_time, period=md.period,
+                       timezone=md.zone_for(a.timezone))
     for n in table.notes:
         _note(n)
-    check_period(table.period, period, a.data, a.model, table.seconds)
+    check_period(table.period, md.period, a.data, a.model, table.seconds)
     return table
 
 
@@ -56,8 +57,8 @@ def cmd_explain(a: argparse.Namespace) -> int:
 
     if a.plot:
         distinct_output(a.plot, a.model, a.data)
-    det, period = load_detector(a.model)
-    table = _data(det, period, a)
+    det, md = load_detector(a.model)
+    table = _data(det, md, a)
     s, e = _range(table, a)
     ex = operator.explain(det, table.runs(), s, e, top=a.top, period=table.sampling_period())
     if a.plot:
@@ -71,12 +72,12 @@ def cmd_explain(a: argparse.Namespace) -> int:
 
 def cmd_feedback(a: argparse.Namespace) -> int:
     with model_lock(a.model):  # read, change and write back: no other writer between
-        det, period = load_detector(a.model)
-        table = _data(det, period, a)
+        det, md = load_detector(a.model)
+        table = _data(det, md, a)
         s, e = _range(table, a)
         v = operator.feedback(det, table.runs(), s, e, a.verdict, fault=a.fault, by=a.by,
                               note=a.note)
-        save(det, a.model, extra={"period_s": period})
+        save(det, a.model, extra=md.extra())
     what = f"fault {a.fault!r}" if a.verdict == "fault" else "normal"
     when = "" if table.time is None else f" ({table.time.iloc[s]} to {table.time.iloc[e - 1]})"
     print(f"{a.model}: version {v} - rows [{s}, {e}){when} marked {what}")
@@ -99,9 +100,9 @@ def cmd_history(a: argparse.Namespace) -> int:
 
 def cmd_undo(a: argparse.Namespace) -> int:
     with model_lock(a.model):
-        det, period = load_detector(a.model)
+        det, md = load_detector(a.model)
         v = operator.undo(det, by=a.by) if a.to is None else operator.revert(det, a.to, by=a.by)
-        save(det, a.model, extra={"period_s": period})
+        save(det, a.model, extra=md.extra())
     target = operator.history(det)["target"].iloc[-1]
     print(f"{a.model}: version {v} - restored the state of version {target}")
     return 0
@@ -112,13 +113,15 @@ def cmd_merge(a: argparse.Namespace) -> int:
     from normalcy.data.timeaxis import duration
 
     distinct_output(a.output, a.a, a.b)
-    (da, pa), (db, pb) = load_detector(a.a), load_detector(a.b)
+    (da, ma), (db, mb) = load_detector(a.a), load_detector(a.b)
+    pa, pb = ma.period, mb.period
     if pa is not None and pb is not None and not same_period(pa, pb):
         raise InputError(f"{a.a} was fitted on data sampled every {duration(pa)}, {a.b} every "
                          f"{duration(pb)}: their transitions mean different durations, so "
                          "they cannot be merged. Fit both on data at one period.")
     m = operator.merge(da, db, by=a.by)
-    save(m, a.output, extra={"period_s": pa if pa is not None else pb})
+    save(m, a.output, extra={"period_s": pa if pa is not None else pb,
+                             "timezone": ma.zone if ma.zone == mb.zone else None})
     print(f"merged {a.a} and {a.b} into {a.output} (version {m.history_.version})")
     return 0
 
@@ -136,8 +139,9 @@ def cmd_monitor(a: argparse.Namespace) -> int:
         v = getattr(a, name)
         if v is not None and not v > 0:
             raise InputError(f"--{name.replace('_', '-')} must be > 0. Got {v} instead.")
-    det, period = load_detector(a.model)
-    period = period if period is not None else getattr(det, "sample_period_", None)
+    det, md = load_detector(a.model)
+    a.timezone = md.zone_for(a.timezone)  # the chunks' and --follow's reading
+    period = md.period if md.period is not None else getattr(det, "sample_period_", None)
     policy = AlarmPolicy(min_duration=rows_of(a.min_duration, period, "--min-duration", 1),
                          merge_gap="auto" if a.merge_gap == "auto"
                          else rows_of(a.merge_gap, period, "--merge-gap"))

@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,24 @@ import pandas as pd
 from normalcy.exceptions import InputError, ModelFileError
 
 Note = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ModelData:
+    """What a model file records about the data it was fitted on: the sampling period
+    (seconds) and the time zone its dates without a UTC offset were read in."""
+
+    period: float | None = None
+    zone: str | None = None
+
+    def extra(self) -> dict[str, Any]:
+        """The header entries to write back with the model (:func:`normalcy.io.save`)."""
+        return {"period_s": self.period, "timezone": self.zone}
+
+    def zone_for(self, given: str | None) -> str | None:
+        """The zone a command reads its data in: ``--timezone`` where given, else the
+        model's."""
+        return given if given is not None else self.zone
 
 
 def model_period(header: dict[str, Any], path: str) -> float | None:
@@ -132,16 +151,16 @@ class Tally:
             f"delta={self.det.delta_}, window={self.det.window_}).")
 
 
-def load_detector(path: str) -> tuple[Any, float | None]:
-    """A TransitionDetector model file and the sampling period it records."""
+def load_detector(path: str) -> tuple[Any, ModelData]:
+    """A TransitionDetector model file and what it records about its data."""
     from normalcy import TransitionDetector
-    from normalcy.io.models import load_with_header
+    from normalcy.io.models import header_zone, load_with_header
 
     det, header = load_with_header(path)
     if not isinstance(det, TransitionDetector):
         raise InputError(f"{path} holds a {type(det).__name__}; this command needs a "
                          "TransitionDetector model (normalcy fit).")
-    return det, model_period(header, path)
+    return det, ModelData(model_period(header, path), header_zone(header, path))
 
 
 def chunks(det: Any, period: float | None, model: str, data: str, *,
@@ -300,7 +319,8 @@ def score_file(model: str, data: str, output: str, *, alignment: str,
     from normalcy.alarms.monitor import Monitor
     from normalcy.cli.table_writer import table_writer
 
-    det, period = load_detector(model)
+    det, md = load_detector(model)
+    period, timezone = md.period, md.zone_for(timezone)
     mon = Monitor(det, alignment=alignment)
     tally = Tally(det)
     times = RowTimes()

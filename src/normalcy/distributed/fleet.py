@@ -40,10 +40,11 @@ class FleetResult:
     failed: dict[str, str]
 
 
-def _save(model: Any, path: str, period: float | None = None) -> None:
+def _save(model: Any, path: str, period: float | None = None,
+          timezone: str | None = None) -> None:
     from normalcy.io.models import save
 
-    save(model, path, extra={"period_s": period})
+    save(model, path, extra={"period_s": period, "timezone": timezone})
 
 
 class TimeRuns:
@@ -152,7 +153,7 @@ def fleet_fit(client: Any, data_path: str, out: str, *, unit_column: str = "unit
     done = {}
     for unit, (det, period) in models.items():
         path = os.path.join(out, unit + MODEL_SUFFIX)
-        _save(det, path, period)
+        _save(det, path, period, zone(timezone))
         done[unit] = (f"{sum(fl.rows_per_unit(per_block, unit)[1])} rows, delta={det.delta_}, "
                       f"window={det.window_}, n_levels={det.n_levels_} -> {path}")
     return FleetResult(done, {u: describe(e) for u, e in errors.items()})
@@ -271,7 +272,8 @@ def fleet_score(client: Any, models: str, data_path: str, out: str, *,
                 alignment: str = "offline", progress: bool | None = None,
                 timezone: str | None = None) -> FleetResult:
     """Score every unit of DATA with ``models/<unit>.normalcy``; write ``out/<unit>.parquet``
-    (``timezone``: as in :func:`fleet_fit`)."""
+    (``timezone``: as in :func:`fleet_fit`; where None, each model's own, as recorded by
+    the fit)."""
     import dask
 
     from normalcy import load
@@ -279,7 +281,7 @@ def fleet_score(client: Any, models: str, data_path: str, out: str, *,
     from normalcy.distributed.cluster import describe, run
     from normalcy.distributed.overlap import rows_needed, template
     from normalcy.distributed.scoring import chunk_tasks
-    from normalcy.io.models import load_with_header
+    from normalcy.io.models import header_zone, load_with_header
 
     if alignment not in ("offline", "streaming"):
         raise InputError(f"alignment must be 'offline' or 'streaming'. Got {alignment!r} instead.")
@@ -298,8 +300,10 @@ def fleet_score(client: Any, models: str, data_path: str, out: str, *,
         for unit in units:
             det, header = load_with_header(paths[unit])
             period = header.get("period_s")
+            read_in = zone(timezone) if timezone is not None else header_zone(header,
+                                                                               paths[unit])
             runs_of = None if data.time_column is None or period is None else TimeRuns(
-                data.time_column, float(period), data.time_format, zone(timezone))
+                data.time_column, float(period), data.time_format, read_in)
             cols = [*([data.time_column] if data.time_column else []), *det.sensors_]
             lacking = [c for c in det.sensors_ if c not in data.columns]
             if lacking:

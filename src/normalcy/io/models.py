@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from normalcy.detector.transition_detector import TransitionDetector
-from normalcy.exceptions import ModelFileError
+from normalcy.exceptions import InputError, ModelFileError
 from normalcy.io.model_file import open_model_file, write_model_file
 from normalcy.operator.history import History
 from normalcy.operator.signatures import SignatureLibrary
@@ -47,7 +47,25 @@ def register_kind(kind: str, target: str) -> None:
 
 
 #: header entries about the data a model was fitted on, written by the command line
-DATA_KEYS = ("period_s",)
+DATA_KEYS = ("period_s", "timezone")
+
+
+def header_zone(header: dict[str, Any], path: str) -> str | None:
+    """The time zone a model file records (``normalcy fit --timezone``): the zone whose
+    local time its data's dates without a UTC offset were read in; ``None`` if none.
+    ModelFileError for a value that is not an IANA zone (a damaged or crafted file)."""
+    from normalcy.data.localtime import zone
+
+    v = header.get("timezone")
+    if v is None:
+        return None
+    try:
+        if not isinstance(v, str):
+            raise InputError(repr(v))
+        return zone(v)
+    except InputError:
+        raise ModelFileError(f"{path} records the time zone {v!r}, which is not one; "
+                             "re-create the model.") from None
 
 
 def save(model: Any, path: str | os.PathLike[str], *,
@@ -55,7 +73,8 @@ def save(model: Any, path: str | os.PathLike[str], *,
     """Write ``model`` to ``path`` atomically (see :mod:`normalcy.io.model_file`).
 
     ``extra`` adds header entries about the training data, named in
-    :data:`DATA_KEYS` (``period_s``: the sampling period in seconds).
+    :data:`DATA_KEYS` (``period_s``: the sampling period in seconds; ``timezone``: the
+    zone whose local time the data's dates without a UTC offset were read in).
     """
     if isinstance(model, TransitionDetector) and getattr(model, "normality_", None) is None:
         raise ModelFileError("this TransitionDetector is not fitted; fit it before saving")
