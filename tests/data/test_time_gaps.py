@@ -103,3 +103,26 @@ def test_scoring_through_the_command_line_cuts_the_same_rows(export, tmp_path) -
     test = pd.read_csv(export / "test.csv", index_col=0, parse_dates=True)
     api = load(export / "m.normalcy").score_samples(test)
     np.testing.assert_allclose(api, cli, equal_nan=True, rtol=1e-6)
+
+
+def test_a_time_index_out_of_order_is_refused_everywhere_not_scored() -> None:
+    """Before, only fit checked the order of a time index: score_samples, teaching and the
+    monitor scored rows whose index went back as one stretch (swapped blocks, or a local
+    clock going back an hour at the end of daylight saving time)."""
+    from normalcy.alarms.monitor import Monitor
+    from normalcy.exceptions import InputError
+
+    X = holed(3000, [], 1.0)
+    det = TransitionDetector(n_levels=6, delta=5, window=30).fit(X.iloc[:2000])
+    test = X.iloc[2000:]
+    swapped = test.iloc[np.r_[0:300, 500:700, 300:500, 700:1000]]
+    clock = pd.date_range("2026-10-25 00:50", periods=1000, freq="10s", tz="UTC")
+    local = test.set_axis(clock.tz_convert("Europe/Berlin").tz_localize(None), axis=0)
+    assert not local.index.is_monotonic_increasing  # 02:59:50 then 02:00:00
+    for frame, said in ((swapped, "does not increase at row 500"),
+                        (local, "daylight saving time ends.*tz_localize")):
+        for use in (det.score_samples, det.residuals, det.partial_fit,
+                    lambda f: Monitor(det).update(f)):
+            with pytest.raises(InputError, match=said):
+                use(frame)
+    assert np.isfinite(det.score_samples(test)).any()  # in order: scored as before

@@ -48,7 +48,10 @@ def test_a_time_index_out_of_order_is_an_error_that_says_how_to_fix_it() -> None
     repeated.index = repeated.index.where(np.arange(len(X)) != 10, repeated.index[9])
     with pytest.raises(InputError, match="run 1 of the list"):
         TransitionDetector().fit([X, repeated])
-    assert TransitionDetector(sample_period=1.0).fit(shuffled).sample_period_ == 1.0
+    with pytest.raises(InputError, match="does not increase at row 150"):  # a period given
+        TransitionDetector(sample_period=1.0).fit(shuffled)  # does not order the rows
+    rows = shuffled.reset_index(drop=True)  # rows without times: taken as they come
+    assert TransitionDetector(sample_period=1.0).fit(rows).sample_period_ == 1.0
 
 
 def test_the_quantile_rises_only_where_sampling_is_fast() -> None:

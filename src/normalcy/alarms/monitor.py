@@ -24,6 +24,7 @@ from sklearn.utils.validation import check_is_fitted
 from normalcy.alarms.policy import AlarmPolicy, Episode
 from normalcy.data.periods import check_index_period
 from normalcy.data.timeaxis import median_step, run_starts
+from normalcy.data.validation import refuse_unordered
 from normalcy.detector.scoring import RelationSamples, Reuse, relation_samples
 from normalcy.exceptions import InputError
 
@@ -142,6 +143,8 @@ class Monitor:
         index = _time_index(rows)
         if index is None:
             return []
+        refuse_unordered(index, "the monitored chunk's time index",
+                         "feed rows in time order, each once.")
         last = self._last_time
         try:
             seconds = pd.TimedeltaIndex(index - index[0]).total_seconds().to_numpy(np.float64)

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from normalcy.data import localtime
 from normalcy.data.timeaxis import median_step, run_starts
 from normalcy.exceptions import InputError, InputTypeError
 
@@ -277,12 +278,49 @@ def as_series(
     for i, df in enumerate(frames):
         where = f" in {what}" + ("" if len(frames) == 1 else f" (run {i})")
         blocks.append(_numeric(df, where))
+        refuse_unordered(df.index, f"the time index{where}",
+                         "sort the rows by time (DataFrame.sort_index()) and drop repeated "
+                         "times; a row is one reading at one time.")
         cut = np.zeros(len(df), dtype=np.int64)
         cut[time_gaps(df.index)] = 1
         run_id.append(first + np.cumsum(cut))
         first = int(run_id[-1][-1]) + 1
     index = frames[0].index if len(frames) == 1 else pd.RangeIndex(sum(map(len, frames)))
     return _series(np.concatenate(blocks, axis=0), names, np.concatenate(run_id), index, what)
+
+
+def refuse_unordered(index: pd.Index, what: str, fix: str) -> None:
+    """InputError when a time index does not increase strictly: rows out of time order,
+    a repeated time, or a local clock going back at the end of daylight saving time (a
+    naive index), said as such with how to localise it; ``what`` names the index,
+    ``fix`` says how to order other rows.
+
+    Examples
+    --------
+    >>> t = pd.Timestamp("2026-01-01") + pd.to_timedelta([0, 1, 3, 2], unit="s")
+    >>> try:
+    ...     refuse_unordered(t, "the time index", "sort it.")
+    ... except InputError as e:
+    ...     print(str(e)[:48])
+    the time index does not increase at row 3 (2026-
+    """
+    if not isinstance(index, (pd.DatetimeIndex, pd.TimedeltaIndex)) or len(index) < 2:
+        return
+    seconds = pd.TimedeltaIndex(index - index[0]).total_seconds().to_numpy(np.float64)
+    step = np.diff(seconds)
+    bad = np.flatnonzero(~(step > 0))
+    if not bad.size:
+        return
+    r, back = int(bad[0]) + 1, np.flatnonzero(step < 0)
+    shown = f"at row {r} ({index[r - 1]} then {index[r]})"
+    if (isinstance(index, pd.DatetimeIndex) and index.tz is None and back.size
+            and localtime.clock_went_back(seconds, back, median_step(seconds))):
+        raise InputError(
+            f"{what} goes back by {-float(step[back[0]]) / 60:.0f} min {shown}, as a local "
+            "clock does when daylight saving time ends; sorting would interleave the hour "
+            "that comes twice. Give the index its zone, e.g. "
+            "X.index = X.index.tz_localize('Europe/Berlin', ambiguous='infer').")
+    raise InputError(f"{what} does not increase {shown}: {fix}")
 
 
 def time_gaps(index: pd.Index) -> np.ndarray:

@@ -50,8 +50,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from normalcy.data import localtime
-from normalcy.exceptions import InputError
+from normalcy.data.validation import refuse_unordered
 
 SAMPLES_PER_CODE = 50
 SAMPLES_PER_DIM = 2
@@ -168,26 +167,12 @@ def sample_period(value: Any, X: Any) -> float | None:
         index = getattr(run, "index", None)
         if not isinstance(index, (pd.DatetimeIndex, pd.TimedeltaIndex)) or len(index) < 2:
             continue
-        step = pd.TimedeltaIndex(index[1:] - index[:-1]).total_seconds().to_numpy(np.float64)
-        bad = np.flatnonzero(~(step > 0))
-        if bad.size:
-            where = "" if len(runs) == 1 else f" (run {i} of the list)"
-            back = -float(step[bad[0]])
-            secs = np.r_[0.0, np.cumsum(step)]
-            if (isinstance(index, pd.DatetimeIndex) and index.tz is None and (step > 0).any()
-                    and localtime.clock_went_back(secs, bad, float(np.median(step[step > 0])))):
-                raise InputError(
-                    f"the training data's time index{where} goes back by {back / 60:.0f} min "
-                    f"at row {int(bad[0]) + 1} ({index[bad[0]]} then {index[bad[0] + 1]}), as "
-                    "a local clock does when daylight saving time ends; sorting would "
-                    "interleave the hour that comes twice. Give the index its zone, e.g. "
-                    "X.index = X.index.tz_localize('Europe/Berlin', ambiguous='infer').")
-            raise InputError(
-                f"the training data's time index{where} does not increase at row "
-                f"{int(bad[0]) + 1} ({index[bad[0]]} then {index[bad[0] + 1]}): sort the rows "
-                "by time (DataFrame.sort_index()), drop repeated times, or give "
-                "sample_period in seconds.")
-        steps.append(step)
+        where = "" if len(runs) == 1 else f" (run {i} of the list)"
+        refuse_unordered(index, f"the training data's time index{where}",
+                         "sort the rows by time (DataFrame.sort_index()) and drop repeated "
+                         "times; a row is one reading at one time.")
+        steps.append(pd.TimedeltaIndex(index[1:] - index[:-1]).total_seconds().to_numpy(
+            np.float64))
     if not steps:
         return None
     return float(np.median(np.concatenate(steps)))
