@@ -170,3 +170,24 @@ def test_a_history_too_short_for_the_relations_view_is_said_with_what_it_needs(
     assert main(["fit", str(tmp_path / "short.csv"), "-o", str(tmp_path / "p.normalcy"),
                  "--view", "paper"]) == 0  # asked for: nothing to explain
     assert "too short" not in capsys.readouterr().err
+
+
+def test_constant_sensors_are_named_at_once_and_excluded_by_name(tmp_path, capsys) -> None:
+    """A wide export with spare channels that read a constant: before, the fit named the
+    first one only and said to drop it, which on the command line meant listing every
+    other sensor with --sensors."""
+    X = smooth_signals(1200, 3, seed=4).assign(spare=0.0, spare2=1.5)
+    X.to_csv(tmp_path / "wide.csv", index=False)
+    m = str(tmp_path / "m.normalcy")
+    fit = ["fit", str(tmp_path / "wide.csv"), "-o", m, "--n-levels", "5", "--delta", "5",
+           "--window", "30"]
+    assert main(fit) == 2
+    err = capsys.readouterr().err
+    assert "2 sensors are constant" in err and "'spare2' (always 1.5)" in err
+    assert "--exclude spare,spare2" in err
+    assert main([*fit, "--exclude", "spare,spare2"]) == 0
+    assert "fitted 3 sensors" in capsys.readouterr().out
+    assert main([*fit, "--exclude", "spare,nope"]) == 2
+    assert "['nope'], which are not sensor columns" in capsys.readouterr().err
+    assert main([*fit, "--exclude", "spare", "--sensors", "s0,s1"]) == 2
+    assert "give only one of the two" in capsys.readouterr().err

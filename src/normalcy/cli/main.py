@@ -31,18 +31,32 @@ from normalcy.cli.common import (
     too_short_said,
     wanderers_said,
 )
+from normalcy.detector.scaling import ConstantSensors
 from normalcy.exceptions import NormalcyError
 
 
-def _sensors(arg: str | None) -> list[str] | None:
+def _sensors(arg: str | None, flag: str = "--sensors") -> list[str] | None:
     if arg is None:
         return None
     names = [s.strip() for s in arg.split(",") if s.strip()]
     if not names:
-        raise CLIError("--sensors is empty; give comma-separated column names, e.g. x1,x3")
+        raise CLIError(f"{flag} is empty; give comma-separated column names, e.g. x1,x3")
     if len(set(names)) != len(names):
-        raise CLIError(f"--sensors names a column twice: {names}")
+        raise CLIError(f"{flag} names a column twice: {names}")
     return names
+
+
+def _without(frame: Any, names: list[str] | None, path: str) -> Any:
+    """``frame`` without the sensor columns ``names`` (``--exclude``)."""
+    if not names:
+        return frame
+    unknown = [n for n in names if n not in frame.columns]
+    if unknown:
+        raise CLIError(f"--exclude names {unknown}, which are not sensor columns of {path} "
+                       f"({names_said(list(frame.columns))}).")
+    if len(names) == frame.shape[1]:
+        raise CLIError(f"--exclude leaves no sensor of {path}.")
+    return frame.drop(columns=names)
 
 
 def _level_arg(v: str) -> int | str:
@@ -74,8 +88,13 @@ def cmd_fit(a: argparse.Namespace) -> int:
                        f"{', '.join('--' + k.replace('_', '-') for k in params)}.")
     with progress(3, "fit", "steps") as bar:
         bar.set_postfix_str(f"reading {a.train}")
+        if a.exclude is not None and (a.sensors is not None or a.like):
+            other = "--sensors" if a.sensors is not None else "--like"
+            raise CLIError(f"--exclude takes sensors out of every column of numbers; with "
+                           f"{other} give only one of the two.")
         table = read_table(a.train, sensors=_sensors(a.sensors), time_column=a.time_column,
                            sort_time=a.sort_time, timezone=a.timezone)
+        table.frame = _without(table.frame, _sensors(a.exclude, "--exclude"), a.train)
         for n in table.notes:
             _note(n)
         if table.ignored:
@@ -94,8 +113,14 @@ def cmd_fit(a: argparse.Namespace) -> int:
             det = fit_like(like, table.runs())
             operator.versions.record_fit(det, table.runs())
         else:
-            det = operator.fit(TransitionDetector(**params, sample_period=period),
-                               table.runs())
+            try:
+                det = operator.fit(TransitionDetector(**params, sample_period=period),
+                                   table.runs())
+            except ConstantSensors as e:
+                them = "it" if len(e.sensors) == 1 else "them"
+                how = f"leave {them} out of --sensors" if a.sensors else \
+                    f"fit with --exclude {','.join(e.sensors)}"
+                raise CLIError(f"{e} On the command line: {how}.") from None
         bar.update()
         bar.set_postfix_str(f"writing {a.output}")
         save(det, a.output, extra={"period_s": period, "timezone": a.timezone})
@@ -292,6 +317,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="model file to write (never one of the inputs)")
     f.add_argument("--sensors", help="comma-separated sensor columns (default: every column "
                    "of numbers; a column of numbers with a few other values is an error)")
+    f.add_argument("--exclude", metavar="SENSORS",
+                   help="comma-separated sensor columns to leave out of the default (e.g. "
+                        "spares that read a constant)")
     f.add_argument("--time-column", help=TIME_HELP)
     f.add_argument("--timezone", metavar="ZONE", help=ZONE_HELP)
     f.add_argument("--sort-time", action="store_true", help=SORT_HELP)

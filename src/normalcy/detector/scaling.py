@@ -13,6 +13,14 @@ from normalcy.exceptions import InputError
 MIN_IQR_SHARE = 0.1
 
 
+class ConstantSensors(InputError):
+    """Sensors constant in the training data; ``sensors`` names every one of them."""
+
+    def __init__(self, message: str, sensors: list[str]) -> None:
+        super().__init__(message)
+        self.sensors = sensors
+
+
 def fit_robust_scale(values: np.ndarray, sensors: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """Return per-sensor ``center`` (median) and ``scale`` (IQR) of the finite rows.
 
@@ -33,12 +41,17 @@ def fit_robust_scale(values: np.ndarray, sensors: Sequence[str]) -> tuple[np.nda
     scale = q75 - q25
     std = rows.std(axis=0)
     spread = rows.max(axis=0) - rows.min(axis=0)
-    for j, name in enumerate(sensors):
-        if not spread[j] > 0:
-            raise InputError(
-                f"sensor {name!r} is constant in the training data (always "
-                f"{rows[0, j]:g}); it carries no information. Drop it from the sensors."
-            )
+    flat = [j for j in range(len(sensors)) if not spread[j] > 0]
+    if flat:
+        said = ", ".join(f"{sensors[j]!r} (always {rows[0, j]:g})" for j in flat[:10])
+        more = f" and {len(flat) - 10} more" if len(flat) > 10 else ""
+        raise ConstantSensors(
+            (f"sensor {said} is constant in the training data; it carries no information. "
+             "Drop it from the sensors.") if len(flat) == 1 else
+            (f"{len(flat)} sensors are constant in the training data: {said}{more}; they "
+             "carry no information. Drop them from the sensors."),
+            [str(sensors[j]) for j in flat])
+    for j in range(len(sensors)):
         if not scale[j] > max(1e-12 * max(1.0, abs(center[j])), MIN_IQR_SHARE * std[j]):
             scale[j] = std[j]
     return center.astype(np.float64), scale.astype(np.float64)
