@@ -326,3 +326,21 @@ def test_a_unit_out_of_time_order_fails_and_local_times_read_in_their_zone(
     scored = fleet_score(client, str(tmp_path / "m3"), str(tmp_path / "local.parquet"),
                          str(tmp_path / "s3"), progress=False)  # the models' own zone
     assert not scored.failed
+
+
+def test_exclude_leaves_a_spare_column_out_of_every_unit(client: Any, tmp_path: Path) -> None:
+    from normalcy.distributed.fleet import fleet_fit
+    from normalcy.exceptions import InputError
+
+    params = {"n_levels": 6, "delta": 8, "window": 40}
+    sister_fleet(2, 3000, seed=0).assign(spare=0.0).to_parquet(tmp_path / "h.parquet")
+    failed = fleet_fit(client, str(tmp_path / "h.parquet"), str(tmp_path / "m1"),
+                       params=params, progress=False)
+    assert sorted(failed.failed) == ["pump01", "pump02"]
+    assert "'spare' (always 0) is constant" in failed.failed["pump01"]
+    ok = fleet_fit(client, str(tmp_path / "h.parquet"), str(tmp_path / "m2"), params=params,
+                   progress=False, exclude=["spare"])
+    assert not ok.failed and "spare" not in load(tmp_path / "m2" / "pump01.normalcy").sensors_
+    with pytest.raises(InputError, match="not sensor columns"):
+        fleet_fit(client, str(tmp_path / "h.parquet"), str(tmp_path / "m3"), params=params,
+                  progress=False, exclude=["nope"])

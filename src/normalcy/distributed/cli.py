@@ -64,11 +64,12 @@ def cmd_fit(a: argparse.Namespace) -> int:
         like, header = load_with_header(a.like)
         like_period = header.get("period_s")
     sensors = [s.strip() for s in a.sensors.split(",") if s.strip()] if a.sensors else None
+    exclude = [s.strip() for s in a.exclude.split(",") if s.strip()] if a.exclude else None
     with _client(a) as client:
         result = fleet_fit(client, a.data, a.output, unit_column=a.unit_column,
                            time_column=a.time_column, sensors=sensors, params=params,
                            like=like, like_period=like_period, progress=a.progress,
-                           timezone=a.timezone)
+                           timezone=a.timezone, exclude=exclude)
     return _finish(result, "fitting")
 
 
@@ -128,6 +129,9 @@ def add_fleet_commands(sub: Any) -> None:
                    help="column naming the unit (default: unit; in a folder without it, "
                         "each file is a unit)")
     f.add_argument("--sensors", help="comma-separated sensor columns (default: all numeric)")
+    f.add_argument("--exclude", metavar="SENSORS",
+                   help="comma-separated columns to leave out of the default (e.g. spares "
+                        "that read a constant)")
     f.add_argument("--time-column", help="name of the time column (default: auto-detect)")
     f.add_argument("--timezone", metavar="ZONE", help=ZONE_HELP)
     for name in ("n-levels", "delta", "window"):

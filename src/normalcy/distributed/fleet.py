@@ -113,8 +113,10 @@ def fleet_fit(client: Any, data_path: str, out: str, *, unit_column: str = "unit
               time_column: str | None = None, sensors: list[str] | None = None,
               params: Mapping[str, Any] | None = None, like: Any = None,
               like_period: float | None = None, progress: bool | None = None,
-              timezone: str | None = None) -> FleetResult:
-    """Fit one model per unit of DATA; write ``out/<unit>.normalcy`` (each atomically).
+              timezone: str | None = None,
+              exclude: list[str] | None = None) -> FleetResult:
+    """Fit one model per unit of DATA; write ``out/<unit>.normalcy`` (each atomically)
+    (``exclude``: columns left out of the default sensors, every numeric column).
 
     As ``normalcy fit`` does with the unit's rows: time steps longer than
     ``GAP_PERIODS`` sampling periods cut runs, a time that goes back or repeats fails
@@ -128,7 +130,15 @@ def fleet_fit(client: Any, data_path: str, out: str, *, unit_column: str = "unit
     if like is not None and params:
         raise InputError(f"like= takes every setting from the reference model; drop {params}.")
     data = fl.open_data(data_path, unit_column=unit_column, time_column=time_column)
+    if exclude and (sensors or like is not None):
+        raise InputError("exclude takes columns out of every numeric column; with sensors "
+                         "or like give only one of the two.")
     use = sensors or (list(like.sensors_) if like is not None else data.sensors())
+    unknown = [s for s in exclude or [] if s not in use]
+    if unknown:
+        raise InputError(f"exclude names {unknown}, which are not sensor columns of "
+                         f"{data_path} ({use}).")
+    use = [s for s in use if s not in (exclude or [])]
     missing = [s for s in use if s not in data.columns]
     if missing:
         raise InputError(f"{data_path} lacks the sensor column(s) {missing}; columns are "
