@@ -304,9 +304,10 @@ def _score(mon: Any, parse: Rows, rows: list[list[str]], first: int, times: RowT
 
 
 def follow(mon: Any, det: Any, period: float | None, a: argparse.Namespace,
-           tally: Any) -> int:
+           tally: Any, zone: str | None = None) -> int:
     """Follow ``a.data`` until ``a.max_idle`` seconds pass without a new row (or forever);
-    return the number of rows monitored (``tally`` counts what was scored)."""
+    return the number of rows monitored (``tally`` counts what was scored; ``zone``: the
+    zone of its dates without a UTC offset, the model's or ``--timezone``)."""
     if not os.path.exists(a.data):
         raise InputError(f"file {a.data} does not exist; check the path.")
     if os.path.isdir(a.data):
@@ -317,7 +318,7 @@ def follow(mon: Any, det: Any, period: float | None, a: argparse.Namespace,
                          "row by row. Drop --follow.")
     refuse_binary(a.data)
     src, parse = Source(a.data), Rows(det, a.time_column, period, a.model, a.data,
-                                      localtime.zone(a.timezone))
+                                      localtime.zone(zone))
     times, printer = RowTimes(), EpisodePrinter(False)
     done = 0
     last_new = time.monotonic()

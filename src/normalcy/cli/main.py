@@ -71,11 +71,11 @@ def _level_arg(v: str) -> int | str:
 
 def cmd_fit(a: argparse.Namespace) -> int:
     from normalcy import TransitionDetector, operator
-    from normalcy.cli.streaming import model_period, progress
+    from normalcy.cli.streaming import progress
     from normalcy.data.periods import check_period
     from normalcy.data.tables import read_table
     from normalcy.io.atomic import distinct_output
-    from normalcy.io.models import save
+    from normalcy.io.models import header_period, save
 
     distinct_output(a.output, a.train, a.like)
     params: dict[str, Any] = {}
@@ -107,7 +107,7 @@ def cmd_fit(a: argparse.Namespace) -> int:
             from normalcy.operator import fit_like
 
             like, header = load_with_header(a.like)
-            like_period = model_period(header, a.like)
+            like_period = header_period(header, a.like)
             check_period(period, like_period, a.train, a.like, table.seconds)
             period = period if period is not None else like_period
             det = fit_like(like, table.runs())

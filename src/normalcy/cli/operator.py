@@ -140,7 +140,7 @@ def cmd_monitor(a: argparse.Namespace) -> int:
         if v is not None and not v > 0:
             raise InputError(f"--{name.replace('_', '-')} must be > 0. Got {v} instead.")
     det, md = load_detector(a.model)
-    a.timezone = md.zone_for(a.timezone)  # the chunks' and --follow's reading
+    zone = md.zone_for(a.timezone)
     period = md.period if md.period is not None else getattr(det, "sample_period_", None)
     policy = AlarmPolicy(min_duration=rows_of(a.min_duration, period, "--min-duration", 1),
                          merge_gap="auto" if a.merge_gap == "auto"
@@ -150,13 +150,13 @@ def cmd_monitor(a: argparse.Namespace) -> int:
     if a.follow:
         from normalcy.cli.follow import follow
 
-        done = follow(mon, det, period, a, tally)
+        done = follow(mon, det, period, a, tally, zone)
     else:
         times, printer = RowTimes(), None
         done = 0
         for table in chunks(det, period, a.model, a.data, time_column=a.time_column,
                             chunk_rows=a.chunk, sort_time=a.sort_time, note=_note,
-                            timezone=a.timezone):
+                            timezone=zone):
             printer = printer or EpisodePrinter(table.time is not None)
             times.add(labels(table))
             tally.read(table.frame)

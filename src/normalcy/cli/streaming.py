@@ -10,7 +10,6 @@ few sampling periods, the model's period when it has one) start a new run.
 
 from __future__ import annotations
 
-import math
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -21,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from normalcy.exceptions import InputError, ModelFileError
+from normalcy.exceptions import InputError
 
 Note = Callable[[str], None]
 
@@ -42,17 +41,6 @@ class ModelData:
         """The zone a command reads its data in: ``--timezone`` where given, else the
         model's."""
         return given if given is not None else self.zone
-
-
-def model_period(header: dict[str, Any], path: str) -> float | None:
-    """The sampling period (seconds) a model file records, or ``None``."""
-    v = header.get("period_s")
-    if v is None:
-        return None
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
-        raise ModelFileError(f"{path} records a sampling period of {v!r}; it must be a "
-                             "positive number of seconds. Re-create the model.")
-    return float(v)
 
 
 class _Quiet:
@@ -154,13 +142,13 @@ class Tally:
 def load_detector(path: str) -> tuple[Any, ModelData]:
     """A TransitionDetector model file and what it records about its data."""
     from normalcy import TransitionDetector
-    from normalcy.io.models import header_zone, load_with_header
+    from normalcy.io.models import header_period, header_zone, load_with_header
 
     det, header = load_with_header(path)
     if not isinstance(det, TransitionDetector):
         raise InputError(f"{path} holds a {type(det).__name__}; this command needs a "
                          "TransitionDetector model (normalcy fit).")
-    return det, ModelData(model_period(header, path), header_zone(header, path))
+    return det, ModelData(header_period(header, path), header_zone(header, path))
 
 
 def chunks(det: Any, period: float | None, model: str, data: str, *,
@@ -324,7 +312,7 @@ def score_file(model: str, data: str, output: str, *, alignment: str,
     mon = Monitor(det, alignment=alignment)
     tally = Tally(det)
     times = RowTimes()
-    n_rows = n_alarm = 0
+    n_alarm = 0
     time_name, numbers = "row", False
     with table_writer(output) as w, progress(None, "score", " rows") as bar:
         for table in chunks(det, period, model, data, time_column=time_column,
@@ -339,17 +327,15 @@ def score_file(model: str, data: str, output: str, *, alignment: str,
             res = pd.concat(parts) if len(parts) > 1 else parts[0]
             tally.count(res)
             n_alarm += _write(w, res, times, time_name, det.threshold_, numbers)
-            n_rows += len(res)
             bar.update(len(table.frame))
         tail = mon.finish()
-        if n_rows == 0 and len(tail) == 0:
+        if tally.rows == 0 and len(tail) == 0:
             raise InputError(f"{data} has no data rows.")
         if len(tail):
             tally.count(tail)
         tally.check(data)
         n_alarm += _write(w, tail, times, time_name, det.threshold_, numbers)
-        n_rows += len(tail)
-    return n_rows, n_alarm, float(det.threshold_), tally
+    return tally.rows, n_alarm, float(det.threshold_), tally
 
 
 def _write(w: Any, res: pd.DataFrame, times: RowTimes, time_name: str, threshold: float,

@@ -15,6 +15,7 @@ log's base.
 from __future__ import annotations
 
 import importlib
+import math
 import os
 import zipfile
 import zlib
@@ -48,6 +49,17 @@ def register_kind(kind: str, target: str) -> None:
 
 #: header entries about the data a model was fitted on, written by the command line
 DATA_KEYS = ("period_s", "timezone")
+
+
+def header_period(header: dict[str, Any], path: str) -> float | None:
+    """The sampling period (seconds) a model file records, or ``None``."""
+    v = header.get("period_s")
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+        raise ModelFileError(f"{path} records a sampling period of {v!r}; it must be a "
+                             "positive number of seconds. Re-create the model.")
+    return float(v)
 
 
 def header_zone(header: dict[str, Any], path: str) -> str | None:
