@@ -35,15 +35,18 @@ def fit_robust_scale(values: np.ndarray, sensors: Sequence[str]) -> tuple[np.nda
     >>> float(c[0]), float(s[0])
     (3.0, 2.0)
     """
-    rows = values[np.isfinite(values).all(axis=1)]
-    center = np.median(rows, axis=0)
-    q75, q25 = np.percentile(rows, [75, 25], axis=0)
-    scale = q75 - q25
-    std = rows.std(axis=0)
-    spread = rows.max(axis=0) - rows.min(axis=0)
+    finite = np.isfinite(values).all(axis=1)
+    ns = values.shape[1]
+    center, scale, std, spread, first = (np.empty(ns) for _ in range(5))
+    for j in range(ns):  # a column at a time: no copy of the whole history
+        col = values[finite, j]
+        center[j] = np.median(col)
+        q75, q25 = np.percentile(col, [75, 25])
+        scale[j], std[j], spread[j] = q75 - q25, col.std(), col.max() - col.min()
+        first[j] = col[0] if col.size else np.nan
     flat = [j for j in range(len(sensors)) if not spread[j] > 0]
     if flat:
-        said = ", ".join(f"{sensors[j]!r} (always {rows[0, j]:g})" for j in flat[:10])
+        said = ", ".join(f"{sensors[j]!r} (always {first[j]:g})" for j in flat[:10])
         more = f" and {len(flat) - 10} more" if len(flat) > 10 else ""
         raise ConstantSensors(
             (f"sensor {said} is constant in the training data; it carries no information. "
