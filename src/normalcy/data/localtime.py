@@ -26,13 +26,14 @@ import pandas as pd
 
 from normalcy.exceptions import InputError
 
-__all__ = ["SHIFTS", "ZONE_HELP", "clock_went_back", "fall_back_said", "instant",
+__all__ = ["OFFSET", "SHIFTS", "ZONE_HELP", "clock_went_back", "fall_back_said", "instant",
            "is_fall_back", "is_spring_forward", "localize", "naive_text", "refuse_abbreviation",
            "zone"]
 
 #: the clock shifts of daylight saving time, in seconds (an hour; half an hour in a few zones)
 SHIFTS = (3600.0, 1800.0)
-_OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})$"
+#: a time written with its UTC offset ends so (``Z``, ``+01:00``, ``-0500``)
+OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})$"
 #: the help of the commands' ``--timezone``
 ZONE_HELP = ("read dates written without a UTC offset as local clock time in this zone "
              "(IANA name, e.g. Europe/Berlin), daylight saving time included (default: "
@@ -53,7 +54,7 @@ def zone(name: str | None) -> str | None:
 
 def naive_text(text: pd.Series) -> bool:
     """Whether no time of a text column is written with a UTC offset (``+01:00``, ``Z``)."""
-    return not bool(text.dropna().str.contains(_OFFSET, regex=True).any())
+    return not bool(text.dropna().str.contains(OFFSET, regex=True).any())
 
 
 def localize(wall: pd.Series, tz: str, name: str, where: str, *, first_row: int = 0,

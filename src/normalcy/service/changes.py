@@ -32,7 +32,7 @@ FIT_PARAMS = ("n_levels", "delta", "window", "threshold")
 
 
 def _new_unit(fleet: Fleet, name: str, who: Who, status: str, sensors: list[str],
-              period: float | None) -> int:
+              period: float | None, zone: str | None = None) -> int:
     check_name(name, "unit")
     with fleet.db.write() as s:
         old = s.scalar(select(Unit).where(Unit.name == name))
@@ -43,7 +43,7 @@ def _new_unit(fleet: Fleet, name: str, who: Who, status: str, sensors: list[str]
         elif old is not None:
             raise Conflict(f"unit {name!r} exists already; choose another name.")
         u = Unit(name=name, sensors=json.dumps(sensors), status=status, created_by=who.name,
-                 period_s=period, created_at=time.time())
+                 period_s=period, created_at=time.time(), timezone=zone)
         s.add(u)
         s.flush()
         write_log(s, who.name, "create-unit", name, status=status)
@@ -75,14 +75,14 @@ def _commit_first_version(fleet: Fleet, unit_id: int, det: Any, who: Who, action
 def create_from_model(fleet: Fleet, name: str, path: str, who: Who) -> None:
     """A unit whose first version is an uploaded model file."""
     try:
-        det = modelops.load(path)
+        det, zone = modelops.load_with_zone(path)
     except ModelFileError as e:
         raise ClientError(f"the uploaded file is not a normalcy model: {e}", 422) from None
     try:
         modelops.check_operable(det)
     except InputError as e:
         raise ClientError(str(e), 422) from None
-    uid = _new_unit(fleet, name, who, "fitting", modelops.sensors(det), None)
+    uid = _new_unit(fleet, name, who, "fitting", modelops.sensors(det), None, zone)
     _commit_first_version(fleet, uid, det, who, "upload")
 
 
@@ -123,7 +123,8 @@ def create_from_history(fleet: Fleet, name: str, path: str, who: Who,
         raise ClientError("the uploaded history cannot be used: "
                           + text.replace("--sensors", "the field sensors"), 422) from None
     period = table.sampling_period() if table.time is not None else None
-    uid = _new_unit(fleet, name, who, "fitting", list(table.frame.columns), period)
+    zone = cols.get("timezone") or None  # read_table checked it
+    uid = _new_unit(fleet, name, who, "fitting", list(table.frame.columns), period, zone)
 
     def run() -> None:
         try:

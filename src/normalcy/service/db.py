@@ -52,6 +52,8 @@ class Unit(Base):
     last_time: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_at: Mapped[float] = mapped_column(Float, default=time.time)
     created_by: Mapped[str] = mapped_column(String(64), default="")
+    # the IANA zone whose local clock time the unit's times without a UTC offset are in
+    timezone: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class ModelVersion(Base):

@@ -62,6 +62,7 @@ class UnitRuntime:
     last_time: float | None = None
     open_episode: int | None = None
     version: int | None = None
+    zone: str | None = None  # the zone of the unit's times without a UTC offset
     lock: threading.RLock = field(default_factory=threading.RLock)
 
 
@@ -147,7 +148,7 @@ class Fleet:
                         status="failed", status_detail=f"its model file cannot be read: {e}"))
                 continue
             rt = UnitRuntime(u.id, u.name, json.loads(u.sensors), rows_seen=u.rows_seen,
-                             last_time=u.last_time)
+                             last_time=u.last_time, zone=u.timezone)
             with self.db.read() as s:
                 rt.open_episode = s.scalar(select(Episode.id).where(
                     Episode.unit_id == u.id, Episode.active.is_(True)))
@@ -368,7 +369,7 @@ class Fleet:
 
     def add_runtime(self, unit: Unit, det: Any) -> None:
         """Start running a unit whose first version was just committed."""
-        rt = UnitRuntime(unit.id, unit.name, json.loads(unit.sensors))
+        rt = UnitRuntime(unit.id, unit.name, json.loads(unit.sensors), zone=unit.timezone)
         self.install(rt, det, unit.current_version or 1)
         with self._lock:
             self.units[unit.name] = rt

@@ -25,6 +25,14 @@ def load(path: str | os.PathLike[str]) -> Any:
     return _load(path)
 
 
+def load_with_zone(path: str | os.PathLike[str]) -> tuple[Any, str | None]:
+    """A model file and the time zone it records (``normalcy fit --timezone``), or None."""
+    from normalcy.io.models import header_zone, load_with_header
+
+    det, header = load_with_header(path)
+    return det, header_zone(header, str(path))
+
+
 def save(det: Any, path: str | os.PathLike[str]) -> None:
     """Write ``det`` to ``path`` atomically (temporary file, fsync, rename)."""
     from normalcy import save as _save

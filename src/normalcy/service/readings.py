@@ -10,18 +10,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from normalcy.data.localtime import OFFSET
 from normalcy.service.errors import ClientError
 
 MAX_ROWS = 100_000
 
 
-def parse_readings(raw: bytes, content_type: str, sensors: list[str]) -> tuple[np.ndarray,
-                                                                               np.ndarray]:
+def parse_readings(raw: bytes, content_type: str, sensors: list[str], *,
+                   zone: str | None = None, last: float | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
     """``(times, values)``: epoch seconds (strictly increasing) and finite floats.
 
     JSON: a list of row objects, or ``{"rows": [...]}``; each row has ``time`` (ISO 8601,
-    UTC when no offset is given, or epoch seconds) and one number per sensor. CSV
-    (``text/csv``): a header with ``time`` and the sensors.
+    or epoch seconds) and one number per sensor. CSV (``text/csv``): a header with
+    ``time`` and the sensors. A time written without a UTC offset is UTC, or with
+    ``zone`` (the unit's, from its history upload's ``timezone``) that zone's local
+    clock time (:func:`local_times`; ``last``: the unit's last stored time).
     """
     if not raw.strip():
         raise ClientError("the body is empty; send rows as JSON or CSV.", 400)
@@ -80,7 +84,7 @@ def parse_readings(raw: bytes, content_type: str, sensors: list[str]) -> tuple[n
         i, j = np.argwhere(bad)[0]
         raise ClientError(f"row {i}, sensor {sensors[j]!r} is missing, NaN or infinite; "
                           "every reading needs a finite value.", 422)
-    return _times(raw_times), values
+    return _times(raw_times, zone, last), values
 
 
 def _check_sensors(got: set[str], sensors: list[str], where: str = "the batch") -> None:
@@ -96,20 +100,21 @@ def _check_sensors(got: set[str], sensors: list[str], where: str = "the batch") 
                           422)
 
 
-def _times(raw: list[Any]) -> np.ndarray:
+def _times(raw: list[Any], zone: str | None = None, last: float | None = None) -> np.ndarray:
     if all(isinstance(t, (int, float)) and not isinstance(t, bool) for t in raw):
         t = np.asarray(raw, dtype=float)
         if not np.isfinite(t).all():
             raise ClientError("a time is NaN or infinite.", 422)
     elif all(isinstance(t, str) for t in raw):
-        try:
-            ts = pd.to_datetime(pd.Series(raw), utc=True, format="ISO8601")
-        except (ValueError, TypeError) as e:
-            raise ClientError(f"a time is not ISO 8601: {e}", 422) from None
-        if ts.isna().any():
-            raise ClientError(f"row {int(np.flatnonzero(ts.isna())[0])}: the time is empty.",
-                              422)
-        t = (ts - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy(dtype=float)
+        text = pd.Series(raw, dtype=object)
+        naive = ~text.str.strip().str.contains(OFFSET, regex=True)
+        t = np.empty(len(raw))
+        if (~naive).any():
+            t[~naive.to_numpy()] = _seconds(text[~naive], utc=True)[0]
+        if naive.any():
+            wall, aware = _seconds(text[naive], utc=False)
+            t[naive.to_numpy()] = (wall if zone is None or aware else
+                                   local_times(wall, zone, last, np.flatnonzero(naive)))
     else:
         raise ClientError("times must all be ISO 8601 strings or all epoch seconds.", 422)
     d = np.diff(t)
@@ -122,3 +127,63 @@ def _times(raw: list[Any]) -> np.ndarray:
         raise ClientError(f"row {i + 1} is earlier than row {i}; send rows in time order.",
                           422)
     return t
+
+
+def _seconds(text: pd.Series, *, utc: bool) -> tuple[np.ndarray, bool]:
+    """Epoch seconds of ISO 8601 ``text`` (``utc=False``: of the clock times as written)
+    and whether they carried a UTC offset after all (``+01``: then they are UTC's)."""
+    try:
+        ts = pd.to_datetime(text, utc=utc, format="ISO8601")
+    except (ValueError, TypeError) as e:
+        raise ClientError(f"a time is not ISO 8601: {e}", 422) from None
+    if ts.isna().any():
+        raise ClientError(f"row {int(text.index[np.flatnonzero(ts.isna())[0]])}: the time is "
+                          "empty.", 422)
+    aware = ts.dt.tz is not None
+    if aware:
+        ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
+    return (ts - pd.Timestamp(0)).dt.total_seconds().to_numpy(dtype=float), aware
+
+
+def local_times(wall: np.ndarray, zone: str, last: float | None,
+                rows: np.ndarray) -> np.ndarray:
+    """Epoch seconds of clock times ``wall`` (seconds as written) in ``zone``.
+
+    A clock time that comes twice (the hour before the clocks go back) is the earlier
+    instant when that is after the row before - the previous row of the batch, or the
+    unit's ``last`` stored time for the first - and the later one otherwise: rows come in
+    time order, so a stream that crosses the change reads both hours in turn, whether it
+    sends them in one batch or many. A clock time the zone skips (the clocks go forward
+    over it) is refused. ``rows``: the batch's row of each time, for messages.
+
+    Examples
+    --------
+    >>> w = (pd.to_datetime(["2026-10-25 02:30", "2026-10-25 02:10"]) - pd.Timestamp(0))
+    >>> t = local_times(w.total_seconds().to_numpy(), "Europe/Berlin", None, np.arange(2))
+    >>> [str(pd.Timestamp(x, unit="s", tz="UTC")) for x in t]
+    ['2026-10-25 00:30:00+00:00', '2026-10-25 01:10:00+00:00']
+    """
+    clock = pd.Series(pd.to_datetime(wall, unit="s"))
+    try:
+        first = clock.dt.tz_localize(zone, ambiguous=np.ones(len(clock), dtype=bool),
+                                     nonexistent="raise")
+    except ValueError as e:
+        if "nonexistent" not in str(e).lower():
+            raise
+        gone = clock.dt.tz_localize(zone, ambiguous="NaT", nonexistent="NaT").isna()
+        r = int(np.flatnonzero(gone.to_numpy())[0]) if gone.any() else 0
+        raise ClientError(f"row {int(rows[r])}: {clock.iloc[r]} does not exist in {zone}'s "
+                          "local time (the clocks go forward over it); send the time with its "
+                          "UTC offset.", 422) from None
+    second = clock.dt.tz_localize(zone, ambiguous=np.zeros(len(clock), dtype=bool))
+    a = (first - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy(dtype=float)
+    b = (second - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy(dtype=float)
+    out = a.copy()
+    if (a == b).all():
+        return out
+    prev = -np.inf if last is None else float(last)
+    for i in range(out.size):  # the earlier reading of a twice-shown clock time if it is next
+        if b[i] != a[i] and not a[i] > prev:
+            out[i] = b[i]
+        prev = out[i]
+    return out

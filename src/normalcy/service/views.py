@@ -22,7 +22,7 @@ def unit_json(u: Unit) -> dict[str, Any]:
     return {"name": u.name, "sensors": json.loads(u.sensors), "status": u.status,
             "status_detail": u.status_detail, "version": u.current_version,
             "rows": u.rows_seen, "last_time": iso(u.last_time),
-            "period_s": u.period_s, "created_by": u.created_by,
+            "period_s": u.period_s, "timezone": u.timezone, "created_by": u.created_by,
             "created_at": iso(u.created_at)}
 
 

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
+from normalcy.exceptions import InputError
 from normalcy.service import changes, modelops
 from normalcy.service.auth import Who
 from normalcy.service.db import ModelVersion, Unit
@@ -111,7 +112,8 @@ async def post_readings(name: str, request: Request, fleet: FleetDep,
     """Score a batch of rows (JSON or CSV) at once; returns scores and alarm changes."""
     raw = await body(request, fleet.settings.max_body_bytes)
     rt = fleet.runtime(name)
-    times, values = parse_readings(raw, request.headers.get("content-type", ""), rt.sensors)
+    times, values = parse_readings(raw, request.headers.get("content-type", ""), rt.sensors,
+                                   zone=rt.zone, last=rt.last_time)
     return await fleet.ingest_async(name, times, values)
 
 
@@ -168,7 +170,7 @@ async def feedback(name: str, request: Request, fleet: FleetDep,
     for key in ("start", "end"):
         if key not in data:
             raise ClientError(f"the feedback needs '{key}' (a time).", 422)
-        t.append(_time(data[key], key))
+        t.append(_time(data[key], key, rt.zone))
     frame, _ = await run_in_threadpool(fleet.rows, rt, 0, rt.rows_seen - 1)
     a, b = changes.time_range(frame, t[0], t[1])
     v = await run_in_threadpool(changes.feedback_range, fleet, rt, a, b,
@@ -177,17 +179,28 @@ async def feedback(name: str, request: Request, fleet: FleetDep,
     return {"unit": name, "version": v, "rows": [a, b]}
 
 
-def _time(v: Any, key: str) -> float:
+def _time(v: Any, key: str, zone: str | None) -> float:
+    """A feedback range's end: epoch seconds, or ISO 8601 (without an offset: the unit's
+    zone's local clock time, else UTC; a clock time the zone shows twice needs its
+    offset)."""
     import pandas as pd
+
+    from normalcy.data.localtime import instant
 
     if isinstance(v, (int, float)) and not isinstance(v, bool):
         return float(v)
     if isinstance(v, str):
         try:
-            return float(pd.Timestamp(v).tz_localize("UTC").timestamp()
-                         if pd.Timestamp(v).tzinfo is None else pd.Timestamp(v).timestamp())
+            ts = pd.Timestamp(v)
         except ValueError:
-            pass
+            ts = None
+        if ts is not None and ts.tzinfo is None:
+            try:
+                ts = ts.tz_localize("UTC") if zone is None else instant(ts, zone, f"'{key}'")
+            except InputError as e:
+                raise ClientError(str(e), 422) from None
+        if ts is not None:
+            return float(ts.timestamp())
     raise ClientError(f"'{key}' is not a time (ISO 8601 or epoch seconds): {v!r}.", 422)
 
 
