@@ -35,6 +35,10 @@ def test_readings_in_the_units_zone_cross_the_end_of_summer_time(service: Servic
                data={"name": "local", "kind": "history", "timezone": ZONE,
                      "n_levels": "6", "delta": "5", "window": "30"})
     assert r.status_code == 201 and r.json()["timezone"] == ZONE, r.text
+    from normalcy.io.models import header_zone, load_with_header
+
+    (path,) = service.settings.models_dir.rglob("*.normalcy")  # its versions say so
+    assert header_zone(load_with_header(path)[1], str(path)) == ZONE
     # the night the clocks go back (2027-10-31, 03:00 CEST -> 02:00 CET): 02:00-02:59
     # comes twice; the stream sends its clock as it reads, in two batches, the second
     # starting inside the repeated hour

@@ -58,9 +58,10 @@ def create_from_frame(fleet: Fleet, name: str, frame: pd.DataFrame, who: Who,
     _commit_first_version(fleet, uid, det, who, "fit")
 
 
-def _commit_first_version(fleet: Fleet, unit_id: int, det: Any, who: Who, action: str) -> None:
+def _commit_first_version(fleet: Fleet, unit_id: int, det: Any, who: Who, action: str,
+                          zone: str | None = None) -> None:
     version = modelops.version(det)
-    path = fleet.write_model(unit_id, version, det)
+    path = fleet.write_model(unit_id, version, det, zone)
     with fleet.db.write() as s:
         u = s.get(Unit, unit_id, with_for_update=True)
         if u is None:  # pragma: no cover - units are never deleted
@@ -83,7 +84,7 @@ def create_from_model(fleet: Fleet, name: str, path: str, who: Who) -> None:
     except InputError as e:
         raise ClientError(str(e), 422) from None
     uid = _new_unit(fleet, name, who, "fitting", modelops.sensors(det), None, zone)
-    _commit_first_version(fleet, uid, det, who, "upload")
+    _commit_first_version(fleet, uid, det, who, "upload", zone)
 
 
 def fit_params(given: dict[str, str | None]) -> dict[str, Any]:
@@ -129,7 +130,7 @@ def create_from_history(fleet: Fleet, name: str, path: str, who: Who,
     def run() -> None:
         try:
             det = modelops.fit(table.frame, {**params, "sample_period": period}, who.name)
-            _commit_first_version(fleet, uid, det, who, "fit")
+            _commit_first_version(fleet, uid, det, who, "fit", zone)
         except Exception as e:  # any failure of the fit is reported on the unit
             log.warning("fit of unit %s failed: %s", name, e)
             with fleet.db.write() as s:
@@ -162,7 +163,7 @@ def _change_model(fleet: Fleet, rt: UnitRuntime, who: Who, action: str,
                     version = int(change(det))
                 except InputError as e:
                     raise ClientError(str(e), 422) from None
-                path = fleet.write_model(u.id, version, det)
+                path = fleet.write_model(u.id, version, det, u.timezone)
                 s.add(ModelVersion(unit_id=u.id, version=version, path=str(path),
                                    action=action, by=who.name, note=note or "",
                                    created_at=time.time()))

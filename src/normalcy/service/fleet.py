@@ -355,11 +355,13 @@ class Fleet:
         """Where version ``version`` of unit ``unit_id`` is stored."""
         return self.settings.models_dir / str(unit_id) / f"v{version}.normalcy"
 
-    def write_model(self, unit_id: int, version: int, det: Any) -> Path:
-        """Write a model version's file (atomic, fsynced) before its row commits."""
+    def write_model(self, unit_id: int, version: int, det: Any,
+                    zone: str | None = None) -> Path:
+        """Write a model version's file (atomic, fsynced) before its row commits;
+        ``zone``: the unit's, recorded in the file."""
         path = self.version_path(unit_id, version)
         path.parent.mkdir(parents=True, exist_ok=True)
-        modelops.save(det, path)
+        modelops.save(det, path, zone)
         fd = os.open(path.parent, os.O_RDONLY)
         try:
             os.fsync(fd)

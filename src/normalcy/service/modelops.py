@@ -33,11 +33,13 @@ def load_with_zone(path: str | os.PathLike[str]) -> tuple[Any, str | None]:
     return det, header_zone(header, str(path))
 
 
-def save(det: Any, path: str | os.PathLike[str]) -> None:
-    """Write ``det`` to ``path`` atomically (temporary file, fsync, rename)."""
-    from normalcy import save as _save
+def save(det: Any, path: str | os.PathLike[str], zone: str | None = None) -> None:
+    """Write ``det`` to ``path`` atomically (temporary file, fsync, rename), recording
+    ``zone``, the unit's, as ``normalcy fit --timezone`` does: the commands read the
+    file's next exports in it."""
+    from normalcy.io.models import save as _save
 
-    _save(det, path)
+    _save(det, path, extra=None if zone is None else {"timezone": zone})
 
 
 def fit(frame: pd.DataFrame, params: dict[str, Any], by: str) -> Any:
