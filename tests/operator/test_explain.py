@@ -127,6 +127,26 @@ def test_a_noisier_sensor_is_said_so() -> None:
     assert set(ex.records["sensor"].iloc[:2]) == {"s1"}
 
 
+def test_a_step_is_said_as_a_sudden_move_not_noise() -> None:
+    """The service demo's day starts its new set-points with a step of every level at
+    row 300 (a new simulation): against its own recent past each level jumps in one or
+    two rows, its relations to the others kept - said as a sudden move at that row, not
+    as noise (it was: "`level1` is noisier than usual: it moves ±0.0429 ...")."""
+    from normalcy.service import demo
+
+    simulate = demo._simulator()[0]
+    det = TransitionDetector(sample_period=1.0).fit(simulate(demo.HISTORY_S, seed=1))
+    ex = operator.explain(det, demo.test_day(), 172, 558, top=6)
+    rel = ex.records[ex.records["type"] == "rel"]
+    assert len(rel) and not rel["text"].str.contains("noisier").any(), ex.text
+    sudden = rel[rel["text"].str.contains("moved suddenly")]
+    assert {"level1", "level2", "level3"} <= set(sudden["sensor"]), ex.text
+    assert all("at row 300 " in t for t in sudden["text"])
+    # a slice of the stream (as the service explains an alarm) numbers the rows alike
+    part = operator.explain(det, demo.test_day().iloc[100:], 72, 458, top=6, first_row=100)
+    assert part.text.count("at row 300 ") == len(sudden), part.text
+
+
 @pytest.fixture(scope="module")
 def relations_fault():
     """A relations-view model taught one stretch of a drift on s1 as fault 'drift'."""

@@ -96,6 +96,8 @@ def test_operator_flow_in_a_browser(tmp_path: Path, model_bytes: bytes,
             row.locator("a").click()
             page.wait_for_selector("#trend .chart canvas", timeout=20_000)
             assert "s0" in page.inner_text("#explanation")
+            band = api.get(f"/api/alarms/{opened[0]}/trend").json()["band_text"]
+            assert f"Grey band: {band};" in page.inner_text("#trend-hint")  # says which band
             page.screenshot(path=str(artefacts / "2-alarm-page.png"), full_page=True)
             page.fill("#normal-note", "pump test, expected")
             page.click("#mark-normal")

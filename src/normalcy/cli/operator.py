@@ -49,7 +49,37 @@ def _data(det: Any, md: Any, a: argparse.Namespace) -> Any:
 
 
 def _range(table: Any, a: argparse.Namespace) -> tuple[int, int]:
-    return table.position(a.start, "start", False), table.position(a.end, "end", True)
+    start, end = table.position(a.start, "start", False), table.position(a.end, "end", True)
+    n = len(table.frame)
+    if start >= end and table.time is not None and not (_is_row(a.start) and _is_row(a.end)):
+        where = ("after the data's last row" if start >= n else
+                 "before the data's first row" if end <= 0 else
+                 "--start is after --end" if start > end else "between two rows")
+        raise InputError(
+            f"no row of {a.data} lies in --start {a.start} .. --end {a.end} ({where}): its "
+            f"rows run from {table.time.iloc[0]} to {table.time.iloc[-1]}. Give times inside "
+            "that span, or row numbers.")
+    return start, end
+
+
+def _clock(table: Any) -> Any:
+    """The table's dates as clock times (the zone it was read in, else UTC), naive;
+    None without dates."""
+    import pandas as pd
+
+    if table.time_kind != "datetime" or table.seconds is None:
+        return None
+    t = pd.Series(pd.to_datetime(table.seconds, unit="s", utc=True))
+    zone = table.zone or "UTC"
+    return t.dt.tz_convert(zone).dt.tz_localize(None).rename(f"time ({zone})")
+
+
+def _is_row(value: str) -> bool:
+    try:
+        int(value)
+    except ValueError:
+        return False
+    return True
 
 
 def cmd_explain(a: argparse.Namespace) -> int:
@@ -62,7 +92,7 @@ def cmd_explain(a: argparse.Namespace) -> int:
     s, e = _range(table, a)
     ex = operator.explain(det, table.runs(), s, e, top=a.top, period=table.sampling_period())
     if a.plot:
-        plot_explanation(det, table.frame, s, e, ex, a.plot)
+        plot_explanation(det, table.runs(), s, e, ex, a.plot, times=_clock(table))
     if a.json:
         print(json.dumps(ex.to_dict(), indent=2, default=str))
     else:

@@ -37,7 +37,6 @@ import pandas as pd
 
 from normalcy.detector.correlation import znormalise
 from normalcy.detector.extended import extended_vectors, transition_codes
-from normalcy.detector.normality import keeps_bounds
 from normalcy.detector.residuals import best_correlation, bound_distance
 from normalcy.exceptions import InputError
 from normalcy.operator import relation_signatures
@@ -95,7 +94,7 @@ def explain(det: TransitionDetector, X: Any, start: Any, end: Any, top: int = 5,
     relations = getattr(det, "relations_", None) is not None and det.view_ != "paper"
     if relations:
         rs = det.relation_samples(prep)
-        recs += relation_records(det, prep, rows, rs)
+        recs += relation_records(det, prep, rows, rs, first_row)
         recs += dynamics_records(det, prep, rows, rs, u)
         recs += readings_records(det, prep, rows, rs, u)
     # a transition never seen in training is said, but in the relations view it adds
@@ -277,35 +276,57 @@ def relation_fault_records(det: TransitionDetector, sigs: SignatureLibrary, prep
 
 
 def plot_explanation(det: TransitionDetector, X: Any, start: Any, end: Any,
-                     explanation: Explanation, path: str) -> None:
-    """PNG of the explained rows of the top sensors with their normal bounds (in units)."""
-    plt = pyplot()
+                     explanation: Explanation, path: str, *,
+                     times: pd.Series | None = None) -> None:
+    """PNG of the explained rows of the top sensors, in their units, each with the band
+    where it normally reads (:func:`normalcy.operator.bands.normal_band`: what the other
+    sensors predict, or the learned bounds) and its never-seen transitions marked; by
+    time where ``times`` (dates of ``X``'s rows) are given or ``X`` has a time index,
+    else by row."""
+    from normalcy.operator.bands import BAND_WORDS, normal_band
 
+    plt = pyplot()
     prep = det.prepare(X, what="data to explain")
     series, levels = prep.series, prep.levels
     start, end = positions(series, start, end)
     rows = range_rows(det, series, start, end)
+    shown = np.arange(start, end)
     tops = list(dict.fromkeys(explanation.records["sensor"])) or [det.sensors_[0]]
     tops = tops[:3]
-    bounded = keeps_bounds(det.normality_)
-    fig, axes = plt.subplots(len(tops), 1, figsize=(9, 2.6 * len(tops)), squeeze=False)
+    band = normal_band(det, prep)
+    index = pd.DatetimeIndex(times) if times is not None else series.index
+    timed = isinstance(index, pd.DatetimeIndex)
+    x = index[shown] if timed else shown
+    fig, axes = plt.subplots(len(tops), 1, figsize=(9, 2.6 * len(tops)), squeeze=False,
+                             sharex=True)
     for ax, s in zip(axes[:, 0], tops, strict=True):
         k = det.sensors_.index(s)
-        st = det.normality_[k]
-        pos = st.lookup(det.n_levels_**2)[transition_codes(levels, rows, k, det.delta_,
-                                                           det.n_levels_)]
-        if bounded:
-            lo = np.where(pos >= 0, st.lo[pos, k], np.nan) * det.scale_[k] + det.center_[k]
-            hi = np.where(pos >= 0, st.hi[pos, k], np.nan) * det.scale_[k] + det.center_[k]
-            ax.fill_between(rows, lo, hi, color="tab:green", alpha=0.25, label="normal bounds")
-        ax.plot(rows, series.values[rows, k], color="k", lw=1, label=s)
-        unseen = pos < 0
-        ax.plot(rows[unseen], series.values[rows[unseen], k], "r.", ms=3,
-                label="unseen transition")
+        lo, hi = band.of(det, s)
+        if np.isfinite(lo[shown]).any():
+            ax.fill_between(x, lo[shown], hi[shown], color="tab:green", alpha=0.25,
+                            label="normal band", step="mid")
+        if band.expected is not None:
+            ax.plot(x, band.expected[shown, k], color="tab:green", lw=0.8,
+                    label="what the other sensors predict")
+        ax.plot(x, series.values[shown, k], color="k", lw=1, label=f"{s} (reading)")
+        pos = det.normality_[k].lookup(det.n_levels_**2)[transition_codes(
+            levels, rows, k, det.delta_, det.n_levels_)]
+        unseen = rows[pos < 0]
+        if unseen.size:
+            ax.plot(index[unseen] if timed else unseen, series.values[unseen, k], "r.",
+                    ms=3, label="transition never seen in training")
         ax.set_ylabel(s)
         ax.legend(loc="upper right", fontsize=7)
-    axes[-1, 0].set_xlabel("row")
-    fig.suptitle(f"rows [{start}, {end})")
+    axes[-1, 0].set_xlabel((times.name if times is not None and times.name else "time")
+                           if timed else "row")
+    if timed:
+        fig.autofmt_xdate()
+    fig.suptitle(f"rows [{start}, {end}){_span(index, start, end) if timed else ''}\n"
+                 f"band: {BAND_WORDS[band.kind]}", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def _span(index: pd.Index, start: int, end: int) -> str:
+    return f" ({index[start]} to {index[end - 1]})" if end > start else ""

@@ -21,17 +21,19 @@ Z2_NAMED = 2.0
 
 
 def relation_records(det: TransitionDetector, prep: Any, rows: np.ndarray,
-                     rs: Any) -> list[dict[str, Any]]:
+                     rs: Any, first_row: int = 0) -> list[dict[str, Any]]:
     """The relations view's findings (SPEC §6), one per sensor that left its relations:
     its value against what the other sensors predict at this operating point (the whole
     amplitude of a bias or drift) and against what they and its own recent past predict
     (the fast part), in the sensor's units, ranked by the mean squared z-score ``z²``
     (a sensor with no steady offset is said as noisier than usual where most of its
-    straying is sample to sample, else as straying at times, with its largest
+    straying is sample to sample - as moving suddenly where a few rows hold it, a step
+    such as a new set-point -, else as straying at times, with its largest
     excursion: a median offset of 0.1 spreads said as an offset had read as normal);
     weighed on the score's scale, ``log1p(z²) / R`` (as ``r_rel[s]`` against the
     relations' reference level), so that they compare with the dynamics finding and the
-    paper's; ``rs``: :meth:`TransitionDetector.relation_samples` of ``prep``."""
+    paper's; ``rs``: :meth:`TransitionDetector.relation_samples` of ``prep``;
+    ``first_row``: the number of ``prep``'s first row in the text (a slice of a stream)."""
     scale = det.reference_["rel"] * det.reference_.get("joint", 1.0)
     zc = rs.signed[rows] / rs.spread[rows]
     zs = rs.static[rows] / rs.static_spread[rows]
@@ -52,11 +54,18 @@ def relation_records(det: TransitionDetector, prep: Any, rows: np.ndarray,
                 f"predict at this operating point (value {amount(value, name)}; usually "
                 f"within ±{amount(spread, name)} of it, {abs(static) / spread:.1f} times that)")
         strays = float(np.sqrt(np.nanmean(rs.static[rows, j] ** 2))) * unit
-        # noise: the sample-to-sample part (given its own past) is most of the straying
+        # noise: the sample-to-sample part (given its own past) is most of the straying,
+        # spread over the range; held by a few rows, it is a sudden move (a step)
         if abs(static) < spread and jumpy > 2 * usual and jumpy >= 0.5 * strays:
+            at = _sudden(rs.signed[rows, j])
             text = (f"`{name}` is noisier than usual: it moves ±{amount(jumpy, name)} around "
                     f"what the other sensors and its own recent past predict (usually "
-                    f"±{amount(usual, name)}; value {amount(value, name)})")
+                    f"±{amount(usual, name)}; value {amount(value, name)})") if at is None else (
+                f"`{name}` moved suddenly: by {amount(float(rs.signed[rows[at], j]) * unit, name)} "
+                f"at row {int(rows[at]) + first_row} against what the other sensors and its own recent "
+                f"past predict (usually ±{amount(usual, name)}; value "
+                f"{amount(float(prep.series.values[rows[at], j]), name)} there) - a step, not "
+                "noise: between its moves it follows the other sensors")
         elif abs(static) < spread:  # no steady offset, no noise: excursions both ways
             text = _excursions(name, rs, prep, rows, j, zs[:, j], unit)
         elif abs(fast) < 0.5 * abs(static):
@@ -69,6 +78,29 @@ def relation_records(det: TransitionDetector, prep: Any, rows: np.ndarray,
                     "count": int(np.sum(0.5 * (zc[:, j] ** 2 + zs[:, j] ** 2) > Z2_NAMED)),
                     "weight": float(np.log1p(z2[j]) / scale), "text": text})
     return out
+
+
+#: the largest ``SUDDEN_ROWS`` share of a range's rows (at least 3) holding more than
+#: ``SUDDEN_SHARE`` of a sensor's squared residual given its own past: a sudden move
+SUDDEN_ROWS, SUDDEN_SHARE = 0.05, 0.5
+
+
+def _sudden(signed: np.ndarray) -> int | None:
+    """The position of the largest move where a few rows hold most of ``signed``'s
+    squares (a step, which noise's many moderate moves do not), else None.
+
+    Examples
+    --------
+    >>> step = np.r_[np.zeros(50), 5.0, 3.0, np.zeros(48)] + 0.01
+    >>> _sudden(step), _sudden(np.random.default_rng(0).normal(size=100))
+    (50, None)
+    """
+    sq = np.nan_to_num(np.asarray(signed, dtype=float)) ** 2
+    k = max(3, int(np.ceil(SUDDEN_ROWS * np.isfinite(signed).sum())))
+    total = sq.sum()
+    if not total > 0 or np.sort(sq)[-k:].sum() <= SUDDEN_SHARE * total:
+        return None
+    return int(np.argmax(sq))
 
 
 def _excursions(name: str, rs: Any, prep: Any, rows: np.ndarray, j: int, zs: np.ndarray,

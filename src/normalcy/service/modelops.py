@@ -2,9 +2,9 @@
 
 Every call the service makes into a model goes through here, so that a change of the
 library's API is a change of this file only. It calls ``normalcy.load`` /
-``normalcy.save`` and ``normalcy.operator.fit/feedback/undo/revert/history/explain``;
-:func:`bounds` reads the detector's ``prepare`` / ``scoring_tables`` as
-``operator.explain.plot_explanation`` does.
+``normalcy.save``, ``normalcy.operator.fit/feedback/undo/revert/history/explain`` and
+``normalcy.operator.bands`` (:func:`band`, the trend's band, as
+``operator.explain.plot_explanation`` draws it).
 """
 
 from __future__ import annotations
@@ -118,30 +118,13 @@ def explain(det: Any, frame: pd.DataFrame, start: int, end: int, top: int,
                             first_row=first, when=when).to_dict()
 
 
-def bounds(det: Any, frame: pd.DataFrame, sensor: str) -> tuple[np.ndarray, np.ndarray]:
-    """The learned normal bounds of ``sensor`` at each row of ``frame``, in its units.
+def band(det: Any, frame: pd.DataFrame) -> Any:
+    """Where each sensor normally reads at each row of ``frame``, in its units
+    (:func:`normalcy.operator.bands.normal_band`: what the other sensors predict, or the
+    learned bounds); all NaN for a frame too short for a transition."""
+    from normalcy.operator.bands import Band, band_kind, normal_band
 
-    NaN where no transition starts or where it was never seen in training (no
-    bounds apply there), and everywhere for a model fitted with ``view="relations"``
-    (it keeps no bounds: its score does not read them).
-    """
-    from normalcy.detector.extended import transition_codes
-    from normalcy.detector.normality import keeps_bounds
-
-    n = len(frame)
-    lo_out, hi_out = np.full(n, np.nan), np.full(n, np.nan)
-    if sensor not in list(det.sensors_) or n <= 2 * det.delta_ or not keeps_bounds(
-            det.normality_):
-        return lo_out, hi_out
-    prep = det.prepare(frame, what="trend rows")
-    rows = np.flatnonzero(prep.series.valid_starts(det.delta_ - 1, det.delta_))
-    if rows.size == 0:
-        return lo_out, hi_out
-    k = list(det.sensors_).index(sensor)
-    table = det.scoring_tables()[k]
-    pos = table.lookup[transition_codes(prep.levels, rows, k, det.delta_, det.n_levels_)]
-    ok = pos >= 0
-    scale, center = float(det.scale_[k]), float(det.center_[k])
-    lo_out[rows[ok]] = table.lo[pos[ok], k] * scale + center
-    hi_out[rows[ok]] = table.hi[pos[ok], k] * scale + center
-    return lo_out, hi_out
+    if len(frame) <= 2 * det.delta_:
+        empty = np.full((len(frame), len(det.sensors_)), np.nan)
+        return Band(band_kind(det), empty, empty.copy())
+    return normal_band(det, frame)

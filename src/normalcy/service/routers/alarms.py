@@ -145,22 +145,27 @@ def explanation(ep_id: int, fleet: FleetDep, _: Reader, top: int = 5) -> dict:
 
 @router.get("/{ep_id}/trend")
 def trend(ep_id: int, fleet: FleetDep, _: Reader, pad: int = 300) -> dict:
-    """The sensors around the episode (``pad`` rows each side) with the learned bounds."""
+    """The sensors around the episode (``pad`` rows each side), each with the band where
+    it normally reads (``band``: "expected", what the other sensors predict, or
+    "bounds", the learned bounds; ``band_text`` says which)."""
+    from normalcy.operator.bands import BAND_WORDS
+
     if not 0 <= pad <= 20_000:
         raise ClientError(f"pad must be between 0 and 20000. Got {pad} instead.", 422)
     ep, name = load_episode(fleet, ep_id)
     rt, frame, _first, _keep = _context(fleet, ep, name, pad)
     data = frame[rt.sensors]
+    band = modelops.band(rt.det, data)
     series = {}
     for sname in rt.sensors:
-        lo, hi = modelops.bounds(rt.det, data, sname)
+        lo, hi = band.of(rt.det, sname)
         series[sname] = {"value": data[sname].tolist(), "lo": _nan_none(lo),
                          "hi": _nan_none(hi)}
     return {"alarm": ep_id, "unit": name, "time": [float(t) for t in frame["time"]],
             "time_iso": [iso(frame["time"].iloc[0]), iso(frame["time"].iloc[-1])],
             "episode": [ep.start_t, ep.end_t],
             "sensors": [s for s in ep.sensors.split(",") if s] or rt.sensors[:3],
-            "series": series}
+            "band": band.kind, "band_text": BAND_WORDS[band.kind], "series": series}
 
 
 def _nan_none(a: np.ndarray) -> list[float | None]:

@@ -40,6 +40,11 @@
     fetch(box.dataset.src, {credentials: "same-origin"}).then(function (r) {
       return r.ok ? r.json() : Promise.reject(r.status);
     }).then(function (d) {
+      var expected = d.band === "expected";
+      var lowLabel = expected ? "expected low" : "lower bound";
+      var highLabel = expected ? "expected high" : "upper bound";
+      var hint = document.getElementById("trend-hint");
+      if (hint) hint.textContent = "Grey band: " + d.band_text + "; shaded: the episode.";
       d.sensors.slice(0, 3).forEach(function (name) {
         var s = d.series[name];
         var div = document.createElement("div");
@@ -49,8 +54,8 @@
           title: name, width: Math.min(1100, box.clientWidth || 900), height: 190,
           plugins: [shade(d.episode[0], d.episode[1])],
           scales: {x: {time: true}},
-          series: [{}, {label: "lower bound", stroke: "#8c8c8c", width: 1},
-                   {label: "upper bound", stroke: "#8c8c8c", width: 1},
+          series: [{}, {label: lowLabel, stroke: "#8c8c8c", width: 1},
+                   {label: highLabel, stroke: "#8c8c8c", width: 1},
                    {label: name, stroke: "#1e1e1e", width: 1.5}],
           bands: [{series: [2, 1], fill: "rgba(110, 110, 110, 0.25)"}],
           axes: [{stroke: "#333"}, {stroke: "#333"}]
