@@ -87,3 +87,30 @@ def test_files_that_are_not_csv_text_are_named_for_what_they_are(tmp_path) -> No
             read_table(tmp_path / name)
     df.to_csv(tmp_path / "bom.csv", index=False, encoding="utf-8-sig")  # Excel's CSV UTF-8
     assert list(read_table(tmp_path / "bom.csv").frame.columns) == ["a", "b"]
+
+
+@pytest.mark.parametrize("sep", [",", ";"])
+def test_units_and_description_rows_under_the_header_are_said(tmp_path, sep) -> None:
+    times = pd.date_range("2026-05-01", periods=300, freq="10s").strftime("%Y-%m-%d %H:%M:%S")
+    x = np.random.default_rng(0).normal(size=(300, 2))
+    body = [f"{t}{sep}{a:.4f}{sep}{b:.4f}" for t, (a, b) in zip(times, x, strict=True)]
+    header = f"time{sep}TI101{sep}FI102"
+    units = f"{sep}degC{sep}m3/h"
+    path = tmp_path / "export.csv"
+    path.write_text("\n".join([header, units, *body]) + "\n")
+    with pytest.raises(InputError, match=r"the first row under the header of .*export.csv holds "
+                       r"text in every cell \('degC', 'm3/h'\): units or descriptions"):
+        read_table(path)
+    with pytest.raises(InputError, match=r"TI101 \[degC\]"):  # how to keep the unit
+        next(read_chunks(path, chunk_rows=100))
+    path.write_text("\n".join([header, f"Tag{sep}Reactor temp{sep}Feed", units, *body]) + "\n")
+    with pytest.raises(InputError, match="the first 2 rows under the header"):
+        read_table(path)
+    # a data row whose readings are a historian's status texts stays a data row: its cells
+    # are named as the values that are not numbers
+    path.write_text("\n".join([header, f"{times[0]}{sep}Bad Input{sep}I/O Timeout",
+                               *body[1:]]) + "\n")
+    with pytest.raises(InputError, match="row 0 holds 'Bad Input'"):
+        read_table(path)
+    path.write_text("\n".join([header, *body]) + "\n")
+    assert read_table(path).frame.shape == (300, 2)

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from normalcy.data import localtime
-from normalcy.data.files import data_files, load, tail_column
+from normalcy.data.files import data_files, load, refuse_header_rows, tail_column
 from normalcy.data.timeaxis import (
     GAP_PERIODS,
     TimeAxis,
@@ -254,6 +254,8 @@ def _table(df: pd.DataFrame, p: str, sensors: Sequence[str] | None, time_column:
     notes = [f"{p}: numbers written with a decimal comma (0,5): read as such"] if comma else []
     cols = [str(c) for c in df.columns]
     df = df.set_axis(cols, axis=1)
+    if first_row == 0:
+        refuse_header_rows(df, p)
     if "name" not in axis_state:  # found once per file (chunks agree)
         named = named_time_column(cols, time_column, p)
         axis_state["name"] = named if named is not None or not len(df) else dated_column(

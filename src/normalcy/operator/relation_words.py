@@ -60,12 +60,15 @@ def relation_records(det: TransitionDetector, prep: Any, rows: np.ndarray,
             at = _sudden(rs.signed[rows, j])
             text = (f"`{name}` is noisier than usual: it moves ±{amount(jumpy, name)} around "
                     f"what the other sensors and its own recent past predict (usually "
-                    f"±{amount(usual, name)}; value {amount(value, name)})") if at is None else (
-                f"`{name}` moved suddenly: by {amount(float(rs.signed[rows[at], j]) * unit, name)} "
-                f"at row {int(rows[at]) + first_row} against what the other sensors and its own recent "
-                f"past predict (usually ±{amount(usual, name)}; value "
-                f"{amount(float(prep.series.values[rows[at], j]), name)} there) - a step, not "
-                "noise: between its moves it follows the other sensors")
+                    f"±{amount(usual, name)}; value {amount(value, name)})")
+            if at is not None:
+                move = float(rs.signed[rows[at], j]) * unit
+                there = float(prep.series.values[rows[at], j])
+                text = (f"`{name}` moved suddenly: by {amount(move, name)} at row "
+                        f"{int(rows[at]) + first_row} against what the other sensors and its "
+                        f"own recent past predict (usually ±{amount(usual, name)}; value "
+                        f"{amount(there, name)} there) - a step, not noise: between its moves "
+                        "it follows the other sensors")
         elif abs(static) < spread:  # no steady offset, no noise: excursions both ways
             text = _excursions(name, rs, prep, rows, j, zs[:, j], unit)
         elif abs(fast) < 0.5 * abs(static):
