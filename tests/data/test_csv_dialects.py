@@ -114,3 +114,27 @@ def test_units_and_description_rows_under_the_header_are_said(tmp_path, sep) -> 
         read_table(path)
     path.write_text("\n".join([header, *body]) + "\n")
     assert read_table(path).frame.shape == (300, 2)
+
+
+def test_a_long_table_is_said_with_its_pivot(tmp_path) -> None:
+    """One row per time and tag (a historian query's shape), with a status column: said as
+    a long table naming the tag column, not as repeated times to remove; a wide file with
+    one repeated time keeps its own error."""
+    times = pd.date_range("2026-05-01", periods=200, freq="10s").strftime("%Y-%m-%d %H:%M:%S")
+    wide = pd.DataFrame(np.random.default_rng(1).normal(size=(200, 3)),
+                        columns=["TI101", "FI102", "PI103"]).assign(time=times)
+    long = wide.melt(id_vars="time", var_name="tag", value_name="value").sort_values(
+        ["time", "tag"]).assign(status="Good")
+    long.to_csv(tmp_path / "long.csv", index=False)
+    with pytest.raises(InputError, match=r"long.csv is a long table: .* column 'tag' \(3: "
+                       r"'FI102', 'PI103', 'TI101'\) and their readings in 'value'.*"
+                       r"\.pivot\(index='time', columns='tag', values='value'\)"):
+        read_table(tmp_path / "long.csv")
+    pivoted = pd.read_csv(tmp_path / "long.csv").pivot(index="time", columns="tag",
+                                                       values="value")
+    pivoted.to_csv(tmp_path / "wide.csv")  # the pivot the message gives reads
+    assert sorted(read_table(tmp_path / "wide.csv").frame.columns) == ["FI102", "PI103", "TI101"]
+    once = pd.concat([wide.iloc[:50], wide.iloc[49:]])[["time", "TI101", "FI102", "PI103"]]
+    once.assign(mode="auto").to_csv(tmp_path / "dup.csv", index=False)
+    with pytest.raises(InputError, match="repeats a time"):
+        read_table(tmp_path / "dup.csv")

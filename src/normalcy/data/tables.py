@@ -201,6 +201,51 @@ def _unnamed(name: str) -> bool:
     return name == "" or name.startswith("Unnamed: ")
 
 
+#: a text column with at most this many distinct values may name the sensors of a long table
+LONG_MOST_TAGS = 5000
+
+
+def refuse_long_format(df: pd.DataFrame, tname: str, secs: np.ndarray, p: str) -> None:
+    """InputError for a long (narrow) table - one row per time and sensor, the sensor's
+    name in a text column and its reading in a numeric one, as historians' and databases'
+    queries return them: read as it is, its times repeat (one per sensor). Said as such,
+    with the pivot that makes one column per sensor.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"time": [0, 0, 1, 1], "tag": ["a", "b", "a", "b"],
+    ...                    "value": [1.0, 2.0, 1.5, 2.5]})
+    >>> try:
+    ...     refuse_long_format(df, "time", np.array([0.0, 0.0, 1.0, 1.0]), "q.csv")
+    ... except InputError as e:
+    ...     print(str(e).split(" (")[1].split(";")[0])
+    2: 'a', 'b') and their readings in 'value'
+    """
+    # most times repeat (a wide file's duplicated row is another error)
+    if secs.size < 2 or np.mean(np.diff(secs) == 0) < 0.3:
+        return
+    rest = [c for c in df.columns if c != tname]
+    text, numeric = [], []
+    for c in rest:
+        values, bad = _numbers(df[c])
+        (text if bad.mean() > 0.5 else numeric if np.isfinite(values).any() else []).append(c)
+    # the sensors' names: the text column with the most distinct values (a status column
+    # beside it has a few)
+    tags = sorted((c for c in text if 1 < df[c].nunique() <= LONG_MOST_TAGS),
+                  key=lambda c: -df[c].nunique())
+    if not tags or not numeric:
+        return
+    names = sorted(map(str, df[tags[0]].dropna().unique()))
+    shown = ", ".join(repr(n) for n in names[:5]) + (", ..." if len(names) > 5 else "")
+    value = numeric[0]
+    raise InputError(
+        f"{p} is a long table: one row per time and sensor, the sensors named in column "
+        f"{tags[0]!r} ({len(names)}: {shown}) and their readings in {value!r}; its times "
+        "repeat, once per sensor. normalcy reads one column per sensor: pivot it first, "
+        f"e.g. in Python: pd.read_csv({os.path.basename(p)!r}).pivot(index={tname!r}, "
+        f"columns={tags[0]!r}, values={value!r}).to_csv('wide.csv').")
+
+
 def _choose(df: pd.DataFrame, rest: list[str], sensors: Sequence[str] | None, p: str,
             first_row: int) -> tuple[pd.DataFrame, list[str]]:
     """The sensor frame (floats) and the columns left out."""
@@ -278,6 +323,8 @@ def _table(df: pd.DataFrame, p: str, sensors: Sequence[str] | None, time_column:
                                 zone=zone, clock=axis_state.get("clock"))  # type: ignore[arg-type]
     axis_state.update(fmt=axis.fmt, kind=axis.kind, clock=axis.clock)
     secs = axis.seconds
+    if first_row == 0:
+        refuse_long_format(df, tname, secs, p)
     if first_row == 0 and axis_state["dated"]:
         notes.append(f"{p}: column {tname!r} holds dates: read as the time column (name "
                      "another with --time-column)")
