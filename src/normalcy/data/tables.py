@@ -225,7 +225,8 @@ def refuse_long_format(df: pd.DataFrame, tname: str, secs: np.ndarray, p: str) -
     if secs.size < 2 or np.mean(np.diff(secs) == 0) < 0.3:
         return
     rest = [c for c in df.columns if c != tname]
-    text, numeric = [], []
+    text: list[str] = []
+    numeric: list[str] = []
     for c in rest:
         values, bad = _numbers(df[c])
         (text if bad.mean() > 0.5 else numeric if np.isfinite(values).any() else []).append(c)
