@@ -138,3 +138,24 @@ def test_a_long_table_is_said_with_its_pivot(tmp_path) -> None:
     once.assign(mode="auto").to_csv(tmp_path / "dup.csv", index=False)
     with pytest.raises(InputError, match="repeats a time"):
         read_table(tmp_path / "dup.csv")
+
+
+def test_a_date_and_a_time_of_day_in_two_columns_are_one_time(tmp_path) -> None:
+    t = pd.date_range("2026-05-01 23:00", periods=400, freq="15s")  # across midnight
+    x = np.random.default_rng(2).normal(size=(400, 2))
+    frame = pd.DataFrame({"Datum": t.strftime("%d.%m.%Y"), "Uhrzeit": t.strftime("%H:%M:%S"),
+                          "TI101": x[:, 0], "FI102": x[:, 1]})
+    frame.to_csv(tmp_path / "export.csv", sep=";", decimal=",", index=False)
+    table = read_table(tmp_path / "export.csv")
+    assert table.time_name == "Datum Uhrzeit" and list(table.frame.columns) == ["TI101", "FI102"]
+    want = (t - pd.Timestamp("1970-01-01")).total_seconds().to_numpy()
+    np.testing.assert_array_equal(table.seconds, want)
+    assert any("'Datum' and 'Uhrzeit' hold the date and the time of day" in n
+               for n in table.notes)
+    chunked = np.concatenate([c.seconds for c in read_chunks(tmp_path / "export.csv",
+                                                             chunk_rows=150)])
+    np.testing.assert_array_equal(chunked, want)  # every chunk joins them alike
+    # a time column named by the user is taken as it is (here: dates alone, which do not
+    # say day from month)
+    with pytest.raises(InputError, match="time column 'Datum' of"):
+        read_table(tmp_path / "export.csv", time_column="Datum")

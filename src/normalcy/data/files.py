@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import os
 import re
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -87,12 +86,6 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _is_date(text: str) -> bool:
-    with warnings.catch_warnings():  # "could not infer format": it is a guess anyway
-        warnings.simplefilter("ignore")
-        return not pd.isna(pd.to_datetime(text, errors="coerce"))
 
 
 def is_parquet(path: str) -> bool:
@@ -239,50 +232,3 @@ def tail_column(path: str, column: str, chunk_rows: int,
     per_row = len(raw) / max(1, len(lines))
     before = max(0.0, (end - len(raw)) / per_row - 1 - chunk_rows)  # less the header
     return Later(pd.Series([r[k].strip() for r in rows], dtype=object), before)
-
-
-#: how many rows under the header are looked at for units or descriptions
-HEADER_ROWS_LOOKED = 5
-
-
-def refuse_header_rows(df: pd.DataFrame, path: str) -> None:
-    """InputError when the first rows under the header hold text in every cell - no
-    number, no date: a row of units (``degC, m3/h``) or descriptions, as historians
-    write under the tag names. Read as data, such a row is a missing time or a sensor
-    that is not numeric; said as what it is, with how to keep the units.
-
-    A row with its time and text readings (``Bad Input``, ``I/O Timeout``) is a data row
-    (its time is a date); a row with one cell filled is a gap.
-
-    Examples
-    --------
-    >>> df = pd.DataFrame({"time": [None, "2026-05-01 00:00"], "TI101": ["degC", "50.1"],
-    ...                    "FI102": ["m3/h", "12.0"]})
-    >>> try:
-    ...     refuse_header_rows(df, "x.csv")
-    ... except InputError as e:
-    ...     print(str(e).split(":")[0])
-    the first row under the header of x.csv holds text in every cell ('degC', 'm3/h')
-    """
-    k = 0
-    for _, row in df.head(HEADER_ROWS_LOOKED).iterrows():
-        cells = [str(v).strip() for v in row.tolist() if pd.notna(v) and str(v).strip()]
-        if len(cells) < 2 or any(_is_number(c.replace(",", ".")) for c in cells) or any(
-                _is_date(c) for c in cells):
-            break
-        k += 1
-    if k == 0 or k == len(df):
-        return
-    shown = ", ".join(repr(str(v).strip()) for v in df.iloc[0].tolist()
-                      if pd.notna(v) and str(v).strip())
-    rows = "row" if k == 1 else f"{k} rows"
-    named = [(str(c), str(v).strip()) for c, v in df.iloc[0].items()
-             if pd.notna(v) and str(v).strip()]
-    example = (f"{named[0][0]} [{named[0][1]}]" if k == 1 and len(named[0][1]) <= 12
-               else "TI101 [degC]")
-    raise InputError(
-        f"the first {rows} under the header of {path} hold{'s' if k == 1 else ''} text in "
-        f"every cell ({shown}): units or descriptions, not readings. Keep one header row of "
-        "names and remove the others; to keep the units, write each into its sensor's name "
-        f"in brackets ({example}): explanations then give amounts in it.")
-

@@ -28,7 +28,14 @@ import numpy as np
 import pandas as pd
 
 from normalcy.data import localtime
-from normalcy.data.files import data_files, load, refuse_header_rows, tail_column
+from normalcy.data.files import data_files, load, tail_column
+from normalcy.data.shapes import (
+    date_and_clock,
+    join_date_and_clock,
+    numbers,
+    refuse_header_rows,
+    refuse_long_format,
+)
 from normalcy.data.timeaxis import (
     GAP_PERIODS,
     TimeAxis,
@@ -170,18 +177,6 @@ class Table:
         return int(np.searchsorted(self.seconds, v, side="right" if end else "left"))
 
 
-def _numbers(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """A column as floats, and the mask of cells holding something that is not a number."""
-    if pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype) and not \
-            pd.api.types.is_complex_dtype(s.dtype):
-        return s.to_numpy(dtype=np.float64, na_value=np.nan), np.zeros(len(s), dtype=bool)
-    text = s.astype("string").str.strip()
-    blank = text.isna() | (text == "")
-    conv = pd.to_numeric(text.where(~blank), errors="coerce")
-    values = conv.to_numpy(dtype=np.float64, na_value=np.nan)
-    return values, (conv.isna() & ~blank).to_numpy()
-
-
 def _bad_cells(name: str, col: pd.Series, bad: np.ndarray, first_row: int, p: str,
                chosen: bool, n_num: int) -> InputError:
     rows = np.flatnonzero(bad)
@@ -201,52 +196,6 @@ def _unnamed(name: str) -> bool:
     return name == "" or name.startswith("Unnamed: ")
 
 
-#: a text column with at most this many distinct values may name the sensors of a long table
-LONG_MOST_TAGS = 5000
-
-
-def refuse_long_format(df: pd.DataFrame, tname: str, secs: np.ndarray, p: str) -> None:
-    """InputError for a long (narrow) table - one row per time and sensor, the sensor's
-    name in a text column and its reading in a numeric one, as historians' and databases'
-    queries return them: read as it is, its times repeat (one per sensor). Said as such,
-    with the pivot that makes one column per sensor.
-
-    Examples
-    --------
-    >>> df = pd.DataFrame({"time": [0, 0, 1, 1], "tag": ["a", "b", "a", "b"],
-    ...                    "value": [1.0, 2.0, 1.5, 2.5]})
-    >>> try:
-    ...     refuse_long_format(df, "time", np.array([0.0, 0.0, 1.0, 1.0]), "q.csv")
-    ... except InputError as e:
-    ...     print(str(e).split(" (")[1].split(";")[0])
-    2: 'a', 'b') and their readings in 'value'
-    """
-    # most times repeat (a wide file's duplicated row is another error)
-    if secs.size < 2 or np.mean(np.diff(secs) == 0) < 0.3:
-        return
-    rest = [c for c in df.columns if c != tname]
-    text: list[str] = []
-    numeric: list[str] = []
-    for c in rest:
-        values, bad = _numbers(df[c])
-        (text if bad.mean() > 0.5 else numeric if np.isfinite(values).any() else []).append(c)
-    # the sensors' names: the text column with the most distinct values (a status column
-    # beside it has a few)
-    tags = sorted((c for c in text if 1 < df[c].nunique() <= LONG_MOST_TAGS),
-                  key=lambda c: -df[c].nunique())
-    if not tags or not numeric:
-        return
-    names = sorted(map(str, df[tags[0]].dropna().unique()))
-    shown = ", ".join(repr(n) for n in names[:5]) + (", ..." if len(names) > 5 else "")
-    value = numeric[0]
-    raise InputError(
-        f"{p} is a long table: one row per time and sensor, the sensors named in column "
-        f"{tags[0]!r} ({len(names)}: {shown}) and their readings in {value!r}; its times "
-        "repeat, once per sensor. normalcy reads one column per sensor: pivot it first, "
-        f"e.g. in Python: pd.read_csv({os.path.basename(p)!r}).pivot(index={tname!r}, "
-        f"columns={tags[0]!r}, values={value!r}).to_csv('wide.csv').")
-
-
 def _choose(df: pd.DataFrame, rest: list[str], sensors: Sequence[str] | None, p: str,
             first_row: int) -> tuple[pd.DataFrame, list[str]]:
     """The sensor frame (floats) and the columns left out."""
@@ -261,7 +210,7 @@ def _choose(df: pd.DataFrame, rest: list[str], sensors: Sequence[str] | None, p:
         use = []
     out = {}
     for c in rest if sensors is None else use:
-        values, bad = _numbers(df[c])
+        values, bad = numbers(df[c])
         n_num = int(np.isfinite(values).sum() + np.isinf(values).sum())
         if sensors is None and (n_num == 0 or n_num < bad.sum()):
             if n_num == 0 and not bad.any() and not _unnamed(c):
@@ -302,6 +251,16 @@ def _table(df: pd.DataFrame, p: str, sensors: Sequence[str] | None, time_column:
     df = df.set_axis(cols, axis=1)
     if first_row == 0:
         refuse_header_rows(df, p)
+    if "joined" not in axis_state:  # a date and a time of day in two columns: one time
+        pair = date_and_clock(df) if time_column is None and len(df) else None
+        axis_state["joined"] = pair
+        if pair is not None:
+            notes.append(f"{p}: columns {pair[0]!r} and {pair[1]!r} hold the date and the "
+                         "time of day: read together as the time")
+            axis_state.update(name=f"{pair[0]} {pair[1]}", dated=False)
+    if axis_state["joined"] is not None:
+        df = join_date_and_clock(df, axis_state["joined"])  # type: ignore[arg-type]
+        cols = list(df.columns)
     if "name" not in axis_state:  # found once per file (chunks agree)
         named = named_time_column(cols, time_column, p)
         axis_state["name"] = named if named is not None or not len(df) else dated_column(

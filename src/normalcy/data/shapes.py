@@ -1,0 +1,179 @@
+"""The shapes of exports that are not one header row of names over one row per time:
+rows of units or descriptions under the header, long (narrow) tables of one row per
+time and sensor, and a date and a time of day in two columns. The first two are said
+with how to reshape the file; the third is read as one time."""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from normalcy.exceptions import InputError
+
+
+def numbers(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A column as floats, and the mask of cells holding something that is not a number."""
+    if pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype) and not \
+            pd.api.types.is_complex_dtype(s.dtype):
+        return s.to_numpy(dtype=np.float64, na_value=np.nan), np.zeros(len(s), dtype=bool)
+    text = s.astype("string").str.strip()
+    blank = text.isna() | (text == "")
+    conv = pd.to_numeric(text.where(~blank), errors="coerce")
+    values = conv.to_numpy(dtype=np.float64, na_value=np.nan)
+    return values, (conv.isna() & ~blank).to_numpy()
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_date(text: str) -> bool:
+    with warnings.catch_warnings():  # "could not infer format": it is a guess anyway
+        warnings.simplefilter("ignore")
+        return not pd.isna(pd.to_datetime(text, errors="coerce"))
+
+
+#: how many rows under the header are looked at for units or descriptions
+HEADER_ROWS_LOOKED = 5
+
+
+def refuse_header_rows(df: pd.DataFrame, path: str) -> None:
+    """InputError when the first rows under the header hold text in every cell - no
+    number, no date: a row of units (``degC, m3/h``) or descriptions, as historians
+    write under the tag names. Read as data, such a row is a missing time or a sensor
+    that is not numeric; said as what it is, with how to keep the units.
+
+    A row with its time and text readings (``Bad Input``, ``I/O Timeout``) is a data row
+    (its time is a date); a row with one cell filled is a gap.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"time": [None, "2026-05-01 00:00"], "TI101": ["degC", "50.1"],
+    ...                    "FI102": ["m3/h", "12.0"]})
+    >>> try:
+    ...     refuse_header_rows(df, "x.csv")
+    ... except InputError as e:
+    ...     print(str(e).split(":")[0])
+    the first row under the header of x.csv holds text in every cell ('degC', 'm3/h')
+    """
+    k = 0
+    for _, row in df.head(HEADER_ROWS_LOOKED).iterrows():
+        cells = [str(v).strip() for v in row.tolist() if pd.notna(v) and str(v).strip()]
+        if len(cells) < 2 or any(_is_number(c.replace(",", ".")) for c in cells) or any(
+                _is_date(c) for c in cells):
+            break
+        k += 1
+    if k == 0 or k == len(df):
+        return
+    shown = ", ".join(repr(str(v).strip()) for v in df.iloc[0].tolist()
+                      if pd.notna(v) and str(v).strip())
+    rows = "row" if k == 1 else f"{k} rows"
+    named = [(str(c), str(v).strip()) for c, v in df.iloc[0].items()
+             if pd.notna(v) and str(v).strip()]
+    example = (f"{named[0][0]} [{named[0][1]}]" if k == 1 and len(named[0][1]) <= 12
+               else "TI101 [degC]")
+    raise InputError(
+        f"the first {rows} under the header of {path} hold{'s' if k == 1 else ''} text in "
+        f"every cell ({shown}): units or descriptions, not readings. Keep one header row of "
+        "names and remove the others; to keep the units, write each into its sensor's name "
+        f"in brackets ({example}): explanations then give amounts in it.")
+
+
+#: a text column with at most this many distinct values may name the sensors of a long table
+LONG_MOST_TAGS = 5000
+
+
+def refuse_long_format(df: pd.DataFrame, tname: str, secs: np.ndarray, p: str) -> None:
+    """InputError for a long (narrow) table - one row per time and sensor, the sensor's
+    name in a text column and its reading in a numeric one, as historians' and databases'
+    queries return them: read as it is, its times repeat (one per sensor). Said as such,
+    with the pivot that makes one column per sensor.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"time": [0, 0, 1, 1], "tag": ["a", "b", "a", "b"],
+    ...                    "value": [1.0, 2.0, 1.5, 2.5]})
+    >>> try:
+    ...     refuse_long_format(df, "time", np.array([0.0, 0.0, 1.0, 1.0]), "q.csv")
+    ... except InputError as e:
+    ...     print(str(e).split(" (")[1].split(";")[0])
+    2: 'a', 'b') and their readings in 'value'
+    """
+    # most times repeat (a wide file's duplicated row is another error)
+    if secs.size < 2 or np.mean(np.diff(secs) == 0) < 0.3:
+        return
+    rest = [c for c in df.columns if c != tname]
+    text: list[str] = []
+    numeric: list[str] = []
+    for c in rest:
+        values, bad = numbers(df[c])
+        (text if bad.mean() > 0.5 else numeric if np.isfinite(values).any() else []).append(c)
+    # the sensors' names: the text column with the most distinct values (a status column
+    # beside it has a few), each repeated; not one of times (a date beside a time of day)
+    tags = sorted((c for c in text if 1 < df[c].nunique() <= min(LONG_MOST_TAGS, len(df) // 2)
+                   and not _timelike(df[c])), key=lambda c: -df[c].nunique())
+    if not tags or not numeric:
+        return
+    names = sorted(map(str, df[tags[0]].dropna().unique()))
+    shown = ", ".join(repr(n) for n in names[:5]) + (", ..." if len(names) > 5 else "")
+    value = numeric[0]
+    raise InputError(
+        f"{p} is a long table: one row per time and sensor, the sensors named in column "
+        f"{tags[0]!r} ({len(names)}: {shown}) and their readings in {value!r}; its times "
+        "repeat, once per sensor. normalcy reads one column per sensor: pivot it first, "
+        f"e.g. in Python: pd.read_csv({os.path.basename(p)!r}).pivot(index={tname!r}, "
+        f"columns={tags[0]!r}, values={value!r}).to_csv('wide.csv').")
+
+
+#: a time of day as exports write it beside a date column (``08:15``, ``08:15:30.250``,
+#: ``8:15:30 PM``)
+CLOCK = re.compile(r"^\d{1,2}:\d{2}(:\d{2}([.,]\d+)?)?(\s?[AaPp][Mm])?$")
+#: how many values of a column decide whether it holds dates or times of day
+LOOKED = 20
+
+
+def _timelike(col: pd.Series) -> bool:
+    head = col.dropna().astype(str).str.strip().head(LOOKED)
+    return bool(head.str.match(CLOCK).all() or all(_is_date(v) for v in head))
+
+
+def date_and_clock(df: pd.DataFrame) -> tuple[str, str] | None:
+    """The columns holding a date without a time of day and a time of day without a date
+    (``Date;Time`` / ``Datum;Uhrzeit`` of spreadsheet exports), when there is one of each;
+    else None.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"Datum": ["01.05.2026"] * 2, "Uhrzeit": ["23:59:50", "00:00:00"],
+    ...                    "TI101": [1.0, 2.0]})
+    >>> date_and_clock(df)
+    ('Datum', 'Uhrzeit')
+    """
+    dates, clocks = [], []
+    for c in df.columns:
+        head = df[c].dropna().astype(str).str.strip().head(LOOKED)
+        if head.empty or pd.api.types.is_numeric_dtype(df[c].dtype):
+            continue
+        if head.str.match(CLOCK).all():
+            clocks.append(str(c))
+        elif not head.str.contains(":").any() and all(_is_date(v) for v in head):
+            dates.append(str(c))
+    return (dates[0], clocks[0]) if len(dates) == 1 and len(clocks) == 1 else None
+
+
+def join_date_and_clock(df: pd.DataFrame, pair: tuple[str, str]) -> pd.DataFrame:
+    """``df`` with its date and time-of-day columns ``pair`` as one first column named
+    ``"<date> <time>"`` (the text of both, a space between)."""
+    d, t = pair
+    joined = df[d].astype("string").str.strip() + " " + df[t].astype("string").str.strip()
+    rest = df.drop(columns=[d, t])
+    rest.insert(0, f"{d} {t}", joined.astype(object))
+    return rest
