@@ -159,3 +159,25 @@ def test_a_date_and_a_time_of_day_in_two_columns_are_one_time(tmp_path) -> None:
     # say day from month)
     with pytest.raises(InputError, match="time column 'Datum' of"):
         read_table(tmp_path / "export.csv", time_column="Datum")
+
+
+@pytest.mark.parametrize("decimal, group", [(",", "."), (".", ",")])
+def test_numbers_with_digit_groups_are_numbers(tmp_path, decimal, group) -> None:
+    """A spreadsheet's "1000 separator": the flow column was dropped as text ("columns not
+    used as sensors") - now read, and said."""
+    rng = np.random.default_rng(3)
+    flow = 2000 + 600 * rng.random(200)  # 1.400,5 .. 2.600,0: grouped, and plain below 1000
+    flow[:5] = [999.5, 12.25, 1000.0, 2387.11, 1234567.5]
+    temp = 50 + rng.random(200)
+
+    def fmt(v: float) -> str:
+        return f"{v:,.2f}".replace(",", "G").replace(".", decimal).replace("G", group)
+
+    rows = [f"{i};{fmt(f)};{t:.2f}".replace(f"{t:.2f}", f"{t:.2f}".replace(".", decimal))
+            for i, (f, t) in enumerate(zip(flow, temp, strict=True))]
+    path = tmp_path / "grouped.csv"
+    path.write_text("\n".join(["time;FI102;TI101", *rows]) + "\n")
+    table = read_table(path)
+    np.testing.assert_allclose(table.frame["FI102"], np.round(flow, 2))
+    np.testing.assert_allclose(table.frame["TI101"], np.round(temp, 2))
+    assert any("'FI102' write numbers with digit groups" in n for n in table.notes)

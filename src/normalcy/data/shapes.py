@@ -14,17 +14,55 @@ import pandas as pd
 
 from normalcy.exceptions import InputError
 
+#: a number written with digit groups, by the file's decimal mark: ``2.387,11`` in a file
+#: of decimal commas, ``2,387.11`` in one of decimal points (a spreadsheet's "1000
+#: separator"); the group mark is the other one
+GROUPED = {",": re.compile(r"^[+-]?\d{1,3}(?:\.\d{3})+(?:,\d+)?$"),
+           ".": re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")}
+_PLAIN_COMMA = re.compile(r"^[+-]?\d+(?:,\d+)?$")
 
-def numbers(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """A column as floats, and the mask of cells holding something that is not a number."""
+
+def numbers(s: pd.Series, decimal: str = ".") -> tuple[np.ndarray, np.ndarray]:
+    """A column as floats, and the mask of cells holding something that is not a number.
+
+    Numbers written with digit groups for the file's ``decimal`` mark (:data:`GROUPED`)
+    are numbers (:func:`digit_groups` says so); a file of decimal commas may hold them
+    beside plain ones (``999,5`` and ``1.000,5``).
+
+    Examples
+    --------
+    >>> v, bad = numbers(pd.Series(["2.387,110", "999,5", "x"]), ",")
+    >>> v.tolist()[:2], bad.tolist()
+    ([2387.11, 999.5], [False, False, True])
+    """
     if pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype) and not \
             pd.api.types.is_complex_dtype(s.dtype):
         return s.to_numpy(dtype=np.float64, na_value=np.nan), np.zeros(len(s), dtype=bool)
     text = s.astype("string").str.strip()
     blank = text.isna() | (text == "")
     conv = pd.to_numeric(text.where(~blank), errors="coerce")
+    failed = conv.isna() & ~blank
+    if failed.any():
+        t = text[failed]
+        group = "." if decimal == "," else ","
+        ok = t.str.match(GROUPED[decimal]) | (t.str.match(_PLAIN_COMMA) if decimal == ","
+                                                else False)
+        if ok.any():
+            fixed = t[ok].str.replace(group, "", regex=False).str.replace(decimal, ".",
+                                                                          regex=False)
+            conv = conv.copy()
+            conv[fixed.index] = pd.to_numeric(fixed, errors="coerce")
     values = conv.to_numpy(dtype=np.float64, na_value=np.nan)
     return values, (conv.isna() & ~blank).to_numpy()
+
+
+def digit_groups(s: pd.Series, decimal: str) -> str | None:
+    """A cell of ``s`` written with digit groups (:data:`GROUPED`), or None."""
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        return None
+    text = s.dropna().astype(str).str.strip()
+    hit = text[text.str.match(GROUPED[decimal])]
+    return None if hit.empty else str(hit.iloc[0])
 
 
 def _is_number(text: str) -> bool:

@@ -31,6 +31,7 @@ from normalcy.data import localtime
 from normalcy.data.files import data_files, load, tail_column
 from normalcy.data.shapes import (
     date_and_clock,
+    digit_groups,
     join_date_and_clock,
     numbers,
     refuse_header_rows,
@@ -197,8 +198,8 @@ def _unnamed(name: str) -> bool:
 
 
 def _choose(df: pd.DataFrame, rest: list[str], sensors: Sequence[str] | None, p: str,
-            first_row: int) -> tuple[pd.DataFrame, list[str]]:
-    """The sensor frame (floats) and the columns left out."""
+            first_row: int, decimal: str = ".") -> tuple[pd.DataFrame, list[str]]:
+    """The sensor frame (floats) and the columns left out (``decimal``: the file's mark)."""
     if sensors is not None:
         missing = [s for s in sensors if s not in rest]
         if missing:
@@ -210,7 +211,7 @@ def _choose(df: pd.DataFrame, rest: list[str], sensors: Sequence[str] | None, p:
         use = []
     out = {}
     for c in rest if sensors is None else use:
-        values, bad = numbers(df[c])
+        values, bad = numbers(df[c], decimal)
         n_num = int(np.isfinite(values).sum() + np.isinf(values).sum())
         if sensors is None and (n_num == 0 or n_num < bad.sum()):
             if n_num == 0 and not bad.any() and not _unnamed(c):
@@ -245,8 +246,16 @@ def _choose(df: pd.DataFrame, rest: list[str], sensors: Sequence[str] | None, p:
 
 def _table(df: pd.DataFrame, p: str, sensors: Sequence[str] | None, time_column: str | None,
            first_row: int, axis_state: dict[str, object], sort_time: bool) -> Table:
-    comma = first_row == 0 and df.attrs.get("decimal") == ","
+    mark = str(df.attrs.get("decimal", "."))
+    comma = first_row == 0 and mark == ","
     notes = [f"{p}: numbers written with a decimal comma (0,5): read as such"] if comma else []
+    if first_row == 0:
+        grouped = {c: g for c in df.columns if (g := digit_groups(df[c], mark)) is not None}
+        if grouped:
+            said = ", ".join(repr(c) for c in list(grouped)[:5]) + (
+                f" and {len(grouped) - 5} more" if len(grouped) > 5 else "")
+            notes.append(f"{p}: column(s) {said} write numbers with digit groups "
+                         f"({next(iter(grouped.values()))!r}): read as numbers")
     cols = [str(c) for c in df.columns]
     df = df.set_axis(cols, axis=1)
     if first_row == 0:
@@ -269,7 +278,7 @@ def _table(df: pd.DataFrame, p: str, sensors: Sequence[str] | None, time_column:
     tname: str | None = axis_state["name"]  # type: ignore[assignment]
     rest = [c for c in cols if c != tname]
     if tname is None:
-        frame, ignored = _choose(df, rest, sensors, p, first_row)
+        frame, ignored = _choose(df, rest, sensors, p, first_row, mark)
         return Table(frame=frame, time=None, time_name=None, ignored=ignored, path=p,
                      notes=notes + _missing_once(frame, p, axis_state))
     raw = df[tname].reset_index(drop=True)
@@ -304,7 +313,7 @@ def _table(df: pd.DataFrame, p: str, sensors: Sequence[str] | None, time_column:
     previous = axis_state.get("last")
     check_order(secs, raw, tname, p, first_row=first_row, previous=previous,  # type: ignore[arg-type]
                 dates=axis.kind == "datetime", zone=zone)
-    frame, ignored = _choose(df, rest, sensors, p, first_row)
+    frame, ignored = _choose(df, rest, sensors, p, first_row, mark)
     notes += _missing_once(frame, p, axis_state)
     own = median_step(secs if previous is None else np.r_[previous, secs])
     if axis_state.get("period") is None and own is not None:
