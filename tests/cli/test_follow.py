@@ -215,3 +215,34 @@ def test_dates_no_row_can_order_stop_the_follow_with_advice(plant, tmp_path, cap
                  "--max-idle", "1"])
     err = capsys.readouterr().err
     assert code == 2 and "read day first and month first alike" in err and "ISO 8601" in err
+
+
+def test_a_date_and_a_time_of_day_in_two_columns_follow_as_the_file(
+        plant, tmp_path, capsys, monkeypatch) -> None:
+    """``Datum;Uhrzeit`` with decimal commas, as a German spreadsheet logs: followed, it is
+    timed as the whole file is (every row was SKIPped: the dates alone repeat)."""
+    test = pd.read_csv(plant / "test.csv")
+    t = pd.to_datetime(test.pop("time"))
+    test.insert(0, "Uhrzeit", t.dt.strftime("%H:%M:%S"))
+    test.insert(0, "Datum", t.dt.strftime("%d.%m.%Y"))
+    whole = tmp_path / "whole.csv"
+    whole.write_text(test.to_csv(index=False, sep=";", decimal=","))
+    capsys.readouterr()
+    assert main(["monitor", str(plant / "m.normalcy"), str(whole)]) == 0
+    want = lines(capsys.readouterr().out)
+    live = tmp_path / "live.csv"
+    rows = whole.read_text().splitlines(keepends=True)
+    live.write_text("".join(rows[:300]))
+    scripted(monkeypatch, [lambda: live.write_text("".join(rows))])
+    errors: list[str] = []
+    fout = run_follow(plant, live, capsys, errors)
+    assert "'Datum' and 'Uhrzeit' hold the date and the time of day" in errors[0]
+    assert "SKIP" not in fout
+    assert lines(fout) == want and want  # the fault's episode, at the same rows and times
+
+
+@pytest.mark.parametrize("cell, comma, value", [
+    ("2.387,11", True, 2387.11), ("0,25", True, 0.25), ("1.234.567,5", True, 1234567.5),
+    ("2,387.11", False, 2387.11), ("2,38", False, float("inf")), ("x", True, float("inf"))])
+def test_a_followed_cell_reads_digit_groups(cell: str, comma: bool, value: float) -> None:
+    assert follow_module._number(cell, comma) == value

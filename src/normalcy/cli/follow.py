@@ -26,6 +26,7 @@ from normalcy.cli.streaming import EpisodePrinter, RowTimes
 from normalcy.data import localtime
 from normalcy.data.files import COMMA_NUMBER, refuse_binary
 from normalcy.data.periods import check_period
+from normalcy.data.shapes import GROUPED, date_and_clock
 from normalcy.data.timeaxis import (
     GAP_PERIODS,
     AmbiguousDates,
@@ -123,6 +124,17 @@ class Source:
         self._close()
 
 
+def _number(cell: str, comma: bool) -> float:
+    """A cell that ``float`` does not read: a decimal comma, or digit groups
+    (:data:`normalcy.data.shapes.GROUPED`), else ``inf`` (not a number)."""
+    mark = "," if comma else "."
+    if comma and COMMA_NUMBER.match(cell):
+        return float(cell.replace(",", "."))
+    if GROUPED[mark].match(cell):
+        return float(cell.replace("." if comma else ",", "").replace(",", "."))
+    return np.inf
+
+
 class Rows:
     """Turns the fields of CSV lines into sensor values, checking every cell."""
 
@@ -144,6 +156,8 @@ class Rows:
         self.restart = False
         self.probe = False
         self.comma = False  # numbers may have a decimal comma (set by the header)
+        self.clock_col: int | None = None  # a time of day beside the date column
+        self.paired = False  # whether the first data row was asked for a date and a clock
 
     def header(self, fields: list[str], comma: bool = False) -> None:
         """A file's header row; ``comma``: its cells may write numbers with a decimal
@@ -161,6 +175,7 @@ class Rows:
         found = named_time_column(names, self.time_column, self.data)
         self.tcol = None if found is None else names.index(found)
         self.probe = found is None  # a column of dates, found in the first data row
+        self.clock_col, self.paired = None, self.time_column is not None
         self.restart = True  # a new file: its first row may start a new run
 
     def parse(self, rows: list[list[str]], first: int) -> tuple[np.ndarray, list[object],
@@ -171,6 +186,14 @@ class Rows:
         labels: list[object] = [None] * n
         skips: list[str] = []
         ok = np.ones(n, dtype=bool)
+        if not self.paired and rows and len(rows[0]) == len(self.names):
+            self.paired = True  # a date and a time of day in two columns: one time
+            pair = date_and_clock(pd.DataFrame([rows[0]], columns=self.names))
+            if pair is not None:
+                self.tcol, self.clock_col = (self.names.index(c) for c in pair)
+                self.probe = False
+                _note(f"{self.data}: columns {pair[0]!r} and {pair[1]!r} hold the date and the "
+                      "time of day: read together as the time")
         if self.probe and rows and len(rows[0]) == len(self.names):
             self.probe = False
             found = dated_column(self.names, list(rows[0]), self.data)
@@ -182,7 +205,8 @@ class Rows:
                 ok[k] = False
                 continue
             if self.tcol is not None:
-                labels[k] = f[self.tcol].strip()
+                labels[k] = f[self.tcol].strip() if self.clock_col is None else (
+                    f"{f[self.tcol].strip()} {f[self.clock_col].strip()}")
             for j, c in enumerate(self.cols):
                 cell = f[c].strip()
                 if cell in _MISSING:
@@ -190,8 +214,7 @@ class Rows:
                 try:
                     v = float(cell)
                 except ValueError:
-                    v = float(cell.replace(",", ".")) if self.comma and COMMA_NUMBER.match(
-                        cell) else np.inf
+                    v = _number(cell, self.comma)
                 if not np.isfinite(v):
                     skips.append(f"row {first + k}: column {self.sensors[j]!r} holds "
                                  f"{cell!r}, not a finite number")
@@ -203,7 +226,10 @@ class Rows:
         return values, labels, starts, skips
 
     def _tname(self) -> str:
-        return "time" if self.tcol is None else self.names[self.tcol]
+        if self.tcol is None:
+            return "time"
+        clock = "" if self.clock_col is None else f" {self.names[self.clock_col]}"
+        return self.names[self.tcol] + clock
 
     def _seconds(self, label: object) -> float | None:
         try:  # one label cannot tell day-first dates from month-first: the batch did

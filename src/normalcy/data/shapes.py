@@ -198,7 +198,8 @@ def date_and_clock(df: pd.DataFrame) -> tuple[str, str] | None:
     dates, clocks = [], []
     for c in df.columns:
         head = df[c].dropna().astype(str).str.strip().head(LOOKED)
-        if head.empty or pd.api.types.is_numeric_dtype(df[c].dtype):
+        if head.empty or pd.api.types.is_numeric_dtype(df[c].dtype) or all(
+                _is_number(v.replace(",", ".")) for v in head):  # readings, as text
             continue
         if head.str.match(CLOCK).all():
             clocks.append(str(c))
