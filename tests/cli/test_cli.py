@@ -191,3 +191,17 @@ def test_constant_sensors_are_named_at_once_and_excluded_by_name(tmp_path, capsy
     assert "['nope'], which are not sensor columns" in capsys.readouterr().err
     assert main([*fit, "--exclude", "spare", "--sensors", "s0,s1"]) == 2
     assert "give only one of the two" in capsys.readouterr().err
+
+
+def test_columns_left_out_of_the_sensors_are_said_with_why(tmp_path, capsys) -> None:
+    X = smooth_signals(1500, 2, seed=3).assign(Status="Good", mode="auto", empty=None)
+    X.loc[7, "Status"] = "Bad Input"
+    X.to_csv(tmp_path / "h.csv", index=False)
+    assert main(["fit", str(tmp_path / "h.csv"), "-o", str(tmp_path / "m.normalcy")]) == 2
+    err = capsys.readouterr().err  # an empty column is no sensor: said, with how to leave it
+    assert "column(s) ['empty'] of" in err and "fit with --exclude empty" in err, err
+    assert main(["fit", str(tmp_path / "h.csv"), "-o", str(tmp_path / "m.normalcy"),
+                 "--exclude", "empty"]) == 0
+    err = capsys.readouterr().err
+    assert "columns not used as sensors: ['Status', 'mode']" in err, err
+    assert "(not numbers: 'Status' holds 'Good', 'mode' holds 'auto')" in err, err

@@ -95,10 +95,18 @@ def cmd_fit(a: argparse.Namespace) -> int:
         table = read_table(a.train, sensors=_sensors(a.sensors), time_column=a.time_column,
                            sort_time=a.sort_time, timezone=a.timezone)
         table.frame = _without(table.frame, _sensors(a.exclude, "--exclude"), a.train)
+        empty = [str(c) for c in table.frame.columns if table.frame[c].isna().all()]
+        if empty:
+            how = "leave it out of --sensors" if a.sensors else \
+                f"fit with --exclude {','.join(empty)}"
+            raise CLIError(f"column(s) {names_said(empty)} of {a.train} hold no reading (every "
+                           f"cell is empty): no sensor to learn. On the command line: {how}.")
         for n in table.notes:
             _note(n)
         if table.ignored:
-            _note(f"columns not used as sensors: {names_said(table.ignored)}")
+            why = [f"{c!r} holds {v!r}" for c, v in list(table.held.items())[:3]]
+            _note(f"columns not used as sensors: {names_said(table.ignored)}"
+                  + (f" (not numbers: {', '.join(why)})" if why else ""))
         bar.update()
         bar.set_postfix_str(f"fitting {len(table.frame)} rows x {table.frame.shape[1]} sensors")
         period = table.period

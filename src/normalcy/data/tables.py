@@ -82,6 +82,8 @@ class Table:
     notes : what was done to the data that the user should hear (sorted, gaps).
     zone : the time zone whose local time the dates without a UTC offset were read in
         (``None``: UTC).
+    held : per ignored column, its first cell that is not a number (why it is no sensor;
+        an empty column has none).
     """
 
     frame: pd.DataFrame
@@ -96,6 +98,7 @@ class Table:
     starts: list[int] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     zone: str | None = None
+    held: dict[str, str] = field(default_factory=dict)
 
     def sampling_period(self) -> float | None:
         """The median time step in seconds, when there is a time column."""
@@ -280,6 +283,7 @@ def _table(df: pd.DataFrame, p: str, sensors: Sequence[str] | None, time_column:
     if tname is None:
         frame, ignored = _choose(df, rest, sensors, p, first_row, mark)
         return Table(frame=frame, time=None, time_name=None, ignored=ignored, path=p,
+                     held=_held(df, ignored, mark),
                      notes=notes + _missing_once(frame, p, axis_state))
     raw = df[tname].reset_index(drop=True)
     tail = axis_state.pop("tail", None)  # the file's last rows: they may tell day from month
@@ -344,7 +348,18 @@ def _table(df: pd.DataFrame, p: str, sensors: Sequence[str] | None, time_column:
             "(the historian's interpolated values at a fixed interval)")
     return Table(frame=frame, time=raw, time_name=tname, ignored=ignored, path=p,
                  seconds=secs, time_kind=axis.kind, time_format=axis.fmt, period=own,
-                 starts=[int(r) for r in starts], notes=notes, zone=zone)
+                 starts=[int(r) for r in starts], notes=notes, zone=zone,
+                 held=_held(df, ignored, mark))
+
+
+def _held(df: pd.DataFrame, ignored: list[str], mark: str) -> dict[str, str]:
+    """The first cell that is not a number of each ignored column (none: left out)."""
+    out = {}
+    for c in ignored:
+        _, bad = numbers(df[c], mark)
+        if bad.any():
+            out[c] = str(df[c].iloc[int(np.flatnonzero(bad)[0])]).strip()
+    return out
 
 
 def missing_notes(frame: pd.DataFrame, p: str) -> list[str]:
