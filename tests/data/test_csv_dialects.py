@@ -181,3 +181,22 @@ def test_numbers_with_digit_groups_are_numbers(tmp_path, decimal, group) -> None
     np.testing.assert_allclose(table.frame["FI102"], np.round(flow, 2))
     np.testing.assert_allclose(table.frame["TI101"], np.round(temp, 2))
     assert any("'FI102' write numbers with digit groups" in n for n in table.notes)
+
+
+@pytest.mark.parametrize("period_s", [1, 10, 60, 900])
+def test_spreadsheet_day_numbers_as_times_are_said(tmp_path, period_s) -> None:
+    """Excel's serial days (46143.000116 for 2026-05-01 00:00:10) read as seconds made a
+    10 s history 0.1 ms apart, silently; a time in seconds that steps by round decimals
+    is read as before."""
+    t = pd.date_range("2026-05-01", periods=300, freq=f"{period_s}s")
+    days = ((t - pd.Timestamp("1899-12-30")).total_seconds() / 86400).to_numpy().round(8)
+    x = np.random.default_rng(4).normal(size=(300, 2))
+    pd.DataFrame({"time": days, "a": x[:, 0], "b": x[:, 1]}).to_csv(tmp_path / "x.csv",
+                                                                     index=False)
+    with pytest.raises(InputError, match=rf"spreadsheet day numbers \(the first is "
+                       rf"2026-05-01 00:00:00, a step of {period_s} s\)"):
+        read_table(tmp_path / "x.csv")
+    secs = 30_000 + np.arange(300) * 0.5  # a counter in seconds, in the same range
+    pd.DataFrame({"time": secs, "a": x[:, 0], "b": x[:, 1]}).to_csv(tmp_path / "s.csv",
+                                                                     index=False)
+    assert read_table(tmp_path / "s.csv").period == 0.5

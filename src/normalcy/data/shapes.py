@@ -216,3 +216,43 @@ def join_date_and_clock(df: pd.DataFrame, pair: tuple[str, str]) -> pd.DataFrame
     rest = df.drop(columns=[d, t])
     rest.insert(0, f"{d} {t}", joined.astype(object))
     return rest
+
+
+#: spreadsheet day numbers (days since 1899-12-30) of the years 1954 to 2119
+SERIAL_DAYS = (20_000.0, 80_000.0)
+
+
+def refuse_day_numbers(secs: np.ndarray, tname: str, p: str) -> None:
+    """InputError when a time column of numbers holds spreadsheet day numbers (Excel's
+    ``46143.000116`` for 2026-05-01 00:00:10): read as seconds, a 10 s sampling becomes
+    0.1 ms, silently. Numbers between :data:`SERIAL_DAYS` rising by less than one per
+    row, each step a whole number of milliseconds when read as days.
+
+    Examples
+    --------
+    >>> days = 46143 + np.arange(5) * 10 / 86400
+    >>> try:
+    ...     refuse_day_numbers(days, "time", "x.csv")
+    ... except InputError as e:
+    ...     print(str(e).split(" rising")[0])
+    the time column 'time' of x.csv holds numbers from 46143 to 46143
+    >>> refuse_day_numbers(np.arange(5.0) * 0.5 + 30_000, "t", "x.csv")  # half seconds
+    """
+    finite = secs[np.isfinite(secs)]
+    if finite.size < 2 or finite.min() < SERIAL_DAYS[0] or finite.max() > SERIAL_DAYS[1]:
+        return
+    step = float(np.median(np.diff(finite)))
+    ms = step * 86_400_000
+    # seconds step by round decimals (0.5, 0.01); a day's fraction of whole seconds is
+    # not one (10 s = 0.000115740...)
+    roundish = abs(float(f"{step:.2g}") - step) <= 1e-6 * step
+    if not 0 < step < 1 or roundish or abs(ms - round(ms)) > 0.01 * max(1.0, ms) or \
+            round(ms) < 1:
+        return
+    first = pd.Timestamp("1899-12-30") + pd.Timedelta(days=float(finite[0]))
+    raise InputError(
+        f"the time column {tname!r} of {p} holds numbers from {finite[0]:g} to "
+        f"{finite[-1]:g} rising by {step:.3g} per row: spreadsheet day numbers (the first "
+        f"is {first:%Y-%m-%d %H:%M:%S}, a step of {round(step * 86400, 3):g} s)? Read as "
+        f"seconds, its rows would be {step:.3g} s apart. Save the column as dates "
+        "(format its cells as date and time before exporting to CSV), or as seconds.")

@@ -34,6 +34,7 @@ from normalcy.data.shapes import (
     digit_groups,
     join_date_and_clock,
     numbers,
+    refuse_day_numbers,
     refuse_header_rows,
     refuse_long_format,
 )
@@ -298,6 +299,8 @@ def _table(df: pd.DataFrame, p: str, sensors: Sequence[str] | None, time_column:
     secs = axis.seconds
     if first_row == 0:
         refuse_long_format(df, tname, secs, p)
+        if axis.kind == "number":
+            refuse_day_numbers(secs, tname, p)
     if first_row == 0 and axis_state["dated"]:
         notes.append(f"{p}: column {tname!r} holds dates: read as the time column (name "
                      "another with --time-column)")
