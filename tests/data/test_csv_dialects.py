@@ -106,12 +106,11 @@ def test_units_and_description_rows_under_the_header_are_said(tmp_path, sep) -> 
     path.write_text("\n".join([header, f"Tag{sep}Reactor temp{sep}Feed", units, *body]) + "\n")
     with pytest.raises(InputError, match="the first 2 rows under the header"):
         read_table(path)
-    # a data row whose readings are a historian's status texts stays a data row: its cells
-    # are named as the values that are not numbers
+    # a data row whose readings are a historian's status texts stays a data row (gaps)
     path.write_text("\n".join([header, f"{times[0]}{sep}Bad Input{sep}I/O Timeout",
                                *body[1:]]) + "\n")
-    with pytest.raises(InputError, match="row 0 holds 'Bad Input'"):
-        read_table(path)
+    table = read_table(path)
+    assert table.frame.iloc[0].isna().all() and any("no-reading" in n for n in table.notes)
     path.write_text("\n".join([header, *body]) + "\n")
     assert read_table(path).frame.shape == (300, 2)
 
@@ -200,3 +199,27 @@ def test_spreadsheet_day_numbers_as_times_are_said(tmp_path, period_s) -> None:
     pd.DataFrame({"time": secs, "a": x[:, 0], "b": x[:, 1]}).to_csv(tmp_path / "s.csv",
                                                                      index=False)
     assert read_table(tmp_path / "s.csv").period == 0.5
+
+
+def test_a_historians_no_reading_states_are_gaps_said_once(tmp_path) -> None:
+    """PI's "I/O Timeout" in a sensor cell stopped the fit ("holds numbers except for");
+    it is no reading - a gap, as an empty cell - said once per file with its count. A
+    state with a reading's meaning ("Over Range") stays an error."""
+    x = np.random.default_rng(5).normal(size=(400, 2))
+    frame = pd.DataFrame({"time": np.arange(400.0), "a": x[:, 0], "b": x[:, 1]}).astype(
+        {"a": object, "b": object})
+    frame.loc[[10, 11, 250], "a"] = "I/O Timeout"
+    frame.loc[300, "b"] = "Bad Input"
+    frame.to_csv(tmp_path / "pi.csv", index=False)
+    table = read_table(tmp_path / "pi.csv")
+    assert table.frame.loc[[10, 11, 250], "a"].isna().all()
+    assert table.frame["a"].notna().sum() == 397 and table.frame["b"].notna().sum() == 399
+    said = [n for n in table.notes if "no-reading state" in n]
+    assert said == [f"{tmp_path / 'pi.csv'}: 4 sensor cell(s) hold a historian's no-reading "
+                    "state ('I/O Timeout' x3, 'Bad Input' x1; the first in row 10): read as gaps"]
+    chunks = list(read_chunks(tmp_path / "pi.csv", chunk_rows=100))
+    assert sum("no-reading state" in n for c in chunks for n in c.notes) == 1  # once a file
+    frame.loc[20, "b"] = "Over Range"
+    frame.to_csv(tmp_path / "over.csv", index=False)
+    with pytest.raises(InputError, match="row 20 holds 'Over Range'"):
+        read_table(tmp_path / "over.csv")

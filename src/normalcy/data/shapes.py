@@ -22,24 +22,42 @@ GROUPED = {",": re.compile(r"^[+-]?\d{1,3}(?:\.\d{3})+(?:,\d+)?$"),
 _PLAIN_COMMA = re.compile(r"^[+-]?\d+(?:,\d+)?$")
 
 
+#: what historians write in a cell for "no valid reading" (OSIsoft PI's system states and
+#: the like): a gap, as an empty cell is. States that carry a reading's meaning ("Over
+#: Range", "Under Range") are not among them: they stay errors, not gaps to skip.
+NO_READING = frozenset(s.lower() for s in (
+    "Bad Input", "I/O Timeout", "Comm Fail", "Scan Off", "Scan Timeout", "Pt Created",
+    "No Data", "Calc Failed", "Calc Off", "Shutdown", "Intf Shut", "Not Connect",
+    "Arc Off-line", "No Result", "Invalid Data", "Bad Data", "Bad Quality", "Bad",
+    "Bad Value", "No Sample"))
+
+
+def no_readings(s: pd.Series) -> pd.Series:
+    """The cells of ``s`` holding a :data:`NO_READING` state (a boolean Series)."""
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        return pd.Series(False, index=s.index)
+    return s.astype("string").str.strip().str.lower().isin(NO_READING).fillna(False)
+
+
 def numbers(s: pd.Series, decimal: str = ".") -> tuple[np.ndarray, np.ndarray]:
     """A column as floats, and the mask of cells holding something that is not a number.
 
     Numbers written with digit groups for the file's ``decimal`` mark (:data:`GROUPED`)
     are numbers (:func:`digit_groups` says so); a file of decimal commas may hold them
-    beside plain ones (``999,5`` and ``1.000,5``).
+    beside plain ones (``999,5`` and ``1.000,5``). A historian's no-reading state
+    (:data:`NO_READING`) is a gap (NaN).
 
     Examples
     --------
-    >>> v, bad = numbers(pd.Series(["2.387,110", "999,5", "x"]), ",")
+    >>> v, bad = numbers(pd.Series(["2.387,110", "999,5", "x", "I/O Timeout"]), ",")
     >>> v.tolist()[:2], bad.tolist()
-    ([2387.11, 999.5], [False, False, True])
+    ([2387.11, 999.5], [False, False, True, False])
     """
     if pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype) and not \
             pd.api.types.is_complex_dtype(s.dtype):
         return s.to_numpy(dtype=np.float64, na_value=np.nan), np.zeros(len(s), dtype=bool)
     text = s.astype("string").str.strip()
-    blank = text.isna() | (text == "")
+    blank = text.isna() | (text == "") | no_readings(s)
     conv = pd.to_numeric(text.where(~blank), errors="coerce")
     failed = conv.isna() & ~blank
     if failed.any():
@@ -256,3 +274,36 @@ def refuse_day_numbers(secs: np.ndarray, tname: str, p: str) -> None:
         f"is {first:%Y-%m-%d %H:%M:%S}, a step of {round(step * 86400, 3):g} s)? Read as "
         f"seconds, its rows would be {step:.3g} s apart. Save the column as dates "
         "(format its cells as date and time before exporting to CSV), or as seconds.")
+
+
+def states_note(df: pd.DataFrame, frame: pd.DataFrame, p: str,
+                 axis_state: dict[str, object]) -> list[str]:
+    """The note, once per file, on the sensor cells holding a historian's no-reading
+    state (:data:`NO_READING`): read as gaps."""
+    if axis_state.get("states_said"):
+        return []
+    found: dict[str, int] = {}
+    first = None
+    for c in frame.columns:
+        hit = no_readings(df[c])
+        if hit.any():
+            for v in df[c][hit].astype(str).str.strip():
+                found[v] = found.get(v, 0) + 1
+            r = int(np.flatnonzero(hit.to_numpy())[0]) + int(frame.index[0])
+            first = r if first is None else min(first, r)
+    if not found:
+        return []
+    axis_state["states_said"] = True
+    said = ", ".join(f"{v!r} x{n}" for v, n in sorted(found.items(), key=lambda kv: -kv[1])[:4])
+    return [f"{p}: {sum(found.values())} sensor cell(s) hold a historian's no-reading state "
+            f"({said}; the first in row {first}): read as gaps"]
+
+
+def held_cells(df: pd.DataFrame, ignored: list[str], mark: str) -> dict[str, str]:
+    """The first cell that is not a number of each ignored column (none: left out)."""
+    out = {}
+    for c in ignored:
+        _, bad = numbers(df[c], mark)
+        if bad.any():
+            out[c] = str(df[c].iloc[int(np.flatnonzero(bad)[0])]).strip()
+    return out

@@ -32,11 +32,13 @@ from normalcy.data.files import data_files, load, tail_column
 from normalcy.data.shapes import (
     date_and_clock,
     digit_groups,
+    held_cells,
     join_date_and_clock,
     numbers,
     refuse_day_numbers,
     refuse_header_rows,
     refuse_long_format,
+    states_note,
 )
 from normalcy.data.timeaxis import (
     GAP_PERIODS,
@@ -284,8 +286,9 @@ def _table(df: pd.DataFrame, p: str, sensors: Sequence[str] | None, time_column:
     if tname is None:
         frame, ignored = _choose(df, rest, sensors, p, first_row, mark)
         return Table(frame=frame, time=None, time_name=None, ignored=ignored, path=p,
-                     held=_held(df, ignored, mark),
-                     notes=notes + _missing_once(frame, p, axis_state))
+                     held=held_cells(df, ignored, mark),
+                     notes=notes + _missing_once(frame, p, axis_state)
+                     + states_note(df, frame, p, axis_state))
     raw = df[tname].reset_index(drop=True)
     tail = axis_state.pop("tail", None)  # the file's last rows: they may tell day from month
     zone: str | None = axis_state.get("zone")  # type: ignore[assignment]
@@ -321,7 +324,7 @@ def _table(df: pd.DataFrame, p: str, sensors: Sequence[str] | None, time_column:
     check_order(secs, raw, tname, p, first_row=first_row, previous=previous,  # type: ignore[arg-type]
                 dates=axis.kind == "datetime", zone=zone)
     frame, ignored = _choose(df, rest, sensors, p, first_row, mark)
-    notes += _missing_once(frame, p, axis_state)
+    notes += _missing_once(frame, p, axis_state) + states_note(df, frame, p, axis_state)
     own = median_step(secs if previous is None else np.r_[previous, secs])
     if axis_state.get("period") is None and own is not None:
         axis_state["period"] = own
@@ -352,17 +355,9 @@ def _table(df: pd.DataFrame, p: str, sensors: Sequence[str] | None, time_column:
     return Table(frame=frame, time=raw, time_name=tname, ignored=ignored, path=p,
                  seconds=secs, time_kind=axis.kind, time_format=axis.fmt, period=own,
                  starts=[int(r) for r in starts], notes=notes, zone=zone,
-                 held=_held(df, ignored, mark))
+                 held=held_cells(df, ignored, mark))
 
 
-def _held(df: pd.DataFrame, ignored: list[str], mark: str) -> dict[str, str]:
-    """The first cell that is not a number of each ignored column (none: left out)."""
-    out = {}
-    for c in ignored:
-        _, bad = numbers(df[c], mark)
-        if bad.any():
-            out[c] = str(df[c].iloc[int(np.flatnonzero(bad)[0])]).strip()
-    return out
 
 
 def missing_notes(frame: pd.DataFrame, p: str) -> list[str]:
