@@ -10,10 +10,11 @@ returns a new model)::
     operator.undo(det)
 """
 
+from normalcy.operator.bands import normal_band
 from normalcy.operator.explain import explain
 from normalcy.operator.merging import fit_like, merge
 from normalcy.operator.verdicts import feedback
 from normalcy.operator.versions import fit, history, partial_fit, revert, undo
 
-__all__ = ["explain", "feedback", "fit", "fit_like", "history", "merge", "partial_fit",
-           "revert", "undo"]
+__all__ = ["explain", "feedback", "fit", "fit_like", "history", "merge", "normal_band",
+           "partial_fit", "revert", "undo"]
