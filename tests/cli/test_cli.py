@@ -205,3 +205,24 @@ def test_columns_left_out_of_the_sensors_are_said_with_why(tmp_path, capsys) -> 
     err = capsys.readouterr().err
     assert "columns not used as sensors: ['Status', 'mode']" in err, err
     assert "(not numbers: 'Status' holds 'Good', 'mode' holds 'auto')" in err, err
+
+
+def test_score_columns_totals_leaves_out_the_per_sensor_parts(files, capsys,
+                                                              monkeypatch) -> None:
+    model = files / "m-cols.normalcy"
+    assert main(["fit", str(files / "train.csv"), "-o", str(model), "--n-levels", "6",
+                 "--delta", "5", "--window", "30"]) == 0
+    full, totals = files / "full.csv", files / "totals.csv"
+    assert main(["score", str(model), str(files / "test.csv"), "-o", str(full)]) == 0
+    assert main(["score", str(model), str(files / "test.csv"), "-o", str(totals),
+                 "--columns", "totals"]) == 0
+    a, b = pd.read_csv(full), pd.read_csv(totals)
+    assert list(b.columns) == [c for c in a.columns if "[" not in c]
+    assert len(b.columns) < len(a.columns)
+    pd.testing.assert_frame_equal(a[b.columns], b)  # the same values
+    from normalcy.cli import streaming
+
+    monkeypatch.setattr(streaming, "WIDE_OUTPUT", 5)  # a wide output says how to narrow it
+    capsys.readouterr()
+    assert main(["score", str(model), str(files / "test.csv"), "-o", str(full)]) == 0
+    assert capsys.readouterr().err.count("--columns totals writes") == 1

@@ -154,7 +154,8 @@ def cmd_score(a: argparse.Namespace) -> int:
     n, n_alarm, threshold, tally = score_file(a.model, a.data, a.output, alignment=a.alignment,
                                        time_column=a.time_column, chunk_rows=a.chunk_rows,
                                        sort_time=a.sort_time, note=_note,
-                                       resample=a.resample, timezone=a.timezone)
+                                       resample=a.resample, timezone=a.timezone,
+                                       columns=a.columns)
     to_stdout = a.output == "-"  # the scores take standard output: the summary goes aside
     print(f"scored {n} rows{tally.with_score()} ({a.alignment} alignment): {n_alarm} rows "
           f"in alarm (score > {threshold:g}); written to "
@@ -382,6 +383,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "file at once")
     s.add_argument("--chunk-rows", type=int, default=10_000, metavar="ROWS",
                    help="rows read and scored at a time (memory, not results, depends on it)")
+    s.add_argument("--columns", choices=["all", "totals"], default="all",
+                   help="all: every residual and its part per sensor; totals: the time, "
+                        "score, alarm and the residuals' totals only (at 200 sensors, about "
+                        "800 columns fewer a row)")
     s.set_defaults(func=cmd_score)
 
     i = parser_of(sub, "info", "describe a model file",

@@ -300,9 +300,11 @@ def _out_frame(res: pd.DataFrame, times: np.ndarray, time_name: str,
 def score_file(model: str, data: str, output: str, *, alignment: str,
                time_column: str | None, chunk_rows: int, sort_time: bool,
                note: Note, resample: bool = False,
-               timezone: str | None = None) -> tuple[int, int, float, Tally]:
+               timezone: str | None = None,
+               columns: str = "all") -> tuple[int, int, float, Tally]:
     """Score ``data`` into ``output`` (Parquet when it ends in ``.parquet`` or ``.pq``,
     else CSV), chunk by chunk; return (rows, rows in alarm, threshold, what was scored).
+    ``columns="totals"`` leaves out the residuals' per-sensor parts (``r_rel[s]``...).
     Nothing is written when no row could be scored (:meth:`Tally.check`)."""
     from normalcy.alarms.monitor import Monitor
     from normalcy.cli.table_writer import table_writer
@@ -314,6 +316,7 @@ def score_file(model: str, data: str, output: str, *, alignment: str,
     times = RowTimes()
     n_alarm = 0
     time_name, numbers = "row", False
+    said: list[bool] = []  # the note on a wide output, once
     with table_writer(output) as w, progress(None, "score", " rows") as bar:
         for table in chunks(det, period, model, data, time_column=time_column,
                             chunk_rows=chunk_rows, sort_time=sort_time, note=note,
@@ -326,6 +329,7 @@ def score_file(model: str, data: str, output: str, *, alignment: str,
                 continue
             res = pd.concat(parts) if len(parts) > 1 else parts[0]
             tally.count(res)
+            res = _columns(res, columns, note, said)
             n_alarm += _write(w, res, times, time_name, det.threshold_, numbers)
             bar.update(len(table.frame))
         tail = mon.finish()
@@ -333,9 +337,26 @@ def score_file(model: str, data: str, output: str, *, alignment: str,
             raise InputError(f"{data} has no data rows.")
         if len(tail):
             tally.count(tail)
+            tail = _columns(tail, columns, note, said)
         tally.check(data)
         n_alarm += _write(w, tail, times, time_name, det.threshold_, numbers)
     return tally.rows, n_alarm, float(det.threshold_), tally
+
+
+#: an output with more columns than this says that ``--columns totals`` writes fewer
+WIDE_OUTPUT = 100
+
+
+def _columns(res: pd.DataFrame, columns: str, note: Note, said: list[bool]) -> pd.DataFrame:
+    """``res`` with only the columns ``--columns`` asks for (``totals``: no per-sensor
+    part); a wide output says so once."""
+    if columns == "totals":
+        return res[[c for c in res.columns if "[" not in str(c)]]
+    if not said and res.shape[1] > WIDE_OUTPUT:
+        said.append(True)
+        note(f"writing {res.shape[1] + 2} columns a row (each residual per sensor); "
+             "--columns totals writes the time, score, alarm and the residuals' totals only")
+    return res
 
 
 def _write(w: Any, res: pd.DataFrame, times: RowTimes, time_name: str, threshold: float,
