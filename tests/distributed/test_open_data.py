@@ -48,3 +48,13 @@ def test_day_first_dates_get_one_format_for_every_block(tmp_path: Path) -> None:
     df.to_csv(tmp_path / "eu.csv", index=False, sep=";", decimal=",")
     eu = open_data(str(tmp_path / "eu.csv"))
     assert eu.numeric == ["a"] and eu.time_format == "%d/%m/%Y %H:%M:%S"
+
+
+def test_a_units_row_under_the_header_is_said_as_by_fit(tmp_path: Path) -> None:
+    path = tmp_path / "f.csv"
+    _fleet(path, "time", np.tile(np.arange(30.0), 2))
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([lines[0], ",,degC,bar", *lines[1:]]) + "\n")
+    with pytest.raises(InputError, match=r"the first row under the header of .*f.csv holds "
+                       r"text in every cell \('degC', 'bar'\)"):
+        open_data(str(path))

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from normalcy.data.files import SUFFIXES, dialect, is_parquet, tail_column
+from normalcy.data.shapes import refuse_header_rows
 from normalcy.data.timeaxis import find_time_column, parse_time, refuse_clocks
 from normalcy.exceptions import InputError
 
@@ -88,6 +89,7 @@ def open_data(path: str, *, unit_column: str = "unit", time_column: str | None =
     """Find DATA's files, blocks, columns and units (reads headers and metadata only)."""
     files = _files(os.fspath(path))
     head = _head(files[0])
+    refuse_header_rows(head, files[0])  # units under the header: said as such, as by fit
     cols = [str(c) for c in head.columns]
     has_unit = unit_column in cols
     if not has_unit and len(files) == 1:
