@@ -344,3 +344,22 @@ def test_exclude_leaves_a_spare_column_out_of_every_unit(client: Any, tmp_path: 
     with pytest.raises(InputError, match="not sensor columns"):
         fleet_fit(client, str(tmp_path / "h.parquet"), str(tmp_path / "m3"), params=params,
                   progress=False, exclude=["nope"])
+
+
+def test_a_crafted_sampling_period_in_a_model_is_a_clear_error(
+        files: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from normalcy import TransitionDetector
+    from normalcy.io.models import save
+
+    train = pd.read_parquet(files / "train.parquet")
+    one = train[train["unit"] == "pump01"].drop(columns="unit")
+    det = TransitionDetector(n_levels=6, delta=8, window=40).fit(
+        one.drop(columns=[c for c in one.columns if c == "time"]))
+    (tmp_path / "models").mkdir()
+    save(det, tmp_path / "models" / "pump01.normalcy", extra={"period_s": -5})
+    fresh = pd.read_parquet(files / "fresh" / "00.parquet")
+    fresh[fresh["unit"] == "pump01"].to_parquet(tmp_path / "fresh.parquet")
+    code = main(["fleet", "score", str(tmp_path / "models"), str(tmp_path / "fresh.parquet"),
+                 "-o", str(tmp_path / "scores"), "--workers", "1"])
+    err = capsys.readouterr().err
+    assert code == 2 and "records a sampling period of -5" in err, err

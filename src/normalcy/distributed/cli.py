@@ -56,13 +56,13 @@ def cmd_fit(a: argparse.Namespace) -> int:
                                          "threshold") if getattr(a, k) is not None}
     like = like_period = None
     if a.like:
-        from normalcy.io.models import load_with_header
+        from normalcy.io.models import header_period, load_with_header
 
         if params:
             raise InputError(f"--like takes every setting from {a.like}; drop "
                              f"{', '.join('--' + k.replace('_', '-') for k in params)}.")
         like, header = load_with_header(a.like)
-        like_period = header.get("period_s")
+        like_period = header_period(header, a.like)
     sensors = [s.strip() for s in a.sensors.split(",") if s.strip()] if a.sensors else None
     exclude = [s.strip() for s in a.exclude.split(",") if s.strip()] if a.exclude else None
     with _client(a) as client:
@@ -99,14 +99,15 @@ def cmd_report(a: argparse.Namespace) -> int:
 def cmd_merge(a: argparse.Namespace) -> int:
     from normalcy.distributed.fitting import tree_merge
     from normalcy.distributed.fleet import MODEL_SUFFIX, _save
-    from normalcy.io.models import load_with_header
+    from normalcy.io.models import header_period, load_with_header
 
     names = sorted(f for f in os.listdir(a.models) if f.endswith(MODEL_SUFFIX)) \
         if os.path.isdir(a.models) else []
     if not names:
         raise InputError(f"{a.models} holds no {MODEL_SUFFIX} model; run fleet fit --like first.")
     loaded = [load_with_header(os.path.join(a.models, n)) for n in names]
-    periods = {h.get("period_s") for _, h in loaded}
+    periods = {header_period(h, os.path.join(a.models, n))
+               for n, (_, h) in zip(names, loaded, strict=True)}
     if len(periods) > 1:
         raise InputError(f"the models of {a.models} record different sampling periods "
                          f"{sorted(map(str, periods))}; merge models of one period.")

@@ -291,7 +291,7 @@ def fleet_score(client: Any, models: str, data_path: str, out: str, *,
     from normalcy.distributed.cluster import describe, run
     from normalcy.distributed.overlap import rows_needed, template
     from normalcy.distributed.scoring import chunk_tasks
-    from normalcy.io.models import header_zone, load_with_header
+    from normalcy.io.models import header_period, header_zone, load_with_header
 
     if alignment not in ("offline", "streaming"):
         raise InputError(f"alignment must be 'offline' or 'streaming'. Got {alignment!r} instead.")
@@ -309,7 +309,7 @@ def fleet_score(client: Any, models: str, data_path: str, out: str, *,
         tasks = {}
         for unit in units:
             det, header = load_with_header(paths[unit])
-            period = header.get("period_s")
+            period = header_period(header, paths[unit])
             read_in = zone(timezone) if timezone is not None else header_zone(header,
                                                                                paths[unit])
             runs_of = None if data.time_column is None or period is None else TimeRuns(
