@@ -123,8 +123,10 @@ def refuse_header_rows(df: pd.DataFrame, path: str) -> None:
     k = 0
     for _, row in df.head(HEADER_ROWS_LOOKED).iterrows():
         cells = [str(v).strip() for v in row.tolist() if pd.notna(v) and str(v).strip()]
-        if len(cells) < 2 or any(_is_number(c.replace(",", ".")) for c in cells) or any(
-                _is_date(c) for c in cells):
+        # most columns filled (a gap row beside two text columns is no header), none with
+        # a number or a date
+        if len(cells) < max(2, df.shape[1] // 2) or any(
+                _is_number(c.replace(",", ".")) for c in cells) or any(_is_date(c) for c in cells):
             break
         k += 1
     if k == 0 or k == len(df):
