@@ -74,13 +74,14 @@ def _header(path: str, sep: str) -> list[str]:
     if dup:
         raise InputError(f"{path} has duplicate column names {dup}: each column needs its own "
                          "name. Rename them in the header row.")
-    if names and all(_is_number(c) for c in names if c) and any(names):
+    if names and all(is_number(c) for c in names if c) and any(names):
         raise InputError(f"the first row of {path} holds numbers ({row[:4]}...), not column "
                          "names: add a header row naming the columns.")
     return names
 
 
-def _is_number(text: str) -> bool:
+def is_number(text: str) -> bool:
+    """Whether ``text`` reads as a float."""
     try:
         float(text)
     except ValueError:

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import os
 import re
-import warnings
 
 import numpy as np
 import pandas as pd
 
+from normalcy.data.files import is_number
+from normalcy.data.timeaxis import is_date
 from normalcy.exceptions import InputError
 
 #: a number written with digit groups, by the file's decimal mark: ``2.387,11`` in a file
@@ -83,20 +84,6 @@ def digit_groups(s: pd.Series, decimal: str) -> str | None:
     return None if hit.empty else str(hit.iloc[0])
 
 
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _is_date(text: str) -> bool:
-    with warnings.catch_warnings():  # "could not infer format": it is a guess anyway
-        warnings.simplefilter("ignore")
-        return not pd.isna(pd.to_datetime(text, errors="coerce"))
-
-
 #: how many rows under the header are looked at for units or descriptions
 HEADER_ROWS_LOOKED = 5
 
@@ -126,7 +113,7 @@ def refuse_header_rows(df: pd.DataFrame, path: str) -> None:
         # most columns filled (a gap row beside two text columns is no header), none with
         # a number or a date
         if len(cells) < max(2, df.shape[1] // 2) or any(
-                _is_number(c.replace(",", ".")) for c in cells) or any(_is_date(c) for c in cells):
+                is_number(c.replace(",", ".")) for c in cells) or any(is_date(c) for c in cells):
             break
         k += 1
     if k == 0 or k == len(df):
@@ -200,7 +187,7 @@ LOOKED = 20
 
 def _timelike(col: pd.Series) -> bool:
     head = col.dropna().astype(str).str.strip().head(LOOKED)
-    return bool(head.str.match(CLOCK).all() or all(_is_date(v) for v in head))
+    return bool(head.str.match(CLOCK).all() or all(is_date(v) for v in head))
 
 
 def date_and_clock(df: pd.DataFrame) -> tuple[str, str] | None:
@@ -219,11 +206,11 @@ def date_and_clock(df: pd.DataFrame) -> tuple[str, str] | None:
     for c in df.columns:
         head = df[c].dropna().astype(str).str.strip().head(LOOKED)
         if head.empty or pd.api.types.is_numeric_dtype(df[c].dtype) or all(
-                _is_number(v.replace(",", ".")) for v in head):  # readings, as text
+                is_number(v.replace(",", ".")) for v in head):  # readings, as text
             continue
         if head.str.match(CLOCK).all():
             clocks.append(str(c))
-        elif not head.str.contains(":").any() and all(_is_date(v) for v in head):
+        elif not head.str.contains(":").any() and all(is_date(v) for v in head):
             dates.append(str(c))
     return (dates[0], clocks[0]) if len(dates) == 1 and len(clocks) == 1 else None
 
