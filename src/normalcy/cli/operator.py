@@ -75,11 +75,7 @@ def _clock(table: Any) -> Any:
 
 
 def _is_row(value: str) -> bool:
-    try:
-        int(value)
-    except ValueError:
-        return False
-    return True
+    return value.strip().lstrip("+-").isdigit()  # a row number, as Table.position reads one
 
 
 def cmd_explain(a: argparse.Namespace) -> int:
