@@ -362,3 +362,18 @@ def test_a_file_nothing_can_be_scored_in_is_an_error_not_no_alarm(plant, tmp_pat
     said = capsys.readouterr().out
     scored = int(pd.read_csv(out)["score"].notna().sum())
     assert f"scored 1500 rows, {scored} with a score (offline" in said and 0 < scored < 1500
+
+
+@pytest.mark.parametrize("start, end, where", [
+    ("2026-02-01 00:00", "2026-02-01 01:00", "after the data's last row"),
+    ("2025-12-31 00:00", "2025-12-31 01:00", "before the data's first row"),
+    ("2026-01-01 00:10:00.2", "2026-01-01 00:10:00.7", "between two rows"),
+    ("2026-01-01 00:12", "2026-01-01 00:10", "--start is after --end"),
+])
+def test_times_that_select_no_row_say_where_the_data_run(plant, capsys, start, end,
+                                                           where) -> None:
+    assert main(["explain", str(plant / "m.normalcy"), str(plant / "test.csv"), "--start",
+                 start, "--end", end]) == 2
+    err = capsys.readouterr().err
+    assert f"lies in --start {start} .. --end {end} ({where}): its rows run from " \
+           "2026-01-01 00:00:00 to 2026-01-01 00:24:59" in err, err
