@@ -226,3 +226,25 @@ def test_score_columns_totals_leaves_out_the_per_sensor_parts(files, capsys,
     capsys.readouterr()
     assert main(["score", str(model), str(files / "test.csv"), "-o", str(full)]) == 0
     assert capsys.readouterr().err.count("--columns totals writes") == 1
+
+
+def test_a_sensor_logged_less_often_is_named_when_its_gaps_cut_the_history(
+        tmp_path, capsys) -> None:
+    """A sensor empty every 7th row (a slower scan in a historian export) cut the history
+    into 6-row stretches: "too short" named no cause. Now it names the sensor and the
+    --exclude that leaves it out; rows empty in every sensor name none."""
+    X = smooth_signals(3000, 3, seed=4)
+    X.loc[::7, "s2"] = np.nan
+    X.to_csv(tmp_path / "h.csv", index=False)
+    assert main(["fit", str(tmp_path / "h.csv"), "-o", str(tmp_path / "m.normalcy")]) == 2
+    err = capsys.readouterr().err
+    assert "cut by empty cells of 's2' (14 % of the rows)" in err, err
+    assert "fit with --exclude s2" in err
+    assert main(["fit", str(tmp_path / "h.csv"), "-o", str(tmp_path / "m.normalcy"),
+                 "--exclude", "s2"]) == 0
+    X = smooth_signals(3000, 3, seed=4)
+    X.iloc[::7] = np.nan  # the logger missed whole rows
+    X.to_csv(tmp_path / "rows.csv", index=False)
+    assert main(["fit", str(tmp_path / "rows.csv"), "-o", str(tmp_path / "m.normalcy")]) == 2
+    err = capsys.readouterr().err
+    assert "too short" in err and "--exclude" not in err and "Give more healthy rows" in err

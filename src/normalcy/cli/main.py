@@ -31,6 +31,7 @@ from normalcy.cli.common import (
     too_short_said,
     wanderers_said,
 )
+from normalcy.data.validation import TooShort
 from normalcy.detector.scaling import ConstantSensors
 from normalcy.exceptions import NormalcyError
 
@@ -124,10 +125,12 @@ def cmd_fit(a: argparse.Namespace) -> int:
             try:
                 det = operator.fit(TransitionDetector(**params, sample_period=period),
                                    table.runs())
-            except ConstantSensors as e:
+            except (ConstantSensors, TooShort) as e:
+                if not e.sensors:
+                    raise
                 them = "it" if len(e.sensors) == 1 else "them"
                 how = f"leave {them} out of --sensors" if a.sensors else \
-                    f"fit with --exclude {','.join(e.sensors)}"
+                    f"fit with --exclude {','.join(e.sensors[:3])}"
                 raise CLIError(f"{e} On the command line: {how}.") from None
         bar.update()
         bar.set_postfix_str(f"writing {a.output}")

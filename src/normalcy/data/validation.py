@@ -57,6 +57,13 @@ class Series:
         firsts = np.flatnonzero(np.diff(np.r_[-1, self.segment]) > 0)
         return [(int(a), int(self.seg_stop[a])) for a in firsts]
 
+    def gap_cells(self) -> list[tuple[str, int]]:
+        """``(sensor, empty cells)`` of every sensor empty in a row where another sensor
+        is not (a row empty in every sensor is no one sensor's gap), most first."""
+        nan = np.isnan(self.values)
+        n = (nan & ~nan.all(axis=1, keepdims=True)).sum(axis=0)
+        return [(self.sensors[j], int(n[j])) for j in np.argsort(-n, kind="stable") if n[j]]
+
     def valid_starts(self, before: int, after: int) -> np.ndarray:
         """Boolean mask of rows ``t`` with rows ``t-before .. t+after`` in one segment."""
         t = np.arange(self.n_rows)
@@ -384,3 +391,34 @@ def _series(values: np.ndarray, names: list[str], runs_arr: np.ndarray, index: p
         seg_start[finite_row] = starts[ids]
         seg_stop[finite_row] = stops[ids]
     return Series(values, names, segment, seg_start, seg_stop, index)
+
+
+class TooShort(InputError):
+    """Training data without a gap-free stretch long enough; ``sensors`` names the
+    sensors whose empty cells cut it (most first; empty when gaps are not the cause)."""
+
+    def __init__(self, message: str, sensors: list[str]) -> None:
+        super().__init__(message)
+        self.sensors = sensors
+
+
+def too_short(series: Series, longest: int, needed: int, delta: int, window: int,
+              floor: int) -> TooShort:
+    """The error of a fit whose longest gap-free stretch (``longest`` rows) is under the
+    ``needed`` rows (``2*delta - 1 + 2*window``, never under ``floor``); where the data
+    hold that many rows but empty cells cut them, it names the sensors whose cells they
+    are (a sensor logged less often than the others leaves a gap every few rows)."""
+    text = (f"training data is too short: its longest gap-free stretch has {longest} rows, "
+            f"but needs {max(needed, floor)} (2*delta - 1 + 2*window = {needed} with "
+            f"delta={delta}, window={window}; never under {floor}).")
+    gaps = series.gap_cells()
+    if not gaps or series.n_rows < max(needed, floor):
+        return TooShort(f"{text} Give more healthy rows, or lower delta/window.", [])
+    said = ", ".join(f"{s!r} ({100 * n / series.n_rows:.0f} % of the rows)" for s, n in gaps[:3])
+    more = " and more" if len(gaps) > 3 else ""
+    return TooShort(
+        f"{text} The {series.n_rows} rows are cut by empty cells of {said}{more}: "
+        "a sensor logged less often than the others leaves a gap every few rows. Leave it "
+        "out of the sensors, or export every sensor on one time grid (the historian's "
+        "interpolated values).", [s for s, _ in gaps])
+

@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from normalcy.data.params import Interval, Pair, StrOptions, check_params, series_tags
 from normalcy.data.periods import check_index_period
-from normalcy.data.validation import as_model_input, as_series
+from normalcy.data.validation import as_model_input, as_series, too_short
 from normalcy.detector import calibration, learning, scoring, settings
 from normalcy.detector.learned_views import LearnedViews
 from normalcy.detector.normality import SensorNormality
@@ -225,12 +225,7 @@ class TransitionDetector(LearnedViews, BaseEstimator):  # type: ignore[misc]
         rows = np.flatnonzero(series.valid_starts(delta - 1, delta))
         need = 2 * delta - 1 + window
         if longest < max(need + window, MIN_TRAIN_ROWS):
-            raise InputError(
-                f"training data is too short: its longest gap-free stretch has {longest} rows, "
-                f"but needs {max(need + window, MIN_TRAIN_ROWS)} (2*delta - 1 + 2*window = "
-                f"{need + window} with delta={delta}, window={window}; never under "
-                f"{MIN_TRAIN_ROWS}). Give more healthy rows, or lower delta/window."
-            )
+            raise too_short(series, longest, need + window, delta, window, MIN_TRAIN_ROWS)
         if fixed is not None:
             edges, n_levels = fixed[0], fixed[1]
         else:
