@@ -223,3 +223,18 @@ def test_a_historians_no_reading_states_are_gaps_said_once(tmp_path) -> None:
     frame.to_csv(tmp_path / "over.csv", index=False)
     with pytest.raises(InputError, match="row 20 holds 'Over Range'"):
         read_table(tmp_path / "over.csv")
+
+
+def test_lines_before_the_header_are_said_and_spaces_around_names_dropped(tmp_path) -> None:
+    body = "time,TI101,FI102\n" + "".join(f"{i},{(i * 7) % 11},{i % 7}\n" for i in range(300))
+    (tmp_path / "c.csv").write_text("# Exported from PI DataLink\n# server PIPROD\n" + body)
+    with pytest.raises(InputError, match=r"starts with 2 comment line\(s\) \('# Exported from "
+                       r"PI DataLink'\): .* sed -i '1,2d'"):
+        read_table(tmp_path / "c.csv")
+    (tmp_path / "s.csv").write_text("sep=,\n" + body)
+    with pytest.raises(InputError, match=r"'sep=,', is a spreadsheet's separator hint"):
+        read_table(tmp_path / "s.csv")
+    (tmp_path / "w.csv").write_text(body.replace("time,TI101,FI102", "time , TI101, FI102 "))
+    assert list(read_table(tmp_path / "w.csv").frame.columns) == ["TI101", "FI102"]
+    assert [list(c.frame.columns) for c in read_chunks(tmp_path / "w.csv", chunk_rows=100)] \
+        == [["TI101", "FI102"]] * 3

@@ -47,14 +47,45 @@ def refuse_binary(path: str) -> None:
         raise InputError(f"{path} is {found[0]}, not CSV text in UTF-8: {found[1]}.")
 
 
+def refuse_preamble(path: str, head: str) -> None:
+    """InputError when the lines before a CSV's header are not the header: comment lines
+    (``# Exported from ...``, as some historians write) or a spreadsheet's separator hint
+    (``sep=;``). Read as the header, they make every column one field, or a row of
+    names a row of units; said as what they are, with the line numbers to remove.
+
+    Examples
+    --------
+    >>> try:
+    ...     refuse_preamble("x.csv", "# PI export\\n# server A\\ntime,a\\n0,1\\n")
+    ... except InputError as e:
+    ...     print(str(e).split(":")[0])
+    x.csv starts with 2 comment line(s) ('# PI export')
+    """
+    lines = head.splitlines()
+    k = 0
+    while k < len(lines) and lines[k].lstrip("\ufeff").lstrip().startswith("#"):
+        k += 1
+    if k:
+        raise InputError(
+            f"{path} starts with {k} comment line(s) ({lines[0].lstrip(chr(0xfeff))[:60]!r}): "
+            f"the header row of column names must come first. Remove them (e.g. sed -i "
+            f"'1,{k}d' {path}).")
+    if lines and re.fullmatch(r"sep=.?", lines[0].lstrip("\ufeff").strip(), re.IGNORECASE):
+        raise InputError(
+            f"the first line of {path}, {lines[0].strip()!r}, is a spreadsheet's separator "
+            "hint, not the header row of column names: remove it (e.g. sed -i 1d "
+            f"{path}).")
+
+
 def sniff_sep(path: str) -> str:
     """The field separator of a CSV file: ``,``, ``;`` or a tab (InputError for a binary
-    file, :func:`refuse_binary`)."""
+    file, :func:`refuse_binary`, or lines before the header, :func:`refuse_preamble`)."""
     refuse_binary(path)
     with open(path, newline="", encoding="utf-8", errors="replace") as f:
         head = f.read(64 * 1024)
     if not head.strip():
         raise InputError(f"{path} is empty: a CSV with a header row and data is needed.")
+    refuse_preamble(path, head)
     first = head.splitlines()[0]
     if first.count(";") > first.count(","):
         return ";"
@@ -158,19 +189,26 @@ def load(p: str, chunk_rows: int | None) -> Iterator[pd.DataFrame]:
         if chunk_rows is None:
             df = pd.read_csv(p, sep=sep, low_memory=False, encoding="utf-8", decimal=decimal)
             df.attrs["decimal"] = decimal
-            yield df
+            yield trimmed(df)
             return
         with pd.read_csv(p, sep=sep, chunksize=chunk_rows, low_memory=False,
                          encoding="utf-8", decimal=decimal) as reader:
             for chunk in reader:  # noqa: UP028 - typed: chunks are DataFrames
                 chunk.attrs["decimal"] = decimal
-                yield chunk
+                yield trimmed(chunk)
     except pd.errors.EmptyDataError:
         raise InputError(f"{p} is empty: a CSV with a header row and data is needed.") from None
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as e:
         raise InputError(f"cannot parse {p} as CSV ({names[:6]}...): {e}. Save it as UTF-8 "
                          "text with one header row and the same number of fields in every "
                          "row.") from None
+
+
+def trimmed(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with its column names without the spaces around them (``TI101, FI102``
+    names ``FI102``, as the duplicate check of :func:`_header` reads it)."""
+    df.columns = [c.strip() if isinstance(c, str) else c for c in df.columns]
+    return df
 
 
 def dialect(path: str) -> tuple[str, str]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from normalcy.data.files import SUFFIXES, dialect, is_parquet, tail_column
+from normalcy.data.files import SUFFIXES, dialect, is_parquet, tail_column, trimmed
 from normalcy.data.shapes import refuse_header_rows
 from normalcy.data.timeaxis import find_time_column, parse_time, refuse_clocks
 from normalcy.exceptions import InputError
@@ -81,7 +81,7 @@ def _head(path: str) -> pd.DataFrame:
 
         return pq.ParquetFile(path).schema_arrow.empty_table().to_pandas()
     sep, decimal = dialect(path)  # the CSV dialect normalcy score uses
-    return pd.read_csv(path, sep=sep, nrows=1000, decimal=decimal)
+    return trimmed(pd.read_csv(path, sep=sep, nrows=1000, decimal=decimal))
 
 
 def open_data(path: str, *, unit_column: str = "unit", time_column: str | None = None,
@@ -158,7 +158,10 @@ def read_block(block: Block, columns: Sequence[str] | None = None) -> pd.DataFra
         df = pf.read_row_groups(groups, columns=cols).to_pandas()
     else:
         sep, decimal = dialect(block.path)
-        df = pd.read_csv(block.path, sep=sep, usecols=cols, decimal=decimal)
+        wanted = None if cols is None else set(cols)  # names as trimmed() gives them
+        df = trimmed(pd.read_csv(block.path, sep=sep, decimal=decimal,
+                                 usecols=None if wanted is None else
+                                 lambda c: str(c).strip() in wanted))
         if cols is not None:
             df = df[cols]
     df.columns = [str(c) for c in df.columns]
