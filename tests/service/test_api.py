@@ -125,6 +125,10 @@ def test_bad_reading_bodies(service: Service, model_bytes: bytes) -> None:
     csv_ok = plant(20).assign(time=[T0 + i for i in range(20)]).to_csv(index=False).encode()
     r = c.post(url, content=csv_ok, headers={**op, "Content-Type": "text/csv"})
     assert r.status_code == 200 and r.json()["scored"] == 20
+    spaced = b"time, s0, s1, s2\n" + b"".join(  # spaces around names, as files may have
+        f"{T0 + 20 + i}, 0.1, 0.2, 0.3\n".encode() for i in range(3))
+    r = c.post(url, content=spaced, headers={**op, "Content-Type": "text/csv"})
+    assert r.status_code == 200 and r.json()["scored"] == 3, r.text
     r = c.post(url, content=b"s0,s1\n1,2\n", headers={**op, "Content-Type": "text/csv"})
     assert r.status_code == 422 and "time" in r.json()["detail"]
     r = c.post(url, content=b"time,s0,s1,s2\n9e9,a,1,1\n", headers={**op,

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from normalcy.data.files import trimmed
 from normalcy.data.localtime import OFFSET
 from normalcy.service.errors import ClientError
 
@@ -31,7 +32,7 @@ def parse_readings(raw: bytes, content_type: str, sensors: list[str], *,
         raise ClientError("the body is empty; send rows as JSON or CSV.", 400)
     if "csv" in content_type:
         try:
-            frame = pd.read_csv(io.BytesIO(raw))
+            frame = trimmed(pd.read_csv(io.BytesIO(raw)))  # names as files are read
         except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as e:
             raise ClientError(f"the body is not valid CSV: {e}", 400) from None
         if "time" not in frame.columns:
