@@ -226,8 +226,9 @@ def add_operator_commands(sub: Any) -> None:
     range_args(e)
     e.add_argument("--top", type=int, default=5, help="how many findings to print")
     e.add_argument("--json", action="store_true", help="print JSON instead of text")
-    e.add_argument("--plot", metavar="PNG", help="also draw the range with the normal "
-                   "bounds into this PNG file")
+    e.add_argument("--plot", metavar="PNG", help="also draw the range's top sensors into "
+                   "this PNG file, each with the band where it normally reads (what the other "
+                   "sensors predict, or the learned bounds), by time where the data have dates")
     e.set_defaults(func=cmd_explain)
 
     f = parser_of(sub, "feedback", "teach the model an operator's verdict on a range",
