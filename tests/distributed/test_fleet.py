@@ -363,3 +363,30 @@ def test_a_crafted_sampling_period_in_a_model_is_a_clear_error(
                  "-o", str(tmp_path / "scores"), "--workers", "1"])
     err = capsys.readouterr().err
     assert code == 2 and "records a sampling period of -5" in err, err
+
+
+def test_a_sensor_with_historian_states_stays_a_fleet_sensor(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A sensor column holding PI's "I/O Timeout" in two cells was silently left out of
+    every unit's sensors (the fleet took numeric columns by their dtype); now the cells
+    are gaps, as normalcy fit reads them, and a text column is said with why."""
+    from normalcy import load
+    from tests.conftest import smooth_signals
+
+    parts = []
+    for k, unit in enumerate(("u1", "u2")):
+        X = smooth_signals(1500, 3, seed=10 + k).astype(object)
+        X.loc[[100, 900], "s0"] = "I/O Timeout"
+        parts.append(X.assign(unit=unit, Status="Good"))
+    pd.concat(parts).to_csv(tmp_path / "fleet.csv", index=False)
+    code = main(["fleet", "fit", str(tmp_path / "fleet.csv"), "-o", str(tmp_path / "m"),
+                 "--workers", "1", "--n-levels", "6", "--delta", "5", "--window", "30"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "columns not used as sensors: ['Status'] (not numbers: 'Status' holds 'Good')" in err
+    assert load(tmp_path / "m" / "u1.normalcy").sensors_ == ["s0", "s1", "s2"]
+    code = main(["fleet", "score", str(tmp_path / "m"), str(tmp_path / "fleet.csv"), "-o",
+                 str(tmp_path / "scores"), "--workers", "1"])
+    assert code == 0, capsys.readouterr().err
+    scores = pd.read_parquet(tmp_path / "scores" / "u1.parquet")
+    assert len(scores) == 1500 and scores["score"].notna().sum() > 1000

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from typing import Any
 
 from normalcy.data.localtime import ZONE_HELP
@@ -65,6 +66,14 @@ def cmd_fit(a: argparse.Namespace) -> int:
         like_period = header_period(header, a.like)
     sensors = [s.strip() for s in a.sensors.split(",") if s.strip()] if a.sensors else None
     exclude = [s.strip() for s in a.exclude.split(",") if s.strip()] if a.exclude else None
+    if sensors is None and like is None:  # what the default sensors leave out, and why
+        from normalcy.distributed.files import open_data
+
+        held = open_data(a.data, unit_column=a.unit_column, time_column=a.time_column).held
+        if held:
+            why = ", ".join(f"{c!r} holds {v!r}" for c, v in list(held.items())[:3])
+            print(f"normalcy: note: columns not used as sensors: {sorted(held)} (not numbers: "
+                  f"{why})", file=sys.stderr)
     with _client(a) as client:
         result = fleet_fit(client, a.data, a.output, unit_column=a.unit_column,
                            time_column=a.time_column, sensors=sensors, params=params,

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from normalcy.data.files import SUFFIXES, dialect, is_parquet, tail_column, trimmed
-from normalcy.data.shapes import refuse_header_rows
+from normalcy.data.shapes import numbers, refuse_header_rows
 from normalcy.data.timeaxis import find_time_column, parse_time, refuse_clocks
 from normalcy.exceptions import InputError
 
@@ -46,6 +46,7 @@ class FleetData:
     numeric: list[str] = field(default_factory=list)
     head: dict[str, np.ndarray] = field(default_factory=dict)  # the first CSV rows' numbers
     time_format: str | None = None  # the dates' format, decided once for every block
+    held: dict[str, str] = field(default_factory=dict)  # text columns: a cell of each
 
     def sensors(self, exclude: Sequence[str] = ()) -> list[str]:
         """Numeric columns other than unit, time and ``exclude``: the default sensors
@@ -97,7 +98,21 @@ def open_data(path: str, *, unit_column: str = "unit", time_column: str | None =
                          "it with --unit-column, or give a folder with one file per unit.")
     tname = find_time_column(cols, time_column, files[0],
                              head.iloc[0].tolist() if len(head) else None)
-    numeric = [c for c in cols if pd.api.types.is_numeric_dtype(head[c].dtype)]
+    mark = "." if is_parquet(files[0]) else dialect(files[0])[1]
+    numeric, held, values = [], {}, {}
+    for c in cols:  # numbers as tables read them (digit groups; no-reading states: gaps)
+        v, bad = numbers(head[c], mark)
+        n_num = int(np.isfinite(v).sum())
+        if c == unit_column or c == tname or n_num == 0 and not bad.any():
+            if pd.api.types.is_numeric_dtype(head[c].dtype):
+                numeric.append(c)  # an empty numeric column stays a (failing) sensor
+                values[c] = v
+            continue
+        if n_num >= bad.sum():
+            numeric.append(c)
+            values[c] = v
+        else:
+            held[c] = str(head[c].iloc[int(np.flatnonzero(bad)[0])]).strip()
     blocks = []
     for f in files:
         unit = None if has_unit else check_unit(os.path.splitext(os.path.basename(f))[0])
@@ -117,11 +132,13 @@ def open_data(path: str, *, unit_column: str = "unit", time_column: str | None =
                 blocks.append(Block(f, tuple(groups), unit))
         else:
             blocks.append(Block(f, None, unit))
+    keep = np.ones(len(head), dtype=bool)
     if has_unit and len(head):  # a counter of the first unit's rows, as a file's
-        head = head[head[unit_column] == head[unit_column].iloc[0]]
+        keep = (head[unit_column] == head[unit_column].iloc[0]).to_numpy()
+        head = head[keep]
     return FleetData(blocks, cols, unit_column if has_unit else None, tname, numeric,
-                     {c: head[c].to_numpy(dtype=float) for c in numeric},
-                     _time_format(files[0], head, tname))
+                     {c: v[keep] for c, v in values.items()},
+                     _time_format(files[0], head, tname), held)
 
 
 def _time_format(path: str, head: pd.DataFrame, tname: str | None) -> str | None:
@@ -185,13 +202,28 @@ def unit_counts(block: Block, unit_column: str | None) -> dict[str, int]:
 
 
 def unit_rows(block: Block, unit_column: str | None, unit: str,
-              columns: Sequence[str]) -> pd.DataFrame:
-    """The block's rows of ``unit`` (``columns`` only), in file order, indexed from 0."""
+              columns: Sequence[str], numeric: Sequence[str] = ()) -> pd.DataFrame:
+    """The block's rows of ``unit`` (``columns`` only), in file order, indexed from 0;
+    the ``numeric`` columns (the sensors) as floats, read as tables read them."""
     if unit_column is None:
-        return read_block(block, columns).reset_index(drop=True)
-    df = read_block(block, [unit_column, *[c for c in columns if c != unit_column]])
-    keep = df[unit_column].astype(str).to_numpy() == unit
-    return df.loc[keep, list(columns)].reset_index(drop=True)
+        df = read_block(block, columns).reset_index(drop=True)
+    else:
+        df = read_block(block, [unit_column, *[c for c in columns if c != unit_column]])
+        keep = df[unit_column].astype(str).to_numpy() == unit
+        df = df.loc[keep, list(columns)].reset_index(drop=True)
+    text = [c for c in numeric if c in df and not pd.api.types.is_numeric_dtype(df[c].dtype)]
+    if text:
+        mark = "." if is_parquet(block.path) else dialect(block.path)[1]
+        for c in text:
+            v, bad = numbers(df[c], mark)
+            if bad.any():
+                r = int(np.flatnonzero(bad)[0])
+                raise InputError(f"sensor column {c!r} of {block.path} holds "
+                                 f"{str(df[c].iloc[r]).strip()!r} (unit {unit}'s row {r} of "
+                                 "the block), not a number: fix the value or leave the cell "
+                                 "empty (a gap).")
+            df[c] = v
+    return df
 
 
 def order_units(per_block: Sequence[dict[str, int]]) -> list[str]:

@@ -155,7 +155,7 @@ def fleet_fit(client: Any, data_path: str, out: str, *, unit_column: str = "unit
     for unit in fl.order_units(per_block):
         idx, _ = fl.rows_per_unit(per_block, unit)
         blocks = [dask.delayed(fl.unit_rows, pure=True)(data.blocks[j], data.unit_column,
-                                                        unit, cols) for j in idx]
+                                                        unit, cols, use) for j in idx]
         tasks[unit] = dask.delayed(_fit_unit, pure=True)(
             dict(params or {}), None if like is None else dask.delayed(like, pure=True),
             like_period, data.time_column, use, blocks, data.time_format, zone(timezone))
@@ -266,7 +266,7 @@ def _score_unit(model_path: str, block: fl.Block, unit_column: str | None, unit:
     from normalcy.distributed.overlap import score_rows
 
     det = load(model_path)
-    rows = fl.unit_rows(block, unit_column, unit, cols)
+    rows = fl.unit_rows(block, unit_column, unit, cols, list(det.sensors_))
     runs = None if runs_of is None else runs_of(rows)
     res = score_rows(det, rows, runs, slice(0, len(rows)), alignment, frame_meta)
     out = _output(det, res, rows, 0, time_name)
@@ -333,7 +333,8 @@ def fleet_score(client: Any, models: str, data_path: str, out: str, *,
                     target, meta, need)
                 continue
             parts = [dask.delayed(fl.unit_rows, pure=True)(data.blocks[j], data.unit_column,
-                                                           unit, cols) for j in idx]
+                                                           unit, cols, list(det.sensors_))
+                     for j in idx]
             folder = os.path.join(scratch, unit)
             os.makedirs(folder)
             finish = _write_part(folder, data.time_column)
