@@ -76,10 +76,11 @@ def numbers(s: pd.Series, decimal: str = ".") -> tuple[np.ndarray, np.ndarray]:
 
 
 def digit_groups(s: pd.Series, decimal: str) -> str | None:
-    """A cell of ``s`` written with digit groups (:data:`GROUPED`), or None."""
+    """A cell of ``s`` written with digit groups (:data:`GROUPED`), or None (its first
+    10 000 cells are looked at: the note needs one)."""
     if pd.api.types.is_numeric_dtype(s.dtype):
         return None
-    text = s.dropna().astype(str).str.strip()
+    text = s.dropna().head(10_000).astype(str).str.strip()
     hit = text[text.str.match(GROUPED[decimal])]
     return None if hit.empty else str(hit.iloc[0])
 
