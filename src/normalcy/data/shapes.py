@@ -186,8 +186,14 @@ CLOCK = re.compile(r"^\d{1,2}:\d{2}(:\d{2}([.,]\d+)?)?(\s?[AaPp][Mm])?$")
 LOOKED = 20
 
 
+def _head(col: pd.Series) -> pd.Series:
+    """The first :data:`LOOKED` filled cells of ``col``, as stripped text (read from its
+    first rows only: a column of a million rows is not converted whole)."""
+    return col.head(50 * LOOKED).dropna().head(LOOKED).astype(str).str.strip()
+
+
 def _timelike(col: pd.Series) -> bool:
-    head = col.dropna().astype(str).str.strip().head(LOOKED)
+    head = _head(col)
     return bool(head.str.match(CLOCK).all() or all(is_date(v) for v in head))
 
 
@@ -205,8 +211,10 @@ def date_and_clock(df: pd.DataFrame) -> tuple[str, str] | None:
     """
     dates, clocks = [], []
     for c in df.columns:
-        head = df[c].dropna().astype(str).str.strip().head(LOOKED)
-        if head.empty or pd.api.types.is_numeric_dtype(df[c].dtype) or all(
+        if pd.api.types.is_numeric_dtype(df[c].dtype):
+            continue
+        head = _head(df[c])
+        if head.empty or all(
                 is_number(v.replace(",", ".")) for v in head):  # readings, as text
             continue
         if head.str.match(CLOCK).all():
