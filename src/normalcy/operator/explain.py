@@ -29,6 +29,7 @@ value range of its quantizer bin.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -68,14 +69,15 @@ class Explanation:
 
 def explain(det: TransitionDetector, X: Any, start: Any, end: Any, top: int = 5,
             period: float | None = None, *, first_row: int = 0,
-            when: str = "") -> Explanation:
+            when: str = "", stamp: Callable[[int], str] | None = None) -> Explanation:
     """Rank what made rows ``[start, end)`` abnormal, in the sensors' own units.
 
     Returns an :class:`Explanation` with ``records`` (a DataFrame, one row per
     finding, largest contribution first) and ``text``. ``period`` (seconds per
     row) turns ``delta`` into a duration. ``first_row``: the number of ``X``'s first
     row in a longer stream (a slice of it), by which the text and ``records``'
-    ``sample`` number rows; ``when`` follows the row range in the text (its times).
+    ``sample`` number rows; ``when`` follows the row range in the text (its times);
+    ``stamp(row)`` (a row of ``X``) dates a finding's row in the text.
     ``start`` and ``end`` may be times where ``X`` has a time index (as in
     :func:`normalcy.operator.feedback`).
     """
@@ -94,7 +96,7 @@ def explain(det: TransitionDetector, X: Any, start: Any, end: Any, top: int = 5,
     relations = getattr(det, "relations_", None) is not None and det.view_ != "paper"
     if relations:
         rs = det.relation_samples(prep)
-        recs += relation_records(det, prep, rows, rs, first_row)
+        recs += relation_records(det, prep, rows, rs, first_row, stamp)
         recs += dynamics_records(det, prep, rows, rs, u)
         recs += readings_records(det, prep, rows, rs, u)
     # a transition never seen in training is said, but in the relations view it adds

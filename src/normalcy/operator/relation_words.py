@@ -4,6 +4,7 @@ noisy sensor); ranked with the paper's terms by :func:`normalcy.operator.explain
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -21,7 +22,8 @@ Z2_NAMED = 2.0
 
 
 def relation_records(det: TransitionDetector, prep: Any, rows: np.ndarray,
-                     rs: Any, first_row: int = 0) -> list[dict[str, Any]]:
+                     rs: Any, first_row: int = 0,
+                     stamp: Callable[[int], str] | None = None) -> list[dict[str, Any]]:
     """The relations view's findings (SPEC §6), one per sensor that left its relations:
     its value against what the other sensors predict at this operating point (the whole
     amplitude of a bias or drift) and against what they and its own recent past predict
@@ -33,7 +35,8 @@ def relation_records(det: TransitionDetector, prep: Any, rows: np.ndarray,
     weighed on the score's scale, ``log1p(z²) / R`` (as ``r_rel[s]`` against the
     relations' reference level), so that they compare with the dynamics finding and the
     paper's; ``rs``: :meth:`TransitionDetector.relation_samples` of ``prep``;
-    ``first_row``: the number of ``prep``'s first row in the text (a slice of a stream)."""
+    ``first_row``: the number of ``prep``'s first row in the text (a slice of a stream);
+    ``stamp(row)``: the time of a row of ``prep``, said beside its number."""
     scale = det.reference_["rel"] * det.reference_.get("joint", 1.0)
     zc = rs.signed[rows] / rs.spread[rows]
     zs = rs.static[rows] / rs.static_spread[rows]
@@ -64,8 +67,9 @@ def relation_records(det: TransitionDetector, prep: Any, rows: np.ndarray,
             if at is not None:
                 move = float(rs.signed[rows[at], j]) * unit
                 there = float(prep.series.values[rows[at], j])
+                when = "" if stamp is None else f" ({stamp(int(rows[at]))})"
                 text = (f"`{name}` moved suddenly: by {amount(move, name)} at row "
-                        f"{int(rows[at]) + first_row} against what the other sensors and its "
+                        f"{int(rows[at]) + first_row}{when} against what the other sensors and its "
                         f"own recent past predict (usually ±{amount(usual, name)}; value "
                         f"{amount(there, name)} there) - a step, not noise: between its moves "
                         "it follows the other sensors")

@@ -104,18 +104,23 @@ def history(det: Any) -> pd.DataFrame:
     return operator.history(det)
 
 
-def explain(det: Any, frame: pd.DataFrame, start: int, end: int, top: int,
+def explain(det: Any, frame: Any, start: int, end: int, top: int,
             period: float | None, first: int = 0,
-            times: tuple[str | None, str | None] | None = None) -> dict[str, Any]:
+            stamps: Any = None) -> dict[str, Any]:
     """The explanation of rows ``[start, end)`` of ``frame`` as ``{"text": ...,
     "records": [...]}``, its rows numbered in the unit's stream (``frame`` holds the
     stream from row ``first`` on, the numbers the alarm list shows) and dated by
-    ``times`` (of its first and last row), as an operator reads the trend."""
+    ``stamps`` (epoch seconds of ``frame``'s rows), as an operator reads the trend."""
     from normalcy import operator
+    from normalcy.service.views import iso
 
-    when = "" if times is None or None in times else f" ({times[0]} to {times[1]})"
-    return operator.explain(det, frame, start, end, top=top, period=period,
-                            first_row=first, when=when).to_dict()
+    def stamp(r: int) -> str:
+        return str(iso(float(stamps[r])))
+
+    when = "" if stamps is None or end <= start else \
+        f" ({stamp(start)} to {stamp(end - 1)})"
+    return operator.explain(det, frame, start, end, top=top, period=period, first_row=first,
+                            when=when, stamp=None if stamps is None else stamp).to_dict()
 
 
 def band(det: Any, frame: pd.DataFrame) -> Any:

@@ -136,8 +136,7 @@ def explanation(ep_id: int, fleet: FleetDep, _: Reader, top: int = 5) -> dict:
     try:
         stamps = frame["time"].to_numpy(dtype=float)
         runs = stored_runs(frame, rt.sensors, getattr(rt.det, "sample_period_", None))
-        out = modelops.explain(rt.det, runs, s0, e0, top, u_period, first,
-                               (iso(stamps[s0]), iso(stamps[e0 - 1])) if e0 > s0 else None)
+        out = modelops.explain(rt.det, runs, s0, e0, top, u_period, first, stamps)
     except ValueError as e:
         raise ClientError(f"cannot explain this alarm: {e}", 409) from None
     return {"alarm": ep_id, "unit": name, "version": rt.version, **out}
