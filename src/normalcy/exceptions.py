@@ -12,6 +12,7 @@ __all__ = [
     "NormalcyError",
     "NotFittedError",
     "ParameterError",
+    "SensorsError",
 ]
 
 
@@ -24,6 +25,15 @@ class InputError(NormalcyError, ValueError):
 
     The message names the file, column or row when known, and says how to fix it.
     """
+
+
+class SensorsError(InputError):
+    """Training data that some sensors make unusable; ``sensors`` names them (the
+    command line then says how to leave them out)."""
+
+    def __init__(self, message: str, sensors: list[str]) -> None:
+        super().__init__(message)
+        self.sensors = sensors
 
 
 class InputTypeError(InputError, TypeError):

@@ -31,9 +31,7 @@ from normalcy.cli.common import (
     too_short_said,
     wanderers_said,
 )
-from normalcy.data.validation import TooShort
-from normalcy.detector.scaling import ConstantSensors
-from normalcy.exceptions import NormalcyError
+from normalcy.exceptions import NormalcyError, SensorsError
 
 
 def _sensors(arg: str | None, flag: str = "--sensors") -> list[str] | None:
@@ -58,6 +56,13 @@ def _without(frame: Any, names: list[str] | None, path: str) -> Any:
     if len(names) == frame.shape[1]:
         raise CLIError(f"--exclude leaves no sensor of {path}.")
     return frame.drop(columns=names)
+
+
+def _leave_out(names: list[str], a: argparse.Namespace) -> str:
+    """How the fit's command line leaves sensors ``names`` out."""
+    them = "it" if len(names) == 1 else "them"
+    return f"leave {them} out of --sensors" if a.sensors else \
+        f"fit with --exclude {','.join(names)}"
 
 
 def _level_arg(v: str) -> int | str:
@@ -98,10 +103,9 @@ def cmd_fit(a: argparse.Namespace) -> int:
         table.frame = _without(table.frame, _sensors(a.exclude, "--exclude"), a.train)
         empty = [str(c) for c in table.frame.columns if table.frame[c].isna().all()]
         if empty:
-            how = "leave it out of --sensors" if a.sensors else \
-                f"fit with --exclude {','.join(empty)}"
             raise CLIError(f"column(s) {names_said(empty)} of {a.train} hold no reading (every "
-                           f"cell is empty): no sensor to learn. On the command line: {how}.")
+                           f"cell is empty): no sensor to learn. On the command line: "
+                           f"{_leave_out(empty, a)}.")
         for n in table.notes:
             _note(n)
         if table.ignored:
@@ -125,13 +129,11 @@ def cmd_fit(a: argparse.Namespace) -> int:
             try:
                 det = operator.fit(TransitionDetector(**params, sample_period=period),
                                    table.runs())
-            except (ConstantSensors, TooShort) as e:
+            except SensorsError as e:
                 if not e.sensors:
                     raise
-                them = "it" if len(e.sensors) == 1 else "them"
-                how = f"leave {them} out of --sensors" if a.sensors else \
-                    f"fit with --exclude {','.join(e.sensors[:3])}"
-                raise CLIError(f"{e} On the command line: {how}.") from None
+                raise CLIError(f"{e} On the command line: {_leave_out(e.sensors[:3], a)}.") \
+                    from None
         bar.update()
         bar.set_postfix_str(f"writing {a.output}")
         save(det, a.output, extra={"period_s": period, "timezone": a.timezone})

@@ -86,10 +86,7 @@ def cmd_explain(a: argparse.Namespace) -> int:
     det, md = load_detector(a.model)
     table = _data(det, md, a)
     s, e = _range(table, a)
-    dated = table.time is not None and e > s
     ex = operator.explain(det, table.runs(), s, e, top=a.top, period=table.sampling_period(),
-                          when=f" ({table.time.iloc[s]} to {table.time.iloc[e - 1]})"
-                          if dated else "",
                           stamp=None if table.time is None else lambda r: str(table.time.iloc[r]))
     if a.plot:
         plot_explanation(det, table.runs(), s, e, ex, a.plot, times=_clock(table))

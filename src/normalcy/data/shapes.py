@@ -1,7 +1,9 @@
-"""The shapes of exports that are not one header row of names over one row per time:
-rows of units or descriptions under the header, long (narrow) tables of one row per
-time and sensor, and a date and a time of day in two columns. The first two are said
-with how to reshape the file; the third is read as one time."""
+"""The shapes of exports that are not one header row of names over one row per time
+and one number per cell: rows of units or descriptions under the header, long (narrow)
+tables of one row per time and sensor, and times written as spreadsheet day numbers -
+said with how to reshape the file; a date and a time of day in two columns - read as
+one time; numbers with digit groups and historians' no-reading states in a cell -
+read as numbers and gaps (:func:`numbers`)."""
 
 from __future__ import annotations
 
@@ -119,11 +121,10 @@ def refuse_header_rows(df: pd.DataFrame, path: str) -> None:
         k += 1
     if k == 0 or k == len(df):
         return
-    shown = ", ".join(repr(str(v).strip()) for v in df.iloc[0].tolist()
-                      if pd.notna(v) and str(v).strip())
-    rows = "row" if k == 1 else f"{k} rows"
     named = [(str(c), str(v).strip()) for c, v in df.iloc[0].items()
              if pd.notna(v) and str(v).strip()]
+    shown = ", ".join(repr(v) for _, v in named)
+    rows = "row" if k == 1 else f"{k} rows"
     example = (f"{named[0][0]} [{named[0][1]}]" if k == 1 and len(named[0][1]) <= 12
                else "TI101 [degC]")
     raise InputError(
@@ -280,28 +281,20 @@ def states_note(df: pd.DataFrame, frame: pd.DataFrame, p: str,
     state (:data:`NO_READING`): read as gaps."""
     if axis_state.get("states_said"):
         return []
-    found: dict[str, int] = {}
+    found: list[pd.Series] = []
     first = None
     for c in frame.columns:
-        hit = no_readings(df[c])
+        if not frame[c].isna().any():  # a state reads as a gap (NaN): none in this column
+            continue
+        hit = no_readings(df[c]).to_numpy()
         if hit.any():
-            for v in df[c][hit].astype(str).str.strip():
-                found[v] = found.get(v, 0) + 1
-            r = int(np.flatnonzero(hit.to_numpy())[0]) + int(frame.index[0])
+            found.append(df[c][hit].astype(str).str.strip())
+            r = int(np.flatnonzero(hit)[0]) + int(frame.index[0])
             first = r if first is None else min(first, r)
     if not found:
         return []
     axis_state["states_said"] = True
-    said = ", ".join(f"{v!r} x{n}" for v, n in sorted(found.items(), key=lambda kv: -kv[1])[:4])
-    return [f"{p}: {sum(found.values())} sensor cell(s) hold a historian's no-reading state "
+    counts = pd.concat(found).value_counts()
+    said = ", ".join(f"{v!r} x{n}" for v, n in counts.head(4).items())
+    return [f"{p}: {int(counts.sum())} sensor cell(s) hold a historian's no-reading state "
             f"({said}; the first in row {first}): read as gaps"]
-
-
-def held_cells(df: pd.DataFrame, ignored: list[str], mark: str) -> dict[str, str]:
-    """The first cell that is not a number of each ignored column (none: left out)."""
-    out = {}
-    for c in ignored:
-        _, bad = numbers(df[c], mark)
-        if bad.any():
-            out[c] = str(df[c].iloc[int(np.flatnonzero(bad)[0])]).strip()
-    return out

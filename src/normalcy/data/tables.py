@@ -32,7 +32,6 @@ from normalcy.data.files import data_files, load, tail_column
 from normalcy.data.shapes import (
     date_and_clock,
     digit_groups,
-    held_cells,
     join_date_and_clock,
     numbers,
     refuse_day_numbers,
@@ -204,8 +203,9 @@ def _unnamed(name: str) -> bool:
 
 
 def _choose(df: pd.DataFrame, rest: list[str], sensors: Sequence[str] | None, p: str,
-            first_row: int, decimal: str = ".") -> tuple[pd.DataFrame, list[str]]:
-    """The sensor frame (floats) and the columns left out (``decimal``: the file's mark)."""
+            first_row: int, decimal: str = ".") -> tuple[pd.DataFrame, list[str], dict[str, str]]:
+    """The sensor frame (floats), the columns left out, and the first cell that is not
+    a number of each left out for it (``decimal``: the file's mark)."""
     if sensors is not None:
         missing = [s for s in sensors if s not in rest]
         if missing:
@@ -216,12 +216,15 @@ def _choose(df: pd.DataFrame, rest: list[str], sensors: Sequence[str] | None, p:
     else:
         use = []
     out = {}
+    held: dict[str, str] = {}
     for c in rest if sensors is None else use:
         values, bad = numbers(df[c], decimal)
         n_num = int(np.isfinite(values).sum() + np.isinf(values).sum())
         if sensors is None and (n_num == 0 or n_num < bad.sum()):
             if n_num == 0 and not bad.any() and not _unnamed(c):
                 out[c] = values  # an empty column: a sensor with no reading (an error later)
+            elif bad.any():
+                held[c] = str(df[c].iloc[int(np.flatnonzero(bad)[0])]).strip()
             continue  # text, or the empty column of a trailing separator: noted by the caller
         if bad.any():
             raise _bad_cells(c, df[c], bad, first_row, p, sensors is not None, n_num)
@@ -247,7 +250,7 @@ def _choose(df: pd.DataFrame, rest: list[str], sensors: Sequence[str] | None, p:
                 "check the separator and the header, or name sensors with --sensors.")
     frame = pd.DataFrame({c: out[c] for c in use},
                          index=pd.RangeIndex(first_row, first_row + len(df)))
-    return frame, [c for c in rest if c not in use]
+    return frame, [c for c in rest if c not in use], held
 
 
 def _table(df: pd.DataFrame, p: str, sensors: Sequence[str] | None, time_column: str | None,
@@ -284,9 +287,9 @@ def _table(df: pd.DataFrame, p: str, sensors: Sequence[str] | None, time_column:
     tname: str | None = axis_state["name"]  # type: ignore[assignment]
     rest = [c for c in cols if c != tname]
     if tname is None:
-        frame, ignored = _choose(df, rest, sensors, p, first_row, mark)
+        frame, ignored, held = _choose(df, rest, sensors, p, first_row, mark)
         return Table(frame=frame, time=None, time_name=None, ignored=ignored, path=p,
-                     held=held_cells(df, ignored, mark),
+                     held=held,
                      notes=notes + _missing_once(frame, p, axis_state)
                      + states_note(df, frame, p, axis_state))
     raw = df[tname].reset_index(drop=True)
@@ -323,7 +326,7 @@ def _table(df: pd.DataFrame, p: str, sensors: Sequence[str] | None, time_column:
     previous = axis_state.get("last")
     check_order(secs, raw, tname, p, first_row=first_row, previous=previous,  # type: ignore[arg-type]
                 dates=axis.kind == "datetime", zone=zone)
-    frame, ignored = _choose(df, rest, sensors, p, first_row, mark)
+    frame, ignored, held = _choose(df, rest, sensors, p, first_row, mark)
     notes += _missing_once(frame, p, axis_state) + states_note(df, frame, p, axis_state)
     own = median_step(secs if previous is None else np.r_[previous, secs])
     if axis_state.get("period") is None and own is not None:
@@ -354,10 +357,7 @@ def _table(df: pd.DataFrame, p: str, sensors: Sequence[str] | None, time_column:
             "(the historian's interpolated values at a fixed interval)")
     return Table(frame=frame, time=raw, time_name=tname, ignored=ignored, path=p,
                  seconds=secs, time_kind=axis.kind, time_format=axis.fmt, period=own,
-                 starts=[int(r) for r in starts], notes=notes, zone=zone,
-                 held=held_cells(df, ignored, mark))
-
-
+                 starts=[int(r) for r in starts], notes=notes, zone=zone, held=held)
 
 
 def missing_notes(frame: pd.DataFrame, p: str) -> list[str]:

@@ -23,7 +23,7 @@ from scipy import sparse
 
 from normalcy.data import localtime
 from normalcy.data.timeaxis import median_step, run_starts
-from normalcy.exceptions import InputError, InputTypeError
+from normalcy.exceptions import InputError, InputTypeError, SensorsError
 
 
 @dataclass
@@ -393,13 +393,9 @@ def _series(values: np.ndarray, names: list[str], runs_arr: np.ndarray, index: p
     return Series(values, names, segment, seg_start, seg_stop, index)
 
 
-class TooShort(InputError):
+class TooShort(SensorsError):
     """Training data without a gap-free stretch long enough; ``sensors`` names the
     sensors whose empty cells cut it (most first; empty when gaps are not the cause)."""
-
-    def __init__(self, message: str, sensors: list[str]) -> None:
-        super().__init__(message)
-        self.sensors = sensors
 
 
 def too_short(series: Series, longest: int, needed: int, delta: int, window: int,

@@ -6,19 +6,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from normalcy.exceptions import InputError
+from normalcy.exceptions import SensorsError
 
 #: an IQR below this share of the standard deviation marks a quasi-discrete sensor
 #: (a Gaussian has IQR = 1.35 std)
 MIN_IQR_SHARE = 0.1
 
 
-class ConstantSensors(InputError):
+class ConstantSensors(SensorsError):
     """Sensors constant in the training data; ``sensors`` names every one of them."""
-
-    def __init__(self, message: str, sensors: list[str]) -> None:
-        super().__init__(message)
-        self.sensors = sensors
 
 
 def fit_robust_scale(values: np.ndarray, sensors: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:

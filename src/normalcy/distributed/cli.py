@@ -66,19 +66,15 @@ def cmd_fit(a: argparse.Namespace) -> int:
         like_period = header_period(header, a.like)
     sensors = [s.strip() for s in a.sensors.split(",") if s.strip()] if a.sensors else None
     exclude = [s.strip() for s in a.exclude.split(",") if s.strip()] if a.exclude else None
-    if sensors is None and like is None:  # what the default sensors leave out, and why
-        from normalcy.distributed.files import open_data
-
-        held = open_data(a.data, unit_column=a.unit_column, time_column=a.time_column).held
-        if held:
-            why = ", ".join(f"{c!r} holds {v!r}" for c, v in list(held.items())[:3])
-            print(f"normalcy: note: columns not used as sensors: {sorted(held)} (not numbers: "
-                  f"{why})", file=sys.stderr)
     with _client(a) as client:
         result = fleet_fit(client, a.data, a.output, unit_column=a.unit_column,
                            time_column=a.time_column, sensors=sensors, params=params,
                            like=like, like_period=like_period, progress=a.progress,
                            timezone=a.timezone, exclude=exclude)
+    if result.held:  # what the default sensors leave out, and why
+        why = ", ".join(f"{c!r} holds {v!r}" for c, v in list(result.held.items())[:3])
+        print(f"normalcy: note: columns not used as sensors: {sorted(result.held)} (not "
+              f"numbers: {why})", file=sys.stderr)
     return _finish(result, "fitting")
 
 

@@ -103,15 +103,11 @@ def open_data(path: str, *, unit_column: str = "unit", time_column: str | None =
     for c in cols:  # numbers as tables read them (digit groups; no-reading states: gaps)
         v, bad = numbers(head[c], mark)
         n_num = int(np.isfinite(v).sum())
-        if c == unit_column or c == tname or n_num == 0 and not bad.any():
-            if pd.api.types.is_numeric_dtype(head[c].dtype):
-                numeric.append(c)  # an empty numeric column stays a (failing) sensor
-                values[c] = v
-            continue
-        if n_num >= bad.sum():
-            numeric.append(c)
+        free = c not in (unit_column, tname)
+        if pd.api.types.is_numeric_dtype(head[c].dtype) or free and 0 < n_num >= bad.sum():
+            numeric.append(c)  # an empty numeric column stays a (failing) sensor
             values[c] = v
-        else:
+        elif free and bad.any():
             held[c] = str(head[c].iloc[int(np.flatnonzero(bad)[0])]).strip()
     blocks = []
     for f in files:
@@ -181,6 +177,7 @@ def read_block(block: Block, columns: Sequence[str] | None = None) -> pd.DataFra
                                  lambda c: str(c).strip() in wanted))
         if cols is not None:
             df = df[cols]
+        df.attrs["decimal"] = decimal  # the mark its text cells' numbers are written with
     df.columns = [str(c) for c in df.columns]
     return df
 
@@ -207,22 +204,21 @@ def unit_rows(block: Block, unit_column: str | None, unit: str,
     the ``numeric`` columns (the sensors) as floats, read as tables read them."""
     if unit_column is None:
         df = read_block(block, columns).reset_index(drop=True)
+        mark = str(df.attrs.get("decimal", "."))
     else:
         df = read_block(block, [unit_column, *[c for c in columns if c != unit_column]])
+        mark = str(df.attrs.get("decimal", "."))
         keep = df[unit_column].astype(str).to_numpy() == unit
         df = df.loc[keep, list(columns)].reset_index(drop=True)
-    text = [c for c in numeric if c in df and not pd.api.types.is_numeric_dtype(df[c].dtype)]
-    if text:
-        mark = "." if is_parquet(block.path) else dialect(block.path)[1]
-        for c in text:
-            v, bad = numbers(df[c], mark)
-            if bad.any():
-                r = int(np.flatnonzero(bad)[0])
-                raise InputError(f"sensor column {c!r} of {block.path} holds "
-                                 f"{str(df[c].iloc[r]).strip()!r} (unit {unit}'s row {r} of "
-                                 "the block), not a number: fix the value or leave the cell "
-                                 "empty (a gap).")
-            df[c] = v
+    for c in [c for c in numeric if c in df and not pd.api.types.is_numeric_dtype(df[c].dtype)]:
+        v, bad = numbers(df[c], mark)
+        if bad.any():
+            r = int(np.flatnonzero(bad)[0])
+            raise InputError(f"sensor column {c!r} of {block.path} holds "
+                             f"{str(df[c].iloc[r]).strip()!r} (unit {unit}'s row {r} of the "
+                             "block), not a number: fix the value or leave the cell empty "
+                             "(a gap).")
+        df[c] = v
     return df
 
 

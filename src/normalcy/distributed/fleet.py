@@ -20,7 +20,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -38,6 +38,7 @@ class FleetResult:
 
     done: dict[str, str]
     failed: dict[str, str]
+    held: dict[str, str] = field(default_factory=dict)  # columns left out: a cell of each
 
 
 def _save(model: Any, path: str, period: float | None = None,
@@ -166,7 +167,8 @@ def fleet_fit(client: Any, data_path: str, out: str, *, unit_column: str = "unit
         _save(det, path, period, zone(timezone))
         done[unit] = (f"{sum(fl.rows_per_unit(per_block, unit)[1])} rows, delta={det.delta_}, "
                       f"window={det.window_}, n_levels={det.n_levels_} -> {path}")
-    return FleetResult(done, {u: describe(e) for u, e in errors.items()})
+    return FleetResult(done, {u: describe(e) for u, e in errors.items()},
+                       data.held if sensors is None and like is None else {})
 
 
 def _output(det: Any, res: pd.DataFrame, rows: pd.DataFrame, first: int,

@@ -77,7 +77,8 @@ def explain(det: TransitionDetector, X: Any, start: Any, end: Any, top: int = 5,
     row) turns ``delta`` into a duration. ``first_row``: the number of ``X``'s first
     row in a longer stream (a slice of it), by which the text and ``records``'
     ``sample`` number rows; ``when`` follows the row range in the text (its times);
-    ``stamp(row)`` (a row of ``X``) dates a finding's row in the text.
+    ``stamp(row)`` (a row of ``X``) dates a finding's row in the text, and the range
+    where ``when`` is not given.
     ``start`` and ``end`` may be times where ``X`` has a time index (as in
     :func:`normalcy.operator.feedback`).
     """
@@ -193,6 +194,8 @@ def explain(det: TransitionDetector, X: Any, start: Any, end: Any, top: int = 5,
                               kind="stable")
     frame = frame.head(int(top))[cols].reset_index(drop=True)
     frame["sample"] += first_row
+    if not when and stamp is not None and end > start:
+        when = f" ({stamp(start)} to {stamp(end - 1)})"
     span = f"rows [{start + first_row}, {end + first_row}){when}"
     if frame.empty:
         text = f"{span}: nothing abnormal - every transition, bound and " \

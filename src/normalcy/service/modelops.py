@@ -117,10 +117,8 @@ def explain(det: Any, frame: Any, start: int, end: int, top: int,
     def stamp(r: int) -> str:
         return str(iso(float(stamps[r])))
 
-    when = "" if stamps is None or end <= start else \
-        f" ({stamp(start)} to {stamp(end - 1)})"
     return operator.explain(det, frame, start, end, top=top, period=period, first_row=first,
-                            when=when, stamp=None if stamps is None else stamp).to_dict()
+                            stamp=None if stamps is None else stamp).to_dict()
 
 
 def band(det: Any, frame: pd.DataFrame) -> Any:
