@@ -85,13 +85,22 @@ def test_detector_contributions_come_from_the_term_that_drives_the_score() -> No
     c = detector_contributions(frame, Model())
     assert c is not None
     np.testing.assert_allclose(c[["a", "b"]].to_numpy(), [[0.5, 0.0], [0.0, 1.6]])
-    # the relations view: where the dynamics term leads, its per-sensor columns name
+    # the relations view: where the dynamics term leads, the relations' per-sensor
+    # columns (the plant's relations) name, not the innovations
     frame = pd.DataFrame({"score": [1.0, 1.0], "r_rel": [4.0, 1.0], "r_dyn": [1.0, 8.0],
                           "r_rel[a]": [6.0, 6.0], "r_rel[b]": [1.0, 1.0],
                           "r_dyn[a]": [0.0, 0.4], "r_dyn[b]": [9.0, 20.0]})
     c = detector_contributions(frame, Model())
     assert c is not None
-    np.testing.assert_allclose(c[["a", "b"]].to_numpy(), [[3.0, 0.5], [0.1, 5.0]])
+    np.testing.assert_allclose(c[["a", "b"]].to_numpy(), [[3.0, 0.5], [3.0, 0.5]])
+    # a stuck sensor names itself wherever its term is above the threshold (row 1: 1.5),
+    # even under a larger relations term; below it (row 0: 0.5), the largest term names
+    Model.reference_ = {**Model.reference_, "stuck": 0.5}
+    frame = frame.assign(r_stuck=[0.25, 0.75], **{"r_stuck[a]": [0.0, 0.0],
+                                                   "r_stuck[b]": [0.25, 0.75]})
+    c = detector_contributions(frame, Model())
+    assert c is not None
+    np.testing.assert_allclose(c[["a", "b"]].to_numpy(), [[3.0, 0.5], [0.0, 1.5]])
     assert detector_contributions(pd.DataFrame({"score": [1.0]}), Model()) is None
 
 
@@ -143,9 +152,16 @@ def test_quick_run_writes_results_and_its_docs_section(tmp_path: Path) -> None:
         assert b["low"] <= b["difference"] <= b["high"]
     assert set(metrics["between"]) == {"quadruple tank", "jacketed CSTR"}
     assert set(metrics["history"]) == {"quadruple tank"}
+    assert set(metrics["written"]) == {"quadruple tank", "jacketed CSTR"}
+    for rows in metrics["written"].values():  # methods with per-sensor contributions
+        assert "PCA T²+Q" in {row["method"] for row in rows}
+        for row in rows:
+            hits, alarmed, written = map(int, row["named first / alarmed / written"].split(" / "))
+            assert 0 <= hits <= alarmed <= written and written >= 8
     text = docs.read_text()
     assert "kept text" in text and "<!-- bench:plants:begin -->" in text
     assert "### History length" in text and "### In-between set-points" in text
+    assert "### Sensor faults written into the healthy test period" in text
 
 
 def test_judge_ranks_on_common_windows_and_bootstraps_ours_against_the_best_peer() -> None:

@@ -10,9 +10,12 @@ Each episode carries its start and end rows, the peak score, the *dominant
 residual type* (the normalised term - unseen transitions, bounds,
 configurations, a fault signature, the relations view's ``rel``, the plant's
 dynamics ``dyn``, a ``stuck`` or a ``noisy`` sensor - with the largest sum over the
-episode), the sensors whose own residual of that type is largest (for ``dyn``, each
-sensor's innovation; for ``stuck`` and ``noisy``, its share of repeated readings or of
-jitter beyond its healthy level), and the
+episode; a stuck or noisy sensor wherever its term alone is above the threshold),
+the sensors named at its rows (:func:`normalcy.detector.naming.named`: by the
+residual of the term that drives each row, the relations' and the dynamics' both by
+each sensor's residual against the plant's relations, ``r_rel[s]``; a stuck or noisy
+sensor by its share of repeated readings or of jitter beyond its healthy level),
+summed over the episode, the largest first, and the
 name of a matched fault signature, if any. The defaults need no labels: the detector's
 threshold (1 = "less normal than its calibration data"), no hysteresis, no
 minimum duration, and alarms merged within the detector's window (``merge_gap="auto"``:
@@ -29,9 +32,11 @@ import numpy as np
 import pandas as pd
 
 from normalcy.data.params import Integral, Interval, Real, StrOptions, validate
+from normalcy.detector.naming import READINGS, named
 from normalcy.exceptions import InputError
 
 KINDS = ("trans", "bound", "conf", "fault", "rel", "dyn", "stuck", "noisy")
+_READINGS = np.isin(KINDS, READINGS)
 
 
 class Detector(Protocol):
@@ -185,6 +190,7 @@ class EpisodeTracker:
         self.row = 0  # position of the next row fed
         self.offset0 = 0
         self._sums = np.zeros(len(KINDS))
+        self._raised = np.zeros(len(KINDS))  # readings' terms where above the threshold
         self._per_sensor: np.ndarray | None = None
         self._faults: dict[str, int] = {}
         self._names: pd.Index | None = None
@@ -210,9 +216,10 @@ class EpisodeTracker:
         if have.any():  # one gather of the columns present (get item by item costs more)
             block[:, have] = frame.iloc[:, where[have]].to_numpy(dtype=float)
         t = np.nan_to_num(block[:, :len(KINDS)] * self._term_scale)
-        per = (np.nan_to_num(block[:, len(KINDS):]).reshape(n, len(KINDS), len(sensors))
-               if sensors else None)
-        return t, per
+        if not sensors:
+            return t, None
+        per = np.nan_to_num(block[:, len(KINDS):]).reshape(n, len(KINDS), len(sensors))
+        return t, named(t, per * self._term_scale[None, :, None], KINDS, self.threshold)
 
     def feed(self, frame: pd.DataFrame) -> tuple[list[Episode], list[Episode]]:
         """Feed the next rows of a residual frame; return ``(opened, closed)`` episodes."""
@@ -235,6 +242,7 @@ class EpisodeTracker:
                     cur = self.current = Episode(start=r, end=r, peak=s, peak_row=r)
                     self.opened_sent = False
                     self._sums = np.zeros(len(KINDS))
+                    self._raised = np.zeros(len(KINDS))
                     self._per_sensor = None
                     self._faults = {}
                 else:
@@ -245,6 +253,8 @@ class EpisodeTracker:
                 if s > cur.peak:
                     cur.peak, cur.peak_row = float(s), r
                 self._sums += terms[k]
+                self._raised += np.where(_READINGS & (terms[k] > self.threshold),
+                                         terms[k], 0.0)
                 if per is not None:
                     self._per_sensor = per[k] if self._per_sensor is None \
                         else self._per_sensor + per[k]
@@ -263,6 +273,8 @@ class EpisodeTracker:
                     self.current = Episode(start=r, end=r, peak=s, peak_row=r)
                     self.opened_sent = False
                     self._sums = terms[k].copy()
+                    self._raised = np.where(_READINGS & (terms[k] > self.threshold),
+                                            terms[k], 0.0)
                     self._per_sensor = None if per is None else per[k].copy()
                     self._faults = {}
                     if p.min_duration <= 1:
@@ -273,12 +285,11 @@ class EpisodeTracker:
 
     def summarise(self, e: Episode) -> Episode:
         """A copy of ``e`` with its dominant type, top sensors and fault name."""
-        kind = KINDS[int(np.argmax(self._sums))] if self._sums.any() else ""
+        sums = self._raised if self._raised.any() else self._sums
+        kind = KINDS[int(np.argmax(sums))] if sums.any() else ""
         sensors: list[str] = []
         if kind and self._per_sensor is not None and self.sensors:
-            v = self._per_sensor[KINDS.index(kind)]
-            if kind == "dyn" and not v.any():  # a frame saved before r_dyn[s]: rel's
-                v = self._per_sensor[KINDS.index("rel")]
+            v = self._per_sensor
             order = np.argsort(-v, kind="stable")[: self.policy.top_sensors]
             sensors = [self.sensors[j] for j in order if v[j] > 0]
         fault = max(self._faults, key=lambda f: self._faults[f]) if self._faults else None

@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from normalcy.bench.common import RunFolder, markdown_table, model_size_mib, update_docs_section
+from normalcy.bench.plants_written import written_case
 from normalcy.bench.protocol import WINDOW
 from normalcy.datasets import FaultEpisode, PlantData
 from normalcy.exceptions import InputError
@@ -306,7 +307,7 @@ def run_plants(out: str = "bench-results", docs: str | None = None, quick: bool 
                                        "jobs": jobs, "methods": [e.name for e in entries],
                                        "sizes": size})
     t_start = time.perf_counter()
-    results: dict[str, Any] = {"plants": {}, "between": {}, "history": {}}
+    results: dict[str, Any] = {"plants": {}, "between": {}, "written": {}, "history": {}}
     try:
         for plant in load_plants(quick, skab, seed):
             folder.log(f"{plant.name}: {plant.parts[0].train.shape[1]} sensors, "
@@ -328,6 +329,8 @@ def run_plants(out: str = "bench-results", docs: str | None = None, quick: bool 
             folder.log(markdown_table(table.drop(columns="_named")))
             if plant.loader is not None:
                 results["between"][plant.name] = _between(plant, entries, ours, seed, size)
+                results["written"][plant.name] = written_case(plant.models, plant.loader,
+                                                              plant.n_train, seed)
                 if not quick or plant.name == "quadruple tank":
                     # refit twice: the default detector and the fast peers (the other
                     # detector variants and the slow peers would take most of an hour)
@@ -377,7 +380,10 @@ def _jsonable(results: dict[str, Any]) -> dict[str, Any]:
     for case, plants in results.items():
         out[case] = {}
         for name, r in plants.items():
-            if isinstance(r, dict) and "table" in r:
+            if isinstance(r, pd.DataFrame):
+                out[case][name] = r.drop(columns=[c for c in r if str(c).startswith("_")]).to_dict(
+                    orient="records")
+            elif isinstance(r, dict) and "table" in r:
                 t = r["table"]
                 out[case][name] = {"table": t.drop(columns=[c for c in t if c.startswith("_")])
                                    .to_dict(orient="records"), "bootstrap": r["bootstrap"],

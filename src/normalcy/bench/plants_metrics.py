@@ -113,13 +113,15 @@ def alarm_episodes_per_10min(alarms: np.ndarray, label: np.ndarray, period_s: fl
 def detector_contributions(frame: pd.DataFrame, model: Any) -> pd.DataFrame | None:
     """Per-sensor contributions of the transition detector from its residual frame.
 
-    Each family ``f`` (``trans``, ``bound``, ``conf``, ``rel``, ``dyn``) is put on the
-    score's scale: ``r_f`` and ``r_f[s]`` over the reference level ``reference_[f]``
-    (``r_trans`` times the window: the count of unseen transitions). At each row the
-    family whose term is largest - the one that drives the score there - names the
-    sensors with its ``r_f[s]`` (as :class:`normalcy.alarms.AlarmPolicy` names an
-    episode's sensors by its dominant kind). None when the frame has no per-sensor
-    columns."""
+    Each family ``f`` (``trans``, ``bound``, ``conf``, ``rel``, ``dyn``, ``stuck``,
+    ``noisy``) is put on the score's scale: ``r_f`` and ``r_f[s]`` over the reference
+    level ``reference_[f]`` (``r_trans`` times the window: the count of unseen
+    transitions). At each row the sensors are named as an alarm episode names them
+    (:func:`normalcy.detector.naming.named`: the term that drives the score, the
+    dynamics' by the relations' ``r_rel[s]``, a stuck or noisy sensor wherever its term
+    is above the threshold). None when the frame has no per-sensor columns."""
+    from normalcy.detector.naming import named
+
     ref = getattr(model, "reference_", {}) or {}
     window = float(getattr(model, "window_", 1))
     per: dict[str, dict[str, np.ndarray]] = {}
@@ -130,19 +132,18 @@ def detector_contributions(frame: pd.DataFrame, model: Any) -> pd.DataFrame | No
     if not per:
         return None
     sensors = list(dict.fromkeys(s for cols in per.values() for s in cols))
-    families = list(per)
+    families = tuple(per)
     scale = {f: (window if f == "trans" else 1.0) / (float(ref.get(f, 1.0)) or 1.0)
              for f in families}
     term = np.stack([frame[f"r_{f}"].to_numpy(dtype=float) * scale[f]
                      if f"r_{f}" in frame else np.full(len(frame), -np.inf)
-                     for f in families])
-    lead = np.argmax(np.nan_to_num(term, nan=-np.inf), axis=0)
-    out = np.full((len(frame), len(sensors)), np.nan)
+                     for f in families], axis=1)
+    values = np.full((len(frame), len(families), len(sensors)), np.nan)
     for k, f in enumerate(families):
-        rows = lead == k
         for j, s in enumerate(sensors):
             if s in per[f]:
-                out[rows, j] = per[f][s][rows] * scale[f]
+                values[:, k, j] = per[f][s] * scale[f]
+    out = named(term, values, families, float(getattr(model, "threshold_", 1.0)))
     return pd.DataFrame(out, index=frame.index, columns=sensors)
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from normalcy.bench.common import markdown_table
+from normalcy.bench.plants_written import LENGTH, MAX_SENSORS
 
 __all__ = ["acceptance", "markdown"]
 
@@ -110,6 +111,18 @@ def markdown(results: dict[str, Any], meta: dict[str, Any]) -> str:
         for name, r in results["between"].items():
             lines += ["", f"{name}:", "", markdown_table(r["table"]), ""]
             lines += _boot_lines(r["bootstrap"])
+    if results.get("written"):
+        lines += ["", "### Sensor faults written into the healthy test period", "",
+                  f"Each plant's fault-free test period with a bias of one healthy standard "
+                  f"deviation, then a drift to two, written into each of up to "
+                  f"{MAX_SENSORS} sensors ({LENGTH} rows each, healthy gaps between; "
+                  "`normalcy.bench.plants_written`), scored by the models fitted on the "
+                  "history: the faulty sensor named first (largest mean contribution over "
+                  "the episode's alarm rows), the episodes the method's alarm rule fired "
+                  "in, and those written. Methods with per-sensor contributions.", ""]
+        for name, t in results["written"].items():
+            lines += [f"{name}:", "", markdown_table(t[[c for c in t if not c.startswith("_")]]),
+                      ""]
     if results["history"]:
         lines += ["", "### History length", "",
                   f"Fitted on {sizes['short']:,} and on {sizes['long']:,} healthy rows (the "

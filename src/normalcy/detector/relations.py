@@ -35,6 +35,7 @@ import numpy as np
 from normalcy.detector import dynamics, relation_files
 from normalcy.detector import gaussian as gs
 from normalcy.detector.extended import chunks
+from normalcy.detector.naming import PlantModel
 from normalcy.detector.readings import Readings
 from normalcy.detector.relation_stats import (
     GRANULARITIES,
@@ -100,7 +101,9 @@ class RelationsView:
     block, per sensor) whose sum it is. kappa_taught_ : ndarray (ns, 2) or None, the
     weights of the healthy-plus-taught model (None: ``kappa_``). readings_ :
     :class:`~normalcy.detector.readings.Readings` or None, what the history allows
-    the raw readings (stuck, noisy terms).
+    the raw readings (stuck, noisy terms). plant_ :
+    :class:`~normalcy.detector.naming.PlantModel`, the plant's relations that name the
+    sensors of an alarm (derived from ``stats_``).
 
     Examples
     --------
@@ -260,6 +263,8 @@ class RelationsView:
             self.lookup_.append(table)
         single = np.array([t.M.shape[0] == 1 for t in self.tables_])  # the fast path
         self.summed_ = gs.summed_tables(self.tables_, np.flatnonzero(single))
+        st = self.stats_[0]  # every viewpoint holds the same present block
+        self.plant_ = PlantModel.of(st.count, st.total, st.outer, ns, self.ridge)
         dyn = getattr(self, "dyn_", None)
         self.dyn_tables_ = (None if dyn is None else
                             dynamics.tables(dyn, self.ridge, np.dtype(self.dtype).type))

@@ -8,10 +8,11 @@ Two views feed the score (the detector's ``view`` parameter):
   ``m`` the mean over the sensor viewpoints of the conditional Mahalanobis
   distance per component (about 1 when healthy); ``r_rel`` its window mean, divided
   by its reference level ``R``. Per sensor ``s``, ``r_rel[s]`` is the window mean of
-  ``log1p((z_c² + z_s²) / 2)``, with ``z_c`` the sensor's value against what the
-  other sensors and its own recent past predict and ``z_s`` against what the other
-  sensors alone predict (both in standard deviations of their context): it names
-  the sensor that left its relations. Where the view models the plant's dynamics
+  ``log1p(z²)``, ``z`` the sensor's value against what all the other sensors predict
+  in the plant's relations (:mod:`normalcy.detector.naming`: one model in which every
+  sensor is judged), in its standard deviations, for the share of its variance they
+  explain, and against its own context for the rest: it names the sensor that left
+  the relations. Where the view models the plant's dynamics
   (:mod:`normalcy.detector.dynamics`), ``e_dyn = log1p(|z|² / ns)`` of the present
   state given the previous one, window-meaned into ``r_dyn`` and divided by its own
   reference level ``R_dyn``, is a second term: the view's term is the larger of
@@ -25,13 +26,10 @@ Two views feed the score (the detector's ``view`` parameter):
   plants`` data, relations term alone / the larger of the two): 55-sensor process
   0.745 / 0.864, jacketed CSTR 0.818 / 0.820, quadruple tank 0.837 / 0.785, Lorenz
   0.9911 / 0.9911, ETC 0.781 / 0.822. Per sensor, ``r_dyn[s]`` is the window mean
-  of ``log1p(z²)``, ``z`` the sensor's innovation in its standard deviations: where
-  the dynamics term drives an alarm, it names the sensors (there the relations'
-  ``r_rel[s]`` named a composition for a feed flow meter's bias and the valve for
-  a frozen jacket flow; sensor-fault episodes named first on the three plants of
-  ``normalcy bench plants`` with sensor faults, the wide process then starting
-  unsettled: 11 of 19 with ``r_rel[s]`` alone, 14 with ``r_dyn[s]`` where the
-  dynamics term leads).
+  of ``log1p(z²)``, ``z`` the sensor's innovation in its standard deviations (what
+  moved unexpectedly; the sensors of an alarm the dynamics term drives are named by
+  ``r_rel[s]``, :func:`normalcy.detector.naming.named`: after a bias's step the
+  innovations blame the sensors predicted from the biased one).
 
 Two checks on the raw readings (:mod:`normalcy.detector.readings`) raise the view's
 term: a watched sensor that repeats its reading (``r_stuck``, the largest
@@ -61,8 +59,12 @@ class RelationSamples:
     """Relations-view values per row (NaN where no transition starts).
 
     ``e (T,)``: ``log1p`` of the viewpoints' mean conditional residual;
-    ``per_sensor (T, ns)``: ``log1p((z_c² + z_s²) / 2)``; ``signed``, ``static``
-    ``(T, ns)``: the sensor's value minus what its relations predict (with and
+    ``per_sensor (T, ns)``: ``log1p`` of the squared z-score that names sensors
+    (:meth:`normalcy.detector.naming.PlantModel.weighed`); ``plant (T, ns)``:
+    the sensor's value minus what all the other sensors predict in the plant's
+    relations (:mod:`normalcy.detector.naming`, one model for every sensor), scaled units,
+    ``plant_spread`` its standard deviation; ``signed``, ``static`` ``(T, ns)``: the
+    sensor's value minus what its relations predict in its own context (with and
     without its own past), scaled units; ``spread``, ``static_spread``: their
     standard deviations; ``context (T, ns)``: 0 seen transition, 1 level, 2 global.
     ``e_dyn (T,)``: ``log1p`` of the dynamics model's residual, ``dyn_per_sensor
@@ -80,6 +82,8 @@ class RelationSamples:
     static: np.ndarray
     static_spread: np.ndarray
     context: np.ndarray
+    plant: np.ndarray
+    plant_spread: np.ndarray
     e_dyn: np.ndarray | None = None
     dyn_per_sensor: np.ndarray | None = None
     stuck: np.ndarray | None = None
@@ -88,7 +92,7 @@ class RelationSamples:
 
 #: the per-row fields of :class:`RelationSamples` (``stuck`` and ``noisy`` are over windows)
 PER_ROW = ("e", "per_sensor", "signed", "spread", "static", "static_spread", "context",
-           "e_dyn", "dyn_per_sensor")
+           "plant", "plant_spread", "e_dyn", "dyn_per_sensor")
 
 
 @dataclass
@@ -114,7 +118,7 @@ def relation_samples(view: Any, scaled: np.ndarray, levels: np.ndarray,
         return np.full((T, ns), np.nan)
 
     out = RelationSamples(np.full(T, np.nan), blank(), blank(), blank(), blank(), blank(),
-                          np.full((T, ns), -1, dtype=np.int64))
+                          np.full((T, ns), -1, dtype=np.int64), blank(), blank())
     if getattr(view, "readings_", None) is not None:  # its columns even without a row
         shares = view.readings_.shares(scaled, rows)
         out.stuck, out.noisy = shares[:, :ns], shares[:, ns:]
@@ -127,6 +131,7 @@ def relation_samples(view: Any, scaled: np.ndarray, levels: np.ndarray,
         rows = np.setdiff1d(rows, old)
     if rows.size:
         _scored(out, view.score(scaled, levels, rows, per_viewpoint=False), rows, T, ns)
+        _named(out, getattr(view, "plant_", None), scaled, rows)
     if reuse is not None and old.size:
         for name in PER_ROW:
             before = getattr(reuse.samples, name)
@@ -153,6 +158,18 @@ def _scored(out: RelationSamples, s: Any, rows: np.ndarray, T: int, ns: int) -> 
     if s.dynamics_z is not None:
         out.dyn_per_sensor = np.full((T, ns), np.nan)
         out.dyn_per_sensor[rows] = np.log1p(s.dynamics_z * s.dynamics_z)
+
+
+def _named(out: RelationSamples, plant: Any, scaled: np.ndarray, rows: np.ndarray) -> None:
+    """Each sensor against the plant's relations at ``rows``: ``plant``, its spread and
+    ``per_sensor`` (:meth:`normalcy.detector.naming.PlantModel.weighed`; a view without
+    them keeps its context's ``log1p((z_c² + z_s²) / 2)``)."""
+    if plant is None:
+        return
+    e, spread = plant.residuals(scaled[rows])
+    out.plant[rows], out.plant_spread[rows] = e, spread
+    ctx = np.sqrt(np.expm1(out.per_sensor[rows]))
+    out.per_sensor[rows] = np.log1p(plant.weighed(e / spread, ctx))
 
 
 def relation_term(rs: RelationSamples, window: int,

@@ -19,7 +19,9 @@ groups the terms (unseen transitions by sensor and transition; bounds by
 viewpoint and component; configurations by viewpoint; faults by name), sums
 their weights, ranks the groups and states the top ones. Where the score is the
 relations view's alone, unseen transitions (no term of that score) are said after
-the findings that feed it, whatever their weight. The *sensor* of a
+the findings that feed it, whatever their weight; a stuck or noisy sensor's own
+readings are said first, the plant's dynamics after the relations (which sensor
+left the plant's relations, as the alarm episodes name sensors). The *sensor* of a
 record is the physical sensor the term is about: for a bound term, the
 sensor of component ``j`` (a bias on ``u`` shows in every viewpoint's ``u``
 component); for a configuration term, the sensor of its most different
@@ -101,8 +103,8 @@ def explain(det: TransitionDetector, X: Any, start: Any, end: Any, top: int = 5,
         recs += dynamics_records(det, prep, rows, rs, u)
         recs += readings_records(det, prep, rows, rs, u)
     # a transition never seen in training is said, but in the relations view it adds
-    # nothing to the score: it follows the findings that do (``_scored`` 0)
-    trans_scored = 0.0 if det.view_ == "relations" else 1.0
+    # nothing to the score: it follows the findings that do (``_order`` 0)
+    trans_order = 0.0 if det.view_ == "relations" else 1.0
     for i in range(ns):
         code = transition_codes(levels, rows, i, d, nq)
         pos = (det.normality_[i].lookup(nq**2) if tables is None else tables[i].lookup)[code]
@@ -113,7 +115,7 @@ def explain(det: TransitionDetector, X: Any, start: Any, end: Any, top: int = 5,
             recs.append({
                 "type": "trans", "sensor": names[i], "viewpoint": names[i],
                 "component": names[i], "sample": int(at[0]), "count": int(at.size),
-                "weight": at.size / (ns * ref["trans"]), "_scored": trans_scored,
+                "weight": at.size / (ns * ref["trans"]), "_order": trans_order,
                 "text": f"`{names[i]}` {u.move(i, a, b)} within {u.within()} - never seen "
                         f"in training ({at.size} time(s))"})
         seen = ~unseen
@@ -184,13 +186,15 @@ def explain(det: TransitionDetector, X: Any, start: Any, end: Any, top: int = 5,
                             f"its signature ({100 * rate:.0f} % needed to name it)"})
     cols = ["type", "sensor", "viewpoint", "component", "sample", "count", "weight", "fault",
             "text"]
-    frame = pd.DataFrame(recs, columns=[*cols, "_named", "_scored"])
+    frame = pd.DataFrame(recs, columns=[*cols, "_named", "_order"])
     # a recognised fault comes first (a confirmed fault's signature names without
-    # adding to the score), then the terms by their share of the score, then what the
-    # score does not hold (unseen transitions in the relations view)
+    # adding to the score), then a stuck or noisy sensor's own readings (``_order`` 2),
+    # the terms by their share of the score, the plant's dynamics (0.5: how it moved,
+    # not which sensor left its relations), then what the score does not hold (unseen
+    # transitions in the relations view, 0)
     frame["_named"] = frame["_named"].fillna(0.0)
-    frame["_scored"] = frame["_scored"].fillna(1.0)
-    frame = frame.sort_values(["_named", "_scored", "weight"], ascending=False,
+    frame["_order"] = frame["_order"].fillna(1.0)
+    frame = frame.sort_values(["_named", "_order", "weight"], ascending=False,
                               kind="stable")
     frame = frame.head(int(top))[cols].reset_index(drop=True)
     frame["sample"] += first_row

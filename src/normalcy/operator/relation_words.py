@@ -24,39 +24,51 @@ Z2_NAMED = 2.0
 def relation_records(det: TransitionDetector, prep: Any, rows: np.ndarray,
                      rs: Any, first_row: int = 0,
                      stamp: Callable[[int], str] | None = None) -> list[dict[str, Any]]:
-    """The relations view's findings (SPEC §6), one per sensor that left its relations:
-    its value against what the other sensors predict at this operating point (the whole
+    """The relations view's findings (SPEC §6), one per sensor that left the plant's
+    relations: its value against what all the other sensors predict
+    (:mod:`normalcy.detector.naming`, the model every sensor is judged in: the whole
     amplitude of a bias or drift) and against what they and its own recent past predict
-    (the fast part), in the sensor's units, ranked by the mean squared z-score ``z²``
-    (a sensor with no steady offset is said as noisier than usual where most of its
+    in its context (the fast part), in the sensor's units, ranked by the mean squared
+    z-score ``z²`` against the plant's relations (as the alarm episodes name sensors;
+    a sensor with no steady offset is said as noisier than usual where most of its
     straying is sample to sample - as moving suddenly where a few rows hold it, a step
     such as a new set-point -, else as straying at times, with its largest
     excursion: a median offset of 0.1 spreads said as an offset had read as normal);
     weighed on the score's scale, ``log1p(z²) / R`` (as ``r_rel[s]`` against the
-    relations' reference level), so that they compare with the dynamics finding and the
-    paper's; ``rs``: :meth:`TransitionDetector.relation_samples` of ``prep``;
+    relations' reference level), so that they compare with the paper's findings;
+    ``rs``: :meth:`TransitionDetector.relation_samples` of ``prep``;
     ``first_row``: the number of ``prep``'s first row in the text (a slice of a stream);
     ``stamp(row)``: the time of a row of ``prep``, said beside its number."""
     scale = det.reference_["rel"] * det.reference_.get("joint", 1.0)
+    plant = getattr(det.relations_, "plant_", None)
+    if plant is None:  # a relations view always has one; none: nothing to say
+        return []
     zc = rs.signed[rows] / rs.spread[rows]
     zs = rs.static[rows] / rs.static_spread[rows]
-    z2 = np.nanmean(0.5 * (zc * zc + zs * zs), axis=0)
+    zz = plant.weighed(rs.plant[rows] / rs.plant_spread[rows], np.sqrt(0.5 * (zc * zc + zs * zs)))
+    z2 = np.nanmean(zz, axis=0)
     out = []
     for j in np.argsort(-z2, kind="stable"):
         if not z2[j] > Z2_NAMED:
             break
         name, unit = det.sensors_[j], float(det.scale_[j])
-        static = float(np.nanmedian(rs.static[rows, j])) * unit
-        spread = float(np.nanmedian(rs.static_spread[rows, j])) * unit
+        # said against the plant's relations where they explain most of the sensor,
+        # else against its own context (what the others predict at this operating point)
+        related = bool(plant.explained[j] >= 0.5)
+        off, off_spread = (rs.plant, rs.plant_spread) if related else (rs.static,
+                                                                       rs.static_spread)
+        where = "" if related else " at this operating point"
+        static = float(np.nanmedian(off[rows, j])) * unit
+        spread = float(np.nanmedian(off_spread[rows, j])) * unit
         fast = float(np.nanmedian(rs.signed[rows, j])) * unit
         value = float(np.nanmedian(prep.series.values[rows, j]))
         jumpy = float(np.sqrt(np.nanmean(rs.signed[rows, j] ** 2))) * unit
         usual = float(np.nanmedian(rs.spread[rows, j])) * unit
         side = "above" if static > 0 else "below"
         text = (f"`{name}` reads {amount(abs(static), name)} {side} what the other sensors "
-                f"predict at this operating point (value {amount(value, name)}; usually "
+                f"predict{where} (value {amount(value, name)}; usually "
                 f"within ±{amount(spread, name)} of it, {abs(static) / spread:.1f} times that)")
-        strays = float(np.sqrt(np.nanmean(rs.static[rows, j] ** 2))) * unit
+        strays = float(np.sqrt(np.nanmean(off[rows, j] ** 2))) * unit
         # noise: the sample-to-sample part (given its own past) is most of the straying,
         # spread over the range; held by a few rows, it is a sudden move (a step)
         if abs(static) < spread and jumpy > 2 * usual and jumpy >= 0.5 * strays:
@@ -74,15 +86,15 @@ def relation_records(det: TransitionDetector, prep: Any, rows: np.ndarray,
                         f"{amount(there, name)} there) - a step, not noise: between its moves "
                         "it follows the other sensors")
         elif abs(static) < spread:  # no steady offset, no noise: excursions both ways
-            text = _excursions(name, rs, prep, rows, j, zs[:, j], unit)
+            text = _excursions(name, prep, rows, j, off[:, j], off_spread[:, j], unit, where)
         elif abs(fast) < 0.5 * abs(static):
             text += (f" - a slow change: given its own recent past it is off by only "
                      f"{amount(fast, name)}")
         else:
             text += f"; given its own recent past too, by {amount(fast, name)}"
         out.append({"type": "rel", "sensor": name, "viewpoint": name, "component": name,
-                    "sample": int(rows[np.nanargmax(zs[:, j] ** 2)]),
-                    "count": int(np.sum(0.5 * (zc[:, j] ** 2 + zs[:, j] ** 2) > Z2_NAMED)),
+                    "sample": int(rows[np.nanargmax(zz[:, j])]),
+                    "count": int(np.sum(zz[:, j] > Z2_NAMED)),
                     "weight": float(np.log1p(z2[j]) / scale), "text": text})
     return out
 
@@ -110,18 +122,20 @@ def _sudden(signed: np.ndarray) -> int | None:
     return int(np.argmax(sq))
 
 
-def _excursions(name: str, rs: Any, prep: Any, rows: np.ndarray, j: int, zs: np.ndarray,
-                unit: float) -> str:
-    """A sensor whose median offset from what the other sensors predict is within its
-    usual spread, yet whose mean squared z-score names it: it strays at times (both
-    ways, or briefly), said with its largest excursion and how often it strays."""
+def _excursions(name: str, prep: Any, rows: np.ndarray, j: int, off: np.ndarray,
+                off_spread: np.ndarray, unit: float, where: str) -> str:
+    """A sensor whose median offset from what the other sensors predict (``off``, its
+    spread ``off_spread``: all rows, scaled units) is within its usual spread, yet whose
+    mean squared z-score names it: it strays at times (both ways, or briefly), said with
+    its largest excursion and how often it strays."""
+    zs = off[rows] / off_spread[rows]
     m = int(np.nanargmax(np.abs(zs)))
-    off = float(rs.static[rows[m], j]) * unit
-    spread = float(rs.static_spread[rows[m], j]) * unit
+    at = float(off[rows[m]]) * unit
+    spread = float(off_spread[rows[m]]) * unit
     share = float(np.mean(np.abs(zs[np.isfinite(zs)]) > 2.0))
-    return (f"`{name}` strays from what the other sensors predict at this operating "
-            f"point: {100 * share:.0f} % of the rows beyond twice its usual spread, by up "
-            f"to {amount(abs(off), name)} {'above' if off > 0 else 'below'} it (value "
+    return (f"`{name}` strays from what the other sensors predict{where}: "
+            f"{100 * share:.0f} % of the rows beyond twice its usual spread, by up "
+            f"to {amount(abs(at), name)} {'above' if at > 0 else 'below'} it (value "
             f"{amount(float(prep.series.values[rows[m], j]), name)}; usually within "
             f"±{amount(spread, name)})")
 
@@ -132,10 +146,11 @@ def dynamics_records(det: TransitionDetector, prep: Any, rows: np.ndarray, rs: A
     is above the alarm level in the range: the plant moved unlike what its previous
     state predicts, with the sensors that moved most unexpectedly, in their units.
     Weighed like a relations finding, on the score's scale: ``log1p(z²) / R_dyn`` of its
-    first sensor's innovation (as ``r_dyn[s]``). Where this term drives the alarm, its
-    sensors come first, as in the alarm episode (a controlled feed flow's bias: the
-    flow's own innovation, where the relations findings name the compositions and the
-    other feed that the loop moved)."""
+    first sensor's innovation (as ``r_dyn[s]``), and said after the relations findings
+    (``_order`` 0.5): it says how the plant moved, and the sensors that moved most
+    unexpectedly are often the ones a biased sensor predicts, not the biased one - the
+    alarm episode names sensors by the plant's relations there too
+    (:func:`normalcy.detector.naming.named`)."""
     view, ref = det.relations_, det.reference_
     if view is None or view.dyn_tables_ is None or rs.e_dyn is None or "dyn" not in ref:
         return []
@@ -163,6 +178,7 @@ def dynamics_records(det: TransitionDetector, prep: Any, rows: np.ndarray, rs: A
              "component": det.sensors_[top[0]], "sample": int(rows[m]),
              "count": int(np.sum(np.nan_to_num(term) > det.threshold_)),
              "weight": float(np.log1p(z2[top[0]]) / (ref["dyn"] * ref.get("joint", 1.0))),
+             "_order": 0.5,
              "text": f"the plant moved unlike its learned dynamics: given its state {step} "
                      f"earlier, these sensors moved most unexpectedly - {', '.join(said)}"}]
 
@@ -172,7 +188,9 @@ def readings_records(det: TransitionDetector, prep: Any, rows: np.ndarray, rs: A
     """One finding per watched sensor whose stuck or noisy term
     (:mod:`normalcy.detector.readings`) is above the alarm level in the range: the value
     it held and for how long, or how far it jitters against its healthy level, in its
-    units; weighed by the term's largest value in the range (its share of the score)."""
+    units; weighed by the term's largest value in the range (its share of the score),
+    and said first (``_order`` 2: the sensor's own readings name it, as in the alarm
+    episode)."""
     view, ref = det.relations_, det.reference_
     lim = None if view is None else view.readings_
     if lim is None or rs.stuck is None or rs.noisy is None or "stuck" not in ref:
@@ -185,7 +203,8 @@ def readings_records(det: TransitionDetector, prep: Any, rows: np.ndarray, rs: A
                                                                      int(j), u)
             out.append({"type": kind, "sensor": det.sensors_[j], "viewpoint": det.sensors_[j],
                         "component": det.sensors_[j], "sample": said[0], "count": said[1],
-                        "weight": float(np.nanmax(term[:, j])), "text": said[2]})
+                        "weight": float(np.nanmax(term[:, j])), "_order": 2.0,
+                        "text": said[2]})
     return out
 
 

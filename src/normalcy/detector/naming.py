@@ -1,0 +1,129 @@
+"""Which sensor an alarm names: the sensor that left the plant's relations.
+
+The relations view detects with context-conditioned models (SPEC §6); naming the
+faulty sensor needs one model every sensor is judged in. This module holds it and
+the rule that says which per-sensor residual names the sensors of a row.
+
+**The plant's relations** (:class:`PlantModel`): one Gaussian of the present state
+(all sensors at ``t``, scaled units), from the relations view's own statistics
+(summed over every context: nothing more is stored). A sensor's residual is its
+value minus what all the other sensors predict, ``e_j = (P d)_j / P_jj`` with ``P``
+the precision and ``d`` the state's deviation from the mean, in standard deviations
+``z_j = e_j sqrt(P_jj)``. For a bias ``b`` on sensor ``j`` alone, ``e_j = b`` and no
+other sensor's ``|z|`` exceeds ``|z_j|`` (``P_jk² <= P_jj P_kk``: reconstruction-based
+contributions). Judged each in its own context (its own level or transition), the
+sensors lose that guarantee: the model of a neighbour's context can make the
+neighbour look further off than the biased sensor. A sensor the others do not
+predict (a slow signal of its own) has only its marginal spread there, where its
+own context (its level, its recent past) still sees a bias: the squared z-score that
+names (``per_sensor``, :meth:`PlantModel.weighed`) takes the plant's ``z²`` for the
+share ``w_j`` of the sensor's variance the other sensors explain, and its context's
+``(z_c² + z_s²) / 2`` for the rest.
+
+**The rule** (:func:`named`): at each row the term that drives the score names the
+sensors - the relations' and the dynamics' terms both with ``z_j²`` of the plant's
+relations (``r_rel[s]``); a stuck or noisy sensor (the raw readings' checks) names
+itself wherever its term alone is above the alarm level, whichever term is larger.
+A dynamics innovation blames the sensors that *follow* a biased one: after the step,
+the biased sensor agrees with its own past, the sensors predicted from it do not.
+
+Where the plant's relations see nothing (no sensor's part above the alarm level: a
+relation broken in time only, a follower that copies its leader without the lag),
+the dynamics term names by its own innovations.
+
+Measured by ``normalcy bench plants`` (``docs/benchmarks.md``, "sensor named first"
+and "Sensor faults written into the healthy test period": the plants' own sensor
+faults, and a bias and a drift written into up to 8 sensors of each plant's
+healthy test period). Before this rule the sensors were named in their own contexts
+and, where the dynamics term led, by their innovations: on the bench's data with
+seeds 0-4 (0-2 for the 55-sensor process) that named 51 of 69 alarmed sensor-fault
+episodes first, this rule 53; on measurement faults written into five plants (the
+three of the bench, three tanks, Lorenz; three draws) 94 of 159, this rule 137.
+
+What it still misses is a sensor inside a control loop: the controller moves the
+process until the biased reading is back at its set-point, so the relations break
+between the sensor and what the loop moved (a controlled feed flow's bias names the
+valve), which no model of the relations alone can tell apart from a fault of the
+valve.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from normalcy.detector import gaussian as gs
+
+__all__ = ["NAMED_BY", "READINGS", "PlantModel", "named"]
+
+#: the per-sensor residual that names the sensors of a term (others name by their own)
+NAMED_BY = {"dyn": "rel"}
+#: the raw readings' checks: a sensor named by its own readings, wherever raised
+READINGS = ("stuck", "noisy")
+
+
+@dataclass
+class PlantModel:
+    """One Gaussian of the present plant state: ``mean (ns,)``, ``precision (ns, ns)``;
+    ``explained (ns,)``: the share of each sensor's variance the other sensors predict
+    (``1 - 1 / (P_jj Σ_jj)``)."""
+
+    mean: np.ndarray
+    precision: np.ndarray
+    explained: np.ndarray
+
+    @classmethod
+    def of(cls, count: np.ndarray, total: np.ndarray, outer: np.ndarray, ns: int,
+           ridge: float) -> PlantModel | None:
+        """From a sensor viewpoint's statistics (every viewpoint's present block is the
+        same): ``count (K,)``, ``total (K, d)``, packed ``outer (G, d(d+1)/2)``; None
+        without samples."""
+        n = float(np.sum(count))
+        if not n > 0:
+            return None
+        d = total.shape[1]
+        mean = np.sum(total, axis=0)[:ns] / n
+        second = gs.unpack(np.sum(outer, axis=0), d)[:ns, :ns] / n
+        cov = second - np.outer(mean, mean)
+        cov = 0.5 * (cov + cov.T) + (ridge + gs.FLOOR) * np.eye(ns)
+        precision = np.linalg.inv(cov)
+        explained = np.clip(1.0 - 1.0 / (np.diag(precision) * np.diag(cov)), 0.0, 1.0)
+        return cls(mean, precision, explained)
+
+    def residuals(self, present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each sensor's value minus what the other sensors predict (``(m, ns)``, scaled
+        units) and its standard deviation (``(ns,)``)."""
+        pjj = np.diag(self.precision)
+        return ((present - self.mean) @ self.precision) / pjj, 1.0 / np.sqrt(pjj)
+
+    def weighed(self, z_plant: np.ndarray, z_context: np.ndarray) -> np.ndarray:
+        """The squared z-score that names sensors: the plant's relations' ``z²`` for the
+        share of each sensor's variance they explain, its own context's for the rest."""
+        w = self.explained
+        return w * z_plant * z_plant + (1.0 - w) * z_context * z_context
+
+
+def named(terms: np.ndarray, per_sensor: np.ndarray, kinds: tuple[str, ...],
+          level: float) -> np.ndarray:
+    """Per row, the sensors' contributions that name them: ``terms (n, K)`` the score's
+    terms (each on the score's scale), ``per_sensor (n, K, ns)`` their per-sensor parts
+    on the same scale, ``kinds`` the terms' names; a readings term above ``level`` names
+    its sensors wherever it is (the larger of the two where both are), else the largest
+    term, through :data:`NAMED_BY` where a sensor's part there is above ``level`` too
+    (else by its own: a relation broken in time only leaves the plant's relations
+    nearly whole). Returns ``(n, ns)``."""
+    t = np.nan_to_num(np.asarray(terms, dtype=float), nan=-np.inf)
+    n = t.shape[0]
+    lead = np.argmax(t, axis=1) if t.shape[1] else np.zeros(n, dtype=np.int64)
+    reads = [k for k, name in enumerate(kinds) if name in READINGS]
+    if reads:
+        r = t[:, reads]
+        raised = r.max(axis=1) > level
+        lead = np.where(raised, np.asarray(reads)[np.argmax(r, axis=1)], lead)
+    index = {name: k for k, name in enumerate(kinds)}
+    source = np.array([index.get(NAMED_BY.get(name, name), k) for k, name in enumerate(kinds)])
+    by = source[lead]
+    seen = np.nan_to_num(per_sensor[np.arange(n), by], nan=-np.inf).max(axis=1, initial=-np.inf)
+    by = np.where(seen > level, by, lead)
+    return per_sensor[np.arange(n), by]
