@@ -79,3 +79,19 @@ def test_an_episode_names_the_biased_sensor_among_related_ones(seed: int, sensor
     said = ex.records["text"].iloc[0]
     amount = float(said.split("reads ")[1].split()[0])
     assert 0.5 * bias < amount < 1.5 * bias, said
+    # the sensors related to it are judged with it set aside: none is said as off
+    # only because the relations carry its bias to them
+    rel = ex.records[ex.records["type"] == "rel"]
+    assert rel["text"].iloc[1:].str.contains(f"besides `{sensor}`").all(), ex.text
+
+
+def test_setting_a_biased_sensor_aside_leaves_the_others_at_their_relations() -> None:
+    from normalcy.operator.relation_words import _set_aside
+
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=(5, 5))
+    precision = a @ a.T + 5 * np.eye(5)
+    d = np.zeros((2, 5))
+    d[:, 2] = [0.7, -1.5]  # a bias on sensor 2 alone
+    e = _set_aside(precision, d @ precision, [2])
+    np.testing.assert_allclose(np.delete(e, 2, axis=1), 0.0, atol=1e-12)
