@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -83,6 +85,9 @@ def test_an_episode_names_the_biased_sensor_among_related_ones(seed: int, sensor
     # only because the relations carry its bias to them
     rel = ex.records[ex.records["type"] == "rel"]
     assert rel["text"].iloc[1:].str.contains(f"besides `{sensor}`").all(), ex.text
+    for k, text in enumerate(rel["text"]):  # said in the order judged
+        aside = text.split(" besides ")[1].split(" predict")[0] if " besides " in text else ""
+        assert set(re.findall(r"`(\w+)`", aside)) <= set(rel["sensor"].iloc[:k]), ex.text
 
 
 def test_setting_a_biased_sensor_aside_leaves_the_others_at_their_relations() -> None:

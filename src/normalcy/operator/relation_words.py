@@ -55,7 +55,8 @@ def relation_records(det: TransitionDetector, prep: Any, rows: np.ndarray,
     pd_ = rs.plant[rows] / rs.plant_spread[rows] ** 2  # (P d): the residuals' numerators
     e = rs.plant[rows]
     said: list[int] = []
-    out = []
+    out: list[dict[str, Any]] = []
+    last = np.inf
     while len(said) < len(det.sensors_):
         zz = plant.weighed(e / rs.plant_spread[rows], context)
         z2 = np.nanmean(zz, axis=0)
@@ -74,10 +75,13 @@ def relation_records(det: TransitionDetector, prep: Any, rows: np.ndarray,
             off, off_spread = rs.static[rows, j], rs.static_spread[rows, j]
         text = _relation_text(det, prep, rows, rs, j, off, off_spread, others, first_row,
                               stamp)
+        # at most the weight of the one said before it (setting a sensor aside can raise
+        # another's residual): said in the order judged
+        weight = last = min(float(np.log1p(z2[j]) / scale), last)
         out.append({"type": "rel", "sensor": det.sensors_[j], "viewpoint": det.sensors_[j],
                     "component": det.sensors_[j], "sample": int(rows[np.nanargmax(zz[:, j])]),
-                    "count": int(np.sum(zz[:, j] > Z2_NAMED)),
-                    "weight": float(np.log1p(z2[j]) / scale), "text": text})
+                    "count": int(np.sum(zz[:, j] > Z2_NAMED)), "weight": weight,
+                    "text": text})
         said.append(j)
         e = _set_aside(plant.precision, pd_, said)
     return out
