@@ -18,6 +18,7 @@ from normalcy.bench.plants_metrics import (
     localised,
     window_auc,
 )
+from normalcy.bench.plants_report import _fewer_or_equal
 from normalcy.bench.protocol import WINDOW
 from normalcy.cli.main import main
 from normalcy.datasets import FaultEpisode
@@ -182,3 +183,13 @@ def test_judge_ranks_on_common_windows_and_bootstraps_ours_against_the_best_peer
     assert t.loc["peer", "alarm-rule F1"] == 0.0
     assert t.loc["ours", "sensor named first"] == "–"  # no sensor-fault episodes here
     assert boot[0]["best peer"] == "peer" and boot[0]["low"] > 0.0
+
+
+def test_more_history_is_judged_on_episodes_and_alarm_rows_alike() -> None:
+    def r(episodes: float, share: float) -> dict[str, float]:
+        return {"episodes / 10 min": episodes, "alarm %": share}
+
+    assert _fewer_or_equal(r(0.3, 2.0), r(0.3, 1.0)) == "yes"
+    # more but shorter episodes are more alarms for an operator
+    assert _fewer_or_equal(r(0.08, 0.45), r(0.19, 0.34)) == "**no** (episodes)"
+    assert _fewer_or_equal(r(0.1, 1.0), r(0.2, 2.0)) == "**no** (episodes and rows)"
