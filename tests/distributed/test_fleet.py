@@ -390,3 +390,32 @@ def test_a_sensor_with_historian_states_stays_a_fleet_sensor(
     assert code == 0, capsys.readouterr().err
     scores = pd.read_parquet(tmp_path / "scores" / "u1.parquet")
     assert len(scores) == 1500 and scores["score"].notna().sum() > 1000
+
+
+def test_a_date_and_a_time_of_day_in_two_columns_are_the_fleet_time(
+        client: Any, tmp_path: Path) -> None:
+    """``Datum;Uhrzeit`` as a spreadsheet writes them: before, the fleet took ``Datum``
+    alone as the time, so every unit failed on times repeating for a whole day; now the
+    two are read together, as ``normalcy fit`` reads them, and said in a note."""
+    from normalcy.distributed.fleet import fleet_fit, fleet_score
+    from normalcy.distributed.report import unit_summary
+    from normalcy.io import load_with_header
+
+    times = pd.date_range("2026-05-01 23:00", periods=3000, freq="10s")  # crosses midnight
+    df = sister_fleet(2, 3000, seed=4).drop(columns=["time"], errors="ignore")
+    df.insert(1, "Datum", np.tile(times.strftime("%d.%m.%Y"), 2))
+    df.insert(2, "Uhrzeit", np.tile(times.strftime("%H:%M:%S"), 2))
+    df.to_csv(tmp_path / "fleet.csv", index=False, sep=";", decimal=",")
+    got = fleet_fit(client, str(tmp_path / "fleet.csv"), str(tmp_path / "models"),
+                    params={"n_levels": 6, "delta": 8, "window": 40}, progress=False)
+    assert not got.failed and len(got.done) == 2
+    assert any("'Datum' and 'Uhrzeit' hold the date and the time of day" in n
+               for n in got.notes)
+    model, header = load_with_header(tmp_path / "models" / f"{sorted(got.done)[0]}.normalcy")
+    assert header["period_s"] == 10.0 and "Uhrzeit" not in model.sensors_
+    fleet_score(client, str(tmp_path / "models"), str(tmp_path / "fleet.csv"),
+                str(tmp_path / "scores"), progress=False)
+    scores = pd.read_parquet(tmp_path / "scores" / f"{sorted(got.done)[0]}.parquet")
+    assert "Datum Uhrzeit" in scores.columns and len(scores) == 3000
+    assert unit_summary(str(tmp_path / "scores" / f"{sorted(got.done)[0]}.parquet"))[
+        "hours"] == pytest.approx(3000 * 10 / 3600)

@@ -71,6 +71,8 @@ def cmd_fit(a: argparse.Namespace) -> int:
                            time_column=a.time_column, sensors=sensors, params=params,
                            like=like, like_period=like_period, progress=a.progress,
                            timezone=a.timezone, exclude=exclude)
+    for note in result.notes:
+        print(f"normalcy: note: {note}", file=sys.stderr)
     if result.held:  # what the default sensors leave out, and why
         why = ", ".join(f"{c!r} holds {v!r}" for c, v in list(result.held.items())[:3])
         print(f"normalcy: note: columns not used as sensors: {sorted(result.held)} (not "
@@ -85,6 +87,8 @@ def cmd_score(a: argparse.Namespace) -> int:
         result = fleet_score(client, a.models, a.data, a.output, unit_column=a.unit_column,
                              time_column=a.time_column, alignment=a.alignment,
                              progress=a.progress, timezone=a.timezone)
+    for note in result.notes:
+        print(f"normalcy: note: {note}", file=sys.stderr)
     return _finish(result, "scoring")
 
 

@@ -4,7 +4,8 @@ DATA is one file or a folder of ``.parquet`` / ``.pq`` / ``.csv`` files taken in
 order as consecutive time partitions. Units come from a unit column or, when the
 folder's files have none, from the file names (``<unit>.parquet``). A Parquet file is
 read by row groups (its blocks), a CSV file whole. The time column is found as by
-``normalcy score`` (:mod:`normalcy.data.tables`).
+``normalcy score`` (:mod:`normalcy.data.tables`); a date and a time of day in two CSV
+columns (``Datum;Uhrzeit``) are read together as the time, as there.
 """
 
 from __future__ import annotations
@@ -18,7 +19,12 @@ import numpy as np
 import pandas as pd
 
 from normalcy.data.files import SUFFIXES, dialect, is_parquet, tail_column, trimmed
-from normalcy.data.shapes import numbers, refuse_header_rows
+from normalcy.data.shapes import (
+    date_and_clock,
+    join_date_and_clock,
+    numbers,
+    refuse_header_rows,
+)
 from normalcy.data.timeaxis import find_time_column, parse_time, refuse_clocks
 from normalcy.exceptions import InputError
 
@@ -33,6 +39,7 @@ class Block:
     path: str
     groups: tuple[int, ...] | None
     unit: str | None  # the file's unit when units come from file names
+    joined: tuple[str, str] | None = None  # date and time-of-day columns read as one
 
 
 @dataclass
@@ -47,6 +54,7 @@ class FleetData:
     head: dict[str, np.ndarray] = field(default_factory=dict)  # the first CSV rows' numbers
     time_format: str | None = None  # the dates' format, decided once for every block
     held: dict[str, str] = field(default_factory=dict)  # text columns: a cell of each
+    notes: list[str] = field(default_factory=list)  # how the data were read, for the user
 
     def sensors(self, exclude: Sequence[str] = ()) -> list[str]:
         """Numeric columns other than unit, time and ``exclude``: the default sensors
@@ -91,6 +99,13 @@ def open_data(path: str, *, unit_column: str = "unit", time_column: str | None =
     files = _files(os.fspath(path))
     head = _head(files[0])
     refuse_header_rows(head, files[0])  # units under the header: said as such, as by fit
+    notes = []
+    pair = date_and_clock(head) if time_column is None and len(head) else None
+    if pair is not None:  # Datum;Uhrzeit: one time column "Datum Uhrzeit", as tables read it
+        head = join_date_and_clock(head, pair)
+        time_column = f"{pair[0]} {pair[1]}"
+        notes.append(f"{files[0]}: columns {pair[0]!r} and {pair[1]!r} hold the date and the "
+                     "time of day: read together as the time")
     cols = [str(c) for c in head.columns]
     has_unit = unit_column in cols
     if not has_unit and len(files) == 1:
@@ -127,14 +142,14 @@ def open_data(path: str, *, unit_column: str = "unit", time_column: str | None =
             if groups or meta.num_row_groups == 0:
                 blocks.append(Block(f, tuple(groups), unit))
         else:
-            blocks.append(Block(f, None, unit))
+            blocks.append(Block(f, None, unit, pair))
     keep = np.ones(len(head), dtype=bool)
     if has_unit and len(head):  # a counter of the first unit's rows, as a file's
         keep = (head[unit_column] == head[unit_column].iloc[0]).to_numpy()
         head = head[keep]
     return FleetData(blocks, cols, unit_column if has_unit else None, tname, numeric,
                      {c: v[keep] for c, v in values.items()},
-                     _time_format(files[0], head, tname), held)
+                     _time_format(files[0], head, tname), held, notes)
 
 
 def _time_format(path: str, head: pd.DataFrame, tname: str | None) -> str | None:
@@ -161,8 +176,17 @@ def check_unit(name: str) -> str:
 
 def read_block(block: Block, columns: Sequence[str] | None = None) -> pd.DataFrame:
     """The block's rows (``columns`` only, when given), with a ``unit`` label if the file
-    names the unit."""
+    names the unit; the block's date and time-of-day columns as one (``"<date> <time>"``)."""
     cols = None if columns is None else list(columns)
+    if block.joined is not None:
+        name = " ".join(block.joined)
+        if cols is None or name in cols:
+            read = None if cols is None else [
+                *block.joined, *(c for c in cols if c != name)]
+            inner = read_block(Block(block.path, block.groups, block.unit), read)
+            df = join_date_and_clock(inner, block.joined)
+            df.attrs.update(inner.attrs)
+            return df if cols is None else df[cols]
     if is_parquet(block.path):
         import pyarrow.parquet as pq
 

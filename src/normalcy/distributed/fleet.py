@@ -39,6 +39,7 @@ class FleetResult:
     done: dict[str, str]
     failed: dict[str, str]
     held: dict[str, str] = field(default_factory=dict)  # columns left out: a cell of each
+    notes: list[str] = field(default_factory=list)  # how the data were read
 
 
 def _save(model: Any, path: str, period: float | None = None,
@@ -168,7 +169,7 @@ def fleet_fit(client: Any, data_path: str, out: str, *, unit_column: str = "unit
         done[unit] = (f"{sum(fl.rows_per_unit(per_block, unit)[1])} rows, delta={det.delta_}, "
                       f"window={det.window_}, n_levels={det.n_levels_} -> {path}")
     return FleetResult(done, {u: describe(e) for u, e in errors.items()},
-                       data.held if sensors is None and like is None else {})
+                       data.held if sensors is None and like is None else {}, data.notes)
 
 
 def _output(det: Any, res: pd.DataFrame, rows: pd.DataFrame, first: int,
@@ -350,4 +351,4 @@ def fleet_score(client: Any, models: str, data_path: str, out: str, *,
         shutil.rmtree(scratch, ignore_errors=True)
     done = {u: f"{r['rows']} rows, {r['alarms']} in alarm -> {os.path.join(out, u)}.parquet"
             for u, r in results.items()}
-    return FleetResult(done, {u: describe(e) for u, e in errors.items()})
+    return FleetResult(done, {u: describe(e) for u, e in errors.items()}, notes=data.notes)
