@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from normalcy.data import localtime
+from normalcy.data.dates import end_of_day, end_of_day_note, read_dates
 from normalcy.exceptions import InputError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -129,7 +130,7 @@ def parse_time(raw: pd.Series, name: str, where: str, *, first_row: int = 0,
                 fmt = guess_datetime_format(str(first))
         if decide and fmt is not None and _day_and_month(fmt):
             fmt, said, settled = _day_month(text, missing, fmt, name, where, more)
-    dt = _read_dates(text, fmt, name, where)
+    dt = read_dates(text, fmt, name, where)
     bad = dt.isna().to_numpy() & ~missing
     if bad.any():
         like = text[~missing].iloc[0]
@@ -141,6 +142,7 @@ def parse_time(raw: pd.Series, name: str, where: str, *, first_row: int = 0,
             f"({like!r}): {_listing(np.flatnonzero(bad), raw, first_row)}. Write every "
             "time in one format (ISO 8601 reads best), or name another column with "
             "--time-column.")
+    said = "; ".join(filter(None, [said, end_of_day_note(dt, text, name, first_row)])) or None
     if zone is not None and localtime.naive_text(text):
         dt, clock = localtime.localize(dt, zone, name, where, first_row=first_row,
                                        latest=clock)
@@ -160,16 +162,6 @@ def _day_first(fmt: str) -> bool:
     return fmt.index("%d") < fmt.index("%m")
 
 
-def _read_dates(text: pd.Series, fmt: str | None, name: str, where: str) -> pd.Series:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return pd.to_datetime(text, format=fmt or "ISO8601", errors="coerce", utc=True)
-    except (ValueError, TypeError, OverflowError) as e:
-        raise InputError(f"time column {name!r} of {where} cannot be read as times ({e}); "
-                         "write every time in one format, e.g. 2026-01-31 08:00:00.") from None
-
-
 def _day_month(text: pd.Series, missing: np.ndarray, fmt: str, name: str,
                where: str, more: Later | None = None) -> tuple[str, str | None, bool]:
     """The format of dates written with a numeric day and month (``01/02/2026``): the
@@ -186,7 +178,7 @@ def _day_month(text: pd.Series, missing: np.ndarray, fmt: str, name: str,
     parts = [(text, missing)] + ([] if more is None else [
         (more.labels.astype("string").str.strip(), more.labels.isna().to_numpy())])
     for f in (fmt, swapped):
-        got = [(_read_dates(t, f, name, where), m) for t, m in parts]
+        got = [(read_dates(t, f, name, where), m) for t, m in parts]
         if any((dt.isna().to_numpy() & ~m).any() for dt, m in got):
             continue
         runs = [_since_epoch(dt)[~m] for dt, m in got]
@@ -350,8 +342,10 @@ def parse_instant(value: str, kind: str, name: str, like: object,
     written without a UTC offset is read in the column's own offset, which ``offset()``
     gives (:func:`column_offset`; asked only then; UTC for a column without offsets, as
     the column is read), or in the local time of ``zone`` where the column was read so."""
+    fixed, hit = end_of_day(pd.Series([value.strip()]))
+    value, later = str(fixed.iloc[0]), pd.Timedelta(days=int(hit[0]))  # 24:00: next day
     if fmt is not None and kind == "datetime":
-        ts = pd.to_datetime(value.strip(), format=fmt, errors="coerce")
+        ts = pd.to_datetime(value, format=fmt, errors="coerce") + later
         if not pd.isna(ts):
             return _utc_seconds(ts, offset, zone, name)
     if kind == "number":
@@ -370,7 +364,7 @@ def parse_instant(value: str, kind: str, name: str, like: object,
                          f"{like!r}.") from None
     if ts is pd.NaT:
         raise InputError(f"--{name} {value!r} is not a time.")
-    return _utc_seconds(ts, offset, zone, name)
+    return _utc_seconds(ts + later, offset, zone, name)
 
 
 def _utc_seconds(ts: pd.Timestamp, offset: Callable[[], pd.Timedelta | None] | None,

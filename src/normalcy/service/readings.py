@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from normalcy.data.dates import end_of_day
 from normalcy.data.files import trimmed
 from normalcy.data.localtime import OFFSET
 from normalcy.service.errors import ClientError
@@ -133,10 +134,12 @@ def _times(raw: list[Any], zone: str | None = None, last: float | None = None) -
 def _seconds(text: pd.Series, *, utc: bool) -> tuple[np.ndarray, bool]:
     """Epoch seconds of ISO 8601 ``text`` (``utc=False``: of the clock times as written)
     and whether they carried a UTC offset after all (``+01``: then they are UTC's)."""
+    text, later = end_of_day(text)  # 24:00:00, ISO 8601's end of a day: the next day's 00:00
     try:
         ts = pd.to_datetime(text, utc=utc, format="ISO8601")
     except (ValueError, TypeError) as e:
         raise ClientError(f"a time is not ISO 8601: {e}", 422) from None
+    ts = ts + pd.to_timedelta(later.astype(np.int64), unit="D")
     if ts.isna().any():
         raise ClientError(f"row {int(text.index[np.flatnonzero(ts.isna())[0]])}: the time is "
                           "empty.", 422)

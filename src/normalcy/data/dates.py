@@ -1,0 +1,72 @@
+"""Times written as text: read in one format, with ISO 8601's end of a day.
+
+``24:00:00`` is the midnight that ends a day (ISO 8601), the next day's ``00:00:00``;
+some historians write midnight so, on the day that ends. pandas reads no such time:
+:func:`read_dates` reads it as the next day's midnight and counts it, and
+:func:`end_of_day_note` says so (never a silent reading).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from normalcy.exceptions import InputError
+
+#: the hour of ``24:00``, ``24:00:00`` or ``24:00:00.000`` (not ``23:24:00``)
+END_OF_DAY = r"(?<![\d.:,/-])24(?=:00(?::00(?:[.,]0+)?)?(?![\d:]))"
+
+
+def end_of_day(text: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """``text`` with each hour ``24`` of a ``24:00`` written ``00``, and the rows so
+    rewritten (whose day is then one later).
+
+    Examples
+    --------
+    >>> t, hit = end_of_day(pd.Series(["2026-05-01 23:24:00", "2026-05-01 24:00:00"]))
+    >>> t.tolist(), hit.tolist()
+    (['2026-05-01 23:24:00', '2026-05-01 00:00:00'], [False, True])
+    """
+    hit = text.astype("string").str.contains(END_OF_DAY, regex=True).fillna(False)
+    rows = hit.to_numpy(dtype=bool)
+    if not rows.any():
+        return text, rows
+    out = text.astype(object).copy()
+    out[rows] = text[rows].astype("string").str.replace(END_OF_DAY, "00", n=1, regex=True)
+    return out, rows
+
+
+def read_dates(text: pd.Series, fmt: str | None, name: str, where: str) -> pd.Series:
+    """``text`` read as UTC times in ``fmt`` (ISO 8601 if None), NaT where a row does not
+    read; a time of day ``24:00:00`` is the next day's midnight (ISO 8601), counted in
+    ``attrs["end_of_day"]``."""
+    def read(t: pd.Series) -> pd.Series:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return pd.to_datetime(t, format=fmt or "ISO8601", errors="coerce", utc=True)
+
+    try:
+        dt = read(text)
+        failed = np.flatnonzero(dt.isna().to_numpy() & text.notna().to_numpy())
+        fixed, hit = end_of_day(text.iloc[failed])
+        ends = failed[hit]
+        if ends.size:
+            dt.loc[dt.index[ends]] = read(fixed[hit]) + pd.Timedelta(days=1)
+    except (ValueError, TypeError, OverflowError) as e:
+        raise InputError(f"time column {name!r} of {where} cannot be read as times ({e}); "
+                         "write every time in one format, e.g. 2026-01-31 08:00:00.") from None
+    read_ends = ends[dt.iloc[ends].notna().to_numpy(dtype=bool)] if ends.size else ends
+    dt.attrs["end_of_day"] = (int(read_ends.size), int(read_ends[0]) if read_ends.size else -1)
+    return dt
+
+
+def end_of_day_note(dt: pd.Series, text: pd.Series, name: str, first_row: int) -> str | None:
+    """What :func:`read_dates` read as the end of a day, for the user (None: nothing)."""
+    ends, first = dt.attrs.get("end_of_day", (0, -1))
+    if not ends:
+        return None
+    return (f"column {name!r}: {ends} time(s) of day 24:00:00 (row {first_row + first}: "
+            f"{text.iloc[first]!r}) read as midnight at the end of that day, the next day's "
+            "00:00:00 (ISO 8601)")
