@@ -88,7 +88,7 @@ def test_users_endpoint(service: Service) -> None:
 @pytest.mark.parametrize("mutate, status, words", [
     (lambda b: [{k: v for k, v in r.items() if k != "s1"} for r in b], 422, "lacks"),
     (lambda b: [{**r, "s9": 1.0} for r in b], 422, "unknown column"),
-    (lambda b: [{**r, "s0": None} for r in b], 422, "not a number"),
+    (lambda b: [{**r, "s0": [1.0]} for r in b], 422, "not a number"),
     (lambda b: [{**r, "s0": "1.0"} for r in b], 422, "not a number"),
     (lambda b: [{k: v for k, v in r.items() if k != "time"} for r in b], 422, "no 'time'"),
     (lambda b: b[:3] + [{**b[3], "time": b[1]["time"]}], 422, "earlier"),
@@ -113,9 +113,9 @@ def test_bad_reading_bodies(service: Service, model_bytes: bytes) -> None:
     c, op = service.client, service.auth("operator")
     service.add_unit(model_bytes, "U")
     url = "/api/units/U/readings"
-    nan = b'[{"time": 1, "s0": NaN, "s1": 0, "s2": 0}]'
-    r = c.post(url, content=nan, headers={**op, "Content-Type": "application/json"})
-    assert r.status_code == 422 and "NaN" in r.json()["detail"]
+    inf = b'[{"time": 1, "s0": Infinity, "s1": 0, "s2": 0}]'
+    r = c.post(url, content=inf, headers={**op, "Content-Type": "application/json"})
+    assert r.status_code == 422 and "infinite" in r.json()["detail"]
     r = c.post(url, content=b'[{"time": 1,', headers={**op, "Content-Type": "application/json"})
     assert r.status_code == 400 and "not valid JSON" in r.json()["detail"]
     assert c.post(url, content=b"", headers=op).status_code == 400
@@ -432,3 +432,56 @@ def test_stored_rows_are_cut_into_runs_at_pauses() -> None:
     assert runs[1]["a"].iloc[0] == 10.0
     assert isinstance(stored_runs(frame, ["a", "b"], None), pd.DataFrame)  # no period
     assert isinstance(stored_runs(frame.iloc[:10], ["a", "b"], 1.0), pd.DataFrame)
+
+
+def test_a_missing_reading_is_a_gap_stored_and_shown_as_null(
+        service: Service, timed_model: bytes) -> None:
+    """A historian's row with a missing reading (JSON null or NaN, an empty CSV cell, PI's
+    "I/O Timeout") is a gap, as in a file: not scored, no window crosses it, stored and
+    shown as null; before, the whole batch was refused and its rows lost."""
+    c, op = service.client, service.auth("operator")
+    service.add_unit(timed_model, "G")
+    url = "/api/units/G/readings"
+    body = as_json(plant(200, 4000), T0)
+    body[50]["s1"] = None
+    got = c.post(url, json=body, headers=op)
+    assert got.status_code == 200, got.text
+    out = got.json()
+    assert out["scored"] == 200 and out["missing"] == 1
+    assert out["scores"][49] is not None and out["scores"][50] is None
+    assert out["scores"][51] is None  # a new run after the gap: it warms up again
+    assert out["scores"][-1] is not None
+    rows = plant(20, 4200).assign(time=[T0 + 200 + i for i in range(20)])
+    text = rows[["time", "s0", "s1", "s2"]].astype(object)
+    text.loc[3, "s2"], text.loc[7, "s0"] = "", "I/O Timeout"
+    r = c.post(url, content=text.to_csv(index=False).encode(),
+               headers={**op, "Content-Type": "text/csv"})
+    assert r.status_code == 200 and r.json()["missing"] == 2, r.text
+    text.loc[9, "s1"] = "broken"
+    r = c.post(url, content=text.assign(time=text["time"] + 20).to_csv(index=False).encode(),
+               headers={**op, "Content-Type": "text/csv"})
+    assert r.status_code == 422 and "row 9, sensor 's1': 'broken'" in r.json()["detail"]
+    stored = c.get(url, params={"last": 220}, headers=op).json()["values"]
+    assert stored["s1"][50] is None and stored["s2"][203] is None and stored["s0"][207] is None
+    assert stored["s1"][49] == pytest.approx(body[49]["s1"])
+    r = c.post(url.replace("readings", "feedback"), headers=op, json={  # across the gap
+        "start": T0 + 20, "end": T0 + 180, "verdict": "normal"})
+    assert r.status_code == 200 and r.json()["version"] == 2, r.text
+
+
+def test_an_alarm_with_a_missing_reading_keeps_its_trend_and_explanation(
+        service: Service, model_bytes: bytes) -> None:
+    c, op = service.client, service.auth("operator")
+    service.add_unit(model_bytes, "U")
+    rows, body = alarm_rows()
+    body[450]["s2"] = None  # inside the alarm
+    for i in range(0, len(body), 250):
+        assert c.post("/api/units/U/readings", json=body[i:i + 250],
+                      headers=op).status_code == 200
+    alarm = c.get("/api/alarms", params={"unit": "U"}).json()[0]
+    trend = c.get(f"/api/alarms/{alarm['id']}/trend", params={"pad": 100})
+    assert trend.status_code == 200, trend.text
+    series = trend.json()["series"]["s2"]["value"]
+    assert None in series and sum(v is None for v in series) == 1
+    why = c.get(f"/api/alarms/{alarm['id']}/explanation")
+    assert why.status_code == 200 and "s0" in why.text, why.text

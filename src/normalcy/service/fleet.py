@@ -39,7 +39,7 @@ from normalcy.service.errors import ClientError, Conflict, NotFound
 from normalcy.service.events import Broadcaster
 from normalcy.service.metrics import Metrics
 from normalcy.service.settings import Settings
-from normalcy.service.views import iso
+from normalcy.service.views import iso, nan_none
 
 log = logging.getLogger("normalcy.service")
 
@@ -254,7 +254,7 @@ class Fleet:
                     self._lock_unit(s, rt)
                     s.execute(insert(Reading), [
                         {"unit_id": rt.unit_id, "seq": first + i, "t": float(times[i]),
-                         "vals": json.dumps(values[i].tolist()),
+                         "vals": json.dumps(nan_none(values[i])),
                          "score": None if not np.isfinite(scores[i]) else float(scores[i])}
                         for i in range(len(times))])
                     s.execute(update(Unit).where(Unit.id == rt.unit_id).values(
@@ -272,6 +272,7 @@ class Fleet:
             self.events.publish(kind, unit=name, alarm=ep_id)
         cur = rt.monitor.current
         return {"unit": name, "scored": len(times), "first_row": first,
+                "missing": int(np.isnan(values).any(axis=1).sum()),
                 "scores": [None if not np.isfinite(v) else float(v) for v in scores],
                 "opened": [e for k, e in events if k == "alarm-opened"],
                 "closed": [e for k, e in events if k == "alarm-closed"],

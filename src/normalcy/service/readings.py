@@ -13,6 +13,7 @@ import pandas as pd
 from normalcy.data.dates import end_of_day
 from normalcy.data.files import trimmed
 from normalcy.data.localtime import OFFSET
+from normalcy.data.shapes import numbers
 from normalcy.service.errors import ClientError
 
 MAX_ROWS = 100_000
@@ -21,13 +22,17 @@ MAX_ROWS = 100_000
 def parse_readings(raw: bytes, content_type: str, sensors: list[str], *,
                    zone: str | None = None, last: float | None = None
                    ) -> tuple[np.ndarray, np.ndarray]:
-    """``(times, values)``: epoch seconds (strictly increasing) and finite floats.
+    """``(times, values)``: epoch seconds (strictly increasing) and floats, NaN where a
+    reading is missing (a gap, as in a file: the row is not scored and no transition or
+    window crosses it).
 
     JSON: a list of row objects, or ``{"rows": [...]}``; each row has ``time`` (ISO 8601,
-    or epoch seconds) and one number per sensor. CSV (``text/csv``): a header with
-    ``time`` and the sensors. A time written without a UTC offset is UTC, or with
-    ``zone`` (the unit's, from its history upload's ``timezone``) that zone's local
-    clock time (:func:`local_times`; ``last``: the unit's last stored time).
+    or epoch seconds) and one number per sensor, ``null`` (or ``NaN``) for a missing
+    reading. CSV (``text/csv``): a header with ``time`` and the sensors, an empty cell or
+    a historian's no-reading state (``I/O Timeout``) for a missing reading. A time
+    written without a UTC offset is UTC, or with ``zone`` (the unit's, from its history
+    upload's ``timezone``) that zone's local clock time (:func:`local_times`; ``last``:
+    the unit's last stored time).
     """
     if not raw.strip():
         raise ClientError("the body is empty; send rows as JSON or CSV.", 400)
@@ -42,11 +47,14 @@ def parse_readings(raw: bytes, content_type: str, sensors: list[str], *,
         raw_times: list[Any] = frame["time"].tolist()
         cols = [str(c) for c in frame.columns if c != "time"]
         _check_sensors(set(cols), sensors)
-        try:
-            values = frame[sensors].to_numpy(dtype=float)
-        except (ValueError, TypeError):
-            raise ClientError("a sensor column of the CSV holds text; send numbers only.",
-                              422) from None
+        values = np.empty((len(frame), len(sensors)))
+        for j, c in enumerate(sensors):  # as files are read: no-reading states are gaps
+            values[:, j], text = numbers(frame[c])
+            if text.any():
+                i = int(np.flatnonzero(text)[0])
+                raise ClientError(f"row {i}, sensor {c!r}: {str(frame[c].iloc[i]).strip()!r} is "
+                                  "not a number; send numbers, or an empty cell for a "
+                                  "missing reading.", 422)
     else:
         try:
             data = json.loads(raw)
@@ -75,17 +83,20 @@ def parse_readings(raw: bytes, content_type: str, sensors: list[str], *,
                 _check_sensors(keys, sensors, f"row {i}")
             for j, s in enumerate(sensors):
                 v = r[s]
-                if isinstance(v, bool) or not isinstance(v, (int, float)):
-                    raise ClientError(f"row {i}, sensor {s!r}: {v!r} is not a number.", 422)
+                if v is None:  # a missing reading: a gap
+                    v = np.nan
+                elif isinstance(v, bool) or not isinstance(v, (int, float)):
+                    raise ClientError(f"row {i}, sensor {s!r}: {v!r} is not a number (null "
+                                      "for a missing reading).", 422)
                 values[i, j] = v
     if len(raw_times) > MAX_ROWS:
         raise ClientError(f"the batch holds {len(raw_times)} rows; send at most {MAX_ROWS}.",
                           413)
-    bad = ~np.isfinite(values)
+    bad = np.isinf(values)
     if bad.any():
         i, j = np.argwhere(bad)[0]
-        raise ClientError(f"row {i}, sensor {sensors[j]!r} is missing, NaN or infinite; "
-                          "every reading needs a finite value.", 422)
+        raise ClientError(f"row {i}, sensor {sensors[j]!r} is infinite; send a finite value, "
+                          "or null (JSON) or an empty cell (CSV) for a missing reading.", 422)
     return _times(raw_times, zone, last), values
 
 

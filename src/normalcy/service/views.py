@@ -7,7 +7,14 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
+import numpy as np
+
 from normalcy.service.db import Episode, Unit
+
+
+def nan_none(a: np.ndarray) -> list[float | None]:
+    """Floats for JSON: None (null) where a value is missing (NaN)."""
+    return [None if not np.isfinite(v) else float(v) for v in np.asarray(a, dtype=float)]
 
 
 def iso(t: float | None) -> str | None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
@@ -14,7 +13,7 @@ from normalcy.service.db import Episode, Unit
 from normalcy.service.deps import FleetDep, Operator, Reader, body, known_fields, parse_json
 from normalcy.service.errors import ClientError, NotFound
 from normalcy.service.fleet import Fleet, stored_runs
-from normalcy.service.views import episode_json, iso
+from normalcy.service.views import episode_json, iso, nan_none
 
 router = APIRouter(prefix="/api/alarms", tags=["alarms"])
 
@@ -158,14 +157,11 @@ def trend(ep_id: int, fleet: FleetDep, _: Reader, pad: int = 300) -> dict:
     series = {}
     for sname in rt.sensors:
         lo, hi = band.of(rt.det, sname)
-        series[sname] = {"value": data[sname].tolist(), "lo": _nan_none(lo),
-                         "hi": _nan_none(hi)}
+        series[sname] = {"value": nan_none(data[sname].to_numpy()), "lo": nan_none(lo),
+                         "hi": nan_none(hi)}
     return {"alarm": ep_id, "unit": name, "time": [float(t) for t in frame["time"]],
             "time_iso": [iso(frame["time"].iloc[0]), iso(frame["time"].iloc[-1])],
             "episode": [ep.start_t, ep.end_t],
             "sensors": [s for s in ep.sensors.split(",") if s] or rt.sensors[:3],
             "band": band.kind, "band_text": BAND_WORDS[band.kind], "series": series}
 
-
-def _nan_none(a: np.ndarray) -> list[float | None]:
-    return [None if not np.isfinite(v) else float(v) for v in a]

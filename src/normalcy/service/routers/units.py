@@ -29,7 +29,7 @@ from normalcy.service.deps import (
 from normalcy.service.errors import ClientError, NotFound
 from normalcy.service.fleet import Fleet
 from normalcy.service.readings import parse_readings
-from normalcy.service.views import iso, unit_json
+from normalcy.service.views import iso, nan_none, unit_json
 
 router = APIRouter(prefix="/api/units", tags=["units"])
 
@@ -126,7 +126,7 @@ def get_readings(name: str, fleet: FleetDep, _: Reader, last: int = 600) -> dict
     frame, _first = fleet.rows(rt, max(0, rt.rows_seen - last), rt.rows_seen - 1)
     return {"unit": name, "rows": [int(i) for i in frame.index],
             "time": [iso(t) for t in frame["time"]],
-            "values": {s: frame[s].tolist() for s in rt.sensors}}
+            "values": {s: nan_none(frame[s].to_numpy()) for s in rt.sensors}}
 
 
 @router.get("/{name}/versions")
