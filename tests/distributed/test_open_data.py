@@ -58,3 +58,22 @@ def test_a_units_row_under_the_header_is_said_as_by_fit(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"the first row under the header of .*f.csv holds "
                        r"text in every cell \('degC', 'bar'\)"):
         open_data(str(path))
+
+
+def test_a_long_fleet_table_is_said_with_the_pivot_per_unit(tmp_path: Path) -> None:
+    """One row per unit, time and sensor: before, every unit failed on its repeated times;
+    now it is said as ``normalcy fit`` says a long table, with a pivot that keeps units."""
+    times = pd.date_range("2026-05-01", periods=40, freq="10s")
+    rng = np.random.default_rng(0)
+    rows = [(u, t, tag, float(rng.normal())) for u in ("A", "B") for t in times
+            for tag in ("T1", "T2", "F")]
+    path = tmp_path / "long.csv"
+    pd.DataFrame(rows, columns=["unit", "time", "tag", "value"]).to_csv(path, index=False)
+    with pytest.raises(InputError, match=r"long table: .* column 'tag' \(3: 'F', 'T1', 'T2'\)"
+                       r".* once per sensor of a unit.*\.pivot_table\(index=\['unit', 'time'\], "
+                       r"columns='tag', values='value'\)\.reset_index\(\)"):
+        open_data(str(path))
+    wide = pd.DataFrame(rows, columns=["unit", "time", "tag", "value"]).pivot_table(
+        index=["unit", "time"], columns="tag", values="value").reset_index()
+    wide.to_csv(tmp_path / "wide.csv", index=False)  # the pivot said reads
+    assert open_data(str(tmp_path / "wide.csv")).sensors() == ["F", "T1", "T2"]

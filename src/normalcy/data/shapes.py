@@ -138,11 +138,13 @@ def refuse_header_rows(df: pd.DataFrame, path: str) -> None:
 LONG_MOST_TAGS = 5000
 
 
-def refuse_long_format(df: pd.DataFrame, tname: str, secs: np.ndarray, p: str) -> None:
+def refuse_long_format(df: pd.DataFrame, tname: str, secs: np.ndarray, p: str,
+                       unit: str | None = None) -> None:
     """InputError for a long (narrow) table - one row per time and sensor, the sensor's
     name in a text column and its reading in a numeric one, as historians' and databases'
     queries return them: read as it is, its times repeat (one per sensor). Said as such,
-    with the pivot that makes one column per sensor.
+    with the pivot that makes one column per sensor (per ``unit`` and time, for a fleet's
+    rows of one unit: ``df`` then holds them without the unit column).
 
     Examples
     --------
@@ -172,12 +174,16 @@ def refuse_long_format(df: pd.DataFrame, tname: str, secs: np.ndarray, p: str) -
     names = sorted(map(str, df[tags[0]].dropna().unique()))
     shown = ", ".join(repr(n) for n in names[:5]) + (", ..." if len(names) > 5 else "")
     value = numeric[0]
+    pivot = (f"pivot(index={tname!r}, columns={tags[0]!r}, values={value!r}).to_csv('wide.csv')"
+             if unit is None else
+             f"pivot_table(index=[{unit!r}, {tname!r}], columns={tags[0]!r}, values={value!r})"
+             ".reset_index().to_csv('wide.csv', index=False)")
     raise InputError(
         f"{p} is a long table: one row per time and sensor, the sensors named in column "
         f"{tags[0]!r} ({len(names)}: {shown}) and their readings in {value!r}; its times "
-        "repeat, once per sensor. normalcy reads one column per sensor: pivot it first, "
-        f"e.g. in Python: pd.read_csv({os.path.basename(p)!r}).pivot(index={tname!r}, "
-        f"columns={tags[0]!r}, values={value!r}).to_csv('wide.csv').")
+        f"repeat, once per sensor{'' if unit is None else ' of a unit'}. normalcy reads one "
+        f"column per sensor: pivot it first, e.g. in Python: "
+        f"pd.read_csv({os.path.basename(p)!r}).{pivot}.")
 
 
 #: a time of day as exports write it beside a date column (``08:15``, ``08:15:30.250``,

@@ -24,6 +24,7 @@ from normalcy.data.shapes import (
     join_date_and_clock,
     numbers,
     refuse_header_rows,
+    refuse_long_format,
 )
 from normalcy.data.timeaxis import find_time_column, parse_time, refuse_clocks
 from normalcy.exceptions import InputError
@@ -147,9 +148,23 @@ def open_data(path: str, *, unit_column: str = "unit", time_column: str | None =
     if has_unit and len(head):  # a counter of the first unit's rows, as a file's
         keep = (head[unit_column] == head[unit_column].iloc[0]).to_numpy()
         head = head[keep]
+    _refuse_long(head, tname, files[0], unit_column if has_unit else None)
     return FleetData(blocks, cols, unit_column if has_unit else None, tname, numeric,
                      {c: v[keep] for c, v in values.items()},
                      _time_format(files[0], head, tname), held, notes)
+
+
+def _refuse_long(head: pd.DataFrame, tname: str | None, path: str, unit: str | None) -> None:
+    """A long table (one row per time and sensor) said as such, as ``normalcy fit`` says
+    it, from the first unit's first rows (before, each unit failed on repeated times)."""
+    if tname is None or len(head) < 2:  # a Parquet head holds no row
+        return
+    try:
+        secs = parse_time(head[tname].reset_index(drop=True), tname, path).seconds
+    except InputError:  # the time column's own errors are said where its rows are read
+        return
+    rows = head.drop(columns=[unit] if unit else []).reset_index(drop=True)
+    refuse_long_format(rows, tname, secs, path, unit)
 
 
 def _time_format(path: str, head: pd.DataFrame, tname: str | None) -> str | None:
