@@ -253,3 +253,19 @@ def test_unseen_transitions_follow_what_feeds_the_relations_score(related) -> No
     assert all(t == "trans" for t in kinds[first_trans:]), kinds
     weight = ex.records.groupby("type")["weight"].max()
     assert weight["trans"] > weight["rel"]  # by its weight alone it would have come first
+
+
+def test_a_quiet_range_is_said_in_the_words_of_the_models_view(related) -> None:
+    """Nothing abnormal is said by what the view checked: the relations view has no
+    bounds or configurations to have seen (before, it said so for every view)."""
+    det, test = related
+    quiet = operator.explain(det, test, 100, 160)
+    assert quiet.records.empty, quiet.text
+    assert quiet.text.endswith("nothing abnormal - every sensor read within what the other "
+                               "sensors and its own recent past predict.")
+    X = smooth_signals(4000, 3, seed=13)
+    paper = TransitionDetector(n_levels=6, delta=5, window=30, view="paper").fit(X.iloc[:2500])
+    said = operator.explain(paper, X.iloc[:2500], 100, 160)  # rows it learned
+    assert said.records.empty, said.text
+    assert said.text.endswith("every transition, bound and configuration was seen in "
+                              "training.")

@@ -202,8 +202,13 @@ def explain(det: TransitionDetector, X: Any, start: Any, end: Any, top: int = 5,
         when = f" ({stamp(start)} to {stamp(end - 1)})"
     span = f"rows [{start + first_row}, {end + first_row}){when}"
     if frame.empty:
-        text = f"{span}: nothing abnormal - every transition, bound and " \
-               "configuration was seen in training."
+        seen = {"relations": "every sensor read within what the other sensors and its own "
+                             "recent past predict",
+                "paper": "every transition, bound and configuration was seen in training",
+                "both": "every sensor read within what the other sensors and its own "
+                        "recent past predict, and every transition, bound and "
+                        "configuration was seen in training"}
+        text = f"{span}: nothing abnormal - {seen.get(det.view_, seen['paper'])}."
     else:
         lines = [f"{span}: the largest contributions to the score"]
         lines += [f"{n + 1}. {t}" for n, t in enumerate(frame["text"])]
