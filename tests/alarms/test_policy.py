@@ -86,3 +86,25 @@ def test_episodes_name_type_and_sensors() -> None:
     assert main["sensors"].split(",")[0] == "s1"
     assert main["peak"] > det.threshold_
     assert main["sensors"]
+
+
+@pytest.mark.parametrize("named_rows, expected", [(0, None), (10, None), (49, None),
+                                                  (50, "pump weak"), (100, "pump weak")])
+def test_a_fault_names_an_episode_only_at_most_of_its_rows(named_rows, expected) -> None:
+    """A signature recognised at a few rows of another fault's episode (a frozen sensor
+    on the quadruple tank: 42 of its 898 rows) named the whole episode after it."""
+    fault = np.array([None] * 100, dtype=object)
+    fault[np.linspace(0, 99, named_rows).astype(int)] = "pump weak"
+    frame = pd.DataFrame({"score": np.r_[0.5, np.full(100, 2.0), 0.5],
+                          "fault": np.r_[None, fault, None]})
+    ep = AlarmPolicy(merge_gap=0).episodes(frame)
+    got = ep["fault"].iloc[0]
+    assert len(ep) == 1 and (pd.isna(got) if expected is None else got == expected)
+
+
+def test_an_episode_starting_where_the_last_closed_counts_its_first_row() -> None:
+    """The row that opens an episode right after a closed one carries its fault too."""
+    frame = pd.DataFrame({"score": [2.0, 0.5, 0.5, 2.0],
+                          "fault": [None, None, None, "leak"]})
+    ep = AlarmPolicy(merge_gap=1).episodes(frame)
+    assert pd.isna(ep["fault"].iloc[0]) and ep["fault"].iloc[1] == "leak"

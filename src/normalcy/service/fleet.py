@@ -327,7 +327,7 @@ class Fleet:
         ep.end_t = t_of(ep.end_seq)
         ep.peak = max(ep.peak, float(e.peak))
         ep.kind, ep.sensors = e.kind or ep.kind, ",".join(e.sensors) or ep.sensors
-        ep.fault = e.fault or ep.fault
+        ep.fault = e.fault  # the whole episode's judgement: a name may go as it grows
 
     def _close(self, s: Session, rt: UnitRuntime, ep_id: int, _: Any) -> None:
         ep = s.get(Episode, ep_id)
