@@ -45,8 +45,10 @@ _READINGS = np.isin(KINDS, READINGS)
 #: of their 40 fault episodes taught on its first half, the default policy over the
 #: whole test period): with any row naming, 35 of the 40 second halves were named right
 #: and 168 of 453 other episodes carried the taught name; with most rows, 30 and 63
-#: (with three quarters, 23 and 54). ``normalcy bench feedback``: ETC's later fault runs
-#: named right 2 of 6 -> 1 of 6, Lorenz and the three tanks unchanged.
+#: (with three quarters, 23 and 54; with most rows and the relations signatures' test
+#: of the fault's direction, ``relation_signatures.MOVED``: 30 and 36 of 451).
+#: ``normalcy bench feedback``: ETC's later fault runs named right 2 of 6 -> 1 of 6 by
+#: the share, Lorenz's 4 right and 2 wrong -> 3 and 0 by the direction test.
 FAULT_SHARE = 0.5
 
 
