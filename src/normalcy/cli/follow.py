@@ -26,7 +26,7 @@ from normalcy.cli.streaming import EpisodePrinter, RowTimes
 from normalcy.data import localtime
 from normalcy.data.files import COMMA_NUMBER, refuse_binary, refuse_preamble
 from normalcy.data.periods import check_period
-from normalcy.data.shapes import GROUPED, date_and_clock
+from normalcy.data.shapes import GROUPED, date_and_clock, joined_note
 from normalcy.data.timeaxis import (
     GAP_PERIODS,
     AmbiguousDates,
@@ -192,8 +192,7 @@ class Rows:
             if pair is not None:
                 self.tcol, self.clock_col = (self.names.index(c) for c in pair)
                 self.probe = False
-                _note(f"{self.data}: columns {pair[0]!r} and {pair[1]!r} hold the date and the "
-                      "time of day: read together as the time")
+                _note(joined_note(self.data, pair))
         if self.probe and rows and len(rows[0]) == len(self.names):
             self.probe = False
             found = dated_column(self.names, list(rows[0]), self.data)

@@ -231,6 +231,12 @@ def date_and_clock(df: pd.DataFrame) -> tuple[str, str] | None:
     return (dates[0], clocks[0]) if len(dates) == 1 and len(clocks) == 1 else None
 
 
+def joined_note(where: str, pair: tuple[str, str]) -> str:
+    """The note that says the date and time-of-day columns ``pair`` were read as one."""
+    return (f"{where}: columns {pair[0]!r} and {pair[1]!r} hold the date and the time of "
+            "day: read together as the time")
+
+
 def join_date_and_clock(df: pd.DataFrame, pair: tuple[str, str]) -> pd.DataFrame:
     """``df`` with its date and time-of-day columns ``pair`` as one first column named
     ``"<date> <time>"`` (the text of both, a space between)."""

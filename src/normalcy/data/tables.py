@@ -33,6 +33,7 @@ from normalcy.data.shapes import (
     date_and_clock,
     digit_groups,
     join_date_and_clock,
+    joined_note,
     numbers,
     refuse_day_numbers,
     refuse_header_rows,
@@ -273,8 +274,7 @@ def _table(df: pd.DataFrame, p: str, sensors: Sequence[str] | None, time_column:
         pair = date_and_clock(df) if time_column is None and len(df) else None
         axis_state["joined"] = pair
         if pair is not None:
-            notes.append(f"{p}: columns {pair[0]!r} and {pair[1]!r} hold the date and the "
-                         "time of day: read together as the time")
+            notes.append(joined_note(p, pair))
             axis_state.update(name=f"{pair[0]} {pair[1]}", dated=False)
     if axis_state["joined"] is not None:
         df = join_date_and_clock(df, axis_state["joined"])  # type: ignore[arg-type]

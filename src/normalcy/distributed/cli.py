@@ -38,6 +38,12 @@ def _client(a: argparse.Namespace) -> Any:
     return connect(a.scheduler, n_workers=a.workers, memory_limit=a.memory_limit)
 
 
+def _say(notes: list[str]) -> None:
+    """How the data were read (``FleetResult.notes``), as ``normalcy fit`` says it."""
+    for note in notes:
+        print(f"normalcy: note: {note}", file=sys.stderr)
+
+
 def _finish(result: Any, what: str) -> int:
     for unit, line in result.done.items():
         print(f"{unit}: {line}")
@@ -71,8 +77,7 @@ def cmd_fit(a: argparse.Namespace) -> int:
                            time_column=a.time_column, sensors=sensors, params=params,
                            like=like, like_period=like_period, progress=a.progress,
                            timezone=a.timezone, exclude=exclude)
-    for note in result.notes:
-        print(f"normalcy: note: {note}", file=sys.stderr)
+    _say(result.notes)
     if result.held:  # what the default sensors leave out, and why
         why = ", ".join(f"{c!r} holds {v!r}" for c, v in list(result.held.items())[:3])
         print(f"normalcy: note: columns not used as sensors: {sorted(result.held)} (not "
@@ -87,8 +92,7 @@ def cmd_score(a: argparse.Namespace) -> int:
         result = fleet_score(client, a.models, a.data, a.output, unit_column=a.unit_column,
                              time_column=a.time_column, alignment=a.alignment,
                              progress=a.progress, timezone=a.timezone)
-    for note in result.notes:
-        print(f"normalcy: note: {note}", file=sys.stderr)
+    _say(result.notes)
     return _finish(result, "scoring")
 
 

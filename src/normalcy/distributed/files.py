@@ -22,6 +22,7 @@ from normalcy.data.files import SUFFIXES, dialect, is_parquet, tail_column, trim
 from normalcy.data.shapes import (
     date_and_clock,
     join_date_and_clock,
+    joined_note,
     numbers,
     refuse_header_rows,
     refuse_long_format,
@@ -105,8 +106,7 @@ def open_data(path: str, *, unit_column: str = "unit", time_column: str | None =
     if pair is not None:  # Datum;Uhrzeit: one time column "Datum Uhrzeit", as tables read it
         head = join_date_and_clock(head, pair)
         time_column = f"{pair[0]} {pair[1]}"
-        notes.append(f"{files[0]}: columns {pair[0]!r} and {pair[1]!r} hold the date and the "
-                     "time of day: read together as the time")
+        notes.append(joined_note(files[0], pair))
     cols = [str(c) for c in head.columns]
     has_unit = unit_column in cols
     if not has_unit and len(files) == 1:
