@@ -193,8 +193,9 @@ def finest_granularity(levels: np.ndarray, rows: np.ndarray, n_lags: int, delta:
     fit ``max_floats`` numbers (a relations view's ``granularity="auto"``)."""
     ns = levels.shape[1]
     d = ns + n_lags
-    codes = levels[rows] * n_levels + levels[rows + delta]
-    K = np.array([np.unique(codes[:, i]).size for i in range(ns)])
+    later = rows + delta  # one sensor at a time: no (rows, ns) temporaries
+    K = np.array([np.unique(levels[rows, i] * n_levels + levels[later, i]).size
+                  for i in range(ns)])
     nl = np.array([np.unique(levels[rows, i]).size for i in range(ns)])
     means = int(np.sum(K * (2 + d)))
     if delta >= 2 and dynamics:  # the dynamics': 2 ns components, one unit

@@ -110,9 +110,26 @@ def now_utc() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()  # noqa: UP017
 
 
+#: rows hashed at a time by :func:`data_hash` (a bounded copy, whatever the history's length)
+HASH_ROWS = 65_536
+
+
 def data_hash(values: np.ndarray) -> str:
-    """sha256 (hex) of a float64 block of raw sensor values."""
-    return hashlib.sha256(np.ascontiguousarray(values, dtype=np.float64).tobytes()).hexdigest()
+    """sha256 (hex) of a float64 block of raw sensor values: of its bytes in C order,
+    fed a block of rows at a time (no copy of the whole history).
+
+    Examples
+    --------
+    >>> v = np.arange(6.0).reshape(3, 2)
+    >>> data_hash(v) == hashlib.sha256(v.tobytes()).hexdigest() == data_hash(v.T.copy().T)
+    True
+    """
+    values = np.asarray(values)
+    h = hashlib.sha256()
+    for start in range(0, values.shape[0], HASH_ROWS):
+        block = np.ascontiguousarray(values[start:start + HASH_ROWS], dtype=np.float64)
+        h.update(block.data)  # the block's own buffer: no bytes copy
+    return h.hexdigest()
 
 
 @dataclass

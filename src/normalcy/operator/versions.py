@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
+from normalcy.data.validation import as_model_input
 from normalcy.detector.teaching import teach
 from normalcy.exceptions import InputError
 from normalcy.operator.history import History, Payload, Snapshot, data_hash
@@ -125,7 +126,7 @@ def record_fit(det: TransitionDetector, X: Any, *, by: str | None = None,
                note: str | None = None) -> TransitionDetector:
     """Start a fresh log whose version 1 (the base) is the detector's state, just
     fitted on ``X`` (its hash is kept)."""
-    values = det.prepare(X, what="training data").series.values
+    values = as_model_input(X, det.sensors_, what="training data").values  # not scaled
     h = History()
     h.record("fit", snapshot=snapshot_of(det), by=by, note=note, start=0,
              end=int(values.shape[0]), data_hash=data_hash(values))
