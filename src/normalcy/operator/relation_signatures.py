@@ -177,14 +177,15 @@ def examples(view: RelationsView, codes: list[np.ndarray], vectors: list[np.ndar
 
 
 def displaced(normal: ViewpointModel, v: np.ndarray, ctx: np.ndarray, kappa: float,
-              own: int, n_levels: int, moved: bool = True) -> ViewpointModel:
+              own: int, n_levels: int) -> tuple[ViewpointModel, ViewpointModel]:
     """The fault's context models from its examples ``v`` (contexts ``ctx``): the normal
     ones moved by the examples' shift from them and widened by their extra spread,
-    both shrunk by ``kappa`` pseudo-samples of the normal model."""
+    both shrunk by ``kappa`` pseudo-samples of the normal model; and the same models
+    without the shift (what :data:`MOVED` compares against), from the same estimate."""
     mean, cov, unit = normal.models
     d = mean.shape[1]
     if v.shape[0] == 0 or not np.isfinite(kappa):
-        return normal
+        return normal, normal
     st = RelationStats.of(v - mean[ctx], np.zeros(v.shape[0], np.int64), n_levels=n_levels,
                           granularity="global")
     share = np.bincount(unit[ctx], minlength=cov.shape[0]) / v.shape[0]
@@ -194,8 +195,9 @@ def displaced(normal: ViewpointModel, v: np.ndarray, ctx: np.ndarray, kappa: flo
     w, basis = np.linalg.eigh(0.5 * (second[0] + second[0].T) - spread)
     extra = (basis * np.clip(w, 0.0, None)) @ basis.T
     n_present = normal.tables.prec.shape[1]
-    return ViewpointModel.of((mean + shift[0] if moved else mean, cov + extra[None], unit),
-                             n_present, own)
+    wider = cov + extra[None]
+    return (ViewpointModel.of((mean + shift[0], wider, unit), n_present, own),
+            ViewpointModel.of((mean, wider, unit), n_present, own))
 
 
 def viewpoint_llr(normal: ViewpointModel, fault: ViewpointModel, present: np.ndarray,
@@ -238,15 +240,15 @@ def fit_fault(view: RelationsView, codes: list[np.ndarray],
         if half >= 2:
             for j, k in enumerate(grid * d):
                 for a, b in folds:
-                    f = displaced(normal[i], v[a], ctx[a], float(k), i, view.n_levels_)
+                    f = displaced(normal[i], v[a], ctx[a], float(k), i, view.n_levels_)[0]
                     score[j] += viewpoint_llr(normal[i], f, v[b, :ns], v[b, ns:],
                                               ctx[b])[0].sum()
         # a range too short to split: the weight nearest one pseudo-sample per dimension
         best = int(np.argmax(score)) if half >= 2 else int(np.argmin(np.abs(grid - 1.0)))
         kappas[i], held[i] = grid[best] * d, score[best] / max(m, 1)
-        out.append(displaced(normal[i], v, ctx, float(kappas[i]), i, view.n_levels_))
-        spread.append(displaced(normal[i], v, ctx, float(kappas[i]), i, view.n_levels_,
-                                moved=False))
+        fault, unmoved = displaced(normal[i], v, ctx, float(kappas[i]), i, view.n_levels_)
+        out.append(fault)
+        spread.append(unmoved)
     return FaultModel(out, kappas, float(held.mean()), spread)
 
 
