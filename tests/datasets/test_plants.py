@@ -9,12 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from normalcy.datasets import PlantData, load_cstr, load_process, load_quadtank
+from normalcy.datasets import PlantData, load_buffer, load_cstr, load_process, load_quadtank
 from normalcy.datasets.plant_data import PROCESS_KINDS, SENSOR_KINDS
 from normalcy.exceptions import InputError
 
 LOADERS: dict[str, Callable[..., PlantData]] = {
     "quadtank": load_quadtank, "cstr": load_cstr, "process": load_process,
+    "buffer": load_buffer,
 }
 N_TRAIN = 1000
 
@@ -155,6 +156,21 @@ def test_process_physics() -> None:
         # mass balance of the mixer: FM = FA + FB + recycle (same row, within noise)
         gap = frame["FM"] - frame["FA"] - frame["FB"] - frame["F_R"]
         assert float(np.median(np.abs(gap))) < 1.0
+
+
+def test_buffer_physics() -> None:
+    d = loaded("buffer")
+    for frame in (d.train, d.test):
+        assert frame[["pump", "valve"]].min().min() >= -1.0  # noise 0.2 %
+        assert frame[["pump", "valve"]].max().max() <= 101.0
+        assert frame["L"].between(0.5, 2.0).all() and frame["F_out"].min() > 0.0
+        # steam heats: the tank is warmer than its feed, the product cooler than the tank
+        assert (frame["T"] > frame["T_in"]).all() and (frame["Tp"] < frame["T"]).all()
+        # the cooler's water warms by what the product loses (heat balance, same row)
+        healthy = frame if frame is d.train else frame.iloc[:d.episodes[0].start]
+        gain = healthy["F_cw"] * (healthy["Tcw_out"] - healthy["Tcw_in"])
+        loss = healthy["F_out"] * (healthy["T"] - healthy["Tp"])
+        assert float(np.median(np.abs(gain - loss) / loss)) < 0.05
 
 
 def test_between_setpoints_are_new() -> None:

@@ -2,7 +2,9 @@
 
 Plants (:mod:`normalcy.datasets`): the quadruple tank (6 sensors, 2 PI loops),
 the jacketed CSTR (7 sensors, a temperature loop), the wide process (55
-sensors, 10 loops, recycle and delays), the three tanks of ``bench feedback``
+sensors, 10 loops, recycle and delays), the heated buffer tank (13 sensors, a
+level and a temperature loop; written after the detector's defaults were
+settled, so a check of how they travel), the three tanks of ``bench feedback``
 (7 sensors; a healthy run and one run per process fault, each its own stretch),
 and SKAB with ``--skab DIR`` (its leaderboard split: each file fitted on its
 first 400 rows, windows of the peers ``clip(n // 20, 5, 100)`` rows). Every
@@ -55,7 +57,7 @@ DETECTOR_VARIANTS: list[tuple[str, dict[str, Any]]] = [
 SHORT, LONG = 10_000, 40_000  # rows of the history-length case
 QUICK = {"n_train": 4000, "short": 2500, "long": 10_000, "reps": 200}
 FULL = {"n_train": 20_000, "short": SHORT, "long": LONG, "reps": 1000}
-PLANT_LOADERS = ("quadtank", "cstr", "process")
+PLANT_LOADERS = ("quadtank", "cstr", "process", "buffer")
 QUICK_PLANTS = ("quadtank", "cstr")  # the wide process needs minutes per detector fit
 
 

@@ -1,8 +1,10 @@
 """Benchmark data sets: the paper's Lorenz (shipped) and electronic-throttle (ETC,
 simulated) examples, SKAB read from a user-given folder (GPL-3, not shipped), and
 simulated control plants with fault episodes (quadruple tank, jacketed CSTR, a
-55-sensor process) to develop on."""
+55-sensor process) to develop on, and a heated buffer tank written after the defaults
+were settled."""
 
+from normalcy.datasets.buffer import load_buffer
 from normalcy.datasets.cstr import load_cstr
 from normalcy.datasets.etc import ETCParameters, load_etc, simulate_etc
 from normalcy.datasets.lorenz import load_lorenz
@@ -15,8 +17,8 @@ from normalcy.datasets.tanks import TankPlant, load_tanks, simulate_tanks
 from normalcy.datasets.walks import load_walks
 
 __all__ = [
-    "ETCParameters", "FaultEpisode", "PlantData", "SkabExperiment", "load_cstr", "load_etc",
-    "load_lorenz", "load_process", "load_quadtank", "load_skab", "load_skab_anomaly_free",
-    "simulate_etc",
+    "ETCParameters", "FaultEpisode", "PlantData", "SkabExperiment", "load_buffer", "load_cstr",
+    "load_etc", "load_lorenz", "load_process", "load_quadtank", "load_skab",
+    "load_skab_anomaly_free", "simulate_etc",
     "TankPlant", "load_pumping", "load_tanks", "load_walks", "simulate_pumping", "simulate_tanks",
 ]
