@@ -133,6 +133,25 @@ def test_a_missing_skab_folder_exits_2(tmp_path: Path, capsys: pytest.CaptureFix
     assert code == 2 and "--skab" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("args", [["--plants", "buffer,reactor"], ["--plants", " , "],
+                                  ["--plants", "buffer", "--docs", "benchmarks.md"]])
+def test_plants_names_known_plants_and_not_with_docs(tmp_path: Path, args: list[str],
+                                                     capsys: pytest.CaptureFixture) -> None:
+    code = main(["bench", "plants", "--quick", "--out", str(tmp_path), *args])
+    err = capsys.readouterr().err
+    assert code == 2 and "--plants" in err
+    assert ("reactor unknown" in err) == ("buffer,reactor" in args)
+    assert not list(tmp_path.iterdir())  # refused before a results folder is made
+
+
+def test_plants_runs_only_the_plants_named(tmp_path: Path) -> None:
+    out = plants.run_plants(out=str(tmp_path), quick=True, plants="tanks")
+    metrics = json.loads((Path(out["folder"]) / "metrics.json").read_text())
+    assert set(metrics["plants"]) == {"three tanks"}
+    assert metrics["between"] == {} and metrics["written"] == {}
+    assert json.loads((Path(out["folder"]) / "params.json").read_text())["plants"] == ["tanks"]
+
+
 @pytest.mark.slow
 def test_quick_run_writes_results_and_its_docs_section(tmp_path: Path) -> None:
     docs = tmp_path / "benchmarks.md"

@@ -59,6 +59,7 @@ QUICK = {"n_train": 4000, "short": 2500, "long": 10_000, "reps": 200}
 FULL = {"n_train": 20_000, "short": SHORT, "long": LONG, "reps": 1000}
 PLANT_LOADERS = ("quadtank", "cstr", "process", "buffer")
 QUICK_PLANTS = ("quadtank", "cstr")  # the wide process needs minutes per detector fit
+PLANT_KEYS = (*PLANT_LOADERS, "tanks")  # what --plants names ("tanks": the three tanks)
 
 
 # --------------------------------------------------------------------- methods
@@ -167,22 +168,55 @@ def pooled_rows(parts: list[Part]) -> np.ndarray:
     return np.nan_to_num(pooled(parts, real)) > 0
 
 
-def load_plants(quick: bool, skab: str | None, seed: int) -> list[Plant]:
-    """The plants of a run (``--quick``: shorter histories and tank runs)."""
-    import dataclasses
+def plant_keys(quick: bool, only: str | None) -> tuple[str, ...]:
+    """The plants a run measures: ``only`` (``--plants``, comma-separated keys of
+    :data:`PLANT_KEYS`) or every plant (``--quick``: :data:`QUICK_PLANTS` and the tanks).
 
+    Examples
+    --------
+    >>> plant_keys(False, None)
+    ('quadtank', 'cstr', 'process', 'buffer', 'tanks')
+    >>> plant_keys(True, "buffer, tanks")
+    ('buffer', 'tanks')
+    """
+    if only is None:
+        return (*(QUICK_PLANTS if quick else PLANT_LOADERS), "tanks")
+    keys = tuple(k.strip() for k in str(only).split(",") if k.strip())
+    unknown = [k for k in keys if k not in PLANT_KEYS]
+    if unknown or not keys:
+        raise InputError(f"--plants takes comma-separated plants of {', '.join(PLANT_KEYS)}; "
+                         f"got {only!r}" + (f" ({', '.join(unknown)} unknown)" if unknown
+                                            else ""))
+    return tuple(dict.fromkeys(keys))
+
+
+def load_plants(quick: bool, skab: str | None, seed: int,
+                only: str | None = None) -> list[Plant]:
+    """The plants of a run (``--quick``: shorter histories and tank runs; ``only``: the
+    plants :func:`plant_keys` names)."""
     from normalcy import datasets
-    from normalcy.datasets.tanks import FAULTS as TANK_FAULTS
-    from normalcy.datasets.tanks import TankPlant, simulate_tanks
 
     size = QUICK if quick else FULL
     out = []
-    for key in QUICK_PLANTS if quick else PLANT_LOADERS:
+    for key in plant_keys(quick, only):
+        if key == "tanks":
+            out.append(_tank_plant(quick, seed))
+            continue
         load = getattr(datasets, f"load_{key}")
         d = load(n_train=size["n_train"], seed=seed)
         out.append(Plant(d.name, [Part(d.train, d.test, d.label)],
                          tuple(e for e in d.episodes if e.sensor is not None), load,
                          size["n_train"]))
+    return out + (_skab_plant(skab) if skab else [])
+
+
+def _tank_plant(quick: bool, seed: int) -> Plant:
+    """The three tanks: a healthy run and one run per fault of :mod:`datasets.tanks`."""
+    import dataclasses
+
+    from normalcy.datasets.tanks import FAULTS as TANK_FAULTS
+    from normalcy.datasets.tanks import TankPlant, simulate_tanks
+
     run_s = 1500.0 if quick else 3000.0
     seeds = np.random.SeedSequence(seed + 7).generate_state(8)
     base = TankPlant()
@@ -193,15 +227,18 @@ def load_plants(quick: bool, skab: str | None, seed: int) -> list[Plant]:
     test = pd.concat([x for r, _ in runs for x in (r, gap)][:-1], ignore_index=True)
     label = np.concatenate([np.full(len(x), y) for (r, y) in runs
                             for x in (r, gap)][:-1]).astype(np.int64)
-    train = simulate_tanks(float(size["n_train"]), base, seed=int(seeds[0]))
-    out.append(Plant("three tanks", [Part(train, test, label)], n_train=len(train)))
-    if skab:
-        from normalcy.datasets import load_skab
+    train = simulate_tanks(float((QUICK if quick else FULL)["n_train"]), base,
+                           seed=int(seeds[0]))
+    return Plant("three tanks", [Part(train, test, label)], n_train=len(train))
 
-        parts = [Part(e.data.iloc[:400], e.data.iloc[400:], np.asarray(e.anomaly[400:]))
-                 for e in load_skab(skab)]
-        out.append(Plant("SKAB (400 rows per file)", parts, n_train=400))
-    return out
+
+def _skab_plant(skab: str) -> list[Plant]:
+    """SKAB as a plant: each labelled file fitted on its first 400 rows."""
+    from normalcy.datasets import load_skab
+
+    parts = [Part(e.data.iloc[:400], e.data.iloc[400:], np.asarray(e.anomaly[400:]))
+             for e in load_skab(skab)]
+    return [Plant("SKAB (400 rows per file)", parts, n_train=400)]
 
 
 # ------------------------------------------------------------------ measuring
@@ -289,8 +326,10 @@ def healthy_alarms(entry: Entry, load: Callable[..., PlantData], seed: int, n: i
 
 # ------------------------------------------------------------------------ run
 def run_plants(out: str = "bench-results", docs: str | None = None, quick: bool = False,
-               skab: str | None = None, seed: int = 0, jobs: int = 1) -> dict[str, Any]:
-    """Run the bench, write the results folder (and the docs section with ``docs``)."""
+               skab: str | None = None, seed: int = 0, jobs: int = 1,
+               plants: str | None = None) -> dict[str, Any]:
+    """Run the bench, write the results folder (and the docs section with ``docs``;
+    ``plants``: only these plants, :func:`plant_keys`)."""
     from normalcy.bench.plants_report import markdown
 
     if not isinstance(jobs, int) or jobs < 1:
@@ -298,20 +337,25 @@ def run_plants(out: str = "bench-results", docs: str | None = None, quick: bool 
     if skab is not None and not os.path.isdir(skab):
         raise InputError(f"--skab must be SKAB's data/ folder; {skab!r} is not a folder")
     size = QUICK if quick else FULL
+    keys = plant_keys(quick, plants)
+    if docs and plants is not None:
+        raise InputError("--docs regenerates the whole plants section: run it without "
+                         "--plants")
     entries, notes = methods(jobs)
     if quick:
         notes += [f"{e.name} (not in --quick)" for e in entries if not e.quick]
         notes += [f"plant {k!r} (not in --quick)" for k in PLANT_LOADERS
-                  if k not in QUICK_PLANTS]
+                  if k not in QUICK_PLANTS and plants is None]
         entries = [e for e in entries if e.quick]
     ours = [e.name for e in entries if e.ours]
     folder = RunFolder(out, "plants", {"quick": quick, "skab": skab, "seed": seed,
-                                       "jobs": jobs, "methods": [e.name for e in entries],
+                                       "jobs": jobs, "plants": list(keys),
+                                       "methods": [e.name for e in entries],
                                        "sizes": size})
     t_start = time.perf_counter()
     results: dict[str, Any] = {"plants": {}, "between": {}, "written": {}, "history": {}}
     try:
-        for plant in load_plants(quick, skab, seed):
+        for plant in load_plants(quick, skab, seed, plants):
             folder.log(f"{plant.name}: {plant.parts[0].train.shape[1]} sensors, "
                        f"{len(plant.parts)} fit(s)")
             res: dict[str, dict[str, Any]] = {}
@@ -408,9 +452,13 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--skab", default=None, help="SKAB's data/ folder: add SKAB as a plant")
     p.add_argument("--seed", type=int, default=0, help="seed of the simulated plants")
     p.add_argument("--jobs", type=int, default=1, help="RandomForest jobs (keep <= cores)")
+    p.add_argument("--plants", default=None,
+                   help=f"only these plants, comma-separated: {', '.join(PLANT_KEYS)} "
+                        "(default: all; not with --docs)")
     p.set_defaults(func=_cli)
 
 
 def _cli(a: Any) -> int:
-    run_plants(out=a.out, docs=a.docs, quick=a.quick, skab=a.skab, seed=a.seed, jobs=a.jobs)
+    run_plants(out=a.out, docs=a.docs, quick=a.quick, skab=a.skab, seed=a.seed, jobs=a.jobs,
+               plants=a.plants)
     return 0
