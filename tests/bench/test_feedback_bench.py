@@ -19,6 +19,22 @@ def test_unknown_plant_exits_2(capsys, tmp_path) -> None:
     assert "--plants must name" in capsys.readouterr().err
 
 
+def test_buffer_scenario_is_a_new_temperature_with_process_faults() -> None:
+    from normalcy.bench.feedback import QUICK_SCENARIOS, SCENARIOS, buffer_scenario
+    from normalcy.datasets.buffer import PROCESS_FAULTS
+
+    assert "buffer" in SCENARIOS and "buffer" not in QUICK_SCENARIOS
+    sc = buffer_scenario(True, seed=1)
+    assert (len(sc.train), len(sc.new_regime), len(sc.healthy)) == (8000, 6, 2)
+    assert [name for name, _ in sc.faults] == list(PROCESS_FAULTS)
+    assert sc.train.index[1] - sc.train.index[0] == pd.Timedelta(seconds=1)  # 1 Hz, timed
+    settled = [run["T"].iloc[600:] for run in sc.new_regime]
+    assert all(abs(float(t.median()) - 70.0) < 1.5 and t.min() > 65.0 for t in settled)
+    assert float(sc.train["T"].max()) < 63.0  # trained at 55 and 60 °C only
+    for run in sc.healthy + [f for _, f in sc.faults]:
+        assert float(run["T"].iloc[600:].max()) < 63.0
+
+
 @pytest.mark.slow
 def test_quick_run_feedback_silences_the_new_regime_and_keeps_faults(tmp_path) -> None:
     docs = tmp_path / "benchmarks.md"

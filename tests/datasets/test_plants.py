@@ -9,7 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from normalcy.datasets import PlantData, load_buffer, load_cstr, load_process, load_quadtank
+from normalcy.datasets import (
+    PlantData,
+    load_buffer,
+    load_cstr,
+    load_process,
+    load_quadtank,
+    simulate_buffer,
+)
 from normalcy.datasets.plant_data import PROCESS_KINDS, SENSOR_KINDS
 from normalcy.exceptions import InputError
 
@@ -171,6 +178,34 @@ def test_buffer_physics() -> None:
         gain = healthy["F_cw"] * (healthy["Tcw_out"] - healthy["Tcw_in"])
         loss = healthy["F_out"] * (healthy["T"] - healthy["Tp"])
         assert float(np.median(np.abs(gain - loss) / loss)) < 0.05
+
+
+def test_buffer_runs_hold_their_setpoints_and_faults() -> None:
+    """One run of the buffer tank (what ``bench feedback`` runs): the set-points given
+    and a process fault from the first row, the same noise and disturbances as its
+    healthy twin."""
+    hot = simulate_buffer(3000, seed=3, temperature_setpoints=(70.0,))
+    assert list(hot.columns)[:3] == ["F_in", "T_in", "L"] and hot.shape == (3000, 13)
+    assert abs(float(hot["T"].iloc[500:].median()) - 70.0) < 0.5  # a new regime
+    cool = simulate_buffer(3000, seed=3, temperature_setpoints=(55.0,))
+    assert abs(float(cool["T"].iloc[500:].median()) - 55.0) < 0.5
+    pd.testing.assert_frame_equal(simulate_buffer(800, seed=3), simulate_buffer(800, seed=3))
+    healthy = simulate_buffer(3000, seed=4)
+    leak = simulate_buffer(3000, seed=4, fault="leak")
+    pd.testing.assert_series_equal(healthy["F_in"], leak["F_in"])  # same disturbances
+    # the level loop holds the level: the outflow falls short of the feed by the leak
+    short = (leak["F_in"] - leak["F_out"]).iloc[1500:].mean()
+    assert 0.3 < short - (healthy["F_in"] - healthy["F_out"]).iloc[1500:].mean() < 0.5
+    worn = simulate_buffer(3000, seed=4, fault="actuator gain")
+    assert worn["pump"].iloc[1500:].mean() > healthy["pump"].iloc[1500:].mean() + 3.0
+
+
+@pytest.mark.parametrize("kwargs", [{"n": 0}, {"n": 1.5}, {"n": 100, "fault": "bias"},
+                                    {"n": 100, "temperature_setpoints": ()},
+                                    {"n": 100, "level_setpoints": (1.0, float("nan"))}])
+def test_buffer_runs_refuse_bad_options(kwargs: dict) -> None:
+    with pytest.raises(InputError, match="must"):
+        simulate_buffer(**kwargs)
 
 
 def test_between_setpoints_are_new() -> None:

@@ -4,7 +4,7 @@ simulated control plants with fault episodes (quadruple tank, jacketed CSTR, a
 55-sensor process) to develop on, and a heated buffer tank written after the defaults
 were settled."""
 
-from normalcy.datasets.buffer import load_buffer
+from normalcy.datasets.buffer import load_buffer, simulate_buffer
 from normalcy.datasets.cstr import load_cstr
 from normalcy.datasets.etc import ETCParameters, load_etc, simulate_etc
 from normalcy.datasets.lorenz import load_lorenz
@@ -19,6 +19,6 @@ from normalcy.datasets.walks import load_walks
 __all__ = [
     "ETCParameters", "FaultEpisode", "PlantData", "SkabExperiment", "load_buffer", "load_cstr",
     "load_etc", "load_lorenz", "load_process", "load_quadtank", "load_skab",
-    "load_skab_anomaly_free", "simulate_etc",
+    "load_skab_anomaly_free", "simulate_buffer", "simulate_etc",
     "TankPlant", "load_pumping", "load_tanks", "load_walks", "simulate_pumping", "simulate_tanks",
 ]

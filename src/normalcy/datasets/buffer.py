@@ -57,6 +57,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 
 from normalcy.datasets.plant_data import (
     FaultProfiles,
@@ -65,11 +66,13 @@ from normalcy.datasets.plant_data import (
     PlantData,
     ou,
     read,
+    schedule,
     streams,
     two_runs,
 )
+from normalcy.exceptions import InputError
 
-__all__ = ["BUFFER_FAULTS", "BUFFER_SENSORS", "load_buffer"]
+__all__ = ["BUFFER_FAULTS", "BUFFER_SENSORS", "PROCESS_FAULTS", "load_buffer", "simulate_buffer"]
 
 BUFFER_SENSORS = ["F_in", "T_in", "L", "pump", "F_out", "P", "T", "valve", "F_s", "Tp",
                   "Tcw_in", "Tcw_out", "F_cw"]
@@ -98,6 +101,12 @@ BUFFER_FAULTS: tuple[FaultSpec, ...] = (
     FaultSpec("bias", "F_s", 0.15, "steam flow meter F_s reads 0.15 kg/s high"),
     FaultSpec("bias", "T_in", 2.0, "feed temperature T_in reads 2 K high"),
 )
+
+
+#: the process faults of :data:`BUFFER_FAULTS`, by kind: what :func:`simulate_buffer` runs
+PROCESS_FAULTS: dict[str, FaultSpec] = {f.kind: f for f in BUFFER_FAULTS
+                                        if not f.is_sensor_fault}
+WARM_UP_S = 3000  # simulated rows before a run starts (the tank's temperature settles)
 
 
 def _pi(integ: float, e: float, k: float, ti: float) -> tuple[float, float]:
@@ -187,4 +196,48 @@ def load_buffer(*, n_train: int = 20_000, setpoints: str = "trained", seed: int 
     """
     return two_runs("heated buffer tank", BUFFER_SENSORS, BUFFER_FAULTS, LOOP_SENSORS,
                     _simulate, {"L": L_SETPOINTS, "T": T_SETPOINTS}, HOLD, n_train=n_train,
-                    setpoints=setpoints, seed=seed, faults=faults, warm_up=3000)
+                    setpoints=setpoints, seed=seed, faults=faults, warm_up=WARM_UP_S)
+
+
+def simulate_buffer(n: int, *, seed: int = 0, level_setpoints: tuple[float, ...] = L_SETPOINTS,
+                    temperature_setpoints: tuple[float, ...] = T_SETPOINTS,
+                    fault: str | None = None) -> pd.DataFrame:
+    """One run of ``n`` rows (1 Hz) of the heated buffer tank, set-points drawn from
+    the values given (each held 2 000-4 500 s), healthy or with one process fault of
+    :data:`PROCESS_FAULTS` from its first row (fouling grows over the run).
+
+    What ``normalcy bench feedback`` runs: a new temperature set-point is a healthy
+    operating regime the history lacks.
+
+    Examples
+    --------
+    >>> run = simulate_buffer(600, temperature_setpoints=(65.0,))
+    >>> run.shape, bool(abs(run["T"].mean() - 65.0) < 0.5)
+    ((600, 13), True)
+    >>> simulate_buffer(600, fault="leak").shape
+    (600, 13)
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise InputError(f"n must be an int >= 1 (rows of the run); got {n!r}")
+    if fault is not None and fault not in PROCESS_FAULTS:
+        raise InputError(f"fault must be one of {sorted(PROCESS_FAULTS)} or None; "
+                         f"got {fault!r}")
+    for name, values in (("level_setpoints", level_setpoints),
+                         ("temperature_setpoints", temperature_setpoints)):
+        if not len(values) or not np.all(np.isfinite(np.asarray(values, dtype=float))):
+            raise InputError(f"{name} must hold finite set-points; got {values!r}")
+    total = WARM_UP_S + int(n)
+    sp = {}
+    grids = {"L": tuple(level_setpoints), "T": tuple(temperature_setpoints)}
+    for (key, values), rng in zip(grids.items(), streams(seed + 1, 2), strict=True):
+        sp[key] = schedule(rng, total, tuple(float(v) for v in values), HOLD)
+        sp[key][:WARM_UP_S] = sp[key][WARM_UP_S]
+    process = {}
+    if fault is not None:
+        spec = PROCESS_FAULTS[fault]
+        size = np.zeros(total)
+        size[WARM_UP_S:] = (spec.size * np.linspace(0.0, 1.0, int(n)) if fault == "fouling"
+                            else spec.size)
+        process[spec.target] = size
+    out = _simulate(total, int(seed), sp, FaultProfiles(process, {}, {}))[WARM_UP_S:]
+    return pd.DataFrame(out, columns=BUFFER_SENSORS)
