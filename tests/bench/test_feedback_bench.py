@@ -21,12 +21,12 @@ def test_unknown_plant_exits_2(capsys, tmp_path) -> None:
 
 def test_buffer_scenario_is_a_new_temperature_with_process_faults() -> None:
     from normalcy.bench.feedback import QUICK_SCENARIOS, SCENARIOS, buffer_scenario
-    from normalcy.datasets.buffer import PROCESS_FAULTS
+    from normalcy.datasets.buffer import BUFFER_PROCESS_FAULTS
 
     assert "buffer" in SCENARIOS and "buffer" not in QUICK_SCENARIOS
     sc = buffer_scenario(True, seed=1)
     assert (len(sc.train), len(sc.new_regime), len(sc.healthy)) == (8000, 6, 2)
-    assert [name for name, _ in sc.faults] == list(PROCESS_FAULTS)
+    assert [name for name, _ in sc.faults] == list(BUFFER_PROCESS_FAULTS)
     assert sc.train.index[1] - sc.train.index[0] == pd.Timedelta(seconds=1)  # 1 Hz, timed
     settled = [run["T"].iloc[600:] for run in sc.new_regime]
     assert all(abs(float(t.median()) - 70.0) < 1.5 and t.min() > 65.0 for t in settled)

@@ -146,6 +146,26 @@ def progress(items: Iterable[T], desc: str, total: int | None = None) -> Iterato
                     disable=None)
 
 
+def named_subset(text: str, known: Iterable[str], option: str = "--plants") -> tuple[str, ...]:
+    """The names of a comma-separated option (``--plants buffer,tanks``), each once, in
+    the order given; an empty list or an unknown name is an :class:`InputError`.
+
+    Examples
+    --------
+    >>> named_subset(" buffer, tanks,buffer", ("quadtank", "buffer", "tanks"))
+    ('buffer', 'tanks')
+    """
+    from normalcy.exceptions import InputError
+
+    known = tuple(known)
+    names = tuple(dict.fromkeys(k.strip() for k in str(text).split(",") if k.strip()))
+    unknown = [k for k in names if k not in known]
+    if unknown or not names:
+        raise InputError(f"{option} must name some of {', '.join(known)}; got {text!r}"
+                         + (f" ({', '.join(unknown)} unknown)" if unknown else ""))
+    return names
+
+
 def markdown_table(df: pd.DataFrame) -> str:
     """A GitHub-flavoured Markdown table, numbers to 3 significant digits."""
 

@@ -95,7 +95,13 @@ import numpy as np
 import pandas as pd
 
 from normalcy import operator
-from normalcy.bench.common import RunFolder, markdown_table, progress, update_docs_section
+from normalcy.bench.common import (
+    RunFolder,
+    markdown_table,
+    named_subset,
+    progress,
+    update_docs_section,
+)
 from normalcy.bench.feedback_learners import Learner, Online, Refitted, Transition
 from normalcy.bench.feedback_report import MARKED, docs_markdown, goal_checks, summary
 from normalcy.bench.peers import Method
@@ -233,7 +239,7 @@ def timed(sc: Scenario, period: float) -> Scenario:
 
 def buffer_scenario(quick: bool, seed: int = 0, reps: int | None = None) -> Scenario:
     """Heated buffer tank: a new tank temperature set-point as the healthy new regime."""
-    from normalcy.datasets.buffer import PROCESS_FAULTS, simulate_buffer
+    from normalcy.datasets.buffer import BUFFER_PROCESS_FAULTS, simulate_buffer
 
     train_s, run_s = (8000, 2000) if quick else (40_000, 3000)
     n_new, n_healthy, n_reps = (6, 2, 1) if quick else (8, 4, 2)
@@ -247,7 +253,7 @@ def buffer_scenario(quick: bool, seed: int = 0, reps: int | None = None) -> Scen
                for _ in range(n_healthy)]
     faults = [(name, simulate_buffer(run_s, seed=int(next(seeds)), fault=name,
                                      temperature_setpoints=trained))
-              for name in PROCESS_FAULTS for _ in range(reps)]
+              for name in BUFFER_PROCESS_FAULTS for _ in range(reps)]
     return timed(Scenario("heated buffer tank", train, new, healthy, faults,
                           "a tank temperature set-point of 70 °C after training at 55 and "
                           "60 °C (levels 1.0-1.4 m throughout)"), 1.0)
@@ -486,12 +492,7 @@ def add_parser(sub: Any) -> None:
 
 
 def _cli(a: Any) -> int:
-    from normalcy.exceptions import InputError
-
-    plants = (None if a.plants is None
-              else [s.strip() for s in a.plants.split(",") if s.strip()])
-    if plants is not None and (not plants or any(s not in SCENARIOS for s in plants)):
-        raise InputError(f"--plants must name some of {list(SCENARIOS)}. Got {a.plants!r}.")
+    plants = None if a.plants is None else list(named_subset(a.plants, SCENARIOS))
     run_feedback(out=a.out, quick=a.quick, docs=a.docs, plants=plants, seed=a.seed)
     return 0
 

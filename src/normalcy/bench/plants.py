@@ -41,7 +41,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from normalcy.bench.common import RunFolder, markdown_table, model_size_mib, update_docs_section
+from normalcy.bench.common import (
+    RunFolder,
+    markdown_table,
+    model_size_mib,
+    named_subset,
+    update_docs_section,
+)
 from normalcy.bench.plants_written import written_case
 from normalcy.bench.protocol import WINDOW
 from normalcy.datasets import FaultEpisode, PlantData
@@ -181,24 +187,18 @@ def plant_keys(quick: bool, only: str | None) -> tuple[str, ...]:
     """
     if only is None:
         return (*(QUICK_PLANTS if quick else PLANT_LOADERS), "tanks")
-    keys = tuple(k.strip() for k in str(only).split(",") if k.strip())
-    unknown = [k for k in keys if k not in PLANT_KEYS]
-    if unknown or not keys:
-        raise InputError(f"--plants takes comma-separated plants of {', '.join(PLANT_KEYS)}; "
-                         f"got {only!r}" + (f" ({', '.join(unknown)} unknown)" if unknown
-                                            else ""))
-    return tuple(dict.fromkeys(keys))
+    return named_subset(only, PLANT_KEYS)
 
 
 def load_plants(quick: bool, skab: str | None, seed: int,
-                only: str | None = None) -> list[Plant]:
-    """The plants of a run (``--quick``: shorter histories and tank runs; ``only``: the
-    plants :func:`plant_keys` names)."""
+                keys: tuple[str, ...] | None = None) -> list[Plant]:
+    """The plants of a run (``--quick``: shorter histories and tank runs; ``keys``: the
+    plants of :func:`plant_keys`, every plant of the run without)."""
     from normalcy import datasets
 
     size = QUICK if quick else FULL
     out = []
-    for key in plant_keys(quick, only):
+    for key in plant_keys(quick, None) if keys is None else keys:
         if key == "tanks":
             out.append(_tank_plant(quick, seed))
             continue
@@ -355,7 +355,7 @@ def run_plants(out: str = "bench-results", docs: str | None = None, quick: bool 
     t_start = time.perf_counter()
     results: dict[str, Any] = {"plants": {}, "between": {}, "written": {}, "history": {}}
     try:
-        for plant in load_plants(quick, skab, seed, plants):
+        for plant in load_plants(quick, skab, seed, keys):
             folder.log(f"{plant.name}: {plant.parts[0].train.shape[1]} sensors, "
                        f"{len(plant.parts)} fit(s)")
             res: dict[str, dict[str, Any]] = {}

@@ -60,19 +60,22 @@ import numpy as np
 import pandas as pd
 
 from normalcy.datasets.plant_data import (
+    FaultEpisode,
     FaultProfiles,
     FaultSpec,
     LoopReading,
     PlantData,
     ou,
+    profiles,
     read,
-    schedule,
+    schedules,
     streams,
     two_runs,
 )
 from normalcy.exceptions import InputError
 
-__all__ = ["BUFFER_FAULTS", "BUFFER_SENSORS", "PROCESS_FAULTS", "load_buffer", "simulate_buffer"]
+__all__ = ["BUFFER_FAULTS", "BUFFER_PROCESS_FAULTS", "BUFFER_SENSORS", "load_buffer",
+           "simulate_buffer"]
 
 BUFFER_SENSORS = ["F_in", "T_in", "L", "pump", "F_out", "P", "T", "valve", "F_s", "Tp",
                   "Tcw_in", "Tcw_out", "F_cw"]
@@ -104,8 +107,8 @@ BUFFER_FAULTS: tuple[FaultSpec, ...] = (
 
 
 #: the process faults of :data:`BUFFER_FAULTS`, by kind: what :func:`simulate_buffer` runs
-PROCESS_FAULTS: dict[str, FaultSpec] = {f.kind: f for f in BUFFER_FAULTS
-                                        if not f.is_sensor_fault}
+BUFFER_PROCESS_FAULTS: dict[str, FaultSpec] = {f.kind: f for f in BUFFER_FAULTS
+                                               if not f.is_sensor_fault}
 WARM_UP_S = 3000  # simulated rows before a run starts (the tank's temperature settles)
 
 
@@ -204,7 +207,7 @@ def simulate_buffer(n: int, *, seed: int = 0, level_setpoints: tuple[float, ...]
                     fault: str | None = None) -> pd.DataFrame:
     """One run of ``n`` rows (1 Hz) of the heated buffer tank, set-points drawn from
     the values given (each held 2 000-4 500 s), healthy or with one process fault of
-    :data:`PROCESS_FAULTS` from its first row (fouling grows over the run).
+    :data:`BUFFER_PROCESS_FAULTS` from its first row (fouling grows over the run).
 
     What ``normalcy bench feedback`` runs: a new temperature set-point is a healthy
     operating regime the history lacks.
@@ -219,25 +222,21 @@ def simulate_buffer(n: int, *, seed: int = 0, level_setpoints: tuple[float, ...]
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise InputError(f"n must be an int >= 1 (rows of the run); got {n!r}")
-    if fault is not None and fault not in PROCESS_FAULTS:
-        raise InputError(f"fault must be one of {sorted(PROCESS_FAULTS)} or None; "
+    if fault is not None and fault not in BUFFER_PROCESS_FAULTS:
+        raise InputError(f"fault must be one of {sorted(BUFFER_PROCESS_FAULTS)} or None; "
                          f"got {fault!r}")
     for name, values in (("level_setpoints", level_setpoints),
                          ("temperature_setpoints", temperature_setpoints)):
         if not len(values) or not np.all(np.isfinite(np.asarray(values, dtype=float))):
             raise InputError(f"{name} must hold finite set-points; got {values!r}")
     total = WARM_UP_S + int(n)
-    sp = {}
-    grids = {"L": tuple(level_setpoints), "T": tuple(temperature_setpoints)}
-    for (key, values), rng in zip(grids.items(), streams(seed + 1, 2), strict=True):
-        sp[key] = schedule(rng, total, tuple(float(v) for v in values), HOLD)
-        sp[key][:WARM_UP_S] = sp[key][WARM_UP_S]
-    process = {}
-    if fault is not None:
-        spec = PROCESS_FAULTS[fault]
-        size = np.zeros(total)
-        size[WARM_UP_S:] = (spec.size * np.linspace(0.0, 1.0, int(n)) if fault == "fouling"
-                            else spec.size)
-        process[spec.target] = size
-    out = _simulate(total, int(seed), sp, FaultProfiles(process, {}, {}))[WARM_UP_S:]
+    grids = {"L": tuple(map(float, level_setpoints)),
+             "T": tuple(map(float, temperature_setpoints))}
+    sp = schedules(grids, total, WARM_UP_S, int(seed), HOLD)
+    f = FaultProfiles({}, {}, {})
+    if fault is not None:  # one episode over the whole run, as the test periods place them
+        spec = BUFFER_PROCESS_FAULTS[fault]
+        f = profiles((spec,), (FaultEpisode(0, int(n), spec.kind, None, False,
+                                            spec.description),), total, WARM_UP_S, int(seed))
+    out = _simulate(total, int(seed), sp, f)[WARM_UP_S:]
     return pd.DataFrame(out, columns=BUFFER_SENSORS)

@@ -164,6 +164,18 @@ def schedule(rng: np.random.Generator, n: int, values: tuple[float, ...],
     return out
 
 
+def schedules(grids: dict[str, tuple[float, ...]], n: int, warm_up: int, seed: int,
+              hold: tuple[int, int]) -> dict[str, np.ndarray]:
+    """The set-points of a run of ``n`` rows (its ``warm_up`` rows included, held at
+    the first value after them), one :func:`schedule` per name of ``grids``, each from
+    its own stream of the run's ``seed``."""
+    out = {}
+    for (key, values), rng in zip(grids.items(), streams(seed + 1, len(grids)), strict=True):
+        out[key] = schedule(rng, n, values, hold)
+        out[key][:warm_up] = out[key][warm_up]
+    return out
+
+
 def streams(seed: int, k: int) -> list[np.random.Generator]:
     """``k`` independent generators of one run: each random signal draws from its own,
     so that a longer run extends a shorter one instead of reshuffling it."""
@@ -299,11 +311,8 @@ def two_runs(name: str, columns: list[str], specs: tuple[FaultSpec, ...],
     runs = []
     for is_test, n, s in ((False, n_train, s_train), (True, n_test, s_test)):
         total = warm_up + n
-        sp = {}
-        for (key, values), rng in zip(grids.items(), streams(s + 1, len(grids)), strict=True):
-            vals = between(values) if is_test and setpoints == "between" else values
-            sp[key] = schedule(rng, total, vals, hold)
-            sp[key][:warm_up] = sp[key][warm_up]
+        sp = schedules({k: between(v) if is_test and setpoints == "between" else v
+                        for k, v in grids.items()}, total, warm_up, s, hold)
         f = (profiles(specs, episodes, total, warm_up, s_fault) if is_test and faults
              else FaultProfiles({}, {}, {}))
         runs.append(simulate(total, s, sp, f)[warm_up:])
