@@ -123,3 +123,20 @@ def test_etc_case_is_scored_with_its_period() -> None:
     case = views.etc_case(0.01)
     assert case.period_s == 0.02 and case.label is not None
     assert len(case.test) == 6 * len(case.train)
+
+
+def test_etc_runs_are_scored_one_at_a_time() -> None:
+    """Each of ETC's six runs is scored on its own: no window joins one run's end to
+    the next one's start, so each run starts and ends with rows that have no score."""
+    from normalcy import TransitionDetector
+
+    case = views.etc_case(0.01)
+    assert case.runs == 6
+    got = views.fit_score(case, "relations")["scores"]
+    model = TransitionDetector(view="relations", sample_period=0.02).fit(case.train)
+    runs = np.array_split(case.test, 6)
+    alone = np.concatenate([model.score_samples(r) for r in runs])
+    np.testing.assert_array_equal(got, alone)
+    whole = model.score_samples(case.test)
+    edge = len(runs[0])
+    assert np.isnan(got[edge - 1]) and not np.isnan(whole[edge - 1])
