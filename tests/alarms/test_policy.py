@@ -108,3 +108,11 @@ def test_an_episode_starting_where_the_last_closed_counts_its_first_row() -> Non
                           "fault": [None, None, None, "leak"]})
     ep = AlarmPolicy(merge_gap=1).episodes(frame)
     assert pd.isna(ep["fault"].iloc[0]) and ep["fault"].iloc[1] == "leak"
+
+
+def test_every_kind_has_words_for_the_operator() -> None:
+    from normalcy.alarms.policy import KIND_WORDS, KINDS, kind_words
+
+    assert set(KIND_WORDS) == set(KINDS)
+    assert all(kind_words(k) and kind_words(k) != k for k in KINDS)
+    assert kind_words("something new") == "something new"

@@ -70,6 +70,11 @@ def test_monitor_prints_episodes(files, capsys) -> None:
                  "37", "--merge-gap", "5"]) == 0
     out = capsys.readouterr().out
     assert "OPEN" in out and "CLOSED" in out and "monitored 1200 rows" in out
+    from normalcy.alarms.policy import KIND_WORDS
+
+    said = [ln for ln in out.splitlines() if ln.startswith(("OPEN", "CLOSED"))]
+    assert all(any(f", {k} ({w}), sensors" in ln for k, w in KIND_WORDS.items())
+               for ln in said), said  # each episode's kind, in words
 
 
 def test_monitor_takes_durations_in_the_models_sampling(files, capsys, tmp_path) -> None:

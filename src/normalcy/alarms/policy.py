@@ -37,6 +37,30 @@ from normalcy.detector.naming import READINGS, named
 from normalcy.exceptions import InputError
 
 KINDS = ("trans", "bound", "conf", "fault", "rel", "dyn", "stuck", "noisy")
+#: each kind in an operator's words (``monitor``'s lines, the service's alarm pages)
+KIND_WORDS = {
+    "trans": "moves never seen in training",
+    "bound": "moves beyond the range learned for them",
+    "conf": "an unusual combination of readings",
+    "fault": "a taught fault's signature",
+    "rel": "sensors disagree with their learned relations",
+    "dyn": "the plant moved unlike its learned dynamics",
+    "stuck": "a reading stuck at one value",
+    "noisy": "a reading noisier than in healthy operation",
+}
+
+
+def kind_words(kind: str) -> str:
+    """An episode's ``kind`` in an operator's words (the kind itself if unknown).
+
+    Examples
+    --------
+    >>> kind_words("dyn")
+    'the plant moved unlike its learned dynamics'
+    >>> kind_words("")
+    ''
+    """
+    return KIND_WORDS.get(kind, kind)
 _READINGS = np.isin(KINDS, READINGS)
 #: the share of an episode's rows a fault signature must recognise to name the episode:
 #: most of them. A signature is recognised at a few rows of other faults' episodes too

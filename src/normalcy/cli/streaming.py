@@ -277,15 +277,18 @@ class EpisodePrinter:
 def say(kind: str, ep: Any, when: object, until: object = None) -> None:
     """One episode line: ``OPEN   row 138 (1.38): ...`` or ``CLOSED rows 138-2311
     (1.38 to 23.11): ...`` (the times of its first and last row, where known)."""
+    from normalcy.alarms.policy import kind_words
+
     at = "" if when is None else f" ({when})" if until is None else f" ({when} to {until})"
     extra = f", fault {ep.fault!r}" if ep.fault else ""
     sensors = ",".join(ep.sensors) or "-"
+    what = f"{ep.kind} ({kind_words(ep.kind)})" if ep.kind else "-"
     if kind == "open":
-        print(f"OPEN   row {ep.start}{at}: score {ep.peak:.3g}, {ep.kind}, sensors {sensors}"
+        print(f"OPEN   row {ep.start}{at}: score {ep.peak:.3g}, {what}, sensors {sensors}"
               f"{extra}", flush=True)
     else:
         print(f"CLOSED rows {ep.start}-{ep.end}{at}: peak {ep.peak:.3g} at row "
-              f"{ep.peak_row}, {ep.kind}, sensors {sensors}{extra}", flush=True)
+              f"{ep.peak_row}, {what}, sensors {sensors}{extra}", flush=True)
 
 
 def _out_frame(res: pd.DataFrame, times: np.ndarray, time_name: str,

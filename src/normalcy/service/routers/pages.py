@@ -19,6 +19,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 from sqlalchemy import select
 
+from normalcy.alarms.policy import kind_words
 from normalcy.service import changes, modelops
 from normalcy.service.auth import (
     ANONYMOUS,
@@ -40,6 +41,7 @@ from normalcy.service.views import episode_json, iso, unit_json
 router = APIRouter(include_in_schema=False)
 _env = Environment(loader=FileSystemLoader(Path(__file__).parent.parent / "templates"),
                    autoescape=True)
+_env.filters["kind_words"] = kind_words
 templates = Jinja2Templates(env=_env)
 STATE_LABEL = {"active-unacknowledged": "ACTIVE - unacknowledged",
                "active-acknowledged": "active - acknowledged",
