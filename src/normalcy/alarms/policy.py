@@ -37,6 +37,7 @@ from normalcy.detector.naming import READINGS, named
 from normalcy.exceptions import InputError
 
 KINDS = ("trans", "bound", "conf", "fault", "rel", "dyn", "stuck", "noisy")
+_READINGS = np.isin(KINDS, READINGS)
 #: each kind in an operator's words (``monitor``'s lines, the service's alarm pages)
 KIND_WORDS = {
     "trans": "moves never seen in training",
@@ -61,7 +62,8 @@ def kind_words(kind: str) -> str:
     ''
     """
     return KIND_WORDS.get(kind, kind)
-_READINGS = np.isin(KINDS, READINGS)
+
+
 #: the share of an episode's rows a fault signature must recognise to name the episode:
 #: most of them. A signature is recognised at a few rows of other faults' episodes too
 #: (42 of the 898 rows of a frozen level sensor on the quadruple tank, for a pump's
