@@ -172,6 +172,24 @@ def test_a_history_too_short_for_the_relations_view_is_said_with_what_it_needs(
     assert "too short" not in capsys.readouterr().err
 
 
+def test_a_history_under_20_minutes_says_its_alarm_level_is_extrapolated(
+        tmp_path, capsys) -> None:
+    """With the sampling period known, 50 s of history cannot count alarm episodes per
+    10 minutes: the fit says so; 5 000 s at 1 s can, and says nothing."""
+    X = smooth_signals(5000, 3, seed=5)
+    for name, step in (("fast", "10ms"), ("slow", "1s")):
+        X.assign(time=pd.date_range("2026-12-01", periods=len(X), freq=step)).to_csv(
+            tmp_path / f"{name}.csv", index=False)
+    assert main(["fit", str(tmp_path / "fast.csv"), "-o", str(tmp_path / "f.normalcy"),
+                 "--time-column", "time", "--view", "relations"]) == 0
+    err = capsys.readouterr().err
+    assert "the history spans 50 s of healthy rows, under the 20 min" in err
+    assert "the level is extrapolated" in err
+    assert main(["fit", str(tmp_path / "slow.csv"), "-o", str(tmp_path / "s.normalcy"),
+                 "--time-column", "time", "--view", "relations"]) == 0
+    assert "extrapolated" not in capsys.readouterr().err
+
+
 def test_constant_sensors_are_named_at_once_and_excluded_by_name(tmp_path, capsys) -> None:
     """A wide export with spare channels that read a constant: before, the fit named the
     first one only and said to drop it, which on the command line meant listing every

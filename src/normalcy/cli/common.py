@@ -171,3 +171,36 @@ def rows_of(value: str, period: float | None, flag: str, least: int = 0) -> int:
     if rows < least:
         raise CLIError(f"{flag} must be at least {least}; got {value!r}.")
     return rows
+
+
+def short_history_said(det: Any, rows: int) -> str:
+    """Where the relations view's level could not count alarm episodes per 10 minutes
+    (a known sampling period, ``rows`` of history spanning under 20 minutes:
+    :func:`normalcy.detector.calibration.episode_level` extrapolates): how long the
+    history is, and what that means for the alarms (empty otherwise).
+
+    Examples
+    --------
+    >>> class Det:
+    ...     view_, sample_period_ = "relations", 0.01
+    >>> short_history_said(Det(), 5000)[:46]
+    'the history spans 50 s of healthy rows, under '
+    >>> short_history_said(Det(), 200_000)
+    ''
+    """
+    from normalcy.data.timeaxis import duration
+    from normalcy.detector.calibration import EPISODES_PER_10_MIN
+
+    period = getattr(det, "sample_period_", None)
+    if period is None or det.view_ == "paper":
+        return ""
+    seconds = rows * float(period)
+    enough = 600.0 / EPISODES_PER_10_MIN  # held-out time for one episode allowed
+    if seconds >= enough:
+        return ""
+    return (f"the history spans {duration(seconds)} of healthy rows, under the "
+            f"{duration(enough)} in which the alarm level could count its own alarm episodes "
+            f"(aimed at {EPISODES_PER_10_MIN:g} per 10 minutes, EEMUA 191): the level is "
+            "extrapolated from the tail of its held-out windows. Fresh healthy data may "
+            "raise more alarms than that, and small faults may stay under the level; fit on "
+            "a longer healthy history where there is one.")

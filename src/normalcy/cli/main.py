@@ -28,6 +28,7 @@ from normalcy.cli.common import (
     _note,
     names_said,
     parser_of,
+    short_history_said,
     too_short_said,
     wanderers_said,
 )
@@ -143,7 +144,8 @@ def cmd_fit(a: argparse.Namespace) -> int:
           f"{len(table.frame)} rows{runs}: "
           f"n_levels={det.n_levels_}, delta={det.delta_}, window={det.window_}; "
           f"model written to {a.output}")
-    for said in (wanderers_said(det), too_short_said(det)):
+    for said in (wanderers_said(det), too_short_said(det),
+                 short_history_said(det, len(table.frame))):
         if said:
             _note(said)
     return 0
