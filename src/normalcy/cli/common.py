@@ -198,7 +198,7 @@ def short_history_said(det: Any, rows: int) -> str:
     enough = 600.0 / EPISODES_PER_10_MIN  # held-out time for one episode allowed
     if seconds >= enough:
         return ""
-    return (f"the history spans {duration(seconds)} of healthy rows, under the "
+    return (f"the history spans {duration(float(f'{seconds:.3g}'))} of healthy rows, under the "
             f"{duration(enough)} in which the alarm level could count its own alarm episodes "
             f"(aimed at {EPISODES_PER_10_MIN:g} per 10 minutes, EEMUA 191): the level is "
             "extrapolated from the tail of its held-out windows. Fresh healthy data may "
