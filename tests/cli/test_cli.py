@@ -185,9 +185,13 @@ def test_a_history_under_20_minutes_says_its_alarm_level_is_extrapolated(
     err = capsys.readouterr().err
     assert "the history spans 50 s of healthy rows, under the 20 min" in err
     assert "the level is extrapolated" in err
+    assert main(["info", str(tmp_path / "f.normalcy")]) == 0  # and the model says so
+    assert "the history spans 50 s of healthy rows" in capsys.readouterr().out
     assert main(["fit", str(tmp_path / "slow.csv"), "-o", str(tmp_path / "s.normalcy"),
                  "--time-column", "time", "--view", "relations"]) == 0
     assert "extrapolated" not in capsys.readouterr().err
+    assert main(["info", str(tmp_path / "s.normalcy")]) == 0
+    assert "extrapolated" not in capsys.readouterr().out
 
 
 def test_constant_sensors_are_named_at_once_and_excluded_by_name(tmp_path, capsys) -> None:

@@ -204,3 +204,16 @@ def short_history_said(det: Any, rows: int) -> str:
             "extrapolated from the tail of its held-out windows. Fresh healthy data may "
             "raise more alarms than that, and small faults may stay under the level; fit on "
             "a longer healthy history where there is one.")
+
+
+def fit_rows(det: Any) -> int | None:
+    """Rows of the model's latest fit, from its change log (None without one)."""
+    log = getattr(det, "history_", None)
+    if log is None:
+        return None
+    frame = log.frame()
+    fits = frame[frame["action"] == "fit"]
+    if fits.empty:
+        return None
+    last = fits.iloc[-1]
+    return int(last["end"]) - int(last["start"])

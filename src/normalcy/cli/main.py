@@ -26,6 +26,7 @@ from normalcy.cli.common import (
     CLIError,
     HelpFormatter,
     _note,
+    fit_rows,
     names_said,
     parser_of,
     short_history_said,
@@ -260,7 +261,9 @@ def cmd_info(a: argparse.Namespace) -> int:
     print(f"  reference levels, as quantiles of held-out windows: {'; '.join(qs)}")
     ref = info["reference_levels"]
     print(f"  {view_said(det)}; alarm when score > {info['threshold']:g}")
-    for said in (wanderers_said(det), too_short_said(det)):
+    rows = fit_rows(det)
+    for said in (wanderers_said(det), too_short_said(det),
+                 "" if rows is None else short_history_said(det, rows)):
         if said:
             print(f"  {said}")
     rel = info["relations"]
