@@ -189,15 +189,15 @@ def short_history_said(det: Any, rows: int) -> str:
     ''
     """
     from normalcy.data.timeaxis import duration
-    from normalcy.detector.calibration import EPISODES_PER_10_MIN
+    from normalcy.detector.calibration import EPISODES_PER_10_MIN, allowed_episodes
 
     period = getattr(det, "sample_period_", None)
     if period is None or det.view_ == "paper":
         return ""
     seconds = rows * float(period)
-    enough = 600.0 / EPISODES_PER_10_MIN  # held-out time for one episode allowed
-    if seconds >= enough:
+    if allowed_episodes(seconds) >= 1.0:
         return ""
+    enough = 1.0 / allowed_episodes(1.0)  # the seconds that allow one episode
     return (f"the history spans {duration(float(f'{seconds:.3g}'))} of healthy rows, under the "
             f"{duration(enough)} in which the alarm level could count its own alarm episodes "
             f"(aimed at {EPISODES_PER_10_MIN:g} per 10 minutes, EEMUA 191): the level is "
@@ -208,12 +208,6 @@ def short_history_said(det: Any, rows: int) -> str:
 
 def fit_rows(det: Any) -> int | None:
     """Rows of the model's latest fit, from its change log (None without one)."""
-    log = getattr(det, "history_", None)
-    if log is None:
-        return None
-    frame = log.frame()
-    fits = frame[frame["action"] == "fit"]
-    if fits.empty:
-        return None
-    last = fits.iloc[-1]
-    return int(last["end"]) - int(last["start"])
+    fits = [e for e in getattr(getattr(det, "history_", None), "entries", ())
+            if e.action == "fit"]
+    return int(fits[-1].end) - int(fits[-1].start) if fits else None

@@ -47,6 +47,18 @@ EPISODES_PER_10_MIN = 0.5
 TAIL_EPISODES = 10
 
 
+def allowed_episodes(seconds: float) -> float:
+    """Alarm episodes :data:`EPISODES_PER_10_MIN` allows in ``seconds`` of healthy rows;
+    under one (under 20 minutes), :func:`episode_level` extrapolates the level.
+
+    Examples
+    --------
+    >>> allowed_episodes(1200.0), allowed_episodes(60.0)
+    (1.0, 0.05)
+    """
+    return EPISODES_PER_10_MIN * float(seconds) / 600.0
+
+
 def timed_quantile(quantile: float, window: int, period: float | None) -> float:
     """The quantile of held-out windows that sets a reference level.
 
@@ -245,7 +257,7 @@ def episode_level(series: list[np.ndarray], period: float, gap: int) -> float:
     True
     """
     held = sum(int(np.isfinite(s).sum()) for s in series) * float(period)
-    allowed = EPISODES_PER_10_MIN * held / 600.0
+    allowed = allowed_episodes(held)
     if held <= 0:
         return 1.0
     values = np.unique(np.concatenate([s[np.isfinite(s)] for s in series]))
