@@ -86,7 +86,11 @@ def test_a_broken_lead_lag_relation_raises_r_dyn_and_the_score() -> None:
     ref = det.reference_
     assert 1.0 <= ref["joint"] < 1.5  # the two terms are rarely high together
     want = np.fmax(res["r_rel"] / ref["rel"], res["r_dyn"] / ref["dyn"]) / ref["joint"]
+    step = (res["r_step"] / ref["step"]).to_numpy()  # a step raises it (detector/steps.py)
+    want = np.where(np.isnan(want), np.nan, np.fmax(want, np.where(step > 1, step, np.nan)))
     np.testing.assert_array_equal(res["score"], want)
+    # the follower jumps to its leader, further than healthy rows ever moved it, and on
+    assert (step[1000:1400] > 1).mean() > 0.9 and (step[200:900] <= 1).all()
 
 
 @pytest.fixture(scope="module")
@@ -223,6 +227,12 @@ def test_an_episode_the_dynamics_term_drives_is_of_kind_dyn() -> None:
     test = X[4000:].copy()
     test[1000:1400, 1] = test[1000:1400, 0]
     res = det.residuals(test)
+    jumps = AlarmPolicy(merge_gap=det.window_).episodes(res, det)
+    first = jumps[(jumps["start"] < 1400) & (jumps["end"] > 1000)].iloc[0]
+    # it jumps further than healthy rows moved it (detector/steps.py): an episode of
+    # kind step, naming the follower; without those columns, the terms that lead it
+    assert first["kind"] == "step" and first["sensors"].split(",")[0] == det.sensors_[1]
+    res = res.drop(columns=[c for c in res.columns if c.startswith("r_step")])
     eps = AlarmPolicy(merge_gap=det.window_).episodes(res, det)
     broken = eps[(eps["start"] < 1400) & (eps["end"] > 1000)]
     assert len(broken) >= 1

@@ -63,14 +63,17 @@ def test_it_holds_no_paper_tables_and_its_file_is_smaller(pair, tmp_path: Path) 
 def test_its_relations_view_is_that_of_the_both_model(pair) -> None:
     rel, both, _, test = pair
     r, b = rel.residuals(test), both.residuals(test)
-    cols = [c for c in r.columns if c.startswith(("r_rel", "r_dyn", "r_stuck", "r_noisy"))]
+    cols = [c for c in r.columns
+            if c.startswith(("r_rel", "r_dyn", "r_stuck", "r_noisy", "r_step"))]
     assert cols == [c for c in r.columns if c != "score"] and "r_dyn" in cols
     pd.testing.assert_frame_equal(r[cols], b[cols])
     ref = rel.reference_
-    for k in ("rel", "dyn", "joint", "stuck", "noisy"):
+    for k in ("rel", "dyn", "joint", "stuck", "noisy", "step"):
         assert ref[k] == both.reference_[k]
     want = np.fmax(r["r_rel"] / ref["rel"], r["r_dyn"] / ref["dyn"]) / ref["joint"]
-    want = np.fmax.reduce([want, r["r_stuck"] / ref["stuck"], r["r_noisy"] / ref["noisy"]])
+    step = r["r_step"] / ref["step"]  # a limit: it raises the score only above 1
+    want = np.fmax.reduce([want, r["r_stuck"] / ref["stuck"], r["r_noisy"] / ref["noisy"],
+                           step.where(step > 1)])
     assert np.nanmax(r["r_stuck"]) == 0 and np.nanmax(r["r_noisy"]) < ref["noisy"]
     np.testing.assert_array_equal(r["score"], want)
 

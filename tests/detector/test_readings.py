@@ -156,15 +156,16 @@ def test_model_files_without_limits_load_without_the_terms(plant, tmp_path) -> N
     det, _, test = plant
     save(det, tmp_path / "m.normalcy")
 
-    def drop(h, a) -> None:
+    def drop(h, a) -> None:  # as written before both (readings, then steps)
         del h["relations"]["readings_window"], h["reference"]["stuck"], h["reference"]["noisy"]
+        del h["reference"]["step"], a["relations.steps"]
         for k in ("stuck", "jump", "noisy"):
             del a[f"relations.{k}"]
 
     old = load(rewrite_model_file(tmp_path / "m.normalcy", tmp_path / "old.normalcy", drop))
-    assert old.relations_.readings_ is None
+    assert old.relations_.readings_ is None and old.relations_.steps_ is None
     res = old.residuals(frozen(test, "s2", 1000, 1400))
-    assert not [c for c in res if c.startswith(("r_stuck", "r_noisy"))]
+    assert not [c for c in res if c.startswith(("r_stuck", "r_noisy", "r_step"))]
     ref = old.reference_
     want = np.fmax(res["r_rel"] / ref["rel"], res["r_dyn"] / ref["dyn"]) / ref["joint"]
     np.testing.assert_array_equal(res["score"], want)  # the score as before the terms

@@ -78,7 +78,7 @@ def test_residual_columns(small_plant, view) -> None:
         f"{k}[{s}]" for k in ("r_trans", "r_bound", "r_conf") for s in small_plant.columns]
     relations = (["r_rel"] + [f"r_rel[{s}]" for s in small_plant.columns] + ["r_dyn"]
                  + [f"r_dyn[{s}]" for s in small_plant.columns]
-                 + [c for k in ("r_stuck", "r_noisy")
+                 + [c for k in ("r_stuck", "r_noisy", "r_step")
                     for c in [k, *(f"{k}[{s}]" for s in small_plant.columns)]])
     expected = ["score"] + {"paper": paper, "relations": relations,
                             "both": paper + relations}[view]
@@ -94,8 +94,9 @@ def test_residual_columns(small_plant, view) -> None:
     if view != "paper":
         ref = det.reference_
         joint = np.fmax(r["r_rel"] / ref["rel"], r["r_dyn"] / ref["dyn"]) / ref["joint"]
+        step = r["r_step"] / ref["step"]  # a limit: it raises the score only above 1
         terms.append(np.fmax.reduce([joint, r["r_stuck"] / ref["stuck"],
-                                     r["r_noisy"] / ref["noisy"]]))
+                                     r["r_noisy"] / ref["noisy"], step.where(step > 1)]))
     np.testing.assert_allclose(r["score"], np.fmax.reduce(terms), rtol=1e-12)
 
 

@@ -36,7 +36,7 @@ from normalcy.data.params import Integral, Interval, Real, StrOptions, validate
 from normalcy.detector.naming import READINGS, named
 from normalcy.exceptions import InputError
 
-KINDS = ("trans", "bound", "conf", "fault", "rel", "dyn", "stuck", "noisy")
+KINDS = ("trans", "bound", "conf", "fault", "rel", "dyn", "stuck", "noisy", "step")
 _READINGS = np.isin(KINDS, READINGS)
 #: each kind in an operator's words (``monitor``'s lines, the service's alarm pages)
 KIND_WORDS = {
@@ -48,6 +48,7 @@ KIND_WORDS = {
     "dyn": "the plant moved unlike its learned dynamics",
     "stuck": "a reading stuck at one value",
     "noisy": "a reading noisier than in healthy operation",
+    "step": "a reading that jumped further in one sample than in healthy operation",
 }
 
 

@@ -178,6 +178,12 @@ def model_summary(det: Any, header: dict[str, Any], path: str) -> dict[str, Any]
 
     per_sensor: dict[str, dict[str, Any]] = {}
     rel = getattr(det, "relations_", None)
+    step_unit = None  # a step limit's unit: the innovation's spread, in sensor units
+    if rel is not None and rel.steps_ is not None and rel.dyn_tables_ is not None:
+        from normalcy.detector.dynamics import innovations_of
+
+        empty = np.zeros((0, len(det.sensors_)))
+        step_unit = innovations_of(rel.dyn_tables_, empty, empty)[1] * det.scale_
     for i, (s, st) in enumerate(zip(det.sensors_, det.normality_, strict=True)):
         width = st.hi - st.lo
         per_sensor[s] = {
@@ -197,6 +203,9 @@ def model_summary(det: Any, header: dict[str, Any], path: str) -> dict[str, Any]
                 "repeat_share": float(lim.stuck[i]), "watched_stuck": bool(lim.watched_stuck[i]),
                 "jitter_level": float(lim.jump[i] * det.scale_[i]),
                 "jitter_share": float(lim.noisy[i]), "watched_noisy": bool(lim.watched_noisy[i])}
+        if rel is not None and step_unit is not None:  # the largest healthy one-sample
+            per_sensor[s]["largest_step"] = float(  # move, in the sensor's units
+                rel.steps_.largest[i] * step_unit[i])
     relations = None if rel is None else {
         "granularity": rel.granularity_, "lags": [int(v) for v in rel.lags_],
         "floats": int(rel.floats),
@@ -284,6 +293,10 @@ def cmd_info(a: argparse.Namespace) -> int:
                 + (f" (not: {', '.join(sorted(set(det.sensors_) - set(v)))})"
                    if 0 < len(det.sensors_) - len(v) <= 5 else "")
                 for k, v in read.items()))
+        if "step" in ref:
+            print(f"  steps: a one-sample move more than {ref['step']:g} times a sensor's "
+                  "largest in the held-out history raises the score (largest_step per "
+                  "sensor in --json)")
     if info["view"] != "relations":
         cap = det.max_configurations
         print(f"  paper residuals: reference levels unseen transitions A={ref['trans']:.3g}, "

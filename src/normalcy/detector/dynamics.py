@@ -101,7 +101,13 @@ def innovations(t: gs.ConditionalTables, scaled: np.ndarray,
     """``(r (m, ns), spread (ns,))``: each sensor's value minus what the plant's previous
     state predicts, and the standard deviation of that difference when healthy (scaled
     units; ``r / spread`` is the sensor's z-score in the dynamics model)."""
-    r = scaled[rows] - scaled[rows - LAG] @ t.B[t.unit[0]].T - t.centre[0]
+    return innovations_of(t, scaled[rows], scaled[rows - LAG])
+
+
+def innovations_of(t: gs.ConditionalTables, now: np.ndarray,
+                   before: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`innovations` from the states ``now (m, ns)`` and one sample ``before``."""
+    r = now - before @ t.B[t.unit[0]].T - t.centre[0]
     spread = np.sqrt(np.diag(np.linalg.inv(t.prec[t.unit[0]])))
     return r, spread
 
@@ -111,21 +117,28 @@ def z(t: gs.ConditionalTables, scaled: np.ndarray, rows: np.ndarray) -> np.ndarr
     names the sensors of an alarm the dynamics term drives (a sensor that left the
     plant's dynamics stands out in its own innovation, where the whole state's
     Mahalanobis distance spreads over every sensor that the innovation correlates with)."""
-    r, spread = innovations(t, scaled, rows)
+    return z_of(t, scaled[rows], scaled[rows - LAG])
+
+
+def z_of(t: gs.ConditionalTables, now: np.ndarray, before: np.ndarray) -> np.ndarray:
+    """:func:`z` from the states ``now (m, ns)`` and one sample ``before``."""
+    r, spread = innovations_of(t, now, before)
     return r / spread
 
 
-def smaller(a: Any, b: Any, where: np.ndarray | None = None) -> tuple[np.ndarray,
-                                                                     np.ndarray | None]:
-    """Per row, ``dynamics`` and ``dynamics_z`` of whichever of the scores ``a`` and ``b``
-    (:class:`normalcy.detector.gaussian.RelationScores`) has the smaller ``dynamics``,
-    ``b`` only at the rows ``where`` allows (None: all)."""
+def smaller(a: Any, b: Any, where: np.ndarray | None = None) -> tuple[
+        np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Per row, ``dynamics``, ``dynamics_z`` and ``step`` of whichever of the scores ``a``
+    and ``b`` (:class:`normalcy.detector.gaussian.RelationScores`) has the smaller
+    ``dynamics``, ``b`` only at the rows ``where`` allows (None: all)."""
     pick = b.dynamics < a.dynamics
     if where is not None:
         pick &= where
     zs = (None if a.dynamics_z is None or b.dynamics_z is None
           else np.where(pick[:, None], b.dynamics_z, a.dynamics_z))
-    return np.where(pick, b.dynamics, a.dynamics), zs
+    step = (a.step if a.step is None or b.step is None
+            else np.where(pick, b.step, a.step))  # the step of the model picked
+    return np.where(pick, b.dynamics, a.dynamics), zs, step
 
 
 def taught_rows(taught: np.ndarray | None, levels: np.ndarray, rows: np.ndarray,

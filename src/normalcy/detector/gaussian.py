@@ -7,17 +7,15 @@ this module derives a Gaussian per *context*, in three layers:
 - **global**: all the sensor's statistics;
 - **level** ``l`` (the sensor's level now, ``code // n_levels``): its transitions'
   statistics plus ``kappa_level`` pseudo-samples drawn from the global model;
-- **transition** ``c``: its statistics plus ``kappa_transition`` pseudo-samples from its
-  level's model.
+- **transition** ``c``: its statistics plus ``kappa_transition`` pseudo-samples from it.
 
 Adding ``κ`` pseudo-samples of ``N(μ0, Σ0)`` to ``(n, s, S)`` gives
 ``μ = (s + κ μ0) / (n + κ)`` and ``Σ = (S + κ (Σ0 + μ0 μ0ᵀ)) / (n + κ) - μ μᵀ``
 (the conjugate normal-inverse-Wishart posterior's point estimates with ``κ``
-standing for both prior weights). A context without samples (``n = 0``) is
-exactly its parent; ``κ = inf`` ignores the context's own samples. Where the outer
-products are kept per level or per sensor only (``granularity``), the finer contexts
-shrink their means and share the coarser covariance (with one per sensor, the pooled
-within-transition covariance).
+standing for both prior weights). A context without samples (``n = 0``) is exactly
+its parent; ``κ = inf`` ignores the context's own samples. Where the outer products are
+kept per level or per sensor only (``granularity``), the finer contexts shrink their
+means and share the coarser covariance (one per sensor: the pooled within-transition).
 
 The residual of a sample is the **conditional** Mahalanobis distance of the
 present-state block ``p`` given the lag block ``g`` of its context's Gaussian:
@@ -301,7 +299,8 @@ class RelationScores:
     seen transition, 1 its level, 2 global. ``dynamics (m,)``: ``|z|² / ns`` of the
     present state given the plant's previous state (:mod:`normalcy.detector.dynamics`),
     ``dynamics_z (m, ns)`` each sensor's innovation in its standard deviations there
-    (None without a dynamics model, or without ``values``).
+    (None without a dynamics model, or without ``values``); ``step (m,)`` the largest
+    ``|z| / L`` over the sensors (:mod:`normalcy.detector.steps`; None without limits).
     """
 
     residual: np.ndarray | None
@@ -313,6 +312,7 @@ class RelationScores:
     context: np.ndarray
     dynamics: np.ndarray | None = None
     dynamics_z: np.ndarray | None = None
+    step: np.ndarray | None = None
 
 
 @dataclass

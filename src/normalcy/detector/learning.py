@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from normalcy.data.validation import Series, as_model_input
-from normalcy.detector import calibration, readings
+from normalcy.detector import calibration, readings, steps
 from normalcy.detector.extended import (
     LEARN_FLOATS,
     chunks,
@@ -181,7 +181,9 @@ def calibrate_relations(det: Settings, prep: Prepared, view: RelationsView, delt
     too short to hold out a window, or ``held_out=False`` (a view whose statistics do
     not hold ``prep``'s), takes its windows as they are. A view with the readings'
     limits (:mod:`normalcy.detector.readings`) gets ``"stuck"`` and ``"noisy"``, their
-    fixed level.
+    fixed level. A view that models the plant's dynamics gets its step limits
+    (``view.steps_``, set here: each sensor's largest innovation in the same held-out
+    blocks, :mod:`normalcy.detector.steps`) and ``"step"``, their fixed level.
 
     Why not ``calibration_quantile`` (95 %): held-out window means of slow,
     autocorrelated signals are few independent draws, and fresh healthy data
@@ -202,16 +204,27 @@ def calibrate_relations(det: Settings, prep: Prepared, view: RelationsView, delt
         if ok.any():
             found.append({k: v[ok] for k, v in w.items()})
 
+    largest = np.zeros(prep.scaled.shape[1])  # the held-out steps (steps.Steps)
+
+    def add_steps(model: RelationsView, at: np.ndarray) -> None:
+        if model.dyn_tables_ is not None:
+            np.fmax(largest, steps.innovations_z(model.dyn_tables_, prep.scaled, at), out=largest)
+
     for block in calibration.fold_blocks(rows, folds) if held_out else []:
         near = rows[(rows >= block[0] - margin) & (rows <= block[-1] + margin)]
         if near.size == rows.size:
             continue
         model = view.copy().add(prep.scaled, prep.levels, near, weight=-1.0)
         add(*relation_residuals(model, prep.scaled, prep.levels, block))
+        add_steps(model, block)
     if not found:
         add(*relation_residuals(view, prep.scaled, prep.levels, rows))
+        add_steps(view, rows)
     fixed = {} if getattr(view, "readings_", None) is None else dict.fromkeys(
         ("stuck", "noisy"), readings.LIMIT)
+    steps.install(view, steps.Steps(largest) if steps.applies(view) else None)
+    if view.steps_ is not None:
+        fixed["step"] = steps.FACTOR
     if not found:
         return {"rel": 1.0, **fixed}
     out: dict[str, float] = {}

@@ -22,8 +22,9 @@ share ``w_j`` of the sensor's variance the other sensors explain, and its contex
 
 **The rule** (:func:`named`): at each row the term that drives the score names the
 sensors - the relations' and the dynamics' terms both with ``z_j²`` of the plant's
-relations (``r_rel[s]``); a stuck or noisy sensor (the raw readings' checks) names
-itself wherever its term alone is above the alarm level, whichever term is larger.
+relations (``r_rel[s]``); a stuck or noisy sensor (the raw readings' checks), or one that stepped
+further in one sample than its healthy history allows (:mod:`normalcy.detector.steps`),
+names itself wherever its term alone is above the alarm level, whichever term is larger.
 A dynamics innovation blames the sensors that *follow* a biased one: after the step,
 the biased sensor agrees with its own past, the sensors predicted from it do not.
 
@@ -59,8 +60,9 @@ __all__ = ["NAMED_BY", "READINGS", "PlantModel", "named"]
 
 #: the per-sensor residual that names the sensors of a term (others name by their own)
 NAMED_BY = {"dyn": "rel"}
-#: the raw readings' checks: a sensor named by its own readings, wherever raised
-READINGS = ("stuck", "noisy")
+#: the raw readings' checks and the steps (:mod:`normalcy.detector.steps`): a sensor
+#: named by its own readings, wherever raised
+READINGS = ("stuck", "noisy", "step")
 
 
 @dataclass

@@ -208,6 +208,13 @@ class Learned:
                                  "the file is damaged)")
             if has and _positive(reference, k) > 1:
                 raise ValueError(f"reference {k!r} must be a share in (0, 1]")
+        if ("step" in reference) != (relations is not None
+                                     and getattr(relations, "steps_", None) is not None):
+            raise ValueError("reference 'step' and the relations view's step limits come "
+                             "together (one without the other: the file is damaged)")
+        if "step" in reference and _positive(reference, "step") < 1:
+            raise ValueError("reference 'step' must be >= 1 (a step beyond the largest "
+                             "healthy one)")
         if (relations is None) != (view == "paper"):
             raise ValueError(f"a model with view={view!r} must hold a relations view "
                              "exactly when its view is not 'paper'")

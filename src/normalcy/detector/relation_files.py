@@ -17,6 +17,7 @@ import numpy as np
 
 from normalcy.detector.readings import Readings
 from normalcy.detector.relation_stats import GRANULARITIES, RelationStats
+from normalcy.detector.steps import Steps
 
 
 def write(view: Any, prefix: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -46,6 +47,8 @@ def write(view: Any, prefix: str) -> tuple[dict[str, Any], dict[str, np.ndarray]
     if view.readings_ is not None:
         header["readings_window"], more = view.readings_.to_file(prefix)
         arrays.update(more)
+    if getattr(view, "steps_", None) is not None:
+        arrays.update(view.steps_.to_file(prefix))
     return header, arrays
 
 
@@ -91,6 +94,10 @@ def read_into(view: Any, header: dict[str, Any], arrays: Mapping[str, np.ndarray
             view.dyn_ is not None and (view.delta_ < 2 or not view.dynamics)):
         raise ValueError(f"{prefix}: dynamics statistics do not fit the model")
     view.readings_ = Readings.read(header, arrays, prefix, ns)  # None in older files
+    view.steps_ = Steps.read(arrays, prefix, ns)  # None in older files
+    if view.steps_ is not None and (view.dyn_ is None or view.delta_ < 3):
+        raise ValueError(f"{prefix}: step limits need a dynamics model and delta >= 3 "
+                         "(the file is damaged)")
     d = ns + view.lags_.size
     named = [(f"{prefix}.s{i}", st, d) for i, st in enumerate(view.stats_)]
     named += [(f"{prefix}.{key}{i}", st, d) for key, block in zip(keys, blocks or [], strict=True)

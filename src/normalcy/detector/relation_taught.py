@@ -98,7 +98,7 @@ def smallest(own: gs.RelationScores, others: list[gs.RelationScores],
             out[rows] = got[k][rows]
         fields[name] = out
     return gs.RelationScores(mean=means.min(axis=0), dynamics=own.dynamics,
-                             dynamics_z=own.dynamics_z, **fields)
+                             dynamics_z=own.dynamics_z, step=own.step, **fields)
 
 
 def spliced(a: gs.ConditionalTables, b: gs.ConditionalTables,

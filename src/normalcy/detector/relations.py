@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from normalcy.detector import dynamics, relation_files
+from normalcy.detector import dynamics, relation_files, steps
 from normalcy.detector import gaussian as gs
 from normalcy.detector.extended import chunks
 from normalcy.detector.naming import PlantModel
@@ -194,6 +194,7 @@ class RelationsView:
             if delta >= 2 and self.dynamics else None)
         self.dyn_taught_: RelationStats | None = None
         self.readings_ = None if window is None else Readings.of(scaled, rows, window)
+        self.steps_: steps.Steps | None = None  # set with the reference levels (calibration)
         self._derive()
         return self
 
@@ -294,7 +295,7 @@ class RelationsView:
                                          self.n_levels_)
             for o in others:
                 if o.dynamics is not None:
-                    own.dynamics, own.dynamics_z = dynamics.smaller(own, o, where)
+                    own.dynamics, own.dynamics_z, own.step = dynamics.smaller(own, o, where)
         return smallest(own, others, values)
 
     def _score(self, scaled: np.ndarray, levels: np.ndarray, rows: np.ndarray,
@@ -333,11 +334,12 @@ class RelationsView:
                     out[0, i, sl] = d2
                     out[1:5:2, i, sl], out[2:5:2, i, sl] = e.T, sp.T
         residual = None if fast.any() else out[0].T
-        t = self.dyn_tables_
+        t, lim = self.dyn_tables_, getattr(self, "steps_", None)
+        step, z = (None, None) if t is None or not (values or lim is not None) else (
+            steps.scored(lim, t, scaled, rows, keep=values))
         return gs.RelationScores(residual, total / (ns * ns), out[1].T, out[2].T, out[3].T,
                                  out[4].T, out[5].T.astype(np.int64),
-                                 None if t is None else dynamics.score(t, scaled, rows),
-                                 None if t is None or not values else dynamics.z(t, scaled, rows))
+                                 None if t is None else dynamics.score(t, scaled, rows), z, step)
 
     # ----------------------------------------------------------- the operator loop
     def add(self, scaled: np.ndarray, levels: np.ndarray, rows: np.ndarray, *,
@@ -353,6 +355,8 @@ class RelationsView:
         if self.readings_ is not None and weight > 0:
             self.readings_ = self.readings_.raised_by_rows(scaled, rows)
         self._derive()
+        if weight > 0 and self.steps_ is not None:  # the new rows' steps, in their model
+            steps.raised_in(self, scaled[rows], scaled[rows - dynamics.LAG])
         return self
 
     def merge(self, other: RelationsView) -> RelationsView:
@@ -378,6 +382,8 @@ class RelationsView:
         out.choose_taught_kappa()  # blocks as either side: a fleet's merge stays small
         if out.readings_ is not None:  # the larger shares of the two
             out.readings_ = out.readings_.merged(other.readings_)
+        if (lim := getattr(out, "steps_", None)) is not None:  # the larger limits of the two
+            out.steps_ = lim.merged(getattr(other, "steps_", None))
         out._derive()
         return out
 
@@ -451,7 +457,11 @@ class RelationsView:
         if self.readings_ is not None and weight > 0:  # it may hold its value or jitter
             self.readings_ = self.readings_.raised_by_vectors(vectors)
         self._derive_taught()  # the healthy statistics, hence their tables, are unchanged
+        if weight > 0 and vectors and self.dyn_ is not None:  # it may step so
+            v = dynamics.from_viewpoints(vectors)
+            steps.raised_in(self, v[:, :ns], v[:, ns:])
         return self
+
 
     def to_file(self, prefix: str = "relations") -> tuple[dict[str, Any],
                                                            dict[str, np.ndarray]]:

@@ -35,7 +35,10 @@ Two checks on the raw readings (:mod:`normalcy.detector.readings`) raise the vie
 term: a watched sensor that repeats its reading (``r_stuck``, the largest
 ``r_stuck[s]``, over ``reference_["stuck"]``), or jitters beyond what 95 % of its
 healthy samples did (``r_noisy``, over ``reference_["noisy"]``), in more than half of
-a window.
+a window. Where the view models the dynamics, a sensor that jumps in one sample more
+than ``reference_["step"]`` (2) times the largest such move of the held-out history
+raises it for a window (``r_step``, the largest ``r_step[s]``: :mod:`normalcy.detector.steps`;
+only above that level, so the healthy score is the other terms').
 
 ``score = max`` of the terms of the views in force; ``<= 1`` means "as normal as
 held-out healthy data".
@@ -49,7 +52,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from normalcy.detector import readings
+from normalcy.detector import readings, steps
 from normalcy.detector.residuals import window_mean
 from normalcy.exceptions import InputError
 
@@ -68,7 +71,9 @@ class RelationSamples:
     without its own past), scaled units; ``spread``, ``static_spread``: their
     standard deviations; ``context (T, ns)``: 0 seen transition, 1 level, 2 global.
     ``e_dyn (T,)``: ``log1p`` of the dynamics model's residual, ``dyn_per_sensor
-    (T, ns)``: ``log1p(z²)`` of each sensor's innovation there (None without one).
+    (T, ns)``: ``log1p(z²)`` of each sensor's innovation there (None without one);
+    ``step (T, ns)``: that innovation's ``|z|`` over the sensor's step limit
+    (:mod:`normalcy.detector.steps`; None without limits).
     ``stuck``, ``noisy (T, ns)``: already over the window (``r_stuck[s]``,
     ``r_noisy[s]``), the share of repeated readings and of jitter beyond its healthy 95 %
     level of each watched sensor (:mod:`normalcy.detector.readings`; None for a view
@@ -88,11 +93,12 @@ class RelationSamples:
     dyn_per_sensor: np.ndarray | None = None
     stuck: np.ndarray | None = None
     noisy: np.ndarray | None = None
+    step: np.ndarray | None = None
 
 
 #: the per-row fields of :class:`RelationSamples` (``stuck`` and ``noisy`` are over windows)
 PER_ROW = ("e", "per_sensor", "signed", "spread", "static", "static_spread", "context",
-           "plant", "plant_spread", "e_dyn", "dyn_per_sensor")
+           "plant", "plant_spread", "e_dyn", "dyn_per_sensor", "step")
 
 
 @dataclass
@@ -122,6 +128,8 @@ def relation_samples(view: Any, scaled: np.ndarray, levels: np.ndarray,
     if getattr(view, "readings_", None) is not None:  # its columns even without a row
         shares = view.readings_.shares(scaled, rows)
         out.stuck, out.noisy = shares[:, :ns], shares[:, ns:]
+    if getattr(view, "steps_", None) is not None:  # so too the steps'
+        out.step = blank()
     if rows.size == 0:
         return out
     old = rows[:0]
@@ -130,7 +138,8 @@ def relation_samples(view: Any, scaled: np.ndarray, levels: np.ndarray,
         old = old[np.isfinite(reuse.samples.e[old + reuse.shift])]
         rows = np.setdiff1d(rows, old)
     if rows.size:
-        _scored(out, view.score(scaled, levels, rows, per_viewpoint=False), rows, T, ns)
+        _scored(out, view.score(scaled, levels, rows, per_viewpoint=False), rows, T, ns,
+                getattr(view, "steps_", None))
         _named(out, getattr(view, "plant_", None), scaled, rows)
     if reuse is not None and old.size:
         for name in PER_ROW:
@@ -143,8 +152,9 @@ def relation_samples(view: Any, scaled: np.ndarray, levels: np.ndarray,
     return out
 
 
-def _scored(out: RelationSamples, s: Any, rows: np.ndarray, T: int, ns: int) -> None:
-    """Put the view's scores ``s`` of ``rows`` into ``out``."""
+def _scored(out: RelationSamples, s: Any, rows: np.ndarray, T: int, ns: int,
+            lim: Any = None) -> None:
+    """Put the view's scores ``s`` of ``rows`` into ``out`` (``lim``: its step limits)."""
     out.e[rows] = np.log1p(s.mean)
     zc = s.signed / s.spread
     zs = s.static / s.static_spread
@@ -158,6 +168,10 @@ def _scored(out: RelationSamples, s: Any, rows: np.ndarray, T: int, ns: int) -> 
     if s.dynamics_z is not None:
         out.dyn_per_sensor = np.full((T, ns), np.nan)
         out.dyn_per_sensor[rows] = np.log1p(s.dynamics_z * s.dynamics_z)
+        if lim is not None and out.step is not None and s.step is not None:
+            per = lim.ratios(s.dynamics_z)  # 0 on a row after a step, as its largest
+            out.step[rows] = np.where(s.step[:, None] > 0, per, np.where(np.isnan(per),
+                                                                         np.nan, 0.0))
 
 
 def _named(out: RelationSamples, plant: Any, scaled: np.ndarray, rows: np.ndarray) -> None:
@@ -212,27 +226,43 @@ def relation_residuals(view: Any, scaled: np.ndarray, levels: np.ndarray,
     same numbers, computed without the per-sensor values (what the score and its
     calibration need: at 50 sensors they are most of the scoring time outside the
     Gaussians)."""
+    e, e_dyn, _ = _relation_rows(view, scaled, levels, rows)
+    return e, e_dyn
+
+
+def _relation_rows(view: Any, scaled: np.ndarray, levels: np.ndarray,
+                   rows: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """:func:`relation_residuals` and, for a view with step limits, each row's largest
+    step ratio (the largest of ``step``'s columns in :func:`relation_samples`)."""
     T = len(scaled)
-    e, e_dyn = np.full(T, np.nan), None
+    e, e_dyn, step = np.full(T, np.nan), None, None
     if rows.size:
         s = view.score(scaled, levels, rows, per_viewpoint=False, values=False)
         e[rows] = np.log1p(s.mean)
         if s.dynamics is not None:
             e_dyn = np.full(T, np.nan)
             e_dyn[rows] = np.log1p(s.dynamics)
-    return e, e_dyn
+        if s.step is not None:
+            step = np.full(T, np.nan)
+            step[rows] = s.step
+    return e, e_dyn, step
 
 
 def relation_score(view: Any, scaled: np.ndarray, levels: np.ndarray, rows: np.ndarray,
                    window: int, reference: dict[str, float]) -> np.ndarray:
     """The relations view's share of the score - :func:`relation_term`, raised by the
-    readings' terms - from :func:`relation_residuals` (what ``score_samples`` computes)."""
-    term = term_of(*relation_residuals(view, scaled, levels, rows), window, reference)
+    readings' and the steps' terms - from :func:`relation_residuals` (what
+    ``score_samples`` computes)."""
+    e, e_dyn, step = _relation_rows(view, scaled, levels, rows)
+    term = term_of(e, e_dyn, window, reference)
     lim = getattr(view, "readings_", None)
     if lim is not None and "stuck" in reference:
         r = lim.shares(scaled, rows, largest=True)
         term = readings.raised_term(term, np.fmax(r[:, 0] / reference["stuck"],
                                                   r[:, 1] / reference["noisy"]))
+    if step is not None and "step" in reference:
+        term = readings.raised_term(term, steps.term(steps.windowed(step, window),
+                                                     reference["step"]))
     return term
 
 
@@ -301,6 +331,13 @@ def relation_columns(rs: RelationSamples, sensors: list[str], window: int,
             for j, s in enumerate(sensors):
                 cols[f"r_{name}[{s}]"] = block[:, j]
             term = readings.raised_term(term, cols[f"r_{name}"] / reference[name])
+    if "step" in reference and rs.step is not None:  # the largest step over the window
+        row = np.where(np.isnan(rs.e), np.nan, steps.largest_of(rs.step))  # as the score's
+        per = steps.windowed(rs.step, window)
+        cols["r_step"] = steps.windowed(row, window)
+        for j, s in enumerate(sensors):
+            cols[f"r_step[{s}]"] = per[:, j]
+        term = readings.raised_term(term, steps.term(cols["r_step"], reference["step"]))
     return term, cols
 
 

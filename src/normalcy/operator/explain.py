@@ -44,7 +44,12 @@ from normalcy.detector.residuals import best_correlation, bound_distance
 from normalcy.exceptions import InputError
 from normalcy.operator import relation_signatures
 from normalcy.operator.history import History
-from normalcy.operator.relation_words import dynamics_records, readings_records, relation_records
+from normalcy.operator.relation_words import (
+    dynamics_records,
+    readings_records,
+    relation_records,
+    steps_records,
+)
 from normalcy.operator.units import Units, amount, fmt
 from normalcy.operator.verdicts import positions, range_rows
 
@@ -102,6 +107,7 @@ def explain(det: TransitionDetector, X: Any, start: Any, end: Any, top: int = 5,
         recs += relation_records(det, prep, rows, rs, first_row, stamp)
         recs += dynamics_records(det, prep, rows, rs, u)
         recs += readings_records(det, prep, rows, rs, u)
+        recs += steps_records(det, prep, rows, rs, u)
     # a transition never seen in training is said, but in the relations view it adds
     # nothing to the score: it follows the findings that do (``_order`` 0)
     trans_order = 0.0 if det.view_ == "relations" else 1.0
@@ -188,10 +194,10 @@ def explain(det: TransitionDetector, X: Any, start: Any, end: Any, top: int = 5,
             "text"]
     frame = pd.DataFrame(recs, columns=[*cols, "_named", "_order"])
     # a recognised fault comes first (a confirmed fault's signature names without
-    # adding to the score), then a stuck or noisy sensor's own readings (``_order`` 2),
-    # the terms by their share of the score, the plant's dynamics (0.5: how it moved,
-    # not which sensor left its relations), then what the score does not hold (unseen
-    # transitions in the relations view, 0)
+    # adding to the score), then a stuck or noisy sensor's own readings or its step
+    # (``_order`` 2), the terms by their share of the score, the plant's dynamics (0.5:
+    # how it moved, not which sensor left its relations), then what the score does not
+    # hold (unseen transitions in the relations view, 0)
     frame["_named"] = frame["_named"].fillna(0.0)
     frame["_order"] = frame["_order"].fillna(1.0)
     frame = frame.sort_values(["_named", "_order", "weight"], ascending=False,

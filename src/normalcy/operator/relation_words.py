@@ -1,6 +1,7 @@
 """The relations view's findings in words (SPEC §6 and §3): a sensor against what the
-other sensors predict, the plant's dynamics, and the raw readings' checks (a stuck or
-noisy sensor); ranked with the paper's terms by :func:`normalcy.operator.explain`."""
+other sensors predict, the plant's dynamics, the raw readings' checks (a stuck or
+noisy sensor) and the steps (a sensor that jumped); ranked with the paper's terms by
+:func:`normalcy.operator.explain`."""
 
 from __future__ import annotations
 
@@ -246,6 +247,45 @@ def readings_records(det: TransitionDetector, prep: Any, rows: np.ndarray, rs: A
                         "component": det.sensors_[j], "sample": said[0], "count": said[1],
                         "weight": float(np.nanmax(term[:, j])), "_order": 2.0,
                         "text": said[2]})
+    return out
+
+
+def steps_records(det: TransitionDetector, prep: Any, rows: np.ndarray, rs: Any,
+                  u: Units) -> list[dict[str, Any]]:
+    """One finding per sensor whose step term (:mod:`normalcy.detector.steps`) is above
+    the alarm level in the range: how far it moved in one sample, where, against what
+    the plant's previous state predicted and the largest such move of the healthy
+    history, in its units; weighed and said like the readings' findings (``_order`` 2:
+    the sensor's own move names it, as in the alarm episode)."""
+    from normalcy.detector import steps
+
+    view, ref = det.relations_, det.reference_
+    if view is None or view.steps_ is None or view.dyn_tables_ is None:
+        return []
+    lim = view.steps_
+    if rs.step is None or "step" not in ref:
+        return []
+    level, W = ref["step"], det.window_
+    first = rs.step  # a step's first rows (the rows after one are 0)
+    term = steps.windowed(first, W)[rows] / level
+    _, spread = dynamics.innovations(view.dyn_tables_, prep.scaled, rows[:1])
+    out = []
+    for j in np.flatnonzero(np.nanmax(term, axis=0, initial=-np.inf) > det.threshold_):
+        lo = max(0, int(rows.min()) - W + 1)  # the step whose window reaches the range
+        at = lo + int(np.nanargmax(first[lo:int(rows.max()) + 1, j]))
+        z = float(dynamics.z(view.dyn_tables_, prep.scaled, np.array([at]))[0, j])
+        unit = float(spread[j]) * float(det.scale_[j])
+        name = det.sensors_[j]
+        when = "one sample" + (f" ({fmt(u.period)} s)" if u.period else "")
+        out.append({"type": "step", "sensor": name, "viewpoint": name, "component": name,
+                    "sample": at, "count": int(np.sum(term[:, j] > det.threshold_)),
+                    "weight": float(np.nanmax(term[:, j])), "_order": 2.0,
+                    "text": f"`{name}` jumped by {'+' if z > 0 else '-'}"
+                            f"{amount(abs(z) * unit, name)} in {when} at row {at}, where the "
+                            f"plant's previous state predicted it within "
+                            f"±{amount(unit, name)}: {abs(z) / float(lim.largest[j]):.1f} "
+                            f"times the largest such move of the healthy history "
+                            f"({amount(float(lim.largest[j]) * unit, name)})"})
     return out
 
 
