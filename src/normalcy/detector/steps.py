@@ -158,14 +158,14 @@ def scored(lim: Steps | None, t: Any, scaled: np.ndarray, rows: np.ndarray, *,
         has = prev >= dynamics.LAG  # the row before has its own row before
         ext = np.union1d(prev[has], r)  # one pass over both (mostly the same rows)
         z_ext = dynamics.z(t, scaled, ext)
-        z = z_ext[np.searchsorted(ext, r)]
+        at = np.searchsorted(ext, r)
         if zs is not None:
-            zs[sl] = z
+            zs[sl] = z_ext[at]
         if step is not None and lim is not None:
-            now = largest_of(lim.ratios(z))
+            big = largest_of(lim.ratios(z_ext))
             before = np.zeros(r.size)
-            before[has] = largest_of(lim.ratios(z_ext[np.searchsorted(ext, prev[has])]))
-            step[sl] = np.where(before > FACTOR, 0.0, now)
+            before[has] = big[np.searchsorted(ext, prev[has])]
+            step[sl] = np.where(before > FACTOR, 0.0, big[at])
     return step, zs
 
 
