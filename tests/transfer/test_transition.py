@@ -161,3 +161,21 @@ def test_the_moved_detector_keeps_a_sampling_period() -> None:
     own = TransitionTransfer(detector=TransitionDetector(**SETTINGS)).fit(
         source, timed(unit(1500, 1, affine=True), 0.05))
     assert own.detector_.sample_period_ == pytest.approx(0.05)  # the target's own
+
+
+def test_a_source_without_step_limits_moves_without_them(tmp_path) -> None:
+    """A source from a file written before the step limits: calibrated on the target (on
+    a copy that partial_fit holds out), the moved model keeps none, and saves and loads."""
+    from normalcy.detector import steps
+
+    source, target = unit(6000, 0), unit(1500, 1, affine=True)
+    det = TransitionDetector(**SETTINGS, view="relations").fit(source)
+    assert det.relations_.steps_ is not None
+    steps.install(det.relations_, None)  # as an older file holds it
+    det.reference_.pop("step")
+    m = TransitionTransfer(partial_fit=True).fit_from(det, source, target)
+    assert m.detector_.relations_.steps_ is None and "step" not in m.detector_.reference_
+    m.save(tmp_path / "moved.normalcy")
+    back = load(tmp_path / "moved.normalcy")
+    test = unit(2000, 6, affine=True)
+    np.testing.assert_array_equal(back.score_samples(test), m.score_samples(test))

@@ -405,6 +405,8 @@ class TransitionTransfer(BaseEstimator):  # type: ignore[misc]
                 view = view.copy().add(prep.scaled, prep.levels, rows)
             found.update(learning.calibrate_relations(det, prep, view, det.delta_,
                                                       det.window_, held_out=self.partial_fit))
+            if getattr(det.relations_, "steps_", None) is None:  # calibrated on a copy: a
+                found.pop("step", None)  # model without step limits keeps none
         return found
 
     # ------------------------------------------------------------ scoring
