@@ -457,7 +457,7 @@ class RelationsView:
         if self.readings_ is not None and weight > 0:  # it may hold its value or jitter
             self.readings_ = self.readings_.raised_by_vectors(vectors)
         self._derive_taught()  # the healthy statistics, hence their tables, are unchanged
-        if weight > 0 and vectors and self.dyn_ is not None:  # it may step so
+        if weight > 0 and vectors and self.steps_ is not None:  # it may step so
             v = dynamics.from_viewpoints(vectors)
             steps.raised_in(self, v[:, :ns], v[:, ns:])
         return self

@@ -75,11 +75,6 @@ class Steps:
 
     largest: np.ndarray
 
-    @classmethod
-    def of(cls, z: np.ndarray) -> Steps:
-        """From innovations ``z (m, ns)`` (NaN skipped)."""
-        return cls(_largest(z))
-
     def raised(self, z: np.ndarray) -> Steps:
         """These limits with every one at least the largest ``|z|`` of ``z (m, ns)``."""
         return Steps(np.maximum(self.largest, _largest(z)))
