@@ -84,10 +84,13 @@ def test_episodes_name_type_and_sensors() -> None:
     assert main["start"] <= 400 + det.window_ + det.delta_ and main["end"] >= 500
     # the shift comes at once: a jump further than healthy rows moved s1
     # (detector/steps.py), which names it wherever raised; the relations between the
-    # sensors keep the alarm up after the step's window
-    assert main["kind"] == "step"
-    assert main["sensors"].split(",")[0] == "s1"
+    # sensors keep the alarm up after the step's window, and type the episode (a step
+    # lasts a window: it competes by its sum)
     res = det.residuals(test)
+    rows = res.iloc[main["start"]:main["end"] + 1]
+    assert (rows["r_step"] / det.reference_["step"] > det.threshold_).any()
+    assert main["kind"] == "rel"
+    assert main["sensors"].split(",")[0] == "s1"
     assert (res["r_rel"].iloc[460:520] / det.reference_["rel"] > det.threshold_).all()
     assert main["peak"] > det.threshold_
     assert main["sensors"]

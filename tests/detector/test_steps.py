@@ -75,8 +75,14 @@ def test_a_bias_that_comes_at_once_is_caught_and_named(plant) -> None:
     per = res[[f"r_step[{s}]" for s in det.sensors_]].iloc[1000:1000 + det.window_]
     assert (per.idxmax(axis=1) == "r_step[s2]").all()  # not the sensors that follow it
     ep = AlarmPolicy().episodes(res.iloc[900:1100], det)
-    assert (ep["kind"] == "step").any()
-    assert ep.loc[ep["kind"] == "step", "sensors"].str.split(",").str[0].eq("s2").all()
+    assert len(ep) == 1 and ep["sensors"].iloc[0].split(",")[0] == "s2"
+    # the bias lasts: the relations keep the alarm up after the step's window, and type
+    # the episode by their sum (alarms/policy.py); a spike is all step
+    assert ep["kind"].iloc[0] == "rel"
+    spike = AlarmPolicy().episodes(det.residuals(
+        stepped(test, "s2", 1000, 1002, by=12 * spread * float(det.scale_[2]))), det)
+    assert spike[["start", "kind"]].values.tolist() == [[1000, "step"]]
+    assert spike["sensors"].iloc[0].split(",")[0] == "s2"
     text = str(operator.explain(det, bad, 1000, 1100, period=2.0))
     line = next(x for x in text.splitlines() if "`s2` jumped by +" in x)
     assert "in one sample (2 s) at row 1000" in line and "largest such move" in line

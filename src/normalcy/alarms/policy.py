@@ -9,12 +9,13 @@ rows, and is reported when it lasted ``min_duration`` rows or more.
 Each episode carries its start and end rows, the peak score, the *dominant
 residual type* (the normalised term - unseen transitions, bounds,
 configurations, a fault signature, the relations view's ``rel``, the plant's
-dynamics ``dyn``, a ``stuck`` or a ``noisy`` sensor - with the largest sum over the
-episode; a stuck or noisy sensor wherever its term alone is above the threshold),
+dynamics ``dyn``, a ``stuck`` or a ``noisy`` sensor, a ``step`` - with the largest sum
+over the episode; a stuck or noisy sensor wherever its term alone is above the threshold),
 the sensors named at its rows (:func:`normalcy.detector.naming.named`: by the
 residual of the term that drives each row, the relations' and the dynamics' both by
 each sensor's residual against the plant's relations, ``r_rel[s]``; a stuck or noisy
-sensor by its share of repeated readings or of jitter beyond its healthy level),
+sensor by its share of repeated readings or of jitter beyond its healthy level, one
+that jumped by its jump),
 summed over the episode, the largest first, and the name of the fault signature
 recognised at most of its rows (:data:`FAULT_SHARE`), if any. The defaults need no
 labels: the detector's threshold (1 = "less normal than its calibration data"), no
@@ -33,11 +34,16 @@ import numpy as np
 import pandas as pd
 
 from normalcy.data.params import Integral, Interval, Real, StrOptions, validate
-from normalcy.detector.naming import READINGS, named
+from normalcy.detector.naming import named
 from normalcy.exceptions import InputError
 
 KINDS = ("trans", "bound", "conf", "fault", "rel", "dyn", "stuck", "noisy", "step")
-_READINGS = np.isin(KINDS, READINGS)
+#: the kinds that type an episode wherever their term alone is above the threshold: a
+#: stuck or noisy sensor, a condition that lasts. A step (``r_step``) lasts a window after
+#: its jump and types an episode by its sum like the other terms: on the demo's Lorenz,
+#: the jumps where the test series joins its runs typed the sigma, rho and beta faults'
+#: 20 000-row relations episodes "step".
+_READINGS = np.isin(KINDS, ("stuck", "noisy"))
 #: each kind in an operator's words (``monitor``'s lines, the service's alarm pages)
 KIND_WORDS = {
     "trans": "moves never seen in training",

@@ -196,7 +196,9 @@ def run_demo(out: str = "demo-output", view: str = "auto") -> dict[str, float]:
             if (k in ("rel", "dyn", "joint")) == (det.view_ == "relations") or det.view_ == "both")
         + ("; raw readings, fixed shares of a window: " + ", ".join(
             f"{k}={det.reference_[k]:g}" for k in ("stuck", "noisy") if k in det.reference_)
-           if "stuck" in det.reference_ else "") + ".",
+           if "stuck" in det.reference_ else "")
+        + (f"; a one-sample move counts as a step beyond {det.reference_['step']:g} times "
+           "the largest of the held-out history" if "step" in det.reference_ else "") + ".",
         "",
         f"Alarm episodes (an alarm returning within window={det.window_} rows continues "
         f"one): {len(found)}; the sensor that drove each is drawn in the figure's bottom "
