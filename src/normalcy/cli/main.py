@@ -180,10 +180,9 @@ def model_summary(det: Any, header: dict[str, Any], path: str) -> dict[str, Any]
     rel = getattr(det, "relations_", None)
     step_unit = None  # a step limit's unit: the innovation's spread, in sensor units
     if rel is not None and rel.steps_ is not None and rel.dyn_tables_ is not None:
-        from normalcy.detector.dynamics import innovations_of
+        from normalcy.detector.dynamics import spread
 
-        empty = np.zeros((0, len(det.sensors_)))
-        step_unit = innovations_of(rel.dyn_tables_, empty, empty)[1] * det.scale_
+        step_unit = spread(rel.dyn_tables_) * det.scale_
     for i, (s, st) in enumerate(zip(det.sensors_, det.normality_, strict=True)):
         width = st.hi - st.lo
         per_sensor[s] = {

@@ -107,9 +107,12 @@ def innovations(t: gs.ConditionalTables, scaled: np.ndarray,
 def innovations_of(t: gs.ConditionalTables, now: np.ndarray,
                    before: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """:func:`innovations` from the states ``now (m, ns)`` and one sample ``before``."""
-    r = now - before @ t.B[t.unit[0]].T - t.centre[0]
-    spread = np.sqrt(np.diag(np.linalg.inv(t.prec[t.unit[0]])))
-    return r, spread
+    return now - before @ t.B[t.unit[0]].T - t.centre[0], spread(t)
+
+
+def spread(t: gs.ConditionalTables) -> np.ndarray:
+    """Each sensor's healthy innovation standard deviation ``(ns,)``, scaled units."""
+    return np.sqrt(np.diag(np.linalg.inv(t.prec[t.unit[0]])))
 
 
 def z(t: gs.ConditionalTables, scaled: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -122,8 +125,8 @@ def z(t: gs.ConditionalTables, scaled: np.ndarray, rows: np.ndarray) -> np.ndarr
 
 def z_of(t: gs.ConditionalTables, now: np.ndarray, before: np.ndarray) -> np.ndarray:
     """:func:`z` from the states ``now (m, ns)`` and one sample ``before``."""
-    r, spread = innovations_of(t, now, before)
-    return r / spread
+    r, sd = innovations_of(t, now, before)
+    return r / sd
 
 
 def smaller(a: Any, b: Any, where: np.ndarray | None = None) -> tuple[

@@ -268,7 +268,7 @@ def steps_records(det: TransitionDetector, prep: Any, rows: np.ndarray, rs: Any,
     level, W = ref["step"], det.window_
     first = rs.step  # a step's first rows (the rows after one are 0)
     term = steps.windowed(first, W)[rows] / level
-    _, spread = dynamics.innovations(view.dyn_tables_, prep.scaled, rows[:1])
+    spread = dynamics.spread(view.dyn_tables_)
     out = []
     for j in np.flatnonzero(np.nanmax(term, axis=0, initial=-np.inf) > det.threshold_):
         lo = max(0, int(rows.min()) - W + 1)  # the step whose window reaches the range
