@@ -43,7 +43,7 @@ KINDS = ("trans", "bound", "conf", "fault", "rel", "dyn", "stuck", "noisy", "ste
 #: its jump and types an episode by its sum like the other terms: on the demo's Lorenz,
 #: the jumps where the test series joins its runs typed the sigma, rho and beta faults'
 #: 20 000-row relations episodes "step".
-_READINGS = np.isin(KINDS, ("stuck", "noisy"))
+_LASTING = np.isin(KINDS, ("stuck", "noisy"))
 #: each kind in an operator's words (``monitor``'s lines, the service's alarm pages)
 KIND_WORDS = {
     "trans": "moves never seen in training",
@@ -303,7 +303,7 @@ class EpisodeTracker:
                 if s > cur.peak:
                     cur.peak, cur.peak_row = float(s), r
                 self._sums += terms[k]
-                self._raised += np.where(_READINGS & (terms[k] > self.threshold),
+                self._raised += np.where(_LASTING & (terms[k] > self.threshold),
                                          terms[k], 0.0)
                 if per is not None:
                     self._per_sensor = per[k] if self._per_sensor is None \
@@ -324,7 +324,7 @@ class EpisodeTracker:
                     self.current = Episode(start=r, end=r, peak=s, peak_row=r)
                     self.opened_sent = False
                     self._sums = terms[k].copy()
-                    self._raised = np.where(_READINGS & (terms[k] > self.threshold),
+                    self._raised = np.where(_LASTING & (terms[k] > self.threshold),
                                             terms[k], 0.0)
                     self._per_sensor = None if per is None else per[k].copy()
                     self._faults = {} if faults is None or not faults[k] else {
