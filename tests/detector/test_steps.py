@@ -15,6 +15,7 @@ from normalcy import TransitionDetector, load, merge, operator, save
 from normalcy.alarms import AlarmPolicy
 from normalcy.detector import steps
 from normalcy.exceptions import ModelFileError
+from normalcy.operator.units import fmt
 from tests.conftest import rewrite_model_file, smooth_signals
 
 KW = {"n_levels": 6, "delta": 5, "window": 40, "view": "relations"}
@@ -84,8 +85,11 @@ def test_a_bias_that_comes_at_once_is_caught_and_named(plant) -> None:
     assert spike[["start", "kind"]].values.tolist() == [[1000, "step"]]
     assert spike["sensors"].iloc[0].split(",")[0] == "s2"
     text = str(operator.explain(det, bad, 1000, 1100, period=2.0))
-    line = next(x for x in text.splitlines() if "`s2` jumped by +" in x)
-    assert "in one sample (2 s) at row 1000" in line and "largest such move" in line
+    line = next(x for x in text.splitlines() if "`s2` read " in x and "earlier predicted" in x)
+    # said against the prediction, with the reading itself (the sign: a bias upwards)
+    assert "above what the plant's state one sample (2 s) earlier predicted, at row 1000" in line
+    assert f"(value {fmt(float(bad['s2'].iloc[1000]))};" in line
+    assert "largest such move" in line
 
 
 def test_only_a_steps_first_row_counts(plant) -> None:

@@ -1,6 +1,7 @@
 """The relations view's findings in words (SPEC §6 and §3): a sensor against what the
 other sensors predict, the plant's dynamics, the raw readings' checks (a stuck or
-noisy sensor) and the steps (a sensor that jumped); ranked with the paper's terms by
+noisy sensor) and the steps (a sensor that left the plant's one-sample prediction
+further than healthy operation ever did); ranked with the paper's terms by
 :func:`normalcy.operator.explain`."""
 
 from __future__ import annotations
@@ -277,14 +278,18 @@ def steps_records(det: TransitionDetector, prep: Any, rows: np.ndarray, rs: Any,
         unit = float(spread[j]) * float(det.scale_[j])
         name = det.sensors_[j]
         when = "one sample" + (f" ({fmt(u.period)} s)" if u.period else "")
+        value = float(prep.series.values[at, j])
+        # said against the prediction, not as the reading's own change: inside a loop the
+        # departure can peak rows after the jump, where the reading itself barely moves
         out.append({"type": "step", "sensor": name, "viewpoint": name, "component": name,
                     "sample": at, "count": int(np.sum(term[:, j] > det.threshold_)),
                     "weight": float(np.nanmax(term[:, j])), "_order": 2.0,
-                    "text": f"`{name}` jumped by {'+' if z > 0 else '-'}"
-                            f"{amount(abs(z) * unit, name)} in {when} at row {at}, where the "
-                            f"plant's previous state predicted it within "
-                            f"±{amount(unit, name)}: {abs(z) / float(lim.largest[j]):.1f} "
-                            f"times the largest such move of the healthy history "
+                    "text": f"`{name}` read {amount(abs(z) * unit, name)} "
+                            f"{'above' if z > 0 else 'below'} what the plant's state "
+                            f"{when} earlier predicted, at row {at} (value "
+                            f"{amount(value, name)}; usually within ±{amount(unit, name)} "
+                            f"of it): {abs(z) / float(lim.largest[j]):.1f} times the "
+                            f"largest such move of the healthy history "
                             f"({amount(float(lim.largest[j]) * unit, name)})"})
     return out
 
