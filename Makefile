@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP_DEMO := $(VENV)/.stamp-demo
 STAMP_TEST := $(VENV)/.stamp-test
+# pytest workers (pytest-xdist): CI has 2 cores; `make test WORKERS=0` runs in one process
+WORKERS ?= 2
 
 .PHONY: demo test lint bench clean
 
@@ -27,7 +29,7 @@ test: $(STAMP_TEST)
 	bash tests/service/system_packages.sh
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(WORKERS) --dist worksteal
 
 SKAB ?= ../shared/data/skab
 DOCS := docs/benchmarks.md
