@@ -209,6 +209,23 @@ def test_chunked_scores_equal_whole_file_scores_and_nan_has_no_alarm(plant, tmp_
     assert got.loc[~nan, "alarm"].isin([0, 1]).all()
 
 
+def test_a_frames_index_as_time_comes_back_as_an_unnamed_first_column(tmp_path) -> None:
+    """``DataFrame.to_csv`` writes the index as an unnamed first column, which the CLI
+    reads as the time in seconds; the scores keep it unnamed, not pandas' ``Unnamed: 0``,
+    so ``read_csv(index_col=0)`` reads both files alike."""
+    X = smooth_signals(1600, 3, seed=11)
+    X.iloc[:1000].to_csv(tmp_path / "train.csv")
+    X.iloc[1000:].to_csv(tmp_path / "test.csv")
+    m, out = tmp_path / "m.normalcy", tmp_path / "scores.csv"
+    assert main(["fit", str(tmp_path / "train.csv"), "-o", str(m), "--n-levels", "6",
+                 "--delta", "5", "--window", "30"]) == 0
+    assert main(["score", str(m), str(tmp_path / "test.csv"), "-o", str(out)]) == 0
+    assert out.read_text().split("\n", 1)[0].startswith(",score,alarm,")
+    got = pd.read_csv(out, index_col=0)
+    assert got.index.tolist() == list(range(1000, 1600))
+    assert got.columns[:2].tolist() == ["score", "alarm"]
+
+
 def test_score_and_monitor_report_alarms_on_the_same_rows(plant, tmp_path, capsys) -> None:
     out = tmp_path / "s.csv"
     m, data = str(plant / "m.normalcy"), str(plant / "test.csv")

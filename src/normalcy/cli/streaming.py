@@ -291,6 +291,23 @@ def say(kind: str, ep: Any, when: object, until: object = None) -> None:
               f"{ep.peak_row}, {what}, sensors {sensors}{extra}", flush=True)
 
 
+def _header(time_name: str | None) -> str:
+    """The output's time column header: the input's (``row`` without a time column; empty
+    where the input's had no name, as ``DataFrame.to_csv`` writes its index, not pandas'
+    ``Unnamed: 0``).
+
+    Examples
+    --------
+    >>> _header("timestamp"), _header(None), _header("Unnamed: 0")
+    ('timestamp', 'row', '')
+    """
+    from normalcy.data.tables import unnamed
+
+    if time_name is None:
+        return "row"
+    return "" if unnamed(time_name) else time_name
+
+
 def _out_frame(res: pd.DataFrame, times: np.ndarray, time_name: str,
                threshold: float) -> pd.DataFrame:
     from normalcy.alarms.policy import with_alarm
@@ -324,7 +341,7 @@ def score_file(model: str, data: str, output: str, *, alignment: str,
         for table in chunks(det, period, model, data, time_column=time_column,
                             chunk_rows=chunk_rows, sort_time=sort_time, note=note,
                             resample=resample, timezone=timezone):
-            time_name, numbers = table.time_name or "row", table.time_kind == "number"
+            time_name, numbers = _header(table.time_name), table.time_kind == "number"
             times.add(labels(table))
             tally.read(table.frame)
             parts = [u.scores for u in feed(mon, table)]

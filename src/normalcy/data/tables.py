@@ -198,7 +198,7 @@ def _bad_cells(name: str, col: pd.Series, bad: np.ndarray, first_row: int, p: st
         "the sensors with --sensors.")
 
 
-def _unnamed(name: str) -> bool:
+def unnamed(name: str) -> bool:
     """A column without a name in the header (pandas calls it ``Unnamed: k``)."""
     return name == "" or name.startswith("Unnamed: ")
 
@@ -222,7 +222,7 @@ def _choose(df: pd.DataFrame, rest: list[str], sensors: Sequence[str] | None, p:
         values, bad = numbers(df[c], decimal)
         n_num = int(np.isfinite(values).sum() + np.isinf(values).sum())
         if sensors is None and (n_num == 0 or n_num < bad.sum()):
-            if n_num == 0 and not bad.any() and not _unnamed(c):
+            if n_num == 0 and not bad.any() and not unnamed(c):
                 out[c] = values  # an empty column: a sensor with no reading (an error later)
             elif bad.any():
                 held[c] = str(df[c].iloc[int(np.flatnonzero(bad)[0])]).strip()
