@@ -96,6 +96,34 @@ def test_episodes_name_type_and_sensors() -> None:
     assert main["sensors"]
 
 
+def _named_frame(parts: dict[str, list[float]]) -> pd.DataFrame:
+    """Four alarm rows driven by the relations term, each sensor's part as given."""
+    frame = pd.DataFrame({"score": [0.5, 2.0, 2.0, 2.0, 2.0, 0.5],
+                          "r_rel": [0.5, 2.0, 2.0, 2.0, 2.0, 0.5]})
+    for s, v in parts.items():
+        frame[f"r_rel[{s}]"] = [0.0, *v, 0.0]
+    return frame
+
+
+def test_an_episode_names_after_its_first_only_sensors_that_rose_above_the_level() -> None:
+    """A step of one sensor was said ``T,L,CA``: the two after it moved least and never
+    left their healthy range alone. Sensors whose own part rose above the threshold are
+    named; where none did, the three largest (evidence spread over the sensors)."""
+    one = _named_frame({"a": [0.2, 0.3, 0.2, 0.1], "T": [1.8, 2.5, 1.6, 1.2],
+                        "L": [0.4, 0.6, 0.5, 0.4], "CA": [0.3, 0.4, 0.4, 0.3]})
+    assert AlarmPolicy(merge_gap=0).episodes(one)["sensors"].tolist() == ["T"]
+    two = _named_frame({"a": [0.2, 0.3, 0.2, 0.1], "T": [1.8, 2.5, 1.6, 1.2],
+                        "L": [0.4, 1.1, 0.5, 0.4], "CA": [0.9, 0.9, 0.9, 0.9]})
+    assert AlarmPolicy(merge_gap=0).episodes(two)["sensors"].tolist() == ["T,L"]
+    spread = _named_frame({"a": [0.2, 0.3, 0.2, 0.1], "T": [0.8, 0.9, 0.8, 0.7],
+                           "L": [0.6, 0.6, 0.5, 0.6], "CA": [0.3, 0.4, 0.4, 0.3]})
+    assert AlarmPolicy(merge_gap=0).episodes(spread)["sensors"].tolist() == ["T,L,CA"]
+    # the first is named even where only the ones after it rose above the level
+    late = _named_frame({"T": [0.9, 0.9, 0.9, 0.9], "L": [1.2, 0.1, 0.1, 0.1],
+                         "CA": [0.1, 0.1, 0.1, 0.1]})
+    assert AlarmPolicy(merge_gap=0).episodes(late)["sensors"].tolist() == ["T,L"]
+
+
 @pytest.mark.parametrize("named_rows, expected", [(0, None), (10, None), (49, None),
                                                   (50, "pump weak"), (100, "pump weak")])
 def test_a_fault_names_an_episode_only_at_most_of_its_rows(named_rows, expected) -> None:

@@ -16,7 +16,8 @@ residual of the term that drives each row, the relations' and the dynamics' both
 each sensor's residual against the plant's relations, ``r_rel[s]``; a stuck or noisy
 sensor by its share of repeated readings or of jitter beyond its healthy level, one
 that jumped by its jump),
-summed over the episode, the largest first, and the name of the fault signature
+summed over the episode, the largest first (after it, only sensors whose own part rose
+above the threshold, where any did: ``top_sensors``), and the name of the fault signature
 recognised at most of its rows (:data:`FAULT_SHARE`), if any. The defaults need no
 labels: the detector's threshold (1 = "less normal than its calibration data"), no
 hysteresis, no minimum duration, and alarms merged within the detector's window
@@ -140,7 +141,11 @@ class AlarmPolicy:
         An open episode closes only when the score falls to
         ``threshold - hysteresis`` or below.
     top_sensors : int, default=3
-        How many sensors an episode names.
+        How many sensors an episode names at most: the largest sum of the named parts
+        first, then those of the next whose own part rose above the threshold at a row
+        of the episode (a sensor that alone would have raised it); where none did
+        (evidence spread over the sensors), the largest. A step of one sensor named
+        ``T`` alone, where it was said ``T,L,CA`` with the two sensors it moved least.
 
     Examples
     --------
@@ -238,6 +243,7 @@ class EpisodeTracker:
         self._sums = np.zeros(len(KINDS))
         self._raised = np.zeros(len(KINDS))  # readings' terms where above the threshold
         self._per_sensor: np.ndarray | None = None
+        self._above: np.ndarray | None = None  # sensors whose own part rose above the level
         self._faults: dict[str, int] = {}
         self._rows = 0  # rows of the open episode (the share a fault's name needs)
         self._names: pd.Index | None = None
@@ -293,6 +299,7 @@ class EpisodeTracker:
                     self._sums = np.zeros(len(KINDS))
                     self._raised = np.zeros(len(KINDS))
                     self._per_sensor = None
+                    self._above = None
                     self._faults = {}
                     self._rows = 0
                 else:
@@ -308,6 +315,8 @@ class EpisodeTracker:
                 if per is not None:
                     self._per_sensor = per[k] if self._per_sensor is None \
                         else self._per_sensor + per[k]
+                    self._above = per[k] > self.threshold if self._above is None \
+                        else self._above | (per[k] > self.threshold)
                 self._rows += 1
                 if faults is not None and faults[k]:
                     self._faults[str(faults[k])] = self._faults.get(str(faults[k]), 0) + 1
@@ -327,6 +336,7 @@ class EpisodeTracker:
                     self._raised = np.where(_LASTING & (terms[k] > self.threshold),
                                             terms[k], 0.0)
                     self._per_sensor = None if per is None else per[k].copy()
+                    self._above = None if per is None else per[k] > self.threshold
                     self._faults = {} if faults is None or not faults[k] else {
                         str(faults[k]): 1}
                     self._rows = 1
@@ -344,7 +354,11 @@ class EpisodeTracker:
         if kind and self._per_sensor is not None and self.sensors:
             v = self._per_sensor
             order = np.argsort(-v, kind="stable")[: self.policy.top_sensors]
-            sensors = [self.sensors[j] for j in order if v[j] > 0]
+            above = self._above  # diffuse evidence (no sensor alone above): the largest
+            if above is None or not above.any():
+                above = np.ones(v.size, dtype=bool)
+            sensors = [self.sensors[j] for i, j in enumerate(order)
+                       if v[j] > 0 and (i == 0 or above[j])]
         # the most recognised fault, where it holds at least FAULT_SHARE of the rows
         fault = max(self._faults, key=lambda f: self._faults[f]) if self._faults else None
         if fault is not None and self._faults[fault] < FAULT_SHARE * max(1, self._rows):
