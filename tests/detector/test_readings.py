@@ -77,6 +77,11 @@ def test_a_frozen_sensor_raises_an_alarm_named_after_it(plant) -> None:
     assert "`s2` looks stuck" in text and "never repeated a reading" in text
     line = text.split("looks stuck")[1].split("\n")[0]  # row 999's reading, held 400 rows
     assert "401 samples in a row (for 800 s) since row 999" in line
+    # a slice of the stream (as the service explains an alarm) numbers and dates the row
+    # in the stream, not in the slice
+    part = str(operator.explain(det, bad.iloc[900:], 300, 500, period=2.0, first_row=900,
+                                stamp=lambda r: f"t{r + 900}"))
+    assert "since row 999 (t999);" in part, part
 
 
 def test_a_noisy_sensor_raises_an_alarm_named_after_it(plant) -> None:

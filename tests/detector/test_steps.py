@@ -90,6 +90,11 @@ def test_a_bias_that_comes_at_once_is_caught_and_named(plant) -> None:
     assert "above what the plant's state one sample (2 s) earlier predicted, at row 1000" in line
     assert f"(value {fmt(float(bad['s2'].iloc[1000]))};" in line
     assert "largest such move" in line
+    # a slice of the stream (as the service explains an alarm): the row in the stream,
+    # dated; it said the row in the slice ("at row 148" in an alarm of rows 152-557)
+    part = str(operator.explain(det, bad.iloc[900:], 100, 200, period=2.0, first_row=900,
+                                stamp=lambda r: f"t{r + 900}"))
+    assert "earlier predicted, at row 1000 (t1000) (value" in part, part
 
 
 def test_only_a_steps_first_row_counts(plant) -> None:

@@ -150,11 +150,12 @@ def test_a_step_is_said_as_a_sudden_move_not_noise() -> None:
     assert all("at row 300 " in t for t in sudden["text"])
     # a slice of the stream (as the service explains an alarm) numbers the rows alike
     part = operator.explain(det, demo.test_day().iloc[100:], 72, 458, top=6, first_row=100)
-    assert part.text.count("at row 300 ") == len(sudden), part.text
+    said = ex.text.count("at row 300 ")  # the sudden moves, and the steps' findings
+    assert said >= len(sudden) and part.text.count("at row 300 ") == said, part.text
     # dated where the caller knows the rows' times (the service, a file with dates)
     dated = operator.explain(det, demo.test_day(), 172, 558, top=6,
                              stamp=lambda r: f"08:{r // 60:02d}:{r % 60:02d}")
-    assert dated.text.count("at row 300 (08:05:00) ") == len(sudden), dated.text
+    assert dated.text.count("at row 300 (08:05:00) ") == said, dated.text
 
 
 @pytest.fixture(scope="module")

@@ -98,7 +98,7 @@ def explain(det: TransitionDetector, X: Any, start: Any, end: Any, top: int = 5,
     ns, d, nq, N = scaled.shape[1], det.delta_, det.n_levels_, det.window_
     nse = ns + d - 1
     ref = det.reference_
-    u = Units(det, period)
+    u = Units(det, period, first_row, stamp)
     names = det.sensors_
     recs: list[dict[str, Any]] = []
     relations = getattr(det, "relations_", None) is not None and det.view_ != "paper"

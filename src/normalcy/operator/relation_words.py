@@ -286,7 +286,7 @@ def steps_records(det: TransitionDetector, prep: Any, rows: np.ndarray, rs: Any,
                     "weight": float(np.nanmax(term[:, j])), "_order": 2.0,
                     "text": f"`{name}` read {amount(abs(z) * unit, name)} "
                             f"{'above' if z > 0 else 'below'} what the plant's state "
-                            f"{when} earlier predicted, at row {at} (value "
+                            f"{when} earlier predicted, at {u.row(at)} (value "
                             f"{amount(value, name)}; usually within ±{amount(unit, name)} "
                             f"of it): {abs(z) / float(lim.largest[j]):.1f} times the "
                             f"largest such move of the healthy history "
@@ -311,8 +311,8 @@ def _stuck_text(det: TransitionDetector, lim: Any, prep: Any, rows: np.ndarray, 
              f"most {100 * share:.0f} % of a window ({det.window_} samples)")
     return first, n, (f"`{det.sensors_[j]}` looks stuck: it has read "
                       f"{amount(float(x[first]), det.sensors_[j])} at {n} samples in a "
-                      f"row{held} since row "
-                      f"{first}; in the healthy history it {usual}")
+                      f"row{held} since {u.row(first)}; in the healthy history it "
+                      f"{usual}")
 
 
 def _noisy_text(det: TransitionDetector, lim: Any, prep: Any, rows: np.ndarray, j: int,

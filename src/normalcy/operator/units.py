@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -65,11 +66,27 @@ def fmt_range(lo: float, hi: float) -> str:
 
 class Units:
     """A model's numbers in the sensors' units; durations from ``period`` (seconds per
-    row), else the model's own sampling period where it knows one."""
+    row), else the model's own sampling period where it knows one; rows by their number
+    in the stream (``first_row``: the number of the data's first row, a slice of a
+    longer stream) and their time (``stamp(row)``, where given)."""
 
-    def __init__(self, det: TransitionDetector, period: float | None) -> None:
+    def __init__(self, det: TransitionDetector, period: float | None, first_row: int = 0,
+                 stamp: Callable[[int], str] | None = None) -> None:
         self.det = det
         self.period = period if period is not None else getattr(det, "sample_period_", None)
+        self.first_row, self.stamp = int(first_row), stamp
+
+    def row(self, r: int) -> str:
+        """Row ``r`` of the data, as the text names it.
+
+        Examples
+        --------
+        >>> u = Units(None, 1.0, first_row=200, stamp=lambda r: f"t{r}")
+        >>> u.row(3), Units(None, 1.0).row(3)
+        ('row 203 (t3)', 'row 3')
+        """
+        return f"row {int(r) + self.first_row}" + (
+            "" if self.stamp is None else f" ({self.stamp(int(r))})")
 
     def value(self, k: int, scaled: float) -> float:
         return float(scaled * self.det.scale_[k] + self.det.center_[k])
