@@ -190,6 +190,7 @@ def explain(det: TransitionDetector, X: Any, start: Any, end: Any, top: int = 5,
                     "text": f"{'recognised as' if named else 'partly matched'} fault "
                             f"'{name}': {100 * share:.0f} % of the sample-sensor pairs match "
                             f"its signature ({100 * rate:.0f} % needed to name it)"})
+    recs = _one_telling(recs, int(det.window_))
     cols = ["type", "sensor", "viewpoint", "component", "sample", "count", "weight", "fault",
             "text"]
     frame = pd.DataFrame(recs, columns=[*cols, "_named", "_order"])
@@ -220,6 +221,33 @@ def explain(det: TransitionDetector, X: Any, start: Any, end: Any, top: int = 5,
         lines += [f"{n + 1}. {t}" for n, t in enumerate(frame["text"])]
         text = "\n".join(lines)
     return Explanation(frame, text)
+
+
+def _one_telling(recs: list[dict[str, Any]], window: int) -> list[dict[str, Any]]:
+    """``recs`` without a relation finding that says a sensor moved suddenly within
+    ``window`` rows of a step finding of the same sensor: one jump, said once (against
+    the plant's previous state, with the factor over the healthy moves); the demo's
+    set-point change was said twice for two of its three levels.
+
+    Examples
+    --------
+    >>> recs = [{"type": "step", "sensor": "a", "sample": 300},
+    ...         {"type": "rel", "sensor": "a", "_sudden": 301},
+    ...         {"type": "rel", "sensor": "b", "_sudden": 300},
+    ...         {"type": "rel", "sensor": "a", "_sudden": None}]
+    >>> [(r["type"], r["sensor"]) for r in _one_telling(recs, 100)]
+    [('step', 'a'), ('rel', 'b'), ('rel', 'a')]
+    """
+    steps: dict[str, list[int]] = {}
+    for r in recs:
+        if r["type"] == "step":
+            steps.setdefault(r["sensor"], []).append(int(r["sample"]))
+
+    def told(r: dict[str, Any]) -> bool:
+        at = r.get("_sudden")
+        return at is not None and any(abs(at - s) <= window for s in steps.get(r["sensor"], []))
+
+    return [r for r in recs if not told(r)]
 
 
 def pyplot() -> Any:

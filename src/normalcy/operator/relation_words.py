@@ -75,15 +75,15 @@ def relation_records(det: TransitionDetector, prep: Any, rows: np.ndarray,
         else:
             others = "what the other sensors predict at this operating point"
             off, off_spread = rs.static[rows, j], rs.static_spread[rows, j]
-        text = _relation_text(det, prep, rows, rs, j, off, off_spread, others, first_row,
-                              stamp)
+        text, sudden = _relation_text(det, prep, rows, rs, j, off, off_spread, others,
+                                      first_row, stamp)
         # at most the weight of the one said before it (setting a sensor aside can raise
         # another's residual): said in the order judged
         weight = last = min(float(np.log1p(z2[j]) / scale), last)
         out.append({"type": "rel", "sensor": det.sensors_[j], "viewpoint": det.sensors_[j],
                     "component": det.sensors_[j], "sample": int(rows[np.nanargmax(zz[:, j])]),
                     "count": int(np.sum(zz[:, j] > Z2_NAMED)), "weight": weight,
-                    "text": text})
+                    "text": text, "_sudden": sudden})
         said.append(j)
         e = _set_aside(plant.precision, pd_, said)
     return out
@@ -100,10 +100,11 @@ def _set_aside(precision: np.ndarray, pd_: np.ndarray, said: list[int]) -> np.nd
 
 def _relation_text(det: TransitionDetector, prep: Any, rows: np.ndarray, rs: Any, j: int,
                    off: np.ndarray, off_spread: np.ndarray, others: str, first_row: int,
-                   stamp: Callable[[int], str] | None) -> str:
+                   stamp: Callable[[int], str] | None) -> tuple[str, int | None]:
     """The sentence of sensor ``j``: ``off`` its residual against what the other sensors
     predict at ``rows`` (scaled units), ``off_spread`` its spread, ``others`` the words
-    for that prediction ("what the other sensors predict ...")."""
+    for that prediction ("what the other sensors predict ..."); and the row of ``prep``
+    it says the sensor moved suddenly at (None where it says no sudden move)."""
     name, unit = det.sensors_[j], float(det.scale_[j])
     static = float(np.nanmedian(off)) * unit
     spread = float(np.nanmedian(off_spread)) * unit
@@ -132,14 +133,15 @@ def _relation_text(det: TransitionDetector, prep: Any, rows: np.ndarray, rs: Any
                     f"own recent past predict (usually ±{amount(usual, name)}; value "
                     f"{amount(there, name)} there) - a step, not noise: between its moves "
                     "it follows the other sensors")
-    elif abs(static) < spread:  # no steady offset, no noise: excursions both ways
+        return text, None if at is None else int(rows[at])
+    if abs(static) < spread:  # no steady offset, no noise: excursions both ways
         text = _excursions(name, prep, rows, j, off, off_spread, unit, others)
     elif abs(fast) < 0.5 * abs(static):
         text += (f" - a slow change: given its own recent past it is off by only "
                  f"{amount(fast, name)}")
     else:
         text += f"; given its own recent past too, by {amount(fast, name)}"
-    return text
+    return text, None
 
 
 #: the largest ``SUDDEN_ROWS`` share of a range's rows (at least 3) holding more than
