@@ -59,6 +59,32 @@ def test_a_biased_sensor_leaves_its_band_the_others_keep_theirs(relations_model)
     assert abs(shift) < 0.2 * bias
 
 
+def test_the_band_is_what_the_sentence_says(relations_model) -> None:
+    """A sensor the other sensors predict is drawn against the plant's relations, as its
+    explanation says it ("reads ... below what the other sensors predict (...; usually
+    within ±U)"): the band is that prediction ± 2 U. Drawn against the operating point's
+    models instead, the jacketed CSTR's temperature jumped by 3 K from row to row as
+    the contexts changed."""
+    det = relations_model
+    X = _plant(4000, 3)
+    X.iloc[2000:3000, 1] += 0.5 * X["temp"].std()
+    band = normal_band(det, X)
+    prep = det.prepare(X)
+    rs = det.relation_samples(prep)
+    plant = det.relations_.plant_
+    k = det.sensors_.index("temp")
+    assert plant.said_by_plant()[k]
+    scale = float(det.scale_[k])
+    np.testing.assert_allclose(band.expected[:, k], X.values[:, k] - rs.plant[:, k] * scale)
+    np.testing.assert_allclose((band.hi - band.lo)[:, k],
+                               2 * BAND_SPREADS * rs.plant_spread[:, k] * scale)
+    text = str(explain.explain(det, X, 2000, 3000))
+    said = text.split("`temp` reads ")[1]  # "... (value 18.9; usually within ±0.356 ..."
+    usual = float(said.split("within ±")[1].split(" ")[0])
+    half = np.nanmedian((band.hi - band.lo)[2000:3000, k]) / 2  # the sentence's spread
+    assert half == pytest.approx(BAND_SPREADS * usual, rel=0.02)
+
+
 def test_a_paper_model_draws_its_learned_bounds() -> None:
     det = TransitionDetector(view="paper", n_levels=8, delta=5, window=50).fit(_plant(6000, 0))
     X = _plant(2000, 3)

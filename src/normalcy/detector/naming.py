@@ -65,6 +65,9 @@ __all__ = ["NAMED_BY", "READINGS", "PlantModel", "named"]
 
 #: the per-sensor residual that names the sensors of a term (others name by their own)
 NAMED_BY = {"dyn": "rel"}
+#: the share of a sensor's variance the other sensors must predict for it to be said
+#: against the plant's relations (:meth:`PlantModel.said_by_plant`)
+SAID_SHARE = 0.5
 #: the raw readings' checks and the steps (:mod:`normalcy.detector.steps`): a sensor
 #: named by its own readings, wherever raised
 READINGS = ("stuck", "noisy", "step")
@@ -103,6 +106,14 @@ class PlantModel:
         units) and its standard deviation (``(ns,)``)."""
         pjj = np.diag(self.precision)
         return ((present - self.mean) @ self.precision) / pjj, 1.0 / np.sqrt(pjj)
+
+    def said_by_plant(self) -> np.ndarray:
+        """``(ns,)`` booleans: the sensors said against the plant's relations (the other
+        sensors predict at least :data:`SAID_SHARE` of their variance) - in words
+        (:mod:`normalcy.operator.relation_words`) and in the band a trend draws
+        (:mod:`normalcy.operator.bands`); the others against their own context (what the
+        other sensors predict at this operating point)."""
+        return self.explained >= SAID_SHARE
 
     def weighed(self, z_plant: np.ndarray, z_context: np.ndarray) -> np.ndarray:
         """The squared z-score that names sensors: the plant's relations' ``z²`` for the

@@ -2,14 +2,19 @@
 around the readings (``normalcy explain --plot``, the service's alarm trend).
 
 A model whose score reads the relations view (SPEC §6) draws **what the other sensors
-predict** at each row - the reading minus its conditional residual given the other
-sensors at this operating point (the static residual of
-:class:`~normalcy.detector.scoring.RelationSamples`) - with :data:`BAND_SPREADS` of its
+predict** at each row, as the explanation says it
+(:meth:`~normalcy.detector.naming.PlantModel.said_by_plant`): the reading minus its
+residual against the plant's relations (one Gaussian over every context) where the
+other sensors predict most of the sensor, else its conditional residual given the
+other sensors at this operating point (the static residual of
+:class:`~normalcy.detector.scoring.RelationSamples`), with :data:`BAND_SPREADS` of its
 usual spread either side: a biased or drifting sensor leaves its band while the plant
-around it does not move. A model with the paper's residuals only draws the **learned
-bounds** of the transition the sensor makes at that row (SPEC §1.6): NaN where the
-transition was never seen in training. Either is NaN where no transition starts (the
-last ``delta`` rows, gaps).
+around it does not move. (The operating point's models alone drew the jacketed CSTR's
+temperature with a prediction that jumped by 3 K from one row to the next as the
+contexts changed, not what its sentence said.) A model with the paper's residuals only
+draws the **learned bounds** of the transition the sensor makes at that row (SPEC
+§1.6): NaN where the transition was never seen in training. Either is NaN where no
+transition starts (the last ``delta`` rows, gaps).
 """
 
 from __future__ import annotations
@@ -82,8 +87,14 @@ def normal_band(det: TransitionDetector, X: Any) -> Band:
     if band_kind(det) == "expected":
         rs = det.relation_samples(prep)
         values = prep.series.values
-        expected = values - rs.static * scale
-        half = BAND_SPREADS * rs.static_spread * scale
+        off, spread = rs.static, rs.static_spread
+        plant = getattr(det.relations_, "plant_", None)
+        if plant is not None:  # as the words say it: the plant's relations where they
+            by = plant.said_by_plant()  # predict most of the sensor (one smooth model)
+            off = np.where(by, rs.plant, off)
+            spread = np.where(by, rs.plant_spread, spread)
+        expected = values - off * scale
+        half = BAND_SPREADS * spread * scale
         return Band("expected", expected - half, expected + half, expected)
     rows = prep.rows
     if rows.size:

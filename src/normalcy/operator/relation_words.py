@@ -68,7 +68,7 @@ def relation_records(det: TransitionDetector, prep: Any, rows: np.ndarray,
             break
         # said against the plant's relations where they explain most of the sensor,
         # else against its own context (what the others predict at this operating point)
-        if plant.explained[j] >= 0.5:
+        if plant.said_by_plant()[j]:
             aside = ", ".join(f"`{det.sensors_[k]}`" for k in said)
             others = f"what the other sensors{f' besides {aside}' if said else ''} predict"
             off, off_spread = e[:, j], rs.plant_spread[rows, j]
