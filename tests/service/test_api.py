@@ -222,6 +222,10 @@ def test_alarm_lifecycle_feedback_and_undo(service: Service, model_bytes: bytes)
     assert f"to {ep['end']})" in ex["text"].splitlines()[0]  # dated as the alarm list
     assert lo <= ep["start_row"] and hi == ep["end_row"] + 1  # the stream's rows, as listed
     assert all(lo <= r["sample"] < hi for r in ex["records"] if r["sample"] is not None)
+    # the rows the sentences name are the stream's too (a step's said its row in the slice)
+    assert all(lo <= int(n) < hi for n in re.findall(r"at row (\d+)", ex["text"]))
+    recent = c.get("/units/P-101").text.split("Recent alarms")[1]  # with its columns named
+    assert "<th>peak score</th>" in recent and f'href="/alarms/{ep["id"]}"' in recent
     tr = c.get(f"{a}/trend", params={"pad": 50}).json()
     assert len(tr["time"]) == len(tr["series"]["s0"]["value"])
     assert any(v is not None for v in tr["series"]["s1"]["lo"])

@@ -109,6 +109,7 @@ def test_operator_flow_in_a_browser(tmp_path: Path, model_bytes: bytes,
 
             login(eng)
             page.goto(f"{live.url}/units/tank%20%3CB%3E")
+            assert "peak score" in page.inner_text("table.alarms thead")  # columns named
             page.fill("#undo-to", "1")
             page.click("#undo")
             page.wait_for_selector("p.msg")
