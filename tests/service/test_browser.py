@@ -128,6 +128,7 @@ def test_operator_flow_in_a_browser(tmp_path: Path, model_bytes: bytes,
             assert XSS in page.inner_text("#alarm-rows")
             page.goto(f"{live.url}/kpis")
             page.wait_for_selector("#kpi-chart canvas", timeout=20_000)
+            assert "peak in any 10 min" in page.inner_text("thead")  # a sliding window
             page.screenshot(path=str(artefacts / "5-kpis.png"), full_page=True)
             # a form without the session's CSRF token is refused
             r = page.request.post(f"{live.url}/alarms/{again[0]}/acknowledge",
