@@ -104,7 +104,7 @@ def explain(det: TransitionDetector, X: Any, start: Any, end: Any, top: int = 5,
     relations = getattr(det, "relations_", None) is not None and det.view_ != "paper"
     if relations:
         rs = det.relation_samples(prep)
-        recs += relation_records(det, prep, rows, rs, first_row, stamp)
+        recs += relation_records(det, prep, rows, rs, u)
         recs += dynamics_records(det, prep, rows, rs, u)
         recs += readings_records(det, prep, rows, rs, u)
         recs += steps_records(det, prep, rows, rs, u)

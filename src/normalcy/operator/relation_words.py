@@ -6,7 +6,6 @@ further than healthy operation ever did); ranked with the paper's terms by
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -24,8 +23,7 @@ Z2_NAMED = 2.0
 
 
 def relation_records(det: TransitionDetector, prep: Any, rows: np.ndarray,
-                     rs: Any, first_row: int = 0,
-                     stamp: Callable[[int], str] | None = None) -> list[dict[str, Any]]:
+                     rs: Any, u: Units) -> list[dict[str, Any]]:
     """The relations view's findings (SPEC §6), one per sensor that left the plant's
     relations: its value against what all the other sensors predict
     (:mod:`normalcy.detector.naming`, the model every sensor is judged in: the whole
@@ -45,8 +43,8 @@ def relation_records(det: TransitionDetector, prep: Any, rows: np.ndarray,
     sensors leaves the others as far off as the relations carry it (on the quadruple
     tank, a 1 cm bias on ``h4`` put ``h1`` at 10.4 of its spreads beside ``h4``'s 10.8),
     which is not a finding of theirs. ``rs``: :meth:`TransitionDetector.relation_samples`
-    of ``prep``; ``first_row``: the number of ``prep``'s first row in the text (a slice
-    of a stream); ``stamp(row)``: the time of a row of ``prep``, said beside its number."""
+    of ``prep``; ``u``: its units, and how a row of ``prep`` is named
+    (:meth:`~normalcy.operator.units.Units.row`: its number in the stream, its time)."""
     scale = det.reference_["rel"] * det.reference_.get("joint", 1.0)
     plant = getattr(det.relations_, "plant_", None)
     if plant is None:  # a relations view always has one; none: nothing to say
@@ -75,8 +73,7 @@ def relation_records(det: TransitionDetector, prep: Any, rows: np.ndarray,
         else:
             others = "what the other sensors predict at this operating point"
             off, off_spread = rs.static[rows, j], rs.static_spread[rows, j]
-        text, sudden = _relation_text(det, prep, rows, rs, j, off, off_spread, others,
-                                      first_row, stamp)
+        text, sudden = _relation_text(det, prep, rows, rs, j, off, off_spread, others, u)
         # at most the weight of the one said before it (setting a sensor aside can raise
         # another's residual): said in the order judged
         weight = last = min(float(np.log1p(z2[j]) / scale), last)
@@ -99,8 +96,8 @@ def _set_aside(precision: np.ndarray, pd_: np.ndarray, said: list[int]) -> np.nd
 
 
 def _relation_text(det: TransitionDetector, prep: Any, rows: np.ndarray, rs: Any, j: int,
-                   off: np.ndarray, off_spread: np.ndarray, others: str, first_row: int,
-                   stamp: Callable[[int], str] | None) -> tuple[str, int | None]:
+                   off: np.ndarray, off_spread: np.ndarray, others: str,
+                   u: Units) -> tuple[str, int | None]:
     """The sentence of sensor ``j``: ``off`` its residual against what the other sensors
     predict at ``rows`` (scaled units), ``off_spread`` its spread, ``others`` the words
     for that prediction ("what the other sensors predict ..."); and the row of ``prep``
@@ -127,9 +124,8 @@ def _relation_text(det: TransitionDetector, prep: Any, rows: np.ndarray, rs: Any
         if at is not None:
             move = float(rs.signed[rows[at], j]) * unit
             there = float(prep.series.values[rows[at], j])
-            when = "" if stamp is None else f" ({stamp(int(rows[at]))})"
-            text = (f"`{name}` moved suddenly: by {amount(move, name)} at row "
-                    f"{int(rows[at]) + first_row}{when} against what the other sensors and its "
+            text = (f"`{name}` moved suddenly: by {amount(move, name)} at "
+                    f"{u.row(int(rows[at]))} against what the other sensors and its "
                     f"own recent past predict (usually ±{amount(usual, name)}; value "
                     f"{amount(there, name)} there) - a step, not noise: between its moves "
                     "it follows the other sensors")
