@@ -146,6 +146,22 @@ def test_failed_unit_leaves_no_file(files: Path, client: Any, tmp_path: Path) ->
     assert sorted(os.listdir(tmp_path / "scores")) == ["pump01.parquet", "pump03.parquet"]
 
 
+def test_fit_takes_the_view_and_says_it(files: Path, cluster: Any, tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """``--view`` reaches every unit's model, as ``normalcy fit --view`` does, and each
+    unit's line says the view in force; with ``--like`` it is refused, not ignored."""
+    at = ["--scheduler", cluster.scheduler_address]
+    out = _run(["fleet", "fit", str(files / "train.parquet"), "-o", str(tmp_path / "m"),
+                *FIT, "--view", "paper", *at], capsys)
+    for unit in ("pump01", "pump02", "pump03"):
+        assert load(tmp_path / "m" / f"{unit}.normalcy").view_ == "paper"
+    assert out.count("view=paper ->") == 3
+    code = main(["fleet", "fit", str(files / "train.parquet"), "-o", str(tmp_path / "m2"),
+                 "--like", str(tmp_path / "m" / "pump01.normalcy"), "--view", "relations",
+                 *at])
+    assert code == 2 and "drop --view" in capsys.readouterr().err
+
+
 def test_cli_errors_are_clear(files: Path, tmp_path: Path,
                               capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["fleet", "fit", str(files / "train.parquet"), "--unit-column", "site",

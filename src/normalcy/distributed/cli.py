@@ -12,6 +12,7 @@ import sys
 from typing import Any
 
 from normalcy.data.localtime import ZONE_HELP
+from normalcy.detector.parts import VIEWS
 from normalcy.exceptions import InputError, NormalcyError
 
 
@@ -60,7 +61,7 @@ def cmd_fit(a: argparse.Namespace) -> int:
     from normalcy.distributed.fleet import fleet_fit
 
     params = {k: getattr(a, k) for k in ("n_levels", "delta", "window", "eta", "nu", "eps",
-                                         "threshold") if getattr(a, k) is not None}
+                                         "threshold", "view") if getattr(a, k) is not None}
     like = like_period = None
     if a.like:
         from normalcy.io.models import header_period, load_with_header
@@ -152,6 +153,9 @@ def add_fleet_commands(sub: Any) -> None:
         f.add_argument(f"--{name}", type=_level, help="as in normalcy fit")
     for name in ("eta", "nu", "eps", "threshold"):
         f.add_argument(f"--{name}", type=float, help="as in normalcy fit")
+    f.add_argument("--view", choices=("auto", *VIEWS),
+                   help="what feeds every unit's score, as in normalcy fit (default: auto, "
+                        "chosen per unit from its own history)")
     f.add_argument("--like", metavar="MODEL",
                    help="fit every unit with MODEL's scaler and quantizers (to merge them)")
     _cluster_args(f)

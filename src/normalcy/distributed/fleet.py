@@ -167,7 +167,7 @@ def fleet_fit(client: Any, data_path: str, out: str, *, unit_column: str = "unit
         path = os.path.join(out, unit + MODEL_SUFFIX)
         _save(det, path, period, zone(timezone))
         done[unit] = (f"{sum(fl.rows_per_unit(per_block, unit)[1])} rows, delta={det.delta_}, "
-                      f"window={det.window_}, n_levels={det.n_levels_} -> {path}")
+                      f"window={det.window_}, n_levels={det.n_levels_}, view={det.view_} -> {path}")
     return FleetResult(done, {u: describe(e) for u, e in errors.items()},
                        data.held if sensors is None and like is None else {}, data.notes)
 
