@@ -275,3 +275,39 @@ def test_a_quiet_range_is_said_in_the_words_of_the_models_view(related) -> None:
     assert said.records.empty, said.text
     assert said.text.endswith("every transition, bound and configuration was seen in "
                               "training.")
+
+
+def _follower(n: int, seed: int):
+    """``b`` reads ``a`` one sample late; ``a`` wanders slowly, ``c`` on its own."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    a, c = np.zeros(n), np.zeros(n)
+    for t in range(1, n):
+        a[t] = 0.999 * a[t - 1] + 0.05 * rng.standard_normal()
+        c[t] = 0.99 * c[t - 1] + 0.1 * rng.standard_normal()
+    b = np.r_[0.0, a[:-1]] + 0.01 * rng.standard_normal(n)
+    return pd.DataFrame({"a": a + 0.01 * rng.standard_normal(n), "b": b, "c": c},
+                        index=pd.date_range("2026-01-01", periods=n, freq="1s"))
+
+
+def test_a_stuck_sensor_is_said_once_not_through_the_sensors_it_predicts() -> None:
+    """``a`` frozen while the plant wanders on: ``b``'s innovations, predicted from the
+    held reading, pass twice its largest healthy one, and its relation to ``a`` breaks.
+    Both are ``a``'s fault: the explanation says ``a`` stuck and nothing of ``b``, and the
+    alarm episode names ``a`` first."""
+    from normalcy.alarms import AlarmPolicy
+
+    X = _follower(12_000, 0)
+    det = TransitionDetector().fit(X.iloc[:8000])
+    test = X.iloc[8000:].copy()
+    test.iloc[1000:2000, 0] = test.iloc[1000, 0]
+    res = det.residuals(test)
+    steps_b = res["r_step[b]"].to_numpy() / det.reference_["step"]
+    assert det.view_ == "relations" and np.sum(steps_b[1000:2000] > 1) > 100  # the artefact
+    ex = operator.explain(det, test, 900, 2100)
+    assert ex.records["type"].iloc[0] == "stuck" and ex.records["sensor"].iloc[0] == "a"
+    assert "b" not in set(ex.records["sensor"]), ex.text
+    eps = AlarmPolicy().episodes(res, det)
+    over = eps[(eps["start"] < 2000) & (eps["end"] > 1000)]
+    assert over["sensors"].str.split(",").str[0].eq("a").all() and len(over)

@@ -130,7 +130,23 @@ def named(terms: np.ndarray, per_sensor: np.ndarray, kinds: tuple[str, ...],
     its sensors wherever it is (the larger of the two where both are), else the largest
     term, through :data:`NAMED_BY` where a sensor's part there is above ``level`` too
     (else by its own: a relation broken in time only leaves the plant's relations
-    nearly whole). Returns ``(n, ns)``."""
+    nearly whole). Where a sensor is stuck (its term above ``level``), it names, not a
+    step: the steps are innovations, each sensor against what the plant's previous
+    state predicts, and a held reading no longer carries that state (the heated buffer
+    tank, seed 1: a frozen cooler outlet temperature, 10 K off by the end, put the
+    cooling-water flow's and inlet temperature's innovations at 2.3 times their
+    largest healthy ones, neither reading having moved more than it did when healthy).
+    Returns ``(n, ns)``.
+
+    Examples
+    --------
+    >>> kinds = ("rel", "stuck", "step")
+    >>> per = np.zeros((1, 3, 2)); per[0, 1, 0] = 1.5; per[0, 2, 1] = 3.0
+    >>> named(np.array([[0.5, 1.5, 3.0]]), per, kinds, 1.0)  # sensor 0 stuck
+    array([[1.5, 0. ]])
+    >>> named(np.array([[0.5, 0.2, 3.0]]), per, kinds, 1.0)  # nothing held: the step
+    array([[0., 3.]])
+    """
     t = np.nan_to_num(np.asarray(terms, dtype=float), nan=-np.inf)
     n = t.shape[0]
     lead = np.argmax(t, axis=1) if t.shape[1] else np.zeros(n, dtype=np.int64)
@@ -139,6 +155,9 @@ def named(terms: np.ndarray, per_sensor: np.ndarray, kinds: tuple[str, ...],
         r = t[:, reads]
         raised = r.max(axis=1) > level
         lead = np.where(raised, np.asarray(reads)[np.argmax(r, axis=1)], lead)
+    if "stuck" in kinds and "step" in kinds:  # a step predicted from a held reading
+        held = t[:, kinds.index("stuck")] > level
+        lead = np.where(held & (lead == kinds.index("step")), kinds.index("stuck"), lead)
     index = {name: k for k, name in enumerate(kinds)}
     source = np.array([index.get(NAMED_BY.get(name, name), k) for k, name in enumerate(kinds)])
     by = source[lead]

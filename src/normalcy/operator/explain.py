@@ -104,9 +104,14 @@ def explain(det: TransitionDetector, X: Any, start: Any, end: Any, top: int = 5,
     relations = getattr(det, "relations_", None) is not None and det.view_ != "paper"
     if relations:
         rs = det.relation_samples(prep)
-        recs += relation_records(det, prep, rows, rs, u)
-        recs += dynamics_records(det, prep, rows, rs, u)
-        recs += readings_records(det, prep, rows, rs, u)
+        # a stuck sensor is said by its readings; the relations judge the others with
+        # it set aside, and the dynamics the rows its held reading does not predict
+        readings = readings_records(det, prep, rows, rs, u)
+        held = [(names.index(r["sensor"]), r["sample"], r["sample"] + r["count"])
+                for r in readings if r["type"] == "stuck"]
+        recs += relation_records(det, prep, rows, rs, u, aside=[j for j, _, _ in held])
+        recs += dynamics_records(det, prep, rows, rs, u, held=held)
+        recs += readings
         recs += steps_records(det, prep, rows, rs, u)
     # a transition never seen in training is said, but in the relations view it adds
     # nothing to the score: it follows the findings that do (``_order`` 0)
@@ -227,7 +232,11 @@ def _one_telling(recs: list[dict[str, Any]], window: int) -> list[dict[str, Any]
     """``recs`` without a relation finding that says a sensor moved suddenly within
     ``window`` rows of a step finding of the same sensor: one jump, said once (against
     the plant's previous state, with the factor over the healthy moves); the demo's
-    set-point change was said twice for two of its three levels.
+    set-point change was said twice for two of its three levels. Nor a step finding of
+    a sensor at a row where another one's stuck finding holds its reading (the run's
+    rows and the one after it): a step is said against what the plant's previous state
+    predicted, and that state's held reading is not the plant's (as
+    :func:`normalcy.detector.naming.named` names the stuck sensor there).
 
     Examples
     --------
@@ -237,13 +246,24 @@ def _one_telling(recs: list[dict[str, Any]], window: int) -> list[dict[str, Any]
     ...         {"type": "rel", "sensor": "a", "_sudden": None}]
     >>> [(r["type"], r["sensor"]) for r in _one_telling(recs, 100)]
     [('step', 'a'), ('rel', 'b'), ('rel', 'a')]
+    >>> recs = [{"type": "stuck", "sensor": "c", "sample": 1000, "count": 900},
+    ...         {"type": "step", "sensor": "a", "sample": 1867},
+    ...         {"type": "step", "sensor": "c", "sample": 1900},
+    ...         {"type": "step", "sensor": "b", "sample": 2500}]
+    >>> [(r["type"], r["sensor"]) for r in _one_telling(recs, 100)]
+    [('stuck', 'c'), ('step', 'c'), ('step', 'b')]
     """
     steps: dict[str, list[int]] = {}
+    held: list[tuple[str, int, int]] = []
     for r in recs:
         if r["type"] == "step":
             steps.setdefault(r["sensor"], []).append(int(r["sample"]))
+        elif r["type"] == "stuck":
+            held.append((r["sensor"], int(r["sample"]), int(r["sample"]) + int(r["count"])))
 
     def told(r: dict[str, Any]) -> bool:
+        if r["type"] == "step":
+            return any(k != r["sensor"] and a <= int(r["sample"]) <= b for k, a, b in held)
         at = r.get("_sudden")
         return at is not None and any(abs(at - s) <= window for s in steps.get(r["sensor"], []))
 

@@ -23,7 +23,8 @@ Z2_NAMED = 2.0
 
 
 def relation_records(det: TransitionDetector, prep: Any, rows: np.ndarray,
-                     rs: Any, u: Units) -> list[dict[str, Any]]:
+                     rs: Any, u: Units, aside: list[int] | None = None
+                     ) -> list[dict[str, Any]]:
     """The relations view's findings (SPEC §6), one per sensor that left the plant's
     relations: its value against what all the other sensors predict
     (:mod:`normalcy.detector.naming`, the model every sensor is judged in: the whole
@@ -44,7 +45,9 @@ def relation_records(det: TransitionDetector, prep: Any, rows: np.ndarray,
     tank, a 1 cm bias on ``h4`` put ``h1`` at 10.4 of its spreads beside ``h4``'s 10.8),
     which is not a finding of theirs. ``rs``: :meth:`TransitionDetector.relation_samples`
     of ``prep``; ``u``: its units, and how a row of ``prep`` is named
-    (:meth:`~normalcy.operator.units.Units.row`: its number in the stream, its time)."""
+    (:meth:`~normalcy.operator.units.Units.row`: its number in the stream, its time).
+    ``aside``: sensors set aside before the first is judged, and not said (a stuck
+    sensor, which its own readings' finding says)."""
     scale = det.reference_["rel"] * det.reference_.get("joint", 1.0)
     plant = getattr(det.relations_, "plant_", None)
     if plant is None:  # a relations view always has one; none: nothing to say
@@ -54,26 +57,32 @@ def relation_records(det: TransitionDetector, prep: Any, rows: np.ndarray,
     context = np.sqrt(0.5 * (zc * zc + zs * zs))
     pd_ = rs.plant[rows] / rs.plant_spread[rows] ** 2  # (P d): the residuals' numerators
     e = rs.plant[rows]
-    said: list[int] = []
+    said: list[int] = list(dict.fromkeys(aside or []))
+    if said:
+        e = _set_aside(plant.precision, pd_, said)
+    quiet: list[int] = []  # named by the mix, yet nothing to say against the plant
     out: list[dict[str, Any]] = []
     last = np.inf
-    while len(said) < len(det.sensors_):
+    while len(said) + len(quiet) < len(det.sensors_):
         zz = plant.weighed(e / rs.plant_spread[rows], context)
         z2 = np.nanmean(zz, axis=0)
-        z2[said] = -np.inf
+        z2[said + quiet] = -np.inf
         j = int(np.argmax(z2))
         if not z2[j] > Z2_NAMED:
             break
         # said against the plant's relations where they explain most of the sensor,
         # else against its own context (what the others predict at this operating point)
         if plant.said_by_plant()[j]:
-            aside = ", ".join(f"`{det.sensors_[k]}`" for k in said)
-            others = f"what the other sensors{f' besides {aside}' if said else ''} predict"
+            besides = ", ".join(f"`{det.sensors_[k]}`" for k in said)
+            others = f"what the other sensors{f' besides {besides}' if said else ''} predict"
             off, off_spread = e[:, j], rs.plant_spread[rows, j]
         else:
             others = "what the other sensors predict at this operating point"
             off, off_spread = rs.static[rows, j], rs.static_spread[rows, j]
         text, sudden = _relation_text(det, prep, rows, rs, j, off, off_spread, others, u)
+        if text is None:
+            quiet.append(j)
+            continue
         # at most the weight of the one said before it (setting a sensor aside can raise
         # another's residual): said in the order judged
         weight = last = min(float(np.log1p(z2[j]) / scale), last)
@@ -97,11 +106,17 @@ def _set_aside(precision: np.ndarray, pd_: np.ndarray, said: list[int]) -> np.nd
 
 def _relation_text(det: TransitionDetector, prep: Any, rows: np.ndarray, rs: Any, j: int,
                    off: np.ndarray, off_spread: np.ndarray, others: str,
-                   u: Units) -> tuple[str, int | None]:
+                   u: Units) -> tuple[str | None, int | None]:
     """The sentence of sensor ``j``: ``off`` its residual against what the other sensors
     predict at ``rows`` (scaled units), ``off_spread`` its spread, ``others`` the words
     for that prediction ("what the other sensors predict ..."); and the row of ``prep``
-    it says the sensor moved suddenly at (None where it says no sudden move)."""
+    it says the sensor moved suddenly at (None where it says no sudden move). None for
+    the sentence where it has nothing to say: no steady offset, no noise, and ``off``
+    never beyond twice its spread (the mix of :meth:`PlantModel.weighed` named the
+    sensor by its own context, whose model holds a sensor said before it: a frozen
+    cooler outlet temperature put the cooling-water flow there, which the words,
+    against the other sensors besides the frozen one, then said "strays ... 0 % of the
+    rows beyond twice its usual spread")."""
     name, unit = det.sensors_[j], float(det.scale_[j])
     static = float(np.nanmedian(off)) * unit
     spread = float(np.nanmedian(off_spread)) * unit
@@ -131,6 +146,8 @@ def _relation_text(det: TransitionDetector, prep: Any, rows: np.ndarray, rs: Any
                     "it follows the other sensors")
         return text, None if at is None else int(rows[at])
     if abs(static) < spread:  # no steady offset, no noise: excursions both ways
+        if not np.nanmax(np.abs(off / off_spread), initial=0.0) > 2.0:
+            return None, None
         text = _excursions(name, prep, rows, j, off, off_spread, unit, others)
     elif abs(fast) < 0.5 * abs(static):
         text += (f" - a slow change: given its own recent past it is off by only "
@@ -182,7 +199,8 @@ def _excursions(name: str, prep: Any, rows: np.ndarray, j: int, off: np.ndarray,
 
 
 def dynamics_records(det: TransitionDetector, prep: Any, rows: np.ndarray, rs: Any,
-                     u: Units) -> list[dict[str, Any]]:
+                     u: Units, held: list[tuple[int, int, int]] | None = None
+                     ) -> list[dict[str, Any]]:
     """One finding where the plant's dynamics term (:mod:`normalcy.detector.dynamics`)
     is above the alarm level in the range: the plant moved unlike what its previous
     state predicts, with the sensors that moved most unexpectedly, in their units.
@@ -191,7 +209,9 @@ def dynamics_records(det: TransitionDetector, prep: Any, rows: np.ndarray, rs: A
     (``_order`` 0.5): it says how the plant moved, and the sensors that moved most
     unexpectedly are often the ones a biased sensor predicts, not the biased one - the
     alarm episode names sensors by the plant's relations there too
-    (:func:`normalcy.detector.naming.named`)."""
+    (:func:`normalcy.detector.naming.named`). ``held``: ``(sensor, first, last)`` rows
+    where a stuck sensor held its reading; the innovations are those of the other rows
+    (and the row after each run), which a held reading does not predict."""
     view, ref = det.relations_, det.reference_
     if view is None or view.dyn_tables_ is None or rs.e_dyn is None or "dyn" not in ref:
         return []
@@ -201,7 +221,12 @@ def dynamics_records(det: TransitionDetector, prep: Any, rows: np.ndarray, rs: A
         return []
     tables = [v.dyn_tables_ for v in (view, view.with_taught_)
               if v is not None and v.dyn_tables_ is not None]
-    found = [dynamics.innovations(t, prep.scaled, rows) for t in tables]
+    free = np.ones(rows.size, dtype=bool)
+    for _, a, b in held or []:
+        free &= (rows < a) | (rows > b)
+    if not free.any():
+        return []
+    found = [dynamics.innovations(t, prep.scaled, rows[free]) for t in tables]
     r, spread = min(found, key=lambda f: float(np.nanmean((f[0] / f[1]) ** 2)))
     z2 = np.nanmean((r / spread) ** 2, axis=0)
     top = [int(j) for j in np.argsort(-z2, kind="stable")[:3] if z2[j] > Z2_NAMED]
