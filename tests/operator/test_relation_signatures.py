@@ -244,3 +244,40 @@ def test_a_leak_taught_names_no_other_fault_of_the_plant() -> None:
     others = episodes[(episodes["end"] < ep.start) | (episodes["start"] >= ep.end)]
     assert (later["fault"] == "leak").any()  # its own second half is named
     assert len(others) >= 5 and not (others["fault"] == "leak").any()
+
+
+def _regime(n: int, centre: float, seed: int) -> pd.DataFrame:
+    """``a`` wanders about ``centre``; ``b`` follows it one sample late, ``c`` loosely."""
+    rng = np.random.default_rng(seed)
+    a = np.zeros(n)
+    for t in range(1, n):
+        a[t] = 0.995 * a[t - 1] + 0.1 * rng.standard_normal()
+    a += centre
+    b = 0.8 * np.r_[a[0], a[:-1]] + 0.05 * rng.standard_normal(n)
+    c = 0.5 * a + 0.3 * rng.standard_normal(n)
+    return pd.DataFrame({"a": a + 0.02 * rng.standard_normal(n), "b": b, "c": c})
+
+
+def test_a_normal_verdict_stops_a_missed_faults_false_alarm() -> None:
+    """A "fault" taught on a range the model cannot tell from an operating point the
+    history lacks (``a`` about 1.2 instead of 0, in alarm on 15 % of its rows: a missed
+    fault, whose signature raises the score) names the next day at that point. The
+    operator marks those alarms normal: the same day, scored again, raises none - the
+    fault's likelihood ratio is taken against the normal model a row takes, taught
+    statistics included."""
+    from normalcy.alarms import AlarmPolicy
+
+    train = pd.concat([_regime(4000, 0.0, s) for s in (1, 2, 3)], ignore_index=True)
+    det = operator.fit(TransitionDetector(view="relations"), train)
+    day1 = pd.concat([_regime(2000, 0.0, 4), _regime(3000, 1.2, 5)], ignore_index=True)
+    operator.feedback(det, day1, 2200, 5000, "fault", fault="F")
+    assert det.signatures_.raises == {"F": True}
+    day2 = pd.concat([_regime(2000, 0.0, 6), _regime(3000, 1.2, 7)], ignore_index=True)
+    named = AlarmPolicy().episodes(det.residuals(day2), det)
+    named = named[named["fault"] == "F"]
+    assert len(named) >= 2  # the false alarms the operator will mark
+    start, end = int(named["start"].min()), int(named["end"].max()) + 1
+    operator.feedback(det, day2, start, end, "normal")
+    after = AlarmPolicy().episodes(det.residuals(day2), det)
+    inside = after[(after["start"] < end) & (after["end"] >= start)]
+    assert inside.empty, inside

@@ -29,7 +29,9 @@ densities the view scores (the present state given ``i``'s own past, SPEC §6):
 alarms on, with the view's own tables (the full viewpoint density was not
 measured). ``L_F``, the window mean of
 ``ℓ = mean_i ℓ_i``, is positive where the fault explains the window better than
-normality.
+normality. After "normal" verdicts, ``p_N`` is the normal model each row takes as the
+view scores it (healthy, healthy plus taught, or taught alone: :func:`taught_gain`), so
+a false alarm a fault's signature raised stops once it is marked normal.
 
 A window is **recognised** as F when
 
@@ -272,6 +274,9 @@ def window_llr(view: RelationsView, fault: FaultModel, scaled: np.ndarray,
     ell, fit = np.full((T, ns), np.nan), np.full((T, ns), np.nan)
     ell0 = np.full((T, ns), np.nan)
     lags = view.lags_
+    taught = [(v, normal_models(v)) for v in (getattr(view, "with_taught_", None),
+                                              getattr(view, "taught_only_", None))
+              if v is not None]
     for sl in chunks(rows.size, ns * (1 + lags.size), budget=1e6):
         r = rows[sl]
         present = scaled[r]
@@ -282,11 +287,48 @@ def window_llr(view: RelationsView, fault: FaultModel, scaled: np.ndarray,
             ell[r, i], fit[r, i] = viewpoint_llr(normal[i], fault.viewpoints[i], present,
                                                  lagged, ctx)
             ell0[r, i] = viewpoint_llr(normal[i], fault.spread[i], present, lagged, ctx)[0]
+        if taught:  # against the normal model the row takes (``moved`` is unchanged)
+            gain = taught_gain(view, normal, taught, scaled, codes, r)
+            ell[r] -= gain
+            ell0[r] -= gain
     both = window_mean(np.concatenate([ell.mean(axis=1, keepdims=True),
                                        np.log1p(fit.mean(axis=1, keepdims=True)),
                                        (ell - ell0).mean(axis=1, keepdims=True), ell],
                                       axis=1), window)
     return WindowLLR(both[:, 0], both[:, 3:], both[:, 1], both[:, 2])
+
+
+def taught_gain(view: RelationsView, normal: list[ViewpointModel],
+                taught: list[tuple[RelationsView, list[ViewpointModel]]], scaled: np.ndarray,
+                codes: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """``(len(r), ns)``: how much more likely each viewpoint's present state is under the
+    normal model the rows take than under the healthy one - the model of the healthy,
+    healthy-plus-taught and taught-alone statistics with the smallest mean residual, as
+    the relations view scores them (:func:`normalcy.detector.relation_taught.smallest`);
+    0 where that is the healthy one.
+
+    A fault's log-likelihood ratio is taken against that model: an operator's "normal"
+    verdict then also tells a fault's signature what normal looks like there. Against
+    the healthy model alone, a fault taught on a range the detector could not tell from
+    a healthy regime the history lacks (a controlled temperature's 0.9 K bias at
+    set-points between the trained ones, on a simulated mixing tank) named healthy days
+    at those set-points after the fault, and kept naming them after they were marked
+    normal."""
+    ns = len(normal)
+    present = scaled[r]
+    lags = view.lags_
+    models = [(view, normal), *taught]
+    d = np.empty((len(models), r.size, ns))
+    lp = np.empty((len(models), r.size, ns))
+    for k, (v, vm) in enumerate(models):
+        for i in range(ns):
+            lagged = scaled[r[:, None] - lags[None, :], i]
+            ctx = v.lookup_[i][codes[:, i]]
+            d[k, :, i] = gs.score_groups(vm[i].tables, present, lagged, ctx)[0]
+            lp[k, :, i] = -0.5 * ns * d[k, :, i] - 0.5 * vm[i].logdet[vm[i].tables.unit[ctx]]
+    pick = np.argmin(d.mean(axis=2), axis=0)  # ties: the healthy one
+    gain = np.take_along_axis(lp, pick[None, :, None], axis=0)[0] - lp[0]
+    return np.where((pick > 0)[:, None], gain, 0.0)
 
 
 def recognition_level(det: TransitionDetector, prep: Prepared, rows: np.ndarray,
