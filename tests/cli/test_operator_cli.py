@@ -38,6 +38,25 @@ def test_explain_text_json_plot(files, capsys) -> None:
     assert d["records"][0]["sensor"] == "s1" and png.stat().st_size > 1000
 
 
+def test_a_fault_verdict_says_what_its_signature_will_do(files, capsys, tmp_path) -> None:
+    """A fault the model alarmed on names its alarms; one it missed raises its own, and
+    the note says how to stop one that names healthy operation."""
+    m, t = tmp_path / "m.normalcy", str(files / "test.csv")
+    m.write_bytes((files / "m.normalcy").read_bytes())
+    det = load(m)
+    test = pd.read_csv(t).drop(columns="time")
+    alarms = det.predict(test)
+    assert alarms[300:400].mean() > 0.5 and alarms[600:700].mean() < 0.5
+    assert main(["feedback", str(m), t, "--start", "300", "--end", "400", "--verdict",
+                 "fault", "--fault", "offset"]) == 0
+    err = capsys.readouterr().err
+    assert "'offset' will name its alarms" in err and "raise none of its own" in err
+    assert main(["feedback", str(m), t, "--start", "600", "--end", "700", "--verdict",
+                 "fault", "--fault", "quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "'quiet' will raise alarms of its own" in err and "--verdict normal" in err
+
+
 def test_feedback_history_undo_merge(files, capsys, tmp_path) -> None:
     m, t = tmp_path / "m.normalcy", str(files / "test.csv")
     m.write_bytes((files / "m.normalcy").read_bytes())
