@@ -261,6 +261,33 @@ def test_unseen_transitions_follow_what_feeds_the_relations_score(related) -> No
     assert weight["trans"] > weight["rel"]  # by its weight alone it would have come first
 
 
+def test_unseen_moves_alone_are_not_called_contributions_to_the_score() -> None:
+    """In the relations view a move never seen in training adds nothing to the score:
+    where it is all there is to say (``a`` up and back by 2 in 100 samples, faster than
+    it ever moved, ``b`` and ``c`` following it as always), the text does not head it
+    "the largest contributions to the score"."""
+    import pandas as pd
+
+    from tests.operator.test_relation_signatures import _regime
+
+    train = pd.concat([_regime(4000, 0.0, s) for s in (1, 2, 3)], ignore_index=True)
+    det = TransitionDetector(view="relations", n_levels=30, delta=10, window=50).fit(train)
+    rng = np.random.default_rng(9)
+    n = 3000
+    a = np.zeros(n)
+    for t in range(1, n):
+        a[t] = 0.995 * a[t - 1] + 0.1 * rng.standard_normal()
+    a[1500:1600] += 2.0 * np.r_[np.linspace(0, 1, 50), np.linspace(1, 0, 50)]
+    day = pd.DataFrame({"a": a + 0.02 * rng.standard_normal(n),
+                        "b": 0.8 * np.r_[a[0], a[:-1]] + 0.05 * rng.standard_normal(n),
+                        "c": 0.5 * a + 0.3 * rng.standard_normal(n)})
+    ex = operator.explain(det, day, 1450, 1700, top=20)
+    assert len(ex.records) and (ex.records["type"] == "trans").all(), ex.text
+    assert "largest contributions" not in ex.text
+    assert "they add nothing to the relations view's score" in ex.text.splitlines()[0]
+    assert len(ex.text.splitlines()) == len(ex.records) + 1
+
+
 def test_a_quiet_range_is_said_in_the_words_of_the_models_view(related) -> None:
     """Nothing abnormal is said by what the view checked: the relations view has no
     bounds or configurations to have seen (before, it said so for every view)."""

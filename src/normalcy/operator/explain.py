@@ -222,7 +222,13 @@ def explain(det: TransitionDetector, X: Any, start: Any, end: Any, top: int = 5,
                         "configuration was seen in training"}
         text = f"{span}: nothing abnormal - {seen.get(det.view_, seen['paper'])}."
     else:
-        lines = [f"{span}: the largest contributions to the score"]
+        head = "the largest contributions to the score"
+        if det.view_ == "relations" and (frame["type"] == "trans").all():
+            # nothing adds to the score: say so, not "the largest contributions"
+            head = ("no sensor stands out over these rows from what the other sensors and "
+                    "its own recent past predict; moves never seen in training (they add "
+                    "nothing to the relations view's score)")
+        lines = [f"{span}: {head}"]
         lines += [f"{n + 1}. {t}" for n, t in enumerate(frame["text"])]
         text = "\n".join(lines)
     return Explanation(frame, text)
