@@ -261,31 +261,58 @@ def test_unseen_transitions_follow_what_feeds_the_relations_score(related) -> No
     assert weight["trans"] > weight["rel"]  # by its weight alone it would have come first
 
 
-def test_unseen_moves_alone_are_not_called_contributions_to_the_score() -> None:
-    """In the relations view a move never seen in training adds nothing to the score:
-    where it is all there is to say (``a`` up and back by 2 in 100 samples, faster than
-    it ever moved, ``b`` and ``c`` following it as always), the text does not head it
-    "the largest contributions to the score"."""
+@pytest.fixture(scope="module")
+def sweep():
+    """A model of ``a`` wandering, ``b`` and ``c`` following it; and a day builder where
+    ``a`` goes up and back by ``amp`` in 100 samples, faster than it ever moved, the
+    others following it as always."""
     import pandas as pd
 
     from tests.operator.test_relation_signatures import _regime
 
     train = pd.concat([_regime(4000, 0.0, s) for s in (1, 2, 3)], ignore_index=True)
     det = TransitionDetector(view="relations", n_levels=30, delta=10, window=50).fit(train)
-    rng = np.random.default_rng(9)
-    n = 3000
-    a = np.zeros(n)
-    for t in range(1, n):
-        a[t] = 0.995 * a[t - 1] + 0.1 * rng.standard_normal()
-    a[1500:1600] += 2.0 * np.r_[np.linspace(0, 1, 50), np.linspace(1, 0, 50)]
-    day = pd.DataFrame({"a": a + 0.02 * rng.standard_normal(n),
-                        "b": 0.8 * np.r_[a[0], a[:-1]] + 0.05 * rng.standard_normal(n),
-                        "c": 0.5 * a + 0.3 * rng.standard_normal(n)})
-    ex = operator.explain(det, day, 1450, 1700, top=20)
+
+    def day(amp: float) -> pd.DataFrame:
+        rng = np.random.default_rng(9)
+        n = 3000
+        a = np.zeros(n)
+        for t in range(1, n):
+            a[t] = 0.995 * a[t - 1] + 0.1 * rng.standard_normal()
+        a[1500:1600] += amp * np.r_[np.linspace(0, 1, 50), np.linspace(1, 0, 50)]
+        return pd.DataFrame({"a": a + 0.02 * rng.standard_normal(n),
+                             "b": 0.8 * np.r_[a[0], a[:-1]] + 0.05 * rng.standard_normal(n),
+                             "c": 0.5 * a + 0.3 * rng.standard_normal(n)})
+
+    return det, day
+
+
+def test_unseen_moves_alone_are_not_called_contributions_to_the_score(sweep) -> None:
+    """In the relations view a move never seen in training adds nothing to the score:
+    where it is all there is to say (a sweep by 2, under the alarm level), the text does
+    not head it "the largest contributions to the score"."""
+    det, day = sweep
+    ex = operator.explain(det, day(2.0), 1450, 1700, top=20)
     assert len(ex.records) and (ex.records["type"] == "trans").all(), ex.text
     assert "largest contributions" not in ex.text
     assert "they add nothing to the relations view's score" in ex.text.splitlines()[0]
     assert len(ex.text.splitlines()) == len(ex.records) + 1
+
+
+def test_an_alarm_of_a_relation_broken_in_time_is_said(sweep) -> None:
+    """A sweep by 3 raises a relations alarm though every sensor keeps its relations to
+    the others: its explanation says the sensors moved unlike their own recent past,
+    first, not only the unseen moves (which add nothing to the score)."""
+    from normalcy.alarms import AlarmPolicy
+
+    det, day = sweep
+    X = day(3.0)
+    eps = AlarmPolicy().episodes(det.residuals(X), det)
+    assert len(eps) == 1 and eps["kind"].iloc[0] == "rel"
+    ex = operator.explain(det, X, int(eps["start"].iloc[0]), int(eps["end"].iloc[0]) + 1)
+    assert ex.records["type"].iloc[0] == "rel", ex.text
+    assert "moved unlike what their own recent past predicts" in ex.records["text"].iloc[0]
+    assert "largest contributions" in ex.text
 
 
 def test_a_quiet_range_is_said_in_the_words_of_the_models_view(related) -> None:

@@ -46,6 +46,7 @@ from normalcy.operator import relation_signatures
 from normalcy.operator.history import History
 from normalcy.operator.relation_words import (
     dynamics_records,
+    in_time_records,
     readings_records,
     relation_records,
     steps_records,
@@ -109,7 +110,10 @@ def explain(det: TransitionDetector, X: Any, start: Any, end: Any, top: int = 5,
         readings = readings_records(det, prep, rows, rs, u)
         held = [(names.index(r["sensor"]), r["sample"], r["sample"] + r["count"])
                 for r in readings if r["type"] == "stuck"]
-        recs += relation_records(det, prep, rows, rs, u, aside=[j for j, _, _ in held])
+        found = relation_records(det, prep, rows, rs, u, aside=[j for j, _, _ in held])
+        # nothing left the relations: the relation broken in time (its residuals hold a
+        # stuck sensor's reading, which its own finding says)
+        recs += found or ([] if held else in_time_records(det, rows, rs, u))
         recs += dynamics_records(det, prep, rows, rs, u, held=held)
         recs += readings
         recs += steps_records(det, prep, rows, rs, u)

@@ -95,6 +95,42 @@ def relation_records(det: TransitionDetector, prep: Any, rows: np.ndarray,
     return out
 
 
+def in_time_records(det: TransitionDetector, rows: np.ndarray, rs: Any,
+                    u: Units) -> list[dict[str, Any]]:
+    """One finding where the relations term is above the alarm level in the range and no
+    sensor left the plant's relations (:func:`relation_records` said none): a relation
+    broken in time only - the sensors moved together as they always do, but faster or
+    otherwise than their own recent past predicts in their context (the residual the
+    score is made of, ``signed``) - with the three sensors furthest from that
+    prediction, in their units. Without it, such an alarm (a sensor swept up and back
+    by three of its healthy spreads in 100 samples, the others following it) was
+    explained by its unseen transitions alone, which add nothing to the score."""
+    ref = det.reference_
+    scale = ref["rel"] * ref.get("joint", 1.0)
+    term = window_mean(rs.e[:, None], det.window_)[rows, 0] / scale
+    if not np.nanmax(term, initial=-np.inf) > det.threshold_:
+        return []
+    z2 = np.nanmean((rs.signed[rows] / rs.spread[rows]) ** 2, axis=0)
+    top = [int(j) for j in np.argsort(-np.nan_to_num(z2, nan=-np.inf), kind="stable")[:3]
+           if z2[j] > 1.0]
+    if not top:
+        return []
+    said = []
+    for j in top:
+        name = det.sensors_[j]
+        rms = float(np.sqrt(np.nanmean(rs.signed[rows, j] ** 2))) * float(det.scale_[j])
+        usual = float(np.nanmedian(rs.spread[rows, j])) * float(det.scale_[j])
+        said.append(f"`{name}` by ±{amount(rms, name)} (usually ±{amount(usual, name)})")
+    m = int(np.nanargmax(term))
+    return [{"type": "rel", "sensor": det.sensors_[top[0]], "viewpoint": det.sensors_[top[0]],
+             "component": det.sensors_[top[0]], "sample": int(rows[m]),
+             "count": int(np.sum(np.nan_to_num(term) > det.threshold_)),
+             "weight": float(np.log1p(z2[top[0]]) / scale),
+             "text": "the sensors kept their relations to each other but moved unlike what "
+                     "their own recent past predicts (faster, or otherwise, than in healthy "
+                     f"operation; most at {u.row(int(rows[m]))}): " + ", ".join(said)}]
+
+
 def _set_aside(precision: np.ndarray, pd_: np.ndarray, said: list[int]) -> np.ndarray:
     """Each sensor's residual against the others once the sensors ``said`` are taken
     as faulty: their faults ``f = P_SS⁻¹ (P d)_S`` (the fit of least Mahalanobis
