@@ -249,6 +249,7 @@ def test_alarm_lifecycle_feedback_and_undo(service: Service, model_bytes: bytes)
     r = c.post(f"{a}/feedback", json={"verdict": "normal", "note": "valve test"}, headers=op)
     assert r.status_code == 200 and r.json()["version"] == 2
     assert r.json()["verdict"] == "normal" and r.json()["verdict_by"] == "operator-1"
+    assert r.json()["signature"] is None  # a "normal" verdict teaches no signature
     hist = c.get("/api/units/P-101/history").json()
     assert hist[-1]["by"] == "operator-1" and hist[-1]["note"] == "valve test"
     # the same condition again: no alarm now
@@ -270,6 +271,7 @@ def test_alarm_lifecycle_feedback_and_undo(service: Service, model_bytes: bytes)
     r = c.post("/api/units/P-101/feedback", headers=op, json={
         "start": last["start"], "end": last["end"], "verdict": "fault", "fault": "s0 drift"})
     assert r.status_code == 200 and r.json()["version"] == 5
+    assert "'s0 drift' will" in r.json()["signature"]  # what its signature will do
     r = c.post("/api/units/P-101/feedback", headers=op, json={
         "start": "1990-01-01T00:00:00Z", "end": "1990-01-02T00:00:00Z", "verdict": "normal"})
     assert r.status_code == 422 and "no stored row" in r.json()["detail"]

@@ -123,6 +123,8 @@ def test_operator_flow_in_a_browser(tmp_path: Path, model_bytes: bytes,
             page.wait_for_selector("p.msg")
             assert XSS in page.inner_text("#verdict")
             assert XSS in page.inner_text("p.msg")
+            # the operator is told what the signature will do, and how to stop it
+            assert "will name its alarms" in page.inner_text("p.msg")
             page.screenshot(path=str(artefacts / "4-fault-named.png"), full_page=True)
             page.goto(f"{live.url}/")
             assert XSS in page.inner_text("#alarm-rows")

@@ -33,6 +33,7 @@ from normalcy.exceptions import InputError
 from normalcy.io.atomic import distinct_output
 from normalcy.io.locking import model_lock
 from normalcy.io.models import save
+from normalcy.operator.signatures import signature_note
 
 
 def _data(det: Any, md: Any, a: argparse.Namespace) -> Any:
@@ -109,21 +110,8 @@ def cmd_feedback(a: argparse.Namespace) -> int:
     when = "" if table.time is None else f" ({table.time.iloc[s]} to {table.time.iloc[e - 1]})"
     print(f"{a.model}: version {v} - rows [{s}, {e}){when} marked {what}")
     if a.verdict == "fault":
-        _note(_signature_note(det, str(a.fault)))
+        _note(signature_note(det, str(a.fault)))
     return 0
-
-
-def _signature_note(det: Any, fault: str) -> str:
-    """What a fault verdict's signature will do: name the model's own alarms, or raise
-    its own where the model did not alarm (a missed fault), and how to stop a false one."""
-    sigs = getattr(det, "signatures_", None)
-    if sigs is not None and sigs.raises.get(fault):
-        return (f"the model did not alarm on most of this range, so {fault!r} will raise "
-                "alarms of its own where it recognises it. Should one of them name healthy "
-                "operation (a range the model could not tell from an operating point its "
-                "history lacks), mark it: normalcy feedback --verdict normal stops it.")
-    return (f"the model alarmed on this range, so {fault!r} will name its alarms where it "
-            "recognises it, and raise none of its own.")
 
 
 def cmd_history(a: argparse.Namespace) -> int:

@@ -330,6 +330,22 @@ class SignatureLibrary:
         return cls(faults, vis, up, lv)
 
 
+def signature_note(det: Any, fault: str, mark: str = "normalcy feedback --verdict normal"
+                   ) -> str:
+    """What the signature of ``fault`` (just taught to ``det``) will do, in words for the
+    operator: name the model's own alarms, or - a fault the model missed - raise alarms
+    of its own, and how to stop one of those that names healthy operation (``mark``: the
+    way to mark it normal where the operator is)."""
+    sigs = getattr(det, "signatures_", None)
+    if sigs is not None and sigs.raises.get(fault):
+        return (f"the model did not alarm on most of this range, so {fault!r} will raise "
+                "alarms of its own where it recognises it. Should one of them name healthy "
+                "operation (a range the model could not tell from an operating point its "
+                f"history lacks), mark it: {mark} stops it.")
+    return (f"the model alarmed on this range, so {fault!r} will name its alarms where it "
+            "recognises it, and raise none of its own.")
+
+
 def _scalar(arrays: Mapping[str, np.ndarray], key: str, name: str, what: str,
             hi: float) -> float | None:
     """The number stored as array ``key`` (None when absent): one finite number in

@@ -224,6 +224,16 @@ def feedback_range(fleet: Fleet, rt: UnitRuntime, start_seq: int, end_seq: int,
                          (verdict, fault if verdict == "fault" else None))
 
 
+def signature_said(rt: UnitRuntime, verdict: str, fault: str | None) -> str | None:
+    """After a "fault" verdict, what its signature will do, in the operator's words
+    (:func:`normalcy.operator.signatures.signature_note`); None after "normal"."""
+    from normalcy.operator.signatures import signature_note
+
+    if verdict != "fault" or not fault:
+        return None
+    return signature_note(rt.det, fault.strip(), mark='"this was normal"')
+
+
 def undo(fleet: Fleet, rt: UnitRuntime, to: int | None, who: Who) -> int:
     """Undo the latest change, or go back to version ``to``; returns the new version."""
     if to is not None:

@@ -108,7 +108,8 @@ async def feedback(ep_id: int, request: Request, fleet: FleetDep,
                                 data.get("verdict") or "", data.get("fault"),
                                 data.get("note"), who, ep_id)
     ep, name = load_episode(fleet, ep_id)
-    return {**episode_json(ep, name), "version": v}
+    said = changes.signature_said(rt, data.get("verdict") or "", data.get("fault"))
+    return {**episode_json(ep, name), "version": v, "signature": said}
 
 
 def _context(fleet: Fleet, ep: Episode, name: str, pad: int) -> tuple[Any, Any, int, int]:

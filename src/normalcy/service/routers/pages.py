@@ -172,7 +172,9 @@ async def alarm_action(ep_id: int, action: str, request: Request, fleet: FleetDe
             v = await run_in_threadpool(changes.feedback_range, fleet, rt, ep.start_seq,
                                         ep.end_seq, action, fault, note, who, ep_id)
             what = "normal" if action == "normal" else f"fault {fault}"
-            return _back(here, msg=f"marked {what}: model version {v} in force")
+            said = changes.signature_said(rt, action, fault)
+            return _back(here, msg=f"marked {what}: model version {v} in force"
+                         + (f" - {said}" if said else ""))
         raise ClientError(f"unknown action {action!r}.", 404)
     except ClientError as e:
         return _back(here, error=str(e))

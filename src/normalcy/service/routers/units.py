@@ -173,10 +173,11 @@ async def feedback(name: str, request: Request, fleet: FleetDep,
         t.append(_time(data[key], key, rt.zone))
     frame, _ = await run_in_threadpool(fleet.rows, rt, 0, rt.rows_seen - 1)
     a, b = changes.time_range(frame, t[0], t[1])
-    v = await run_in_threadpool(changes.feedback_range, fleet, rt, a, b,
-                                _text(data, "verdict") or "", _text(data, "fault"),
+    verdict, fault = _text(data, "verdict") or "", _text(data, "fault")
+    v = await run_in_threadpool(changes.feedback_range, fleet, rt, a, b, verdict, fault,
                                 _text(data, "note"), who)
-    return {"unit": name, "version": v, "rows": [a, b]}
+    return {"unit": name, "version": v, "rows": [a, b],
+            "signature": changes.signature_said(rt, verdict, fault)}
 
 
 def _time(v: Any, key: str, zone: str | None) -> float:
