@@ -203,11 +203,14 @@ def displaced(normal: ViewpointModel, v: np.ndarray, ctx: np.ndarray, kappa: flo
 
 
 def viewpoint_llr(normal: ViewpointModel, fault: ViewpointModel, present: np.ndarray,
-                  lagged: np.ndarray, ctx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                  lagged: np.ndarray, ctx: np.ndarray, d_n: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
     """``(ℓ_i, |z_F|² / p)`` per row: the log-likelihood ratio of the conditional
-    densities and the conditional residual under the fault's model."""
+    densities and the conditional residual under the fault's model (``d_n``: the
+    normal model's ``|z|² / p`` at those rows, where already computed)."""
     p = present.shape[1]
-    d_n = gs.score_groups(normal.tables, present, lagged, ctx)[0]
+    if d_n is None:
+        d_n = gs.score_groups(normal.tables, present, lagged, ctx)[0]
     if fault is normal:
         return np.zeros(present.shape[0]), d_n
     d_f = gs.score_groups(fault.tables, present, lagged, ctx)[0]
@@ -281,14 +284,17 @@ def window_llr(view: RelationsView, fault: FaultModel, scaled: np.ndarray,
         r = rows[sl]
         present = scaled[r]
         codes = levels[r] * view.n_levels_ + levels[r + view.delta_]
+        d_n = np.empty((r.size, ns))
         for i in range(ns):
             lagged = scaled[r[:, None] - lags[None, :], i]
             ctx = view.lookup_[i][codes[:, i]]
+            d_n[:, i] = gs.score_groups(normal[i].tables, present, lagged, ctx)[0]
             ell[r, i], fit[r, i] = viewpoint_llr(normal[i], fault.viewpoints[i], present,
-                                                 lagged, ctx)
-            ell0[r, i] = viewpoint_llr(normal[i], fault.spread[i], present, lagged, ctx)[0]
+                                                 lagged, ctx, d_n[:, i])
+            ell0[r, i] = viewpoint_llr(normal[i], fault.spread[i], present, lagged, ctx,
+                                       d_n[:, i])[0]
         if taught:  # against the normal model the row takes (``moved`` is unchanged)
-            gain = taught_gain(view, normal, taught, scaled, codes, r)
+            gain = taught_gain(view, normal, taught, scaled, codes, r, d_n)
             ell[r] -= gain
             ell0[r] -= gain
     both = window_mean(np.concatenate([ell.mean(axis=1, keepdims=True),
@@ -300,12 +306,13 @@ def window_llr(view: RelationsView, fault: FaultModel, scaled: np.ndarray,
 
 def taught_gain(view: RelationsView, normal: list[ViewpointModel],
                 taught: list[tuple[RelationsView, list[ViewpointModel]]], scaled: np.ndarray,
-                codes: np.ndarray, r: np.ndarray) -> np.ndarray:
+                codes: np.ndarray, r: np.ndarray, d_n: np.ndarray) -> np.ndarray:
     """``(len(r), ns)``: how much more likely each viewpoint's present state is under the
     normal model the rows take than under the healthy one - the model of the healthy,
     healthy-plus-taught and taught-alone statistics with the smallest mean residual, as
     the relations view scores them (:func:`normalcy.detector.relation_taught.smallest`);
-    0 where that is the healthy one.
+    0 where that is the healthy one (``d_n (len(r), ns)``: the healthy model's ``|z|² /
+    p``, computed by the caller).
 
     A fault's log-likelihood ratio is taken against that model: an operator's "normal"
     verdict then also tells a fault's signature what normal looks like there. Against
@@ -324,7 +331,8 @@ def taught_gain(view: RelationsView, normal: list[ViewpointModel],
         for i in range(ns):
             lagged = scaled[r[:, None] - lags[None, :], i]
             ctx = v.lookup_[i][codes[:, i]]
-            d[k, :, i] = gs.score_groups(vm[i].tables, present, lagged, ctx)[0]
+            d[k, :, i] = d_n[:, i] if k == 0 else gs.score_groups(vm[i].tables, present,
+                                                                  lagged, ctx)[0]
             lp[k, :, i] = -0.5 * ns * d[k, :, i] - 0.5 * vm[i].logdet[vm[i].tables.unit[ctx]]
     pick = np.argmin(d.mean(axis=2), axis=0)  # ties: the healthy one
     gain = np.take_along_axis(lp, pick[None, :, None], axis=0)[0] - lp[0]
