@@ -184,3 +184,24 @@ def test_timed_chunks_must_go_forward_and_keep_their_kind_of_time(setup) -> None
     out = mon.update(test.iloc[100:200])  # the refused chunks changed nothing
     ref = det.score_samples(test.iloc[:200], alignment="streaming")[100:]
     np.testing.assert_allclose(out.scores["score"].to_numpy(), ref, atol=1e-9, equal_nan=True)
+
+
+def test_streaming_equals_offline_with_a_signature_and_a_normal_verdict() -> None:
+    """A relations model that holds a missed fault's signature and a "normal" verdict
+    (the signature then weighed against the taught statistics too): the live monitor's
+    scores and fault names are the offline streaming ones."""
+    from tests.operator.test_relation_signatures import _regime
+
+    train = pd.concat([_regime(4000, 0.0, s) for s in (1, 2, 3)], ignore_index=True)
+    det = operator.fit(TransitionDetector(view="relations"), train)
+    day1 = pd.concat([_regime(2000, 0.0, 4), _regime(3000, 1.2, 5)], ignore_index=True)
+    operator.feedback(det, day1, 2200, 5000, "fault", fault="F")
+    day2 = pd.concat([_regime(2000, 0.0, 6), _regime(3000, 1.2, 7)], ignore_index=True)
+    operator.feedback(det, day2, 0, 1000, "normal")  # not where the signature names
+    assert det.relations_.with_taught_ is not None and det.signatures_.raises["F"]
+    ref = det.residuals(day2, alignment="streaming")
+    got, _, _ = feed(Monitor(det), day2, 0)
+    np.testing.assert_allclose(got["score"].to_numpy(), ref["score"].to_numpy(), rtol=0,
+                               atol=1e-9, equal_nan=True)
+    assert (got["fault"].fillna("").to_numpy() == ref["fault"].fillna("").to_numpy()).all()
+    assert (ref["fault"].fillna("") == "F").any()  # the signature names rows here
