@@ -62,7 +62,16 @@ def test_a_closed_pipe_ends_quietly(fitted) -> None:
 
 
 def test_closed_pipe_status(monkeypatch) -> None:
+    """The status of a closed pipe, in process. ``sys.stdout`` is a stream without a file
+    descriptor here: otherwise the handler points pytest's own capture descriptor at the
+    null device, and every later test of the worker fails at its capture's teardown
+    (EBADF; seen once in a clean clone's run). The real pipe is the test above's."""
+    import io
+    import sys
+
     from normalcy.cli import main as cli
+
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
 
     def broken(_args) -> int:
         raise BrokenPipeError
