@@ -55,6 +55,12 @@ def test_a_fault_verdict_says_what_its_signature_will_do(files, capsys, tmp_path
                  "fault", "--fault", "quiet"]) == 0
     err = capsys.readouterr().err
     assert "'quiet' will raise alarms of its own" in err and "--verdict normal" in err
+    assert main(["info", str(m)]) == 0  # the model says what it holds
+    assert ("fault signatures: 'offset' (names alarms), 'quiet' (raises alarms of its own)"
+            in capsys.readouterr().out)
+    assert main(["info", str(m), "--json"]) == 0
+    faults = json.loads(capsys.readouterr().out)["faults"]
+    assert [(f["name"], f["raises"]) for f in faults] == [("offset", False), ("quiet", True)]
 
 
 def test_feedback_history_undo_merge(files, capsys, tmp_path) -> None:

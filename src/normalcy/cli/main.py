@@ -210,9 +210,12 @@ def model_summary(det: Any, header: dict[str, Any], path: str) -> dict[str, Any]
         "floats": int(rel.floats),
         "taught_transitions": 0 if rel.taught_ is None else int(
             sum((st.count > 0).sum() for st in rel.taught_))}
+    sigs: Any = getattr(det, "signatures_", None)
     return {
         "kind": type(det).__name__,
         "view": det.view_,
+        "faults": [{"name": n, "raises": bool(sigs.raises.get(n, True)),
+                    "level": sigs.level.get(n)} for n in (sigs.names() if sigs else [])],
         "view_check": det.view_check_,
         "view_outside": getattr(det, "view_outside_", None),
         "relations": relations,
@@ -296,6 +299,10 @@ def cmd_info(a: argparse.Namespace) -> int:
             print(f"  steps: a one-sample move more than {ref['step']:g} times a sensor's "
                   "largest in the held-out history raises the score (largest_step per "
                   "sensor in --json)")
+    if info["faults"]:  # what each taught fault's signature does
+        print("  fault signatures: " + ", ".join(
+            f"{f['name']!r} ({'raises alarms of its own' if f['raises'] else 'names alarms'})"
+            for f in info["faults"]))
     if info["view"] != "relations":
         cap = det.max_configurations
         print(f"  paper residuals: reference levels unseen transitions A={ref['trans']:.3g}, "
