@@ -214,7 +214,7 @@ def model_summary(det: Any, header: dict[str, Any], path: str) -> dict[str, Any]
     return {
         "kind": type(det).__name__,
         "view": det.view_,
-        "faults": [{"name": n, "raises": bool(sigs.raises.get(n, True)),
+        "faults": [{"name": n, "raises": sigs.raises_alarms(n),
                     "level": sigs.level.get(n)} for n in (sigs.names() if sigs else [])],
         "view_check": det.view_check_,
         "view_outside": getattr(det, "view_outside_", None),

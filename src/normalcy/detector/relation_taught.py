@@ -77,12 +77,20 @@ def _bare(view: Any, stats: list[Any], dyn: Any) -> Any:
     return out
 
 
+def taken(means: np.ndarray) -> np.ndarray:
+    """Per row, the model a row takes: the index of the smallest of ``means (models,
+    rows)``, each model's mean residual over the viewpoints (ties: the first, the
+    healthy model). What :func:`smallest` scores with, and what a fault's signature is
+    weighed against (:func:`normalcy.operator.relation_signatures.taught_gain`)."""
+    return np.argmin(means, axis=0)
+
+
 def smallest(own: gs.RelationScores, others: list[gs.RelationScores],
              values: bool) -> gs.RelationScores:
     """Per row, the mean residual and the per-row fields of whichever of ``own`` and
     ``others`` has the smallest mean residual (ties: the first); ``own``'s dynamics."""
     means = np.stack([own.mean, *(o.mean for o in others)])
-    pick = np.argmin(means, axis=0)
+    pick = taken(means)
     if not pick.any():
         return own
     all_scores = [own, *others]

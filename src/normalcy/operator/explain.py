@@ -108,8 +108,7 @@ def explain(det: TransitionDetector, X: Any, start: Any, end: Any, top: int = 5,
         # a stuck sensor is said by its readings; the relations judge the others with
         # it set aside, and the dynamics the rows its held reading does not predict
         readings = readings_records(det, prep, rows, rs, u)
-        held = [(names.index(r["sensor"]), r["sample"], r["sample"] + r["count"])
-                for r in readings if r["type"] == "stuck"]
+        held = [(names.index(k), a, b) for k, a, b in held_runs(readings)]
         found = relation_records(det, prep, rows, rs, u, aside=[j for j, _, _ in held])
         # nothing left the relations: the relation broken in time (its residuals hold a
         # stuck sensor's reading, which its own finding says)
@@ -238,6 +237,20 @@ def explain(det: TransitionDetector, X: Any, start: Any, end: Any, top: int = 5,
     return Explanation(frame, text)
 
 
+def held_runs(recs: list[dict[str, Any]]) -> list[tuple[str, int, int]]:
+    """``(sensor, first, last)`` of each stuck finding in ``recs``: the rows where its
+    reading is held, and the row after them (whose previous state still holds it).
+
+    Examples
+    --------
+    >>> held_runs([{"type": "stuck", "sensor": "c", "sample": 1000, "count": 900},
+    ...            {"type": "step", "sensor": "a", "sample": 1867}])
+    [('c', 1000, 1900)]
+    """
+    return [(str(r["sensor"]), int(r["sample"]), int(r["sample"]) + int(r["count"]))
+            for r in recs if r["type"] == "stuck"]
+
+
 def _one_telling(recs: list[dict[str, Any]], window: int) -> list[dict[str, Any]]:
     """``recs`` without a relation finding that says a sensor moved suddenly within
     ``window`` rows of a step finding of the same sensor: one jump, said once (against
@@ -264,12 +277,10 @@ def _one_telling(recs: list[dict[str, Any]], window: int) -> list[dict[str, Any]
     [('stuck', 'c'), ('step', 'c'), ('step', 'b')]
     """
     steps: dict[str, list[int]] = {}
-    held: list[tuple[str, int, int]] = []
     for r in recs:
         if r["type"] == "step":
             steps.setdefault(r["sensor"], []).append(int(r["sample"]))
-        elif r["type"] == "stuck":
-            held.append((r["sensor"], int(r["sample"]), int(r["sample"]) + int(r["count"])))
+    held = held_runs(recs)
 
     def told(r: dict[str, Any]) -> bool:
         if r["type"] == "step":

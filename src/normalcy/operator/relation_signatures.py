@@ -98,6 +98,7 @@ from normalcy.detector import gaussian as gs
 from normalcy.detector.extended import chunks
 from normalcy.detector.learning import REL_QUANTILE
 from normalcy.detector.relation_stats import RelationStats
+from normalcy.detector.relation_taught import taken
 from normalcy.detector.relations import KAPPA_GRID, RelationsView
 from normalcy.detector.residuals import window_mean
 from normalcy.exceptions import InputError
@@ -310,7 +311,7 @@ def taught_gain(view: RelationsView, normal: list[ViewpointModel],
     """``(len(r), ns)``: how much more likely each viewpoint's present state is under the
     normal model the rows take than under the healthy one - the model of the healthy,
     healthy-plus-taught and taught-alone statistics with the smallest mean residual, as
-    the relations view scores them (:func:`normalcy.detector.relation_taught.smallest`);
+    the relations view scores them (:func:`normalcy.detector.relation_taught.taken`);
     0 where that is the healthy one (``d_n (len(r), ns)``: the healthy model's ``|z|² /
     p``, computed by the caller).
 
@@ -327,14 +328,15 @@ def taught_gain(view: RelationsView, normal: list[ViewpointModel],
     models = [(view, normal), *taught]
     d = np.empty((len(models), r.size, ns))
     lp = np.empty((len(models), r.size, ns))
-    for k, (v, vm) in enumerate(models):
-        for i in range(ns):
-            lagged = scaled[r[:, None] - lags[None, :], i]
+    d[0] = d_n
+    for i in range(ns):
+        lagged = scaled[r[:, None] - lags[None, :], i]
+        for k, (v, vm) in enumerate(models):
             ctx = v.lookup_[i][codes[:, i]]
-            d[k, :, i] = d_n[:, i] if k == 0 else gs.score_groups(vm[i].tables, present,
-                                                                  lagged, ctx)[0]
+            if k:
+                d[k, :, i] = gs.score_groups(vm[i].tables, present, lagged, ctx)[0]
             lp[k, :, i] = -0.5 * ns * d[k, :, i] - 0.5 * vm[i].logdet[vm[i].tables.unit[ctx]]
-    pick = np.argmin(d.mean(axis=2), axis=0)  # ties: the healthy one
+    pick = taken(d.mean(axis=2))
     gain = np.take_along_axis(lp, pick[None, :, None], axis=0)[0] - lp[0]
     return np.where((pick > 0)[:, None], gain, 0.0)
 

@@ -122,6 +122,11 @@ class SignatureLibrary:
         """The fault names, in the order they were first taught."""
         return list(self.faults)
 
+    def raises_alarms(self, name: str) -> bool:
+        """Whether fault ``name``'s signature raises alarms of its own (a missed fault),
+        or only names the model's (a file without the flag: it raises)."""
+        return bool(self.raises.get(name, True))
+
     def rate(self, name: str) -> float:
         """``rho_F``: the share of a window's pairs that must match to name fault ``name``."""
         return max(MATCH_FRACTION, VISIBILITY_SHARE * self.visibility.get(name, 0.0))
@@ -180,7 +185,7 @@ class SignatureLibrary:
         for name, sigs in other.faults.items():
             out = out.add(name, [s.codes for s in sigs], [s.vectors for s in sigs],
                           [s.strict for s in sigs], eta, other.visibility.get(name, 0.0),
-                          other.raises.get(name, True), other.level.get(name))
+                          other.raises_alarms(name), other.level.get(name))
         return out
 
     # --------------------------------------------------------------- matching
@@ -260,7 +265,7 @@ class SignatureLibrary:
         thr = float(det.threshold_)
         ref = float(det.reference_.get("abnormal", 0.0))
         rate = np.array([self.rate(n) for n in names])[:, None]
-        up = np.array([self.raise_rate(n, ref) if self.raises.get(n, True) else np.inf
+        up = np.array([self.raise_rate(n, ref) if self.raises_alarms(n) else np.inf
                        for n in names])[:, None]
         r0 = np.nan_to_num(r_each, nan=0.0)
         term = thr * r0 / rate  # >= thr: the window may carry F's name
@@ -288,7 +293,7 @@ class SignatureLibrary:
             out[f"{prefix}{k}.visibility"] = np.array([self.visibility.get(name, 0.0)])
             if name in self.level:
                 out[f"{prefix}{k}.level"] = np.array([self.level[name]])
-            out[f"{prefix}{k}.raises"] = np.array([self.raises.get(name, True)], dtype=np.uint8)
+            out[f"{prefix}{k}.raises"] = np.array([self.raises_alarms(name)], dtype=np.uint8)
             for i, s in enumerate(sigs):
                 out[f"{prefix}{k}.s{i}.codes"] = s.codes
                 out[f"{prefix}{k}.s{i}.vectors"] = s.vectors
@@ -337,7 +342,7 @@ def signature_note(det: Any, fault: str, mark: str = "normalcy feedback --verdic
     of its own, and how to stop one of those that names healthy operation (``mark``: the
     way to mark it normal where the operator is)."""
     sigs = getattr(det, "signatures_", None)
-    if sigs is not None and sigs.raises.get(fault):
+    if sigs is not None and fault in sigs.faults and sigs.raises_alarms(fault):
         return (f"the model did not alarm on most of this range, so {fault!r} will raise "
                 "alarms of its own where it recognises it. Should one of them name healthy "
                 "operation (a range the model could not tell from an operating point its "
