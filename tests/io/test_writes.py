@@ -181,3 +181,28 @@ def test_a_held_lock_times_out_with_a_clear_message(files, tmp_path) -> None:
     assert os.path.exists(lock_path(m))
     with model_lock(m, timeout=0.2):  # free again
         pass
+
+
+def test_a_pipe_or_device_output_is_written_into_not_replaced(files, tmp_path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    assert quiet(["score", str(files / "m.normalcy"), str(files / "test.csv"), "-o",
+                  str(fifo)]) == 0
+    reader.join(timeout=60)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)  # still the pipe its reader waits on
+    header = got[0].split(b"\n")[0].split(b",")
+    assert header[:2] == [b"", b"score"] or header[1:3] == [b"score", b"alarm"]
+    with atomic_write(os.devnull, "w") as f:  # a device: written into, left a device
+        f.write("nothing")
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
+
+
+def test_a_folder_output_is_refused_before_the_work(files, tmp_path, capsys) -> None:
+    assert main(["fit", str(files / "train.csv"), "-o", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "is a folder; name a file in it" in err and "Errno" not in err
+    with pytest.raises(IsADirectoryError, match="it is a folder"), atomic_write(tmp_path):
+        pass

@@ -1,7 +1,9 @@
 """Atomic file writes: a temporary file in the target folder, fsync, then rename.
 
 A symlink is written through (its target is replaced, the link stays); an
-existing file keeps its permission bits, a new one follows the umask. A reader
+existing file keeps its permission bits, a new one follows the umask. A device or
+a named pipe (``/dev/null``, a FIFO a reader waits on) is written into as it is,
+never replaced by a file; a folder is refused. A reader
 never sees a half-written file; a killed writer leaves at most a temporary
 ``.NAME.*.tmp`` file, which the next write under the model lock removes
 (``clean_stale=True``).
@@ -60,6 +62,10 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb", *,
     'hello'
     """
     target = Path(os.path.realpath(path))  # write through a symlink to its target
+    if _special(target):  # a device or pipe: a stream, nothing to replace
+        with open(target, mode) as f:
+            yield f
+        return
     folder = target.parent
     if not folder.is_dir():
         raise FileNotFoundError(f"cannot write {os.fspath(path)}: folder {folder} does not "
@@ -86,6 +92,19 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb", *,
         raise
 
 
+def _special(target: Path) -> bool:
+    """Whether ``target`` exists and is neither a regular file nor a folder (a device,
+    a named pipe, a socket); a folder raises :class:`IsADirectoryError`."""
+    try:
+        st = os.stat(target)
+    except FileNotFoundError:
+        return False
+    if stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(f"cannot write {target}: it is a folder; name a file in it "
+                                f"(e.g. {target / 'out'}).")
+    return not stat.S_ISREG(st.st_mode)
+
+
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` atomically."""
     with atomic_write(path, "w") as f:
@@ -106,6 +125,9 @@ def distinct_output(output: str | os.PathLike[str], *inputs: str | os.PathLike[s
         raise InputError("'-' (standard output) is not an output of this command: it writes "
                          "a file; name one (e.g. -o plant.normalcy).")
     out = os.path.realpath(output)
+    if os.path.isdir(out):  # said before the work, not after it
+        raise InputError(f"the output {os.fspath(output)} is a folder; name a file in it "
+                         f"(e.g. {os.path.join(os.fspath(output), 'out')}).")
     for given in inputs:
         if given is None:
             continue
