@@ -238,3 +238,13 @@ def test_lines_before_the_header_are_said_and_spaces_around_names_dropped(tmp_pa
     assert list(read_table(tmp_path / "w.csv").frame.columns) == ["TI101", "FI102"]
     assert [list(c.frame.columns) for c in read_chunks(tmp_path / "w.csv", chunk_rows=100)] \
         == [["TI101", "FI102"]] * 3
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_rows_with_a_field_more_than_the_header_are_refused_not_shifted(tmp_path,
+                                                                        chunked) -> None:
+    lines = ["time,a,b"] + [f"2026-03-01 00:00:{i:02d},{i}.5,{i}.25,7" for i in range(30)]
+    p = tmp_path / "trailing.csv"  # a separator too many on every row: pandas indexes by time
+    p.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError, match="more fields than its header.*one field per header"):
+        list(read_chunks(str(p), chunk_rows=10)) if chunked else read_table(str(p))

@@ -97,6 +97,9 @@ def test_users_endpoint(service: Service) -> None:
     (lambda b: {"rows": "x"}, 422, "list of rows"),
     (lambda b: [1, 2], 422, "not a JSON object"),
     (lambda b: [{**r, "time": "yesterday"} for r in b], 422, "ISO 8601"),
+    (lambda b: [{**r, "time": r["time"] * 1000} for r in b], 422, "epoch milliseconds"),
+    (lambda b: [{**r, "time": 1e20} for r in b], 422, "not between 1970 and 2200"),
+    (lambda b: [{**r, "time": "1960-01-01T00:00:00Z"} for r in b], 422, "not between"),
     (lambda b: [b[0], {**b[1], "time": "2026-01-01T00:00:00Z"}], 422, "all be ISO"),
 ])
 def test_bad_readings_are_4xx(service: Service, model_bytes: bytes, mutate, status,
@@ -129,6 +132,11 @@ def test_bad_reading_bodies(service: Service, model_bytes: bytes) -> None:
         f"{T0 + 20 + i}, 0.1, 0.2, 0.3\n".encode() for i in range(3))
     r = c.post(url, content=spaced, headers={**op, "Content-Type": "text/csv"})
     assert r.status_code == 200 and r.json()["scored"] == 3, r.text
+    shifted = f"time,s0,s1,s2\n{T0 + 30},0.1,0.2,0.3,9\n".encode()  # one field too many
+    r = c.post(url, content=shifted, headers={**op, "Content-Type": "text/csv"})
+    assert r.status_code == 422 and "more fields than its header" in r.json()["detail"]
+    r = c.post(url, content=b"time,s0,s1,s2\n", headers={**op, "Content-Type": "text/csv"})
+    assert r.status_code == 422 and "no row" in r.json()["detail"]
     r = c.post(url, content=b"s0,s1\n1,2\n", headers={**op, "Content-Type": "text/csv"})
     assert r.status_code == 422 and "time" in r.json()["detail"]
     r = c.post(url, content=b"time,s0,s1,s2\n9e9,a,1,1\n", headers={**op,

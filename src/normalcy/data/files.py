@@ -189,13 +189,15 @@ def load(p: str, chunk_rows: int | None) -> Iterator[pd.DataFrame]:
         if chunk_rows is None:
             df = pd.read_csv(p, sep=sep, low_memory=False, encoding="utf-8", decimal=decimal)
             df.attrs["decimal"] = decimal
-            yield trimmed(df)
+            yield trimmed(df, p)
             return
         with pd.read_csv(p, sep=sep, chunksize=chunk_rows, low_memory=False,
                          encoding="utf-8", decimal=decimal) as reader:
             for chunk in reader:  # noqa: UP028 - typed: chunks are DataFrames
                 chunk.attrs["decimal"] = decimal
-                yield trimmed(chunk)
+                yield trimmed(chunk, p)
+    except InputError:
+        raise
     except pd.errors.EmptyDataError:
         raise InputError(f"{p} is empty: a CSV with a header row and data is needed.") from None
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as e:
@@ -204,9 +206,31 @@ def load(p: str, chunk_rows: int | None) -> Iterator[pd.DataFrame]:
                          "row.") from None
 
 
-def trimmed(df: pd.DataFrame) -> pd.DataFrame:
+def trimmed(df: pd.DataFrame, where: str = "the CSV") -> pd.DataFrame:
     """``df`` with its column names without the spaces around them (``TI101, FI102``
-    names ``FI102``, as the duplicate check of :func:`_header` reads it)."""
+    names ``FI102``, as the duplicate check of :func:`_header` reads it).
+
+    Refuses rows with one field more than the header: ``pandas.read_csv`` would take
+    their first field as the index and shift every value one column left (a time read
+    as a sensor's value, each sensor's as its neighbour's).
+
+    Examples
+    --------
+    >>> import io
+    >>> trimmed(pd.read_csv(io.StringIO("t, a\\n1,2\\n"))).columns.tolist()
+    ['t', 'a']
+    >>> trimmed(pd.read_csv(io.StringIO("t,a\\n1,2,3\\n")))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    normalcy.exceptions.InputError: the CSV has rows with more fields than its header ...
+    """
+    if not isinstance(df.index, pd.RangeIndex):
+        names = [str(c) for c in df.columns]
+        raise InputError(f"{where} has rows with more fields than its header ({len(names)} "
+                         f"names: {names[:6]}{'...' if len(names) > 6 else ''}); every row "
+                         "needs one field per header name. Remove the extra fields (often a "
+                         "separator at the end of each line) or add the missing names to the "
+                         "header.")
     df.columns = [c.strip() if isinstance(c, str) else c for c in df.columns]
     return df
 

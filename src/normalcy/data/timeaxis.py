@@ -291,6 +291,8 @@ def _before(raw: pd.Series, r: int, previous: float | None) -> str:
 
 def _shown(value: object) -> str:
     """A time as read, quoted: ``'2026-01-01 00:16:40'`` (a parsed date too, not its repr)."""
+    if isinstance(value, np.generic):  # a number as read: 0.64, not np.float64(0.64)
+        value = value.item()
     return repr(str(value) if isinstance(value, (pd.Timestamp, np.datetime64)) else value)
 
 

@@ -14,6 +14,7 @@ from normalcy.data.dates import end_of_day
 from normalcy.data.files import trimmed
 from normalcy.data.localtime import OFFSET
 from normalcy.data.shapes import numbers
+from normalcy.exceptions import InputError
 from normalcy.service.errors import ClientError
 
 MAX_ROWS = 100_000
@@ -38,9 +39,13 @@ def parse_readings(raw: bytes, content_type: str, sensors: list[str], *,
         raise ClientError("the body is empty; send rows as JSON or CSV.", 400)
     if "csv" in content_type:
         try:
-            frame = trimmed(pd.read_csv(io.BytesIO(raw)))  # names as files are read
+            frame = trimmed(pd.read_csv(io.BytesIO(raw)), "the body")  # as files are read
+        except InputError as e:
+            raise ClientError(str(e), 422) from None
         except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as e:
             raise ClientError(f"the body is not valid CSV: {e}", 400) from None
+        if frame.empty:
+            raise ClientError("the CSV has a header but no row; send at least one row.", 422)
         if "time" not in frame.columns:
             raise ClientError("the CSV has no 'time' column; add one (ISO 8601 or epoch "
                               "seconds).", 422)
@@ -130,6 +135,7 @@ def _times(raw: list[Any], zone: str | None = None, last: float | None = None) -
                                    local_times(wall, zone, last, np.flatnonzero(naive)))
     else:
         raise ClientError("times must all be ISO 8601 strings or all epoch seconds.", 422)
+    _plausible(t)
     d = np.diff(t)
     if (d == 0).any():
         i = int(np.flatnonzero(d == 0)[0])
@@ -140,6 +146,27 @@ def _times(raw: list[Any], zone: str | None = None, last: float | None = None) -
         raise ClientError(f"row {i + 1} is earlier than row {i}; send rows in time order.",
                           422)
     return t
+
+
+#: the times a reading may carry, epoch seconds: 1970-01-01 to 2200-01-01 UTC. A time
+#: outside is a unit mistake (epoch milliseconds read as seconds: the year 58 000),
+#: refused before it is stored; stored, it would set the unit's clock past every real
+#: reading and past what the date types of the pages and the database hold
+TIME_RANGE = (0.0, 7_258_118_400.0)
+
+
+def _plausible(t: np.ndarray) -> None:
+    """Refuse times outside :data:`TIME_RANGE`, saying which row and what it may be."""
+    low, high = TIME_RANGE
+    bad = np.flatnonzero((t < low) | (t > high))
+    if bad.size == 0:
+        return
+    i = int(bad[0])
+    hint = (" It looks like epoch milliseconds: send seconds (divide by 1000) or an ISO 8601 "
+            "time." if low <= t[i] / 1000.0 <= high else " Send epoch seconds or an ISO 8601 "
+            "time.")
+    raise ClientError(f"row {i}: the time {t[i]:.10g} s after 1970-01-01 UTC is not between "
+                      f"1970 and 2200.{hint}", 422)
 
 
 def _seconds(text: pd.Series, *, utc: bool) -> tuple[np.ndarray, bool]:
