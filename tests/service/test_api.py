@@ -499,3 +499,25 @@ def test_an_alarm_with_a_missing_reading_keeps_its_trend_and_explanation(
     assert None in series and sum(v is None for v in series) == 1
     why = c.get(f"/api/alarms/{alarm['id']}/explanation")
     assert why.status_code == 200 and "s0" in why.text, why.text
+
+
+def test_client_mistakes_are_4xx_not_crashes(service: Service, model_bytes: bytes) -> None:
+    """Inputs that had crashed the service (500): a range end that is no time, a number
+    past any float, an alarm id past the database's integers."""
+    c, op = service.client, service.auth("operator")
+    service.add_unit(model_bytes, "U")
+    assert c.post("/api/units/U/readings", json=as_json(plant(30), T0),
+                  headers=op).status_code == 200
+    for start in ("", "NaT", "nan"):
+        r = c.post("/api/units/U/feedback", headers=op,
+                   json={"start": start, "end": T0 + 20, "verdict": "normal"})
+        assert r.status_code == 422 and "is not a time" in r.json()["detail"], (start, r.text)
+    huge = f'[{{"time": {T0 + 40}, "s0": 1{"0" * 400}, "s1": 0, "s2": 0}}]'.encode()
+    r = c.post("/api/units/U/readings", content=huge,
+               headers={**op, "Content-Type": "application/json"})
+    assert r.status_code == 422 and "too large" in r.json()["detail"]
+    big = 10**20
+    for method, url in (("get", f"/api/alarms/{big}"), ("post", f"/api/alarms/{big}/acknowledge"),
+                        ("get", f"/alarms/{big}"), ("get", "/api/alarms/0")):
+        r = getattr(c, method)(url, headers=op)
+        assert r.status_code == 422, (url, r.status_code)

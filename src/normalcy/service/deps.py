@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 
 from normalcy.service.auth import (
     ANONYMOUS,
@@ -20,6 +20,9 @@ from normalcy.service.fleet import Fleet
 from normalcy.service.settings import Settings
 
 SAFE = ("GET", "HEAD", "OPTIONS")
+#: an alarm's id in a path: a database key (an id past 64 bits is a 422, not a crash
+#: of the database driver)
+AlarmId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the alarm's id")]
 
 
 def get_fleet(request: Request) -> Fleet:

@@ -93,7 +93,11 @@ def parse_readings(raw: bytes, content_type: str, sensors: list[str], *,
                 elif isinstance(v, bool) or not isinstance(v, (int, float)):
                     raise ClientError(f"row {i}, sensor {s!r}: {v!r} is not a number (null "
                                       "for a missing reading).", 422)
-                values[i, j] = v
+                try:
+                    values[i, j] = v
+                except OverflowError:  # an integer past any float
+                    raise ClientError(f"row {i}, sensor {s!r}: the number is too large "
+                                      f"({len(str(v))} digits).", 422) from None
     if len(raw_times) > MAX_ROWS:
         raise ClientError(f"the batch holds {len(raw_times)} rows; send at most {MAX_ROWS}.",
                           413)
@@ -120,7 +124,10 @@ def _check_sensors(got: set[str], sensors: list[str], where: str = "the batch") 
 
 def _times(raw: list[Any], zone: str | None = None, last: float | None = None) -> np.ndarray:
     if all(isinstance(t, (int, float)) and not isinstance(t, bool) for t in raw):
-        t = np.asarray(raw, dtype=float)
+        try:
+            t = np.asarray(raw, dtype=float)
+        except OverflowError:  # an integer past any float
+            raise ClientError("a time is too large a number.", 422) from None
         if not np.isfinite(t).all():
             raise ClientError("a time is NaN or infinite.", 422)
     elif all(isinstance(t, str) for t in raw):

@@ -10,7 +10,15 @@ from sqlalchemy import select
 
 from normalcy.service import changes, modelops
 from normalcy.service.db import Episode, Unit
-from normalcy.service.deps import FleetDep, Operator, Reader, body, known_fields, parse_json
+from normalcy.service.deps import (
+    AlarmId,
+    FleetDep,
+    Operator,
+    Reader,
+    body,
+    known_fields,
+    parse_json,
+)
 from normalcy.service.errors import ClientError, NotFound
 from normalcy.service.fleet import Fleet, stored_runs
 from normalcy.service.views import episode_json, iso, nan_none
@@ -52,7 +60,7 @@ def alarms(fleet: FleetDep, _: Reader, unit: str | None = None, active: bool | N
 
 
 @router.get("/{ep_id}")
-def alarm(ep_id: int, fleet: FleetDep, _: Reader) -> dict:
+def alarm(ep_id: AlarmId, fleet: FleetDep, _: Reader) -> dict:
     """One episode."""
     ep, name = load_episode(fleet, ep_id)
     return episode_json(ep, name)
@@ -74,7 +82,7 @@ async def _object(request: Request, fleet: Fleet, allowed: tuple[str, ...],
 
 
 @router.post("/{ep_id}/acknowledge")
-async def acknowledge(ep_id: int, request: Request, fleet: FleetDep,
+async def acknowledge(ep_id: AlarmId, request: Request, fleet: FleetDep,
                       who: Operator) -> dict:
     """Acknowledge (``{"comment": ...}`` optional)."""
     data = await _object(request, fleet, ("comment",), "acknowledging")
@@ -84,7 +92,7 @@ async def acknowledge(ep_id: int, request: Request, fleet: FleetDep,
 
 
 @router.post("/{ep_id}/shelve")
-async def shelve(ep_id: int, request: Request, fleet: FleetDep,
+async def shelve(ep_id: AlarmId, request: Request, fleet: FleetDep,
                  who: Operator) -> dict:
     """Shelve for ``{"minutes": M}`` (0 unshelves), with an optional comment."""
     data = await _object(request, fleet, ("minutes", "comment"), "shelving")
@@ -97,7 +105,7 @@ async def shelve(ep_id: int, request: Request, fleet: FleetDep,
 
 
 @router.post("/{ep_id}/feedback")
-async def feedback(ep_id: int, request: Request, fleet: FleetDep,
+async def feedback(ep_id: AlarmId, request: Request, fleet: FleetDep,
                    who: Operator) -> dict:
     """``{"verdict": "normal"}`` or ``{"verdict": "fault", "fault": NAME}``, with a note:
     the unit's model learns it at once (a new version)."""
@@ -122,7 +130,7 @@ def _context(fleet: Fleet, ep: Episode, name: str, pad: int) -> tuple[Any, Any, 
 
 
 @router.get("/{ep_id}/explanation")
-def explanation(ep_id: int, fleet: FleetDep, _: Reader, top: int = 5) -> dict:
+def explanation(ep_id: AlarmId, fleet: FleetDep, _: Reader, top: int = 5) -> dict:
     """What made the episode abnormal, in words and the sensors' units (current model)."""
     if not 1 <= top <= 50:
         raise ClientError(f"top must be between 1 and 50. Got {top} instead.", 422)
@@ -143,7 +151,7 @@ def explanation(ep_id: int, fleet: FleetDep, _: Reader, top: int = 5) -> dict:
 
 
 @router.get("/{ep_id}/trend")
-def trend(ep_id: int, fleet: FleetDep, _: Reader, pad: int = 300) -> dict:
+def trend(ep_id: AlarmId, fleet: FleetDep, _: Reader, pad: int = 300) -> dict:
     """The sensors around the episode (``pad`` rows each side), each with the band where
     it normally reads (``band``: "expected", what the other sensors predict, or
     "bounds", the learned bounds; ``band_text`` says which)."""

@@ -31,7 +31,7 @@ from normalcy.service.auth import (
     open_session,
 )
 from normalcy.service.db import ModelVersion, Unit
-from normalcy.service.deps import FleetDep, form_columns, identify
+from normalcy.service.deps import AlarmId, FleetDep, form_columns, identify
 from normalcy.service.errors import ClientError
 from normalcy.service.fleet import Fleet
 from normalcy.service.routers.alarms import list_episodes, load_episode
@@ -131,7 +131,7 @@ async def logout(request: Request, fleet: FleetDep) -> Response:
 
 
 @router.get("/alarms/{ep_id}", response_class=HTMLResponse)
-def alarm_page(ep_id: int, request: Request, fleet: FleetDep) -> Response:
+def alarm_page(ep_id: AlarmId, request: Request, fleet: FleetDep) -> Response:
     """One alarm: trend, explanation, acknowledge / shelve / feedback."""
     try:
         ep, name = load_episode(fleet, ep_id)
@@ -149,7 +149,8 @@ def alarm_page(ep_id: int, request: Request, fleet: FleetDep) -> Response:
 
 
 @router.post("/alarms/{ep_id}/{action}")
-async def alarm_action(ep_id: int, action: str, request: Request, fleet: FleetDep) -> Response:
+async def alarm_action(ep_id: AlarmId, action: str, request: Request,
+                       fleet: FleetDep) -> Response:
     """The alarm page's forms: acknowledge, shelve, normal, fault."""
     here = f"/alarms/{ep_id}"
     try:

@@ -3,6 +3,7 @@ history, feedback on a time range, undo."""
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 from typing import Any
@@ -189,11 +190,15 @@ def _time(v: Any, key: str, zone: str | None) -> float:
     from normalcy.data.localtime import instant
 
     if isinstance(v, (int, float)) and not isinstance(v, bool):
-        return float(v)
+        t = float(v)
+        if math.isfinite(t):
+            return t
     if isinstance(v, str):
         try:
             ts = pd.Timestamp(v)
-        except ValueError:
+        except (ValueError, OverflowError):
+            ts = None
+        if ts is pd.NaT:  # "", "NaT", "nan": no time
             ts = None
         if ts is not None and ts.tzinfo is None:
             try:
