@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 
-from normalcy import TransitionDetector, operator
+from normalcy import InputError, TransitionDetector, operator
 from tests.conftest import smooth_signals
 
 
@@ -365,3 +365,10 @@ def test_a_stuck_sensor_is_said_once_not_through_the_sensors_it_predicts() -> No
     eps = AlarmPolicy().episodes(res, det)
     over = eps[(eps["start"] < 2000) & (eps["end"] > 1000)]
     assert over["sensors"].str.split(",").str[0].eq("a").all() and len(over)
+
+
+@pytest.mark.parametrize("top", [0, -1, 2.5, True])
+def test_top_must_be_a_whole_number_of_at_least_one(related, top) -> None:
+    det, test = related
+    with pytest.raises(InputError, match="top is how many findings"):
+        operator.explain(det, test, 620, 780, top=top)

@@ -90,6 +90,9 @@ def explain(det: TransitionDetector, X: Any, start: Any, end: Any, top: int = 5,
     ``start`` and ``end`` may be times where ``X`` has a time index (as in
     :func:`normalcy.operator.feedback`).
     """
+    if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
+        raise InputError(f"top is how many findings to give: a whole number of at least 1. "
+                         f"Got {top!r} instead.")
     prep = det.prepare(X, what="data to explain")
     series, scaled, levels = prep.series, prep.scaled, prep.levels
     start, end = positions(series, start, end)
