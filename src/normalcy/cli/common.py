@@ -48,7 +48,7 @@ TIME_HELP = ("name of the time column (default: a column named time, timestamp, 
              "date, or the unnamed first column); dates in one format, or numbers in seconds. "
              "Times must increase; a step over 3 sampling periods is a gap that splits the "
              "data into runs. A column that rises by one step at every row is a time or a "
-             "counter, refused as a sensor unless --sensors names it")
+             "counter, refused as a sensor unless the sensors named (fit --sensors) include it")
 ZONE_HELP = localtime.ZONE_HELP
 SORT_HELP = "sort the rows by time before use (otherwise a time going back is an error)"
 ALIGN_HELP = ("where a row's score and alarm sit: offline = at the row where the judged "

@@ -194,8 +194,8 @@ def _bad_cells(name: str, col: pd.Series, bad: np.ndarray, first_row: int, p: st
         "is not numeric (no value is a number)"
     return InputError(
         f"{what} {name!r} of {p} {how}: {shown}{more} (rows counted from 0, the first data "
-        "row). Fix those values or leave the cells empty (an empty cell is a gap), or choose "
-        "the sensors with --sensors.")
+        "row). Fix those values or leave the cells empty (an empty cell is a gap)"
+        + ("." if chosen else ", or choose the sensors (normalcy fit --sensors)."))
 
 
 def unnamed(name: str) -> bool:
@@ -212,7 +212,8 @@ def _choose(df: pd.DataFrame, rest: list[str], sensors: Sequence[str] | None, p:
         if missing:
             raise InputError(
                 f"{p} lacks the sensor column(s) {missing}; its columns are {rest}. "
-                "Fix --sensors or the file's header.")
+                "Name the file's columns as the sensors are named (those a model was "
+                "fitted on: normalcy info lists them; or normalcy fit --sensors).")
         use = list(sensors)
     else:
         use = []
@@ -248,7 +249,7 @@ def _choose(df: pd.DataFrame, rest: list[str], sensors: Sequence[str] | None, p:
         if not use:
             raise InputError(
                 f"{p} has no numeric column to use as a sensor (columns: {rest}); "
-                "check the separator and the header, or name sensors with --sensors.")
+                "check the separator and the header, or name the sensors (normalcy fit --sensors).")
     frame = pd.DataFrame({c: out[c] for c in use},
                          index=pd.RangeIndex(first_row, first_row + len(df)))
     return frame, [c for c in rest if c not in use], held

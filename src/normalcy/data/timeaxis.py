@@ -419,8 +419,8 @@ def refuse_clocks(columns: dict[str, np.ndarray], where: str) -> None:
                 f"column {name!r} of {where} rises by {mid:g} at every row, like a time or a "
                 "row counter, not a sensor: as a sensor it would make every later reading "
                 f"unseen. Name it as the time column (--time-column {name}; numbers are read "
-                "as seconds), or list the sensor columns with --sensors (which may include "
-                "it, if it really is a sensor).")
+                "as seconds), or, when fitting, list the sensor columns (normalcy fit "
+                "--sensors, which may include it, if it really is a sensor).")
 
 
 def is_date(value: object) -> bool:
