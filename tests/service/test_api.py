@@ -322,8 +322,37 @@ def test_restart_recovers_units_and_episodes(tmp_path, model_bytes: bytes) -> No
         after = c.get("/api/alarms").json()
         assert [a["id"] for a in after] == [a["id"] for a in before]
         again = after[0]
-        assert again["start"] == ep["start"]  # resumed (still in alarm) or closed, never lost
-        assert again["state"] in ("active-unacknowledged", "returned-unacknowledged")
+        assert again["start"] == ep["start"] and again["active"]  # the fault goes on
+        assert again["state"] == "active-unacknowledged"
+        more = with_fault(plant(200, 6600), 0, 200)  # the same fault, after the restart
+        op = {"Authorization": f"Bearer {svc.tokens['operator']}"}
+        r = c.post("/api/units/P-101/readings", json=as_json(more, T0 + 600), headers=op)
+        assert r.status_code == 200 and r.json()["opened"] == [] and r.json()["in_alarm"]
+        (cont,) = [a for a in c.get("/api/alarms").json() if a["active"]]
+        assert cont["id"] == ep["id"] and cont["end_row"] > ep["end_row"]
+
+
+def test_a_model_change_keeps_the_alarm_in_force_open(service: Service,
+                                                      model_bytes: bytes) -> None:
+    """Feedback on another range, and its undo, rebuild the unit's monitor: the alarm
+    of a fault still going on stays the one open alarm (no false return, no second)."""
+    c, op, eng = service.client, service.auth("operator"), service.auth("engineer")
+    service.add_unit(model_bytes)
+    service.send("P-101", with_fault(plant(600, 6000), 400, 600), T0)
+    (ep,) = c.get("/api/alarms").json()
+    assert ep["active"]
+    r = c.post("/api/units/P-101/feedback", headers=op,
+               json={"start": T0 + 50, "end": T0 + 250, "verdict": "normal"})
+    assert r.status_code == 200, r.text
+    assert c.post("/api/units/P-101/undo", headers=eng).status_code == 200
+    t = T0 + 600
+    for k in range(3):  # the fault goes on, batch after batch
+        more = with_fault(plant(100, 6600 + 100 * k), 0, 100)
+        r = c.post("/api/units/P-101/readings", json=as_json(more, t), headers=op)
+        assert r.status_code == 200 and r.json()["opened"] == [] and r.json()["in_alarm"]
+        t += 100
+    (now,) = c.get("/api/alarms").json()
+    assert now["id"] == ep["id"] and now["active"] and now["state"] == "active-unacknowledged"
 
 
 def test_reads_can_require_login(tmp_path) -> None:

@@ -169,7 +169,7 @@ class Fleet:
         An episode left open in the database stays open when the primed monitor is
         still in alarm (it continues), and is closed otherwise.
         """
-        keep = modelops.context_rows(det)
+        keep = modelops.prime_rows(det)
         frame, first = self.rows(rt, max(0, rt.rows_seen - keep), rt.rows_seen - 1)
         mon = Monitor(det)
         if len(frame):

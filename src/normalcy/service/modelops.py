@@ -74,6 +74,14 @@ def context_rows(det: Any) -> int:
     return int(2 * det.delta_ + det.window_ - 2)
 
 
+def prime_rows(det: Any) -> int:
+    """Rows a new monitor is primed with (a restart, a model change): the context
+    (:func:`context_rows`) and a full window and ``delta`` more of scores, so that it
+    knows whether an alarm in force still holds - with the context alone it scored one
+    row, and an ongoing fault's alarm was closed as returned, then opened again."""
+    return context_rows(det) + int(det.window_) + int(det.delta_)
+
+
 def feedback(det: Any, frame: pd.DataFrame, start: int, end: int, verdict: str,
              fault: str | None, by: str, note: str | None) -> int:
     """Teach ``det`` a verdict on rows ``[start, end)``; returns the new version."""
