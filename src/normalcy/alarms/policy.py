@@ -55,7 +55,8 @@ KIND_WORDS = {
     "dyn": "the plant moved unlike its learned dynamics",
     "stuck": "a reading stuck at one value",
     "noisy": "a reading noisier than in healthy operation",
-    "step": "a reading that jumped further in one sample than in healthy operation",
+    "step": ("a reading that moved in one sample further from what the plant's previous "
+             "state predicted than in healthy operation"),
 }
 
 
