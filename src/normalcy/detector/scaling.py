@@ -6,15 +6,27 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from normalcy.exceptions import SensorsError
+from normalcy.exceptions import InputError, SensorsError
 
 #: an IQR below this share of the standard deviation marks a quasi-discrete sensor
 #: (a Gaussian has IQR = 1.35 std)
 MIN_IQR_SHARE = 0.1
 
 
+#: a training value this many times its sensor's central range (1st to 99th
+#: percentile) away from the sensor's median is refused as a wrong reading: a typo, a
+#: historian's fill value (-9999 on a 0-100 range), epoch milliseconds. One such value
+#: (1e6 on a temperature of 50-70) had turned the fit to the paper's residuals and left
+#: a 10-sigma bias on that sensor with fewer alarms than a healthy day
+OUTLIER_RANGES = 100.0
+
+
 class ConstantSensors(SensorsError):
     """Sensors constant in the training data; ``sensors`` names every one of them."""
+
+
+class ImplausibleValues(InputError):
+    """Training values far outside their sensor's range."""
 
 
 def fit_robust_scale(values: np.ndarray, sensors: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -50,7 +62,46 @@ def fit_robust_scale(values: np.ndarray, sensors: Sequence[str]) -> tuple[np.nda
             (f"{len(flat)} sensors are constant in the training data: {said}{more}; they "
              "carry no information. Drop them from the sensors."),
             [str(sensors[j]) for j in flat])
+    _refuse_outliers(values, finite, center, sensors)
     for j in range(len(sensors)):
         if not scale[j] > max(1e-12 * max(1.0, abs(center[j])), MIN_IQR_SHARE * std[j]):
             scale[j] = std[j]
     return center.astype(np.float64), scale.astype(np.float64)
+
+
+def _refuse_outliers(values: np.ndarray, finite: np.ndarray, center: np.ndarray,
+                     sensors: Sequence[str]) -> None:
+    """Raise :class:`ImplausibleValues` for training values more than
+    :data:`OUTLIER_RANGES` central ranges from their sensor's median (a sensor whose
+    central range is 0 - a quasi-discrete one - is not judged).
+
+    Examples
+    --------
+    >>> x = np.c_[np.linspace(50.0, 70.0, 500)]
+    >>> x[300, 0] = 1e6
+    >>> fit_robust_scale(x, ["TI102"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    normalcy.detector.scaling.ImplausibleValues: sensor 'TI102' reads 1e+06 at row 300, where ...
+    """
+    said = []
+    rows = np.flatnonzero(finite)
+    for j in range(values.shape[1]):
+        col = values[rows, j]
+        p1, p99 = np.percentile(col, [1, 99])
+        width = p99 - p1
+        if not width > 0:
+            continue
+        far = np.flatnonzero(np.abs(col - center[j]) > OUTLIER_RANGES * width)
+        if far.size:
+            at = ", ".join(f"{col[k]:.6g} at row {int(rows[k])}" for k in far[:3])
+            more = f" and {far.size - 3} more" if far.size > 3 else ""
+            said.append(f"sensor {sensors[j]!r} reads {at}{more}, where 98 % of its healthy "
+                        f"readings lie within {p1:.6g} to {p99:.6g}")
+    if said:
+        raise ImplausibleValues(
+            "; ".join(said) + f" (more than {OUTLIER_RANGES:g} times that range from the "
+            "median; rows counted from 0 over the training rows). These look like wrong "
+            "readings (a typo, a historian's fill value, a unit mix-up): correct them or "
+            "leave the cells empty (a gap). If they are real, they are too rare to learn "
+            "from: leave them out of the healthy history.")
