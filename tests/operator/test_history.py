@@ -67,6 +67,21 @@ def test_undo_and_revert_give_bit_identical_scores(setup) -> None:
         operator.revert(det, 99)
 
 
+def test_undo_again_goes_further_back_never_forward(setup) -> None:
+    det, data = copy.deepcopy(setup[0]), setup[1]
+    s1 = det.score_samples(data)
+    operator.feedback(det, data, 300, 500, "normal")
+    s2 = det.score_samples(data)
+    operator.feedback(det, data, 1200, 1400, "fault", fault="F")
+    assert operator.undo(det) == 4 and same(det.score_samples(data), s2)  # F taken back
+    assert operator.undo(det) == 5 and same(det.score_samples(data), s1)  # and the first
+    assert operator.history(det)["target"].tolist()[-2:] == [2, 1]
+    with pytest.raises(InputError, match=r"nothing to undo.*\(version 5 brought back version 1\)"):
+        operator.undo(det)
+    operator.revert(det, 3)  # forward stays possible, by its version
+    assert operator.undo(det) == 7 and same(det.score_samples(data), s2)
+
+
 def test_partial_fit_and_merge_are_checkpoints(setup) -> None:
     from normalcy import merge
 

@@ -166,11 +166,42 @@ def revert(det: TransitionDetector, version: int, *, by: str | None = None,
 
 
 def undo(det: TransitionDetector, *, by: str | None = None, note: str | None = None) -> int:
-    """Revert the latest change (see :func:`revert`); returns the new version."""
+    """Undo the latest change still in force (see :func:`revert`); returns the new version.
+
+    An undo is a change too, but undoing again goes one more step back, as an editor's
+    undo does, never forward: after ``v3`` (a verdict) and ``v4`` (its undo, back to
+    ``v2``'s state), an undo brings back ``v1``'s state - not ``v3``'s, which the
+    operator had just taken back. ``revert`` goes to any version, forward too.
+    """
     h = log_of(det)
-    if h.version <= 1:
-        raise InputError("nothing to undo: the model has no change after its base version.")
-    return revert(det, h.version - 1, by=by, note=note)
+    v = h.version
+    while (e := h.entry(v)).action == "revert" and e.target is not None:
+        v = e.target  # the version whose state is in force
+    if v <= 1:
+        back = "" if v == h.version else f" (version {h.version} brought back version {v})"
+        raise InputError("nothing to undo: the model has no change in force after its base "
+                         f"version{back}; 'revert' goes back to any version, forward too.")
+    return revert(det, v - 1, by=by, note=note)
+
+
+def in_force(det: TransitionDetector) -> set[int]:
+    """The versions whose changes the model's present state holds: the present version
+    and, back through the log, the changes it builds on - a revert holds what its target
+    held, never the changes it took back.
+
+    Examples
+    --------
+    After a fit (1), two verdicts (2, 3) and an undo (4, back to 2's state):
+    ``in_force`` is ``{1, 2, 4}``: the verdict of version 3 no longer holds.
+    """
+    h = log_of(det)
+    out: set[int] = set()
+    v = h.version
+    while v >= 1:
+        e = h.entry(v)
+        out.add(v)
+        v = e.target if e.action == "revert" and e.target is not None else v - 1
+    return out
 
 
 def history(det: TransitionDetector) -> pd.DataFrame:
