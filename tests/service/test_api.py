@@ -265,9 +265,13 @@ def test_alarm_lifecycle_feedback_and_undo(service: Service, model_bytes: bytes)
     assert not any(o["opened"] for o in out)
     # an engineer undoes it: the alarm returns
     assert c.post("/api/units/P-101/undo", headers=eng).json()["version"] == 3
+    undone = c.get(a).json()  # the verdict taken back leaves the alarm, the ack stays
+    assert undone["verdict"] is None and undone["acknowledged_by"] == "operator-1"
     out = service.send("P-101", rows, T0 + 20_000)
     assert any(o["opened"] for o in out)
     assert c.post("/api/units/P-101/undo", json={"to": 2}, headers=eng).json()["version"] == 4
+    back = c.get(a).json()  # a revert to the verdict's version brings it back
+    assert back["verdict"] == "normal" and back["verdict_by"] == "operator-1"
     assert c.post("/api/units/P-101/undo", json={"to": 99}, headers=eng).status_code == 404
     assert c.post("/api/units/P-101/undo", json={"to": "x"}, headers=eng).status_code == 422
     r = c.post("/api/units/P-101/undo", json={"version": 2}, headers=eng)

@@ -22,7 +22,7 @@ from sqlalchemy import select, update
 from normalcy.exceptions import InputError, ModelFileError
 from normalcy.service import modelops
 from normalcy.service.auth import Who, check_name
-from normalcy.service.db import Episode, ModelVersion, Unit
+from normalcy.service.db import Episode, ModelVersion, Unit, Write
 from normalcy.service.errors import ClientError, Conflict, NotFound
 from normalcy.service.fleet import Fleet, UnitRuntime, stored_runs, write_log
 
@@ -168,6 +168,8 @@ def _change_model(fleet: Fleet, rt: UnitRuntime, who: Who, action: str,
                                    action=action, by=who.name, note=note or "",
                                    created_at=time.time()))
                 u.current_version = version
+                if action in ("undo", "revert"):  # the verdicts taken back leave their alarms
+                    _sync_verdicts(s, u.id, rt.name, modelops.in_force(det))
                 if episode is not None and verdict is not None:
                     ep = s.get(Episode, episode)
                     if ep is not None:
@@ -185,6 +187,26 @@ def _change_model(fleet: Fleet, rt: UnitRuntime, who: Who, action: str,
         fleet.install(rt, det, version)
     fleet.events.publish("model", unit=rt.name, version=version)
     return version
+
+
+def _sync_verdicts(s: Any, unit_id: int, unit: str, kept: set[int]) -> None:
+    """After an undo or revert, each of the unit's alarms carries the verdict the model
+    holds (:func:`normalcy.operator.versions.in_force`): a verdict taken back leaves its
+    alarm, one a revert brings back returns to it (from the audit log). The
+    acknowledgement stays."""
+    for ep in s.scalars(select(Episode).where(Episode.unit_id == unit_id,
+                                              Episode.verdict_version.is_not(None))):
+        if ep.verdict_version not in kept:
+            ep.verdict = ep.verdict_fault = ep.verdict_by = ep.verdict_version = None
+    for w in s.scalars(select(Write).where(Write.unit == unit, Write.action == "feedback")
+                       .order_by(Write.id)):
+        d = json.loads(w.detail or "{}")
+        if d.get("episode") is None or d.get("version") not in kept:
+            continue
+        ep = s.get(Episode, int(d["episode"]))
+        if ep is not None and (ep.verdict_version or 0) < int(d["version"]):
+            ep.verdict, ep.verdict_fault = d.get("verdict"), d.get("fault")
+            ep.verdict_by, ep.verdict_version = w.user, int(d["version"])
 
 
 def feedback_range(fleet: Fleet, rt: UnitRuntime, start_seq: int, end_seq: int,

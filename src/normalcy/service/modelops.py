@@ -91,6 +91,13 @@ def feedback(det: Any, frame: pd.DataFrame, start: int, end: int, verdict: str,
                                  note=note))
 
 
+def in_force(det: Any) -> set[int]:
+    """The versions whose changes the model's state holds (an undone verdict's not)."""
+    from normalcy.operator.versions import in_force as held
+
+    return held(det)
+
+
 def undo(det: Any, by: str) -> int:
     """Revert the latest change; returns the new version."""
     from normalcy import operator
