@@ -554,3 +554,24 @@ def test_client_mistakes_are_4xx_not_crashes(service: Service, model_bytes: byte
                         ("get", f"/alarms/{big}"), ("get", "/api/alarms/0")):
         r = getattr(c, method)(url, headers=op)
         assert r.status_code == 422, (url, r.status_code)
+
+
+def test_loose_inputs_are_refused(service: Service, model_bytes: bytes) -> None:
+    """Names and bodies the service had taken with a guess."""
+    c, op, eng = service.client, service.auth("operator"), service.auth("engineer")
+    service.add_unit(model_bytes)
+    for name in ("anonymous", "Anonymous"):  # the audit log's name of callers without login
+        r = c.post("/api/users", json={"name": name, "role": "operator"}, headers=eng)
+        assert r.status_code == 422 and "without a login" in r.json()["detail"]
+    for name in (".", ".."):  # their pages' addresses would leave /units
+        r = c.post("/api/units", headers=eng, data={"name": name, "kind": "model"},
+                   files={"file": ("plant.normalcy", model_bytes)})
+        assert r.status_code == 422 and "not '.' or '..'" in r.json()["detail"], r.text
+    r = c.get("/api/alarms", params={"unit": "no-such-unit"})
+    assert r.status_code == 404 and "GET /api/units" in r.json()["detail"]
+    r = c.post("/api/units/P-101/undo", json=[3], headers=eng)
+    assert r.status_code == 422 and '{"to": VERSION}' in r.json()["detail"]
+    service.send("P-101", with_fault(plant(600, 6000), 400, 600), T0)
+    (ep,) = c.get("/api/alarms").json()
+    r = c.post(f"/api/alarms/{ep['id']}/shelve", json={"minutes": True}, headers=op)
+    assert r.status_code == 422 and "minutes must be" in r.json()["detail"]

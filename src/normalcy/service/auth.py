@@ -53,10 +53,17 @@ def new_token() -> str:
 
 
 def check_name(name: str, what: str) -> str:
-    """``name`` if it is 1-64 printable characters without slashes, else InputError."""
-    if not isinstance(name, str) or not NAME_RE.match(name) or name.strip() != name:
+    """``name`` if it is 1-64 printable characters without slashes and not ``.`` or
+    ``..`` (a unit's page address would leave its folder) - nor, for a user, the name the
+    service gives callers without a login - else InputError."""
+    if not isinstance(name, str) or not NAME_RE.match(name) or name.strip() != name \
+            or name in (".", ".."):
         raise InputError(f"{what} name {name!r} is not valid: use 1 to 64 printable "
-                         "characters, no slash, no leading or trailing space.")
+                         "characters, no slash, no leading or trailing space, not '.' or "
+                         "'..'.")
+    if what == "user" and name.lower() == ANONYMOUS.name:
+        raise InputError(f"user name {name!r} is the name of callers without a login in the "
+                         "audit log; choose another.")
     return name
 
 

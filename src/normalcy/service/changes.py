@@ -301,6 +301,7 @@ def shelve(fleet: Fleet, ep_id: int, who: Who, minutes: float | None,
            comment: str | None) -> Episode:
     """Shelve an alarm for ``minutes`` (None or 0: unshelve)."""
     if minutes is not None and not (isinstance(minutes, (int, float))
+                                    and not isinstance(minutes, bool)
                                     and np.isfinite(minutes) and 0 <= minutes <= 7 * 1440):
         raise ClientError(f"minutes must be between 0 and {7 * 1440} (a week). "
                           f"Got {minutes!r} instead.", 422)

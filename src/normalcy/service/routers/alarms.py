@@ -41,6 +41,10 @@ def list_episodes(fleet: Fleet, unit: str | None = None, active: bool | None = N
     """Episodes, newest first."""
     if not 1 <= limit <= 10_000:
         raise ClientError(f"limit must be between 1 and 10000. Got {limit} instead.", 422)
+    if unit is not None:
+        with fleet.db.read() as s:
+            if s.scalar(select(Unit.id).where(Unit.name == unit)) is None:
+                raise NotFound(f"unit {unit!r} does not exist; GET /api/units lists the units.")
     q = select(Episode, Unit.name).join(Unit, Unit.id == Episode.unit_id)
     if unit is not None:
         q = q.where(Unit.name == unit)

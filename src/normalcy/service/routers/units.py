@@ -218,7 +218,9 @@ async def undo(name: str, request: Request, fleet: FleetDep,
     to: Any = None
     if raw.strip():
         data = parse_json(raw)
-        to = known_fields(data, ("to",), "undo").get("to") if isinstance(data, dict) else None
+        if not isinstance(data, dict):
+            raise ClientError('undo takes an empty body, or {"to": VERSION}.', 422)
+        to = known_fields(data, ("to",), "undo").get("to")
         if to is not None and (isinstance(to, bool) or not isinstance(to, int) or to < 1):
             raise ClientError(f"'to' must be a version number. Got {to!r} instead.", 422)
     rt = fleet.runtime(name)
