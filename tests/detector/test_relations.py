@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -430,37 +428,3 @@ def test_taught_statistics_survive_the_model_file_and_merge() -> None:
     # a crafted file that claims taught statistics without them is refused
     with pytest.raises(KeyError):
         RelationsView.from_file(header, {k: v for k, v in arrays.items() if ".b0.0." not in k})
-
-
-def _load_plant(load: np.ndarray, seed: int) -> Any:
-    import pandas as pd
-
-    r = np.random.default_rng(seed)
-    n = load.size
-    flow = 2.0 * load + r.normal(0, 0.5, n)
-    temp = 20 + 0.8 * load + r.normal(0, 0.3, n)
-    return pd.DataFrame({"flow": flow, "temp": temp, "press": 1.0 + 0.02 * flow
-                         + r.normal(0, 0.02, n), "power": 0.5 * flow + 0.3 * temp
-                         + r.normal(0, 0.4, n)})
-
-
-def test_beyond_the_edge_levels_a_viewpoint_takes_the_global_model() -> None:
-    """A plant linear in a load that later runs below the history's range: its edge
-    level's context, fitted on a narrow slice, does not extrapolate; the global model
-    does (the relations hold there), and a bias is still caught."""
-    from normalcy import TransitionDetector
-
-    n = 6000
-    t = np.arange(2 * n)
-    load = 60 + 10 * np.sin(2 * np.pi * t / 3000)
-    train = _load_plant(load[:n], 1)
-    det = TransitionDetector(view="relations", n_levels=8, delta=5, window=50).fit(train)
-    low = _load_plant(load[n:] - 15.0, 2)  # the load below anything in the history
-    assert (low["flow"] < train["flow"].min()).mean() > 0.3
-    healthy = np.nan_to_num(det.score_samples(low), nan=0.0) > det.threshold_
-    assert healthy.mean() < 0.15  # edge contexts there: 67 % of the rows in alarm
-    biased = low.copy()
-    biased.iloc[3000:, 1] += 3.0  # 10 times the temperature's noise
-    caught = np.nan_to_num(det.score_samples(biased), nan=0.0)[3100:] > det.threshold_
-    assert caught.mean() > 0.9
-    assert np.all(det.relations_.edges_[0] < det.relations_.edges_[1])

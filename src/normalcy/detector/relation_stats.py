@@ -20,12 +20,6 @@ from normalcy.detector.extended import chunks, transition_codes
 from normalcy.exceptions import InputError
 
 GRANULARITIES = ("transition", "level", "global")
-#: a sensor reading more than this many of its edge level's standard deviations past
-#: that level's mean (below the lowest level, above the highest) is at a level the
-#: history never visited: its viewpoint takes the global model, as an unseen level does
-#: (SPEC §6), not the edge level's context, fitted on a narrow slice of values whose
-#: regression on the own past does not extrapolate
-EDGE_SDS = 3.0
 
 
 def default_lags(delta: int) -> np.ndarray:
@@ -193,7 +187,6 @@ class RelationStats:
                              n_levels=self.n_levels, granularity=self.granularity, ridge=ridge)
 
 
-
 def finest_granularity(levels: np.ndarray, rows: np.ndarray, n_lags: int, delta: int,
                        n_levels: int, dynamics: bool, max_floats: int) -> str:
     """The finest granularity (transition, level, global) whose statistics at ``rows``
@@ -356,18 +349,3 @@ def taught_lookup(taught: list[RelationStats], n_levels: int) -> np.ndarray:
     for i, st in enumerate(taught):
         out[i, st.codes[st.count > 0]] = True
     return out
-
-
-def edge_extent(tree: gs.Tree, i: int) -> tuple[float, float]:
-    """``(low, high)``: sensor ``i``'s own present value's healthy extent in its viewpoint
-    (``tree``: its statistics' layers; scaled units): :data:`EDGE_SDS` edge-level standard
-    deviations past the lowest and highest levels' means (the within-level spread; the
-    pooled within-context one where the covariance is global)."""
-    n = np.maximum(tree.lcount, 1e-300)
-    mean = tree.ltotal[:, i] / n
-    if tree.l_own:
-        var = np.clip(tree.l_outer[tree.l_unit, i, i] / n - mean * mean, 0.0, None)
-    else:
-        var = np.full(mean.size, max(float(tree.pooled[i, i]), 0.0))
-    sd = np.sqrt(var)
-    return (float(mean[0] - EDGE_SDS * sd[0]), float(mean[-1] + EDGE_SDS * sd[-1]))

@@ -42,7 +42,6 @@ from normalcy.detector.relation_stats import (
     RelationStats,
     accumulate,
     default_lags,
-    edge_extent,
     finest_granularity,
     held_out_kappa,
     plus,
@@ -241,13 +240,11 @@ class RelationsView:
         self._derive_taught()
         self.tables_: list[gs.ConditionalTables] = []
         self.lookup_: list[np.ndarray] = []
-        edges: list[tuple[float, float]] = []
         nq, ns = self.n_levels_, len(self.stats_)
         all_codes = np.arange(nq * nq)
         dtype = np.dtype(self.dtype).type
         for i, st in enumerate(self.stats_):
             tree = st.tree(self.ridge)
-            edges.append(edge_extent(tree, i))
             tables = gs.conditional_tables(gs.context_models(tree, *self.kappa_[i]), ns, i, dtype)
             if kappa_taught is not None and taught is not None and not np.array_equal(
                     kappa_taught[i], self.kappa_[i]):  # the same contexts, other weights
@@ -265,7 +262,6 @@ class RelationsView:
             seen = st.count > 0
             table[st.codes[seen]] = np.flatnonzero(seen)
             self.lookup_.append(table)
-        self.edges_ = np.array(edges).T  # (2, ns): past them, the global model
         single = np.array([t.M.shape[0] == 1 for t in self.tables_])  # the fast path
         self.summed_ = gs.summed_tables(self.tables_, np.flatnonzero(single))
         st = self.stats_[0]  # every viewpoint holds the same present block
@@ -323,9 +319,6 @@ class RelationsView:
                 lagged[k] = scaled[r - lag]
             codes = (levels[r] * self.n_levels_ + levels[r + self.delta_]).T
             ctx = np.stack([self.lookup_[i][codes[i]] for i in range(ns)])
-            beyond = (present < self.edges_[0]) | (present > self.edges_[1])
-            if beyond.any():  # past the edge levels' healthy values: an unseen level
-                ctx = np.where(beyond.T, last[:, None], ctx)
             if values:
                 out[5, :, sl] = (ctx >= K[:, None]).astype(np.int64) + (ctx == last[:, None])
             if fast.any():
@@ -497,3 +490,4 @@ class RelationsView:
                        if isinstance(v, np.ndarray) and v.dtype.kind == "f"]
         positive = all((t.pjj > 0).all() for t in self.tables_)
         return positive and all(np.isfinite(a).all() for a in arrays)
+
