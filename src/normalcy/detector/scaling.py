@@ -45,13 +45,16 @@ def fit_robust_scale(values: np.ndarray, sensors: Sequence[str]) -> tuple[np.nda
     """
     finite = np.isfinite(values).all(axis=1)
     ns = values.shape[1]
-    center, scale, std, spread, first = (np.empty(ns) for _ in range(5))
+    center, scale, std, low, high, first = (np.empty(ns) for _ in range(6))
+    central = np.empty((ns, 2))  # the 1st and 99th percentiles
     for j in range(ns):  # a column at a time: no copy of the whole history
         col = values[finite, j]
         center[j] = np.median(col)
-        q75, q25 = np.percentile(col, [75, 25])
-        scale[j], std[j], spread[j] = q75 - q25, col.std(), col.max() - col.min()
+        p1, q25, q75, p99 = np.percentile(col, [1, 25, 75, 99])
+        scale[j], std[j], central[j] = q75 - q25, col.std(), (p1, p99)
+        low[j], high[j] = (col.min(), col.max()) if col.size else (np.nan, np.nan)
         first[j] = col[0] if col.size else np.nan
+    spread = high - low
     flat = [j for j in range(len(sensors)) if not spread[j] > 0]
     if flat:
         said = ", ".join(f"{sensors[j]!r} (always {first[j]:g})" for j in flat[:10])
@@ -62,7 +65,7 @@ def fit_robust_scale(values: np.ndarray, sensors: Sequence[str]) -> tuple[np.nda
             (f"{len(flat)} sensors are constant in the training data: {said}{more}; they "
              "carry no information. Drop them from the sensors."),
             [str(sensors[j]) for j in flat])
-    _refuse_outliers(values, finite, center, sensors)
+    _refuse_outliers(values, finite, center, central, low, high, sensors)
     for j in range(len(sensors)):
         if not scale[j] > max(1e-12 * max(1.0, abs(center[j])), MIN_IQR_SHARE * std[j]):
             scale[j] = std[j]
@@ -70,10 +73,13 @@ def fit_robust_scale(values: np.ndarray, sensors: Sequence[str]) -> tuple[np.nda
 
 
 def _refuse_outliers(values: np.ndarray, finite: np.ndarray, center: np.ndarray,
+                     central: np.ndarray, low: np.ndarray, high: np.ndarray,
                      sensors: Sequence[str]) -> None:
     """Raise :class:`ImplausibleValues` for training values more than
-    :data:`OUTLIER_RANGES` central ranges from their sensor's median (a sensor whose
-    central range is 0 - a quasi-discrete one - is not judged).
+    :data:`OUTLIER_RANGES` central ranges (``central (ns, 2)``: the 1st and 99th
+    percentiles) from their sensor's median; ``low``, ``high``: each sensor's extremes,
+    so that only a sensor with such a value is read again. A sensor whose central range
+    is 0 - a quasi-discrete one - is not judged.
 
     Examples
     --------
@@ -84,20 +90,18 @@ def _refuse_outliers(values: np.ndarray, finite: np.ndarray, center: np.ndarray,
     ...
     normalcy.detector.scaling.ImplausibleValues: sensor 'TI102' reads 1e+06 at row 300, where ...
     """
+    width = central[:, 1] - central[:, 0]
+    limit = OUTLIER_RANGES * width
+    suspect = (width > 0) & ((high - center > limit) | (center - low > limit))
     said = []
     rows = np.flatnonzero(finite)
-    for j in range(values.shape[1]):
+    for j in map(int, np.flatnonzero(suspect)):
         col = values[rows, j]
-        p1, p99 = np.percentile(col, [1, 99])
-        width = p99 - p1
-        if not width > 0:
-            continue
-        far = np.flatnonzero(np.abs(col - center[j]) > OUTLIER_RANGES * width)
-        if far.size:
-            at = ", ".join(f"{col[k]:.6g} at row {int(rows[k])}" for k in far[:3])
-            more = f" and {far.size - 3} more" if far.size > 3 else ""
-            said.append(f"sensor {sensors[j]!r} reads {at}{more}, where 98 % of its healthy "
-                        f"readings lie within {p1:.6g} to {p99:.6g}")
+        far = np.flatnonzero(np.abs(col - center[j]) > limit[j])
+        at = ", ".join(f"{col[k]:.6g} at row {int(rows[k])}" for k in far[:3])
+        more = f" and {far.size - 3} more" if far.size > 3 else ""
+        said.append(f"sensor {sensors[j]!r} reads {at}{more}, where 98 % of its healthy "
+                    f"readings lie within {central[j, 0]:.6g} to {central[j, 1]:.6g}")
     if said:
         raise ImplausibleValues(
             "; ".join(said) + f" (more than {OUTLIER_RANGES:g} times that range from the "

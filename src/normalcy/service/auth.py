@@ -54,22 +54,21 @@ def new_token() -> str:
 
 def check_name(name: str, what: str) -> str:
     """``name`` if it is 1-64 printable characters without slashes and not ``.`` or
-    ``..`` (a unit's page address would leave its folder) - nor, for a user, the name the
-    service gives callers without a login - else InputError."""
+    ``..`` (a unit's page address would leave its folder), else InputError."""
     if not isinstance(name, str) or not NAME_RE.match(name) or name.strip() != name \
             or name in (".", ".."):
         raise InputError(f"{what} name {name!r} is not valid: use 1 to 64 printable "
                          "characters, no slash, no leading or trailing space, not '.' or "
                          "'..'.")
-    if what == "user" and name.lower() == ANONYMOUS.name:
-        raise InputError(f"user name {name!r} is the name of callers without a login in the "
-                         "audit log; choose another.")
     return name
 
 
 def add_user(db: Database, name: str, role: str) -> str:
     """Create a user; returns their token (shown once, stored hashed)."""
     check_name(name, "user")
+    if name.lower() == ANONYMOUS.name:
+        raise InputError(f"user name {name!r} is the name of callers without a login in the "
+                         "audit log; choose another.")
     if role not in ROLES:
         raise InputError(f"role {role!r} is unknown; use one of {list(ROLES)}.")
     token = new_token()
