@@ -27,6 +27,12 @@ sensor of component ``j`` (a bias on ``u`` shows in every viewpoint's ``u``
 component); for a configuration term, the sensor of its most different
 component. Values are unscaled (``x * scale_ + center_``); a level becomes the
 value range of its quantizer bin.
+
+Findings are about the range: each ``sample`` lies in it. A score is a window mean that
+looks back ``window`` rows, so a step or a stuck run before ``start`` can hold the
+range's scores; such evidence is said as before the range, with the window from where
+that ends in the range (:func:`normalcy.operator.relation_words.looked_back`), never
+cited as a row of the range.
 """
 
 from __future__ import annotations
@@ -242,15 +248,16 @@ def explain(det: TransitionDetector, X: Any, start: Any, end: Any, top: int = 5,
 
 def held_runs(recs: list[dict[str, Any]]) -> list[tuple[str, int, int]]:
     """``(sensor, first, last)`` of each stuck finding in ``recs``: the rows where its
-    reading is held, and the row after them (whose previous state still holds it).
+    reading is held (from before the range where the run started there: its ``_held``),
+    and the row after them (whose previous state still holds it).
 
     Examples
     --------
-    >>> held_runs([{"type": "stuck", "sensor": "c", "sample": 1000, "count": 900},
+    >>> held_runs([{"type": "stuck", "sensor": "c", "sample": 1200, "_held": (1000, 1900)},
     ...            {"type": "step", "sensor": "a", "sample": 1867}])
     [('c', 1000, 1900)]
     """
-    return [(str(r["sensor"]), int(r["sample"]), int(r["sample"]) + int(r["count"]))
+    return [(str(r["sensor"]), int(r["_held"][0]), int(r["_held"][1]))
             for r in recs if r["type"] == "stuck"]
 
 
@@ -272,7 +279,7 @@ def _one_telling(recs: list[dict[str, Any]], window: int) -> list[dict[str, Any]
     ...         {"type": "rel", "sensor": "a", "_sudden": None}]
     >>> [(r["type"], r["sensor"]) for r in _one_telling(recs, 100)]
     [('step', 'a'), ('rel', 'b'), ('rel', 'a')]
-    >>> recs = [{"type": "stuck", "sensor": "c", "sample": 1000, "count": 900},
+    >>> recs = [{"type": "stuck", "sensor": "c", "sample": 1000, "_held": (1000, 1900)},
     ...         {"type": "step", "sensor": "a", "sample": 1867},
     ...         {"type": "step", "sensor": "c", "sample": 1900},
     ...         {"type": "step", "sensor": "b", "sample": 2500}]

@@ -306,7 +306,7 @@ def readings_records(det: TransitionDetector, prep: Any, rows: np.ndarray, rs: A
             out.append({"type": kind, "sensor": det.sensors_[j], "viewpoint": det.sensors_[j],
                         "component": det.sensors_[j], "sample": said[0], "count": said[1],
                         "weight": float(np.nanmax(term[:, j])), "_order": 2.0,
-                        "text": said[2]})
+                        "text": said[2], "_held": said[3] if kind == "stuck" else None})
     return out
 
 
@@ -316,7 +316,12 @@ def steps_records(det: TransitionDetector, prep: Any, rows: np.ndarray, rs: Any,
     the alarm level in the range: how far it moved in one sample, where, against what
     the plant's previous state predicted and the largest such move of the healthy
     history, in its units; weighed and said like the readings' findings (``_order`` 2:
-    the sensor's own move names it, as in the alarm episode)."""
+    the sensor's own move names it, as in the alarm episode).
+
+    The step said is the largest in the range that raises its term above the level; where
+    none does, the term is the look-back of the score's window - a step before the range
+    whose window ends in it - and the finding says so (:func:`looked_back`), its
+    ``sample`` the range's first row, not the step's."""
     from normalcy.detector import steps
 
     view, ref = det.relations_, det.reference_
@@ -329,53 +334,97 @@ def steps_records(det: TransitionDetector, prep: Any, rows: np.ndarray, rs: Any,
     first = rs.step  # a step's first rows (the rows after one are 0)
     term = steps.windowed(first, W)[rows] / level
     spread = dynamics.spread(view.dyn_tables_)
+    start, stop = int(rows.min()), int(rows.max()) + 1
     out = []
     for j in np.flatnonzero(np.nanmax(term, axis=0, initial=-np.inf) > det.threshold_):
-        lo = max(0, int(rows.min()) - W + 1)  # the step whose window reaches the range
-        at = lo + int(np.nanargmax(first[lo:int(rows.max()) + 1, j]))
+        own = np.nan_to_num(first[start:stop, j], nan=-np.inf)
+        if own.max(initial=-np.inf) / level > det.threshold_:  # a step in the range
+            at = start + int(np.argmax(own))
+        else:  # the step whose window reaches the range
+            lo = max(0, start - W + 1)
+            at = lo + int(np.nanargmax(first[lo:start, j]))
         z = float(dynamics.z(view.dyn_tables_, prep.scaled, np.array([at]))[0, j])
         unit = float(spread[j]) * float(det.scale_[j])
         name = det.sensors_[j]
         when = "one sample" + (f" ({fmt(u.period)} s)" if u.period else "")
         value = float(prep.series.values[at, j])
+        before = at < start
+        where = f"{u.row(at)}, before the range" if before else u.row(at)
         # said against the prediction, not as the reading's own change: inside a loop the
         # departure can peak rows after the jump, where the reading itself barely moves
+        text = (f"`{name}` read {amount(abs(z) * unit, name)} "
+                f"{'above' if z > 0 else 'below'} what the plant's state "
+                f"{when} earlier predicted, at {where} (value "
+                f"{amount(value, name)}; usually within ±{amount(unit, name)} "
+                f"of it): {abs(z) / float(lim.largest[j]):.1f} times the "
+                f"largest such move of the healthy history "
+                f"({amount(float(lim.largest[j]) * unit, name)})")
+        if before:
+            text += f" - {looked_back(u, at, rows, W)}"
         out.append({"type": "step", "sensor": name, "viewpoint": name, "component": name,
-                    "sample": at, "count": int(np.sum(term[:, j] > det.threshold_)),
-                    "weight": float(np.nanmax(term[:, j])), "_order": 2.0,
-                    "text": f"`{name}` read {amount(abs(z) * unit, name)} "
-                            f"{'above' if z > 0 else 'below'} what the plant's state "
-                            f"{when} earlier predicted, at {u.row(at)} (value "
-                            f"{amount(value, name)}; usually within ±{amount(unit, name)} "
-                            f"of it): {abs(z) / float(lim.largest[j]):.1f} times the "
-                            f"largest such move of the healthy history "
-                            f"({amount(float(lim.largest[j]) * unit, name)})"})
+                    "sample": start if before else at,
+                    "count": int(np.sum(term[:, j] > det.threshold_)),
+                    "weight": float(np.nanmax(term[:, j])), "_order": 2.0, "text": text})
     return out
 
 
+def looked_back(u: Units, last: int, rows: np.ndarray, window: int) -> str:
+    """Words for evidence before the range ``rows`` whose last row ``last`` the score's
+    trailing window (``window`` rows) carries into the range: the window from where, that
+    ends in the range where (the last row of the range whose window still holds it).
+
+    Examples
+    --------
+    >>> said = looked_back(Units(None, 1.0), 1000, np.arange(1010, 1050), 100)
+    >>> said[said.index("the window from"):]
+    'the window from row 950 that ends in the range at row 1049 holds it'
+    """
+    end = min(int(last) + int(window) - 1, int(rows.max()))
+    return (f"in the range through the score's look-back: each score is the window of the "
+            f"last {window} samples, and the window from {u.row(end - int(window) + 1)} "
+            f"that ends in the range at {u.row(end)} holds it")
+
+
 def _stuck_text(det: TransitionDetector, lim: Any, prep: Any, rows: np.ndarray, j: int,
-                u: Units) -> tuple[int, int, str]:
-    """Where the longest run of one reading reaching into the range starts, its length,
-    and the sentence (``lim``: the view's readings' limits)."""
-    x = prep.series.values[: int(rows.max()) + 1, j]
+                u: Units) -> tuple[int, int, str, tuple[int, int]]:
+    """The range's first row the longest run of one reading holds (its first row where
+    the run started before the range), the run's rows in the range, the sentence (``lim``:
+    the view's readings' limits), and the run's ``(first, last)`` rows. The run is the
+    longest that reaches the range or its look-back (the score's window ending in the
+    range); a run before the range is said as that, with the window that carries it."""
+    start, stop = int(rows.min()), int(rows.max()) + 1
+    W = int(lim.window)
+    x = prep.series.values[:stop, j]
     same = np.r_[False, x[1:] == x[:-1]]  # the runs of one reading, up to the range's end
     begin = np.flatnonzero(~same)
     runs = np.diff(np.r_[begin, x.size])
-    runs[begin + runs <= rows.min()] = 0  # runs over before the range
+    runs[begin + runs <= start - W + 1] = 0  # runs over before the range's windows
     k = int(np.argmax(runs))
     first, n = int(begin[k]), int(runs[k])
+    last = first + n - 1
     held = f" (for {fmt(u.period * (n - 1))} s)" if u.period else ""
     share = float(lim.stuck[j])
     usual = ("never repeated a reading" if share == 0 else f"repeated a reading in at "
-             f"most {100 * share:.0f} % of a window ({det.window_} samples)")
-    return first, n, (f"`{det.sensors_[j]}` looks stuck: it has read "
-                      f"{amount(float(x[first]), det.sensors_[j])} at {n} samples in a "
-                      f"row{held} since {u.row(first)}; in the healthy history it "
-                      f"{usual}")
+             f"most {100 * share:.0f} % of a window ({W} samples)")
+    name = det.sensors_[j]
+    said = f"`{name}` looks stuck: it "
+    if last < start:  # only the score's window holds it
+        said += (f"read {amount(float(x[first]), name)} at {n} samples in a row{held} from "
+                 f"{u.row(first)} to {u.row(last)}, before the range - "
+                 f"{looked_back(u, last, rows, W)}")
+    elif first < start:
+        said += (f"has read {amount(float(x[first]), name)} at {n} samples in a row{held} "
+                 f"since {u.row(first)}, before the range ({last - start + 1} of them in it)")
+    else:
+        said += (f"has read {amount(float(x[first]), name)} at {n} samples in a row{held} "
+                 f"since {u.row(first)}")
+    inside = max(0, last - max(first, start) + 1)
+    return max(first, start), inside, f"{said}; in the healthy history it {usual}", (
+        first, last + 1)
 
 
 def _noisy_text(det: TransitionDetector, lim: Any, prep: Any, rows: np.ndarray, j: int,
-                u: Units) -> tuple[int, int, str]:
+                u: Units) -> tuple[int, int, str, None]:
     """The sample of largest jitter in the range, the count above the healthy level, and
     the sentence (``lim``: the view's readings' limits)."""
     from normalcy.detector.readings import JUMP_QUANTILE, jitter
@@ -387,10 +436,10 @@ def _noisy_text(det: TransitionDetector, lim: Any, prep: Any, rows: np.ndarray, 
     level = float(lim.jump[j])
     above = np.nan_to_num(jit) > level
     typical = float(np.nanmedian(jit)) * unit
-    return int(rows[np.nanargmax(jit)]), int(above.sum()), (
+    return int(rows[np.nanargmax(jit)]), int(above.sum()), str(
         f"`{det.sensors_[j]}` is noisier than in its healthy history: "
         f"{100 * above.mean():.0f} % of its sample-to-sample jitter (the second "
         f"difference) exceeded ±{amount(level * unit, det.sensors_[j])}, which "
         f"{100 * JUMP_QUANTILE:.0f} % of healthy samples stayed within (at most "
         f"{100 * float(lim.noisy[j]):.0f} % of a healthy window); typical jitter "
-        f"±{amount(typical, det.sensors_[j])}")
+        f"±{amount(typical, det.sensors_[j])}"), None
