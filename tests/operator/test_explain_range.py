@@ -107,3 +107,45 @@ def test_a_stuck_run_before_the_range_is_said_so(tank) -> None:
     assert stuck["sample"] == start and stuck["count"] == end - start
     assert f"since row {FAULT}, before the range ({end - start} of them in it)" in stuck["text"]
     assert np.isfinite(ex.records["weight"]).all()
+
+
+def _ranked(records: pd.DataFrame) -> bool:
+    """Whether the findings that feed the score by a sensor's relations or its step are
+    said in the order of their weight (their share of the score, on its scale)."""
+    w = records.loc[records["type"].isin(["rel", "step"]), "weight"]
+    return bool(w.is_monotonic_decreasing)
+
+
+def test_a_step_ranks_by_its_share_of_the_score_not_before_it(tank) -> None:
+    """A bias of one healthy standard deviation on ``h4`` (the size ``normalcy bench
+    plants`` writes) steps, and leaves ``h4`` further off its relations than the step's
+    term: the step's finding was said first, whatever its weight."""
+    det = tank[0]
+    test = _biased(tank, "h4")
+    ex = operator.explain(det, test, FAULT, FAULT + det.window_, top=10)
+    kinds = ex.records.set_index("type")
+    assert {"rel", "step"} <= set(kinds.index), ex.text
+    assert kinds.loc["rel", "weight"].max() > kinds.loc["step", "weight"].max(), ex.text
+    assert ex.records["type"].iloc[0] == "rel" and ex.records["sensor"].iloc[0] == "h4"
+    assert _ranked(ex.records), ex.records
+
+
+def test_a_followers_step_does_not_come_before_the_biased_sensor() -> None:
+    """The heated buffer tank's cooling-water outlet temperature ``Tcw_out`` biased by two
+    healthy standard deviations (the largest written fault of ``normalcy bench plants``,
+    its drift's end): the cooling loop's flow and inlet temperature, which the dynamics
+    predict from it, pass their step limits, and were said first - "`F_cw` read ... above
+    what the plant's state one sample earlier predicted" - before ``Tcw_out``'s own, larger
+    relations finding."""
+    from normalcy.datasets import load_buffer
+
+    d = load_buffer(n_train=6000, faults=False)
+    det = TransitionDetector().fit(d.train)
+    test = d.test.iloc[:3000].reset_index(drop=True)
+    test.loc[FAULT:, "Tcw_out"] += 2 * d.train["Tcw_out"].std()
+    ex = operator.explain(det, test, FAULT, FAULT + det.window_, top=10)
+    steps = ex.records[ex.records["type"] == "step"]
+    assert len(steps) and "Tcw_out" not in set(steps["sensor"]), ex.text  # followers'
+    first = ex.records.iloc[0]
+    assert (first["type"], first["sensor"]) == ("rel", "Tcw_out"), ex.text
+    assert _ranked(ex.records), ex.records

@@ -9,6 +9,9 @@ each term by its share of the aggregated score:
 - configuration: ``e_conf[t, i] / (ns * N * C)``;
 - a stuck sensor (a reading repeated sample after sample) or a noisy one (jitter
   beyond its healthy level): the term's largest value in the range;
+- the relations view's findings on the score's scale: a sensor off its relations
+  ``log1p(z²) / R`` (its mean ``z²`` over the range), a step its term's mean over the
+  range where it raises the score (:func:`normalcy.operator.relation_words.share`);
 - fault signature match: ``threshold / (rho_F * ns * N)`` (``rho_F``: the fault's rate);
   in the relations view a fault is one finding per name, weighed ``1 + L_F - λ_F`` at
   its best window (the score, in thresholds, it gives a missed fault there; ``L_F``
@@ -21,7 +24,9 @@ their weights, ranks the groups and states the top ones. Where the score is the
 relations view's alone, unseen transitions (no term of that score) are said after
 the findings that feed it, whatever their weight; a stuck or noisy sensor's own
 readings are said first, the plant's dynamics after the relations (which sensor
-left the plant's relations, as the alarm episodes name sensors). The *sensor* of a
+left the plant's relations, as the alarm episodes name sensors); a step ranks with the
+relations' findings by its weight (said first, a follower's innovation just past its
+step limit came before the biased sensor's larger relations finding). The *sensor* of a
 record is the physical sensor the term is about: for a bound term, the
 sensor of component ``j`` (a bias on ``u`` shows in every viewpoint's ``u``
 component); for a configuration term, the sensor of its most different
@@ -212,8 +217,8 @@ def explain(det: TransitionDetector, X: Any, start: Any, end: Any, top: int = 5,
             "text"]
     frame = pd.DataFrame(recs, columns=[*cols, "_named", "_order"])
     # a recognised fault comes first (a confirmed fault's signature names without
-    # adding to the score), then a stuck or noisy sensor's own readings or its step
-    # (``_order`` 2), the terms by their share of the score, the plant's dynamics (0.5:
+    # adding to the score), then a stuck or noisy sensor's own readings (``_order`` 2),
+    # the terms (steps among them) by their share of the score, the plant's dynamics (0.5:
     # how it moved, not which sensor left its relations), then what the score does not
     # hold (unseen transitions in the relations view, 0)
     frame["_named"] = frame["_named"].fillna(0.0)

@@ -315,8 +315,14 @@ def steps_records(det: TransitionDetector, prep: Any, rows: np.ndarray, rs: Any,
     """One finding per sensor whose step term (:mod:`normalcy.detector.steps`) is above
     the alarm level in the range: how far it moved in one sample, where, against what
     the plant's previous state predicted and the largest such move of the healthy
-    history, in its units; weighed and said like the readings' findings (``_order`` 2:
-    the sensor's own move names it, as in the alarm episode).
+    history, in its units; weighed by its share of the range's score (:func:`share`: the
+    term's mean over the range where it raises the score, on the score's scale like a
+    relations finding's ``log1p(z²) / R``) and ranked with the relations' findings by it.
+    Said first whatever its weight, a follower's innovation - a sensor the dynamics
+    predict from a biased one, just past its step limit - came before the biased
+    sensor's larger relations finding (the heated buffer tank: a 2-sigma bias of the
+    cooling-water outlet temperature said the cooling-water flow's and inlet
+    temperature's steps first, 1.1 and 1.0 against the outlet's 2.1).
 
     The step said is the largest in the range that raises its term above the level; where
     none does, the term is the look-back of the score's window - a step before the range
@@ -364,8 +370,23 @@ def steps_records(det: TransitionDetector, prep: Any, rows: np.ndarray, rs: Any,
         out.append({"type": "step", "sensor": name, "viewpoint": name, "component": name,
                     "sample": start if before else at,
                     "count": int(np.sum(term[:, j] > det.threshold_)),
-                    "weight": float(np.nanmax(term[:, j])), "_order": 2.0, "text": text})
+                    "weight": share(term[:, j], det.threshold_), "text": text})
     return out
+
+
+def share(term: np.ndarray, level: float) -> float:
+    """A raising term's share of a range's score: its mean over the range's rows where it
+    is above ``level`` (where it raises the score), 0 elsewhere - on the score's scale, as
+    the relations' findings are weighed (their mean ``z²`` over the range), and as the
+    alarm episode sums a sensor's parts over its rows.
+
+    Examples
+    --------
+    >>> share(np.array([3.0, 3.0, 0.5, np.nan]), 1.0)
+    1.5
+    """
+    t = np.nan_to_num(np.asarray(term, dtype=float), nan=0.0)
+    return float(np.mean(np.where(t > level, t, 0.0))) if t.size else 0.0
 
 
 def looked_back(u: Units, last: int, rows: np.ndarray, window: int) -> str:
