@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from normalcy.exceptions import InputError, ModelFileError
 from normalcy.service.db import Database
 from normalcy.service.errors import ClientError
+from normalcy.service.flash import load_key
 from normalcy.service.fleet import Fleet
 from normalcy.service.settings import Settings
 
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         Path(settings.data).mkdir(parents=True, exist_ok=True)
+        app.state.flash_key = load_key(settings.data)
         db = Database(settings.database_url)
         db.migrate()
         fleet = Fleet(settings, db)

@@ -20,7 +20,7 @@ from jinja2 import Environment, FileSystemLoader
 from sqlalchemy import select
 
 from normalcy.alarms.policy import kind_words
-from normalcy.service import changes, modelops
+from normalcy.service import changes, flash, modelops
 from normalcy.service.auth import (
     ANONYMOUS,
     SESSION_COOKIE,
@@ -55,14 +55,23 @@ def _who(request: Request, fleet: Fleet) -> Who:
         return ANONYMOUS
 
 
-def _page(request: Request, fleet: Fleet, name: str, **context: Any) -> Response:
+def _page(request: Request, fleet: Fleet, name: str, fragment: bool = False,
+          **context: Any) -> Response:
+    """A page; a whole page (not a ``fragment``) shows and spends the message the
+    service left for it in the flash cookie (never text from the page's address)."""
     who = _who(request, fleet)
     if who is ANONYMOUS and not fleet.settings.anonymous_read and name != "login.html":
         return RedirectResponse("/login", status_code=303)
-    return templates.TemplateResponse(request, name, {
+    said = None if fragment else flash.unseal(request.app.state.flash_key,
+                                              request.cookies.get(flash.COOKIE))
+    resp = templates.TemplateResponse(request, name, {
         "who": who, "logged_in": who is not ANONYMOUS, "csrf": who.csrf or "",
-        "msg": request.query_params.get("msg"), "error": request.query_params.get("error"),
+        "msg": said[1] if said and said[0] == "msg" else None,
+        "error": said[1] if said and said[0] == "error" else None,
         "labels": STATE_LABEL, **context})
+    if not fragment and flash.COOKIE in request.cookies:
+        resp.delete_cookie(flash.COOKIE, path="/")
+    return resp
 
 
 async def _form(request: Request, fleet: Fleet, role: str) -> tuple[Who, Any]:
@@ -79,9 +88,16 @@ async def _form(request: Request, fleet: Fleet, role: str) -> tuple[Who, Any]:
     return who, form
 
 
-def _back(url: str, msg: str | None = None, error: str | None = None) -> RedirectResponse:
-    q = f"?msg={quote(msg)}" if msg else (f"?error={quote(error)}" if error else "")
-    return RedirectResponse(url + q, status_code=303)
+def _back(request: Request, url: str, msg: str | None = None,
+          error: str | None = None) -> RedirectResponse:
+    """A redirect to ``url``, whose page then says ``msg`` or ``error`` once."""
+    resp = RedirectResponse(url, status_code=303)
+    if msg or error:
+        value = flash.seal(request.app.state.flash_key, "msg" if msg else "error",
+                           str(msg or error))
+        resp.set_cookie(flash.COOKIE, value, max_age=flash.TTL_S, httponly=True,
+                        samesite="strict", secure=request.url.scheme == "https", path="/")
+    return resp
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -93,7 +109,8 @@ def alarm_list(request: Request, fleet: FleetDep) -> Response:
 @router.get("/fragments/alarms", response_class=HTMLResponse)
 def alarm_rows(request: Request, fleet: FleetDep) -> Response:
     """The alarm list's table body (refreshed by the page on each event)."""
-    return _page(request, fleet, "alarm_rows.html", alarms=list_episodes(fleet, limit=200))
+    return _page(request, fleet, "alarm_rows.html", fragment=True,
+                 alarms=list_episodes(fleet, limit=200))
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -109,9 +126,10 @@ async def login(request: Request, fleet: FleetDep) -> Response:
     token = str(form.get("token") or "").strip()
     got = await run_in_threadpool(open_session, fleet.db, token) if token else None
     if got is None:
-        return _back("/login", error="that token is not valid")
+        return _back(request, "/login", error="that token is not valid; ask an engineer for "
+                     "one.")
     value, who = got
-    resp = _back("/", msg=f"logged in as {who.name} ({who.role})")
+    resp = _back(request, "/", msg=f"logged in as {who.name} ({who.role})")
     resp.set_cookie(SESSION_COOKIE, value, max_age=int(SESSION_S), httponly=True,
                     samesite="strict", secure=request.url.scheme == "https", path="/")
     return resp
@@ -125,7 +143,7 @@ async def logout(request: Request, fleet: FleetDep) -> Response:
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie and csrf_ok(who, str(form.get("csrf") or "")):
         await run_in_threadpool(close_session, fleet.db, cookie)
-    resp = _back("/login", msg="logged out")
+    resp = _back(request, "/login", msg="logged out")
     resp.delete_cookie(SESSION_COOKIE, path="/")
     return resp
 
@@ -136,7 +154,7 @@ def alarm_page(ep_id: AlarmId, request: Request, fleet: FleetDep) -> Response:
     try:
         ep, name = load_episode(fleet, ep_id)
     except ClientError as e:
-        return _back("/", error=str(e))
+        return _back(request, "/", error=str(e))
     explanation = None
     try:
         from normalcy.service.routers.alarms import explanation as explain
@@ -158,14 +176,15 @@ async def alarm_action(ep_id: AlarmId, action: str, request: Request,
         note = str(form.get("note") or "").strip() or None
         if action == "acknowledge":
             await run_in_threadpool(changes.acknowledge, fleet, ep_id, who, note)
-            return _back(here, msg="acknowledged")
+            return _back(request, here, msg="acknowledged")
         if action == "shelve":
             try:
                 minutes = float(str(form.get("minutes") or "0"))
             except ValueError:
                 raise ClientError("minutes must be a number.", 422) from None
             await run_in_threadpool(changes.shelve, fleet, ep_id, who, minutes, note)
-            return _back(here, msg=f"shelved for {minutes:g} min" if minutes else "unshelved")
+            return _back(request, here,
+                         msg=f"shelved for {minutes:g} min" if minutes else "unshelved")
         if action in ("normal", "fault"):
             ep, name = load_episode(fleet, ep_id)
             rt = fleet.runtime(name)
@@ -174,11 +193,11 @@ async def alarm_action(ep_id: AlarmId, action: str, request: Request,
                                         ep.end_seq, action, fault, note, who, ep_id)
             what = "normal" if action == "normal" else f"fault {fault}"
             said = changes.signature_said(rt, action, fault)
-            return _back(here, msg=f"marked {what}: model version {v} in force"
+            return _back(request, here, msg=f"marked {what}: model version {v} in force"
                          + (f" - {said}" if said else ""))
         raise ClientError(f"unknown action {action!r}.", 404)
     except ClientError as e:
-        return _back(here, error=str(e))
+        return _back(request, here, error=str(e))
 
 
 @router.get("/units", response_class=HTMLResponse)
@@ -216,9 +235,9 @@ async def create_unit(request: Request, fleet: FleetDep) -> Response:
         finally:
             os.unlink(tmp)
             await form.close()
-        return _back(f"/units/{quote(name)}", msg="unit created")
+        return _back(request, f"/units/{quote(name)}", msg="unit created")
     except ClientError as e:
-        return _back("/units", error=str(e))
+        return _back(request, "/units", error=str(e))
 
 
 @router.get("/units/{name}", response_class=HTMLResponse)
@@ -227,7 +246,7 @@ def unit_page(name: str, request: Request, fleet: FleetDep) -> Response:
     with fleet.db.read() as s:
         u = s.scalar(select(Unit).where(Unit.name == name))
         if u is None:
-            return _back("/units", error=f"unit {name!r} does not exist")
+            return _back(request, "/units", error=f"unit {name!r} does not exist")
         versions = [{"version": v.version, "action": v.action, "by": v.by, "note": v.note,
                      "time": iso(v.created_at)} for v in s.scalars(
                          select(ModelVersion).where(ModelVersion.unit_id == u.id)
@@ -254,9 +273,9 @@ async def unit_undo(name: str, request: Request, fleet: FleetDep) -> Response:
                 raise ClientError(f"'{raw}' is not a version number.", 422)
             to = int(raw)
         v = await run_in_threadpool(changes.undo, fleet, fleet.runtime(name), to, who)
-        return _back(here, msg=f"model version {v} in force")
+        return _back(request, here, msg=f"model version {v} in force")
     except ClientError as e:
-        return _back(here, error=str(e))
+        return _back(request, here, error=str(e))
 
 
 @router.get("/kpis", response_class=HTMLResponse)
