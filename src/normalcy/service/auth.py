@@ -15,6 +15,7 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import delete, select
 
@@ -73,23 +74,60 @@ def add_user(db: Database, name: str, role: str) -> str:
         raise InputError(f"role {role!r} is unknown; use one of {list(ROLES)}.")
     token = new_token()
     with db.write() as s:
-        if s.scalar(select(User).where(User.name == name)) is not None:
-            raise InputError(f"user {name!r} exists already; choose another name.")
+        old = s.scalar(select(User).where(User.name == name))
+        if old is not None:
+            raise InputError(f"user {name!r} exists already" + (
+                "" if old.revoked_at is None else " (revoked: the audit log keeps the name)")
+                + "; choose another name.")
         s.add(User(name=name, role=role, token_hash=hash_token(token)))
     return token
 
 
+def _holder(token: str) -> Any:
+    """The query of the user holding ``token``, whose access was not revoked."""
+    return select(User).where(User.token_hash == hash_token(token), User.revoked_at.is_(None))
+
+
 def user_for_token(db: Database, token: str) -> Who | None:
-    """The user holding ``token``, or None."""
+    """The user holding ``token``, or None (also when their access was revoked)."""
     with db.read() as s:
-        u = s.scalar(select(User).where(User.token_hash == hash_token(token)))
+        u = s.scalar(_holder(token))
         return None if u is None else Who(u.name, u.role)
+
+
+@dataclass(frozen=True)
+class Revocation:
+    """A user's revoked access: who was revoked, when, by whom, and whether it was
+    revoked before (a second revocation changes nothing)."""
+
+    name: str
+    role: str
+    at: float
+    by: str
+    before: bool
+
+
+def revoke_user(db: Database, name: str, by: str) -> Revocation:
+    """Revoke ``name``'s access at once: their token is refused and their browser
+    sessions end; the audit log records who did it."""
+    from normalcy.service.fleet import write_log
+
+    with db.write() as s:
+        u = s.scalar(select(User).where(User.name == name).with_for_update())
+        if u is None:
+            raise InputError(f"user {name!r} does not exist; GET /api/users lists the users.")
+        if u.revoked_at is not None:
+            return Revocation(name, u.role, u.revoked_at, u.revoked_by or "", True)
+        u.revoked_at, u.revoked_by = time.time(), by
+        s.execute(delete(WebSession).where(WebSession.user_id == u.id))
+        write_log(s, by, "revoke-user", None, user=name, role=u.role)
+        return Revocation(name, u.role, u.revoked_at, by, False)
 
 
 def open_session(db: Database, token: str) -> tuple[str, Who] | None:
     """Log in with a token: returns the session cookie's value and the user, or None."""
     with db.write() as s:
-        u = s.scalar(select(User).where(User.token_hash == hash_token(token)))
+        u = s.scalar(_holder(token))
         if u is None:
             return None
         now = time.time()
@@ -104,7 +142,8 @@ def user_for_session(db: Database, value: str) -> Who | None:
     """The user of a session cookie (with the session's CSRF token), or None."""
     with db.read() as s:
         row = s.execute(select(WebSession, User).join(User, User.id == WebSession.user_id)
-                        .where(WebSession.token_hash == hash_token(value))).first()
+                        .where(WebSession.token_hash == hash_token(value),
+                               User.revoked_at.is_(None))).first()
         if row is None or row[0].expires_at < time.time():
             return None
         return Who(row[1].name, row[1].role, row[0].csrf)

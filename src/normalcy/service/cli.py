@@ -1,4 +1,5 @@
-"""``normalcy serve`` and ``normalcy user add`` (registered by ``add_service_commands``)."""
+"""``normalcy serve``, ``normalcy user add`` and ``normalcy user revoke`` (registered by
+``add_service_commands``)."""
 
 from __future__ import annotations
 
@@ -51,6 +52,32 @@ def cmd_user_add(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_user_revoke(a: argparse.Namespace) -> int:
+    import getpass
+
+    from normalcy.service.auth import revoke_user
+    from normalcy.service.db import Database
+    from normalcy.service.views import iso
+
+    settings = _settings(a)
+    if settings.database is None and not (settings.data / "normalcy.db").exists():
+        raise InputError(f"no service database in {settings.data}: give the --data folder "
+                         "(or --database URL) the service runs on.")
+    db = Database(settings.database_url)
+    try:
+        db.migrate()
+        done = revoke_user(db, a.name, f"{getpass.getuser()} (command line)"[:64])
+    finally:
+        db.dispose()
+    when = str(iso(done.at))[:19].replace("T", " ")
+    if done.before:
+        print(f"user {a.name!r} ({done.role}) was already revoked on {when} UTC by {done.by}.")
+    else:
+        print(f"user {a.name!r} ({done.role}) revoked: their token and browser sessions are "
+              "refused from now on, also by a running service.")
+    return 0
+
+
 def add_service_commands(sub: Any) -> None:
     """Add ``serve`` and ``user`` to the ``normalcy`` command's subparsers."""
     def data_args(p: argparse.ArgumentParser) -> None:
@@ -76,3 +103,8 @@ def add_service_commands(sub: Any) -> None:
     add.add_argument("--role", required=True, choices=["viewer", "operator", "engineer"])
     data_args(add)
     add.set_defaults(func=cmd_user_add)
+    rev = usub.add_parser("revoke", help="revoke a user's access at once (their token and "
+                                         "browser sessions); recorded in the audit log")
+    rev.add_argument("name")
+    data_args(rev)
+    rev.set_defaults(func=cmd_user_revoke)

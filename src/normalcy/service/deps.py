@@ -44,7 +44,8 @@ def identify(request: Request, fleet: Fleet) -> Who:
             raise ClientError("the Authorization header must be 'Bearer TOKEN'.", 401)
         who = user_for_token(fleet.db, token.strip())
         if who is None:
-            raise ClientError("the token is not valid; ask an engineer for one "
+            raise ClientError("the token is not valid (unknown, or revoked); ask an engineer "
+                              "for one "
                               "(normalcy user add NAME --role ROLE).", 401)
         return who
     cookie = request.cookies.get(SESSION_COOKIE)

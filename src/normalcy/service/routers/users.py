@@ -1,4 +1,4 @@
-"""``/api/users`` (engineers) and ``/api/me``."""
+"""``/api/users`` (engineers: list, add, revoke) and ``/api/me``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
 from normalcy.exceptions import InputError
-from normalcy.service.auth import ANONYMOUS, add_user
+from normalcy.service.auth import ANONYMOUS, add_user, revoke_user
 from normalcy.service.db import User
 from normalcy.service.deps import Engineer, FleetDep, Reader, json_body
 from normalcy.service.errors import ClientError
@@ -27,7 +27,8 @@ def me(who: Reader) -> dict:
 def users(fleet: FleetDep, _: Engineer) -> list:
     """Every user and role (never their tokens)."""
     with fleet.db.read() as s:
-        return [{"name": u.name, "role": u.role, "created_at": iso(u.created_at)}
+        return [{"name": u.name, "role": u.role, "created_at": iso(u.created_at),
+                 "revoked_at": iso(u.revoked_at), "revoked_by": u.revoked_by}
                 for u in s.scalars(select(User).order_by(User.name))]
 
 
@@ -46,3 +47,15 @@ async def create_user(request: Request, fleet: FleetDep,
     with fleet.db.write() as s:
         write_log(s, who.name, "add-user", None, user=data["name"], role=data["role"])
     return {"name": data["name"], "role": data["role"], "token": token}
+
+
+@router.post("/users/{name}/revoke")
+async def revoke(name: str, fleet: FleetDep, who: Engineer) -> dict:
+    """Revoke a user's access at once (their token and browser sessions are refused from
+    the next request on); recorded in the audit log. Revoking twice changes nothing."""
+    try:
+        done = await run_in_threadpool(revoke_user, fleet.db, name, who.name)
+    except InputError as e:
+        raise ClientError(str(e), 404) from None
+    return {"name": done.name, "role": done.role, "revoked_at": iso(done.at),
+            "revoked_by": done.by, "already": done.before}

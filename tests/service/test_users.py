@@ -1,0 +1,104 @@
+"""Revoking a user: the token and the browser sessions are refused at once, by the API
+and the pages, on SQLite and PostgreSQL; the audit log says who did it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from normalcy.service.auth import hash_token, revoke_user, user_for_token
+from normalcy.service.db import Database
+from tests.service.conftest import T0, Service, as_json, new_database, plant
+
+
+def test_a_revoked_user_is_refused_at_once(service: Service, model_bytes: bytes) -> None:
+    c, eng = service.client, service.auth("engineer")
+    service.add_unit(model_bytes, "U")
+    token = c.post("/api/users", json={"name": "nina", "role": "operator"},
+                   headers=eng).json()["token"]
+    nina = {"Authorization": f"Bearer {token}"}
+    assert c.get("/api/me", headers=nina).json()["name"] == "nina"
+    c.post("/login", data={"token": token})  # a browser session too
+    assert c.get("/api/me").json()["name"] == "nina"
+    assert "nina (operator)" in c.get("/").text
+
+    assert c.post("/api/users/nina/revoke", headers=service.auth("operator")).status_code == 403
+    r = c.post("/api/users/nina/revoke", headers=eng)
+    assert r.status_code == 200, r.text
+    assert r.json()["revoked_by"] == "engineer-1" and r.json()["already"] is False
+
+    r = c.get("/api/me", headers=nina)
+    assert r.status_code == 401 and "revoked" in r.json()["detail"]
+    r = c.post("/api/units/U/readings", json=as_json(plant(5), T0), headers=nina)
+    assert r.status_code == 401
+    assert c.get("/api/me").json()["logged_in"] is False  # the session ended with it
+    assert "nina (operator)" not in c.get("/").text
+    assert "not valid" in c.post("/login", data={"token": token}).text
+
+    listed = {u["name"]: u for u in c.get("/api/users", headers=eng).json()}
+    assert listed["nina"]["revoked_by"] == "engineer-1" and listed["nina"]["revoked_at"]
+    assert listed["operator-1"]["revoked_at"] is None
+    log = c.get("/api/writes", headers=eng).json()
+    assert (log[0]["action"], log[0]["user"], log[0]["detail"]) == (
+        "revoke-user", "engineer-1", {"user": "nina", "role": "operator"})
+
+    again = c.post("/api/users/nina/revoke", headers=eng)
+    assert again.status_code == 200 and again.json()["already"] is True
+    assert len(c.get("/api/writes", headers=eng).json()) == len(log)  # logged once
+    r = c.post("/api/users/nobody/revoke", headers=eng)
+    assert r.status_code == 404 and "GET /api/users" in r.json()["detail"]
+    r = c.post("/api/users", json={"name": "nina", "role": "viewer"}, headers=eng)
+    assert r.status_code == 409 and "revoked" in r.json()["detail"]
+
+
+def test_user_revoke_on_the_command_line_reaches_a_running_service(
+        sqlite_service: Service, tmp_path: Path, capsys) -> None:
+    from normalcy.cli.main import main
+
+    c, op = sqlite_service.client, sqlite_service.auth("operator")
+    data = str(sqlite_service.settings.data)
+    assert c.get("/api/me", headers=op).status_code == 200
+    assert main(["user", "revoke", "operator-1", "--data", data]) == 0
+    assert "revoked: their token and browser sessions are refused" in capsys.readouterr().out
+    assert c.get("/api/me", headers=op).status_code == 401
+    log = c.get("/api/writes", headers=sqlite_service.auth("engineer")).json()
+    assert log[0]["action"] == "revoke-user" and log[0]["user"].endswith("(command line)")
+    assert main(["user", "revoke", "operator-1", "--data", data]) == 0
+    assert "was already revoked on" in capsys.readouterr().out
+    assert main(["user", "revoke", "nobody", "--data", data]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["user", "revoke", "x", "--data", str(tmp_path / "elsewhere")]) == 2
+    assert "no service database in" in capsys.readouterr().err
+    assert not (tmp_path / "elsewhere").exists()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_database_from_before_revocation_upgrades(request, tmp_path: Path,
+                                                    backend: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine, text
+
+    from normalcy.service import db as dbmod
+
+    url = (f"sqlite:///{tmp_path / 'old.db'}" if backend == "sqlite"
+           else new_database(request.getfixturevalue("postgres")))
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(dbmod.__file__).parent / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", url)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0002")
+        conn.execute(text("INSERT INTO users (name, role, token_hash, created_at) "
+                          "VALUES ('old', 'operator', :h, 0)"), {"h": hash_token("nrm_old")})
+    engine.dispose()
+    database = Database(url)
+    try:
+        database.migrate()
+        assert user_for_token(database, "nrm_old") is not None
+        assert revoke_user(database, "old", "ana").before is False
+        assert user_for_token(database, "nrm_old") is None
+    finally:
+        database.dispose()
