@@ -60,8 +60,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 replay.stop()
             db.dispose()
 
-    app = FastAPI(title="normalcy", lifespan=lifespan, docs_url="/api/docs",
-                  redoc_url=None, openapi_url="/api/openapi.json")
+    from normalcy.service.routers import alarms, api_docs, pages, system, units, users
+
+    # /api/docs is api_docs's page: FastAPI's loads Swagger UI from a CDN, which the CSP
+    # (and a plant's network) refuses
+    app = FastAPI(title="normalcy", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url=api_docs.OPENAPI_URL)
     if settings.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 
@@ -96,12 +100,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"detail": "; ".join(parts) or "invalid request"},
                             status_code=422)
 
-    from normalcy.service.routers import alarms, pages, system, units, users
-
     app.include_router(system.router)
     app.include_router(units.router)
     app.include_router(alarms.router)
     app.include_router(users.router)
     app.include_router(pages.router)
+    app.include_router(api_docs.router)
+    swagger = api_docs.assets()
+    if swagger is not None:
+        app.mount(api_docs.ASSETS_URL, StaticFiles(directory=swagger), name="api-docs")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app
