@@ -53,6 +53,7 @@ def _new_unit(fleet: Fleet, name: str, who: Who, status: str, sensors: list[str]
 def create_from_frame(fleet: Fleet, name: str, frame: pd.DataFrame, who: Who,
                       params: dict[str, Any], period: float | None) -> None:
     """A unit fitted on a healthy history held in memory (in the calling thread)."""
+    check_fit_settings(params)
     uid = _new_unit(fleet, name, who, "fitting", [str(c) for c in frame.columns], period)
     det = modelops.fit(frame, {**params, "sample_period": period}, who.name)
     _commit_first_version(fleet, uid, det, who, "fit")
@@ -88,7 +89,8 @@ def create_from_model(fleet: Fleet, name: str, path: str, who: Who) -> None:
 
 
 def fit_params(given: dict[str, str | None]) -> dict[str, Any]:
-    """Fit settings from form fields: ints or "auto" (threshold: a float)."""
+    """Fit settings from form fields: ints or "auto" (threshold: a float), checked as
+    the detector checks them at fit time (:func:`check_fit_settings`)."""
     out: dict[str, Any] = {}
     for k in FIT_PARAMS:
         v = given.get(k)
@@ -97,9 +99,24 @@ def fit_params(given: dict[str, str | None]) -> dict[str, Any]:
         try:
             out[k] = float(v) if k == "threshold" else (v if v == "auto" else int(v))  # type: ignore[arg-type]
         except ValueError:
-            raise ClientError(f"{k}={v!r} is not valid; give an integer or 'auto'.", 422) \
-                from None
+            how = "a number above 0" if k == "threshold" else "a whole number or 'auto'"
+            raise ClientError(f"the fit setting {k}={v!r} is not valid; give {how}, or "
+                              "leave it empty for the default.", 422) from None
+    check_fit_settings(out)
     return out
+
+
+def check_fit_settings(params: dict[str, Any]) -> None:
+    """A 422 naming the fit setting the detector would refuse and what it takes, before
+    a unit is created (the fit would fail later, the unit left 'failed')."""
+    try:
+        modelops.check_settings(params)
+    except InputError as e:
+        bad = next((k for k in params if repr(k) in str(e)), None)
+        how = (f"change {bad} (or leave it empty for the default)" if bad
+               else "change the fit settings")
+        raise ClientError(f"the fit settings are not valid: {e} {how[0].upper()}{how[1:]}.",
+                          422) from None
 
 
 def create_from_history(fleet: Fleet, name: str, path: str, who: Who,
@@ -112,6 +129,7 @@ def create_from_history(fleet: Fleet, name: str, path: str, who: Who,
     ``timezone``, as ``normalcy fit`` takes them; ``shown``: the upload's name, for messages."""
     from normalcy.data.tables import read_table
 
+    check_fit_settings(params)
     cols = columns or {}
     sensors = [c.strip() for c in (cols.get("sensors") or "").split(",") if c.strip()]
     try:

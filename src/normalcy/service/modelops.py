@@ -49,6 +49,15 @@ def fit(frame: pd.DataFrame, params: dict[str, Any], by: str) -> Any:
     return operator.fit(TransitionDetector(**params), frame, by=by)
 
 
+def check_settings(params: dict[str, Any]) -> None:
+    """Refuse fit settings the detector would refuse at fit time, with its own check
+    (``ParameterError``, naming the setting, what it takes and what it got)."""
+    from normalcy import TransitionDetector
+    from normalcy.data.params import check_params
+
+    check_params(TransitionDetector(**params))
+
+
 def check_operable(det: Any) -> None:
     """Refuse models that take no operator feedback."""
     from normalcy import TransitionDetector
