@@ -205,3 +205,43 @@ def test_streaming_equals_offline_with_a_signature_and_a_normal_verdict() -> Non
                                atol=1e-9, equal_nan=True)
     assert (got["fault"].fillna("").to_numpy() == ref["fault"].fillna("").to_numpy()).all()
     assert (ref["fault"].fillna("") == "F").any()  # the signature names rows here
+
+
+@pytest.fixture(scope="module")
+def tank():
+    """The quadruple tank's healthy history fitted, and its fault-free test period with
+    ``h1`` biased by two healthy standard deviations from row 1000 to 2999."""
+    from normalcy.datasets import load_quadtank
+
+    d = load_quadtank(n_train=6000, faults=False)
+    det = TransitionDetector().fit(d.train)
+    test = d.test.iloc[:3500].reset_index(drop=True)
+    test.loc[1000:2999, "h1"] += 2 * d.train["h1"].std()
+    return det, test
+
+
+def _monitored(det, data: pd.DataFrame) -> tuple[list, list]:
+    mon = Monitor(det)
+    opened, causes = [], []
+    for i in range(0, len(data), 250):
+        out = mon.update(data.iloc[i:i + 250])
+        opened += out.opened
+        causes += out.causes
+    return opened, causes
+
+
+def test_a_second_sensor_fault_in_an_open_episode_is_announced(tank) -> None:
+    """``v1`` frozen at row 1800 while ``h1``'s bias holds the alarm: the monitor said
+    nothing new. It now announces ``v1`` once, by its own readings, in the episode that
+    stays open; the bias alone announces nothing."""
+    det, test = tank
+    opened, causes = _monitored(det, test)
+    assert [e.sensors[0] for e in opened if e.start < 3000] == ["h1"] and not causes
+    frozen = test.copy()
+    frozen.loc[1800:2999, "v1"] = frozen.loc[1800, "v1"]
+    opened, causes = _monitored(det, frozen)
+    assert len([e for e in opened if e.start < 3000]) == 1  # no episode for the same fault
+    assert [(c.sensor, c.kind) for c in causes] == [("v1", "stuck")]
+    c = causes[0]
+    assert c.episode == opened[0].start and 1800 <= c.start
+    assert c.row == c.start + Monitor(det).hold - 1 == c.start + det.window_

@@ -152,3 +152,79 @@ def test_every_kind_has_words_for_the_operator() -> None:
     assert set(KIND_WORDS) == set(KINDS)
     assert all(kind_words(k) and kind_words(k) != k for k in KINDS)
     assert kind_words("something new") == "something new"
+
+
+class Plant:
+    """What a policy reads of a relations-view detector with three sensors, a window of
+    4 rows and every term's reference level 1."""
+
+    threshold_ = 1.0
+    window_ = 4
+    sensors_ = ["a", "b", "c"]
+    reference_ = {"trans": 1.0, "rel": 1.0, "stuck": 1.0}
+
+    def score_samples(self, X):  # pragma: no cover - the policy never calls it
+        raise AssertionError
+
+
+def _second_fault(rows: int, **parts: float) -> pd.DataFrame:
+    """40 alarm rows of ``a`` biased (its relations part 3, the others' 0.5); from row 10,
+    ``rows`` rows of ``parts`` more (``r_rel_b``: ``b``'s relations part; ``stuck_b``:
+    ``b``'s stuck share, which names it by its own readings)."""
+    n = 40
+    f = pd.DataFrame({"score": np.full(n, 2.0), "r_rel": np.full(n, 2.0),
+                      "r_rel[a]": np.full(n, 3.0), "r_rel[b]": np.full(n, 0.5),
+                      "r_rel[c]": np.full(n, 0.5), "r_stuck": np.zeros(n),
+                      "r_stuck[a]": np.zeros(n), "r_stuck[b]": np.zeros(n),
+                      "r_stuck[c]": np.zeros(n)})
+    later = slice(10, 10 + rows)
+    if "r_rel_b" in parts:
+        f.loc[f.index[later], "r_rel[b]"] = parts["r_rel_b"]
+    if "stuck_b" in parts:
+        f.loc[f.index[later], ["r_stuck", "r_stuck[b]"]] = parts["stuck_b"]
+    return f
+
+
+def test_a_second_fault_in_an_open_episode_is_said_once_without_a_new_episode() -> None:
+    """``a`` biased opens an episode; ``b`` frozen while it is open takes the lead (its
+    own readings name it). Said once, ``hold`` rows after it took the lead - more than
+    the window the policy merges as one excursion - and no second episode opens."""
+    tr = AlarmPolicy().tracker(Plant())
+    assert tr.hold == Plant.window_ + 1  # merge_gap "auto" (the window) + 1
+    opened, closed = tr.feed(_second_fault(30, stuck_b=1.6))
+    assert [e.sensors for e in opened] == [["a"]] and closed == []
+    causes = tr.take_causes()
+    assert [(c.episode, c.start, c.row, c.sensor, c.kind) for c in causes] == [
+        (0, 10, 10 + tr.hold - 1, "b", "stuck")]
+    assert causes[0].part == 1.6 and tr.take_causes() == []
+    # row by row, as a monitor fed one row at a time: the same
+    one = AlarmPolicy().tracker(Plant())
+    frame = _second_fault(30, stuck_b=1.6)
+    for k in range(len(frame)):
+        one.feed(frame.iloc[k:k + 1])
+    assert [(c.start, c.row, c.sensor) for c in one.take_causes()] == [(10, 14, "b")]
+
+
+@pytest.mark.parametrize("parts, said", [
+    ({"stuck_b": 1.6}, False),  # for a window only: what one sample holds
+    ({"r_rel_b": 3.5}, False),  # leads the biased sensor by less than the alarm level
+    ({"r_rel_b": 4.5}, True),  # by more: a sensor further off than the first fault
+])
+def test_a_new_cause_needs_a_wide_lead_held_longer_than_a_window(parts, said) -> None:
+    rows = Plant.window_ if "stuck_b" in parts else 30
+    tr = AlarmPolicy().tracker(Plant())
+    tr.feed(_second_fault(rows, **parts))
+    assert [c.sensor for c in tr.take_causes()] == (["b"] if said else [])
+
+
+def test_min_duration_raises_the_rows_a_new_cause_must_hold() -> None:
+    assert AlarmPolicy(min_duration=20).tracker(Plant()).hold == 20
+    assert AlarmPolicy(merge_gap=0).tracker(Plant()).hold == 1
+    tr = AlarmPolicy(min_duration=8).tracker(Plant())  # opened at row 7, before b
+    assert tr.hold == 8
+    tr.feed(_second_fault(30, stuck_b=1.6))
+    assert [(c.start, c.row) for c in tr.take_causes()] == [(10, 17)]
+    # a sensor the opening names is no new cause: b frozen before the episode was said
+    late = AlarmPolicy(min_duration=20).tracker(Plant())
+    opened, _ = late.feed(_second_fault(30, stuck_b=1.6))
+    assert "b" in opened[0].sensors and late.take_causes() == []

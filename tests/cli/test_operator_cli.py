@@ -231,3 +231,28 @@ def test_fit_like_and_merge_from_the_command_line(files, capsys, tmp_path) -> No
     assert main(["merge", str(files / "m.normalcy"), str(other), "-o",
                  str(tmp_path / "x")]) == 2
     assert "--like A" in capsys.readouterr().err
+
+
+def test_monitor_says_a_second_fault_inside_the_open_episode(capsys, tmp_path) -> None:
+    """The quadruple tank with ``h1`` biased, then ``v1`` frozen while that alarm holds:
+    one OPEN line, then an ALSO line that names ``v1``, worded as an opening."""
+    from normalcy.datasets import load_quadtank
+
+    d = load_quadtank(n_train=6000, faults=False)
+    test = d.test.iloc[:3500].reset_index(drop=True)
+    test.loc[1000:2999, "h1"] += 2 * d.train["h1"].std()
+    test.loc[1800:2999, "v1"] = test.loc[1800, "v1"]
+    d.train.to_csv(tmp_path / "train.csv", index=False)
+    test.to_csv(tmp_path / "test.csv", index=False)
+    m = str(tmp_path / "m.normalcy")
+    assert main(["fit", str(tmp_path / "train.csv"), "-o", m]) == 0
+    capsys.readouterr()
+    assert main(["monitor", m, str(tmp_path / "test.csv")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    opens = [x for x in lines if x.startswith("OPEN")]
+    also = [x for x in lines if x.startswith("ALSO")]
+    assert len(opens) == 1 and "sensors h1" in opens[0], lines
+    assert len(also) == 1, lines
+    assert ("stuck (a reading stuck at one value), sensor v1 now also reads off, in the "
+            f"episode open since row {opens[0].split()[2].rstrip(':')}") in also[0], also
+    assert lines.index(opens[0]) < lines.index(also[0])

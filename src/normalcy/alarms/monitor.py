@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
-from normalcy.alarms.policy import AlarmPolicy, Episode
+from normalcy.alarms.policy import AlarmPolicy, Cause, Episode
 from normalcy.data.periods import check_index_period
 from normalcy.data.timeaxis import median_step, run_starts
 from normalcy.data.validation import refuse_unordered
@@ -39,11 +39,15 @@ class MonitorUpdate:
         indexed by the rows' positions in the stream; NaN where no score exists yet.
     opened : episodes that opened (reached the policy's minimum duration).
     closed : episodes that ended.
+    causes : sensors that took the lead of an open episode they were not named in, for
+        long enough to be a second fault (:class:`~normalcy.alarms.policy.Cause`): said
+        once each, in the episode that stays open (no second episode opens).
     """
 
     scores: pd.DataFrame
     opened: list[Episode] = field(default_factory=list)
     closed: list[Episode] = field(default_factory=list)
+    causes: list[Cause] = field(default_factory=list)
 
 
 class Monitor:
@@ -135,7 +139,8 @@ class Monitor:
         self._remember_time(rows)
         return MonitorUpdate(pd.concat([p.scores for p in parts]),
                              [e for p in parts for e in p.opened],
-                             [e for p in parts for e in p.closed])
+                             [e for p in parts for e in p.closed],
+                             [c for p in parts for c in p.causes])
 
     def _time_cuts(self, rows: Any) -> list[int]:
         """Rows of a timed chunk with a hole in time before them (0: since the last
@@ -187,7 +192,7 @@ class Monitor:
             d = self.detector.delta_
             frame = frame.set_axis(index - d, axis=0).loc[max(0, self.n_seen - n - d):]
         opened, closed = self._tracker.feed(frame)
-        return MonitorUpdate(frame, opened, closed)
+        return MonitorUpdate(frame, opened, closed, self._tracker.take_causes())
 
     def _relation_samples(self, prep: Any) -> RelationSamples | None:
         """The relations view's values of the buffer and the new rows: those of the
@@ -239,6 +244,13 @@ class Monitor:
         """Rows within which a returning alarm continues an episode (``"auto"`` resolved):
         an episode is reported closed at most this many rows after its last row."""
         return int(self._tracker.merge_gap)
+
+    @property
+    def hold(self) -> int:
+        """Rows a sensor must lead the open episode it was not named in to be said as a new
+        cause (:attr:`normalcy.alarms.policy.EpisodeTracker.hold`): said that many rows
+        after it took the lead."""
+        return int(self._tracker.hold)
 
     @property
     def current_start(self) -> int | None:

@@ -18,7 +18,11 @@ sensor by its share of repeated readings or of jitter beyond its healthy level, 
 that jumped by its jump),
 summed over the episode, the largest first (after it, only sensors whose own part rose
 above the threshold, where any did: ``top_sensors``), and the name of the fault signature
-recognised at most of its rows (:data:`FAULT_SHARE`), if any. The defaults need no
+recognised at most of its rows (:data:`FAULT_SHARE`), if any. A second fault while an
+episode is open opens no episode of its own: a sensor the episode has not named that
+leads its named parts, ahead of every sensor it named by more than the alarm level, for
+``max(min_duration, merge_gap + 1)`` alarm rows in a row is a new *cause*
+(:class:`Cause`), said once (``Monitor.update``'s ``causes``). The defaults need no
 labels: the detector's threshold (1 = "less normal than its calibration data"), no
 hysteresis, no minimum duration, and alarms merged within the detector's window
 (``merge_gap="auto"``: its score is a window mean, so an alarm returning while the
@@ -85,6 +89,8 @@ def kind_words(kind: str) -> str:
 #: ``normalcy bench feedback``: ETC's later fault runs named right 2 of 6 -> 1 of 6 by
 #: the share, Lorenz's 4 right and 2 wrong -> 3 and 0 by the direction test.
 FAULT_SHARE = 0.5
+#: no sensor leading an open episode towards a new cause (:meth:`EpisodeTracker._follow`)
+_NO_LEAD = (-1, 0, 0, 0.0)
 
 
 class Detector(Protocol):
@@ -116,6 +122,25 @@ class Episode:
     def duration(self) -> int:
         """Rows from start to end, both included."""
         return self.end - self.start + 1
+
+
+@dataclass
+class Cause:
+    """A sensor that took the lead of an open episode it was not named in: a second fault
+    while the first's alarm still holds (:meth:`EpisodeTracker.feed`).
+
+    ``episode``: the open episode's first row; ``start``: the first row the sensor led,
+    ``row``: the row it had led long enough to be said (:attr:`EpisodeTracker.hold`
+    rows); ``kind``: the term that named it there; ``part``: its largest named part over
+    those rows and ``score`` the score at ``row`` (both on the score's scale)."""
+
+    episode: int
+    start: int
+    row: int
+    sensor: str
+    kind: str
+    part: float
+    score: float
 
 
 @dataclass
@@ -249,6 +274,16 @@ class EpisodeTracker:
         self._rows = 0  # rows of the open episode (the share a fault's name needs)
         self._names: pd.Index | None = None
         self._term_scale = np.zeros(len(KINDS))
+        self._by = np.zeros(0, dtype=np.int64)  # per row of the last frame: the naming term
+        #: rows a sensor must lead an open episode it was not named in to be said as a new
+        #: cause: more than ``merge_gap`` (a named part is a window mean, or a step's
+        #: windowed largest, that one sample holds for a window - what "auto" merges as one
+        #: excursion), and no fewer than an episode must last to be reported
+        self.hold = max(int(policy.min_duration), self.merge_gap + 1)
+        #: the new causes found by the last :meth:`feed`s (:meth:`take_causes` empties it)
+        self.causes: list[Cause] = []
+        self._said: set[int] = set()  # sensors the open episode said (opened, or causes)
+        self._lead = _NO_LEAD  # the sensor leading, its first row, rows, largest part
 
     def _terms(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
         from normalcy.operator.signatures import MATCH_FRACTION
@@ -273,7 +308,10 @@ class EpisodeTracker:
         if not sensors:
             return t, None
         per = np.nan_to_num(block[:, len(KINDS):]).reshape(n, len(KINDS), len(sensors))
-        return t, named(t, per * self._term_scale[None, :, None], KINDS, self.threshold)
+        scaled = per * self._term_scale[None, :, None]
+        parts = named(t, scaled, KINDS, self.threshold)
+        self._by = np.argmax((scaled == parts[:, None, :]).all(axis=2), axis=1)
+        return t, parts
 
     def feed(self, frame: pd.DataFrame) -> tuple[list[Episode], list[Episode]]:
         """Feed the next rows of a residual frame; return ``(opened, closed)`` episodes."""
@@ -323,8 +361,12 @@ class EpisodeTracker:
                     self._faults[str(faults[k])] = self._faults.get(str(faults[k]), 0) + 1
                 if not self.opened_sent and cur.duration >= p.min_duration:
                     self.opened_sent = True
-                    opened.append(self.summarise(cur))
-            elif gap > self.merge_gap:
+                    opened.append(self._said_by(self.summarise(cur)))
+                elif self.opened_sent and per is not None:
+                    self._follow(r, per[k], int(self._by[k]), float(s))
+            elif gap <= self.merge_gap:
+                self._lead = _NO_LEAD  # a lead holds at alarm rows only
+            else:
                 if cur.duration >= p.min_duration:
                     done = self.summarise(cur)
                     done.closed = True
@@ -343,9 +385,42 @@ class EpisodeTracker:
                     self._rows = 1
                     if p.min_duration <= 1:
                         self.opened_sent = True
-                        opened.append(self.summarise(self.current))
+                        opened.append(self._said_by(self.summarise(self.current)))
         self.row += score.size
         return opened, closed
+
+    def take_causes(self) -> list[Cause]:
+        """The new causes found since the last call (:class:`Cause`), in row order."""
+        out, self.causes = self.causes, []
+        return out
+
+    def _said_by(self, e: Episode) -> Episode:
+        """Remember the sensors an opening episode ``e`` names (said: no new cause)."""
+        self._said = {self.sensors.index(n) for n in e.sensors} if self.sensors else set()
+        self._lead = _NO_LEAD
+        return e
+
+    def _follow(self, r: int, part: np.ndarray, by: int, score: float) -> None:
+        """Row ``r`` of the open, reported episode, ``part`` its sensors' named parts and
+        ``by`` the term that named them: a sensor it has not said that leads them, ahead of
+        every sensor it said by more than the alarm level (a wide margin: the lead alone
+        would raise an alarm), for :attr:`hold` rows in a row is a new cause, said once."""
+        if KINDS[by] == "step":  # a one-sample move, a window long: neither leads nor stops
+            return
+        j = int(np.argmax(part))
+        said = max((float(part[i]) for i in self._said), default=0.0)
+        if j in self._said or not part[j] - max(said, 0.0) > self.threshold:
+            self._lead = _NO_LEAD
+            return
+        who, first, n, top = self._lead
+        if who != j:
+            first, n, top = r, 0, 0.0
+        self._lead = (j, first, n + 1, max(top, float(part[j])))
+        if n + 1 >= self.hold and self.current is not None and self.sensors:
+            self._said.add(j)
+            self.causes.append(Cause(self.current.start, first, r, self.sensors[j], KINDS[by],
+                                     max(top, float(part[j])), score))
+            self._lead = _NO_LEAD
 
     def summarise(self, e: Episode) -> Episode:
         """A copy of ``e`` with its dominant type, top sensors and fault name."""

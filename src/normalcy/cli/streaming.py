@@ -238,11 +238,14 @@ class RowTimes:
 
 class EpisodePrinter:
     """Prints OPEN/CLOSED lines in time order, each with the time of its start row (and
-    a closed one with that of its last row too).
+    a closed one with that of its last row too), and an ALSO line where a second sensor
+    took the lead of the open episode (:class:`normalcy.alarms.policy.Cause`) with the
+    time of its first row in the lead.
 
     An episode is reported closed up to the monitor's ``merge_gap`` rows after its last
-    row, often in a later chunk: the labels of the last ``merge_gap + 10`` rows are kept
-    for it (and the start row's of the episode in progress), never the whole stream."""
+    row, often in a later chunk, and a new cause ``hold`` rows after it took the lead: the
+    labels of the last ``max(merge_gap, hold) + 10`` rows are kept for them (and the start
+    row's of the episode in progress), never the whole stream."""
 
     def __init__(self, timed: bool) -> None:
         self.timed = timed
@@ -258,16 +261,20 @@ class EpisodePrinter:
                 return rows[r - a]
             return self.recent.get(r, self.known.get(r))
 
-        events = [(ep.start, "open", ep) for ep in update.opened] + [
-            (ep.end, "close", ep) for ep in update.closed]
+        events: list[tuple[int, str, Any]] = [(ep.start, "open", ep) for ep in update.opened]
+        events += [(c.row, "also", c) for c in getattr(update, "causes", [])]
+        events += [(ep.end, "close", ep) for ep in update.closed]
         for _, kind, ep in sorted(events, key=lambda e: e[0]):
+            if kind == "also":
+                say_cause(ep, label(ep.start) if self.timed else None)
+                continue
             say(kind, ep, label(ep.start) if self.timed else None,
                 label(ep.end) if self.timed and kind == "close" else None)
         cur = mon.current_start
         if cur is not None and cur not in self.known:
             self.known = {cur: label(cur)}
         if self.timed and a >= 0 and len(rows):
-            keep = int(getattr(mon, "merge_gap", 0)) + 10
+            keep = max(int(getattr(mon, "merge_gap", 0)), int(getattr(mon, "hold", 0))) + 10
             first = max(0, len(rows) - keep)
             self.recent.update({a + i: rows[i] for i in range(first, len(rows))})
             edge = a + len(rows) - keep
@@ -289,6 +296,18 @@ def say(kind: str, ep: Any, when: object, until: object = None) -> None:
     else:
         print(f"CLOSED rows {ep.start}-{ep.end}{at}: peak {ep.peak:.3g} at row "
               f"{ep.peak_row}, {what}, sensors {sensors}{extra}", flush=True)
+
+
+def say_cause(c: Any, when: object) -> None:
+    """A new cause in the open episode, worded as an episode's opening: ``ALSO   row 1801
+    (18.01): score 2.26, stuck (a reading stuck at one value), sensor v1 now also reads
+    off, in the episode open since row 1050`` (the time of its first row in the lead)."""
+    from normalcy.alarms.policy import kind_words
+
+    at = "" if when is None else f" ({when})"
+    what = f"{c.kind} ({kind_words(c.kind)})" if c.kind else "-"
+    print(f"ALSO   row {c.start}{at}: score {c.score:.3g}, {what}, sensor {c.sensor} now also "
+          f"reads off, in the episode open since row {c.episode}", flush=True)
 
 
 def _header(time_name: str | None) -> str:
