@@ -3,9 +3,19 @@ sampling period of a unit made from a model file."""
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
-from tests.service.conftest import T0, Service, plant
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+
+from normalcy import TransitionDetector, save
+from normalcy.service.app import create_app
+from normalcy.service.db import Unit
+from normalcy.service.settings import Settings
+from normalcy.service.views import NO_PERIOD
+from tests.service.conftest import T0, Service, plant, start_service
 
 
 @pytest.mark.parametrize("setting, value, words", [
@@ -29,3 +39,37 @@ def test_invalid_fit_settings_are_refused_before_the_unit_exists(
     assert words in detail and setting in detail and "leave it empty" in detail
     assert c.get("/api/units/U").status_code == 404  # no unit left 'failed' behind
     assert c.get("/api/writes", headers=eng).json() == []
+
+
+def timed_model(tmp_path: Path) -> bytes:
+    """A model fitted on rows one second apart (a time index): it knows its period."""
+    rows = plant(1200)
+    rows.index = pd.date_range("2027-01-01", periods=len(rows), freq="1s", tz="UTC")
+    path = tmp_path / "timed.normalcy"
+    save(TransitionDetector(n_levels=6, delta=5, window=30, view="paper").fit(rows), path)
+    return path.read_bytes()
+
+
+def test_a_unit_from_a_model_file_takes_the_models_period(service: Service, model_bytes: bytes,
+                                                          tmp_path: Path) -> None:
+    c = service.client
+    u = service.add_unit(timed_model(tmp_path), "timed")
+    assert u["period_s"] == 1.0 and u["sampling"] == "every 1 s"
+    assert "Sampled every 1 s." in c.get("/units/timed").text
+    # a model fitted on rows without times has none: the unit says what that means
+    u = service.add_unit(model_bytes, "untimed")
+    assert u["period_s"] is None and u["sampling"] == NO_PERIOD
+    assert "is not checked" in u["sampling"] and "time column" in u["sampling"]
+    assert "Sampling period unknown: the model was fitted on rows without times" in c.get(
+        "/units/untimed").text
+
+
+def test_a_unit_uploaded_before_gets_its_period_at_the_next_start(tmp_path: Path) -> None:
+    settings = Settings(data=tmp_path / "data", background_fit=False)
+    for service in start_service(settings):
+        service.add_unit(timed_model(tmp_path), "old")
+        with service.client.app.state.fleet.db.write() as s:  # type: ignore[attr-defined]
+            s.execute(update(Unit).where(Unit.name == "old").values(period_s=None))
+        assert service.client.get("/api/units/old").json()["period_s"] is None
+    with TestClient(create_app(settings)) as client:  # a restart
+        assert client.get("/api/units/old").json()["period_s"] == 1.0

@@ -84,7 +84,8 @@ def create_from_model(fleet: Fleet, name: str, path: str, who: Who) -> None:
         modelops.check_operable(det)
     except InputError as e:
         raise ClientError(str(e), 422) from None
-    uid = _new_unit(fleet, name, who, "fitting", modelops.sensors(det), None, zone)
+    uid = _new_unit(fleet, name, who, "fitting", modelops.sensors(det),
+                    modelops.sample_period(det), zone)
     _commit_first_version(fleet, uid, det, who, "upload", zone)
 
 

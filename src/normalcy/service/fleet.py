@@ -147,6 +147,10 @@ class Fleet:
                     s.execute(update(Unit).where(Unit.id == u.id).values(
                         status="failed", status_detail=f"its model file cannot be read: {e}"))
                 continue
+            if u.period_s is None and modelops.sample_period(det) is not None:
+                with self.db.write() as s:  # a unit uploaded before the period was kept
+                    s.execute(update(Unit).where(Unit.id == u.id).values(
+                        period_s=modelops.sample_period(det)))
             rt = UnitRuntime(u.id, u.name, json.loads(u.sensors), rows_seen=u.rows_seen,
                              last_time=u.last_time, zone=u.timezone)
             with self.db.read() as s:

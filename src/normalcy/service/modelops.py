@@ -67,6 +67,13 @@ def check_operable(det: Any) -> None:
                          "feedback; upload a TransitionDetector model.")
 
 
+def sample_period(det: Any) -> float | None:
+    """The seconds between the model's training rows, or None where it was fitted on rows
+    without times (a frame without a time index, an array)."""
+    period = getattr(det, "sample_period_", None)
+    return None if period is None else float(period)
+
+
 def sensors(det: Any) -> list[str]:
     """The model's sensor names, in order."""
     return [str(s) for s in det.sensors_]

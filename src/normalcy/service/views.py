@@ -24,12 +24,27 @@ def iso(t: float | None) -> str | None:
     return datetime.fromtimestamp(round(t, 6), tz=timezone.utc).isoformat()
 
 
+#: what a unit without a sampling period means (``period_s`` null)
+NO_PERIOD = ("unknown: the model was fitted on rows without times, so the readings' "
+             "sampling period is not checked, a pause between readings does not start a "
+             "new run, and explanations give durations in samples only; fit the model on "
+             "a history with a time column (or a time index) to give it one")
+
+
+def sampling(period: float | None) -> str:
+    """The sampling period in words: ``every 1 s``, or why it is unknown."""
+    from normalcy.data.timeaxis import duration
+
+    return NO_PERIOD if period is None else f"every {duration(period)}"
+
+
 def unit_json(u: Unit) -> dict[str, Any]:
-    """A unit as the API shows it."""
+    """A unit as the API shows it (``sampling``: its period in words, or why unknown)."""
     return {"name": u.name, "sensors": json.loads(u.sensors), "status": u.status,
             "status_detail": u.status_detail, "version": u.current_version,
             "rows": u.rows_seen, "last_time": iso(u.last_time),
-            "period_s": u.period_s, "timezone": u.timezone, "created_by": u.created_by,
+            "period_s": u.period_s, "sampling": sampling(u.period_s),
+            "timezone": u.timezone, "created_by": u.created_by,
             "created_at": iso(u.created_at)}
 
 
