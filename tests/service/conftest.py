@@ -82,6 +82,25 @@ def model_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     return path.read_bytes()
 
 
+@pytest.fixture(scope="session")
+def tank(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, pd.DataFrame]:
+    """A default TransitionDetector of the quadruple tank's healthy history (a model file)
+    and 3500 test rows with two faults in one alarm: ``h1`` biased by two healthy standard
+    deviations from row 1000 to 2999, and ``v1`` frozen from row 1800 on while the bias
+    holds the alarm - the monitor names it a second cause (its ``causes``) at row 2001
+    (tests/test_monitor.py::test_a_second_sensor_fault_in_an_open_episode_is_announced)."""
+    from normalcy.datasets import load_quadtank
+
+    d = load_quadtank(n_train=6000, faults=False)
+    det = operator.fit(TransitionDetector(), d.train, by="lab")
+    path = tmp_path_factory.mktemp("tank") / "tank.normalcy"
+    save(det, path)
+    rows = d.test.iloc[:3500].reset_index(drop=True)
+    rows.loc[1000:2999, "h1"] += 2 * d.train["h1"].std()
+    rows.loc[1800:2999, "v1"] = rows.loc[1800, "v1"]
+    return path.read_bytes(), rows
+
+
 # ------------------------------------------------------------------ PostgreSQL
 def _pg_bin() -> Path | None:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))

@@ -113,6 +113,9 @@ class Episode(Base):
     verdict_fault: Mapped[str | None] = mapped_column(Text, nullable=True)
     verdict_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     verdict_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # JSON list: the sensors that took the lead while it was open, a second fault each
+    # (normalcy.alarms.policy.Cause; fleet.Fleet._cause), in the order they were said
+    causes: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class User(Base):

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from normalcy import Monitor
 from normalcy.alarms.monitor import MonitorUpdate
+from normalcy.alarms.policy import Cause
 from normalcy.alarms.policy import Episode as PolicyEpisode
 from normalcy.data.periods import check_steps
 from normalcy.data.timeaxis import run_starts
@@ -86,7 +87,18 @@ def feed_runs(mon: Monitor, times: np.ndarray, frame: pd.DataFrame, period: floa
         return parts[0]
     return MonitorUpdate(pd.concat([p.scores for p in parts]),
                          [e for p in parts for e in p.opened],
-                         [e for p in parts for e in p.closed])
+                         [e for p in parts for e in p.closed],
+                         [c for p in parts for c in p.causes])
+
+
+def with_causes(named: list[str], ep: Episode) -> list[str]:
+    """``named`` (an episode's sensors, as its summary names them) and after them the
+    sensors of the episode's causes it lacks, in the order they were said."""
+    out = list(named)
+    for c in json.loads(ep.causes or "[]"):
+        if c["sensor"] not in out:
+            out.append(c["sensor"])
+    return out
 
 
 def stored_runs(frame: pd.DataFrame, sensors: list[str], period: float | None) -> Any:
@@ -263,7 +275,8 @@ class Fleet:
                         for i in range(len(times))])
                     s.execute(update(Unit).where(Unit.id == rt.unit_id).values(
                         rows_seen=first + len(times), last_time=float(times[-1])))
-                    events = self._episodes(s, rt, out.opened, out.closed, times, first)
+                    events = self._episodes(s, rt, out.opened, out.closed, times, first,
+                                            out.causes)
                     self._prune(s, rt, float(times[-1]))
             except Exception:
                 self.install(rt, rt.det, rt.version or 1)  # the monitor is ahead: rebuild
@@ -272,22 +285,27 @@ class Fleet:
             rt.last_time = float(times[-1])
         took = time.perf_counter() - arrived
         self.metrics.scored(len(times), took)
-        for kind, ep_id in events:
-            self.events.publish(kind, unit=name, alarm=ep_id)
+        for kind, ep_id, more in events:
+            self.events.publish(kind, unit=name, alarm=ep_id, **more)
         cur = rt.monitor.current
         return {"unit": name, "scored": len(times), "first_row": first,
                 "missing": int(np.isnan(values).any(axis=1).sum()),
                 "scores": [None if not np.isfinite(v) else float(v) for v in scores],
-                "opened": [e for k, e in events if k == "alarm-opened"],
-                "closed": [e for k, e in events if k == "alarm-closed"],
+                "opened": [e for k, e, _ in events if k == "alarm-opened"],
+                "closed": [e for k, e, _ in events if k == "alarm-closed"],
+                "causes": [{"alarm": e, **more["cause"]} for k, e, more in events
+                           if k == "alarm-cause"],
                 "in_alarm": cur is not None, "latency_ms": round(1000 * took, 3)}
 
     def _lock_unit(self, s: Session, rt: UnitRuntime) -> None:
         s.execute(select(Unit.id).where(Unit.id == rt.unit_id).with_for_update())
 
     def _episodes(self, s: Session, rt: UnitRuntime, opened: list[PolicyEpisode],
-                  closed: list[PolicyEpisode], times: np.ndarray,
-                  first: int) -> list[tuple[str, int]]:
+                  closed: list[PolicyEpisode], times: np.ndarray, first: int,
+                  causes: list[Cause] | None = None) -> list[tuple[str, int, dict[str, Any]]]:
+        """Store the batch's episode changes in row order - openings, new causes (a
+        second fault in the open episode, :meth:`_cause`), closings - and the open
+        episode's summary; the events to publish, ``(kind, alarm id, detail)``."""
         def t_of(seq: int) -> float:
             if seq >= first:
                 return float(times[min(seq - first, len(times) - 1)])
@@ -295,11 +313,15 @@ class Fleet:
                                                  Reading.seq == seq))
             return float(t) if t is not None else float(times[0])
 
-        happened: list[tuple[str, int]] = []
-        todo = sorted([(e.start, 0, e) for e in opened] + [(e.end, 1, e) for e in closed],
-                      key=lambda x: (x[0], x[1]))
-        for _, what, e in todo:
-            if what == 0:
+        happened: list[tuple[str, int, dict[str, Any]]] = []
+        todo: list[tuple[int, int, Any]] = [(e.start, 0, e) for e in opened]
+        todo += [(c.row, 1, c) for c in causes or []] + [(e.end, 2, e) for e in closed]
+        for _, what, e in sorted(todo, key=lambda x: (x[0], x[1])):
+            if what == 1:
+                said = self._cause(s, rt, e, t_of)
+                if said is not None and rt.open_episode is not None:
+                    happened.append(("alarm-cause", rt.open_episode, {"cause": said}))
+            elif what == 0:
                 if rt.open_episode is None:
                     ep = Episode(unit_id=rt.unit_id, start_seq=rt.seq0 + e.start,
                                  end_seq=rt.seq0 + e.end, start_t=t_of(rt.seq0 + e.start),
@@ -309,13 +331,13 @@ class Fleet:
                     s.add(ep)
                     s.flush()
                     rt.open_episode = ep.id
-                    happened.append(("alarm-opened", ep.id))
+                    happened.append(("alarm-opened", ep.id, {}))
                 else:
                     self._update(s, rt.open_episode, rt, e, t_of)
             elif rt.open_episode is not None:
                 self._update(s, rt.open_episode, rt, e, t_of)
                 self._close(s, rt, rt.open_episode, None)
-                happened.append(("alarm-closed", rt.open_episode))
+                happened.append(("alarm-closed", rt.open_episode, {}))
                 rt.open_episode = None
         cur = rt.monitor.current if rt.monitor is not None else None
         if cur is not None and rt.open_episode is not None:
@@ -330,8 +352,31 @@ class Fleet:
         ep.end_seq = max(ep.end_seq, rt.seq0 + e.end)
         ep.end_t = t_of(ep.end_seq)
         ep.peak = max(ep.peak, float(e.peak))
-        ep.kind, ep.sensors = e.kind or ep.kind, ",".join(e.sensors) or ep.sensors
+        named = list(e.sensors) or [x for x in ep.sensors.split(",") if x]
+        ep.kind, ep.sensors = e.kind or ep.kind, ",".join(with_causes(named, ep))
         ep.fault = e.fault  # the whole episode's judgement: a name may go as it grows
+
+    def _cause(self, s: Session, rt: UnitRuntime, c: Cause,
+               t_of: Any) -> dict[str, Any] | None:
+        """Record a new cause in the open episode: its sensor joins the episode's stored
+        sensors (after those named, in the order said) and the cause its ``causes``. A
+        sensor the episode said already (a monitor primed again after a restart or a model
+        change sees the episode from later on, and may say it again) is not said twice;
+        returns the event's detail, or None."""
+        ep = s.get(Episode, rt.open_episode) if rt.open_episode is not None else None
+        if ep is None:
+            return None
+        known = json.loads(ep.causes or "[]")
+        if any(k["sensor"] == c.sensor for k in known):
+            return None
+        start = rt.seq0 + c.start
+        known.append({"sensor": c.sensor, "kind": c.kind, "start_row": start,
+                      "start_t": t_of(start), "said_row": rt.seq0 + c.row,
+                      "part": float(c.part), "score": float(c.score)})
+        ep.causes = json.dumps(known)
+        ep.sensors = ",".join(with_causes([x for x in ep.sensors.split(",") if x], ep))
+        return {"sensor": c.sensor, "kind": c.kind, "start_row": start,
+                "start": iso(t_of(start))}
 
     def _close(self, s: Session, rt: UnitRuntime, ep_id: int, _: Any) -> None:
         ep = s.get(Episode, ep_id)

@@ -62,4 +62,24 @@ def episode_json(ep: Episode, unit: str) -> dict[str, Any]:
             "acknowledged_by": ep.acked_by, "acknowledged_at": iso(ep.acked_at),
             "ack_comment": ep.ack_comment, "verdict": ep.verdict,
             "verdict_fault": ep.verdict_fault, "verdict_by": ep.verdict_by,
-            "verdict_version": ep.verdict_version, "model_version": ep.model_version}
+            "verdict_version": ep.verdict_version, "model_version": ep.model_version,
+            "causes": causes_json(ep)}
+
+
+def causes_json(ep: Episode) -> list[dict[str, Any]]:
+    """The second faults said while the episode was open (``fleet.Fleet._cause``): the
+    sensor, the term that named it, its first row in the lead and that row's time (when it
+    started to read off), the row it was said at, its part and the score then, and
+    ``text``, worded as ``normalcy monitor``'s ALSO line."""
+    from normalcy.alarms.policy import kind_words
+
+    out = []
+    for c in json.loads(ep.causes or "[]"):
+        what = f"{c['kind']} ({kind_words(c['kind'])})" if c["kind"] else "-"
+        text = (f"row {c['start_row']} ({iso(c['start_t'])}): score {c['score']:.3g}, {what},"
+                f" sensor {c['sensor']} now also reads off, in the episode open since row "
+                f"{ep.start_seq}")
+        out.append({"sensor": c["sensor"], "kind": c["kind"], "start": iso(c["start_t"]),
+                    "start_row": c["start_row"], "said_row": c["said_row"],
+                    "part": c["part"], "score": c["score"], "text": text})
+    return out

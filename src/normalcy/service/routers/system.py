@@ -61,7 +61,8 @@ def metrics(fleet: FleetDep) -> str:
 @router.get("/api/events")
 async def events(request: Request, fleet: FleetDep,
                  _: Reader) -> StreamingResponse:
-    """Server-sent events: alarm-opened/closed/acknowledged/shelved, model, unit."""
+    """Server-sent events: alarm-opened/closed/acknowledged/shelved, alarm-cause (a
+    second fault in an open alarm), model, unit."""
     q = fleet.events.subscribe()
 
     async def stream() -> AsyncIterator[str]:
