@@ -25,6 +25,7 @@ from normalcy.service.auth import Who, check_name
 from normalcy.service.db import Episode, ModelVersion, Unit, Write
 from normalcy.service.errors import ClientError, Conflict, NotFound
 from normalcy.service.fleet import Fleet, UnitRuntime, stored_runs, write_log
+from normalcy.service.views import iso
 
 log = logging.getLogger("normalcy.service")
 
@@ -166,8 +167,10 @@ def create_from_history(fleet: Fleet, name: str, path: str, who: Who,
 
 def _change_model(fleet: Fleet, rt: UnitRuntime, who: Who, action: str,
                   change: Any, episode: int | None = None, note: str | None = None,
-                  verdict: tuple[str, str | None] | None = None) -> int:
-    """Apply ``change(det) -> version`` to a fresh copy of the current model and commit."""
+                  verdict: tuple[str, str | None] | None = None,
+                  span: dict[str, Any] | None = None) -> int:
+    """Apply ``change(det) -> version`` to a fresh copy of the current model and commit;
+    ``span``: the rows a verdict covers (:func:`span_of`), recorded in the audit log."""
     with rt.lock:
         path = None
         try:
@@ -198,7 +201,7 @@ def _change_model(fleet: Fleet, rt: UnitRuntime, who: Who, action: str,
                             _ack(ep, who, f"feedback: {verdict[0]}")
                 write_log(s, who.name, action, rt.name, version=version, episode=episode,
                           verdict=verdict[0] if verdict else None,
-                          fault=verdict[1] if verdict else None, note=note)
+                          fault=verdict[1] if verdict else None, note=note, **(span or {}))
         except BaseException:
             if path is not None:  # the row did not commit: no file without its row
                 path.unlink(missing_ok=True)
@@ -262,7 +265,53 @@ def feedback_range(fleet: Fleet, rt: UnitRuntime, start_seq: int, end_seq: int,
                                  fault if verdict == "fault" else None, who.name, note)
 
     return _change_model(fleet, rt, who, "feedback", change, episode, note,
-                         (verdict, fault if verdict == "fault" else None))
+                         (verdict, fault if verdict == "fault" else None),
+                         span_of(start_seq, end_seq, float(frame["time"].loc[start_seq]),
+                                 float(frame["time"].loc[end_seq])))
+
+
+def span_of(start_seq: int, end_seq: int, start_t: float | None,
+            end_t: float | None) -> dict[str, Any]:
+    """The rows a verdict covers as an alarm shows its span: the times of its first and
+    last rows (ISO 8601) and their stream positions (``start_row``, ``end_row``)."""
+    return {"start": iso(start_t), "end": iso(end_t), "start_row": int(start_seq),
+            "end_row": int(end_seq)}
+
+
+def history(fleet: Fleet, rt: UnitRuntime) -> list[dict[str, Any]]:
+    """The unit's model's change log, oldest first, a verdict's rows as :func:`span_of`
+    says them (from the audit log; for a verdict recorded without them, its alarm's span)
+    in place of the model's own ``start``/``end`` - positions in the frame the service
+    handed the model, which mean nothing to an operator. Other changes (the fit, undo)
+    cover no stream rows: None."""
+    h = modelops.history(rt.det)
+    records: list[dict[str, Any]] = [
+        {str(k): v for k, v in r.items()}
+        for r in h.astype(object).where(h.notna(), None).to_dict("records")]
+    spans: dict[int, dict[str, Any]] = {}
+    with fleet.db.read() as s:
+        for w in s.scalars(select(Write).where(Write.unit == rt.name,
+                                               Write.action == "feedback")):
+            d = json.loads(w.detail or "{}")
+            if d.get("version") is None:
+                continue
+            if d.get("start_row") is not None:
+                spans[int(d["version"])] = {k: d.get(k) for k in SPAN}
+            elif d.get("episode") is not None:
+                ep = s.get(Episode, int(d["episode"]))
+                if ep is not None:
+                    spans[int(d["version"])] = span_of(ep.start_seq, ep.end_seq, ep.start_t,
+                                                       ep.end_t)
+    out: list[dict[str, Any]] = []
+    none: dict[str, Any] = dict.fromkeys(SPAN)
+    for r in records:
+        span = spans.get(int(r["version"])) if r["action"] == "feedback" else None
+        out.append({**r, **(span or none)})
+    return out
+
+
+#: the keys of a verdict's rows in the change log (:func:`span_of`)
+SPAN = ("start", "end", "start_row", "end_row")
 
 
 def signature_said(rt: UnitRuntime, verdict: str, fault: str | None) -> str | None:

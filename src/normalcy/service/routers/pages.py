@@ -20,7 +20,7 @@ from jinja2 import Environment, FileSystemLoader
 from sqlalchemy import select
 
 from normalcy.alarms.policy import kind_words
-from normalcy.service import changes, flash, modelops
+from normalcy.service import changes, flash
 from normalcy.service.auth import (
     ANONYMOUS,
     SESSION_COOKIE,
@@ -254,8 +254,7 @@ def unit_page(name: str, request: Request, fleet: FleetDep) -> Response:
     history: list[dict[Any, Any]] = []
     rt = fleet.units.get(name)
     if rt is not None:
-        h = modelops.history(rt.det)
-        history = h.astype(object).where(h.notna(), None).to_dict("records")[::-1]
+        history = changes.history(fleet, rt)[::-1]
     return _page(request, fleet, "unit.html", unit=unit_json(u), versions=versions,
                  history=history, alarms=list_episodes(fleet, unit=name, limit=50))
 

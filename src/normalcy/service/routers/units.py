@@ -13,7 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
 from normalcy.exceptions import InputError
-from normalcy.service import changes, modelops
+from normalcy.service import changes
 from normalcy.service.auth import Who
 from normalcy.service.db import ModelVersion, Unit
 from normalcy.service.deps import (
@@ -144,11 +144,10 @@ def versions(name: str, fleet: FleetDep, _: Reader) -> list:
 
 @router.get("/{name}/history")
 def history(name: str, fleet: FleetDep, _: Reader) -> list:
-    """The current model's own change log (who, when, range, verdict, note)."""
-    rt = fleet.runtime(name)
-    h = modelops.history(rt.det)
-    h = h.astype(object).where(h.notna(), None)
-    return h.to_dict("records")
+    """The current model's own change log (who, when, verdict, note and the rows a
+    verdict covered: ``start``/``end`` times and ``start_row``/``end_row``, as an alarm
+    shows its span)."""
+    return changes.history(fleet, fleet.runtime(name))
 
 
 def _text(data: dict, key: str) -> str | None:
