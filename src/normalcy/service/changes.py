@@ -22,7 +22,7 @@ from sqlalchemy import select, update
 from normalcy.exceptions import InputError, ModelFileError
 from normalcy.service import modelops
 from normalcy.service.auth import Who, check_name
-from normalcy.service.db import Episode, ModelVersion, Unit, Write
+from normalcy.service.db import Episode, ModelVersion, Reading, Unit, Write
 from normalcy.service.errors import ClientError, Conflict, NotFound
 from normalcy.service.fleet import Fleet, UnitRuntime, stored_runs, write_log
 from normalcy.service.views import iso
@@ -392,9 +392,19 @@ def _unit_name(s: Any, ep: Episode) -> str | None:
     return s.scalar(select(Unit.name).where(Unit.id == ep.unit_id))
 
 
-def time_range(frame: pd.DataFrame, start: float, end: float) -> tuple[int, int]:
-    """Stream positions of the stored rows with ``start <= time <= end``."""
-    inside = frame[(frame["time"] >= start) & (frame["time"] <= end)]
-    if inside.empty:
+def range_rows(fleet: Fleet, rt: UnitRuntime, start: float, end: float) -> tuple[int, int]:
+    """Stream positions of the first and last stored rows with ``start <= time <= end``:
+    two lookups on the readings' ``(unit_id, t)`` index (a unit's times rise with its
+    positions), not a read of every stored row. :func:`feedback_range` then reads the
+    range and its context rows only."""
+    def one(*where: Any, last: bool) -> int | None:
+        order = Reading.t.desc() if last else Reading.t
+        return s.scalar(select(Reading.seq).where(Reading.unit_id == rt.unit_id, *where)
+                        .order_by(order).limit(1))
+
+    with fleet.db.read() as s:
+        a = one(Reading.t >= start, Reading.t <= end, last=False)
+        b = None if a is None else one(Reading.t >= start, Reading.t <= end, last=True)
+    if a is None or b is None:
         raise ClientError("no stored row lies in that time range.", 422)
-    return int(inside.index[0]), int(inside.index[-1])
+    return int(a), int(b)

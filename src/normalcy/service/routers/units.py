@@ -171,8 +171,7 @@ async def feedback(name: str, request: Request, fleet: FleetDep,
         if key not in data:
             raise ClientError(f"the feedback needs '{key}' (a time).", 422)
         t.append(_time(data[key], key, rt.zone))
-    frame, _ = await run_in_threadpool(fleet.rows, rt, 0, rt.rows_seen - 1)
-    a, b = changes.time_range(frame, t[0], t[1])
+    a, b = await run_in_threadpool(changes.range_rows, fleet, rt, t[0], t[1])
     verdict, fault = _text(data, "verdict") or "", _text(data, "fault")
     v = await run_in_threadpool(changes.feedback_range, fleet, rt, a, b, verdict, fault,
                                 _text(data, "note"), who)
