@@ -120,3 +120,21 @@ def test_a_batch_cut_into_runs_keeps_its_causes(tank: tuple[bytes, pd.DataFrame]
     times[2200:] += 3600.0  # an hour's pause after the cause: a second run
     out = feed_runs(mon, times, rows.iloc[:2400], 1.0, None)
     assert [(c.sensor, c.kind) for c in out.causes] == [("v1", "stuck")]
+
+
+def test_a_restart_keeps_the_sensors_the_alarm_named(service: Service,
+                                                     tank: tuple[bytes, pd.DataFrame]) -> None:
+    """A monitor primed again after a restart sees the open alarm from later on (the
+    context rows it reads back), where v1's freeze leads: the alarm still names h1, whose
+    bias opened it, first - what the later view names joins the stored sensors."""
+    model, rows = tank
+    service.add_unit(model, "T-1")
+    op = service.auth("operator")
+    out = _send(service.client, op, rows.iloc[:2400], 0)
+    (alarm,) = [e for o in out for e in o["opened"]]
+    before = service.client.get(f"/api/alarms/{alarm}").json()["sensors"]
+    assert before[0] == "h1" and "v1" in before
+    with TestClient(create_app(service.settings)) as c:
+        _send(c, op, rows.iloc[:2900], 2400, 100)
+        ep = c.get(f"/api/alarms/{alarm}").json()
+        assert ep["active"] and ep["sensors"][:len(before)] == before

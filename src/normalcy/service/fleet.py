@@ -352,7 +352,14 @@ class Fleet:
         ep.end_seq = max(ep.end_seq, rt.seq0 + e.end)
         ep.end_t = t_of(ep.end_seq)
         ep.peak = max(ep.peak, float(e.peak))
-        named = list(e.sensors) or [x for x in ep.sensors.split(",") if x]
+        stored = [x for x in ep.sensors.split(",") if x]
+        if rt.seq0 + e.start > ep.start_seq:  # a monitor primed again (a restart, a new
+            # model) sees the episode from later on: what it names joins what was stored
+            named = stored + [x for x in e.sensors if x not in stored]
+            ep.sensors = ",".join(with_causes(named, ep))
+            ep.fault = ep.fault or e.fault
+            return
+        named = list(e.sensors) or stored
         ep.kind, ep.sensors = e.kind or ep.kind, ",".join(with_causes(named, ep))
         ep.fault = e.fault  # the whole episode's judgement: a name may go as it grows
 
