@@ -165,6 +165,20 @@ def test_merge_refuses_different_quantizers(fitted, plant) -> None:
     assert "fit_like(a, X)" in str(e.value) and "--like A" in str(e.value)
 
 
+def test_merge_refuses_models_of_other_sampling_periods(plant) -> None:
+    """A unit logged every 2 s, fitted like one logged every second: merged, the same
+    transitions and windows would mean twice their duration in half the model."""
+    every = [run.set_axis(pd.date_range("2026-01-01", periods=len(run), freq=f))
+             for run, f in ((plant[0], "1s"), (plant[1], "2s"))]
+    a = TransitionDetector(**KW).fit(every[0])
+    b = operator.fit_like(a, every[1])
+    assert (a.sample_period_, b.sample_period_) == (1.0, 2.0)
+    with pytest.raises(InputError, match=r"sampled every 1 s.*sampled every 2 s.*Resample"):
+        merge(a, b)
+    same = operator.fit_like(a, every[1].set_axis(every[0].index[:len(every[1])]))
+    assert merge(a, same).sample_period_ == 1.0  # the same period merges
+
+
 @pytest.mark.parametrize("args, match", [
     ((0, 100, "nromal"), "verdict must be one of"),
     ((100, 50, "normal"), "range is empty"),

@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 from sklearn.base import clone
 
+from normalcy.data.periods import same_period
+from normalcy.data.timeaxis import duration
 from normalcy.detector.normality import keeps_bounds
 from normalcy.detector.normality import merge as merge_normality
 from normalcy.detector.transition_detector import TransitionDetector
@@ -84,6 +86,14 @@ def merge(a: TransitionDetector, b: TransitionDetector, by: str | None = None,
     for name, m in (("a", a), ("b", b)):
         if getattr(m, "normality_", None) is None:
             raise InputError(f"model {name} is not fitted; merge needs two fitted models.")
+    pa, pb = getattr(a, "sample_period_", None), getattr(b, "sample_period_", None)
+    if pa is not None and pb is not None and not same_period(float(pa), float(pb)):
+        raise InputError(
+            f"cannot merge: model a was fitted on data sampled every {duration(float(pa))}, "
+            f"model b on data sampled every {duration(float(pb))}; the same transitions and "
+            "windows would mean other durations. Resample b's data to "
+            f"{duration(float(pa))} (DataFrame.resample in Python, normalcy score's "
+            "--resample shows how) and fit it again with fit_like / --like.")
     problems = _clashes(a, b)
     if problems:
         raise InputError(
