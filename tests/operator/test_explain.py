@@ -185,7 +185,7 @@ def test_a_relations_fault_is_said_as_the_relations_of_the_taught_range(relation
     level = det.signatures_.level["drift"]
     text = first["text"]
     assert text.startswith("the relations look like those of fault 'drift' taught on rows "
-                           "[300, 500) (version 2, ")
+                           "300 to 499 (version 2, ")
     said = float(text.split("log-likelihood ratio ")[1].split()[0])
     assert f"vs its level {level:.3g}" in text and said > level
     assert "sample-sensor pairs" not in ex.text  # the paper view's rate means nothing here
@@ -199,8 +199,8 @@ def test_a_relations_fault_is_said_as_the_relations_of_the_taught_range(relation
     operator.feedback(det, test, 1600, 1650, "fault", fault="drift")
     again = operator.explain(det, test, 1650, 1800, top=3).records
     line = again.loc[again["fault"] == "drift", "text"].iloc[0]
-    assert "taught on rows [300, 500) (version 2, " in line
-    assert "and rows [1600, 1650) (version 5, " in line and "[1000, 1100)" not in line
+    assert "taught on rows 300 to 499 (version 2, " in line
+    assert "and rows 1600 to 1649 (version 5, " in line and "1000 to 1099" not in line
 
 
 def test_a_healthy_range_names_no_relations_fault(relations_fault) -> None:

@@ -16,7 +16,7 @@ each term by its share of the aggregated score:
   in the relations view a fault is one finding per name, weighed ``1 + L_F - λ_F`` at
   its best window (the score, in thresholds, it gives a missed fault there; ``L_F``
   its window log-likelihood ratio, ``λ_F`` its level), and said as "the relations
-  look like those of fault F taught on rows [a, b)";
+  look like those of fault F taught on rows a to b - 1";
 
 groups the terms (unseen transitions by sensor and transition; bounds by
 viewpoint and component; configurations by viewpoint; faults by name), sums
@@ -145,7 +145,7 @@ def explain(det: TransitionDetector, X: Any, start: Any, end: Any, top: int = 5,
                 "component": names[i], "sample": int(at[0]), "count": int(at.size),
                 "weight": at.size / (ns * ref["trans"]), "_order": trans_order,
                 "text": f"`{names[i]}` {u.move(i, a, b)} within {u.within()} - never seen "
-                        f"in training ({at.size} time(s))"})
+                        f"in training ({times(int(at.size))})"})
         seen = ~unseen
         if not seen.any() or tables is None:  # its score has no bounds or patterns
             continue
@@ -229,7 +229,7 @@ def explain(det: TransitionDetector, X: Any, start: Any, end: Any, top: int = 5,
     frame["sample"] += first_row
     if not when and stamp is not None and end > start:
         when = f" ({stamp(start)} to {stamp(end - 1)})"
-    span = f"rows [{start + first_row}, {end + first_row}){when}"
+    span = f"{rows_said(start + first_row, end + first_row)}{when}"
     if frame.empty:
         seen = {"relations": "every sensor read within what the other sensors and its own "
                              "recent past predict",
@@ -320,9 +320,31 @@ def pyplot() -> Any:
     return plt
 
 
+def rows_said(start: int, end: int) -> str:
+    """Rows ``[start, end)`` as an operator reads them (both ends counted).
+
+    Examples
+    --------
+    >>> rows_said(1200, 1400), rows_said(7, 8)
+    ('rows 1200 to 1399', 'row 7')
+    """
+    return f"row {start}" if end - start == 1 else f"rows {start} to {end - 1}"
+
+
+def times(n: int) -> str:
+    """``n`` times, in words.
+
+    Examples
+    --------
+    >>> times(1), times(18)
+    ('once', '18 times')
+    """
+    return "once" if n == 1 else f"{n} times"
+
+
 def taught_on(det: TransitionDetector, name: str) -> str:
     """Where fault ``name``'s signature in force was taught, from the change log:
-    "rows [a, b) (version v, date)" per feedback, walking back from the current
+    "rows a to b - 1 (version v, date)" per feedback, walking back from the current
     version through reverts, partial fits and merges (the library they carried
     over); "an earlier version" where the log does not say."""
     h: History = getattr(det, "history_", None) or History()
@@ -336,7 +358,9 @@ def taught_on(det: TransitionDetector, name: str) -> str:
         if e.action not in ("feedback", "partial_fit", "merge"):
             break  # fit, base: the library did not come from this log
         if e.action == "feedback" and e.verdict == "fault" and e.fault == name:
-            found.append(f"rows [{e.start}, {e.end}) (version {e.version}, {e.time[:10]})")
+            rows = (rows_said(e.start, e.end) if e.start is not None and e.end is not None
+                    else "rows")
+            found.append(f"{rows} (version {e.version}, {e.time[:10]})")
         v -= 1
     return " and ".join(reversed(found)) or "an earlier version"
 
@@ -425,7 +449,7 @@ def plot_explanation(det: TransitionDetector, X: Any, start: Any, end: Any,
                            if timed else "row")
     if timed:
         fig.autofmt_xdate()
-    fig.suptitle(f"rows [{start}, {end}){_span(index, start, end) if timed else ''}\n"
+    fig.suptitle(f"{rows_said(start, end)}{_span(index, start, end) if timed else ''}\n"
                  f"band: {BAND_WORDS[band.kind]}", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
