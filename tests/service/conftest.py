@@ -101,6 +101,17 @@ def tank(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, pd.DataFrame]
     return path.read_bytes(), rows
 
 
+@pytest.fixture(autouse=True)
+def server_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The service's clock in these tests: 2031-01-01 (or now, if later). The test
+    plant's rows start at ``T0`` (2027-01-15) and some tests send rows of 2030, ahead of
+    the clock the tests were written on; the service refuses readings ahead of its clock
+    (``normalcy.service.plausible``). A test of that sets its own clock."""
+    from normalcy.service import plausible
+
+    monkeypatch.setattr(plausible, "server_time", lambda: max(time.time(), 1_924_992_000.0))
+
+
 # ------------------------------------------------------------------ PostgreSQL
 def _pg_bin() -> Path | None:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))

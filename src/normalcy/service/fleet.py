@@ -34,7 +34,7 @@ from normalcy.alarms.policy import Episode as PolicyEpisode
 from normalcy.data.periods import check_steps
 from normalcy.data.timeaxis import run_starts
 from normalcy.exceptions import InputError, ModelFileError
-from normalcy.service import modelops
+from normalcy.service import modelops, plausible
 from normalcy.service.db import Database, Episode, ModelVersion, Reading, Unit, Write
 from normalcy.service.errors import ClientError, Conflict, NotFound
 from normalcy.service.events import Broadcaster
@@ -392,7 +392,12 @@ class Fleet:
             ep.state = ON_RETURN.get(ep.state, ep.state)
 
     def _prune(self, s: Session, rt: UnitRuntime, now_t: float) -> None:
-        """Drop rows older than the retention period, except around alarm episodes."""
+        """Drop rows older than the retention period, except around alarm episodes.
+
+        The period ends at the newest row, or at the server's clock where that is earlier:
+        a row dated ahead of the clock (a gateway's glitch the service did not refuse, a
+        replay) never deletes the history before it."""
+        now_t = min(now_t, plausible.server_time())
         retention = self.settings.retention_days * 86400.0
         last = self._last_prune.get(rt.unit_id)
         if last is not None and now_t - last < min(3600.0, retention / 10):

@@ -38,6 +38,11 @@ class Settings:
         each per second to 16 scoring threads took 11.3 ms of server CPU per row and
         fell behind (86 of 100 rows/s), to one thread 7.5 ms (all ingested;
         ``normalcy bench serve``, ``docs/benchmarks.md``).
+    clock_skew_s : seconds a reading's time may be ahead of the server's clock (the
+        gateway's clock running fast), besides 3 sampling periods of the unit; a row
+        further ahead is refused (422), as one wrong future time would otherwise refuse
+        every real row after it. 300 s: an unsynchronised clock's drift over weeks; an
+        NTP-synchronised one is within a second.
 
     Examples
     --------
@@ -58,6 +63,7 @@ class Settings:
     background_fit: bool = True
     demo_speed: float = 20.0
     scoring_threads: int = 1
+    clock_skew_s: float = 300.0
 
     @property
     def database_url(self) -> str:
@@ -86,7 +92,7 @@ class Settings:
             values["data"] = Path(values["data"])
         s = cls(**values)
         for name in ("retention_days", "max_body_bytes", "max_upload_bytes", "standing_s",
-                     "demo_speed", "scoring_threads"):
+                     "demo_speed", "scoring_threads", "clock_skew_s"):
             if not getattr(s, name) > 0:
                 raise InputError(f"setting {name} must be > 0. Got {getattr(s, name)!r} instead.")
         return s
