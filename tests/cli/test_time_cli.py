@@ -64,6 +64,37 @@ def test_data_at_another_period_is_refused_naming_both(plant, tmp_path, capsys) 
     assert m.read_bytes() == before and not (tmp_path / "o.csv").exists()
 
 
+@pytest.mark.parametrize("chunk_rows", ["10000", "4000", "777", "100000"])
+def test_a_period_change_part_way_is_refused_whatever_the_chunks(plant, tmp_path, capsys,
+                                                                  chunk_rows) -> None:
+    # 1 s for 5000 rows, then every 2 s: only the first chunk's period was checked
+    X = smooth_signals(20000, 3, seed=6)
+    t = np.concatenate([np.arange(5000.0), 5000.0 + 2 * np.arange(15000.0)])
+    X.insert(0, "time", (pd.Timestamp("2026-01-01") + pd.to_timedelta(t, "s")).astype(str))
+    X.to_csv(tmp_path / "change.csv", index=False)
+    m = _copy(plant, tmp_path)
+    out = tmp_path / "o.csv"
+    assert main(["score", str(m), str(tmp_path / "change.csv"), "-o", str(out),
+                 "--chunk-rows", chunk_rows]) == 2
+    err = capsys.readouterr().err
+    assert "(rows 5000-6000) is sampled every 2 s" in err and "every 1 s" in err, err
+    assert not out.exists()
+
+
+def test_a_short_tail_at_another_period_is_judged_with_the_rows_before(plant, tmp_path,
+                                                                       capsys) -> None:
+    # the last few rows of a 1 s file 2 s apart are not a period change; 600 of 1000 are
+    X = smooth_signals(2600, 3, seed=6)
+    for tail, rc in ((20, 0), (600, 2)):
+        t = np.concatenate([np.arange(2600.0 - tail), 2600.0 - tail + 2 * np.arange(tail)])
+        X.assign(time=(pd.Timestamp("2026-01-01") + pd.to_timedelta(t, "s")).astype(str)
+                 ).to_csv(tmp_path / "tail.csv", index=False)
+        for chunk_rows in ("2500", "100000"):
+            assert main(["score", str(_copy(plant, tmp_path)), str(tmp_path / "tail.csv"),
+                         "-o", str(tmp_path / "o.csv"), "--chunk-rows", chunk_rows]) == rc
+        capsys.readouterr()
+
+
 def test_a_jittered_clock_is_one_period_but_another_period_is_not(tmp_path, capsys) -> None:
     """A logger whose steps wander by +-15 % gives another median step on every chunk;
     that is the model's period, while 5 % slower is not."""

@@ -160,7 +160,7 @@ def chunks(det: Any, period: float | None, model: str, data: str, *,
     whole file at once; ``timezone``: the zone of dates without a UTC offset.
     """
     from normalcy.cli.common import names_said
-    from normalcy.data.periods import check_period, same_period
+    from normalcy.data.periods import same_period
     from normalcy.data.tables import read_chunks, read_table
     from normalcy.data.timeaxis import duration
 
@@ -178,7 +178,7 @@ def chunks(det: Any, period: float | None, model: str, data: str, *,
     else:
         tables = read_chunks(data, sensors=sensors, time_column=time_column, period=period,
                              chunk_rows=chunk_rows, timezone=timezone)
-    first, checked = True, False
+    first, watch = True, PeriodWatch(period, data, model)
     for table in tables:
         if first:
             if table.ignored:
@@ -187,12 +187,60 @@ def chunks(det: Any, period: float | None, model: str, data: str, *,
                 note(f"{data} has no time column: its sampling period cannot be checked "
                      f"against the model's {duration(period)}")
             first = False
-        if not checked and table.period is not None:  # the first chunk with two rows
-            check_period(table.period, period, data, model, table.seconds)
-            checked = True
+        if table.seconds is not None:
+            watch.add(table.seconds)
         for n in table.notes:
             note(n)
         yield table
+    watch.finish()
+
+
+class PeriodWatch:
+    """Checks the sampling period of a file read in chunks against the model's, the
+    same way whatever the chunks: on every :data:`BLOCK` steps of its times in a row
+    (across chunk borders), and at the end on its last ``BLOCK`` steps (all of them in a
+    shorter file); each block's median step, to the tolerance its times' jitter gives
+    (:func:`~normalcy.data.periods.period_tolerance`). A logger that changes its period
+    part way through is refused at the first block sampled at the other period, and the
+    error names its rows."""
+
+    #: steps a block holds
+    BLOCK = 1000
+
+    def __init__(self, period: float | None, data: str, model: str) -> None:
+        self.period, self.data, self.model = period, data, model
+        self.buf = np.zeros(0)  # times not yet checked in a full block, and the one before
+        self.first = 0  # the row number of buf[0]
+        self.prev = np.zeros(0)  # the last full block checked
+
+    def add(self, seconds: np.ndarray) -> None:
+        """The next rows' times (seconds)."""
+        if self.period is None or len(seconds) == 0:
+            return
+        self.buf = np.concatenate([self.buf, np.asarray(seconds, dtype=float)])
+        while len(self.buf) > self.BLOCK:
+            self.prev = self.buf[:self.BLOCK + 1]
+            self._check(self.prev, self.first, whole=False)
+            self.buf, self.first = self.buf[self.BLOCK:], self.first + self.BLOCK
+
+    def finish(self) -> None:
+        """Check the last steps, where some are not yet in a checked block."""
+        if self.period is None or len(self.buf) < 2:
+            return
+        tail = self.buf
+        if len(self.prev):  # the last BLOCK steps: a short tail with the rows before it
+            tail = np.concatenate([self.prev[:-1][-(self.BLOCK + 1 - len(tail)):], tail])
+        self._check(tail, self.first + len(self.buf) - len(tail), whole=not len(self.prev))
+
+    def _check(self, seconds: np.ndarray, row: int, whole: bool) -> None:
+        from normalcy.data.periods import check_period
+
+        steps = np.diff(seconds)
+        steps = steps[np.isfinite(steps) & (steps > 0)]
+        if steps.size == 0:
+            return
+        where = self.data if whole else f"{self.data} (rows {row}-{row + len(seconds) - 1})"
+        check_period(float(np.median(steps)), self.period, where, self.model, seconds)
 
 
 def feed(mon: Any, table: Any) -> Iterator[Any]:
