@@ -387,15 +387,31 @@ CLOCK_ROWS = 20
 CLOCK_SHARE = 0.95
 
 
+def clock_step(values: np.ndarray) -> float | None:
+    """The step of a column that rises at every row by one step (within
+    :data:`PERIOD_TOLERANCE`) on at least :data:`CLOCK_SHARE` of its steps, over
+    :data:`CLOCK_ROWS` readings or more, as a time or a row counter does and a sensor
+    never does (noise, plateaus, reversals); ``None`` for any other column.
+
+    Examples
+    --------
+    >>> clock_step(np.arange(50.0) * 0.5), clock_step(np.sin(np.arange(50.0)))
+    (0.5, None)
+    """
+    v = values[np.isfinite(values)]
+    if v.size < CLOCK_ROWS or not np.all(np.diff(v[:CLOCK_ROWS]) > 0):  # cheap refusal
+        return None
+    step = np.diff(v)
+    mid = float(np.median(step))
+    if mid <= 0 or not np.all(step > 0):
+        return None
+    return mid if np.mean(np.abs(step - mid) <= PERIOD_TOLERANCE * mid) >= CLOCK_SHARE else None
+
+
 def refuse_clocks(columns: dict[str, np.ndarray], where: str) -> None:
     """A clear error when a column taken as a sensor by default is a time or a row
-    counter: it rises at every row by one step (within :data:`PERIOD_TOLERANCE`) on
-    at least :data:`CLOCK_SHARE` of its steps, over :data:`CLOCK_ROWS` rows or more.
-
-    A sensor never does (noise, plateaus, reversals); a time column under a name the
-    reader does not know (``t``, ``seconds``, ``Time (s)``) or an exported row number
-    does, and as a sensor it would make every later reading unseen. Nothing is guessed:
-    the user names the time column or the sensors.
+    counter (:func:`clock_step`; a time column under a name the reader does not know, an
+    exported row number). Nothing is guessed: the user names the time column or sensors.
 
     Examples
     --------
@@ -407,14 +423,8 @@ def refuse_clocks(columns: dict[str, np.ndarray], where: str) -> None:
     column 't' of x.csv rises by 0.5 at every row
     """
     for name, values in columns.items():
-        v = values[np.isfinite(values)]
-        if v.size < CLOCK_ROWS:
-            continue
-        step = np.diff(v)
-        mid = float(np.median(step))
-        if mid <= 0 or not np.all(step > 0):
-            continue
-        if np.mean(np.abs(step - mid) <= PERIOD_TOLERANCE * mid) >= CLOCK_SHARE:
+        mid = clock_step(values)
+        if mid is not None:
             raise InputError(
                 f"column {name!r} of {where} rises by {mid:g} at every row, like a time or a "
                 "row counter, not a sensor: as a sensor it would make every later reading "

@@ -7,14 +7,18 @@ crosses a gap or the border between two runs. A frame with a time index
 ``GAP_PERIODS`` sampling periods (its median step), as ``normalcy fit`` and the service
 cut a time column (:mod:`normalcy.data.timeaxis`). Refused, each with a message
 saying how to fix it: infinite values, sparse matrices, complex numbers,
-values that are not numbers, 1-D arrays (a pandas Series is one sensor),
-tables without rows or columns, duplicate column names.
+values that are not numbers, times as a sensor column (a date or duration column, which
+belongs in the index: ``X.set_index("time")``; and, where every column is taken as a
+sensor, a column that rises by one step at every row, refused as ``normalcy fit``
+refuses it, :func:`normalcy.data.timeaxis.clock_step`), 1-D arrays (a pandas Series is
+one sensor), tables without rows or columns, duplicate column names.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from numbers import Number
 
 import numpy as np
@@ -22,7 +26,7 @@ import pandas as pd
 from scipy import sparse
 
 from normalcy.data import localtime
-from normalcy.data.timeaxis import median_step, run_starts
+from normalcy.data.timeaxis import clock_step, median_step, run_starts
 from normalcy.exceptions import InputError, InputTypeError, SensorsError
 
 
@@ -109,6 +113,8 @@ def _not_numeric(s: pd.Series, col: object, where: str) -> InputError:
     for row, v in s.items():
         if v is None or isinstance(v, (bool, np.bool_)):
             continue
+        if isinstance(v, (datetime, timedelta, np.datetime64, np.timedelta64, pd.Period)):
+            return InputTypeError(_time_said(col, where, f"holds times (row {row!r}: {v})"))
         try:
             if isinstance(v, (str, bytes)):
                 float(v)
@@ -124,6 +130,52 @@ def _not_numeric(s: pd.Series, col: object, where: str) -> InputError:
                 f"({e}). Remove the column (or pick sensors explicitly) or fix the value."
             )
     return InputError(f"sensor column {col!r}{where} is not numeric.")  # pragma: no cover
+
+
+def _refuse_times(df: pd.DataFrame, where: str, sensors: bool = True) -> None:
+    """A clear error for a column of dates or durations taken as a sensor (``df.reset_index()``,
+    ``read_csv(parse_dates=["time"])``): its numbers (nanoseconds) rise through the history
+    and make every later reading unseen; the time axis is the frame's index. ``sensors``
+    False: the columns are not the model's sensors, but the rows have no time index, and
+    their times would be ignored."""
+    for col, dtype in df.dtypes.items():
+        if isinstance(dtype, pd.PeriodDtype) or pd.api.types.is_datetime64_any_dtype(
+                dtype) or pd.api.types.is_timedelta64_dtype(dtype):
+            if sensors:
+                raise InputError(_time_said(col, where, f"holds times ({dtype})"))
+            raise InputError(
+                f"column {col!r}{where} holds times ({dtype}) but the rows have no time "
+                "index: the model would take the rows without their times (its sampling "
+                "period unchecked, gaps not cut). Make it the time index, "
+                f"X = X.set_index({col!r}), or drop it: X.drop(columns={col!r}).")
+
+
+def _time_said(col: object, where: str, how: str, seconds: bool = False) -> str:
+    """The error's text for a column of times (``seconds``: numbers, read as seconds)."""
+    index = (f"X.index = pd.to_timedelta(X.pop({col!r}), unit='s') for seconds" if seconds
+             else f"X = X.set_index({col!r})")
+    return (f"column {col!r}{where} {how}, not sensor values: as a sensor it would make "
+            f"every later reading unseen. Make it the time index, {index}, which the "
+            "detector reads as its time axis (the sampling period, the gaps that cut "
+            f"runs), or drop it: X.drop(columns={col!r}).")
+
+
+def _refuse_clock_columns(values: np.ndarray, names: Sequence[str], where: str,
+                          frame: bool) -> None:
+    """The error for a column taken as a sensor by default that is a time or a row
+    counter (:func:`clock_step`, the rule ``normalcy fit`` refuses such a column by)."""
+    for j, name in enumerate(names):
+        mid = clock_step(values[:, j])
+        if mid is None:
+            continue
+        if not frame:
+            raise InputError(
+                f"column {j} ({name!r}){where} rises by {mid:g} at every row, like a time or "
+                "a row counter, not a sensor: as a sensor it would make every later reading "
+                "unseen. Leave that column out of the array (or pass a DataFrame with the "
+                "times as its index).")
+        raise InputError(_time_said(name, where, f"rises by {mid:g} at every row, like a "
+                                                 "time or a row counter", seconds=True))
 
 
 def _numeric(df: pd.DataFrame, where: str) -> np.ndarray:
@@ -188,9 +240,11 @@ def as_model_input(X: object, sensors: Sequence[str], *, what: str = "data",
                 f"{what} lacks the model's sensor column(s) {missing}; the model was "
                 f"trained on {list(sensors)}. Rename the columns or use another model."
             )
+        if not isinstance(X.index, (pd.DatetimeIndex, pd.TimedeltaIndex)):
+            _refuse_times(X, f" in {what}", sensors=False)
         return as_series(X, sensors, what=what)
     check_width(X, sensors, what=what, owner=owner)
-    series = as_series(X, what=what)
+    series = as_series(X, what=what, clocks=False)
     series.sensors = list(sensors)
     return series
 
@@ -221,6 +275,7 @@ def as_series(
     sensors: Sequence[str] | None = None,
     *,
     what: str = "data",
+    clocks: bool = True,
 ) -> Series:
     """Validate ``X`` and return a :class:`Series`.
 
@@ -231,6 +286,8 @@ def as_series(
         DataFrame (names ``s0, s1, ...`` for arrays). Missing sensors raise
         :class:`InputError`; other columns are ignored.
     what : how the data is named in error messages ("training data", ...).
+    clocks : where ``sensors`` is None (every column a sensor), refuse a column that
+        rises by one step at every row (a time or row counter), as ``normalcy fit`` does.
 
     Examples
     --------
@@ -240,6 +297,8 @@ def as_series(
     """
     plain = _plain_array(X, sensors, what)
     if plain is not None:  # one float table: no frame to build (a monitor's every update)
+        if clocks and sensors is None:
+            _refuse_clock_columns(plain[0], plain[1], f" in {what}", frame=False)
         return _series(plain[0], plain[1], np.zeros(len(plain[0]), dtype=np.int64),
                        pd.RangeIndex(len(plain[0])), what)
     runs: list[object]
@@ -284,7 +343,11 @@ def as_series(
     first = 0  # the number of the next run, counting those the time index cuts
     for i, df in enumerate(frames):
         where = f" in {what}" + ("" if len(frames) == 1 else f" (run {i})")
+        _refuse_times(df, where)
         blocks.append(_numeric(df, where))
+        if clocks and sensors is None:
+            _refuse_clock_columns(blocks[-1], names, where, frame=isinstance(runs[i],
+                                                                            pd.DataFrame))
         refuse_unordered(df.index, f"the time index{where}",
                          "sort the rows by time (DataFrame.sort_index()) and drop repeated "
                          "times; a row is one reading at one time.")
