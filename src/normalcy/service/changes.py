@@ -35,6 +35,11 @@ FIT_PARAMS = ("n_levels", "delta", "window", "threshold")
 def _new_unit(fleet: Fleet, name: str, who: Who, status: str, sensors: list[str],
               period: float | None, zone: str | None = None) -> int:
     check_name(name, "unit")
+    if "time" in sensors:
+        raise ClientError("a sensor is named 'time', the name of each reading's time field "
+                          "(POST /api/units/{name}/readings), so no reading could carry its "
+                          "value; rename the sensor (e.g. 'time_value') in the history and "
+                          "fit the model again.", 422)
     with fleet.db.write() as s:
         old = s.scalar(select(Unit).where(Unit.name == name))
         if old is not None and old.status == "failed" and old.rows_seen == 0 and \

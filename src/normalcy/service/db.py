@@ -8,6 +8,7 @@ by a write never fails half-way; PostgreSQL uses the same code with row locks.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -98,7 +99,7 @@ class Episode(Base):
     end_t: Mapped[float] = mapped_column(Float)
     peak: Mapped[float] = mapped_column(Float)
     kind: Mapped[str] = mapped_column(String(16), default="")
-    sensors: Mapped[str] = mapped_column(Text, default="")  # comma-separated
+    sensors: Mapped[str] = mapped_column(Text, default="[]")  # JSON list (migration 0005)
     fault: Mapped[str | None] = mapped_column(Text, nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
     state: Mapped[str] = mapped_column(String(32), default="active-unacknowledged")
@@ -223,3 +224,13 @@ def _sqlite_engine(url: str, immediate: bool) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def episode_sensors(text: str | None) -> list[str]:
+    """An episode's stored sensors (``Episode.sensors``, a JSON list) as a list."""
+    return [str(x) for x in json.loads(text or "[]")]
+
+
+def sensors_text(names: Any) -> str:
+    """The stored form of an episode's sensors: a JSON list (a name may hold a comma)."""
+    return json.dumps([str(x) for x in names])

@@ -35,7 +35,16 @@ from normalcy.data.periods import check_steps
 from normalcy.data.timeaxis import run_starts
 from normalcy.exceptions import InputError, ModelFileError
 from normalcy.service import modelops, plausible
-from normalcy.service.db import Database, Episode, ModelVersion, Reading, Unit, Write
+from normalcy.service.db import (
+    Database,
+    Episode,
+    ModelVersion,
+    Reading,
+    Unit,
+    Write,
+    episode_sensors,
+    sensors_text,
+)
 from normalcy.service.errors import ClientError, Conflict, NotFound
 from normalcy.service.events import Broadcaster
 from normalcy.service.metrics import Metrics
@@ -326,7 +335,7 @@ class Fleet:
                     ep = Episode(unit_id=rt.unit_id, start_seq=rt.seq0 + e.start,
                                  end_seq=rt.seq0 + e.end, start_t=t_of(rt.seq0 + e.start),
                                  end_t=t_of(rt.seq0 + e.end), peak=e.peak, kind=e.kind,
-                                 sensors=",".join(e.sensors), fault=e.fault, active=True,
+                                 sensors=sensors_text(e.sensors), fault=e.fault, active=True,
                                  state="active-unacknowledged", model_version=rt.version)
                     s.add(ep)
                     s.flush()
@@ -352,15 +361,15 @@ class Fleet:
         ep.end_seq = max(ep.end_seq, rt.seq0 + e.end)
         ep.end_t = t_of(ep.end_seq)
         ep.peak = max(ep.peak, float(e.peak))
-        stored = [x for x in ep.sensors.split(",") if x]
+        stored = episode_sensors(ep.sensors)
         if rt.seq0 + e.start > ep.start_seq:  # a monitor primed again (a restart, a new
             # model) sees the episode from later on: what it names joins what was stored
             named = stored + [x for x in e.sensors if x not in stored]
-            ep.sensors = ",".join(with_causes(named, ep))
+            ep.sensors = sensors_text(with_causes(named, ep))
             ep.fault = ep.fault or e.fault
             return
         named = list(e.sensors) or stored
-        ep.kind, ep.sensors = e.kind or ep.kind, ",".join(with_causes(named, ep))
+        ep.kind, ep.sensors = e.kind or ep.kind, sensors_text(with_causes(named, ep))
         ep.fault = e.fault  # the whole episode's judgement: a name may go as it grows
 
     def _cause(self, s: Session, rt: UnitRuntime, c: Cause,
@@ -381,7 +390,7 @@ class Fleet:
                       "start_t": t_of(start), "said_row": rt.seq0 + c.row,
                       "part": float(c.part), "score": float(c.score)})
         ep.causes = json.dumps(known)
-        ep.sensors = ",".join(with_causes([x for x in ep.sensors.split(",") if x], ep))
+        ep.sensors = sensors_text(with_causes(episode_sensors(ep.sensors), ep))
         return {"sensor": c.sensor, "kind": c.kind, "start_row": start,
                 "start": iso(t_of(start))}
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from normalcy.service.db import Episode, Unit
+from normalcy.service.db import Episode, Unit, episode_sensors
 
 
 def nan_none(a: np.ndarray) -> list[float | None]:
@@ -54,7 +54,7 @@ def episode_json(ep: Episode, unit: str) -> dict[str, Any]:
     return {"id": ep.id, "unit": unit, "start": iso(ep.start_t), "end": iso(ep.end_t),
             "start_row": ep.start_seq, "end_row": ep.end_seq,
             "duration_s": ep.end_t - ep.start_t, "peak": ep.peak, "kind": ep.kind,
-            "sensors": [s for s in ep.sensors.split(",") if s], "fault": ep.fault,
+            "sensors": episode_sensors(ep.sensors), "fault": ep.fault,
             "active": ep.active, "state": ep.state, "shelved": shelved,
             "shelved_until": iso(ep.shelved_until) if shelved else None,
             "shelved_by": ep.shelved_by if shelved else None,

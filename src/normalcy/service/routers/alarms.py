@@ -9,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
 from normalcy.service import changes, modelops
-from normalcy.service.db import Episode, Unit
+from normalcy.service.db import Episode, Unit, episode_sensors
 from normalcy.service.deps import (
     AlarmId,
     FleetDep,
@@ -175,6 +175,6 @@ def trend(ep_id: AlarmId, fleet: FleetDep, _: Reader, pad: int = 300) -> dict:
     return {"alarm": ep_id, "unit": name, "time": [float(t) for t in frame["time"]],
             "time_iso": [iso(frame["time"].iloc[0]), iso(frame["time"].iloc[-1])],
             "episode": [ep.start_t, ep.end_t],
-            "sensors": [s for s in ep.sensors.split(",") if s] or rt.sensors[:3],
+            "sensors": episode_sensors(ep.sensors) or rt.sensors[:3],
             "band": band.kind, "band_text": BAND_WORDS[band.kind], "series": series}
 

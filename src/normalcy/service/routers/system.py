@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
 from sqlalchemy import func, select
 
-from normalcy.service.db import Episode, ModelVersion, Reading, Unit, Write
+from normalcy.service.db import Episode, ModelVersion, Reading, Unit, Write, episode_sensors
 from normalcy.service.deps import Engineer, FleetDep, Reader
 from normalcy.service.errors import ClientError
 from normalcy.service.fleet import Fleet
@@ -89,7 +89,7 @@ def kpi_data(fleet: Fleet) -> dict[str, Any]:
             select(Unit.name, func.min(Reading.t), func.max(Reading.t))
             .join(Reading, Reading.unit_id == Unit.id, isouter=True).group_by(Unit.name))}
     eps = [{"unit": n, "start_t": e.start_t, "end_t": e.end_t, "active": e.active,
-            "sensors": [x for x in e.sensors.split(",") if x], "kind": e.kind,
+            "sensors": episode_sensors(e.sensors), "kind": e.kind,
             "fault": e.fault, "verdict": e.verdict} for e, n in rows]
     return kpis(eps, spans, fleet.settings.standing_s)
 
