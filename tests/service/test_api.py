@@ -226,7 +226,8 @@ def test_alarm_lifecycle_feedback_and_undo(service: Service, model_bytes: bytes)
     a = f"/api/alarms/{ep['id']}"
     ex = c.get(f"{a}/explanation").json()
     assert "s0" in ex["text"] and ex["records"]
-    lo, hi = map(int, re.match(r"rows \[(\d+), (\d+)\) \(\d{4}-", ex["text"]).groups())
+    lo, last = map(int, re.match(r"rows (\d+) to (\d+) \(\d{4}-", ex["text"]).groups())
+    hi = last + 1  # both ends said (b96779b)
     assert f"to {ep['end']})" in ex["text"].splitlines()[0]  # dated as the alarm list
     assert lo <= ep["start_row"] and hi == ep["end_row"] + 1  # the stream's rows, as listed
     assert all(lo <= r["sample"] < hi for r in ex["records"] if r["sample"] is not None)
