@@ -146,6 +146,30 @@ def test_failed_unit_leaves_no_file(files: Path, client: Any, tmp_path: Path) ->
     assert sorted(os.listdir(tmp_path / "scores")) == ["pump01.parquet", "pump03.parquet"]
 
 
+@pytest.mark.parametrize("row_group_size", [None, 700])  # one task a unit, or partitions
+def test_a_unit_sampled_at_another_period_fails_naming_both(files: Path, client: Any,
+                                                            tmp_path: Path,
+                                                            row_group_size: int | None) -> None:
+    """A unit logged every 2 s on its 1 s model fails as normalcy score refuses it; the
+    others are scored."""
+    from normalcy.distributed.fleet import fleet_fit, fleet_score
+
+    fleet_fit(client, str(files / "train.parquet"), str(tmp_path / "models"),
+              params={"n_levels": 6, "delta": 8, "window": 40}, progress=False)
+    fresh = sister_fleet(3, 3000, seed=1)
+    slow = fresh["unit"] == "pump02"
+    fresh = pd.concat([fresh[~slow], fresh[slow].iloc[::2]]).sort_values(
+        ["time", "unit"], kind="stable")
+    fresh.to_parquet(tmp_path / "fresh.parquet", row_group_size=row_group_size)
+    result = fleet_score(client, str(tmp_path / "models"), str(tmp_path / "fresh.parquet"),
+                         str(tmp_path / "scores"), progress=False)
+    assert list(result.failed) == ["pump02"], result.failed
+    why = result.failed["pump02"]
+    assert "unit pump02 is sampled every 2 s" in why and "sampled every 1 s" in why, why
+    assert sorted(result.done) == ["pump01", "pump03"]
+    assert sorted(os.listdir(tmp_path / "scores")) == ["pump01.parquet", "pump03.parquet"]
+
+
 def test_fit_takes_the_view_and_says_it(files: Path, cluster: Any, tmp_path: Path,
                                         capsys: pytest.CaptureFixture[str]) -> None:
     """``--view`` reaches every unit's model, as ``normalcy fit --view`` does, and each

@@ -55,8 +55,10 @@ class TimeRuns:
     that go back or repeat are an error, as there (a unit's rows must be in time order)."""
 
     def __init__(self, time_name: str, period: float | None, fmt: str | None = None,
-                 zone: str | None = None) -> None:
+                 zone: str | None = None, unit: str | None = None,
+                 model: str | None = None) -> None:
         self.time_name, self.period, self.fmt, self.zone = time_name, period, fmt, zone
+        self.unit, self.model = unit, model  # scoring: the rows' period is checked
 
     def seconds(self, frame: pd.DataFrame) -> np.ndarray:
         from normalcy.data.timeaxis import check_order, parse_time
@@ -73,9 +75,47 @@ class TimeRuns:
         from normalcy.data.timeaxis import run_starts
 
         labels = np.zeros(len(frame), dtype=np.int64)
-        starts = run_starts(self.seconds(frame), self.period)
+        seconds = self.seconds(frame)
+        if self.unit is not None:
+            self.check_period(seconds, frame)
+        starts = run_starts(seconds, self.period)
         labels[starts] = 1
         return np.cumsum(labels)
+
+
+    #: steps in a row whose median step is checked, as ``normalcy score`` checks them
+    BLOCK = 1000
+
+    def check_period(self, seconds: np.ndarray, frame: pd.DataFrame) -> None:
+        """InputError, naming the unit and both periods, where a block of :data:`BLOCK`
+        steps of the unit's times (and the last ``BLOCK``) has another median step
+        than the model's period, to the tolerance its jitter gives."""
+        from normalcy.data.periods import period_tolerance, same_period
+        from normalcy.data.timeaxis import duration
+
+        n, b = len(seconds), self.BLOCK
+        if self.period is None or n < 2:
+            return
+        starts = [*range(0, n - 1 - b + 1, b)]
+        if not starts or starts[-1] + b < n - 1:
+            starts.append(max(0, n - 1 - b))
+        for a in starts:
+            t = seconds[a:a + b + 1]
+            d = np.diff(t)
+            d = d[np.isfinite(d) & (d > 0)]
+            if d.size == 0:
+                continue
+            own = float(np.median(d))
+            if same_period(own, self.period, period_tolerance(t)):
+                continue
+            when = frame[self.time_name].iloc[a]
+            raise InputError(
+                f"unit {self.unit} is sampled every {duration(own)} (its rows from "
+                f"{self.time_name} {when}), but its model {self.model} was fitted on data "
+                f"sampled every {duration(self.period)}: its transitions and windows would "
+                f"mean other durations. Resample the unit's data to every "
+                f"{duration(self.period)}, or fit its model on data at this period "
+                "(normalcy fleet fit).")
 
 
 def _fit_unit(params: dict[str, Any], like: Any, like_period: float | None,
@@ -316,7 +356,8 @@ def fleet_score(client: Any, models: str, data_path: str, out: str, *,
             read_in = zone(timezone) if timezone is not None else header_zone(header,
                                                                                paths[unit])
             runs_of = None if data.time_column is None or period is None else TimeRuns(
-                data.time_column, float(period), data.time_format, read_in)
+                data.time_column, float(period), data.time_format, read_in, unit,
+                paths[unit])
             cols = [*([data.time_column] if data.time_column else []), *det.sensors_]
             lacking = [c for c in det.sensors_ if c not in data.columns]
             if lacking:
