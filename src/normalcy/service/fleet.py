@@ -361,16 +361,16 @@ class Fleet:
         ep.end_seq = max(ep.end_seq, rt.seq0 + e.end)
         ep.end_t = t_of(ep.end_seq)
         ep.peak = max(ep.peak, float(e.peak))
+        # the alarm keeps the kind and the sensors it opened with, first: a later summary
+        # (the monitor's view of the whole episode as it grows, or of its tail after a
+        # restart) or a second fault (a cause, :meth:`_cause`) adds sensors after them
         stored = episode_sensors(ep.sensors)
-        if rt.seq0 + e.start > ep.start_seq:  # a monitor primed again (a restart, a new
-            # model) sees the episode from later on: what it names joins what was stored
-            named = stored + [x for x in e.sensors if x not in stored]
-            ep.sensors = sensors_text(with_causes(named, ep))
+        named = stored + [x for x in e.sensors if x not in stored]
+        ep.kind, ep.sensors = ep.kind or e.kind, sensors_text(with_causes(named, ep))
+        if rt.seq0 + e.start > ep.start_seq:  # a monitor primed again sees only the tail
             ep.fault = ep.fault or e.fault
-            return
-        named = list(e.sensors) or stored
-        ep.kind, ep.sensors = e.kind or ep.kind, sensors_text(with_causes(named, ep))
-        ep.fault = e.fault  # the whole episode's judgement: a name may go as it grows
+        else:
+            ep.fault = e.fault  # the whole episode's judgement: a name may go as it grows
 
     def _cause(self, s: Session, rt: UnitRuntime, c: Cause,
                t_of: Any) -> dict[str, Any] | None:
