@@ -10,11 +10,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse, StreamingResponse
 from sqlalchemy import func, select
 
 from normalcy.service.db import Episode, ModelVersion, Reading, Unit, Write, episode_sensors
-from normalcy.service.deps import Engineer, FleetDep, Reader
+from normalcy.service.deps import Engineer, FleetDep, Reader, reader
 from normalcy.service.errors import ClientError
 from normalcy.service.fleet import Fleet
 from normalcy.service.kpis import kpis
@@ -65,15 +66,27 @@ async def events(request: Request, fleet: FleetDep,
     second fault in an open alarm), model, unit."""
     q = fleet.events.subscribe()
 
+    async def may_read() -> bool:
+        """Whether the caller may still read: a user revoked (``normalcy user revoke``,
+        also by another process) while the stream is open gets no further event."""
+        try:
+            await run_in_threadpool(reader, request, fleet)
+        except ClientError:
+            return False
+        return True
+
     async def stream() -> AsyncIterator[str]:
         try:
             yield "retry: 3000\n\n"
             while not await request.is_disconnected():
                 try:
                     text = await asyncio.wait_for(q.get(), timeout=15.0)
-                    yield f"data: {text}\n\n"
+                    line = f"data: {text}\n\n"
                 except asyncio.TimeoutError:
-                    yield ": keep-alive\n\n"
+                    line = ": keep-alive\n\n"
+                if not await may_read():
+                    return  # the stream ends; reconnecting gets the 401 that says why
+                yield line
         finally:
             fleet.events.unsubscribe(q)
 
