@@ -56,7 +56,7 @@ def test_fit_score_report_contract(files: Path, cluster: Any, tmp_path: Path,
     _run(["fleet", "score", str(tmp_path / "models"), str(files / "fresh"),
           "-o", str(tmp_path / "scores"), *at], capsys)
     assert sorted(os.listdir(tmp_path / "scores")) == [
-        "pump01.parquet", "pump02.parquet", "pump03.parquet"]  # nothing hidden left
+        "fleet-score.json", "pump01.parquet", "pump02.parquet", "pump03.parquet"]  # no hidden
     fresh = pd.concat([pd.read_parquet(p) for p in sorted((files / "fresh").iterdir())],
                       ignore_index=True)
     for unit in ("pump01", "pump03"):
@@ -124,7 +124,7 @@ def test_worker_killed_mid_run(files: Path, cluster: Any, client: Any, tmp_path:
     assert killed, "the run ended before the kill; give it more rows"
     assert result["r"].failed == {}
     assert sorted(os.listdir(tmp_path / "hit")) == sorted(os.listdir(tmp_path / "calm"))
-    for name in os.listdir(tmp_path / "calm"):
+    for name in [f for f in os.listdir(tmp_path / "calm") if f.endswith(".parquet")]:
         pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "hit" / name),
                                       pd.read_parquet(tmp_path / "calm" / name))
     client.wait_for_workers(2, timeout=60)
@@ -143,7 +143,8 @@ def test_failed_unit_leaves_no_file(files: Path, client: Any, tmp_path: Path) ->
     result = fleet_score(client, str(tmp_path / "models"), str(tmp_path / "fresh.parquet"),
                          str(tmp_path / "scores"), progress=False)
     assert list(result.failed) == ["pump02"] and "nothing to score" in result.failed["pump02"]
-    assert sorted(os.listdir(tmp_path / "scores")) == ["pump01.parquet", "pump03.parquet"]
+    assert sorted(os.listdir(tmp_path / "scores")) == ["fleet-score.json", "pump01.parquet",
+                                                        "pump03.parquet"]
 
 
 @pytest.mark.parametrize("row_group_size", [None, 700])  # one task a unit, or partitions
@@ -167,7 +168,48 @@ def test_a_unit_sampled_at_another_period_fails_naming_both(files: Path, client:
     why = result.failed["pump02"]
     assert "unit pump02 is sampled every 2 s" in why and "sampled every 1 s" in why, why
     assert sorted(result.done) == ["pump01", "pump03"]
-    assert sorted(os.listdir(tmp_path / "scores")) == ["pump01.parquet", "pump03.parquet"]
+    assert sorted(os.listdir(tmp_path / "scores")) == ["fleet-score.json", "pump01.parquet",
+                                                        "pump03.parquet"]
+
+
+def test_a_rerun_records_its_units_and_the_report_leaves_earlier_files_out(
+        files: Path, cluster: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A scores folder written again: the files of units that failed or were missing
+    this time are kept (never deleted), but fleet-score.json names the units this run
+    scored and fleet report ranks only those, saying which it left out and why."""
+    import json
+
+    at = ["--scheduler", cluster.scheduler_address]
+    models, scores = str(tmp_path / "models"), tmp_path / "scores"
+    _run(["fleet", "fit", str(files / "train.parquet"), "-o", models, *FIT, *at], capsys)
+    fresh = pd.read_parquet(files / "fresh" / "00.parquet")
+    fresh.to_parquet(tmp_path / "day1.parquet")
+    _run(["fleet", "score", models, str(tmp_path / "day1.parquet"), "-o", str(scores), *at],
+         capsys)
+    day1 = (scores / "pump03.parquet").read_bytes()
+    bad = fresh.assign(flow=np.where(fresh["unit"] == "pump03", np.nan, fresh["flow"]))
+    bad.to_parquet(tmp_path / "bad.parquet")
+    fresh[fresh["unit"] != "pump02"].to_parquet(tmp_path / "missing.parquet")
+    for day, left, why in (("bad", "pump03", "failed on it"),
+                           ("missing", "pump02", "had no rows of it")):
+        code = main(["fleet", "score", models, str(tmp_path / f"{day}.parquet"), "-o",
+                     str(scores), *at])
+        err = capsys.readouterr().err
+        assert code == (2 if day == "bad" else 0), err
+        assert f"kept from an earlier run, not scored by this one: {left}.parquet" in err, err
+        record = json.loads((scores / "fleet-score.json").read_text())
+        assert record["state"] == "done" and left not in record["scored"], record
+        assert len(record["scored"]) == 2 and left in record["earlier"]
+        code = main(["fleet", "report", str(scores), *at])
+        out, err = capsys.readouterr()
+        assert code == 0, err
+        assert sorted(pd.read_csv(scores / "report.csv")["unit"]) == sorted(record["scored"])
+        assert f"{left} left out of the report" in err and why in err, err
+        if day == "bad":
+            assert (scores / "pump03.parquet").read_bytes() == day1  # kept, not deleted
+    (scores / "fleet-score.json").write_text(json.dumps({**record, "state": "running"}))
+    assert main(["fleet", "report", str(scores), *at]) == 2  # a run cut short
+    assert "did not finish" in capsys.readouterr().err
 
 
 def test_fit_takes_the_view_and_says_it(files: Path, cluster: Any, tmp_path: Path,
@@ -271,7 +313,7 @@ def test_unit_in_one_block_equals_partitioned(files: Path, client: Any, tmp_path
                              progress=False)
         assert result.failed == {}
     assert sorted(os.listdir(tmp_path / "whole")) == sorted(os.listdir(tmp_path / "spread"))
-    for name in os.listdir(tmp_path / "spread"):
+    for name in [f for f in os.listdir(tmp_path / "spread") if f.endswith(".parquet")]:
         want = pd.read_parquet(tmp_path / "spread" / name)
         got = pd.read_parquet(tmp_path / "whole" / name)
         assert got["score"].isna().any() and got["score"].notna().mean() > 0.9

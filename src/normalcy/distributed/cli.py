@@ -45,15 +45,25 @@ def _say(notes: list[str]) -> None:
         print(f"normalcy: note: {note}", file=sys.stderr)
 
 
-def _finish(result: Any, what: str) -> int:
+def _finish(result: Any, what: str, out: str | None = None) -> int:
     for unit, line in result.done.items():
         print(f"{unit}: {line}")
     for unit, why in result.failed.items():
         print(f"normalcy: error: {what} unit {unit} failed: {why}", flush=True)
+    earlier = getattr(result, "earlier", {})
+    if earlier and out is not None:
+        from normalcy.distributed.manifest import MANIFEST
+
+        print(f"normalcy: note: kept from an earlier run, not scored by this one: "
+              f"{', '.join(f'{u}.parquet ({why})' for u, why in earlier.items())}; "
+              f"{os.path.join(out, MANIFEST)} lists the units this run scored, and fleet "
+              "report leaves the others out. Remove those files if they are no longer "
+              "wanted.", file=sys.stderr, flush=True)
     if result.failed:
+        have = "have no file from this run" if out is not None else "have no file"
         raise NormalcyError(f"{len(result.failed)} of {len(result.done) + len(result.failed)} "
                             f"units failed ({', '.join(result.failed)}); the others are written, "
-                            "the failed ones have no file")
+                            f"the failed ones {have}")
     return 0
 
 
@@ -94,7 +104,7 @@ def cmd_score(a: argparse.Namespace) -> int:
                              time_column=a.time_column, alignment=a.alignment,
                              progress=a.progress, timezone=a.timezone)
     _say(result.notes)
-    return _finish(result, "scoring")
+    return _finish(result, "scoring", a.output)
 
 
 def cmd_report(a: argparse.Namespace) -> int:
@@ -103,6 +113,8 @@ def cmd_report(a: argparse.Namespace) -> int:
     with _client(a) as client:
         table = fleet_report(client, a.scores, a.output, period=a.period, progress=a.progress)
     out = a.output or a.scores
+    for unit, why in table.attrs.get("left_out", {}).items():
+        print(f"normalcy: note: {unit} left out of the report: {why}", file=sys.stderr)
     with_cols = ["unit", "hours", "alarm_percent", "episodes", "episodes_per_10min",
                  "sensors_in_alarm", "top_sensors"]
     print(table[with_cols].to_string(index=False, float_format=lambda v: f"{v:.3g}"))

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from normalcy.distributed import files as fl
+from normalcy.distributed import manifest
 from normalcy.exceptions import InputError
 
 MODEL_SUFFIX = ".normalcy"
@@ -40,6 +41,7 @@ class FleetResult:
     failed: dict[str, str]
     held: dict[str, str] = field(default_factory=dict)  # columns left out: a cell of each
     notes: list[str] = field(default_factory=list)  # how the data were read
+    earlier: dict[str, str] = field(default_factory=dict)  # files kept from an earlier run
 
 
 def _save(model: Any, path: str, period: float | None = None,
@@ -347,6 +349,8 @@ def fleet_score(client: Any, models: str, data_path: str, out: str, *,
         raise InputError(f"no model in {models} for unit(s) {lacking}; fit them with "
                          "`normalcy fleet fit` or remove their rows.")
     os.makedirs(out, exist_ok=True)
+    manifest.write(out, state="running", data=data_path, models=models)  # until it ends
+    before = manifest.score_files(out)
     scratch = tempfile.mkdtemp(prefix=".fleet-score-", dir=out)
     try:
         tasks = {}
@@ -392,4 +396,9 @@ def fleet_score(client: Any, models: str, data_path: str, out: str, *,
         shutil.rmtree(scratch, ignore_errors=True)
     done = {u: f"{r['rows']} rows, {r['alarms']} in alarm -> {os.path.join(out, u)}.parquet"
             for u, r in results.items()}
-    return FleetResult(done, {u: describe(e) for u, e in errors.items()}, notes=data.notes)
+    failed = {u: describe(e) for u, e in errors.items()}
+    earlier = {u: "failed in this run" if u in failed else "no rows in this run's data"
+               for u in before if u not in done}
+    manifest.write(out, state="done", data=data_path, models=models, scored=list(done),
+                   failed=failed, earlier=earlier)
+    return FleetResult(done, failed, notes=data.notes, earlier=earlier)

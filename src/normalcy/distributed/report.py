@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from normalcy.distributed import manifest
 from normalcy.exceptions import InputError
 
 
@@ -163,7 +164,11 @@ def plot(table: pd.DataFrame, summaries: list[dict[str, Any]], path: str) -> Non
 def fleet_report(client: Any, scores: str, out: str | None = None, *,
                  period: float = 1.0, progress: bool | None = None) -> pd.DataFrame:
     """Rank the units of ``scores/`` (``fleet score`` output); write ``report.csv`` and
-    ``report.png`` into ``out`` (default: ``scores``)."""
+    ``report.png`` into ``out`` (default: ``scores``).
+
+    Only the units the last run scored (:mod:`normalcy.distributed.manifest`): the
+    files it did not write are left out, each with why in ``table.attrs["left_out"]``.
+    """
     import dask
 
     from normalcy.distributed.cluster import describe, run
@@ -171,10 +176,17 @@ def fleet_report(client: Any, scores: str, out: str | None = None, *,
 
     if not os.path.isdir(scores):
         raise InputError(f"{scores} is not a folder of `normalcy fleet score` output.")
-    files = sorted(f for f in os.listdir(scores) if f.endswith(".parquet")
-                   and not f.startswith("."))
+    record = manifest.read(scores)
+    left = manifest.left_out(scores, record)
+    files = [f"{u}.parquet" for u in manifest.score_files(scores) if u not in left]
+    if record is not None:
+        lost = [u for u in record["scored"] if f"{u}.parquet" not in files]
+        if lost:
+            raise InputError(f"{scores}/{manifest.MANIFEST} says the last fleet score run "
+                             f"scored {lost}, but their files are gone; run fleet score again.")
     if not files:
-        raise InputError(f"{scores} holds no <unit>.parquet; run `normalcy fleet score` first.")
+        raise InputError(f"{scores} holds no <unit>.parquet of the last fleet score run; run "
+                         "`normalcy fleet score` first.")
     tasks = {f[:-len(".parquet")]: dask.delayed(unit_summary, pure=True)(
         os.path.join(scores, f), period) for f in files}
     done, failed = run(client, tasks, progress=progress)
@@ -183,6 +195,7 @@ def fleet_report(client: Any, scores: str, out: str | None = None, *,
                                                     for u, e in failed.items()))
     summaries = [done[u] for u in tasks]
     table = rank(summaries)
+    table.attrs["left_out"] = left
     out = out or scores
     os.makedirs(out, exist_ok=True)
     with atomic_write(os.path.join(out, "report.csv"), "w") as fh:
