@@ -125,3 +125,48 @@ def test_missing_sensor_is_a_clear_error(model: Any, series: pd.DataFrame) -> No
 
     with pytest.raises(InputError, match="lacks column"):
         score_frame(model, dd.from_pandas(series.drop(columns="s1"), npartitions=2))
+
+
+@pytest.fixture(scope="module")
+def timed_model() -> TransitionDetector:
+    X = smooth_signals(3000, 3, seed=4)
+    X.index = pd.date_range("2026-01-01", periods=len(X), freq="s")
+    return TransitionDetector(n_levels=6, delta=8, window=40).fit(X)
+
+
+def _timed(n: int, seed: int, every: str = "s") -> pd.DataFrame:
+    X = smooth_signals(n, 3, seed=seed)
+    X.index = pd.date_range("2026-01-02", periods=n, freq=every)
+    return X
+
+
+def test_a_time_index_is_cut_at_its_gaps_on_the_cluster(timed_model: Any, client: Any) -> None:
+    """A 2000 s outage, then a restart at another level: residuals cuts the runs there,
+    and so does score_frame (row for row, on a real LocalCluster)."""
+    X = _timed(6000, 5)
+    X = pd.concat([X.iloc[:2500], X.iloc[4500:].assign(s1=lambda d: d.s1 + 0.8)])
+    want = timed_model.residuals(X)
+    got = score_frame(timed_model, dd.from_pandas(X, npartitions=7)).compute()
+    assert (got.index == X.index).all()
+    _same(got, want, timed_model.threshold_)
+    assert want["score"].iloc[2500:2500 + 46].isna().all()  # a new run: no window yet
+
+
+@pytest.mark.parametrize("how, needle", [
+    ("slow", "sampled every 2 s"),
+    ("repeated", "does not increase"),
+    ("back", "does not increase"),
+])
+def test_a_time_index_is_refused_as_residuals_refuses_it(timed_model: Any, client: Any,
+                                                         how: str, needle: str) -> None:
+    from normalcy.exceptions import InputError
+
+    X = _timed(1500, 6, every="2s" if how == "slow" else "s")
+    if how == "repeated":
+        X.index = X.index[:700].append(X.index[699:1499])
+    if how == "back":
+        X = pd.concat([X.iloc[:800], X.iloc[700:750]])
+    with pytest.raises(InputError, match=needle):
+        timed_model.residuals(X)
+    with pytest.raises(InputError, match=needle):
+        score_frame(timed_model, dd.from_pandas(X, npartitions=5))

@@ -78,6 +78,45 @@ def chunk_tasks(detector: Any, parts: Sequence[Delayed], lengths: Sequence[int],
     return out
 
 
+class IndexRuns:
+    """Run labels of consecutive rows of a time-indexed frame: a new run after a step
+    longer than ``GAP_PERIODS`` times ``step`` (the whole index's median step, as
+    ``residuals`` cuts a frame's time index), and where ``run_column`` changes."""
+
+    def __init__(self, origin: Any, step: float | None, run_column: str | None) -> None:
+        self.origin, self.step, self.run_column = origin, step, run_column
+
+    def __call__(self, frame: pd.DataFrame) -> np.ndarray:
+        from normalcy.data.timeaxis import run_starts
+
+        seconds = pd.TimedeltaIndex(frame.index - self.origin).total_seconds().to_numpy(
+            np.float64)
+        cut = np.zeros(len(frame), dtype=np.int64)
+        cut[run_starts(seconds, self.step)] = 1
+        if self.run_column is not None and len(frame):
+            col = frame[self.run_column].to_numpy()
+            cut[1:] |= (col[1:] != col[:-1]).astype(np.int64)
+        return np.cumsum(cut)
+
+
+def time_runs(detector: Any, index: pd.Index, run_column: str | None) -> IndexRuns:
+    """The checks ``residuals`` makes of a frame's time index, made on the whole index
+    of a dask frame (read once; 8 bytes a row): it must increase, and its sampling
+    period must be the model's; then the runs its gaps cut."""
+    from normalcy.data.periods import check_index_period
+    from normalcy.data.timeaxis import median_step
+    from normalcy.data.validation import refuse_unordered
+
+    refuse_unordered(index, "the time index in data",
+                     "sort the rows by time (DataFrame.sort_index()) and drop repeated "
+                     "times; a row is one reading at one time.")
+    check_index_period(pd.DataFrame(index=index), getattr(detector, "sample_period_", None))
+    if len(index) < 3:
+        return IndexRuns(index[0] if len(index) else None, None, run_column)
+    seconds = pd.TimedeltaIndex(index - index[0]).total_seconds().to_numpy(np.float64)
+    return IndexRuns(index[0], median_step(seconds), run_column)
+
+
 def score_frame(detector: Any, data: dd.DataFrame, *, alignment: str = "offline",
                 run_column: str | None = None,
                 lengths: Sequence[int] | None = None) -> dd.DataFrame:
@@ -94,7 +133,10 @@ def score_frame(detector: Any, data: dd.DataFrame, *, alignment: str = "offline"
         As in :meth:`TransitionDetector.residuals`.
     run_column : str, optional
         Column labelling separate runs: where it changes, windows are cut as between
-        the DataFrames of a list handed to ``residuals``.
+        the DataFrames of a list handed to ``residuals``. A time index
+        (``DatetimeIndex`` or ``TimedeltaIndex``) is handled as ``residuals`` handles
+        it: read once on the client, it must increase and have the model's sampling
+        period, and a step longer than ``GAP_PERIODS`` times its median step cuts runs.
     lengths : sequence of int, optional
         Rows per partition, when known; otherwise counted (one pass over the data).
 
@@ -123,10 +165,13 @@ def score_frame(detector: Any, data: dd.DataFrame, *, alignment: str = "offline"
         missing.append(run_column)
     if missing:
         raise InputError(f"the data lacks column(s) {missing}; it has {list(data.columns)}.")
+    runs_of = None
+    if isinstance(data._meta.index, (pd.DatetimeIndex, pd.TimedeltaIndex)):
+        runs_of = time_runs(detector, data.index.compute(), run_column)
     parts = data.to_delayed()
     if lengths is None:
         lengths = [int(n) for n in data.map_partitions(len).compute()]
     meta = template(detector, alignment)
     tasks = chunk_tasks(detector, parts, lengths, alignment=alignment, run_column=run_column,
-                        meta=meta)
+                        meta=meta, runs_of=runs_of)
     return dd.from_delayed(tasks, meta=meta, verify_meta=False)
