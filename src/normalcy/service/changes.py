@@ -173,9 +173,10 @@ def create_from_history(fleet: Fleet, name: str, path: str, who: Who,
 def _change_model(fleet: Fleet, rt: UnitRuntime, who: Who, action: str,
                   change: Any, episode: int | None = None, note: str | None = None,
                   verdict: tuple[str, str | None] | None = None,
-                  span: dict[str, Any] | None = None) -> int:
+                  span: dict[str, Any] | None = None, replaces: int | None = None) -> int:
     """Apply ``change(det) -> version`` to a fresh copy of the current model and commit;
-    ``span``: the rows a verdict covers (:func:`span_of`), recorded in the audit log."""
+    ``span``: the rows a verdict covers (:func:`span_of`), recorded in the audit log;
+    ``replaces``: the version of the alarm's verdict this one replaces (:func:`_judged`)."""
     with rt.lock:
         path = None
         try:
@@ -183,6 +184,8 @@ def _change_model(fleet: Fleet, rt: UnitRuntime, who: Who, action: str,
                 u = s.get(Unit, rt.unit_id, with_for_update=True)
                 if u is None or u.current_version is None:  # pragma: no cover
                     raise NotFound(f"unit {rt.name!r} has no model")
+                if episode is not None and verdict is not None:
+                    _judged(s.get(Episode, episode), replaces)
                 current = s.scalar(select(ModelVersion.path).where(
                     ModelVersion.unit_id == u.id, ModelVersion.version == u.current_version))
                 det = modelops.load(str(current))
@@ -216,18 +219,38 @@ def _change_model(fleet: Fleet, rt: UnitRuntime, who: Who, action: str,
     return version
 
 
+def _judged(ep: Episode | None, replaces: int | None) -> None:
+    """Refuse (409) a verdict on an alarm another verdict judged already, unless it says
+    it replaces that one (``replaces``: the verdict's model version, as the alarm shows
+    it): two operators judging one alarm at once do not silently overwrite each other."""
+    if ep is None or ep.verdict is None or ep.verdict_version == replaces:
+        return
+    said = ep.verdict + (f" ({ep.verdict_fault})" if ep.verdict_fault else "")
+    raise Conflict(f"alarm {ep.id} was already judged {said} by {ep.verdict_by} (model "
+                   f"version {ep.verdict_version}); nothing was changed. To replace that "
+                   f"verdict, send yours again with \"replaces\": {ep.verdict_version} (the "
+                   "earlier verdict stays in the model until an engineer undoes it).")
+
+
 def _sync_verdicts(s: Any, unit_id: int, unit: str, kept: set[int]) -> None:
     """After an undo or revert, each of the unit's alarms carries the verdict the model
     holds (:func:`normalcy.operator.versions.in_force`): a verdict taken back leaves its
-    alarm, one a revert brings back returns to it (from the audit log). The
-    acknowledgement stays."""
+    alarm, one a revert brings back returns to it (from the audit log), and the name of
+    a fault only verdicts taken back taught leaves the alarms the model had named with
+    it. The acknowledgement stays."""
     for ep in s.scalars(select(Episode).where(Episode.unit_id == unit_id,
                                               Episode.verdict_version.is_not(None))):
         if ep.verdict_version not in kept:
             ep.verdict = ep.verdict_fault = ep.verdict_by = ep.verdict_version = None
-    for w in s.scalars(select(Write).where(Write.unit == unit, Write.action == "feedback")
-                       .order_by(Write.id)):
-        d = json.loads(w.detail or "{}")
+    writes = [(w, json.loads(w.detail or "{}")) for w in s.scalars(
+        select(Write).where(Write.unit == unit, Write.action == "feedback").order_by(Write.id))]
+    taught = {d["fault"] for _, d in writes if d.get("fault") and d.get("version") in kept}
+    gone = {d["fault"] for _, d in writes if d.get("fault")} - taught
+    if gone:
+        for ep in s.scalars(select(Episode).where(Episode.unit_id == unit_id,
+                                                  Episode.fault.in_(sorted(gone)))):
+            ep.fault = None
+    for w, d in writes:
         if d.get("episode") is None or d.get("version") not in kept:
             continue
         ep = s.get(Episode, int(d["episode"]))
@@ -238,8 +261,9 @@ def _sync_verdicts(s: Any, unit_id: int, unit: str, kept: set[int]) -> None:
 
 def feedback_range(fleet: Fleet, rt: UnitRuntime, start_seq: int, end_seq: int,
                    verdict: str, fault: str | None, note: str | None, who: Who,
-                   episode: int | None = None) -> int:
-    """Teach the unit's model a verdict on stream rows ``start_seq..end_seq`` (included).
+                   episode: int | None = None, replaces: int | None = None) -> int:
+    """Teach the unit's model a verdict on stream rows ``start_seq..end_seq`` (included);
+    on alarm ``episode``, judged already, only with ``replaces`` (:func:`_judged`).
 
     The transitions that the streaming scores of those rows cover start up to
     ``2 delta + window - 2`` rows earlier: they are included.
@@ -272,7 +296,7 @@ def feedback_range(fleet: Fleet, rt: UnitRuntime, start_seq: int, end_seq: int,
     return _change_model(fleet, rt, who, "feedback", change, episode, note,
                          (verdict, fault if verdict == "fault" else None),
                          span_of(start_seq, end_seq, float(frame["time"].loc[start_seq]),
-                                 float(frame["time"].loc[end_seq])))
+                                 float(frame["time"].loc[end_seq])), replaces)
 
 
 def span_of(start_seq: int, end_seq: int, start_t: float | None,

@@ -112,13 +112,20 @@ async def shelve(ep_id: AlarmId, request: Request, fleet: FleetDep,
 async def feedback(ep_id: AlarmId, request: Request, fleet: FleetDep,
                    who: Operator) -> dict:
     """``{"verdict": "normal"}`` or ``{"verdict": "fault", "fault": NAME}``, with a note:
-    the unit's model learns it at once (a new version)."""
-    data = await _object(request, fleet, ("verdict", "fault", "note"), "feedback")
+    the unit's model learns it at once (a new version). An alarm judged already takes a
+    verdict only with ``"replaces": V``, the version of the verdict it shows (409
+    otherwise, naming who judged it and how)."""
+    data = await _object(request, fleet, ("verdict", "fault", "note", "replaces"), "feedback")
+    replaces = data.get("replaces")
+    if replaces is not None and (isinstance(replaces, bool) or not isinstance(replaces, int)
+                                 or replaces < 1):
+        raise ClientError("'replaces' must be the model version of the alarm's verdict (a "
+                          f"whole number from 1). Got {replaces!r} instead.", 422)
     ep, name = load_episode(fleet, ep_id)
     rt = fleet.runtime(name)
     v = await run_in_threadpool(changes.feedback_range, fleet, rt, ep.start_seq, ep.end_seq,
                                 data.get("verdict") or "", data.get("fault"),
-                                data.get("note"), who, ep_id)
+                                data.get("note"), who, ep_id, replaces)
     ep, name = load_episode(fleet, ep_id)
     said = changes.signature_said(rt, data.get("verdict") or "", data.get("fault"))
     return {**episode_json(ep, name), "version": v, "signature": said}

@@ -189,8 +189,10 @@ async def alarm_action(ep_id: AlarmId, action: str, request: Request,
             ep, name = load_episode(fleet, ep_id)
             rt = fleet.runtime(name)
             fault = str(form.get("fault") or "").strip() or None
+            seen = str(form.get("replaces") or "")  # the verdict the page showed
             v = await run_in_threadpool(changes.feedback_range, fleet, rt, ep.start_seq,
-                                        ep.end_seq, action, fault, note, who, ep_id)
+                                        ep.end_seq, action, fault, note, who, ep_id,
+                                        int(seen) if seen.isdigit() else None)
             what = "normal" if action == "normal" else f"fault {fault}"
             said = changes.signature_said(rt, action, fault)
             return _back(request, here, msg=f"marked {what}: model version {v} in force"
