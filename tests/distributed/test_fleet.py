@@ -212,6 +212,27 @@ def test_a_rerun_records_its_units_and_the_report_leaves_earlier_files_out(
     assert "did not finish" in capsys.readouterr().err
 
 
+def test_score_files_get_the_umasks_permissions(files: Path, client: Any, tmp_path: Path) -> None:
+    """Scores files are written with the permissions the umask gives, as every other
+    normalcy output (they were 0600, from tempfile.mkstemp)."""
+    from normalcy.distributed.fleet import fleet_fit, fleet_score
+
+    umask = os.umask(0o022)
+    os.umask(umask)
+    want = 0o666 & ~umask
+    assert want != 0o600, "run the test under a umask that lets the group read"
+    fleet_fit(client, str(files / "train.parquet"), str(tmp_path / "models"),
+              params={"n_levels": 6, "delta": 8, "window": 40}, progress=False)
+    one = pd.concat([pd.read_parquet(p) for p in sorted((files / "fresh").iterdir())])
+    one.to_parquet(tmp_path / "one.parquet")  # each unit in one task
+    for data, out in ((files / "fresh", "parts"), (tmp_path / "one.parquet", "one")):
+        result = fleet_score(client, str(tmp_path / "models"), str(data), str(tmp_path / out),
+                             progress=False)
+        assert result.failed == {}
+        for f in (tmp_path / out).iterdir():
+            assert f.stat().st_mode & 0o777 == want, (f, oct(f.stat().st_mode))
+
+
 def test_fit_takes_the_view_and_says_it(files: Path, cluster: Any, tmp_path: Path,
                                         capsys: pytest.CaptureFixture[str]) -> None:
     """``--view`` reaches every unit's model, as ``normalcy fit --view`` does, and each

@@ -14,7 +14,6 @@ that exists is complete. The hidden folder is removed whatever happens.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -257,19 +256,14 @@ def _write_part(folder: str, time_name: str | None):  # type: ignore[no-untyped-
 
 
 def _atomic_parquet(target: str, write: Any) -> None:
-    """Call ``write(tmp)`` on a temporary file beside ``target``, then rename it to
-    ``target``: a scores file that exists is complete."""
-    folder = os.path.dirname(target) or "."
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp",
-                               dir=folder)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(tmp)
-        raise
+    """Call ``write(f)`` on a temporary file beside ``target`` (a binary file object),
+    then rename it to ``target``: a scores file that exists is complete, and has the
+    permissions the umask gives (or those of the file it replaces), as every normalcy
+    output (:func:`normalcy.io.atomic.atomic_write`)."""
+    from normalcy.io.atomic import atomic_write
+
+    with atomic_write(target, "wb") as f:
+        write(f)
 
 
 def _with_meta(table: Any, meta: dict[str, Any]) -> Any:
@@ -285,7 +279,7 @@ def _assemble(parts: list[dict[str, Any]], target: str, meta: dict[str, Any],
     if not any(p["scored"] for p in parts):
         raise InputError(need)
 
-    def write(tmp: str) -> None:
+    def write(tmp: Any) -> None:
         writer = None
         for p in parts:
             table = pq.read_table(p["path"])
