@@ -24,6 +24,7 @@ from normalcy.service import modelops
 from normalcy.service.auth import Who, check_name
 from normalcy.service.db import Episode, ModelVersion, Reading, Unit, Write
 from normalcy.service.errors import ClientError, Conflict, NotFound
+from normalcy.service.fitnotes import fit_notes
 from normalcy.service.fleet import Fleet, UnitRuntime, stored_runs, write_log
 from normalcy.service.views import iso
 
@@ -62,11 +63,13 @@ def create_from_frame(fleet: Fleet, name: str, frame: pd.DataFrame, who: Who,
     check_fit_settings(params)
     uid = _new_unit(fleet, name, who, "fitting", [str(c) for c in frame.columns], period)
     det = modelops.fit(frame, {**params, "sample_period": period}, who.name)
-    _commit_first_version(fleet, uid, det, who, "fit")
+    _commit_first_version(fleet, uid, det, who, "fit", notes=fit_notes(det, len(frame)))
 
 
 def _commit_first_version(fleet: Fleet, unit_id: int, det: Any, who: Who, action: str,
-                          zone: str | None = None) -> None:
+                          zone: str | None = None, notes: list[str] | None = None) -> None:
+    """Make ``det`` the unit's version 1 and run it; ``notes``: what the engineer should
+    hear about the fit (:func:`fit_notes`), kept in the unit's ``status_detail``."""
     version = modelops.version(det)
     path = fleet.write_model(unit_id, version, det, zone)
     with fleet.db.write() as s:
@@ -75,7 +78,8 @@ def _commit_first_version(fleet: Fleet, unit_id: int, det: Any, who: Who, action
             raise NotFound("the unit disappeared")
         s.add(ModelVersion(unit_id=unit_id, version=version, path=str(path), action=action,
                            by=who.name, created_at=time.time()))
-        u.current_version, u.status, u.status_detail = version, "ready", ""
+        u.current_version, u.status = version, "ready"
+        u.status_detail = " ".join(notes or [])
         u.sensors = json.dumps(modelops.sensors(det))
     fleet.add_runtime(u, det)
 
@@ -154,8 +158,9 @@ def create_from_history(fleet: Fleet, name: str, path: str, who: Who,
 
     def run() -> None:
         try:
-            det = modelops.fit(table.frame, {**params, "sample_period": period}, who.name)
-            _commit_first_version(fleet, uid, det, who, "fit", zone)
+            det = modelops.fit(table.runs(), {**params, "sample_period": period}, who.name)
+            notes = fit_notes(det, len(table.frame), table.notes, table.ignored)
+            _commit_first_version(fleet, uid, det, who, "fit", zone, notes)
         except Exception as e:  # any failure of the fit is reported on the unit
             log.warning("fit of unit %s failed: %s", name, e)
             with fleet.db.write() as s:

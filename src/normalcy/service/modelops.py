@@ -42,8 +42,9 @@ def save(det: Any, path: str | os.PathLike[str], zone: str | None = None) -> Non
     _save(det, path, extra=None if zone is None else {"timezone": zone})
 
 
-def fit(frame: pd.DataFrame, params: dict[str, Any], by: str) -> Any:
-    """A new TransitionDetector fitted on a healthy history (version 1 of its log)."""
+def fit(frame: pd.DataFrame | list[pd.DataFrame], params: dict[str, Any], by: str) -> Any:
+    """A new TransitionDetector fitted on a healthy history, a frame or its runs (version
+    1 of its log)."""
     from normalcy import TransitionDetector, operator
 
     return operator.fit(TransitionDetector(**params), frame, by=by)
