@@ -1,10 +1,11 @@
 """Readings the service refuses before it scores them: times ahead of the server's
 clock (a gateway's clock glitch), which would set the unit's clock past every real
-reading."""
+reading, and values too far from the sensor's healthy range for the model to score."""
 
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 
@@ -50,3 +51,43 @@ def refuse_future(times: np.ndarray, period: float | None, clock_skew_s: float) 
         f"(NORMALCY_CLOCK_SKEW_S={clock_skew_s:g} s plus {AHEAD_PERIODS} sampling periods). "
         "Nothing of the batch was stored. Check the clock of the gateway or historian that "
         "stamps the readings (NTP), then send the rows again with their true times.", 422)
+
+
+#: the central range (1st to 99th percentile) of normally distributed readings in
+#: interquartile ranges, the model's scale: 2 x 2.326 / 1.349
+CENTRAL_PER_SCALE = 3.45
+
+#: a live reading this many central ranges from its sensor's healthy median is refused:
+#: the rule of :func:`normalcy.detector.scaling.fit_robust_scale` for training values,
+#: with its limit of before (100). Not that module's ``OUTLIER_RANGES``: a training value
+#: a few ranges out blinds a fit, while a live reading a few ranges out is the fault the
+#: model is there to raise; only one too far to score (1e300, a unit mix-up) is refused
+LIVE_RANGES = 100.0
+
+
+def value_limits(det: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The readings the model can score, per sensor: ``center ± limit``,
+    :data:`LIVE_RANGES` central ranges from the median, the central range taken from the
+    model's scaler (:data:`CENTRAL_PER_SCALE` of its scale). Returns ``(center, limit)``."""
+    center = np.asarray(det.center_, dtype=float)
+    return center, LIVE_RANGES * CENTRAL_PER_SCALE * np.asarray(det.scale_, dtype=float)
+
+
+def refuse_implausible(values: np.ndarray, det: Any, sensors: list[str]) -> None:
+    """Refuse (422) a batch with a reading the model cannot score meaningfully (1e300 on a
+    level of 0-2 m: its explanation said ±inf), naming the row, the sensor and the range."""
+    if det is None or getattr(det, "center_", None) is None:
+        return
+    center, limit = value_limits(det)
+    with np.errstate(invalid="ignore", over="ignore"):
+        far = np.abs(values - center) > limit
+    if not far.any():
+        return
+    i, j = (int(x) for x in np.argwhere(far)[0])
+    raise ClientError(
+        f"row {i}, sensor {sensors[j]!r}: {values[i, j]:.6g} is more than {limit[j]:.6g} from "
+        f"its healthy median {center[j]:.6g} ({LIVE_RANGES:g} times the range its healthy "
+        "readings lie in), too far for the model to score; it looks like a wrong reading (a "
+        "unit mix-up, a historian's fill value). Nothing of the batch was stored. Send the "
+        "row again with the right value, or null (JSON) / an empty cell (CSV) for a missing "
+        "reading.", 422)

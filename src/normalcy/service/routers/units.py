@@ -29,7 +29,7 @@ from normalcy.service.deps import (
 )
 from normalcy.service.errors import ClientError, NotFound
 from normalcy.service.fleet import Fleet
-from normalcy.service.plausible import refuse_future
+from normalcy.service.plausible import refuse_future, refuse_implausible
 from normalcy.service.readings import parse_readings
 from normalcy.service.views import iso, nan_none, unit_json
 
@@ -117,6 +117,7 @@ async def post_readings(name: str, request: Request, fleet: FleetDep,
     times, values = parse_readings(raw, request.headers.get("content-type", ""), rt.sensors,
                                    zone=rt.zone, last=rt.last_time)
     refuse_future(times, getattr(rt.det, "sample_period_", None), fleet.settings.clock_skew_s)
+    refuse_implausible(values, rt.det, rt.sensors)
     return await fleet.ingest_async(name, times, values)
 
 
