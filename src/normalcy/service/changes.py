@@ -84,12 +84,15 @@ def _commit_first_version(fleet: Fleet, unit_id: int, det: Any, who: Who, action
     fleet.add_runtime(u, det)
 
 
-def create_from_model(fleet: Fleet, name: str, path: str, who: Who) -> None:
-    """A unit whose first version is an uploaded model file."""
+def create_from_model(fleet: Fleet, name: str, path: str, who: Who,
+                      shown: str = "the upload") -> None:
+    """A unit whose first version is an uploaded model file; ``shown``: the upload's name,
+    for messages (the server's temporary copy is no business of the engineer's)."""
     try:
         det, zone = modelops.load_with_zone(path)
     except ModelFileError as e:
-        raise ClientError(f"the uploaded file is not a normalcy model: {e}", 422) from None
+        raise ClientError(f"the uploaded file {shown!r} is not a normalcy model: "
+                          + str(e).replace(path, shown), 422) from None
     try:
         modelops.check_operable(det)
     except InputError as e:

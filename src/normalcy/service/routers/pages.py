@@ -228,7 +228,8 @@ async def create_unit(request: Request, fleet: FleetDep) -> Response:
             with os.fdopen(fd, "wb") as f:
                 f.write(await upload.read())
             if kind == "model":
-                await run_in_threadpool(changes.create_from_model, fleet, name, tmp, who)
+                await run_in_threadpool(changes.create_from_model, fleet, name, tmp, who,
+                                        upload.filename)
             else:
                 await run_in_threadpool(
                     changes.create_from_history, fleet, name, tmp, who, {},

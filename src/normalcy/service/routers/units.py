@@ -99,7 +99,7 @@ async def _create(fleet: Fleet, form: Any, who: Who) -> None:
         with os.fdopen(fd, "wb") as f:
             f.write(await upload.read())
         if kind == "model":
-            await run_in_threadpool(changes.create_from_model, fleet, name, tmp, who)
+            await run_in_threadpool(changes.create_from_model, fleet, name, tmp, who, fname)
         else:
             await run_in_threadpool(
                 changes.create_from_history, fleet, name, tmp, who, params,
