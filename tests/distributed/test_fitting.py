@@ -96,3 +96,20 @@ def test_fleet_merge_command(sisters: list[Any], cluster: Any, tmp_path: Any) ->
                  "--fanin", str(len(sisters)), "--scheduler", cluster.scheduler_address])
     assert code == 0
     assert_same_model(load(tmp_path / "all.normalcy"), _one_by_one(sisters))
+
+
+def test_fit_units_names_a_bad_unit_and_keeps_the_others(fleet: dict[str, Any],
+                                                         client: Any) -> None:
+    from normalcy.distributed.fitting import UnitsFitError
+
+    names = list(fleet)[:3]
+    units = {u: fleet[u] for u in names}
+    bad = names[1]
+    units[bad] = units[bad].assign(**{units[bad].columns[0]: 5.0})  # a tag reads a constant
+    with pytest.raises(UnitsFitError, match=f"unit {bad}: ") as caught:
+        fit_units(units, params=PARAMS, client=client)
+    assert caught.value.errors.keys() == {bad} and "constant" in caught.value.errors[bad]
+    assert sorted(caught.value.models) == sorted(u for u in names if u != bad)
+    for u, m in caught.value.models.items():
+        assert_same_model(m, operator.fit(TransitionDetector(**PARAMS), fleet[u]))
+

@@ -66,6 +66,12 @@ def fit_units(units: Mapping[str, Any], *, params: Mapping[str, Any] | None = No
     -------
     dict unit -> fitted TransitionDetector
 
+    Raises
+    ------
+    UnitsFitError
+        Where some units could not be fitted: it names each with what failed, and
+        holds the other units' models in ``.models``.
+
     Examples
     --------
     >>> import numpy as np, pandas as pd
@@ -77,10 +83,39 @@ def fit_units(units: Mapping[str, Any], *, params: Mapping[str, Any] | None = No
     (['u1', 'u2'], 8)
     """
     blocks = {u: (list(v) if isinstance(v, (list, tuple)) else [v]) for u, v in units.items()}
-    tasks = fit_tasks(blocks, params=params, like=like)
-    names = list(tasks)
-    done = _compute([tasks[u] for u in names], client)
-    return dict(zip(names, done, strict=True))
+    if like is not None and params:
+        raise InputError(f"like= takes every setting from the reference model; drop {params}.")
+    ref = None if like is None else dask.delayed(like, pure=True)
+    names = list(blocks)
+    done = _compute([dask.delayed(_fit_caught, pure=True)(dict(params or {}), ref, blocks[u])
+                     for u in names], client)
+    models = {u: r for u, (ok, r) in zip(names, done, strict=True) if ok}
+    errors = {u: r for u, (ok, r) in zip(names, done, strict=True) if not ok}
+    if errors:
+        raise UnitsFitError(models, errors)
+    return models
+
+
+class UnitsFitError(InputError):
+    """Some units of :func:`fit_units` could not be fitted: ``errors`` (unit -> what
+    failed) names them, and ``models`` holds the other units' fitted models, so a
+    fleet's healthy units are not fitted again."""
+
+    def __init__(self, models: dict[str, Any], errors: dict[str, str]) -> None:
+        said = "; ".join(f"unit {u}: {why}" for u, why in errors.items())
+        super().__init__(
+            f"{len(errors)} of {len(models) + len(errors)} units could not be fitted "
+            f"({said}). Fix or leave out those units' rows; the other units' models are in "
+            "this error's .models (unit -> fitted model).")
+        self.models, self.errors = models, errors
+
+
+def _fit_caught(params: dict[str, Any], like: Any, frames: list[pd.DataFrame]
+                ) -> tuple[bool, Any]:
+    try:
+        return True, _fit_one(params, like, frames)
+    except Exception as e:  # told per unit by fit_units
+        return False, f"{type(e).__name__}: {e}"
 
 
 def _compute(tasks: list[Delayed], client: Any) -> list[Any]:
