@@ -113,3 +113,25 @@ def test_fit_units_names_a_bad_unit_and_keeps_the_others(fleet: dict[str, Any],
     for u, m in caught.value.models.items():
         assert_same_model(m, operator.fit(TransitionDetector(**PARAMS), fleet[u]))
 
+
+def test_fleet_merge_names_the_model_not_fitted_like_the_others(
+        sisters: list[Any], fleet: dict[str, Any], cluster: Any, tmp_path: Any,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from normalcy import save
+    from normalcy.cli.main import main
+
+    (tmp_path / "models").mkdir()
+    for k, m in enumerate(sisters):
+        save(m, tmp_path / "models" / f"pump{k:02d}.normalcy")
+    own = TransitionDetector(**PARAMS).fit(fleet[list(fleet)[2]])  # fitted on its own
+    for odd in ("pump02", "pump00"):  # a later model, or the first one
+        fine = tmp_path / "models" / f"{odd}.normalcy"
+        kept = fine.read_bytes()
+        save(own, fine)
+        code = main(["fleet", "merge", str(tmp_path / "models"), "-o",
+                     str(tmp_path / "all.normalcy"), "--scheduler", cluster.scheduler_address])
+        err = capsys.readouterr().err
+        assert code == 2 and f"1 of {len(sisters)} do not share" in err, err
+        assert f"{odd}.normalcy (scaler" in err and "--like" in err, err
+        assert not (tmp_path / "all.normalcy").exists()
+        fine.write_bytes(kept)

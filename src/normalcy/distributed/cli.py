@@ -135,13 +135,39 @@ def cmd_merge(a: argparse.Namespace) -> int:
     periods = {header_period(h, os.path.join(a.models, n))
                for n, (_, h) in zip(names, loaded, strict=True)}
     if len(periods) > 1:
-        raise InputError(f"the models of {a.models} record different sampling periods "
-                         f"{sorted(map(str, periods))}; merge models of one period.")
+        by: dict[str, list[str]] = {}
+        for n, (_, h) in zip(names, loaded, strict=True):
+            by.setdefault(str(header_period(h, os.path.join(a.models, n))), []).append(n)
+        raise InputError(f"the models of {a.models} record different sampling periods ("
+                         + "; ".join(f"{p} s: {', '.join(ns)}" for p, ns in by.items())
+                         + "); merge models of one period.")
+    _refuse_odd_units(a.models, names, [m for m, _ in loaded])
     with _client(a) as client:
         merged = tree_merge([m for m, _ in loaded], fanin=a.fanin, client=client)
     _save(merged, a.output, periods.pop())
     print(f"merged {len(loaded)} models of {a.models} (tree, fan-in {a.fanin}) -> {a.output}")
     return 0
+
+
+def _refuse_odd_units(folder: str, names: list[str], models: list[Any]) -> None:
+    """InputError naming every model that does not share the first one's sensors,
+    settings, scaler and quantizers (fitted without ``--like``), before any merge."""
+    from normalcy.operator.merging import _clashes
+
+    def odd_to(k: int) -> dict[str, list[str]]:
+        return {n: p for j, (n, m) in enumerate(zip(names, models, strict=True))
+                if j != k and (p := _clashes(models[k], m))}
+
+    ref, odd = 0, odd_to(0)
+    if len(names) > 2 and len(odd) == len(names) - 1 and len(odd_to(1)) < len(odd):
+        ref, odd = 1, odd_to(1)  # the first model is the odd one
+    if odd:
+        said = "; ".join(f"{n} ({', '.join(p)})" for n, p in odd.items())
+        raise InputError(
+            f"cannot merge the models of {folder}: {len(odd)} of {len(names)} do not share "
+            f"{names[ref]}'s sensors, settings, scaler and quantizers: {said}. Fit those "
+            f"units again with `normalcy fleet fit DATA -o {folder} --like "
+            f"{os.path.join(folder, names[ref])}`, or move their models out of the folder.")
 
 
 def add_fleet_commands(sub: Any) -> None:
