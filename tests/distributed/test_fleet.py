@@ -130,19 +130,24 @@ def test_worker_killed_mid_run(files: Path, cluster: Any, client: Any, tmp_path:
     client.wait_for_workers(2, timeout=60)
 
 
-def test_failed_unit_leaves_no_file(files: Path, client: Any, tmp_path: Path) -> None:
-    """A unit that cannot be scored fails with a message; the others are written whole and
-    no partial or hidden file is left."""
+@pytest.mark.parametrize("row_group_size", [None, 300])  # one task a unit, or partitions
+def test_failed_unit_leaves_no_file(files: Path, client: Any, tmp_path: Path,
+                                    row_group_size: int | None) -> None:
+    """A unit that cannot be scored fails with a message naming its dead sensor, as
+    normalcy score names it; the others are written whole and no partial or hidden file
+    is left."""
     from normalcy.distributed.fleet import fleet_fit, fleet_score
 
     fleet_fit(client, str(files / "train.parquet"), str(tmp_path / "models"),
               params={"n_levels": 6, "delta": 8, "window": 40}, progress=False)
     fresh = pd.read_parquet(files / "fresh" / "00.parquet")
     fresh.loc[fresh["unit"] == "pump02", "flow"] = np.nan  # every row a gap
-    fresh.to_parquet(tmp_path / "fresh.parquet")
+    fresh.to_parquet(tmp_path / "fresh.parquet", row_group_size=row_group_size)
     result = fleet_score(client, str(tmp_path / "models"), str(tmp_path / "fresh.parquet"),
                          str(tmp_path / "scores"), progress=False)
     assert list(result.failed) == ["pump02"] and "nothing to score" in result.failed["pump02"]
+    assert "unit pump02: nothing to score: sensor(s) flow hold no value" in \
+        result.failed["pump02"], result.failed
     assert sorted(os.listdir(tmp_path / "scores")) == ["fleet-score.json", "pump01.parquet",
                                                         "pump03.parquet"]
 

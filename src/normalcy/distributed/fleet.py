@@ -251,8 +251,27 @@ def _write_part(folder: str, time_name: str | None):  # type: ignore[no-untyped-
         out.to_parquet(tmp, index=False, compression=None)
         os.replace(tmp, path)  # a retried task rewrites its part whole
         return {"path": path, "rows": len(out), "scored": int(out["score"].notna().sum()),
-                "alarms": int(out["alarm"].sum(skipna=True))}
+                "alarms": int(out["alarm"].sum(skipna=True)), "filled": _filled(det, rows)}
     return finish
+
+
+def _filled(det: Any, rows: pd.DataFrame) -> list[bool]:
+    """Per model sensor, whether it holds a value in some of ``rows``."""
+    return [bool(v) for v in np.asarray(rows[list(det.sensors_)].notna().to_numpy().any(axis=0),
+                                        dtype=bool)]
+
+
+def _nothing(need: str, sensors: list[str], filled: list[bool]) -> InputError:
+    """The error of a unit where no row could be scored: the sensors empty in every row
+    (as normalcy score names them), else no stretch long enough (``need``)."""
+    empty = [s for s, f in zip(sensors, filled, strict=True) if not f]
+    if not empty:
+        return InputError(need)
+    unit = need.split(":", 1)[0]
+    return InputError(
+        f"{unit}: nothing to score: sensor(s) {', '.join(empty)} hold no value in any of its "
+        "rows, and the model needs every one of its sensors at each row. Score data where "
+        "they read, or fit the unit's model without them (normalcy fleet fit --exclude).")
 
 
 def _atomic_parquet(target: str, write: Any) -> None:
@@ -277,7 +296,9 @@ def _assemble(parts: list[dict[str, Any]], target: str, meta: dict[str, Any],
     import pyarrow.parquet as pq
 
     if not any(p["scored"] for p in parts):
-        raise InputError(need)
+        filled = np.asarray([p["filled"] for p in parts], dtype=bool)
+        raise _nothing(need, meta["sensors"], [bool(filled[:, j].any())
+                                               for j in range(filled.shape[1])])
 
     def write(tmp: Any) -> None:
         writer = None
@@ -310,7 +331,7 @@ def _score_unit(model_path: str, block: fl.Block, unit_column: str | None, unit:
     res = score_rows(det, rows, runs, slice(0, len(rows)), alignment, frame_meta)
     out = _output(det, res, rows, 0, time_name)
     if not out["score"].notna().any():
-        raise InputError(need)
+        raise _nothing(need, list(det.sensors_), _filled(det, rows))
     table = _with_meta(pa.Table.from_pandas(out, preserve_index=False), meta)
     _atomic_parquet(target, lambda tmp: pq.write_table(table, tmp))
     return {"rows": len(out), "alarms": int(out["alarm"].sum(skipna=True))}
