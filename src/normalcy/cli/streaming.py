@@ -178,7 +178,7 @@ def chunks(det: Any, period: float | None, model: str, data: str, *,
     else:
         tables = read_chunks(data, sensors=sensors, time_column=time_column, period=period,
                              chunk_rows=chunk_rows, timezone=timezone)
-    first, watch = True, PeriodWatch(period, data, model)
+    first, watch, gaps = True, PeriodWatch(period, data, model), Gaps()
     for table in tables:
         if first:
             if table.ignored:
@@ -190,9 +190,45 @@ def chunks(det: Any, period: float | None, model: str, data: str, *,
         if table.seconds is not None:
             watch.add(table.seconds)
         for n in table.notes:
-            note(n)
+            if not gaps.said_by_table(n, table.path):
+                note(n)
+        gaps.add(table.frame[sensors])
         yield table
     watch.finish()
+    if gaps.rows:
+        note(gaps.note(data))
+
+
+class Gaps:
+    """The rows whose model sensors hold an empty or NaN cell in a file read in chunks,
+    said once at the end with their total and the first few (the table's own note,
+    chunk by chunk, said it up to four times, and not the total)."""
+
+    SHOWN = 3
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self.first: list[str] = []
+
+    @staticmethod
+    def said_by_table(n: str, path: str) -> bool:
+        """Whether ``n`` is a chunk's own note on its empty cells (said here instead)."""
+        return n.startswith(f"{path}: ") and ("hold an empty or NaN value" in n
+                                              or "hold empty or NaN values (gaps)" in n)
+
+    def add(self, frame: pd.DataFrame) -> None:
+        holes = frame.isna().to_numpy()
+        rows = np.flatnonzero(holes.any(axis=1))
+        self.rows += int(rows.size)
+        cols = np.asarray(frame.columns, dtype=object)
+        for r in rows[:max(0, self.SHOWN - len(self.first))]:
+            self.first.append(f"row {frame.index[r]} ({', '.join(map(str, cols[holes[r]]))})")
+
+    def note(self, data: str) -> str:
+        more = f" and {self.rows - len(self.first)} more" if self.rows > len(self.first) else ""
+        return (f"{data}: {self.rows} row(s) hold an empty or NaN value, "
+                f"{', '.join(self.first)}{more}: they are gaps - no transition or window "
+                "crosses them")
 
 
 class PeriodWatch:
