@@ -202,7 +202,10 @@ def add_fleet_commands(sub: Any) -> None:
     s = fsub.add_parser("score", help="score every unit: SCORES/<unit>.parquet")
     s.add_argument("models", help="folder of <unit>.normalcy (fleet fit output)")
     s.add_argument("data", help="CSV or Parquet file, or a folder of them")
-    s.add_argument("-o", "--output", required=True, metavar="SCORES", help="folder to write")
+    s.add_argument("-o", "--output", required=True, metavar="SCORES",
+                   help="folder to write: <unit>.parquet per unit, and fleet-score.json, "
+                        "the units this run scored (a unit that fails or has no rows keeps "
+                        "an earlier run's file, which fleet report then leaves out)")
     s.add_argument("--unit-column", default="unit")
     s.add_argument("--time-column")
     s.add_argument("--timezone", metavar="ZONE", help=ZONE_HELP)
