@@ -39,6 +39,11 @@ class Who:
         """Whether this caller holds ``role`` or a higher one."""
         return ROLES.index(self.role) >= ROLES.index(role)
 
+    @property
+    def role_said(self) -> str:
+        """The role with its article: 'an operator', 'a viewer', 'an engineer'."""
+        return ("an " if self.role[:1] in "aeiou" else "a ") + self.role
+
 
 ANONYMOUS = Who("anonymous", "viewer")
 

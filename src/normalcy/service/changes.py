@@ -151,6 +151,8 @@ def create_from_history(fleet: Fleet, name: str, path: str, who: Who,
                            sensors=sensors or None, timezone=cols.get("timezone") or None)
     except InputError as e:  # in the form's words: its fields, the upload's name
         text = str(e).replace(path, shown).replace("--time-column", "the field time_column")
+        text = text.replace("Sort the file by time, or pass --sort-time to sort it as it is "
+                            "read.", "Sort the file by time and upload it again.")
         text = text.replace("--timezone ZONE", "the field timezone").replace(
             "--timezone", "the field timezone")
         raise ClientError("the uploaded history cannot be used: "

@@ -76,7 +76,7 @@ def require(role: str) -> Callable[..., Who]:
             raise ClientError(f"this needs the {role} role: send 'Authorization: Bearer "
                               "TOKEN' or log in.", 401)
         if not who.can(role):
-            raise ClientError(f"user {who.name!r} is a {who.role}; this needs the {role} "
+            raise ClientError(f"user {who.name!r} is {who.role_said}; this needs the {role} "
                               "role.", 403)
         if who.csrf is not None and request.method not in SAFE and \
                 not csrf_ok(who, request.headers.get("x-csrf-token")):

@@ -46,6 +46,10 @@ def parse_readings(raw: bytes, content_type: str, sensors: list[str], *,
             raise ClientError(f"the body is not valid CSV: {e}", 400) from None
         if frame.empty:
             raise ClientError("the CSV has a header but no row; send at least one row.", 422)
+        if "time" not in frame.columns and any(";" in str(c) for c in frame.columns):
+            raise ClientError("the CSV's columns are separated by ';' (as some historians "
+                              "export), not by commas; send comma-separated values with a "
+                              "decimal point, a header with 'time' and the sensors.", 422)
         if "time" not in frame.columns:
             raise ClientError("the CSV has no 'time' column; add one (ISO 8601 or epoch "
                               "seconds).", 422)

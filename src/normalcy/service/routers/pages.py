@@ -83,7 +83,7 @@ async def _form(request: Request, fleet: Fleet, role: str) -> tuple[Who, Any]:
     if not csrf_ok(who, str(form.get("csrf") or "")):
         raise ClientError("the form's CSRF token is missing or stale; reload the page.", 403)
     if not who.can(role):
-        raise ClientError(f"user {who.name!r} is a {who.role}; this needs the {role} role.",
+        raise ClientError(f"user {who.name!r} is {who.role_said}; this needs the {role} role.",
                           403)
     return who, form
 

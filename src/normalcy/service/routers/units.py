@@ -174,6 +174,9 @@ async def feedback(name: str, request: Request, fleet: FleetDep,
         if key not in data:
             raise ClientError(f"the feedback needs '{key}' (a time).", 422)
         t.append(_time(data[key], key, rt.zone))
+    if t[1] < t[0]:
+        raise ClientError(f"'end' ({iso(t[1])}) is before 'start' ({iso(t[0])}); swap them.",
+                          422)
     a, b = await run_in_threadpool(changes.range_rows, fleet, rt, t[0], t[1])
     verdict, fault = _text(data, "verdict") or "", _text(data, "fault")
     v = await run_in_threadpool(changes.feedback_range, fleet, rt, a, b, verdict, fault,
