@@ -95,3 +95,26 @@ def test_the_healthy_histories_we_have_are_not_refused() -> None:
     for X in histories:
         center, scale = fit_robust_scale(X.to_numpy(np.float64), list(X.columns))
         assert np.isfinite(center).all() and (scale > 0).all()
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_a_stretch_the_plant_spent_far_out_is_kept_and_a_fill_value_is_not(shape) -> None:
+    """A shutdown's zero flow, under 1 % of a long history, lies several central ranges
+    from the running flow: the plant spent rows there (at least ``REGIME_ROWS``), so it
+    is learned, not refused. A fill value written over as many rows is still refused
+    (past ``FILL_RANGES``)."""
+    from normalcy.detector.scaling import FILL_RANGES, OUTLIER_RANGES, REGIME_ROWS
+
+    X = SHAPES[shape](12000)
+    col = X.columns[0]
+    v = X[col].to_numpy()
+    span = np.percentile(v, 99) - np.percentile(v, 1)
+    stop = slice(6000, 6000 + REGIME_ROWS + 30)  # 80 rows, 0.7 % of the history
+    down = X.copy()
+    down.iloc[stop, 0] = np.median(v) - 2 * OUTLIER_RANGES * span  # far out, a while
+    assert TransitionDetector().fit(down).sensors_ == list(X.columns)
+    fill = X.copy()
+    fill.iloc[stop, 0] = np.median(v) - 2 * FILL_RANGES * span  # a fill value, as long
+    with pytest.raises(InputError, match=rf"sensor {col!r} reads .* at row 6000, .*and 77 "
+                                         r"more"):
+        TransitionDetector().fit(fill)

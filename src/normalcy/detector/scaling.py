@@ -45,6 +45,15 @@ MIN_IQR_SHARE = 0.1
 #: (their dynamics and relation references are not robust to them): no limit on values
 #: tells those from healthy readings. The limit was 100 ranges: 20-range spikes passed.
 OUTLIER_RANGES = 3.5
+#: ...unless at least this many of a sensor's training rows lie there: a stretch the
+#: plant really spent there (a shutdown's zero flow, under 1 % of a long history, is
+#: 4 central ranges from a flow of 100 +- 5), which the relations view learns as a level
+#: of its own with as many rows as it asks per dimension of a viewpoint
+#: (``learning.AUTO_ROWS_PER_DIMENSION``, 50), not a glitch too rare to learn from
+REGIME_ROWS = 50
+#: past this many central ranges a value is refused however many rows hold it: a
+#: historian's fill value (-9999 on a 0-100 range), epoch milliseconds, a unit mix-up
+FILL_RANGES = 100.0
 
 
 class ConstantSensors(SensorsError):
@@ -103,7 +112,8 @@ def _refuse_outliers(values: np.ndarray, finite: np.ndarray, center: np.ndarray,
                      sensors: Sequence[str]) -> None:
     """Raise :class:`ImplausibleValues` for training values more than
     :data:`OUTLIER_RANGES` central ranges (``central (ns, 2)``: the 1st and 99th
-    percentiles) from their sensor's median; ``low``, ``high``: each sensor's extremes,
+    percentiles) from their sensor's median in fewer than :data:`REGIME_ROWS` rows, or
+    more than :data:`FILL_RANGES` in any number; ``low``, ``high``: each sensor's extremes,
     so that only a sensor with such a value is read again. A sensor whose central range
     is 0 - a quasi-discrete one - is not judged.
 
@@ -124,7 +134,13 @@ def _refuse_outliers(values: np.ndarray, finite: np.ndarray, center: np.ndarray,
     rows = np.flatnonzero(finite)
     for j in map(int, np.flatnonzero(suspect)):
         col = values[rows, j]
-        far = np.flatnonzero(np.abs(col - center[j]) > limit[j])
+        off = np.abs(col - center[j])
+        far = np.flatnonzero(off > limit[j])
+        if far.size >= REGIME_ROWS:  # a region the plant spent time in: only fill values
+            limit[j] = FILL_RANGES * width[j]
+            far = np.flatnonzero(off > limit[j])
+            if far.size == 0:
+                continue
         at = ", ".join(f"{col[k]:.6g} at row {int(rows[k])}" for k in far[:3])
         more = f" and {far.size - 3} more" if far.size > 3 else ""
         fix = fix if said else (str(sensors[j]), float(center[j]), float(limit[j]))
@@ -133,7 +149,8 @@ def _refuse_outliers(values: np.ndarray, finite: np.ndarray, center: np.ndarray,
     if said:
         raise ImplausibleValues(
             "; ".join(said) + f" (more than {OUTLIER_RANGES:g} times that range from the "
-            "median; rows counted from 0 over the training rows). These look like wrong "
+            f"median in fewer than {REGIME_ROWS} rows, or more than {FILL_RANGES:g} times "
+            "it; rows counted from 0 over the training rows). These look like wrong "
             "readings (a glitch, a typo, a historian's fill value, a unit mix-up), and a "
             "few of them would blind the model to faults: correct them or leave the cells "
             f"empty (a gap), e.g. X.loc[(X[{fix[0]!r}] - {fix[1]:.6g}).abs() > "

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from normalcy.detector.scaling import FILL_RANGES
 from normalcy.service.errors import ClientError
 from normalcy.service.views import iso
 
@@ -58,11 +59,12 @@ def refuse_future(times: np.ndarray, period: float | None, clock_skew_s: float) 
 CENTRAL_PER_SCALE = 3.45
 
 #: a live reading this many central ranges from its sensor's healthy median is refused:
-#: the rule of :func:`normalcy.detector.scaling.fit_robust_scale` for training values,
-#: with its limit of before (100). Not that module's ``OUTLIER_RANGES``: a training value
-#: a few ranges out blinds a fit, while a live reading a few ranges out is the fault the
-#: model is there to raise; only one too far to score (1e300, a unit mix-up) is refused
-LIVE_RANGES = 100.0
+#: the limit :func:`normalcy.detector.scaling.fit_robust_scale` puts on training values
+#: however many rows hold them (``FILL_RANGES``, 100). Not that module's
+#: ``OUTLIER_RANGES``: a training value a few ranges out blinds a fit, while a live
+#: reading a few ranges out is the fault the model is there to raise; only one too far to
+#: score (1e300, a unit mix-up) is refused
+LIVE_RANGES = FILL_RANGES
 
 
 def value_limits(det: Any) -> tuple[np.ndarray, np.ndarray]:
