@@ -157,8 +157,9 @@ def run_one(n_units: int, sensors: int, seconds: float, database: str | None,
         warm = 120  # rows each monitor needs before it scores (2 delta + window - 2 = 58)
         rows = _plant(int(seconds) + warm, sensors, 5000)
         vals = rows.to_numpy()
-        for u in range(n_units):
-            batch = [{"time": 1_900_000_000.0 - warm + k,
+        t0 = float(int(time.time()))  # the warm-up in the past, a live row as it is sent
+        for u in range(n_units):  # (the service refuses rows dated ahead of its clock)
+            batch = [{"time": t0 - warm + k,
                       **{c: float(x) for c, x in zip(rows.columns, vals[k], strict=True)}}
                      for k in range(warm)]
             client.post(f"/api/units/u{u:03d}/readings", json=batch).raise_for_status()
@@ -166,7 +167,6 @@ def run_one(n_units: int, sensors: int, seconds: float, database: str | None,
         lat: list[float] = []
         lat_alarm: list[float] = []
         rss: list[tuple[float, float]] = []
-        t0 = 1_900_000_000.0
 
         def send(u: int, k: int) -> tuple[float, bool]:
             v = vals[k].copy()
