@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from normalcy.data.periods import PERIOD_BLOCK, off_period
 from normalcy.exceptions import InputError
 
 Note = Callable[[str], None]
@@ -233,15 +234,14 @@ class Gaps:
 
 class PeriodWatch:
     """Checks the sampling period of a file read in chunks against the model's, the
-    same way whatever the chunks: on every :data:`BLOCK` steps of its times in a row
-    (across chunk borders), and at the end on its last ``BLOCK`` steps (all of them in a
-    shorter file); each block's median step, to the tolerance its times' jitter gives
-    (:func:`~normalcy.data.periods.period_tolerance`). A logger that changes its period
-    part way through is refused at the first block sampled at the other period, and the
-    error names its rows."""
+    same way whatever the chunks: on every block of
+    :data:`~normalcy.data.periods.PERIOD_BLOCK` steps of its times in a row (across
+    chunk borders), and at the end on its last such block (all of a shorter file's
+    steps), as :func:`~normalcy.data.periods.off_period` checks a whole series. A logger
+    that changes its period part way through is refused at the first block sampled at
+    the other period, and the error names its rows."""
 
-    #: steps a block holds
-    BLOCK = 1000
+    BLOCK = PERIOD_BLOCK
 
     def __init__(self, period: float | None, data: str, model: str) -> None:
         self.period, self.data, self.model = period, data, model
@@ -271,12 +271,11 @@ class PeriodWatch:
     def _check(self, seconds: np.ndarray, row: int, whole: bool) -> None:
         from normalcy.data.periods import check_period
 
-        steps = np.diff(seconds)
-        steps = steps[np.isfinite(steps) & (steps > 0)]
-        if steps.size == 0:
+        off = off_period(seconds, self.period, self.BLOCK)  # one block: its median step
+        if off is None:
             return
         where = self.data if whole else f"{self.data} (rows {row}-{row + len(seconds) - 1})"
-        check_period(float(np.median(steps)), self.period, where, self.model, seconds)
+        check_period(off[1], self.period, where, self.model, seconds)
 
 
 def feed(mon: Any, table: Any) -> Iterator[Any]:

@@ -65,6 +65,43 @@ def check_period(data_period: float | None, model_period: float | None, data: st
         "score --resample does it), or fit a model on data at this period.")
 
 
+#: steps in a row whose median step a long series' period is checked on, block after
+#: block, so that a logger changing its period part way through is found wherever it
+#: does, however the series is read (``normalcy score``'s chunks, ``fleet score``'s units)
+PERIOD_BLOCK = 1000
+
+
+def off_period(seconds: np.ndarray, period: float | None,
+               block: int = PERIOD_BLOCK) -> tuple[int, float] | None:
+    """The first block of ``block`` steps of ``seconds`` in a row (and the last
+    ``block`` steps) whose median step is not ``period`` (:func:`same_period`, to the
+    tolerance the block's jitter gives, :func:`period_tolerance`): ``(index of its first
+    time, its median step)``; None where every block agrees, or without a period.
+
+    Examples
+    --------
+    >>> t = np.r_[np.arange(3000.0), 3000.0 + 2 * np.arange(1500.0)]
+    >>> off_period(t, 1.0)
+    (3000, 2.0)
+    >>> off_period(np.arange(5000.0), 1.0) is None
+    True
+    """
+    t = np.asarray(seconds, dtype=float)
+    n = t.size
+    if period is None or n < 2:
+        return None
+    starts = [*range(0, n - block, block)]
+    if not starts or starts[-1] + block < n - 1:
+        starts.append(max(0, n - 1 - block))
+    for a in starts:
+        part = t[a:a + block + 1]
+        d = np.diff(part)
+        d = d[np.isfinite(d) & (d > 0)]
+        if d.size and not same_period(float(np.median(d)), period, period_tolerance(part)):
+            return a, float(np.median(d))
+    return None
+
+
 #: the fewest steps of a frame's time index from which the Python API checks its period
 MIN_CHECKED_STEPS = 8
 

@@ -83,40 +83,25 @@ class TimeRuns:
         labels[starts] = 1
         return np.cumsum(labels)
 
-
-    #: steps in a row whose median step is checked, as ``normalcy score`` checks them
-    BLOCK = 1000
-
     def check_period(self, seconds: np.ndarray, frame: pd.DataFrame) -> None:
-        """InputError, naming the unit and both periods, where a block of :data:`BLOCK`
-        steps of the unit's times (and the last ``BLOCK``) has another median step
-        than the model's period, to the tolerance its jitter gives."""
-        from normalcy.data.periods import period_tolerance, same_period
+        """InputError, naming the unit and both periods, where a block of the unit's
+        times has another median step than the model's period
+        (:func:`normalcy.data.periods.off_period`, as ``normalcy score`` checks them)."""
+        from normalcy.data.periods import off_period
         from normalcy.data.timeaxis import duration
 
-        n, b = len(seconds), self.BLOCK
-        if self.period is None or n < 2:
+        off = off_period(seconds, self.period)
+        if off is None or self.period is None:
             return
-        starts = [*range(0, n - 1 - b + 1, b)]
-        if not starts or starts[-1] + b < n - 1:
-            starts.append(max(0, n - 1 - b))
-        for a in starts:
-            t = seconds[a:a + b + 1]
-            d = np.diff(t)
-            d = d[np.isfinite(d) & (d > 0)]
-            if d.size == 0:
-                continue
-            own = float(np.median(d))
-            if same_period(own, self.period, period_tolerance(t)):
-                continue
-            when = frame[self.time_name].iloc[a]
-            raise InputError(
-                f"unit {self.unit} is sampled every {duration(own)} (its rows from "
-                f"{self.time_name} {when}), but its model {self.model} was fitted on data "
-                f"sampled every {duration(self.period)}: its transitions and windows would "
-                f"mean other durations. Resample the unit's data to every "
-                f"{duration(self.period)}, or fit its model on data at this period "
-                "(normalcy fleet fit).")
+        a, own = off
+        when = frame[self.time_name].iloc[a]
+        raise InputError(
+            f"unit {self.unit} is sampled every {duration(own)} (its rows from "
+            f"{self.time_name} {when}), but its model {self.model} was fitted on data "
+            f"sampled every {duration(self.period)}: its transitions and windows would "
+            f"mean other durations. Resample the unit's data to every "
+            f"{duration(self.period)}, or fit its model on data at this period "
+            "(normalcy fleet fit).")
 
 
 def _fit_unit(params: dict[str, Any], like: Any, like_period: float | None,
