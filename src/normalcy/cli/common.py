@@ -104,39 +104,22 @@ def view_said(det: Any) -> str:
 def wanderers_said(det: Any) -> str:
     """Where ``view="auto"`` took the paper's residuals because the later history left
     the earlier levels: which sensors did, and what to do (empty otherwise)."""
-    outside = getattr(det, "view_outside_", None)
-    if not outside or det.view_ != "paper":
-        return ""
-    from normalcy.detector.learning import AUTO_SPLIT
+    from normalcy.operator import fit_words
 
-    named = ", ".join(f"{s} ({100 * v:.1f} % of its rows)" for s, v in outside.items())
-    return (f"view='auto' fell back to the paper's residuals: in the last "
-            f"{100 * (1 - AUTO_SPLIT):.0f} % of the history, {named} sat at levels the first "
-            f"{100 * AUTO_SPLIT:.0f} % never reached. A sensor that wanders (an ambient "
-            "temperature, a slowly filling tank) raises the paper residuals' reference levels "
-            "for every sensor, and faults of the other sensors can stay under them. Fit "
-            "without it (--sensors), or on a history that covers its range, and the "
-            "relations view may take over.")
+    said = fit_words.wanderers_said(det)
+    return (f"view='auto' fell back to the paper's residuals: {said} Fit without it "
+            "(--sensors), or on a history that covers its range, and the relations view may "
+            "take over.") if said else ""
 
 
 def too_short_said(det: Any) -> str:
     """Where ``view="auto"`` took the paper's residuals because the history was too short
-    for the relations view (:data:`normalcy.detector.learning.AUTO_ROWS_PER_DIMENSION`):
-    how long it would need to be, and why it matters (empty otherwise)."""
-    if (det.get_params().get("view") != "auto" or det.view_ != "paper"
-            or det.view_check_ is not None):
-        return ""
-    from normalcy.detector.learning import AUTO_ROWS_PER_DIMENSION, relations_rows
+    for the relations view: how long it would need to be (empty otherwise)."""
+    from normalcy.operator import fit_words
 
-    ns = len(det.sensors_)
-    need = relations_rows(ns, det.delta_)
-    lags = need // AUTO_ROWS_PER_DIMENSION - ns
-    return (f"view='auto' took the paper's residuals: the history is too short for the "
-            f"relations view, which wants about {need:,} healthy rows here "
-            f"({AUTO_ROWS_PER_DIMENSION} per dimension of a sensor's viewpoint: {ns} sensors "
-            f"and {lags} own lags). The paper's residuals average over the sensors, so a "
-            "fault of one sensor among many weighs little; a longer history may let the "
-            "relations view take over.")
+    said = fit_words.too_short_said(det)
+    return (f"view='auto' took the paper's residuals: {said[:-1]}; a longer history may let "
+            "the relations view take over.") if said else ""
 
 
 def rows_of(value: str, period: float | None, flag: str, least: int = 0) -> int:
@@ -174,36 +157,12 @@ def rows_of(value: str, period: float | None, flag: str, least: int = 0) -> int:
 
 
 def short_history_said(det: Any, rows: int) -> str:
-    """Where the relations view's level could not count alarm episodes per 10 minutes
-    (a known sampling period, ``rows`` of history spanning under 20 minutes:
-    :func:`normalcy.detector.calibration.episode_level` extrapolates): how long the
-    history is, and what that means for the alarms (empty otherwise).
+    """Where the alarm level could not count its own episodes (a history under 20
+    minutes): how long the history is, what that means (empty otherwise)."""
+    from normalcy.operator import fit_words
 
-    Examples
-    --------
-    >>> class Det:
-    ...     view_, sample_period_ = "relations", 0.01
-    >>> short_history_said(Det(), 5000)[:46]
-    'the history spans 50 s of healthy rows, under '
-    >>> short_history_said(Det(), 200_000)
-    ''
-    """
-    from normalcy.data.timeaxis import duration
-    from normalcy.detector.calibration import EPISODES_PER_10_MIN, allowed_episodes
-
-    period = getattr(det, "sample_period_", None)
-    if period is None or det.view_ == "paper":
-        return ""
-    seconds = rows * float(period)
-    if allowed_episodes(seconds) >= 1.0:
-        return ""
-    enough = 1.0 / allowed_episodes(1.0)  # the seconds that allow one episode
-    return (f"the history spans {duration(float(f'{seconds:.3g}'))} of healthy rows, under the "
-            f"{duration(enough)} in which the alarm level could count its own alarm episodes "
-            f"(aimed at {EPISODES_PER_10_MIN:g} per 10 minutes, EEMUA 191): the level is "
-            "extrapolated from the tail of its held-out windows. Fresh healthy data may "
-            "raise more alarms than that, and small faults may stay under the level; fit on "
-            "a longer healthy history where there is one.")
+    said = fit_words.short_history_said(det, rows)
+    return f"{said[:-1]}; fit on a longer healthy history where there is one." if said else ""
 
 
 def fit_rows(det: Any) -> int | None:
