@@ -73,6 +73,27 @@ def test_user_revoke_on_the_command_line_reaches_a_running_service(
     assert not (tmp_path / "elsewhere").exists()
 
 
+def test_user_add_on_the_command_line_is_in_the_audit_log(sqlite_service: Service,
+                                                          capsys) -> None:
+    """A user added from the command line is recorded as one added through the API is:
+    who added them, the name and the role (never the token)."""
+    from normalcy.cli.main import main
+
+    c, eng = sqlite_service.client, sqlite_service.auth("engineer")
+    data = str(sqlite_service.settings.data)
+    assert main(["user", "add", "piet", "--role", "operator", "--data", data]) == 0
+    token = capsys.readouterr().out.strip().splitlines()[-1]
+    log = c.get("/api/writes", headers=eng).json()
+    assert (log[0]["action"], log[0]["detail"]) == ("add-user",
+                                                    {"user": "piet", "role": "operator"})
+    assert log[0]["user"].endswith("(command line)") and token not in str(log)
+    r = c.post("/api/users", json={"name": "tess", "role": "viewer"}, headers=eng)
+    assert r.status_code == 201
+    log = c.get("/api/writes", headers=eng).json()
+    assert (log[0]["action"], log[0]["user"], log[0]["detail"]) == (
+        "add-user", "engineer-1", {"user": "tess", "role": "viewer"})
+
+
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_a_database_from_before_revocation_upgrades(request, tmp_path: Path,
                                                     backend: str) -> None:

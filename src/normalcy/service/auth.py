@@ -69,8 +69,11 @@ def check_name(name: str, what: str) -> str:
     return name
 
 
-def add_user(db: Database, name: str, role: str) -> str:
-    """Create a user; returns their token (shown once, stored hashed)."""
+def add_user(db: Database, name: str, role: str, by: str | None = None) -> str:
+    """Create a user; returns their token (shown once, stored hashed). ``by``: who added
+    them, for the audit log (in the same transaction: no user without its record)."""
+    from normalcy.service.fleet import write_log
+
     check_name(name, "user")
     if name.lower() == ANONYMOUS.name:
         raise InputError(f"user name {name!r} is the name of callers without a login in the "
@@ -85,6 +88,8 @@ def add_user(db: Database, name: str, role: str) -> str:
                 "" if old.revoked_at is None else " (revoked: the audit log keeps the name)")
                 + "; choose another name.")
         s.add(User(name=name, role=role, token_hash=hash_token(token)))
+        if by is not None:
+            write_log(s, by, "add-user", None, user=name, role=role)
     return token
 
 

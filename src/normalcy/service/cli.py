@@ -36,6 +36,8 @@ def cmd_serve(a: argparse.Namespace) -> int:
 
 
 def cmd_user_add(a: argparse.Namespace) -> int:
+    import getpass
+
     from normalcy.service.auth import add_user
     from normalcy.service.db import Database
 
@@ -44,7 +46,7 @@ def cmd_user_add(a: argparse.Namespace) -> int:
     db = Database(settings.database_url)
     try:
         db.migrate()
-        token = add_user(db, a.name, a.role)
+        token = add_user(db, a.name, a.role, f"{getpass.getuser()} (command line)"[:64])
     finally:
         db.dispose()
     print(f"user {a.name!r} ({a.role}) added; their token, shown only this once:")

@@ -11,7 +11,6 @@ from normalcy.service.auth import ANONYMOUS, add_user, revoke_user
 from normalcy.service.db import User
 from normalcy.service.deps import Engineer, FleetDep, Reader, json_body
 from normalcy.service.errors import ClientError
-from normalcy.service.fleet import write_log
 from normalcy.service.views import iso
 
 router = APIRouter(prefix="/api", tags=["users"])
@@ -41,11 +40,10 @@ async def create_user(request: Request, fleet: FleetDep,
             not isinstance(data.get("role"), str):
         raise ClientError('send {"name": NAME, "role": "viewer|operator|engineer"}.', 422)
     try:
-        token = await run_in_threadpool(add_user, fleet.db, data["name"], data["role"])
+        token = await run_in_threadpool(add_user, fleet.db, data["name"], data["role"],
+                                        who.name)
     except InputError as e:
         raise ClientError(str(e), 409 if "exists" in str(e) else 422) from None
-    with fleet.db.write() as s:
-        write_log(s, who.name, "add-user", None, user=data["name"], role=data["role"])
     return {"name": data["name"], "role": data["role"], "token": token}
 
 
