@@ -123,3 +123,37 @@ def test_a_database_from_before_revocation_upgrades(request, tmp_path: Path,
         assert user_for_token(database, "nrm_old") is None
     finally:
         database.dispose()
+
+
+def test_a_new_token_replaces_a_lost_one_at_once(sqlite_service: Service, capsys) -> None:
+    """A leaked token is replaced, not the user: the old token and the user's browser
+    session are refused at once, the new one works, the audit log says who did it; a
+    revoked user gets none."""
+    from normalcy.cli.main import main
+
+    c, eng = sqlite_service.client, sqlite_service.auth("engineer")
+    old = sqlite_service.auth("operator")
+    assert c.get("/api/me", headers=old).status_code == 200
+    assert c.post("/login", data={"token": old["Authorization"][7:]}).status_code in (200, 303)
+    assert c.get("/api/me").json()["logged_in"] is True  # a browser session of the old token
+    r = c.post("/api/users/operator-1/token", headers=eng)
+    assert r.status_code == 201
+    new = {"Authorization": f"Bearer {r.json()['token']}"}
+    assert c.get("/api/me", headers=old).status_code == 401
+    assert c.get("/api/me").json()["logged_in"] is False
+    assert c.get("/api/me", headers=new).json()["name"] == "operator-1"
+    log = c.get("/api/writes", headers=eng).json()
+    assert (log[0]["action"], log[0]["user"], log[0]["detail"]) == (
+        "new-token", "engineer-1", {"user": "operator-1", "role": "operator"})
+    assert r.json()["token"] not in str(log)
+    data = str(sqlite_service.settings.data)
+    assert main(["user", "token", "operator-1", "--data", data]) == 0
+    third = capsys.readouterr().out.strip().splitlines()[-1]
+    assert c.get("/api/me", headers=new).status_code == 401
+    assert c.get("/api/me", headers={"Authorization": f"Bearer {third}"}).status_code == 200
+    assert c.post("/api/users/nobody/token", headers=eng).status_code == 404
+    assert c.post("/api/users/operator-1/revoke", headers=eng).status_code == 200
+    r = c.post("/api/users/operator-1/token", headers=eng)
+    assert r.status_code == 409 and "revoked" in r.json()["detail"]
+    assert c.post("/api/users/engineer-1/token",
+                  headers=sqlite_service.auth("viewer")).status_code == 403  # engineers

@@ -134,6 +134,26 @@ def revoke_user(db: Database, name: str, by: str) -> Revocation:
         return Revocation(name, u.role, u.revoked_at, by, False)
 
 
+def new_user_token(db: Database, name: str, by: str) -> str:
+    """Give ``name`` a new token (a lost or leaked one): the old token is refused and
+    their browser sessions end at once; the audit log records who did it. Returns the
+    new token (shown once, stored hashed). A revoked user gets none: their access ended."""
+    from normalcy.service.fleet import write_log
+
+    token = new_token()
+    with db.write() as s:
+        u = s.scalar(select(User).where(User.name == name).with_for_update())
+        if u is None:
+            raise InputError(f"user {name!r} does not exist; GET /api/users lists the users.")
+        if u.revoked_at is not None:
+            raise InputError(f"user {name!r} was revoked by {u.revoked_by}; a revoked user "
+                             "gets no new token. Add them again under another name.")
+        u.token_hash = hash_token(token)
+        s.execute(delete(WebSession).where(WebSession.user_id == u.id))
+        write_log(s, by, "new-token", None, user=name, role=u.role)
+    return token
+
+
 def open_session(db: Database, token: str) -> tuple[str, Who] | None:
     """Log in with a token: returns the session cookie's value and the user, or None."""
     with db.write() as s:

@@ -1,5 +1,5 @@
-"""``normalcy serve``, ``normalcy user add`` and ``normalcy user revoke`` (registered by
-``add_service_commands``)."""
+"""``normalcy serve``, ``normalcy user add``, ``normalcy user revoke`` and ``normalcy user
+token`` (registered by ``add_service_commands``)."""
 
 from __future__ import annotations
 
@@ -58,16 +58,10 @@ def cmd_user_revoke(a: argparse.Namespace) -> int:
     import getpass
 
     from normalcy.service.auth import revoke_user
-    from normalcy.service.db import Database
     from normalcy.service.views import iso
 
-    settings = _settings(a)
-    if settings.database is None and not (settings.data / "normalcy.db").exists():
-        raise InputError(f"no service database in {settings.data}: give the --data folder "
-                         "(or --database URL) the service runs on.")
-    db = Database(settings.database_url)
+    db = _existing_db(a)
     try:
-        db.migrate()
         done = revoke_user(db, a.name, f"{getpass.getuser()} (command line)"[:64])
     finally:
         db.dispose()
@@ -78,6 +72,36 @@ def cmd_user_revoke(a: argparse.Namespace) -> int:
         print(f"user {a.name!r} ({done.role}) revoked: their token and browser sessions are "
               "refused from now on, also by a running service.")
     return 0
+
+
+def cmd_user_token(a: argparse.Namespace) -> int:
+    import getpass
+
+    from normalcy.service.auth import new_user_token
+
+    db = _existing_db(a)
+    try:
+        token = new_user_token(db, a.name, f"{getpass.getuser()} (command line)"[:64])
+    finally:
+        db.dispose()
+    print(f"user {a.name!r} has a new token; the old one and their browser sessions are "
+          "refused from now on. The new token, shown only this once:")
+    print(token)
+    return 0
+
+
+def _existing_db(a: argparse.Namespace) -> Any:
+    """The service's database of ``--data`` / ``--database``, migrated; an InputError
+    where ``--data`` holds none (a wrong folder: no empty database made there)."""
+    from normalcy.service.db import Database
+
+    settings = _settings(a)
+    if settings.database is None and not (settings.data / "normalcy.db").exists():
+        raise InputError(f"no service database in {settings.data}: give the --data folder "
+                         "(or --database URL) the service runs on.")
+    db = Database(settings.database_url)
+    db.migrate()
+    return db
 
 
 def add_service_commands(sub: Any) -> None:
@@ -110,3 +134,9 @@ def add_service_commands(sub: Any) -> None:
     rev.add_argument("name")
     data_args(rev)
     rev.set_defaults(func=cmd_user_revoke)
+    tok = usub.add_parser("token", help="give a user a new token (a lost or leaked one): "
+                                        "the old one is refused at once; prints the new one "
+                                        "once; recorded in the audit log")
+    tok.add_argument("name")
+    data_args(tok)
+    tok.set_defaults(func=cmd_user_token)

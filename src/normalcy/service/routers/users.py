@@ -7,7 +7,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
 from normalcy.exceptions import InputError
-from normalcy.service.auth import ANONYMOUS, add_user, revoke_user
+from normalcy.service.auth import ANONYMOUS, add_user, new_user_token, revoke_user
 from normalcy.service.db import User
 from normalcy.service.deps import Engineer, FleetDep, Reader, json_body
 from normalcy.service.errors import ClientError
@@ -57,3 +57,15 @@ async def revoke(name: str, fleet: FleetDep, who: Engineer) -> dict:
         raise ClientError(str(e), 404) from None
     return {"name": done.name, "role": done.role, "revoked_at": iso(done.at),
             "revoked_by": done.by, "already": done.before}
+
+
+@router.post("/users/{name}/token", status_code=201)
+async def new_token_of(name: str, fleet: FleetDep, who: Engineer) -> dict:
+    """A new token for a user (a lost or leaked one): the old token and their browser
+    sessions are refused from the next request on; recorded in the audit log. The answer
+    holds the new token, shown only once."""
+    try:
+        token = await run_in_threadpool(new_user_token, fleet.db, name, who.name)
+    except InputError as e:
+        raise ClientError(str(e), 404 if "does not exist" in str(e) else 409) from None
+    return {"name": name, "token": token}
