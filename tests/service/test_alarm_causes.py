@@ -67,6 +67,8 @@ def test_a_second_fault_in_an_open_alarm_is_shown(service: Service,
         f"since row {ep['start_row']}")
     page = c.get(f"/alarms/{alarm}").text
     assert "sensor v1 now also reads off" in page
+    said = page.split('id="explanation">')[1].split("</pre>")[0]  # sensors in <code>
+    assert "<code>h1</code>" in said and "`" not in said, said
     assert "also v1 from" in c.get("/fragments/alarms").text  # the live list
     # to its end: the alarm closes naming both, v1 said once
     out = _send(c, op, rows, 2250)

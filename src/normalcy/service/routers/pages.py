@@ -8,6 +8,7 @@ say so; acting needs the role the API needs.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -17,6 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
+from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from normalcy.alarms.policy import kind_words
@@ -42,6 +44,21 @@ router = APIRouter(include_in_schema=False)
 _env = Environment(loader=FileSystemLoader(Path(__file__).parent.parent / "templates"),
                    autoescape=True)
 _env.filters["kind_words"] = kind_words
+
+
+def sensor_code(text: str) -> Markup:
+    """Text whose sensor names are marked `so` (explanations, as the command line prints
+    them) with those names in ``<code>``, not between backticks; the rest escaped.
+
+    Examples
+    --------
+    >>> str(sensor_code("`h1` reads 2 <above> `v1`"))
+    '<code>h1</code> reads 2 &lt;above&gt; <code>v1</code>'
+    """
+    return Markup(re.sub(r"`([^`\n]+)`", r"<code>\1</code>", str(escape(text))))
+
+
+_env.filters["sensor_code"] = sensor_code
 templates = Jinja2Templates(env=_env)
 STATE_LABEL = {"active-unacknowledged": "ACTIVE - unacknowledged",
                "active-acknowledged": "active - acknowledged",
