@@ -12,6 +12,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -179,6 +180,36 @@ def new_database(server: str) -> str:
                          autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
     return f"{server}/{name}"
+
+
+@contextmanager
+def schema_at(revision: str, url: str) -> Iterator[Any]:
+    """The database at ``url`` migrated up to ``revision`` only (a service of before):
+    yields a connection to fill it, committed on leaving."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine
+
+    from normalcy.service import db as dbmod
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(dbmod.__file__).parent / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", url)
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+            yield conn
+    finally:
+        engine.dispose()
+
+
+def backend_url(request: pytest.FixtureRequest, tmp_path: Path, backend: str) -> str:
+    """A fresh, empty database of ``backend`` ("sqlite" in ``tmp_path``, "postgresql" on
+    the session's server); its URL."""
+    return (f"sqlite:///{tmp_path / 'old.db'}" if backend == "sqlite"
+            else new_database(request.getfixturevalue("postgres")))
 
 
 # ------------------------------------------------------------------- services

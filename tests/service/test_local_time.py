@@ -110,22 +110,15 @@ def test_local_times_follow_the_stream(clock: list[str], last: str | None,
 
 
 def test_a_database_of_the_first_schema_upgrades(tmp_path) -> None:
-    from alembic import command
-    from alembic.config import Config
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import text
 
     from normalcy.service import db as dbmod
+    from tests.service.conftest import schema_at
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    cfg = Config()
-    cfg.set_main_option("script_location", str(dbmod.Path(dbmod.__file__).parent / "migrations"))
-    cfg.set_main_option("sqlalchemy.url", url)
-    command.upgrade(cfg, "0001")
-    engine = create_engine(url)
-    with engine.begin() as conn:
+    with schema_at("0001", url) as conn:
         conn.execute(text("INSERT INTO units (name, sensors, status, status_detail, rows_seen, "
                           "created_at, created_by) VALUES ('old', '[]', 'ready', '', 0, 0, '')"))
-    engine.dispose()
     database = dbmod.Database(url)
     database.migrate()
     with database.read() as s:

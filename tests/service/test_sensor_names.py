@@ -10,7 +10,7 @@ import pytest
 
 from normalcy import TransitionDetector, operator, save
 from normalcy.service.db import Database
-from tests.service.conftest import T0, Service, new_database, plant, with_fault
+from tests.service.conftest import T0, Service, backend_url, plant, schema_at, with_fault
 
 TAG = "LI101, tank 1 level"
 
@@ -44,21 +44,12 @@ def test_a_sensor_named_with_a_comma_names_its_alarm(service: Service, tmp_path:
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_comma_separated_episode_sensors_of_before_are_read_whole(
         request: pytest.FixtureRequest, tmp_path: Path, backend: str) -> None:
-    from alembic import command
-    from alembic.config import Config
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import text
 
     from normalcy.service import db as dbmod
 
-    url = (f"sqlite:///{tmp_path / 'old.db'}" if backend == "sqlite"
-           else new_database(request.getfixturevalue("postgres")))
-    cfg = Config()
-    cfg.set_main_option("script_location", str(Path(dbmod.__file__).parent / "migrations"))
-    cfg.set_main_option("sqlalchemy.url", url)
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0004")
+    url = backend_url(request, tmp_path, backend)
+    with schema_at("0004", url) as conn:
         conn.execute(text("INSERT INTO units (name, sensors, status, status_detail, rows_seen, "
                           "created_by, created_at) VALUES ('old', :s, 'ready', '', 0, 'x', 0)"),
                      {"s": f'["{TAG}", "s1", "x,y"]'})
@@ -67,7 +58,6 @@ def test_comma_separated_episode_sensors_of_before_are_read_whole(
                 "INSERT INTO episodes (unit_id, start_seq, end_seq, start_t, end_t, peak, "
                 "kind, sensors, active, state) SELECT id, 0, 1, 0, 1, 1, 'dyn', :s, false, "
                 "'normal' FROM units"), {"s": sensors})
-    engine.dispose()
     database = Database(url)
     try:
         database.migrate()

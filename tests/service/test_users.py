@@ -9,7 +9,7 @@ import pytest
 
 from normalcy.service.auth import hash_token, revoke_user, user_for_token
 from normalcy.service.db import Database
-from tests.service.conftest import T0, Service, as_json, new_database, plant
+from tests.service.conftest import T0, Service, as_json, backend_url, plant, schema_at
 
 
 def test_a_revoked_user_is_refused_at_once(service: Service, model_bytes: bytes) -> None:
@@ -97,24 +97,12 @@ def test_user_add_on_the_command_line_is_in_the_audit_log(sqlite_service: Servic
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_a_database_from_before_revocation_upgrades(request, tmp_path: Path,
                                                     backend: str) -> None:
-    from alembic import command
-    from alembic.config import Config
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import text
 
-    from normalcy.service import db as dbmod
-
-    url = (f"sqlite:///{tmp_path / 'old.db'}" if backend == "sqlite"
-           else new_database(request.getfixturevalue("postgres")))
-    cfg = Config()
-    cfg.set_main_option("script_location", str(Path(dbmod.__file__).parent / "migrations"))
-    cfg.set_main_option("sqlalchemy.url", url)
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0002")
+    url = backend_url(request, tmp_path, backend)
+    with schema_at("0002", url) as conn:
         conn.execute(text("INSERT INTO users (name, role, token_hash, created_at) "
                           "VALUES ('old', 'operator', :h, 0)"), {"h": hash_token("nrm_old")})
-    engine.dispose()
     database = Database(url)
     try:
         database.migrate()

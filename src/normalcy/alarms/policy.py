@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from normalcy.data.params import Integral, Interval, Real, StrOptions, validate
-from normalcy.detector.naming import named
+from normalcy.detector.naming import naming_terms
 from normalcy.exceptions import InputError
 
 KINDS = ("trans", "bound", "conf", "fault", "rel", "dyn", "stuck", "noisy", "step")
@@ -309,9 +309,8 @@ class EpisodeTracker:
             return t, None
         per = np.nan_to_num(block[:, len(KINDS):]).reshape(n, len(KINDS), len(sensors))
         scaled = per * self._term_scale[None, :, None]
-        parts = named(t, scaled, KINDS, self.threshold)
-        self._by = np.argmax((scaled == parts[:, None, :]).all(axis=2), axis=1)
-        return t, parts
+        self._by = naming_terms(t, scaled, KINDS, self.threshold)
+        return t, scaled[np.arange(n), self._by]
 
     def feed(self, frame: pd.DataFrame) -> tuple[list[Episode], list[Episode]]:
         """Feed the next rows of a residual frame; return ``(opened, closed)`` episodes."""

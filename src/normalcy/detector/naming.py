@@ -61,7 +61,7 @@ import numpy as np
 
 from normalcy.detector import gaussian as gs
 
-__all__ = ["NAMED_BY", "READINGS", "PlantModel", "named"]
+__all__ = ["NAMED_BY", "READINGS", "PlantModel", "named", "naming_terms"]
 
 #: the per-sensor residual that names the sensors of a term (others name by their own)
 NAMED_BY = {"dyn": "rel"}
@@ -147,6 +147,22 @@ def named(terms: np.ndarray, per_sensor: np.ndarray, kinds: tuple[str, ...],
     >>> named(np.array([[0.5, 0.2, 3.0]]), per, kinds, 1.0)  # nothing held: the step
     array([[0., 3.]])
     """
+    by = naming_terms(terms, per_sensor, kinds, level)
+    return per_sensor[np.arange(by.size), by]
+
+
+def naming_terms(terms: np.ndarray, per_sensor: np.ndarray, kinds: tuple[str, ...],
+                 level: float) -> np.ndarray:
+    """Per row, the index (into ``kinds``) of the term whose per-sensor parts name the
+    sensors (:func:`named`, which takes those parts). Returns ``(n,)`` integers.
+
+    Examples
+    --------
+    >>> kinds = ("rel", "stuck", "step")
+    >>> per = np.zeros((1, 3, 2)); per[0, 1, 0] = 1.5; per[0, 2, 1] = 3.0
+    >>> naming_terms(np.array([[0.5, 1.5, 3.0]]), per, kinds, 1.0).tolist()  # stuck names
+    [1]
+    """
     t = np.nan_to_num(np.asarray(terms, dtype=float), nan=-np.inf)
     n = t.shape[0]
     lead = np.argmax(t, axis=1) if t.shape[1] else np.zeros(n, dtype=np.int64)
@@ -162,5 +178,4 @@ def named(terms: np.ndarray, per_sensor: np.ndarray, kinds: tuple[str, ...],
     source = np.array([index.get(NAMED_BY.get(name, name), k) for k, name in enumerate(kinds)])
     by = source[lead]
     seen = np.nan_to_num(per_sensor[np.arange(n), by], nan=-np.inf).max(axis=1, initial=-np.inf)
-    by = np.where(seen > level, by, lead)
-    return per_sensor[np.arange(n), by]
+    return np.where(seen > level, by, lead)

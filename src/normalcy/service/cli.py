@@ -4,6 +4,8 @@ token`` (registered by ``add_service_commands``)."""
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from normalcy.exceptions import InputError
@@ -36,35 +38,21 @@ def cmd_serve(a: argparse.Namespace) -> int:
 
 
 def cmd_user_add(a: argparse.Namespace) -> int:
-    import getpass
-
     from normalcy.service.auth import add_user
-    from normalcy.service.db import Database
 
-    settings = _settings(a)
-    settings.data.mkdir(parents=True, exist_ok=True)
-    db = Database(settings.database_url)
-    try:
-        db.migrate()
-        token = add_user(db, a.name, a.role, f"{getpass.getuser()} (command line)"[:64])
-    finally:
-        db.dispose()
+    with _database(a, existing=False) as db:
+        token = add_user(db, a.name, a.role, _by())
     print(f"user {a.name!r} ({a.role}) added; their token, shown only this once:")
     print(token)
     return 0
 
 
 def cmd_user_revoke(a: argparse.Namespace) -> int:
-    import getpass
-
     from normalcy.service.auth import revoke_user
     from normalcy.service.views import iso
 
-    db = _existing_db(a)
-    try:
-        done = revoke_user(db, a.name, f"{getpass.getuser()} (command line)"[:64])
-    finally:
-        db.dispose()
+    with _database(a) as db:
+        done = revoke_user(db, a.name, _by())
     when = str(iso(done.at))[:19].replace("T", " ")
     if done.before:
         print(f"user {a.name!r} ({done.role}) was already revoked on {when} UTC by {done.by}.")
@@ -75,33 +63,42 @@ def cmd_user_revoke(a: argparse.Namespace) -> int:
 
 
 def cmd_user_token(a: argparse.Namespace) -> int:
-    import getpass
-
     from normalcy.service.auth import new_user_token
 
-    db = _existing_db(a)
-    try:
-        token = new_user_token(db, a.name, f"{getpass.getuser()} (command line)"[:64])
-    finally:
-        db.dispose()
+    with _database(a) as db:
+        token = new_user_token(db, a.name, _by())
     print(f"user {a.name!r} has a new token; the old one and their browser sessions are "
           "refused from now on. The new token, shown only this once:")
     print(token)
     return 0
 
 
-def _existing_db(a: argparse.Namespace) -> Any:
-    """The service's database of ``--data`` / ``--database``, migrated; an InputError
-    where ``--data`` holds none (a wrong folder: no empty database made there)."""
+def _by() -> str:
+    """Who acts from the command line, for the audit log: the login and where."""
+    import getpass
+
+    return f"{getpass.getuser()} (command line)"[:64]
+
+
+@contextmanager
+def _database(a: argparse.Namespace, existing: bool = True) -> Iterator[Any]:
+    """The service's database of ``--data`` / ``--database``, migrated, disposed on
+    leaving. ``existing``: an InputError where ``--data`` holds none (a wrong folder:
+    no empty database made there); else the folder is made."""
     from normalcy.service.db import Database
 
     settings = _settings(a)
-    if settings.database is None and not (settings.data / "normalcy.db").exists():
+    if not existing:
+        settings.data.mkdir(parents=True, exist_ok=True)
+    elif settings.database is None and not (settings.data / "normalcy.db").exists():
         raise InputError(f"no service database in {settings.data}: give the --data folder "
                          "(or --database URL) the service runs on.")
     db = Database(settings.database_url)
-    db.migrate()
-    return db
+    try:
+        db.migrate()
+        yield db
+    finally:
+        db.dispose()
 
 
 def add_service_commands(sub: Any) -> None:
