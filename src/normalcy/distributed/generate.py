@@ -3,7 +3,8 @@
 Each unit is a pump on a pipe network (the plant of ``normalcy.transfer``'s
 ``sister_units``, vectorised): its speed follows random set-points through a
 first-order lag; flow, pressure, motor current and winding temperature respond;
-``n_sensors > 4`` adds mixed, lagged readings of those. Units differ by size
+``n_sensors > 4`` adds mixed, lagged readings of those (the same mix on every unit
+and for every seed: :func:`mix_weights`). Units differ by size
 (+4 % per unit) and lag. ``faulty`` units get bearing friction (motor current
 +10 %, the temperature follows) over a tenth of their rows.
 """
@@ -25,6 +26,13 @@ def _lag(x: np.ndarray, a: float) -> np.ndarray:
     return np.asarray(y)
 
 
+def mix_weights(k: int) -> np.ndarray:
+    """The weights of ``mix{4 + k}`` on flow, pressure, current and temperature: the same
+    for every unit and every seed (a seed draws set-points and noise, not what a sensor
+    measures: data of another seed is new data of the same sensors)."""
+    return np.random.default_rng([20260101, k]).normal(size=4)
+
+
 def _unit(n: int, n_sensors: int, rng: np.random.Generator, size: float, lag: float,
           fault: tuple[int, int] | None) -> np.ndarray:
     steps = rng.integers(150, 400, size=n // 150 + 2)
@@ -41,8 +49,7 @@ def _unit(n: int, n_sensors: int, rng: np.random.Generator, size: float, lag: fl
     cols = [flow, pressure, current, temperature]
     base = np.c_[flow, pressure, current, temperature]
     for k in range(n_sensors - 4):
-        w = rng.normal(size=4)
-        cols.append(_lag(base @ w, 1.0 / (5.0 + 5.0 * (k % 4))))
+        cols.append(_lag(base @ mix_weights(k), 1.0 / (5.0 + 5.0 * (k % 4))))
     values = np.c_[tuple(cols[:n_sensors])]
     return values + 0.01 * values.std(axis=0) * rng.normal(size=values.shape)
 
