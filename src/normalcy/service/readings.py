@@ -142,11 +142,12 @@ def _times(raw: list[Any], zone: str | None = None, last: float | None = None) -
             t[~naive.to_numpy()] = _seconds(text[~naive], utc=True)[0]
         if naive.any():
             wall, aware = _seconds(text[naive], utc=False)
+            _plausible(wall, np.flatnonzero(naive), raw)  # before the zone: year 9999
             t[naive.to_numpy()] = (wall if zone is None or aware else
                                    local_times(wall, zone, last, np.flatnonzero(naive)))
     else:
         raise ClientError("times must all be ISO 8601 strings or all epoch seconds.", 422)
-    _plausible(t)
+    _plausible(t, raw=raw)
     d = np.diff(t)
     if (d == 0).any():
         i = int(np.flatnonzero(d == 0)[0])
@@ -166,17 +167,24 @@ def _times(raw: list[Any], zone: str | None = None, last: float | None = None) -
 TIME_RANGE = (0.0, 7_258_118_400.0)
 
 
-def _plausible(t: np.ndarray) -> None:
-    """Refuse times outside :data:`TIME_RANGE`, saying which row and what it may be."""
+def _plausible(t: np.ndarray, rows: np.ndarray | None = None,
+               raw: list[Any] | None = None) -> None:
+    """Refuse times outside :data:`TIME_RANGE`, saying which row and what it may be;
+    ``rows``: the batch's row of each time (default: its position), ``raw``: the batch's
+    times as written, when they are ISO 8601 text (said as written)."""
     low, high = TIME_RANGE
     bad = np.flatnonzero((t < low) | (t > high))
     if bad.size == 0:
         return
     i = int(bad[0])
+    row = i if rows is None else int(rows[i])
+    if raw is not None and isinstance(raw[row], str):
+        raise ClientError(f"row {row}: the time {raw[row]!r} is not between 1970 and 2200; "
+                          "send the reading's time.", 422)
     hint = (" It looks like epoch milliseconds: send seconds (divide by 1000) or an ISO 8601 "
             "time." if low <= t[i] / 1000.0 <= high else " Send epoch seconds or an ISO 8601 "
             "time.")
-    raise ClientError(f"row {i}: the time {t[i]:.10g} s after 1970-01-01 UTC is not between "
+    raise ClientError(f"row {row}: the time {t[i]:.10g} s after 1970-01-01 UTC is not between "
                       f"1970 and 2200.{hint}", 422)
 
 
@@ -187,7 +195,7 @@ def _seconds(text: pd.Series, *, utc: bool) -> tuple[np.ndarray, bool]:
     try:
         ts = pd.to_datetime(text, utc=utc, format="ISO8601")
     except (ValueError, TypeError) as e:
-        raise ClientError(f"a time is not ISO 8601: {e}", 422) from None
+        raise ClientError(_not_iso(text, utc, e), 422) from None
     ts = ts + pd.to_timedelta(later.astype(np.int64), unit="D")
     if ts.isna().any():
         raise ClientError(f"row {int(text.index[np.flatnonzero(ts.isna())[0]])}: the time is "
@@ -195,7 +203,22 @@ def _seconds(text: pd.Series, *, utc: bool) -> tuple[np.ndarray, bool]:
     aware = ts.dt.tz is not None
     if aware:
         ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
-    return (ts - pd.Timestamp(0)).dt.total_seconds().to_numpy(dtype=float), aware
+    # microseconds hold any year (9999, 0001); nanoseconds since 1970 overflow past 2262
+    us = ts.to_numpy().astype("datetime64[us]").astype(np.int64)
+    return us / 1e6, aware
+
+
+def _not_iso(text: pd.Series, utc: bool, e: Exception) -> str:
+    """What to tell of ISO 8601 ``text`` that does not read: the first row that does
+    not, and what it holds (not pandas' advice on its own arguments)."""
+    each = pd.to_datetime(text, utc=utc, format="ISO8601", errors="coerce")
+    bad = np.flatnonzero(each.isna().to_numpy() & (text.str.strip() != "").to_numpy())
+    if bad.size == 0:
+        return f"a time is not ISO 8601: {str(e).splitlines()[0]}"
+    i = int(bad[0])
+    return (f"row {int(text.index[i])}: {text.iloc[i]!r} is not a time; send ISO 8601 "
+            "(like 2026-01-01T00:00:00Z, or without the offset for the unit's clock time) "
+            "or epoch seconds.")
 
 
 def local_times(wall: np.ndarray, zone: str, last: float | None,

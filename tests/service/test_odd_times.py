@@ -1,0 +1,43 @@
+"""Readings whose ISO 8601 times are far outside the years the service takes (9999,
+0001) or are not times at all get a 422 that names the row and the time as written."""
+
+from __future__ import annotations
+
+import pytest
+
+from normalcy.service.errors import ClientError
+from normalcy.service.readings import parse_readings
+from tests.service.conftest import Service
+
+ROW = {"s0": 0.1, "s1": 0.2, "s2": 0.3}
+
+
+@pytest.mark.parametrize("when", ["9999-12-31T23:59:59", "0001-01-01T00:00:00",
+                                  "9999-12-31T23:59:59+01:00"])
+def test_a_time_in_the_year_9999_or_1_is_a_422(sqlite_service: Service, model_bytes: bytes,
+                                               when: str) -> None:
+    """It was a 500: pandas reads such a time, and counting its nanoseconds since 1970
+    overflowed."""
+    sqlite_service.add_unit(model_bytes)
+    r = sqlite_service.client.post(
+        "/api/units/P-101/readings", headers=sqlite_service.auth("operator"),
+        json=[{"time": "2027-01-15T00:00:00Z", **ROW}, {"time": when, **ROW}])
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"] == (f"row 1: the time {when!r} is not between 1970 and 2200; "
+                                  "send the reading's time.")
+
+
+def test_a_far_time_in_a_units_zone_is_a_422() -> None:
+    body = b'[{"time": "9999-12-31T23:59:59", "s0": 1, "s1": 1, "s2": 1}]'
+    with pytest.raises(ClientError, match="row 0: the time '9999-12-31T23:59:59' is not"):
+        parse_readings(body, "application/json", ["s0", "s1", "s2"], zone="Europe/Berlin")
+
+
+def test_a_text_that_is_no_time_is_named_with_its_row() -> None:
+    """The message was pandas' advice on its own arguments ("passing `format='mixed'`")."""
+    body = (b'[{"time": "2027-01-15T00:00:00", "s0": 1, "s1": 1, "s2": 1},'
+            b' {"time": "yesterday", "s0": 1, "s1": 1, "s2": 1}]')
+    with pytest.raises(ClientError) as e:
+        parse_readings(body, "application/json", ["s0", "s1", "s2"])
+    assert str(e.value).startswith("row 1: 'yesterday' is not a time; send ISO 8601")
+    assert "format" not in str(e.value)
