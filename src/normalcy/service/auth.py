@@ -186,5 +186,7 @@ def close_session(db: Database, value: str) -> None:
 
 
 def csrf_ok(who: Who, given: str | None) -> bool:
-    """Whether ``given`` is the CSRF token of ``who``'s session."""
-    return who.csrf is not None and given is not None and hmac.compare_digest(who.csrf, given)
+    """Whether ``given`` is the CSRF token of ``who``'s session (a token holds ASCII only:
+    ``compare_digest`` refuses to compare other text, with a TypeError)."""
+    return who.csrf is not None and given is not None and given.isascii() and \
+        hmac.compare_digest(who.csrf, given)
