@@ -1,6 +1,6 @@
 """What a browser (or a script posing as one) may send the pages' forms and the API's
-CSRF header: text that is not ASCII where a token is due is refused with a message,
-never a 500."""
+CSRF header: text that is not ASCII where a number or a token is due is refused with a
+message, never a 500."""
 
 from __future__ import annotations
 
@@ -37,3 +37,16 @@ def test_a_csrf_token_that_is_not_ascii_is_refused(sqlite_service: Service,
     r = c.post(f"/alarms/{ep}/acknowledge", data={"csrf": "jeton-é"})
     assert r.status_code == 200 and "CSRF token is missing or stale" in r.text
     assert c.get(f"/api/alarms/{ep}").json()["acknowledged_by"] is None
+
+
+def test_a_version_written_in_superscript_digits_is_refused(sqlite_service: Service,
+                                                            model_bytes: bytes) -> None:
+    """It was a 500: '²'.isdigit() is True, int('²') a ValueError."""
+    ep = _alarm(sqlite_service, model_bytes)
+    csrf = _logged_in(sqlite_service, "engineer")
+    c = sqlite_service.client
+    r = c.post("/units/P-101/undo", data={"csrf": csrf, "to": "²"})
+    assert r.status_code == 200 and "is not a version number" in r.text, r.text
+    assert [v["version"] for v in c.get("/api/units/P-101/versions").json()] == [1]
+    r = c.post(f"/alarms/{ep}/normal", data={"csrf": csrf, "replaces": "²"})
+    assert r.status_code == 200 and "marked normal" in r.text, r.text

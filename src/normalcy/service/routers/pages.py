@@ -117,6 +117,16 @@ def _back(request: Request, url: str, msg: str | None = None,
     return resp
 
 
+def _whole(text: str) -> int | None:
+    """``text`` as a whole number written in ASCII digits, else None (``str.isdigit``
+    takes '²', which ``int`` refuses).
+
+    >>> _whole("12"), _whole("²"), _whole("")
+    (12, None, None)
+    """
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
 @router.get("/", response_class=HTMLResponse)
 def alarm_list(request: Request, fleet: FleetDep) -> Response:
     """The live alarm list."""
@@ -209,7 +219,7 @@ async def alarm_action(ep_id: AlarmId, action: str, request: Request,
             seen = str(form.get("replaces") or "")  # the verdict the page showed
             v = await run_in_threadpool(changes.feedback_range, fleet, rt, ep.start_seq,
                                         ep.end_seq, action, fault, note, who, ep_id,
-                                        int(seen) if seen.isdigit() else None)
+                                        _whole(seen))
             what = "normal" if action == "normal" else f"fault {fault}"
             said = changes.signature_said(rt, action, fault)
             return _back(request, here, msg=f"marked {what}: model version {v} in force"
@@ -288,9 +298,9 @@ async def unit_undo(name: str, request: Request, fleet: FleetDep) -> Response:
         raw = str(form.get("to") or "").strip()
         to = None
         if raw:
-            if not raw.isdigit():
+            to = _whole(raw)
+            if to is None:
                 raise ClientError(f"'{raw}' is not a version number.", 422)
-            to = int(raw)
         v = await run_in_threadpool(changes.undo, fleet, fleet.runtime(name), to, who)
         return _back(request, here, msg=f"model version {v} in force")
     except ClientError as e:
