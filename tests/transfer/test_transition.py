@@ -159,8 +159,21 @@ def test_the_moved_detector_keeps_a_sampling_period() -> None:
     assert plain.source_detector_.sample_period_ == pytest.approx(0.02)
     assert plain.detector_.sample_period_ == pytest.approx(0.02)  # the source's
     own = TransitionTransfer(detector=TransitionDetector(**SETTINGS)).fit(
-        source, timed(unit(1500, 1, affine=True), 0.05))
-    assert own.detector_.sample_period_ == pytest.approx(0.05)  # the target's own
+        source, timed(unit(1500, 1, affine=True), 0.0201))
+    assert own.detector_.sample_period_ == pytest.approx(0.0201)  # the target's own
+
+
+def test_a_target_sampled_at_another_period_is_refused_naming_both() -> None:
+    """The source's delta and window count rows: a target logged every 0.05 s moved them
+    silently to 2.5 times their durations (and recorded 0.05 s, so its scoring passed)."""
+    import pandas as pd
+
+    index = pd.to_timedelta(np.arange(1500) * 0.05, unit="s")
+    target = pd.DataFrame(unit(1500, 1, affine=True), columns=["a", "b"], index=index)
+    source = pd.DataFrame(unit(6000, 0), columns=["a", "b"],
+                          index=pd.to_timedelta(np.arange(6000) * 0.02, unit="s"))
+    with pytest.raises(InputError, match=r"target data.*every 0.05 s.*every 0.02 s.*[Rr]esample"):
+        TransitionTransfer(detector=TransitionDetector(**SETTINGS)).fit(source, target)
 
 
 def test_a_source_without_step_limits_moves_without_them(tmp_path) -> None:

@@ -49,6 +49,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from normalcy import operator
 from normalcy.data.params import StrOptions, check_params, series_tags
+from normalcy.data.periods import check_index_period
 from normalcy.data.validation import Series, as_model_input
 from normalcy.detector import calibration, learning, settings
 from normalcy.detector.normality import SensorNormality, count, merge
@@ -305,8 +306,10 @@ class TransitionTransfer(BaseEstimator):  # type: ignore[misc]
         Raises
         ------
         InputError
-            Bad parameters, unusable data, or a target without a single transition
-            (fewer than ``2 * delta`` gap-free rows).
+            Bad parameters, unusable data, a target without a single transition
+            (fewer than ``2 * delta`` gap-free rows), or a target whose time index has
+            another sampling period than the source's (the source's ``delta`` and
+            ``window`` count rows: resample the target to the source's period).
         """
         check_params(self)
         template = TransitionDetector() if self.detector is None else self.detector
@@ -324,6 +327,8 @@ class TransitionTransfer(BaseEstimator):  # type: ignore[misc]
         src_det = source_detector
         sensors = src_det.sensors_
         tgt = as_model_input(target, sensors, what="target data")
+        # delta and window count rows: at another period they would mean other durations
+        check_index_period(target, getattr(src_det, "sample_period_", None), "target data")
         nq, d = src_det.n_levels_, src_det.delta_
         rows = np.flatnonzero(tgt.valid_starts(d - 1, d))
         if rows.size == 0:
@@ -442,7 +447,8 @@ class TransitionTransfer(BaseEstimator):  # type: ignore[misc]
 
 
 def _period(target: object, source: TransitionDetector) -> float | None:
-    """The moved detector's sampling period: the target's time index's, else the
-    source detector's (sister units usually share their sampling)."""
+    """The moved detector's sampling period: the target's time index's (the source
+    detector's, to the tolerance of :func:`~normalcy.data.periods.check_index_period`:
+    :meth:`TransitionTransfer.fit_from` refuses another), else the source detector's."""
     own = settings.sample_period("auto", target)
     return own if own is not None else getattr(source, "sample_period_", None)
