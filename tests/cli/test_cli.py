@@ -270,3 +270,14 @@ def test_a_sensor_logged_less_often_is_named_when_its_gaps_cut_the_history(
     assert main(["fit", str(tmp_path / "rows.csv"), "-o", str(tmp_path / "m.normalcy")]) == 2
     err = capsys.readouterr().err
     assert "too short" in err and "--exclude" not in err and "Give more healthy rows" in err
+
+
+def test_a_file_under_the_floor_of_rows_is_not_told_to_lower_delta(tmp_path, capsys) -> None:
+    """A 40-row export needs the floor of 100 rows, not 2*delta - 1 + 2*window (21 here):
+    the error told the user to lower delta/window, which cannot help. Now it names the
+    rows to give."""
+    smooth_signals(40, 2, seed=1).to_csv(tmp_path / "short.csv", index=False)
+    assert main(["fit", str(tmp_path / "short.csv"), "-o", str(tmp_path / "m.normalcy")]) == 2
+    err = capsys.readouterr().err
+    assert "Give more healthy rows: at least 100 in a stretch without gaps" in err, err
+    assert "or lower delta/window." not in err

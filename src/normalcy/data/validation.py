@@ -472,7 +472,10 @@ def too_short(series: Series, longest: int, needed: int, delta: int, window: int
             f"delta={delta}, window={window}; never under {floor}).")
     gaps = series.gap_cells()
     if not gaps or series.n_rows < max(needed, floor):
-        return TooShort(f"{text} Give more healthy rows, or lower delta/window.", [])
+        how = ("Give more healthy rows, or lower delta/window." if needed > floor else
+               f"Give more healthy rows: at least {floor} in a stretch without gaps "
+               "(a lower delta or window would not lower that).")
+        return TooShort(f"{text} {how}", [])
     said = ", ".join(f"{s!r} ({100 * n / series.n_rows:.0f} % of the rows)" for s, n in gaps[:3])
     more = " and more" if len(gaps) > 3 else ""
     return TooShort(
