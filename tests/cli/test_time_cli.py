@@ -425,3 +425,21 @@ def test_times_that_select_no_row_say_where_the_data_run(plant, capsys, start, e
     err = capsys.readouterr().err
     assert f"lies in --start {start} .. --end {end} ({where}): its rows run from " \
            "2026-01-01 00:00:00 to 2026-01-01 00:24:59" in err, err
+
+
+@pytest.mark.parametrize("start", ["00:10", "00:10:00", "0:10:00.5"])
+def test_a_time_of_day_without_a_date_is_refused_not_read_as_today(plant, tmp_path, capsys,
+                                                                   start) -> None:
+    """`--start 00:10` was read on the day the command ran, so it selected no row of a
+    past export ("after the data's last row") or, on a file spanning today, the wrong
+    day. A time of day alone is now an error asking for the date."""
+    m = _copy(plant, tmp_path)
+    before = m.read_bytes()
+    for cmd in ("explain", "feedback"):
+        args = [cmd, str(m), str(plant / "test.csv"), "--start", start, "--end",
+                "2026-01-01 00:20:00"] + (["--verdict", "normal"] if cmd == "feedback" else [])
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert f"--start {start!r} is a time of day without a date" in err, err
+        assert "'2026-01-01 00:00:00'" in err
+    assert m.read_bytes() == before

@@ -8,6 +8,7 @@ some historians write midnight so, on the day that ends. pandas reads no such ti
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -70,3 +71,18 @@ def end_of_day_note(dt: pd.Series, text: pd.Series, name: str, first_row: int) -
     return (f"column {name!r}: {ends} time(s) of day 24:00:00 (row {first_row + first}: "
             f"{text.iloc[first]!r}) read as midnight at the end of that day, the next day's "
             "00:00:00 (ISO 8601)")
+
+
+#: a time of day written alone (``06:16``, ``06:16:40.5``), without a date
+TIME_OF_DAY = re.compile(r"\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?")
+
+
+def refuse_time_of_day(value: str, name: str, like: object) -> None:
+    """InputError for a ``--start``/``--end`` written as a time of day alone: pandas
+    reads one on today's date, never the day of an export, so the range landed outside
+    the data (or on the wrong day) without a word. ``like``: the time column's first
+    value, shown as the form to write."""
+    if TIME_OF_DAY.fullmatch(value.strip()):
+        raise InputError(f"--{name} {value.strip()!r} is a time of day without a date; "
+                         f"write the date too, as the time column does (its first row is "
+                         f"{like!r}).")

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from normalcy.data import localtime
-from normalcy.data.dates import end_of_day, end_of_day_note, read_dates
+from normalcy.data.dates import end_of_day, end_of_day_note, read_dates, refuse_time_of_day
 from normalcy.exceptions import InputError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -359,6 +359,7 @@ def parse_instant(value: str, kind: str, name: str, like: object,
         if not np.isfinite(v):
             raise InputError(f"--{name} {value!r} is not a finite time.")
         return v
+    refuse_time_of_day(value, name, like)
     try:
         ts = pd.Timestamp(value)
     except (ValueError, TypeError, OverflowError):
