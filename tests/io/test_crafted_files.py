@@ -115,6 +115,22 @@ def test_a_bad_array_is_named(model, tmp_path, capsys, name, value, match) -> No
     refused(rewrite(model, tmp_path / "x.normalcy", arrays={name: value}), capsys, match)
 
 
+@pytest.mark.parametrize("key", ["reference", "n_levels", "sensors"])
+def test_a_missing_header_entry_is_said_as_missing(model, tmp_path, capsys, key) -> None:
+    """A header entry deleted by hand was said as "damaged ... file ('reference')", a
+    bare name that tells nothing; it now says the file lacks it."""
+    h, a = read_model_file(model)
+    h = {k: v for k, v in h.items() if k != key}
+    refused(craft(tmp_path / "x.normalcy", h, a), capsys, f"damaged .* model file \\(it lacks "
+            f"'{key}'\\)")
+
+
+def test_a_missing_array_is_said_as_missing(model, tmp_path, capsys) -> None:
+    h, a = read_model_file(model)
+    refused(craft(tmp_path / "x.normalcy", h, {k: v for k, v in a.items() if k != "scale"}),
+            capsys, r"\(it lacks 'scale'\)")
+
+
 @pytest.mark.parametrize("version", [0, -5, "1", 2**40])
 def test_unknown_format_versions_are_refused(model, tmp_path, capsys, version) -> None:
     h, a = read_model_file(model)

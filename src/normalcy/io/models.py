@@ -181,7 +181,8 @@ def load_with_header(path: str | os.PathLike[str]) -> tuple[Any, dict[str, Any]]
             raise
         except (KeyError, ValueError, TypeError, IndexError, AttributeError, OverflowError,
                 EOFError, OSError, zipfile.BadZipFile, zlib.error) as e:
-            raise ModelFileError(f"{p} is a damaged {kind} model file ({e}); "
+            what = f"it lacks {e.args[0]!r}" if isinstance(e, KeyError) and e.args else e
+            raise ModelFileError(f"{p} is a damaged {kind} model file ({what}); "
                                  "re-create it") from None
         extra = arrays.unread()
         if extra:
