@@ -283,12 +283,10 @@ def feedback_range(fleet: Fleet, rt: UnitRuntime, start_seq: int, end_seq: int,
     if verdict == "fault":
         if not fault or not isinstance(fault, str) or not fault.strip():
             raise ClientError("a 'fault' verdict needs the fault's name in 'fault'.", 422)
-        if len(fault) > 200:
-            raise ClientError("the fault name is longer than 200 characters.", 422)
+        check_text(fault, "the fault name", 200)
     elif fault:
         raise ClientError("a 'normal' verdict takes no fault name; drop 'fault'.", 422)
-    if note is not None and len(note) > 2000:
-        raise ClientError("the note is longer than 2000 characters.", 422)
+    check_text(note, "the note")
     if end_seq < start_seq:
         raise ClientError("the range ends before it starts.", 422)
     keep = modelops.context_rows(rt.det)
@@ -382,6 +380,20 @@ def undo(fleet: Fleet, rt: UnitRuntime, to: int | None, who: Who) -> int:
     return _change_model(fleet, rt, who, "undo" if to is None else "revert", change)
 
 
+def check_text(text: str | None, what: str, limit: int = 2000) -> None:
+    """Refuse (422) a note, comment or fault name longer than ``limit`` characters, or
+    holding what no database stores as text: a NUL character (PostgreSQL refuses it) or
+    half of a UTF-16 pair (JSON's ``"\\ud800"``: not UTF-8, refused by both)."""
+    if text is None:
+        return
+    if len(text) > limit:
+        raise ClientError(f"{what} is longer than {limit} characters.", 422)
+    bad = next((c for c in text if c == "\x00" or "\ud800" <= c <= "\udfff"), None)
+    if bad is not None:
+        raise ClientError(f"{what} holds the character {bad!r} at position {text.index(bad)}, "
+                          "which is no text; remove it.", 422)
+
+
 def _ack(ep: Episode, who: Who, comment: str | None) -> None:
     ep.acked_by, ep.acked_at, ep.ack_comment = who.name, time.time(), comment
     ep.state = {"active-unacknowledged": "active-acknowledged",
@@ -390,8 +402,7 @@ def _ack(ep: Episode, who: Who, comment: str | None) -> None:
 
 def acknowledge(fleet: Fleet, ep_id: int, who: Who, comment: str | None) -> Episode:
     """ISA-18.2 acknowledge: active-unack -> active-ack, returned-unack -> normal."""
-    if comment is not None and len(comment) > 2000:
-        raise ClientError("the comment is longer than 2000 characters.", 422)
+    check_text(comment, "the comment")
     with fleet.db.write() as s:
         ep = s.get(Episode, ep_id, with_for_update=True)
         if ep is None:
@@ -412,6 +423,7 @@ def shelve(fleet: Fleet, ep_id: int, who: Who, minutes: float | None,
                                     and np.isfinite(minutes) and 0 <= minutes <= 7 * 1440):
         raise ClientError(f"minutes must be between 0 and {7 * 1440} (a week). "
                           f"Got {minutes!r} instead.", 422)
+    check_text(comment, "the comment")
     with fleet.db.write() as s:
         ep = s.get(Episode, ep_id, with_for_update=True)
         if ep is None:

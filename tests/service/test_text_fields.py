@@ -1,0 +1,55 @@
+"""Text a client writes into the database - a verdict's note and fault name, a
+comment - that no database stores as text (a NUL character, half of a UTF-16
+pair as JSON's "\\ud800" writes it) is a 422 naming the field, on SQLite and PostgreSQL;
+nothing of it is stored."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.service.conftest import PERIOD, T0, Service, plant, with_fault
+
+SURROGATE = "\ud800"
+
+
+def _post(service: Service, path: str, body: dict, role: str = "operator") -> tuple[int, str]:
+    r = service.client.post(path, content=json.dumps(body).encode(),  # "\ud800" as JSON has it
+                            headers={**service.auth(role), "Content-Type": "application/json"})
+    return r.status_code, r.text
+
+
+@pytest.mark.parametrize("bad", ["a\x00b", f"a{SURROGATE}b"])
+def test_notes_comments_and_fault_names_hold_text(service: Service, model_bytes: bytes,
+                                                  bad: str) -> None:
+    """A surrogate was a 500 on both databases (UnicodeEncodeError), a NUL on PostgreSQL
+    (it stores no NUL in text); a NUL in a fault name was stored on SQLite."""
+    service.add_unit(model_bytes)
+    service.send("P-101", with_fault(plant(PERIOD, 6000), 400, 500), T0)
+    (ep,) = service.client.get("/api/alarms").json()
+    a = f"/api/alarms/{ep['id']}"
+    for path, body, what in [
+            (f"{a}/feedback", {"verdict": "normal", "note": bad}, "the note"),
+            (f"{a}/feedback", {"verdict": "fault", "fault": bad}, "the fault name"),
+            (f"{a}/acknowledge", {"comment": bad}, "the comment"),
+            (f"{a}/shelve", {"minutes": 5, "comment": bad}, "the comment")]:
+        code, text = _post(service, path, body)
+        assert code == 422, (path, text)
+        assert json.loads(text)["detail"].startswith(f"{what} holds the character "), text
+    now = service.client.get(a).json()
+    assert now["verdict"] is None and now["acknowledged_by"] is None and not now["shelved"]
+    versions = service.client.get("/api/units/P-101/versions").json()
+    assert [v["version"] for v in versions] == [1]
+
+
+def test_a_shelving_comment_has_the_length_limit_of_the_others(sqlite_service: Service,
+                                                               model_bytes: bytes) -> None:
+    """Acknowledging and verdicts refused a comment over 2000 characters; shelving
+    stored 100 000."""
+    sqlite_service.add_unit(model_bytes)
+    sqlite_service.send("P-101", with_fault(plant(PERIOD, 6000), 400, 500), T0)
+    (ep,) = sqlite_service.client.get("/api/alarms").json()
+    code, text = _post(sqlite_service, f"/api/alarms/{ep['id']}/shelve",
+                       {"minutes": 5, "comment": "x" * 100_000})
+    assert code == 422 and "the comment is longer than 2000 characters" in text
