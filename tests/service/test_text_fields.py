@@ -1,5 +1,5 @@
-"""Text a client writes into the database - a verdict's note and fault name, a
-comment - that no database stores as text (a NUL character, half of a UTF-16
+"""Text a client writes into the database - a verdict's note and fault name, a comment,
+a user's name - that no database stores as text (a NUL character, half of a UTF-16
 pair as JSON's "\\ud800" writes it) is a 422 naming the field, on SQLite and PostgreSQL;
 nothing of it is stored."""
 
@@ -53,3 +53,15 @@ def test_a_shelving_comment_has_the_length_limit_of_the_others(sqlite_service: S
     code, text = _post(sqlite_service, f"/api/alarms/{ep['id']}/shelve",
                        {"minutes": 5, "comment": "x" * 100_000})
     assert code == 422 and "the comment is longer than 2000 characters" in text
+
+
+@pytest.mark.parametrize("name", [f"op{SURROGATE}", "op\u200b", "op\u2028x"])
+def test_a_user_name_is_printable(service: Service, name: str) -> None:
+    """A surrogate was a 500; a zero-width space made a second 'op' that looks like the
+    first."""
+    code, text = _post(service, "/api/users", {"name": name, "role": "viewer"}, "engineer")
+    assert code == 422, text
+    assert "use 1 to 64 printable characters" in text
+    names = [u["name"] for u in service.client.get("/api/users",
+                                                    headers=service.auth("engineer")).json()]
+    assert name not in names and len(names) == 4  # the fixture's users only

@@ -60,9 +60,12 @@ def new_token() -> str:
 
 def check_name(name: str, what: str) -> str:
     """``name`` if it is 1-64 printable characters without slashes and not ``.`` or
-    ``..`` (a unit's page address would leave its folder), else InputError."""
+    ``..`` (a unit's page address would leave its folder), else InputError. Printable as
+    ``str.isprintable`` says: no half of a UTF-16 pair (JSON's ``"\\ud800"``, which no
+    database stores as UTF-8), no invisible format character (a zero-width space makes a
+    second 'op' that looks like the first)."""
     if not isinstance(name, str) or not NAME_RE.match(name) or name.strip() != name \
-            or name in (".", ".."):
+            or name in (".", "..") or not name.isprintable():
         raise InputError(f"{what} name {name!r} is not valid: use 1 to 64 printable "
                          "characters, no slash, no leading or trailing space, not '.' or "
                          "'..'.")
