@@ -206,6 +206,7 @@ def read_block(block: Block, columns: Sequence[str] | None = None) -> pd.DataFra
         import pyarrow.parquet as pq
 
         pf = pq.ParquetFile(block.path)
+        _refuse_lacking(block.path, cols, pf.schema_arrow.names)
         groups = list(block.groups if block.groups is not None else range(pf.num_row_groups))
         df = pf.read_row_groups(groups, columns=cols).to_pandas()
     else:
@@ -215,10 +216,25 @@ def read_block(block: Block, columns: Sequence[str] | None = None) -> pd.DataFra
                                  usecols=None if wanted is None else
                                  lambda c: str(c).strip() in wanted))
         if cols is not None:
+            if not set(cols) <= {str(c) for c in df.columns}:  # name what the file holds
+                _refuse_lacking(block.path, cols, [str(c) for c in trimmed(pd.read_csv(
+                    block.path, sep=sep, decimal=decimal, nrows=0)).columns])
             df = df[cols]
         df.attrs["decimal"] = decimal  # the mark its text cells' numbers are written with
     df.columns = [str(c) for c in df.columns]
     return df
+
+
+def _refuse_lacking(path: str, cols: list[str] | None, have: Sequence[str]) -> None:
+    """InputError naming the columns a fleet reads that the file lacks (a unit's file
+    without one of the sensors: a KeyError before)."""
+    missing = [c for c in cols or [] if c not in have]
+    if missing:
+        raise InputError(
+            f"{path} lacks the column(s) {missing} (it has {list(have)}): every file of the "
+            "fleet holds the sensors its units are fitted or scored on (by default the first "
+            "file's numeric columns). Give the file those columns, or fit the models without "
+            "them (normalcy fleet fit --exclude).")
 
 
 def unit_counts(block: Block, unit_column: str | None) -> dict[str, int]:

@@ -1,0 +1,44 @@
+"""A fleet whose units' files do not all hold the same columns."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("distributed")
+
+from normalcy.distributed import sister_fleet  # noqa: E402
+from normalcy.distributed.fleet import fleet_fit, fleet_score  # noqa: E402
+
+PARAMS = {"n_levels": 6, "delta": 8, "window": 40}
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_a_units_file_without_a_sensor_fails_that_unit_naming_file_and_column(
+        client: Any, tmp_path: Path, suffix: str) -> None:
+    """Before, the unit failed with a bare KeyError ("['temperature'] not in index")."""
+    df = sister_fleet(2, 1500, seed=0)
+    for folder in ("h", "f"):
+        (tmp_path / folder).mkdir()
+        for unit, rows in df.groupby("unit"):
+            rows = rows.drop(columns="unit")
+            if unit == "pump02" and folder == "f":
+                rows = rows.drop(columns="temperature")
+            path = tmp_path / folder / f"{unit}.{suffix}"
+            rows.to_csv(path, index=False) if suffix == "csv" else rows.to_parquet(path)
+    fitted = fleet_fit(client, str(tmp_path / "h"), str(tmp_path / "m"), params=PARAMS,
+                       progress=False)
+    assert sorted(fitted.done) == ["pump01", "pump02"]
+    got = fleet_score(client, str(tmp_path / "m"), str(tmp_path / "f"), str(tmp_path / "s"),
+                      progress=False)
+    assert list(got.done) == ["pump01"]
+    why = got.failed["pump02"]
+    assert why.startswith("InputError: ") and f"pump02.{suffix} lacks the column(s) " \
+        "['temperature']" in why and "'flow'" in why and "--exclude" in why
+    fitted = fleet_fit(client, str(tmp_path / "f"), str(tmp_path / "m2"), params=PARAMS,
+                       progress=False)
+    assert list(fitted.done) == ["pump01"]
+    assert f"pump02.{suffix} lacks the column(s) ['temperature']" in fitted.failed["pump02"]
+
