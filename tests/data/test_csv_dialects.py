@@ -248,3 +248,28 @@ def test_rows_with_a_field_more_than_the_header_are_refused_not_shifted(tmp_path
     p.write_text("\n".join(lines) + "\n")
     with pytest.raises(InputError, match="more fields than its header.*one field per header"):
         list(read_chunks(str(p), chunk_rows=10)) if chunked else read_table(str(p))
+
+
+@pytest.mark.parametrize("sep", [";", ","])
+def test_a_trailing_separator_is_no_column_to_mention(tmp_path, sep, capsys) -> None:
+    """Excel writes a separator at the end of every row: pandas reads an empty column
+    'Unnamed: 3', which normalcy fit and score then named as a column not used (a name
+    the file does not hold). It is now left out without a word."""
+    from normalcy.cli.main import main
+
+    df = _frame()
+    df["b"] = np.sin(np.arange(len(df)) / 9.0) + df["b"]
+    lines = [sep.join(df.columns) + sep] + [
+        sep.join(str(v) for v in row) + sep for row in df.itertuples(index=False)]
+    p = tmp_path / "trailing.csv"
+    p.write_text("\r\n".join(lines) + "\r\n")
+    t = read_table(str(p))
+    assert list(t.frame.columns) == ["a", "b"] and t.ignored == []
+    assert t.time_name == "Zeit"
+    t = read_table(str(p), sensors=["a"])
+    assert t.ignored == ["b"]
+    m = str(tmp_path / "m.normalcy")
+    assert main(["fit", str(p), "-o", m, "--n-levels", "4", "--delta", "3",
+                 "--window", "20"]) == 0
+    assert main(["score", m, str(p), "-o", str(tmp_path / "s.csv")]) == 0
+    assert "Unnamed" not in capsys.readouterr().err

@@ -252,7 +252,8 @@ def _choose(df: pd.DataFrame, rest: list[str], sensors: Sequence[str] | None, p:
                 "check the separator and the header, or name the sensors (normalcy fit --sensors).")
     frame = pd.DataFrame({c: out[c] for c in use},
                          index=pd.RangeIndex(first_row, first_row + len(df)))
-    return frame, [c for c in rest if c not in use], held
+    blank = [c for c in rest if unnamed(c) and df[c].isna().all()]  # a trailing separator
+    return frame, [c for c in rest if c not in use and c not in blank], held
 
 
 def _table(df: pd.DataFrame, p: str, sensors: Sequence[str] | None, time_column: str | None,
