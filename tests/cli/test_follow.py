@@ -217,6 +217,26 @@ def test_dates_no_row_can_order_stop_the_follow_with_advice(plant, tmp_path, cap
     assert code == 2 and "read day first and month first alike" in err and "ISO 8601" in err
 
 
+def test_a_windows_1252_header_is_said_as_not_utf8(tmp_path, capsys) -> None:
+    """A model fitted on sensors named 'T1 [°C]' followed a Windows-1252 export of the
+    same sensors: the error said the file lacked the model's columns, beside names of
+    replacement marks ('T1 [\ufffdC]'). It now says the file is not UTF-8 and how to
+    convert it, as fit and score do."""
+    X = smooth_signals(1500, 2, seed=3).set_axis(["T1 [°C]", "F1 [m³/h]"], axis=1)
+    X.insert(0, "time", pd.date_range("2026-01-01", periods=len(X), freq="s").astype(str))
+    X.to_csv(tmp_path / "train.csv", index=False)
+    m = str(tmp_path / "m.normalcy")
+    assert main(["fit", str(tmp_path / "train.csv"), "-o", m, "--n-levels", "5", "--delta",
+                 "5", "--window", "30"]) == 0
+    live = tmp_path / "live.csv"
+    live.write_bytes(X.iloc[:200].to_csv(index=False).encode("cp1252"))
+    capsys.readouterr()
+    assert main(["monitor", m, str(live), "--follow", "--poll", "1", "--max-idle", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "live.csv is not UTF-8 text: line 1 holds the byte 0xb0" in err, err
+    assert "lacks" not in err
+
+
 def test_a_date_and_a_time_of_day_in_two_columns_follow_as_the_file(
         plant, tmp_path, capsys, monkeypatch) -> None:
     """``Datum;Uhrzeit`` with decimal commas, as a German spreadsheet logs: followed, it is

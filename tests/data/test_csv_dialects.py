@@ -273,3 +273,26 @@ def test_a_trailing_separator_is_no_column_to_mention(tmp_path, sep, capsys) -> 
                  "--window", "20"]) == 0
     assert main(["score", m, str(p), "-o", str(tmp_path / "s.csv")]) == 0
     assert "Unnamed" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("row", [0, 250])
+def test_a_windows_1252_file_is_said_with_its_line_and_how_to_convert(tmp_path, row) -> None:
+    """A German Excel export ('CSV', not 'CSV UTF-8') writes °C and m³/h in Windows-1252:
+    the error was pandas' "cannot parse ... as CSV: 'utf-8' codec can't decode byte 0xb0
+    in position 4" beside a header of replacement marks. It now says the file is not
+    UTF-8, at which line (also deep in the file, also read in chunks), and how to
+    convert it."""
+    df = _frame()
+    if row == 0:
+        df = df.rename(columns={"a": "T1 [°C]"})
+    else:
+        df["note"] = ""
+        df.loc[row, "note"] = "5 µm"
+    p = tmp_path / "ansi.csv"
+    p.write_bytes(df.to_csv(sep=";", decimal=",", index=False).encode("cp1252"))
+    line = 1 if row == 0 else row + 2
+    needle = rf"ansi.csv is not UTF-8 text: line {line} holds the byte 0x(b0|b5) \(.*(°|µ)"
+    with pytest.raises(InputError, match=needle):
+        read_table(str(p))
+    with pytest.raises(InputError, match="iconv -f WINDOWS-1252 -t UTF-8"):
+        list(read_chunks(str(p), chunk_rows=100))

@@ -24,7 +24,7 @@ import pandas as pd
 from normalcy.cli.common import _note
 from normalcy.cli.streaming import EpisodePrinter, RowTimes
 from normalcy.data import localtime
-from normalcy.data.files import COMMA_NUMBER, refuse_binary, refuse_preamble
+from normalcy.data.files import COMMA_NUMBER, not_utf8, refuse_binary, refuse_preamble
 from normalcy.data.periods import check_period
 from normalcy.data.shapes import GROUPED, date_and_clock, joined_note
 from normalcy.data.timeaxis import (
@@ -342,8 +342,14 @@ def follow(mon: Any, det: Any, period: float | None, a: argparse.Namespace,
         raise InputError("--follow reads a growing CSV file; a Parquet file does not grow "
                          "row by row. Drop --follow.")
     refuse_binary(a.data)
-    with open(a.data, encoding="utf-8", errors="replace") as f:
-        refuse_preamble(a.data, f.read(64 * 1024))
+    with open(a.data, "rb") as fb:
+        head = fb.read(64 * 1024)
+    first = head.split(b"\n", 1)[0] if b"\n" in head else b""
+    try:  # the header's names must read as the model's: a Windows-1252 '°C' does not
+        first.decode("utf-8")
+    except UnicodeDecodeError:
+        raise not_utf8(a.data) from None
+    refuse_preamble(a.data, head.decode("utf-8", errors="replace"))
     src, parse = Source(a.data), Rows(det, a.time_column, period, a.model, a.data,
                                       localtime.zone(zone))
     times, printer = RowTimes(), EpisodePrinter(False)

@@ -200,10 +200,38 @@ def load(p: str, chunk_rows: int | None) -> Iterator[pd.DataFrame]:
         raise
     except pd.errors.EmptyDataError:
         raise InputError(f"{p} is empty: a CSV with a header row and data is needed.") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as e:
+    except UnicodeDecodeError:
+        raise not_utf8(p) from None
+    except (pd.errors.ParserError, ValueError) as e:
         raise InputError(f"cannot parse {p} as CSV ({names[:6]}...): {e}. Save it as UTF-8 "
                          "text with one header row and the same number of fields in every "
                          "row.") from None
+
+
+def not_utf8(p: str) -> InputError:
+    """The error of a CSV that is not UTF-8 text, naming the line of its first byte that
+    UTF-8 cannot read and that line as Windows-1252 reads it (a Windows export's
+    ``°C`` or ``m³/h``), with how to convert it."""
+    import codecs
+
+    decoder, line, at, bad = codecs.getincrementaldecoder("utf-8")(), 1, 0, b""
+    with open(p, "rb") as f:
+        while block := f.read(2**20):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as e:
+                line += block[:e.start].count(b"\n")
+                start = block.rfind(b"\n", 0, e.start) + 1
+                end = block.find(b"\n", e.start)
+                bad = block[start:end if end >= 0 else len(block)].rstrip(b"\r")[:80]
+                at = block[max(e.start, 0)]
+                break
+            line += block.count(b"\n")
+    shown = bad.decode("cp1252", errors="replace")
+    return InputError(
+        f"{p} is not UTF-8 text: line {line} holds the byte 0x{at:02x} ({shown!r} as "
+        "Windows-1252 reads it, the encoding of Excel's plain 'CSV' on Windows). Save it as "
+        f"'CSV UTF-8', or convert it: iconv -f WINDOWS-1252 -t UTF-8 {p} > utf8.csv")
 
 
 def trimmed(df: pd.DataFrame, where: str = "the CSV") -> pd.DataFrame:
