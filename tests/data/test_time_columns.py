@@ -118,3 +118,16 @@ def test_a_file_read_with_its_time_column_fits_as_normalcy_fit_does_once_indexed
     assert api.sensors_ == cli.sensors_ == list(X.columns)
     for k in ("n_levels_", "delta_", "window_", "view_", "sample_period_"):
         assert getattr(api, k) == getattr(cli, k), k
+
+
+def test_a_column_of_times_of_day_without_dates_is_said_as_such(tmp_path) -> None:
+    """A logger's export of one day wrote only the time of day (00:00:01): the error said
+    the column held "values that are not times pandas reads", though pandas reads each
+    (on today's date). It now says they lack a date and how to export one."""
+    from normalcy.data.tables import read_table
+
+    t = pd.date_range("2026-01-01", periods=300, freq="s")
+    df = pd.DataFrame({"time": t.strftime("%H:%M:%S"), "a": np.sin(np.arange(300) / 7.0)})
+    df.to_csv(tmp_path / "clock.csv", index=False)
+    with pytest.raises(InputError, match=r"holds times of day without a date \('00:00:00'\)"):
+        read_table(str(tmp_path / "clock.csv"))

@@ -86,3 +86,15 @@ def refuse_time_of_day(value: str, name: str, like: object) -> None:
         raise InputError(f"--{name} {value.strip()!r} is a time of day without a date; "
                          f"write the date too, as the time column does (its first row is "
                          f"{like!r}).")
+
+
+def refuse_clock_column(first: str, name: str, where: str) -> None:
+    """InputError for a time column of times of day alone (``00:00:01``, a logger's
+    export of one day): no date places them, and the next day's rows would go back."""
+    if TIME_OF_DAY.fullmatch(first.strip()):
+        raise InputError(
+            f"time column {name!r} of {where} holds times of day without a date "
+            f"({first.strip()!r}): they cannot say which day, and a second day would go "
+            "back to 00:00. Export the date with each time (ISO 8601: 2026-01-01 00:00:01), "
+            "or a date column beside it (Date;Time are read together), or the seconds "
+            "since the start as numbers.")

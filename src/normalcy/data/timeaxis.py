@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from normalcy.data import localtime
-from normalcy.data.dates import end_of_day, end_of_day_note, read_dates, refuse_time_of_day
+from normalcy.data import dates, localtime
+from normalcy.data.dates import end_of_day, end_of_day_note, read_dates
 from normalcy.exceptions import InputError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -135,6 +135,7 @@ def parse_time(raw: pd.Series, name: str, where: str, *, first_row: int = 0,
     if bad.any():
         like = text[~missing].iloc[0]
         localtime.refuse_abbreviation(str(like), name, where)
+        dates.refuse_clock_column(str(like), name, where)
         which = ("times pandas reads, its first row" if bad[int(np.argmax(~missing))] else
                  "times in the format of its first row")
         raise InputError(
@@ -144,8 +145,7 @@ def parse_time(raw: pd.Series, name: str, where: str, *, first_row: int = 0,
             "--time-column.")
     said = "; ".join(filter(None, [said, end_of_day_note(dt, text, name, first_row)])) or None
     if zone is not None and localtime.naive_text(text):
-        dt, clock = localtime.localize(dt, zone, name, where, first_row=first_row,
-                                       latest=clock)
+        dt, clock = localtime.localize(dt, zone, name, where, first_row=first_row, latest=clock)
     return TimeAxis(_since_epoch(dt), "datetime", fmt if settled else None, said, clock)
 
 
@@ -359,7 +359,7 @@ def parse_instant(value: str, kind: str, name: str, like: object,
         if not np.isfinite(v):
             raise InputError(f"--{name} {value!r} is not a finite time.")
         return v
-    refuse_time_of_day(value, name, like)
+    dates.refuse_time_of_day(value, name, like)
     try:
         ts = pd.Timestamp(value)
     except (ValueError, TypeError, OverflowError):
