@@ -24,7 +24,7 @@ from typing import Any
 import anyio
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from normalcy import Monitor
@@ -140,6 +140,7 @@ class Fleet:
         self.units: dict[str, UnitRuntime] = {}
         self._lock = threading.Lock()
         self._last_prune: dict[int, float] = {}
+        self._pruned_to: dict[int, int] = {}  # the first row a pruning may find
         self._scoring: anyio.CapacityLimiter | None = None
 
     # ------------------------------------------------------------- start-up
@@ -405,7 +406,10 @@ class Fleet:
 
         The period ends at the newest row, or at the server's clock where that is earlier:
         a row dated ahead of the clock (a gateway's glitch the service did not refuse, a
-        replay) never deletes the history before it."""
+        replay) never deletes the history before it. The rows between the kept episodes
+        go stretch by stretch (one condition per statement: a condition per episode in
+        one statement passes SQLite's expression depth of 1000 at ~1000 episodes), from
+        where the previous pruning stopped."""
         now_t = min(now_t, plausible.server_time())
         retention = self.settings.retention_days * 86400.0
         last = self._last_prune.get(rt.unit_id)
@@ -414,12 +418,27 @@ class Fleet:
         self._last_prune[rt.unit_id] = now_t
         cutoff = now_t - retention
         margin = 2 * modelops.context_rows(rt.det) if rt.det is not None else 1000
-        keep = s.execute(select(Episode.start_seq, Episode.end_seq).where(
-            Episode.unit_id == rt.unit_id, Episode.start_t < cutoff + 86400.0)).all()
-        cond = [Reading.unit_id == rt.unit_id, Reading.t < cutoff]
-        for a, b in keep:
-            cond.append(~Reading.seq.between(a - margin, b + margin))
-        s.execute(delete(Reading).where(*cond))
+        mine = Reading.unit_id == rt.unit_id
+        hi = s.scalar(select(func.max(Reading.seq)).where(mine, Reading.t < cutoff))
+        lo = self._pruned_to.get(rt.unit_id)
+        if lo is None:
+            lo = s.scalar(select(func.min(Reading.seq)).where(mine))
+        if hi is None or lo is None or hi < lo:
+            return
+        kept = s.execute(select(Episode.start_seq, Episode.end_seq).where(
+            Episode.unit_id == rt.unit_id, Episode.start_seq - margin <= hi,
+            Episode.end_seq + margin >= lo).order_by(Episode.start_seq)).all()
+        gaps, a = [], int(lo)
+        for x, y in kept:
+            if x - margin > a:
+                gaps.append((a, int(x) - margin - 1))
+            a = max(a, int(y) + margin + 1)
+        if a <= hi:
+            gaps.append((a, int(hi)))
+        for a, b in gaps:
+            s.execute(delete(Reading).where(mine, Reading.seq.between(a, b),
+                                            Reading.t < cutoff))
+        self._pruned_to[rt.unit_id] = int(hi) + 1
 
     # ---------------------------------------------------------- model files
     def version_path(self, unit_id: int, version: int) -> Path:
