@@ -256,3 +256,32 @@ def test_monitor_says_a_second_fault_inside_the_open_episode(capsys, tmp_path) -
     assert ("stuck (a reading stuck at one value), sensor v1 now also reads off, in the "
             f"episode open since row {opens[0].split()[2].rstrip(':')}") in also[0], also
     assert lines.index(opens[0]) < lines.index(also[0])
+
+
+def test_the_plot_shows_times_in_the_offset_the_file_writes(files, tmp_path, monkeypatch,
+                                                            capsys) -> None:
+    """A file written with +01:00 had its explanation's plot in UTC (title and axis one
+    hour off the text's times, 02:15+0100 said, 01:15 drawn). The plot now shows the
+    times in the file's own offset; a file without one stays in UTC."""
+    import sys
+
+    explain_module = sys.modules["normalcy.operator.explain"]
+    drawn: dict[str, pd.Series] = {}
+
+    def plot(*args, times=None, **kw) -> None:
+        drawn["times"] = times
+
+    monkeypatch.setattr(explain_module, "plot_explanation", plot)
+    test = pd.read_csv(files / "test.csv")
+    local = pd.to_datetime(test["time"]) + pd.Timedelta(hours=1)
+    test.assign(time=local.dt.strftime("%Y-%m-%dT%H:%M:%S+01:00")).to_csv(
+        tmp_path / "offset.csv", index=False)
+    m = str(files / "m.normalcy")
+    for data, name, first in (("offset.csv", "time (UTC+01:00)", local.iloc[300]),
+                              ("plain.csv", "time (UTC)", pd.Timestamp(test["time"][300]))):
+        if data == "plain.csv":
+            test.to_csv(tmp_path / data, index=False)
+        assert main(["explain", m, str(tmp_path / data), "--start", "300", "--end", "440",
+                     "--plot", str(tmp_path / "x.png")]) == 0
+        assert drawn["times"].name == name and drawn["times"].iloc[300] == first
+    assert "+01:00" in capsys.readouterr().out

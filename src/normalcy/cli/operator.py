@@ -64,14 +64,25 @@ def _range(table: Any, a: argparse.Namespace) -> tuple[int, int]:
 
 
 def _clock(table: Any) -> Any:
-    """The table's dates as clock times (the zone it was read in, else UTC), naive;
-    None without dates."""
+    """The table's dates as clock times (the zone it was read in, else the one UTC offset
+    the file's times are written with, else UTC), naive; None without dates."""
+    import datetime
+
     import pandas as pd
+
+    from normalcy.data.timeaxis import column_offset
 
     if table.time_kind != "datetime" or table.seconds is None:
         return None
     t = pd.Series(pd.to_datetime(table.seconds, unit="s", utc=True))
-    zone = table.zone or "UTC"
+    zone: Any = table.zone or "UTC"
+    if table.zone is None and table.time is not None:
+        try:  # the text's times carry +01:00: the plot shows them as written
+            offset = column_offset(table.time, "start", "")
+        except InputError:  # several offsets (daylight saving time changes): UTC
+            offset = None
+        if offset is not None:
+            zone = datetime.timezone(offset.to_pytimedelta())
     return t.dt.tz_convert(zone).dt.tz_localize(None).rename(f"time ({zone})")
 
 
