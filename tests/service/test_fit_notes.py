@@ -42,3 +42,27 @@ def test_a_history_with_a_gap_says_so_and_is_fitted_in_runs(service: Service) ->
     hist = plant(2400).assign(time=times).to_csv(index=False)
     u = _create(service, "gappy", hist)
     assert "run" in u["status_detail"].lower() or "gap" in u["status_detail"].lower(), u
+
+
+def test_notes_name_the_upload_and_the_forms_fields(sqlite_service: Service) -> None:
+    """The notes of reading the history named the server's temporary copy
+    ('/srv/normalcy-data/tmpnrwysihk.csv: 11 row(s) hold an empty or NaN value') and the
+    command line's --time-column, as did a fit that failed."""
+    import pandas as pd
+
+    zeit = pd.to_datetime(T0 + np.arange(1200.0), unit="s").strftime("%Y-%m-%dT%H:%M:%S")
+    hist = plant(1200).assign(Zeit=zeit)
+    hist.loc[50:60, "s0"] = np.nan
+    u = _create(sqlite_service, "gaps", hist.to_csv(index=False))
+    said = u["status_detail"]
+    assert "H.csv: 11 row(s) hold an empty or NaN value".lower() in said.lower(), said
+    assert "tmp" not in said and str(sqlite_service.settings.data) not in said
+    assert "--" not in said and "the field time_column" in said, said
+    flat = plant(1200).assign(time=[T0 + i for i in range(1200)], s1=1.0)
+    r = sqlite_service.client.post("/api/units", headers=sqlite_service.auth("engineer"),
+                                   files={"file": ("flat.csv", flat.to_csv(index=False))},
+                                   data={"name": "flat", "kind": "history"})
+    assert r.status_code == 201, r.text
+    u = sqlite_service.client.get("/api/units/flat").json()
+    assert u["status"] == "failed" and "constant" in u["status_detail"], u
+    assert str(sqlite_service.settings.data) not in u["status_detail"]

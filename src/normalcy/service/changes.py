@@ -149,14 +149,9 @@ def create_from_history(fleet: Fleet, name: str, path: str, who: Who,
     try:
         table = read_table(path, time_column=cols.get("time_column") or None,
                            sensors=sensors or None, timezone=cols.get("timezone") or None)
-    except InputError as e:  # in the form's words: its fields, the upload's name
-        text = str(e).replace(path, shown).replace("--time-column", "the field time_column")
-        text = text.replace("Sort the file by time, or pass --sort-time to sort it as it is "
-                            "read.", "Sort the file by time and upload it again.")
-        text = text.replace("--timezone ZONE", "the field timezone").replace(
-            "--timezone", "the field timezone")
+    except InputError as e:
         raise ClientError("the uploaded history cannot be used: "
-                          + text.replace("--sensors", "the field sensors"), 422) from None
+                          + _form_words(str(e), path, shown), 422) from None
     period = table.sampling_period() if table.time is not None else None
     zone = cols.get("timezone") or None  # read_table checked it
     uid = _new_unit(fleet, name, who, "fitting", list(table.frame.columns), period, zone)
@@ -164,13 +159,15 @@ def create_from_history(fleet: Fleet, name: str, path: str, who: Who,
     def run() -> None:
         try:
             det = modelops.fit(table.runs(), {**params, "sample_period": period}, who.name)
-            notes = fit_notes(det, len(table.frame), table.notes, table.ignored)
+            notes = fit_notes(det, len(table.frame),
+                              [_form_words(n, path, shown) for n in table.notes],
+                              table.ignored)
             _commit_first_version(fleet, uid, det, who, "fit", zone, notes)
         except Exception as e:  # any failure of the fit is reported on the unit
             log.warning("fit of unit %s failed: %s", name, e)
             with fleet.db.write() as s:
                 s.execute(update(Unit).where(Unit.id == uid).values(
-                    status="failed", status_detail=str(e)))
+                    status="failed", status_detail=_form_words(str(e), path, shown)))
         fleet.events.publish("unit", unit=name)
 
     if background:
@@ -178,6 +175,19 @@ def create_from_history(fleet: Fleet, name: str, path: str, who: Who,
     else:
         run()
     return uid
+
+
+def _form_words(text: str, path: str, shown: str) -> str:
+    """What reading or fitting an uploaded history said, in the upload form's words: the
+    upload's name for the server's temporary file, the form's fields for the command
+    line's options."""
+    text = text.replace(path, shown).replace("normalcy fit --sensors", "--sensors")
+    text = text.replace("--time-column", "the field time_column")
+    text = text.replace("Sort the file by time, or pass --sort-time to sort it as it is "
+                        "read.", "Sort the file by time and upload it again.")
+    text = text.replace("--timezone ZONE", "the field timezone").replace(
+        "--timezone", "the field timezone")
+    return text.replace("--sensors", "the field sensors")
 
 
 def _change_model(fleet: Fleet, rt: UnitRuntime, who: Who, action: str,
