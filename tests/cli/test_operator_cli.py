@@ -285,3 +285,22 @@ def test_the_plot_shows_times_in_the_offset_the_file_writes(files, tmp_path, mon
                      "--plot", str(tmp_path / "x.png")]) == 0
         assert drawn["times"].name == name and drawn["times"].iloc[300] == first
     assert "+01:00" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("verdict, fault, needle", [
+    ("fault", None, "--verdict fault needs the fault's name: --fault NAME"),
+    ("fault", "", "--verdict fault needs the fault's name: --fault NAME"),
+    ("normal", "leak", "--fault names a fault: give it with --verdict fault"),
+])
+def test_a_verdict_without_its_fault_name_is_said_in_options(files, tmp_path, capsys, verdict,
+                                                             fault, needle) -> None:
+    """`feedback --verdict fault` without --fault said "needs the fault's name:
+    fault='...'", the Python argument; the command line now names its options."""
+    m = tmp_path / "m.normalcy"
+    m.write_bytes((files / "m.normalcy").read_bytes())
+    args = ["feedback", str(m), str(files / "test.csv"), "--start", "300", "--end", "400",
+            "--verdict", verdict] + ([] if fault is None else ["--fault", fault])
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "fault='" not in err, err
+    assert m.read_bytes() == (files / "m.normalcy").read_bytes()

@@ -110,6 +110,11 @@ def cmd_explain(a: argparse.Namespace) -> int:
 
 
 def cmd_feedback(a: argparse.Namespace) -> int:
+    if (a.verdict == "fault") != bool(a.fault):  # said in the command line's words
+        raise InputError("--verdict fault needs the fault's name: --fault NAME (e.g. --fault "
+                         "'bearing wear')." if a.verdict == "fault" else
+                         "--fault names a fault: give it with --verdict fault, or leave it "
+                         "out of a 'normal' verdict.")
     with model_lock(a.model):  # read, change and write back: no other writer between
         det, md = load_detector(a.model)
         table = _data(det, md, a)
