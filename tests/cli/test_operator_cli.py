@@ -304,3 +304,14 @@ def test_a_verdict_without_its_fault_name_is_said_in_options(files, tmp_path, ca
     err = capsys.readouterr().err
     assert needle in err and "fault='" not in err, err
     assert m.read_bytes() == (files / "m.normalcy").read_bytes()
+
+
+def test_nothing_to_undo_points_to_undo_to(files, tmp_path, capsys) -> None:
+    """With nothing to undo the error said "'revert' goes back to any version", a Python
+    function the command line has no command for; it now names undo --to."""
+    m = tmp_path / "m.normalcy"
+    m.write_bytes((files / "m.normalcy").read_bytes())
+    assert main(["undo", str(m)]) == 2
+    err = capsys.readouterr().err
+    assert "nothing to undo" in err and "normalcy undo --to VERSION goes back" in err, err
+    assert "'revert'" not in err

@@ -147,7 +147,12 @@ def cmd_history(a: argparse.Namespace) -> int:
 def cmd_undo(a: argparse.Namespace) -> int:
     with model_lock(a.model):
         det, md = load_detector(a.model)
-        v = operator.undo(det, by=a.by) if a.to is None else operator.revert(det, a.to, by=a.by)
+        try:
+            v = (operator.undo(det, by=a.by) if a.to is None
+                 else operator.revert(det, a.to, by=a.by))
+        except InputError as e:  # the Python API's revert is undo --to here
+            raise InputError(str(e).replace("'revert' goes", "normalcy undo --to VERSION goes")
+                             ) from None
         save(det, a.model, extra=md.extra())
     target = operator.history(det)["target"].iloc[-1]
     print(f"{a.model}: version {v} - restored the state of version {target}")
