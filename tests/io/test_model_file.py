@@ -87,3 +87,19 @@ def test_failed_save_leaves_previous_file_intact(model_path, tmp_path, monkeypat
         save(det, target)
     assert target.read_bytes() == model_path.read_bytes()
     assert sorted(p.name for p in tmp_path.iterdir()) == [".keep.normalcy.lock", "keep.normalcy"]
+
+
+def test_data_given_where_the_model_goes_says_the_order(tmp_path, capsys) -> None:
+    """`normalcy score today.csv plant.normalcy` (the two swapped) said the CSV "is not a
+    readable normalcy model file (not an .npz archive)"; a text file where the model
+    goes now says the model comes first."""
+    from normalcy.cli.main import main
+
+    data = tmp_path / "today.csv"
+    data.write_text("time,a\n0,1.0\n1,2.0\n")
+    with pytest.raises(ModelFileError, match=r"today.csv is text \(data such as a CSV\?\), "
+                                             r"not a normalcy model file. The model comes first"):
+        load(data)
+    assert main(["score", str(data), str(tmp_path / "m.normalcy"), "-o",
+                 str(tmp_path / "s.csv")]) == 2
+    assert "normalcy score MODEL DATA" in capsys.readouterr().err

@@ -171,7 +171,12 @@ def open_model_file(path: str | os.PathLike[str]
     if os.path.isdir(p):
         raise ModelFileError(f"{p} is a folder, not a model file")
     with open(p, "rb") as fh:
-        magic = fh.read(4)
+        head = fh.read(4096)
+    magic = head[:4]
+    if magic != b"PK\x03\x04" and b"\n" in head and b"\x00" not in head:
+        raise ModelFileError(  # a CSV where the model goes: the arguments swapped
+            f"{p} is text (data such as a CSV?), not a normalcy model file. The model comes "
+            "first: normalcy score MODEL DATA (a model file is written by normalcy fit).")
     if magic != b"PK\x03\x04":
         kind = "empty" if not magic else "not an .npz archive"
         raise ModelFileError(
