@@ -315,3 +315,27 @@ def test_nothing_to_undo_points_to_undo_to(files, tmp_path, capsys) -> None:
     err = capsys.readouterr().err
     assert "nothing to undo" in err and "normalcy undo --to VERSION goes back" in err, err
     assert "'revert'" not in err
+
+
+def test_fit_does_not_write_over_the_operators_verdicts(files, tmp_path, capsys) -> None:
+    """`normalcy fit ... -o plant.normalcy` rerun on the model the operators had taught
+    replaced it without a word: every verdict and the change log were gone. fit now
+    refuses a model holding changes after its fit, and a file that is no model (a CSV
+    given as -o by a slip), and still replaces a model that only holds its fit."""
+    m = tmp_path / "m.normalcy"
+    m.write_bytes((files / "m.normalcy").read_bytes())
+    fit = ["fit", str(files / "train.csv"), "--n-levels", "6", "--delta", "5", "--window", "30"]
+    assert main([*fit, "-o", str(m)]) == 0  # a plain model: a refit replaces it
+    assert main(["feedback", str(m), str(files / "test.csv"), "--start", "300", "--end",
+                 "400", "--verdict", "normal", "--by", "ana"]) == 0
+    taught = m.read_bytes()
+    capsys.readouterr()
+    assert main([*fit, "-o", str(m)]) == 2
+    err = capsys.readouterr().err
+    assert "holds 1 change(s) made after its fit (the last: version 2, feedback by ana)" in err
+    assert m.read_bytes() == taught
+    other = tmp_path / "today.csv"
+    other.write_bytes((files / "test.csv").read_bytes())
+    assert main([*fit, "-o", str(other)]) == 2
+    assert "today.csv exists and is not a normalcy model file" in capsys.readouterr().err
+    assert other.read_bytes() == (files / "test.csv").read_bytes()

@@ -27,6 +27,7 @@ from normalcy.cli.common import (
     HelpFormatter,
     _note,
     fit_rows,
+    keep_what_fit_would_lose,
     names_said,
     parser_of,
     short_history_said,
@@ -86,6 +87,7 @@ def cmd_fit(a: argparse.Namespace) -> int:
     from normalcy.io.models import header_period, save
 
     distinct_output(a.output, a.train, a.like)
+    keep_what_fit_would_lose(a.output)
     params: dict[str, Any] = {}
     for name in ("n_levels", "delta", "window", "eta", "nu", "eps", "threshold", "view"):
         v = getattr(a, name)
