@@ -59,8 +59,13 @@ def _finish(result: Any, what: str, out: str | None = None) -> int:
               f"{os.path.join(out, MANIFEST)} lists the units this run scored, and fleet "
               "report leaves the others out. Remove those files if they are no longer "
               "wanted.", file=sys.stderr, flush=True)
+    elif earlier:  # fleet fit: a failed unit's model of an earlier fit is still there
+        print(f"normalcy: note: kept from an earlier fit, not fitted by this one: "
+              f"{', '.join(f'{path} ({why})' for path, why in earlier.items())}; fleet "
+              "score scores those units with that older model. Remove the files if it is "
+              "no longer wanted.", file=sys.stderr, flush=True)
     if result.failed:
-        have = "have no file from this run" if out is not None else "have no file"
+        have = "have no file from this run" if out is not None or earlier else "have no file"
         raise NormalcyError(f"{len(result.failed)} of {len(result.done) + len(result.failed)} "
                             f"units failed ({', '.join(result.failed)}); the others are written, "
                             f"the failed ones {have}")

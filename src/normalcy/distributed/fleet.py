@@ -41,6 +41,7 @@ class FleetResult:
     held: dict[str, str] = field(default_factory=dict)  # columns left out: a cell of each
     notes: list[str] = field(default_factory=list)  # how the data were read
     earlier: dict[str, str] = field(default_factory=dict)  # files kept from an earlier run
+    # (fleet score: by unit; fleet fit: by the path of a failed unit's earlier model)
 
 
 def _save(model: Any, path: str, period: float | None = None,
@@ -150,7 +151,8 @@ def fleet_fit(client: Any, data_path: str, out: str, *, unit_column: str = "unit
     ``GAP_PERIODS`` sampling periods cut runs, a time that goes back or repeats fails
     the unit, dates without a UTC offset are ``timezone``'s local time (UTC if None),
     and the model records the period (``like_period``, the reference model's, when the
-    data has no time column).
+    data has no time column). A failed unit's model from an earlier fit into ``out`` is
+    kept, never deleted, and named in ``earlier`` (``fleet score`` would use it).
     """
     from normalcy.data.localtime import zone
     from normalcy.distributed.cluster import describe, run
@@ -194,8 +196,11 @@ def fleet_fit(client: Any, data_path: str, out: str, *, unit_column: str = "unit
         _save(det, path, period, zone(timezone))
         done[unit] = (f"{sum(fl.rows_per_unit(per_block, unit)[1])} rows, delta={det.delta_}, "
                       f"window={det.window_}, n_levels={det.n_levels_}, view={det.view_} -> {path}")
+    kept = {os.path.join(out, u + MODEL_SUFFIX): "failed in this run" for u in errors
+            if os.path.isfile(os.path.join(out, u + MODEL_SUFFIX))}  # never deleted
     return FleetResult(done, {u: describe(e) for u, e in errors.items()},
-                       data.held if sensors is None and like is None else {}, data.notes)
+                       data.held if sensors is None and like is None else {}, data.notes,
+                       kept)
 
 
 def _output(det: Any, res: pd.DataFrame, rows: pd.DataFrame, first: int,
