@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -106,6 +107,27 @@ def test_remover_in_two_passes_equals_one(seed, n, limit, eta) -> None:
     second = remove_correlated(groups[again], vectors[again], eta, limit,
                                kept=np.arange(again.size) < first.sum())
     assert np.array_equal(np.flatnonzero(whole), again[second])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10_000), st.integers(513, 2000), st.sampled_from([1, 4, 16, 60]),
+       st.floats(0.3, 0.99))
+def test_remover_near_its_cap_keeps_what_all_pairs_keep(seed, n, limit, eta) -> None:
+    """Near its cap the remover compares each kept vector with a block's candidates as
+    it keeps it (``LAZY``), not all pairs at once: the same vectors are kept, flat
+    ones (correlation 1 between them) and near copies included."""
+    from normalcy.detector import correlation
+
+    rng = np.random.default_rng(seed)
+    base = rng.normal(size=(int(rng.integers(1, 20)), 30))
+    vectors = base[rng.integers(0, len(base), n)] + rng.normal(
+        scale=float(rng.choice([0.01, 0.3, 3.0])), size=(n, 30))
+    vectors[rng.random(n) < 0.05] = 2.0
+    groups = rng.integers(0, 2, n)  # groups above one block (512 vectors)
+    lazy = remove_correlated(groups, vectors, eta, limit)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(correlation, "LAZY", 10**9)  # never: all pairs
+        assert np.array_equal(lazy, remove_correlated(groups, vectors, eta, limit))
 
 
 def test_window_mean_in_column_chunks_equals_each_column() -> None:

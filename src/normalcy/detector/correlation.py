@@ -38,6 +38,10 @@ def corr_rows(za: np.ndarray, fa: np.ndarray, zb: np.ndarray, fb: np.ndarray) ->
 
 #: vectors of one group compared with the kept ones at a time (one matrix product)
 BLOCK = 512
+#: a block's candidates are compared all pairs at once unless fewer than one in
+#: ``LAZY`` can still be kept (a cap nearly reached): then each kept vector is compared
+#: with the candidates as it is kept
+LAZY = 8
 
 
 def remove_correlated(groups: np.ndarray, vectors: np.ndarray, eta: float,
@@ -134,14 +138,17 @@ def _greedy(z: np.ndarray, flat: np.ndarray, fixed: np.ndarray, eta: float,
         cand = sl[alive]
         if cand.size == 0:
             continue
-        c = _correlated(z[cand], flat[cand], z[cand], flat[cand], eta)
+        zc, fc = z[cand], flat[cand]
+        # few left to keep (a cap): one product per kept vector, not all pairs
+        c = None if (cap - k) * LAZY < cand.size else _correlated(zc, fc, zc, fc, eta)
         live = np.ones(cand.size, dtype=bool)
         new = []
         while k < cap and live.any():
             j = int(np.argmax(live))  # the first vector still undecided is kept
             new.append(j)
             k += 1
-            live &= ~c[j]
+            live &= ~(c[j] if c is not None else
+                      _correlated(zc[j:j + 1], fc[j:j + 1], zc, fc, eta)[0])
             live[j] = False
         keep[cand[new]] = True
         kz, kf = np.concatenate([kz, z[cand[new]]]), np.concatenate([kf, flat[cand[new]]])
