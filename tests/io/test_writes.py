@@ -206,3 +206,21 @@ def test_a_folder_output_is_refused_before_the_work(files, tmp_path, capsys) -> 
     assert "is a folder; name a file in it" in err and "Errno" not in err
     with pytest.raises(IsADirectoryError, match="it is a folder"), atomic_write(tmp_path):
         pass
+
+
+def test_scores_or_a_plot_never_replace_a_model_file(files, tmp_path, capsys) -> None:
+    """`normalcy score plant.normalcy today.csv -o unit2.normalcy` (a slip of the output
+    name) wrote the scores CSV over another model, destroying it. A command that writes
+    no model now refuses an output that is a model file; fit and merge still replace one."""
+    other = tmp_path / "unit2.normalcy"
+    other.write_bytes((files / "m.normalcy").read_bytes())
+    m, t = str(files / "m.normalcy"), str(files / "test.csv")
+    for argv in (["score", m, t, "-o", str(other)],
+                 ["explain", m, t, "--start", "200", "--end", "320", "--plot", str(other)]):
+        assert main(argv) == 2
+        assert "is a normalcy model file; this command writes no model" in \
+            capsys.readouterr().err
+        assert other.read_bytes() == (files / "m.normalcy").read_bytes()
+    assert quiet(["fit", str(files / "train.csv"), "-o", str(other), "--n-levels", "6",
+                  "--delta", "5", "--window", "30"]) == 0
+    assert quiet(["merge", m, m, "-o", str(other)]) == 0

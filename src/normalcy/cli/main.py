@@ -86,7 +86,7 @@ def cmd_fit(a: argparse.Namespace) -> int:
     from normalcy.io.atomic import distinct_output
     from normalcy.io.models import header_period, save
 
-    distinct_output(a.output, a.train, a.like)
+    distinct_output(a.output, a.train, a.like, model=True)
     keep_what_fit_would_lose(a.output)
     params: dict[str, Any] = {}
     for name in ("n_levels", "delta", "window", "eta", "nu", "eps", "threshold", "view"):

@@ -163,7 +163,7 @@ def cmd_merge(a: argparse.Namespace) -> int:
     from normalcy.data.periods import same_period
     from normalcy.data.timeaxis import duration
 
-    distinct_output(a.output, a.a, a.b)
+    distinct_output(a.output, a.a, a.b, model=True)
     (da, ma), (db, mb) = load_detector(a.a), load_detector(a.b)
     pa, pb = ma.period, mb.period
     if pa is not None and pb is not None and not same_period(pa, pb):

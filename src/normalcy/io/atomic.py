@@ -112,11 +112,12 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
 
 
 def distinct_output(output: str | os.PathLike[str], *inputs: str | os.PathLike[str] | None,
-                    stdout: bool = False) -> None:
+                    stdout: bool = False, model: bool = False) -> None:
     """Refuse an output path that is one of the inputs (the same path, or the same file
     through a link): a command never writes over what it reads. ``-`` is standard
     output where the command writes there (``stdout``), else refused: it would make a
-    file named ``-``."""
+    file named ``-``. Unless the command writes a model (``model``), an output that is a
+    model file is refused too: scores or a plot written there would destroy it."""
     from normalcy.exceptions import InputError
 
     if os.fspath(output) == "-":
@@ -138,3 +139,10 @@ def distinct_output(output: str | os.PathLike[str], *inputs: str | os.PathLike[s
             raise InputError(f"the output {os.fspath(output)} is the input {os.fspath(given)}; "
                              "choose another output path (normalcy never writes over what it "
                              "reads).")
+    if not model and os.path.isfile(out):
+        with open(out, "rb") as f:
+            head = f.read(4096)
+        if head.startswith(b"PK\x03\x04") and b"__header__.npy" in head:
+            raise InputError(f"the output {os.fspath(output)} is a normalcy model file; this "
+                             "command writes no model and would replace it. Choose another "
+                             "output path.")
