@@ -50,3 +50,44 @@ def test_a_version_written_in_superscript_digits_is_refused(sqlite_service: Serv
     assert [v["version"] for v in c.get("/api/units/P-101/versions").json()] == [1]
     r = c.post(f"/alarms/{ep}/normal", data={"csrf": csrf, "replaces": "²"})
     assert r.status_code == 200 and "marked normal" in r.text, r.text
+
+
+def _chunks(total: int, size: int = 2**16):  # type: ignore[no-untyped-def]
+    """A body of ``total`` bytes sent in chunks, without a Content-Length."""
+    head = (b'--B\r\nContent-Disposition: form-data; name="name"\r\n\r\nbig\r\n'
+            b'--B\r\nContent-Disposition: form-data; name="file"; filename="h.csv"\r\n'
+            b"Content-Type: text/csv\r\n\r\ntime,s0\r\n")
+    yield head
+    sent = len(head)
+    while sent < total:
+        yield b"\x00" * size  # not a CSV: without the limit, a quick 422
+        sent += size
+    yield b"\r\n--B--\r\n"
+
+
+def test_a_chunked_upload_past_the_limit_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A body sent in chunks has no Content-Length for the upload's check: a 3 MB history
+    was read whole past a 1 MB limit (the API answered 201 or 422 after it), and the units
+    page read an anonymous caller's whole form before saying 'log in first'."""
+    from normalcy.service.settings import Settings
+    from tests.service.conftest import start_service
+
+    gen = start_service(Settings(data=tmp_path / "d", background_fit=False,
+                                 max_upload_bytes=2**20, max_body_bytes=2**16))
+    svc = next(gen)
+    c, ctype = svc.client, {"Content-Type": "multipart/form-data; boundary=B"}
+    r = c.post("/api/units", content=_chunks(3 * 2**20),
+               headers={**svc.auth("engineer"), **ctype})
+    assert r.status_code == 413, r.text
+    assert r.json()["detail"] == ("the body is over the limit of 1048576 bytes; send a "
+                                  "smaller file or batch.")
+    assert c.get("/api/units").json() == []
+    r = c.post("/units", content=_chunks(3 * 2**20), headers=ctype, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/units"  # log in first
+    r = c.post("/api/units/P-101/readings", content=(b"x" * 2**14 for _ in range(8)),
+               headers={**svc.auth("operator"), "Content-Type": "text/csv"})
+    assert r.status_code == 413, r.text  # a batch: max_body_bytes
+    _logged_in(svc, "engineer")
+    r = c.post("/units", content=_chunks(3 * 2**20), headers=ctype)
+    assert r.status_code == 200 and "over the limit of 1048576 bytes" in r.text
+    gen.close()

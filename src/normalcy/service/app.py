@@ -73,6 +73,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                            allow_methods=["GET", "POST"],
                            allow_headers=["Authorization", "Content-Type"])
 
+    from normalcy.service.bodylimit import BodyLimit
+
+    app.add_middleware(BodyLimit, settings=settings)  # type: ignore[arg-type]
+
     @app.middleware("http")
     async def headers(request: Request, call_next):  # type: ignore[no-untyped-def]
         response: Response = await call_next(request)

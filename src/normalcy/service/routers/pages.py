@@ -92,16 +92,17 @@ def _page(request: Request, fleet: Fleet, name: str, fragment: bool = False,
 
 
 async def _form(request: Request, fleet: Fleet, role: str) -> tuple[Who, Any]:
-    """The posted form, after checking the session, the role and the CSRF token."""
-    form = await request.form()
+    """The posted form, after checking the session and the role (before the form is
+    read: an anonymous post uploads nothing) and the CSRF token."""
     who = _who(request, fleet)
     if who is ANONYMOUS or who.csrf is None:
         raise ClientError("log in first.", 401)
-    if not csrf_ok(who, str(form.get("csrf") or "")):
-        raise ClientError("the form's CSRF token is missing or stale; reload the page.", 403)
     if not who.can(role):
         raise ClientError(f"user {who.name!r} is {who.role_said}; this needs the {role} role.",
                           403)
+    form = await request.form()
+    if not csrf_ok(who, str(form.get("csrf") or "")):
+        raise ClientError("the form's CSRF token is missing or stale; reload the page.", 403)
     return who, form
 
 
