@@ -281,3 +281,27 @@ def test_a_file_under_the_floor_of_rows_is_not_told_to_lower_delta(tmp_path, cap
     err = capsys.readouterr().err
     assert "Give more healthy rows: at least 100 in a stretch without gaps" in err, err
     assert "or lower delta/window." not in err
+
+
+def test_sensor_names_with_commas_and_spaces_can_be_given_and_are_advised_whole(
+        tmp_path, capsys) -> None:
+    """Historian tags carry units and descriptions ('Flow, main [m3/h]'): --sensors split
+    such a name at its comma and could not name it, and the advice for a constant spare
+    ('fit with --exclude Spare 1 [degC]') broke in the shell. --sensors and --exclude now
+    read a name in double quotes whole, the advice is quoted, and a name cut at its comma
+    is said with the quotes it needs."""
+    X = smooth_signals(1500, 3, seed=2).set_axis(["T1 [degC]", "Flow, main [m3/h]", "P"],
+                                                 axis=1)
+    X["Spare 1 [degC]"] = 0.0
+    X.to_csv(tmp_path / "h.csv", index=False)
+    m, fit = str(tmp_path / "m.normalcy"), ["fit", str(tmp_path / "h.csv"), "--n-levels", "5",
+                                            "--delta", "5", "--window", "30", "-o"]
+    assert main([*fit, m]) == 2
+    assert "fit with --exclude 'Spare 1 [degC]'." in capsys.readouterr().err
+    assert main([*fit, m, "--exclude", "Spare 1 [degC]"]) == 0
+    assert main([*fit, m, "--sensors", 'T1 [degC], "Flow, main [m3/h]"']) == 0
+    assert "['T1 [degC]', 'Flow, main [m3/h]']" in capsys.readouterr().out
+    assert main([*fit, m, "--exclude", '"Flow, main [m3/h]",Spare 1 [degC]']) == 0
+    assert "['T1 [degC]', 'P']" in capsys.readouterr().out
+    assert main([*fit, m, "--sensors", "T1 [degC],Flow, main [m3/h]"]) == 2
+    assert "goes in double quotes: --sensors '\"Flow, main [m3/h]\"'" in capsys.readouterr().err

@@ -203,3 +203,23 @@ def keep_what_fit_would_lose(path: str) -> None:
             f"{last.get('version')}, {last.get('action')}{by}); fitting over it would lose "
             "them (normalcy history lists them). Write the new model to another file, or "
             f"delete {path} first if they should go.")
+
+
+def sensor_names(arg: str) -> list[str]:
+    """The names of ``--sensors``/``--exclude``: comma-separated, a name that holds a
+    comma in double quotes as in a CSV row (``T1,"Flow, main [m3/h]"``)."""
+    import csv
+
+    return next(csv.reader([arg], skipinitialspace=True), [])
+
+
+def sensors_arg(names: list[str]) -> str:
+    """``names`` written as a ``--sensors``/``--exclude`` value a shell passes whole:
+    ``sensors_arg(["T1 [degC]", "Flow, main"])`` is ``'T1 [degC],"Flow, main"'``."""
+    import csv
+    import io
+    import shlex
+
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow(names)
+    return shlex.quote(out.getvalue())

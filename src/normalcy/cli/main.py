@@ -30,6 +30,8 @@ from normalcy.cli.common import (
     keep_what_fit_would_lose,
     names_said,
     parser_of,
+    sensor_names,
+    sensors_arg,
     short_history_said,
     too_short_said,
     wanderers_said,
@@ -40,7 +42,7 @@ from normalcy.exceptions import NormalcyError, SensorsError
 def _sensors(arg: str | None, flag: str = "--sensors") -> list[str] | None:
     if arg is None:
         return None
-    names = [s.strip() for s in arg.split(",") if s.strip()]
+    names = [s.strip() for s in sensor_names(arg) if s.strip()]
     if not names:
         raise CLIError(f"{flag} is empty; give comma-separated column names, e.g. x1,x3")
     if len(set(names)) != len(names):
@@ -65,7 +67,7 @@ def _leave_out(names: list[str], a: argparse.Namespace) -> str:
     """How the fit's command line leaves sensors ``names`` out."""
     them = "it" if len(names) == 1 else "them"
     return f"leave {them} out of --sensors" if a.sensors else \
-        f"fit with --exclude {','.join(names)}"
+        f"fit with --exclude {sensors_arg(names)}"
 
 
 def _level_arg(v: str) -> int | str:
@@ -355,8 +357,9 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("train", help="healthy history: " + DATA_HELP)
     f.add_argument("-o", "--output", required=True,
                    help="model file to write (never one of the inputs)")
-    f.add_argument("--sensors", help="comma-separated sensor columns (default: every column "
-                   "of numbers; a column of numbers with a few other values is an error)")
+    f.add_argument("--sensors", help="comma-separated sensor columns, a name holding a comma "
+                   "in double quotes (default: every column of numbers; a column of numbers "
+                   "with a few other values is an error)")
     f.add_argument("--exclude", metavar="SENSORS",
                    help="comma-separated sensor columns to leave out of the default (e.g. "
                         "spares that read a constant)")

@@ -209,11 +209,13 @@ def _choose(df: pd.DataFrame, rest: list[str], sensors: Sequence[str] | None, p:
     a number of each left out for it (``decimal``: the file's mark)."""
     if sensors is not None:
         missing = [s for s in sensors if s not in rest]
+        cut = [c for c in rest if "," in c and {x.strip() for x in c.split(",")} <= set(missing)]
         if missing:
             raise InputError(
-                f"{p} lacks the sensor column(s) {missing}; its columns are {rest}. "
-                "Name the file's columns as the sensors are named (those a model was "
-                "fitted on: normalcy info lists them; or normalcy fit --sensors).")
+                f"{p} lacks the sensor column(s) {missing}; its columns are {rest}. " + (
+                    f'A name holding a comma goes in double quotes: --sensors \'"{cut[0]}"\'.'
+                    if cut else "Name the file's columns as the sensors are named (those a "
+                    "model was fitted on: normalcy info lists them; or normalcy fit --sensors)."))
         use = list(sensors)
     else:
         use = []
