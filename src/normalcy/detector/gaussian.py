@@ -275,7 +275,8 @@ def choose_kappa(folds: list[tuple[Tree, Tree]], grid: np.ndarray,
                                         pre if inherits(tr.l_own, k) else None)
     k1 = float(grid[int(np.argmax(ll[0]))])
     parents = [level_models(tr, k1) for tr, _ in folds]
-    inherited = [conditional_precision(level[1], n_present) for level in parents]
+    inherited = [pre if inherits(tr.l_own, k1) else conditional_precision(level[1], n_present)
+                 for (tr, _), level, pre in zip(folds, parents, pooled, strict=True)]
     for j, k in enumerate(grid):
         for (tr, ho), level, pre in zip(folds, parents, inherited, strict=True):
             ll[1, j] += held_out_loglik(transition_models(tr, level, float(k)), n_present,
