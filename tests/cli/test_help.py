@@ -49,3 +49,11 @@ def test_score_help_states_the_alignment_rule(capsys) -> None:
             main([name, "--help"])
         text = " ".join(capsys.readouterr().out.split())
         assert "offline = at the row where the judged transitions start" in text
+
+
+@pytest.mark.parametrize("name", ["fit", "score", "merge", "demo"])
+def test_every_command_that_writes_takes_dash_o(name) -> None:
+    """fit, score and merge write to -o; demo took only --out, so `normalcy demo -o DIR`
+    was "unrecognized arguments". Every command that writes now takes -o."""
+    flags = [s for a in subparser(name)._actions for s in a.option_strings]
+    assert "-o" in flags, flags

@@ -436,7 +436,7 @@ def build_parser() -> argparse.ArgumentParser:
                   "blocks, and write a report, a figure (the detector's alarms and the sensor "
                   "behind each), the scores CSV and the model. About 10 s.",
                   "normalcy demo --out demo-output")
-    d.add_argument("--out", default="demo-output", help="folder to write into")
+    d.add_argument("-o", "--out", default="demo-output", help="folder to write into")
     d.add_argument("--view", choices=VIEW_CHOICES, default="auto",
                    help="what feeds the detector's score (see normalcy fit --help)")
     d.set_defaults(func=cmd_demo)
