@@ -415,11 +415,14 @@ def test_a_file_nothing_can_be_scored_in_is_an_error_not_no_alarm(plant, tmp_pat
 @pytest.mark.parametrize("start, end, where", [
     ("2026-02-01 00:00", "2026-02-01 01:00", "after the data's last row"),
     ("2025-12-31 00:00", "2025-12-31 01:00", "before the data's first row"),
-    ("2026-01-01 00:10:00.2", "2026-01-01 00:10:00.7", "between two rows"),
+    ("2026-01-01 00:10:00.2", "2026-01-01 00:10:00.7",
+     "between row 600 at 2026-01-01 00:10:00 and row 601 at 2026-01-01 00:10:01"),
     ("2026-01-01 00:12", "2026-01-01 00:10", "--start is after --end"),
 ])
 def test_times_that_select_no_row_say_where_the_data_run(plant, capsys, start, end,
                                                            where) -> None:
+    """A range between two rows (inside a gap of the export) said "between two rows"
+    without saying which: it now names them with their times."""
     assert main(["explain", str(plant / "m.normalcy"), str(plant / "test.csv"), "--start",
                  start, "--end", end]) == 2
     err = capsys.readouterr().err

@@ -55,7 +55,9 @@ def _range(table: Any, a: argparse.Namespace) -> tuple[int, int]:
     if start >= end and table.time is not None and not (_is_row(a.start) and _is_row(a.end)):
         where = ("after the data's last row" if start >= n else
                  "before the data's first row" if end <= 0 else
-                 "--start is after --end" if start > end else "between two rows")
+                 "--start is after --end" if start > end else
+                 f"between row {start - 1} at {table.time.iloc[start - 1]} and row "
+                 f"{start} at {table.time.iloc[start]}")
         raise InputError(
             f"no row of {a.data} lies in --start {a.start} .. --end {a.end} ({where}): its "
             f"rows run from {table.time.iloc[0]} to {table.time.iloc[-1]}. Give times inside "
