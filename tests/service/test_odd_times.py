@@ -41,3 +41,25 @@ def test_a_text_that_is_no_time_is_named_with_its_row() -> None:
         parse_readings(body, "application/json", ["s0", "s1", "s2"])
     assert str(e.value).startswith("row 1: 'yesterday' is not a time; send ISO 8601")
     assert "format" not in str(e.value)
+
+
+def test_a_range_without_rows_says_which_rows_are_stored(sqlite_service: Service,
+                                                         model_bytes: bytes) -> None:
+    """It said only 'no stored row lies in that time range.': an operator who wrote the
+    range in the wrong zone or day could not tell what to send."""
+    from tests.service.conftest import T0, plant
+
+    sqlite_service.add_unit(model_bytes)
+    c, op = sqlite_service.client, sqlite_service.auth("operator")
+    body = {"start": "2027-01-15T05:00:00Z", "end": "2027-01-15T05:10:00Z",
+            "verdict": "normal"}
+    r = c.post("/api/units/P-101/feedback", headers=op, json=body)
+    assert r.status_code == 422
+    assert r.json()["detail"] == ("no stored row of unit 'P-101' lies between "
+                                  "2027-01-15T05:00:00+00:00 and 2027-01-15T05:10:00+00:00: "
+                                  "it holds no row yet.")
+    sqlite_service.send("P-101", plant(600), T0)  # 2027-01-15T08:00:00Z on
+    r = c.post("/api/units/P-101/feedback", headers=op, json=body)
+    assert r.status_code == 422
+    assert r.json()["detail"].endswith(": its stored rows run from 2027-01-15T08:00:00+00:00 "
+                                       "to 2027-01-15T08:09:59+00:00.")

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from normalcy.exceptions import InputError, ModelFileError
 from normalcy.service import modelops
@@ -466,6 +466,13 @@ def range_rows(fleet: Fleet, rt: UnitRuntime, start: float, end: float) -> tuple
     with fleet.db.read() as s:
         a = one(Reading.t >= start, Reading.t <= end, last=False)
         b = None if a is None else one(Reading.t >= start, Reading.t <= end, last=True)
-    if a is None or b is None:
-        raise ClientError("no stored row lies in that time range.", 422)
+        if a is None or b is None:
+            lo, hi = s.execute(select(func.min(Reading.t), func.max(Reading.t))
+                               .where(Reading.unit_id == rt.unit_id)).one()
+            held = ("it holds no row yet" if lo is None else
+                    f"its stored rows run from {iso(lo)} to {iso(hi)}")
+            zone = f"; a time without a UTC offset is {rt.zone}'s clock time" if rt.zone \
+                else ""
+            raise ClientError(f"no stored row of unit {rt.name!r} lies between {iso(start)} "
+                              f"and {iso(end)}: {held}{zone}.", 422)
     return int(a), int(b)
