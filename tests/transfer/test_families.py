@@ -167,6 +167,22 @@ def test_target_with_other_sensors_is_refused(domains: dict[str, pd.DataFrame]) 
         MappingTransfer(**SMALL).fit(domains["source"].to_numpy(), np.zeros((400, 3)))
 
 
+@pytest.mark.parametrize("cls", FAMILIES)
+def test_a_target_sampled_at_another_period_is_refused(
+        cls: type, domains: dict[str, pd.DataFrame]) -> None:
+    """A window counts rows: a 2 s target and a 1 s source were trained on together
+    silently, their windows spanning twice and once the same seconds."""
+    def timed(df: pd.DataFrame, period: str) -> pd.DataFrame:
+        return df.set_axis(pd.date_range("2026-01-01", periods=len(df), freq=period))
+
+    source, target = timed(domains["source"], "1s"), timed(domains["target"], "2s")
+    with pytest.raises(InputError, match=r"target data is sampled every 2 s.*every 1 s"):
+        cls(**SMALL).fit(source, target)
+    model = cls(**{**SMALL, "epochs": 1, "max_windows": 300}).fit(
+        source, timed(domains["target"], "1s"))
+    assert model.threshold_ > 0  # the same period moves
+
+
 def test_target_too_short_is_refused(domains: dict[str, pd.DataFrame]) -> None:
     with pytest.raises(InputError, match="target data is too short for the window"):
         ParameterTransfer(**SMALL).fit(domains["source"], domains["target"].iloc[:WINDOW])

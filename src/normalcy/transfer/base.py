@@ -25,11 +25,13 @@ import numpy as np
 import torch
 
 from normalcy.data.params import StrOptions
+from normalcy.data.periods import check_index_period
 from normalcy.data.validation import as_series, check_width
 from normalcy.deep.networks import WindowNetwork
 from normalcy.deep.training import TrainingHook, TrainingResult, deterministic
 from normalcy.deep.window_detector import Settings, WindowDetector, WindowSet
 from normalcy.deep.windows import Standardiser
+from normalcy.detector.settings import sample_period
 
 SCALINGS = ("target", "per_domain")
 
@@ -115,12 +117,16 @@ class TransferEstimator(WindowDetector):
         InputError
             Unusable data: different sensors, no complete row, too short for the window
             (the target needs at least two windows when ``validation_fraction > 0``),
-            or a parameter is out of range.
+            source and target time indexes of other sampling periods (a window counts
+            rows: resample one to the other's period), or a parameter is out of range.
         """
         s = self._settings()
         src = as_series(source, what="source data")
         check_width(target, src.sensors, what="target data", owner=type(self).__name__)
         tgt = as_series(target, src.sensors, what="target data")
+        # a window counts rows: at two periods its source and target windows would span
+        # other durations
+        check_index_period(target, sample_period("auto", source), "target data")
         target_scaler = Standardiser.fit(tgt.values)
         source_scaler = (
             target_scaler if self.scaling == "target" else Standardiser.fit(src.values)
