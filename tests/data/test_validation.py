@@ -70,3 +70,15 @@ def test_a_plain_array_with_an_infinite_value_or_no_complete_row_is_refused() ->
         as_series(np.full((3, 2), np.nan))
     with pytest.raises(InputError, match="lacks the sensor column"):
         as_series(np.zeros((3, 2)), ["a", "b", "c"])  # the frame path says what is wrong
+
+
+def test_a_text_cell_is_said_at_its_time_not_as_a_timestamp_repr() -> None:
+    """A frame read with its time as the index (pd.read_csv(..., index_col=0,
+    parse_dates=True)) holding a text column said "row Timestamp('2026-01-01 00:00:00')
+    holds 'RUN'"; the row is now said as its time."""
+    X = pd.DataFrame({"a": np.arange(300.0), "status": "RUN"},
+                     index=pd.date_range("2026-01-01", periods=300, freq="s"))
+    with pytest.raises(InputError, match=r"'status' .*is not numeric: row 2026-01-01 00:00:00 "
+                                         r"holds 'RUN'") as e:
+        as_series(X)
+    assert "Timestamp(" not in str(e.value)

@@ -110,11 +110,12 @@ def _to_frame(X: object, i: int | None, sensors: Sequence[str] | None) -> pd.Dat
 
 def _not_numeric(s: pd.Series, col: object, where: str) -> InputError:
     """The error for a column holding a value that is not a number (the first one)."""
-    for row, v in s.items():
+    for label, v in s.items():
+        row = repr(label) if isinstance(label, str) else str(label)  # a time label as read
         if v is None or isinstance(v, (bool, np.bool_)):
             continue
         if isinstance(v, (datetime, timedelta, np.datetime64, np.timedelta64, pd.Period)):
-            return InputTypeError(_time_said(col, where, f"holds times (row {row!r}: {v})"))
+            return InputTypeError(_time_said(col, where, f"holds times (row {row}: {v})"))
         try:
             if isinstance(v, (str, bytes)):
                 float(v)
@@ -126,7 +127,7 @@ def _not_numeric(s: pd.Series, col: object, where: str) -> InputError:
         except (TypeError, ValueError) as e:
             kind = InputTypeError if isinstance(e, TypeError) else InputError
             return kind(
-                f"sensor column {col!r}{where} is not numeric: row {row!r} holds {v!r} "
+                f"sensor column {col!r}{where} is not numeric: row {row} holds {v!r} "
                 f"({e}). Remove the column (or pick sensors explicitly) or fix the value."
             )
     return InputError(f"sensor column {col!r}{where} is not numeric.")  # pragma: no cover
