@@ -18,6 +18,7 @@ normalcy and the length of ``pickle.dumps`` for the scikit-learn peers (written,
 
 from __future__ import annotations
 
+import argparse
 import copy
 import json
 import os
@@ -92,22 +93,26 @@ def _methods(ns: int) -> list[Method]:
     return out
 
 
-def run_speed(out: str = "bench-results", quick: bool = False) -> pd.DataFrame:
-    """Run the benchmark, print the tables and write ``speed.md`` / ``speed.json``."""
+def run_speed(out: str = "bench-results", quick: bool = False,
+              widths: list[int] | None = None) -> pd.DataFrame:
+    """Run the benchmark, print the tables and write ``speed.md`` / ``speed.json``.
+    ``widths``: only smooth plants of these many sensors (no Lorenz, no long history)."""
     from normalcy.datasets import load_lorenz
 
     os.makedirs(out, exist_ok=True)
     n = 4000 if quick else 20000
     cases: list[tuple[str, pd.DataFrame, pd.DataFrame]] = []
-    tr, te, _ = load_lorenz()
-    cases.append(("Lorenz (2 sensors)", tr.iloc[:n] if quick else tr, te.iloc[:2 * n]))
-    for ns in (2, 10) if quick else (2, 10, 50):
+    if widths is None:
+        tr, te, _ = load_lorenz()
+        cases.append(("Lorenz (2 sensors)", tr.iloc[:n] if quick else tr, te.iloc[:2 * n]))
+    for ns in widths or ((2, 10) if quick else (2, 10, 50)):
         X = smooth_plant(2 * n, ns, seed=ns)
         cases.append((f"smooth {ns} sensors", X.iloc[:n], X.iloc[n:].reset_index(drop=True)))
-    long = LONG_ROWS // 40 if quick else LONG_ROWS  # a plant historian's long history
-    X = smooth_plant(long + n, LONG_SENSORS, seed=LONG_SENSORS)
-    cases.append((f"smooth {LONG_SENSORS} sensors, long history", X.iloc[:long],
-                  X.iloc[long:].reset_index(drop=True)))
+    if widths is None:
+        long = LONG_ROWS // 40 if quick else LONG_ROWS  # a plant historian's long history
+        X = smooth_plant(long + n, LONG_SENSORS, seed=LONG_SENSORS)
+        cases.append((f"smooth {LONG_SENSORS} sensors, long history", X.iloc[:long],
+                      X.iloc[long:].reset_index(drop=True)))
     rows = []
     for case, train, test in cases:
         for method in _methods(train.shape[1]):
@@ -141,7 +146,9 @@ def run_speed(out: str = "bench-results", quick: bool = False) -> pd.DataFrame:
     table = markdown_table(df)
     env = {"python": platform.python_version(), "machine": platform.machine(),
            "cpus": os.cpu_count(), "quick": quick}
-    text = ("# Speed and memory (`normalcy bench speed" + (" --quick" if quick else "") + "`)\n\n"
+    flags = (" --quick" if quick else "") + (
+        " --sensors " + ",".join(map(str, widths)) if widths else "")
+    text = ("# Speed and memory (`normalcy bench speed" + flags + "`)\n\n"
             f"Environment: {env}\n\n" + table + "\n\n"
             "Ratios: `fit time vs normalcy` > 1 means the peer is slower to fit; "
             "`scoring rate vs normalcy` < 1 means the peer scores fewer samples per second; "
@@ -160,9 +167,26 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser("speed", help="fit/score speed, memory and model size vs peers")
     p.add_argument("--out", default="bench-results")
     p.add_argument("--quick", action="store_true")
+    p.add_argument("--sensors", type=_widths, default=None, metavar="N[,N...]",
+                   help="only smooth plants of these many sensors (e.g. 200): how the "
+                        "methods scale with width; no Lorenz, no long history")
     p.set_defaults(func=_cli)
 
 
+def _widths(text: str) -> list[int]:
+    """``--sensors``: comma-separated numbers of sensors, each at least 2."""
+    try:
+        out = [int(t) for t in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--sensors takes numbers of sensors separated by commas (e.g. 200 or 100,200); "
+            f"got {text!r}") from None
+    if not out or min(out) < 2:
+        raise argparse.ArgumentTypeError(f"--sensors: each plant needs at least 2 sensors; "
+                                         f"got {text!r}")
+    return out
+
+
 def _cli(a: Any) -> int:
-    run_speed(out=a.out, quick=a.quick)
+    run_speed(out=a.out, quick=a.quick, widths=a.sensors)
     return 0
