@@ -63,3 +63,10 @@ def test_a_range_without_rows_says_which_rows_are_stored(sqlite_service: Service
     assert r.status_code == 422
     assert r.json()["detail"].endswith(": its stored rows run from 2027-01-15T08:00:00+00:00 "
                                        "to 2027-01-15T08:09:59+00:00.")
+
+
+def test_a_csv_naming_a_sensor_twice_says_so() -> None:
+    """It said "the batch has unknown column(s) ['s0.1']": pandas' name for the second s0."""
+    body = b"time,s0,s0,s1,s2\n1800000000,1,1,1,1\n"
+    with pytest.raises(ClientError, match=r"the CSV's header names \['s0'\] more than once"):
+        parse_readings(body, "text/csv", ["s0", "s1", "s2"])

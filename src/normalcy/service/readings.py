@@ -38,6 +38,7 @@ def parse_readings(raw: bytes, content_type: str, sensors: list[str], *,
     if not raw.strip():
         raise ClientError("the body is empty; send rows as JSON or CSV.", 400)
     if "csv" in content_type:
+        _unique_header(raw)
         try:
             frame = trimmed(pd.read_csv(io.BytesIO(raw)), "the body")  # as files are read
         except InputError as e:
@@ -111,6 +112,19 @@ def parse_readings(raw: bytes, content_type: str, sensors: list[str], *,
         raise ClientError(f"row {i}, sensor {sensors[j]!r} is infinite; send a finite value, "
                           "or null (JSON) or an empty cell (CSV) for a missing reading.", 422)
     return _times(raw_times, zone, last), values
+
+
+def _unique_header(raw: bytes) -> None:
+    """Refuse a CSV whose header names a column twice (``pandas.read_csv`` renames the
+    second ``s0`` to ``s0.1``, which the unit then reports as an unknown column)."""
+    import csv
+
+    line = raw.split(b"\n", 1)[0].decode("utf-8", errors="replace")
+    names = [c.strip().lstrip("\ufeff") for c in next(csv.reader([line]), [])]
+    dup = sorted({c for c in names if c and names.count(c) > 1})
+    if dup:
+        raise ClientError(f"the CSV's header names {dup} more than once; send each column "
+                          "once.", 422)
 
 
 def _check_sensors(got: set[str], sensors: list[str], where: str = "the batch") -> None:
