@@ -91,3 +91,15 @@ def test_a_chunked_upload_past_the_limit_is_refused(tmp_path) -> None:  # type: 
     r = c.post("/units", content=_chunks(3 * 2**20), headers=ctype)
     assert r.status_code == 200 and "over the limit of 1048576 bytes" in r.text
     gen.close()
+
+
+def test_a_unit_name_refused_on_the_units_page_is_said_there(sqlite_service: Service,
+                                                             model_bytes: bytes) -> None:
+    """The page answered the API's JSON ({"detail": "unit name '../x' is not valid ..."},
+    422) in place of the units page with the message."""
+    csrf = _logged_in(sqlite_service, "engineer")
+    r = sqlite_service.client.post("/units", data={"csrf": csrf, "name": "../x",
+                                                   "kind": "model"},
+                                   files={"file": ("m.normalcy", model_bytes)})
+    assert r.status_code == 200 and r.url.path == "/units", r.text
+    assert "unit name &#39;../x&#39; is not valid" in r.text

@@ -22,6 +22,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from normalcy.alarms.policy import kind_words
+from normalcy.exceptions import InputError
 from normalcy.service import changes, flash
 from normalcy.service.auth import (
     ANONYMOUS,
@@ -267,7 +268,7 @@ async def create_unit(request: Request, fleet: FleetDep) -> Response:
             os.unlink(tmp)
             await form.close()
         return _back(request, f"/units/{quote(name)}", msg="unit created")
-    except ClientError as e:
+    except (ClientError, InputError) as e:  # InputError: the unit's name (check_name)
         return _back(request, "/units", error=str(e))
 
 
