@@ -213,3 +213,22 @@ def test_table_writer_casts_later_pieces_and_writes_empty_tables(tmp_path: Path)
         w.write(pd.DataFrame({"a": [1.0]}))
         w.write(pd.DataFrame({"b": [1.0]}))
     assert pd.read_parquet(p)["time"].tolist() == [0.0, 1.0, 2.5]  # left as it was
+
+
+def test_an_output_named_for_another_format_is_refused_and_tsv_has_tabs(
+        tmp_path: Path, capsys) -> None:
+    """`score -o scores.xlsx` (or .csv.gz, .json) wrote CSV text under that name: Excel
+    refused the "workbook", pandas read the ".gz" as gzip and failed. Such a suffix is now
+    refused before any work, and `-o scores.tsv` is separated by tabs, as its name says."""
+    X = smooth_signals(600, 2, seed=3)
+    X.to_csv(tmp_path / "h.csv", index=False)
+    m = str(tmp_path / "m.normalcy")
+    assert main(["fit", str(tmp_path / "h.csv"), "-o", m, *SETTINGS]) == 0
+    for name, what in (("s.xlsx", "an Excel workbook"), ("s.csv.gz", "gzip"),
+                       ("s.json", "JSON")):
+        assert main(["score", m, str(tmp_path / "h.csv"), "-o", str(tmp_path / name)]) == 2
+        assert f"written as CSV or Parquet, not as {what}" in capsys.readouterr().err
+        assert not (tmp_path / name).exists()
+    assert main(["score", m, str(tmp_path / "h.csv"), "-o", str(tmp_path / "s.tsv")]) == 0
+    tsv = pd.read_csv(tmp_path / "s.tsv", sep="\t")
+    assert list(tsv.columns[:3]) == ["row", "score", "alarm"] and len(tsv) == 600

@@ -402,8 +402,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("model", help="model file written by normalcy fit")
     s.add_argument("data", help="data with the model's sensors: " + DATA_HELP)
     s.add_argument("-o", "--output", required=True,
-                   help="scores to write: Parquet for a .parquet or .pq path, else CSV; - for "
-                        "CSV on standard output (the summary line then goes to stderr)")
+                   help="scores to write: Parquet for a .parquet or .pq path, tab-separated "
+                        "for .tsv, else CSV (.xlsx, .gz, ... refused); - for CSV on standard "
+                        "output (the summary line then goes to stderr)")
     s.add_argument("--alignment", choices=["offline", "streaming"], default="offline",
                    help=ALIGN_HELP)
     s.add_argument("--time-column", help=TIME_HELP)

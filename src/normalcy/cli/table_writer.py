@@ -1,5 +1,6 @@
 """Tables the CLI writes: Parquet when the path ends in ``.parquet`` (or ``.pq``), CSV
-otherwise.
+separated by tabs for ``.tsv``, by commas otherwise (a suffix of another format, such as
+``.xlsx`` or ``.gz``, is refused: CSV text under that name would be a broken file).
 
 A table is written piece by piece (a Parquet row group, or CSV lines, per piece), so
 memory stays flat in its length, into a temporary file that replaces the path only
@@ -26,8 +27,8 @@ from normalcy.exceptions import InputError
 class TableWriter:
     """Writes the pieces of one table to an open file (see :func:`table_writer`)."""
 
-    def __init__(self, f: IO[Any], parquet: bool) -> None:
-        self.f, self.parquet = f, parquet
+    def __init__(self, f: IO[Any], parquet: bool, sep: str = ",") -> None:
+        self.f, self.parquet, self.sep = f, parquet, sep
         self.columns: list[str] | None = None
         self._parquet_writer: Any = None
 
@@ -39,7 +40,7 @@ class TableWriter:
         if self.parquet:
             self._write_parquet(piece)
         else:
-            piece.to_csv(self.f, index=False, header=self.columns is None)
+            piece.to_csv(self.f, index=False, header=self.columns is None, sep=self.sep)
         self.columns = cols
 
     def _write_parquet(self, piece: pd.DataFrame) -> None:
@@ -70,6 +71,14 @@ class TableWriter:
             self._parquet_writer = None
 
 
+#: output suffixes of other formats: CSV text written under such a name is a broken file
+FOREIGN = {".xlsx": "an Excel workbook", ".xls": "an Excel workbook", ".xlsm": "an Excel "
+           "workbook", ".ods": "a spreadsheet", ".json": "JSON", ".gz": "gzip",
+           ".zip": "a zip archive", ".bz2": "bzip2", ".xz": "xz", ".zst": "zstd",
+           ".h5": "HDF5", ".hdf5": "HDF5", ".feather": "Feather", ".npz": "NumPy arrays",
+           ".normalcy": "a model file"}
+
+
 @contextlib.contextmanager
 def table_writer(path: str | os.PathLike[str]) -> Iterator[TableWriter]:
     """A :class:`TableWriter` to ``path``: Parquet for ``.parquet`` / ``.pq``, else CSV;
@@ -94,6 +103,11 @@ def table_writer(path: str | os.PathLike[str]) -> Iterator[TableWriter]:
         sys.stdout.flush()
         return
     parquet = is_parquet(os.fspath(path))
+    suffix = os.path.splitext(os.fspath(path))[1].lower()
+    if suffix in FOREIGN:
+        raise InputError(f"{os.fspath(path)}: the scores are written as CSV or Parquet, not "
+                         f"as {FOREIGN[suffix]}; name the output .csv (spreadsheets open it) "
+                         "or .parquet.")
     if parquet:
         try:
             import pyarrow  # noqa: F401
@@ -103,7 +117,7 @@ def table_writer(path: str | os.PathLike[str]) -> Iterator[TableWriter]:
     from normalcy.io.atomic import atomic_write
 
     with atomic_write(path, "wb" if parquet else "w") as f:
-        writer = TableWriter(f, parquet)
+        writer = TableWriter(f, parquet, "\t" if suffix in (".tsv", ".tab") else ",")
         try:
             yield writer
         except BaseException:
