@@ -98,6 +98,27 @@ def test_fleet_merge_command(sisters: list[Any], cluster: Any, tmp_path: Any) ->
     assert_same_model(load(tmp_path / "all.normalcy"), _one_by_one(sisters))
 
 
+def test_fleet_merge_keeps_the_time_zone_the_models_record(sisters: list[Any], cluster: Any,
+                                                           tmp_path: Any) -> None:
+    """Models fitted with --timezone Europe/Berlin merged into a model that recorded no
+    zone, so the commands on it read the next local-time exports as UTC."""
+    from normalcy.cli.main import main
+    from normalcy.io.models import header_zone, load_with_header, save
+
+    (tmp_path / "models").mkdir()
+    for k, m in enumerate(sisters[:2]):
+        save(m, tmp_path / "models" / f"pump{k:02d}.normalcy",
+             extra={"period_s": 1.0, "timezone": "Europe/Berlin"})
+    out = str(tmp_path / "all.normalcy")
+    at = ["--scheduler", cluster.scheduler_address]
+    assert main(["fleet", "merge", str(tmp_path / "models"), "-o", out, *at]) == 0
+    assert header_zone(load_with_header(out)[1], out) == "Europe/Berlin"
+    save(sisters[2], tmp_path / "models" / "pump02.normalcy",
+         extra={"period_s": 1.0, "timezone": "America/Chicago"})
+    assert main(["fleet", "merge", str(tmp_path / "models"), "-o", out, *at]) == 0
+    assert header_zone(load_with_header(out)[1], out) is None  # no one zone to keep
+
+
 def test_fit_units_names_a_bad_unit_and_keeps_the_others(fleet: dict[str, Any],
                                                          client: Any) -> None:
     from normalcy.distributed.fitting import UnitsFitError

@@ -130,7 +130,7 @@ def cmd_report(a: argparse.Namespace) -> int:
 def cmd_merge(a: argparse.Namespace) -> int:
     from normalcy.distributed.fitting import tree_merge
     from normalcy.distributed.fleet import MODEL_SUFFIX, _save
-    from normalcy.io.models import header_period, load_with_header
+    from normalcy.io.models import header_period, header_zone, load_with_header
 
     names = sorted(f for f in os.listdir(a.models) if f.endswith(MODEL_SUFFIX)) \
         if os.path.isdir(a.models) else []
@@ -147,9 +147,16 @@ def cmd_merge(a: argparse.Namespace) -> int:
                          + "; ".join(f"{p} s: {', '.join(ns)}" for p, ns in by.items())
                          + "); merge models of one period.")
     _refuse_odd_units(a.models, names, [m for m, _ in loaded])
+    zones = {header_zone(h, os.path.join(a.models, n)) for n, (_, h) in zip(names, loaded,
+                                                                          strict=True)}
     with _client(a) as client:
         merged = tree_merge([m for m, _ in loaded], fanin=a.fanin, client=client)
-    _save(merged, a.output, periods.pop())
+    # the zone the models' dates were read in, as normalcy merge keeps it: where they agree
+    _save(merged, a.output, periods.pop(), zones.pop() if len(zones) == 1 else None)
+    if len(zones) > 1:
+        print(f"normalcy: note: the models of {a.models} record different time zones "
+              f"({', '.join(sorted(str(z) for z in zones))}); {a.output} records none: give "
+              "--timezone to the commands that read data with it.", file=sys.stderr)
     print(f"merged {len(loaded)} models of {a.models} (tree, fan-in {a.fanin}) -> {a.output}")
     return 0
 
