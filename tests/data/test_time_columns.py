@@ -131,3 +131,22 @@ def test_a_column_of_times_of_day_without_dates_is_said_as_such(tmp_path) -> Non
     df.to_csv(tmp_path / "clock.csv", index=False)
     with pytest.raises(InputError, match=r"holds times of day without a date \('00:00:00'\)"):
         read_table(str(tmp_path / "clock.csv"))
+
+
+@pytest.mark.parametrize("per, unit", [(1e3, "milliseconds"), (1e6, "microseconds"),
+                                       (1e9, "nanoseconds")])
+def test_epoch_milliseconds_are_not_read_as_seconds(tmp_path, per, unit) -> None:
+    """A logger's time in milliseconds since 1970 (1767225600000) was read as seconds:
+    1 s readings became 16.7 min apart and the model's period, levels and gaps were
+    wrong without a word. Such numbers are now an error naming the unit they look like."""
+    from normalcy.data.tables import read_table
+
+    t = (1767225600 + np.arange(300)) * np.int64(per)
+    pd.DataFrame({"time": t, "a": np.sin(np.arange(300) / 7.0)}).to_csv(
+        tmp_path / "ms.csv", index=False)
+    with pytest.raises(InputError, match=rf"holds numbers such as {t[0]}: .* they look like "
+                                         rf"{unit} since 1970 \(2026-01-01 00:00:00 UTC\)"):
+        read_table(str(tmp_path / "ms.csv"))
+    pd.DataFrame({"time": np.arange(300) * 2.0, "a": np.sin(np.arange(300) / 7.0)}).to_csv(
+        tmp_path / "s.csv", index=False)
+    assert read_table(str(tmp_path / "s.csv")).period == 2.0

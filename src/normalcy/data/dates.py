@@ -98,3 +98,24 @@ def refuse_clock_column(first: str, name: str, where: str) -> None:
             "back to 00:00. Export the date with each time (ISO 8601: 2026-01-01 00:00:01), "
             "or a date column beside it (Date;Time are read together), or the seconds "
             "since the start as numbers.")
+
+
+def refuse_epoch_fractions(secs: np.ndarray, raw: pd.Series, name: str, where: str) -> None:
+    """InputError for a numeric time column written in milli-, micro- or nanoseconds since
+    1970 (``1767225600000``, as many historians and loggers export it): read as seconds
+    (the column's unit) it lies beyond the year 5000, and 1 s readings become 16.7 min
+    apart - a model of the wrong period, without a word."""
+    finite = secs[np.isfinite(secs)]
+    if not finite.size or np.median(np.abs(finite)) < 1e11:
+        return
+    first = float(finite[0])
+    unit, per = next((u, d) for u, d, top in (("milliseconds", 1e3, 1e14),
+                                               ("microseconds", 1e6, 1e17),
+                                               ("nanoseconds", 1e9, np.inf)) if first < top)
+    when = pd.Timestamp(first / per, unit="s") if abs(first / per) < 1e10 else None
+    like = next((str(v) for v in raw if pd.notna(v)), str(first))
+    raise InputError(
+        f"time column {name!r} of {where} holds numbers such as {like}: as seconds (how a "
+        f"numeric time is read) they lie beyond the year 5000; they look like {unit} since "
+        f"1970{f' ({when} UTC)' if when is not None else ''}. Export the times as dates "
+        f"(ISO 8601), or as seconds (divide by {per:.0f}).")

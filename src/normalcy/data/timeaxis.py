@@ -116,6 +116,7 @@ def parse_time(raw: pd.Series, name: str, where: str, *, first_row: int = 0,
             raise InputError(f"time column {name!r} of {where} holds values that are not "
                              f"finite numbers: {_listing(np.flatnonzero(bad), raw, first_row)}; "
                              "fix them or remove those rows.")
+        dates.refuse_epoch_fractions(secs, raw, name, where)
         _no_missing(missing, name, where, first_row)
         return TimeAxis(secs, "number")
     text = raw.astype("string").str.strip()
@@ -334,8 +335,7 @@ def column_offset(raw: pd.Series, name: str, value: str) -> pd.Timedelta | None:
     return None if offset is None else pd.Timedelta(offset)
 
 
-def parse_instant(value: str, kind: str, name: str, like: object,
-                  fmt: str | None = None,
+def parse_instant(value: str, kind: str, name: str, like: object, fmt: str | None = None,
                   offset: Callable[[], pd.Timedelta | None] | None = None,
                   zone: str | None = None) -> float:
     """A ``--start``/``--end`` time given on the command line, in the axis' seconds:
