@@ -42,3 +42,17 @@ def test_a_units_file_without_a_sensor_fails_that_unit_naming_file_and_column(
     assert list(fitted.done) == ["pump01"]
     assert f"pump02.{suffix} lacks the column(s) ['temperature']" in fitted.failed["pump02"]
 
+
+
+def test_a_unit_with_a_dead_sensor_fails_saying_how_to_leave_it_out(
+        client: Any, tmp_path: Path) -> None:
+    """Before, the unit failed with the detector's "training data has no complete row"
+    and no word of --exclude, which normalcy fit names for the same data."""
+    df = sister_fleet(2, 1500, seed=0)
+    df.loc[df["unit"] == "pump02", "current"] = float("nan")
+    df.to_parquet(tmp_path / "h.parquet")
+    got = fleet_fit(client, str(tmp_path / "h.parquet"), str(tmp_path / "m"), params=PARAMS,
+                    progress=False)
+    assert list(got.done) == ["pump01"]
+    assert "sensor(s) current hold no reading in any of the unit's 1500 rows" in \
+        got.failed["pump02"] and "normalcy fleet fit --exclude current" in got.failed["pump02"]

@@ -113,6 +113,13 @@ def _fit_unit(params: dict[str, Any], like: Any, like_period: float | None,
     from normalcy.distributed.fitting import fit_one
 
     rows = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    dead = [c for c in sensors if not rows[c].notna().any()]
+    if dead and len(rows):  # as normalcy fit says it, with the fleet's own fix
+        raise InputError(
+            f"sensor(s) {', '.join(dead)} hold no reading in any of the unit's {len(rows)} "
+            "rows (every cell empty): no sensor to learn. Fit the fleet without them "
+            f"(normalcy fleet fit --exclude {','.join(dead)}: every unit leaves them out), "
+            f"or this unit apart (normalcy fit --exclude {','.join(dead)}).")
     period = None
     runs: Any = rows[sensors]
     if time_name is not None:
