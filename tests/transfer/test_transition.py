@@ -147,6 +147,16 @@ def test_parameters_and_short_targets_are_refused() -> None:
     assert params["mapping"] == "none" and params["detector"] is None
 
 
+def test_a_long_target_cut_by_gaps_is_said_as_such() -> None:
+    """500 target rows with a NaN every 7th row were called "too short" and nothing
+    more: the message now says how many rows it has and its longest gap-free stretch."""
+    target = unit(500, 1, affine=True)
+    target[::7, 1] = np.nan
+    with pytest.raises(InputError, match=r"of its 500 rows the longest gap-free stretch has 6 "
+                                         r"\(a row holding a NaN is a gap\)"):
+        TransitionTransfer(detector=TransitionDetector(**SETTINGS)).fit(unit(3000, 0), target)
+
+
 def test_the_moved_detector_keeps_a_sampling_period() -> None:
     import pandas as pd
 

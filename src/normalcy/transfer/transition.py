@@ -332,9 +332,13 @@ class TransitionTransfer(BaseEstimator):  # type: ignore[misc]
         nq, d = src_det.n_levels_, src_det.delta_
         rows = np.flatnonzero(tgt.valid_starts(d - 1, d))
         if rows.size == 0:
+            ok = tgt.segment >= 0
+            longest = int((tgt.seg_stop[ok] - tgt.seg_start[ok]).max()) if ok.any() else 0
             raise InputError(
                 f"target data is too short: no gap-free stretch of {2 * d} rows (delta={d} "
-                "of the source detector) holds one transition. Give more target rows.")
+                f"of the source detector) holds one transition; of its {tgt.n_rows} rows "
+                f"the longest gap-free stretch has {longest} (a row holding a NaN is a gap). "
+                "Give more target rows, or fill its gaps.")
 
         if self.mapping == "quantile":
             src = as_model_input(source, sensors, what="source data")
