@@ -224,3 +224,17 @@ def test_irregular_sampling_is_said_as_such_not_only_as_gaps(tmp_path) -> None:
     regular.drop(index=holes).to_csv(tmp_path / "holes.csv", index=False)
     t = read_table(tmp_path / "holes.csv")
     assert len(t.starts) == 20 and not any("irregularly" in n for n in t.notes)
+
+
+def test_the_time_column_named_as_a_sensor_is_said_as_the_time(tmp_path) -> None:
+    """`fit --sensors time,a` said the file "lacks the sensor column(s) ['time']" beside a
+    list of its columns without it, though the file has it: it was read as the time. The
+    error now says so."""
+    p = tmp_path / "t.csv"
+    pd.DataFrame({"time": np.arange(300.0), "a": np.sin(np.arange(300) / 7.0)}).to_csv(
+        p, index=False)
+    with pytest.raises(InputError, match=r"'time' of .*t.csv is read as its time column, "
+                                         r"never a sensor: name the time column with "
+                                         r"--time-column") as e:
+        read_table(str(p), sensors=["time", "a"])
+    assert "lacks" not in str(e.value)

@@ -210,8 +210,11 @@ def _choose(df: pd.DataFrame, rest: list[str], sensors: Sequence[str] | None, p:
     if sensors is not None:
         missing = [s for s in sensors if s not in rest]
         cut = [c for c in rest if "," in c and {x.strip() for x in c.split(",")} <= set(missing)]
+        timed = [s for s in missing if s in df.columns]  # read as the time, not a sensor
         if missing:
-            raise InputError(
+            raise InputError(f"{timed[0]!r} of {p} is read as its time column, never a sensor: "
+                             "name the time column with --time-column, or leave it out of the "
+                             "sensors (--sensors).") if timed else InputError(
                 f"{p} lacks the sensor column(s) {missing}; its columns are {rest}. " + (
                     f'A name holding a comma goes in double quotes: --sensors \'"{cut[0]}"\'.'
                     if cut else "Name the file's columns as the sensors are named (those a "
@@ -249,9 +252,9 @@ def _choose(df: pd.DataFrame, rest: list[str], sensors: Sequence[str] | None, p:
         refuse_clocks(out, p)
         use = list(out)
         if not use:
-            raise InputError(
-                f"{p} has no numeric column to use as a sensor (columns: {rest}); "
-                "check the separator and the header, or name the sensors (normalcy fit --sensors).")
+            raise InputError(f"{p} has no numeric column to use as a sensor (columns: {rest}); "
+                             "check the separator and the header, or name the sensors (normalcy "
+                             "fit --sensors).")
     frame = pd.DataFrame({c: out[c] for c in use},
                          index=pd.RangeIndex(first_row, first_row + len(df)))
     blank = [c for c in rest if unnamed(c) and df[c].isna().all()]  # a trailing separator
@@ -292,8 +295,7 @@ def _table(df: pd.DataFrame, p: str, sensors: Sequence[str] | None, time_column:
     rest = [c for c in cols if c != tname]
     if tname is None:
         frame, ignored, held = _choose(df, rest, sensors, p, first_row, mark)
-        return Table(frame=frame, time=None, time_name=None, ignored=ignored, path=p,
-                     held=held,
+        return Table(frame=frame, time=None, time_name=None, ignored=ignored, path=p, held=held,
                      notes=notes + _missing_once(frame, p, axis_state)
                      + states_note(df, frame, p, axis_state))
     raw = df[tname].reset_index(drop=True)
