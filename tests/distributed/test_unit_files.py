@@ -56,3 +56,15 @@ def test_a_unit_with_a_dead_sensor_fails_saying_how_to_leave_it_out(
     assert list(got.done) == ["pump01"]
     assert "sensor(s) current hold no reading in any of the unit's 1500 rows" in \
         got.failed["pump02"] and "normalcy fleet fit --exclude current" in got.failed["pump02"]
+
+
+def test_a_folder_of_one_units_file_is_a_fleet_of_one(client: Any, tmp_path: Path) -> None:
+    """Before: "has no unit column 'unit' ... or give a folder with one file per unit",
+    said of a folder with one file per unit (of one unit)."""
+    (tmp_path / "h").mkdir()
+    sister_fleet(1, 1500, seed=0).drop(columns="unit").to_csv(tmp_path / "h" / "pump07.csv",
+                                                              index=False)
+    got = fleet_fit(client, str(tmp_path / "h"), str(tmp_path / "m"), params=PARAMS,
+                    progress=False)
+    assert list(got.done) == ["pump07"] and (tmp_path / "m" / "pump07.normalcy").exists()
+

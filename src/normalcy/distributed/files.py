@@ -109,7 +109,7 @@ def open_data(path: str, *, unit_column: str = "unit", time_column: str | None =
         notes.append(joined_note(files[0], pair))
     cols = [str(c) for c in head.columns]
     has_unit = unit_column in cols
-    if not has_unit and len(files) == 1:
+    if not has_unit and not os.path.isdir(path):  # a folder of one unit's file is a fleet
         raise InputError(f"{path} has no unit column {unit_column!r} (columns: {cols}); name "
                          "it with --unit-column, or give a folder with one file per unit.")
     tname = find_time_column(cols, time_column, files[0],
