@@ -68,3 +68,21 @@ def test_a_folder_of_one_units_file_is_a_fleet_of_one(client: Any, tmp_path: Pat
                     progress=False)
     assert list(got.done) == ["pump07"] and (tmp_path / "m" / "pump07.normalcy").exists()
 
+
+def test_a_unit_whose_model_has_a_sensor_the_first_file_lacks_is_scored(
+        client: Any, tmp_path: Path) -> None:
+    """Units named by their files, pump02 fitted apart with a vibration sensor pump01's
+    file lacks: the whole run was refused ("lacks unit pump02's sensor column(s)
+    ['vib']"), from the first file's columns, though pump02's own file holds it."""
+    df = sister_fleet(2, 1500, seed=0)
+    rows = {u: g.drop(columns="unit") for u, g in df.groupby("unit")}
+    rows["pump02"] = rows["pump02"].assign(vib=rows["pump02"]["flow"] ** 2)
+    (tmp_path / "f").mkdir()
+    for u, g in rows.items():
+        g.to_csv(tmp_path / "f" / f"{u}.csv", index=False)
+        g.assign(unit=u).to_parquet(tmp_path / f"{u}.parquet")  # each fitted apart
+        fleet_fit(client, str(tmp_path / f"{u}.parquet"), str(tmp_path / "m"), params=PARAMS,
+                  progress=False)
+    got = fleet_score(client, str(tmp_path / "m"), str(tmp_path / "f"), str(tmp_path / "s"),
+                      progress=False)
+    assert sorted(got.done) == ["pump01", "pump02"] and not got.failed

@@ -376,7 +376,7 @@ def fleet_score(client: Any, models: str, data_path: str, out: str, *,
                 paths[unit])
             cols = [*([data.time_column] if data.time_column else []), *det.sensors_]
             lacking = [c for c in det.sensors_ if c not in data.columns]
-            if lacking:
+            if lacking and data.unit_column is not None:  # (a unit's own file: read there)
                 raise InputError(f"{data_path} lacks unit {unit}'s sensor column(s) {lacking}.")
             idx, lengths = fl.rows_per_unit(per_block, unit)
             need = (f"unit {unit}: no gap-free stretch of {rows_needed(det)} rows "
