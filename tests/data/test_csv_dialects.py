@@ -296,3 +296,23 @@ def test_a_windows_1252_file_is_said_with_its_line_and_how_to_convert(tmp_path, 
         read_table(str(p))
     with pytest.raises(InputError, match="iconv -f WINDOWS-1252 -t UTF-8"):
         list(read_chunks(str(p), chunk_rows=100))
+
+
+def test_a_file_cut_while_it_was_written_is_said_as_such(tmp_path) -> None:
+    """An export copied while the historian still wrote it ends in half a row
+    ('2026-03-01T0', no line end): the error said the time column held a value "not in
+    the format of its first row", or the half row was read as gaps. The cut is now said,
+    with the line; a last line without a line end but whole still reads."""
+    df = _frame()
+    text = df.to_csv(sep=";", decimal=",", index=False)
+    whole = tmp_path / "whole.csv"
+    whole.write_text(text.rstrip("\n"))
+    assert len(read_table(str(whole)).frame) == len(df)
+    cut = tmp_path / "cut.csv"
+    cut.write_text(text + "01.03.2026 00:0")
+    with pytest.raises(InputError, match=rf"the last line of .*cut.csv \(line {len(df) + 2}: "
+                                         r"'01.03.2026 00:0'\) holds 1 of the header's 3 "
+                                         r"fields and ends without a line end"):
+        read_table(str(cut))
+    with pytest.raises(InputError, match="the file was cut while it was written"):
+        list(read_chunks(str(cut), chunk_rows=100))

@@ -185,6 +185,7 @@ def load(p: str, chunk_rows: int | None) -> Iterator[pd.DataFrame]:
         raise InputError(f"{p} is empty: a CSV with a header row and data is needed.")
     sep, decimal = dialect(p)
     names = _header(p, sep)
+    refuse_cut_tail(p, sep, len(names))
     try:
         if chunk_rows is None:
             df = pd.read_csv(p, sep=sep, low_memory=False, encoding="utf-8", decimal=decimal)
@@ -206,6 +207,27 @@ def load(p: str, chunk_rows: int | None) -> Iterator[pd.DataFrame]:
         raise InputError(f"cannot parse {p} as CSV ({names[:6]}...): {e}. Save it as UTF-8 "
                          "text with one header row and the same number of fields in every "
                          "row.") from None
+
+
+def refuse_cut_tail(p: str, sep: str, n_fields: int) -> None:
+    """InputError for a CSV whose last line has no line end and fewer fields than the
+    header: the file was copied while the historian still wrote it (its last row cut
+    short), which pandas reads as a row of gaps or a time in no format."""
+    with open(p, "rb") as f:
+        f.seek(max(0, os.path.getsize(p) - 65536))
+        tail = f.read()
+    if not tail or tail.endswith((b"\n", b"\r")) or b"\n" not in tail:
+        return
+    line = tail.rsplit(b"\n", 1)[1].decode("utf-8", errors="replace")
+    fields = next(csv.reader([line], delimiter=sep), [])
+    if 0 < len(fields) < n_fields:
+        with open(p, "rb") as f:
+            rows = sum(1 for _ in f)
+        raise InputError(
+            f"the last line of {p} (line {rows}: {line[:60]!r}) holds {len(fields)} of the "
+            f"header's {n_fields} fields and ends without a line end: the file was cut while "
+            "it was written. Remove that line, or copy the file once the export is complete "
+            "(normalcy monitor --follow reads a file that grows).")
 
 
 def not_utf8(p: str) -> InputError:
