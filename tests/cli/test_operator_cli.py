@@ -339,3 +339,20 @@ def test_fit_does_not_write_over_the_operators_verdicts(files, tmp_path, capsys)
     assert main([*fit, "-o", str(other)]) == 2
     assert "today.csv exists and is not a normalcy model file" in capsys.readouterr().err
     assert other.read_bytes() == (files / "test.csv").read_bytes()
+
+
+def test_merging_models_of_two_zones_says_which_one_the_merge_reads(files, tmp_path,
+                                                                    capsys) -> None:
+    """A model fitted with --timezone Europe/Berlin merged with one without a zone gave a
+    model that read the next exports' dates as UTC, without a word. The merge now says
+    so, and how to read local times."""
+    m, t = str(files / "m.normalcy"), str(files / "test.csv")
+    berlin = str(tmp_path / "b.normalcy")
+    assert main(["fit", t, "-o", berlin, "--like", m, "--timezone", "Europe/Berlin"]) == 0
+    capsys.readouterr()
+    assert main(["merge", m, berlin, "-o", str(tmp_path / "ab.normalcy")]) == 0
+    err = capsys.readouterr().err
+    assert "b.normalcy as Europe/Berlin" in err and "reads them as UTC" in err, err
+    assert "--timezone ZONE" in err
+    assert main(["merge", m, m, "-o", str(tmp_path / "aa.normalcy")]) == 0
+    assert "UTC offset" not in capsys.readouterr().err

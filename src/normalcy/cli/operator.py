@@ -176,6 +176,10 @@ def cmd_merge(a: argparse.Namespace) -> int:
     save(m, a.output, extra={"period_s": pa if pa is not None else pb,
                              "timezone": ma.zone if ma.zone == mb.zone else None})
     print(f"merged {a.a} and {a.b} into {a.output} (version {m.history_.version})")
+    if ma.zone != mb.zone:  # never a silent change of how the next exports' dates read
+        _note(f"{a.a} reads dates without a UTC offset as {ma.zone or 'UTC'}, {a.b} as "
+              f"{mb.zone or 'UTC'}: {a.output} records no zone and reads them as UTC; give "
+              "its commands --timezone ZONE where the data are written in local time.")
     return 0
 
 
