@@ -202,3 +202,24 @@ def test_a_source_without_step_limits_moves_without_them(tmp_path) -> None:
     back = load(tmp_path / "moved.normalcy")
     test = unit(2000, 6, affine=True)
     np.testing.assert_array_equal(back.score_samples(test), m.score_samples(test))
+
+
+def test_the_moved_file_records_its_period_for_the_command_line(tmp_path, capsys) -> None:
+    """The moved file held no period in its header, so normalcy score read data sampled
+    at another period through it without a word."""
+    import pandas as pd
+
+    from normalcy.cli.main import main
+
+    def timed(x: np.ndarray, period: float) -> pd.DataFrame:
+        index = pd.date_range("2026-01-01", periods=len(x), freq=f"{int(period * 1000)}ms")
+        return pd.DataFrame(x, columns=["a", "b"], index=index.rename("time"))
+
+    moved = TransitionTransfer(detector=TransitionDetector(**SETTINGS)).fit(
+        timed(unit(6000, 0), 1.0), timed(unit(1500, 1, affine=True), 1.0))
+    moved.save(tmp_path / "moved.normalcy")
+    timed(unit(1000, 2, affine=True), 2.0).to_csv(tmp_path / "slow.csv")
+    assert main(["score", str(tmp_path / "moved.normalcy"), str(tmp_path / "slow.csv"),
+                 "-o", str(tmp_path / "scores.csv")]) == 2
+    assert not (tmp_path / "scores.csv").exists()
+    assert "sampled every 2 s" in capsys.readouterr().err
