@@ -103,3 +103,24 @@ def test_a_unit_name_refused_on_the_units_page_is_said_there(sqlite_service: Ser
                                    files={"file": ("m.normalcy", model_bytes)})
     assert r.status_code == 200 and r.url.path == "/units", r.text
     assert "unit name &#39;../x&#39; is not valid" in r.text
+
+
+def test_pages_that_need_a_login_read_nothing_first(tmp_path, model_bytes: bytes) -> None:  # type: ignore[no-untyped-def]
+    """With NORMALCY_ANONYMOUS_READ=false an anonymous caller was sent to the login page
+    only after the page was made: /alarms/999 went to '/' saying 'alarm 999 does not
+    exist' and /units/NAME to /units saying whether the unit exists, while /alarms/1 had
+    its explanation computed."""
+    from normalcy.service.settings import Settings
+    from tests.service.conftest import start_service
+
+    gen = start_service(Settings(data=tmp_path / "d", background_fit=False,
+                                 anonymous_read=False))
+    svc = next(gen)
+    svc.add_unit(model_bytes)
+    c = svc.client
+    for path in ("/alarms/999", "/units/P-101", "/units/nope", "/", "/units", "/kpis",
+                 "/fragments/alarms"):
+        r = c.get(path, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/login", (path, r.headers)
+        assert "normalcy_flash" not in r.headers.get("set-cookie", ""), path
+    gen.close()

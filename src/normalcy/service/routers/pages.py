@@ -73,6 +73,15 @@ def _who(request: Request, fleet: Fleet) -> Who:
         return ANONYMOUS
 
 
+def _closed(request: Request, fleet: Fleet) -> Response | None:
+    """The way to the login page when reading needs a login and the caller has none;
+    asked before a page reads anything (an anonymous caller learnt which alarms and
+    units exist, and had the explanations and KPIs computed, before the redirect)."""
+    if not fleet.settings.anonymous_read and _who(request, fleet) is ANONYMOUS:
+        return RedirectResponse("/login", status_code=303)
+    return None
+
+
 def _page(request: Request, fleet: Fleet, name: str, fragment: bool = False,
           **context: Any) -> Response:
     """A page; a whole page (not a ``fragment``) shows and spends the message the
@@ -132,12 +141,16 @@ def _whole(text: str) -> int | None:
 @router.get("/", response_class=HTMLResponse)
 def alarm_list(request: Request, fleet: FleetDep) -> Response:
     """The live alarm list."""
+    if (closed := _closed(request, fleet)) is not None:
+        return closed
     return _page(request, fleet, "alarms.html", alarms=list_episodes(fleet, limit=200))
 
 
 @router.get("/fragments/alarms", response_class=HTMLResponse)
 def alarm_rows(request: Request, fleet: FleetDep) -> Response:
     """The alarm list's table body (refreshed by the page on each event)."""
+    if (closed := _closed(request, fleet)) is not None:
+        return closed
     return _page(request, fleet, "alarm_rows.html", fragment=True,
                  alarms=list_episodes(fleet, limit=200))
 
@@ -180,6 +193,8 @@ async def logout(request: Request, fleet: FleetDep) -> Response:
 @router.get("/alarms/{ep_id}", response_class=HTMLResponse)
 def alarm_page(ep_id: AlarmId, request: Request, fleet: FleetDep) -> Response:
     """One alarm: trend, explanation, acknowledge / shelve / feedback."""
+    if (closed := _closed(request, fleet)) is not None:
+        return closed
     try:
         ep, name = load_episode(fleet, ep_id)
     except ClientError as e:
@@ -234,6 +249,8 @@ async def alarm_action(ep_id: AlarmId, action: str, request: Request,
 @router.get("/units", response_class=HTMLResponse)
 def units_page(request: Request, fleet: FleetDep) -> Response:
     """Every unit; engineers can create one."""
+    if (closed := _closed(request, fleet)) is not None:
+        return closed
     with fleet.db.read() as s:
         units = [unit_json(u) for u in s.scalars(select(Unit).order_by(Unit.name))]
     return _page(request, fleet, "units.html", units=units)
@@ -275,6 +292,8 @@ async def create_unit(request: Request, fleet: FleetDep) -> Response:
 @router.get("/units/{name}", response_class=HTMLResponse)
 def unit_page(name: str, request: Request, fleet: FleetDep) -> Response:
     """A unit: its model versions and history; undo for engineers."""
+    if (closed := _closed(request, fleet)) is not None:
+        return closed
     with fleet.db.read() as s:
         u = s.scalar(select(Unit).where(Unit.name == name))
         if u is None:
@@ -312,4 +331,6 @@ async def unit_undo(name: str, request: Request, fleet: FleetDep) -> Response:
 @router.get("/kpis", response_class=HTMLResponse)
 def kpi_page(request: Request, fleet: FleetDep) -> Response:
     """Alarm-load KPIs with the EEMUA 191 reference lines."""
+    if (closed := _closed(request, fleet)) is not None:
+        return closed
     return _page(request, fleet, "kpis.html", kpis=kpi_data(fleet))
