@@ -305,3 +305,17 @@ def test_sensor_names_with_commas_and_spaces_can_be_given_and_are_advised_whole(
     assert "['T1 [degC]', 'P']" in capsys.readouterr().out
     assert main([*fit, m, "--sensors", "T1 [degC],Flow, main [m3/h]"]) == 2
     assert "goes in double quotes: --sensors '\"Flow, main [m3/h]\"'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, said", [
+    (["--n-levels", "1"], "--n-levels must be an int in the range [2, inf)"),
+    (["--eta", "7"], "--eta must be a float in the range (0.0, 1.0]"),
+])
+def test_a_bad_setting_is_said_as_the_option_typed(tmp_path, capsys, args, said) -> None:
+    """`fit --n-levels 1` said "The 'n_levels' parameter of TransitionDetector must
+    be ...", the Python class the user never typed; the error now names the option."""
+    smooth_signals(300, 2, seed=1).to_csv(tmp_path / "h.csv", index=False)
+    assert main(["fit", str(tmp_path / "h.csv"), "-o", str(tmp_path / "m.normalcy"),
+                 *args]) == 2
+    err = capsys.readouterr().err
+    assert said in err and "TransitionDetector" not in err, err

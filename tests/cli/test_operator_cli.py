@@ -356,3 +356,12 @@ def test_merging_models_of_two_zones_says_which_one_the_merge_reads(files, tmp_p
     assert "--timezone ZONE" in err
     assert main(["merge", m, m, "-o", str(tmp_path / "aa.normalcy")]) == 0
     assert "UTC offset" not in capsys.readouterr().err
+
+
+def test_explain_top_0_is_said_as_the_option(files, capsys) -> None:
+    """`explain --top 0` said "top is how many findings to give" (the Python argument);
+    it now names --top."""
+    assert main(["explain", str(files / "m.normalcy"), str(files / "test.csv"), "--start",
+                 "300", "--end", "400", "--top", "0"]) == 2
+    assert "--top is how many findings to print: at least 1, not 0." in \
+        capsys.readouterr().err

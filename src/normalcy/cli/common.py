@@ -223,3 +223,16 @@ def sensors_arg(names: list[str]) -> str:
     out = io.StringIO()
     csv.writer(out, lineterminator="").writerow(names)
     return shlex.quote(out.getvalue())
+
+
+def said_with_options(e: BaseException, args: argparse.Namespace) -> str:
+    """An error's text, a Python parameter's name said as the command's option: "The
+    'n_levels' parameter of TransitionDetector must be ..." is "--n-levels must be ..."
+    where the command has that option (the user typed the option, not the class)."""
+    import re
+
+    text = str(e)
+    found = re.match(r"The '(\w+)' parameter of \w+ must be", text)
+    if found and getattr(args, found.group(1), None) is not None:
+        text = f"--{found.group(1).replace('_', '-')} must be" + text[found.end():]
+    return text

@@ -30,6 +30,7 @@ from normalcy.cli.common import (
     keep_what_fit_would_lose,
     names_said,
     parser_of,
+    said_with_options,
     sensor_names,
     sensors_arg,
     short_history_said,
@@ -474,7 +475,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except (NormalcyError, FileNotFoundError, PermissionError, IsADirectoryError) as e:
-        print(f"normalcy: error: {e}", file=sys.stderr)
+        print(f"normalcy: error: {said_with_options(e, args)}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # the reader went away (``normalcy info m | head``)
         return _closed_pipe()

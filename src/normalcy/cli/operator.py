@@ -95,6 +95,8 @@ def _is_row(value: str) -> bool:
 def cmd_explain(a: argparse.Namespace) -> int:
     from normalcy.operator.explain import plot_explanation
 
+    if a.top < 1:
+        raise InputError(f"--top is how many findings to print: at least 1, not {a.top}.")
     if a.plot:
         distinct_output(a.plot, a.model, a.data)
     det, md = load_detector(a.model)
