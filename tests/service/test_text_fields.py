@@ -65,3 +65,28 @@ def test_a_user_name_is_printable(service: Service, name: str) -> None:
     names = [u["name"] for u in service.client.get("/api/users",
                                                     headers=service.auth("engineer")).json()]
     assert name not in names and len(names) == 4  # the fixture's users only
+
+
+def test_a_number_past_any_float_is_a_422(sqlite_service: Service, model_bytes: bytes) -> None:
+    """JSON holds integers of any size: shelving 10**400 minutes was a 500 (TypeError in
+    numpy's isfinite), undoing to version 10**400 a 500 (past SQLite's INTEGER), a
+    feedback range starting 10**400 s after 1970 a 500 (OverflowError)."""
+    svc = sqlite_service
+    svc.add_unit(model_bytes)
+    svc.send("P-101", with_fault(plant(PERIOD, 6000), 400, 500), T0)
+    (ep,) = svc.client.get("/api/alarms").json()
+    huge = "1" + "0" * 400
+
+    def post(path: str, body: str, role: str = "operator") -> tuple[int, str]:
+        r = svc.client.post(path, content=body.encode(),
+                            headers={**svc.auth(role), "Content-Type": "application/json"})
+        return r.status_code, r.json()["detail"]
+
+    code, said = post(f"/api/alarms/{ep['id']}/shelve", f'{{"minutes": {huge}}}')
+    assert code == 422 and said.startswith("minutes must be between 0 and 10080"), said
+    code, said = post("/api/units/P-101/undo", f'{{"to": {huge}}}', "engineer")
+    assert code == 422 and said.startswith("'to' must be a version number"), said
+    code, said = post("/api/units/P-101/feedback",
+                      f'{{"start": {huge}, "end": 2, "verdict": "normal"}}')
+    assert code == 422 and said.startswith("'start' is not a time"), said
+    assert [v["version"] for v in svc.client.get("/api/units/P-101/versions").json()] == [1]

@@ -194,7 +194,10 @@ def _time(v: Any, key: str, zone: str | None) -> float:
     from normalcy.data.localtime import instant
 
     if isinstance(v, (int, float)) and not isinstance(v, bool):
-        t = float(v)
+        try:
+            t = float(v)
+        except OverflowError:  # an integer past any float
+            t = math.inf
         if math.isfinite(t):
             return t
     if isinstance(v, str):
@@ -225,7 +228,8 @@ async def undo(name: str, request: Request, fleet: FleetDep,
         if not isinstance(data, dict):
             raise ClientError('undo takes an empty body, or {"to": VERSION}.', 422)
         to = known_fields(data, ("to",), "undo").get("to")
-        if to is not None and (isinstance(to, bool) or not isinstance(to, int) or to < 1):
+        if to is not None and (isinstance(to, bool) or not isinstance(to, int) or to < 1
+                               or to > 2**31 - 1):  # the database's INTEGER
             raise ClientError(f"'to' must be a version number. Got {to!r} instead.", 422)
     rt = fleet.runtime(name)
     v = await run_in_threadpool(changes.undo, fleet, rt, to, who)
