@@ -75,7 +75,7 @@ def seal(key: bytes, kind: str, text: str, now: float | None = None) -> str:
 
 def unseal(key: bytes, value: str | None, now: float | None = None) -> tuple[str, str] | None:
     """``(kind, text)`` of a cookie value this service sealed in the last minute, else None."""
-    if not value or value.count(".") != 1:
+    if not value or value.count(".") != 1 or not value.isascii():  # compare_digest: ASCII
         return None
     payload, mac = value.split(".")
     if not hmac.compare_digest(_mac(key, payload), mac):
