@@ -132,3 +132,21 @@ def test_a_flash_cookie_that_is_not_ascii_is_ignored(sqlite_service: Service) ->
     r = sqlite_service.client.get("/", headers={"Cookie": "normalcy_flash=a.\xe9".encode(
         "latin-1")})  # type: ignore[dict-item]
     assert r.status_code == 200, r.text
+
+
+def test_the_units_page_reads_a_pq_history_as_parquet(sqlite_service: Service) -> None:
+    """The page took only names ending '.parquet' (in lower case) for Parquet: a history
+    'H.PQ' was read as CSV and refused as 'a binary file' (the API read it)."""
+    import io
+
+    import numpy as np
+
+    hist = plant(1200).assign(time=T0 + np.arange(1200.0))
+    buf = io.BytesIO()
+    hist.to_parquet(buf)
+    csrf = _logged_in(sqlite_service, "engineer")
+    r = sqlite_service.client.post("/units", data={"csrf": csrf, "name": "pq",
+                                                   "kind": "history"},
+                                   files={"file": ("H.PQ", buf.getvalue())})
+    assert r.status_code == 200 and r.url.path == "/units/pq", r.text
+    assert sqlite_service.client.get("/api/units/pq").json()["status"] == "ready"

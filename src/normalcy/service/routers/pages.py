@@ -39,6 +39,7 @@ from normalcy.service.errors import ClientError
 from normalcy.service.fleet import Fleet
 from normalcy.service.routers.alarms import list_episodes, load_episode
 from normalcy.service.routers.system import kpi_data
+from normalcy.service.routers.units import upload_suffix
 from normalcy.service.views import episode_json, iso, unit_json
 
 router = APIRouter(include_in_schema=False)
@@ -267,9 +268,8 @@ async def create_unit(request: Request, fleet: FleetDep) -> Response:
         name, kind, upload = str(form.get("name") or ""), form.get("kind"), form.get("file")
         if upload is None or isinstance(upload, str) or not upload.filename:
             raise ClientError("choose a file to upload.", 422)
-        fd, tmp = tempfile.mkstemp(suffix=".normalcy" if kind == "model" else (
-            ".parquet" if upload.filename.endswith(".parquet") else ".csv"),
-            dir=fleet.settings.data)
+        fd, tmp = tempfile.mkstemp(suffix=upload_suffix(upload.filename, kind),
+                                   dir=fleet.settings.data)
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(await upload.read())

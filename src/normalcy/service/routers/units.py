@@ -92,9 +92,7 @@ async def _create(fleet: Fleet, form: Any, who: Who) -> None:
         raise ClientError("the form has no 'file' upload.", 422)
     params = changes.fit_params({k: form.get(k) for k in changes.FIT_PARAMS})  # type: ignore[misc]
     fname = upload.filename or "upload"
-    suffix = ".parquet" if fname.lower().endswith((".parquet", ".pq")) else (
-        ".normalcy" if kind == "model" else ".csv")
-    fd, tmp = tempfile.mkstemp(suffix=suffix, dir=fleet.settings.data)
+    fd, tmp = tempfile.mkstemp(suffix=upload_suffix(fname, kind), dir=fleet.settings.data)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(await upload.read())
@@ -106,6 +104,18 @@ async def _create(fleet: Fleet, form: Any, who: Who) -> None:
                 fleet.settings.background_fit, columns=form_columns(form), shown=fname)
     finally:
         os.unlink(tmp)
+
+
+def upload_suffix(filename: str, kind: Any) -> str:
+    """The suffix of an upload's temporary copy, by which it is read: a model file, a
+    Parquet history (``.parquet`` or ``.pq``, in any case) or a CSV one.
+
+    >>> upload_suffix("H.PQ", "history"), upload_suffix("h.csv", "model")
+    ('.parquet', '.normalcy')
+    """
+    if kind == "model":
+        return ".normalcy"
+    return ".parquet" if filename.lower().endswith((".parquet", ".pq")) else ".csv"
 
 
 @router.post("/{name}/readings")
