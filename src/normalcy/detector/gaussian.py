@@ -260,13 +260,12 @@ def choose_kappa(folds: list[tuple[Tree, Tree]], grid: np.ndarray,
                  n_present: int) -> tuple[float, float, np.ndarray]:
     """``(kappa_level, kappa_transition, loglik)`` maximising the held-out likelihood.
 
-    ``folds`` pairs each fold's training tree (all statistics minus the fold's)
-    with its held-out tree, on the same transitions. The level weight is chosen
-    first (level contexts scored on the held-out levels), then the transition
-    weight given it. ``loglik (2, len(grid))`` holds the summed log-likelihoods.
-    """
+    ``folds`` pairs each fold's training tree (all statistics minus the fold's) with its
+    held-out tree, on the same transitions. The level weight is chosen first (level
+    contexts scored on the held-out levels), then the transition weight given it;
+    ``loglik (2, len(grid))``: the summed log-likelihoods. An inheriting layer's
+    precision is the same for every κ."""
     ll = np.zeros((2, grid.size))
-    # a layer that inherits its parent's covariance has the same precision for every κ
     pooled = [conditional_precision(tr.pooled[None], n_present) for tr, _ in folds]
     for j, k in enumerate(grid):
         for (tr, ho), pre in zip(folds, pooled, strict=True):
@@ -274,9 +273,9 @@ def choose_kappa(folds: list[tuple[Tree, Tree]], grid: np.ndarray,
                                         ho.ltotal, ho.l_unit, ho.l_outer,
                                         pre if inherits(tr.l_own, k) else None)
     k1 = float(grid[int(np.argmax(ll[0]))])
-    parents = [level_models(tr, k1) for tr, _ in folds]
-    inherited = [pre if inherits(tr.l_own, k1) else conditional_precision(level[1], n_present)
-                 for (tr, _), level, pre in zip(folds, parents, pooled, strict=True)]
+    parents = [level_models(tr, k1) for tr, _ in folds]  # pooled precision if inherited
+    inherited = [p if inherits(tr.l_own, k1) else conditional_precision(lv[1], n_present)
+                 for (tr, _), lv, p in zip(folds, parents, pooled, strict=True)]
     for j, k in enumerate(grid):
         for (tr, ho), level, pre in zip(folds, parents, inherited, strict=True):
             ll[1, j] += held_out_loglik(transition_models(tr, level, float(k)), n_present,
