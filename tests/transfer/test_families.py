@@ -181,6 +181,9 @@ def test_a_target_sampled_at_another_period_is_refused(
     model = cls(**{**SMALL, "epochs": 1, "max_windows": 300}).fit(
         source, timed(domains["target"], "1s"))
     assert model.threshold_ > 0  # the same period moves
+    assert model.sample_period_ == 1.0  # and scoring the target at another is refused
+    with pytest.raises(InputError, match=r"sampled every 2 s.*every 1 s"):
+        model.score_samples(timed(domains["target_test"], "2s"))
 
 
 def test_target_too_short_is_refused(domains: dict[str, pd.DataFrame]) -> None:

@@ -8,6 +8,7 @@ from normalcy.data.validation import as_series
 from normalcy.deep.training import deterministic, train_network
 from normalcy.deep.window_detector import WindowDetector
 from normalcy.deep.windows import Standardiser
+from normalcy.detector.settings import sample_period
 
 
 class WindowAutoencoder(WindowDetector):
@@ -164,5 +165,5 @@ class WindowAutoencoder(WindowDetector):
                 description=f"{type(self).__name__} ({s.architecture})",
             )
         calibration = validation if validation is not None else train
-        self._finish(network, series, scaler, result, calibration, s)
+        self._finish(network, series, scaler, result, calibration, s, sample_period("auto", X))
         return self

@@ -30,6 +30,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from normalcy.data.params import Integral, Interval, Real, StrOptions, check_params, series_tags
+from normalcy.data.periods import check_index_period
 from normalcy.data.validation import Series, as_series, check_width
 from normalcy.deep.networks import ARCHITECTURES, WindowNetwork
 from normalcy.deep.training import TrainingResult, resolve_device, seeded_network, window_errors
@@ -115,6 +116,7 @@ class WindowDetector(BaseEstimator):  # type: ignore[misc]
     history_: list[dict[str, float]]
     n_epochs_: int
     best_epoch_: int
+    sample_period_: float | None
 
     _parameter_constraints: dict[str, list[Any]] = {
         "architecture": [StrOptions(set(ARCHITECTURES))],
@@ -206,9 +208,12 @@ class WindowDetector(BaseEstimator):  # type: ignore[misc]
         result: TrainingResult,
         calibration: WindowSet,
         s: Settings,
+        period: float | None = None,
     ) -> None:
-        """Store the fitted state and calibrate ``threshold_`` on ``calibration``."""
+        """Store the fitted state and calibrate ``threshold_`` on ``calibration``
+        (``period``: the training data's sampling period, from its time index)."""
         self.network_ = network
+        self.sample_period_ = period
         self.sensors_ = list(series.sensors)
         self.n_features_in_ = len(series.sensors)
         self.scaler_mean_ = scaler.mean
@@ -224,6 +229,8 @@ class WindowDetector(BaseEstimator):  # type: ignore[misc]
     def _scoring_series(self, X: object, what: str = "data to score") -> Series:
         check_is_fitted(self, "network_")
         check_width(X, self.sensors_, what=what, owner=type(self).__name__)
+        # a window counts rows: data at another period would fill it with other seconds
+        check_index_period(X, getattr(self, "sample_period_", None), what)
         return as_series(X, self.sensors_, what=what)
 
     def _scoring_windows(self, X: object, scaler: Standardiser, what: str) -> WindowSet:
@@ -312,6 +319,7 @@ class WindowDetector(BaseEstimator):  # type: ignore[misc]
             "history": self.history_,
             "n_epochs": self.n_epochs_,
             "best_epoch": self.best_epoch_,
+            "sample_period": getattr(self, "sample_period_", None),
             "torch_version": torch.__version__,
         }
         arrays = {"validation_scores": self.validation_scores_}
@@ -339,6 +347,8 @@ class WindowDetector(BaseEstimator):  # type: ignore[misc]
         model.history_ = list(header["history"])
         model.n_epochs_ = int(header["n_epochs"])
         model.best_epoch_ = int(header["best_epoch"])
+        period = header.get("sample_period")  # None: unknown, or a file from before
+        model.sample_period_ = None if period is None else float(period)
         model.validation_scores_ = np.asarray(arrays["validation_scores"], dtype=np.float64)
         model._extra_from_file(header, arrays)
         return model

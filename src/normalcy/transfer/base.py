@@ -142,7 +142,9 @@ class TransferEstimator(WindowDetector):
         self.source_scaler_mean_ = source_scaler.mean
         self.source_scaler_scale_ = source_scaler.scale
         calibration = validation if validation is not None else target_train
-        self._finish(network, tgt, target_scaler, result, calibration, s)
+        period = sample_period("auto", target)  # the source's where the target has none
+        self._finish(network, tgt, target_scaler, result, calibration, s,
+                     period if period is not None else sample_period("auto", source))
         return self
 
     def _domain_scaler(self, domain: str) -> Standardiser:
