@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from normalcy.exceptions import InputError
 from normalcy.service.db import ROLES, Database, User, WebSession
@@ -84,15 +85,18 @@ def add_user(db: Database, name: str, role: str, by: str | None = None) -> str:
     if role not in ROLES:
         raise InputError(f"role {role!r} is unknown; use one of {list(ROLES)}.")
     token = new_token()
-    with db.write() as s:
-        old = s.scalar(select(User).where(User.name == name))
-        if old is not None:
-            raise InputError(f"user {name!r} exists already" + (
-                "" if old.revoked_at is None else " (revoked: the audit log keeps the name)")
-                + "; choose another name.")
-        s.add(User(name=name, role=role, token_hash=hash_token(token)))
-        if by is not None:
-            write_log(s, by, "add-user", None, user=name, role=role)
+    try:
+        with db.write() as s:
+            old = s.scalar(select(User).where(User.name == name))
+            if old is not None:
+                raise InputError(f"user {name!r} exists already" + (
+                    "" if old.revoked_at is None else " (revoked: the audit log keeps the "
+                    "name)") + "; choose another name.")
+            s.add(User(name=name, role=role, token_hash=hash_token(token)))
+            if by is not None:
+                write_log(s, by, "add-user", None, user=name, role=role)
+    except IntegrityError:  # another request added them between the check and the insert
+        raise InputError(f"user {name!r} exists already; choose another name.") from None
     return token
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from normalcy.exceptions import InputError, ModelFileError
 from normalcy.service import modelops
@@ -40,20 +41,26 @@ def _new_unit(fleet: Fleet, name: str, who: Who, status: str, sensors: list[str]
                           "(POST /api/units/{name}/readings), so no reading could carry its "
                           "value; rename the sensor (e.g. 'time_value') in the history and "
                           "fit the model again.", 422)
-    with fleet.db.write() as s:
-        old = s.scalar(select(Unit).where(Unit.name == name))
-        if old is not None and old.status == "failed" and old.rows_seen == 0 and \
-                s.scalar(select(ModelVersion.id).where(ModelVersion.unit_id == old.id)) is None:
-            s.delete(old)  # a unit whose creation failed: its name is free again
+    taken = Conflict(f"unit {name!r} exists already; choose another name.")
+    try:
+        with fleet.db.write() as s:
+            old = s.scalar(select(Unit).where(Unit.name == name))
+            if old is not None and old.status == "failed" and old.rows_seen == 0 and \
+                    s.scalar(select(ModelVersion.id).where(ModelVersion.unit_id == old.id)) \
+                    is None:
+                s.delete(old)  # a unit whose creation failed: its name is free again
+                s.flush()
+            elif old is not None:
+                raise taken
+            u = Unit(name=name, sensors=json.dumps(sensors), status=status,
+                     created_by=who.name, period_s=period, created_at=time.time(),
+                     timezone=zone)
+            s.add(u)
             s.flush()
-        elif old is not None:
-            raise Conflict(f"unit {name!r} exists already; choose another name.")
-        u = Unit(name=name, sensors=json.dumps(sensors), status=status, created_by=who.name,
-                 period_s=period, created_at=time.time(), timezone=zone)
-        s.add(u)
-        s.flush()
-        write_log(s, who.name, "create-unit", name, status=status)
-        return u.id
+            write_log(s, who.name, "create-unit", name, status=status)
+            return u.id
+    except IntegrityError:  # another request created it between the check and the insert
+        raise taken from None
 
 
 def create_from_frame(fleet: Fleet, name: str, frame: pd.DataFrame, who: Who,
