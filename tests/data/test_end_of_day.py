@@ -55,5 +55,5 @@ def test_start_end_and_the_services_readings_read_24_00_alike() -> None:
     secs, aware = _seconds(pd.Series(["2026-05-01T23:59:59", "2026-05-01T24:00:00+00:00",
                                       "2026-05-02T00:00:01Z"], index=[4, 5, 6]), utc=True)
     assert aware and np.diff(secs).tolist() == [1.0, 1.0]
-    with pytest.raises(ClientError, match="not ISO 8601"):
+    with pytest.raises(ClientError, match="is not a time; send ISO 8601"):
         _seconds(pd.Series(["2026-05-01T24:30:00"]), utc=True)
