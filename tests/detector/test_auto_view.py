@@ -51,6 +51,33 @@ def test_a_history_too_short_for_its_covariances_gets_the_papers_residuals() -> 
     assert det.view_ == "paper" and det.view_check_ is None
 
 
+def wide_plant(n: int, ns: int, seed: int = 0) -> pd.DataFrame:
+    """``ns`` sensors reading mixtures of 8 stationary latent AR(1) signals (time
+    constant 20 rows), with noise."""
+    rng = np.random.default_rng(seed)
+    shocks = rng.normal(size=(n, 8))
+    latent = np.zeros((n, 8))
+    for t in range(1, n):
+        latent[t] = 0.95 * latent[t - 1] + 0.3 * shocks[t]
+    X = latent @ rng.normal(size=(8, ns)) + 0.1 * rng.normal(size=(n, ns))
+    return pd.DataFrame(X, columns=[f"s{i:02d}" for i in range(ns)])
+
+
+def test_a_wide_plant_needs_fewer_rows_per_dimension_for_one_covariance() -> None:
+    """From about 75 sensors the size budget leaves one covariance per sensor, estimated
+    from every row: twenty rows per dimension, not fifty, before the self-check decides."""
+    assert learning.relations_rows(80, 5, 4) == learning.GLOBAL_ROWS_PER_DIMENSION * 83
+    assert learning.relations_rows(20, 5, 4) == learning.AUTO_ROWS_PER_DIMENSION * 23
+    plant = wide_plant(3500, 80)
+    X, biased = plant.iloc[:2000], plant.iloc[2000:].copy()
+    det = TransitionDetector().fit(X)
+    assert len(X) < learning.AUTO_ROWS_PER_DIMENSION * 80  # the rule before: too short
+    assert det.view_ == "relations" and 0 <= det.view_check_ <= learning.AUTO_TRAVEL
+    biased.iloc[600:900, 7] += 3 * X["s07"].std()
+    alarms = det.predict(biased)
+    assert alarms[650:900].mean() > 0.9 and alarms[:500].mean() < 0.05
+
+
 def test_fit_like_keeps_the_reference_models_view_so_they_merge() -> None:
     a = TransitionDetector().fit(smooth_signals(6000, 3, seed=1))
     b = TransitionDetector().fit(warming_up(), like=a)  # b alone would choose "paper"

@@ -192,11 +192,33 @@ def finest_granularity(levels: np.ndarray, rows: np.ndarray, n_lags: int, delta:
     """The finest granularity (transition, level, global) whose statistics at ``rows``
     fit ``max_floats`` numbers (a relations view's ``granularity="auto"``)."""
     ns = levels.shape[1]
-    d = ns + n_lags
     later = rows + delta  # one sensor at a time: no (rows, ns) temporaries
     K = np.array([np.unique(levels[rows, i] * n_levels + levels[later, i]).size
                   for i in range(ns)])
     nl = np.array([np.unique(levels[rows, i]).size for i in range(ns)])
+    return _granularity(K, nl, n_lags, delta, dynamics, max_floats)
+
+
+def budget_granularity(n_sensors: int, n_lags: int, delta: int, n_levels: int, *,
+                       dynamics: bool = True, max_floats: int = 1_000_000) -> str:
+    """:func:`finest_granularity` of a history that saw every transition and level of
+    every sensor: the granularity the size budget leaves a plant this wide, whatever its
+    history (``"global"``, one covariance per sensor, from about 75 sensors at 4 levels).
+
+    Examples
+    --------
+    >>> [budget_granularity(ns, 3, 5, 4) for ns in (6, 55, 200)]
+    ['transition', 'level', 'global']
+    """
+    return _granularity(np.full(n_sensors, n_levels * n_levels), np.full(n_sensors, n_levels),
+                        n_lags, delta, dynamics, max_floats)
+
+
+def _granularity(K: np.ndarray, nl: np.ndarray, n_lags: int, delta: int, dynamics: bool,
+                 max_floats: int) -> str:
+    """The finest granularity for ``K`` transitions and ``nl`` levels per sensor."""
+    ns = K.size
+    d = ns + n_lags
     means = int(np.sum(K * (2 + d)))
     if delta >= 2 and dynamics:  # the dynamics': 2 ns components, one unit
         means += 3 + 2 * ns + ns * (2 * ns + 1)

@@ -30,18 +30,19 @@ def wanderers_said(det: Any) -> str:
 
 def too_short_said(det: Any) -> str:
     """Where ``view="auto"`` took the paper's residuals because the history was too short
-    for the relations view (:data:`normalcy.detector.learning.AUTO_ROWS_PER_DIMENSION`):
-    how long it would need to be, and why it matters (empty otherwise)."""
+    for the relations view (:func:`normalcy.detector.learning.relations_rows`): how long
+    it would need to be, and why it matters (empty otherwise)."""
     if (det.get_params().get("view") != "auto" or det.view_ != "paper"
             or det.view_check_ is not None):
         return ""
-    from normalcy.detector.learning import AUTO_ROWS_PER_DIMENSION, relations_rows
+    from normalcy.detector.learning import relations_rows
+    from normalcy.detector.relation_stats import default_lags
 
     ns = len(det.sensors_)
-    need = relations_rows(ns, det.delta_)
-    lags = need // AUTO_ROWS_PER_DIMENSION - ns
+    need = relations_rows(ns, det.delta_, det.n_levels_)
+    lags = int(default_lags(det.delta_).size)
     return (f"the history is too short for the relations view, which wants about {need:,} "
-            f"healthy rows here ({AUTO_ROWS_PER_DIMENSION} per dimension of a sensor's "
+            f"healthy rows here ({need // (ns + lags)} per dimension of a sensor's "
             f"viewpoint: {ns} sensors and {lags} own lags). The paper's residuals average "
             "over the sensors, so a fault of one sensor among many weighs little.")
 
