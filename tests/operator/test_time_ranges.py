@@ -76,3 +76,13 @@ def test_explanations_say_durations_in_the_models_own_period(plant) -> None:
     assert det.sample_period_ == 2.0
     assert Units(det, None).within() == "5 samples (10 s)"  # no period passed: the model's
     assert Units(det, 0.5).within() == "5 samples (2.5 s)"  # a period passed wins
+
+
+def test_a_time_of_day_without_a_date_is_refused_not_read_on_today(plant) -> None:
+    """pandas reads "08:10" on the day it runs, so the range fell outside the data and
+    the error said an empty range ("start=3000 must be < end=3000")."""
+    det, test = plant
+    with pytest.raises(InputError, match=r"start='08:10' is a time of day without a date"):
+        operator.explain(det, test, "08:10", str(test.index[499]))
+    with pytest.raises(InputError, match=r"first row is 2026-04-01 08:00:00\+02:00"):
+        operator.feedback(det, test, str(test.index[0]), " 08:20:00 ", "normal")
