@@ -446,3 +446,22 @@ def test_a_time_of_day_without_a_date_is_refused_not_read_as_today(plant, tmp_pa
         assert f"--start {start!r} is a time of day without a date" in err, err
         assert "'2026-01-01 00:00:00'" in err
     assert m.read_bytes() == before
+
+
+def test_a_model_saved_in_python_keeps_its_period_at_the_command_line(plant, tmp_path,
+                                                                    capsys) -> None:
+    """A detector fitted on time-indexed data in Python and saved with ``normalcy.save``
+    records its period only as its own ``sample_period``: the command line read only
+    ``period_s`` and scored 2 s data through a 1 s model without a word."""
+    from normalcy import TransitionDetector, save
+
+    train = pd.read_csv(plant / "train.csv", index_col="time", parse_dates=True)
+    det = TransitionDetector().fit(train)
+    assert det.sample_period_ == 1.0
+    m = tmp_path / "py.normalcy"
+    save(det, m)
+    slow = pd.read_csv(plant / "test.csv").iloc[::2].reset_index(drop=True)  # every 2 s
+    path = tmp_path / "slow.csv"
+    slow.to_csv(path, index=False)
+    assert main(["score", str(m), str(path), "-o", str(tmp_path / "s.csv")]) == 2
+    assert "--resample" in capsys.readouterr().err

@@ -52,8 +52,11 @@ DATA_KEYS = ("period_s", "timezone")
 
 
 def header_period(header: dict[str, Any], path: str) -> float | None:
-    """The sampling period (seconds) a model file records, or ``None``."""
-    v = header.get("period_s")
+    """The sampling period (seconds) a model file records, or ``None``: its data's
+    (``period_s``, written by the command line), else the detector's own period in force
+    (``sample_period``: a model fitted in Python on time-indexed data and saved with
+    :func:`save`, which the command line's period checks passed by before)."""
+    v = header.get("period_s", header.get("sample_period"))
     if v is None:
         return None
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
