@@ -42,8 +42,9 @@ def test_the_live_list_shows_a_second_fault(tmp_path: Path, artefacts: Path,
                                         args=["--no-sandbox", "--disable-gpu"])
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.goto(f"{live.url}/")
-            page.wait_for_function("document.getElementById('live').textContent == 'live'",
-                                   timeout=20_000)
+            # a selector, not wait_for_function: its string predicate is polled by eval,
+            # which the pages' CSP refuses once the first check comes too early (a loaded host)
+            page.wait_for_selector("#live:text-is('live')", timeout=20_000)
             (alarm,) = send(0, 1900)["opened"]
             row = page.locator(f"#alarm-rows tr[data-id='{alarm}']")
             row.wait_for(timeout=20_000)
