@@ -77,15 +77,17 @@ def end_of_day_note(dt: pd.Series, text: pd.Series, name: str, first_row: int) -
 TIME_OF_DAY = re.compile(r"\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?")
 
 
-def refuse_time_of_day(value: str, name: str, like: object) -> None:
-    """InputError for a ``--start``/``--end`` written as a time of day alone: pandas
-    reads one on today's date, never the day of an export, so the range landed outside
-    the data (or on the wrong day) without a word. ``like``: the time column's first
-    value, shown as the form to write."""
-    if TIME_OF_DAY.fullmatch(value.strip()):
-        raise InputError(f"--{name} {value.strip()!r} is a time of day without a date; "
-                         f"write the date too, as the time column does (its first row is "
-                         f"{like!r}).")
+def refuse_time_of_day(value: object, said: str, first: str,
+                       where: str = "the time column") -> None:
+    """InputError for a range end written as a time of day alone: pandas reads one on
+    today's date, never the day of an export, so the range landed outside the data (or
+    on the wrong day) without a word. ``said``: the end as the caller's user wrote it
+    (``--start '02:16'``, ``start='02:16'``); ``first``: ``where``'s first time, shown as
+    the form to write."""
+    if isinstance(value, str) and TIME_OF_DAY.fullmatch(value.strip()):
+        raise InputError(f"{said} is a time of day without a date (pandas would read it on "
+                         f"today's date); write the date too, as {where} does (its first "
+                         f"row is {first}).")
 
 
 def refuse_clock_column(first: str, name: str, where: str) -> None:

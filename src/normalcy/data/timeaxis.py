@@ -359,7 +359,7 @@ def parse_instant(value: str, kind: str, name: str, like: object, fmt: str | Non
         if not np.isfinite(v):
             raise InputError(f"--{name} {value!r} is not a finite time.")
         return v
-    dates.refuse_time_of_day(value, name, like)
+    dates.refuse_time_of_day(value, f"--{name} {value!r}", repr(like))
     try:
         ts = pd.Timestamp(value)
     except (ValueError, TypeError, OverflowError):

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from normalcy.data.dates import TIME_OF_DAY
+from normalcy.data.dates import refuse_time_of_day
 from normalcy.detector.extended import extended_vectors, transition_codes
 from normalcy.detector.residuals import abnormal_pairs
 from normalcy.detector.scoring import relation_residuals, term_of
@@ -59,11 +59,8 @@ def _time_position(series: Series, value: Any, name: str) -> int:
         raise InputError(f"{name}={value!r} is a time, but the data's time index does not "
                          "increase: sort the rows by time (DataFrame.sort_index()) or give "
                          "row numbers.")
-    if (isinstance(index, pd.DatetimeIndex) and isinstance(value, str)
-            and TIME_OF_DAY.fullmatch(value.strip())):
-        raise InputError(f"{name}={value!r} is a time of day without a date (pandas would read "
-                         "it on today's date); write the date too, as the data's index does "
-                         f"(its first row is {index[0]}).")
+    if isinstance(index, pd.DatetimeIndex):
+        refuse_time_of_day(value, f"{name}={value!r}", str(index[0]), "the data's index")
     try:
         t: pd.Timedelta | pd.Timestamp
         if isinstance(index, pd.TimedeltaIndex):

@@ -445,12 +445,11 @@ class TransitionTransfer(BaseEstimator):  # type: ignore[misc]
         return self.detector_.predict(X, alignment=alignment)  # type: ignore[arg-type]
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the moved detector (a plain TransitionDetector file) atomically, with
-        its sampling period in the header as ``normalcy fit`` writes it, so that the
-        commands on the file refuse data at another period."""
+        """Write the moved detector (a plain TransitionDetector file) atomically. Its
+        sampling period travels as the detector's own (``sample_period``), which the
+        commands' period checks read (:func:`normalcy.io.models.header_period`)."""
         check_is_fitted(self, "detector_")
-        save(self.detector_, path,
-             extra={"period_s": getattr(self.detector_, "sample_period_", None)})
+        save(self.detector_, path)
 
 
 def _period(target: object, source: TransitionDetector) -> float | None:
