@@ -68,6 +68,9 @@ def log_of(det: TransitionDetector) -> History:
         h.record("base", snapshot=snapshot_of(det),
                  note="the model was changed outside the operator loop (fit or partial_fit "
                       "without history): this state is a new base")
+    else:
+        return h
+    h.state = snapshot_of(det)  # the base describes the model: no second base for it
     return h
 
 
