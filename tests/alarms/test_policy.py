@@ -228,3 +228,18 @@ def test_min_duration_raises_the_rows_a_new_cause_must_hold() -> None:
     late = AlarmPolicy(min_duration=20).tracker(Plant())
     opened, _ = late.feed(_second_fault(30, stuck_b=1.6))
     assert "b" in opened[0].sensors and late.take_causes() == []
+
+
+def test_scores_alone_give_the_episodes_of_their_frame() -> None:
+    """A detector without residuals (a window autoencoder, a baseline) has only its
+    scores: a 1-D array or a Series is the ``score`` column, not a raw KeyError."""
+    frame = AlarmPolicy().episodes(pd.DataFrame({"score": SCORES}))
+    for scores in (np.array(SCORES), pd.Series(SCORES), SCORES):
+        got = AlarmPolicy().episodes(scores)
+        assert got[["start", "end"]].values.tolist() == frame[["start", "end"]].values.tolist()
+
+
+@pytest.mark.parametrize("bad", [pd.DataFrame({"x": SCORES}), np.zeros((3, 2)), "scores"])
+def test_residuals_without_a_score_are_refused_saying_what_to_pass(bad) -> None:
+    with pytest.raises(InputError, match=r"'score' column.*score_samples\(X\)"):
+        AlarmPolicy().episodes(bad)

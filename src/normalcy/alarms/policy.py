@@ -216,10 +216,14 @@ class AlarmPolicy:
                  detector: Detector | None = None) -> pd.DataFrame:
         """The episodes of a residual frame (``detector.residuals(X)``), one row each.
 
+        ``residuals`` may also be the scores alone (a 1-D array or a Series, such as
+        ``detector.score_samples(X)`` of any detector).
+
         Columns: ``start``, ``end`` (row positions, end included), ``start_label``,
         ``end_label`` (the frame's index), ``duration``, ``peak``, ``peak_row``,
         ``kind``, ``sensors``, ``fault``, ``closed`` (False: still in alarm at the end).
         """
+        residuals = score_frame(residuals)
         tr = self.tracker(detector)
         done = tr.feed(residuals)[1]
         if tr.current is not None and tr.current.duration >= self.min_duration:
@@ -440,6 +444,30 @@ class EpisodeTracker:
             fault = None
         return Episode(e.start, e.end, float(e.peak), e.peak_row, kind, sensors, fault,
                        e.closed)
+
+
+def score_frame(residuals: Any) -> pd.DataFrame:
+    """``residuals`` as a frame with a ``score`` column: a frame as it is, scores alone
+    (a Series or a 1-D array) as that column; anything else refused, saying what is
+    expected (``score_frame(np.array([0.5, 2.0]))["score"]``: those two scores)."""
+    if isinstance(residuals, pd.DataFrame):
+        if "score" not in residuals.columns:
+            raise InputError(
+                f"the residual frame has no 'score' column (its columns: "
+                f"{[str(c) for c in residuals.columns][:8]}); pass detector.residuals(X), "
+                "or the scores alone (detector.score_samples(X)).")
+        return residuals
+    if isinstance(residuals, pd.Series):
+        return residuals.rename("score").to_frame()
+    values = np.asarray(residuals) if not isinstance(residuals, (str, bytes)) else None
+    if values is None or values.ndim != 1 or values.dtype.kind not in "biuf":
+        shape = None if values is None else values.shape
+        raise InputError(
+            f"AlarmPolicy.episodes needs detector.residuals(X) (a frame with a 'score' "
+            f"column) or the scores alone, a 1-D array of numbers such as "
+            f"detector.score_samples(X); got a "
+            f"{type(residuals).__name__} (shape {shape}).")
+    return pd.DataFrame({"score": values.astype(np.float64)})
 
 
 def episodes(residuals: pd.DataFrame, detector: Detector | None = None,
