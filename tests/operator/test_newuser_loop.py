@@ -32,3 +32,20 @@ def test_failed_undo_on_a_plain_model_adds_one_base_only(plain) -> None:
     assert operator.feedback(det, data, 100, 400, "normal") == 2
     assert operator.history(det)["action"].tolist() == ["base", "feedback"]
     assert np.isfinite(det.score_samples(data)).any()
+
+
+def test_a_model_that_named_a_fault_and_scored_pickles(plain) -> None:
+    """joblib and Dask send a model to their workers by pickling it (never to a file:
+    model files are JSON + arrays). A relations model that had scored data after a fault
+    verdict raised "cannot pickle 'weakref.ReferenceType' object" (its cache of fault
+    models); it pickles now, and scores the same after the trip."""
+    import pickle
+
+    data = plain[1]
+    det = TransitionDetector(**KW, view="relations").fit(smooth_signals(3000, 2, seed=3))
+    faulty = data.copy()
+    faulty.iloc[500:700, 0] += 2.0
+    operator.feedback(det, faulty, 500, 700, "fault", fault="bias on s0")
+    before = det.score_samples(faulty)
+    back = pickle.loads(pickle.dumps(det))
+    np.testing.assert_array_equal(back.score_samples(faulty), before)

@@ -371,6 +371,10 @@ class FaultModels:
     def __deepcopy__(self, memo: dict[int, Any]) -> FaultModels:
         return FaultModels()
 
+    def __reduce__(self) -> tuple[type[FaultModels], tuple[()]]:
+        # pickled empty as deep-copied (joblib, Dask): weak references do not pickle
+        return FaultModels, ()
+
     def get(self, view: RelationsView, name: str, sigs: Any) -> FaultModel:
         """``name``'s fault model in ``view`` (``sigs``: its per-sensor examples)."""
         hit = self._by_name.get(name)
