@@ -49,3 +49,20 @@ def test_a_model_that_named_a_fault_and_scored_pickles(plain) -> None:
     before = det.score_samples(faulty)
     back = pickle.loads(pickle.dumps(det))
     np.testing.assert_array_equal(back.score_samples(faulty), before)
+
+
+def test_fit_like_refuses_data_at_another_period() -> None:
+    """``fit_like(a, X)`` on a historian export at 2 s for a 1 s model fitted a model
+    without a word, which ``merge`` then refused (or, through ``fit(X, like=a)``, a model
+    whose transitions mean twice the durations of ``a``'s). It is refused at the fit, with
+    both periods and how to resample."""
+    import pandas as pd
+
+    X = smooth_signals(4000, 2, seed=5)
+    one = X.set_axis(pd.date_range("2026-03-01", periods=len(X), freq="1s"))
+    two = X.set_axis(pd.date_range("2026-03-01", periods=len(X), freq="2s"))
+    a = TransitionDetector(**KW).fit(one.iloc[:2000])
+    for fit in (lambda: operator.fit_like(a, two), lambda: TransitionDetector().fit(two, like=a)):
+        with pytest.raises(InputError, match=r"sampled every 2 s.*every 1 s.*resample\('1s'\)"):
+            fit()
+    assert operator.fit_like(a, one.iloc[2000:]).sample_period_ == 1.0

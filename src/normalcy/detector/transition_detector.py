@@ -205,7 +205,8 @@ class TransitionDetector(LearnedViews, BaseEstimator):  # type: ignore[misc]
         if like is None:
             series = as_series(X, what="training data")
             center, scale = fit_robust_scale(series.values, series.sensors)
-        else:
+        else:  # a model of another period could not be merged with ``like``
+            check_index_period(X, getattr(like, "sample_period_", None), "training data")
             series, center, scale, fixed = learning.like_parts(self, like, X)
         # the series' own copy (as_series concatenates) is scaled in place: one
         # history-sized array fewer; fit reads no raw value after this line
