@@ -245,3 +245,38 @@ def test_a_second_sensor_fault_in_an_open_episode_is_announced(tank) -> None:
     c = causes[0]
     assert c.episode == opened[0].start and 1800 <= c.start
     assert c.row == c.start + Monitor(det).hold - 1 == c.start + det.window_
+
+
+def test_a_detector_it_cannot_stream_is_refused_saying_what_to_do(setup) -> None:
+    """A fitted window autoencoder was said "not fitted yet" (sklearn's NotFittedError);
+    a dict of settings as the policy failed with a raw AttributeError."""
+    torch = pytest.importorskip("torch")
+    torch.set_num_threads(1)
+    from normalcy.deep import WindowAutoencoder
+
+    det, test = setup
+    deep = WindowAutoencoder(window=10, latent=2, hidden=8, epochs=1).fit(test.iloc[:200])
+    with pytest.raises(InputError, match=r"got a WindowAutoencoder.*AlarmPolicy\(\)\.episodes"):
+        Monitor(deep)
+    with pytest.raises(InputError, match=r"policy must be an AlarmPolicy.*got a dict"):
+        Monitor(det, {"min_duration": 2})  # type: ignore[arg-type]
+
+
+def test_rows_a_monitor_cannot_read_are_refused_naming_the_problem(setup) -> None:
+    det, test = setup
+    mon = Monitor(det)
+    row = test.iloc[0]
+    with pytest.raises(InputError, match=r"lack the model's sensor column\(s\) \['s0'\].*"
+                                         r"NaN where a reading is missing"):
+        mon.update(row.drop("s0"))  # a reading that did not come: was a raw KeyError
+    text = test.iloc[:3].astype(object)
+    text.iloc[1, 2] = "Bad Input"
+    with pytest.raises(InputError, match=r"'s2' in the monitored rows is not numeric.*"
+                                         r"'Bad Input'"):
+        mon.update(text)  # was a raw ValueError from numpy
+    with pytest.raises(InputError, match=r"'s1' in the monitored rows is not numeric"):
+        mon.update([[0.0, "x", 1.0]])
+    assert mon.n_seen == 0  # the refused rows changed nothing
+    # one row as {sensor: reading}, as a live feed gives it, is that row
+    out = mon.update(dict(row))
+    assert mon.n_seen == 1 and out.scores.index.tolist() == [0]

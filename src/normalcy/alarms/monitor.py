@@ -14,6 +14,7 @@ abnormal transition started, the row ``normalcy score`` marks.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,8 +25,9 @@ from sklearn.utils.validation import check_is_fitted
 from normalcy.alarms.policy import AlarmPolicy, Cause, Episode
 from normalcy.data.periods import check_index_period
 from normalcy.data.timeaxis import median_step, run_starts
-from normalcy.data.validation import refuse_unordered
+from normalcy.data.validation import _by_column, refuse_unordered
 from normalcy.detector.scoring import RelationSamples, Reuse, relation_samples
+from normalcy.detector.transition_detector import TransitionDetector
 from normalcy.exceptions import InputError
 
 
@@ -77,7 +79,17 @@ class Monitor:
 
     def __init__(self, detector: Any, policy: AlarmPolicy | None = None, *,
                  alignment: str = "streaming") -> None:
+        if not isinstance(detector, TransitionDetector):
+            raise InputError(
+                f"Monitor streams a TransitionDetector's residuals; got a "
+                f"{type(detector).__name__}. Score another detector's rows with its "
+                "score_samples and turn the scores into episodes with "
+                "AlarmPolicy().episodes(scores, detector).")
         check_is_fitted(detector, "normality_")
+        if policy is not None and not isinstance(policy, AlarmPolicy):
+            raise InputError(f"Monitor's policy must be an AlarmPolicy or None; got a "
+                             f"{type(policy).__name__}. Pass AlarmPolicy(...) with those "
+                             "settings, e.g. AlarmPolicy(min_duration=2).")
         if alignment not in ("streaming", "offline"):
             raise InputError(f"alignment must be 'streaming' or 'offline'. Got {alignment!r} "
                              "instead.")
@@ -96,18 +108,37 @@ class Monitor:
 
     def _rows(self, rows: Any) -> np.ndarray:
         sensors = list(self.detector.sensors_)
-        if isinstance(rows, pd.DataFrame):
-            missing = [s for s in sensors if s not in rows.columns]
+        if isinstance(rows, Mapping):  # one row as {sensor: reading}
+            rows = pd.Series(rows, dtype=object)
+        if isinstance(rows, (pd.DataFrame, pd.Series)):
+            names = rows.columns if isinstance(rows, pd.DataFrame) else rows.index
+            missing = [s for s in sensors if s not in names]
             if missing:
-                raise InputError(f"the rows lack the model's sensor column(s) {missing}.")
-            same = list(rows.columns) == sensors  # the usual chunk: no column selection
-            arr = (rows if same else rows[sensors]).to_numpy(dtype=np.float64)
-        elif isinstance(rows, pd.Series):
-            arr = rows[sensors].to_numpy(dtype=np.float64)[None, :]
+                raise InputError(f"the rows lack the model's sensor column(s) {missing}; they "
+                                 f"have {[str(c) for c in names]}. Feed every sensor the model "
+                                 f"was fitted on ({sensors}), NaN where a reading is missing.")
+            frame = (rows if list(names) == sensors else rows[sensors])  # the usual chunk
+            if isinstance(frame, pd.Series):
+                frame = frame.to_frame().T
         else:
-            arr = np.asarray(rows, dtype=np.float64)
-            if arr.ndim == 1:
-                arr = arr[None, :]
+            frame = None
+            try:
+                arr = np.asarray(rows, dtype=np.float64)
+            except (TypeError, ValueError):  # text, or rows of unequal length
+                rows = np.asarray(rows, dtype=object)
+                if rows.ndim == 1:
+                    rows = rows[None, :]
+                if rows.ndim != 2 or rows.shape[1] != len(sensors):
+                    raise InputError(f"expected rows of {len(sensors)} sensors {sensors}; got "
+                                     f"{type(rows).__name__} of shape {rows.shape}.") from None
+                frame = pd.DataFrame(rows, columns=sensors)
+        if frame is not None:
+            try:
+                arr = frame.to_numpy(dtype=np.float64)
+            except (TypeError, ValueError):
+                arr = _by_column(frame, " in the monitored rows")  # says which value
+        if arr.ndim == 1:
+            arr = arr[None, :]
         if arr.ndim != 2 or arr.shape[1] != len(sensors):
             raise InputError(f"expected rows of {len(sensors)} sensors {sensors}; "
                              f"got an array of shape {arr.shape}.")
