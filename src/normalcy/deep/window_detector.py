@@ -32,6 +32,13 @@ from sklearn.utils.validation import check_is_fitted
 from normalcy.data.params import Integral, Interval, Real, StrOptions, check_params, series_tags
 from normalcy.data.periods import check_index_period
 from normalcy.data.validation import Series, as_series, check_width
+from normalcy.deep.model_file import (
+    checked_network,
+    checked_number,
+    checked_scaler,
+    checked_scores,
+    checked_sensors,
+)
 from normalcy.deep.networks import ARCHITECTURES, WindowNetwork
 from normalcy.deep.training import TrainingResult, resolve_device, seeded_network, window_errors
 from normalcy.deep.windows import Standardiser, cut_windows, require_windows, thin_ends
@@ -331,25 +338,27 @@ class WindowDetector(BaseEstimator):  # type: ignore[misc]
 
     @classmethod
     def _from_file(cls, header: dict[str, Any], arrays: dict[str, np.ndarray]) -> WindowDetector:
-        model = cls(**header["params"])
-        config = header["network"]
-        network = WindowNetwork(
-            str(config["architecture"]), int(config["n_sensors"]), int(config["window"]),
-            int(config["latent"]), int(config["hidden"]),
-        )
+        params = header["params"]
+        if not isinstance(params, dict):
+            raise TypeError("'params' must be a dict")
+        model = cls(**params)
+        check_params(model)  # a file's parameters pass the same checks as a user's
+        model.sensors_ = checked_sensors(header)
+        model.n_features_in_ = len(model.sensors_)
+        network = checked_network(header, model.get_params(), model.n_features_in_, arrays,
+                                  "network.")
         load_state_arrays("network.", network, arrays)
         model.network_ = network.eval()
-        model.sensors_ = [str(s) for s in header["sensors"]]
-        model.n_features_in_ = len(model.sensors_)
-        model.scaler_mean_ = np.asarray(header["scaler"]["mean"], dtype=np.float64)
-        model.scaler_scale_ = np.asarray(header["scaler"]["scale"], dtype=np.float64)
-        model.threshold_ = float(header["threshold"])
+        model.scaler_mean_, model.scaler_scale_ = checked_scaler(
+            header, "scaler", model.n_features_in_)
+        model.threshold_ = checked_number(header, "threshold")
         model.history_ = list(header["history"])
         model.n_epochs_ = int(header["n_epochs"])
         model.best_epoch_ = int(header["best_epoch"])
         period = header.get("sample_period")  # None: unknown, or a file from before
-        model.sample_period_ = None if period is None else float(period)
-        model.validation_scores_ = np.asarray(arrays["validation_scores"], dtype=np.float64)
+        model.sample_period_ = None if period is None else checked_number(
+            header, "sample_period", low=1e-9)
+        model.validation_scores_ = checked_scores(arrays, "validation_scores")
         model._extra_from_file(header, arrays)
         return model
 

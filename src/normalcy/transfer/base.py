@@ -27,6 +27,7 @@ import torch
 from normalcy.data.params import StrOptions
 from normalcy.data.periods import check_index_period
 from normalcy.data.validation import as_series, check_width
+from normalcy.deep.model_file import checked_scaler
 from normalcy.deep.networks import WindowNetwork
 from normalcy.deep.training import TrainingHook, TrainingResult, deterministic
 from normalcy.deep.window_detector import Settings, WindowDetector, WindowSet
@@ -158,7 +159,5 @@ class TransferEstimator(WindowDetector):
         return header, {}
 
     def _extra_from_file(self, header: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
-        self.source_scaler_mean_ = np.asarray(header["source_scaler"]["mean"], dtype=np.float64)
-        self.source_scaler_scale_ = np.asarray(
-            header["source_scaler"]["scale"], dtype=np.float64
-        )
+        self.source_scaler_mean_, self.source_scaler_scale_ = checked_scaler(
+            header, "source_scaler", self.n_features_in_)
