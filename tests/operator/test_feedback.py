@@ -171,7 +171,10 @@ def test_merge_refuses_models_of_other_sampling_periods(plant) -> None:
     every = [run.set_axis(pd.date_range("2026-01-01", periods=len(run), freq=f))
              for run, f in ((plant[0], "1s"), (plant[1], "2s"))]
     a = TransitionDetector(**KW).fit(every[0])
-    b = operator.fit_like(a, every[1])
+    with pytest.raises(InputError, match=r"sampled every 2 s.*every 1 s"):
+        operator.fit_like(a, every[1])  # refused at the fit already
+    # a model that records another period (a file of another source): refused at the merge
+    b = operator.fit_like(a, every[1].reset_index(drop=True)).revise(sample_period=2.0)
     assert (a.sample_period_, b.sample_period_) == (1.0, 2.0)
     with pytest.raises(InputError, match=r"sampled every 1 s.*sampled every 2 s.*Resample"):
         merge(a, b)
