@@ -237,9 +237,18 @@ def as_model_input(X: object, sensors: Sequence[str], *, what: str = "data",
         have = {str(c) for c in X.columns}
         missing = [s for s in sensors if s not in have]
         if missing:
+            cols = [str(c) for c in X.columns]
+            has = f"{cols[:8]}{' ...' if len(cols) > 8 else ''}"
+            if missing == [f"s{j}" for j in range(len(sensors))]:
+                raise InputError(
+                    f"{what} has none of the model's sensor columns {missing}: it has {has}. "
+                    "s0, s1, ... are the names a model fitted on a plain array gives its "
+                    "sensors by position: pass X.to_numpy() with the sensors in the training "
+                    "order, or fit the model on a DataFrame so that it knows their names.")
             raise InputError(
                 f"{what} lacks the model's sensor column(s) {missing}; the model was "
-                f"trained on {list(sensors)}. Rename the columns or use another model."
+                f"trained on {list(sensors)}, the data has {has}. Rename the columns or "
+                "use another model."
             )
         if not isinstance(X.index, (pd.DatetimeIndex, pd.TimedeltaIndex)):
             _refuse_times(X, f" in {what}", sensors=False)

@@ -1,0 +1,28 @@
+"""The detector's Python API as a process engineer with historian frames uses it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from normalcy import InputError, TransitionDetector
+from tests.conftest import smooth_signals
+
+KW = {"n_levels": 6, "delta": 8, "window": 40}
+
+
+def test_a_frame_scored_by_a_model_fitted_on_an_array_says_so() -> None:
+    """A model fitted on ``df.to_numpy()`` and then given the frame itself said "data
+    lacks the model's sensor column(s) ['s0', 's1']; the model was trained on ['s0',
+    's1']", the same list twice. It now says the model knows its sensors by position
+    only, what columns the data has, and the two ways out."""
+    X = smooth_signals(2500, 2, seed=8).set_axis(["TI101", "FI102"], axis=1)
+    det = TransitionDetector(**KW).fit(X.to_numpy()[:2000])
+    with pytest.raises(InputError, match=r"it has \['TI101', 'FI102'\].*plain array.*"
+                                         r"X\.to_numpy\(\).*fit the model on a DataFrame"):
+        det.score_samples(X)
+    assert np.isfinite(det.score_samples(X.to_numpy())).any()
+    named = TransitionDetector(**KW).fit(X.iloc[:2000])
+    with pytest.raises(InputError, match=r"lacks the model's sensor column\(s\) \['FI102'\].*"
+                                         r"the data has \['TI101', 'FI 102'\]"):
+        named.score_samples(X.rename(columns={"FI102": "FI 102"}))
