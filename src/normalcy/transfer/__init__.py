@@ -46,7 +46,15 @@ def __getattr__(name: str) -> Any:
     module = _DEEP.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    try:
+        found = importlib.import_module(f"{__name__}.{module}")
+    except ModuleNotFoundError as e:
+        if e.name != "torch" and not str(e.name).startswith("torch."):
+            raise
+        raise ImportError(
+            f"normalcy.transfer.{name} needs torch, which is not installed: pip install "
+            "'normalcy[deep]' (TransitionTransfer needs no torch)") from e
+    return getattr(found, name)
 
 
 __all__ = [*sorted(_DEEP), "TransitionTransfer"]
