@@ -66,3 +66,19 @@ def test_fit_like_refuses_data_at_another_period() -> None:
         with pytest.raises(InputError, match=r"sampled every 2 s.*every 1 s.*resample\('1s'\)"):
             fit()
     assert operator.fit_like(a, one.iloc[2000:]).sample_period_ == 1.0
+
+
+def test_a_pattern_finding_reads_on_a_wide_plant_and_at_delta_1() -> None:
+    """On 150 sensors a configuration finding listed all 150 names in one line, and
+    with delta=1 it added "and the last 0 samples of `S9`". It now counts the sensors
+    past four and says no earlier samples where the pattern holds none."""
+    X = smooth_signals(2400, 6, seed=12)
+    det = TransitionDetector(n_levels=5, delta=1, window=40, view="paper").fit(X.iloc[:2000])
+    bad = X.iloc[2000:].reset_index(drop=True)
+    bad.iloc[100:300, 2] = bad.iloc[100:300, 2].to_numpy()[::-1]  # breaks the joint pattern
+    recs = operator.explain(det, bad, 100, 300, top=20).records
+    conf = recs[recs["type"] == "conf"]
+    assert not conf.empty
+    for text in conf["text"]:
+        assert text.startswith("the joint pattern of all 6 sensors matched no learned pattern")
+        assert "samples of" not in text and "`s5`, `s0`" not in text

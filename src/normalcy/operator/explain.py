@@ -187,8 +187,8 @@ def explain(det: TransitionDetector, X: Any, start: Any, end: Any, top: int = 5,
                 "component": comps[0][1].strip("`"), "sample": int(r[m]),
                 "count": int((ec > 1.0 - float(det.eta)).sum()),
                 "weight": float(ec.sum() / (ns * N * ref["conf"])),
-                "text": f"the joint pattern of {', '.join(f'`{s}`' for s in names)} and the "
-                        f"last {d - 1} samples of `{names[i]}` matched no learned pattern "
+                "text": f"the joint pattern of {pattern_said(names, i, d)} matched no learned "
+                        "pattern "
                         f"(best correlation {best[m]:.2f} < {float(det.eta):.2f}); most "
                         f"different: {' and '.join(c[1] for c in comps)}"})
     sigs = getattr(det, "signatures_", None)
@@ -318,6 +318,24 @@ def pyplot() -> Any:
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def pattern_said(names: list[str], i: int, delta: int) -> str:
+    """What a configuration of sensor ``i``'s viewpoint joins: every sensor now (named up
+    to 4, else counted) and its own ``delta - 1`` earlier samples (none for ``delta=1``).
+
+    Examples
+    --------
+    >>> pattern_said(["a", "b"], 0, 20)
+    '`a`, `b` and the last 19 samples of `a`'
+    >>> pattern_said([f"s{k}" for k in range(150)], 3, 1)
+    'all 150 sensors'
+    """
+    now = (", ".join(f"`{s}`" for s in names) if len(names) <= 4
+           else f"all {len(names)} sensors")
+    past = delta - 1
+    return now + ("" if past < 1 else
+                  f" and the last {past} sample{'s' if past > 1 else ''} of `{names[i]}`")
 
 
 def rows_said(start: int, end: int) -> str:
