@@ -280,3 +280,22 @@ def test_rows_a_monitor_cannot_read_are_refused_naming_the_problem(setup) -> Non
     # one row as {sensor: reading}, as a live feed gives it, is that row
     out = mon.update(dict(row))
     assert mon.n_seen == 1 and out.scores.index.tolist() == [0]
+
+
+@pytest.mark.parametrize("size", [1, 3])
+def test_a_hole_in_time_cuts_small_chunks_of_a_model_without_a_period(setup, size) -> None:
+    """A model fitted without times (an array) knows no sampling period: the monitor took
+    each chunk's own median step, none for one row, and 50 for the three rows around a
+    100 s hole, so the hole was scored across as if the rows followed each other. It now
+    takes the stream's period: chunks of any size score as the whole timed series."""
+    det, test = setup
+    assert det.sample_period_ is None
+    times = pd.Timestamp("2026-01-01") + pd.to_timedelta(np.r_[np.arange(250),
+                                                              np.arange(250, 500) + 99], "s")
+    timed = test.iloc[:500].set_axis(pd.DatetimeIndex(times), axis=0)
+    mon = Monitor(det)
+    got = np.concatenate([mon.update(timed.iloc[i:i + size]).scores["score"].to_numpy()
+                          for i in range(0, len(timed), size)])
+    ref = det.score_samples(timed, alignment="streaming")
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-9, equal_nan=True)
+    assert np.isnan(got[255:250 + det.window_]).all()  # a new run after the hole

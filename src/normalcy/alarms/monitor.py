@@ -24,11 +24,14 @@ from sklearn.utils.validation import check_is_fitted
 
 from normalcy.alarms.policy import AlarmPolicy, Cause, Episode
 from normalcy.data.periods import check_index_period
-from normalcy.data.timeaxis import median_step, run_starts
+from normalcy.data.timeaxis import run_starts
 from normalcy.data.validation import _by_column, refuse_unordered
 from normalcy.detector.scoring import RelationSamples, Reuse, relation_samples
 from normalcy.detector.transition_detector import TransitionDetector
 from normalcy.exceptions import InputError
+
+#: the steps between rows a monitor keeps to know the stream's period (a model without one)
+STEPS_KEPT = 1000
 
 
 @dataclass
@@ -105,6 +108,10 @@ class Monitor:
         self._samples: tuple[RelationSamples, tuple[Any, ...]] | None = None
         #: the last row's time, where chunks come with a time index
         self._last_time: Any = None
+        #: the stream's last steps between rows (seconds), its period where the model
+        #: knows none; those of the chunk being fed, kept once it is accepted
+        self._steps = np.zeros(0)
+        self._new_steps = np.zeros(0)
 
     def _rows(self, rows: Any) -> np.ndarray:
         sensors = list(self.detector.sensors_)
@@ -151,7 +158,8 @@ class Monitor:
 
         A chunk with a time index must have the model's sampling period (from 8 steps
         on, :func:`normalcy.data.timeaxis.check_index_period`) and continue the last
-        chunk's time; a step longer than ``GAP_PERIODS`` periods, inside a chunk or
+        chunk's time; a step longer than ``GAP_PERIODS`` periods (the model's, or where it
+        knows none the median of the stream's last ``STEPS_KEPT`` steps), inside a chunk or
         since the last one, starts a new run (:meth:`new_run`), as ``normalcy monitor``
         and ``normalcy score`` cut a time column."""
         check_index_period(rows, getattr(self.detector, "sample_period_", None),
@@ -192,13 +200,21 @@ class Monitor:
         if before is not None and not before < 0:
             raise InputError(f"the monitored chunk starts at {index[0]}, not after the last "
                              f"chunk's last row ({last}): feed rows in time order, each once.")
-        period = getattr(self.detector, "sample_period_", None) or median_step(seconds)
+        period = getattr(self.detector, "sample_period_", None)
+        if period is None:  # the stream's own: a chunk alone may hold one row, or a gap
+            steps = np.diff(seconds if before is None else np.r_[before, seconds])
+            self._new_steps = steps[np.isfinite(steps) & (steps > 0)]
+            known = np.r_[self._steps, self._new_steps]
+            period = float(np.median(known)) if known.size else None
         return [int(c) for c in run_starts(seconds, period, previous=before)]
 
     def _remember_time(self, rows: Any) -> None:
         """The last row's time of a chunk with a time index (None for other rows)."""
         index = _time_index(rows)
         self._last_time = None if index is None else index[-1]
+        if index is not None:
+            self._steps = np.r_[self._steps, self._new_steps][-STEPS_KEPT:]
+        self._new_steps = np.zeros(0)
 
     def _update(self, rows: Any) -> MonitorUpdate:
         """:meth:`update` of rows no hole in time divides."""
