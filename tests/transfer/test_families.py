@@ -176,7 +176,9 @@ def test_a_target_sampled_at_another_period_is_refused(
         return df.set_axis(pd.date_range("2026-01-01", periods=len(df), freq=period))
 
     source, target = timed(domains["source"], "1s"), timed(domains["target"], "2s")
-    with pytest.raises(InputError, match=r"target data is sampled every 2 s.*every 1 s"):
+    # said as the two domains' periods, not as a model "fitted on data" at the source's
+    with pytest.raises(InputError, match=r"target data is sampled every 2 s and the source "
+                       r"data every 1 s.*Resample the target to the source's period"):
         cls(**SMALL).fit(source, target)
     model = cls(**{**SMALL, "epochs": 1, "max_windows": 300}).fit(
         source, timed(domains["target"], "1s"))

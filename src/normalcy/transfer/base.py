@@ -26,6 +26,7 @@ import torch
 
 from normalcy.data.params import StrOptions
 from normalcy.data.periods import check_index_period
+from normalcy.data.timeaxis import duration
 from normalcy.data.validation import as_series, check_width
 from normalcy.deep.model_file import checked_scaler
 from normalcy.deep.networks import WindowNetwork
@@ -33,6 +34,7 @@ from normalcy.deep.training import TrainingHook, TrainingResult, deterministic
 from normalcy.deep.window_detector import Settings, WindowDetector, WindowSet
 from normalcy.deep.windows import Standardiser
 from normalcy.detector.settings import sample_period
+from normalcy.exceptions import InputError
 
 SCALINGS = ("target", "per_domain")
 
@@ -68,6 +70,25 @@ class TargetHook(TrainingHook):
         loss = ((recon - xt) ** 2).mean()
         term = self.alignment(code, target_code, progress)
         return loss if term is None else loss + term
+
+
+def check_domain_periods(source: object, target: object) -> None:
+    """InputError when the time indexes of ``source`` and ``target`` have other sampling
+    periods (:func:`normalcy.data.periods.check_index_period`'s tolerance): a window
+    counts rows, so at two periods its source and target windows would span other
+    durations."""
+    source_period = sample_period("auto", source)
+    try:
+        check_index_period(target, source_period, "target data")
+    except InputError:
+        target_period = sample_period("auto", target)
+        raise InputError(
+            f"the target data is sampled every {duration(target_period or 0.0)} and the "
+            f"source data every {duration(source_period or 0.0)} (the median steps of their "
+            "time indexes): a window counts rows, so its source and target windows would "
+            "span other durations. Resample the target to the source's period (target."
+            f"resample('{source_period:g}s').mean().interpolate()), or the source to the "
+            "target's.") from None
 
 
 class TransferEstimator(WindowDetector):
@@ -125,9 +146,7 @@ class TransferEstimator(WindowDetector):
         src = as_series(source, what="source data")
         check_width(target, src.sensors, what="target data", owner=type(self).__name__)
         tgt = as_series(target, src.sensors, what="target data")
-        # a window counts rows: at two periods its source and target windows would span
-        # other durations
-        check_index_period(target, sample_period("auto", source), "target data")
+        check_domain_periods(source, target)
         target_scaler = Standardiser.fit(tgt.values)
         source_scaler = (
             target_scaler if self.scaling == "target" else Standardiser.fit(src.values)
