@@ -82,3 +82,34 @@ def test_a_pattern_finding_reads_on_a_wide_plant_and_at_delta_1() -> None:
     for text in conf["text"]:
         assert text.startswith("the joint pattern of all 6 sensors matched no learned pattern")
         assert "samples of" not in text and "`s5`, `s0`" not in text
+
+
+@pytest.mark.parametrize("start, end, match", [
+    ("2025-06-01", "2025-06-02", r"range is empty: no row of the data lies from "
+                                 r"start='2025-06-01'.*before the data, whose times run from "
+                                 r"2026-03-01 00:33:20\+01:00"),
+    ("2027-01-01", "2027-01-02", r"after the data"),
+    ("2026-03-01 00:45", "2026-03-01 00:40", r"range is empty: start=.* comes after end=.*"
+                                             r"swap them"),
+    (10.0, 500.0, r"start=10.0 is neither a row number nor a time: give rows as whole "
+                  r"numbers \(start=10\)"),
+])
+def test_time_ranges_outside_the_data_say_where(start, end, match) -> None:
+    """A verdict on times wholly before or after a frame's times said "the range is
+    empty: start=0 must be < end=0", row numbers the operator never gave; a float row
+    number said "Cannot losslessly convert units". Each now says what is wrong with
+    the range as given, and nothing is logged."""
+    import copy
+
+    import pandas as pd
+
+    X = smooth_signals(3000, 2, seed=3)
+    X.index = pd.date_range("2026-03-01", periods=len(X), freq="1s", tz="Europe/Berlin")
+    det = operator.fit(TransitionDetector(**KW), X.iloc[:2000])
+    data = X.iloc[2000:]
+    for act in (lambda d: operator.feedback(d, data, start, end, "normal"),
+                lambda d: operator.explain(d, data, start, end)):
+        d = copy.deepcopy(det)
+        with pytest.raises(InputError, match=match):
+            act(d)
+        assert len(operator.history(d)) == 1

@@ -83,9 +83,23 @@ def positions(series: Series, start: Any, end: Any) -> tuple[int, int]:
     out = []
     for value, name in ((start, "start"), (end, "end")):
         number = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+        if timed and isinstance(value, (float, np.floating)):
+            raise InputError(f"{name}={value!r} is neither a row number nor a time: give rows "
+                             f"as whole numbers ({name}={int(value)}) or times as text or "
+                             "Timestamps ('2026-01-01 06:56').")
         if timed and not number and value is not None:
             value = _time_position(series, value, name)
         out.append(_position(series, value, name))
+    index, n = series.index, series.n_rows
+    if timed and out[0] >= out[1] and not isinstance(start, (int, np.integer)):
+        where = ("before the data" if out[1] == 0 else "after the data" if out[0] == n
+                 else "between two of its rows" if out[0] == out[1] else None)
+        if where is None:
+            raise InputError(f"the range is empty: start={start!r} comes after end={end!r}; "
+                             "swap them.")
+        raise InputError(f"the range is empty: no row of the data lies from start={start!r} "
+                         f"to end={end!r}, which is {where}, whose times run from {index[0]} "
+                         f"to {index[-1]}. Give times inside them (or row numbers).")
     return out[0], out[1]
 
 
