@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from normalcy.detector.transition_detector import TransitionDetector
-from normalcy.exceptions import InputError, ModelFileError
+from normalcy.exceptions import InputError, InputTypeError, ModelFileError
 from normalcy.io.model_file import open_model_file, write_model_file
 from normalcy.operator.history import History
 from normalcy.operator.signatures import SignatureLibrary
@@ -91,6 +91,12 @@ def save(model: Any, path: str | os.PathLike[str], *,
     :data:`DATA_KEYS` (``period_s``: the sampling period in seconds; ``timezone``: the
     zone whose local time the data's dates without a UTC offset were read in).
     """
+    if not hasattr(model, "_to_file"):
+        swapped = " (the arguments are swapped)" if hasattr(path, "_to_file") else ""
+        raise InputTypeError(
+            f"save(model, path) writes a normalcy model{swapped}, such as a fitted "
+            f"TransitionDetector; got a {type(model).__name__} as the model. Call "
+            "normalcy.save(det, 'plant.normalcy').")
     if isinstance(model, TransitionDetector) and getattr(model, "normality_", None) is None:
         raise ModelFileError("this TransitionDetector is not fitted; fit it before saving")
     unknown = sorted(set(extra or {}) - set(DATA_KEYS))
