@@ -79,6 +79,10 @@ class WindowAutoencoder(WindowDetector):
         ``train_loss`` (and ``validation_loss``) per epoch.
     n_epochs_, best_epoch_ : int
         Epochs run; the epoch whose weights were kept.
+    window_ : int
+        Rows per window: a score is the error of a window, so
+        :class:`~normalcy.alarms.AlarmPolicy` (``merge_gap="auto"``) continues an
+        episode whose alarm returns within it.
 
     Examples
     --------

@@ -124,6 +124,7 @@ class WindowDetector(BaseEstimator):  # type: ignore[misc]
     n_epochs_: int
     best_epoch_: int
     sample_period_: float | None
+    window_: int
 
     _parameter_constraints: dict[str, list[Any]] = {
         "architecture": [StrOptions(set(ARCHITECTURES))],
@@ -221,6 +222,7 @@ class WindowDetector(BaseEstimator):  # type: ignore[misc]
         (``period``: the training data's sampling period, from its time index)."""
         self.network_ = network
         self.sample_period_ = period
+        self.window_ = s.window  # what AlarmPolicy(merge_gap="auto") merges alarms within
         self.sensors_ = list(series.sensors)
         self.n_features_in_ = len(series.sensors)
         self.scaler_mean_ = scaler.mean
@@ -344,6 +346,7 @@ class WindowDetector(BaseEstimator):  # type: ignore[misc]
         model = cls(**params)
         check_params(model)  # a file's parameters pass the same checks as a user's
         model.sensors_ = checked_sensors(header)
+        model.window_ = int(model.window)
         model.n_features_in_ = len(model.sensors_)
         network = checked_network(header, model.get_params(), model.n_features_in_, arrays,
                                   "network.")
