@@ -26,6 +26,7 @@ import numpy as np
 
 from normalcy.detector.transition_detector import TransitionDetector
 from normalcy.exceptions import InputError, InputTypeError, ModelFileError
+from normalcy.io.locking import model_lock
 from normalcy.io.model_file import open_model_file, write_model_file
 from normalcy.operator.history import History
 from normalcy.operator.signatures import SignatureLibrary
@@ -107,7 +108,37 @@ def save(model: Any, path: str | os.PathLike[str], *,
         operator_to_file(model, header, arrays)
     header = {"kind": type(model).__name__, **header,
               **{k: v for k, v in (extra or {}).items() if v is not None}}
-    write_model_file(path, header, arrays)
+    target = os.path.realpath(path)
+    with model_lock(path):  # the check and the write: no other writer between them
+        refuse_lost_update(model, path, target)
+        write_model_file(path, header, arrays)
+        model._file_stamp = (target, file_stamp(target))
+
+
+def file_stamp(path: str) -> tuple[int, ...] | None:
+    """What tells one version of the file at ``path`` from the next (an atomic write
+    makes a new file: another inode, time and size); None when there is none."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def refuse_lost_update(model: Any, path: str | os.PathLike[str], target: str) -> None:
+    """InputError when ``model`` was loaded from (or last saved to) ``target`` and the file
+    has been rewritten since by another writer: saving would silently drop that writer's
+    change (two operators' verdicts, each loaded, changed and saved back)."""
+    stamp = getattr(model, "_file_stamp", None)
+    if not stamp or stamp[0] != target:
+        return
+    now = file_stamp(target)
+    if now is not None and now != stamp[1]:
+        raise InputError(
+            f"{os.fspath(path)} was rewritten by another writer after this model was loaded "
+            "from it; saving would drop that writer's change (a verdict, an undo, ...). Load "
+            "the file again, make your change on it and save that; nothing was written. To "
+            "keep this model as it is, save it under another name.")
 
 
 def operator_to_file(det: TransitionDetector, header: dict[str, Any],
@@ -169,6 +200,8 @@ def load_with_header(path: str | os.PathLike[str]) -> tuple[Any, dict[str, Any]]
     member no reader asked for is refused.
     """
     p = os.fspath(path)
+    real = os.path.realpath(p)
+    stamp = file_stamp(real)  # before reading: a write during the read is seen on save
     with open_model_file(path) as (header, arrays):
         kind = header.get("kind")
         target = KINDS.get(str(kind))
@@ -198,4 +231,5 @@ def load_with_header(path: str | os.PathLike[str]) -> tuple[Any, dict[str, Any]]
             raise ModelFileError(f"{p} holds members no {kind} model has "
                                  f"({', '.join(extra[:5])}{', ...' if len(extra) > 5 else ''}); "
                                  "it is damaged or crafted. Re-create the model.")
+    model._file_stamp = (real, stamp)  # save refuses to write over another's change
     return model, header
