@@ -26,3 +26,22 @@ def test_a_frame_scored_by_a_model_fitted_on_an_array_says_so() -> None:
     with pytest.raises(InputError, match=r"lacks the model's sensor column\(s\) \['FI102'\].*"
                                          r"the data has \['TI101', 'FI 102'\]"):
         named.score_samples(X.rename(columns={"FI102": "FI 102"}))
+
+
+def test_fitted_attributes_follow_scikit_learn() -> None:
+    """A fitted detector had ``n_features_in_`` but no ``feature_names_in_``, which
+    scikit-learn's estimators fitted on a DataFrame carry (and tools read to name the
+    inputs). It carries both now, also after a save and load."""
+    import os
+    import tempfile
+
+    from normalcy import load, save
+
+    X = smooth_signals(2500, 2, seed=8).set_axis(["TI101", "FI102"], axis=1)
+    det = TransitionDetector(**KW).fit(X)
+    assert det.n_features_in_ == 2
+    assert det.feature_names_in_.tolist() == ["TI101", "FI102"]
+    assert det.feature_names_in_.dtype == object
+    path = os.path.join(tempfile.mkdtemp(), "m.normalcy")
+    save(det, path)
+    assert load(path).feature_names_in_.tolist() == ["TI101", "FI102"]

@@ -95,7 +95,7 @@ class TransitionDetector(LearnedViews, BaseEstimator):  # type: ignore[misc]
 
     Attributes
     ----------
-    sensors_ : list of str
+    sensors_ : list of str; n_features_in_, feature_names_in_ (ndarray of str), as scikit-learn.
     n_levels_, delta_, window_ : int, the settings in force.
     center_, scale_ : ndarray (ns,), the robust scaler.
     edges_ : ndarray (ns, n_levels_ - 1), the quantizers' inner edges (scaled).
@@ -310,6 +310,7 @@ class TransitionDetector(LearnedViews, BaseEstimator):  # type: ignore[misc]
         """
         self.sensors_ = list(learned.sensors)
         self.n_features_in_ = len(self.sensors_)
+        self.feature_names_in_ = np.asarray(self.sensors_, dtype=object)  # scikit-learn's name
         self.center_, self.scale_, self.edges_ = learned.center, learned.scale, learned.edges
         self.n_levels_ = int(learned.n_levels)
         self.delta_ = int(learned.delta)
