@@ -45,3 +45,24 @@ def test_fitted_attributes_follow_scikit_learn() -> None:
     path = os.path.join(tempfile.mkdtemp(), "m.normalcy")
     save(det, path)
     assert load(path).feature_names_in_.tolist() == ["TI101", "FI102"]
+
+
+def test_a_sensor_empty_in_every_row_is_said_with_the_way_out() -> None:
+    """A historian frame with one tag never logged (all NaN) said "training data has no
+    complete row: every row holds a NaN (column(s) ['FI102'] hold only NaN)" and
+    stopped there; it now says to leave the column out when fitting, and to export
+    the model's sensor when scoring."""
+    X = smooth_signals(2500, 2, seed=8).set_axis(["TI101", "FI102"], axis=1)
+    det = TransitionDetector(**KW).fit(X)
+    dead = X.assign(FI102=np.nan)
+    with pytest.raises(InputError, match=r"\['FI102'\] hold only NaN.*Leave them out: "
+                                         r"X\.drop\(columns=\['FI102'\]\)"):
+        TransitionDetector(**KW).fit(dead)
+    with pytest.raises(InputError, match=r"\['FI102'\] hold only NaN.*The model needs readings "
+                                         r"of each of its sensors"):
+        det.score_samples(dead)
+    holes = X.copy()
+    holes.iloc[::2, 0] = np.nan
+    holes.iloc[1::2, 1] = np.nan
+    with pytest.raises(InputError, match=r"every row holds a NaN.*on one time grid"):
+        TransitionDetector(**KW).fit(holes)

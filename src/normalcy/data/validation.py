@@ -444,8 +444,11 @@ def _series(values: np.ndarray, names: list[str], runs_arr: np.ndarray, index: p
     if not finite_row.any():
         bad = [n for j, n in enumerate(names) if np.isnan(values[:, j]).all()]
         hint = f" (column(s) {bad} hold only NaN)" if bad else ""
+        fix = ("Export every sensor on one time grid (the historian's interpolated values)."
+               if not bad else f"Leave them out: X.drop(columns={bad})." if "train" in what
+               else "The model needs readings of each of its sensors: export them.")
         raise InputError(f"{what} has no complete row: every row holds a NaN{hint} "
-                         f"(n_samples={len(values)}).")
+                         f"(n_samples={len(values)}). {fix}")
     # segments: maximal runs of finite rows inside one run
     T = len(values)
     new_seg = finite_row.copy()
