@@ -7,7 +7,7 @@ import torch
 from normalcy.data.validation import as_series
 from normalcy.deep.training import deterministic, train_network
 from normalcy.deep.window_detector import WindowDetector
-from normalcy.deep.windows import Standardiser
+from normalcy.deep.windows import Standardiser, refuse_constant
 from normalcy.detector.settings import sample_period
 
 
@@ -157,6 +157,7 @@ class WindowAutoencoder(WindowDetector):
         scaler = Standardiser.fit(series.values)
         needed = 2 if s.validation_fraction > 0 else 1
         windows = self._windows(series, scaler, s, "training data", needed=needed)
+        refuse_constant(series.values, series.sensors, "training data")
         train, validation = self._split(windows, s)
         network = self._new_network(s, len(series.sensors))
         generator = torch.Generator().manual_seed(s.seed)

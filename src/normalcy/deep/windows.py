@@ -48,6 +48,28 @@ class Standardiser:
         return out
 
 
+def refuse_constant(values: np.ndarray, sensors: list[str], what: str) -> None:
+    """InputError when every sensor of ``values`` is constant: a network of such windows
+    learns nothing of how the machine moves, and its threshold would call any movement
+    an alarm.
+
+    Examples
+    --------
+    >>> refuse_constant(np.array([[5.0, 2.0], [5.0, 2.0]]), ["a", "b"], "training data")
+    Traceback (most recent call last):
+    ...
+    normalcy.exceptions.InputError: every sensor of the training data is constant (a=5, b=2 ...
+    """
+    rows = values[np.isfinite(values).all(axis=1)]
+    if len(rows) and (rows.max(axis=0) - rows.min(axis=0) == 0).all():
+        readings = ", ".join(f"{s}={v:g}" for s, v in zip(sensors[:5], rows[0], strict=False))
+        raise InputError(
+            f"every sensor of the {what} is constant ({readings}"
+            f"{', ...' if len(sensors) > 5 else ''} in every complete row): there is "
+            "nothing to learn of how the machine moves. Fit on a history where it runs "
+            "(not a stop or a shutdown).")
+
+
 def window_ends(series: Series, window: int) -> np.ndarray:
     """Rows at which a full gap-free window of ``window`` rows ends (ascending)."""
     return np.flatnonzero(series.valid_starts(window - 1, 0))

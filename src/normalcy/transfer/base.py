@@ -32,7 +32,7 @@ from normalcy.deep.model_file import checked_scaler
 from normalcy.deep.networks import WindowNetwork
 from normalcy.deep.training import TrainingHook, TrainingResult, deterministic
 from normalcy.deep.window_detector import Settings, WindowDetector, WindowSet
-from normalcy.deep.windows import Standardiser
+from normalcy.deep.windows import Standardiser, refuse_constant
 from normalcy.detector.settings import sample_period
 from normalcy.exceptions import InputError
 
@@ -154,6 +154,8 @@ class TransferEstimator(WindowDetector):
         source_windows = self._windows(src, source_scaler, s, "source data", needed=2)
         needed = 2 if s.validation_fraction > 0 else 1
         target_windows = self._windows(tgt, target_scaler, s, "target data", needed=needed)
+        refuse_constant(src.values, src.sensors, "source data")
+        refuse_constant(tgt.values, tgt.sensors, "target data")
         target_train, validation = self._split(target_windows, s)
         network = self._new_network(s, len(src.sensors))
         generator = torch.Generator().manual_seed(s.seed)
