@@ -308,7 +308,8 @@ def test_sensor_names_with_commas_and_spaces_can_be_given_and_are_advised_whole(
 
 
 @pytest.mark.parametrize("args, said", [
-    (["--n-levels", "1"], "--n-levels must be an int in the range [2, inf)"),
+    (["--n-levels", "1"], "--n-levels must be an int in the range [2, 1000]"),
+    (["--window", str(10**22)], "--window must be an int in the range [1, 10000000]"),
     (["--eta", "7"], "--eta must be a float in the range (0.0, 1.0]"),
 ])
 def test_a_bad_setting_is_said_as_the_option_typed(tmp_path, capsys, args, said) -> None:

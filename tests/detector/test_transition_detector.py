@@ -114,7 +114,11 @@ def test_nothing_of_the_training_data_is_kept(small_plant) -> None:
     [({"n_levels": 1}, "n_levels"), ({"delta": 0}, "delta"), ({"eta": 1.5}, "eta"),
      ({"window": "big"}, "window"), ({"bound_quantiles": (0.9, 0.1)}, "bound_quantiles"),
      ({"nu": -1.0}, "nu"), ({"calibration_folds": 1}, "calibration_folds"),
-     ({"max_configurations": 0}, "max_configurations")],
+     ({"max_configurations": 0}, "max_configurations"),
+     # past what a model file may declare: the fit wrote a file load refused as damaged
+     # (n_levels=1500), or failed in numpy's words (10**22: "Maximum allowed size exceeded")
+     ({"n_levels": 1001}, "n_levels"), ({"n_levels": 10**22}, "n_levels"),
+     ({"delta": 10**22}, "delta"), ({"window": 10**8}, "window")],
 )
 def test_bad_parameters_name_the_parameter(kwargs, word, small_plant) -> None:
     with pytest.raises(InputError, match=rf"'{word}' parameter of TransitionDetector.*Got"):

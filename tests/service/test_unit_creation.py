@@ -20,7 +20,9 @@ from tests.service.conftest import T0, Service, plant, start_service
 
 @pytest.mark.parametrize("setting, value, words", [
     ("n_levels", "1", "'n_levels' parameter of TransitionDetector must be an int in the "
-                      "range [2, inf)"),
+                      "range [2, 1000]"),
+    ("n_levels", str(10**22), "'n_levels' parameter of TransitionDetector must be an int in "
+                              "the range [2, 1000]"),
     ("delta", "0", "'delta' parameter"),
     ("window", "-3", "'window' parameter"),
     ("threshold", "-1", "'threshold' parameter of TransitionDetector must be a float in the "

@@ -17,7 +17,7 @@ from normalcy.data.validation import as_model_input, as_series, too_short
 from normalcy.detector import calibration, learning, scoring, settings
 from normalcy.detector.learned_views import LearnedViews
 from normalcy.detector.normality import SensorNormality
-from normalcy.detector.parts import VIEWS, Learned, Prepared
+from normalcy.detector.parts import MAX_LEVELS, MAX_STEPS, VIEWS, Learned, Prepared
 from normalcy.detector.quantizer import fit_edges, quantize
 from normalcy.detector.relations import RelationsView
 from normalcy.detector.residuals import ScoringTables, contributions
@@ -153,11 +153,13 @@ class TransitionDetector(LearnedViews, BaseEstimator):  # type: ignore[misc]
 
     # ------------------------------------------------------------------ params
     _parameter_constraints: dict[str, list[Any]] = {
-        "n_levels": [Interval(Integral, 2, None, closed="left"), StrOptions({"auto"})],
-        "delta": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        # at most what a model file may declare (parts.MAX_LEVELS, MAX_STEPS): a fit past
+        # them wrote a file load refused as damaged, or failed in numpy's words
+        "n_levels": [Interval(Integral, 2, MAX_LEVELS, closed="both"), StrOptions({"auto"})],
+        "delta": [Interval(Integral, 1, MAX_STEPS, closed="both"), StrOptions({"auto"})],
         "eta": [Interval(Real, 0, 1, closed="right")],
         "nu": [Interval(Real, 0, None, closed="neither")],
-        "window": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "window": [Interval(Integral, 1, MAX_STEPS, closed="both"), StrOptions({"auto"})],
         "bound_quantiles": [None, Pair(0, 1)],
         "eps": [Interval(Real, 0, None, closed="neither")],
         "max_configurations": [None, Interval(Integral, 1, None, closed="left"),
