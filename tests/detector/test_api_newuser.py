@@ -66,3 +66,30 @@ def test_a_sensor_empty_in_every_row_is_said_with_the_way_out() -> None:
     holes.iloc[1::2, 1] = np.nan
     with pytest.raises(InputError, match=r"every row holds a NaN.*on one time grid"):
         TransitionDetector(**KW).fit(holes)
+
+
+def test_times_read_as_text_or_periods_are_refused_not_ignored() -> None:
+    """``pd.read_csv(f, index_col=0)`` without ``parse_dates`` gives an index of date
+    strings: fit and score took the rows as evenly spaced - no sampling period, a
+    300-row hole in the export scored as if the rows were contiguous - without a word;
+    a PeriodIndex too. Both are refused, saying how to parse the times."""
+    import io
+
+    import pandas as pd
+
+    X = smooth_signals(2500, 2, seed=8).set_axis(["TI101", "FI102"], axis=1)
+    X.index = pd.date_range("2026-01-01", periods=len(X), freq="1s")
+    det = TransitionDetector(**KW).fit(X)
+    buf = io.StringIO()
+    X.drop(X.index[1000:1300]).to_csv(buf)
+    buf.seek(0)
+    text = pd.read_csv(buf, index_col=0)
+    fix = r"holds its times as text \('2026-01-01 00:00:00' \.\.\.\).*parse_dates=True"
+    with pytest.raises(InputError, match=fix):
+        TransitionDetector(**KW).fit(text)
+    with pytest.raises(InputError, match=fix):
+        det.score_samples(text)
+    with pytest.raises(InputError, match=r"PeriodIndex.*X\.index\.to_timestamp\(\)"):
+        det.score_samples(X.to_period("s"))
+    named = X.reset_index(drop=True).set_axis([f"batch {k}" for k in range(len(X))])
+    assert np.isfinite(det.score_samples(named)).any()  # an index of names is no time

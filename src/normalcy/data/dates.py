@@ -121,3 +121,40 @@ def refuse_epoch_fractions(secs: np.ndarray, raw: pd.Series, name: str, where: s
         f"numeric time is read) they lie beyond the year 5000; they look like {unit} since "
         f"1970{f' ({when} UTC)' if when is not None else ''}. Export the times as dates "
         f"(ISO 8601), or as seconds (divide by {per:.0f}).")
+
+
+#: text that reads as a date or a time of day (``2026-01-01``, ``01.02.2026``, ``06:15``)
+_DATE_TEXT = re.compile(r"\d{1,4}[-./]\d{1,2}[-./]\d{1,4}|\d{1,2}:\d{2}")
+
+
+def refuse_text_times(index: pd.Index, what: str) -> None:
+    """InputError when a frame's index holds its times as text (a CSV read without
+    ``parse_dates``) or as periods: read so, its rows would be taken as evenly spaced, with
+    no sampling period and no gap cutting runs - a silent guess. ``what`` names the index.
+
+    Examples
+    --------
+    >>> refuse_text_times(pd.Index(["a", "b"]), "the index")  # names, not dates: fine
+    >>> try:
+    ...     refuse_text_times(pd.Index(["2026-01-01 00:00:00", "2026-01-01 00:00:01"]), "it")
+    ... except InputError as e:
+    ...     print(str(e)[:39])
+    it holds its times as text ('2026-01-01
+    """
+    if isinstance(index, pd.PeriodIndex):
+        raise InputError(f"{what} is a PeriodIndex; the detector reads times from a "
+                         "DatetimeIndex. Convert it: X.index = X.index.to_timestamp().")
+    if not pd.api.types.is_string_dtype(index.dtype) or len(index) < 2:  # object too
+        return
+    probe = [index[0], index[-1]]
+    if not all(isinstance(v, str) and _DATE_TEXT.search(v) for v in probe):
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if pd.to_datetime(pd.Series(probe), errors="coerce", format="mixed").isna().any():
+            return
+    raise InputError(
+        f"{what} holds its times as text ({probe[0]!r} ...), not as times: its rows would "
+        "be taken as evenly spaced, with no sampling period and no gap cutting them. Parse "
+        "them: pd.read_csv(f, index_col=0, parse_dates=True), or X.index = "
+        "pd.to_datetime(X.index).")

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from normalcy.data import localtime
+from normalcy.data import dates, localtime
 from normalcy.data.timeaxis import clock_step, median_step, run_starts
 from normalcy.exceptions import InputError, InputTypeError, SensorsError
 
@@ -385,7 +385,7 @@ def refuse_unordered(index: pd.Index, what: str, fix: str) -> None:
     the time index does not increase at row 3 (2026-
     """
     if not isinstance(index, (pd.DatetimeIndex, pd.TimedeltaIndex)) or len(index) < 2:
-        return
+        return dates.refuse_text_times(index, what)  # times as text: no silent row axis
     seconds = pd.TimedeltaIndex(index - index[0]).total_seconds().to_numpy(np.float64)
     step = np.diff(seconds)
     bad = np.flatnonzero(~(step > 0))
