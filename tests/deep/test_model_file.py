@@ -103,3 +103,22 @@ def test_every_architecture_still_loads(tmp_path: Path, architecture: str) -> No
     model.save(tmp_path / "m.normalcy")
     again = load(tmp_path / "m.normalcy")
     np.testing.assert_array_equal(again.score_samples(DATA), model.score_samples(DATA))
+
+
+def test_a_damaged_discriminator_is_refused(tmp_path: Path) -> None:
+    """Its sizes were read as written: 10**12 hidden units asked torch for terabytes."""
+    from normalcy.transfer import AdversarialTransfer
+
+    path = tmp_path / "dann.normalcy"
+    AdversarialTransfer(**SMALL).fit(DATA, DATA.iloc[:60]).save(path)
+    assert load(path).discriminator_ is not None
+    crafted = _crafted(path, tmp_path, _set("discriminator.hidden", 10**12))
+    with pytest.raises(ModelFileError, match=r"'discriminator' must be \{'latent': 2, "
+                                             r"'hidden': 8\}.*re-create it"):
+        load(crafted)
+
+    def nan(arrays: dict[str, np.ndarray]) -> None:
+        name = next(k for k in arrays if k.startswith("discriminator."))
+        arrays[name] = np.full_like(arrays[name], np.nan)
+    with pytest.raises(ModelFileError, match="discriminator's weights must be finite"):
+        load(_crafted(path, tmp_path, edit_arrays=nan))
