@@ -248,6 +248,17 @@ class WindowDetector(BaseEstimator):  # type: ignore[misc]
         windows = cut_windows(scaler.transform(series.values), ends, self.window)
         return WindowSet(torch.from_numpy(windows), ends)
 
+    def _scoring_device(self) -> torch.device:
+        """The device to score on (:func:`resolve_device`); a fitted model's ``device``
+        that this machine lacks (a model fitted on a GPU, scored on a CPU) says how to
+        score it here."""
+        try:
+            return resolve_device(self.device)
+        except InputError as e:
+            raise InputError(f"{e} This model was fitted with device={self.device!r}; to "
+                             "score it here, model.set_params(device='auto') (its weights "
+                             "stay as they are).") from None
+
     @property
     def _scaler(self) -> Standardiser:
         return Standardiser(self.scaler_mean_, self.scaler_scale_)
@@ -280,7 +291,7 @@ class WindowDetector(BaseEstimator):  # type: ignore[misc]
         series = self._scoring_series(X)
         ends = require_windows(series, self.window, 1, "data to score")
         values = self._scaler.transform(series.values)
-        device = resolve_device(self.device)
+        device = self._scoring_device()
         network = self.network_.to(device)
         scores = np.full(series.n_rows, np.nan)
         for i in range(0, len(ends), _SCORE_CHUNK):

@@ -26,7 +26,7 @@ from torch.nn import functional as F
 
 from normalcy.data.params import Interval, Real
 from normalcy.deep.networks import DomainDiscriminator, WindowNetwork, reverse_gradient
-from normalcy.deep.training import TrainingResult, resolve_device, train_network
+from normalcy.deep.training import TrainingResult, train_network
 from normalcy.deep.window_detector import Settings, WindowSet, load_state_arrays, state_arrays
 from normalcy.transfer.base import TargetHook, TransferEstimator
 
@@ -204,7 +204,7 @@ class AdversarialTransfer(TransferEstimator):
         from normalcy.transfer.alignment import latent_codes
 
         check_is_fitted(self, "discriminator_")
-        device = resolve_device(self.device)
+        device = self._scoring_device()
         discriminator = self.discriminator_.to(device)
         accuracies = []
         for domain, data, label in (("source", source, 0), ("target", target, 1)):

@@ -24,7 +24,6 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from normalcy.deep.training import latent_codes as _network_codes
-from normalcy.deep.training import resolve_device
 from normalcy.deep.window_detector import WindowDetector
 from normalcy.deep.windows import thin_ends
 from normalcy.exceptions import InputError
@@ -101,7 +100,7 @@ def latent_codes(
     check_is_fitted(model, "network_")
     windows = model._scoring_windows(X, model._domain_scaler(domain), f"{domain} data")
     keep = thin_ends(np.arange(len(windows)), 1, max_windows)
-    device = resolve_device(model.device)
+    device = model._scoring_device()
     return _network_codes(model.network_.to(device), windows.take(keep).windows, device)
 
 
