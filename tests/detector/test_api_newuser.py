@@ -93,3 +93,21 @@ def test_times_read_as_text_or_periods_are_refused_not_ignored() -> None:
         det.score_samples(X.to_period("s"))
     named = X.reset_index(drop=True).set_axis([f"batch {k}" for k in range(len(X))])
     assert np.isfinite(det.score_samples(named)).any()  # an index of names is no time
+
+
+def test_one_sensor_as_a_series_is_never_read_as_every_sensor() -> None:
+    """``det.score_samples(df["TI101"])`` on a model of TI101 and FI102 returned scores:
+    the Series' one column was broadcast over both sensors (TI101's readings scored as
+    FI102's too) - a wrong answer without a word. A Series is now that one sensor, by
+    its name, and a model missing a sensor says which; on a one-sensor model it scores."""
+    X = smooth_signals(2500, 2, seed=8).set_axis(["TI101", "FI102"], axis=1)
+    det = TransitionDetector(**KW).fit(X)
+    with pytest.raises(InputError, match=r"lacks the model's sensor column\(s\) \['FI102'\].*"
+                                         r"the data has \['TI101'\]"):
+        det.score_samples(X["TI101"])
+    with pytest.raises(InputError, match=r"lacks the model's sensor column"):
+        det.score_samples(X["TI101"].rename(None))
+    one = TransitionDetector(**KW).fit(X[["TI101"]])
+    np.testing.assert_array_equal(one.score_samples(X["TI101"]), one.score_samples(X[["TI101"]]))
+    np.testing.assert_array_equal(one.score_samples(X["TI101"].rename(None)),
+                                  one.score_samples(X[["TI101"]]))

@@ -7,11 +7,10 @@ crosses a gap or the border between two runs. A frame with a time index
 ``GAP_PERIODS`` sampling periods (its median step), as ``normalcy fit`` and the service
 cut a time column (:mod:`normalcy.data.timeaxis`). Refused, each with a message
 saying how to fix it: infinite values, sparse matrices, complex numbers,
-values that are not numbers, times as a sensor column (a date or duration column, which
-belongs in the index: ``X.set_index("time")``; and, where every column is taken as a
-sensor, a column that rises by one step at every row, refused as ``normalcy fit``
-refuses it, :func:`normalcy.data.timeaxis.clock_step`), 1-D arrays (a pandas Series is
-one sensor), tables without rows or columns, duplicate column names.
+values that are not numbers, times as a sensor column (a date or duration column belongs
+in the index: ``X.set_index("time")``; where every column is a sensor, a column rising by
+one step at every row, :func:`normalcy.data.timeaxis.clock_step`), 1-D arrays (a pandas
+Series is one sensor, by its name), tables without rows or columns, duplicate names.
 """
 
 from __future__ import annotations
@@ -233,6 +232,8 @@ def as_model_input(X: object, sensors: Sequence[str], *, what: str = "data",
     have exactly that many columns, taken in that order. ``owner`` names the
     model in the error (its class name).
     """
+    if isinstance(X, pd.Series):  # one sensor: by its name (unnamed: the model's only one)
+        X = X.to_frame(sensors[0] if X.name is None and len(sensors) == 1 else X.name)
     if isinstance(X, pd.DataFrame):
         have = {str(c) for c in X.columns}
         missing = [s for s in sensors if s not in have]
