@@ -113,3 +113,31 @@ def test_time_ranges_outside_the_data_say_where(start, end, match) -> None:
         with pytest.raises(InputError, match=match):
             act(d)
         assert len(operator.history(d)) == 1
+
+
+@pytest.mark.parametrize("words", [{"by": 5}, {"note": {"why": "pump B"}}, {"by": ["ana"]}])
+def test_who_and_why_must_be_text_or_the_saved_model_would_not_load(plain, words,
+                                                                   tmp_path) -> None:
+    """``feedback(..., by=5)`` (an operator id) was accepted and saved, and the model
+    file was then refused on load as damaged ("history entry 2: by must be text"):
+    every verdict in it lost. Such a verdict is refused at once, the model unchanged."""
+    import copy
+
+    from normalcy import load, save
+
+    det, data = copy.deepcopy(plain[0]), plain[1]
+    operator.feedback(det, data, 100, 400, "normal", by="ana")
+    before = det.score_samples(data)
+    name = next(iter(words))
+    for act in (lambda: operator.feedback(det, data, 500, 700, "normal", **words),
+                lambda: operator.partial_fit(det, data, **words),
+                lambda: operator.undo(det, **words)):
+        with pytest.raises(InputError, match=rf"{name} is text kept in the model's history.*"
+                                             r"nothing was changed"):
+            act()
+    with pytest.raises(InputError, match=rf"{name} is text"):
+        operator.fit(TransitionDetector(**KW), data, **words)
+    assert operator.history(det)["action"].tolist() == ["base", "feedback"]
+    np.testing.assert_array_equal(det.score_samples(data), before)
+    save(det, tmp_path / "m.normalcy")
+    assert load(tmp_path / "m.normalcy").history_.version == 2

@@ -74,9 +74,19 @@ def log_of(det: TransitionDetector) -> History:
     return h
 
 
+def check_words(by: Any, note: Any) -> None:
+    """InputError unless ``by`` and ``note`` are text or None: the log keeps them as text
+    (a model file whose log holds anything else is refused as damaged on load)."""
+    for name, v, eg in (("by", by, "by='ana'"), ("note", note, "note='pump B on'")):
+        if v is not None and not isinstance(v, str):
+            raise InputError(f"{name} is text kept in the model's history ({eg}). Got {v!r} "
+                             f"({type(v).__name__}) instead; nothing was changed.")
+
+
 def commit(det: TransitionDetector, snap: Snapshot, action: str, *,
            checkpoint: bool = False, payload: Payload | None = None, **fields: Any) -> int:
     """Install ``snap`` on the detector and log the change; returns the new version."""
+    check_words(fields.get("by"), fields.get("note"))
     h = log_of(det)
     restore(det, snap)
     entry = h.record(action, snapshot=snap if checkpoint else None, payload=payload, **fields)
@@ -122,6 +132,7 @@ def fit(det: TransitionDetector, X: Any, *, by: str | None = None,
     >>> operator.history(det)[["version", "action", "by"]].to_dict("records")
     [{'version': 1, 'action': 'fit', 'by': 'ana'}]
     """
+    check_words(by, note)
     return record_fit(det.fit(X), X, by=by, note=note)
 
 
