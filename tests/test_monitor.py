@@ -299,3 +299,35 @@ def test_a_hole_in_time_cuts_small_chunks_of_a_model_without_a_period(setup, siz
     ref = det.score_samples(timed, alignment="streaming")
     np.testing.assert_allclose(got, ref, rtol=0, atol=1e-9, equal_nan=True)
     assert np.isnan(got[255:250 + det.window_]).all()  # a new run after the hole
+
+
+def test_rows_of_a_timed_frame_fed_one_by_one_keep_their_time(setup) -> None:
+    """``for t, row in df.iterrows(): mon.update(row)``: the rows' times were dropped, so
+    an hour's hole was scored across as one step. A row named by its time is at it."""
+    det, test = timed_stream(setup, {150: 3600.0})
+    mon = Monitor(det)
+    got = np.concatenate([mon.update(row).scores["score"].to_numpy()
+                          for _, row in test.iloc[:300].iterrows()])
+    ref = det.score_samples(test.iloc[:300], alignment="streaming")
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-9, equal_nan=True)
+    assert np.isnan(got[155:150 + det.window_]).all()  # a new run after the hole
+
+
+def test_chunks_with_and_without_times_cannot_follow_each_other(setup) -> None:
+    """A chunk without times after timed ones was taken, and the next timed chunk could
+    then go back in time unseen."""
+    det, test = timed_stream(setup, {})
+    mon = Monitor(det)
+    mon.update(test.iloc[:100])
+    with pytest.raises(InputError, match=r"has no time index, but the rows before it had "
+                                         r"times.*start a new Monitor"):
+        mon.update(test.iloc[100:200].to_numpy())
+    plain = Monitor(det)
+    plain.update(test.iloc[:100].to_numpy())
+    with pytest.raises(InputError, match=r"has a time index, but the rows before it had no "
+                                         r"times"):
+        plain.update(test.iloc[100:200])
+    mon.update(test.iloc[:0].to_numpy())  # no row: nothing to say
+    out = mon.update(test.iloc[100:200])  # the refused chunk changed nothing
+    ref = det.score_samples(test.iloc[:200], alignment="streaming")[100:]
+    np.testing.assert_allclose(out.scores["score"].to_numpy(), ref, atol=1e-9, equal_nan=True)

@@ -112,6 +112,8 @@ class Monitor:
         #: knows none; those of the chunk being fed, kept once it is accepted
         self._steps = np.zeros(0)
         self._new_steps = np.zeros(0)
+        #: whether the rows fed so far had times (None: no row yet)
+        self._timed: bool | None = None
 
     def _rows(self, rows: Any) -> np.ndarray:
         sensors = list(self.detector.sensors_)
@@ -161,7 +163,12 @@ class Monitor:
         chunk's time; a step longer than ``GAP_PERIODS`` periods (the model's, or where it
         knows none the median of the stream's last ``STEPS_KEPT`` steps), inside a chunk or
         since the last one, starts a new run (:meth:`new_run`), as ``normalcy monitor``
-        and ``normalcy score`` cut a time column."""
+        and ``normalcy score`` cut a time column. A row of a timed frame (``df.iloc[i]``,
+        ``df.iterrows()``) is at the time it is named by. Chunks with and without times
+        cannot follow each other (a hole in time would go unseen)."""
+        if isinstance(rows, pd.Series) and isinstance(rows.name, (pd.Timestamp, pd.Timedelta)):
+            rows = pd.DataFrame([rows.to_numpy()], columns=rows.index,
+                                index=pd.Index([rows.name]))
         check_index_period(rows, getattr(self.detector, "sample_period_", None),
                            "the monitored chunk")
         cuts = self._time_cuts(rows)
@@ -185,6 +192,13 @@ class Monitor:
         """Rows of a timed chunk with a hole in time before them (0: since the last
         chunk). Empty for rows without a time index."""
         index = _time_index(rows)
+        if self._timed is not None and self._timed != (index is not None) and _rows(rows):
+            had, has = ("times", "no time index") if self._timed else ("no times",
+                                                                        "a time index")
+            raise InputError(f"the monitored chunk has {has}, but the rows before it had "
+                             f"{had}: a hole in time between them would go unseen. Give "
+                             "every chunk a time index (a row of a timed frame, df.iloc[i], "
+                             "is named by its time), or none; or start a new Monitor.")
         if index is None:
             return []
         refuse_unordered(index, "the monitored chunk's time index",
@@ -212,6 +226,8 @@ class Monitor:
         """The last row's time of a chunk with a time index (None for other rows)."""
         index = _time_index(rows)
         self._last_time = None if index is None else index[-1]
+        if _rows(rows):
+            self._timed = index is not None
         if index is not None:
             self._steps = np.r_[self._steps, self._new_steps][-STEPS_KEPT:]
         self._new_steps = np.zeros(0)
@@ -310,6 +326,13 @@ class Monitor:
         """The episode in progress, if any."""
         cur = self._tracker.current
         return None if cur is None else self._tracker.summarise(cur)
+
+
+def _rows(rows: Any) -> int:
+    """How many rows a chunk holds (a 1-D row or a mapping: one)."""
+    if isinstance(rows, (pd.DataFrame, np.ndarray)) and np.ndim(rows) == 2:
+        return len(rows)
+    return 0 if isinstance(rows, list) and len(rows) == 0 else 1
 
 
 def _time_index(rows: Any) -> pd.DatetimeIndex | pd.TimedeltaIndex | None:
