@@ -141,3 +141,33 @@ def test_who_and_why_must_be_text_or_the_saved_model_would_not_load(plain, words
     np.testing.assert_array_equal(det.score_samples(data), before)
     save(det, tmp_path / "m.normalcy")
     assert load(tmp_path / "m.normalcy").history_.version == 2
+
+
+def test_a_clock_time_the_zone_shows_twice_or_skips_is_said_in_words() -> None:
+    """On a Europe/Berlin index, a verdict from "2026-10-25 02:30" (the hour the clocks
+    go back) said pandas' "Cannot infer dst time ... try using the 'ambiguous'
+    argument", and on a TimedeltaIndex a date said "only leading negative signs are
+    allowed ... give it with its UTC offset". Each now says what the time is and the
+    exact text to give instead."""
+    import pandas as pd
+
+    X = smooth_signals(1080, 2, seed=3)
+    X.index = pd.date_range("2026-10-25 01:00", periods=len(X), freq="10s", tz="Europe/Berlin")
+    det = operator.fit(TransitionDetector(**KW), X)
+    with pytest.raises(InputError, match=r"start='2026-10-25 02:30' comes twice in Europe/"
+                                         r"Berlin \(the clocks go back\): give it with its "
+                                         r"UTC offset, "
+                                         r"'2026-10-25 02:30:00\+02:00' for the first pass or "
+                                         r"'2026-10-25 02:30:00\+01:00' for the second"):
+        operator.feedback(det, X, "2026-10-25 02:30", "2026-10-25 02:50", "normal")
+    assert operator.feedback(det, X, "2026-10-25 02:30+01:00", "2026-10-25 02:50+01:00",
+                             "normal") == 2
+    spring = X.set_axis(pd.date_range("2026-03-29 01:00", periods=len(X), freq="10s",
+                                      tz="Europe/Berlin"))
+    with pytest.raises(InputError, match=r"end='2026-03-29 02:30' does not exist in "
+                                         r"Europe/Berlin: its clocks skip that hour"):
+        operator.explain(det, spring, "2026-03-29 01:10", "2026-03-29 02:30")
+    durations = X.set_axis(X.index - X.index[0])
+    with pytest.raises(InputError, match=r"start='2026-10-25' is not a duration: the data's "
+                                         r"index holds durations.*'10min'"):
+        operator.explain(det, durations, "2026-10-25", "20min")

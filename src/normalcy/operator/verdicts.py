@@ -68,12 +68,37 @@ def _time_position(series: Series, value: Any, name: str) -> int:
         else:
             t = pd.Timestamp(value)
             if isinstance(index, pd.DatetimeIndex) and index.tz is not None and t.tzinfo is None:
-                t = t.tz_localize(index.tz)  # a wall-clock time of the index's own zone
+                t = _wall_clock(t, index.tz, name, value)  # a time of the index's own zone
         return int(index.searchsorted(t, side="left" if name == "start" else "right"))
+    except InputError:
+        raise
     except (TypeError, ValueError, AttributeError) as e:
+        if isinstance(index, pd.TimedeltaIndex):
+            raise InputError(f"{name}={value!r} is not a duration: the data's index holds "
+                             f"durations ({index[0]} to {index[-1]}). Give one such as "
+                             f"'10min' or pd.Timedelta(seconds=600), or a row number (int)."
+                             ) from None
         raise InputError(f"{name}={value!r} is not a time the data's index ({index[0]} to "
                          f"{index[-1]}) can be compared with ({type(e).__name__}: {e}); give "
                          "it with its UTC offset, or give row numbers.") from None
+
+
+def _wall_clock(t: pd.Timestamp, tz: Any, name: str, value: Any) -> pd.Timestamp:
+    """``t``, a time without a zone, as the wall-clock time of zone ``tz``; InputError
+    for a time the zone's clocks show twice (when they go back) or skip."""
+    try:
+        return t.tz_localize(tz)
+    except ValueError:  # pytz's and pandas' ambiguous / non-existent time errors
+        pass
+    try:
+        first, second = (t.tz_localize(tz, ambiguous=a) for a in (True, False))
+    except ValueError:
+        raise InputError(f"{name}={value!r} does not exist in {tz}: its clocks skip that "
+                         "hour (daylight saving time starts). Give a time outside it, or "
+                         "with its UTC offset.") from None
+    raise InputError(f"{name}={value!r} comes twice in {tz} (the clocks go back): give it "
+                     f"with its UTC offset, '{first}' for the first pass or '{second}' for "
+                     "the second.")
 
 
 def positions(series: Series, start: Any, end: Any) -> tuple[int, int]:
