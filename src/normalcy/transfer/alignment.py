@@ -16,6 +16,7 @@ a test can check that training with a penalty lowers what is measured.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -23,6 +24,7 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
+from normalcy.data.params import Integral, Interval, StrOptions, validate
 from normalcy.deep.training import latent_codes as _network_codes
 from normalcy.deep.window_detector import WindowDetector
 from normalcy.deep.windows import thin_ends
@@ -80,6 +82,23 @@ PENALTIES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
 }
 
 
+_MEASURE_CONSTRAINTS: dict[str, list[Any]] = {
+    "domain": [StrOptions({"source", "target"})],
+    "max_windows": [Interval(Integral, 2, None, closed="left")],
+    "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+}
+
+
+def _check_measure(model: object, owner: str, **params: Any) -> None:
+    """A fitted window detector and the measure's parameters, or an error naming them."""
+    if not isinstance(model, WindowDetector):
+        raise InputError(f"{owner} measures the latent codes of a window detector "
+                         "(WindowAutoencoder or a transfer family); got a "
+                         f"{type(model).__name__}.")
+    check_is_fitted(model, "network_")
+    validate(_MEASURE_CONSTRAINTS, params, owner)
+
+
 def latent_codes(
     model: WindowDetector, X: object, *, domain: str = "target", max_windows: int = 2000
 ) -> np.ndarray:
@@ -97,7 +116,7 @@ def latent_codes(
     -------
     ndarray of shape (n_windows, latent), in time order.
     """
-    check_is_fitted(model, "network_")
+    _check_measure(model, "latent_codes", domain=domain, max_windows=max_windows)
     windows = model._scoring_windows(X, model._domain_scaler(domain), f"{domain} data")
     keep = thin_ends(np.arange(len(windows)), 1, max_windows)
     device = model._scoring_device()
@@ -130,6 +149,7 @@ def latent_discrepancy(
     """
     if kind not in PENALTIES:
         raise InputError(f"kind must be one of {KINDS}. Got {kind!r} instead.")
+    _check_measure(model, "latent_discrepancy", max_windows=max_windows)
     zs = latent_codes(model, source, domain="source", max_windows=max_windows)
     zt = latent_codes(model, target, domain="target", max_windows=max_windows)
     value = PENALTIES[kind](torch.from_numpy(zs), torch.from_numpy(zt))
@@ -156,6 +176,8 @@ def latent_domain_accuracy(
         Balanced accuracy on the held-out halves: 0.5 = the codes carry no domain
         information, 1.0 = fully separable.
     """
+    _check_measure(model, "latent_domain_accuracy", max_windows=max_windows,
+                   n_neighbors=n_neighbors)
     zs = latent_codes(model, source, domain="source", max_windows=max_windows)
     zt = latent_codes(model, target, domain="target", max_windows=max_windows)
     hs, ht = len(zs) // 2, len(zt) // 2
