@@ -171,3 +171,20 @@ def test_a_clock_time_the_zone_shows_twice_or_skips_is_said_in_words() -> None:
     with pytest.raises(InputError, match=r"start='2026-10-25' is not a duration: the data's "
                                          r"index holds durations.*'10min'"):
         operator.explain(det, durations, "2026-10-25", "20min")
+
+
+def test_merge_of_other_settings_names_settings_not_the_scaler() -> None:
+    """Merging a model fitted like another but with eta=0.9 said the two "do not share
+    their scaler and quantizers (eta 0.95 vs 0.9)" - they did share them. It now says
+    they do not share their sensors and settings, and how to fit one like the other."""
+    from normalcy import merge
+
+    X = smooth_signals(4000, 2, seed=9)
+    a = TransitionDetector(**KW).fit(X.iloc[:2000])
+    b = TransitionDetector(eta=0.9).fit(X.iloc[2000:], like=a)
+    with pytest.raises(InputError, match=r"do not share their sensors and settings \(eta 0\.95 "
+                                         r"vs 0\.9\)\. Fit the second model like the first.*"
+                                         r"fit_like\(a, X\)"):
+        merge(a, b)
+    with pytest.raises(InputError, match=r"do not share their scaler and quantizers \(scaler"):
+        merge(a, TransitionDetector(**KW).fit(X.iloc[2000:]))

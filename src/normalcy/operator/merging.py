@@ -96,10 +96,12 @@ def merge(a: TransitionDetector, b: TransitionDetector, by: str | None = None,
             "--resample shows how) and fit it again with fit_like / --like.")
     problems = _clashes(a, b)
     if problems:
+        shared = ("their scaler and quantizers" if problems[0].endswith(" differ") else
+                  "their sensors and settings")
         raise InputError(
-            "cannot merge models that do not share their scaler and quantizers ("
-            + "; ".join(problems) + "). Fit the second model with the first one's scaler "
-            "and quantizers - normalcy.operator.fit_like(a, X) in Python, "
+            f"cannot merge models that do not share {shared} ("
+            + "; ".join(problems) + "). Fit the second model like the first (its sensors, "
+            "settings, scaler and quantizers) - normalcy.operator.fit_like(a, X) in Python, "
             "`normalcy fit DATA -o B --like A` on the command line - or grow one model "
             "with partial_fit on the other's data.")
     if a.view_ != "relations" and not keeps_bounds(b.normality_):
