@@ -331,3 +331,21 @@ def test_chunks_with_and_without_times_cannot_follow_each_other(setup) -> None:
     out = mon.update(test.iloc[100:200])  # the refused chunk changed nothing
     ref = det.score_samples(test.iloc[:200], alignment="streaming")[100:]
     np.testing.assert_allclose(out.scores["score"].to_numpy(), ref, atol=1e-9, equal_nan=True)
+
+
+def test_a_model_of_numbered_columns_monitors_the_same_frames(setup) -> None:
+    """A frame read without a header (pd.read_csv(f, header=None): columns 0, 1, 2) was
+    scored by the detector, but its chunks were refused by the monitor: "the rows lack the
+    model's sensor column(s) ['0', '1', '2']; they have ['0', '1', '2']"."""
+    _, test = setup
+    numbered = smooth_signals(2000, 3, seed=4).set_axis([0, 1, 2], axis=1)
+    det = TransitionDetector(n_levels=6, delta=5, window=30, view="paper").fit(numbered)
+    chunks = test.iloc[:300].set_axis([0, 1, 2], axis=1)
+    mon = Monitor(det)
+    got = pd.concat([mon.update(chunks.iloc[i:i + 50]).scores for i in range(0, 300, 50)])
+    ref = det.score_samples(chunks, alignment="streaming")
+    np.testing.assert_allclose(got["score"].to_numpy(), ref, rtol=0, atol=1e-9, equal_nan=True)
+    mon.update(chunks.iloc[0][[2, 0, 1]])  # a row, its readings in another order
+    twice = pd.concat([chunks.iloc[:5], chunks.iloc[:5, [0]]], axis=1)
+    with pytest.raises(InputError, match=r"name the column\(s\) \['0'\] more than once"):
+        mon.update(twice)

@@ -120,13 +120,22 @@ class Monitor:
         if isinstance(rows, Mapping):  # one row as {sensor: reading}
             rows = pd.Series(rows, dtype=object)
         if isinstance(rows, (pd.DataFrame, pd.Series)):
-            names = rows.columns if isinstance(rows, pd.DataFrame) else rows.index
-            missing = [s for s in sensors if s not in names]
+            # names as the detector reads them (a CSV read without a header: 0, 1, ...)
+            names = [str(c) for c in (rows.columns if isinstance(rows, pd.DataFrame)
+                                      else rows.index)]
+            where = {n: i for i, n in enumerate(names)}
+            if len(where) != len(names):
+                twice = sorted({n for n in names if names.count(n) > 1})
+                raise InputError(f"the rows name the column(s) {twice} more than once; give "
+                                 "each sensor one column.")
+            missing = [s for s in sensors if s not in where]
             if missing:
                 raise InputError(f"the rows lack the model's sensor column(s) {missing}; they "
-                                 f"have {[str(c) for c in names]}. Feed every sensor the model "
-                                 f"was fitted on ({sensors}), NaN where a reading is missing.")
-            frame = (rows if list(names) == sensors else rows[sensors])  # the usual chunk
+                                 f"have {names}. Feed every sensor the model was fitted on "
+                                 f"({sensors}), NaN where a reading is missing.")
+            frame = rows if names == sensors else (  # the usual chunk: as it is
+                rows.iloc[:, [where[s] for s in sensors]] if isinstance(rows, pd.DataFrame)
+                else rows.iloc[[where[s] for s in sensors]])
             if isinstance(frame, pd.Series):
                 frame = frame.to_frame().T
         else:
