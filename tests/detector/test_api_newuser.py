@@ -111,3 +111,23 @@ def test_one_sensor_as_a_series_is_never_read_as_every_sensor() -> None:
     np.testing.assert_array_equal(one.score_samples(X["TI101"]), one.score_samples(X[["TI101"]]))
     np.testing.assert_array_equal(one.score_samples(X["TI101"].rename(None)),
                                   one.score_samples(X[["TI101"]]))
+
+
+def test_an_irregular_time_index_is_said_as_such_not_as_too_few_rows() -> None:
+    """A historian's exception-based export (a tag logged only when it changes: random
+    steps) of 6000 rows said "training data is too short: its longest gap-free stretch
+    has 59 rows ... Give more healthy rows" - more rows would not help. It now says the
+    rows are cut into runs by the irregular time index, and how to export or resample
+    them on a regular grid."""
+    import pandas as pd
+
+    X = smooth_signals(6000, 2, seed=8)
+    steps = np.random.default_rng(0).exponential(1.0, len(X))
+    X.index = pd.Timestamp("2026-01-01") + pd.to_timedelta(np.cumsum(steps), unit="s")
+    with pytest.raises(InputError, match=r"The 6000 rows are cut into \d+ runs by steps of "
+                                         r"their time index longer than 3 times its median "
+                                         r"step.*irregular.*X\.resample\('\d+ms'\)"):
+        TransitionDetector(**KW).fit(X)
+    X.iloc[::7, 0] = np.nan  # empty cells cut it: those are said, as before
+    with pytest.raises(InputError, match=r"cut by empty cells of 's0'"):
+        TransitionDetector(**KW).fit(X.reset_index(drop=True))

@@ -25,8 +25,9 @@ import pandas as pd
 from scipy import sparse
 
 from normalcy.data import dates, localtime
+from normalcy.data.shortness import TooShort, too_short  # noqa: F401 - the fit's error
 from normalcy.data.timeaxis import clock_step, median_step, run_starts
-from normalcy.exceptions import InputError, InputTypeError, SensorsError
+from normalcy.exceptions import InputError, InputTypeError
 
 
 @dataclass
@@ -468,33 +469,3 @@ def _series(values: np.ndarray, names: list[str], runs_arr: np.ndarray, index: p
         seg_start[finite_row] = starts[ids]
         seg_stop[finite_row] = stops[ids]
     return Series(values, names, segment, seg_start, seg_stop, index)
-
-
-class TooShort(SensorsError):
-    """Training data without a gap-free stretch long enough; ``sensors`` names the
-    sensors whose empty cells cut it (most first; empty when gaps are not the cause)."""
-
-
-def too_short(series: Series, longest: int, needed: int, delta: int, window: int,
-              floor: int) -> TooShort:
-    """The error of a fit whose longest gap-free stretch (``longest`` rows) is under the
-    ``needed`` rows (``2*delta - 1 + 2*window``, never under ``floor``); where the data
-    hold that many rows but empty cells cut them, it names the sensors whose cells they
-    are (a sensor logged less often than the others leaves a gap every few rows)."""
-    text = (f"training data is too short: its longest gap-free stretch has {longest} rows, "
-            f"but needs {max(needed, floor)} (2*delta - 1 + 2*window = {needed} with "
-            f"delta={delta}, window={window}; never under {floor}).")
-    gaps = series.gap_cells()
-    if not gaps or series.n_rows < max(needed, floor):
-        how = ("Give more healthy rows, or lower delta/window." if needed > floor else
-               f"Give more healthy rows: at least {floor} in a stretch without gaps "
-               "(a lower delta or window would not lower that).")
-        return TooShort(f"{text} {how}", [])
-    said = ", ".join(f"{s!r} ({100 * n / series.n_rows:.0f} % of the rows)" for s, n in gaps[:3])
-    more = " and more" if len(gaps) > 3 else ""
-    return TooShort(
-        f"{text} The {series.n_rows} rows are cut by empty cells of {said}{more}: "
-        "a sensor logged less often than the others leaves a gap every few rows. Leave it "
-        "out of the sensors, or export every sensor on one time grid (the historian's "
-        "interpolated values).", [s for s, _ in gaps])
-
