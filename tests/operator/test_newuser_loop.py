@@ -188,3 +188,26 @@ def test_merge_of_other_settings_names_settings_not_the_scaler() -> None:
         merge(a, b)
     with pytest.raises(InputError, match=r"do not share their scaler and quantizers \(scaler"):
         merge(a, TransitionDetector(**KW).fit(X.iloc[2000:]))
+
+
+@pytest.mark.parametrize("period", ["1s", -1, 0, float("nan")])
+def test_explain_refuses_a_period_that_is_no_number_of_seconds(plain, period) -> None:
+    """``explain(..., period="1s")`` raised a raw "Unknown format code 'g'
+    for object of type 'str'" once a duration was written; a negative period was
+    taken as given. Both are refused at once, saying what period is."""
+    det, data = plain
+    with pytest.raises(InputError, match=r"period is the seconds between two rows, a "
+                                         r"positive number \(period=1\.0 for 1 s"):
+        operator.explain(det, data, 100, 400, period=period)
+    assert operator.explain(det, data, 100, 400, period=2).text
+
+
+def test_a_band_of_an_unknown_sensor_names_the_model_sensors(plain) -> None:
+    """``normal_band(det, X).of(det, "TI999")`` raised ValueError "'TI999' is not in
+    list"; it now names the model's sensors."""
+    det, data = plain
+    band = operator.normal_band(det, data)
+    with pytest.raises(InputError, match=r"the model has no sensor 'TI999'; its sensors are "
+                                         r"\['s0', 's1'\]"):
+        band.of(det, "TI999")
+    assert band.of(det, "s1")[0].shape == (len(data),)

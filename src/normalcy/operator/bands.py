@@ -27,6 +27,7 @@ import numpy as np
 from normalcy.detector.extended import transition_codes
 from normalcy.detector.normality import keeps_bounds
 from normalcy.detector.parts import Prepared
+from normalcy.exceptions import InputError
 
 if TYPE_CHECKING:  # pragma: no cover
     from normalcy.detector.transition_detector import TransitionDetector
@@ -55,6 +56,9 @@ class Band:
 
     def of(self, det: TransitionDetector, sensor: str) -> tuple[np.ndarray, np.ndarray]:
         """``(lo, hi)`` of one sensor."""
+        if sensor not in det.sensors_:
+            raise InputError(f"the model has no sensor {sensor!r}; its sensors are "
+                             f"{list(det.sensors_)}.")
         k = list(det.sensors_).index(sensor)
         return self.lo[:, k], self.hi[:, k]
 

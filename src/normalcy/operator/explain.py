@@ -104,6 +104,10 @@ def explain(det: TransitionDetector, X: Any, start: Any, end: Any, top: int = 5,
     if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
         raise InputError(f"top is how many findings to give: a whole number of at least 1. "
                          f"Got {top!r} instead.")
+    if period is not None and (isinstance(period, bool) or not isinstance(
+            period, (int, float, np.integer, np.floating)) or not 0 < period < np.inf):
+        raise InputError(f"period is the seconds between two rows, a positive number (period=1.0 "
+                         f"for 1 s; None: the model's own). Got {period!r} instead.")
     prep = det.prepare(X, what="data to explain")
     series, scaled, levels = prep.series, prep.scaled, prep.levels
     start, end = positions(series, start, end)
