@@ -131,3 +131,25 @@ def test_an_irregular_time_index_is_said_as_such_not_as_too_few_rows() -> None:
     X.iloc[::7, 0] = np.nan  # empty cells cut it: those are said, as before
     with pytest.raises(InputError, match=r"cut by empty cells of 's0'"):
         TransitionDetector(**KW).fit(X.reset_index(drop=True))
+
+
+def test_a_sample_period_the_index_contradicts_is_refused_at_the_fit() -> None:
+    """``TransitionDetector(sample_period=1.0).fit(X)`` on a 10 s historian export fitted
+    a model that then refused to score X itself ("data is sampled every 10 s ... the
+    model ... every 1 s"); runs at 1 s and 2 s in one list fitted a model of 1.5 s, a
+    period none of them has. Both are refused at the fit, saying the periods."""
+    import pandas as pd
+
+    X = smooth_signals(3000, 2, seed=8)
+    ten = X.set_axis(pd.date_range("2026-01-01", periods=len(X), freq="10s"))
+    with pytest.raises(InputError, match=r"sample_period=1\.0 \(1 s\) is not the period of the "
+                                         r"training data, whose time index steps every 10 s.*"
+                                         r"sample_period='auto'"):
+        TransitionDetector(**KW, sample_period=1.0).fit(ten)
+    assert TransitionDetector(**KW, sample_period=10.0).fit(ten).sample_period_ == 10.0
+    one = X.iloc[:1500].set_axis(pd.date_range("2026-01-01", periods=1500, freq="1s"))
+    two = X.iloc[1500:].set_axis(pd.date_range("2026-01-02", periods=1500, freq="2s"))
+    with pytest.raises(InputError, match=r"runs are sampled at different periods \(run 0 every "
+                                         r"1 s, run 1 every 2 s\).*resample\('1s'\)"):
+        TransitionDetector(**KW).fit([one, two])
+    assert TransitionDetector(**KW, sample_period=None).fit([one, two]).sample_period_ is None

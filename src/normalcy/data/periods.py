@@ -142,3 +142,40 @@ def check_steps(steps: np.ndarray, period: float | None, said: str, fix: str) ->
     raise InputError(
         f"{said.format(own=duration(own))}, but the model was fitted on data sampled every "
         f"{duration(period)}: its transitions and windows would mean other durations. {fix}")
+
+
+def check_training_periods(X: object, period: float | None, value: object) -> None:
+    """InputError when a run of the training data ``X`` (a frame or a list of runs) has a
+    time index whose median step is not ``period``, the period a fit takes (``value``:
+    the ``sample_period`` parameter, a number or "auto"): a number the index contradicts
+    (the model could not score its own data), or runs at different periods ("auto" took
+    their pooled median, which none of them has)."""
+    if period is None:
+        return
+    runs = X if isinstance(X, (list, tuple)) else [X]
+    owns = []
+    for i, run in enumerate(runs):
+        index = getattr(run, "index", None)
+        if not isinstance(index, (pd.DatetimeIndex, pd.TimedeltaIndex)) or len(index) < 2:
+            continue
+        d = pd.TimedeltaIndex(index[1:] - index[:-1]).total_seconds().to_numpy(np.float64)
+        d = d[np.isfinite(d) & (d > 0)]
+        if d.size >= MIN_CHECKED_STEPS:
+            owns.append((i, float(np.median(d)), steps_tolerance(d)))
+    for i, own, tol in owns:
+        if same_period(own, period, tol):
+            continue
+        if value != "auto":
+            where = "" if len(runs) == 1 else f" (run {i} of the list)"
+            raise InputError(
+                f"sample_period={value!r} ({duration(period)}) is not the period of the "
+                f"training data{where}, whose time index steps every {duration(own)} (its "
+                "median step): the model could not score its own data. Give "
+                "sample_period='auto' to take it from the index, or resample the data to "
+                f"{duration(period)}.")
+        said = ", ".join(f"run {k} every {duration(p)}" for k, p, _ in owns)
+        raise InputError(
+            f"the training data's runs are sampled at different periods ({said}): one "
+            "model's transitions and windows mean one duration. Resample them to one period "
+            f"(run.resample('{owns[0][1]:g}s').mean().interpolate()), or fit a model per "
+            "period.")

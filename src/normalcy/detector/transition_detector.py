@@ -12,7 +12,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from normalcy.data.params import Interval, Pair, StrOptions, check_params, series_tags
-from normalcy.data.periods import check_index_period
+from normalcy.data.periods import check_index_period, check_training_periods
 from normalcy.data.validation import as_model_input, as_series, too_short
 from normalcy.detector import calibration, learning, scoring, settings
 from normalcy.detector.learned_views import LearnedViews
@@ -203,6 +203,7 @@ class TransitionDetector(LearnedViews, BaseEstimator):  # type: ignore[misc]
         """
         check_params(self)
         self.sample_period_ = settings.sample_period(self.sample_period, X)
+        check_training_periods(X, self.sample_period_, self.sample_period)
         fixed = None  # (edges, n_levels, delta, window) of a reference model
         if like is None:
             series = as_series(X, what="training data")
