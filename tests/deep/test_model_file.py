@@ -67,10 +67,11 @@ def _crafted(saved: Path, tmp_path: Path, edit_header: Any = None,
     (_set("scaler.scale", [0.0, 1.0]), "finite means and scales > 0"),
     (_set("threshold", float("nan")), "'threshold' must be a finite number"),
     (_set("threshold", -1.0), "'threshold' must be a finite number >= 0"),
-    (_set("params.window", 20), "network's window .* is not the model's parameter window=20"),
+    (_set("network.window", 20), f"weights '{WEIGHT}' must be finite numbers of shape"),
     (_set("params.window", -3), "'window' parameter of WindowAutoencoder"),
     (_set("network.n_sensors", -2), "the network has -2 sensors, the model 2"),
-    (_set("network.latent", 10**12), "network's latent"),
+    (_set("network.latent", 10**12), "the network would hold more than 1e\\+09 weights"),
+    (_set("network.hidden", -1), "the network's hidden must be an int >= 1, got -1"),
     (_set("sensors", ["a", "a"]), "distinct names"),
     (_set("sample_period", -1.0), "'sample_period' must be a finite number"),
 ])
@@ -114,7 +115,7 @@ def test_a_damaged_discriminator_is_refused(tmp_path: Path) -> None:
     assert load(path).discriminator_ is not None
     crafted = _crafted(path, tmp_path, _set("discriminator.hidden", 10**12))
     with pytest.raises(ModelFileError, match=r"'discriminator' must be \{'latent': 2, "
-                                             r"'hidden': 8\}.*re-create it"):
+                                             r"'hidden': 8\} \(the network's sizes\)"):
         load(crafted)
 
     def nan(arrays: dict[str, np.ndarray]) -> None:

@@ -55,23 +55,20 @@ def checked_number(header: Mapping[str, Any], key: str, low: float = 0.0) -> flo
     return float(v)
 
 
-def checked_network(header: Mapping[str, Any], params: Mapping[str, Any], n_sensors: int,
+def checked_network(header: Mapping[str, Any], n_sensors: int,
                     arrays: Mapping[str, np.ndarray], prefix: str) -> WindowNetwork:
-    """The network the file describes, its shapes checked against the parameters, the
-    sensors and the weights (on torch's meta device: nothing allocated) before it is built.
-    """
+    """The network the file describes, its shapes checked against the sensors and the
+    weights (on torch's meta device: nothing allocated) before it is built."""
     config = header["network"]
     if not isinstance(config, dict):
         raise TypeError("'network' must be a dict")
     if config.get("architecture") not in ARCHITECTURES:
         raise ValueError(f"'network' architecture must be one of {list(ARCHITECTURES)}, "
                          f"got {config.get('architecture')!r}")
-    for key in ("window", "latent", "hidden"):
-        if config.get(key) != params[key]:
-            raise ValueError(f"the network's {key} ({config.get(key)!r}) is not the model's "
-                             f"parameter {key}={params[key]!r}")
-    if config.get("architecture") != params["architecture"]:
-        raise ValueError("the network's architecture is not the model's parameter")
+    for key, low in (("window", 2), ("latent", 1), ("hidden", 1)):
+        v = config.get(key)  # the parameters may differ: set after fit, for the next one
+        if isinstance(v, bool) or not isinstance(v, int) or v < low:
+            raise ValueError(f"the network's {key} must be an int >= {low}, got {v!r}")
     if config.get("n_sensors") != n_sensors:
         raise ValueError(f"the network has {config.get('n_sensors')!r} sensors, the model "
                          f"{n_sensors}")

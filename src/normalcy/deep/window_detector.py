@@ -244,8 +244,9 @@ class WindowDetector(BaseEstimator):  # type: ignore[misc]
 
     def _scoring_windows(self, X: object, scaler: Standardiser, what: str) -> WindowSet:
         series = self._scoring_series(X, what)
-        ends = require_windows(series, self.window, 1, what)
-        windows = cut_windows(scaler.transform(series.values), ends, self.window)
+        window = self._fitted_window
+        ends = require_windows(series, window, 1, what)
+        windows = cut_windows(scaler.transform(series.values), ends, window)
         return WindowSet(torch.from_numpy(windows), ends)
 
     def _scoring_device(self) -> torch.device:
@@ -258,6 +259,12 @@ class WindowDetector(BaseEstimator):  # type: ignore[misc]
             raise InputError(f"{e} This model was fitted with device={self.device!r}; to "
                              "score it here, model.set_params(device='auto') (its weights "
                              "stay as they are).") from None
+
+    @property
+    def _fitted_window(self) -> int:
+        """Rows per window of the fitted network (``window`` set after fit changes nothing
+        until the next fit, as every parameter)."""
+        return int(self.network_.config["window"])
 
     @property
     def _scaler(self) -> Standardiser:
@@ -289,14 +296,15 @@ class WindowDetector(BaseEstimator):  # type: ignore[misc]
             of ``window`` gap-free rows.
         """
         series = self._scoring_series(X)
-        ends = require_windows(series, self.window, 1, "data to score")
+        window = self._fitted_window
+        ends = require_windows(series, window, 1, "data to score")
         values = self._scaler.transform(series.values)
         device = self._scoring_device()
         network = self.network_.to(device)
         scores = np.full(series.n_rows, np.nan)
         for i in range(0, len(ends), _SCORE_CHUNK):
             chunk = ends[i : i + _SCORE_CHUNK]
-            windows = torch.from_numpy(cut_windows(values, chunk, self.window))
+            windows = torch.from_numpy(cut_windows(values, chunk, window))
             scores[chunk] = window_errors(network, windows, device)
         return scores
 
@@ -357,10 +365,9 @@ class WindowDetector(BaseEstimator):  # type: ignore[misc]
         model = cls(**params)
         check_params(model)  # a file's parameters pass the same checks as a user's
         model.sensors_ = checked_sensors(header)
-        model.window_ = int(model.window)
         model.n_features_in_ = len(model.sensors_)
-        network = checked_network(header, model.get_params(), model.n_features_in_, arrays,
-                                  "network.")
+        network = checked_network(header, model.n_features_in_, arrays, "network.")
+        model.window_ = int(network.config["window"])
         load_state_arrays("network.", network, arrays)
         model.network_ = network.eval()
         model.scaler_mean_, model.scaler_scale_ = checked_scaler(

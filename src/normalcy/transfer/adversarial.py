@@ -224,9 +224,10 @@ class AdversarialTransfer(TransferEstimator):
     def _extra_from_file(self, header: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         super()._extra_from_file(header, arrays)
         config = header["discriminator"]
-        if config != {"latent": self.latent, "hidden": self.hidden}:
-            raise ValueError(f"'discriminator' must be {{'latent': {self.latent}, 'hidden': "
-                             f"{self.hidden}}} (the model's parameters), got {config!r}")
+        net = {k: self.network_.config[k] for k in ("latent", "hidden")}
+        if config != net:
+            raise ValueError(f"'discriminator' must be {net} (the network's sizes), got "
+                             f"{config!r}")
         if not all(np.isfinite(v).all() for k, v in arrays.items()
                    if k.startswith("discriminator.")):
             raise ValueError("the discriminator's weights must be finite numbers")
