@@ -212,3 +212,17 @@ def test_latent_discrepancy_kind_is_checked(
 ) -> None:
     with pytest.raises(InputError, match="kind must be one of"):
         latent_discrepancy(unaligned, domains["source"], domains["target"], kind="kl")
+
+
+def test_arrays_of_other_widths_are_said_as_the_two_domains(
+        domains: dict[str, pd.DataFrame]) -> None:
+    """Said as "the model has 2 sensors ... MappingTransfer is expecting 2 features" while
+    no model had been fitted: the fit was in progress."""
+    source = domains["source"].to_numpy()
+    target = np.c_[domains["target"].to_numpy(), np.zeros(len(domains["target"]))]
+    said = (r"the target data has 3 columns but the source data has 2 sensors \['s0', "
+            r"'s1'\]: give both domains the same sensors in the same order")
+    with pytest.raises(InputError, match=said):
+        MappingTransfer(**SMALL).fit(source, target)
+    with pytest.raises(InputError, match=said):
+        MappingTransfer(**SMALL).fit(source, [target[:200, :2], target[200:]])

@@ -144,7 +144,17 @@ class TransferEstimator(WindowDetector):
         """
         s = self._settings()
         src = as_series(source, what="source data")
-        check_width(target, src.sensors, what="target data", owner=type(self).__name__)
+        try:
+            check_width(target, src.sensors, what="target data", owner=type(self).__name__)
+        except InputError:  # said of a fitted model; here the fit is in progress
+            runs = target if isinstance(target, (list, tuple)) else [target]
+            width = next(np.shape(r)[1] for r in runs
+                         if np.ndim(r) == 2 and np.shape(r)[1] != len(src.sensors))
+            raise InputError(
+                f"the target data has {width} columns but the source data has "
+                f"{len(src.sensors)} sensors {src.sensors}: give both domains the same "
+                "sensors in the same order (DataFrames with the sensors' names are "
+                "safest).") from None
         tgt = as_series(target, src.sensors, what="target data")
         check_domain_periods(source, target)
         target_scaler = Standardiser.fit(tgt.values)
