@@ -66,3 +66,24 @@ def test_two_writers_of_one_model_file_never_lose_a_verdict(tmp_path) -> None:
         t.join()
     by = [e.by for e in load(path).history_.entries]
     assert sorted(b for b in by if b and b.startswith("op")) == ["op0", "op1", "op2", "op3"]
+
+
+def test_save_never_writes_a_model_over_a_file_that_is_no_model(tmp_path) -> None:
+    """``save(det, "train.csv")`` (the data's name typed for the model's) replaced the
+    historian export with a model file without a word. It is refused, the file kept;
+    a model file (even a damaged one) or an empty file is still written over."""
+    det = TransitionDetector(n_levels=5, delta=5, window=20).fit(smooth_signals(600, 2, seed=1))
+    data = tmp_path / "train.csv"
+    data.write_text("time,TI101\n2026-01-01 00:00:00,1.5\n")
+    with pytest.raises(InputError, match=r"train\.csv exists and is not a normalcy model file; "
+                                         r"save would write a model over it.*nothing was "
+                                         r"written"):
+        save(det, data)
+    assert data.read_text().startswith("time,TI101")
+    model = tmp_path / "plant.normalcy"
+    save(det, model)
+    save(det, model)  # a model file: rewritten
+    empty = tmp_path / "empty.normalcy"
+    empty.write_bytes(b"")
+    save(det, empty)
+    assert empty.stat().st_size > 0

@@ -110,9 +110,25 @@ def save(model: Any, path: str | os.PathLike[str], *,
               **{k: v for k, v in (extra or {}).items() if v is not None}}
     target = os.path.realpath(path)
     with model_lock(path):  # the check and the write: no other writer between them
+        refuse_other_file(path, target)
         refuse_lost_update(model, path, target)
         write_model_file(path, header, arrays)
         model._file_stamp = (target, file_stamp(target))
+
+
+def refuse_other_file(path: str | os.PathLike[str], target: str) -> None:
+    """InputError when ``target`` holds a file that is no model file (a historian export,
+    a notebook): a model file is a zip archive; anything else there is the user's data."""
+    try:
+        with open(target, "rb") as f:
+            head = f.read(4)
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return
+    if head and head != b"PK\x03\x04":
+        raise InputError(
+            f"{os.fspath(path)} exists and is not a normalcy model file; save would write a "
+            "model over it (your data?). Choose another path, such as 'plant.normalcy', or "
+            "delete the file first; nothing was written.")
 
 
 def file_stamp(path: str) -> tuple[int, ...] | None:
