@@ -163,7 +163,7 @@ def test_target_with_other_sensors_is_refused(domains: dict[str, pd.DataFrame]) 
     other = domains["target"].rename(columns={"torque": "current"})
     with pytest.raises(InputError, match=r"target data lacks the sensor column\(s\) \['torque'\]"):
         MappingTransfer(**SMALL).fit(domains["source"], other)
-    with pytest.raises(InputError, match="X has 3 features, but MappingTransfer is expecting 2"):
+    with pytest.raises(InputError, match="target data has 3 columns but the source data has 2"):
         MappingTransfer(**SMALL).fit(domains["source"].to_numpy(), np.zeros((400, 3)))
 
 

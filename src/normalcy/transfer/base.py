@@ -147,7 +147,7 @@ class TransferEstimator(WindowDetector):
         try:
             check_width(target, src.sensors, what="target data", owner=type(self).__name__)
         except InputError:  # said of a fitted model; here the fit is in progress
-            runs = target if isinstance(target, (list, tuple)) else [target]
+            runs: list[Any] = list(target) if isinstance(target, (list, tuple)) else [target]
             width = next(np.shape(r)[1] for r in runs
                          if np.ndim(r) == 2 and np.shape(r)[1] != len(src.sensors))
             raise InputError(
