@@ -211,3 +211,35 @@ def test_a_band_of_an_unknown_sensor_names_the_model_sensors(plain) -> None:
                                          r"\['s0', 's1'\]"):
         band.of(det, "TI999")
     assert band.of(det, "s1")[0].shape == (len(data),)
+
+
+def test_the_operator_loop_on_a_pipeline_says_how_to_reach_its_detector(plain) -> None:
+    """A user whose detector sits at the end of a scikit-learn Pipeline passed the
+    pipeline: feedback, explain and normal_band raised AttributeError "'Pipeline' object
+    has no attribute 'prepare'", undo and history said the (fitted) Pipeline "is not
+    fitted yet", merge said "model a is not fitted". Each now says it works on a
+    TransitionDetector and how to reach the pipeline's."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from normalcy import merge
+
+    data = plain[1]
+    pipe = make_pipeline(StandardScaler(), TransitionDetector(**KW)).fit(data)
+    acts = {
+        "operator.feedback": lambda: operator.feedback(pipe, data, 100, 400, "normal"),
+        "operator.explain": lambda: operator.explain(pipe, data, 100, 400),
+        "operator.normal_band": lambda: operator.normal_band(pipe, data),
+        "operator.history": lambda: operator.history(pipe),
+        "operator.partial_fit": lambda: operator.partial_fit(pipe, data),
+        "the operator loop": lambda: operator.undo(pipe),
+        r"merge \(model a\)": lambda: merge(pipe, pipe[-1]),
+    }
+    for what, act in acts.items():
+        with pytest.raises(TypeError, match=rf"{what} works on a normalcy TransitionDetector; "
+                                            r"got Pipeline\. .*pipe\[-1\].*pipe\[:-1\]"
+                                            r"\.transform\(X\)"):
+            act()
+    with pytest.raises(InputError, match=r"operator.feedback works on .*got NoneType\.$"):
+        operator.feedback(None, data, 100, 400, "normal")  # type: ignore[arg-type]
+    assert operator.feedback(pipe[-1], pipe[:-1].transform(data), 100, 400, "normal") == 2

@@ -28,6 +28,7 @@ from normalcy.detector.extended import transition_codes
 from normalcy.detector.normality import keeps_bounds
 from normalcy.detector.parts import Prepared
 from normalcy.exceptions import InputError
+from normalcy.operator.versions import check_detector
 
 if TYPE_CHECKING:  # pragma: no cover
     from normalcy.detector.transition_detector import TransitionDetector
@@ -84,6 +85,7 @@ def normal_band(det: TransitionDetector, X: Any) -> Band:
     >>> band.kind, bool(np.nanmean((band.lo <= X.values) & (X.values <= band.hi)) > 0.9)
     ('expected', True)
     """
+    check_detector(det, "operator.normal_band")
     prep = X if isinstance(X, Prepared) else det.prepare(X, what="trend rows")
     T, ns = prep.scaled.shape
     lo, hi = np.full((T, ns), np.nan), np.full((T, ns), np.nan)

@@ -64,6 +64,7 @@ from normalcy.operator.relation_words import (
 )
 from normalcy.operator.units import Units, amount, fmt
 from normalcy.operator.verdicts import positions, range_rows
+from normalcy.operator.versions import check_detector
 
 if TYPE_CHECKING:  # pragma: no cover
     from normalcy.detector.transition_detector import TransitionDetector
@@ -101,6 +102,7 @@ def explain(det: TransitionDetector, X: Any, start: Any, end: Any, top: int = 5,
     ``start`` and ``end`` may be times where ``X`` has a time index (as in
     :func:`normalcy.operator.feedback`).
     """
+    check_detector(det, "operator.explain")
     if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
         raise InputError(f"top is how many findings to give: a whole number of at least 1. "
                          f"Got {top!r} instead.")

@@ -20,7 +20,7 @@ from normalcy.detector.normality import merge as merge_normality
 from normalcy.detector.transition_detector import TransitionDetector
 from normalcy.exceptions import InputError
 from normalcy.operator.history import Snapshot
-from normalcy.operator.versions import commit, log_of, signatures_of
+from normalcy.operator.versions import check_detector, commit, log_of, signatures_of
 
 
 def fit_like(reference: TransitionDetector, X: Any) -> TransitionDetector:
@@ -84,6 +84,7 @@ def merge(a: TransitionDetector, b: TransitionDetector, by: str | None = None,
     continues ``a``'s, with a "merge" checkpoint.
     """
     for name, m in (("a", a), ("b", b)):
+        check_detector(m, f"merge (model {name})")
         if getattr(m, "normality_", None) is None:
             raise InputError(f"model {name} is not fitted; merge needs two fitted models.")
     pa, pb = getattr(a, "sample_period_", None), getattr(b, "sample_period_", None)

@@ -25,7 +25,7 @@ from normalcy.exceptions import InputError
 from normalcy.operator import relation_signatures
 from normalcy.operator.history import Payload, data_hash
 from normalcy.operator.signatures import SignatureLibrary
-from normalcy.operator.versions import commit, replay, snapshot_of
+from normalcy.operator.versions import check_detector, commit, replay, snapshot_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from normalcy.data.validation import Series
@@ -202,6 +202,7 @@ def feedback(det: TransitionDetector, X: Any, start: Any, end: Any, verdict: str
     >>> bool(np.nanmax(det.contributions(Y)["e_trans"][400:500]) == 0)
     True
     """
+    check_detector(det, "operator.feedback")
     if verdict not in VERDICTS:
         raise InputError(f"verdict must be one of {list(VERDICTS)}. Got {verdict!r} instead.")
     if verdict == "fault" and (not isinstance(fault, str) or not fault.strip()):

@@ -19,7 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from normalcy.data.validation import as_model_input
 from normalcy.detector.teaching import teach
-from normalcy.exceptions import InputError
+from normalcy.exceptions import InputError, InputTypeError
 from normalcy.operator.history import History, Payload, Snapshot, data_hash
 from normalcy.operator.signatures import SignatureLibrary
 
@@ -28,6 +28,21 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 # ----------------------------------------------------------------- the state
+def check_detector(det: Any, what: str) -> None:
+    """InputTypeError unless ``det`` is a TransitionDetector (the operator loop's model);
+    a scikit-learn Pipeline is told how to reach its detector."""
+    from normalcy.detector.transition_detector import TransitionDetector
+
+    if isinstance(det, TransitionDetector):
+        return
+    hint = (" For a scikit-learn Pipeline, pass its detector, pipe[-1], with the data its "
+            "earlier steps give it (pipe[:-1].transform(X)); fit the detector on the raw "
+            "frame to have explanations in the sensors' units." if hasattr(det, "steps")
+            else "")
+    raise InputTypeError(f"{what} works on a normalcy TransitionDetector; got "
+                         f"{type(det).__name__}.{hint}")
+
+
 def signatures_of(det: TransitionDetector) -> SignatureLibrary:
     """The detector's fault signature library (empty for a model without one)."""
     lib: SignatureLibrary | None = getattr(det, "signatures_", None)
@@ -57,6 +72,7 @@ def describes(h: History, det: TransitionDetector) -> bool:
 def log_of(det: TransitionDetector) -> History:
     """The detector's change log, started (or re-based) so that it describes the
     model as it is now."""
+    check_detector(det, "the operator loop")
     check_is_fitted(det, "normality_")
     h: History | None = getattr(det, "history_", None)
     if h is None or not h.entries:
@@ -133,6 +149,7 @@ def fit(det: TransitionDetector, X: Any, *, by: str | None = None,
     [{'version': 1, 'action': 'fit', 'by': 'ana'}]
     """
     check_words(by, note)
+    check_detector(det, "operator.fit")
     return record_fit(det.fit(X), X, by=by, note=note)
 
 
@@ -153,6 +170,7 @@ def partial_fit(det: TransitionDetector, X: Any, *, by: str | None = None,
                 note: str | None = None) -> int:
     """Teach a batch of new healthy data (:meth:`TransitionDetector.partial_fit`) and
     log it as a checkpoint; returns the new version."""
+    check_detector(det, "operator.partial_fit")
     check_is_fitted(det, "normality_")
     prep = det.prepare(X, what="partial_fit data")
     changed = det.taught(prep)
@@ -221,6 +239,7 @@ def in_force(det: TransitionDetector) -> set[int]:
 def history(det: TransitionDetector) -> pd.DataFrame:
     """The change log: version, time (UTC), action, by, range, verdict, fault, note,
     data hash (sha256 of the raw rows read), and the target of reverts."""
+    check_detector(det, "operator.history")
     check_is_fitted(det, "normality_")
     h: History | None = getattr(det, "history_", None)
     return (h or History()).frame()
