@@ -349,3 +349,16 @@ def test_a_model_of_numbered_columns_monitors_the_same_frames(setup) -> None:
     twice = pd.concat([chunks.iloc[:5], chunks.iloc[:5, [0]]], axis=1)
     with pytest.raises(InputError, match=r"name the column\(s\) \['0'\] more than once"):
         mon.update(twice)
+
+
+def test_an_infinite_reading_is_named_by_sensor_and_row(setup) -> None:
+    """It was "the rows hold an infinite value", with no sensor or row to look at."""
+    det, test = setup
+    mon = Monitor(det)
+    mon.update(test.iloc[:10])
+    chunk = test.iloc[10:20].copy()
+    chunk.iloc[3, 1] = -np.inf
+    with pytest.raises(InputError, match=r"sensor 's1' holds an infinite value \(-inf\) at row "
+                                         r"13 of the stream \(row 3 of the chunk\); use NaN"):
+        mon.update(chunk)
+    assert mon.n_seen == 10

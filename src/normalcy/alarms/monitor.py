@@ -161,7 +161,10 @@ class Monitor:
             raise InputError(f"expected rows of {len(sensors)} sensors {sensors}; "
                              f"got an array of shape {arr.shape}.")
         if np.isinf(arr).any():
-            raise InputError("the rows hold an infinite value; use NaN for a missing value.")
+            r, c = (int(v) for v in np.argwhere(np.isinf(arr))[0])
+            raise InputError(f"sensor {sensors[c]!r} holds an infinite value ({arr[r, c]}) at "
+                             f"row {self.n_seen + r} of the stream (row {r} of the chunk); "
+                             "use NaN for a missing reading.")
         return arr
 
     def update(self, rows: Any) -> MonitorUpdate:
