@@ -362,3 +362,22 @@ def test_an_infinite_reading_is_named_by_sensor_and_row(setup) -> None:
                                          r"13 of the stream \(row 3 of the chunk\); use NaN"):
         mon.update(chunk)
     assert mon.n_seen == 10
+
+
+def test_a_detector_fitted_anew_under_a_monitor_is_said(setup) -> None:
+    """Refitting the watched detector with another window kept the monitor's buffer of the
+    old size: its next scores were not the new model's (nor NaN), without a word."""
+    _, test = setup
+    X = smooth_signals(2000, 3, seed=4)
+    det = TransitionDetector(n_levels=6, delta=5, window=30, view="paper").fit(X)
+    mon = Monitor(det)
+    mon.update(test.iloc[:100])
+    det.set_params(window=50).fit(X)
+    with pytest.raises(InputError, match=r"fitted anew \(delta=5, window=50\) since this "
+                                         r"Monitor started with delta=5, window=30.*Start a "
+                                         r"new Monitor"):
+        mon.update(test.iloc[100:200])
+    fresh = Monitor(det)  # what it says: a new monitor scores as the model does
+    got = fresh.update(test.iloc[:200]).scores["score"].to_numpy()
+    np.testing.assert_allclose(got, det.score_samples(test.iloc[:200], alignment="streaming"),
+                               rtol=0, atol=1e-9, equal_nan=True)

@@ -102,6 +102,8 @@ class Monitor:
         self.policy = policy if policy is not None else AlarmPolicy()
         self._tracker = self.policy.tracker(detector)
         self.keep = 2 * detector.delta_ + detector.window_ - 2
+        #: what the buffer, the alignment and the episodes were set up for
+        self._fitted = _fitted_shape(detector)
         self._buffer = np.zeros((0, len(detector.sensors_)))
         self.n_seen = 0
         #: the last update's relation samples and the model parts they were computed with
@@ -178,6 +180,12 @@ class Monitor:
         and ``normalcy score`` cut a time column. A row of a timed frame (``df.iloc[i]``,
         ``df.iterrows()``) is at the time it is named by. Chunks with and without times
         cannot follow each other (a hole in time would go unseen)."""
+        if _fitted_shape(self.detector) != self._fitted:
+            (d0, w0, s0), (d1, w1, s1) = self._fitted, _fitted_shape(self.detector)
+            said = f"delta={d1}, window={w1}" + ("" if s1 == s0 else f", sensors {list(s1)}")
+            raise InputError(f"the detector was fitted anew ({said}) since this Monitor started "
+                             f"with delta={d0}, window={w0}: its rows kept and its episodes "
+                             "are of the old model. Start a new Monitor(detector).")
         if isinstance(rows, pd.Series) and isinstance(rows.name, (pd.Timestamp, pd.Timedelta)):
             rows = pd.DataFrame([rows.to_numpy()], columns=rows.index,
                                 index=pd.Index([rows.name]))
@@ -338,6 +346,11 @@ class Monitor:
         """The episode in progress, if any."""
         cur = self._tracker.current
         return None if cur is None else self._tracker.summarise(cur)
+
+
+def _fitted_shape(detector: Any) -> tuple[int, int, tuple[str, ...]]:
+    """A detector's delta, window and sensors: what a refit may change under a monitor."""
+    return int(detector.delta_), int(detector.window_), tuple(detector.sensors_)
 
 
 def _rows(rows: Any) -> int:
