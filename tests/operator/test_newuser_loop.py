@@ -243,3 +243,19 @@ def test_the_operator_loop_on_a_pipeline_says_how_to_reach_its_detector(plain) -
     with pytest.raises(InputError, match=r"operator.feedback works on .*got NoneType\.$"):
         operator.feedback(None, data, 100, 400, "normal")  # type: ignore[arg-type]
     assert operator.feedback(pipe[-1], pipe[:-1].transform(data), 100, 400, "normal") == 2
+
+
+def test_a_zoned_time_on_a_naive_index_says_which_side_lacks_the_zone(plain) -> None:
+    """A verdict from ``pd.Timestamp(..., tz="UTC")`` on a frame whose index has no zone
+    said "Cannot compare tz-naive and tz-aware ... give it with its UTC offset" - it had
+    one. It now says the index has none, and the two ways to make them agree."""
+    import pandas as pd
+
+    det, data = plain
+    timed = data.set_axis(pd.date_range("2026-01-01", periods=len(data), freq="1s"))
+    with pytest.raises(InputError, match=r"start=Timestamp\('2026-01-01 00:01:00\+0000', "
+                                         r"tz='UTC'\) has a time zone, but the data's index "
+                                         r"has none.*without a zone.*tz_localize\('UTC'\)"):
+        operator.explain(det, timed, pd.Timestamp("2026-01-01 00:01", tz="UTC"),
+                         pd.Timestamp("2026-01-01 00:05", tz="UTC"))
+    assert operator.explain(det, timed, "2026-01-01 00:01", "2026-01-01 00:05").text

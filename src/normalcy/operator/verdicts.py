@@ -69,6 +69,12 @@ def _time_position(series: Series, value: Any, name: str) -> int:
             t = pd.Timestamp(value)
             if isinstance(index, pd.DatetimeIndex) and index.tz is not None and t.tzinfo is None:
                 t = _wall_clock(t, index.tz, name, value)  # a time of the index's own zone
+            elif isinstance(index, pd.DatetimeIndex) and index.tz is None and t.tzinfo:
+                raise InputError(
+                    f"{name}={value!r} has a time zone, but the data's index has none "
+                    f"({index[0]} to {index[-1]}): give the time as the index reads it, "
+                    "without a zone, or give the index its zone first (X.index = "
+                    "X.index.tz_localize('UTC'), or the zone of the historian's clock).")
         return int(index.searchsorted(t, side="left" if name == "start" else "right"))
     except InputError:
         raise
