@@ -153,3 +153,23 @@ def test_a_sample_period_the_index_contradicts_is_refused_at_the_fit() -> None:
                                          r"1 s, run 1 every 2 s\).*resample\('1s'\)"):
         TransitionDetector(**KW).fit([one, two])
     assert TransitionDetector(**KW, sample_period=None).fit([one, two]).sample_period_ is None
+
+
+def test_epoch_numbers_as_the_index_are_refused_with_their_unit() -> None:
+    """A historian export indexed by milliseconds since 1970 (``1767225600000``) was
+    taken as row numbers: no sampling period, no gap, without a word (the command line
+    refuses such times). It is refused, naming the unit and the conversion; an index of
+    small integers (row or batch numbers) is still a row axis."""
+    import pandas as pd
+
+    X = smooth_signals(2500, 2, seed=8)
+    det = TransitionDetector(**KW).fit(X)
+    ms = X.set_axis(pd.Index(1767225600000 + 1000 * np.arange(len(X))))
+    with pytest.raises(InputError, match=r"numbers like 1767225600000 \.\.\. 1767228099000, "
+                                         r"which read as milliseconds since 1970.*"
+                                         r"pd\.to_datetime\(X\.index, unit='ms'\)"):
+        det.score_samples(ms)
+    with pytest.raises(InputError, match=r"unit='ms'"):
+        TransitionDetector(**KW).fit(ms)
+    batches = X.set_axis(pd.Index(1000 + np.arange(len(X))))
+    assert np.isfinite(det.score_samples(batches)).any()

@@ -129,8 +129,9 @@ _DATE_TEXT = re.compile(r"\d{1,4}[-./]\d{1,2}[-./]\d{1,4}|\d{1,2}:\d{2}")
 
 def refuse_text_times(index: pd.Index, what: str) -> None:
     """InputError when a frame's index holds its times as text (a CSV read without
-    ``parse_dates``) or as periods: read so, its rows would be taken as evenly spaced, with
-    no sampling period and no gap cutting runs - a silent guess. ``what`` names the index.
+    ``parse_dates``), as periods, or as epoch numbers (:func:`epoch_unit`): read so, its
+    rows would be taken as evenly spaced, with no sampling period and no gap cutting runs -
+    a silent guess. ``what`` names the index.
 
     Examples
     --------
@@ -144,6 +145,14 @@ def refuse_text_times(index: pd.Index, what: str) -> None:
     if isinstance(index, pd.PeriodIndex):
         raise InputError(f"{what} is a PeriodIndex; the detector reads times from a "
                          "DatetimeIndex. Convert it: X.index = X.index.to_timestamp().")
+    epoch = epoch_unit(index)
+    if epoch:
+        raise InputError(
+            f"{what} holds numbers like {index[0]} ... {index[-1]}, which read as {epoch[1]} "
+            "since 1970 (years 2000 to 2100), not row numbers: its rows would be taken as "
+            "evenly spaced, with no sampling period and no gap cutting them. Make them times: "
+            f"X.index = pd.to_datetime(X.index, unit='{epoch[0]}'), or X.reset_index(drop="
+            "True) if they are not times.")
     if not pd.api.types.is_string_dtype(index.dtype) or len(index) < 2:  # object too
         return
     probe = [index[0], index[-1]]
@@ -158,3 +167,31 @@ def refuse_text_times(index: pd.Index, what: str) -> None:
         "be taken as evenly spaced, with no sampling period and no gap cutting them. Parse "
         "them: pd.read_csv(f, index_col=0, parse_dates=True), or X.index = "
         "pd.to_datetime(X.index).")
+
+
+#: the numbers of the instants 2000-01-01 and 2100-01-01 since 1970, in seconds
+_EPOCH_SPAN = (946684800, 4102444800)
+
+
+def epoch_unit(index: pd.Index) -> tuple[str, str] | None:
+    """``(pandas unit, words)`` where an integer index increases and every label reads as
+    an instant of the years 2000 to 2100 counted since 1970 in seconds, milliseconds,
+    microseconds or nanoseconds (a historian's epoch times); None otherwise.
+
+    Examples
+    --------
+    >>> epoch_unit(pd.Index([1767225600000, 1767225601000, 1767225602000]))
+    ('ms', 'milliseconds')
+    >>> epoch_unit(pd.RangeIndex(5)) is None
+    True
+    """
+    if not pd.api.types.is_integer_dtype(index.dtype) or len(index) < 2:
+        return None
+    if not (index.is_monotonic_increasing and index.is_unique):
+        return None
+    lo, hi = int(index[0]), int(index[-1])
+    for unit, words, per in (("s", "seconds", 1), ("ms", "milliseconds", 10**3),
+                             ("us", "microseconds", 10**6), ("ns", "nanoseconds", 10**9)):
+        if _EPOCH_SPAN[0] * per <= lo and hi <= _EPOCH_SPAN[1] * per:
+            return unit, words
+    return None
