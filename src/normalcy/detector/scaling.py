@@ -60,6 +60,15 @@ class ConstantSensors(SensorsError):
     """Sensors constant in the training data; ``sensors`` names every one of them."""
 
 
+class CounterSensors(SensorsError):
+    """Sensors that only rise (or only fall) over the whole training data: a counter, a
+    totaliser, a clock; ``sensors`` names every one of them."""
+
+
+#: the fewest training rows in which a sensor that never turns back is read as a counter
+COUNTER_ROWS = 100
+
+
 class ImplausibleValues(InputError):
     """Training values far outside their sensor's range."""
 
@@ -100,11 +109,57 @@ def fit_robust_scale(values: np.ndarray, sensors: Sequence[str]) -> tuple[np.nda
             (f"{len(flat)} sensors are constant in the training data: {said}{more}; they "
              "carry no information. Drop them from the sensors."),
             [str(sensors[j]) for j in flat])
+    _refuse_counters(values[finite], sensors)
     _refuse_outliers(values, finite, center, central, low, high, sensors)
     for j in range(len(sensors)):
         if not scale[j] > max(1e-12 * max(1.0, abs(center[j])), MIN_IQR_SHARE * std[j]):
             scale[j] = std[j]
     return center.astype(np.float64), scale.astype(np.float64)
+
+
+def _refuse_counters(values: np.ndarray, sensors: Sequence[str]) -> None:
+    """Raise :class:`CounterSensors` for sensors whose finite training rows (at least
+    :data:`COUNTER_ROWS`, not all equal) never once turn back: a running-hours counter, a
+    flow totaliser, a clock read as a number. Their next readings lie beyond every value
+    the model learns, so every fresh row would be in alarm (six smooth signals and a
+    totaliser: 60 % of a fresh healthy day's rows). Noise makes a process value turn back
+    within a few samples, however it drifts.
+
+    Examples
+    --------
+    >>> x = np.c_[np.sin(np.arange(300.0)), np.arange(300.0) // 3]
+    >>> _refuse_counters(x, ["TI102", "run_hours"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    normalcy.detector.scaling.CounterSensors: sensor 'run_hours' only rises over the ...
+    """
+    if len(values) < COUNTER_ROWS:
+        return
+    said = []
+    for j in range(values.shape[1]):  # a column at a time: no copy of the whole history
+        step = np.diff(values[:, j])
+        way = "rises" if (step >= 0).all() else "falls" if (step <= 0).all() else None
+        if way is not None and step.any():
+            said.append((j, f"{sensors[j]!r} only {way} over the whole training data "
+                            f"({values[0, j] + 0.0:g} to {values[-1, j] + 0.0:g})"))
+    if not said:
+        return
+    what = ("; ".join(w for _, w in said[:10]) + ("" if len(said) <= 10 else
+                                                 f"; and {len(said) - 10} more"))
+    one = len(said) == 1
+    raise CounterSensors(
+        (f"sensor {what}: a counter, a totaliser or a clock read as a number. Its next "
+         "readings lie beyond every value the model learns" if one else
+         f"{len(said)} sensors never turn back: {what}; counters, totalisers or clocks read "
+         "as numbers. Their next readings lie beyond every value the model learns")
+        + ", so every fresh row would be in alarm. "
+        + ("Drop it from the sensors, or give its change per sample (a rate) as a sensor "
+           "instead; if it is a process value that only moved one way in this history, fit "
+           "on one where it also turns back." if one else
+           "Drop them from the sensors, or give their changes per sample (rates) as sensors "
+           "instead; a process value that only moved one way in this history needs one "
+           "where it also turns back."),
+        [str(sensors[j]) for j, _ in said])
 
 
 def _refuse_outliers(values: np.ndarray, finite: np.ndarray, center: np.ndarray,
