@@ -167,6 +167,16 @@ class Monitor:
             raise InputError(f"sensor {sensors[c]!r} holds an infinite value ({arr[r, c]}) at "
                              f"row {self.n_seen + r} of the stream (row {r} of the chunk); "
                              "use NaN for a missing reading.")
+        from normalcy.data.tables import LARGEST
+
+        with np.errstate(invalid="ignore"):
+            huge = np.abs(arr) > LARGEST
+        if huge.any():  # a variance of it overflows: the rows after it would have no score
+            r, c = (int(v) for v in np.argwhere(huge)[0])
+            raise InputError(f"sensor {sensors[c]!r} holds {arr[r, c]:.3g} at row "
+                             f"{self.n_seen + r} of the stream (row {r} of the chunk), too "
+                             f"large to compute with (beyond ±{LARGEST:.2g}): a fill value or a "
+                             "unit mix-up; use NaN for a missing reading.")
         return arr
 
     def update(self, rows: Any) -> MonitorUpdate:

@@ -190,13 +190,26 @@ def _numeric(df: pd.DataFrame, where: str) -> np.ndarray:
 
 def _refuse_infinite(values: np.ndarray, names: Sequence[object], index: pd.Index,
                      where: str) -> None:
-    """A clear error naming the first infinite value's sensor and row, if any."""
+    """A clear error naming the first infinite value's sensor and row, if any, or the
+    first beyond ``tables.LARGEST`` (a variance of it overflows: one such reading in a
+    scored series left 1 350 rows after it without a score, its alarm among them)."""
+    from normalcy.data.tables import LARGEST
+
     inf = np.isinf(values)
     if inf.any():
         r, c = (int(v) for v in np.argwhere(inf)[0])
         raise InputError(
             f"sensor {names[c]!r}{where} holds an infinite value at row "
             f"{index[r]!r}; replace it with a finite value or NaN (a gap)."
+        )
+    with np.errstate(invalid="ignore"):
+        huge = np.abs(values) > LARGEST
+    if huge.any():
+        r, c = (int(v) for v in np.argwhere(huge)[0])
+        raise InputError(
+            f"sensor {names[c]!r}{where} holds {values[r, c]:.3g} at row {index[r]!r}, too "
+            f"large to compute with (beyond ±{LARGEST:.2g}): a fill value or a unit mix-up; "
+            "replace it with NaN (a gap) or give the sensor in other units."
         )
 
 

@@ -93,6 +93,7 @@ def fit_robust_scale(values: np.ndarray, sensors: Sequence[str]) -> tuple[np.nda
     central = np.empty((ns, 2))  # the 1st and 99th percentiles
     for j in range(ns):  # a column at a time: no copy of the whole history
         col = values[finite, j]
+        _refuse_magnitude(col, str(sensors[j]))
         center[j] = np.median(col)
         p1, q25, q75, p99 = np.percentile(col, [1, 25, 75, 99])
         scale[j], std[j], central[j] = q75 - q25, col.std(), (p1, p99)
@@ -115,6 +116,21 @@ def fit_robust_scale(values: np.ndarray, sensors: Sequence[str]) -> tuple[np.nda
         if not scale[j] > max(1e-12 * max(1.0, abs(center[j])), MIN_IQR_SHARE * std[j]):
             scale[j] = std[j]
     return center.astype(np.float64), scale.astype(np.float64)
+
+
+def _refuse_magnitude(col: np.ndarray, sensor: str) -> None:
+    """SensorsError for a sensor whose readings spread less than ``1 / tables.LARGEST``
+    (``1e-300``: its variance vanishes and scaling it divided by zero), said with the size
+    and the fix, before numpy warns of it (readings beyond ``LARGEST`` are refused with
+    the data, :mod:`normalcy.data.validation`)."""
+    from normalcy.data.tables import LARGEST
+
+    width = float(np.max(col) - np.min(col)) if col.size else 0.0
+    if 0.0 < width < 1.0 / LARGEST:
+        raise SensorsError(f"sensor {sensor!r} varies by only {width:.3g} over the training "
+                           "data, below what the model can compute with (its squares "
+                           "vanish): give it in other units (scaled up), or drop it from the "
+                           "sensors.", [sensor])
 
 
 def _refuse_counters(values: np.ndarray, sensors: Sequence[str]) -> None:
