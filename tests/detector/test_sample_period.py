@@ -170,3 +170,23 @@ def test_the_monitor_refuses_chunks_at_another_period() -> None:
     with pytest.raises(InputError, match="the monitored chunk is sampled every 4 s"):
         mon.update(at(X.iloc[2500:], 4.0, start="2026-03-03"))
     assert mon.n_seen == 500  # the refused chunk was not taken in
+
+
+def test_runs_at_other_periods_are_said_run_by_run() -> None:
+    """A list of runs at 1 s and 2 s scored by a 1 s model was refused as "sampled every
+    1.5 s", the pooled median of their steps, a period none of them has."""
+    from normalcy.datasets.walks import load_walks
+
+    train, test = load_walks(3, 3000, 1)
+
+    def timed(frame: pd.DataFrame, period: int, day: int) -> pd.DataFrame:
+        start = pd.Timestamp("2026-01-01") + pd.Timedelta(days=day)
+        return frame.set_axis(pd.date_range(start, periods=len(frame), freq=f"{period}s"))
+
+    det = TransitionDetector().fit(timed(train, 1, 0))
+    runs = [timed(test.iloc[:1000], 1, 1), timed(test.iloc[1000:2000], 2, 2)]
+    with pytest.raises(InputError, match=r"run 1 of the data is sampled every 2 s .* fitted on "
+                                         r"data sampled every 1 s.*Resample the run"):
+        det.score_samples(runs)
+    runs[1] = timed(test.iloc[1000:2000], 1, 2)
+    assert np.isfinite(det.score_samples(runs)).sum() > 1000

@@ -5,6 +5,8 @@ uncertainty of its median step (:func:`period_tolerance`)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -114,17 +116,25 @@ def check_index_period(X: object, period: float | None, what: str = "data") -> N
     streamed row or two says nothing of the period)."""
     if period is None:
         return
-    runs = X if isinstance(X, (list, tuple)) else [X]
-    steps = []
-    for run in runs:
+    listed = isinstance(X, (list, tuple))
+    fix = (f"Resample {'the run' if listed else 'it'} to the model's period "
+           f"({'run' if listed else 'X'}.resample('{period:g}s').mean().interpolate()), or "
+           "fit a model on data at this period.")
+    short = []  # steps of runs too short to say their period alone, judged together
+    runs: list[Any] = list(X) if isinstance(X, (list, tuple)) else [X]
+    for i, run in enumerate(runs):
         index = getattr(run, "index", None)
         if isinstance(index, (pd.DatetimeIndex, pd.TimedeltaIndex)) and len(index) > 1:
             step = pd.TimedeltaIndex(index[1:] - index[:-1]).total_seconds().to_numpy()
-            steps.append(step[step > 0])
-    d = np.concatenate(steps) if steps else np.zeros(0)
+            step = step[step > 0]
+            if listed and step.size >= MIN_CHECKED_STEPS:  # each run at its own period: a
+                check_steps(step, period, f"run {i} of the {what} is sampled every {{own}} "
+                            "(the median step of its time index)", fix)  # pooled median
+                continue  # of runs at 1 s and 2 s said 1.5 s, a period none of them has
+            short.append(step)
+    d = np.concatenate(short) if short else np.zeros(0)
     check_steps(d, period, f"{what} is sampled every {{own}} (the median step of its time "
-                "index)", f"Resample it to the model's period (X.resample('{period:g}s')"
-                ".mean().interpolate()), or fit a model on data at this period.")
+                f"index{'es' if listed else ''})", fix)
 
 
 def check_steps(steps: np.ndarray, period: float | None, said: str, fix: str) -> None:
