@@ -358,10 +358,17 @@ def as_series(
         frames.append(df)
     names = [str(c) for c in frames[0].columns]
     for i, df in enumerate(frames[1:], 1):
-        if [str(c) for c in df.columns] != names:
+        own = [str(c) for c in df.columns]
+        if own != names and sorted(own) == sorted(names):  # the same sensors, by name, as
+            frames[i] = df.set_axis(own, axis=1)[names]  # a model takes a frame's columns
+        elif own != names:
+            lacks = [c for c in names if c not in own]
+            extra = [c for c in own if c not in names]
+            diff = "; ".join([f"lacks {lacks}"] * bool(lacks) + [f"holds {extra} besides"]
+                             * bool(extra))
             raise InputError(
-                f"run {i} of {what} has columns {list(df.columns)}, run 0 has {names}; "
-                "all runs must hold the same sensors."
+                f"run {i} of {what} has columns {list(df.columns)}, run 0 has {names} (run {i} "
+                f"{diff}); all runs must hold the same sensors."
             )
     blocks = []
     run_id = []
