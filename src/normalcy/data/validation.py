@@ -408,6 +408,12 @@ def refuse_unordered(index: pd.Index, what: str, fix: str) -> None:
     """
     if not isinstance(index, (pd.DatetimeIndex, pd.TimedeltaIndex)) or len(index) < 2:
         return dates.refuse_text_times(index, what)  # times as text: no silent row axis
+    missing = np.flatnonzero(pd.isna(index))
+    if missing.size:  # said as "does not increase ... then NaT" before
+        raise InputError(f"{what} has no time at row(s) {missing[:5].tolist()}"
+                         f"{' and more' if missing.size > 5 else ''} (NaT: a time the export "
+                         "or the parsing lost); give those rows their times, or drop them "
+                         "(X[X.index.notna()]).")
     seconds = pd.TimedeltaIndex(index - index[0]).total_seconds().to_numpy(np.float64)
     step = np.diff(seconds)
     bad = np.flatnonzero(~(step > 0))
