@@ -495,7 +495,10 @@ def test_a_sensor_with_historian_states_stays_a_fleet_sensor(
     assert load(tmp_path / "m" / "u1.normalcy").sensors_ == ["s0", "s1", "s2"]
     code = main(["fleet", "score", str(tmp_path / "m"), str(tmp_path / "fleet.csv"), "-o",
                  str(tmp_path / "scores"), "--workers", "1"])
-    assert code == 0, capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert code == 0, err
+    # said as normalcy score says it (fleet score ignored the column without a word)
+    assert "columns not in the models of every unit are ignored: ['Status']" in err, err
     scores = pd.read_parquet(tmp_path / "scores" / "u1.parquet")
     assert len(scores) == 1500 and scores["score"].notna().sum() > 1000
 
@@ -521,8 +524,9 @@ def test_a_date_and_a_time_of_day_in_two_columns_are_the_fleet_time(
                for n in got.notes)
     model, header = load_with_header(tmp_path / "models" / f"{sorted(got.done)[0]}.normalcy")
     assert header["period_s"] == 10.0 and "Uhrzeit" not in model.sensors_
-    fleet_score(client, str(tmp_path / "models"), str(tmp_path / "fleet.csv"),
-                str(tmp_path / "scores"), progress=False)
+    scored = fleet_score(client, str(tmp_path / "models"), str(tmp_path / "fleet.csv"),
+                         str(tmp_path / "scores"), progress=False)
+    assert not any("ignored" in n for n in scored.notes), scored.notes  # the time's columns
     scores = pd.read_parquet(tmp_path / "scores" / f"{sorted(got.done)[0]}.parquet")
     assert "Datum Uhrzeit" in scores.columns and len(scores) == 3000
     assert unit_summary(str(tmp_path / "scores" / f"{sorted(got.done)[0]}.parquet"))[

@@ -364,6 +364,7 @@ def fleet_score(client: Any, models: str, data_path: str, out: str, *,
     manifest.write(out, state="running", data=data_path, models=models)  # until it ends
     before = manifest.score_files(out)
     scratch = tempfile.mkdtemp(prefix=".fleet-score-", dir=out)
+    unused: dict[tuple[str, ...], list[str]] = {}  # columns no model reads, and whose
     try:
         tasks = {}
         for unit in units:
@@ -378,6 +379,12 @@ def fleet_score(client: Any, models: str, data_path: str, out: str, *,
             lacking = [c for c in det.sensors_ if c not in data.columns]
             if lacking and data.unit_column is not None:  # (a unit's own file: read there)
                 raise InputError(f"{data_path} lacks unit {unit}'s sensor column(s) {lacking}.")
+            if data.unit_column is not None:  # said as normalcy score says them
+                joined = data.blocks[0].joined if data.blocks else None  # date, time
+                skip = {data.unit_column, data.time_column, *(joined or ())}
+                extra = tuple(c for c in data.columns if c not in det.sensors_ and c not in skip)
+                if extra:
+                    unused.setdefault(extra, []).append(unit)
             idx, lengths = fl.rows_per_unit(per_block, unit)
             need = (f"unit {unit}: no gap-free stretch of {rows_needed(det)} rows "
                     f"(2*delta - 1 + window for delta={det.delta_}, window={det.window_}): "
@@ -413,4 +420,7 @@ def fleet_score(client: Any, models: str, data_path: str, out: str, *,
                for u in before if u not in done}
     manifest.write(out, state="done", data=data_path, models=models, scored=list(done),
                    failed=failed, earlier=earlier)
-    return FleetResult(done, failed, notes=data.notes, earlier=earlier)
+    said = [f"columns not in {'the models' if len(of) == len(units) else 'the model'} of "
+            f"{'every unit' if len(of) == len(units) else ', '.join(of)} are ignored: "
+            f"{list(cols)}" for cols, of in unused.items()]
+    return FleetResult(done, failed, notes=[*data.notes, *said], earlier=earlier)
