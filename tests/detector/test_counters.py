@@ -60,3 +60,15 @@ def test_the_command_line_says_the_option_that_leaves_it_out(tmp_path, capsys) -
     err = capsys.readouterr().err
     assert "sensor 'total' only rises" in err and "fit with --exclude total" in err, err
     assert not (tmp_path / "m.normalcy").exists()
+
+
+def test_a_short_history_of_one_smooth_move_is_no_counter() -> None:
+    """A noise-free angle rising through all 200 rows of a short history (the ETC plate
+    in a transfer target of ``normalcy bench transfer`` at 1 %) was refused as a counter;
+    a counter is read from 1 000 rows on."""
+    n = 200
+    t = np.linspace(0.0, 1.0, n)
+    data = pd.DataFrame({"theta": 0.2 + 0.4 * (1 - np.cos(np.pi * t)) / 2,
+                         "u": np.sin(7 * t) + 0.01 * np.random.default_rng(0).normal(size=n)})
+    det = TransitionDetector(n_levels=4, delta=5, window=20).fit(data)
+    assert det.sensors_ == ["theta", "u"]
