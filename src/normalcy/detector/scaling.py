@@ -95,7 +95,7 @@ def fit_robust_scale(values: np.ndarray, sensors: Sequence[str]) -> tuple[np.nda
     central = np.empty((ns, 2))  # the 1st and 99th percentiles
     for j in range(ns):  # a column at a time: no copy of the whole history
         col = values[finite, j]
-        _refuse_magnitude(col, str(sensors[j]))
+        _refuse_tiny_spread(col, str(sensors[j]))
         center[j] = np.median(col)
         p1, q25, q75, p99 = np.percentile(col, [1, 25, 75, 99])
         scale[j], std[j], central[j] = q75 - q25, col.std(), (p1, p99)
@@ -120,7 +120,7 @@ def fit_robust_scale(values: np.ndarray, sensors: Sequence[str]) -> tuple[np.nda
     return center.astype(np.float64), scale.astype(np.float64)
 
 
-def _refuse_magnitude(col: np.ndarray, sensor: str) -> None:
+def _refuse_tiny_spread(col: np.ndarray, sensor: str) -> None:
     """SensorsError for a sensor whose readings spread less than ``1 / tables.LARGEST``
     (``1e-300``: its variance vanishes and scaling it divided by zero), said with the size
     and the fix, before numpy warns of it (readings beyond ``LARGEST`` are refused with
