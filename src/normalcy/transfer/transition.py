@@ -26,13 +26,8 @@ quantizer per sensor and normality parameters written in scaled units and in
 6. calibrate the reference levels ``A, B, C`` on the target (``calibrate="target"``):
    cross-fitting over contiguous folds of the target data as in
    :mod:`normalcy.detector.calibration`, each fold's model being the mapped
-   source parameters taught the other folds. A target too short for a fold with
-   rows left to learn from (about ``2 * (delta + window)`` rows, sister units of a
-   few hundred rows) is scored whole by the moved model before step 5 - it has learned
-   none of the target, so every window is held out; one with no full window keeps the
-   source's levels (``reference_origin_`` says which). Keeping the source's levels put
-   98 % of a noisier sister's healthy rows in alarm with 120 target rows (delta 10,
-   window 50), against 0-5 % so (``tests/transfer/test_transition.py``).
+   source parameters taught the other folds. Too little target data for one
+   held-out window keeps the source's levels (``reference_origin_`` says which).
    A relations-only source (``view="relations"``) has no paper residuals: only the
    relations view's level ``R`` is calibrated, as in its fit.
 
@@ -234,10 +229,8 @@ class TransitionTransfer(BaseEstimator):  # type: ignore[misc]
     partial_fit : bool, default=True
         Teach the moved detector the target's healthy data.
     calibrate : {"target", "source"}, default="target"
-        Reference levels held out on the target's healthy data (cross-fitted, or the
-        moved model's own windows before it learns the target where it is too short
-        to cross-fit; the source's when it holds no full window), or the source
-        detector's.
+        Reference levels cross-fitted on the target's healthy data (the source's
+        when the target is too short), or the source detector's.
 
     Attributes
     ----------
@@ -409,23 +402,18 @@ class TransitionTransfer(BaseEstimator):  # type: ignore[misc]
             return teach_rows(mapped, prep.scaled, prep.levels, train, delta=det.delta_,
                               n_levels=det.n_levels_, eta=float(det.eta))
 
-        folds = calibration.n_folds(det.calibration_folds, rows.size, det.window_)
-        crossed = calibration.holds_out_window(rows, folds, det.delta_ + det.window_,
-                                               det.window_)
         if det.view_ == "relations":  # no paper residuals to calibrate: R alone, as in fit
-            found: dict[str, float] | None = dict(det.reference_)
-        elif crossed:
+            folds = calibration.n_folds(det.calibration_folds, rows.size, det.window_)
+            found = dict(det.reference_) if calibration.holds_out_window(
+                rows, folds, det.delta_ + det.window_, det.window_) else None
+        else:
             found = learning.calibrate(det, det.learned(), prep, learn)
-        else:  # the moved model has learned none of the target: its windows are held out
-            found = _untaught_levels(det, prep, rows)
         if found is not None and det.relations_ is not None:
             view = det.relations_
-            if self.partial_fit and crossed:  # held out from the statistics partial_fit adds
+            if self.partial_fit:  # held out from the target statistics partial_fit adds
                 view = view.copy().add(prep.scaled, prep.levels, rows)
-            elif self.partial_fit:  # scored untaught; the step limits go on the taught view
-                view = view.copy()
-            found.update(learning.calibrate_relations(
-                det, prep, view, det.delta_, det.window_, held_out=self.partial_fit and crossed))
+            found.update(learning.calibrate_relations(det, prep, view, det.delta_,
+                                                      det.window_, held_out=self.partial_fit))
             if getattr(det.relations_, "steps_", None) is None:  # calibrated on a copy: a
                 found.pop("step", None)  # model without step limits keeps none
         return found
@@ -462,18 +450,6 @@ class TransitionTransfer(BaseEstimator):  # type: ignore[misc]
         commands' period checks read (:func:`normalcy.io.models.header_period`)."""
         check_is_fitted(self, "detector_")
         save(self.detector_, path)
-
-
-def _untaught_levels(det: TransitionDetector, prep: Prepared,
-                    rows: np.ndarray) -> dict[str, float] | None:
-    """The paper residuals' reference levels where the target is too short to cross-fit:
-    the quantile of the moved model's window residuals on every target window, before
-    ``partial_fit`` teaches it the target (so they are held out). None: no full window."""
-    held = calibration.HeldOut(*learning.held_out(det, det.learned(), list(det.normality_),
-                                                  prep, rows))
-    if held.bound.size == 0:
-        return None
-    return calibration.reference_levels(held, float(det.calibration_quantile), float(det.eta))
 
 
 def _period(target: object, source: TransitionDetector) -> float | None:
