@@ -227,10 +227,11 @@ def load_with_header(path: str | os.PathLike[str]) -> tuple[Any, dict[str, Any]]
         module, attr = target.split(":")
         try:
             cls = getattr(importlib.import_module(module), attr)
-        except ImportError as e:
-            raise ModelFileError(f"loading a {kind} model needs an optional dependency: {e}. "
-                                 "Install normalcy with the matching extra, e.g. "
-                                 "pip install 'normalcy[deep]'") from None
+        except ImportError as e:  # the extra's own message names it where it can
+            fix = ("" if "pip install" in str(e) else " Install normalcy with the matching "
+                   "extra, e.g. pip install 'normalcy[deep]'.")
+            raise ModelFileError(f"loading a {kind} model needs an optional dependency: "
+                                 f"{e}.{fix}") from None
         try:
             model = cls._from_file(header, arrays)
             if isinstance(model, TransitionDetector):
