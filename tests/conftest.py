@@ -60,3 +60,15 @@ def rewrite_model_file(src: Path, dst: Path, edit: Any) -> Path:
     edit(h, a)
     write_model_file(dst, h, a)
     return dst
+
+
+#: Python source that makes importing torch fail, as where the ``deep`` extra is not
+#: installed: the start of a script run in a fresh interpreter (``python -c``)
+WITHOUT_TORCH = """
+import importlib.abc, sys
+class NoTorch(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == "torch" or name.startswith("torch."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+sys.meta_path.insert(0, NoTorch())
+"""

@@ -16,15 +16,10 @@ torch = pytest.importorskip("torch", reason="the deep extra (torch) is not insta
 from normalcy import save  # noqa: E402
 from normalcy.datasets.walks import load_walks  # noqa: E402
 from normalcy.deep import WindowAutoencoder  # noqa: E402
+from tests.conftest import WITHOUT_TORCH  # noqa: E402
 
 # a fresh interpreter in which importing torch fails, as where it is not installed
-NO_TORCH = """
-import importlib.abc, sys
-class NoTorch(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path, target=None):
-        if name == "torch" or name.startswith("torch."):
-            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-sys.meta_path.insert(0, NoTorch())
+NO_TORCH = WITHOUT_TORCH + """
 from normalcy import load
 try:
     load(sys.argv[1])

@@ -9,14 +9,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from tests.conftest import WITHOUT_TORCH
+
 # a fresh interpreter in which importing torch fails, as where it is not installed
-NO_TORCH = """
-import importlib.abc, sys
-class NoTorch(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path, target=None):
-        if name == "torch" or name.startswith("torch."):
-            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-sys.meta_path.insert(0, NoTorch())
+NO_TORCH = WITHOUT_TORCH + """
 from normalcy.transfer import TransitionTransfer  # needs no torch
 for name in ("InstanceTransfer", "ParameterTransfer", "latent_discrepancy"):
     try:
