@@ -93,9 +93,11 @@ def fit_robust_scale(values: np.ndarray, sensors: Sequence[str]) -> tuple[np.nda
     ns = values.shape[1]
     center, scale, std, low, high, first = (np.empty(ns) for _ in range(6))
     central = np.empty((ns, 2))  # the 1st and 99th percentiles
+    ways: list[str | None] = []  # "rises" / "falls" for a sensor that never turns back
     for j in range(ns):  # a column at a time: no copy of the whole history
         col = values[finite, j]
         _refuse_tiny_spread(col, str(sensors[j]))
+        ways.append(one_way(col))
         center[j] = np.median(col)
         p1, q25, q75, p99 = np.percentile(col, [1, 25, 75, 99])
         scale[j], std[j], central[j] = q75 - q25, col.std(), (p1, p99)
@@ -112,7 +114,8 @@ def fit_robust_scale(values: np.ndarray, sensors: Sequence[str]) -> tuple[np.nda
             (f"{len(flat)} sensors are constant in the training data: {said}{more}; they "
              "carry no information. Drop them from the sensors."),
             [str(sensors[j]) for j in flat])
-    _refuse_counters(values[finite], sensors)
+    _refuse_counters(ways, values[finite.argmax()], values[len(finite) - 1 - finite[::-1].argmax()],
+                     sensors)
     _refuse_outliers(values, finite, center, central, low, high, sensors)
     for j in range(len(sensors)):
         if not scale[j] > max(1e-12 * max(1.0, abs(center[j])), MIN_IQR_SHARE * std[j]):
@@ -135,31 +138,34 @@ def _refuse_tiny_spread(col: np.ndarray, sensor: str) -> None:
                            "sensors.", [sensor])
 
 
-def _refuse_counters(values: np.ndarray, sensors: Sequence[str]) -> None:
-    """Raise :class:`CounterSensors` for sensors whose finite training rows (at least
-    :data:`COUNTER_ROWS`, not all equal) never once turn back: a running-hours counter, a
-    flow totaliser, a clock read as a number. Their next readings lie beyond every value
-    the model learns, so every fresh row would be in alarm (six smooth signals and a
-    totaliser: 60 % of a fresh healthy day's rows). Noise makes a process value turn back
-    within a few samples, however it drifts.
+def one_way(col: np.ndarray) -> str | None:
+    """``"rises"`` or ``"falls"`` where the finite training readings ``col`` (at least
+    :data:`COUNTER_ROWS`, not all equal) never once turn back - a running-hours counter, a
+    flow totaliser, a clock read as a number - else None. Noise makes a process value turn
+    back within a few samples, however it drifts.
 
     Examples
     --------
-    >>> x = np.c_[np.sin(np.arange(1200.0)), np.arange(1200.0) // 3]
-    >>> _refuse_counters(x, ["TI102", "run_hours"])  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    normalcy.detector.scaling.CounterSensors: sensor 'run_hours' only rises over the ...
+    >>> one_way(np.arange(1200.0) // 3), one_way(np.sin(np.arange(1200.0)))
+    ('rises', None)
     """
-    if len(values) < COUNTER_ROWS:
-        return
-    said = []
-    for j in range(values.shape[1]):  # a column at a time: no copy of the whole history
-        step = np.diff(values[:, j])
-        way = "rises" if (step >= 0).all() else "falls" if (step <= 0).all() else None
-        if way is not None and step.any():
-            said.append((j, f"{sensors[j]!r} only {way} over the whole training data "
-                            f"({values[0, j] + 0.0:g} to {values[-1, j] + 0.0:g})"))
+    if len(col) < COUNTER_ROWS:
+        return None
+    step = np.diff(col)
+    if not step.any():
+        return None
+    return "rises" if (step >= 0).all() else "falls" if (step <= 0).all() else None
+
+
+def _refuse_counters(ways: list[str | None], first: np.ndarray, last: np.ndarray,
+                     sensors: Sequence[str]) -> None:
+    """Raise :class:`CounterSensors` for the sensors :func:`one_way` found never turning
+    back (``first``, ``last``: the finite rows' first and last readings). Their next
+    readings lie beyond every value the model learns, so every fresh row would be in
+    alarm (six smooth signals and a totaliser: 60 % of a fresh healthy day's rows)."""
+    said = [(j, f"{sensors[j]!r} only {way} over the whole training data "
+                f"({first[j] + 0.0:g} to {last[j] + 0.0:g})")
+            for j, way in enumerate(ways) if way is not None]
     if not said:
         return
     what = ("; ".join(w for _, w in said[:10]) + ("" if len(said) <= 10 else
