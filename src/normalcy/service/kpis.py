@@ -19,7 +19,7 @@ FLOOD_PER_10MIN = 10.0
 BIN_S = 600.0
 
 
-def kpis(episodes: list[dict[str, Any]], spans: dict[str, tuple[float, float]],
+def kpis(episodes: list[dict[str, Any]], spans: dict[str, tuple[float, float] | None],
          standing_s: float, now: float | None = None) -> dict[str, Any]:
     """KPIs per unit and overall.
 
@@ -27,7 +27,9 @@ def kpis(episodes: list[dict[str, Any]], spans: dict[str, tuple[float, float]],
     ----------
     episodes : dicts with ``unit``, ``start_t``, ``end_t``, ``active``, ``sensors`` (list),
         ``kind``, ``fault``, ``verdict``.
-    spans : per unit, the first and last reading time (epoch s).
+    spans : per unit, the first and last reading time (epoch s); None for a unit without
+        a reading yet, which spans no time (it is listed, and the others' span is
+        theirs: not from 1970).
     standing_s : an active episode older than this is standing.
 
     Examples
@@ -41,15 +43,16 @@ def kpis(episodes: list[dict[str, Any]], spans: dict[str, tuple[float, float]],
     """
     now = time.time() if now is None else now
     units = sorted(spans)
-    out = {u: _one([e for e in episodes if e["unit"] == u], [spans[u]], standing_s, now)
+    held = {u: [] if spans[u] is None else [spans[u]] for u in units}
+    out = {u: _one([e for e in episodes if e["unit"] == u], held[u], standing_s, now)
            for u in units}
     return {"reference": {"acceptable_per_10min": ACCEPTABLE_PER_10MIN,
                           "flood_per_10min": FLOOD_PER_10MIN},
-            "overall": _one(episodes, [spans[u] for u in units], standing_s, now),
+            "overall": _one(episodes, [s for u in units for s in held[u]], standing_s, now),
             "units": out}
 
 
-def _one(eps: list[dict[str, Any]], spans: list[tuple[float, float]], standing_s: float,
+def _one(eps: list[dict[str, Any]], spans: list[Any], standing_s: float,
          now: float) -> dict[str, Any]:
     if spans:
         t0, t1 = min(a for a, _ in spans), max(b for _, b in spans)

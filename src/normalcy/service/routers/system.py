@@ -98,9 +98,12 @@ def kpi_data(fleet: Fleet) -> dict[str, Any]:
     """The KPIs of every unit (see :mod:`normalcy.service.kpis`)."""
     with fleet.db.read() as s:
         rows = s.execute(select(Episode, Unit.name).join(Unit, Unit.id == Episode.unit_id)).all()
-        spans = {name: (float(a or 0.0), float(b or 0.0)) for name, a, b in s.execute(
-            select(Unit.name, func.min(Reading.t), func.max(Reading.t))
-            .join(Reading, Reading.unit_id == Unit.id, isouter=True).group_by(Unit.name))}
+        # a unit without a reading spans no time (None), not 1970 to now
+        spans: dict[str, tuple[float, float] | None] = {
+            name: None if a is None else (float(a), float(b)) for name, a, b in s.execute(
+                select(Unit.name, func.min(Reading.t), func.max(Reading.t))
+                .join(Reading, Reading.unit_id == Unit.id, isouter=True)
+                .group_by(Unit.name))}
     eps = [{"unit": n, "start_t": e.start_t, "end_t": e.end_t, "active": e.active,
             "sensors": episode_sensors(e.sensors), "kind": e.kind,
             "fault": e.fault, "verdict": e.verdict} for e, n in rows]
