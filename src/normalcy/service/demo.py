@@ -83,7 +83,7 @@ class Replay:
         self.thread = threading.Thread(target=self._run, name="demo", daemon=True)
 
     def start(self) -> Replay:
-        from normalcy.service.changes import create_from_frame
+        from normalcy.service.creation import create_from_frame
 
         fleet = self.fleet
         if UNIT not in fleet.units:

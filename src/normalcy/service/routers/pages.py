@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from normalcy.alarms.policy import kind_words
 from normalcy.exceptions import InputError
-from normalcy.service import changes, flash
+from normalcy.service import changes, creation, flash
 from normalcy.service.auth import (
     ANONYMOUS,
     SESSION_COOKIE,
@@ -274,11 +274,11 @@ async def create_unit(request: Request, fleet: FleetDep) -> Response:
             with os.fdopen(fd, "wb") as f:
                 f.write(await upload.read())
             if kind == "model":
-                await run_in_threadpool(changes.create_from_model, fleet, name, tmp, who,
+                await run_in_threadpool(creation.create_from_model, fleet, name, tmp, who,
                                         upload.filename)
             else:
                 await run_in_threadpool(
-                    changes.create_from_history, fleet, name, tmp, who, {},
+                    creation.create_from_history, fleet, name, tmp, who, {},
                     fleet.settings.background_fit, columns=form_columns(form),
                     shown=upload.filename)
         finally:

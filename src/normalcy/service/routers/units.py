@@ -13,7 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
 from normalcy.exceptions import InputError
-from normalcy.service import changes
+from normalcy.service import changes, creation
 from normalcy.service.auth import Who
 from normalcy.service.db import ModelVersion, Unit
 from normalcy.service.deps import (
@@ -90,17 +90,17 @@ async def _create(fleet: Fleet, form: Any, who: Who) -> None:
         raise ClientError(f"kind must be 'history' or 'model'. Got {kind!r} instead.", 422)
     if upload is None or isinstance(upload, str):
         raise ClientError("the form has no 'file' upload.", 422)
-    params = changes.fit_params({k: form.get(k) for k in changes.FIT_PARAMS})  # type: ignore[misc]
+    params = creation.fit_params({k: form.get(k) for k in creation.FIT_PARAMS})  # type: ignore[misc]
     fname = upload.filename or "upload"
     fd, tmp = tempfile.mkstemp(suffix=upload_suffix(fname, kind), dir=fleet.settings.data)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(await upload.read())
         if kind == "model":
-            await run_in_threadpool(changes.create_from_model, fleet, name, tmp, who, fname)
+            await run_in_threadpool(creation.create_from_model, fleet, name, tmp, who, fname)
         else:
             await run_in_threadpool(
-                changes.create_from_history, fleet, name, tmp, who, params,
+                creation.create_from_history, fleet, name, tmp, who, params,
                 fleet.settings.background_fit, columns=form_columns(form), shown=fname)
     finally:
         os.unlink(tmp)
