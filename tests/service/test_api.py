@@ -276,7 +276,7 @@ def test_alarm_lifecycle_feedback_and_undo(service: Service, model_bytes: bytes)
     assert c.post("/api/units/P-101/undo", json={"to": 99}, headers=eng).status_code == 404
     assert c.post("/api/units/P-101/undo", json={"to": "x"}, headers=eng).status_code == 422
     r = c.post("/api/units/P-101/undo", json={"version": 2}, headers=eng)
-    assert r.status_code == 422 and "takes to; unknown field(s) ['version']" in r.text
+    assert r.status_code == 422 and "takes to, from; unknown field(s) ['version']" in r.text
     versions = c.get("/api/units/P-101/versions").json()
     assert [v["version"] for v in versions] == [1, 2, 3, 4] and versions[-1]["current"]
     # a time range from the trend, named as a fault

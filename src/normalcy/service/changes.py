@@ -28,10 +28,12 @@ from normalcy.service.views import iso
 def _change_model(fleet: Fleet, rt: UnitRuntime, who: Who, action: str,
                   change: Any, episode: int | None = None, note: str | None = None,
                   verdict: tuple[str, str | None] | None = None,
-                  span: dict[str, Any] | None = None, replaces: int | None = None) -> int:
+                  span: dict[str, Any] | None = None, replaces: int | None = None,
+                  seen: int | None = None) -> int:
     """Apply ``change(det) -> version`` to a fresh copy of the current model and commit;
     ``span``: the rows a verdict covers (:func:`span_of`), recorded in the audit log;
-    ``replaces``: the version of the alarm's verdict this one replaces (:func:`_judged`)."""
+    ``replaces``: the version of the alarm's verdict this one replaces (:func:`_judged`);
+    ``seen``: the version the caller saw in force (:func:`_moved_on`)."""
     with rt.lock:
         path = None
         try:
@@ -39,6 +41,8 @@ def _change_model(fleet: Fleet, rt: UnitRuntime, who: Who, action: str,
                 u = s.get(Unit, rt.unit_id, with_for_update=True)
                 if u is None or u.current_version is None:  # pragma: no cover
                     raise NotFound(f"unit {rt.name!r} has no model")
+                if seen is not None and u.current_version != seen:
+                    _moved_on(s, u, seen, action)
                 if episode is not None and verdict is not None:
                     _judged(s.get(Episode, episode), replaces)
                 current = s.scalar(select(ModelVersion.path).where(
@@ -72,6 +76,20 @@ def _change_model(fleet: Fleet, rt: UnitRuntime, who: Who, action: str,
         fleet.install(rt, det, version)
     fleet.events.publish("model", unit=rt.name, version=version)
     return version
+
+
+def _moved_on(s: Any, u: Unit, seen: int, action: str) -> None:
+    """Refuse (409) an undo or revert made on version ``seen`` when another change came
+    first: two engineers pressing "undo" at once would otherwise take back two changes,
+    the second one nobody chose."""
+    now = s.scalar(select(ModelVersion).where(ModelVersion.unit_id == u.id,
+                                              ModelVersion.version == u.current_version))
+    how = f" ({now.action} by {now.by})" if now is not None else ""
+    what = "undo" if action == "undo" else "go back"
+    raise Conflict(f"unit {u.name!r} is at model version {u.current_version}{how}, not at "
+                   f"version {seen} that you saw; nothing was changed. Look at its "
+                   f"versions, and {what} again from version {u.current_version} if it is "
+                   "still needed.")
 
 
 def _judged(ep: Episode | None, replaces: int | None) -> None:
@@ -206,8 +224,11 @@ def signature_said(rt: UnitRuntime, verdict: str, fault: str | None) -> str | No
     return signature_note(rt.det, fault.strip(), mark='"this was normal"')
 
 
-def undo(fleet: Fleet, rt: UnitRuntime, to: int | None, who: Who) -> int:
-    """Undo the latest change, or go back to version ``to``; returns the new version."""
+def undo(fleet: Fleet, rt: UnitRuntime, to: int | None, who: Who,
+         seen: int | None = None) -> int:
+    """Undo the latest change, or go back to version ``to``; returns the new version.
+    ``seen``: the version the engineer saw in force (the unit page's); when another change
+    came first, a 409 and nothing changed."""
     if to is not None:
         with fleet.db.read() as s:
             ok = s.scalar(select(ModelVersion.id).where(ModelVersion.unit_id == rt.unit_id,
@@ -222,7 +243,8 @@ def undo(fleet: Fleet, rt: UnitRuntime, to: int | None, who: Who) -> int:
         except (ValueError, KeyError, IndexError) as e:
             raise InputError(f"cannot go back: {e}") from None
 
-    return _change_model(fleet, rt, who, "undo" if to is None else "revert", change)
+    return _change_model(fleet, rt, who, "undo" if to is None else "revert", change,
+                         seen=seen)
 
 
 def check_text(text: str | None, what: str, limit: int = 2000) -> None:

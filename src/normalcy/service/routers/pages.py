@@ -322,7 +322,8 @@ async def unit_undo(name: str, request: Request, fleet: FleetDep) -> Response:
             to = _whole(raw)
             if to is None:
                 raise ClientError(f"'{raw}' is not a version number.", 422)
-        v = await run_in_threadpool(changes.undo, fleet, fleet.runtime(name), to, who)
+        seen = _whole(str(form.get("from") or ""))  # the version the page showed
+        v = await run_in_threadpool(changes.undo, fleet, fleet.runtime(name), to, who, seen)
         return _back(request, here, msg=f"model version {v} in force")
     except ClientError as e:
         return _back(request, here, error=str(e))

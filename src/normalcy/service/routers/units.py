@@ -230,17 +230,23 @@ def _time(v: Any, key: str, zone: str | None) -> float:
 @router.post("/{name}/undo")
 async def undo(name: str, request: Request, fleet: FleetDep,
                who: Engineer) -> dict:
-    """Undo the latest change, or ``{"to": VERSION}`` to go back to a version."""
+    """Undo the latest change, or ``{"to": VERSION}`` to go back to a version; with
+    ``"from": VERSION``, the version the caller saw in force, a 409 (nothing changed)
+    when another change came first."""
     raw = await body(request, fleet.settings.max_body_bytes)
-    to: Any = None
+    got: dict[str, Any] = {}
     if raw.strip():
         data = parse_json(raw)
         if not isinstance(data, dict):
-            raise ClientError('undo takes an empty body, or {"to": VERSION}.', 422)
-        to = known_fields(data, ("to",), "undo").get("to")
-        if to is not None and (isinstance(to, bool) or not isinstance(to, int) or to < 1
-                               or to > 2**31 - 1):  # the database's INTEGER
-            raise ClientError(f"'to' must be a version number. Got {to!r} instead.", 422)
+            raise ClientError('undo takes an empty body, or {"to": VERSION} and/or '
+                              '{"from": VERSION}.', 422)
+        got = known_fields(data, ("to", "from"), "undo")
+        for key in ("to", "from"):
+            v = got.get(key)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1
+                                  or v > 2**31 - 1):  # the database's INTEGER
+                raise ClientError(f"'{key}' must be a version number. Got {v!r} instead.",
+                                  422)
     rt = fleet.runtime(name)
-    v = await run_in_threadpool(changes.undo, fleet, rt, to, who)
+    v = await run_in_threadpool(changes.undo, fleet, rt, got.get("to"), who, got.get("from"))
     return {"unit": name, "version": v}
