@@ -110,15 +110,37 @@ async def json_body(request: Request, limit: int) -> Any:
 
 
 def parse_json(raw: bytes) -> Any:
-    """``raw`` parsed as JSON (400 when it is not JSON)."""
+    """``raw`` parsed as JSON (400 when it is not JSON; 422 when an object names a field
+    twice, :func:`each_once`)."""
     import json
 
     if not raw.strip():
         raise ClientError("the body is empty; send a JSON object.", 400)
     try:
-        return json.loads(raw)
+        return json.loads(raw, object_pairs_hook=each_once)
     except (ValueError, UnicodeDecodeError) as e:
         raise ClientError(f"the body is not valid JSON: {e}", 400) from None
+
+
+def each_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object's fields as a dict; a 422 when it names one twice (``json.loads``
+    keeps the last in silence: a reading ``{"s0": 1, "s0": 2}`` was stored as 2, as CSV's
+    header naming a column twice is refused).
+
+    >>> import json
+    >>> try:
+    ...     json.loads('{"s0": 1, "s0": 2}', object_pairs_hook=each_once)
+    ... except ClientError as e:
+    ...     print(e)
+    a JSON object names 's0' twice (1, then 2); send each field once.
+    """
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise ClientError(f"a JSON object names {k!r} twice ({out[k]!r}, then {v!r}); "
+                              "send each field once.", 422)
+        out[k] = v
+    return out
 
 
 def known_fields(data: dict[str, Any], allowed: tuple[str, ...], what: str) -> dict[str, Any]:

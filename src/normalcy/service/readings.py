@@ -15,6 +15,7 @@ from normalcy.data.files import trimmed
 from normalcy.data.localtime import OFFSET
 from normalcy.data.shapes import numbers
 from normalcy.exceptions import InputError
+from normalcy.service.deps import each_once
 from normalcy.service.errors import ClientError
 
 MAX_ROWS = 100_000
@@ -67,7 +68,7 @@ def parse_readings(raw: bytes, content_type: str, sensors: list[str], *,
                                   "missing reading.", 422)
     else:
         try:
-            data = json.loads(raw)
+            data = json.loads(raw, object_pairs_hook=each_once)
         except (ValueError, UnicodeDecodeError) as e:
             raise ClientError(f"the body is not valid JSON: {e}", 400) from None
         rows = data.get("rows") if isinstance(data, dict) else data

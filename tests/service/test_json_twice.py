@@ -1,0 +1,30 @@
+"""A JSON body naming a field twice is refused, as a CSV header naming a column twice is:
+``json.loads`` keeps the last value in silence, and the service stored it."""
+
+from __future__ import annotations
+
+from tests.service.conftest import T0, Service
+
+
+def test_a_reading_naming_a_sensor_twice_is_refused(sqlite_service: Service,
+                                                   model_bytes: bytes) -> None:
+    svc = sqlite_service
+    c = svc.client
+    svc.add_unit(model_bytes)
+    headers = {**svc.auth("operator"), "content-type": "application/json"}
+    body = f'[{{"time": {T0}, "s0": 1.0, "s1": 0.2, "s0": 2.0, "s2": 0.3}}]'
+    r = c.post("/api/units/P-101/readings", headers=headers, content=body)
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"] == ("a JSON object names 's0' twice (1.0, then 2.0); send each "
+                                  "field once.")
+    assert c.get("/api/units/P-101").json()["rows"] == 0  # nothing stored
+    body = f'{{"rows": [], "rows": [{{"time": {T0}, "s0": 1, "s1": 0.2, "s2": 0.3}}]}}'
+    r = c.post("/api/units/P-101/readings", headers=headers, content=body)
+    assert r.status_code == 422 and "names 'rows' twice" in r.json()["detail"]
+    # the other JSON bodies too
+    r = c.post("/api/units/P-101/undo", headers={**svc.auth("engineer"),
+                                                 "content-type": "application/json"},
+               content='{"to": 1, "to": 2}')
+    assert r.status_code == 422 and "names 'to' twice (1, then 2)" in r.json()["detail"]
+    body = f'[{{"time": {T0}, "s0": 1.0, "s1": 0.2, "s2": 0.3}}]'
+    assert c.post("/api/units/P-101/readings", headers=headers, content=body).status_code == 200
