@@ -236,3 +236,32 @@ def said_with_options(e: BaseException, args: argparse.Namespace) -> str:
     if found and getattr(args, found.group(1), None) is not None:
         text = f"--{found.group(1).replace('_', '-')} must be" + text[found.end():]
     return text
+
+
+def os_error_said(e: OSError) -> str:
+    """A failed read or write said as what happened and what to do, never a traceback:
+    a full disk, a quota or file-size limit, a read-only or failing disk. Every file the
+    command line writes is replaced whole or not at all (:mod:`normalcy.io.atomic`),
+    so the earlier file at that path, if any, is still as it was."""
+    import errno
+    import os
+    import re
+
+    name = e.filename
+    if isinstance(name, str):  # the temporary file of an atomic write: say its target
+        hidden = re.fullmatch(r"\.(.+)\.[^.]+\.tmp", os.path.basename(name))
+        if hidden:
+            name = os.path.join(os.path.dirname(name), hidden.group(1))
+    where = f" {name}" if name else ""
+    cause = {errno.ENOSPC: "the disk is full",
+             errno.EDQUOT: "the disk quota is used up",
+             errno.EFBIG: "the file would exceed the largest file size allowed (ulimit -f)",
+             errno.EROFS: "the file system is read-only"}.get(e.errno or 0)
+    kept = ("nothing was half-written: a file at the output path is as it was before "
+            "this command (normalcy replaces its files whole or not at all)")
+    if cause is not None:
+        return (f"cannot write{where}: {cause}. Free space or write elsewhere, then run the "
+                f"command again; {kept}.")
+    where = f" ({name})" if name else ""
+    return (f"{e.strerror or e}{where}: the system refused the read or write. Check the "
+            f"disk and the path, then run the command again; {kept}.")

@@ -25,6 +25,7 @@ from normalcy.cli.common import (
     _note,
     keep_what_fit_would_lose,
     names_said,
+    os_error_said,
     parser_of,
     said_with_options,
     sensor_names,
@@ -324,6 +325,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except BrokenPipeError:  # the reader went away (``normalcy info m | head``)
         return _closed_pipe()
+    except OSError as e:  # a full disk, a size limit, a read-only or failing disk
+        print(f"normalcy: error: {os_error_said(e)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:  # pragma: no cover
         return 130
 

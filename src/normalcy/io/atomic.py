@@ -86,9 +86,12 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb", *,
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(FileNotFoundError):
             os.remove(tmp)
+        if isinstance(e, OSError) and e.errno is not None and e.filename is None:
+            # a write into the open file (the disk full): name the file it was for
+            raise OSError(e.errno, e.strerror, os.fspath(path)) from e
         raise
 
 
