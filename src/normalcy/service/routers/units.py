@@ -211,8 +211,9 @@ def _time(v: Any, key: str, zone: str | None) -> float:
         if math.isfinite(t):
             return t
     if isinstance(v, str):
-        try:
-            ts = pd.Timestamp(v)
+        try:  # ISO 8601 only, as the readings' times: '01/02/2027' is no guess at the
+            # order of day and month, 'now' and '12:00' no guess at the day
+            ts = pd.to_datetime(v, format="ISO8601") if v.strip()[:4].isdigit() else None
         except (ValueError, OverflowError):
             ts = None
         if ts is pd.NaT:  # "", "NaT", "nan": no time
@@ -224,7 +225,8 @@ def _time(v: Any, key: str, zone: str | None) -> float:
                 raise ClientError(str(e), 422) from None
         if ts is not None:
             return float(ts.timestamp())
-    raise ClientError(f"'{key}' is not a time (ISO 8601 or epoch seconds): {v!r}.", 422)
+    raise ClientError(f"'{key}' is not a time: {v!r}; send ISO 8601 (year first, like "
+                      "2027-02-01T10:00:00, or with its UTC offset) or epoch seconds.", 422)
 
 
 @router.post("/{name}/undo")
