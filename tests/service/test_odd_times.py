@@ -70,3 +70,26 @@ def test_a_csv_naming_a_sensor_twice_says_so() -> None:
     body = b"time,s0,s0,s1,s2\n1800000000,1,1,1,1\n"
     with pytest.raises(ClientError, match=r"the CSV's header names \['s0'\] more than once"):
         parse_readings(body, "text/csv", ["s0", "s1", "s2"])
+
+
+@pytest.mark.parametrize("when", ["now", "today", " now", "08:00:00"])
+def test_a_time_in_words_or_without_its_date_is_refused(sqlite_service: Service,
+                                                        model_bytes: bytes, when: str) -> None:
+    """'now' and 'today' were read as the server's clock (pandas' ISO 8601 reader takes
+    them): a gateway's unfilled placeholder stored a row stamped now, and every real row
+    of the stream after it was refused as older than the unit's last."""
+    svc = sqlite_service
+    svc.add_unit(model_bytes)
+    for body, ctype in (([{"time": when, **ROW}], None),
+                        (f"time,s0,s1,s2\n{when},0.1,0.2,0.3\n", "text/csv")):
+        headers = svc.auth("operator") | ({"content-type": ctype} if ctype else {})
+        r = svc.client.post("/api/units/P-101/readings", headers=headers,
+                            **({"content": body} if ctype else {"json": body}))
+        assert r.status_code == 422, r.text
+        assert r.json()["detail"] == (f"row 0: {when!r} is not a time; send ISO 8601 (like "
+                                      "2026-01-01T00:00:00Z, or without the offset for the "
+                                      "unit's clock time) or epoch seconds.")
+    assert svc.client.get("/api/units/P-101").json()["rows"] == 0
+    r = svc.client.post("/api/units/P-101/readings", headers=svc.auth("operator"),
+                        json=[{"time": "2027-01-15T00:00:00Z", **ROW}])
+    assert r.status_code == 200, r.text

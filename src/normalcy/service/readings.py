@@ -151,6 +151,7 @@ def _times(raw: list[Any], zone: str | None = None, last: float | None = None) -
             raise ClientError("a time is NaN or infinite.", 422)
     elif all(isinstance(t, str) for t in raw):
         text = pd.Series(raw, dtype=object)
+        _year_first(text)
         naive = ~text.str.strip().str.contains(OFFSET, regex=True)
         t = np.empty(len(raw))
         if (~naive).any():
@@ -173,6 +174,20 @@ def _times(raw: list[Any], zone: str | None = None, last: float | None = None) -
         raise ClientError(f"row {i + 1} is earlier than row {i}; send rows in time order.",
                           422)
     return t
+
+
+def _year_first(text: pd.Series) -> None:
+    """Refuse a time written as words ('now', 'today', which pandas' ISO 8601 reader
+    takes as the server's clock: a gateway's unfilled placeholder stamped a row ahead of
+    every real one, and the stream's next rows were refused as older) or without its
+    date: ISO 8601 starts with the year."""
+    said = text.str.strip()
+    bad = np.flatnonzero(((said != "") & ~said.str.match(r"[+-]?[0-9]{4}")).to_numpy())
+    if bad.size:
+        i = int(bad[0])
+        raise ClientError(f"row {i}: {text.iloc[i]!r} is not a time; send ISO 8601 (like "
+                          "2026-01-01T00:00:00Z, or without the offset for the unit's clock "
+                          "time) or epoch seconds.", 422)
 
 
 #: the times a reading may carry, epoch seconds: 1970-01-01 to 2200-01-01 UTC. A time
