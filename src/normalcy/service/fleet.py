@@ -308,7 +308,13 @@ class Fleet:
                 "in_alarm": cur is not None, "latency_ms": round(1000 * took, 3)}
 
     def _lock_unit(self, s: Session, rt: UnitRuntime) -> None:
+        """Lock the unit's row and its open alarm's, read afresh: an acknowledgement
+        (which locks the alarm's row) waits for the batch, and the batch closes the alarm
+        from the state the acknowledgement left, not from one read before it committed
+        (on PostgreSQL the alarm was acknowledged, yet 'returned - unacknowledged')."""
         s.execute(select(Unit.id).where(Unit.id == rt.unit_id).with_for_update())
+        if rt.open_episode is not None:
+            s.get(Episode, rt.open_episode, with_for_update=True, populate_existing=True)
 
     def _episodes(self, s: Session, rt: UnitRuntime, opened: list[PolicyEpisode],
                   closed: list[PolicyEpisode], times: np.ndarray, first: int,
@@ -396,7 +402,7 @@ class Fleet:
                 "start": iso(t_of(start))}
 
     def _close(self, s: Session, rt: UnitRuntime, ep_id: int, _: Any) -> None:
-        ep = s.get(Episode, ep_id)
+        ep = s.get(Episode, ep_id, with_for_update=True)  # locked (:meth:`_lock_unit`)
         if ep is not None and ep.active:
             ep.active = False
             ep.state = ON_RETURN.get(ep.state, ep.state)
