@@ -341,6 +341,59 @@ def test_fit_does_not_write_over_the_operators_verdicts(files, tmp_path, capsys)
     assert other.read_bytes() == (files / "test.csv").read_bytes()
 
 
+def test_a_verdict_given_while_fit_runs_is_not_written_over(files, tmp_path, capsys,
+                                                             monkeypatch) -> None:
+    """fit checked the model at -o before its fit, not when it wrote: a verdict an
+    operator gave on that model while the fit ran (minutes on a long history) was lost
+    without a word. The check is made again under the file's lock as the model is
+    written."""
+    from normalcy.detector.transition_detector import TransitionDetector
+
+    m = tmp_path / "m.normalcy"
+    m.write_bytes((files / "m.normalcy").read_bytes())
+    fit_alone = TransitionDetector.fit
+
+    def fit_while_ana_teaches(self, *args, **kw):
+        out = fit_alone(self, *args, **kw)
+        assert main(["feedback", str(m), str(files / "test.csv"), "--start", "300", "--end",
+                     "400", "--verdict", "normal", "--by", "ana"]) == 0
+        return out
+
+    monkeypatch.setattr(TransitionDetector, "fit", fit_while_ana_teaches)
+    capsys.readouterr()
+    assert main(["fit", str(files / "train.csv"), "--n-levels", "6", "--delta", "5",
+                 "--window", "30", "-o", str(m)]) == 2
+    err = capsys.readouterr().err
+    assert "holds 1 change(s) made after its fit (the last: version 2, feedback by ana)" in err
+    assert [e.by for e in load(m).history_.entries] == [None, "ana"]
+
+
+def test_merge_does_not_write_over_the_verdicts_on_the_merged_model(files, tmp_path,
+                                                                   capsys) -> None:
+    """normalcy merge a b -o fleet.normalcy rerun (tomorrow's merge) replaced the merged
+    model the operators had taught since, their verdicts lost without a word. merge now
+    refuses it, and still rewrites a merged model that holds nothing it would not
+    carry again (the inputs' own verdicts included)."""
+    m, t = str(files / "m.normalcy"), str(files / "test.csv")
+    b, out = str(tmp_path / "b.normalcy"), tmp_path / "fleet.normalcy"
+    assert main(["fit", t, "-o", b, "--like", m]) == 0
+    assert main(["merge", m, b, "-o", str(out)]) == 0
+    assert main(["merge", m, b, "-o", str(out)]) == 0  # nothing taught: merged again
+    assert main(["feedback", str(out), t, "--start", "300", "--end", "400", "--verdict",
+                 "normal", "--by", "ana"]) == 0
+    taught = out.read_bytes()
+    capsys.readouterr()
+    assert main(["merge", m, b, "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "holds 1 change(s) the merge does not carry (the last: version 3, feedback by " \
+        "ana)" in err
+    assert out.read_bytes() == taught
+    a = tmp_path / "a.normalcy"  # a taught input: its verdict is carried, so no refusal
+    a.write_bytes(taught)
+    assert main(["merge", str(a), b, "-o", str(tmp_path / "f2.normalcy")]) == 0
+    assert main(["merge", str(a), b, "-o", str(tmp_path / "f2.normalcy")]) == 0
+
+
 def test_merging_models_of_two_zones_says_which_one_the_merge_reads(files, tmp_path,
                                                                     capsys) -> None:
     """A model fitted with --timezone Europe/Berlin merged with one without a zone gave a

@@ -152,6 +152,34 @@ def test_failed_unit_leaves_no_file(files: Path, client: Any, tmp_path: Path,
                                                         "pump03.parquet"]
 
 
+def test_a_refit_keeps_a_unit_model_the_operators_taught(files: Path, client: Any,
+                                                         tmp_path: Path, capsys) -> None:
+    """fleet fit -o models/ rerun (a nightly job) wrote over models/pump02.normalcy after
+    an operator had marked a false alarm of pump02 normal on it: the verdict and its
+    change log were gone without a word. That unit now fails, naming the change, and its
+    model is kept; the other units are refitted."""
+    from normalcy.distributed.fleet import fleet_fit
+
+    models = tmp_path / "models"
+    params = {"n_levels": 6, "delta": 8, "window": 40}
+    fleet_fit(client, str(files / "train.parquet"), str(models), params=params,
+              progress=False)
+    rows = pd.read_parquet(files / "train.parquet")
+    rows[rows["unit"] == "pump02"].drop(columns="unit").to_csv(tmp_path / "p2.csv", index=False)
+    assert main(["feedback", str(models / "pump02.normalcy"), str(tmp_path / "p2.csv"),
+                 "--start", "100", "--end", "300", "--verdict", "normal", "--by", "ana"]) == 0
+    taught, before = (models / "pump02.normalcy").read_bytes(), \
+        (models / "pump01.normalcy").stat().st_mtime_ns
+    capsys.readouterr()
+    result = fleet_fit(client, str(files / "train.parquet"), str(models), params=params,
+                       progress=False)
+    assert sorted(result.done) == ["pump01", "pump03"] and list(result.failed) == ["pump02"]
+    assert "holds 1 change(s) made after its fit (the last: version 2, feedback by ana)" in \
+        result.failed["pump02"]
+    assert (models / "pump02.normalcy").read_bytes() == taught
+    assert (models / "pump01.normalcy").stat().st_mtime_ns != before
+
+
 @pytest.mark.parametrize("row_group_size", [None, 700])  # one task a unit, or partitions
 def test_a_unit_sampled_at_another_period_fails_naming_both(files: Path, client: Any,
                                                             tmp_path: Path,

@@ -172,37 +172,25 @@ def fit_rows(det: Any) -> int | None:
     return int(fits[-1].end) - int(fits[-1].start) if fits else None
 
 
-def keep_what_fit_would_lose(path: str) -> None:
-    """CLIError where ``normalcy fit -o PATH`` would replace what a fit cannot give back:
-    a model whose change log holds changes after its fit (operators' verdicts, merges,
-    undos: a refit keeps none of them), or a file that is no model at all (a CSV given
-    as the output by a slip). A damaged model is replaced, as its error advises."""
+def keep_what_fit_would_lose(path: str, command: str = "fit") -> None:
+    """An error where ``normalcy fit -o PATH`` (or ``merge``: ``command``) would replace
+    what it cannot give back: a model whose change log holds changes after its fit
+    (operators' verdicts, merges, undos: a refit keeps none of them; see
+    :func:`normalcy.io.models.refuse_lost_changes`), or a file that is no model at all
+    (a CSV given as the output by a slip). A damaged model is replaced, as its error
+    advises. Said before the work; ``save(..., made_by=command)`` checks again under
+    the file's lock."""
     import os
 
-    from normalcy.exceptions import ModelFileError
-    from normalcy.io.model_file import open_model_file
+    from normalcy.io.models import refuse_lost_changes
 
     if not os.path.isfile(path) or os.path.getsize(path) == 0:
         return
     with open(path, "rb") as f:
         if f.read(4) != b"PK\x03\x04":
-            raise CLIError(f"{path} exists and is not a normalcy model file; fit would write "
-                           "a model over it. Choose another output path (-o).")
-    try:
-        with open_model_file(path) as (header, _):
-            log = header.get("history")
-    except ModelFileError:
-        return
-    changes = [e for e in log if isinstance(e, dict) and e.get("action") != "fit"] \
-        if isinstance(log, list) else []
-    if changes:
-        last = changes[-1]
-        by = f" by {last['by']}" if last.get("by") else ""
-        raise CLIError(
-            f"{path} holds {len(changes)} change(s) made after its fit (the last: version "
-            f"{last.get('version')}, {last.get('action')}{by}); fitting over it would lose "
-            "them (normalcy history lists them). Write the new model to another file, or "
-            f"delete {path} first if they should go.")
+            raise CLIError(f"{path} exists and is not a normalcy model file; {command} would "
+                           "write a model over it. Choose another output path (-o).")
+    refuse_lost_changes(path, command)
 
 
 def sensor_names(arg: str) -> list[str]:

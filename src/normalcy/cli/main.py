@@ -141,7 +141,8 @@ def cmd_fit(a: argparse.Namespace) -> int:
                     from None
         bar.update()
         bar.set_postfix_str(f"writing {a.output}")
-        save(det, a.output, extra={"period_s": period, "timezone": a.timezone})
+        save(det, a.output, extra={"period_s": period, "timezone": a.timezone},
+             made_by="fit")
         bar.update()
     runs = f" in {len(table.starts) + 1} runs" if table.starts else ""
     print(f"fitted {len(det.sensors_)} sensors {names_said(det.sensors_, count=False)} on "

@@ -176,7 +176,8 @@ def cmd_merge(a: argparse.Namespace) -> int:
                          "they cannot be merged. Fit both on data at one period.")
     m = operator.merge(da, db, by=a.by)
     save(m, a.output, extra={"period_s": pa if pa is not None else pb,
-                             "timezone": ma.zone if ma.zone == mb.zone else None})
+                             "timezone": ma.zone if ma.zone == mb.zone else None},
+         made_by="merge")
     print(f"merged {a.a} and {a.b} into {a.output} (version {m.history_.version})")
     if ma.zone != mb.zone:  # never a silent change of how the next exports' dates read
         _note(f"{a.a} reads dates without a UTC offset as {ma.zone or 'UTC'}, {a.b} as "

@@ -152,7 +152,8 @@ def cmd_merge(a: argparse.Namespace) -> int:
     with _client(a) as client:
         merged = tree_merge([m for m, _ in loaded], fanin=a.fanin, client=client)
     # the zone the models' dates were read in, as normalcy merge keeps it: where they agree
-    _save(merged, a.output, periods.pop(), zones.pop() if len(zones) == 1 else None)
+    _save(merged, a.output, periods.pop(), zones.pop() if len(zones) == 1 else None,
+          made_by="merge")
     if len(zones) > 1:
         print(f"normalcy: note: the models of {a.models} record different time zones "
               f"({', '.join(sorted(str(z) for z in zones))}); {a.output} records none: give "

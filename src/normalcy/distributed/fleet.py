@@ -45,10 +45,10 @@ class FleetResult:
 
 
 def _save(model: Any, path: str, period: float | None = None,
-          timezone: str | None = None) -> None:
+          timezone: str | None = None, made_by: str | None = None) -> None:
     from normalcy.io.models import save
 
-    save(model, path, extra={"period_s": period, "timezone": timezone})
+    save(model, path, extra={"period_s": period, "timezone": timezone}, made_by=made_by)
 
 
 class TimeRuns:
@@ -163,6 +163,7 @@ def fleet_fit(client: Any, data_path: str, out: str, *, unit_column: str = "unit
     """
     from normalcy.data.localtime import zone
     from normalcy.distributed.cluster import describe, run
+    from normalcy.io.models import refuse_lost_changes
 
     if like is not None and params:
         raise InputError(f"like= takes every setting from the reference model; drop {params}.")
@@ -188,8 +189,14 @@ def fleet_fit(client: Any, data_path: str, out: str, *, unit_column: str = "unit
     import dask
 
     tasks = {}
+    taught: dict[str, BaseException] = {}  # a model the operators taught: never refitted
     cols = [*([data.time_column] if data.time_column else []), *use]
     for unit in fl.order_units(per_block):
+        try:
+            refuse_lost_changes(os.path.join(out, unit + MODEL_SUFFIX), "fit")
+        except InputError as e:
+            taught[unit] = e
+            continue
         idx, _ = fl.rows_per_unit(per_block, unit)
         blocks = [dask.delayed(fl.unit_rows, pure=True)(data.blocks[j], data.unit_column,
                                                         unit, cols, use) for j in idx]
@@ -197,10 +204,15 @@ def fleet_fit(client: Any, data_path: str, out: str, *, unit_column: str = "unit
             dict(params or {}), None if like is None else dask.delayed(like, pure=True),
             like_period, data.time_column, use, blocks, data.time_format, zone(timezone))
     models, errors = run(client, tasks, progress=progress)
+    errors.update(taught)
     done = {}
     for unit, (det, period) in models.items():
         path = os.path.join(out, unit + MODEL_SUFFIX)
-        _save(det, path, period, zone(timezone))
+        try:  # checked again under the file's lock: a verdict given during the fit
+            _save(det, path, period, zone(timezone), made_by="fit")
+        except InputError as e:
+            errors[unit] = e
+            continue
         done[unit] = (f"{sum(fl.rows_per_unit(per_block, unit)[1])} rows, delta={det.delta_}, "
                       f"window={det.window_}, n_levels={det.n_levels_}, view={det.view_} -> {path}")
     kept = {os.path.join(out, u + MODEL_SUFFIX): "failed in this run" for u in errors

@@ -85,12 +85,16 @@ def header_zone(header: dict[str, Any], path: str) -> str | None:
 
 
 def save(model: Any, path: str | os.PathLike[str], *,
-         extra: dict[str, Any] | None = None) -> None:
+         extra: dict[str, Any] | None = None, made_by: str | None = None) -> None:
     """Write ``model`` to ``path`` atomically (see :mod:`normalcy.io.model_file`).
 
     ``extra`` adds header entries about the training data, named in
     :data:`DATA_KEYS` (``period_s``: the sampling period in seconds; ``timezone``: the
     zone whose local time the data's dates without a UTC offset were read in).
+    ``made_by``: the command that made ``model`` anew (``"fit"``, ``"merge"``); it
+    never replaces a model whose changes ``model`` does not carry
+    (:func:`refuse_lost_changes`, checked under the file's lock, so a verdict given
+    while the fit ran is kept too).
     """
     if not hasattr(model, "_to_file"):
         swapped = " (the arguments are swapped)" if hasattr(path, "_to_file") else ""
@@ -112,6 +116,8 @@ def save(model: Any, path: str | os.PathLike[str], *,
     with model_lock(path):  # the check and the write: no other writer between them
         refuse_other_file(path, target)
         refuse_lost_update(model, path, target)
+        if made_by is not None:
+            refuse_lost_changes(path, made_by, getattr(model, "history_", None))
         write_model_file(path, header, arrays)
         model._file_stamp = (target, file_stamp(target))
 
@@ -129,6 +135,39 @@ def refuse_other_file(path: str | os.PathLike[str], target: str) -> None:
             f"{os.fspath(path)} exists and is not a normalcy model file; save would write a "
             "model over it (your data?). Choose another path, such as 'plant.normalcy', or "
             "delete the file first; nothing was written.")
+
+
+def _change_key(e: Any) -> tuple[Any, ...]:
+    get = e.get if isinstance(e, dict) else lambda k: getattr(e, k, None)
+    return tuple(get(k) for k in ("action", "time", "by", "start", "end", "data_hash"))
+
+
+def refuse_lost_changes(path: str | os.PathLike[str], command: str,
+                        keeps: History | None = None) -> None:
+    """InputError where writing a model made anew by ``command`` (``fit``, ``merge``)
+    over the model file at ``path`` would lose changes: entries of its change log
+    (operators' verdicts, undos, merges) that ``keeps`` (the new model's log) does not
+    hold. A fit redoes the file's fit, a merge its fit and merges. No file, another
+    kind of model or a damaged one: nothing to lose here."""
+    p = os.fspath(path)
+    redone = {"fit", "merge"} if command == "merge" else {"fit"}
+    try:
+        with open_model_file(p) as (header, _):
+            log = header.get("history")
+    except ModelFileError:
+        return
+    kept = {_change_key(e) for e in (keeps.entries if keeps is not None else [])}
+    lost = [e for e in log if isinstance(e, dict) and e.get("action") not in redone
+            and _change_key(e) not in kept] if isinstance(log, list) else []
+    if lost:
+        last = lost[-1]
+        by = f" by {last['by']}" if last.get("by") else ""
+        made = "made after its fit" if command == "fit" else f"the {command} does not carry"
+        raise InputError(
+            f"{p} holds {len(lost)} change(s) {made} (the last: version "
+            f"{last.get('version')}, {last.get('action')}{by}); writing the {command}'s model "
+            f"over it would lose them (normalcy history {p} lists them). Write it to another "
+            f"file, or delete {p} first if they should go; nothing was written.")
 
 
 def file_stamp(path: str) -> tuple[int, ...] | None:
