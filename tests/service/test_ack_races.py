@@ -91,3 +91,19 @@ def test_an_ack_while_a_batch_closes_the_alarm_is_kept(pg_service: Service,
     ep = pg_service.client.get(f"/api/alarms/{ep_id}").json()
     assert (ep["state"], ep["acknowledged_by"], ep["ack_comment"]) == (
         "normal", "operator-2", "on it")
+
+
+def test_a_second_acknowledgement_names_the_first(sqlite_service: Service,
+                                                  model_bytes: bytes) -> None:
+    """Two operators acknowledging one alarm: the second was told only "alarm 1 is
+    active-acknowledged: there is nothing to acknowledge", not who acknowledged it."""
+    ep_id, _rows = _open_alarm(sqlite_service, model_bytes)
+    c, a = sqlite_service.client, f"/api/alarms/{ep_id}/acknowledge"
+    assert c.post(a, json={}, headers=sqlite_service.auth("operator")).status_code == 200
+    r = c.post(a, json={"comment": "on it"}, headers=sqlite_service.auth("operator2"))
+    assert r.status_code == 409
+    when = c.get(f"/api/alarms/{ep_id}").json()["acknowledged_at"][:19].replace("T", " ")
+    assert r.json()["detail"] == (f"alarm {ep_id} was already acknowledged by operator-1 at "
+                                  f"{when} UTC (it is active-acknowledged); nothing was "
+                                  "changed.")
+    assert c.get(f"/api/alarms/{ep_id}").json()["ack_comment"] is None

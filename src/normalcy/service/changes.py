@@ -275,7 +275,10 @@ def acknowledge(fleet: Fleet, ep_id: int, who: Who, comment: str | None) -> Epis
         if ep is None:
             raise NotFound(f"alarm {ep_id} does not exist; GET /api/alarms lists them.")
         if ep.state not in ("active-unacknowledged", "returned-unacknowledged"):
-            raise Conflict(f"alarm {ep_id} is {ep.state}: there is nothing to acknowledge.")
+            by = (f" by {ep.acked_by} at {str(iso(ep.acked_at))[:19].replace('T', ' ')} UTC"
+                  if ep.acked_by else "")
+            raise Conflict(f"alarm {ep_id} was already acknowledged{by} (it is {ep.state}); "
+                           "nothing was changed.")
         _ack(ep, who, comment)
         write_log(s, who.name, "acknowledge", _unit_name(s, ep), alarm=ep_id, comment=comment)
     fleet.events.publish("alarm-acknowledged", alarm=ep_id)
