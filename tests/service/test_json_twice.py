@@ -1,5 +1,6 @@
-"""A JSON body naming a field twice is refused, as a CSV header naming a column twice is:
-``json.loads`` keeps the last value in silence, and the service stored it."""
+"""JSON bodies that were taken with a guess: a field named twice (``json.loads`` keeps
+the last value in silence, and the service stored it; a CSV header naming a column twice
+is refused) and a batch object with a field besides ``rows`` (dropped in silence)."""
 
 from __future__ import annotations
 
@@ -28,3 +29,23 @@ def test_a_reading_naming_a_sensor_twice_is_refused(sqlite_service: Service,
     assert r.status_code == 422 and "names 'to' twice (1, then 2)" in r.json()["detail"]
     body = f'[{{"time": {T0}, "s0": 1.0, "s1": 0.2, "s2": 0.3}}]'
     assert c.post("/api/units/P-101/readings", headers=headers, content=body).status_code == 200
+
+
+def test_a_batch_object_with_a_field_besides_rows_is_refused(sqlite_service: Service,
+                                                            model_bytes: bytes) -> None:
+    """{"rows": [...], "timezone": "Europe/Berlin"} was taken and its field dropped in
+    silence: the times without an offset were read as UTC, an hour off the sender's."""
+    svc = sqlite_service
+    svc.add_unit(model_bytes)
+    row = {"time": "2027-01-15T09:00:00", "s0": 0.1, "s1": 0.2, "s2": 0.3}
+    r = svc.client.post("/api/units/P-101/readings", headers=svc.auth("operator"),
+                        json={"rows": [row], "timezone": "Europe/Berlin"})
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"] == (
+        "a batch of readings as an object takes only 'rows'; unknown field(s) ['timezone']: "
+        "remove them. A time without a UTC offset is UTC (or the clock time of the zone the "
+        "unit was created with); write the offset in each time for another zone.")
+    assert svc.client.get("/api/units/P-101").json()["rows"] == 0
+    r = svc.client.post("/api/units/P-101/readings", headers=svc.auth("operator"),
+                        json={"rows": [row]})
+    assert r.status_code == 200, r.text

@@ -71,6 +71,13 @@ def parse_readings(raw: bytes, content_type: str, sensors: list[str], *,
             data = json.loads(raw, object_pairs_hook=each_once)
         except (ValueError, UnicodeDecodeError) as e:
             raise ClientError(f"the body is not valid JSON: {e}", 400) from None
+        if isinstance(data, dict) and set(data) - {"rows"}:  # no setting of the batch's:
+            # a 'timezone' there changed nothing, its times were read as UTC
+            raise ClientError(f"a batch of readings as an object takes only 'rows'; unknown "
+                              f"field(s) {sorted(set(data) - {'rows'})}: remove them. A time "
+                              "without a UTC offset is UTC (or the clock time of the zone "
+                              "the unit was created with); write the offset in each time "
+                              "for another zone.", 422)
         rows = data.get("rows") if isinstance(data, dict) else data
         if not isinstance(rows, list):
             raise ClientError("send a JSON list of rows, or an object with a 'rows' list; "
