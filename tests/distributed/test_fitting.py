@@ -98,6 +98,31 @@ def test_fleet_merge_command(sisters: list[Any], cluster: Any, tmp_path: Any) ->
     assert_same_model(load(tmp_path / "all.normalcy"), _one_by_one(sisters))
 
 
+def test_fleet_merge_refuses_to_write_among_the_models_it_merges(
+        sisters: list[Any], cluster: Any, tmp_path: Any,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """fleet merge models/ -o models/all.normalcy wrote the merged model among the
+    models; the next run merged it in again as a fourth unit ("merged 3 models") and
+    wrote over what it read. The output is now refused before any work, whatever the
+    path is spelled as."""
+    from normalcy import save
+    from normalcy.cli.main import main
+
+    models = tmp_path / "models"
+    models.mkdir()
+    for k, m in enumerate(sisters[:2]):
+        save(m, models / f"pump{k:02d}.normalcy")
+    at = ["--scheduler", cluster.scheduler_address]
+    capsys.readouterr()
+    for out in (models / "all.normalcy", tmp_path / "models" / ".." / "models" / "x.normalcy"):
+        assert main(["fleet", "merge", str(models), "-o", str(out), *at]) == 2
+        err = capsys.readouterr().err
+        assert f"the output {out} lies in the models folder {models}" in err
+        assert f"-o {tmp_path / 'fleet.normalcy'}" in err
+    assert sorted(models.glob("*.normalcy")) == [models / "pump00.normalcy",
+                                                  models / "pump01.normalcy"]
+
+
 def test_fleet_merge_keeps_the_time_zone_the_models_record(sisters: list[Any], cluster: Any,
                                                            tmp_path: Any) -> None:
     """Models fitted with --timezone Europe/Berlin merged into a model that recorded no

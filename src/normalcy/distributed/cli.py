@@ -132,6 +132,7 @@ def cmd_merge(a: argparse.Namespace) -> int:
     from normalcy.distributed.fleet import MODEL_SUFFIX, _save
     from normalcy.io.models import header_period, header_zone, load_with_header
 
+    _refuse_output_among_models(a.output, a.models, MODEL_SUFFIX)
     names = sorted(f for f in os.listdir(a.models) if f.endswith(MODEL_SUFFIX)) \
         if os.path.isdir(a.models) else []
     if not names:
@@ -160,6 +161,23 @@ def cmd_merge(a: argparse.Namespace) -> int:
               "--timezone to the commands that read data with it.", file=sys.stderr)
     print(f"merged {len(loaded)} models of {a.models} (tree, fan-in {a.fanin}) -> {a.output}")
     return 0
+
+
+def _refuse_output_among_models(output: str, models: str, suffix: str) -> None:
+    """InputError where the merged model would be written among the models it merges:
+    the next fleet merge would merge it in again as one more unit's model (its
+    transitions counted twice) and write over what it reads."""
+    from normalcy.io.atomic import distinct_output
+
+    distinct_output(output, model=True)
+    if (output.endswith(suffix) and os.path.isdir(models)
+            and os.path.samefile(os.path.dirname(os.path.abspath(output)), models)):
+        beside = os.path.dirname(os.path.abspath(models.rstrip(os.sep)))
+        raise InputError(
+            f"the output {output} lies in the models folder {models}, among the models it "
+            "merges: the next fleet merge would merge it in again as one more unit's model, "
+            "and write over it. Write it outside the folder, e.g. -o "
+            f"{os.path.join(beside, 'fleet' + suffix)}.")
 
 
 def _refuse_odd_units(folder: str, names: list[str], models: list[Any]) -> None:
