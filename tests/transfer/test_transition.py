@@ -147,6 +147,34 @@ def test_parameters_and_short_targets_are_refused() -> None:
     assert params["mapping"] == "none" and params["detector"] is None
 
 
+@pytest.mark.parametrize("mapping", ["none", "quantile"])
+def test_a_target_too_short_to_cross_fit_raises_its_alarm_level_on_its_own_windows(
+        mapping: str) -> None:
+    """120 target rows of a noisier sister unit: too few to hold out a fold (delta=10,
+    window=50), so the moved detector kept the source's alarm level and put nearly all
+    of the sister's healthy rows in alarm. The moved model has learned none of the
+    target before partial_fit, so its scores on every target window are held out: the
+    alarm level is raised by one factor, which leaves the scores (and their order) as
+    they are."""
+    def noisier(n: int, seed: int) -> np.ndarray:
+        return unit(n, seed) + 0.08 * np.random.default_rng(seed + 50).normal(size=(n, 2))
+
+    settings = TransitionDetector(**SETTINGS)
+    moved = TransitionTransfer(detector=settings, mapping=mapping).fit(
+        unit(6000, 0), noisier(120, 1))
+    kept = TransitionTransfer(detector=settings, mapping=mapping, calibrate="source").fit(
+        unit(6000, 0), noisier(120, 1))
+    healthy = noisier(3000, 2)
+    faulty = healthy.copy()
+    faulty[1500:1800, 1] += 0.5
+    assert moved.reference_origin_ == "source" and moved.threshold_factor_ > 1.0
+    assert moved.threshold_ == pytest.approx(moved.threshold_factor_ * settings.threshold)
+    assert kept.threshold_factor_ == 1.0 and kept.predict(healthy).mean() > 0.9
+    np.testing.assert_array_equal(moved.score_samples(faulty), kept.score_samples(faulty))
+    assert moved.predict(healthy).mean() < 0.1
+    assert moved.predict(faulty)[1500:1800].mean() > 0.5
+
+
 def test_a_long_target_cut_by_gaps_is_said_as_such() -> None:
     """500 target rows with a NaN every 7th row were called "too short" and nothing
     more: the message now says how many rows it has and its longest gap-free stretch."""

@@ -26,8 +26,11 @@ quantizer per sensor and normality parameters written in scaled units and in
 6. calibrate the reference levels ``A, B, C`` on the target (``calibrate="target"``):
    cross-fitting over contiguous folds of the target data as in
    :mod:`normalcy.detector.calibration`, each fold's model being the mapped
-   source parameters taught the other folds. Too little target data for one
-   held-out window keeps the source's levels (``reference_origin_`` says which).
+   source parameters taught the other folds. A target too short for that (about
+   ``2 * (delta + window)`` rows) keeps the source's levels (``reference_origin_``
+   says which) and raises the alarm level by one factor instead, set on the moved
+   model's scores of the target before step 5 teaches it the target
+   (``threshold_factor_``, :func:`untaught_factor`): the scores keep their order.
    A relations-only source (``view="relations"``) has no paper residuals: only the
    relations view's level ``R`` is calibrated, as in its fit.
 
@@ -229,8 +232,9 @@ class TransitionTransfer(BaseEstimator):  # type: ignore[misc]
     partial_fit : bool, default=True
         Teach the moved detector the target's healthy data.
     calibrate : {"target", "source"}, default="target"
-        Reference levels cross-fitted on the target's healthy data (the source's
-        when the target is too short), or the source detector's.
+        Reference levels cross-fitted on the target's healthy data, or the source
+        detector's. A target too short to cross-fit keeps the source's levels and
+        raises the alarm level on its own windows instead (``threshold_factor_``).
 
     Attributes
     ----------
@@ -247,6 +251,15 @@ class TransitionTransfer(BaseEstimator):  # type: ignore[misc]
         estimate it (a Lorenz sister unit read with gain 2 and offset 5: ``rel`` 4.3
         with 3 000 target rows, where a detector fitted on those rows alone ranked its
         faults better, AUC 0.82 against 0.55; 1.5 with 10 000, 0.81 with 20 000).
+    threshold_factor_ : float, what the alarm level (``detector_.threshold_``) was
+        multiplied by: above 1 where the target was too short to cross-fit (about
+        ``2 * (delta + window)`` rows) and the moved model's scores on its healthy rows,
+        before ``partial_fit`` taught it them, stood above the source's level
+        (:func:`untaught_factor`); 1 otherwise. Only the alarm level moves, never the
+        scores. Keeping the source's level put all the healthy rows of
+        ``sister_units`` in alarm with 200-300 target rows (3 seeds, both mappings);
+        raised, 48-75 % with ``mapping="quantile"`` (the quantile map of so few rows
+        is poor; the factor, 4.2-7.3, says so) and 4-39 % with ``mapping="none"``.
     sensors_, threshold_ : as in ``detector_``.
 
     Examples
@@ -367,9 +380,12 @@ class TransitionTransfer(BaseEstimator):  # type: ignore[misc]
             relations=relations, view=src_det.view_, view_check=src_det.view_check_,
             sample_period=_period(target, src_det))
         det = TransitionDetector.assemble(src_det.get_params(), learned)
-        origin, ratio = "source", {}
+        origin, ratio, factor = "source", {}, 1.0
         if self.calibrate == "target":
             found = self._target_reference(det, tgt, rows)
+            if found is None:  # too short to cross-fit: the alarm level on its own windows
+                factor = untaught_factor(det, target)
+                det.revise(threshold=float(det.threshold_) * factor)
             if found is not None:
                 det.revise(reference=found)
                 origin = "target"
@@ -385,6 +401,7 @@ class TransitionTransfer(BaseEstimator):  # type: ignore[misc]
         self.level_map_ = levels
         self.reference_origin_ = origin
         self.reference_ratio_ = ratio
+        self.threshold_factor_ = factor
         self.sensors_ = list(sensors)
         self.n_features_in_ = len(sensors)
         return self
@@ -450,6 +467,27 @@ class TransitionTransfer(BaseEstimator):  # type: ignore[misc]
         commands' period checks read (:func:`normalcy.io.models.header_period`)."""
         check_is_fitted(self, "detector_")
         save(self.detector_, path)
+
+
+def untaught_factor(det: TransitionDetector, target: object) -> float:
+    """How far to raise the alarm level of a target too short to cross-fit: the factor
+    that puts the moved model's scores on the target - before ``partial_fit`` teaches it
+    the target, so every window is held out - at or below 1 at the relations view's
+    quantile (:data:`~normalcy.detector.learning.REL_QUANTILE`, raised where the period
+    is known: :func:`~normalcy.detector.calibration.timed_quantile`), then to EEMUA 191's
+    budget of episodes (:func:`~normalcy.detector.calibration.episode_level`). Never
+    below 1: a few hundred rows do not make the source's levels stricter. 1 where no
+    window is scored."""
+    scores = np.asarray(det.score_samples(target), dtype=float)
+    s = scores[np.isfinite(scores)]
+    if s.size == 0:
+        return 1.0
+    period = getattr(det, "sample_period_", None)
+    q = calibration.timed_quantile(learning.REL_QUANTILE, det.window_, period)
+    factor = max(1.0, float(np.quantile(s, q)))
+    if period is not None:
+        factor *= calibration.episode_level([scores / factor], float(period), det.window_)
+    return factor
 
 
 def _period(target: object, source: TransitionDetector) -> float | None:
