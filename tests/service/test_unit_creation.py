@@ -75,3 +75,24 @@ def test_a_unit_uploaded_before_gets_its_period_at_the_next_start(tmp_path: Path
         assert service.client.get("/api/units/old").json()["period_s"] is None
     with TestClient(create_app(settings)) as client:  # a restart
         assert client.get("/api/units/old").json()["period_s"] == 1.0
+
+
+def test_a_misspelt_field_of_the_creation_form_is_refused(sqlite_service: Service) -> None:
+    """A form with 'time_zone' for 'timezone' was taken with the field dropped in silence:
+    the history's clock times were read as UTC and the unit had no zone, so its live
+    readings without an offset were read an hour or two off the plant's clock."""
+    c, eng = sqlite_service.client, sqlite_service.auth("engineer")
+    hist = plant(1200).assign(time=pd.date_range("2027-01-15 09:00", periods=1200,
+                                                 freq="1s").astype(str)).to_csv(index=False)
+    r = c.post("/api/units", headers=eng, files={"file": ("h.csv", hist)},
+               data={"name": "U", "kind": "history", "time_zone": "Europe/Berlin"})
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"] == (
+        "the form has unknown field(s) ['time_zone']; a unit is created from name, kind, "
+        "file, n_levels, delta, window, threshold, time_column, sensors, timezone. Correct "
+        "or remove them; nothing was created.")
+    assert c.get("/api/units/U").status_code == 404
+    r = c.post("/api/units", headers=eng, files={"file": ("h.csv", hist)},
+               data={"name": "U", "kind": "history", "timezone": "Europe/Berlin"})
+    assert r.status_code == 201, r.text
+    assert r.json()["timezone"] == "Europe/Berlin"

@@ -82,7 +82,17 @@ async def create_unit(request: Request, fleet: FleetDep,
     return unit_json(_unit(fleet, str(name)))
 
 
+#: the fields of the form that creates a unit
+FORM_FIELDS = ("name", "kind", "file", *creation.FIT_PARAMS, "time_column", "sensors",
+               "timezone")
+
+
 async def _create(fleet: Fleet, form: Any, who: Who) -> None:
+    unknown = sorted(set(form.keys()) - set(FORM_FIELDS))
+    if unknown:  # a misspelt 'timezone' read the history's clock times as UTC
+        raise ClientError(f"the form has unknown field(s) {unknown}; a unit is created from "
+                          f"{', '.join(FORM_FIELDS)}. Correct or remove them; nothing was "
+                          "created.", 422)
     name, kind, upload = form.get("name"), form.get("kind", "history"), form.get("file")
     if not isinstance(name, str) or not name:
         raise ClientError("the form has no 'name'.", 422)
