@@ -110,3 +110,28 @@ def test_empty_cells_in_many_chunks_are_said_once_with_the_total(fitted, tmp_pat
     assert lines == [f"normalcy: note: {tmp_path / 'holey.csv'}: 12 row(s) hold an empty or "
                      "NaN value, row 50 (s1), row 150 (s1), row 250 (s1) and 9 more: they are "
                      "gaps - no transition or window crosses them"], lines
+
+
+def test_data_on_standard_input_is_read_as_the_file_would_be(fitted) -> None:
+    """`cat today.csv | normalcy score plant.normalcy - -o -` said "file - does not
+    exist; check the path". `-` is now standard input for the data commands, its notes
+    and errors say "standard input", and monitor --follow, which follows a file by its
+    name, says what to give instead."""
+    d, model = fitted
+    test, train = (d / "test.csv").read_text(), (d / "train.csv").read_text()
+    p = run("score", str(model), "-", "-o", "-", input=test)
+    assert p.returncode == 0, p.stderr
+    want = run("score", str(model), str(d / "test.csv"), "-o", "-")
+    assert p.stdout == want.stdout and "scored 500 rows" in p.stderr
+    fit = run("fit", "-", "-o", str(d / "stdin.normalcy"), "--delta", "5", "--window", "30",
+              input=train)
+    assert fit.returncode == 0 and "fitted 3 sensors" in fit.stdout, fit.stderr
+    swapped = "\n".join(reversed(test.strip().splitlines()[1:]))  # rows but no header
+    bad = run("score", str(model), "-", "-o", str(d / "x.csv"), input=swapped)
+    assert bad.returncode == 2 and "standard input" in bad.stderr
+    assert "normalcy-stdin-" not in bad.stderr and not (d / "x.csv").exists()
+    empty = run("score", str(model), "-", "-o", str(d / "x.csv"), input="")
+    assert empty.returncode == 2
+    assert "normalcy: error: standard input is empty" in empty.stderr
+    follow = run("monitor", str(model), "-", "--follow", input=test)
+    assert follow.returncode == 2 and "cannot follow standard input" in follow.stderr

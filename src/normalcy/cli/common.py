@@ -15,8 +15,20 @@ class CLIError(NormalcyError):
     """A usage error found by the CLI itself."""
 
 
+#: paths said by another name in notes and errors: the temporary copy of standard input
+#: (:mod:`normalcy.cli.stdin`) is said as "standard input"
+SAID_AS: dict[str, str] = {}
+
+
+def as_said(text: str) -> str:
+    """``text`` with the paths of :data:`SAID_AS` said by their names."""
+    for path, name in SAID_AS.items():
+        text = text.replace(path, name)
+    return text
+
+
 def _note(msg: str) -> None:
-    print(f"normalcy: note: {msg}", file=sys.stderr)
+    print(f"normalcy: note: {as_said(msg)}", file=sys.stderr)
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -42,8 +54,8 @@ def parser_of(sub: Any, name: str, help: str, description: str, example: str
 
 
 DATA_HELP = ("CSV (',', ';' or tab separated, UTF-8, one header row) or Parquet file, or a "
-             "folder of .csv or .parquet files read in name order as one series; empty cells "
-             "are gaps")
+             "folder of .csv or .parquet files read in name order as one series, or - for "
+             "standard input; empty cells are gaps")
 TIME_HELP = ("name of the time column (default: a column named time, timestamp, datetime or "
              "date, or the unnamed first column); dates in one format, or numbers in seconds. "
              "Times must increase; a step over 3 sampling periods is a gap that splits the "

@@ -23,6 +23,7 @@ from normalcy.cli.common import (
     CLIError,
     HelpFormatter,
     _note,
+    as_said,
     keep_what_fit_would_lose,
     names_said,
     os_error_said,
@@ -319,10 +320,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         from normalcy.bench.common import set_invocation
 
         set_invocation(list(argv) if argv is not None else sys.argv[1:])
+    from normalcy.cli.stdin import data_from_stdin
+
     try:
-        return int(args.func(args))
+        with data_from_stdin(args):
+            return int(args.func(args))
     except (NormalcyError, FileNotFoundError, PermissionError, IsADirectoryError) as e:
-        print(f"normalcy: error: {said_with_options(e, args)}", file=sys.stderr)
+        print(f"normalcy: error: {as_said(said_with_options(e, args))}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # the reader went away (``normalcy info m | head``)
         return _closed_pipe()
