@@ -96,3 +96,34 @@ def test_a_misspelt_field_of_the_creation_form_is_refused(sqlite_service: Servic
                data={"name": "U", "kind": "history", "timezone": "Europe/Berlin"})
     assert r.status_code == 201, r.text
     assert r.json()["timezone"] == "Europe/Berlin"
+
+
+def test_a_history_field_given_with_a_model_file_is_refused(sqlite_service: Service,
+                                                            model_bytes: bytes) -> None:
+    """A model file uploaded with 'timezone' (or a fit setting) was taken with the field
+    dropped in silence: the unit read its readings' clock times as UTC."""
+    import re
+
+    c, eng = sqlite_service.client, sqlite_service.auth("engineer")
+    words = ("a model file brings its own settings and time zone; the form's {} apply to a "
+             "history only. Leave them empty, or fit the model with them (normalcy fit "
+             "--timezone ZONE ...) and upload it again; nothing was created.")
+    r = c.post("/api/units", headers=eng, files={"file": ("m.normalcy", model_bytes)},
+               data={"name": "M", "kind": "model", "timezone": "Europe/Berlin",
+                     "threshold": "3", "sensors": ""})
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"] == words.format("threshold, timezone")
+    assert c.get("/api/units/M").status_code == 404
+    # the units page's form holds the history's fields whichever kind is chosen
+    assert c.post("/login", data={"token": sqlite_service.tokens["engineer"]}).status_code \
+        == 200
+    csrf = re.search(r'name="csrf" value="([^"]+)"',  # type: ignore[union-attr]
+                     c.get("/units").text).group(1)
+    form = {"csrf": csrf, "name": "M", "kind": "model", "time_column": "", "sensors": "",
+            "timezone": "Europe/Berlin"}
+    r = c.post("/units", data=form, files={"file": ("m.normalcy", model_bytes)})
+    assert words.format("timezone") in r.text.replace("&#39;", "'")
+    assert c.get("/api/units/M").status_code == 404
+    r = c.post("/units", data={**form, "timezone": ""},
+               files={"file": ("m.normalcy", model_bytes)})
+    assert c.get("/api/units/M").json()["timezone"] is None

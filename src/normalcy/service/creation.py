@@ -104,6 +104,21 @@ def create_from_model(fleet: Fleet, name: str, path: str, who: Who,
     _commit_first_version(fleet, uid, det, who, "upload", zone)
 
 
+def history_only(kind: Any, given: dict[str, Any]) -> None:
+    """Refuse (422) a model file's upload that fills a field only a history takes (a fit
+    setting, ``time_column``, ``sensors``, ``timezone``): the file brings its own, and the
+    field was dropped in silence - a ``timezone`` given with a model left the unit reading
+    clock times as UTC."""
+    if kind != "model":
+        return
+    filled = [k for k, v in given.items() if v not in (None, "")]
+    if filled:
+        raise ClientError(f"a model file brings its own settings and time zone; the form's "
+                          f"{', '.join(filled)} apply to a history only. Leave them empty, "
+                          "or fit the model with them (normalcy fit --timezone ZONE ...) and "
+                          "upload it again; nothing was created.", 422)
+
+
 def fit_params(given: dict[str, str | None]) -> dict[str, Any]:
     """Fit settings from form fields: ints or "auto" (threshold: a float), checked as
     the detector checks them at fit time (:func:`check_fit_settings`)."""

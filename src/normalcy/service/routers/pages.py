@@ -265,24 +265,28 @@ async def create_unit(request: Request, fleet: FleetDep) -> Response:
 
     try:
         who, form = await _form(request, fleet, "engineer")
-        name, kind, upload = str(form.get("name") or ""), form.get("kind"), form.get("file")
-        if upload is None or isinstance(upload, str) or not upload.filename:
-            raise ClientError("choose a file to upload.", 422)
-        fd, tmp = tempfile.mkstemp(suffix=upload_suffix(upload.filename, kind),
-                                   dir=fleet.settings.data)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(await upload.read())
-            if kind == "model":
-                await run_in_threadpool(creation.create_from_model, fleet, name, tmp, who,
-                                        upload.filename)
-            else:
-                await run_in_threadpool(
-                    creation.create_from_history, fleet, name, tmp, who, {},
-                    fleet.settings.background_fit, columns=form_columns(form),
-                    shown=upload.filename)
+        try:  # the form's upload is closed whatever is refused
+            name, kind, upload = str(form.get("name") or ""), form.get("kind"), form.get("file")
+            if upload is None or isinstance(upload, str) or not upload.filename:
+                raise ClientError("choose a file to upload.", 422)
+            creation.history_only(kind, {k: form.get(k) for k in ("time_column", "sensors",
+                                                                  "timezone")})
+            fd, tmp = tempfile.mkstemp(suffix=upload_suffix(upload.filename, kind),
+                                       dir=fleet.settings.data)
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(await upload.read())
+                if kind == "model":
+                    await run_in_threadpool(creation.create_from_model, fleet, name, tmp, who,
+                                            upload.filename)
+                else:
+                    await run_in_threadpool(
+                        creation.create_from_history, fleet, name, tmp, who, {},
+                        fleet.settings.background_fit, columns=form_columns(form),
+                        shown=upload.filename)
+            finally:
+                os.unlink(tmp)
         finally:
-            os.unlink(tmp)
             await form.close()
         return _back(request, f"/units/{quote(name)}", msg="unit created")
     except (ClientError, InputError) as e:  # InputError: the unit's name (check_name)

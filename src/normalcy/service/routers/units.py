@@ -100,6 +100,7 @@ async def _create(fleet: Fleet, form: Any, who: Who) -> None:
         raise ClientError(f"kind must be 'history' or 'model'. Got {kind!r} instead.", 422)
     if upload is None or isinstance(upload, str):
         raise ClientError("the form has no 'file' upload.", 422)
+    creation.history_only(kind, {k: form.get(k) for k in FORM_FIELDS[3:]})
     params = creation.fit_params({k: form.get(k) for k in creation.FIT_PARAMS})  # type: ignore[misc]
     fname = upload.filename or "upload"
     fd, tmp = tempfile.mkstemp(suffix=upload_suffix(fname, kind), dir=fleet.settings.data)
