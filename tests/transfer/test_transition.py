@@ -168,6 +168,7 @@ def test_a_target_too_short_to_cross_fit_raises_its_alarm_level_on_its_own_windo
     faulty = healthy.copy()
     faulty[1500:1800, 1] += 0.5
     assert moved.reference_origin_ == "source" and moved.threshold_factor_ > 1.0
+    assert "raised" in moved.detector_.history_.entries[0].note
     assert moved.threshold_ == pytest.approx(moved.threshold_factor_ * settings.threshold)
     assert kept.threshold_factor_ == 1.0 and kept.predict(healthy).mean() > 0.9
     np.testing.assert_array_equal(moved.score_samples(faulty), kept.score_samples(faulty))

@@ -391,7 +391,10 @@ class TransitionTransfer(BaseEstimator):  # type: ignore[misc]
                 origin = "target"
                 ratio = {k: float(v) / float(src_det.reference_[k]) for k, v in found.items()
                          if src_det.reference_.get(k, 0) > 0}
-        operator.versions.record_fit(det, target)
+        operator.versions.record_fit(det, target, note=None if factor == 1.0 else (
+            f"transfer: {tgt.n_rows} target rows are too few to cross-fit the reference "
+            f"levels; the alarm level is raised {factor:.3g} times, to where the moved model "
+            "scored them before it learned them"))
         if self.partial_fit:
             operator.partial_fit(det, target, note="transfer: the target unit's healthy data")
 
