@@ -256,10 +256,9 @@ class TransitionTransfer(BaseEstimator):  # type: ignore[misc]
         ``2 * (delta + window)`` rows) and the moved model's scores on its healthy rows,
         before ``partial_fit`` taught it them, stood above the source's level
         (:func:`untaught_factor`); 1 otherwise. Only the alarm level moves, never the
-        scores. Keeping the source's level put all the healthy rows of
-        ``sister_units`` in alarm with 200-300 target rows (3 seeds, both mappings);
-        raised, 48-75 % with ``mapping="quantile"`` (the quantile map of so few rows
-        is poor; the factor, 4.2-7.3, says so) and 4-39 % with ``mapping="none"``.
+        scores. ``sister_units`` with 200-300 target rows (3 seeds): all healthy rows
+        in alarm at the source's level; raised, 48-75 % with ``mapping="quantile"``
+        (a poor map of so few rows: factor 4.2-7.3) and 4-39 % with ``"none"``.
     sensors_, threshold_ : as in ``detector_``.
 
     Examples
