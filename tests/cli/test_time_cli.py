@@ -465,3 +465,40 @@ def test_a_model_saved_in_python_keeps_its_period_at_the_command_line(plant, tmp
     slow.to_csv(path, index=False)
     assert main(["score", str(m), str(path), "-o", str(tmp_path / "s.csv")]) == 2
     assert "--resample" in capsys.readouterr().err
+
+
+def test_a_whole_number_on_a_numeric_time_column_is_said_as_the_row_it_selects(
+        tmp_path, capsys) -> None:
+    """With a time column in seconds, feedback --start 10 --end 20 marked rows 10-19
+    (0.05 s to 0.095 s of data every 5 ms) where the operator meant 10 s to 20 s, and
+    seconds since 1970 were 'outside the data, which has rows 0 .. 2999'. A whole number
+    still selects rows, said with its time and how to write the time; one that only a
+    time reading puts in the data is an error saying how to write it."""
+    X = smooth_signals(3000, 3, seed=5)
+    X.insert(0, "time", np.round(np.arange(len(X)) * 0.005, 3))
+    X.iloc[:2000].to_csv(tmp_path / "train.csv", index=False)
+    X.to_csv(tmp_path / "test.csv", index=False)
+    m = str(tmp_path / "m.normalcy")
+    assert main(["fit", str(tmp_path / "train.csv"), "-o", m, "--n-levels", "6", "--delta", "5",
+                 "--window", "30"]) == 0
+    capsys.readouterr()
+    t = str(tmp_path / "test.csv")
+    assert main(["feedback", m, t, "--start", "10", "--end", "12", "--verdict", "normal"]) == 0
+    out, err = capsys.readouterr()
+    assert "rows [10, 12)" in out
+    assert "--start 10 is read as row 10 (time 0.05), not as the time 10; for the time, " \
+        "write --start 10.0." in err
+    assert main(["feedback", m, t, "--start", "10.0", "--end", "12.0", "--verdict",
+                 "normal"]) == 0
+    out, err = capsys.readouterr()
+    assert "rows [2000, 2401)" in out and "read as row" not in err
+    assert main(["explain", m, t, "--start", "0", "--end", "100"]) == 0
+    assert "read as row" not in capsys.readouterr().err  # row 0 is time 0: nothing to say
+    epoch = tmp_path / "epoch.csv"
+    X.assign(time=1767225600 + X["time"]).to_csv(epoch, index=False)  # seconds since 1970
+    assert main(["explain", m, str(epoch), "--start", "1767225605", "--end", "1767225610"]) == 2
+    assert "--start 1767225605 is read as a row number, but epoch.csv has 3000 rows; its " \
+        "time column runs from 1767225600 to 1767225614.995. For that time, write it as " \
+        "one: --start 1767225605.0." in capsys.readouterr().err.replace(str(tmp_path) + "/", "")
+    assert main(["explain", m, str(epoch), "--start", "1767225605.0", "--end",
+                 "1767225610.0"]) == 0

@@ -50,6 +50,7 @@ def _data(det: Any, md: Any, a: argparse.Namespace) -> Any:
 
 
 def _range(table: Any, a: argparse.Namespace) -> tuple[int, int]:
+    _rows_or_times(table, a)
     start, end = table.position(a.start, "start", False), table.position(a.end, "end", True)
     n = len(table.frame)
     if start >= end and table.time is not None and not (_is_row(a.start) and _is_row(a.end)):
@@ -63,6 +64,28 @@ def _range(table: Any, a: argparse.Namespace) -> tuple[int, int]:
             f"rows run from {table.time.iloc[0]} to {table.time.iloc[-1]}. Give times inside "
             "that span, or row numbers.")
     return start, end
+
+
+def _rows_or_times(table: Any, a: argparse.Namespace) -> None:
+    """A whole number is a row even where the time column holds numbers: said where it
+    reads otherwise as a time (``--start 10`` on data every 0.01 s is row 10, not 10 s),
+    and an error where only the time reading lies in the data (seconds since 1970)."""
+    if table.time_kind != "number" or table.seconds is None or not len(table.seconds):
+        return
+    secs, n = table.seconds, len(table.frame)
+    for flag, value in (("--start", a.start), ("--end", a.end)):
+        if not _is_row(value):
+            continue
+        row = int(value)
+        inside = bool(secs[0] <= row <= secs[-1])
+        if not 0 <= row <= n and inside:
+            raise InputError(
+                f"{flag} {value} is read as a row number, but {a.data} has {n} rows; its time "
+                f"column runs from {secs[0]:.15g} to {secs[-1]:.15g}. For that time, write it as "
+                f"one: {flag} {row}.0.")
+        if 0 <= row < n and inside and float(secs[row]) != row:
+            _note(f"{flag} {value} is read as row {row} (time {secs[row]:.15g}), not as the "
+                  f"time {row}; for the time, write {flag} {row}.0.")
 
 
 def _clock(table: Any) -> Any:
