@@ -19,6 +19,7 @@ from normalcy import load  # noqa: E402
 from normalcy.alarms import AlarmPolicy  # noqa: E402
 from normalcy.cli.main import main  # noqa: E402
 from normalcy.distributed import sister_fleet  # noqa: E402
+from normalcy.exceptions import InputError  # noqa: E402
 
 FIT = ["--n-levels", "6", "--delta", "8", "--window", "40"]
 
@@ -178,6 +179,32 @@ def test_a_refit_keeps_a_unit_model_the_operators_taught(files: Path, client: An
         result.failed["pump02"]
     assert (models / "pump02.normalcy").read_bytes() == taught
     assert (models / "pump01.normalcy").stat().st_mtime_ns != before
+
+
+def test_scores_are_never_written_over_the_unit_files_they_score(files: Path, client: Any,
+                                                                 tmp_path: Path) -> None:
+    """fleet score models/ today/ -o today/ - a folder of one file per unit given as the
+    output too - wrote each unit's scores over its data file (today/pump01.parquet),
+    the export lost without a word. Such a folder is now refused before any work."""
+    from normalcy.distributed.fleet import fleet_fit, fleet_score
+
+    fleet_fit(client, str(files / "train.parquet"), str(tmp_path / "models"),
+              params={"n_levels": 6, "delta": 8, "window": 40}, progress=False)
+    today = tmp_path / "today"
+    today.mkdir()
+    fresh = pd.read_parquet(files / "fresh" / "00.parquet")
+    for unit, rows in fresh.groupby("unit"):
+        rows.drop(columns="unit").to_parquet(today / f"{unit}.parquet")
+    before = {p.name: p.read_bytes() for p in today.iterdir()}
+    for out in (today, tmp_path / "models" / ".." / "today"):
+        with pytest.raises(InputError, match=r"the scores folder .* holds the data being "
+                                             r"scored \(pump01.parquet, pump02.parquet"):
+            fleet_score(client, str(tmp_path / "models"), str(today), str(out), progress=False)
+    assert {p.name: p.read_bytes() for p in today.iterdir()} == before
+    scores = tmp_path / "scores"
+    result = fleet_score(client, str(tmp_path / "models"), str(today), str(scores),
+                         progress=False)
+    assert sorted(result.done) == ["pump01", "pump02", "pump03"]
 
 
 @pytest.mark.parametrize("row_group_size", [None, 700])  # one task a unit, or partitions

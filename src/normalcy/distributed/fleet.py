@@ -346,6 +346,23 @@ def _score_unit(model_path: str, block: fl.Block, unit_column: str | None, unit:
     return {"rows": len(out), "alarms": int(out["alarm"].sum(skipna=True))}
 
 
+def _refuse_output_holding_data(out: str, data: fl.FleetData, data_path: str) -> None:
+    """InputError where a data file lies in the scores folder ``out``: a folder of one
+    file per unit (``pump01.parquet``) given as ``-o`` too would have each unit's scores
+    written over its data, and CSV files would lie beside the scores the next run reads."""
+    if not os.path.isdir(out):
+        return
+    held = sorted({b.path for b in data.blocks
+                   if os.path.samefile(os.path.dirname(os.path.abspath(b.path)), out)})
+    if held:
+        shown = ", ".join(os.path.basename(p) for p in held[:3]) + (", ..." if len(held) > 3
+                                                                    else "")
+        raise InputError(
+            f"the scores folder {out} holds the data being scored ({shown}): each unit's "
+            f"scores file (<unit>.parquet) would be written over or beside {data_path}'s "
+            "files. Give the scores another folder (-o scores/); nothing was written.")
+
+
 def fleet_score(client: Any, models: str, data_path: str, out: str, *,
                 unit_column: str = "unit", time_column: str | None = None,
                 alignment: str = "offline", progress: bool | None = None,
@@ -365,6 +382,7 @@ def fleet_score(client: Any, models: str, data_path: str, out: str, *,
     if alignment not in ("offline", "streaming"):
         raise InputError(f"alignment must be 'offline' or 'streaming'. Got {alignment!r} instead.")
     data = fl.open_data(data_path, unit_column=unit_column, time_column=time_column)
+    _refuse_output_holding_data(out, data, data_path)
     per_block = _layout(client, data)
     units = fl.order_units(per_block)
     paths = {u: os.path.join(models, u + MODEL_SUFFIX) for u in units}
