@@ -12,7 +12,15 @@ from sqlalchemy import func, select
 from normalcy.service import modelops
 from normalcy.service.db import Episode, Reading
 from normalcy.service.settings import Settings
-from tests.service.conftest import PERIOD, T0, Service, new_database, plant, start_service
+from tests.service.conftest import (
+    PERIOD,
+    T0,
+    Service,
+    new_database,
+    plant,
+    start_service,
+    with_fault,
+)
 
 EPISODES = 1500
 
@@ -56,3 +64,45 @@ def test_retention_with_1500_alarm_episodes(short_memory: Service,
     assert old == (kept_600 | kept_many) & set(range(PERIOD)), sorted(old - kept_600 - kept_many)
     assert set(range(2 * PERIOD - 864, 2 * PERIOD)) <= seqs  # the last 864 s (a row/s)
     assert total == len(seqs)
+
+
+def test_an_old_alarms_trend_past_the_rows_of_the_next_alarm(tmp_path: Path,
+                                                             model_bytes: bytes) -> None:
+    """Two old alarms a few hundred rows apart: retention keeps the rows around each, not
+    those between. The first one's trend (300 rows each side) reaches the rows kept for
+    the second, and it answered 409 "the rows of this alarm are no longer stored" (the
+    service kept the last stored stretch it read, the second alarm's), though they are."""
+    gen = start_service(Settings(data=tmp_path / "d", retention_days=0.01,
+                                 background_fit=False))
+    svc = next(gen)
+    try:
+        svc.add_unit(model_bytes)
+        rows = with_fault(with_fault(plant(PERIOD, 6000), 300, 360), 760, 820)
+        svc.send("P-101", rows, T0)
+        first, second = sorted(svc.client.get("/api/alarms").json(), key=lambda e: e["id"])
+        svc.send("P-101", plant(PERIOD, 6000), T0 + 5000)  # the first block is old now
+        fleet = svc.client.app.state.fleet  # type: ignore[attr-defined]
+        with fleet.db.read() as s:
+            kept = set(s.scalars(select(Reading.seq).where(Reading.seq < PERIOD)))
+        margin = 2 * modelops.context_rows(fleet.units["P-101"].det)
+        gap = set(range(first["end_row"] + margin + 1, second["start_row"] - margin))
+        assert gap and not gap & kept  # rows between the alarms went
+        assert set(range(first["start_row"] - margin, first["end_row"] + margin + 1)) <= kept
+        assert first["end_row"] + 300 > second["start_row"] - margin  # the trend reaches it
+        r = svc.client.get(f"/api/alarms/{first['id']}/trend")
+        assert r.status_code == 200, r.text
+        trend = r.json()
+        assert trend["episode"] == [first_t(first), first_t(first, "end")]
+        t = trend["time"]
+        assert t[0] <= first_t(first) and t[-1] >= first_t(first, "end")
+        assert t[-1] < first_t(second)  # the first alarm's rows, not the second's
+        assert svc.client.get(f"/api/alarms/{second['id']}/trend").status_code == 200
+    finally:
+        gen.close()
+
+
+def first_t(ep: dict, key: str = "start") -> float:
+    """An alarm's ``start`` (or ``end``) in epoch seconds."""
+    from datetime import datetime
+
+    return datetime.fromisoformat(ep[key]).timestamp()

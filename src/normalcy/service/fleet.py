@@ -221,8 +221,12 @@ class Fleet:
         raise Conflict(f"unit {name!r} is not ready (status {u.status}"
                        f"{': ' + u.status_detail if u.status_detail else ''}).")
 
-    def rows(self, rt: UnitRuntime, first: int, last: int) -> tuple[pd.DataFrame, int]:
-        """Stored rows ``first..last`` (stream positions, included) as a frame.
+    def rows(self, rt: UnitRuntime, first: int, last: int,
+             around: int | None = None) -> tuple[pd.DataFrame, int]:
+        """Stored rows ``first..last`` (stream positions, included) as a frame: the
+        stretch without a row removed by retention that holds row ``around`` (an alarm's
+        first row: the rows around another alarm after it are kept too, past a gap), or
+        the last stretch.
 
         Returns the frame (indexed by position, with a ``time`` column) and the
         position of its first row.
@@ -239,11 +243,14 @@ class Fleet:
             len(got), len(rt.sensors))
         frame = pd.DataFrame(vals, columns=rt.sensors, index=[q for q, _, _ in got])
         frame.insert(0, "time", [t for _, t, _ in got])
-        # keep the contiguous tail (rows removed by retention leave a gap)
+        # keep one contiguous stretch (rows removed by retention leave a gap)
         seqs = frame.index.to_numpy()
-        breaks = np.flatnonzero(np.diff(seqs) != 1)
-        if breaks.size:
-            frame = frame.iloc[breaks[-1] + 1:]
+        starts = np.r_[0, np.flatnonzero(np.diff(seqs) != 1) + 1]
+        ends = np.r_[starts[1:], len(seqs)]
+        k = len(starts) - 1
+        if around is not None:  # the stretch holding it, or the first after it
+            k = min(k, int(np.searchsorted(seqs[ends - 1], around)))
+        frame = frame.iloc[starts[k]:ends[k]]
         return frame, int(frame.index[0])
 
     # ------------------------------------------------------------- readings

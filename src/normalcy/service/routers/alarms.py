@@ -134,7 +134,8 @@ async def feedback(ep_id: AlarmId, request: Request, fleet: FleetDep,
 def _context(fleet: Fleet, ep: Episode, name: str, pad: int) -> tuple[Any, Any, int, int]:
     rt = fleet.runtime(name)
     keep = modelops.context_rows(rt.det)
-    frame, first = fleet.rows(rt, max(0, ep.start_seq - keep - pad), ep.end_seq + keep + pad)
+    frame, first = fleet.rows(rt, max(0, ep.start_seq - keep - pad), ep.end_seq + keep + pad,
+                              around=ep.start_seq)
     if len(frame) == 0 or first > ep.start_seq:
         raise ClientError("the rows of this alarm are no longer stored.", 409)
     return rt, frame, first, keep
