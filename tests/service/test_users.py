@@ -145,3 +145,18 @@ def test_a_new_token_replaces_a_lost_one_at_once(sqlite_service: Service, capsys
     assert r.status_code == 409 and "revoked" in r.json()["detail"]
     assert c.post("/api/users/engineer-1/token",
                   headers=sqlite_service.auth("viewer")).status_code == 403  # engineers
+
+
+def test_adding_a_user_with_a_field_it_does_not_take_is_refused(
+        sqlite_service: Service) -> None:
+    """{"name": "bob", "role": "operator", "units": ["P-101"]} added bob with the field
+    dropped in silence: an operator of every unit, where the engineer meant one."""
+    c, eng = sqlite_service.client, sqlite_service.auth("engineer")
+    r = c.post("/api/users", headers=eng,
+               json={"name": "bob", "role": "operator", "units": ["P-101"]})
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"] == ("adding a user takes name, role; unknown field(s) "
+                                  "['units'].")
+    assert "bob" not in [u["name"] for u in c.get("/api/users", headers=eng).json()]
+    r = c.post("/api/users", headers=eng, json={"name": "bob", "role": "operator"})
+    assert r.status_code == 201, r.text

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from normalcy.exceptions import InputError
 from normalcy.service.auth import ANONYMOUS, add_user, new_user_token, revoke_user
 from normalcy.service.db import User
-from normalcy.service.deps import Engineer, FleetDep, Reader, json_body
+from normalcy.service.deps import Engineer, FleetDep, Reader, json_body, known_fields
 from normalcy.service.errors import ClientError
 from normalcy.service.views import iso
 
@@ -36,6 +36,8 @@ async def create_user(request: Request, fleet: FleetDep,
                       who: Engineer) -> dict:
     """``{"name": ..., "role": ...}``: the answer holds the new token, shown only once."""
     data = await json_body(request, fleet.settings.max_body_bytes)
+    if isinstance(data, dict):  # a field it does not take ('units': a role is for all)
+        known_fields(data, ("name", "role"), "adding a user")
     if not isinstance(data, dict) or not isinstance(data.get("name"), str) or \
             not isinstance(data.get("role"), str):
         raise ClientError('send {"name": NAME, "role": "viewer|operator|engineer"}.', 422)
