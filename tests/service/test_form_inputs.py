@@ -150,3 +150,21 @@ def test_the_units_page_reads_a_pq_history_as_parquet(sqlite_service: Service) -
                                    files={"file": ("H.PQ", buf.getvalue())})
     assert r.status_code == 200 and r.url.path == "/units/pq", r.text
     assert sqlite_service.client.get("/api/units/pq").json()["status"] == "ready"
+
+
+def test_shelving_with_the_minutes_emptied_changes_nothing(sqlite_service: Service,
+                                                           model_bytes: bytes) -> None:
+    """'Shelve' pressed with the minutes box emptied unshelved the alarm (an empty box was
+    read as 0), the page saying 'unshelved'."""
+    ep = _alarm(sqlite_service, model_bytes)
+    csrf = _logged_in(sqlite_service, "operator")
+    c = sqlite_service.client
+    r = c.post(f"/alarms/{ep}/shelve", data={"csrf": csrf, "minutes": "60", "note": "x"})
+    assert "shelved for 60 min" in r.text
+    r = c.post(f"/alarms/{ep}/shelve", data={"csrf": csrf, "minutes": " ", "note": ""})
+    assert "give the minutes to shelve the alarm for (0 unshelves it); nothing was " \
+        "changed." in r.text, r.text
+    got = c.get(f"/api/alarms/{ep}").json()
+    assert got["shelved"] and got["shelve_comment"] == "x"
+    r = c.post(f"/alarms/{ep}/shelve", data={"csrf": csrf, "minutes": "0"})
+    assert "unshelved" in r.text and not c.get(f"/api/alarms/{ep}").json()["shelved"]

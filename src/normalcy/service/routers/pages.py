@@ -223,10 +223,15 @@ async def alarm_action(ep_id: AlarmId, action: str, request: Request,
             await run_in_threadpool(changes.acknowledge, fleet, ep_id, who, note)
             return _back(request, here, msg="acknowledged")
         if action == "shelve":
+            typed = str(form.get("minutes") or "").strip()
+            if not typed:  # 'Shelve' with the box emptied: no guess that it unshelves
+                raise ClientError("give the minutes to shelve the alarm for (0 unshelves "
+                                  "it); nothing was changed.", 422)
             try:
-                minutes = float(str(form.get("minutes") or "0"))
+                minutes = float(typed)
             except ValueError:
-                raise ClientError("minutes must be a number.", 422) from None
+                raise ClientError(f"minutes must be a number. Got {typed!r} instead.",
+                                  422) from None
             await run_in_threadpool(changes.shelve, fleet, ep_id, who, minutes, note)
             return _back(request, here,
                          msg=f"shelved for {minutes:g} min" if minutes else "unshelved")
