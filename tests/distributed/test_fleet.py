@@ -207,6 +207,30 @@ def test_scores_are_never_written_over_the_unit_files_they_score(files: Path, cl
     assert sorted(result.done) == ["pump01", "pump02", "pump03"]
 
 
+def test_fit_like_fails_a_unit_sampled_at_another_period(files: Path, client: Any,
+                                                         tmp_path: Path) -> None:
+    """fleet fit --like models/pump01.normalcy fitted a unit logged every 2 s like the
+    1 s reference without a word (normalcy fit --like refuses it): its delta and window
+    meant twice the durations, and fleet merge then refused the folder. The unit now
+    fails, naming both periods; the others are fitted like the reference."""
+    from normalcy.distributed.fleet import fleet_fit
+
+    fleet_fit(client, str(files / "train.parquet"), str(tmp_path / "ref"),
+              params={"n_levels": 6, "delta": 8, "window": 40}, progress=False)
+    like = load(tmp_path / "ref" / "pump01.normalcy")
+    rows = pd.read_parquet(files / "train.parquet")
+    slow = rows["unit"] == "pump02"
+    rows.loc[slow, "time"] = rows.loc[slow, "time"].iloc[0] + pd.to_timedelta(
+        2 * np.arange(int(slow.sum())), unit="s")
+    rows.to_parquet(tmp_path / "mixed.parquet")
+    result = fleet_fit(client, str(tmp_path / "mixed.parquet"), str(tmp_path / "models"),
+                       like=like, like_period=1.0, progress=False)
+    assert sorted(result.done) == ["pump01", "pump03"] and list(result.failed) == ["pump02"]
+    assert "the unit is sampled every 2 s, but the model it is fitted like (--like) was " \
+        "fitted on data sampled every 1 s" in result.failed["pump02"]
+    assert not (tmp_path / "models" / "pump02.normalcy").exists()
+
+
 @pytest.mark.parametrize("row_group_size", [None, 700])  # one task a unit, or partitions
 def test_a_unit_sampled_at_another_period_fails_naming_both(files: Path, client: Any,
                                                             tmp_path: Path,

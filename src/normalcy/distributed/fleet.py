@@ -109,7 +109,8 @@ def _fit_unit(params: dict[str, Any], like: Any, like_period: float | None,
               time_name: str | None, sensors: list[str], frames: list[pd.DataFrame],
               fmt: str | None = None, zone: str | None = None) -> tuple[Any, float | None]:
     """A unit's model, fitted on its runs (time gaps cut them), and its sampling period."""
-    from normalcy.data.timeaxis import median_step
+    from normalcy.data.periods import period_tolerance, same_period
+    from normalcy.data.timeaxis import duration, median_step
     from normalcy.distributed.fitting import fit_one
 
     rows = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
@@ -124,7 +125,16 @@ def _fit_unit(params: dict[str, Any], like: Any, like_period: float | None,
     runs: Any = rows[sensors]
     if time_name is not None:
         cut = TimeRuns(time_name, None, fmt, zone)
-        period = median_step(cut.seconds(rows))
+        seconds = cut.seconds(rows)
+        period = median_step(seconds)
+        if (like is not None and period is not None and like_period is not None
+                and not same_period(period, like_period, period_tolerance(seconds))):
+            raise InputError(  # as normalcy fit --like refuses it
+                f"the unit is sampled every {duration(period)}, but the model it is fitted "
+                f"like (--like) was fitted on data sampled every {duration(like_period)}: its "
+                "transitions and windows would mean other durations, and the two models "
+                f"could not be merged. Resample the unit's data to {duration(like_period)}, "
+                "or fit it without --like.")
         cut.period = period
         labels = cut(rows)
         if labels[-1] > 0:
