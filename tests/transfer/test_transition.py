@@ -174,6 +174,10 @@ def test_a_target_too_short_to_cross_fit_raises_its_alarm_level_on_its_own_windo
     np.testing.assert_array_equal(moved.score_samples(faulty), kept.score_samples(faulty))
     assert moved.predict(healthy).mean() < 0.1
     assert moved.predict(faulty)[1500:1800].mean() > 0.5
+    # 40 rows hold transitions but no window to score: the source's level, as before
+    tiny = TransitionTransfer(detector=settings, mapping=mapping).fit(unit(6000, 0),
+                                                                     noisier(40, 1))
+    assert tiny.threshold_factor_ == 1.0 and tiny.threshold_ == settings.threshold
 
 
 def test_a_long_target_cut_by_gaps_is_said_as_such() -> None:

@@ -472,21 +472,21 @@ class TransitionTransfer(BaseEstimator):  # type: ignore[misc]
 
 
 def untaught_factor(det: TransitionDetector, target: object) -> float:
-    """How far to raise the alarm level of a target too short to cross-fit: the factor
-    that puts the moved model's scores on the target - before ``partial_fit`` teaches it
-    the target, so every window is held out - at or below 1 at the relations view's
-    quantile (:data:`~normalcy.detector.learning.REL_QUANTILE`, raised where the period
-    is known: :func:`~normalcy.detector.calibration.timed_quantile`), then to EEMUA 191's
-    budget of episodes (:func:`~normalcy.detector.calibration.episode_level`). Never
-    below 1: a few hundred rows do not make the source's levels stricter. 1 where no
-    window is scored."""
+    """How far to raise the alarm level of a target too short to cross-fit: to the
+    moved model's scores on the target before ``partial_fit`` teaches it (so held out),
+    at the relations view's quantile (:data:`~normalcy.detector.learning.REL_QUANTILE`,
+    :func:`~normalcy.detector.calibration.timed_quantile`), then EEMUA 191's budget
+    (:func:`~normalcy.detector.calibration.episode_level`). Never below 1: a few hundred
+    rows do not make the source's levels stricter; 1 without a window to score."""
+    series = det.prepare(target, what="target data").series
+    if int((series.seg_stop - series.seg_start)[series.segment >= 0].max(initial=0)) < (
+            2 * det.delta_ - 1 + det.window_):
+        return 1.0
     scores = np.asarray(det.score_samples(target), dtype=float)
     s = scores[np.isfinite(scores)]
-    if s.size == 0:
-        return 1.0
     period = getattr(det, "sample_period_", None)
     q = calibration.timed_quantile(learning.REL_QUANTILE, det.window_, period)
-    factor = max(1.0, float(np.quantile(s, q)))
+    factor = max(1.0, float(np.quantile(s, q)) if s.size else 1.0)
     if period is not None:
         factor *= calibration.episode_level([scores / factor], float(period), det.window_)
     return factor
