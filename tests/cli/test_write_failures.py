@@ -35,14 +35,20 @@ def fitted(tmp_path_factory):
     return d
 
 
-@pytest.mark.parametrize("command", ["score", "fit"])
+@pytest.mark.parametrize("command", ["score", "fit", "explain"])
 def test_a_write_past_the_disk_limit_is_said_and_keeps_the_earlier_file(fitted, command):
+    """explain --plot drew straight into the PNG: a failed write left yesterday's plot
+    half-written. Every output is now replaced whole or kept whole."""
     d = fitted
-    out = d / ("scores.csv" if command == "score" else "m.normalcy")
+    out = d / {"score": "scores.csv", "fit": "m.normalcy", "explain": "range.png"}[command]
     if command == "score":
         assert run("score", str(d / "m.normalcy"), str(d / "test.csv"), "-o",
                    str(out)).returncode == 0
         args = ["score", str(d / "m.normalcy"), str(d / "test.csv"), "-o", str(out)]
+    elif command == "explain":
+        args = ["explain", str(d / "m.normalcy"), str(d / "test.csv"), "--start", "100",
+                "--end", "300", "--plot", str(out)]
+        assert run(*args).returncode == 0
     else:
         args = ["fit", str(d / "train.csv"), "-o", str(out), "--delta", "5", "--window", "30"]
     before = out.read_bytes()

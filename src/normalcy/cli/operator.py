@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import Any, cast
 
 from normalcy import operator
 from normalcy.cli.common import (
@@ -30,7 +30,7 @@ from normalcy.cli.common import (
 )
 from normalcy.cli.streaming import load_detector
 from normalcy.exceptions import InputError
-from normalcy.io.atomic import distinct_output
+from normalcy.io.atomic import atomic_write, distinct_output
 from normalcy.io.locking import model_lock
 from normalcy.io.models import save
 from normalcy.operator.signatures import signature_note
@@ -127,8 +127,9 @@ def cmd_explain(a: argparse.Namespace) -> int:
     s, e = _range(table, a)
     ex = operator.explain(det, table.runs(), s, e, top=a.top, period=table.sampling_period(),
                           stamp=None if table.time is None else lambda r: str(table.time.iloc[r]))
-    if a.plot:
-        plot_explanation(det, table.runs(), s, e, ex, a.plot, times=_clock(table))
+    if a.plot:  # a PNG there before (yesterday's) is replaced whole or kept whole
+        with atomic_write(a.plot, "wb") as png:  # savefig takes the open file: a PNG
+            plot_explanation(det, table.runs(), s, e, ex, cast(str, png), times=_clock(table))
     if a.json:
         print(json.dumps(ex.to_dict(), indent=2, default=str))
     else:
