@@ -31,9 +31,8 @@ from normalcy import Monitor
 from normalcy.alarms.monitor import MonitorUpdate
 from normalcy.alarms.policy import Cause
 from normalcy.alarms.policy import Episode as PolicyEpisode
-from normalcy.data.periods import check_steps
 from normalcy.data.timeaxis import run_starts
-from normalcy.exceptions import InputError, ModelFileError
+from normalcy.exceptions import ModelFileError
 from normalcy.service import modelops, plausible
 from normalcy.service.db import (
     Database,
@@ -45,7 +44,7 @@ from normalcy.service.db import (
     episode_sensors,
     sensors_text,
 )
-from normalcy.service.errors import ClientError, Conflict, NotFound
+from normalcy.service.errors import Conflict, NotFound
 from normalcy.service.events import Broadcaster
 from normalcy.service.metrics import Metrics
 from normalcy.service.settings import Settings
@@ -73,6 +72,8 @@ class UnitRuntime:
     open_episode: int | None = None
     version: int | None = None
     zone: str | None = None  # the zone of the unit's times without a UTC offset
+    # the steps between its last stored rows (plausible.recent_steps), seconds
+    steps: np.ndarray = field(default_factory=lambda: np.empty(0))
     lock: threading.RLock = field(default_factory=threading.RLock)
 
 
@@ -202,6 +203,7 @@ class Fleet:
             feed_runs(mon, frame["time"].to_numpy(dtype=float), frame[rt.sensors],
                       getattr(det, "sample_period_", None), None)
         rt.det, rt.monitor, rt.version = det, mon, version
+        rt.steps = plausible.recent_steps(np.empty(0), frame["time"].to_numpy(dtype=float))
         rt.seq0 = first if len(frame) else rt.rows_seen
         if rt.open_episode is not None and mon.current is None:
             with self.db.write() as s:
@@ -272,12 +274,7 @@ class Fleet:
                                f"last stored row ({iso(rt.last_time)}); send only newer rows.")
             assert rt.monitor is not None
             period = getattr(rt.det, "sample_period_", None)
-            try:
-                check_steps(np.diff(times), period, "the batch is sampled every {own}",
-                            "Send the unit's readings at its period, or create a unit "
-                            "from a history at this period.")
-            except InputError as e:
-                raise ClientError(str(e), 422) from None
+            plausible.refuse_other_period(rt.steps, times, rt.last_time, period)
             out = feed_runs(rt.monitor, times, pd.DataFrame(values, columns=rt.sensors),
                             period, rt.last_time)
             first = rt.rows_seen
@@ -299,6 +296,7 @@ class Fleet:
                 self.install(rt, rt.det, rt.version or 1)  # the monitor is ahead: rebuild
                 raise
             rt.rows_seen = first + len(times)
+            rt.steps = plausible.recent_steps(rt.steps, times, rt.last_time)
             rt.last_time = float(times[-1])
         took = time.perf_counter() - arrived
         self.metrics.scored(len(times), took)

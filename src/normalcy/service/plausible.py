@@ -1,6 +1,7 @@
 """Readings the service refuses before it scores them: times ahead of the server's
 clock (a gateway's clock glitch), which would set the unit's clock past every real
-reading, and values too far from the sensor's healthy range for the model to score."""
+reading, a stream at another sampling period than the model's, and values too far from
+the sensor's healthy range for the model to score."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from normalcy.data.periods import MIN_CHECKED_STEPS, check_steps, same_period, steps_tolerance
 from normalcy.detector.scaling import FILL_RANGES
+from normalcy.exceptions import InputError
 from normalcy.service.errors import ClientError
 from normalcy.service.views import iso
 
@@ -52,6 +55,45 @@ def refuse_future(times: np.ndarray, period: float | None, clock_skew_s: float) 
         f"(NORMALCY_CLOCK_SKEW_S={clock_skew_s:g} s plus {AHEAD_PERIODS} sampling periods). "
         "Nothing of the batch was stored. Check the clock of the gateway or historian that "
         "stamps the readings (NTP), then send the rows again with their true times.", 422)
+
+
+#: the steps between a unit's last rows whose median must be its model's period
+RECENT_STEPS = 2 * MIN_CHECKED_STEPS
+
+
+def recent_steps(before: np.ndarray, times: np.ndarray,
+                 last: float | None = None) -> np.ndarray:
+    """The last :data:`RECENT_STEPS` steps of a unit's stream, seconds: ``before`` (the
+    steps up to the row at ``last``) and those of ``times``, from ``last`` on.
+
+    >>> recent_steps(np.array([1.0, 1.0]), np.array([12.0, 14.0]), last=10.0)
+    array([1., 1., 2., 2.])
+    """
+    d = np.diff(np.asarray(times, dtype=float) if last is None else np.r_[last, times])
+    return np.r_[before, d][-RECENT_STEPS:]
+
+
+def refuse_other_period(before: np.ndarray, times: np.ndarray, last: float | None,
+                        period: float | None) -> None:
+    """Refuse (422) a batch sampled at another period than the model's: by its own steps
+    from :data:`~normalcy.data.periods.MIN_CHECKED_STEPS` rows on, and by the stream's last
+    steps (``before``, up to the row at ``last``) with the batch's - a gateway posting one
+    row at a time at another period is caught as a batch of many is, not scored as if
+    each step were the model's."""
+    fix = "Send the unit's readings at its period, or create a unit from a history at "
+    try:
+        check_steps(np.diff(times), period, "the batch is sampled every {own}",
+                    fix + "this period.")
+        own = recent_steps(np.empty(0), times, last)  # the steps this batch adds
+        steps = recent_steps(before, times, last)
+        if period is not None and own.size and times.size <= MIN_CHECKED_STEPS and \
+                not same_period(float(np.median(own)), period, steps_tolerance(steps)):
+            # (rows back at the period pass: a stream caught and mended is taken again)
+            check_steps(steps, period, "the unit's readings arrive every {own} (the median "
+                        f"step of its last {steps.size + 1} rows, this batch's included)",
+                        fix + "their period. Nothing of the batch was stored.")
+    except InputError as e:
+        raise ClientError(str(e), 422) from None
 
 
 #: the central range (1st to 99th percentile) of normally distributed readings in
