@@ -231,6 +231,42 @@ def test_fit_like_fails_a_unit_sampled_at_another_period(files: Path, client: An
     assert not (tmp_path / "models" / "pump02.normalcy").exists()
 
 
+def test_an_empty_export_is_said_never_a_quiet_success(files: Path, client: Any,
+                                                      tmp_path: Path) -> None:
+    """fleet fit/score of an export with a header and no rows ended with status 0,
+    nothing named and nothing written (score: a 'done' record of no unit); a unit whose
+    own file came out empty was left out of the run without a word. The empty export is
+    an error; the empty unit's file fails that unit, naming the file."""
+    from normalcy.distributed.fleet import fleet_fit, fleet_score
+
+    rows = pd.read_parquet(files / "train.parquet")
+    rows.iloc[:0].to_parquet(tmp_path / "empty.parquet")
+    rows.iloc[:0].to_csv(tmp_path / "empty.csv", index=False)
+    params = {"n_levels": 6, "delta": 8, "window": 40}
+    for empty in ("empty.parquet", "empty.csv"):
+        with pytest.raises(InputError, match=f"{empty} holds no data rows .* no unit to fit"):
+            fleet_fit(client, str(tmp_path / empty), str(tmp_path / "m"), params=params,
+                      progress=False)
+        with pytest.raises(InputError, match=f"{empty} holds no data rows .* no unit to "
+                                             "score"):
+            fleet_score(client, str(tmp_path / "m"), str(tmp_path / empty),
+                        str(tmp_path / "s"), progress=False)
+    assert not (tmp_path / "s").exists()
+    folder = tmp_path / "units"
+    folder.mkdir()
+    for unit, part in rows.groupby("unit"):
+        (part.iloc[:0] if unit == "pump02" else part).drop(columns="unit").to_csv(
+            folder / f"{unit}.csv", index=False)
+    fitted = fleet_fit(client, str(folder), str(tmp_path / "m"), params=params,
+                       progress=False)
+    assert sorted(fitted.done) == ["pump01", "pump03"] and list(fitted.failed) == ["pump02"]
+    assert "pump02.csv holds no data rows" in fitted.failed["pump02"]
+    scored = fleet_score(client, str(tmp_path / "m"), str(folder), str(tmp_path / "s"),
+                         progress=False)
+    assert sorted(scored.done) == ["pump01", "pump03"] and list(scored.failed) == ["pump02"]
+    assert "pump02.csv holds no data rows" in scored.failed["pump02"]
+
+
 @pytest.mark.parametrize("row_group_size", [None, 700])  # one task a unit, or partitions
 def test_a_unit_sampled_at_another_period_fails_naming_both(files: Path, client: Any,
                                                             tmp_path: Path,

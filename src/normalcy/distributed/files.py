@@ -290,3 +290,41 @@ def rows_per_unit(per_block: Sequence[dict[str, int]], unit: str) -> tuple[list[
     """Which blocks hold ``unit`` and how many of its rows each."""
     idx = [j for j, c in enumerate(per_block) if c.get(unit, 0) > 0]
     return idx, [per_block[j][unit] for j in idx]
+
+
+def refuse_no_rows(data_path: str, per_block: list[dict[str, int]], what: str) -> None:
+    """InputError where DATA holds no row of any unit (a header or a schema only): the
+    run would end with status 0, no unit named and nothing written."""
+    if not any(n for block in per_block for n in block.values()):
+        raise InputError(f"{data_path} holds no data rows (a header only): no unit to {what}. "
+                         "Export the data again with its rows; nothing was written.")
+
+
+def empty_unit_files(data: FleetData, per_block: list[dict[str, int]]) -> dict[str, Exception]:
+    """The units of a folder of one file per unit whose file holds no data row (an
+    export that came out empty), each with its error: such a unit has no rows, so it
+    would be left out of the run without a word."""
+    seen = {u for counts in per_block for u, n in counts.items() if n}
+    empty: dict[str, Exception] = {}
+    for b in data.blocks:
+        if b.unit is not None and b.unit not in seen and b.unit not in empty:
+            empty[b.unit] = InputError(f"its file {b.path} holds no data rows (a header "
+                                       "only); export the unit's data again.")
+    return empty
+
+
+def refuse_output_holding(out: str, data: FleetData, data_path: str) -> None:
+    """InputError where a data file lies in the scores folder ``out``: a folder of one
+    file per unit (``pump01.parquet``) given as ``-o`` too would have each unit's scores
+    written over its data, and CSV files would lie beside the scores the next run reads."""
+    if not os.path.isdir(out):
+        return
+    held = sorted({b.path for b in data.blocks
+                   if os.path.samefile(os.path.dirname(os.path.abspath(b.path)), out)})
+    if held:
+        shown = ", ".join(os.path.basename(p) for p in held[:3]) + (", ..." if len(held) > 3
+                                                                    else "")
+        raise InputError(
+            f"the scores folder {out} holds the data being scored ({shown}): each unit's "
+            f"scores file (<unit>.parquet) would be written over or beside {data_path}'s "
+            "files. Give the scores another folder (-o scores/); nothing was written.")

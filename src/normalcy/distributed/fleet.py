@@ -178,6 +178,8 @@ def fleet_fit(client: Any, data_path: str, out: str, *, unit_column: str = "unit
     if like is not None and params:
         raise InputError(f"like= takes every setting from the reference model; drop {params}.")
     data = fl.open_data(data_path, unit_column=unit_column, time_column=time_column)
+    per_block = _layout(client, data)
+    fl.refuse_no_rows(data_path, per_block, "fit")
     if exclude and (sensors or like is not None):
         raise InputError("exclude takes columns out of every numeric column; with sensors "
                          "or like give only one of the two.")
@@ -195,7 +197,6 @@ def fleet_fit(client: Any, data_path: str, out: str, *, unit_column: str = "unit
         raise InputError(f"{data_path} has no numeric sensor column besides unit and time.")
     if not os.path.isdir(out):
         os.makedirs(out, exist_ok=True)
-    per_block = _layout(client, data)
     import dask
 
     tasks = {}
@@ -215,6 +216,7 @@ def fleet_fit(client: Any, data_path: str, out: str, *, unit_column: str = "unit
             like_period, data.time_column, use, blocks, data.time_format, zone(timezone))
     models, errors = run(client, tasks, progress=progress)
     errors.update(taught)
+    errors.update(fl.empty_unit_files(data, per_block))
     done = {}
     for unit, (det, period) in models.items():
         path = os.path.join(out, unit + MODEL_SUFFIX)
@@ -356,23 +358,6 @@ def _score_unit(model_path: str, block: fl.Block, unit_column: str | None, unit:
     return {"rows": len(out), "alarms": int(out["alarm"].sum(skipna=True))}
 
 
-def _refuse_output_holding_data(out: str, data: fl.FleetData, data_path: str) -> None:
-    """InputError where a data file lies in the scores folder ``out``: a folder of one
-    file per unit (``pump01.parquet``) given as ``-o`` too would have each unit's scores
-    written over its data, and CSV files would lie beside the scores the next run reads."""
-    if not os.path.isdir(out):
-        return
-    held = sorted({b.path for b in data.blocks
-                   if os.path.samefile(os.path.dirname(os.path.abspath(b.path)), out)})
-    if held:
-        shown = ", ".join(os.path.basename(p) for p in held[:3]) + (", ..." if len(held) > 3
-                                                                    else "")
-        raise InputError(
-            f"the scores folder {out} holds the data being scored ({shown}): each unit's "
-            f"scores file (<unit>.parquet) would be written over or beside {data_path}'s "
-            "files. Give the scores another folder (-o scores/); nothing was written.")
-
-
 def fleet_score(client: Any, models: str, data_path: str, out: str, *,
                 unit_column: str = "unit", time_column: str | None = None,
                 alignment: str = "offline", progress: bool | None = None,
@@ -392,8 +377,9 @@ def fleet_score(client: Any, models: str, data_path: str, out: str, *,
     if alignment not in ("offline", "streaming"):
         raise InputError(f"alignment must be 'offline' or 'streaming'. Got {alignment!r} instead.")
     data = fl.open_data(data_path, unit_column=unit_column, time_column=time_column)
-    _refuse_output_holding_data(out, data, data_path)
+    fl.refuse_output_holding(out, data, data_path)
     per_block = _layout(client, data)
+    fl.refuse_no_rows(data_path, per_block, "score")
     units = fl.order_units(per_block)
     paths = {u: os.path.join(models, u + MODEL_SUFFIX) for u in units}
     lacking = [u for u in units if not os.path.isfile(paths[u])]
@@ -451,6 +437,7 @@ def fleet_score(client: Any, models: str, data_path: str, out: str, *,
                                   model=on_worker, runs_of=runs_of)
             tasks[unit] = dask.delayed(_assemble, pure=True)(written, target, meta, need)
         results, errors = run(client, tasks, progress=progress)
+        errors.update(fl.empty_unit_files(data, per_block))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     done = {u: f"{r['rows']} rows, {r['alarms']} in alarm -> {os.path.join(out, u)}.parquet"
