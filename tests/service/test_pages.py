@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import time
 from urllib.parse import quote
 
 import pytest
 
 from normalcy.service import flash
-from tests.service.conftest import Service
+from tests.service.conftest import T0, Service
 
 LURE = "Call 555-0100 to reset your password"
 
@@ -64,3 +65,30 @@ def test_the_key_is_kept_in_the_data_folder(tmp_path) -> None:
     (tmp_path / flash.KEY_FILE).write_text("broken")
     with pytest.raises(OSError, match="delete it and restart"):
         flash.load_key(tmp_path)
+
+
+def test_a_standing_alarm_stays_on_the_list_after_200_newer_ones(
+        sqlite_service: Service, model_bytes: bytes) -> None:
+    """The alarm list showed the newest 200 alarms only: an alarm still active and
+    unacknowledged, with 200 newer (cleared) ones after it on a chattering unit, left the
+    operator's list while it was in force."""
+    from normalcy.service.db import Episode
+
+    svc = sqlite_service
+    svc.add_unit(model_bytes)
+    fleet = svc.client.app.state.fleet  # type: ignore[attr-defined]
+    rt = fleet.units["P-101"]
+    with fleet.db.write() as s:
+        standing = Episode(unit_id=rt.unit_id, start_seq=0, end_seq=0, start_t=T0,
+                           end_t=T0, peak=9.0, active=True, state="active-unacknowledged")
+        s.add(standing)
+        for i in range(1, 206):
+            s.add(Episode(unit_id=rt.unit_id, start_seq=i, end_seq=i, start_t=T0 + i,
+                          end_t=T0 + i, peak=1.0, active=False, state="normal"))
+        s.flush()
+        sid = standing.id
+    for page in ("/", "/fragments/alarms"):
+        html = svc.client.get(page).text
+        ids = re.findall(r'data-id="(\d+)"', html)
+        assert str(sid) in ids, page
+        assert len(ids) == 201 and ids[-1] == str(sid)  # the newest 200, then it

@@ -56,6 +56,21 @@ def list_episodes(fleet: Fleet, unit: str | None = None, active: bool | None = N
     return [episode_json(ep, name) for ep, name in rows]
 
 
+def alarms_to_show(fleet: Fleet, limit: int = 200) -> list[dict[str, Any]]:
+    """The alarm list's episodes: the newest ``limit`` and, older than those, every one
+    still needing the operator (active, or returned unacknowledged), newest first - a
+    standing alarm must not leave the list because 200 newer ones came after it."""
+    newest = list_episodes(fleet, limit=limit)
+    if len(newest) < limit:
+        return newest
+    q = (select(Episode, Unit.name).join(Unit, Unit.id == Episode.unit_id)
+         .where(Episode.state != "normal", Episode.id.not_in([e["id"] for e in newest]))
+         .order_by(Episode.start_t.desc(), Episode.id.desc()))
+    with fleet.db.read() as s:
+        older = [episode_json(ep, name) for ep, name in s.execute(q).all()]
+    return newest + older
+
+
 @router.get("")
 def alarms(fleet: FleetDep, _: Reader, unit: str | None = None, active: bool | None = None,
            limit: int = 200) -> list[dict]:

@@ -37,7 +37,7 @@ from normalcy.service.db import ModelVersion, Unit
 from normalcy.service.deps import AlarmId, FleetDep, form_columns, identify
 from normalcy.service.errors import ClientError
 from normalcy.service.fleet import Fleet
-from normalcy.service.routers.alarms import list_episodes, load_episode
+from normalcy.service.routers.alarms import alarms_to_show, list_episodes, load_episode
 from normalcy.service.routers.system import kpi_data
 from normalcy.service.routers.units import upload_suffix
 from normalcy.service.views import episode_json, iso, unit_json
@@ -144,7 +144,7 @@ def alarm_list(request: Request, fleet: FleetDep) -> Response:
     """The live alarm list."""
     if (closed := _closed(request, fleet)) is not None:
         return closed
-    return _page(request, fleet, "alarms.html", alarms=list_episodes(fleet, limit=200))
+    return _page(request, fleet, "alarms.html", alarms=alarms_to_show(fleet))
 
 
 @router.get("/fragments/alarms", response_class=HTMLResponse)
@@ -153,7 +153,7 @@ def alarm_rows(request: Request, fleet: FleetDep) -> Response:
     if (closed := _closed(request, fleet)) is not None:
         return closed
     return _page(request, fleet, "alarm_rows.html", fragment=True,
-                 alarms=list_episodes(fleet, limit=200))
+                 alarms=alarms_to_show(fleet))
 
 
 @router.get("/login", response_class=HTMLResponse)
