@@ -25,3 +25,17 @@ def test_a_unit_without_readings_leaves_the_others_span(sqlite_service: Service,
     assert k["units"]["P-102"]["alarms"] == 0 and k["units"]["P-102"]["hours"] == 0.0
     page = svc.client.get("/kpis").text
     assert "P-102" in page and "500000" not in page
+
+
+def test_kpis_before_any_reading_have_no_bins(sqlite_service: Service,
+                                              model_bytes: bytes) -> None:
+    """Before the first reading the chart's data was one bin at 0 s, 1970-01-01, where
+    the KPI page drew its time axis; now there is no bin, and the page says why."""
+    c = sqlite_service.client
+    assert c.get("/api/kpis").json()["overall"]["per_10min"] == {"start": None,
+                                                                "counts": []}
+    sqlite_service.add_unit(model_bytes, "P-101")
+    k = c.get("/api/kpis").json()
+    assert k["overall"]["per_10min"] == k["units"]["P-101"]["per_10min"] == {
+        "start": None, "counts": []}
+    assert "No reading yet" in c.get("/static/app.js").text

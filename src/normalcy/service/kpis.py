@@ -83,5 +83,7 @@ def _one(eps: list[dict[str, Any]], spans: list[Any], standing_s: float,
         "bad_actor_kinds": kinds.most_common(4),
         "faults": faults.most_common(5),
         "removed_by_feedback": sum(1 for e in eps if e["verdict"] == "normal"),
-        "per_10min": {"start": t0, "counts": counts.tolist()},
+        # no reading yet: no bins (a bin at 1970 drew the chart's axis there)
+        "per_10min": ({"start": t0, "counts": counts.tolist()} if spans
+                      else {"start": None, "counts": []}),
     }

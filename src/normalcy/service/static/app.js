@@ -74,6 +74,10 @@
       return r.json();
     }).then(function (k) {
       var p = k.overall.per_10min, n = p.counts.length;
+      if (!n) {  // no reading yet: nothing to draw (not an axis at 1970)
+        box.textContent = "No reading yet: the chart starts with the units' first readings.";
+        return;
+      }
       var x = [], ok = [], flood = [];
       for (var i = 0; i < n; i++) {
         x.push(p.start + 600 * i);
