@@ -88,3 +88,20 @@ def test_the_alarm_page_replaces_only_the_verdict_it_showed(sqlite_service: Serv
     r = c.post(f"{page}/normal", data={"csrf": csrf, "replaces": str(v)})
     assert "marked normal" in r.text
     assert c.get(f"/api/alarms/{ep['id']}").json()["verdict_by"] == "operator-2"
+
+
+def test_a_fault_name_is_taken_without_its_spaces(sqlite_service: Service,
+                                                  model_bytes: bytes) -> None:
+    """'Leak ' from the API was taught as is: the model named its alarms 'Leak ', and the
+    page's 'Leak' (which strips what is typed) was another fault in the KPIs."""
+    ep = _alarm(sqlite_service, model_bytes)
+    c = sqlite_service.client
+    r = c.post(f"/api/alarms/{ep['id']}/feedback", json={"verdict": "fault", "fault": " Leak "},
+               headers=sqlite_service.auth("operator"))
+    assert r.status_code == 200 and r.json()["verdict_fault"] == "Leak", r.text
+    sqlite_service.send("P-101", with_fault(plant(PERIOD, 6000), 400, 500), T0 + 10_000)
+    named = [e["fault"] for e in c.get("/api/alarms").json() if e["fault"]]
+    assert named == ["Leak"]
+    assert c.get("/api/kpis").json()["overall"]["faults"] == [["Leak", 1]]
+    history = c.get("/api/units/P-101/history").json()
+    assert history[-1]["fault"] == "Leak"

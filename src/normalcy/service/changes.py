@@ -147,6 +147,7 @@ def feedback_range(fleet: Fleet, rt: UnitRuntime, start_seq: int, end_seq: int,
         if not fault or not isinstance(fault, str) or not fault.strip():
             raise ClientError("a 'fault' verdict needs the fault's name in 'fault'.", 422)
         check_text(fault, "the fault name", 200)
+        fault = fault.strip()  # 'Leak ' is the fault the page's 'Leak' names, not another
     elif fault:
         raise ClientError("a 'normal' verdict takes no fault name; drop 'fault'.", 422)
     check_text(note, "the note")
