@@ -266,3 +266,23 @@ def test_a_date_and_a_time_of_day_in_two_columns_follow_as_the_file(
     ("2,387.11", False, 2387.11), ("2,38", False, float("inf")), ("x", True, float("inf"))])
 def test_a_followed_cell_reads_digit_groups(cell: str, comma: bool, value: float) -> None:
     assert follow_module._number(cell, comma) == value
+
+
+def test_a_row_of_units_under_the_header_stops_the_follow_as_it_stops_the_file(
+        plant, tmp_path, capsys) -> None:
+    """A historian export with a row of units under the header (`,,degC,m3/h`) was
+    followed as data: the units row a skipped gap, every row number one off, and the
+    time column never found in it - no times, so no gap in time was cut and no sampling
+    period checked. monitor --follow now stops with the error monitor and score give."""
+    test = pd.read_csv(plant / "test.csv")
+    live = tmp_path / "live.csv"
+    text = csv_text(test).splitlines(keepends=True)
+    live.write_text(text[0] + ",degC,bar,m3/h\n" + "".join(text[1:]))
+    capsys.readouterr()
+    assert main(["monitor", str(plant / "m.normalcy"), str(live)]) == 2
+    said = capsys.readouterr().err
+    assert "holds text in every cell ('degC', 'bar', 'm3/h')" in said
+    assert main(["monitor", str(plant / "m.normalcy"), str(live), "--follow", "--poll", "1",
+                 "--max-idle", "3"]) == 2
+    out, err = capsys.readouterr()
+    assert err == said and "SKIP" not in out and "OPEN" not in out

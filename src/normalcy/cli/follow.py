@@ -26,7 +26,7 @@ from normalcy.cli.streaming import EpisodePrinter, RowTimes
 from normalcy.data import localtime
 from normalcy.data.files import COMMA_NUMBER, not_utf8, refuse_binary, refuse_preamble
 from normalcy.data.periods import check_period
-from normalcy.data.shapes import GROUPED, date_and_clock, joined_note
+from normalcy.data.shapes import GROUPED, date_and_clock, joined_note, refuse_header_rows
 from normalcy.data.timeaxis import (
     GAP_PERIODS,
     AmbiguousDates,
@@ -158,6 +158,7 @@ class Rows:
         self.comma = False  # numbers may have a decimal comma (set by the header)
         self.clock_col: int | None = None  # a time of day beside the date column
         self.paired = False  # whether the first data row was asked for a date and a clock
+        self.units_asked = False  # whether the first data row was asked for units
 
     def header(self, fields: list[str], comma: bool = False) -> None:
         """A file's header row; ``comma``: its cells may write numbers with a decimal
@@ -176,6 +177,7 @@ class Rows:
         self.tcol = None if found is None else names.index(found)
         self.probe = found is None  # a column of dates, found in the first data row
         self.clock_col, self.paired = None, self.time_column is not None
+        self.units_asked = False  # whether the first data row was asked for units
         self.restart = True  # a new file: its first row may start a new run
 
     def parse(self, rows: list[list[str]], first: int) -> tuple[np.ndarray, list[object],
@@ -186,6 +188,11 @@ class Rows:
         labels: list[object] = [None] * n
         skips: list[str] = []
         ok = np.ones(n, dtype=bool)
+        if not self.units_asked and rows and len(rows[0]) == len(self.names):
+            self.units_asked = True  # a row of units under the header, as tables say it
+            # (the rule asks for a row of readings after it: one of numbers stands in)
+            refuse_header_rows(pd.DataFrame([rows[0], ["0"] * len(self.names)],
+                                            columns=self.names), self.data)
         if not self.paired and rows and len(rows[0]) == len(self.names):
             self.paired = True  # a date and a time of day in two columns: one time
             pair = date_and_clock(pd.DataFrame([rows[0]], columns=self.names))
