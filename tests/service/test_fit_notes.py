@@ -55,7 +55,8 @@ def test_notes_name_the_upload_and_the_forms_fields(sqlite_service: Service) -> 
     hist.loc[50:60, "s0"] = np.nan
     u = _create(sqlite_service, "gaps", hist.to_csv(index=False))
     said = u["status_detail"]
-    assert "H.csv: 11 row(s) hold an empty or NaN value".lower() in said.lower(), said
+    # the upload's name as written ('H.csv' was said for 'h.csv', the note capitalised)
+    assert "h.csv: 11 row(s) hold an empty or NaN value" in said, said
     assert "tmp" not in said and str(sqlite_service.settings.data) not in said
     assert "--" not in said and "the field time_column" in said, said
     flat = plant(1200).assign(time=[T0 + i for i in range(1200)], s1=1.0)

@@ -16,7 +16,7 @@ def fit_notes(det: Any, rows: int, notes: list[str] | None = None,
               ignored: list[str] | None = None) -> list[str]:
     """The notes of a unit fitted on ``rows`` rows of a history; ``notes``: what reading
     the history did to it (sorted, cut at gaps), ``ignored``: its columns left out."""
-    out = [n[0].upper() + n[1:] + ("" if n.endswith(".") else ".") for n in notes or [] if n]
+    out = [_sentence(n) + ("" if n.endswith(".") else ".") for n in notes or [] if n]
     if ignored:
         out.append(f"Columns not used as sensors: {', '.join(map(repr, ignored))}.")
     if det.get_params().get("view") == "auto" and det.view_ == "paper":
@@ -25,6 +25,18 @@ def fit_notes(det: Any, rows: int, notes: list[str] | None = None,
     if short:
         out.append(short)
     return out
+
+
+def _sentence(note: str) -> str:
+    """``note`` starting with a capital, unless it starts with the name of what it is
+    about ('plant.csv: 11 rows ...'): a file's name is said as it is written.
+
+    >>> _sentence("plant.csv: 2 gaps"), _sentence("the history has 2 gaps")
+    ('plant.csv: 2 gaps', 'The history has 2 gaps')
+    """
+    if note.split(" ", 1)[0].endswith(":"):
+        return note
+    return note[0].upper() + note[1:]
 
 
 def _paper_said(det: Any) -> str:
