@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import types
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -286,3 +287,23 @@ def test_a_row_of_units_under_the_header_stops_the_follow_as_it_stops_the_file(
                  "--max-idle", "3"]) == 2
     out, err = capsys.readouterr()
     assert err == said and "SKIP" not in out and "OPEN" not in out
+
+
+def test_a_time_column_no_row_can_read_stops_the_follow_with_the_files_error(
+        plant, tmp_path, capsys) -> None:
+    """Times in milliseconds since 1970 made monitor --follow skip every row ('time ...
+    is not a time like the first row's', 1200 SKIP lines) and then say that the sensors
+    'hold no value in any row'. It now stops with the error monitor gives the file: what
+    the times look like and how to export them."""
+    test = pd.read_csv(plant / "test.csv")
+    test["time"] = 1767225600000 + 1000 * np.arange(len(test))  # 2026-01-01, every second
+    live = tmp_path / "live.csv"
+    live.write_text(csv_text(test))
+    capsys.readouterr()
+    assert main(["monitor", str(plant / "m.normalcy"), str(live)]) == 2
+    said = capsys.readouterr().err
+    assert "they look like milliseconds since 1970" in said
+    assert main(["monitor", str(plant / "m.normalcy"), str(live), "--follow", "--poll", "1",
+                 "--max-idle", "3"]) == 2
+    out, err = capsys.readouterr()
+    assert err == said and "SKIP" not in out

@@ -256,8 +256,9 @@ class Rows:
         secs = []
         known = [k for k, label in enumerate(labels) if label is not None]
         batch: dict[int, float] = {}
+        unread: InputError | None = None  # why the batch's times could not be read
+        setting = self.kind is None or self.fmt is None  # this batch may set the format
         if known:
-            setting = self.kind is None or self.fmt is None  # this batch may set the format
             try:  # all at once; one by one only when some row is bad
                 axis = parse_time(pd.Series([labels[k] for k in known], dtype=object),
                                   self._tname(), self.data, fmt=self.fmt, kind=self.kind,
@@ -270,8 +271,8 @@ class Rows:
                         _note(f"{self.data}: {axis.said}")
             except AmbiguousDates:
                 raise
-            except InputError:
-                batch = {}
+            except InputError as e:
+                batch, unread = {}, e
         for k, label in enumerate(labels):
             if label is None:
                 continue
@@ -298,6 +299,8 @@ class Rows:
             self.restart = False
             self.last = t
             secs.append(t)
+        if unread is not None and setting and not secs and self.kind is None:
+            raise unread  # no time of the file read at all: its time column, as said in batch
         if self.period is None and len(secs) >= 2:
             self.period = median_step(np.asarray(secs))
             check_period(self.period, None, self.data, self.model)
