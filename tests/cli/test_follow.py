@@ -307,3 +307,21 @@ def test_a_time_column_no_row_can_read_stops_the_follow_with_the_files_error(
                  "--max-idle", "3"]) == 2
     out, err = capsys.readouterr()
     assert err == said and "SKIP" not in out
+
+
+def test_spreadsheet_day_numbers_stop_the_follow_as_they_stop_the_file(plant, tmp_path,
+                                                                       capsys) -> None:
+    """Times written as spreadsheet day numbers (46023.0000116) were said by monitor
+    --follow as data 'sampled every 1.16e-05 s' against the model's 1 s, with the advice
+    to resample; monitor of the file says what they are and how to export them."""
+    test = pd.read_csv(plant / "test.csv")
+    test["time"] = 46023 + np.arange(len(test)) / 86400  # 2026-01-01, every second
+    live = tmp_path / "live.csv"
+    live.write_text(csv_text(test))
+    capsys.readouterr()
+    assert main(["monitor", str(plant / "m.normalcy"), str(live)]) == 2
+    said = capsys.readouterr().err
+    assert "spreadsheet day numbers" in said
+    assert main(["monitor", str(plant / "m.normalcy"), str(live), "--follow", "--poll", "1",
+                 "--max-idle", "3"]) == 2
+    assert capsys.readouterr().err == said

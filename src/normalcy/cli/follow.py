@@ -26,7 +26,13 @@ from normalcy.cli.streaming import EpisodePrinter, RowTimes
 from normalcy.data import localtime
 from normalcy.data.files import COMMA_NUMBER, not_utf8, refuse_binary, refuse_preamble
 from normalcy.data.periods import check_period
-from normalcy.data.shapes import GROUPED, date_and_clock, joined_note, refuse_header_rows
+from normalcy.data.shapes import (
+    GROUPED,
+    date_and_clock,
+    joined_note,
+    refuse_day_numbers,
+    refuse_header_rows,
+)
 from normalcy.data.timeaxis import (
     GAP_PERIODS,
     AmbiguousDates,
@@ -301,6 +307,9 @@ class Rows:
             secs.append(t)
         if unread is not None and setting and not secs and self.kind is None:
             raise unread  # no time of the file read at all: its time column, as said in batch
+        if (self.period is None or not self.checked) and self.kind == "number" \
+                and len(secs) >= 2:  # said as the file is: not as another period
+            refuse_day_numbers(np.asarray(secs), self._tname(), self.data)
         if self.period is None and len(secs) >= 2:
             self.period = median_step(np.asarray(secs))
             check_period(self.period, None, self.data, self.model)
