@@ -45,9 +45,7 @@ def _change_model(fleet: Fleet, rt: UnitRuntime, who: Who, action: str,
                     _moved_on(s, u, seen, action)
                 if episode is not None and verdict is not None:
                     _judged(s.get(Episode, episode), replaces)
-                current = s.scalar(select(ModelVersion.path).where(
-                    ModelVersion.unit_id == u.id, ModelVersion.version == u.current_version))
-                det = modelops.load(str(current))
+                det = modelops.load(fleet.version_path(u.id, u.current_version))
                 try:
                     version = int(change(det))
                 except InputError as e:

@@ -150,8 +150,11 @@ class Fleet:
         self.settings.models_dir.mkdir(parents=True, exist_ok=True)
         with self.db.read() as s:
             units = list(s.scalars(select(Unit)))
-            versions = {(v.unit_id, v.version): v.path for v in s.scalars(select(ModelVersion))}
-        self._remove_orphans(set(versions.values()))
+            versions = {(v.unit_id, v.version) for v in s.scalars(select(ModelVersion))}
+        # a version's file is found in the data folder in force, not at the path stored
+        # when it was written (relative to that process's folder: a start with the same
+        # --data written another way took every file for an orphan, and deleted it)
+        self._remove_orphans({self.version_path(*k).resolve() for k in versions})
         for u in units:
             if u.status == "fitting":  # the fit (or upload) died with the last process
                 with self.db.write() as s:
@@ -161,9 +164,8 @@ class Fleet:
                 continue
             if u.status != "ready" or u.current_version is None:
                 continue
-            path = versions.get((u.id, u.current_version), "")
             try:
-                det = modelops.load(path)
+                det = modelops.load(self.version_path(u.id, u.current_version))
             except (ModelFileError, FileNotFoundError) as e:
                 log.error("unit %s cannot run: %s", u.name, e)
                 with self.db.write() as s:
@@ -182,11 +184,12 @@ class Fleet:
             self.units[u.name] = rt
             self.install(rt, det, u.current_version)
 
-    def _remove_orphans(self, known: set[str]) -> None:
-        """Model files no database row points to (a crash between file and commit)."""
+    def _remove_orphans(self, known: set[Path]) -> None:
+        """Model files no database row points to (a crash between file and commit);
+        ``known``: the files of the rows (resolved)."""
         root = self.settings.models_dir
         for p in root.glob("*/*"):
-            if p.suffix == ".normalcy" and str(p) not in known or p.name.endswith(".tmp"):
+            if p.suffix == ".normalcy" and p.resolve() not in known or p.name.endswith(".tmp"):
                 log.warning("removing %s: no model version points to it", p)
                 p.unlink(missing_ok=True)
 

@@ -1,0 +1,48 @@
+"""The service started again on its data folder written another way (``--data
+plant-data`` first, then ``--data /srv/plant-data``, or from another working folder):
+the model files were found by the paths stored when they were written, relative to the
+first process's folder, so the second took every one for an orphan and deleted it -
+every unit 'failed', its versions lost."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from normalcy.service.app import create_app
+from normalcy.service.auth import add_user
+from normalcy.service.settings import Settings
+from tests.service.conftest import PERIOD, T0, as_json, plant, with_fault
+
+
+def test_a_data_folder_given_another_way_keeps_its_models(
+        tmp_path: Path, model_bytes: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = create_app(Settings(data=Path("plant-data"), background_fit=False))
+    with TestClient(app) as c:
+        eng = {"Authorization": "Bearer " + add_user(app.state.fleet.db, "eng", "engineer")}
+        op = {"Authorization": "Bearer " + add_user(app.state.fleet.db, "op", "operator")}
+        r = c.post("/api/units", headers=eng, data={"name": "P-101", "kind": "model"},
+                   files={"file": ("plant.normalcy", model_bytes)})
+        assert r.status_code == 201, r.text
+        rows = as_json(with_fault(plant(PERIOD, 6000), 400, 500), T0)
+        assert c.post("/api/units/P-101/readings", json=rows, headers=op).status_code == 200
+        (ep,) = c.get("/api/alarms").json()
+        r = c.post(f"/api/alarms/{ep['id']}/feedback", json={"verdict": "normal"}, headers=op)
+        assert r.status_code == 200, r.text
+    models = tmp_path / "plant-data" / "models"
+    files = sorted(p.name for p in models.rglob("*.normalcy"))
+    assert files == ["v1.normalcy", "v2.normalcy"]
+    orphan = models / "1" / "v7.normalcy"  # a crash between a file and its row
+    orphan.write_bytes(b"")
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    app = create_app(Settings(data=tmp_path / "plant-data", background_fit=False))
+    with TestClient(app) as c:
+        u = c.get("/api/units/P-101").json()
+        assert (u["status"], u["version"]) == ("ready", 2), u
+        assert sorted(p.name for p in models.rglob("*.normalcy")) == files  # orphan gone
+        r = c.post("/api/units/P-101/undo", headers=eng)  # reads the version in force
+        assert r.status_code == 200 and r.json()["version"] == 3, r.text
