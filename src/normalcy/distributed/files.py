@@ -248,7 +248,14 @@ def unit_counts(block: Block, unit_column: str | None) -> dict[str, int]:
         else:
             n = len(read_block(block))
         return {str(block.unit): int(n)} if n else {}
-    units = read_block(block, [unit_column])[unit_column].astype(str)
+    cells = read_block(block, [unit_column])[unit_column]
+    empty = cells.isna() | (cells.astype(str).str.strip() == "")
+    if empty.any():  # rows of no unit: never dropped without a word
+        raise InputError(
+            f"{block.path}: {int(empty.sum())} row(s) have no unit (an empty {unit_column!r} "
+            "cell); no unit's model would learn or score them. Give each row its unit, or "
+            "remove those rows.")
+    units = cells.astype(str)
     counts = units.value_counts(sort=False)
     return {check_unit(str(u)): int(c) for u, c in counts.items()}
 
