@@ -30,7 +30,7 @@ from normalcy.service.deps import (
 from normalcy.service.errors import ClientError, NotFound
 from normalcy.service.fleet import Fleet
 from normalcy.service.plausible import refuse_future, refuse_implausible
-from normalcy.service.readings import parse_readings
+from normalcy.service.readings import TIME_RANGE, parse_readings
 from normalcy.service.views import iso, nan_none, unit_json
 
 router = APIRouter(prefix="/api/units", tags=["units"])
@@ -210,6 +210,19 @@ def _time(v: Any, key: str, zone: str | None) -> float:
     """A feedback range's end: epoch seconds, or ISO 8601 (without an offset: the unit's
     zone's local clock time, else UTC; a clock time the zone shows twice needs its
     offset)."""
+    t = _instant(v, key, zone)
+    low, high = TIME_RANGE  # the readings' times: no stored row lies outside
+    if not low <= t <= high:  # (nor could a message say such a time: a 500 once)
+        ms = " (it looks like epoch milliseconds: divide by 1000)" if \
+            low <= t / 1000.0 <= high else ""
+        raise ClientError(f"'{key}' ({v!r}) is not between 1970 and 2200, where the unit's "
+                          f"readings lie{ms}; send a time of its stored rows (ISO 8601 or "
+                          "epoch seconds).", 422)
+    return t
+
+
+def _instant(v: Any, key: str, zone: str | None) -> float:
+    """:func:`_time` before its range is checked."""
     import pandas as pd
 
     from normalcy.data.localtime import instant
