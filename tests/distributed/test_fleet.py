@@ -286,6 +286,33 @@ def test_rows_without_a_unit_are_said_never_dropped(files: Path, client: Any,
     assert not list((tmp_path / "m").glob("*.normalcy"))
 
 
+def test_the_report_times_rows_without_times_at_the_models_period(files: Path, client: Any,
+                                                                   tmp_path: Path) -> None:
+    """Fresh data without a time column, scored by models of a 10 s history: fleet
+    report counted every row as 1 s (its --period default), so a unit's hours were a
+    tenth of the truth and its episodes per 10 minutes ten times too many. fleet score
+    now records each model's period, and the report times such rows by it."""
+    from normalcy.distributed.fleet import fleet_fit, fleet_score
+    from normalcy.distributed.report import fleet_report
+
+    history = pd.read_parquet(files / "train.parquet")
+    history["time"] = history["time"].iloc[0] + 10 * (history["time"] - history["time"].iloc[0])
+    history.to_parquet(tmp_path / "h.parquet")
+    fleet_fit(client, str(tmp_path / "h.parquet"), str(tmp_path / "m"),
+              params={"n_levels": 6, "delta": 8, "window": 40}, progress=False)
+    fresh = pd.read_parquet(files / "fresh" / "00.parquet").drop(columns="time")
+    fresh.to_parquet(tmp_path / "fresh.parquet")
+    fleet_score(client, str(tmp_path / "m"), str(tmp_path / "fresh.parquet"),
+                str(tmp_path / "s"), progress=False)
+    table = fleet_report(client, str(tmp_path / "s"), progress=False).set_index("unit")
+    rows = fresh["unit"].value_counts()
+    for unit in rows.index:
+        assert table.loc[unit, "hours"] == pytest.approx(rows[unit] * 10 / 3600)
+    given = fleet_report(client, str(tmp_path / "s"), period=2.0, progress=False)
+    assert given.set_index("unit").loc["pump01", "hours"] == pytest.approx(
+        rows["pump01"] * 2 / 3600)
+
+
 @pytest.mark.parametrize("row_group_size", [None, 700])  # one task a unit, or partitions
 def test_a_unit_sampled_at_another_period_fails_naming_both(files: Path, client: Any,
                                                             tmp_path: Path,

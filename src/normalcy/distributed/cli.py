@@ -249,8 +249,9 @@ def add_fleet_commands(sub: Any) -> None:
     r.add_argument("scores", help="folder of <unit>.parquet (fleet score output)")
     r.add_argument("-o", "--output", help="folder for report.csv and report.png "
                                            "(default: SCORES)")
-    r.add_argument("--period", type=float, default=1.0,
-                   help="seconds per row when the scores have no time column (1)")
+    r.add_argument("--period", type=float,
+                   help="seconds per row when the scores have no time column (default: the "
+                        "sampling period of each unit's model, else 1)")
     _cluster_args(r)
     r.set_defaults(func=cmd_report)
 

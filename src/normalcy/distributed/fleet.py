@@ -417,7 +417,8 @@ def fleet_score(client: Any, models: str, data_path: str, out: str, *,
                     "nothing to score")
             meta = {"unit": unit, "threshold": float(det.threshold_), "alignment": alignment,
                     "sensors": list(det.sensors_), "time_column": data.time_column,
-                    "time_format": data.time_format, "window": int(det.window_)}
+                    "time_format": data.time_format, "window": int(det.window_),
+                    "period_s": period}  # a duration for rows without times (fleet report)
             target = os.path.join(out, f"{unit}.parquet")
             if len(idx) == 1:  # one task reads, scores and writes the unit
                 tasks[unit] = dask.delayed(_score_unit, pure=True)(

@@ -12,7 +12,8 @@ one episode. Units are ranked by the share of their rows in alarm: a unit with a
 persistent fault raises few, long episodes (EEMUA 191's episode rate measures an
 operator's load, not how abnormal a unit is), then by episodes per 10 minutes.
 Durations come from the time column when it holds dates or seconds,
-else from the row count times ``period`` seconds. Each scores file is read by row
+else from the row count times ``period`` seconds (default: the sampling period of the
+unit's model, which ``fleet score`` records; else 1 s). Each scores file is read by row
 groups (memory flat in its length), one task per unit.
 """
 
@@ -41,7 +42,7 @@ def _span(first: Any, last: Any, fmt: str | None) -> float:
     return b - a
 
 
-def unit_summary(path: str, period: float = 1.0) -> dict[str, Any]:
+def unit_summary(path: str, period: float | None = None) -> dict[str, Any]:
     """Rows, duration, alarm episodes and per-sensor alarm rows of one scores file."""
     import pyarrow.parquet as pq
 
@@ -89,7 +90,9 @@ def unit_summary(path: str, period: float = 1.0) -> dict[str, Any]:
             last_t = t.iloc[-1]
     if current.any():
         led[int(np.argmax(current))] += 1
-    seconds = rows * period
+    recorded = meta.get("period_s")
+    seconds = rows * (period if period is not None else recorded if isinstance(
+        recorded, (int, float)) and recorded > 0 else 1.0)
     if first_t is not None and rows > 1:
         try:
             span = _span(first_t, last_t, meta.get("time_format"))
@@ -162,7 +165,7 @@ def plot(table: pd.DataFrame, summaries: list[dict[str, Any]], path: str) -> Non
 
 
 def fleet_report(client: Any, scores: str, out: str | None = None, *,
-                 period: float = 1.0, progress: bool | None = None) -> pd.DataFrame:
+                 period: float | None = None, progress: bool | None = None) -> pd.DataFrame:
     """Rank the units of ``scores/`` (``fleet score`` output); write ``report.csv`` and
     ``report.png`` into ``out`` (default: ``scores``).
 
