@@ -125,3 +125,24 @@ def test_a_database_of_the_first_schema_upgrades(tmp_path) -> None:
         (u,) = s.query(dbmod.Unit).all()
     assert u.name == "old" and u.timezone is None
     database.dispose()
+
+
+def test_the_unit_page_says_the_zone_of_times_without_an_offset(sqlite_service: Service,
+                                                                tmp_path) -> None:
+    """The unit page did not say that the unit reads times without an offset as its
+    zone's clock time (its tables show UTC): an operator copying a time from the page
+    into a verdict on a range taught rows an hour or two off."""
+    from normalcy import TransitionDetector
+    from normalcy.io.models import save
+
+    det = TransitionDetector(n_levels=6, delta=5, window=30).fit(plant(1200))
+    c, eng = sqlite_service.client, sqlite_service.auth("engineer")
+    for name, extra in (("local", {"timezone": ZONE}), ("utc", None)):
+        save(det, tmp_path / f"{name}.normalcy", extra=extra)
+        r = c.post("/api/units", headers=eng, data={"name": name, "kind": "model"},
+                   files={"file": ("m.normalcy", (tmp_path / f"{name}.normalcy").read_bytes())})
+        assert r.status_code == 201, r.text
+    assert (f"Times sent without a UTC offset (readings, verdicts on a time range) are "
+            f"{ZONE}'s clock time; this page shows UTC.") in c.get("/units/local").text
+    assert ("Times sent without a UTC offset (readings, verdicts on a time range) are UTC; "
+            "this page shows UTC.") in c.get("/units/utc").text
