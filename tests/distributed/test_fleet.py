@@ -302,8 +302,10 @@ def test_the_report_times_rows_without_times_at_the_models_period(files: Path, c
               params={"n_levels": 6, "delta": 8, "window": 40}, progress=False)
     fresh = pd.read_parquet(files / "fresh" / "00.parquet").drop(columns="time")
     fresh.to_parquet(tmp_path / "fresh.parquet")
-    fleet_score(client, str(tmp_path / "m"), str(tmp_path / "fresh.parquet"),
-                str(tmp_path / "s"), progress=False)
+    scored = fleet_score(client, str(tmp_path / "m"), str(tmp_path / "fresh.parquet"),
+                         str(tmp_path / "s"), progress=False)
+    assert "fresh.parquet has no time column: its sampling period cannot be checked " \
+        "against the models' 10 s" in " ".join(scored.notes)  # as normalcy score says it
     table = fleet_report(client, str(tmp_path / "s"), progress=False).set_index("unit")
     rows = fresh["unit"].value_counts()
     for unit in rows.index:

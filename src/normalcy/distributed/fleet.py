@@ -369,6 +369,7 @@ def fleet_score(client: Any, models: str, data_path: str, out: str, *,
 
     from normalcy import load
     from normalcy.data.localtime import zone
+    from normalcy.data.timeaxis import duration
     from normalcy.distributed.cluster import describe, run
     from normalcy.distributed.overlap import rows_needed, template
     from normalcy.distributed.scoring import chunk_tasks
@@ -390,12 +391,14 @@ def fleet_score(client: Any, models: str, data_path: str, out: str, *,
     manifest.write(out, state="running", data=data_path, models=models)  # until it ends
     before = manifest.score_files(out)
     scratch = tempfile.mkdtemp(prefix=".fleet-score-", dir=out)
+    unchecked: list[float | None] = []  # the models' periods (said without a time column)
     unused: dict[tuple[str, ...], list[str]] = {}  # columns no model reads, and whose
     try:
         tasks = {}
         for unit in units:
             det, header = load_with_header(paths[unit])
             period = header_period(header, paths[unit])
+            unchecked.append(period)
             read_in = zone(timezone) if timezone is not None else header_zone(header,
                                                                                paths[unit])
             runs_of = None if data.time_column is None or period is None else TimeRuns(
@@ -451,4 +454,8 @@ def fleet_score(client: Any, models: str, data_path: str, out: str, *,
     said = [f"columns not in {'the models' if len(of) == len(units) else 'the model'} of "
             f"{'every unit' if len(of) == len(units) else ', '.join(of)} are ignored: "
             f"{list(cols)}" for cols, of in unused.items()]
+    timed = sorted({duration(p) for p in unchecked if p is not None})
+    if data.time_column is None and timed:  # as normalcy score says it
+        said.append(f"{data_path} has no time column: its sampling period cannot be checked "
+                    f"against the models' {', '.join(timed)}")
     return FleetResult(done, failed, notes=[*data.notes, *said], earlier=earlier)
