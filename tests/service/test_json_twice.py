@@ -49,3 +49,19 @@ def test_a_batch_object_with_a_field_besides_rows_is_refused(sqlite_service: Ser
     r = svc.client.post("/api/units/P-101/readings", headers=svc.auth("operator"),
                         json={"rows": [row]})
     assert r.status_code == 200, r.text
+
+
+def test_a_body_nested_too_deep_is_a_400(sqlite_service: Service, model_bytes: bytes) -> None:
+    """'[[[[...' 200 000 deep (400 kB, under the body limit) was a 500: Python's JSON
+    reader gave up with a RecursionError."""
+    svc = sqlite_service
+    svc.add_unit(model_bytes)
+    body = "[" * 200_000 + "]" * 200_000
+    for url, role in (("/api/units/P-101/readings", "operator"),
+                      ("/api/units/P-101/feedback", "operator"),
+                      ("/api/units/P-101/undo", "engineer")):
+        r = svc.client.post(url, content=body, headers={**svc.auth(role),
+                                                        "content-type": "application/json"})
+        assert r.status_code == 400, (url, r.text)
+        assert r.json()["detail"] == ("the body nests JSON lists or objects too deeply; send "
+                                      "a list of flat row objects (or a flat object).")

@@ -120,6 +120,9 @@ def parse_json(raw: bytes) -> Any:
         return json.loads(raw, object_pairs_hook=each_once)
     except (ValueError, UnicodeDecodeError) as e:
         raise ClientError(f"the body is not valid JSON: {e}", 400) from None
+    except RecursionError:  # '[[[[...' 100 000 deep: was a 500
+        raise ClientError("the body nests JSON lists or objects too deeply; send a list of "
+                          "flat row objects (or a flat object).", 400) from None
 
 
 def each_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -4,7 +4,6 @@ checks that give a client a clear 4xx: sensors, values, timestamps."""
 from __future__ import annotations
 
 import io
-import json
 from typing import Any
 
 import numpy as np
@@ -15,7 +14,7 @@ from normalcy.data.files import trimmed
 from normalcy.data.localtime import OFFSET
 from normalcy.data.shapes import numbers
 from normalcy.exceptions import InputError
-from normalcy.service.deps import each_once
+from normalcy.service.deps import parse_json
 from normalcy.service.errors import ClientError
 
 MAX_ROWS = 100_000
@@ -67,10 +66,7 @@ def parse_readings(raw: bytes, content_type: str, sensors: list[str], *,
                                   "not a number; send numbers, or an empty cell for a "
                                   "missing reading.", 422)
     else:
-        try:
-            data = json.loads(raw, object_pairs_hook=each_once)
-        except (ValueError, UnicodeDecodeError) as e:
-            raise ClientError(f"the body is not valid JSON: {e}", 400) from None
+        data = parse_json(raw)
         if isinstance(data, dict) and set(data) - {"rows"}:  # no setting of the batch's:
             # a 'timezone' there changed nothing, its times were read as UTC
             raise ClientError(f"a batch of readings as an object takes only 'rows'; unknown "
