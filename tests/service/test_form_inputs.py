@@ -168,3 +168,15 @@ def test_shelving_with_the_minutes_emptied_changes_nothing(sqlite_service: Servi
     assert got["shelved"] and got["shelve_comment"] == "x"
     r = c.post(f"/alarms/{ep}/shelve", data={"csrf": csrf, "minutes": "0"})
     assert "unshelved" in r.text and not c.get(f"/api/alarms/{ep}").json()["shelved"]
+
+
+def test_the_alarm_page_says_the_zone_of_its_shelving(sqlite_service: Service,
+                                                      model_bytes: bytes) -> None:
+    """The badge said 'shelved until 2027-01-15T09:00:00', a UTC time without its zone,
+    which an operator reads as the plant's clock."""
+    ep = _alarm(sqlite_service, model_bytes)
+    csrf = _logged_in(sqlite_service, "operator")
+    c = sqlite_service.client
+    r = c.post(f"/alarms/{ep}/shelve", data={"csrf": csrf, "minutes": "60"})
+    until = c.get(f"/api/alarms/{ep}").json()["shelved_until"]
+    assert f"{until[:19].replace('T', ' ')} UTC</time>" in r.text, r.text
