@@ -71,3 +71,32 @@ def test_the_unit_page_undoes_only_the_version_it_showed(sqlite_service: Service
     assert len(_versions(service)) == 4
     r = c.post("/units/P-101/undo", data={"csrf": csrf, "from": "4", "to": ""})
     assert "model version 5 in force" in r.text
+
+
+def test_undoing_the_verdict_that_closed_an_alarm_in_force_opens_it(
+        sqlite_service: Service, model_bytes: bytes) -> None:
+    """A fault going on, an operator's "normal" verdict closed its alarm, and an engineer
+    undid the verdict: the unit was in alarm again (the readings' answers said
+    "in_alarm": true) but no alarm was open - the monitor, primed again on the stored
+    rows, was in the episode already, so no reading opened one until the fault ended and
+    came back. Now the undo opens it."""
+    service = sqlite_service
+    c, op = service.client, service.auth("operator")
+    service.add_unit(model_bytes)
+    rows = with_fault(plant(PERIOD, 6000), 400, PERIOD)  # the fault does not end
+    service.send("P-101", rows.iloc[:600], T0)
+    (ep,) = c.get("/api/alarms").json()
+    assert ep["active"]
+    r = c.post(f"/api/alarms/{ep['id']}/feedback", json={"verdict": "normal"}, headers=op)
+    assert r.status_code == 200 and not r.json()["active"], r.text
+    service.send("P-101", rows.iloc[600:800], T0 + 600)
+    before = {e["id"] for e in c.get("/api/alarms").json()}
+    assert not [e for e in c.get("/api/alarms").json() if e["active"]]
+    r = c.post("/api/units/P-101/undo", headers=service.auth("engineer"))
+    assert r.status_code == 200, r.text
+    (now,) = [e for e in c.get("/api/alarms").json() if e["active"]]
+    assert now["id"] not in before and now["state"] == "active-unacknowledged"
+    assert "s0" in now["sensors"] and now["start_row"] >= 600
+    out = service.send("P-101", rows.iloc[800:1100], T0 + 800)
+    assert all(o["in_alarm"] and not o["opened"] for o in out)  # it goes on
+    assert [e["id"] for e in c.get("/api/alarms").json() if e["active"]] == [now["id"]]

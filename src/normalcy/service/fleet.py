@@ -197,7 +197,8 @@ class Fleet:
         """Make ``det`` the unit's model; prime a new monitor with the last stored rows.
 
         An episode left open in the database stays open when the primed monitor is
-        still in alarm (it continues), and is closed otherwise.
+        still in alarm (it continues), and is closed otherwise; a primed monitor in alarm
+        with no episode open opens one.
         """
         keep = modelops.prime_rows(det)
         frame, first = self.rows(rt, max(0, rt.rows_seen - keep), rt.rows_seen - 1)
@@ -212,6 +213,14 @@ class Fleet:
             with self.db.write() as s:
                 self._close(s, rt, rt.open_episode, None)
             rt.open_episode = None
+        elif rt.open_episode is None and mon.current is not None:
+            # in alarm, and no alarm open (the undo of the verdict that closed it, a fault
+            # verdict): opened, or the condition going on raised none until it came back
+            with self.db.write() as s:
+                said = self._episodes(s, rt, [mon.current], [],
+                                      frame["time"].to_numpy(dtype=float), rt.seq0)
+            for kind, ep_id, more in said:
+                self.events.publish(kind, unit=rt.name, alarm=ep_id, **more)
 
     # -------------------------------------------------------------- lookups
     def runtime(self, name: str) -> UnitRuntime:
