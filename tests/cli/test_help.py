@@ -57,3 +57,24 @@ def test_every_command_that_writes_takes_dash_o(name) -> None:
     was "unrecognized arguments". Every command that writes now takes -o."""
     flags = [s for a in subparser(name)._actions for s in a.option_strings]
     assert "-o" in flags, flags
+
+
+@pytest.mark.parametrize("name", ["fit", "score", "report", "merge"])
+def test_fleet_help_explains_every_option_and_ends_with_an_example(name, capsys) -> None:
+    """normalcy fleet score --help listed --unit-column, --time-column and --alignment
+    with no word of what they do, and no fleet command had an example, though every
+    command's --help is said to explain each option and end with one."""
+    fleet = subparser("fleet")
+    sub = next(a for a in fleet._actions if isinstance(a, argparse._SubParsersAction))
+    parser = sub.choices[name]
+    with pytest.raises(SystemExit) as e:
+        main(["fleet", name, "--help"])
+    assert e.value.code == 0
+    example = capsys.readouterr().out.rstrip().rsplit("example:", 1)
+    assert len(example) == 2 and example[1].strip().startswith(f"normalcy fleet {name} ")
+    for action in parser._actions:
+        if isinstance(action, argparse._HelpAction):
+            continue
+        assert action.help, (name, action.dest)
+        if action.option_strings and action.default not in (None, False):
+            assert "default" in action.help, (name, action.dest)

@@ -201,12 +201,21 @@ def _refuse_odd_units(folder: str, names: list[str], models: list[Any]) -> None:
             f"{os.path.join(folder, names[ref])}`, or move their models out of the folder.")
 
 
+def _command(fsub: Any, name: str, help: str, example: str) -> argparse.ArgumentParser:
+    """``normalcy fleet NAME``, whose --help says what it does and ends with ``example``,
+    as every normalcy command's does."""
+    return fsub.add_parser(  # type: ignore[no-any-return]
+        name, help=help, description=help[0].upper() + help[1:] + ".",
+        epilog=f"example:\n  {example}", formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
 def add_fleet_commands(sub: Any) -> None:
     """Register ``normalcy fleet ...`` on the top-level subparsers ``sub``."""
     fleet = sub.add_parser("fleet", help="fit, score and rank many units on Dask")
     fsub = fleet.add_subparsers(dest="fleet", required=True)
 
-    f = fsub.add_parser("fit", help="one model per unit: MODELS/<unit>.normalcy")
+    f = _command(fsub, "fit", "one model per unit: MODELS/<unit>.normalcy",
+                 "normalcy fleet fit history.parquet --unit-column unit -o models/")
     f.add_argument("data", help="CSV or Parquet file, or a folder of them (healthy data)")
     f.add_argument("-o", "--output", required=True, metavar="MODELS", help="folder to write")
     f.add_argument("--unit-column", default="unit",
@@ -219,9 +228,11 @@ def add_fleet_commands(sub: Any) -> None:
     f.add_argument("--time-column", help="name of the time column (default: auto-detect)")
     f.add_argument("--timezone", metavar="ZONE", help=ZONE_HELP)
     for name in ("n-levels", "delta", "window"):
-        f.add_argument(f"--{name}", type=_level, help="as in normalcy fit")
+        f.add_argument(f"--{name}", type=_level,
+                       help="as in normalcy fit, for every unit (default: auto)")
     for name in ("eta", "nu", "eps", "threshold"):
-        f.add_argument(f"--{name}", type=float, help="as in normalcy fit")
+        f.add_argument(f"--{name}", type=float,
+                       help="as in normalcy fit, for every unit (default: normalcy fit's)")
     f.add_argument("--view", choices=("auto", *VIEWS),
                    help="what feeds every unit's score, as in normalcy fit (default: auto, "
                         "chosen per unit from its own history)")
@@ -230,22 +241,28 @@ def add_fleet_commands(sub: Any) -> None:
     _cluster_args(f)
     f.set_defaults(func=cmd_fit)
 
-    s = fsub.add_parser("score", help="score every unit: SCORES/<unit>.parquet")
+    s = _command(fsub, "score", "score every unit: SCORES/<unit>.parquet",
+                 "normalcy fleet score models/ fresh.parquet -o scores/")
     s.add_argument("models", help="folder of <unit>.normalcy (fleet fit output)")
     s.add_argument("data", help="CSV or Parquet file, or a folder of them")
     s.add_argument("-o", "--output", required=True, metavar="SCORES",
                    help="folder to write: <unit>.parquet per unit, and fleet-score.json, "
                         "the units this run scored (a unit that fails or has no rows keeps "
                         "an earlier run's file, which fleet report then leaves out)")
-    s.add_argument("--unit-column", default="unit")
-    s.add_argument("--time-column")
+    s.add_argument("--unit-column", default="unit",
+                   help="column naming the unit (default: unit; in a folder without it, "
+                        "each file is a unit)")
+    s.add_argument("--time-column", help="name of the time column (default: auto-detect)")
     s.add_argument("--timezone", metavar="ZONE", help=ZONE_HELP)
-    s.add_argument("--alignment", choices=["offline", "streaming"], default="offline")
+    s.add_argument("--alignment", choices=["offline", "streaming"], default="offline",
+                   help="where a row's score and alarm sit, as in normalcy score (default: "
+                        "offline)")
     _cluster_args(s)
     s.set_defaults(func=cmd_score)
 
-    r = fsub.add_parser("report",
-                        help="rank units by time in alarm, alarm episodes and sensors in alarm")
+    r = _command(fsub, "report",
+                 "rank units by time in alarm, alarm episodes and sensors in alarm",
+                 "normalcy fleet report scores/")
     r.add_argument("scores", help="folder of <unit>.parquet (fleet score output)")
     r.add_argument("-o", "--output", help="folder for report.csv and report.png "
                                            "(default: SCORES)")
@@ -255,9 +272,11 @@ def add_fleet_commands(sub: Any) -> None:
     _cluster_args(r)
     r.set_defaults(func=cmd_report)
 
-    m = fsub.add_parser("merge", help="merge sister models (fitted --like one) as a tree")
+    m = _command(fsub, "merge", "merge sister models (fitted --like one) as a tree",
+                 "normalcy fleet merge models/ -o fleet.normalcy")
     m.add_argument("models", help="folder of <unit>.normalcy")
     m.add_argument("-o", "--output", required=True, help="model file to write")
-    m.add_argument("--fanin", type=int, default=2, help="models merged per tree node (2)")
+    m.add_argument("--fanin", type=int, default=2,
+                   help="models merged per tree node (default: 2)")
     _cluster_args(m)
     m.set_defaults(func=cmd_merge)
