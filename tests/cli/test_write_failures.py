@@ -61,3 +61,21 @@ def test_a_write_past_the_disk_limit_is_said_and_keeps_the_earlier_file(fitted, 
     assert "run the command again" in lines[-1]
     assert out.read_bytes() == before  # the user's file, whole
     assert not [f.name for f in d.iterdir() if f.name.endswith(".tmp")]
+
+
+def test_a_folder_output_that_is_a_file_is_said_and_the_file_kept(tmp_path):
+    """fleet fit -o models where models is a file ended with a traceback
+    (FileExistsError from os.makedirs); it is said in one line, the file untouched."""
+    pytest.importorskip("distributed")
+    from normalcy.distributed import sister_fleet
+
+    sister_fleet(n_units=2, n_rows=600, seed=0).to_parquet(tmp_path / "h.parquet")
+    taken = tmp_path / "models"
+    taken.write_text("a user's notes\n")
+    p = run("fleet", "fit", str(tmp_path / "h.parquet"), "-o", str(taken), "--workers", "1",
+            "--delta", "5", "--window", "30")
+    assert p.returncode == 2 and "Traceback" not in p.stderr, p.stderr
+    assert p.stderr.strip().splitlines()[-1] == (
+        f"normalcy: error: {taken} is a file, and this command writes a folder of files "
+        "there: name a folder (e.g. -o scores/), or move the file away; it was left as it was.")
+    assert taken.read_text() == "a user's notes\n"

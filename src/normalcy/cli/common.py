@@ -262,6 +262,12 @@ def os_error_said(e: OSError) -> str:
     if cause is not None:
         return (f"cannot write{where}: {cause}. Free space or write elsewhere, then run the "
                 f"command again; {kept}.")
+    if e.errno == errno.EEXIST and name:  # a folder was to be made where a file is
+        return (f"{name} is a file, and this command writes a folder of files there: name "
+                "a folder (e.g. -o scores/), or move the file away; it was left as it was.")
+    if e.errno == errno.ENOTDIR and name:
+        return (f"{name}: a part of this path is a file, not a folder; check the path. "
+                "Nothing was written.")
     where = f" ({name})" if name else ""
     return (f"{e.strerror or e}{where}: the system refused the read or write. Check the "
             f"disk and the path, then run the command again; {kept}.")
