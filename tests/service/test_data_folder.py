@@ -46,3 +46,29 @@ def test_a_data_folder_given_another_way_keeps_its_models(
         assert sorted(p.name for p in models.rglob("*.normalcy")) == files  # orphan gone
         r = c.post("/api/units/P-101/undo", headers=eng)  # reads the version in force
         assert r.status_code == 200 and r.json()["version"] == 3, r.text
+
+
+def test_a_unit_whose_model_file_was_missing_at_a_start_runs_when_it_is_back(
+        tmp_path: Path, model_bytes: bytes) -> None:
+    """A start with the model files out of reach (a disk not mounted yet, a wrong --data
+    once) marked every unit 'failed', and every later start skipped failed units: the
+    units, their rows and alarms, never ran again, though their files were back."""
+    data = tmp_path / "plant-data"
+    app = create_app(Settings(data=data, background_fit=False))
+    with TestClient(app) as c:
+        eng = {"Authorization": "Bearer " + add_user(app.state.fleet.db, "eng", "engineer")}
+        op = {"Authorization": "Bearer " + add_user(app.state.fleet.db, "op", "operator")}
+        r = c.post("/api/units", headers=eng, data={"name": "P-101", "kind": "model"},
+                   files={"file": ("plant.normalcy", model_bytes)})
+        assert r.status_code == 201, r.text
+    (data / "models").rename(tmp_path / "away")
+    with TestClient(create_app(Settings(data=data, background_fit=False))) as c:
+        u = c.get("/api/units/P-101").json()
+        assert u["status"] == "failed" and "cannot be read" in u["status_detail"]
+    (data / "models").rmdir()
+    (tmp_path / "away").rename(data / "models")
+    with TestClient(create_app(Settings(data=data, background_fit=False))) as c:
+        u = c.get("/api/units/P-101").json()
+        assert (u["status"], u["status_detail"], u["version"]) == ("ready", "", 1), u
+        rows = as_json(plant(100), T0)
+        assert c.post("/api/units/P-101/readings", json=rows, headers=op).status_code == 200

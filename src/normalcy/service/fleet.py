@@ -162,8 +162,8 @@ class Fleet:
                         status="failed", status_detail="the server stopped during the fit; "
                         "create the unit again"))
                 continue
-            if u.status != "ready" or u.current_version is None:
-                continue
+            if u.current_version is None:  # never ran (its fit failed); a unit 'failed'
+                continue  # with a version failed to load at a start: tried again
             try:
                 det = modelops.load(self.version_path(u.id, u.current_version))
             except (ModelFileError, FileNotFoundError) as e:
@@ -172,10 +172,13 @@ class Fleet:
                     s.execute(update(Unit).where(Unit.id == u.id).values(
                         status="failed", status_detail=f"its model file cannot be read: {e}"))
                 continue
-            if u.period_s is None and modelops.sample_period(det) is not None:
-                with self.db.write() as s:  # a unit uploaded before the period was kept
+            # ready again (its file is back); a unit uploaded before the period was kept
+            # gets it
+            if u.status != "ready" or u.period_s is None:
+                period = modelops.sample_period(det) if u.period_s is None else u.period_s
+                with self.db.write() as s:
                     s.execute(update(Unit).where(Unit.id == u.id).values(
-                        period_s=modelops.sample_period(det)))
+                        status="ready", status_detail="", period_s=period))
             rt = UnitRuntime(u.id, u.name, json.loads(u.sensors), rows_seen=u.rows_seen,
                              last_time=u.last_time, zone=u.timezone)
             with self.db.read() as s:
