@@ -93,3 +93,27 @@ def test_a_time_in_words_or_without_its_date_is_refused(sqlite_service: Service,
     r = svc.client.post("/api/units/P-101/readings", headers=svc.auth("operator"),
                         json=[{"time": "2027-01-15T00:00:00Z", **ROW}])
     assert r.status_code == 200, r.text
+
+
+def test_a_csv_batch_sent_without_its_content_type_says_so(sqlite_service: Service,
+                                                           model_bytes: bytes) -> None:
+    """``curl --data-binary @rows.csv`` sends no text/csv: the answer was JSON's "the body
+    is not valid JSON: Expecting value: line 1 column 1 (char 0)", which names neither
+    the CSV nor the fix."""
+    svc = sqlite_service
+    svc.add_unit(model_bytes)
+    body = b"time,s0,s1,s2\n2027-01-15T00:00:00Z,0.1,0.2,0.3\n"
+    for ctype in ("application/x-www-form-urlencoded", "application/json"):
+        r = svc.client.post("/api/units/P-101/readings", content=body,
+                            headers={**svc.auth("operator"), "content-type": ctype})
+        assert r.status_code == 415, r.text
+        assert r.json()["detail"] == (
+            f"the body is CSV, but its Content-Type is {ctype!r}, not text/csv (such a body "
+            "is read as JSON); send it with 'Content-Type: text/csv' (curl: -H "
+            "'Content-Type: text/csv').")
+    r = svc.client.post("/api/units/P-101/readings", content=body,
+                        headers={**svc.auth("operator"), "content-type": "text/csv"})
+    assert r.status_code == 200, r.text
+    r = svc.client.post("/api/units/P-101/readings", content=b"{not json",
+                        headers={**svc.auth("operator"), "content-type": "application/json"})
+    assert r.status_code == 400 and "not valid JSON" in r.json()["detail"]

@@ -66,7 +66,11 @@ def parse_readings(raw: bytes, content_type: str, sensors: list[str], *,
                                   "not a number; send numbers, or an empty cell for a "
                                   "missing reading.", 422)
     else:
-        data = parse_json(raw)
+        try:
+            data = parse_json(raw)
+        except ClientError:
+            _sent_as_json(raw, content_type)
+            raise
         if isinstance(data, dict) and set(data) - {"rows"}:  # no setting of the batch's:
             # a 'timezone' there changed nothing, its times were read as UTC
             raise ClientError(f"a batch of readings as an object takes only 'rows'; unknown "
@@ -116,6 +120,19 @@ def parse_readings(raw: bytes, content_type: str, sensors: list[str], *,
         raise ClientError(f"row {i}, sensor {sensors[j]!r} is infinite; send a finite value, "
                           "or null (JSON) or an empty cell (CSV) for a missing reading.", 422)
     return _times(raw_times, zone, last), values
+
+
+def _sent_as_json(raw: bytes, content_type: str) -> None:
+    """Refuse (415) a body that is not JSON but reads as CSV, a header with ``time``
+    (``curl --data-binary @rows.csv`` sends no ``text/csv``): the fix is its Content-Type,
+    which JSON's own message ('Expecting value: line 1 column 1') does not say."""
+    head = raw.lstrip().split(b"\n", 1)[0].decode("utf-8", errors="replace")
+    if "," in head and "time" in [c.strip().strip('"').lstrip("\ufeff")
+                                  for c in head.split(",")]:
+        said = content_type or "none"
+        raise ClientError(f"the body is CSV, but its Content-Type is {said!r}, not text/csv "
+                          "(such a body is read as JSON); send it with 'Content-Type: "
+                          "text/csv' (curl: -H 'Content-Type: text/csv').", 415)
 
 
 def _unique_header(raw: bytes) -> None:
