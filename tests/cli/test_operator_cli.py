@@ -418,3 +418,29 @@ def test_explain_top_0_is_said_as_the_option(files, capsys) -> None:
                  "300", "--end", "400", "--top", "0"]) == 2
     assert "--top is how many findings to print: at least 1, not 0." in \
         capsys.readouterr().err
+
+
+def test_models_saved_in_python_merge_again_into_the_same_file(files, tmp_path,
+                                                               monkeypatch) -> None:
+    """Models fitted and saved in Python carry no change log; their merge starts one
+    with a 'base' entry. Merging them again into that file (a second later) was refused
+    as losing 'version 1, base' - the state the merge itself starts from, not a change."""
+    import itertools
+    import sys
+
+    from normalcy import TransitionDetector, save
+    from normalcy.operator import fit_like
+
+    seconds = itertools.count()  # every entry a second after the last, as in a real run
+    monkeypatch.setattr(sys.modules["normalcy.operator.history"], "now_utc",
+                        lambda: f"2026-12-03T20:00:{next(seconds):02d}+00:00")
+
+    X = smooth_signals(1500, 3, seed=8)
+    a = TransitionDetector(n_levels=6, delta=5, window=30).fit(X.iloc[:900])
+    save(a, tmp_path / "a.normalcy")
+    save(fit_like(a, X.iloc[900:]), tmp_path / "b.normalcy")
+    merge = ["merge", str(tmp_path / "a.normalcy"), str(tmp_path / "b.normalcy"), "-o",
+             str(tmp_path / "ab.normalcy")]
+    assert main(merge) == 0
+    assert operator.history(load(tmp_path / "ab.normalcy"))["action"].iloc[0] == "base"
+    assert main(merge) == 0

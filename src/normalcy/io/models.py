@@ -147,10 +147,11 @@ def refuse_lost_changes(path: str | os.PathLike[str], command: str,
     """InputError where writing a model made anew by ``command`` (``fit``, ``merge``)
     over the model file at ``path`` would lose changes: entries of its change log
     (operators' verdicts, undos, merges) that ``keeps`` (the new model's log) does not
-    hold. A fit redoes the file's fit, a merge its fit and merges. No file, another
+    hold. A fit redoes the file's fit (or base: the state a log without a fit starts
+    from), a merge those and its merges. No file, another
     kind of model or a damaged one: nothing to lose here."""
     p = os.fspath(path)
-    redone = {"fit", "merge"} if command == "merge" else {"fit"}
+    redone = {"fit", "base", "merge"} if command == "merge" else {"fit", "base"}
     try:
         with open_model_file(p) as (header, _):
             log = header.get("history")
