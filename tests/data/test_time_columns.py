@@ -150,3 +150,20 @@ def test_epoch_milliseconds_are_not_read_as_seconds(tmp_path, per, unit) -> None
     pd.DataFrame({"time": np.arange(300) * 2.0, "a": np.sin(np.arange(300) / 7.0)}).to_csv(
         tmp_path / "s.csv", index=False)
     assert read_table(str(tmp_path / "s.csv")).period == 2.0
+
+
+@pytest.mark.parametrize("word", ["now", "Today"])
+def test_a_time_written_as_now_or_today_is_no_time(tmp_path, word) -> None:
+    """A historian's unfilled placeholder 'now' was read by pandas as the reading
+    machine's clock: the file 'went back in time' after it, and with --sort-time the row
+    was fitted as a run of its own months after the others. It is now a value that is
+    not a time, named with its row, as any other such value."""
+    from normalcy.data.tables import read_table
+
+    t = pd.date_range("2026-01-01", periods=300, freq="s").strftime("%Y-%m-%d %H:%M:%S")
+    df = pd.DataFrame({"time": t, "a": np.sin(np.arange(300) / 7.0)})
+    df.loc[150, "time"] = word
+    df.to_csv(tmp_path / "now.csv", index=False)
+    for sort in (False, True):
+        with pytest.raises(InputError, match=rf"not times .*row 150 \('{word}'\)"):
+            read_table(str(tmp_path / "now.csv"), sort_time=sort)

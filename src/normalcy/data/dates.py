@@ -39,6 +39,11 @@ def end_of_day(text: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return out, rows
 
 
+#: words pandas reads as the reading machine's clock (an unfilled placeholder of a
+#: historian export): read as no time, so the row is said as one that does not read
+CLOCK_WORDS = ("now", "today")
+
+
 def read_dates(text: pd.Series, fmt: str | None, name: str, where: str) -> pd.Series:
     """``text`` read as UTC times in ``fmt`` (ISO 8601 if None), NaT where a row does not
     read; a time of day ``24:00:00`` is the next day's midnight (ISO 8601), counted in
@@ -50,6 +55,9 @@ def read_dates(text: pd.Series, fmt: str | None, name: str, where: str) -> pd.Se
 
     try:
         dt = read(text)
+        # pandas reads "now" and "today" as the clock of the reading machine: not a time
+        words = text.astype("string").str.strip().str.lower().isin(CLOCK_WORDS)
+        dt[words.fillna(False).to_numpy(dtype=bool)] = pd.NaT
         failed = np.flatnonzero(dt.isna().to_numpy() & text.notna().to_numpy())
         fixed, hit = end_of_day(text.iloc[failed])
         ends = failed[hit]
