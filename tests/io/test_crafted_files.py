@@ -157,6 +157,20 @@ def test_a_revert_cycle_is_refused_so_undo_always_ends(model, tmp_path, capsys) 
             "versions must run")
 
 
+@pytest.mark.parametrize("target", [-5.5, "2", True])
+def test_a_target_that_is_no_version_is_refused_on_any_entry(model, tmp_path, capsys,
+                                                             target) -> None:
+    """Only a revert's target was checked: a fit entry with the target -5.5 loaded, and
+    ``normalcy history`` then ended in a TypeError traceback."""
+    h, _ = read_model_file(model)
+    hist = [dict(e) for e in h["history"]]
+    hist[0]["target"] = target
+    path = rewrite(model, tmp_path / "t.normalcy", header={"history": hist})
+    refused(path, capsys, "target must be a whole number")
+    assert main(["history", str(path)]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
 def test_a_deeply_nested_header_is_refused(model, tmp_path, capsys) -> None:
     h, a = read_model_file(model)
     deep = "[" * 100_000 + "]" * 100_000

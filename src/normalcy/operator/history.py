@@ -361,7 +361,7 @@ def _check_entry(e: Entry, expected: int, raw: dict[str, Any]) -> None:
         v = getattr(e, name)
         if v is not None and not isinstance(v, str):
             raise ValueError(f"history entry {expected}: {name} must be text")
-    for name in ("start", "end"):
+    for name in ("start", "end", "target"):  # a target: a version, checked above for reverts
         v = getattr(e, name)
         if v is not None and (isinstance(v, bool) or not isinstance(v, int)):
-            raise ValueError(f"history entry {expected}: {name} must be a row number")
+            raise ValueError(f"history entry {expected}: {name} must be a whole number")
