@@ -149,7 +149,7 @@ def test_parameters_and_short_targets_are_refused() -> None:
 
 @pytest.mark.parametrize("mapping", ["none", "quantile"])
 def test_a_target_too_short_to_cross_fit_raises_its_alarm_level_on_its_own_windows(
-        mapping: str) -> None:
+        mapping: str, tmp_path, capsys) -> None:
     """120 target rows of a noisier sister unit: too few to hold out a fold (delta=10,
     window=50), so the moved detector kept the source's alarm level and put nearly all
     of the sister's healthy rows in alarm. The moved model has learned none of the
@@ -174,6 +174,12 @@ def test_a_target_too_short_to_cross_fit_raises_its_alarm_level_on_its_own_windo
     np.testing.assert_array_equal(moved.score_samples(faulty), kept.score_samples(faulty))
     assert moved.predict(healthy).mean() < 0.1
     assert moved.predict(faulty)[1500:1800].mean() > 0.5
+    if mapping == "none":  # the command line says where the level in force came from
+        from normalcy.cli.main import main
+
+        moved.save(tmp_path / "moved.normalcy")
+        assert main(["info", str(tmp_path / "moved.normalcy")]) == 0
+        assert "raised on a transfer target's own rows" in capsys.readouterr().out
     # 40 rows hold transitions but no window to score: the source's level, as before
     tiny = TransitionTransfer(detector=settings, mapping=mapping).fit(unit(6000, 0),
                                                                      noisier(40, 1))

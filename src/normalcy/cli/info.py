@@ -113,7 +113,11 @@ def cmd_info(a: argparse.Namespace) -> int:
                   "EEMUA 191)")]
     print(f"  reference levels, as quantiles of held-out windows: {'; '.join(qs)}")
     ref = info["reference_levels"]
-    print(f"  {view_said(det)}; alarm when score > {info['threshold']:g}")
+    history = getattr(det, "history_", None)
+    made = history.entries[0].note if history is not None and history.entries else None
+    raised = " (raised on a transfer target's own rows: normalcy history says how)" if (
+        made and "alarm level is raised" in made) else ""
+    print(f"  {view_said(det)}; alarm when score > {info['threshold']:g}{raised}")
     rows = fit_rows(det)
     for said in (wanderers_said(det), too_short_said(det),
                  "" if rows is None else short_history_said(det, rows)):
