@@ -7,6 +7,7 @@ every unit 'failed', its versions lost."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,16 +18,22 @@ from normalcy.service.settings import Settings
 from tests.service.conftest import PERIOD, T0, as_json, plant, with_fault
 
 
+def unit_of(c: TestClient, app: Any, model_bytes: bytes) -> tuple[dict[str, str], ...]:
+    """An engineer's and an operator's headers, after the engineer made unit P-101."""
+    eng = {"Authorization": "Bearer " + add_user(app.state.fleet.db, "eng", "engineer")}
+    op = {"Authorization": "Bearer " + add_user(app.state.fleet.db, "op", "operator")}
+    r = c.post("/api/units", headers=eng, data={"name": "P-101", "kind": "model"},
+               files={"file": ("plant.normalcy", model_bytes)})
+    assert r.status_code == 201, r.text
+    return eng, op
+
+
 def test_a_data_folder_given_another_way_keeps_its_models(
         tmp_path: Path, model_bytes: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     app = create_app(Settings(data=Path("plant-data"), background_fit=False))
     with TestClient(app) as c:
-        eng = {"Authorization": "Bearer " + add_user(app.state.fleet.db, "eng", "engineer")}
-        op = {"Authorization": "Bearer " + add_user(app.state.fleet.db, "op", "operator")}
-        r = c.post("/api/units", headers=eng, data={"name": "P-101", "kind": "model"},
-                   files={"file": ("plant.normalcy", model_bytes)})
-        assert r.status_code == 201, r.text
+        eng, op = unit_of(c, app, model_bytes)
         rows = as_json(with_fault(plant(PERIOD, 6000), 400, 500), T0)
         assert c.post("/api/units/P-101/readings", json=rows, headers=op).status_code == 200
         (ep,) = c.get("/api/alarms").json()
@@ -56,11 +63,7 @@ def test_a_unit_whose_model_file_was_missing_at_a_start_runs_when_it_is_back(
     data = tmp_path / "plant-data"
     app = create_app(Settings(data=data, background_fit=False))
     with TestClient(app) as c:
-        eng = {"Authorization": "Bearer " + add_user(app.state.fleet.db, "eng", "engineer")}
-        op = {"Authorization": "Bearer " + add_user(app.state.fleet.db, "op", "operator")}
-        r = c.post("/api/units", headers=eng, data={"name": "P-101", "kind": "model"},
-                   files={"file": ("plant.normalcy", model_bytes)})
-        assert r.status_code == 201, r.text
+        eng, op = unit_of(c, app, model_bytes)
     (data / "models").rename(tmp_path / "away")
     with TestClient(create_app(Settings(data=data, background_fit=False))) as c:
         u = c.get("/api/units/P-101").json()
