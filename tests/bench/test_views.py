@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from normalcy.bench import views
+from normalcy.bench.transfer_experiment import default_skab_root
 from normalcy.cli.main import main
 
 SKAB = Path(__file__).resolve().parents[3] / "shared" / "data" / "skab"
@@ -44,7 +45,10 @@ def test_the_table_has_a_row_per_case_and_view(tiny_run: tuple[dict, Path]) -> N
     assert [c for c in cases if c.startswith("smooth walks")] == walks
     assert any(c.startswith("Lorenz") for c in cases)
     assert any(c.startswith("quadruple tank") for c in cases)
-    if SKAB.is_dir():  # the shared SKAB folder must be used when it is there
+    with pytest.MonkeyPatch.context() as mp:  # what the run found without --skab
+        mp.delenv("NORMALCY_SKAB", raising=False)
+        found = default_skab_root()
+    if SKAB.is_dir() or found:  # the shared SKAB folder must be used when it is there
         assert set(SKAB_CASES) <= set(cases)
         assert cases[0] == SKAB_CASES[0] and cases[3] == SKAB_CASES[1]  # the hook's order
     else:
